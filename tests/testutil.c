@@ -1,0 +1,59 @@
+/* tests/testutil.c: implementation of the test harness in testutil.h. */
+#include "tests/testutil.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+int t_failures = 0;
+int t_checks = 0;
+
+void t_check_at(int ok, const char *file, int line, const char *fmt, ...) {
+  t_checks++;
+  if (ok) return;
+  t_failures++;
+  fprintf(stderr, "FAIL %s:%d: ", file, line);
+  va_list ap;
+  va_start(ap, fmt);
+  vfprintf(stderr, fmt, ap);
+  va_end(ap);
+  fprintf(stderr, "\n");
+}
+
+double t_max_rel_err(const double *a, const double *b, size_t n, double floor) {
+  double m = 0;
+  for (size_t i = 0; i < n; i++) {
+    double d = fabs(a[i] - b[i]) / fmax(fabs(b[i]), floor);
+    if (!(d <= m)) m = d; /* NaN propagates as failure */
+  }
+  return m;
+}
+
+double t_max_rel_err_f(const float *a, const float *b, size_t n, double floor) {
+  double m = 0;
+  for (size_t i = 0; i < n; i++) {
+    double d = fabs((double)a[i] - (double)b[i]) / fmax(fabs((double)b[i]), floor);
+    if (!(d <= m)) m = d;
+  }
+  return m;
+}
+
+int t_finish(const char *name) {
+  if (t_checks == 0) {
+    fprintf(stderr, "%s: no checks ran: counted as a failure\n", name);
+    return 1;
+  }
+  if (t_failures) {
+    fprintf(stderr, "%s: %d of %d checks FAILED\n", name, t_failures, t_checks);
+    return 1;
+  }
+  printf("%s: all %d checks passed\n", name, t_checks);
+  return 0;
+}
+
+void t_skip(const char *why) {
+  printf("SKIPPED: %s\n", why);
+  fflush(stdout);
+  exit(77);
+}

@@ -1,0 +1,19 @@
+/* tests/testutil.h: the tiny harness every test uses: checks that count
+ * failures and print file:line, relative-error comparison, skip (exit 77).
+ * defines: T_CHECK, T_CLOSE, t_rel_err, t_finish, t_skip */
+#ifndef CORDSEG_TESTUTIL_H
+#define CORDSEG_TESTUTIL_H
+#include <stddef.h>
+
+extern int t_failures;
+extern int t_checks;
+#define T_CHECK(cond, ...) t_check_at((cond), __FILE__, __LINE__, __VA_ARGS__)
+void t_check_at(int ok, const char *file, int line, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+/* max |a-b| / max(|b|, floor) over n elements */
+double t_max_rel_err(const double *a, const double *b, size_t n, double floor);
+double t_max_rel_err_f(const float *a, const float *b, size_t n, double floor);
+/* prints a summary; returns the process exit code (0 pass, 1 fail) */
+int t_finish(const char *name);
+/* prints why and exits 77 (ctest SKIP_RETURN_CODE) */
+_Noreturn void t_skip(const char *why);
+#endif
