@@ -1,0 +1,49 @@
+/* core/adam.c: fused Adam and the cosine schedule (see core/adam.h). */
+#include "core/adam.h"
+
+#include <math.h>
+#include <stdlib.h>
+
+#include "core/common.h"
+
+void adam_init(Adam *a, size_t n) {
+  a->n = n;
+  a->m = alignedAllocCheck(n * sizeof(float));
+  a->v = alignedAllocCheck(n * sizeof(float));
+  a->t = 0;
+  a->beta1 = 0.9f, a->beta2 = 0.999f, a->eps = 1e-8f, a->weight_decay = 0.0f;
+}
+
+void adam_free(Adam *a) {
+  free(a->m);
+  free(a->v);
+  a->m = a->v = NULL;
+}
+
+void adam_step(Adam *a, float *params, const float *grads, float lr) {
+  a->t++;
+  const float b1 = a->beta1, b2 = a->beta2, wd = a->weight_decay, eps = a->eps;
+  const double bc1 = 1.0 - pow(b1, (double)a->t), bc2 = 1.0 - pow(b2, (double)a->t);
+  /* torch: p -= (lr / bc1) * m / (sqrt(v) / sqrt(bc2) + eps) */
+  const float step = (float)(lr / bc1), rs = (float)(1.0 / sqrt(bc2));
+  float *m = a->m, *v = a->v;
+  const size_t n = a->n;
+#pragma omp parallel for schedule(static)
+  for (size_t i = 0; i < n; i++) {
+    float g = grads[i] + wd * params[i];
+    float mi = b1 * m[i] + (1 - b1) * g;
+    float vi = b2 * v[i] + (1 - b2) * g * g;
+    m[i] = mi, v[i] = vi;
+    params[i] -= step * mi / (sqrtf(vi) * rs + eps);
+  }
+}
+
+double lr_cosine(int32_t epoch, int32_t total, double lr_max, double lr_min) {
+  double T = total;
+  double W = fmin(fmax(0.05 * T, 1), 3), Z = fmin(fmax(0.05 * T, 1), 15);
+  const double start = fmax(0.1 * lr_max, 1e-6);
+  const double e = epoch;
+  if (e <= W) return (lr_max - start) * (e / W) * (e / W) + start;
+  if (e >= T - Z) return lr_min;
+  return lr_min + 0.5 * (lr_max - lr_min) * (1 + cos(3.14159265358979323846 * (e - W) / (T - W - Z)));
+}

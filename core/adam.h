@@ -1,0 +1,27 @@
+/* core/adam.h: Adam (PyTorch semantics: bias-corrected, eps added to
+ * sqrt(v_hat)) as one fused OpenMP pass over the flat parameter, gradient and
+ * moment buffers, and the per-epoch learning-rate schedule of model.md
+ * section 4 (YOLOX-style cosine with quadratic warm-up, held at the minimum
+ * for the last no-aug epochs).
+ * defines: Adam, adam_init, adam_step, adam_free, lr_cosine */
+#ifndef CORDSEG_ADAM_H
+#define CORDSEG_ADAM_H
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct {
+  size_t n;
+  float *m, *v;        /* [n] first and second moments */
+  int64_t t;           /* steps taken */
+  float beta1, beta2, eps, weight_decay;
+} Adam;
+
+void adam_init(Adam *a, size_t n); /* beta1 0.9, beta2 0.999, eps 1e-8, wd 0 */
+void adam_step(Adam *a, float *params, const float *grads, float lr);
+void adam_free(Adam *a);
+
+/* lr for epoch e (0-based) of T: warm-up W = min(max(0.05T,1),3) epochs from
+ * max(0.1 lr_max, 1e-6) quadratically, then cosine to lr_min, held at lr_min
+ * for the last Z = min(max(0.05T,1),15) epochs. */
+double lr_cosine(int32_t epoch, int32_t total, double lr_max, double lr_min);
+#endif

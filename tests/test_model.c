@@ -1,0 +1,160 @@
+/* tests/test_model.c: network bookkeeping and the optimizer:
+ *  - parameter counts and forward MACs of both UNets against model.md
+ *    (24,890,505 / 43,927,049 params; 14.061 / 5.697 GMAC at 128x128, in=1, K=9)
+ *  - parameter naming/order (PyTorch named_parameters order, spot checks)
+ *  - bad configurations are rejected with a message
+ *  - the cosine schedule's check values from model.md section 4
+ *  - Adam against a hand-computed double-precision Adam over 5 steps
+ *  - N(0, 0.02) initialisation statistics and seeded reproducibility
+ *  - forward determinism (same input twice -> identical logits) */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/adam.h"
+#include "core/common.h"
+#include "core/unet.h"
+#include "tests/testutil.h"
+
+static void check_counts(void) {
+  UnetConfig v = {UNET_BACKBONE_VGG16, 1, 9, 1}, r = {UNET_BACKBONE_RESNET50, 1, 9, 1};
+  size_t pv, pr;
+  double mv, mr;
+  unet_count(&v, 128, 128, &pv, &mv);
+  unet_count(&r, 128, 128, &pr, &mr);
+  T_CHECK(pv == 24890505, "vgg16 params %zu, want 24890505", pv);
+  T_CHECK(pr == 43927049, "resnet50 params %zu, want 43927049", pr);
+  T_CHECK(fabs(mv / 1e9 - 14.0614) < 5e-4, "vgg16 GMAC %.4f, want 14.0614", mv / 1e9);
+  T_CHECK(fabs(mr / 1e9 - 5.6972) < 5e-4, "resnet50 GMAC %.4f, want 5.6972", mr / 1e9);
+  UnetConfig v3 = {UNET_BACKBONE_VGG16, 2, 9, 1};
+  size_t p2;
+  unet_count(&v3, 128, 128, &p2, NULL);
+  T_CHECK(p2 == 24890505 + 9 * 64, "vgg16 in=2 params %zu", p2);
+  printf("  vgg16 %zu params %.4f GMAC; resnet50 %zu params %.4f GMAC\n", pv, mv / 1e9, pr, mr / 1e9);
+}
+
+static void check_names(void) {
+  UnetConfig r = {UNET_BACKBONE_RESNET50, 1, 9, 4};
+  Unet *net = unet_init(&r, 2, 32, 32);
+  const UnetTensorInfo *t0 = unet_tensor(net, 0), *t1 = unet_tensor(net, 1), *tl = unet_tensor(net, unet_num_tensors(net) - 1);
+  T_CHECK(!strcmp(t0->name, "enc.conv1.weight") && t0->shape[0] == 16 && t0->shape[2] == 7, "first tensor %s", t0->name);
+  T_CHECK(!strcmp(t1->name, "enc.bn1.weight"), "second tensor %s", t1->name);
+  T_CHECK(!strcmp(tl->name, "final.bias") && tl->numel == 9, "last tensor %s", tl->name);
+  int found_down = 0;
+  for (size_t i = 0; i < unet_num_tensors(net); i++)
+    if (!strcmp(unet_tensor(net, i)->name, "enc.layer1.0.down.1.bias")) {
+      found_down = 1;
+      T_CHECK(!strcmp(unet_tensor(net, i - 1)->name, "enc.layer1.0.down.1.weight") &&
+                  !strcmp(unet_tensor(net, i - 2)->name, "enc.layer1.0.down.0.weight") &&
+                  !strcmp(unet_tensor(net, i - 3)->name, "enc.layer1.0.bn3.bias"),
+              "downsample order around %s", unet_tensor(net, i)->name);
+    }
+  T_CHECK(found_down, "enc.layer1.0.down.1.bias present");
+  T_CHECK(unet_num_buffer_tensors(net) == 2 * 53, "resnet has 53 BN layers (%zu buffer tensors)", unet_num_buffer_tensors(net));
+  size_t sum = 0;
+  for (size_t i = 0; i < unet_num_tensors(net); i++) {
+    T_CHECK(unet_tensor(net, i)->offset == sum, "tensor %zu offset contiguous", i);
+    sum += unet_tensor(net, i)->numel;
+  }
+  T_CHECK(sum == unet_num_params(net), "tensor sizes add up to the flat buffer");
+  unet_free(net);
+}
+
+static void check_bad_config(void) {
+  UnetConfig c = {UNET_BACKBONE_RESNET50, 1, 9, 1};
+  T_CHECK(unet_config_check(&c, 128, 128) == NULL, "valid config accepted");
+  const char *m = unet_config_check(&c, 112, 112);
+  T_CHECK(m && strstr(m, "multiple of 32"), "resnet 112 rejected: %s", m ? m : "(accepted)");
+  c.backbone = UNET_BACKBONE_VGG16;
+  T_CHECK(unet_config_check(&c, 112, 112) == NULL, "vgg 112 accepted (multiple of 16)");
+  c.classes = 1;
+  m = unet_config_check(&c, 128, 128);
+  T_CHECK(m && strstr(m, "classes"), "classes 1 rejected: %s", m ? m : "(accepted)");
+  c.classes = 9, c.in_channels = 3;
+  T_CHECK(unet_config_check(&c, 128, 128) != NULL, "in_channels 3 rejected");
+  T_CHECK(unet_backbone_parse("vgg16") == 0 && unet_backbone_parse("resnet50") == 1 && unet_backbone_parse("unet") == -1,
+          "backbone names");
+}
+
+static void check_schedule(void) {
+  const double lr = 1e-4, mn = 1e-6;
+  const struct { int e; double want, tol; } cv[] = {{0, 1e-5, 1e-12},  {1, 2e-5, 1e-12},   {2, 5e-5, 1e-12},
+                                                   {3, 1e-4, 1e-12},  {100, 9.04e-5, 5e-8}, {244, 5.05e-5, 5e-8},
+                                                   {400, 8.4e-6, 5e-8}, {484, 1.001e-6, 5e-10}, {485, 1e-6, 1e-15},
+                                                   {499, 1e-6, 1e-15}};
+  for (size_t i = 0; i < sizeof cv / sizeof cv[0]; i++) {
+    double got = lr_cosine(cv[i].e, 500, lr, mn);
+    T_CHECK(fabs(got - cv[i].want) <= cv[i].tol, "lr(epoch %d) = %.6g, want %.6g", cv[i].e, got, cv[i].want);
+  }
+}
+
+static void check_adam(void) {
+  enum { N = 1000 };
+  Rng r;
+  rng_init(&r, 7);
+  float p[N], g[N];
+  double pd[N], md[N] = {0}, vd[N] = {0};
+  for (int i = 0; i < N; i++) p[i] = (float)rng_normal(&r), pd[i] = p[i];
+  Adam a;
+  adam_init(&a, N);
+  for (int t = 1; t <= 5; t++) {
+    for (int i = 0; i < N; i++) g[i] = (float)(rng_normal(&r) * (i % 7 + 1) * 1e-3);
+    adam_step(&a, p, g, 1e-3f);
+    for (int i = 0; i < N; i++) {
+      md[i] = 0.9 * md[i] + 0.1 * g[i];
+      vd[i] = 0.999 * vd[i] + 0.001 * (double)g[i] * g[i];
+      double mh = md[i] / (1 - pow(0.9, t)), vh = vd[i] / (1 - pow(0.999, t));
+      pd[i] -= 1e-3 * mh / (sqrt(vh) + 1e-8);
+    }
+  }
+  double worst = 0;
+  for (int i = 0; i < N; i++) worst = fmax(worst, fabs(p[i] - pd[i]));
+  T_CHECK(worst < 1e-6, "adam vs double reference: max |diff| %.3g", worst);
+  adam_free(&a);
+}
+
+static void check_init_and_determinism(void) {
+  UnetConfig c = {UNET_BACKBONE_VGG16, 1, 9, 4};
+  Unet *a = unet_init(&c, 2, 32, 32), *b = unet_init(&c, 2, 32, 32);
+  unet_init_weights(a, UNET_INIT_NORMAL, 11);
+  unet_init_weights(b, UNET_INIT_NORMAL, 11);
+  T_CHECK(!memcmp(unet_params(a), unet_params(b), unet_num_params(a) * 4), "same seed, same weights");
+  const UnetTensorInfo *t = unet_tensor(a, 2); /* features.2.weight */
+  double s = 0, q = 0;
+  for (size_t i = 0; i < t->numel; i++) s += unet_params(a)[t->offset + i], q += pow(unet_params(a)[t->offset + i], 2);
+  double sd = sqrt(q / t->numel - pow(s / t->numel, 2));
+  T_CHECK(fabs(sd - 0.02) < 0.002, "N(0,0.02) init: sd %.4f of %s", sd, t->name);
+  unet_init_weights(b, UNET_INIT_NORMAL, 12);
+  T_CHECK(memcmp(unet_params(a), unet_params(b), unet_num_params(a) * 4) != 0, "other seed, other weights");
+  unet_init_weights(b, UNET_INIT_KAIMING, 11);
+  const float *kw = unet_params(b) + t->offset;
+  q = 0;
+  for (size_t i = 0; i < t->numel; i++) q += (double)kw[i] * kw[i];
+  T_CHECK(fabs(sqrt(q / t->numel) - sqrt(2.0 / (t->shape[1] * 9))) < 0.1 * sqrt(2.0 / (t->shape[1] * 9)), "kaiming sd");
+  /* forward determinism */
+  float *x = malloc(2 * 32 * 32 * sizeof(float));
+  Rng r;
+  rng_init(&r, 3);
+  for (int i = 0; i < 2 * 32 * 32; i++) x[i] = (float)rng_uniform(&r);
+  size_t nl = 2 * 9 * 32 * 32;
+  float *l1 = malloc(nl * 4);
+  memcpy(l1, unet_forward(a, x, 1), nl * 4);
+  const float *l2 = unet_forward(a, x, 1);
+  T_CHECK(!memcmp(l1, l2, nl * 4), "forward is deterministic");
+  int finite = 1;
+  for (size_t i = 0; i < nl; i++) finite &= isfinite(l1[i]);
+  T_CHECK(finite, "logits finite");
+  free(x), free(l1);
+  unet_free(a), unet_free(b);
+}
+
+int main(void) {
+  check_counts();
+  check_names();
+  check_bad_config();
+  check_schedule();
+  check_adam();
+  check_init_and_determinism();
+  return t_finish("test_model");
+}
