@@ -1,0 +1,166 @@
+/* jobs/cmd_bench.c: `cordseg bench`: training and forward-only images/s of
+ * both UNets on the CPU, and (when Debian's python3-torch is present) the
+ * PyTorch peer ../shared/peers/torch_unet.py run in the same invocation, with
+ * the ratio and the fraction of the CPU's FP32 FMA peak. A training step is
+ * forward + hybrid loss + backward + Adam, as in the peer (CE + Dice there). */
+#include <getopt.h>
+#include <math.h>
+#include <omp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core/common.h"
+#include "core/step.h"
+#include "jobs/cli.h"
+#include "jobs/synth.h"
+
+static void usage(FILE *f) {
+  fprintf(f,
+          "usage: cordseg bench [--backbone vgg16|resnet50] [--size S] [--batch N] [--steps N]\n"
+          "                     [--peak-gflops G] [--peer PATH] [--no-peer]\n"
+          "Measures training images/s (forward + loss + backward + Adam) and forward-only images/s\n"
+          "at the given size and batch on all OpenMP threads (set OMP_NUM_THREADS to change), then\n"
+          "runs the PyTorch peer on the same settings and prints the ratio.\n"
+          "  --size 128  --batch 4  --steps 5 (timed, after 1 warm-up; the median is reported)\n"
+          "  --peak-gflops  FP32 FMA peak for the %%peak column; default 565 = the measured 2-core\n"
+          "                 AVX-512 peak of the CI machine (shared/design/cpu-performance.md)\n"
+          "  --peer PATH    torch_unet.py (default: <source>/../shared/peers/torch_unet.py)\n"
+          "  --no-peer      skip the PyTorch peer\n");
+}
+
+static int cmp_d(const void *a, const void *b) {
+  double x = *(const double *)a, y = *(const double *)b;
+  return (x > y) - (x < y);
+}
+
+static double median(double *v, int n) {
+  qsort(v, n, sizeof(double), cmp_d);
+  return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+/* Runs the peer and extracts img_s_median for (model, mode) from its JSON lines. */
+static int run_peer(const char *peer, int threads, int32_t size, int32_t batch, double out[2][2]) {
+  char json[256], cmd[1024];
+  snprintf(json, sizeof json, "/tmp/cordseg-bench-peer-%d.json", (int)getpid());
+  unlink(json);
+  snprintf(cmd, sizeof cmd,
+           "/usr/bin/python3 '%s' --model both --threads %d --batches %d --sizes %d --modes fwd,train "
+           "--min-reps 3 --max-reps 5 --budget-s 8 --json '%s' > /dev/null 2>&1",
+           peer, threads, batch, size, json);
+  int rc = system(cmd);
+  FILE *f = fopen(json, "r");
+  if (rc != 0 || !f) {
+    if (f) fclose(f);
+    unlink(json);
+    return -1;
+  }
+  char line[8192];
+  while (fgets(line, sizeof line, f)) {
+    int model = strstr(line, "\"model\": \"vgg\"") ? 0 : strstr(line, "\"model\": \"resnet50\"") ? 1 : -1;
+    int mode = strstr(line, "\"mode\": \"train\"") ? 0 : strstr(line, "\"mode\": \"fwd\"") ? 1 : -1;
+    const char *p = strstr(line, "\"img_s_median\": ");
+    if (model >= 0 && mode >= 0 && p) out[model][mode] = atof(p + 16);
+  }
+  fclose(f);
+  unlink(json);
+  return 0;
+}
+
+int cmd_bench(int argc, char **argv) {
+  static const struct option opts[] = {{"backbone", 1, 0, 'b'},    {"size", 1, 0, 's'}, {"batch", 1, 0, 'B'},
+                                       {"steps", 1, 0, 'n'},       {"peak-gflops", 1, 0, 'p'},
+                                       {"peer", 1, 0, 'P'},        {"no-peer", 0, 0, 'N'},
+                                       {"help", 0, 0, 'h'},        {0, 0, 0, 0}};
+  int backbone = -1, use_peer = 1;
+  int32_t size = 128, batch = 4, steps = 5;
+  double peak = 565;
+  const char *peer = CORDSEG_SOURCE_DIR "/../shared/peers/torch_unet.py";
+  int c;
+  while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+    switch (c) {
+      case 'b':
+        backbone = unet_backbone_parse(optarg);
+        if (backbone < 0) cli_usage_error("bench", "unknown backbone '%s': use vgg16 or resnet50", optarg);
+        break;
+      case 's': size = (int32_t)cli_parse_int("--size", optarg, 32, 4096); break;
+      case 'B': batch = (int32_t)cli_parse_int("--batch", optarg, 1, 1024); break;
+      case 'n': steps = (int32_t)cli_parse_int("--steps", optarg, 1, 1000); break;
+      case 'p': peak = cli_parse_float("--peak-gflops", optarg, 1, 1e9); break;
+      case 'P': peer = optarg; break;
+      case 'N': use_peer = 0; break;
+      case 'h': usage(stdout); return 0;
+      default: usage(stderr); return 2;
+    }
+  }
+  if (optind < argc) cli_usage_error("bench", "unexpected argument '%s'", argv[optind]);
+  const int threads = omp_get_max_threads();
+  const int32_t k = 9;
+  float *x = mallocCheck((size_t)batch * size * size * sizeof(float));
+  uint8_t *y = mallocCheck((size_t)batch * size * size);
+  synth_batch(x, y, batch, 1, size, size, k, 5);
+  LossConfig lc;
+  loss_config_default(&lc, LOSS_KIND_HYBRID);
+  double ours[2][2] = {{0}}; /* [model][train, fwd] img/s */
+  double gflop[2][2] = {{0}};
+  printf("cordseg bench: %dx%d, batch %d, %d threads, %d timed steps (median), peak %.0f GFLOP/s\n", size, size, batch,
+         threads, steps, peak);
+  printf("%-9s %-5s %9s %9s %9s %7s\n", "backbone", "mode", "GFLOP/img", "img/s", "GFLOP/s", "%peak");
+  for (int b = 0; b < 2; b++) {
+    if (backbone >= 0 && b != backbone) continue;
+    UnetConfig cfg = {(UnetBackbone)b, 1, k, 1};
+    const char *bad = unet_config_check(&cfg, size, size);
+    if (bad) cli_usage_error("bench", "%s", bad);
+    Unet *net = unet_init(&cfg, batch, size, size);
+    Stepper st;
+    stepper_init(&st, net, &lc, batch, size, size);
+    /* the peer's FLOP convention: fwd 2 MAC, train 2 MAC fwd + 2 MAC dW + 2 (MAC - first conv) dX */
+    const double mac = unet_forward_macs(net);
+    const UnetTensorInfo *t0 = unet_tensor(net, 0);
+    const int32_t s0 = b == 0 ? size : size / 2;
+    const double first = (double)s0 * s0 * t0->shape[0] * t0->shape[1] * t0->shape[2] * t0->shape[3];
+    gflop[b][0] = (6 * mac - 2 * first) / 1e9;
+    gflop[b][1] = 2 * mac / 1e9;
+    double *ts = mallocCheck(sizeof(double) * steps);
+    for (int mode = 0; mode < 2; mode++) {
+      for (int i = -1; i < steps; i++) {
+        double t = cs_now();
+        if (mode == 0) stepper_train(&st, x, y, 1e-4f);
+        else unet_forward(net, x, 0);
+        if (i >= 0) ts[i] = cs_now() - t;
+      }
+      double med = median(ts, steps);
+      ours[b][mode] = batch / med;
+      printf("%-9s %-5s %9.2f %9.2f %9.1f %6.1f%%\n", unet_backbone_name(cfg.backbone), mode ? "fwd" : "train",
+             gflop[b][mode], ours[b][mode], gflop[b][mode] * ours[b][mode], 100 * gflop[b][mode] * ours[b][mode] / peak);
+      fflush(stdout);
+    }
+    free(ts);
+    stepper_free(&st);
+    unet_free(net);
+  }
+  free(x);
+  free(y);
+  if (!use_peer) return 0;
+  if (access(peer, R_OK) != 0 || system("/usr/bin/python3 -c 'import torch' > /dev/null 2>&1") != 0) {
+    printf("PyTorch peer: not run (%s): install python3-torch and keep %s\n",
+           access(peer, R_OK) ? "peer script missing" : "python3-torch not installed", peer);
+    return 0;
+  }
+  printf("PyTorch peer (%s, %d threads) ...\n", peer, threads);
+  fflush(stdout);
+  double theirs[2][2] = {{0}};
+  if (run_peer(peer, threads, size, batch, theirs) != 0) {
+    printf("PyTorch peer: failed to run; try it by hand: /usr/bin/python3 %s --model both\n", peer);
+    return 0;
+  }
+  printf("%-9s %-5s %12s %12s %7s\n", "backbone", "mode", "cordseg", "pytorch", "ratio");
+  for (int b = 0; b < 2; b++) {
+    if (backbone >= 0 && b != backbone) continue;
+    for (int mode = 0; mode < 2; mode++)
+      printf("%-9s %-5s %12.2f %12.2f %6.2fx\n", b ? "resnet50" : "vgg16", mode ? "fwd" : "train", ours[b][mode],
+             theirs[b][mode], theirs[b][mode] > 0 ? ours[b][mode] / theirs[b][mode] : NAN);
+  }
+  return 0;
+}

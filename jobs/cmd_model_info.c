@@ -1,0 +1,77 @@
+/* jobs/cmd_model_info.c: `cordseg model-info`: parameters and forward MACs. */
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "core/unet.h"
+#include "jobs/cli.h"
+
+static void usage(FILE *f) {
+  fprintf(f,
+          "usage: cordseg model-info [--backbone vgg16|resnet50] [--in-channels 1|2] [--classes K] [--size S] [--tensors]\n"
+          "Prints the parameter count and forward multiply-accumulates (convolutions) per image.\n"
+          "  --backbone    vgg16 or resnet50 (default: both)\n"
+          "  --in-channels 1 (b0 or fa) or 2 (b0+fa); default 1\n"
+          "  --classes     output classes incl. background; default 9\n"
+          "  --size        square input size; multiple of 16 (vgg16) or 32 (resnet50); default 128\n"
+          "  --tensors     also list every parameter tensor (PyTorch names, shapes)\n");
+}
+
+int cmd_model_info(int argc, char **argv) {
+  static const struct option opts[] = {{"backbone", 1, 0, 'b'}, {"in-channels", 1, 0, 'i'}, {"classes", 1, 0, 'k'},
+                                       {"size", 1, 0, 's'},     {"tensors", 0, 0, 't'},     {"help", 0, 0, 'h'},
+                                       {0, 0, 0, 0}};
+  int backbone = -1, tensors = 0;
+  int32_t in = 1, k = 9, size = 128;
+  int c;
+  while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+    switch (c) {
+      case 'b':
+        backbone = unet_backbone_parse(optarg);
+        if (backbone < 0) cli_usage_error("model-info", "unknown backbone '%s': use vgg16 or resnet50", optarg);
+        break;
+      case 'i': in = (int32_t)cli_parse_int("--in-channels", optarg, 1, 2); break;
+      case 'k': k = (int32_t)cli_parse_int("--classes", optarg, 2, 255); break;
+      case 's': size = (int32_t)cli_parse_int("--size", optarg, 16, 4096); break;
+      case 't': tensors = 1; break;
+      case 'h': usage(stdout); return 0;
+      default: usage(stderr); return 2;
+    }
+  }
+  if (optind < argc) cli_usage_error("model-info", "unexpected argument '%s'", argv[optind]);
+  printf("%-9s %3s %3s %5s %12s %10s\n", "backbone", "in", "K", "size", "params", "GMAC/img");
+  for (int b = 0; b < 2; b++) {
+    if (backbone >= 0 && b != backbone) continue;
+    UnetConfig cfg = {(UnetBackbone)b, in, k, 1};
+    const char *bad = unet_config_check(&cfg, size, size);
+    if (bad) {
+      fprintf(stderr, "cordseg model-info: error: %s\n", bad);
+      return 2;
+    }
+    size_t np;
+    double macs;
+    unet_count(&cfg, size, size, &np, &macs);
+    char buf[32];
+    snprintf(buf, sizeof buf, "%zu", np);
+    /* thousands separators */
+    char out[40];
+    int len = (int)strlen(buf), o = 0;
+    for (int i = 0; i < len; i++) {
+      out[o++] = buf[i];
+      if ((len - i - 1) % 3 == 0 && i < len - 1) out[o++] = ',';
+    }
+    out[o] = 0;
+    printf("%-9s %3d %3d %5d %12s %10.3f\n", unet_backbone_name(cfg.backbone), in, k, size, out, macs / 1e9);
+    if (tensors) {
+      Unet *net = unet_init(&cfg, 1, size, size);
+      for (size_t i = 0; i < unet_num_tensors(net); i++) {
+        const UnetTensorInfo *t = unet_tensor(net, i);
+        printf("  %-40s", t->name);
+        for (int d = 0; d < t->ndim; d++) printf("%s%d", d ? "x" : "", t->shape[d]);
+        printf("\n");
+      }
+      unet_free(net);
+    }
+  }
+  return 0;
+}
