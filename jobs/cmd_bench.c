@@ -14,7 +14,7 @@
 #include "core/common.h"
 #include "core/step.h"
 #include "jobs/cli.h"
-#include "jobs/synth.h"
+#include "core/synth.h"
 
 static void usage(FILE *f) {
   fprintf(f,

@@ -1,5 +1,5 @@
-/* jobs/synth.c: generated cord-like batches (see jobs/synth.h). */
-#include "jobs/synth.h"
+/* core/synth.c: generated cord-like batches (see core/synth.h). */
+#include "core/synth.h"
 
 #include <math.h>
 

@@ -1,4 +1,4 @@
-/* jobs/synth.h: a generated batch of cord-like slices for the smoke job and
+/* core/synth.h: a generated batch of cord-like slices for the smoke job and
  * the benchmark: an elliptic cord split into the 8 ROIs (left/right x dorsal,
  * lateral, ventral column, gray matter) with class-dependent intensity and
  * noise. Not anatomy: a fixed, seeded input that exercises every class.
