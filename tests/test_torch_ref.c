@@ -10,11 +10,14 @@
  *            <= 2e-6). ResNet: BatchNorm over few values (batch 2 at 64x64:
  *            32 values per channel in layer3, 8 in layer4) is ill-conditioned in
  *            fp32; measured <= 3.3e-4 with hybrid/CE but 3.6e-2 (layer3) and
- *            0.16 (layer4) with HDL, whose gradients are largest: <= 5e-2
- *            outside layer4, <= 0.25 inside
+ *            0.16 (layer4) with HDL, whose gradients are largest. PyTorch's own
+ *            fp32 run against the same fp64 reference shows the same (3e-2 /
+ *            1.6e-1; tests/README.md). <= 5e-2 outside layer4, <= 0.25 inside
  *   BN running stats after one step, rel    <= 1e-4
- *   Adam trajectory, relative per step: VGG <= 1e-5; ResNet <= 0.1 (Adam's
- *            normalised steps amplify the ill-conditioned BN gradients above)
+ *   Adam trajectory, relative per step: VGG <= 1e-5 for all 10 steps;
+ *            ResNet <= 1e-4 for the first 2 steps, then <= 0.1 (Adam's
+ *            normalised steps turn rounding in near-zero gradients into
+ *            +-lr moves; fp32 PyTorch drifts the same way)
  * If python3-torch is missing, the test says so and is SKIPPED (exit 77). */
 #include <math.h>
 #include <stdio.h>
@@ -140,13 +143,16 @@ static void check_case(const char *path) {
   memcpy(unet_buffers(net), r.buf0, 4 * B);
   Stepper st;
   stepper_init(&st, net, &lc, N, H, W);
-  double ea = 0;
+  double ea = 0, ea2 = 0;
   for (int s = 0; s < r.hdr[13]; s++) {
     double l = stepper_train(&st, r.x, r.labels, r.lr);
-    ea = fmax(ea, fabs(l - r.adam[s]) / fabs(r.adam[s]));
+    double e = fabs(l - r.adam[s]) / fabs(r.adam[s]);
+    ea = fmax(ea, e);
+    if (s < 2) ea2 = fmax(ea2, e);
   }
   const double atol = cfg.backbone == UNET_BACKBONE_VGG16 ? 1e-5 : 0.1;
   T_CHECK(ea <= atol, "%s: Adam loss trajectory differs: %.3g (tolerance %.g)", tag, ea, atol);
+  T_CHECK(ea2 <= 1e-4, "%s: first two Adam losses differ: %.3g", tag, ea2);
   printf("  %-24s logits %.1e loss %.1e grads %.1e (%s) layer4 %.1e bn %.1e adam10 %.1e [%.4f -> %.4f]\n", tag, el,
          fabs(loss - r.loss) / fabs(r.loss), worst, worst_name, worst_small, eb, ea, r.adam[0], r.adam[r.hdr[13] - 1]);
   stepper_free(&st);
