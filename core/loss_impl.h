@@ -215,15 +215,21 @@ static void LOSS_FN(loss_hdl_plane)(const uint8_t *lab, int32_t cls, int32_t h, 
   const double inv = 1.0 / (2.0 * sigma * sigma);
   const double reach = 80.0 / inv;
   const int32_t cutoff = reach >= (double)LOSS_EDT_EXACT ? LOSS_EDT_EXACT : (int32_t)reach;
-  for (int64_t i = 0; i < hw; i++) s->mask[i] = lab[i] == cls;
+  uint8_t *restrict mask = s->mask;
+  for (int64_t i = 0; i < hw; i++) mask[i] = lab[i] == cls;
   if (loss_edt_core(s->mask, h, w, cutoff, &s->edt) == 0) {
     for (int64_t i = 0; i < hw; i++) g[i] = 0;
     return;
   }
-  const int32_t *d2 = s->edt.d2;
+  const int32_t *restrict d2 = s->edt.d2;
+  REAL *restrict gg = g;
   const REAL rinv = (REAL)inv;
 #pragma omp simd
-  for (int64_t i = 0; i < hw; i++) g[i] = d2[i] > cutoff ? (REAL)0 : R_EXP(-(REAL)d2[i] * rinv);
+  for (int64_t i = 0; i < hw; i++) {
+    /* written without a branch around the exp so that the loop vectorises */
+    const int32_t d = d2[i] <= cutoff ? d2[i] : cutoff + 1;
+    gg[i] = R_EXP(-(REAL)d * rinv) * (REAL)(d <= cutoff);
+  }
 }
 
 /* hdl: H = sigmoid(z) per class vs the Gaussian EDT target, one task per
