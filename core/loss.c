@@ -5,6 +5,7 @@
 #include "core/loss.h"
 
 #include <math.h>
+#include <stdint.h>
 #include <omp.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,11 +40,16 @@ const char *loss_kind_name(LossKind kind) {
   return "unknown";
 }
 
+/* Largest image side: squared distances h^2 + w^2 must fit in int32. */
+#define LOSS_MAX_SIDE 32767
+
 /* Shape sanity shared by every entry point. */
 static void loss_check_shape(int32_t n, int32_t k, int32_t h, int32_t w) {
   CS_CHECK(n >= 1 && k >= 1 && h >= 1 && w >= 1, "the batch, class count and image size must all be positive",
            "bad loss shape N=%d K=%d H=%d W=%d", (int)n, (int)k, (int)h, (int)w);
   CS_CHECK(k <= 256, "labels are uint8, so at most 256 classes are possible", "K=%d classes is too many", (int)k);
+  CS_CHECK(h <= LOSS_MAX_SIDE && w <= LOSS_MAX_SIDE, "crop or downsample the images",
+           "image %dx%d is too large for the distance transform (max side %d)", (int)h, (int)w, LOSS_MAX_SIDE);
 }
 
 /* Every label must be a class id in 0..K-1. Checked serially before any
@@ -63,75 +69,130 @@ static void loss_check_labels(const uint8_t *labels, int32_t n, int32_t k, int32
   }
 }
 
-/* Scratch sizes of loss_edt_core for an h x w image (elements). */
-static int32_t loss_edt_len(int32_t h, int32_t w) { return (h > w ? h : w) + 1; }
+/* "no mask pixel within reach" in the int32 squared-distance planes */
+#define LOSS_EDT_INF INT32_MAX
+/* The exact-everywhere cutoff of loss_edt_core. */
+#define LOSS_EDT_EXACT (INT32_MAX - 1)
 
-/* Exact squared EDT of one h x w mask into out (double, pixel units), separable
- * Felzenszwalb-Huttenlocher: an exact 1-D pass along each row (two scans),
- * then the lower envelope of parabolas along each column. All values are
- * integers well below 2^53, so the result is exact. f, z: loss_edt_len
- * doubles, v: loss_edt_len int32 of scratch. Returns the number of mask
- * pixels; out is +INFINITY everywhere when it is 0. */
-static int64_t loss_edt_core(const uint8_t *mask, int32_t h, int32_t w, double *out, double *f, double *z, int32_t *v) {
+/* Scratch of loss_edt_core for one h x w image. */
+typedef struct {
+  int32_t *d2;     /* [h][w] squared distances, the output */
+  int32_t *f, *v;  /* one row: column distances, parabola apexes */
+  int64_t *zn, *zd; /* envelope breakpoints as fractions zn/zd, zd > 0 */
+} LossEdtWork;
+
+static void loss_edt_work_init(LossEdtWork *e, int32_t h, int32_t w) {
+  const int32_t len = (h > w ? h : w) + 1;
+  e->d2 = (int32_t *)mallocCheck((size_t)h * (size_t)w * sizeof(int32_t));
+  e->f = (int32_t *)mallocCheck((size_t)len * sizeof(int32_t));
+  e->v = (int32_t *)mallocCheck((size_t)len * sizeof(int32_t));
+  e->zn = (int64_t *)mallocCheck((size_t)len * sizeof(int64_t));
+  e->zd = (int64_t *)mallocCheck((size_t)len * sizeof(int64_t));
+}
+
+static void loss_edt_work_free(LossEdtWork *e) {
+  free(e->d2);
+  free(e->f);
+  free(e->v);
+  free(e->zn);
+  free(e->zd);
+}
+
+/* Exact squared EDT of one h x w mask into e->d2 (pixel units), in two
+ * separable passes: the 1-D distance along each column (a forward and a
+ * backward sweep over the rows, vectorised across x), then the lower envelope
+ * of the parabolas q -> f[p] + (q-p)^2 along each row
+ * (Felzenszwalb-Huttenlocher). All arithmetic is integer (breakpoints are kept
+ * as fractions and compared by cross-multiplication), so the result is exact.
+ * Values <= cutoff are exact; a value > cutoff is only guaranteed to be
+ * > cutoff (parabolas with f[p] > cutoff are skipped, which is what makes the
+ * HDL target cheap); LOSS_EDT_EXACT gives the exact transform everywhere,
+ * with LOSS_EDT_INF where the mask is empty. Returns the mask pixel count. */
+static int64_t loss_edt_core(const uint8_t *mask, int32_t h, int32_t w, int32_t cutoff, LossEdtWork *e) {
   int64_t count = 0;
+  int32_t *last = e->v; /* row of the nearest mask pixel seen so far, per column */
+  for (int32_t x = 0; x < w; x++) last[x] = -1;
   for (int32_t y = 0; y < h; y++) {
     const uint8_t *m = mask + (int64_t)y * w;
-    double *o = out + (int64_t)y * w;
-    int32_t last = -1;
+    int32_t *o = e->d2 + (int64_t)y * w;
     for (int32_t x = 0; x < w; x++) {
-      if (m[x]) {
-        last = x;
-        count++;
-      }
-      o[x] = last >= 0 ? (double)(x - last) * (double)(x - last) : INFINITY;
-    }
-    last = -1;
-    for (int32_t x = w - 1; x >= 0; x--) {
-      if (m[x]) last = x;
-      if (last >= 0) {
-        double d = (double)(last - x) * (double)(last - x);
-        if (d < o[x]) o[x] = d;
-      }
+      count += m[x] != 0;
+      last[x] = m[x] ? y : last[x];
+      const int32_t d = y - last[x];
+      o[x] = last[x] >= 0 ? d * d : LOSS_EDT_INF;
     }
   }
-  if (count == 0) return 0; /* already +INFINITY everywhere */
-  for (int32_t x = 0; x < w; x++) {
-    for (int32_t y = 0; y < h; y++) f[y] = out[(int64_t)y * w + x];
-    /* lower envelope of the parabolas q -> f[p] + (q-p)^2 over finite f[p] */
+  if (count == 0) return 0; /* LOSS_EDT_INF everywhere */
+  for (int32_t x = 0; x < w; x++) last[x] = -1;
+  for (int32_t y = h - 1; y >= 0; y--) {
+    const uint8_t *m = mask + (int64_t)y * w;
+    int32_t *o = e->d2 + (int64_t)y * w;
+    for (int32_t x = 0; x < w; x++) {
+      last[x] = m[x] ? y : last[x];
+      const int32_t d = last[x] - y;
+      o[x] = (last[x] >= 0 && d * d < o[x]) ? d * d : o[x];
+    }
+  }
+  int32_t *f = e->f, *v = e->v;
+  int64_t *zn = e->zn, *zd = e->zd;
+  for (int32_t y = 0; y < h; y++) {
+    int32_t *o = e->d2 + (int64_t)y * w;
     int32_t top = -1;
-    for (int32_t q = 0; q < h; q++) {
-      if (isinf(f[q])) continue;
+    for (int32_t q = 0; q < w; q++) {
+      f[q] = o[q];
+      if (f[q] > cutoff) continue;
       if (top < 0) {
         top = 0;
         v[0] = q;
-        z[0] = -INFINITY;
-        z[1] = INFINITY;
         continue;
       }
-      double fq = f[q] + (double)q * q, s;
+      const int64_t fq = (int64_t)f[q] + (int64_t)q * q;
+      int64_t num, den; /* intersection of parabolas v[top] and q at num/den */
       for (;;) {
-        int32_t p = v[top];
-        s = (fq - (f[p] + (double)p * p)) / (2.0 * (q - p));
-        if (s > z[top]) break;
-        top--; /* z[0] = -inf stops this before top < 0 */
+        const int64_t p = v[top];
+        num = fq - (f[p] + p * p);
+        den = 2 * (q - p);
+        if (top == 0 || num * zd[top] > zn[top] * den) break; /* beyond breakpoint top */
+        top--;
       }
       top++;
       v[top] = q;
-      z[top] = s;
-      z[top + 1] = INFINITY;
+      zn[top] = num;
+      zd[top] = den;
     }
-    if (top < 0) {
-      for (int32_t y = 0; y < h; y++) out[(int64_t)y * w + x] = INFINITY;
-      continue;
-    }
+    if (top < 0) continue; /* nothing within the cutoff: keep the values > cutoff */
     int32_t j = 0;
-    for (int32_t q = 0; q < h; q++) {
-      while (z[j + 1] < q) j++;
-      int32_t p = v[j];
-      out[(int64_t)q * w + x] = (double)(q - p) * (double)(q - p) + f[p];
+    for (int32_t q = 0; q < w; q++) {
+      while (j < top && zn[j + 1] < (int64_t)q * zd[j + 1]) j++;
+      const int32_t p = v[j];
+      o[q] = (q - p) * (q - p) + f[p];
     }
   }
   return count;
+}
+
+/* exp for the float path: range reduction x = n ln2 + r (Cody-Waite split of
+ * ln2) and a degree-6 polynomial in r, relative error ~1e-7. Unlike libm's
+ * expf it inlines, so the per-pixel loops that call it vectorise. Results
+ * below FLT_MIN are flushed to 0; the loss only calls it with x <= 0. */
+static inline float loss_expf(float x) {
+  const float lo = -87.3f, hi = 88.0f, shifter = 12582912.0f; /* 1.5 * 2^23: adding it rounds to an integer */
+  const float xc = x < lo ? lo : (x > hi ? hi : x);
+  const float fn = (xc * 1.44269504088896341f + shifter) - shifter;
+  float r = xc - fn * 0.693359375f;
+  r = r - fn * -2.12194440e-4f;
+  float y = 1.9875691500e-4f;
+  y = y * r + 1.3981999507e-3f;
+  y = y * r + 8.3334519073e-3f;
+  y = y * r + 4.1665795894e-2f;
+  y = y * r + 1.6666665459e-1f;
+  y = y * r + 5.0000001201e-1f;
+  y = y * (r * r) + r + 1.0f;
+  const int32_t bits = ((int32_t)fn + 127) << 23;
+  float scale;
+  memcpy(&scale, &bits, sizeof scale);
+  y *= scale;
+  return x < lo ? 0.0f : y;
 }
 
 /* Pixels per work block of the softmax losses: blocks never straddle two
@@ -141,24 +202,20 @@ static int64_t loss_edt_core(const uint8_t *mask, int32_t h, int32_t w, double *
 
 #define REAL float
 #define LOSS_FN(name) name
-#define R_EXP expf
+#define R_EXP loss_expf
 #define R_LOG logf
-#define R_SQRT sqrtf
 #include "core/loss_impl.h"
 #undef REAL
 #undef LOSS_FN
 #undef R_EXP
 #undef R_LOG
-#undef R_SQRT
 
 #define REAL double
 #define LOSS_FN(name) name##_f64
 #define R_EXP exp
 #define R_LOG log
-#define R_SQRT sqrt
 #include "core/loss_impl.h"
 #undef REAL
 #undef LOSS_FN
 #undef R_EXP
 #undef R_LOG
-#undef R_SQRT

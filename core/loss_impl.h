@@ -2,9 +2,9 @@
  * Included twice by core/loss.c (no include guard on purpose) with
  *   REAL          float | double  (element type of logits, probs, gradients)
  *   LOSS_FN(x)    x | x##_f64     (public and static names)
- *   R_EXP, R_LOG, R_SQRT          the matching libm functions
- * and the helpers loss_check_shape, loss_check_labels, loss_edt_core,
- * loss_edt_len and LOSS_BLOCK already defined. Per-pixel math runs in REAL;
+ *   R_EXP, R_LOG                  exp and log of that precision
+ * and the helpers loss_check_shape, loss_check_labels, LossEdtWork,
+ * loss_edt_core and LOSS_BLOCK already defined. Per-pixel math runs in REAL;
  * every reduction accumulates in double, in a fixed order. */
 
 /* sigmoid(z) and its derivative sigmoid(z)(1-sigmoid(z)), both from one
@@ -29,10 +29,11 @@ static void LOSS_FN(loss_softmax_block)(const REAL *zn, REAL *pn, int64_t hw, in
   }
   for (int32_t i = 0; i < cnt; i++) sum[i] = 0;
   for (int32_t c = 0; c < k; c++) {
-    const REAL *zc = zn + c * hw + i0;
-    REAL *pc = pn + c * hw + i0;
+    const REAL *restrict zc = zn + c * hw + i0;
+    REAL *restrict pc = pn + c * hw + i0;
+#pragma omp simd
     for (int32_t i = 0; i < cnt; i++) {
-      REAL e = R_EXP(zc[i] - mx[i]);
+      const REAL e = R_EXP(zc[i] - mx[i]);
       pc[i] = e;
       sum[i] += e;
     }
@@ -86,7 +87,7 @@ static double LOSS_FN(loss_softmax_compute)(const LossConfig *cfg, const REAL *l
       REAL l, cf;
       if (hybrid) {
         /* f = -alpha (1-pt)^gamma logpt; df/dlogpt = alpha (-(1-pt)^gamma + gamma (1-pt)^(gamma-1) pt logpt) */
-        const REAL om = -(REAL)expm1((double)logpt); /* 1 - pt without cancellation */
+        const REAL om = (REAL)1 - pt;
         REAL wgt, dwgt; /* (1-pt)^gamma and gamma (1-pt)^(gamma-1) */
         if (gamma == (REAL)2) {
           wgt = om * om;
@@ -177,25 +178,19 @@ static double LOSS_FN(loss_softmax_compute)(const LossConfig *cfg, const REAL *l
   return loss;
 }
 
-/* Per-thread scratch of the HDL target: mask plane, EDT output and the
- * column buffers of loss_edt_core. */
+/* Per-thread scratch of the HDL target: mask plane, EDT work, target plane. */
 typedef struct {
   uint8_t *mask;
-  double *d2, *f, *z;
-  int32_t *v;
+  LossEdtWork edt;
   REAL *g;
 } LOSS_FN(LossHdlScratch);
 
 static LOSS_FN(LossHdlScratch) *LOSS_FN(loss_hdl_scratch_new)(int32_t h, int32_t w, int nt, int with_g) {
   const int64_t hw = (int64_t)h * w;
-  const int32_t len = loss_edt_len(h, w);
   LOSS_FN(LossHdlScratch) *s = (LOSS_FN(LossHdlScratch) *)callocCheck((size_t)nt, sizeof *s);
   for (int t = 0; t < nt; t++) {
     s[t].mask = (uint8_t *)mallocCheck((size_t)hw);
-    s[t].d2 = (double *)mallocCheck((size_t)hw * sizeof(double));
-    s[t].f = (double *)mallocCheck((size_t)len * sizeof(double));
-    s[t].z = (double *)mallocCheck((size_t)(len + 1) * sizeof(double));
-    s[t].v = (int32_t *)mallocCheck((size_t)len * sizeof(int32_t));
+    loss_edt_work_init(&s[t].edt, h, w);
     s[t].g = with_g ? (REAL *)mallocCheck((size_t)hw * sizeof(REAL)) : NULL;
   }
   return s;
@@ -204,29 +199,36 @@ static LOSS_FN(LossHdlScratch) *LOSS_FN(loss_hdl_scratch_new)(int32_t h, int32_t
 static void LOSS_FN(loss_hdl_scratch_free)(LOSS_FN(LossHdlScratch) *s, int nt) {
   for (int t = 0; t < nt; t++) {
     free(s[t].mask);
-    free(s[t].d2);
-    free(s[t].f);
-    free(s[t].z);
-    free(s[t].v);
+    loss_edt_work_free(&s[t].edt);
     free(s[t].g);
   }
   free(s);
 }
 
 /* G = exp(-D^2 / (2 sigma^2)) of class cls in one image's label plane lab
- * [H][W] into g; 0 everywhere when the class is absent. */
+ * [H][W] into g; 0 everywhere when the class is absent. G is set to 0 where
+ * D^2 / (2 sigma^2) > 80 (G < 2e-35 there), which lets the EDT skip every
+ * distance beyond that. */
 static void LOSS_FN(loss_hdl_plane)(const uint8_t *lab, int32_t cls, int32_t h, int32_t w, double sigma,
                                     LOSS_FN(LossHdlScratch) *s, REAL *g) {
   const int64_t hw = (int64_t)h * w;
-  for (int64_t i = 0; i < hw; i++) s->mask[i] = lab[i] == cls;
-  if (loss_edt_core(s->mask, h, w, s->d2, s->f, s->z, s->v) == 0) {
+  const double inv = 1.0 / (2.0 * sigma * sigma);
+  const double reach = 80.0 / inv;
+  const int32_t cutoff = reach >= (double)LOSS_EDT_EXACT ? LOSS_EDT_EXACT : (int32_t)reach;
+  uint8_t *restrict mask = s->mask;
+  for (int64_t i = 0; i < hw; i++) mask[i] = lab[i] == cls;
+  if (loss_edt_core(s->mask, h, w, cutoff, &s->edt) == 0) {
     for (int64_t i = 0; i < hw; i++) g[i] = 0;
     return;
   }
-  const double inv = 1.0 / (2.0 * sigma * sigma);
+  const int32_t *restrict d2 = s->edt.d2;
+  REAL *restrict gg = g;
+  const REAL rinv = (REAL)inv;
+#pragma omp simd
   for (int64_t i = 0; i < hw; i++) {
-    const double a = s->d2[i] * inv;
-    g[i] = a > 800.0 ? (REAL)0 : (REAL)R_EXP(-(REAL)a); /* exp underflows long before 800 */
+    /* written without a branch around the exp so that the loop vectorises */
+    const int32_t d = d2[i] <= cutoff ? d2[i] : cutoff + 1;
+    gg[i] = R_EXP(-(REAL)d * rinv) * (REAL)(d <= cutoff);
   }
 }
 
@@ -256,6 +258,7 @@ static double LOSS_FN(loss_hdl_compute)(const LossConfig *cfg, const REAL *logit
       double acc = 0;
       if (dlogits) {
         REAL *dz = dlogits + pl * hw;
+#pragma omp simd reduction(+ : acc)
         for (int64_t i = 0; i < hw; i++) {
           REAL dh;
           const REAL hv = LOSS_FN(loss_sigmoid)(zc[i], &dh);
@@ -266,6 +269,7 @@ static double LOSS_FN(loss_hdl_compute)(const LossConfig *cfg, const REAL *logit
         const REAL scale = norm ? (REAL)(1.0 / ((double)n * sqrt(acc + eps))) : (REAL)(2.0 / ((double)npl * (double)hw));
         for (int64_t i = 0; i < hw; i++) dz[i] *= scale;
       } else {
+#pragma omp simd reduction(+ : acc)
         for (int64_t i = 0; i < hw; i++) {
           REAL dh;
           const REAL d = LOSS_FN(loss_sigmoid)(zc[i], &dh) - g[i];
@@ -322,20 +326,15 @@ void LOSS_FN(loss_probs)(const LossConfig *cfg, const REAL *logits, int32_t n, i
 }
 
 void LOSS_FN(loss_edt_sq)(const uint8_t *mask, int32_t h, int32_t w, REAL *out) {
-  CS_CHECK(mask && out && h >= 1 && w >= 1, "pass a mask and an output of H*W elements",
-           "loss_edt_sq: bad arguments (H=%d W=%d)", (int)h, (int)w);
+  CS_CHECK(mask && out && h >= 1 && w >= 1 && h <= LOSS_MAX_SIDE && w <= LOSS_MAX_SIDE,
+           "pass a mask and an output of H*W elements, sides at most 32767", "loss_edt_sq: bad arguments (H=%d W=%d)", (int)h,
+           (int)w);
   const int64_t hw = (int64_t)h * w;
-  const int32_t len = loss_edt_len(h, w);
-  double *d2 = (double *)mallocCheck((size_t)hw * sizeof(double));
-  double *f = (double *)mallocCheck((size_t)len * sizeof(double));
-  double *z = (double *)mallocCheck((size_t)(len + 1) * sizeof(double));
-  int32_t *v = (int32_t *)mallocCheck((size_t)len * sizeof(int32_t));
-  loss_edt_core(mask, h, w, d2, f, z, v);
-  for (int64_t i = 0; i < hw; i++) out[i] = (REAL)d2[i];
-  free(d2);
-  free(f);
-  free(z);
-  free(v);
+  LossEdtWork e;
+  loss_edt_work_init(&e, h, w);
+  loss_edt_core(mask, h, w, LOSS_EDT_EXACT, &e);
+  for (int64_t i = 0; i < hw; i++) out[i] = e.d2[i] == LOSS_EDT_INF ? (REAL)INFINITY : (REAL)e.d2[i];
+  loss_edt_work_free(&e);
 }
 
 void LOSS_FN(loss_hdl_target)(const uint8_t *labels, int32_t n, int32_t k, int32_t h, int32_t w, REAL sigma,
