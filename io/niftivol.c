@@ -60,6 +60,77 @@ void niftivol_read(NiftiVol *v, const char *path) {
   nifti_image_free(nim);
 }
 
+static double convert_one(const void *d, int64_t i, int datatype, int swap) {
+  unsigned char b[8];
+  int sz = datatype == DT_UINT8 || datatype == DT_INT8 ? 1 : datatype == DT_INT16 || datatype == DT_UINT16 ? 2
+         : datatype == DT_INT64 || datatype == DT_FLOAT64 ? 8 : 4;
+  memcpy(b, (const unsigned char *)d + i * sz, (size_t)sz);
+  if (swap)
+    for (int k = 0; k < sz / 2; k++) {
+      unsigned char t = b[k];
+      b[k] = b[sz - 1 - k], b[sz - 1 - k] = t;
+    }
+  switch (datatype) {
+    case DT_UINT8: return *(uint8_t *)b;
+    case DT_INT8: return *(int8_t *)b;
+    case DT_INT16: { int16_t x; memcpy(&x, b, 2); return x; }
+    case DT_UINT16: { uint16_t x; memcpy(&x, b, 2); return x; }
+    case DT_INT32: { int32_t x; memcpy(&x, b, 4); return x; }
+    case DT_UINT32: { uint32_t x; memcpy(&x, b, 4); return x; }
+    case DT_INT64: { int64_t x; memcpy(&x, b, 8); return (double)x; }
+    case DT_FLOAT32: { float x; memcpy(&x, b, 4); return x; }
+    case DT_FLOAT64: { double x; memcpy(&x, b, 8); return x; }
+  }
+  return NAN;
+}
+
+static nifti_image *read_header(NiftiVol *v, const char *path) {
+  memset(v, 0, sizeof *v);
+  snprintf(v->path, sizeof v->path, "%s", path);
+  nifti_image *nim = nifti_image_read(path, 0);
+  if (!nim) cs_fatal(NII_HINT, "cannot read NIfTI header of '%s'", path);
+  v->nx = nim->nx, v->ny = nim->ny, v->nz = nim->nz, v->nt = 1;
+  v->pix[0] = fabs(nim->dx), v->pix[1] = fabs(nim->dy), v->pix[2] = fabs(nim->dz);
+  const nifti_dmat44 *M = nim->sform_code > 0 ? &nim->sto_xyz : nim->qform_code > 0 ? &nim->qto_xyz : NULL;
+  if (M) memcpy(v->xyz, M->m, sizeof v->xyz);
+  else v->xyz[0][0] = -v->pix[0], v->xyz[1][1] = v->pix[1], v->xyz[2][2] = v->pix[2], v->xyz[3][3] = 1;
+  return nim;
+}
+
+void niftivol_read_header(NiftiVol *v, const char *path) { nifti_image_free(read_header(v, path)); }
+
+void niftivol_read_planes(NiftiVol *v, const char *path, int64_t k0, int64_t k1, float *out) {
+  nifti_image *nim = read_header(v, path);
+  int dt = nim->datatype, swap = nim->byteorder != nifti_short_order();
+  double slope = nim->scl_slope != 0 ? nim->scl_slope : 1, inter = nim->scl_slope != 0 ? nim->scl_inter : 0;
+  if (convert_one("\0\0\0\0\0\0\0\0", 0, dt, 0) != 0 || k0 < 0 || k1 > nim->nz || k0 >= k1) {
+    nifti_image_free(nim);
+    cs_fatal(NII_HINT, "'%s': unsupported datatype or plane range [%lld, %lld)", path, (long long)k0, (long long)k1);
+  }
+  int64_t plane = nim->nx * nim->ny, nb = nim->nbyper;
+  gzFile f = gzopen(nim->iname, "rb");
+  if (!f) cs_fatal(NII_HINT, "cannot open '%s'", nim->iname);
+  gzbuffer(f, 1 << 18);
+  size_t bytes = (size_t)(plane * nb * (k1 - k0));
+  int direct = dt == DT_FLOAT32 && !swap && slope == 1 && inter == 0;
+  unsigned char *raw = direct ? (unsigned char *)out : mallocCheck(bytes);
+  int ok = gzseek(f, (z_off_t)(nim->iname_offset + k0 * plane * nb), SEEK_SET) >= 0;
+  for (size_t off = 0; ok && off < bytes;) {
+    unsigned chunk = (unsigned)(bytes - off < (1u << 30) ? bytes - off : (1u << 30));
+    int got = gzread(f, raw + off, chunk);
+    ok = got == (int)chunk;
+    off += chunk;
+  }
+  gzclose(f);
+  nifti_image_free(nim);
+  if (!ok) cs_fatal(NII_HINT, "'%s' is truncated (short read of planes %lld..%lld)", path, (long long)k0, (long long)k1);
+  int64_t n = plane * (k1 - k0);
+  if (!direct) {
+    for (int64_t i = 0; i < n; i++) out[i] = (float)(convert_one(raw, i, dt, swap) * slope + inter);
+    free(raw);
+  }
+}
+
 void niftivol_free(NiftiVol *v) {
   free(v->data);
   v->data = NULL;

@@ -17,6 +17,11 @@ typedef struct {
 
 void niftivol_read(NiftiVol *v, const char *path);
 void niftivol_free(NiftiVol *v);
+/* streams k-planes [k0, k1) of a 3-D volume as float into out[k1-k0][ny][nx]
+ * without loading the whole file (big gzipped atlases); fills v's header
+ * fields (v->data stays NULL) */
+void niftivol_read_header(NiftiVol *v, const char *path); /* geometry only, data NULL */
+void niftivol_read_planes(NiftiVol *v, const char *path, int64_t k0, int64_t k1, float *out);
 /* fatal naming both files unless the 3-D grids (dims and voxel->world within
  * 1e-3 mm) agree */
 void niftivol_check_same_grid(const NiftiVol *a, const NiftiVol *b);

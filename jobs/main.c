@@ -14,6 +14,7 @@ static const CliCommand COMMANDS[] = {
     {"bench", "measure training and forward images/s (and the PyTorch peer)", cmd_bench},
 #ifdef CORDSEG_HAVE_IO
     {"info", "summarise an HDF5 slice store (subjects, class fractions, checksum)", cmd_info},
+    {"phantom", "build the PAM50-based CSM-like labelled DTI cohort (HDF5, PNG, NIfTI)", cmd_phantom},
 #endif
 };
 #define N_COMMANDS (sizeof(COMMANDS) / sizeof(COMMANDS[0]))
