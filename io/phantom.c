@@ -390,7 +390,9 @@ void phantom_subject(const PhantomAtlas *a, const PhantomConfig *c, int32_t subj
         double s = 0;
         for (int t = 0; t < T_N; t++) s += tis[t * n2 + i] * e[t][v];
         s *= bias;
-        double n1 = s + sigma * rng_normal(&rn), n2n = sigma * rng_normal(&rn);
+        /* one Box-Muller pair gives both Rician components */
+        double u1 = rng_uniform(&rn), u2 = rng_uniform(&rn), rad = sigma * sqrt(-2.0 * log(u1 > 1e-300 ? u1 : 1e-300));
+        double n1 = s + rad * cos(6.283185307179586 * u2), n2n = rad * sin(6.283185307179586 * u2);
         dwi[(size_t)v * n2 + i] = (float)sqrt(n1 * n1 + n2n * n2n); /* Rician magnitude */
       }
     }

@@ -23,4 +23,5 @@ int cmd_bench(int argc, char **argv);
 /* data layer (io/), present when CORDSEG_HAVE_IO */
 int cmd_info(int argc, char **argv);
 int cmd_phantom(int argc, char **argv);
+int cmd_folds(int argc, char **argv);
 #endif
