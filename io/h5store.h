@@ -43,6 +43,8 @@ typedef struct {
   SliceMeta *meta;    /* [n] (reader and writer) */
   int32_t cap;        /* meta capacity */
   char created_by[1024];
+  int64_t ds[6];      /* reader: open ids of b0, fa, md, ad, rd, labels (-1 when absent) */
+  int fast[6];        /* reader: chunk pipeline is exactly shuffle+deflate -> direct chunk read */
 } H5Store;
 
 /* ---- writer ---- */
