@@ -12,6 +12,12 @@ static const CliCommand COMMANDS[] = {
     {"demo", "train both backbones a few steps on a generated batch (the smoke job)", cmd_demo},
     {"model-info", "print parameter count and forward MACs of a network", cmd_model_info},
     {"bench", "measure training and forward images/s (and the PyTorch peer)", cmd_bench},
+#ifdef CORDSEG_HAVE_IO
+    {"info", "summarise an HDF5 slice store (subjects, class fractions, checksum)", cmd_info},
+    {"phantom", "build the PAM50-based CSM-like labelled DTI cohort (HDF5, PNG, NIfTI)", cmd_phantom},
+    {"folds", "write subject-grouped 81/9/10 split and k-fold manifests of a store", cmd_folds},
+    {"bench-io", "loader slices/s with augmentation (for `bench --io`)", cmd_bench_io},
+#endif
 };
 #define N_COMMANDS (sizeof(COMMANDS) / sizeof(COMMANDS[0]))
 

@@ -1,0 +1,196 @@
+/* io/folds.c: subject-grouped split and k-fold manifests (see folds.h).
+ * File format (text, one record per line):
+ *   # comment lines
+ *   cordseg-folds 1
+ *   store <path> <checksum>
+ *   seed <n>
+ *   subjects <n> / folds <k>
+ *   ids <id> <id> ...           (sorted)
+ *   split <one role char per subject, in ids order>
+ *   fold<f> <role chars>        (f = 0..k-1)
+ *   hash fnv1a64:<hex>          (of every byte before this line) */
+#define _POSIX_C_SOURCE 200809L
+#include "io/folds.h"
+
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/common.h"
+#include "io/atomic.h"
+#include "io/hash.h"
+
+#define FOLDS_HINT "recreate it with `cordseg folds STORE -o FILE` (and do not edit it by hand)"
+
+static int cmp_i32(const void *a, const void *b) {
+  int32_t x = *(const int32_t *)a, y = *(const int32_t *)b;
+  return (x > y) - (x < y);
+}
+
+static void shuffle(int32_t *v, int32_t n, Rng *r) {
+  for (int32_t i = n - 1; i > 0; i--) {
+    int32_t j = (int32_t)rng_below(r, (uint32_t)(i + 1)), t = v[i];
+    v[i] = v[j], v[j] = t;
+  }
+}
+
+void folds_make(Folds *f, const SliceMeta *meta, int32_t nslices, int32_t k, uint64_t seed) {
+  memset(f, 0, sizeof *f);
+  int32_t *all = mallocCheck(sizeof(int32_t) * (size_t)(nslices + 1)), n = 0;
+  for (int32_t i = 0; i < nslices; i++) all[i] = meta[i].subject;
+  qsort(all, (size_t)nslices, sizeof(int32_t), cmp_i32);
+  for (int32_t i = 0; i < nslices; i++)
+    if (i == 0 || all[i] != all[i - 1]) all[n++] = all[i];
+  CS_CHECK(n >= 3 && k >= 2 && k <= n, "need at least 3 subjects and 2 <= k <= subjects",
+           "cannot make %d folds of %d subjects", k, n);
+  f->n = n, f->k = k, f->seed = seed, f->ids = all;
+  f->roles = mallocCheck((size_t)(k + 1) * (size_t)n);
+  Rng r;
+  int32_t *perm = mallocCheck(sizeof(int32_t) * (size_t)n), *pos = mallocCheck(sizeof(int32_t) * (size_t)n);
+  /* single split: 81% train, 9% validation, 10% test (at least 1 each) */
+  rng_init(&r, hash_mix3(seed, 0x5b117, 0));
+  for (int32_t i = 0; i < n; i++) perm[i] = i;
+  shuffle(perm, n, &r);
+  int32_t n_test = (int32_t)lround(0.10 * n), n_val = (int32_t)lround(0.09 * n);
+  n_test = n_test < 1 ? 1 : n_test, n_val = n_val < 1 ? 1 : n_val;
+  for (int32_t i = 0; i < n; i++) f->roles[perm[i]] = i < n_test ? FOLD_TEST : i < n_test + n_val ? FOLD_VAL : FOLD_TRAIN;
+  /* k folds: group = position in a seeded permutation mod k */
+  rng_init(&r, hash_mix3(seed, 0xf01d5, 0));
+  for (int32_t i = 0; i < n; i++) perm[i] = i;
+  shuffle(perm, n, &r);
+  for (int32_t i = 0; i < n; i++) pos[perm[i]] = i % k;
+  for (int32_t fo = 0; fo < k; fo++) {
+    char *row = f->roles + (size_t)(fo + 1) * n;
+    int32_t m = 0;
+    for (int32_t i = 0; i < n; i++) {
+      row[i] = pos[i] == fo ? FOLD_TEST : FOLD_TRAIN;
+      if (pos[i] != fo) perm[m++] = i;
+    }
+    rng_init(&r, hash_mix3(seed, 0xfa1, (uint64_t)fo));
+    shuffle(perm, m, &r);
+    int32_t nv = (int32_t)lround(0.10 * m);
+    nv = nv < 1 ? 1 : nv;
+    for (int32_t i = 0; i < nv; i++) row[perm[i]] = FOLD_VAL;
+  }
+  free(perm), free(pos);
+}
+
+/* serialises everything before the hash line */
+static char *folds_body(const Folds *f, size_t *len) {
+  size_t cap = 4096 + (size_t)f->n * (12 + (size_t)f->k + 2) + (size_t)(f->k + 1) * 16;
+  char *b = mallocCheck(cap);
+  size_t o = 0;
+#define PUT(...) o += (size_t)snprintf(b + o, cap - o, __VA_ARGS__)
+  PUT("# cordseg folds: subject-grouped sets; roles per subject (ids order): T train, V validation, X test\n");
+  PUT("# split = the single 81/9/10 %% train/validation/test split; foldF = cross-validation fold F\n");
+  PUT("cordseg-folds 1\nstore %s %s\nseed %" PRIu64 "\nsubjects %d\nfolds %d\nids", f->store[0] ? f->store : "-",
+      f->store_checksum[0] ? f->store_checksum : "-", f->seed, f->n, f->k);
+  for (int32_t i = 0; i < f->n; i++) PUT(" %d", f->ids[i]);
+  for (int32_t s = 0; s <= f->k; s++) {
+    if (s == 0) PUT("\nsplit ");
+    else PUT("\nfold%d ", s - 1);
+    CS_CHECK(o + (size_t)f->n + 2 < cap, NULL, "folds buffer");
+    memcpy(b + o, f->roles + (size_t)s * f->n, (size_t)f->n);
+    o += (size_t)f->n;
+  }
+  PUT("\n");
+#undef PUT
+  *len = o;
+  return b;
+}
+
+void folds_write(Folds *f, const char *path) {
+  size_t len;
+  char *b = folds_body(f, &len);
+  snprintf(f->hash, sizeof f->hash, "fnv1a64:%016llx", (unsigned long long)hash_fnv1a(HASH_FNV_INIT, b, len));
+  char tmp[4200];
+  atomic_begin(path, tmp, sizeof tmp);
+  FILE *fp = fopenCheck(tmp, "w");
+  fwriteCheck(b, 1, len, fp, tmp);
+  fprintf(fp, "hash %s\n", f->hash);
+  fcloseCheck(fp, tmp);
+  atomic_commit(tmp, path);
+  free(b);
+}
+
+void folds_read(Folds *f, const char *path) {
+  memset(f, 0, sizeof *f);
+  FILE *fp = fopenCheck(path, "r");
+  fseek(fp, 0, SEEK_END);
+  long sz = ftell(fp);
+  fseek(fp, 0, SEEK_SET);
+  CS_CHECK(sz > 0 && sz < (64l << 20), FOLDS_HINT, "'%s': empty or too large for a folds file", path);
+  char *b = mallocCheck((size_t)sz + 1);
+  freadCheck(b, 1, (size_t)sz, fp, path);
+  fclose(fp);
+  b[sz] = 0;
+  char *hl = strstr(b, "\nhash ");
+  CS_CHECK(hl, FOLDS_HINT, "'%s': no 'hash' line (truncated?)", path);
+  hl++;
+  char want[64] = "";
+  sscanf(hl, "hash %63s", want);
+  char got[32];
+  snprintf(got, sizeof got, "fnv1a64:%016llx", (unsigned long long)hash_fnv1a(HASH_FNV_INIT, b, (size_t)(hl - b)));
+  CS_CHECK(!strcmp(got, want), FOLDS_HINT, "'%s': content hash %s does not match the recorded %s (edited or damaged)",
+           path, got, want);
+  snprintf(f->hash, sizeof f->hash, "%s", got);
+  *hl = 0;
+  int version = 0, have_ids = 0, rows = 0;
+  for (char *line = strtok(b, "\n"); line; line = strtok(NULL, "\n")) {
+    if (line[0] == '#') continue;
+    char key[32] = "";
+    int off = 0;
+    sscanf(line, "%31s %n", key, &off);
+    char *rest = line + off;
+    if (!strcmp(key, "cordseg-folds")) version = atoi(rest);
+    else if (!strcmp(key, "store")) sscanf(rest, "%1023s %63s", f->store, f->store_checksum);
+    else if (!strcmp(key, "seed")) f->seed = strtoull(rest, NULL, 10);
+    else if (!strcmp(key, "subjects")) f->n = atoi(rest);
+    else if (!strcmp(key, "folds")) f->k = atoi(rest);
+    else if (!strcmp(key, "ids")) {
+      CS_CHECK(f->n > 0 && f->k > 0, FOLDS_HINT, "'%s': 'ids' before 'subjects'/'folds'", path);
+      f->ids = mallocCheck(sizeof(int32_t) * (size_t)f->n);
+      f->roles = mallocCheck((size_t)(f->k + 1) * (size_t)f->n);
+      char *p = rest, *e;
+      for (int32_t i = 0; i < f->n; i++, p = e) {
+        f->ids[i] = (int32_t)strtol(p, &e, 10);
+        CS_CHECK(e != p, FOLDS_HINT, "'%s': 'ids' has fewer than %d entries", path, f->n);
+      }
+      have_ids = 1;
+    } else if (!strcmp(key, "split") || !strncmp(key, "fold", 4)) {
+      int s = !strcmp(key, "split") ? 0 : atoi(key + 4) + 1;
+      CS_CHECK(have_ids && s >= 0 && s <= f->k && (int32_t)strlen(rest) == f->n, FOLDS_HINT,
+               "'%s': bad '%s' line (needs %d role characters)", path, key, f->n);
+      for (int32_t i = 0; i < f->n; i++)
+        CS_CHECK(rest[i] == FOLD_TRAIN || rest[i] == FOLD_VAL || rest[i] == FOLD_TEST, FOLDS_HINT,
+                 "'%s': '%s' has role '%c' (want T, V or X)", path, key, rest[i]);
+      memcpy(f->roles + (size_t)s * f->n, rest, (size_t)f->n);
+      rows++;
+    }
+  }
+  free(b);
+  CS_CHECK(version == 1 && have_ids && rows == f->k + 1, FOLDS_HINT, "'%s': not a complete cordseg-folds v1 file",
+           path);
+}
+
+int32_t folds_indices(const Folds *f, int set, char role, const SliceMeta *meta, int32_t nslices, int32_t **idx) {
+  CS_CHECK(set >= FOLDS_SPLIT && set < f->k, "use --fold -1 (the 81/9/10 split) or 0..k-1",
+           "fold %d does not exist (the folds file has %d)", set, f->k);
+  const char *row = f->roles + (size_t)(set + 1) * f->n;
+  int32_t *out = mallocCheck(sizeof(int32_t) * (size_t)(nslices + 1)), m = 0;
+  for (int32_t i = 0; i < nslices; i++) {
+    const int32_t *hit = bsearch(&meta[i].subject, f->ids, (size_t)f->n, sizeof(int32_t), cmp_i32);
+    CS_CHECK(hit, "the folds file was made for another store; run `cordseg folds` on this store",
+             "slice %d has subject %d, which the folds file does not list", i, meta[i].subject);
+    if (row[hit - f->ids] == role) out[m++] = i;
+  }
+  *idx = out;
+  return m;
+}
+
+void folds_free(Folds *f) {
+  free(f->ids), free(f->roles);
+  memset(f, 0, sizeof *f);
+}

@@ -1,0 +1,73 @@
+/* io/h5store.h: the HDF5 slice store, one file per dataset (schema below).
+ * Writer: h5store_create / h5store_open_append -> h5store_append ->
+ * h5store_commit (temp file + fsync + rename; nothing half written).
+ * Reader: h5store_open (read-only, HDF5 file locking off so NFS/Lustre work)
+ * -> h5store_read_slices / h5store_verify -> h5store_close.
+ *
+ * Schema "cordseg-slices" version 1 (all [N,H,W] datasets chunked [1,H,W],
+ * shuffle + deflate):
+ *   /b0      float32 [N,H,W]  mean b=0 signal (scanner units, not normalised)
+ *   /fa      float32 [N,H,W]  fractional anisotropy in [0,1]
+ *   /md,/ad,/rd float32 [N,H,W] optional, mean/axial/radial diffusivity, mm^2/s
+ *   /labels  uint8   [N,H,W]  0..8, see io/labels.h
+ *   /subject int32 [N], /slice int32 [N] (index along the cord within the
+ *   subject), /level int32 [N] (vertebral level, io/labels.h coding),
+ *   /spacing float32 [N,2] (row, column pixel size in mm)
+ *   root attributes: schema, schema_version, class_names, orientation,
+ *   level_coding, created_by, n_slices, n_subjects, checksum
+ *   ("fnv1a64:<hex>" over each slice in order: b0, fa, [md, ad, rd], labels,
+ *   subject, slice, level, spacing; little-endian bytes).
+ */
+#ifndef CORDSEG_IO_H5STORE_H
+#define CORDSEG_IO_H5STORE_H
+#include <stdint.h>
+
+#define H5STORE_SCHEMA "cordseg-slices"
+#define H5STORE_SCHEMA_VERSION 1
+
+typedef struct {
+  int32_t subject;    /* subject id */
+  int32_t slice;      /* slice index within the subject (cranial -> caudal) */
+  int32_t level;      /* vertebral level, io/labels.h coding */
+  float spacing[2];   /* pixel size (row, column) in mm */
+} SliceMeta;
+
+typedef struct {
+  char path[4096];    /* the file as the user named it */
+  char tmp[4200];     /* writer: the temp file actually written */
+  int64_t file;       /* hid_t */
+  int writable;
+  int has_dti;        /* md/ad/rd present */
+  int32_t n, h, w;    /* slices, rows, columns */
+  uint64_t hash;      /* running content hash (writer) */
+  SliceMeta *meta;    /* [n] (reader and writer) */
+  int32_t cap;        /* meta capacity */
+  char created_by[1024];
+  int64_t ds[6];      /* reader: open ids of b0, fa, md, ad, rd, labels (-1 when absent) */
+  int fast[6];        /* reader: chunk pipeline is exactly shuffle+deflate -> direct chunk read */
+} H5Store;
+
+/* ---- writer ---- */
+void h5store_create(H5Store *s, const char *path, int32_t h, int32_t w, int with_dti, const char *created_by);
+/* copies an existing store to a temp file and reopens it for appending */
+void h5store_open_append(H5Store *s, const char *path, const char *created_by);
+/* appends n slices; md/ad/rd must be non-NULL iff the store has_dti.
+ * labels are checked to lie in 0..8 and images to be finite. */
+void h5store_append(H5Store *s, int32_t n, const float *b0, const float *fa, const float *md, const float *ad,
+                    const float *rd, const uint8_t *labels, const SliceMeta *meta);
+/* writes the summary attributes, closes, fsyncs and renames onto path */
+void h5store_commit(H5Store *s);
+
+/* ---- reader ---- */
+void h5store_open(H5Store *s, const char *path);
+/* reads slice indices idx[0..n) (any order); any output may be NULL */
+void h5store_read_slices(const H5Store *s, const int32_t *idx, int32_t n, float *b0, float *fa, uint8_t *labels);
+void h5store_read_dti(const H5Store *s, int32_t i, float *md, float *ad, float *rd);
+/* recomputes the content checksum; returns 1 when it matches the stored one */
+int h5store_verify(const H5Store *s, uint64_t *computed, uint64_t *stored);
+int32_t h5store_subject_count(const H5Store *s);
+void h5store_close(H5Store *s);
+
+/* reads a string attribute of the root group into buf ("" when absent) */
+void h5store_attr_string(const H5Store *s, const char *name, char *buf, int n);
+#endif

@@ -1,0 +1,237 @@
+/* io/loader.c: sharded, prefetching, augmenting batch loader (see loader.h). */
+#define _POSIX_C_SOURCE 200809L
+#include "io/loader.h"
+
+#include <math.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "io/hash.h"
+#include "io/labels.h"
+
+void augment_config_default(AugmentConfig *a) {
+  *a = (AugmentConfig){.enabled = 1, .flip_prob = 0.5f, .scale_min = 0.9f, .scale_max = 1.1f, .aspect = 0.1f,
+                       .translate_px = 8, .brightness = 0.1f};
+}
+
+/* quickselect the k-th smallest of v[0..n) (v is reordered) */
+static float select_kth(float *v, int32_t n, int32_t k) {
+  int32_t lo = 0, hi = n - 1;
+  while (lo < hi) {
+    float p = v[lo + (hi - lo) / 2];
+    int32_t i = lo, j = hi;
+    while (i <= j) {
+      while (v[i] < p) i++;
+      while (v[j] > p) j--;
+      if (i <= j) {
+        float t = v[i];
+        v[i] = v[j], v[j] = t, i++, j--;
+      }
+    }
+    if (k <= j) hi = j;
+    else if (k >= i) lo = i;
+    else return v[k];
+  }
+  return v[k];
+}
+
+void loader_normalize_b0(float *b0, int32_t hw) {
+  float *tmp = mallocCheck(sizeof(float) * (size_t)hw);
+  memcpy(tmp, b0, sizeof(float) * (size_t)hw);
+  float hi = select_kth(tmp, hw, (int32_t)(0.995 * (hw - 1)));
+  free(tmp);
+  float inv = hi > 0 ? 1.0f / hi : 1.0f;
+  for (int32_t i = 0; i < hw; i++) b0[i] *= inv;
+}
+
+void augment_apply(const AugmentConfig *a, Rng *rng, int32_t C, int32_t h, int32_t w, const float *x,
+                   const uint8_t *y, float *xo, uint8_t *yo) {
+  /* fixed draw order: flip, scale, aspect, tx, ty, brightness */
+  int flip = rng_uniform(rng) < a->flip_prob;
+  double s = a->scale_min + (a->scale_max - a->scale_min) * rng_uniform(rng);
+  double asp = 1 + a->aspect * (2 * rng_uniform(rng) - 1);
+  double tx = a->translate_px * (2 * rng_uniform(rng) - 1), ty = a->translate_px * (2 * rng_uniform(rng) - 1);
+  double br = 1 + a->brightness * (2 * rng_uniform(rng) - 1);
+  double cx = 0.5 * (w - 1), cy = 0.5 * (h - 1), sx = 1.0 / (s * asp), sy = asp / s;
+  const size_t hw = (size_t)h * w;
+  for (int32_t r = 0; r < h; r++)
+    for (int32_t c = 0; c < w; c++) {
+      int32_t cc = flip ? w - 1 - c : c; /* mirror the output */
+      double sc = cx + (cc - cx - tx) * sx, sr = cy + (r - cy - ty) * sy;
+      size_t o = (size_t)r * w + c;
+      /* labels: nearest neighbour, L<->R swap when mirrored */
+      long nr = lround(sr), nc = lround(sc);
+      uint8_t lab = (nr >= 0 && nr < h && nc >= 0 && nc < w) ? y[(size_t)nr * w + nc] : 0;
+      yo[o] = flip && lab <= LABEL_MAX ? LABEL_LR_SWAP[lab] : lab;
+      /* images: bilinear, zero outside */
+      int32_t r0 = (int32_t)floor(sr), c0 = (int32_t)floor(sc);
+      double fr = sr - r0, fc = sc - c0;
+      for (int32_t ch = 0; ch < C; ch++) {
+        const float *im = x + ch * hw;
+        double v = 0;
+        for (int dr = 0; dr < 2; dr++)
+          for (int dc = 0; dc < 2; dc++) {
+            int32_t rr = r0 + dr, cq = c0 + dc;
+            if (rr < 0 || rr >= h || cq < 0 || cq >= w) continue;
+            v += (dr ? fr : 1 - fr) * (dc ? fc : 1 - fc) * im[(size_t)rr * w + cq];
+          }
+        xo[ch * hw + o] = (float)(ch == 0 ? v * br : v); /* brightness: channel 0 (b0) */
+      }
+    }
+}
+
+struct Loader {
+  const H5Store *store;
+  int32_t *indices, count, batch, rank, world, C, h, w;
+  uint64_t seed;
+  AugmentConfig aug;
+  InputKind kind;
+  int64_t steps_per_epoch;
+  /* double buffer */
+  float *xbuf[2];
+  uint8_t *ybuf[2];
+  int64_t epoch_of[2];
+  int full[2], stop;
+  int64_t produce_step, consume_step;
+  pthread_mutex_t mu;
+  pthread_cond_t cv;
+  pthread_t thread;
+  /* I/O thread scratch */
+  int32_t *perm;
+  int64_t perm_epoch;
+  float *b0, *fa, *xs;
+  uint8_t *ys;
+};
+
+static void make_perm(Loader *l, int64_t epoch) {
+  for (int32_t i = 0; i < l->count; i++) l->perm[i] = l->indices[i];
+  Rng r;
+  rng_init(&r, hash_mix3(l->seed, (uint64_t)epoch, 0x9e3779b9ull));
+  for (int32_t i = l->count - 1; i > 0; i--) {
+    int32_t j = (int32_t)rng_below(&r, (uint32_t)(i + 1)), t = l->perm[i];
+    l->perm[i] = l->perm[j], l->perm[j] = t;
+  }
+  l->perm_epoch = epoch;
+}
+
+static void fill_batch(Loader *l, int64_t step, float *x, uint8_t *y) {
+  int64_t epoch = step / l->steps_per_epoch, t = step % l->steps_per_epoch;
+  if (l->perm_epoch != epoch) make_perm(l, epoch);
+  const size_t hw = (size_t)l->h * l->w;
+  int64_t G = (int64_t)l->batch * l->world;
+  for (int32_t j = 0; j < l->batch; j++) {
+    int64_t pos = t * G + (int64_t)l->rank * l->batch + j;
+    int32_t idx = l->perm[pos];
+    h5store_read_slices(l->store, &idx, 1, l->kind != INPUT_FA ? l->b0 : NULL, l->kind != INPUT_B0 ? l->fa : NULL,
+                        l->ys);
+    float *dst = l->aug.enabled ? l->xs : x + (size_t)j * l->C * hw;
+    int ch = 0;
+    if (l->kind != INPUT_FA) {
+      loader_normalize_b0(l->b0, (int32_t)hw);
+      memcpy(dst + ch++ * hw, l->b0, sizeof(float) * hw);
+    }
+    if (l->kind != INPUT_B0) {
+      float *d = dst + ch++ * hw;
+      for (size_t i = 0; i < hw; i++) d[i] = l->fa[i] < 0 ? 0 : l->fa[i] > 1 ? 1 : l->fa[i];
+    }
+    if (l->aug.enabled) {
+      Rng r;
+      rng_init(&r, hash_mix3(l->seed, (uint64_t)epoch, (uint64_t)pos + 0x1000));
+      AugmentConfig a = l->aug;
+      if (l->kind == INPUT_FA) a.brightness = 0; /* brightness acts on b0 only */
+      augment_apply(&a, &r, l->C, l->h, l->w, l->xs, l->ys, x + (size_t)j * l->C * hw, y + (size_t)j * hw);
+    } else {
+      memcpy(y + (size_t)j * hw, l->ys, hw);
+    }
+  }
+}
+
+static void *io_thread(void *arg) {
+  Loader *l = arg;
+  for (;;) {
+    pthread_mutex_lock(&l->mu);
+    int slot = (int)(l->produce_step % 2);
+    while (!l->stop && l->full[slot]) pthread_cond_wait(&l->cv, &l->mu);
+    if (l->stop) {
+      pthread_mutex_unlock(&l->mu);
+      return NULL;
+    }
+    int64_t step = l->produce_step;
+    pthread_mutex_unlock(&l->mu);
+    fill_batch(l, step, l->xbuf[slot], l->ybuf[slot]);
+    pthread_mutex_lock(&l->mu);
+    l->epoch_of[slot] = step / l->steps_per_epoch;
+    l->full[slot] = 1;
+    l->produce_step++;
+    pthread_cond_broadcast(&l->cv);
+    pthread_mutex_unlock(&l->mu);
+  }
+}
+
+Loader *loader_init(const H5Store *store, const int32_t *indices, int32_t count, int32_t batch, int32_t rank,
+                    int32_t world, uint64_t seed, const AugmentConfig *aug, InputKind kind) {
+  CS_CHECK(world >= 1 && rank >= 0 && rank < world && batch >= 1, "rank must be in [0, world) and batch >= 1",
+           "loader_init: rank %d world %d batch %d", rank, world, batch);
+  CS_CHECK(count >= (int64_t)batch * world, "use a smaller batch or more ranks' worth of data",
+           "'%s': %d slices cannot fill one global batch of %d x %d", store->path, count, batch, world);
+  CS_CHECK(kind == INPUT_B0 || kind == INPUT_FA || kind == INPUT_B0_FA, "input is b0, fa or b0+fa",
+           "loader_init: bad input kind %d", (int)kind);
+  Loader *l = callocCheck(1, sizeof *l);
+  l->store = store, l->count = count, l->batch = batch, l->rank = rank, l->world = world, l->seed = seed;
+  l->kind = kind, l->C = input_channels(kind), l->h = store->h, l->w = store->w;
+  if (aug && aug->enabled) l->aug = *aug;
+  l->steps_per_epoch = count / ((int64_t)batch * world);
+  l->indices = mallocCheck(sizeof(int32_t) * (size_t)count);
+  memcpy(l->indices, indices, sizeof(int32_t) * (size_t)count);
+  for (int32_t i = 0; i < count; i++)
+    CS_CHECK(indices[i] >= 0 && indices[i] < store->n, "indices must come from folds made for this store",
+             "'%s': slice index %d outside [0, %d)", store->path, indices[i], store->n);
+  l->perm = mallocCheck(sizeof(int32_t) * (size_t)count);
+  l->perm_epoch = -1;
+  const size_t hw = (size_t)l->h * l->w;
+  for (int s = 0; s < 2; s++) {
+    l->xbuf[s] = mallocCheck(sizeof(float) * (size_t)batch * l->C * hw);
+    l->ybuf[s] = mallocCheck((size_t)batch * hw);
+  }
+  l->b0 = mallocCheck(sizeof(float) * hw), l->fa = mallocCheck(sizeof(float) * hw);
+  l->xs = mallocCheck(sizeof(float) * hw * 2), l->ys = mallocCheck(hw);
+  pthread_mutex_init(&l->mu, NULL);
+  pthread_cond_init(&l->cv, NULL);
+  CS_CHECK(pthread_create(&l->thread, NULL, io_thread, l) == 0, "the system refused a thread; check ulimit -u",
+           "loader: cannot start the I/O thread");
+  return l;
+}
+
+int64_t loader_next(Loader *l, float *x, uint8_t *y) {
+  pthread_mutex_lock(&l->mu);
+  int slot = (int)(l->consume_step % 2);
+  while (!l->full[slot]) pthread_cond_wait(&l->cv, &l->mu);
+  pthread_mutex_unlock(&l->mu);
+  const size_t hw = (size_t)l->h * l->w;
+  memcpy(x, l->xbuf[slot], sizeof(float) * (size_t)l->batch * l->C * hw);
+  memcpy(y, l->ybuf[slot], (size_t)l->batch * hw);
+  pthread_mutex_lock(&l->mu);
+  int64_t epoch = l->epoch_of[slot];
+  l->full[slot] = 0;
+  l->consume_step++;
+  pthread_cond_broadcast(&l->cv);
+  pthread_mutex_unlock(&l->mu);
+  return epoch;
+}
+
+int64_t loader_steps_per_epoch(const Loader *l) { return l->steps_per_epoch; }
+
+void loader_free(Loader *l) {
+  if (!l) return;
+  pthread_mutex_lock(&l->mu);
+  l->stop = 1;
+  pthread_cond_broadcast(&l->cv);
+  pthread_mutex_unlock(&l->mu);
+  pthread_join(l->thread, NULL);
+  pthread_mutex_destroy(&l->mu);
+  pthread_cond_destroy(&l->cv);
+  for (int s = 0; s < 2; s++) free(l->xbuf[s]), free(l->ybuf[s]);
+  free(l->indices), free(l->perm), free(l->b0), free(l->fa), free(l->xs), free(l->ys);
+  free(l);
+}

@@ -1,0 +1,239 @@
+/* io/niftivol.c: NIfTI read (libnifti2) / write (NIfTI-1 via zlib, atomic),
+ * grid checks and axial slice extraction in the store's orientation. */
+#define _POSIX_C_SOURCE 200809L
+#include "io/niftivol.h"
+
+#include <math.h>
+#include <nifti2_io.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zlib.h>
+
+#include "core/common.h"
+#include "io/atomic.h"
+
+#define NII_HINT "check that the file is a NIfTI-1/2 volume (.nii or .nii.gz) and not truncated"
+
+void niftivol_read(NiftiVol *v, const char *path) {
+  memset(v, 0, sizeof *v);
+  snprintf(v->path, sizeof v->path, "%s", path);
+  nifti_image *nim = nifti_image_read(path, 1);
+  if (!nim || !nim->data) {
+    if (nim) nifti_image_free(nim);
+    cs_fatal(NII_HINT, "cannot read NIfTI volume '%s'", path);
+  }
+  if (nim->ndim > 4 && nim->nu * nim->nv * nim->nw > 1) {
+    nifti_image_free(nim);
+    cs_fatal("give 3-D volumes, or one 4-D DWI series", "'%s' has %lld dimensions", path, (long long)nim->ndim);
+  }
+  v->nx = nim->nx, v->ny = nim->ny > 0 ? nim->ny : 1, v->nz = nim->nz > 0 ? nim->nz : 1;
+  v->nt = nim->ndim >= 4 && nim->nt > 0 ? nim->nt : 1;
+  v->pix[0] = fabs(nim->dx), v->pix[1] = fabs(nim->dy), v->pix[2] = fabs(nim->dz);
+  const nifti_dmat44 *M = nim->sform_code > 0 ? &nim->sto_xyz : nim->qform_code > 0 ? &nim->qto_xyz : NULL;
+  memset(v->xyz, 0, sizeof v->xyz);
+  if (M) memcpy(v->xyz, M->m, sizeof v->xyz);
+  else v->xyz[0][0] = -v->pix[0], v->xyz[1][1] = v->pix[1], v->xyz[2][2] = v->pix[2], v->xyz[3][3] = 1;
+  int64_t n = v->nx * v->ny * v->nz * v->nt;
+  v->data = mallocCheck(sizeof(float) * (size_t)n);
+  double slope = nim->scl_slope != 0 ? nim->scl_slope : 1, inter = nim->scl_slope != 0 ? nim->scl_inter : 0;
+  const void *d = nim->data;
+  for (int64_t i = 0; i < n; i++) {
+    double x;
+    switch (nim->datatype) {
+      case DT_UINT8: x = ((const uint8_t *)d)[i]; break;
+      case DT_INT8: x = ((const int8_t *)d)[i]; break;
+      case DT_INT16: x = ((const int16_t *)d)[i]; break;
+      case DT_UINT16: x = ((const uint16_t *)d)[i]; break;
+      case DT_INT32: x = ((const int32_t *)d)[i]; break;
+      case DT_UINT32: x = ((const uint32_t *)d)[i]; break;
+      case DT_INT64: x = (double)((const int64_t *)d)[i]; break;
+      case DT_FLOAT32: x = ((const float *)d)[i]; break;
+      case DT_FLOAT64: x = ((const double *)d)[i]; break;
+      default:
+        nifti_image_free(nim);
+        cs_fatal("convert the volume to an integer or float datatype", "'%s': unsupported NIfTI datatype %s", path,
+                 nifti_datatype_string(nim->datatype));
+    }
+    v->data[i] = (float)(x * slope + inter);
+  }
+  nifti_image_free(nim);
+}
+
+static double convert_one(const void *d, int64_t i, int datatype, int swap) {
+  unsigned char b[8];
+  int sz = datatype == DT_UINT8 || datatype == DT_INT8 ? 1 : datatype == DT_INT16 || datatype == DT_UINT16 ? 2
+         : datatype == DT_INT64 || datatype == DT_FLOAT64 ? 8 : 4;
+  memcpy(b, (const unsigned char *)d + i * sz, (size_t)sz);
+  if (swap)
+    for (int k = 0; k < sz / 2; k++) {
+      unsigned char t = b[k];
+      b[k] = b[sz - 1 - k], b[sz - 1 - k] = t;
+    }
+  switch (datatype) {
+    case DT_UINT8: return *(uint8_t *)b;
+    case DT_INT8: return *(int8_t *)b;
+    case DT_INT16: { int16_t x; memcpy(&x, b, 2); return x; }
+    case DT_UINT16: { uint16_t x; memcpy(&x, b, 2); return x; }
+    case DT_INT32: { int32_t x; memcpy(&x, b, 4); return x; }
+    case DT_UINT32: { uint32_t x; memcpy(&x, b, 4); return x; }
+    case DT_INT64: { int64_t x; memcpy(&x, b, 8); return (double)x; }
+    case DT_FLOAT32: { float x; memcpy(&x, b, 4); return x; }
+    case DT_FLOAT64: { double x; memcpy(&x, b, 8); return x; }
+  }
+  return NAN;
+}
+
+static nifti_image *read_header(NiftiVol *v, const char *path) {
+  memset(v, 0, sizeof *v);
+  snprintf(v->path, sizeof v->path, "%s", path);
+  nifti_image *nim = nifti_image_read(path, 0);
+  if (!nim) cs_fatal(NII_HINT, "cannot read NIfTI header of '%s'", path);
+  v->nx = nim->nx, v->ny = nim->ny, v->nz = nim->nz, v->nt = 1;
+  v->pix[0] = fabs(nim->dx), v->pix[1] = fabs(nim->dy), v->pix[2] = fabs(nim->dz);
+  const nifti_dmat44 *M = nim->sform_code > 0 ? &nim->sto_xyz : nim->qform_code > 0 ? &nim->qto_xyz : NULL;
+  if (M) memcpy(v->xyz, M->m, sizeof v->xyz);
+  else v->xyz[0][0] = -v->pix[0], v->xyz[1][1] = v->pix[1], v->xyz[2][2] = v->pix[2], v->xyz[3][3] = 1;
+  return nim;
+}
+
+void niftivol_read_header(NiftiVol *v, const char *path) { nifti_image_free(read_header(v, path)); }
+
+void niftivol_read_planes(NiftiVol *v, const char *path, int64_t k0, int64_t k1, float *out) {
+  nifti_image *nim = read_header(v, path);
+  int dt = nim->datatype, swap = nim->byteorder != nifti_short_order();
+  double slope = nim->scl_slope != 0 ? nim->scl_slope : 1, inter = nim->scl_slope != 0 ? nim->scl_inter : 0;
+  if (convert_one("\0\0\0\0\0\0\0\0", 0, dt, 0) != 0 || k0 < 0 || k1 > nim->nz || k0 >= k1) {
+    nifti_image_free(nim);
+    cs_fatal(NII_HINT, "'%s': unsupported datatype or plane range [%lld, %lld)", path, (long long)k0, (long long)k1);
+  }
+  int64_t plane = nim->nx * nim->ny, nb = nim->nbyper;
+  gzFile f = gzopen(nim->iname, "rb");
+  if (!f) cs_fatal(NII_HINT, "cannot open '%s'", nim->iname);
+  gzbuffer(f, 1 << 18);
+  size_t bytes = (size_t)(plane * nb * (k1 - k0));
+  int direct = dt == DT_FLOAT32 && !swap && slope == 1 && inter == 0;
+  unsigned char *raw = direct ? (unsigned char *)out : mallocCheck(bytes);
+  int ok = gzseek(f, (z_off_t)(nim->iname_offset + k0 * plane * nb), SEEK_SET) >= 0;
+  for (size_t off = 0; ok && off < bytes;) {
+    unsigned chunk = (unsigned)(bytes - off < (1u << 30) ? bytes - off : (1u << 30));
+    int got = gzread(f, raw + off, chunk);
+    ok = got == (int)chunk;
+    off += chunk;
+  }
+  gzclose(f);
+  nifti_image_free(nim);
+  if (!ok) cs_fatal(NII_HINT, "'%s' is truncated (short read of planes %lld..%lld)", path, (long long)k0, (long long)k1);
+  int64_t n = plane * (k1 - k0);
+  if (!direct) {
+    for (int64_t i = 0; i < n; i++) out[i] = (float)(convert_one(raw, i, dt, swap) * slope + inter);
+    free(raw);
+  }
+}
+
+void niftivol_free(NiftiVol *v) {
+  free(v->data);
+  v->data = NULL;
+}
+
+void niftivol_check_same_grid(const NiftiVol *a, const NiftiVol *b) {
+  if (a->nx != b->nx || a->ny != b->ny || a->nz != b->nz)
+    cs_fatal("resample all volumes of a subject onto one grid (e.g. sct_register_multimodal or FSL flirt -applyxfm)",
+             "shape mismatch: '%s' is %lldx%lldx%lld but '%s' is %lldx%lldx%lld", a->path, (long long)a->nx,
+             (long long)a->ny, (long long)a->nz, b->path, (long long)b->nx, (long long)b->ny, (long long)b->nz);
+  for (int r = 0; r < 3; r++)
+    for (int c = 0; c < 4; c++)
+      if (fabs(a->xyz[r][c] - b->xyz[r][c]) > 1e-3 * (1 + fabs(a->xyz[r][c])))
+        cs_fatal("the volumes must share orientation and position (same sform/qform); reslice one onto the other",
+                 "orientation mismatch: voxel->world of '%s' and '%s' differ at [%d][%d] (%g vs %g)", a->path,
+                 b->path, r, c, a->xyz[r][c], b->xyz[r][c]);
+}
+
+void niftivol_check_finite(const NiftiVol *v) {
+  int64_t n = v->nx * v->ny * v->nz * v->nt;
+  for (int64_t i = 0; i < n; i++)
+    if (!isfinite(v->data[i])) {
+      int64_t x = i % v->nx, y = (i / v->nx) % v->ny, z = (i / (v->nx * v->ny)) % v->nz, t = i / (v->nx * v->ny * v->nz);
+      cs_fatal("replace NaN/Inf voxels (e.g. fslmaths in -nan out) or mask them before importing",
+               "'%s': voxel (%lld,%lld,%lld,%lld) is not finite", v->path, (long long)x, (long long)y, (long long)z,
+               (long long)t);
+    }
+}
+
+void niftivol_write(const char *path, const NiftiVol *ref, int64_t nt, const float *data) {
+  int64_t dims[8] = {nt > 1 ? 4 : 3, ref->nx, ref->ny, ref->nz, nt, 1, 1, 1};
+  nifti_1_header *h = nifti_make_new_n1_header(dims, DT_FLOAT32);
+  CS_CHECK(h, NULL, "cannot make a NIfTI header for '%s'", path);
+  h->pixdim[1] = (float)ref->pix[0], h->pixdim[2] = (float)ref->pix[1], h->pixdim[3] = (float)ref->pix[2];
+  h->sform_code = NIFTI_XFORM_SCANNER_ANAT;
+  h->qform_code = 0;
+  for (int c = 0; c < 4; c++)
+    h->srow_x[c] = (float)ref->xyz[0][c], h->srow_y[c] = (float)ref->xyz[1][c], h->srow_z[c] = (float)ref->xyz[2][c];
+  h->vox_offset = 352;
+  h->xyzt_units = NIFTI_UNITS_MM;
+  memcpy(h->magic, "n+1\0", 4);
+  snprintf(h->descrip, sizeof h->descrip, "cordseg");
+  char tmp[4200];
+  atomic_begin(path, tmp, sizeof tmp);
+  size_t len = strlen(path);
+  int gz = len > 3 && !strcmp(path + len - 3, ".gz");
+  gzFile f = gzopen(tmp, gz ? "wb6" : "wb0T");
+  if (!f) cs_fatal("check that the output directory exists and is writable", "cannot create '%s'", tmp);
+  char ext[4] = {0, 0, 0, 0};
+  size_t nbytes = sizeof(float) * (size_t)(ref->nx * ref->ny * ref->nz * nt);
+  int ok = gzwrite(f, h, 348) == 348 && gzwrite(f, ext, 4) == 4;
+  for (size_t off = 0; ok && off < nbytes; off += 1u << 30) {
+    unsigned chunk = (unsigned)(nbytes - off < (1u << 30) ? nbytes - off : (1u << 30));
+    ok = gzwrite(f, (const char *)data + off, chunk) == (int)chunk;
+  }
+  ok = (gzclose(f) == Z_OK) && ok;
+  free(h);
+  if (!ok) cs_fatal("check free disk space and quota", "writing NIfTI '%s' failed", tmp);
+  atomic_commit(tmp, path);
+}
+
+void niftivol_axial_axes(const NiftiVol *v, NiftiAxial *ax) {
+  int world_of[3], taken[3] = {0, 0, 0};
+  for (int a = 0; a < 3; a++) {
+    double c[3] = {v->xyz[0][a], v->xyz[1][a], v->xyz[2][a]};
+    double nrm = sqrt(c[0] * c[0] + c[1] * c[1] + c[2] * c[2]);
+    int best = 0;
+    for (int w = 1; w < 3; w++)
+      if (fabs(c[w]) > fabs(c[best])) best = w;
+    if (!(nrm > 0) || fabs(c[best]) < 0.7 * nrm)
+      cs_fatal("reorient the volume to near-axial slices (e.g. sct_image -setorient RPI or fslreorient2std)",
+               "'%s': voxel axis %d is oblique (direction %.2f %.2f %.2f): cannot take axial slices", v->path, a,
+               c[0], c[1], c[2]);
+    if (taken[best])
+      cs_fatal("the voxel->world matrix must be a (near) rotation; check the sform/qform",
+               "'%s': two voxel axes point along world axis %d", v->path, best);
+    taken[best] = 1, world_of[a] = best;
+  }
+  const double *pix = v->pix;
+  for (int a = 0; a < 3; a++) {
+    double s = v->xyz[world_of[a]][a];
+    if (world_of[a] == 0) ax->col_axis = a, ax->col_reverse = s < 0, ax->col_mm = pix[a];  /* +x = left */
+    if (world_of[a] == 1) ax->row_axis = a, ax->row_reverse = s > 0, ax->row_mm = pix[a];  /* +y = anterior */
+    if (world_of[a] == 2) ax->slice_axis = a, ax->slice_reverse = s > 0, ax->slice_mm = pix[a]; /* +z = superior */
+  }
+}
+
+static int64_t dim_of(const NiftiVol *v, int a) { return a == 0 ? v->nx : a == 1 ? v->ny : v->nz; }
+
+int64_t niftivol_axial_count(const NiftiVol *v, const NiftiAxial *ax) { return dim_of(v, ax->slice_axis); }
+
+void niftivol_axial_slice(const NiftiVol *v, const NiftiAxial *ax, int64_t t, int64_t s, float *out, int64_t *rows,
+                          int64_t *cols) {
+  int64_t nr = dim_of(v, ax->row_axis), nc = dim_of(v, ax->col_axis), ns = dim_of(v, ax->slice_axis);
+  int64_t stride[3] = {1, v->nx, v->nx * v->ny};
+  int64_t si = ax->slice_reverse ? ns - 1 - s : s;
+  const float *base = v->data + t * v->nx * v->ny * v->nz + si * stride[ax->slice_axis];
+  for (int64_t r = 0; r < nr; r++) {
+    int64_t ri = ax->row_reverse ? nr - 1 - r : r;
+    for (int64_t c = 0; c < nc; c++) {
+      int64_t ci = ax->col_reverse ? nc - 1 - c : c;
+      out[r * nc + c] = base[ri * stride[ax->row_axis] + ci * stride[ax->col_axis]];
+    }
+  }
+  *rows = nr, *cols = nc;
+}

@@ -1,0 +1,50 @@
+/* io/niftivol.h: NIfTI volumes through Debian's libnifti2 (nifti_clib): read
+ * any datatype as float (scl_slope/inter applied), geometry checks, and an
+ * atomic float NIfTI-1 writer (temp file + rename).
+ * defines: NiftiVol, niftivol_read, niftivol_free, niftivol_check_same_grid,
+ *          niftivol_write, niftivol_axial_axes */
+#ifndef CORDSEG_IO_NIFTIVOL_H
+#define CORDSEG_IO_NIFTIVOL_H
+#include <stdint.h>
+
+typedef struct {
+  char path[4096];
+  int64_t nx, ny, nz, nt; /* nt = 1 for 3-D */
+  double pix[3];          /* mm */
+  double xyz[4][4];       /* voxel (i,j,k) -> world (RAS+ mm): sform, else qform, else pixdim scaling */
+  float *data;            /* [nt][nz][ny][nx] */
+} NiftiVol;
+
+void niftivol_read(NiftiVol *v, const char *path);
+void niftivol_free(NiftiVol *v);
+/* streams k-planes [k0, k1) of a 3-D volume as float into out[k1-k0][ny][nx]
+ * without loading the whole file (big gzipped atlases); fills v's header
+ * fields (v->data stays NULL) */
+void niftivol_read_header(NiftiVol *v, const char *path); /* geometry only, data NULL */
+void niftivol_read_planes(NiftiVol *v, const char *path, int64_t k0, int64_t k1, float *out);
+/* fatal naming both files unless the 3-D grids (dims and voxel->world within
+ * 1e-3 mm) agree */
+void niftivol_check_same_grid(const NiftiVol *a, const NiftiVol *b);
+/* fatal naming the file and voxel if any value is NaN/Inf */
+void niftivol_check_finite(const NiftiVol *v);
+/* writes data [nt][nz][ny][nx] as float32 NIfTI-1 (.nii or .nii.gz by name)
+ * with the geometry of ref (nt may differ) */
+void niftivol_write(const char *path, const NiftiVol *ref, int64_t nt, const float *data);
+
+/* Axial slicing of a volume: which voxel axis runs along each anatomical
+ * direction. slice_axis = the S/I axis; row_axis = A/P; col_axis = R/L;
+ * *_flip = 1 when the voxel index increases toward anterior (rows must start
+ * anterior) / toward right... see niftivol.c. Fatal if the volume is not
+ * close enough to axial. */
+typedef struct {
+  int slice_axis, row_axis, col_axis; /* 0 = i, 1 = j, 2 = k */
+  int row_reverse, col_reverse, slice_reverse;
+  double row_mm, col_mm, slice_mm;
+} NiftiAxial;
+void niftivol_axial_axes(const NiftiVol *v, NiftiAxial *ax);
+/* extracts axial slice s (0 = most superior) of volume t into out[rows][cols]
+ * with row 0 anterior, column 0 patient right; slice size returned in rows, cols */
+void niftivol_axial_slice(const NiftiVol *v, const NiftiAxial *ax, int64_t t, int64_t s, float *out, int64_t *rows,
+                          int64_t *cols);
+int64_t niftivol_axial_count(const NiftiVol *v, const NiftiAxial *ax);
+#endif

@@ -1,0 +1,491 @@
+/* io/phantom.c: the PAM50-based CSM-like phantom cohort (model in phantom.h):
+ * atlas slab maps, per-subject deformation and acquisition simulation, DTI
+ * fit, and the cohort build (store, NIfTI, montage). */
+#define _POSIX_C_SOURCE 200809L
+#include "io/phantom.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "core/common.h"
+#include "io/dti.h"
+#include "io/hash.h"
+#include "io/montage.h"
+#include "io/niftivol.h"
+
+#define PAM50_HINT "point --pam50 at the PAM50 template directory (with atlas/ and template/), e.g. ../shared/data/PAM50"
+
+void phantom_config_default(PhantomConfig *c) {
+  *c = (PhantomConfig){.subjects = 89, .slices = 12, .size = 128, .fov_mm = 80, .acq_row_mm = 1.26,
+                       .acq_col_mm = 1.0, .slab_mm = 7, .bval = 600, .ndirs = 15, .snr = 20, .seed = 42};
+}
+
+/* ------------------------------------------------------------ atlas ---- */
+/* atlas id (0..35) -> channel 0..7 (label id - 1) from its name in info_label.txt */
+static void parse_info_label(const char *dir, int chan[36], char files[37][64]) {
+  char p[4200], line[512];
+  snprintf(p, sizeof p, "%s/atlas/info_label.txt", dir);
+  FILE *f = fopen(p, "r");
+  if (!f) cs_fatal(PAM50_HINT, "cannot open the PAM50 atlas index '%s'", p);
+  for (int i = 0; i < 36; i++) chan[i] = -1;
+  for (int i = 0; i < 37; i++) files[i][0] = 0;
+  int section = 0;
+  while (fgets(line, sizeof line, f)) {
+    if (strstr(line, "Keyword=")) section = strstr(line, "IndivLabels") != NULL;
+    if (!section || line[0] == '#') continue;
+    int id;
+    char name[256] = "", file[128] = "";
+    if (sscanf(line, "%d, %255[^,], %127s", &id, name, file) != 3 || id < 0 || id > 36) continue;
+    snprintf(files[id], 64, "%s", file);
+    if (id == 36) continue;
+    int left = strstr(name, "left") != NULL, right = strstr(name, "right") != NULL;
+    int group = id <= 3 ? 0 : id <= 13 ? 1 : id <= 29 ? 2 : 3; /* dorsal, lateral, ventral, gray */
+    if (left == right) cs_fatal(PAM50_HINT, "'%s': label %d ('%s') names neither left nor right", p, id, name);
+    chan[id] = (left ? 0 : 4) + group;
+  }
+  fclose(f);
+  for (int i = 0; i < 36; i++)
+    if (chan[i] < 0 || !files[i][0]) cs_fatal(PAM50_HINT, "'%s': atlas label %d is missing", p, i);
+}
+
+static int32_t level_mode(const float *lv, int64_t n) {
+  int cnt[32] = {0};
+  for (int64_t i = 0; i < n; i++) {
+    int l = (int)lrintf(lv[i]);
+    if (l > 0 && l < 32) cnt[l]++;
+  }
+  int best = 0;
+  for (int l = 1; l < 32; l++)
+    if (cnt[l] > cnt[best]) best = l;
+  return best;
+}
+
+void phantom_atlas_load(PhantomAtlas *a, const char *dir, double slab_mm) {
+  memset(a, 0, sizeof *a);
+  int chan[36];
+  char files[37][64];
+  parse_info_label(dir, chan, files);
+  char p[4200];
+  /* levels fix the cranio-caudal range and the grid */
+  snprintf(p, sizeof p, "%s/template/PAM50_levels.nii.gz", dir);
+  NiftiVol lv;
+  niftivol_read_header(&lv, p);
+  NiftiAxial ax;
+  niftivol_axial_axes(&lv, &ax);
+  CS_CHECK(ax.slice_axis == 2 && fabs(ax.row_mm - ax.col_mm) < 1e-6 && lv.nx == lv.ny, PAM50_HINT,
+           "'%s': expected axial k-planes with square in-plane pixels", p);
+  int64_t ns = lv.nz, rows = lv.ny, cols = lv.nx;
+  size_t hw2 = (size_t)rows * (size_t)cols;
+  float *lvbuf = mallocCheck(sizeof(float) * hw2 * (size_t)ns);
+  niftivol_read_planes(&lv, p, 0, ns, lvbuf);
+  lv.data = lvbuf;
+  float *plane = mallocCheck(sizeof(float) * hw2);
+  int32_t *lev = mallocCheck(sizeof(int32_t) * (size_t)ns);
+  int64_t s_c2 = -1, s_c7 = -1, r_, c_;
+  for (int64_t s = 0; s < ns; s++) {
+    niftivol_axial_slice(&lv, &ax, 0, s, plane, &r_, &c_);
+    lev[s] = level_mode(plane, rows * cols);
+    if (lev[s] == 2 && s_c2 < 0) s_c2 = s;
+    if (lev[s] == 7) s_c7 = s;
+  }
+  free(lv.data);
+  free(plane);
+  CS_CHECK(s_c2 >= 0 && s_c7 > s_c2, PAM50_HINT, "'%s': levels C2..C7 not found", p);
+  int step = (int)lrint(1.0 / ax.slice_mm); /* centres 1 mm apart */
+  int half = (int)lrint(slab_mm / ax.slice_mm / 2);
+  if (step < 1) step = 1;
+  if (half < 1) half = 1;
+  int64_t s0 = s_c2 - 10 * step, s1 = s_c7 + 10 * step; /* margin for per-subject jitter */
+  if (s0 < half) s0 = half;
+  if (s1 > ns - half - 1) s1 = ns - half - 1;
+  a->n = (int32_t)((s1 - s0) / step + 1);
+  a->hw = (int32_t)rows, a->px_mm = ax.row_mm, a->step_mm = step * ax.slice_mm;
+  a->first_c2 = (int32_t)((s_c2 - s0) / step), a->last_c7 = (int32_t)((s_c7 - s0) / step);
+  a->maps = callocCheck((size_t)a->n * PHANTOM_NCH * hw2, sizeof(float));
+  a->level = mallocCheck(sizeof(int32_t) * (size_t)a->n);
+  for (int32_t m = 0; m < a->n; m++) a->level[m] = lev[s0 + (int64_t)m * step];
+  free(lev);
+  /* the k-plane range holding axial slices [s0 - half, s_last + half) */
+  int64_t s_last = s0 + (int64_t)(a->n - 1) * step, sa = s0 - half, sb = s_last + half;
+  int64_t klo = ax.slice_reverse ? ns - sb : sa, khi = ax.slice_reverse ? ns - sa : sb;
+  int64_t s_off = ax.slice_reverse ? ns - khi : klo;
+  /* 36 tract maps + CSF, streamed in parallel, slab-averaged into their channel */
+  char csf_path[4200];
+  snprintf(csf_path, sizeof csf_path, "%s/atlas/%s", dir, files[36]);
+  struct stat st;
+  if (!files[36][0] || stat(csf_path, &st) != 0) snprintf(csf_path, sizeof csf_path, "%s/template/PAM50_csf.nii.gz", dir);
+  int failed = 0;
+#pragma omp parallel
+  {
+    /* per-thread buffers, allocated once (page faults serialise threads) */
+    float *buf = mallocCheck(sizeof(float) * hw2 * (size_t)(khi - klo));
+    float *slab = mallocCheck(sizeof(float) * (size_t)a->n * hw2);
+    float *pl = mallocCheck(sizeof(float) * hw2 * (size_t)(sb - sa)); /* axial planes sa..sb, our orientation */
+#pragma omp for schedule(dynamic, 1)
+    for (int fi = 0; fi < 37; fi++) {
+      char fp[4200];
+      if (fi < 36) snprintf(fp, sizeof fp, "%s/atlas/%s", dir, files[fi]);
+      else snprintf(fp, sizeof fp, "%s", csf_path);
+      NiftiVol v;
+      niftivol_read_header(&v, fp); /* grid check first */
+      if (v.nx != lv.nx || v.ny != lv.ny || v.nz != lv.nz) {
+#pragma omp atomic write
+        failed = fi + 1;
+        continue;
+      }
+      niftivol_read_planes(&v, fp, klo, khi, buf);
+      v.data = buf, v.nz = khi - klo;
+      int ch = fi < 36 ? chan[fi] : 8;
+      int64_t r2, c2;
+      for (int64_t s = sa; s < sb; s++) niftivol_axial_slice(&v, &ax, 0, s - s_off, pl + (size_t)(s - sa) * hw2, &r2, &c2);
+      memset(slab, 0, sizeof(float) * (size_t)a->n * hw2);
+      for (int32_t m = 0; m < a->n; m++) {
+        int64_t sc = s0 + (int64_t)m * step;
+        float *dst = slab + (size_t)m * hw2;
+        for (int64_t s = sc - half; s < sc + half; s++) {
+          const float *src = pl + (size_t)(s - sa) * hw2;
+          for (size_t i = 0; i < hw2; i++) dst[i] += src[i];
+        }
+      }
+      float inv = 1.0f / (float)(2 * half);
+#pragma omp critical(phantom_atlas)
+      for (int32_t m = 0; m < a->n; m++) {
+        float *dst = a->maps + ((size_t)m * PHANTOM_NCH + ch) * hw2;
+        for (size_t i = 0; i < hw2; i++) dst[i] += inv * slab[(size_t)m * hw2 + i];
+      }
+    }
+    free(slab), free(pl), free(buf);
+  }
+  CS_CHECK(!failed, PAM50_HINT, "PAM50 map %d does not have the grid of PAM50_levels.nii.gz", failed - 1);
+  /* Left/right: the labels follow the atlas names (info_label.txt). The
+   * shipped PAM50 affine puts the tracts named "left" at RAS x < 0; when the
+   * names and the affine disagree, mirror the columns so that the tracts
+   * named left lie on the patient's left (high columns, io/labels.h). */
+  double colL = 0, colR = 0, wL = 0, wR = 0;
+  for (int32_t m = 0; m < a->n; m++)
+    for (int ch = 0; ch < 8; ch++) {
+      const float *mp = a->maps + ((size_t)m * PHANTOM_NCH + ch) * hw2;
+      for (size_t i = 0; i < hw2; i++) {
+        double c = (double)(i % (size_t)a->hw);
+        if (ch < 4) colL += mp[i] * c, wL += mp[i];
+        else colR += mp[i] * c, wR += mp[i];
+      }
+    }
+  if (wL > 0 && wR > 0 && colL / wL < colR / wR) {
+    for (size_t k = 0; k < (size_t)a->n * PHANTOM_NCH; k++)
+      for (int32_t r = 0; r < a->hw; r++) {
+        float *row = a->maps + k * hw2 + (size_t)r * a->hw;
+        for (int32_t c = 0; c < a->hw / 2; c++) {
+          float t = row[c];
+          row[c] = row[a->hw - 1 - c], row[a->hw - 1 - c] = t;
+        }
+      }
+    a->mirrored = 1;
+  }
+  a->crow = mallocCheck(sizeof(float) * (size_t)a->n);
+  a->ccol = mallocCheck(sizeof(float) * (size_t)a->n);
+  for (int32_t m = 0; m < a->n; m++) {
+    double sw = 0, sr = 0, sc = 0;
+    float *mp = a->maps + (size_t)m * PHANTOM_NCH * hw2;
+    for (size_t i = 0; i < hw2; i++) {
+      double cord = 0;
+      for (int ch = 0; ch < 8; ch++) {
+        float *q = &mp[(size_t)ch * hw2 + i];
+        if (*q > 1) *q = 1;
+        cord += *q;
+      }
+      if (cord > 1) /* overlapping tract maps: renormalise so fractions sum to <= 1 */
+        for (int ch = 0; ch < 8; ch++) mp[(size_t)ch * hw2 + i] /= (float)cord;
+      float *csf = &mp[8 * hw2 + i];
+      *csf = fminf(*csf, 1.0f - (float)fmin(cord, 1.0));
+      sw += cord, sr += cord * (double)(i / (size_t)a->hw), sc += cord * (double)(i % (size_t)a->hw);
+    }
+    CS_CHECK(sw > 0, PAM50_HINT, "PAM50 atlas is empty at slab %d", m);
+    a->crow[m] = (float)(sr / sw), a->ccol[m] = (float)(sc / sw);
+  }
+}
+
+void phantom_atlas_free(PhantomAtlas *a) {
+  free(a->maps), free(a->crow), free(a->ccol), free(a->level);
+  memset(a, 0, sizeof *a);
+}
+
+/* ----------------------------------------------------------- subject ---- */
+/* n unit directions spread over the sphere (antipodally symmetric repulsion),
+ * deterministic: the same table for every subject and run */
+static void gradient_table(int n, double *g) {
+  Rng r;
+  rng_init(&r, 15);
+  for (int i = 0; i < n; i++) {
+    double x = rng_normal(&r), y = rng_normal(&r), z = rng_normal(&r), l = sqrt(x * x + y * y + z * z);
+    g[3 * i] = x / l, g[3 * i + 1] = y / l, g[3 * i + 2] = z / l;
+  }
+  double *f = mallocCheck(sizeof(double) * 3 * (size_t)n);
+  for (int it = 0; it < 400; it++) {
+    memset(f, 0, sizeof(double) * 3 * (size_t)n);
+    for (int i = 0; i < n; i++)
+      for (int j = 0; j < n; j++) {
+        if (i == j) continue;
+        for (int sgn = -1; sgn <= 1; sgn += 2) {
+          double d[3], d2 = 0;
+          for (int k = 0; k < 3; k++) d[k] = g[3 * i + k] - sgn * g[3 * j + k], d2 += d[k] * d[k];
+          double w = 1.0 / (d2 * sqrt(d2) + 1e-12);
+          for (int k = 0; k < 3; k++) f[3 * i + k] += w * d[k];
+        }
+      }
+    for (int i = 0; i < n; i++) {
+      double l = 0;
+      for (int k = 0; k < 3; k++) g[3 * i + k] += 0.01 * f[3 * i + k] / n, l += g[3 * i + k] * g[3 * i + k];
+      l = sqrt(l);
+      for (int k = 0; k < 3; k++) g[3 * i + k] /= l;
+    }
+  }
+  free(f);
+}
+
+static double uni(Rng *r, double lo, double hi) { return lo + (hi - lo) * rng_uniform(r); }
+
+static float bilinear(const float *img, int32_t n, double r, double c) {
+  if (!(r >= 0 && c >= 0 && r < n - 1 && c < n - 1)) return 0;
+  int32_t r0 = (int32_t)r, c0 = (int32_t)c;
+  float fr = (float)(r - r0), fc = (float)(c - c0);
+  const float *p = img + (size_t)r0 * n + c0;
+  return (1 - fr) * ((1 - fc) * p[0] + fc * p[1]) + fr * ((1 - fc) * p[n] + fc * p[n + 1]);
+}
+
+/* separable Gaussian blur (sigma in pixels along rows and columns), in place */
+static void blur(float *img, int32_t n, double sr, double sc, float *tmp) {
+  double ks[2][7];
+  double sig[2] = {sr, sc};
+  for (int d = 0; d < 2; d++) {
+    double s = 0;
+    for (int k = -3; k <= 3; k++) s += ks[d][k + 3] = exp(-0.5 * k * k / (sig[d] * sig[d]));
+    for (int k = 0; k < 7; k++) ks[d][k] /= s;
+  }
+  for (int32_t r = 0; r < n; r++)
+    for (int32_t c = 0; c < n; c++) {
+      double s = 0;
+      for (int k = -3; k <= 3; k++) {
+        int32_t cc = c + k < 0 ? 0 : c + k >= n ? n - 1 : c + k;
+        s += ks[1][k + 3] * img[r * n + cc];
+      }
+      tmp[r * n + c] = (float)s;
+    }
+  for (int32_t r = 0; r < n; r++)
+    for (int32_t c = 0; c < n; c++) {
+      double s = 0;
+      for (int k = -3; k <= 3; k++) {
+        int32_t rr = r + k < 0 ? 0 : r + k >= n ? n - 1 : r + k;
+        s += ks[0][k + 3] * tmp[rr * n + c];
+      }
+      img[r * n + c] = (float)s;
+    }
+}
+
+enum { T_WM, T_GM, T_CSF, T_OTHER, T_N };
+
+void phantom_subject(const PhantomAtlas *a, const PhantomConfig *c, int32_t subject, float *b0, float *fa, float *md,
+                     float *ad, float *rd, uint8_t *labels, SliceMeta *meta) {
+  Rng r;
+  rng_init(&r, hash_mix3(c->seed, (uint64_t)subject, 0x5eb1ec7));
+  const int32_t n = c->size, nf = 2 * n, nvol = 1 + c->ndirs;
+  const size_t n2 = (size_t)n * n, nf2 = (size_t)nf * nf;
+  (void)nf2;
+  /* per-subject anatomy */
+  double scale = uni(&r, 0.85, 1.15), aspect = uni(&r, 0.92, 1.08);
+  double theta = fmax(-0.21, fmin(0.21, 0.087 * rng_normal(&r)));
+  double tx = uni(&r, -5, 5), ty = uni(&r, -5, 5);
+  double jitter_mm = uni(&r, -3, 3);
+  int ncomp = rng_uniform(&r) < 0.5 ? 1 : 2;
+  double comp_at[2], comp_sev[2], asym = uni(&r, -0.35, 0.35);
+  for (int k = 0; k < ncomp; k++) comp_at[k] = uni(&r, 0.5, c->slices - 1.5), comp_sev[k] = uni(&r, 0.05, 0.55);
+  double tilt_lr = uni(&r, -0.15, 0.15), tilt_ap = uni(&r, -0.2, 0.2);
+  /* per-subject tissue properties (mm^2/s) and signal */
+  double wm_par = 1.65e-3 * uni(&r, 0.9, 1.1), wm_perp = 0.35e-3 * uni(&r, 0.85, 1.2);
+  double gm_par = 1.05e-3 * uni(&r, 0.9, 1.1), gm_perp = 0.6e-3 * uni(&r, 0.9, 1.1);
+  double csf_d = 3.0e-3 * uni(&r, 0.95, 1.05), oth_par = 1.8e-3, oth_perp = 1.2e-3;
+  double gain = 1000 * uni(&r, 0.8, 1.25);
+  double s0[T_N] = {0.55 * gain, 0.65 * gain, 1.0 * gain, uni(&r, 0.25, 0.4) * gain};
+  double bias_x = uni(&r, -0.12, 0.12), bias_y = uni(&r, -0.12, 0.12);
+  double sigma = s0[T_WM] / c->snr;
+  double *g = mallocCheck(sizeof(double) * 3 * (size_t)nvol), *bv = mallocCheck(sizeof(double) * (size_t)nvol);
+  g[0] = g[1] = g[2] = 0, bv[0] = 0;
+  gradient_table(c->ndirs, g + 3);
+  for (int k = 1; k < nvol; k++) bv[k] = c->bval;
+  DtiModel model;
+  dti_model_init(&model, bv, g, nvol, "phantom gradient table");
+  float *frac = mallocCheck(sizeof(float) * PHANTOM_NCH * n2), *tis = mallocCheck(sizeof(float) * T_N * n2);
+  float *tmp = mallocCheck(sizeof(float) * n2), *dwi = mallocCheck(sizeof(float) * (size_t)nvol * n2);
+  const double pf = c->fov_mm / nf, apx = a->px_mm, span = (double)(a->last_c7 - a->first_c2);
+  for (int32_t k = 0; k < c->slices; k++) {
+    Rng rn;
+    rng_init(&rn, hash_mix3(c->seed, (uint64_t)subject, 1000 + (uint64_t)k));
+    /* slab centre: evenly spaced C2 .. C7/T1, plus this subject's jitter */
+    double pos = a->first_c2 + (k + 0.5) * span / c->slices + jitter_mm / a->step_mm;
+    int32_t m = (int32_t)lrint(pos);
+    m = m < 0 ? 0 : m >= a->n ? a->n - 1 : m;
+    const float *maps = a->maps + (size_t)m * PHANTOM_NCH * (size_t)a->hw * a->hw;
+    double comp = 0; /* 0 = none, up to ~0.55 = severe */
+    for (int q = 0; q < ncomp; q++) {
+      double dz = (k - comp_at[q]) * span * a->step_mm / c->slices;
+      comp += comp_sev[q] * exp(-0.5 * dz * dz / 36.0);
+    }
+    comp = fmin(comp, 0.6);
+    double ap = 1 - comp, widen = 1 + 0.4 * comp, ct = cos(theta), st = sin(theta);
+    /* render the fine grid and area-average 2x2 onto the slice grid */
+    memset(frac, 0, sizeof(float) * PHANTOM_NCH * n2);
+    for (int32_t R = 0; R < nf; R++)
+      for (int32_t C = 0; C < nf; C++) {
+        double x = (C + 0.5 - n) * pf - tx, y = (R + 0.5 - n) * pf - ty; /* x toward left, y toward posterior */
+        double u = (ct * x + st * y) / (scale * widen), v = (-st * x + ct * y) / (scale * aspect);
+        double apu = ap * (1 + asym * fmax(-1, fmin(1, u / 6.0)) * comp / 0.6);
+        v /= fmax(0.3, fmin(1.0, apu));
+        double ar = a->crow[m] + v / apx, ac = a->ccol[m] + u / apx;
+        size_t o = (size_t)(R / 2) * n + (size_t)(C / 2);
+        for (int ch = 0; ch < PHANTOM_NCH; ch++)
+          frac[ch * n2 + o] += 0.25f * bilinear(maps + (size_t)ch * a->hw * a->hw, a->hw, ar, ac);
+      }
+    /* labels: argmax of background and the 8 ROIs */
+    uint8_t *lab = labels + (size_t)k * n2;
+    for (size_t i = 0; i < n2; i++) {
+      float cord = 0, best = 0;
+      int bl = 0;
+      for (int ch = 0; ch < 8; ch++) {
+        float f = frac[ch * n2 + i];
+        cord += f;
+        if (f > best) best = f, bl = ch + 1;
+      }
+      lab[i] = (uint8_t)(best > 1 - cord ? bl : 0);
+      float wm = 0;
+      for (int ch = 0; ch < 8; ch++)
+        if (ch != 3 && ch != 7) wm += frac[ch * n2 + i];
+      tis[T_WM * n2 + i] = wm;
+      tis[T_GM * n2 + i] = frac[3 * n2 + i] + frac[7 * n2 + i];
+      tis[T_CSF * n2 + i] = frac[8 * n2 + i];
+      tis[T_OTHER * n2 + i] = fmaxf(0, 1 - cord - frac[8 * n2 + i]);
+    }
+    /* acquired resolution: Gaussian with FWHM = acquired pixel size */
+    double px = c->fov_mm / n;
+    for (int t = 0; t < T_N; t++) blur(tis + t * n2, n, c->acq_row_mm / px / 2.355, c->acq_col_mm / px / 2.355, tmp);
+    /* tensors: cord axis tilted a little; compression raises WM radial diffusivity */
+    double axis[3] = {tilt_lr, tilt_ap, 1}, al = sqrt(1 + tilt_lr * tilt_lr + tilt_ap * tilt_ap);
+    for (int q = 0; q < 3; q++) axis[q] /= al;
+    double lpar[T_N] = {wm_par * (1 - 0.25 * comp), gm_par, csf_d, oth_par};
+    double lperp[T_N] = {wm_perp * (1 + 1.6 * comp), gm_perp * (1 + 0.5 * comp), csf_d, oth_perp};
+    double e[T_N][DTI_MAX_VOLUMES];
+    for (int t = 0; t < T_N; t++)
+      for (int v = 0; v < nvol; v++) {
+        double ga = g[3 * v] * axis[0] + g[3 * v + 1] * axis[1] + g[3 * v + 2] * axis[2];
+        double gg = g[3 * v] * g[3 * v] + g[3 * v + 1] * g[3 * v + 1] + g[3 * v + 2] * g[3 * v + 2];
+        double q = lperp[t] * gg + (lpar[t] - lperp[t]) * ga * ga;
+        e[t][v] = s0[t] * exp(-bv[v] * q);
+      }
+    for (size_t i = 0; i < n2; i++) {
+      double xr = ((double)(i % n) - n / 2) / n, yr = ((double)(i / n) - n / 2) / n;
+      double bias = 1 + bias_x * xr * 2 + bias_y * yr * 2;
+      for (int v = 0; v < nvol; v++) {
+        double s = 0;
+        for (int t = 0; t < T_N; t++) s += tis[t * n2 + i] * e[t][v];
+        s *= bias;
+        /* one Box-Muller pair gives both Rician components */
+        double u1 = rng_uniform(&rn), u2 = rng_uniform(&rn), rad = sigma * sqrt(-2.0 * log(u1 > 1e-300 ? u1 : 1e-300));
+        double n1 = s + rad * cos(6.283185307179586 * u2), n2n = rad * sin(6.283185307179586 * u2);
+        dwi[(size_t)v * n2 + i] = (float)sqrt(n1 * n1 + n2n * n2n); /* Rician magnitude */
+      }
+    }
+    size_t o = (size_t)k * n2;
+    dti_fit_volume(&model, dwi, (int64_t)n2, b0 ? b0 + o : NULL, fa ? fa + o : NULL, md ? md + o : NULL,
+                   ad ? ad + o : NULL, rd ? rd + o : NULL);
+    meta[k] = (SliceMeta){.subject = subject, .slice = k, .level = a->level[m],
+                          .spacing = {(float)px, (float)px}};
+  }
+  dti_model_free(&model);
+  free(g), free(bv), free(frac), free(tis), free(tmp), free(dwi);
+}
+
+/* ------------------------------------------------------------- build ---- */
+static void write_subject_nifti(const char *dir, const PhantomConfig *c, int32_t subject, const float *b0,
+                                const float *fa, const uint8_t *lab) {
+  NiftiVol ref;
+  memset(&ref, 0, sizeof ref);
+  ref.nx = c->size, ref.ny = c->size, ref.nz = c->slices, ref.nt = 1;
+  double px = c->fov_mm / c->size, dz = 7.5;
+  ref.pix[0] = px, ref.pix[1] = px, ref.pix[2] = dz;
+  /* columns run right->left (+x), rows anterior->posterior (-y), slices cranial->caudal (-z) */
+  ref.xyz[0][0] = px, ref.xyz[1][1] = -px, ref.xyz[2][2] = -dz, ref.xyz[3][3] = 1;
+  size_t n = (size_t)c->slices * c->size * c->size;
+  float *lf = mallocCheck(sizeof(float) * n);
+  for (size_t i = 0; i < n; i++) lf[i] = lab[i];
+  char p[4200];
+  snprintf(p, sizeof p, "%s/sub-%03d_b0.nii.gz", dir, subject);
+  niftivol_write(p, &ref, 1, b0);
+  snprintf(p, sizeof p, "%s/sub-%03d_fa.nii.gz", dir, subject);
+  niftivol_write(p, &ref, 1, fa);
+  snprintf(p, sizeof p, "%s/sub-%03d_labels.nii.gz", dir, subject);
+  niftivol_write(p, &ref, 1, lf);
+  free(lf);
+}
+
+void phantom_build(const PhantomConfig *c, const char *pam50_dir, const char *out_h5, const char *created_by,
+                   const char *nifti_dir, const char *png_path) {
+  double t0 = cs_now();
+  PhantomAtlas a;
+  phantom_atlas_load(&a, pam50_dir, c->slab_mm);
+  double t1 = cs_now();
+  if (a.mirrored)
+    printf("phantom: note: the PAM50 affine places the tracts named 'left' at RAS x<0; labels follow the names\n");
+  phantom_build_atlas(&a, c, out_h5, created_by, nifti_dir, png_path);
+  double t2 = cs_now();
+  printf("phantom: %d subjects x %d slices (%dx%d) -> %s in %.2f s (atlas %.2f s, simulation+fit+write %.2f s)\n",
+         c->subjects, c->slices, c->size, c->size, out_h5, t2 - t0, t1 - t0, t2 - t1);
+  phantom_atlas_free(&a);
+}
+
+void phantom_build_atlas(const PhantomAtlas *atlas, const PhantomConfig *c, const char *out_h5,
+                         const char *created_by, const char *nifti_dir, const char *png_path) {
+  const PhantomAtlas a = *atlas;
+  if (nifti_dir) mkdir(nifti_dir, 0755);
+  H5Store s;
+  h5store_create(&s, out_h5, c->size, c->size, 1, created_by);
+  const int32_t block = 16, S = c->slices;
+  const size_t per = (size_t)S * c->size * c->size;
+  float *img = mallocCheck(sizeof(float) * 5 * per * block);
+  uint8_t *lab = mallocCheck(per * block);
+  SliceMeta *meta = mallocCheck(sizeof(SliceMeta) * (size_t)S * block);
+  /* montage: slices 0, S/2, S-1 of the first two subjects */
+  int32_t nmont = 0, mcap = 6;
+  float *mb0 = mallocCheck(sizeof(float) * mcap * c->size * c->size), *mfa = mallocCheck(sizeof(float) * mcap * c->size * c->size);
+  uint8_t *mlab = mallocCheck((size_t)mcap * c->size * c->size);
+  const size_t n2 = (size_t)c->size * c->size;
+  for (int32_t first = 0; first < c->subjects; first += block) {
+    int32_t nb = c->subjects - first < block ? c->subjects - first : block;
+#pragma omp parallel for schedule(dynamic, 1)
+    for (int32_t b = 0; b < nb; b++) {
+      float *base = img + 5 * per * b;
+      phantom_subject(&a, c, first + b + 1, base, base + per, base + 2 * per, base + 3 * per, base + 4 * per,
+                      lab + per * b, meta + (size_t)S * b);
+    }
+    for (int32_t b = 0; b < nb; b++) {
+      float *base = img + 5 * per * b;
+      h5store_append(&s, S, base, base + per, base + 2 * per, base + 3 * per, base + 4 * per, lab + per * b,
+                     meta + (size_t)S * b);
+      if (nifti_dir) write_subject_nifti(nifti_dir, c, first + b + 1, base, base + per, lab + per * b);
+      int32_t pick[3] = {0, S / 2, S - 1};
+      for (int q = 0; q < 3 && nmont < mcap && first + b < 2; q++) {
+        if (q > 0 && pick[q] == pick[q - 1]) continue;
+        memcpy(mb0 + nmont * n2, base + pick[q] * n2, sizeof(float) * n2);
+        memcpy(mfa + nmont * n2, base + per + pick[q] * n2, sizeof(float) * n2);
+        memcpy(mlab + nmont * n2, lab + per * b + pick[q] * n2, n2);
+        nmont++;
+      }
+    }
+    if (c->subjects > block) fprintf(stderr, "\rphantom: %d/%d subjects", first + nb, c->subjects);
+  }
+  if (c->subjects > block) fprintf(stderr, "\n");
+  h5store_commit(&s);
+  if (png_path) montage_write_png(png_path, nmont, c->size, c->size, mb0, mfa, mlab, 2);
+  free(img), free(lab), free(meta), free(mb0), free(mfa), free(mlab);
+}

@@ -1,0 +1,68 @@
+/* jobs/cmd_folds.c: `cordseg folds STORE -o FILE`: write the subject-grouped
+ * 81/9/10 split and k cross-validation folds of a store (io/folds.h). */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/common.h"
+#include "io/folds.h"
+#include "io/h5store.h"
+#include "jobs/cli.h"
+
+static void usage(FILE *f) {
+  fprintf(f,
+          "usage: cordseg folds STORE.h5 -o FOLDS.txt [--k 5] [--seed 42]\n\n"
+          "Subject-grouped data sets for STORE: the paper's single 81/9/10 %% train/validation/test\n"
+          "split and K cross-validation folds (fold F: test = subject group F, validation = 10%% of\n"
+          "the rest). No subject is in two sets of a split or fold. The file ends with a content\n"
+          "hash; training and evaluation record it.\n\n"
+          "options:\n"
+          "  -o, --out FILE   output folds file (required)\n"
+          "  -k, --k K        cross-validation folds (default 5)\n"
+          "      --seed N     seed (default 42)\n"
+          "  -h, --help       this help\n");
+}
+
+int cmd_folds(int argc, char **argv) {
+  static const struct option opts[] = {{"out", required_argument, 0, 'o'}, {"k", required_argument, 0, 'k'},
+                                       {"seed", required_argument, 0, 's'}, {"help", no_argument, 0, 'h'},
+                                       {0, 0, 0, 0}};
+  const char *out = NULL;
+  int32_t k = 5;
+  uint64_t seed = 42;
+  int c;
+  optind = 1;
+  while ((c = getopt_long(argc, argv, "o:k:h", opts, NULL)) != -1) {
+    if (c == 'o') out = optarg;
+    else if (c == 'k') k = (int32_t)cli_parse_int("--k", optarg, 2, 1000);
+    else if (c == 's') seed = (uint64_t)cli_parse_int("--seed", optarg, 0, INT64_MAX);
+    else if (c == 'h') return usage(stdout), 0;
+    else cli_usage_error("folds", "unknown option");
+  }
+  if (optind != argc - 1) cli_usage_error("folds", "expected exactly one STORE argument");
+  if (!out) cli_usage_error("folds", "missing -o FOLDS.txt");
+  H5Store s;
+  h5store_open(&s, argv[optind]);
+  Folds f;
+  folds_make(&f, s.meta, s.n, k, seed);
+  snprintf(f.store, sizeof f.store, "%.1000s", s.path);
+  h5store_attr_string(&s, "checksum", f.store_checksum, sizeof f.store_checksum);
+  folds_write(&f, out);
+  printf("folds: %d subjects, %d slices -> %s (%s)\n", f.n, s.n, out, f.hash);
+  const char roles[3] = {FOLD_TRAIN, FOLD_VAL, FOLD_TEST};
+  for (int set = FOLDS_SPLIT; set < f.k; set++) {
+    printf(set == FOLDS_SPLIT ? "  split  " : "  fold %d", set);
+    for (int r = 0; r < 3; r++) {
+      int32_t *idx, nsub = 0;
+      int32_t m = folds_indices(&f, set, roles[r], s.meta, s.n, &idx);
+      for (int32_t i = 0; i < f.n; i++) nsub += f.roles[(size_t)(set + 1) * f.n + i] == roles[r];
+      printf("  %s %3d subjects %5d slices", r == 0 ? "train" : r == 1 ? "val" : "test", nsub, m);
+      free(idx);
+    }
+    printf("\n");
+  }
+  folds_free(&f);
+  h5store_close(&s);
+  return 0;
+}
