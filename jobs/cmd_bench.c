@@ -27,7 +27,8 @@ static void usage(FILE *f) {
           "  --peak-gflops  FP32 FMA peak for the %%peak column; default 565 = the measured 2-core\n"
           "                 AVX-512 peak of the CI machine (shared/design/cpu-performance.md)\n"
           "  --peer PATH    torch_unet.py (default: <source>/../shared/peers/torch_unet.py)\n"
-          "  --no-peer      skip the PyTorch peer\n");
+          "  --no-peer      skip the PyTorch peer\n"
+          "  --io [...]     instead: the data loader's slices/s with augmentation (see cordseg bench-io --help)\n");
 }
 
 static int cmp_d(const void *a, const void *b) {
@@ -69,6 +70,14 @@ static int run_peer(const char *peer, int threads, int32_t size, int32_t batch, 
 }
 
 int cmd_bench(int argc, char **argv) {
+#ifdef CORDSEG_HAVE_IO
+  for (int i = 1; i < argc; i++)
+    if (!strcmp(argv[i], "--io")) { /* `cordseg bench --io ...` = the loader benchmark */
+      for (int j = i; j + 1 < argc; j++) argv[j] = argv[j + 1];
+      argv[0] = "bench-io";
+      return cmd_bench_io(argc - 1, argv);
+    }
+#endif
   static const struct option opts[] = {{"backbone", 1, 0, 'b'},    {"size", 1, 0, 's'}, {"batch", 1, 0, 'B'},
                                        {"steps", 1, 0, 'n'},       {"peak-gflops", 1, 0, 'p'},
                                        {"peer", 1, 0, 'P'},        {"no-peer", 0, 0, 'N'},
