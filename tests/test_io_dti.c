@@ -118,7 +118,7 @@ static int cmp_f(const void *a, const void *b) {
 
 static void real_data(void) {
   char dir[1024], p[1100], bv[1100], bg[1100];
-  snprintf(dir, sizeof dir, "%s/../shared/data/sct_dmri", CORDSEG_SOURCE_DIR);
+  snprintf(dir, sizeof dir, "%s/sct_dmri", t_data_dir());
   snprintf(p, sizeof p, "%s/dmri.nii.gz", dir);
   snprintf(bv, sizeof bv, "%s/bvals.txt", dir);
   snprintf(bg, sizeof bg, "%s/bvecs.txt", dir);

@@ -29,10 +29,10 @@ static uint64_t stored_checksum(const char *path) {
 
 int main(void) {
   char pam[1024], probe[1100];
-  snprintf(pam, sizeof pam, "%s/../shared/data/PAM50", CORDSEG_SOURCE_DIR);
+  snprintf(pam, sizeof pam, "%s/PAM50", t_data_dir());
   snprintf(probe, sizeof probe, "%s/atlas/info_label.txt", pam);
   struct stat st;
-  if (stat(probe, &st) != 0) t_skip("PAM50 data not found at <source>/../shared/data/PAM50");
+  if (stat(probe, &st) != 0) t_skip("PAM50 data not found at $CORDSEG_DATA/PAM50 or <source>/../shared/data/PAM50");
   double t0 = cs_now();
   PhantomAtlas a;
   phantom_atlas_load(&a, pam, 7.0);

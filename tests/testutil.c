@@ -52,6 +52,11 @@ int t_finish(const char *name) {
   return 0;
 }
 
+const char *t_data_dir(void) {
+  const char *env = getenv("CORDSEG_DATA");
+  return env && env[0] ? env : CORDSEG_SOURCE_DIR "/../shared/data";
+}
+
 void t_skip(const char *why) {
   printf("SKIPPED: %s\n", why);
   fflush(stdout);

@@ -14,6 +14,9 @@ double t_max_rel_err(const double *a, const double *b, size_t n, double floor);
 double t_max_rel_err_f(const float *a, const float *b, size_t n, double floor);
 /* prints a summary; returns the process exit code (0 pass, 1 fail) */
 int t_finish(const char *name);
+/* directory holding the shared data sets (PAM50/, sct_dmri/): $CORDSEG_DATA,
+ * else <source>/../shared/data */
+const char *t_data_dir(void);
 /* prints why and exits 77 (ctest SKIP_RETURN_CODE) */
 _Noreturn void t_skip(const char *why);
 #endif
