@@ -206,6 +206,18 @@ static UpBlock upblock_new(Unet *net, const char *name, Act *skip, Act *deep, in
   return b;
 }
 
+/* up4..up1: bilinear x2 of the deeper map, concat [skip, up], two 3x3 convs. */
+static Act *build_decoder(Unet *net) {
+  static const int32_t outf[4] = {512, 256, 128, 64};
+  static const char *names[4] = {"up4", "up3", "up2", "up1"};
+  Act *deep = net->feat[4];
+  for (int i = 0; i < 4; i++) {
+    net->up[i] = upblock_new(net, names[i], net->feat[3 - i], deep, outf[i] / net->cfg.width_div);
+    deep = net->up[i].c2->out;
+  }
+  return deep;
+}
+
 static void build_vgg(Unet *net) {
   const int32_t d = net->cfg.width_div;
   static const int32_t cfg[13] = {64, 64, 128, 128, 256, 256, 256, 512, 512, 512, 512, 512, 512};
@@ -226,13 +238,7 @@ static void build_vgg(Unet *net) {
       }
     }
   }
-  static const int32_t outf[4] = {512, 256, 128, 64};
-  static const char *names[4] = {"up4", "up3", "up2", "up1"};
-  Act *deep = net->feat[4];
-  for (int i = 0; i < 4; i++) {
-    net->up[i] = upblock_new(net, names[i], net->feat[3 - i], deep, outf[i] / d);
-    deep = net->up[i].c2->out;
-  }
+  Act *deep = build_decoder(net);
   net->final = unit_new(net, "final", NULL, deep, net->cfg.classes, 1, 1, 0, 1, 0, 1);
 }
 
@@ -269,13 +275,7 @@ static void build_resnet(Unet *net) {
   net->feat[2] = net->blocks[6].out;
   net->feat[3] = net->blocks[12].out;
   net->feat[4] = net->blocks[15].out;
-  static const int32_t outf[4] = {512, 256, 128, 64};
-  static const char *names[4] = {"up4", "up3", "up2", "up1"};
-  Act *deep = net->feat[4];
-  for (int i = 0; i < 4; i++) {
-    net->up[i] = upblock_new(net, names[i], net->feat[3 - i], deep, outf[i] / d);
-    deep = net->up[i].c2->out;
-  }
+  Act *deep = build_decoder(net);
   net->upc = act_new(net, deep->c, deep->h * 2, deep->w * 2);
   net->uc1 = unit_new(net, "up_conv1", NULL, net->upc, 64 / d, 3, 1, 1, 1, 1, 0);
   net->uc2 = unit_new(net, "up_conv2", NULL, net->uc1->out, 64 / d, 3, 1, 1, 1, 1, 0);
