@@ -14,6 +14,7 @@ static const CliCommand COMMANDS[] = {
     {"bench", "measure training and forward images/s (and the PyTorch peer)", cmd_bench},
 #ifdef CORDSEG_HAVE_IO
     {"info", "summarise an HDF5 slice store (subjects, class fractions, checksum)", cmd_info},
+    {"import", "add one subject from NIfTI (B0/FA maps, or raw DWI + bvals/bvecs) to a store", cmd_import},
     {"phantom", "build the PAM50-based CSM-like labelled DTI cohort (HDF5, PNG, NIfTI)", cmd_phantom},
     {"folds", "write subject-grouped 81/9/10 split and k-fold manifests of a store", cmd_folds},
     {"bench-io", "loader slices/s with augmentation (for `bench --io`)", cmd_bench_io},

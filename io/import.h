@@ -1,0 +1,38 @@
+/* io/import.h: one subject from NIfTI into the HDF5 slice store
+ * (`cordseg import`). Two modes:
+ *  - maps:  B0 and FA volumes (+ optional MD/AD/RD) and a label volume;
+ *  - dwi:   a 4-D DWI series + FSL bvals/bvecs, fitted with io/dti.c (same code
+ *           as the phantom) into B0/FA/MD/AD/RD (optionally written as NIfTI),
+ *           and a label volume.
+ * Label volumes are either cordseg ROI ids (0..8, io/labels.h) or a PAM50-style
+ * tract atlas (IMPORT_LABELS_PAM50): voxel value v = PAM50 tract id v-1
+ * (info_label.txt), 0 = background, 37 (CSF) = background. Tracts 0-3 ->
+ * dorsal column, 4-13 -> lateral, 14-29 -> ventral, 30-35 -> gray matter;
+ * even ids are the atlas's "left", odd ids "right".
+ * Axial slices are centre-cropped / zero-padded to size x size.
+ * defines: ImportLabels, ImportSpec, import_subject, import_map_pam50 */
+#ifndef CORDSEG_IO_IMPORT_H
+#define CORDSEG_IO_IMPORT_H
+#include <stdint.h>
+
+typedef enum { IMPORT_LABELS_ROI = 0, IMPORT_LABELS_PAM50 = 1 } ImportLabels;
+
+typedef struct {
+  const char *b0, *fa;            /* maps mode */
+  const char *dwi, *bvals, *bvecs; /* dwi mode (b0/fa NULL) */
+  const char *labels;             /* label volume (required) */
+  ImportLabels label_kind;
+  const char *nifti_out;          /* dwi mode: write b0/fa/md/ad/rd NIfTI here (or NULL) */
+  const char *store;              /* output store; appended to when it exists */
+  int32_t subject;                /* subject id */
+  int32_t level;                  /* vertebral level for every slice (0 unknown) */
+  int32_t size;                   /* slice size after crop/pad */
+  const char *created_by;         /* the command line */
+} ImportSpec;
+
+/* returns the number of slices written; every error is fatal and names the
+ * file, the field and the fix; the store is replaced atomically */
+int32_t import_subject(const ImportSpec *spec);
+/* PAM50 tract value (1..36; 0/37 background) -> ROI id 0..8; -1 if invalid */
+int import_map_pam50(int value);
+#endif

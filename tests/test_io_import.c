@@ -1,0 +1,177 @@
+/* tests/test_io_import.c: `cordseg import` (io/import.c):
+ *  - maps mode round trip: B0/FA/label NIfTI -> store; every label voxel and the
+ *    B0 mass arrive (zero padding only), slice count and spacing right
+ *  - the PAM50 tract table (left/right, dorsal/lateral/ventral/gray matter)
+ *  - appending a second subject; bad labels and mismatched grids are fatal
+ *  - DWI mode on the real sct_dmri series (skipped without the shared data):
+ *    FA in [0,1], NIfTI maps written */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "core/common.h"
+#include "io/h5store.h"
+#include "io/import.h"
+#include "io/niftivol.h"
+#include "tests/testutil.h"
+
+static char g_dir[256];
+
+static NiftiVol make_ref(int64_t nx, int64_t ny, int64_t nz) {
+  NiftiVol v;
+  memset(&v, 0, sizeof v);
+  v.nx = nx, v.ny = ny, v.nz = nz, v.nt = 1;
+  v.pix[0] = 0.5, v.pix[1] = 0.5, v.pix[2] = 5;
+  for (int i = 0; i < 4; i++) v.xyz[i][i] = 1;
+  v.xyz[0][0] = 0.5, v.xyz[1][1] = 0.5, v.xyz[2][2] = 5;
+  return v;
+}
+
+static int run_child(ImportSpec *sp) {
+  fflush(NULL);
+  pid_t pid = fork();
+  if (pid == 0) {
+    if (!freopen("/dev/null", "w", stderr)) _exit(99);
+    import_subject(sp);
+    _exit(0);
+  }
+  int st = 0;
+  waitpid(pid, &st, 0);
+  return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static void maps_mode(void) {
+  const int64_t nx = 20, ny = 24, nz = 3, nv = nx * ny * nz;
+  NiftiVol ref = make_ref(nx, ny, nz);
+  float *b0 = malloc(nv * 4), *fa = malloc(nv * 4), *lab = malloc(nv * 4);
+  Rng r;
+  rng_init(&r, 9);
+  double b0sum = 0;
+  long counts[9] = {0};
+  for (int64_t i = 0; i < nv; i++) {
+    b0[i] = (float)(100 + 50 * rng_uniform(&r));
+    fa[i] = (float)rng_uniform(&r);
+    lab[i] = (float)((i * 7) % 9);
+    b0sum += b0[i];
+    counts[(i * 7) % 9]++;
+  }
+  char pb[300], pf[300], pl[300], store[300];
+  snprintf(pb, sizeof pb, "%s/b0.nii.gz", g_dir);
+  snprintf(pf, sizeof pf, "%s/fa.nii.gz", g_dir);
+  snprintf(pl, sizeof pl, "%s/lab.nii.gz", g_dir);
+  snprintf(store, sizeof store, "%s/s.h5", g_dir);
+  niftivol_write(pb, &ref, 1, b0);
+  niftivol_write(pf, &ref, 1, fa);
+  niftivol_write(pl, &ref, 1, lab);
+  ImportSpec sp = {.b0 = pb, .fa = pf, .labels = pl, .store = store, .subject = 7, .level = 3, .size = 32,
+                   .created_by = "test"};
+  int32_t n = import_subject(&sp);
+  T_CHECK(n == nz, "maps import wrote %d slices, want %lld", n, (long long)nz);
+  H5Store st;
+  h5store_open(&st, store);
+  T_CHECK(st.n == nz && st.h == 32 && st.w == 32, "store %d slices of %dx%d", st.n, st.h, st.w);
+  int32_t idx[3] = {0, 1, 2};
+  float *sb0 = malloc(3 * 32 * 32 * 4), *sfa = malloc(3 * 32 * 32 * 4);
+  uint8_t *sl = malloc(3 * 32 * 32);
+  h5store_read_slices(&st, idx, 3, sb0, sfa, sl);
+  double got = 0;
+  long gc[9] = {0};
+  for (int i = 0; i < 3 * 32 * 32; i++) got += sb0[i], gc[sl[i]]++;
+  T_CHECK(fabs(got - b0sum) < 1e-3 * b0sum, "B0 mass %.1f vs %.1f (only zero padding added)", got, b0sum);
+  int same = 1;
+  for (int c = 1; c < 9; c++) same &= gc[c] == counts[c];
+  T_CHECK(same, "every ROI voxel arrives (class counts equal)");
+  uint64_t comp, stored;
+  T_CHECK(h5store_verify(&st, &comp, &stored), "checksum verifies");
+  h5store_close(&st);
+  /* append a second subject */
+  sp.subject = 8;
+  T_CHECK(import_subject(&sp) == nz, "append");
+  h5store_open(&st, store);
+  T_CHECK(st.n == 2 * nz && h5store_subject_count(&st) == 2, "after append: %d slices, %d subjects", st.n,
+          h5store_subject_count(&st));
+  h5store_close(&st);
+  /* bad labels: 9 in ROI mode */
+  lab[5] = 9;
+  niftivol_write(pl, &ref, 1, lab);
+  T_CHECK(run_child(&sp) == 1, "label 9 is fatal");
+  /* mismatched grid */
+  NiftiVol ref2 = make_ref(nx, ny + 1, nz);
+  float *b2 = calloc((size_t)nx * (ny + 1) * nz, 4);
+  niftivol_write(pb, &ref2, 1, b2);
+  lab[5] = 0;
+  niftivol_write(pl, &ref, 1, lab);
+  T_CHECK(run_child(&sp) == 1, "B0 on another grid is fatal");
+  h5store_open(&st, store);
+  T_CHECK(st.n == 2 * nz, "failed imports left the store as it was (%d slices)", st.n);
+  h5store_close(&st);
+  free(b0), free(fa), free(lab), free(sb0), free(sfa), free(sl), free(b2);
+}
+
+static void pam50_table(void) {
+  T_CHECK(import_map_pam50(0) == 0 && import_map_pam50(37) == 0, "background values");
+  T_CHECK(import_map_pam50(1) == 1 && import_map_pam50(2) == 5, "tract 0/1 (gracilis L/R) -> dorsal L/R");
+  T_CHECK(import_map_pam50(5) == 2 && import_map_pam50(14) == 6, "tracts 4, 13 -> lateral L/R");
+  T_CHECK(import_map_pam50(15) == 3 && import_map_pam50(30) == 7, "tracts 14, 29 -> ventral L/R");
+  T_CHECK(import_map_pam50(31) == 4 && import_map_pam50(36) == 8, "tracts 30, 35 -> gray matter L/R");
+  T_CHECK(import_map_pam50(38) == -1 && import_map_pam50(-1) == -1, "out of range");
+}
+
+static void dwi_mode(void) {
+  char dmri[1100], bv[1100], bg[1100];
+  snprintf(dmri, sizeof dmri, "%s/sct_dmri/dmri.nii.gz", t_data_dir());
+  snprintf(bv, sizeof bv, "%s/sct_dmri/bvals.txt", t_data_dir());
+  snprintf(bg, sizeof bg, "%s/sct_dmri/bvecs.txt", t_data_dir());
+  struct stat sb;
+  if (stat(dmri, &sb) != 0) {
+    printf("dwi part skipped: %s not found\n", dmri);
+    return;
+  }
+  NiftiVol hdr;
+  niftivol_read_header(&hdr, dmri);
+  const int64_t nv = hdr.nx * hdr.ny * hdr.nz;
+  float *lab = calloc(nv, 4);
+  for (int64_t i = 0; i < nv; i += 11) lab[i] = 1 + (i % 8);
+  char pl[300], store[300], out[300], fa[400];
+  snprintf(pl, sizeof pl, "%s/dwilab.nii.gz", g_dir);
+  snprintf(store, sizeof store, "%s/dwi.h5", g_dir);
+  snprintf(out, sizeof out, "%s/maps", g_dir);
+  NiftiVol ref = hdr;
+  ref.nt = 1;
+  niftivol_write(pl, &ref, 1, lab);
+  ImportSpec sp = {.dwi = dmri, .bvals = bv, .bvecs = bg, .labels = pl, .store = store, .subject = 1, .size = 96,
+                   .nifti_out = out, .created_by = "test"};
+  int32_t n = import_subject(&sp);
+  T_CHECK(n > 0, "dwi import wrote %d slices", n);
+  H5Store st;
+  h5store_open(&st, store);
+  float *b0 = malloc((size_t)96 * 96 * 4), *f = malloc((size_t)96 * 96 * 4);
+  uint8_t *l = malloc(96 * 96);
+  float lo = 1, hi = 0;
+  for (int32_t s = 0; s < st.n; s++) {
+    h5store_read_slices(&st, &s, 1, b0, f, l);
+    for (int i = 0; i < 96 * 96; i++) lo = fminf(lo, f[i]), hi = fmaxf(hi, f[i]);
+  }
+  T_CHECK(st.has_dti && lo >= 0 && hi <= 1 && hi > 0.5, "dwi: store has MD/AD/RD, FA in [%g, %g]", lo, hi);
+  h5store_close(&st);
+  snprintf(fa, sizeof fa, "%s/sub-001_fa.nii.gz", out);
+  T_CHECK(stat(fa, &sb) == 0, "FA NIfTI written (%s)", fa);
+  printf("  dwi import: %d slices, FA range [%.3f, %.3f]\n", n, lo, hi);
+  free(lab), free(b0), free(f), free(l);
+}
+
+int main(void) {
+  snprintf(g_dir, sizeof g_dir, "/tmp/cordseg-test-import-%d", (int)getpid());
+  mkdir(g_dir, 0755);
+  pam50_table();
+  maps_mode();
+  dwi_mode();
+  char cmd[300];
+  snprintf(cmd, sizeof cmd, "rm -rf '%s'", g_dir);
+  if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", g_dir);
+  return t_finish("test_io_import");
+}
