@@ -39,17 +39,14 @@ static int file_exists(const char *p) {
 }
 
 /* runs fn in a child; returns its exit status (stderr goes to /dev/null) */
+typedef struct {
+  void (*fn)(const char *);
+  const char *arg;
+} StrCall;
+static void str_call(void *p) { ((StrCall *)p)->fn(((StrCall *)p)->arg); }
 static int child_status(void (*fn)(const char *), const char *arg) {
-  fflush(NULL);
-  pid_t pid = fork();
-  if (pid == 0) {
-    if (!freopen("/dev/null", "w", stderr)) _exit(99);
-    fn(arg);
-    _exit(0);
-  }
-  int st = 0;
-  waitpid(pid, &st, 0);
-  return WIFEXITED(st) ? WEXITSTATUS(st) : 128;
+  StrCall c = {fn, arg};
+  return t_child_exit(str_call, &c);
 }
 
 static void do_open(const char *p) {

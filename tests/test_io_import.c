@@ -31,18 +31,8 @@ static NiftiVol make_ref(int64_t nx, int64_t ny, int64_t nz) {
   return v;
 }
 
-static int run_child(ImportSpec *sp) {
-  fflush(NULL);
-  pid_t pid = fork();
-  if (pid == 0) {
-    if (!freopen("/dev/null", "w", stderr)) _exit(99);
-    import_subject(sp);
-    _exit(0);
-  }
-  int st = 0;
-  waitpid(pid, &st, 0);
-  return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
+static void import_cb(void *sp) { import_subject(sp); }
+static int run_child(ImportSpec *sp) { return t_child_exit(import_cb, sp); }
 
 static void maps_mode(void) {
   const int64_t nx = 20, ny = 24, nz = 3, nv = nx * ny * nz;

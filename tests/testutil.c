@@ -5,6 +5,8 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 int t_failures = 0;
 int t_checks = 0;
@@ -55,6 +57,19 @@ int t_finish(const char *name) {
 const char *t_data_dir(void) {
   const char *env = getenv("CORDSEG_DATA");
   return env && env[0] ? env : CORDSEG_SOURCE_DIR "/../shared/data";
+}
+
+int t_child_exit(void (*fn)(void *), void *arg) {
+  fflush(NULL);
+  pid_t pid = fork();
+  if (pid == 0) {
+    if (!freopen("/dev/null", "w", stderr)) _exit(99);
+    fn(arg);
+    _exit(0);
+  }
+  int st = 0;
+  waitpid(pid, &st, 0);
+  return WIFEXITED(st) ? WEXITSTATUS(st) : 128;
 }
 
 void t_skip(const char *why) {

@@ -17,6 +17,9 @@ int t_finish(const char *name);
 /* directory holding the shared data sets (PAM50/, sct_dmri/): $CORDSEG_DATA,
  * else <source>/../shared/data */
 const char *t_data_dir(void);
+/* runs fn(arg) in a forked child with stderr discarded; returns the child's
+ * exit status (128 if it did not exit normally). For checking fatal errors. */
+int t_child_exit(void (*fn)(void *), void *arg);
 /* prints why and exits 77 (ctest SKIP_RETURN_CODE) */
 _Noreturn void t_skip(const char *why);
 #endif
