@@ -131,6 +131,18 @@ static inline void FN(up_coord)(int32_t o, int32_t in, int32_t out, int32_t *i0,
   *t = (REAL)(s - f);
 }
 
+/* The 4 source taps (offsets into a [h][w][16] plane) and bilinear weights of
+ * output pixel (oy, ox): forward gathers with them, backward scatters. */
+static inline void FN(up_taps)(int32_t oy, int32_t ox, int32_t h, int32_t w, size_t off[4], REAL wt[4]) {
+  int32_t y0, y1, x0, x1;
+  REAL ty, tx;
+  FN(up_coord)(oy, h, 2 * h, &y0, &y1, &ty);
+  FN(up_coord)(ox, w, 2 * w, &x0, &x1, &tx);
+  off[0] = ((size_t)y0 * w + x0) * 16, off[1] = ((size_t)y0 * w + x1) * 16;
+  off[2] = ((size_t)y1 * w + x0) * 16, off[3] = ((size_t)y1 * w + x1) * 16;
+  wt[0] = (1 - ty) * (1 - tx), wt[1] = (1 - ty) * tx, wt[2] = ty * (1 - tx), wt[3] = ty * tx;
+}
+
 void FN(layer_upsample2_forward)(const REAL *x, int64_t xs, REAL *y, int64_t ys, int32_t n, int32_t c, int32_t h,
                                  int32_t w) {
   const int32_t ho = 2 * h, wo = 2 * w, cb = c / 16, planes = n * cb;
@@ -138,21 +150,15 @@ void FN(layer_upsample2_forward)(const REAL *x, int64_t xs, REAL *y, int64_t ys,
   for (int32_t p = 0; p < planes; p++) {
     const REAL *xp = x + (size_t)(p / cb) * xs + (size_t)(p % cb) * h * w * 16;
     REAL *yp = y + (size_t)(p / cb) * ys + (size_t)(p % cb) * ho * wo * 16;
-    for (int32_t oy = 0; oy < ho; oy++) {
-      int32_t y0, y1;
-      REAL ty;
-      FN(up_coord)(oy, h, ho, &y0, &y1, &ty);
+    for (int32_t oy = 0; oy < ho; oy++)
       for (int32_t ox = 0; ox < wo; ox++) {
-        int32_t x0, x1;
-        REAL tx;
-        FN(up_coord)(ox, w, wo, &x0, &x1, &tx);
-        const REAL *a = xp + ((size_t)y0 * w + x0) * 16, *b = xp + ((size_t)y0 * w + x1) * 16;
-        const REAL *cc = xp + ((size_t)y1 * w + x0) * 16, *d = xp + ((size_t)y1 * w + x1) * 16;
+        size_t off[4];
+        REAL wt[4];
+        FN(up_taps)(oy, ox, h, w, off, wt);
         REAL *o = yp + ((size_t)oy * wo + ox) * 16;
-        const REAL w00 = (1 - ty) * (1 - tx), w01 = (1 - ty) * tx, w10 = ty * (1 - tx), w11 = ty * tx;
-        for (int l = 0; l < 16; l++) o[l] = w00 * a[l] + w01 * b[l] + w10 * cc[l] + w11 * d[l];
+        for (int l = 0; l < 16; l++)
+          o[l] = wt[0] * xp[off[0] + l] + wt[1] * xp[off[1] + l] + wt[2] * xp[off[2] + l] + wt[3] * xp[off[3] + l];
       }
-    }
   }
 }
 
@@ -164,26 +170,15 @@ void FN(layer_upsample2_backward)(const REAL *dy, int64_t ys, REAL *dx, int64_t 
     const REAL *dyp = dy + (size_t)(p / cb) * ys + (size_t)(p % cb) * ho * wo * 16;
     REAL *dxp = dx + (size_t)(p / cb) * xs + (size_t)(p % cb) * h * w * 16;
     memset(dxp, 0, sizeof(REAL) * (size_t)h * w * 16);
-    for (int32_t oy = 0; oy < ho; oy++) {
-      int32_t y0, y1;
-      REAL ty;
-      FN(up_coord)(oy, h, ho, &y0, &y1, &ty);
+    for (int32_t oy = 0; oy < ho; oy++)
       for (int32_t ox = 0; ox < wo; ox++) {
-        int32_t x0, x1;
-        REAL tx;
-        FN(up_coord)(ox, w, wo, &x0, &x1, &tx);
+        size_t off[4];
+        REAL wt[4];
+        FN(up_taps)(oy, ox, h, w, off, wt);
         const REAL *g = dyp + ((size_t)oy * wo + ox) * 16;
-        REAL *a = dxp + ((size_t)y0 * w + x0) * 16, *b = dxp + ((size_t)y0 * w + x1) * 16;
-        REAL *cc = dxp + ((size_t)y1 * w + x0) * 16, *d = dxp + ((size_t)y1 * w + x1) * 16;
-        const REAL w00 = (1 - ty) * (1 - tx), w01 = (1 - ty) * tx, w10 = ty * (1 - tx), w11 = ty * tx;
-        for (int l = 0; l < 16; l++) {
-          a[l] += w00 * g[l];
-          b[l] += w01 * g[l];
-          cc[l] += w10 * g[l];
-          d[l] += w11 * g[l];
-        }
+        for (int t = 0; t < 4; t++)
+          for (int l = 0; l < 16; l++) dxp[off[t] + l] += wt[t] * g[l];
       }
-    }
   }
 }
 
