@@ -135,19 +135,24 @@ def vgg16_features(cin, wd):
     return nn.Sequential(*layers)
 
 
+def add_decoder(model, enc, wd):
+    """Registers up4..up1 on model (in that order, as the reference does) for
+    encoder taps enc[0..4]; block in = skip + deep. Returns the out widths."""
+    outf = [c // wd for c in (64, 128, 256, 512)]
+    inf = [enc[0] + outf[1], enc[1] + outf[2], enc[2] + outf[3], enc[3] + enc[4]]
+    model.up4 = UpBlock(inf[3], outf[3])
+    model.up3 = UpBlock(inf[2], outf[2])
+    model.up2 = UpBlock(inf[1], outf[1])
+    model.up1 = UpBlock(inf[0], outf[0])
+    return outf
+
+
 class VGG16UNet(nn.Module):
     def __init__(self, in_channels=1, num_classes=9, width_div=1):
         super().__init__()
         wd = width_div
         self.features = vgg16_features(in_channels, wd)
-        enc = [c // wd for c in (64, 128, 256, 512, 512)]
-        outf = [c // wd for c in (64, 128, 256, 512)]
-        # in = skip + deep: [64+128, 128+256, 256+512, 512+512] / wd
-        inf = [enc[0] + outf[1], enc[1] + outf[2], enc[2] + outf[3], enc[3] + enc[4]]
-        self.up4 = UpBlock(inf[3], outf[3])
-        self.up3 = UpBlock(inf[2], outf[2])
-        self.up2 = UpBlock(inf[1], outf[1])
-        self.up1 = UpBlock(inf[0], outf[0])
+        outf = add_decoder(self, [c // wd for c in (64, 128, 256, 512, 512)], wd)
         self.final = nn.Conv2d(outf[0], num_classes, 1)
 
     def forward(self, x):
@@ -220,14 +225,7 @@ class ResNet50UNet(nn.Module):
         super().__init__()
         wd = width_div
         self.enc = ResNet50Encoder(in_channels, wd)
-        enc = [c // wd for c in (64, 256, 512, 1024, 2048)]
-        outf = [c // wd for c in (64, 128, 256, 512)]
-        # in = skip + deep: [64+128, 256+256, 512+512, 1024+2048] / wd
-        inf = [enc[0] + outf[1], enc[1] + outf[2], enc[2] + outf[3], enc[3] + enc[4]]
-        self.up4 = UpBlock(inf[3], outf[3])
-        self.up3 = UpBlock(inf[2], outf[2])
-        self.up2 = UpBlock(inf[1], outf[1])
-        self.up1 = UpBlock(inf[0], outf[0])
+        outf = add_decoder(self, [c // wd for c in (64, 256, 512, 1024, 2048)], wd)
         self.up_conv1 = nn.Conv2d(outf[0], outf[0], 3, padding=1)
         self.up_conv2 = nn.Conv2d(outf[0], outf[0], 3, padding=1)
         self.final = nn.Conv2d(outf[0], num_classes, 1)
