@@ -256,6 +256,20 @@ static float bilinear(const float *img, int32_t n, double r, double c) {
   return (1 - fr) * ((1 - fc) * p[0] + fc * p[1]) + fr * ((1 - fc) * p[n] + fc * p[n + 1]);
 }
 
+/* one 7-tap pass of a separable blur over an n x n image, edge-clamped:
+ * `along` is the stride of the blurred axis, `across` the other axis' */
+static void blur_pass(const float *src, float *dst, int32_t n, const double k7[7], int32_t along, int32_t across) {
+  for (int32_t a = 0; a < n; a++)
+    for (int32_t b = 0; b < n; b++) {
+      double s = 0;
+      for (int k = -3; k <= 3; k++) {
+        int32_t bb = b + k < 0 ? 0 : b + k >= n ? n - 1 : b + k;
+        s += k7[k + 3] * src[(size_t)a * across + (size_t)bb * along];
+      }
+      dst[(size_t)a * across + (size_t)b * along] = (float)s;
+    }
+}
+
 /* separable Gaussian blur (sigma in pixels along rows and columns), in place */
 static void blur(float *img, int32_t n, double sr, double sc, float *tmp) {
   double ks[2][7];
@@ -265,24 +279,8 @@ static void blur(float *img, int32_t n, double sr, double sc, float *tmp) {
     for (int k = -3; k <= 3; k++) s += ks[d][k + 3] = exp(-0.5 * k * k / (sig[d] * sig[d]));
     for (int k = 0; k < 7; k++) ks[d][k] /= s;
   }
-  for (int32_t r = 0; r < n; r++)
-    for (int32_t c = 0; c < n; c++) {
-      double s = 0;
-      for (int k = -3; k <= 3; k++) {
-        int32_t cc = c + k < 0 ? 0 : c + k >= n ? n - 1 : c + k;
-        s += ks[1][k + 3] * img[r * n + cc];
-      }
-      tmp[r * n + c] = (float)s;
-    }
-  for (int32_t r = 0; r < n; r++)
-    for (int32_t c = 0; c < n; c++) {
-      double s = 0;
-      for (int k = -3; k <= 3; k++) {
-        int32_t rr = r + k < 0 ? 0 : r + k >= n ? n - 1 : r + k;
-        s += ks[0][k + 3] * tmp[rr * n + c];
-      }
-      img[r * n + c] = (float)s;
-    }
+  blur_pass(img, tmp, n, ks[1], 1, n); /* within each row (column sigma) */
+  blur_pass(tmp, img, n, ks[0], n, 1); /* within each column (row sigma) */
 }
 
 enum { T_WM, T_GM, T_CSF, T_OTHER, T_N };
