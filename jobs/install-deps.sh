@@ -5,7 +5,7 @@
 # PyTorch reference test and the benchmark peer)
 set -euo pipefail
 pkgs=(build-essential cmake git pkg-config libdnnl-dev libhdf5-dev hdf5-tools libnifti2-dev
-      libpng-dev zlib1g-dev openmpi-bin libopenmpi-dev)
+      libpng-dev zlib1g-dev openmpi-bin libopenmpi-dev libinih-dev libcairo2-dev)
 [ "${1:-}" = "--tests" ] && pkgs+=(python3-torch python3-numpy)
 missing=()
 for p in "${pkgs[@]}"; do

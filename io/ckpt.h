@@ -1,0 +1,44 @@
+/* io/ckpt.h: training checkpoints as HDF5 files, written atomically (temp
+ * file, fsync, rename; io/atomic.h).
+ * Layout ("cordseg-ckpt" version 1):
+ *   /params  float32 [P]  flat parameters (core/unet.h order)
+ *   /buffers float32 [B]  BatchNorm running statistics
+ *   /adam_m, /adam_v float32 [P] (absent in weights-only files)
+ *   attributes: schema, schema_version, model ("vgg16 in=1 K=9 div=1 P=..."),
+ *     config (canonical config text), config_hash, epoch, step_in_epoch,
+ *     global_step, adam_t, best_dice, best_epoch, stale_validations,
+ *     elapsed_s, size (H W).
+ * The loader and every RNG are counter-based (seed, epoch, position), so
+ * (epoch, step_in_epoch) is their whole state: resuming from it replays the
+ * exact same batches.
+ * defines: CkptState, ckpt_write, ckpt_read, ckpt_peek, ckpt_model_key */
+#ifndef CORDSEG_IO_CKPT_H
+#define CORDSEG_IO_CKPT_H
+#include <stdint.h>
+
+#include "core/adam.h"
+#include "core/unet.h"
+
+typedef struct {
+  int64_t epoch;             /* epochs completed */
+  int64_t step_in_epoch;     /* steps done of epoch `epoch` (0 at an epoch boundary) */
+  int64_t global_step;       /* optimizer steps in total */
+  double best_dice;          /* best mean validation Dice over ROIs so far (-1 none) */
+  int64_t best_epoch;        /* epoch (1-based count) that reached it */
+  int64_t stale_validations; /* validations since the best (early stopping) */
+  double elapsed_s;          /* training wall time before this checkpoint */
+  int32_t height, width;     /* network input size */
+  char config_hash[32];
+  char model[128];           /* ckpt_model_key of the network */
+} CkptState;
+
+/* "vgg16 in=1 K=9 div=1 P=24890505": what must match to load weights */
+void ckpt_model_key(const Unet *net, const UnetConfig *cfg, char *out, size_t n);
+/* adam may be NULL (weights only); config_text is stored verbatim */
+void ckpt_write(const char *path, Unet *net, const Adam *adam, const CkptState *st, const char *config_text);
+/* loads into a net built with the same model key (fatal naming both keys
+ * otherwise); adam may be NULL (skip moments), else the file must have them */
+void ckpt_read(const char *path, Unet *net, Adam *adam, CkptState *st);
+/* attributes only; config_text (may be NULL) gets a malloc'ed copy */
+void ckpt_peek(const char *path, CkptState *st, char **config_text);
+#endif

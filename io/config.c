@@ -1,0 +1,336 @@
+/* io/config.c: TrainConfig keys table, INI parsing (libinih), overrides,
+ * canonical writing and hashing. See io/config.h. */
+#define _POSIX_C_SOURCE 200809L
+#include "io/config.h"
+
+#include <errno.h>
+#include <ini.h>
+#include <math.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/common.h"
+#include "io/hash.h"
+
+typedef enum { KEY_STR, KEY_INT, KEY_FLOAT, KEY_BOOL, KEY_ENUM, KEY_U64 } KeyType;
+
+typedef struct {
+  const char *name;
+  KeyType type;
+  size_t off;
+  double lo, hi;          /* numeric range */
+  const char *choices;    /* KEY_ENUM: "a|b|c" (index = value); KEY_STR: size */
+  const char *help;
+} Key;
+
+#define O(f) offsetof(TrainConfig, f)
+static const Key KEYS[] = {
+    {"store", KEY_STR, O(store), 0, 0, NULL, "HDF5 slice store (cordseg phantom / import)"},
+    {"folds", KEY_STR, O(folds), 0, 0, NULL, "folds manifest (cordseg folds); train records both paths made absolute"},
+    {"fold", KEY_INT, O(fold), -1, 99, NULL, "cross-validation fold, -1 = the 81/9/10 split"},
+    {"input", KEY_ENUM, O(input), 0, 0, "|b0|fa|b0+fa", "network input: b0, fa or both channels"},
+    {"backbone", KEY_ENUM, O(backbone), 0, 0, "vgg16|resnet50", "UNet encoder"},
+    {"width_div", KEY_INT, O(width_div), 1, 16, NULL, "divide every layer width (1 = the paper's network)"},
+    {"classes", KEY_INT, O(classes), 2, 255, NULL, "output classes incl. background (9 = 8 ROIs + bg)"},
+    {"init", KEY_ENUM, O(init), 0, 0, "normal|kaiming", "weight initialisation"},
+    {"loss", KEY_ENUM, O(loss), 0, 0, "hybrid|hdl|ce", "hybrid = focal + dice, hdl = heatmap distance loss"},
+    {"hdl_sigma", KEY_FLOAT, O(hdl_sigma), 0.05, 100, NULL, "HDL Gaussian sigma in pixels"},
+    {"hdl_reduce", KEY_ENUM, O(hdl_reduce), 0, 0, "norm|mse", "HDL reduction"},
+    {"epochs", KEY_INT, O(epochs), 1, 100000, NULL, "training epochs"},
+    {"batch", KEY_INT, O(batch), 1, 65536, NULL, "global batch size (split evenly over the ranks)"},
+    {"lr_max", KEY_FLOAT, O(lr_max), 1e-12, 10, NULL, "peak learning rate (cosine schedule)"},
+    {"lr_min", KEY_FLOAT, O(lr_min), 0, 10, NULL, "final learning rate"},
+    {"warmup_epochs", KEY_INT, O(warmup_epochs), -1, 100000, NULL, "quadratic warm-up epochs, -1 = min(max(0.05T,1),3)"},
+    {"no_aug_epochs", KEY_INT, O(no_aug_epochs), -1, 100000, NULL, "final epochs at lr_min, -1 = min(max(0.05T,1),15)"},
+    {"steps_per_epoch", KEY_INT, O(steps_per_epoch), 0, 100000000, NULL, "0 = floor(train slices / batch)"},
+    {"augment", KEY_BOOL, O(augment), 0, 1, NULL, "training augmentation (flip with L/R swap, scale, shift, brightness)"},
+    {"seed", KEY_U64, O(seed), 0, 0, NULL, "seed of weights, shuffling and augmentation"},
+    {"val_every", KEY_INT, O(val_every), 1, 100000, NULL, "epochs between validations"},
+    {"patience", KEY_INT, O(patience), 0, 100000, NULL, "early stop after N validations without better Dice, 0 = off"},
+    {"sync_bn", KEY_BOOL, O(sync_bn), 0, 1, NULL, "synchronized BatchNorm statistics across ranks"},
+    {"ckpt_every_epochs", KEY_INT, O(ckpt_every_epochs), 1, 100000, NULL, "checkpoint every N epochs"},
+    {"ckpt_every_minutes", KEY_FLOAT, O(ckpt_every_minutes), 0, 1e6, NULL, "also checkpoint every T minutes, 0 = off"},
+    {"ckpt_keep", KEY_INT, O(ckpt_keep), 0, 100000, NULL, "numbered epoch checkpoints kept besides best and last"},
+    {"requeue_signal", KEY_STR, O(requeue_signal), 0, 0, NULL,
+     "signal that means: checkpoint, exit 75 for requeue (SIGUSR2; NCCL may use SIGUSR1)"},
+};
+#undef O
+#define NKEYS (sizeof(KEYS) / sizeof(KEYS[0]))
+
+void config_defaults(TrainConfig *c) {
+  memset(c, 0, sizeof(*c));
+  c->fold = 0;
+  c->input = INPUT_B0;
+  c->backbone = UNET_BACKBONE_VGG16;
+  c->width_div = 1;
+  c->classes = 9;
+  c->init = UNET_INIT_NORMAL;
+  c->loss = LOSS_KIND_HDL;
+  c->hdl_sigma = 2.0;
+  c->hdl_reduce = HDL_REDUCE_NORM;
+  c->epochs = 500;
+  c->batch = 16;
+  c->lr_max = 1e-4;
+  c->lr_min = 1e-6;
+  c->warmup_epochs = -1;
+  c->no_aug_epochs = -1;
+  c->augment = 1;
+  c->seed = 11;
+  c->val_every = 1;
+  c->ckpt_every_epochs = 5;
+  c->ckpt_every_minutes = 30;
+  c->ckpt_keep = 2;
+  snprintf(c->requeue_signal, sizeof c->requeue_signal, "SIGUSR2");
+}
+
+static const Key *key_find(const char *name) {
+  for (size_t i = 0; i < NKEYS; i++)
+    if (!strcmp(KEYS[i].name, name)) return &KEYS[i];
+  return NULL;
+}
+
+/* index of value in "a|b|c", -1 if absent */
+static int enum_index(const char *choices, const char *v) {
+  int idx = 0;
+  const char *p = choices;
+  size_t n = strlen(v);
+  for (;;) {
+    const char *bar = strchr(p, '|');
+    size_t len = bar ? (size_t)(bar - p) : strlen(p);
+    if (len == n && !strncmp(p, v, n) && n) return idx;
+    if (!bar) return -1;
+    p = bar + 1, idx++;
+  }
+}
+
+static const char *enum_name(const char *choices, int idx, char *buf, size_t n) {
+  const char *p = choices;
+  for (int i = 0; i < idx && p; i++) {
+    p = strchr(p, '|');
+    if (p) p++;
+  }
+  if (!p) return "?";
+  const char *bar = strchr(p, '|');
+  size_t len = bar ? (size_t)(bar - p) : strlen(p);
+  if (len >= n) len = n - 1;
+  memcpy(buf, p, len);
+  buf[len] = 0;
+  return buf;
+}
+
+static int parse_signal(const char *v) {
+  static const struct { const char *n; int s; } SIGS[] = {
+      {"SIGUSR1", SIGUSR1}, {"SIGUSR2", SIGUSR2}, {"SIGTERM", SIGTERM}, {"SIGINT", SIGINT}, {"SIGHUP", SIGHUP}};
+  for (size_t i = 0; i < sizeof SIGS / sizeof SIGS[0]; i++)
+    if (!strcmp(v, SIGS[i].n) || !strcmp(v, SIGS[i].n + 3)) return SIGS[i].s;
+  return -1;
+}
+
+/* sets key to the text v; returns NULL or an error message (static buffer) */
+static const char *key_assign(TrainConfig *c, const Key *k, const char *v) {
+  static char err[512];
+  char *p = (char *)c + k->off, *end = NULL;
+  errno = 0;
+  switch (k->type) {
+    case KEY_STR: {
+      size_t cap = !strcmp(k->name, "requeue_signal") ? sizeof c->requeue_signal : sizeof c->store;
+      if (strlen(v) >= cap) return snprintf(err, sizeof err, "value is longer than %zu characters", cap - 1), err;
+      if (!strcmp(k->name, "requeue_signal")) {
+        if (parse_signal(v) < 0) return "not a signal name: use SIGUSR2, SIGUSR1, SIGTERM, SIGINT or SIGHUP";
+        if (strncmp(v, "SIG", 3)) return snprintf(err, sizeof err, "write the full name SIG%s", v), err;
+      }
+      memcpy(p, v, strlen(v) + 1);
+      return NULL;
+    }
+    case KEY_INT: case KEY_U64: {
+      long long x = strtoll(v, &end, 10);
+      if (errno || end == v || *end) return "not an integer";
+      if (k->type == KEY_U64) {
+        if (x < 0) return "must be >= 0";
+        *(uint64_t *)p = (uint64_t)x;
+        return NULL;
+      }
+      if (x < k->lo || x > k->hi)
+        return snprintf(err, sizeof err, "%lld is outside [%g, %g]", x, k->lo, k->hi), err;
+      *(int32_t *)p = (int32_t)x;
+      return NULL;
+    }
+    case KEY_FLOAT: {
+      double x = strtod(v, &end);
+      if (errno || end == v || *end || !isfinite(x)) return "not a finite number";
+      if (x < k->lo || x > k->hi) return snprintf(err, sizeof err, "%g is outside [%g, %g]", x, k->lo, k->hi), err;
+      *(double *)p = x;
+      return NULL;
+    }
+    case KEY_BOOL: {
+      int b = !strcmp(v, "true") || !strcmp(v, "1") || !strcmp(v, "yes") || !strcmp(v, "on");
+      int f = !strcmp(v, "false") || !strcmp(v, "0") || !strcmp(v, "no") || !strcmp(v, "off");
+      if (!b && !f) return "not a boolean: use true or false";
+      *(int32_t *)p = b;
+      return NULL;
+    }
+    case KEY_ENUM: {
+      int idx = enum_index(k->choices, v);
+      if (idx < 0) {
+        char alts[128];
+        snprintf(alts, sizeof alts, "%s", k->choices[0] == '|' ? k->choices + 1 : k->choices);
+        for (char *q = alts; *q; q++)
+          if (*q == '|') *q = ',';
+        return snprintf(err, sizeof err, "'%s' is not one of: %s", v, alts), err;
+      }
+      *(int32_t *)p = idx;
+      return NULL;
+    }
+  }
+  return "internal: unknown key type";
+}
+
+typedef struct {
+  TrainConfig *c;
+  const char *path;
+  FILE *f;
+  int lineno; /* Debian's libinih is built without INI_HANDLER_LINENO: count lines in the reader */
+} LoadCtx;
+
+static char *ini_read_line(char *str, int num, void *stream) {
+  LoadCtx *ctx = stream;
+  char *r = fgets(str, num, ctx->f);
+  if (r) ctx->lineno++;
+  return r;
+}
+
+static const char *nearest_key(const char *name) {
+  /* suggest a key sharing the longest prefix (typo help) */
+  const char *best = NULL;
+  size_t bestn = 2;
+  for (size_t i = 0; i < NKEYS; i++) {
+    size_t n = 0;
+    while (name[n] && name[n] == KEYS[i].name[n]) n++;
+    if (n > bestn) bestn = n, best = KEYS[i].name;
+  }
+  return best;
+}
+
+static int on_ini(void *user, const char *section, const char *name, const char *value) {
+  LoadCtx *ctx = user;
+  int lineno = ctx->lineno;
+  if (section && *section)
+    cs_fatal("the config format is flat `key = value` lines; remove the [section] header",
+             "config '%s' line %d: section [%s] is not part of the format", ctx->path, lineno, section);
+  const Key *k = key_find(name);
+  if (!k) {
+    const char *near = nearest_key(name);
+    cs_fatal("`cordseg train --help-keys` lists every key", "config '%s' line %d: unknown key '%s'%s%s%s", ctx->path,
+             lineno, name, near ? " (did you mean '" : "", near ? near : "", near ? "'?)" : "");
+  }
+  const char *bad = key_assign(ctx->c, k, value);
+  if (bad)
+    cs_fatal("`cordseg train --help-keys` lists every key with its range", "config '%s' line %d: key '%s' = '%s': %s",
+             ctx->path, lineno, name, value, bad);
+  return 1;
+}
+
+void config_load(TrainConfig *c, const char *path) {
+  FILE *f = fopen(path, "r");
+  if (!f)
+    cs_fatal("check the path; the paper arms are in configs/ (ls configs)", "cannot open config '%s': %s", path,
+             strerror(errno));
+  LoadCtx ctx = {c, path, f, 0};
+  int rc = ini_parse_stream(ini_read_line, &ctx, on_ini, &ctx);
+  fclose(f);
+  if (rc > 0)
+    cs_fatal("write one `key = value` per line; comments start with # or ;", "config '%s' line %d: cannot parse", path,
+             rc);
+  if (rc < 0) cs_fatal(NULL, "config '%s': read error", path);
+}
+
+void config_set(TrainConfig *c, const char *assignment, const char *origin) {
+  const char *eq = strchr(assignment, '=');
+  if (!eq)
+    cs_fatal("write it as key=value, e.g. --set loss=hdl", "%s '%s': no '=' in the override", origin, assignment);
+  char name[64];
+  size_t n = (size_t)(eq - assignment);
+  while (n && assignment[n - 1] == ' ') n--;
+  if (n >= sizeof name) n = sizeof name - 1;
+  memcpy(name, assignment, n);
+  name[n] = 0;
+  const char *v = eq + 1;
+  while (*v == ' ') v++;
+  const Key *k = key_find(name);
+  if (!k) {
+    const char *near = nearest_key(name);
+    cs_fatal("`cordseg train --help-keys` lists every key", "%s: unknown key '%s'%s%s%s", origin, name,
+             near ? " (did you mean '" : "", near ? near : "", near ? "'?)" : "");
+  }
+  const char *bad = key_assign(c, k, v);
+  if (bad) cs_fatal("`cordseg train --help-keys` lists every key with its range", "%s: key '%s' = '%s': %s", origin,
+                    name, v, bad);
+}
+
+static void key_value(const TrainConfig *c, const Key *k, char *buf, size_t n) {
+  const char *p = (const char *)c + k->off;
+  switch (k->type) {
+    case KEY_STR: snprintf(buf, n, "%s", p); break;
+    case KEY_INT: snprintf(buf, n, "%d", *(const int32_t *)p); break;
+    case KEY_U64: snprintf(buf, n, "%llu", (unsigned long long)*(const uint64_t *)p); break;
+    case KEY_FLOAT: snprintf(buf, n, "%.17g", *(const double *)p); break;
+    case KEY_BOOL: snprintf(buf, n, "%s", *(const int32_t *)p ? "true" : "false"); break;
+    case KEY_ENUM: enum_name(k->choices, *(const int32_t *)p, buf, n); break;
+  }
+}
+
+static void write_keys(const TrainConfig *c, FILE *f) {
+  char v[1100];
+  for (size_t i = 0; i < NKEYS; i++) {
+    key_value(c, &KEYS[i], v, sizeof v);
+    fprintf(f, "%s = %s\n", KEYS[i].name, v);
+  }
+}
+
+void config_write(const TrainConfig *c, FILE *f) {
+  fprintf(f, "# cordseg resolved config (every key; see `cordseg train --help-keys`)\n");
+  write_keys(c, f);
+}
+
+char *config_format(const TrainConfig *c) {
+  char *buf = NULL;
+  size_t n = 0;
+  FILE *f = open_memstream(&buf, &n);
+  if (!f) cs_fatal(NULL, "out of memory formatting the config");
+  config_write(c, f);
+  fclose(f);
+  return buf;
+}
+
+void config_hash(const TrainConfig *c, char out[32]) {
+  char *buf = NULL;
+  size_t n = 0;
+  FILE *f = open_memstream(&buf, &n);
+  if (!f) cs_fatal(NULL, "out of memory hashing the config");
+  write_keys(c, f);
+  fclose(f);
+  snprintf(out, 32, "fnv1a64:%016llx", (unsigned long long)hash_fnv1a(HASH_FNV_INIT, buf, n));
+  free(buf);
+}
+
+void config_unet(const TrainConfig *c, UnetConfig *u) {
+  *u = (UnetConfig){c->backbone, input_channels(c->input), c->classes, c->width_div};
+}
+
+void config_loss(const TrainConfig *c, LossConfig *l) {
+  loss_config_default(l, c->loss);
+  l->hdl_sigma = (float)c->hdl_sigma;
+  l->hdl_reduce = c->hdl_reduce;
+}
+
+void config_keys_help(FILE *f) {
+  TrainConfig d;
+  config_defaults(&d);
+  char v[1100];
+  for (size_t i = 0; i < NKEYS; i++) {
+    key_value(&d, &KEYS[i], v, sizeof v);
+    fprintf(f, "  %-19s %-10s %s\n", KEYS[i].name, *v ? v : "(none)", KEYS[i].help);
+  }
+}

@@ -1,0 +1,72 @@
+/* io/config.h: the experiment configuration of `cordseg train` (and of every
+ * command that reads a run back: evaluate, report, sweep).
+ *
+ * Format: a flat INI file read with Debian's libinih: `key = value` lines,
+ * `#` or `;` comments, no sections (a [section] header is an error, so a
+ * key can never be silently ignored). The same keys can be overridden on
+ * the command line (`--set key=value`). Unknown keys, values of the wrong
+ * type or out of range are fatal errors naming the file, line and key.
+ * The canonical form (config_write) lists every key in table order with its
+ * resolved value; config_hash is the FNV-1a hash of that text.
+ * defines: TrainConfig, config_defaults, config_load, config_set,
+ *          config_write, config_format, config_hash, config_unet, config_loss,
+ *          config_keys_help */
+#ifndef CORDSEG_IO_CONFIG_H
+#define CORDSEG_IO_CONFIG_H
+#include <stdint.h>
+#include <stdio.h>
+
+#include "core/loss.h"
+#include "core/unet.h"
+#include "io/loader.h"
+
+typedef struct {
+  /* data */
+  char store[1024];        /* HDF5 slice store */
+  char folds[1024];        /* folds manifest (cordseg folds) */
+  int32_t fold;            /* -1 = the 81/9/10 split, 0..k-1 = CV fold */
+  InputKind input;         /* b0 | fa | b0+fa */
+  /* model */
+  UnetBackbone backbone;   /* vgg16 | resnet50 */
+  int32_t width_div;       /* 1 = paper widths */
+  int32_t classes;         /* 9 */
+  UnetInit init;           /* normal | kaiming */
+  /* loss */
+  LossKind loss;           /* hdl | hybrid | ce */
+  double hdl_sigma;
+  HdlReduce hdl_reduce;    /* norm | mse */
+  /* schedule */
+  int32_t epochs;
+  int32_t batch;           /* global batch (split over ranks) */
+  double lr_max, lr_min;
+  int32_t warmup_epochs;   /* -1 = model.md formula min(max(0.05T,1),3) */
+  int32_t no_aug_epochs;   /* -1 = model.md formula min(max(0.05T,1),15) */
+  int32_t steps_per_epoch; /* 0 = floor(train slices / batch) */
+  int32_t augment;         /* 0/1 */
+  uint64_t seed;
+  int32_t val_every;       /* epochs between validations */
+  int32_t patience;        /* early stop after this many validations without a better Dice; 0 = off */
+  int32_t sync_bn;         /* 0/1: synchronized BatchNorm across ranks */
+  /* checkpoints and signals */
+  int32_t ckpt_every_epochs;
+  double ckpt_every_minutes;
+  int32_t ckpt_keep;       /* numbered epoch checkpoints kept besides best and last */
+  char requeue_signal[16]; /* SIGUSR2 (default) | SIGUSR1 | SIGTERM-like names */
+} TrainConfig;
+
+void config_defaults(TrainConfig *c);
+/* reads path over the current values; fatal with file:line:key on any error */
+void config_load(TrainConfig *c, const char *path);
+/* one "key=value" override; origin names where it came from in errors */
+void config_set(TrainConfig *c, const char *assignment, const char *origin);
+/* canonical text: a header comment line then every key in table order */
+void config_write(const TrainConfig *c, FILE *f);
+/* the canonical text into a malloc'ed string */
+char *config_format(const TrainConfig *c);
+/* "fnv1a64:<hex>" of the canonical text (without its comment line) */
+void config_hash(const TrainConfig *c, char out[32]);
+void config_unet(const TrainConfig *c, UnetConfig *u);
+void config_loss(const TrainConfig *c, LossConfig *l);
+/* one line per key: name, default, meaning (for --help) */
+void config_keys_help(FILE *f);
+#endif
