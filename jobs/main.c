@@ -18,6 +18,7 @@ static const CliCommand COMMANDS[] = {
     {"phantom", "build the PAM50-based CSM-like labelled DTI cohort (HDF5, PNG, NIfTI)", cmd_phantom},
     {"folds", "write subject-grouped 81/9/10 split and k-fold manifests of a store", cmd_folds},
     {"bench-io", "loader slices/s with augmentation (for `bench --io`)", cmd_bench_io},
+    {"sweep", "folds and ablations as a Slurm job array: plan, submit, status, resubmit", cmd_sweep},
 #endif
 };
 #define N_COMMANDS (sizeof(COMMANDS) / sizeof(COMMANDS[0]))
