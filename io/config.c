@@ -325,6 +325,8 @@ void config_hash(const TrainConfig *c, char out[32]) {
   free(buf);
 }
 
+int config_signal_number(const TrainConfig *c) { return parse_signal(c->requeue_signal); }
+
 void config_unet(const TrainConfig *c, UnetConfig *u) {
   *u = (UnetConfig){c->backbone, input_channels(c->input), c->classes, c->width_div};
 }

@@ -68,6 +68,7 @@ char *config_format(const TrainConfig *c);
 /* "fnv1a64:<hex>" of the canonical text (without its comment line) */
 void config_hash(const TrainConfig *c, char out[32]);
 void config_unet(const TrainConfig *c, UnetConfig *u);
+int config_signal_number(const TrainConfig *c); /* of requeue_signal */
 void config_loss(const TrainConfig *c, LossConfig *l);
 /* one line per key: name, default, meaning (for --help) */
 void config_keys_help(FILE *f);
