@@ -253,14 +253,15 @@ int slurm_check_resources(SlurmResources *r, const char *sinfo_text, char *why, 
 
 /* ----------------------------------------------------------- templates -- */
 
-void slurm_render(const char *template_path, const char *const *vars, const char *out_path) {
+char *slurm_render(const char *template_path, const char *const *vars) {
   FILE *in = fopen(template_path, "r");
   if (!in)
     cs_fatal("the templates live in slurm/ of the source tree; set [slurm] template = PATH for your own",
              "cannot open sbatch template '%s': %s", template_path, strerror(errno));
-  char tmp[4200];
-  atomic_begin(out_path, tmp, sizeof tmp);
-  FILE *out = fopenCheck(tmp, "w");
+  char *text = NULL;
+  size_t len = 0;
+  FILE *out = open_memstream(&text, &len);
+  CS_CHECK(out, NULL, "out of memory rendering '%s'", template_path);
   char line[8192];
   int lineno = 0;
   while (fgets(line, sizeof line, in)) {
@@ -288,9 +289,18 @@ void slurm_render(const char *template_path, const char *const *vars, const char
     }
   }
   fclose(in);
-  fcloseCheck(out, out_path);
+  fclose(out);
+  return text;
+}
+
+void slurm_write_script(const char *path, const char *text) {
+  char tmp[4200];
+  atomic_begin(path, tmp, sizeof tmp);
+  FILE *out = fopenCheck(tmp, "w");
+  fwriteCheck(text, 1, strlen(text), out, path);
+  fcloseCheck(out, path);
   chmod(tmp, 0755);
-  atomic_commit(tmp, out_path);
+  atomic_commit(tmp, path);
 }
 
 /* ------------------------------------------------------------ commands -- */

@@ -7,6 +7,7 @@
  * defines: SlurmResources, SlurmTaskState, slurm_resources_default,
  *          slurm_parse_time, slurm_format_time, slurm_parse_mem,
  *          slurm_gres_gpus, slurm_check_resources, slurm_render,
+ *          slurm_write_script,
  *          slurm_have, slurm_capture, slurm_quote, slurm_sbatch,
  *          slurm_queue_states, slurm_parse_queue, slurm_job_state,
  *          slurm_state_active */
@@ -56,10 +57,12 @@ int32_t slurm_gres_gpus(const char *gres);
 int slurm_check_resources(SlurmResources *r, const char *sinfo_text, char *why, size_t nwhy, char *summary,
                           size_t nsummary);
 
-/* Replaces every @NAME@ in the template file with the value of NAME in
- * vars[] ({"NAME", "value", ..., NULL}) and writes the result atomically
- * (mode 0755). An @NAME@ without a value is fatal (a typo in a template). */
-void slurm_render(const char *template_path, const char *const *vars, const char *out_path);
+/* The template file with every @NAME@ replaced by the value of NAME in
+ * vars[] ({"NAME", "value", ..., NULL}), malloc'ed. An @NAME@ without a
+ * value is fatal (a typo in a template). */
+char *slurm_render(const char *template_path, const char *const *vars);
+/* text to path atomically, mode 0755 */
+void slurm_write_script(const char *path, const char *text);
 
 /* 1 if the program is on PATH */
 int slurm_have(const char *tool);

@@ -201,11 +201,16 @@ static SweepAxis *axis_new(SweepCtx *ctx, const char *name) {
   return a;
 }
 
-static void mark_seen(SweepCtx *ctx, const char *section, const char *name) {
+/* single-valued sections: a key once, on one line (libinih reports an
+ * indented continuation line as the same key again) */
+static void mark_seen(SweepCtx *ctx, const char *section, const char *name, int continued) {
   char key[64];
   snprintf(key, sizeof key, "%.20s.%.40s", section, name);
-  for (int i = 0; i < ctx->nseen; i++)
-    if (!strcmp(ctx->seen[i], key)) LOAD_FATAL(ctx, "give each key once", "[%s] key '%s' is set twice", section, name);
+  int twice = continued;
+  for (int i = 0; i < ctx->nseen; i++) twice |= !strcmp(ctx->seen[i], key);
+  if (twice)
+    LOAD_FATAL(ctx, "give each key once, on one line", "[%s] key '%s' is set twice (or continued on an indented line)",
+               section, name);
   if (ctx->nseen < 128) snprintf(ctx->seen[ctx->nseen++], sizeof ctx->seen[0], "%s", key);
 }
 
@@ -221,14 +226,12 @@ static int on_ini(void *user, const char *section, const char *name, const char 
     LOAD_FATAL(ctx, "put every key under a [section]: [sweep], [train], [grid], [zip NAME], [slurm]",
                "key '%s' before the first [section]", name);
   if (!strcmp(section, "sweep") || !strcmp(section, "slurm")) {
-    if (continued) LOAD_FATAL(ctx, "one value per key", "[%s] key '%s' continues over lines", section, name);
-    mark_seen(ctx, section, name);
+    mark_seen(ctx, section, name, continued);
     if (section[1] == 'w') on_sweep_key(ctx, name, value);
     else on_slurm_key(ctx, name, value);
   } else if (!strcmp(section, "train")) {
     if (s->ntrain == SWEEP_MAX_TRAIN) LOAD_FATAL(ctx, SWEEP_HINT, "more than %d [train] keys", SWEEP_MAX_TRAIN);
-    if (continued) LOAD_FATAL(ctx, "one value per key", "[train] key '%s' continues over lines", name);
-    mark_seen(ctx, section, name);
+    mark_seen(ctx, section, name, continued);
     char origin[1200];
     snprintf(origin, sizeof origin, "sweep '%.1000s' line %d [train]", s->path, ctx->lineno);
     TrainConfig scratch;
@@ -323,6 +326,9 @@ void sweep_load(Sweep *s, const char *path) {
     config_set(&s->base, s->train[i], origin);
   }
   if (s->base.folds[0]) { /* a given manifest decides the number of folds */
+    if (access(s->base.folds, R_OK) != 0)
+      cs_fatal("make it with `cordseg folds STORE -o FILE`, or drop `folds` so the sweep makes the folds",
+               "sweep '%s': folds file '%s' cannot be read: %s", path, s->base.folds, strerror(errno));
     Folds fo;
     folds_read(&fo, s->base.folds);
     if (ctx.folds_k_line && fo.k != s->folds_k)
@@ -374,17 +380,37 @@ int64_t sweep_size(const Sweep *s) {
 
 /* ----------------------------------------------------------- expansion -- */
 
-/* keys whose values name themselves in an arm name; others read key+value */
-static int self_naming(const char *key) {
-  static const char *K[] = {"backbone", "loss", "input", "init", "hdl_reduce"};
-  for (size_t i = 0; i < sizeof K / sizeof K[0]; i++)
-    if (!strcmp(key, K[i])) return 1;
-  return 0;
-}
-
 static void append(char *dst, size_t cap, const char *sep, const char *text) {
   size_t l = strlen(dst);
   snprintf(dst + l, cap - l, "%s%s", l ? sep : "", text);
+}
+
+/* keys in the arm name: backbone, loss and input always (train's run.json
+ * "arm"); fold and seed never (they are the run directory's name) */
+static int arm_key(const char *key) {
+  static const char *K[] = {"backbone", "loss", "input", "fold", "seed"};
+  for (size_t i = 0; i < sizeof K / sizeof K[0]; i++)
+    if (!strcmp(key, K[i])) return 0;
+  return 1;
+}
+
+/* "vgg16-hdl-b0" as train writes it into run.json, then "-" + any other
+ * axis as key+value ("-width_div2"; init and hdl_reduce by value alone) */
+static void arm_name(const Sweep *s, const SweepTask *t, const int *digit, char *out, size_t n) {
+  const TrainConfig *c = &t->cfg;
+  snprintf(out, n, "%s-%s-%s", unet_backbone_name(c->backbone), loss_kind_name(c->loss),
+           c->input == INPUT_B0 ? "b0" : c->input == INPUT_FA ? "fa" : "b0fa");
+  for (int a = 0; a < s->naxes; a++)
+    for (int k = 0; k < s->axes[a].nkeys; k++) {
+      const char *key = s->axes[a].keys[k], *v = s->axes[a].values[(size_t)digit[a] * s->axes[a].nkeys + k];
+      if (!arm_key(key)) continue;
+      char part[128];
+      int by_value = !strcmp(key, "init") || !strcmp(key, "hdl_reduce");
+      snprintf(part, sizeof part, "%s%s", by_value ? "" : key, v);
+      for (char *p = part; *p; p++)
+        if (!isalnum((unsigned char)*p) && !strchr(".+-_", *p)) *p = '_';
+      append(out, n, "-", part);
+    }
 }
 
 static int cmp_str_ptr(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
@@ -406,19 +432,14 @@ SweepTask *sweep_expand(const Sweep *s, int32_t *ntasks) {
       const SweepAxis *ax = &s->axes[a];
       for (int k = 0; k < ax->nkeys; k++) {
         const char *v = ax->values[(size_t)digit[a] * ax->nkeys + k];
-        char assign[128], origin[1200], part[128];
+        char assign[128], origin[1200];
         snprintf(assign, sizeof assign, "%s=%s", ax->keys[k], v);
         snprintf(origin, sizeof origin, "sweep '%.1000s' line %d", s->path, ax->line);
         config_set(&tk->cfg, assign, origin);
         append(tk->overrides, sizeof tk->overrides, " ", assign);
-        if (!strcmp(ax->keys[k], "fold") || !strcmp(ax->keys[k], "seed")) continue;
-        snprintf(part, sizeof part, "%s%s", self_naming(ax->keys[k]) ? "" : ax->keys[k], v);
-        for (char *p = part; *p; p++)
-          if (!isalnum((unsigned char)*p) && !strchr(".+-", *p)) *p = '_';
-        append(tk->arm, sizeof tk->arm, "-", part);
       }
     }
-    if (!tk->arm[0]) snprintf(tk->arm, sizeof tk->arm, "%s", s->name);
+    arm_name(s, tk, digit, tk->arm, sizeof tk->arm);
     if (tk->cfg.fold >= s->folds_k)
       cs_fatal("folds are numbered 0..folds_k-1 (-1 = the 81/9/10 split); raise folds_k or drop the fold",
                "sweep '%s': task %d has fold %d but the sweep has folds_k = %d", s->path, tk->id, tk->cfg.fold,
@@ -443,7 +464,33 @@ SweepTask *sweep_expand(const Sweep *s, int32_t *ntasks) {
 
 /* ---------------------------------------------------------- data check -- */
 
-void sweep_check_data(const Sweep *s, char *summary, size_t n) {
+/* what train checks before it starts, for every task: the network fits the
+ * slice size, the fold has a global batch and steps_per_epoch batches */
+static void check_tasks(const Sweep *s, const SweepTask *t, int32_t n, const Folds *f, const H5Store *h) {
+  for (int32_t i = 0; i < n; i++) {
+    const TrainConfig *c = &t[i].cfg;
+    UnetConfig u;
+    config_unet(c, &u);
+    const char *bad = unet_config_check(&u, h->h, h->w);
+    if (bad)
+      cs_fatal("change the model keys (backbone, width_div, classes) or use a store of another slice size",
+               "sweep '%s': task %d (%s): %s (store slices are %dx%d)", s->path, t[i].id, t[i].overrides, bad, h->h,
+               h->w);
+    int32_t *idx;
+    int32_t ntr = folds_indices(f, c->fold, FOLD_TRAIN, h->meta, h->n, &idx);
+    free(idx);
+    if (ntr < c->batch)
+      cs_fatal("lower batch in [train], or use a store with more subjects",
+               "sweep '%s': task %d (%s): fold %d has %d training slices, fewer than one batch of %d", s->path,
+               t[i].id, t[i].overrides, c->fold, ntr, c->batch);
+    if (c->steps_per_epoch > ntr / c->batch)
+      cs_fatal("lower steps_per_epoch (0 = one pass over the training slices)",
+               "sweep '%s': task %d (%s): steps_per_epoch %d exceeds the %d full batches of fold %d", s->path,
+               t[i].id, t[i].overrides, c->steps_per_epoch, ntr / c->batch, c->fold);
+  }
+}
+
+void sweep_check_data(const Sweep *s, const SweepTask *tasks, int32_t n, char *summary, size_t ns) {
   const char *store = s->base.store;
   if (!store[0])
     cs_fatal("set `store = FILE.h5` in [train] (or in the base config): the HDF5 store from cordseg phantom / import",
@@ -459,22 +506,25 @@ void sweep_check_data(const Sweep *s, char *summary, size_t n) {
   if (subjects < s->folds_k)
     cs_fatal("lower folds_k or use a store with more subjects",
              "sweep '%s': store '%s' has %d subjects, fewer than folds_k = %d", s->path, store, subjects, s->folds_k);
-  int w = snprintf(summary, n, "store '%s': %d slices of %dx%d, %d subjects, %s", store, h.n, h.h, h.w, subjects,
+  int w = snprintf(summary, ns, "store '%s': %d slices of %dx%d, %d subjects, %s", store, h.n, h.h, h.w, subjects,
                    checksum);
-  h5store_close(&h);
+  Folds f;
   if (s->base.folds[0]) {
-    Folds f;
     folds_read(&f, s->base.folds);
     if (strcmp(f.store_checksum, checksum))
       cs_fatal("remake it with `cordseg folds STORE -o FILE`, or drop `folds` so the sweep makes one",
                "sweep '%s': folds file '%s' was made for a store with checksum %s, not '%s' (%s)", s->path,
                s->base.folds, f.store_checksum, store, checksum);
-    if (w > 0 && (size_t)w < n) snprintf(summary + w, n - (size_t)w, "; folds '%s' (%d folds, %s)", s->base.folds, f.k, f.hash);
-    folds_free(&f);
-  } else if (w > 0 && (size_t)w < n) {
-    snprintf(summary + w, n - (size_t)w, "; the sweep makes %d folds (seed %llu)", s->folds_k,
-             (unsigned long long)s->folds_seed);
+    if (w > 0 && (size_t)w < ns) snprintf(summary + w, ns - (size_t)w, "; folds '%s' (%d folds, %s)", s->base.folds, f.k, f.hash);
+  } else {
+    folds_make(&f, h.meta, h.n, s->folds_k, s->folds_seed); /* the same folds submit writes */
+    if (w > 0 && (size_t)w < ns)
+      snprintf(summary + w, ns - (size_t)w, "; the sweep makes %d folds (seed %llu)", s->folds_k,
+               (unsigned long long)s->folds_seed);
   }
+  check_tasks(s, tasks, n, &f, &h);
+  folds_free(&f);
+  h5store_close(&h);
 }
 
 /* --------------------------------------------------------- shared dir -- */

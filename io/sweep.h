@@ -83,9 +83,11 @@ int64_t sweep_size(const Sweep *s);
  * two tasks would share a run directory. Caller frees. */
 SweepTask *sweep_expand(const Sweep *s, int32_t *ntasks);
 /* the data every task reads: the store opens and has enough subjects for
- * folds_k, a given folds file verifies and belongs to the store. Fatal
+ * folds_k, a given folds file verifies and belongs to the store; and what
+ * train would refuse: a network that does not fit the slice size, a fold
+ * with fewer training slices than batch or steps_per_epoch batches. Fatal
  * otherwise; summary gets a line about the data. */
-void sweep_check_data(const Sweep *s, char *summary, size_t n);
+void sweep_check_data(const Sweep *s, const SweepTask *tasks, int32_t n, char *summary, size_t ns);
 /* makes dir (parents too; fatal when it exists and is not empty), its
  * runs/, slurm/, slurm/logs/, and dir/sweep.ini (a copy of the sweep file) */
 void sweep_create_dir(const Sweep *s, const char *dir);

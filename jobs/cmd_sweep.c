@@ -71,6 +71,7 @@ typedef struct {
   char dir[PATH_MAX];       /* sweep directory, absolute */
   char template_path[4200]; /* the task template */
   char data[2048], part[1024];
+  char *script_task, *script_report, *script_run; /* rendered templates (slurm/) */
 } Plan;
 
 static const char *slurm_dir(void) {
@@ -109,34 +110,9 @@ static void pick_template(Plan *p) {
              "sweep '%s': sbatch template '%s' cannot be read", p->s.path, p->template_path);
 }
 
-static void plan_build(Plan *p, const char *file, const char *dir_opt, int check) {
-  memset(p, 0, sizeof *p);
-  sweep_load(&p->s, file);
-  if (dir_opt) snprintf(p->s.dir, sizeof p->s.dir, "%s", dir_opt);
-  absolute_dir(p->s.dir, p->dir, sizeof p->dir);
-  p->tasks = sweep_expand(&p->s, &p->n);
-  sweep_check_data(&p->s, p->data, sizeof p->data);
-  pick_template(p);
-  if (!check) {
-    snprintf(p->part, sizeof p->part, "not checked (--no-check)%s", p->s.slurm.partition[0] ? "" : "; default partition");
-    return;
-  }
-  if (!slurm_have("sinfo"))
-    cs_fatal("plan on a Slurm login node, or pass --no-check to skip the resource check",
-             "sinfo is not on PATH: cannot check the [slurm] resources of '%s'", file);
-  int rc;
-  char *text = slurm_capture("sinfo -h -N -o '%N|%P|%a|%l|%c|%m|%G|%T'", &rc);
-  if (rc != 0)
-    cs_fatal("is slurmctld reachable (scontrol ping)? --no-check skips the resource check",
-             "sinfo failed (exit %d)", rc);
-  char why[1024];
-  if (slurm_check_resources(&p->s.slurm, text, why, sizeof why, p->part, sizeof p->part))
-    cs_fatal("fix the [slurm] section; `sinfo -N -l` shows what the cluster has", "sweep '%s': %s", file, why);
-  free(text);
-}
-
 static void plan_free(Plan *p) {
   free(p->tasks);
+  free(p->script_task), free(p->script_report), free(p->script_run);
   sweep_free(&p->s);
 }
 
@@ -245,7 +221,9 @@ static void cordseg_path(char *out, size_t n) {
   else cs_fatal("set CORDSEG_BIN to the cordseg binary the jobs should run", "cannot find this program's path");
 }
 
-static void write_scripts(const Plan *p) {
+/* renders the task and report templates and task-run.sh (a template error
+ * shows at plan time) */
+static void render_scripts(Plan *p) {
   const SlurmResources *r = &p->s.slurm;
   char qdir[PATH_MAX + 64], qbin[PATH_MAX + 64], bin[PATH_MAX], logs[PATH_MAX + 64], more[2048], more_r[2048];
   char t[32], rt[32], sig[16], signal[64], launch[256], nodes[16], ntpn[16], cpus[16], gpus[16], maxrq[16], rcpus[16];
@@ -274,15 +252,53 @@ static void write_scripts(const Plan *p) {
                         "SWEEP_DIR", qdir, "CORDSEG", qbin, "MAX_REQUEUES", maxrq, "REQUEUE_SIG", sig,
                         "LAUNCH", launch, "REPORT_CPUS", rcpus, "REPORT_TIME", rt, "SBATCH_MORE_REPORT", more_r,
                         NULL};
-  char in[4200], out[PATH_MAX + 64];
-  snprintf(out, sizeof out, "%s/slurm/task.sbatch", p->dir);
-  slurm_render(p->template_path, vars, out);
+  char in[4200];
+  p->script_task = slurm_render(p->template_path, vars);
   snprintf(in, sizeof in, "%s/report.sbatch", slurm_dir());
-  snprintf(out, sizeof out, "%s/slurm/report.sbatch", p->dir);
-  slurm_render(in, vars, out);
+  p->script_report = slurm_render(in, vars);
   snprintf(in, sizeof in, "%s/task-run.sh", slurm_dir());
-  snprintf(out, sizeof out, "%s/slurm/task-run.sh", p->dir);
-  slurm_render(in, vars, out);
+  p->script_run = slurm_render(in, vars);
+}
+
+static void write_scripts(const Plan *p) {
+  const char *name[] = {"task.sbatch", "report.sbatch", "task-run.sh"};
+  const char *text[] = {p->script_task, p->script_report, p->script_run};
+  for (int i = 0; i < 3; i++) {
+    char out[PATH_MAX + 64];
+    snprintf(out, sizeof out, "%s/slurm/%s", p->dir, name[i]);
+    slurm_write_script(out, text[i]);
+  }
+}
+
+/* the [slurm] resources against what sinfo says the partition has */
+static void check_partition(Plan *p, const char *file) {
+  if (!slurm_have("sinfo"))
+    cs_fatal("plan on a Slurm login node, or pass --no-check to skip the resource check",
+             "sinfo is not on PATH: cannot check the [slurm] resources of '%s'", file);
+  int rc;
+  char *text = slurm_capture("sinfo -h -N -o '%N|%P|%a|%l|%c|%m|%G|%T'", &rc);
+  if (rc != 0)
+    cs_fatal("is slurmctld reachable (scontrol ping)? --no-check skips the resource check",
+             "sinfo failed (exit %d)", rc);
+  char why[1024];
+  if (slurm_check_resources(&p->s.slurm, text, why, sizeof why, p->part, sizeof p->part))
+    cs_fatal("fix the [slurm] section; `sinfo -N -l` shows what the cluster has", "sweep '%s': %s", file, why);
+  free(text);
+}
+
+static void plan_build(Plan *p, const char *file, const char *dir_opt, int check) {
+  memset(p, 0, sizeof *p);
+  sweep_load(&p->s, file);
+  if (dir_opt) snprintf(p->s.dir, sizeof p->s.dir, "%s", dir_opt);
+  absolute_dir(p->s.dir, p->dir, sizeof p->dir);
+  p->tasks = sweep_expand(&p->s, &p->n);
+  sweep_check_data(&p->s, p->tasks, p->n, p->data, sizeof p->data);
+  pick_template(p);
+  if (!check)
+    snprintf(p->part, sizeof p->part, "not checked (--no-check)%s", p->s.slurm.partition[0] ? "" : "; default partition");
+  else
+    check_partition(p, file);
+  render_scripts(p);
 }
 
 /* submits the array (tasks in `spec`) and the report after it; records both */

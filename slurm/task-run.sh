@@ -99,7 +99,7 @@ esac
 
 # evaluation is short and not restartable mid-way: the requeue signal is only logged now
 trap 'echo "  got SIG$REQUEUE_SIG during evaluation: finishing it"' "$REQUEUE_SIG"
-run_step "$CORDSEG" evaluate --run "$RUN"
+run_step "$CORDSEG" evaluate "$RUN"
 rc=$?
 [ "$rc" = 0 ] || { echo "  evaluate failed (exit $rc)"; finish "$rc" evaluate-failed; }
 finish 0 finished
