@@ -53,10 +53,10 @@ fi
 # run_step CMD...: runs CMD in the background so that this shell can take
 # signals while it waits, forwards them to CMD, returns CMD's exit status.
 child=0
-forwarded=0
+interrupted=0
 forward() {
   echo "  got SIG$1: passing it on to the step (pid $child)"
-  forwarded=1
+  interrupted=1
   [ "$child" -gt 0 ] && kill -s "$1" "$child" 2>/dev/null
 }
 run_step() {
@@ -64,11 +64,11 @@ run_step() {
   child=$!
   local rc
   while :; do
-    forwarded=0
+    interrupted=0
     wait "$child"
     rc=$?
     # a trapped signal interrupts `wait` (status > 128): wait again for the real exit status
-    [ "$rc" -gt 128 ] && [ "$forwarded" = 1 ] && continue
+    [ "$rc" -gt 128 ] && [ "$interrupted" = 1 ] && continue
     break
   done
   child=0
@@ -98,7 +98,7 @@ case $rc in
 esac
 
 # evaluation is short and not restartable mid-way: the requeue signal is only logged now
-trap 'echo "  got SIG$REQUEUE_SIG during evaluation: finishing it"' "$REQUEUE_SIG"
+trap 'echo "  got SIG$REQUEUE_SIG during evaluation: finishing it"; interrupted=1' "$REQUEUE_SIG"
 run_step "$CORDSEG" evaluate "$RUN"
 rc=$?
 [ "$rc" = 0 ] || { echo "  evaluate failed (exit $rc)"; finish "$rc" evaluate-failed; }
