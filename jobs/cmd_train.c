@@ -191,6 +191,25 @@ static int setup_rank0(TrainJob *job, int argc, char **argv) {
     snprintf(job->run, sizeof job->run, "runs/%s-fold%d", name, c->fold);
   }
   rundir_prepare(job->run);
+  /* a run directory belongs to one config: compare with its config.ini */
+  char cpath[4200];
+  rundir_path(cpath, sizeof cpath, job->run, "config.ini");
+  char *old = rundir_read_text(cpath);
+  if (old) {
+    TrainConfig prev;
+    config_defaults(&prev);
+    config_load_text(&prev, old, cpath);
+    char h0[32], h1[32];
+    config_hash(&prev, h0);
+    config_hash(c, h1);
+    if (strcmp(h0, h1)) {
+      char *now = config_format(c), diff[1024];
+      config_diff(now, old, diff, sizeof diff);
+      cs_fatal("resume with the same config (see RUN/config.ini), or use a new --run-dir",
+               "run directory '%s' belongs to another config (keys that differ: %s)", job->run, diff);
+    }
+    free(old);
+  }
   if (rundir_exists(job->run, "DONE")) {
     printf("cordseg train: %s/DONE exists: this run already finished, nothing to do\n", job->run);
     return 0;
@@ -199,16 +218,12 @@ static int setup_rank0(TrainJob *job, int argc, char **argv) {
   rundir_path(last, sizeof last, job->run, "ckpt/last.h5");
   if (rundir_exists(job->run, "ckpt/last.h5")) {
     CkptState st;
-    char *old = NULL, hash[32];
-    ckpt_peek(last, &st, &old);
+    char hash[32];
+    ckpt_peek(last, &st, NULL);
     config_hash(c, hash);
-    if (strcmp(hash, st.config_hash)) {
-      char *now = config_format(c), diff[1024];
-      config_diff(now, old, diff, sizeof diff);
-      cs_fatal("resume with the same config (see RUN/config.ini), or use a new --run-dir",
-               "'%s' holds a checkpoint of another config (keys that differ: %s)", job->run, diff);
-    }
-    free(old);
+    if (strcmp(hash, st.config_hash))
+      cs_fatal("resume with the same config, or use a new --run-dir",
+               "checkpoint '%s' was written by config %s, this config is %s", last, st.config_hash, hash);
     job->resume = 1;
   } else if (want_resume) {
     cs_fatal("drop --resume to start a new run", "--resume: '%s' has no checkpoint ckpt/last.h5", job->run);
