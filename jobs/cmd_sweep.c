@@ -301,8 +301,10 @@ static void plan_build(Plan *p, const char *file, const char *dir_opt, int check
   render_scripts(p);
 }
 
-/* submits the array (tasks in `spec`) and the report after it; records both */
-static void submit_array(const char *dir, const char *spec, int32_t throttle) {
+/* submits the array (tasks in `spec`) and the report after it, and after
+ * the previous report job when that one is still queued (two reports never
+ * write DIR/report at once); records both */
+static void submit_array(const char *dir, const char *spec, int32_t throttle, int64_t prev_report) {
   char qdir[PATH_MAX + 64], args[12288];
   slurm_quote(dir, qdir, sizeof qdir);
   char thr[24] = "";
@@ -310,12 +312,15 @@ static void submit_array(const char *dir, const char *spec, int32_t throttle) {
   snprintf(args, sizeof args, "--array=%s%s --chdir=%s %s/slurm/task.sbatch", spec, thr, qdir, qdir);
   int64_t array = slurm_sbatch(args);
   sweep_record_job(dir, "array", array, spec);
-  snprintf(args, sizeof args, "--dependency=afterany:%lld --chdir=%s %s/slurm/report.sbatch", (long long)array, qdir,
-           qdir);
+  char after[64] = "", state[32] = "";
+  if (prev_report) slurm_job_state(prev_report, state, sizeof state);
+  if (state[0] && slurm_state_active(state)) snprintf(after, sizeof after, ":%lld", (long long)prev_report);
+  snprintf(args, sizeof args, "--dependency=afterany:%lld%s --chdir=%s %s/slurm/report.sbatch", (long long)array, after,
+           qdir, qdir);
   int64_t report = slurm_sbatch(args);
   sweep_record_job(dir, "report", report, spec);
-  printf("submitted: array job %lld (tasks %s%s), report job %lld (after the array)\n", (long long)array, spec, thr,
-         (long long)report);
+  printf("submitted: array job %lld (tasks %s%s), report job %lld (after the array%s)\n", (long long)array, spec, thr,
+         (long long)report, after[0] ? " and the previous report" : "");
   printf("follow it: cordseg sweep status %s\n", dir);
   printf("logs:      %s/slurm/logs/   report: %s/report/\n", dir, dir);
 }
@@ -418,7 +423,7 @@ static int sweep_submit_cmd(const char *file, const char *dir, int check) {
          p.n);
   char spec[32];
   snprintf(spec, sizeof spec, p.n > 1 ? "0-%d" : "%d", p.n - 1);
-  submit_array(p.dir, spec, p.s.slurm.throttle);
+  submit_array(p.dir, spec, p.s.slurm.throttle, 0);
   plan_free(&p);
   return 0;
 }
@@ -512,7 +517,7 @@ static int sweep_resubmit_cmd(const char *dir_arg, const char *only, int32_t thr
       printf("  task %d  %-10s  %s\n", i, task_state(&st, i, buf, sizeof buf), st.plan.run_dir[i]);
     }
   if (dry) printf("dry run: would submit --array=%s%s%.0d and a new report job\n", spec, throttle ? "%" : "", throttle);
-  else submit_array(dir, spec, throttle);
+  else submit_array(dir, spec, throttle, st.report);
   free(want), free(pick), state_free(&st);
   return 0;
 }

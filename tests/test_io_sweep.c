@@ -95,7 +95,7 @@ static void test_paper(void) {
     ok &= c->fold == i % 5 && c->input == ((i / 5) % 2 ? INPUT_FA : INPUT_B0) &&
           c->loss == ((i / 10) % 2 ? LOSS_KIND_HDL : LOSS_KIND_HYBRID) &&
           c->backbone == (i / 20 ? UNET_BACKBONE_RESNET50 : UNET_BACKBONE_VGG16) && t[i].id == i &&
-          !strcmp(c->store, "runs/cohort.h5") && c->epochs == 500;
+          !strcmp(c->store, "data/cohort.h5") && c->epochs == 500;
   }
   T_CHECK(ok, "every task's resolved config = defaults + [train] + its axis values");
   const SlurmResources *r = &s.slurm;

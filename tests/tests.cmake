@@ -3,8 +3,6 @@
 if(CORDSEG_HAVE_IO)
   add_test(NAME test_train COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/tests/test_train.sh $<TARGET_FILE:cordseg>)
   set_tests_properties(test_train PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 900)
-endif()
-if(CORDSEG_HAVE_IO)
   # a real single-node Slurm (../shared/slurm/start-local-slurm.sh): sweep submit, requeue, kill, resubmit, report
   add_test(NAME test_slurm_sweep COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/tests/test_slurm_sweep.sh $<TARGET_FILE:cordseg>)
   set_tests_properties(test_slurm_sweep PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 900)
