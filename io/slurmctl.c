@@ -14,7 +14,7 @@
 #include <unistd.h>
 
 #include "core/common.h"
-#include "io/atomic.h"
+#include "io/rundir.h"
 
 void slurm_resources_default(SlurmResources *r) {
   memset(r, 0, sizeof *r);
@@ -294,13 +294,9 @@ char *slurm_render(const char *template_path, const char *const *vars) {
 }
 
 void slurm_write_script(const char *path, const char *text) {
-  char tmp[4200];
-  atomic_begin(path, tmp, sizeof tmp);
-  FILE *out = fopenCheck(tmp, "w");
-  fwriteCheck(text, 1, strlen(text), out, path);
-  fcloseCheck(out, path);
-  chmod(tmp, 0755);
-  atomic_commit(tmp, path);
+  rundir_write_text(path, text);
+  if (chmod(path, 0755) != 0)
+    cs_fatal("check the permissions of the sweep directory", "cannot make '%s' executable: %s", path, strerror(errno));
 }
 
 /* ------------------------------------------------------------ commands -- */

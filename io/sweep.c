@@ -20,6 +20,7 @@
 #include "io/atomic.h"
 #include "io/folds.h"
 #include "io/h5store.h"
+#include "io/rundir.h"
 
 #define SWEEP_HINT "the sweep file format is in io/sweep.h and `cordseg sweep --help`; examples in configs/"
 
@@ -535,15 +536,6 @@ static void make_dir(const char *d) {
              strerror(errno));
 }
 
-static void write_text(const char *path, const char *text) {
-  char tmp[4200];
-  atomic_begin(path, tmp, sizeof tmp);
-  FILE *f = fopenCheck(tmp, "w");
-  fwriteCheck(text, 1, strlen(text), f, path);
-  fcloseCheck(f, path);
-  atomic_commit(tmp, path);
-}
-
 static void copy_file(const char *src, const char *dst) {
   char tmp[4200], buf[8192];
   FILE *in = fopenCheck(src, "rb");
@@ -625,7 +617,7 @@ void sweep_prepare_shared(const Sweep *s, SweepTask *tasks, int32_t n, const cha
            "folds = %s\nfolds_k = %d\nfolds_hash = %s\n",
            store_abs, (unsigned long long)computed, stamp, h.n, h5store_subject_count(&h), folds_path, f.k, f.hash);
   snprintf(p, sizeof p, "%s/shared/data-check.txt", dir);
-  write_text(p, text);
+  rundir_write_text(p, text);
   folds_free(&f);
   h5store_close(&h);
   for (int32_t i = 0; i < n; i++) {
@@ -636,7 +628,7 @@ void sweep_prepare_shared(const Sweep *s, SweepTask *tasks, int32_t n, const cha
     config_rel(i, n, rel, sizeof rel);
     snprintf(p, sizeof p, "%s/%s", dir, rel);
     char *cfg = config_format(c);
-    write_text(p, cfg);
+    rundir_write_text(p, cfg);
     free(cfg);
     chmod(p, 0444);
   }
@@ -712,24 +704,16 @@ void sweep_plan_free(SweepPlan *p) {
 }
 
 void sweep_record_job(const char *dir, const char *kind, int64_t job, const char *tasks) {
-  char path[4200], tmp[4200], stamp[64];
+  char path[4200], stamp[64];
   snprintf(path, sizeof path, "%s/jobs.tsv", dir);
-  atomic_begin(path, tmp, sizeof tmp);
-  FILE *out = fopenCheck(tmp, "w");
-  FILE *in = fopen(path, "r");
-  if (in) {
-    char buf[8192];
-    size_t got;
-    while ((got = fread(buf, 1, sizeof buf, in)) > 0) fwriteCheck(buf, 1, got, out, path);
-    fclose(in);
-  } else {
-    fprintf(out, "time\tkind\tjob\ttasks\n");
-  }
+  char *old = rundir_read_text(path);
   time_t now = time(NULL);
   strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%S", localtime(&now));
-  fprintf(out, "%s\t%s\t%lld\t%s\n", stamp, kind, (long long)job, tasks);
-  fcloseCheck(out, path);
-  atomic_commit(tmp, path);
+  size_t n = (old ? strlen(old) : 64) + strlen(tasks) + 128;
+  char *text = mallocCheck(n);
+  snprintf(text, n, "%s%s\t%s\t%lld\t%s\n", old ? old : "time\tkind\tjob\ttasks\n", stamp, kind, (long long)job, tasks);
+  rundir_write_text(path, text);
+  free(text), free(old);
 }
 
 void sweep_latest_jobs(const char *dir, int32_t n, int64_t *job_of_task, int64_t *report) {

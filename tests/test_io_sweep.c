@@ -186,14 +186,19 @@ static void make_store(const char *path, int subjects, int size) {
   free(b0), free(fa), free(lab), free(meta);
 }
 
+/* what `sweep plan` does without Slurm: load, expand, check the data */
+static SweepTask *plan(Sweep *s, const char *path, int32_t *n, char *summary, size_t ns) {
+  sweep_load(s, path);
+  SweepTask *t = sweep_expand(s, n);
+  sweep_check_data(s, t, *n, summary, ns);
+  return t;
+}
+
 static void plan_data(void *path) {
   Sweep s;
-  sweep_load(&s, path);
   int32_t n;
-  SweepTask *t = sweep_expand(&s, &n);
   char summary[2048];
-  sweep_check_data(&s, t, n, summary, sizeof summary);
-  free(t);
+  free(plan(&s, path, &n, summary, sizeof summary));
 }
 
 /* a sweep over g_store (or store) with these folds_k, batch and extra lines */
@@ -234,11 +239,9 @@ static void test_data_and_shared(void) {
            g_store);
   char *path = sweep_file("good.ini", text);
   Sweep s;
-  sweep_load(&s, path);
   int32_t n;
-  SweepTask *t = sweep_expand(&s, &n);
   char summary[2048];
-  sweep_check_data(&s, t, n, summary, sizeof summary);
+  SweepTask *t = plan(&s, path, &n, summary, sizeof summary);
   T_CHECK(strstr(summary, "12 slices of 48x48, 6 subjects") && strstr(summary, "makes 2 folds"), "data summary: %s", summary);
   char dir[512];
   snprintf(dir, sizeof dir, "%s/sweepdir", T);
