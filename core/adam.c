@@ -38,12 +38,18 @@ void adam_step(Adam *a, float *params, const float *grads, float lr) {
   }
 }
 
-double lr_cosine(int32_t epoch, int32_t total, double lr_max, double lr_min) {
+double lr_schedule(int32_t epoch, int32_t total, double lr_max, double lr_min, int32_t warmup, int32_t flat) {
   double T = total;
-  double W = fmin(fmax(0.05 * T, 1), 3), Z = fmin(fmax(0.05 * T, 1), 15);
+  double W = warmup >= 0 ? warmup : fmin(fmax(0.05 * T, 1), 3);
+  double Z = flat >= 0 ? flat : fmin(fmax(0.05 * T, 1), 15);
   const double start = fmax(0.1 * lr_max, 1e-6);
   const double e = epoch;
-  if (e <= W) return (lr_max - start) * (e / W) * (e / W) + start;
+  if (W > 0 && e <= W) return (lr_max - start) * (e / W) * (e / W) + start;
   if (e >= T - Z) return lr_min;
+  if (T - W - Z <= 0) return lr_max;
   return lr_min + 0.5 * (lr_max - lr_min) * (1 + cos(3.14159265358979323846 * (e - W) / (T - W - Z)));
+}
+
+double lr_cosine(int32_t epoch, int32_t total, double lr_max, double lr_min) {
+  return lr_schedule(epoch, total, lr_max, lr_min, -1, -1);
 }

@@ -3,7 +3,7 @@
  * moment buffers, and the per-epoch learning-rate schedule of model.md
  * section 4 (YOLOX-style cosine with quadratic warm-up, held at the minimum
  * for the last no-aug epochs).
- * defines: Adam, adam_init, adam_step, adam_free, lr_cosine */
+ * defines: Adam, adam_init, adam_step, adam_free, lr_cosine, lr_schedule */
 #ifndef CORDSEG_ADAM_H
 #define CORDSEG_ADAM_H
 #include <stddef.h>
@@ -24,4 +24,6 @@ void adam_free(Adam *a);
  * max(0.1 lr_max, 1e-6) quadratically, then cosine to lr_min, held at lr_min
  * for the last Z = min(max(0.05T,1),15) epochs. */
 double lr_cosine(int32_t epoch, int32_t total, double lr_max, double lr_min);
+/* the same with explicit warm-up W and final flat Z epochs (-1 = the formulas above) */
+double lr_schedule(int32_t epoch, int32_t total, double lr_max, double lr_min, int32_t warmup, int32_t flat);
 #endif

@@ -15,7 +15,7 @@ void stepper_init(Stepper *s, Unet *net, const LossConfig *loss, int32_t n, int3
   s->dlogits = alignedAllocCheck((size_t)n * s->k * h * w * sizeof(float));
 }
 
-double stepper_train(Stepper *s, const float *x, const uint8_t *y, float lr) {
+double stepper_grad(Stepper *s, const float *x, const uint8_t *y) {
   const float *logits = unet_forward(s->net, x, 1);
   double l = loss_compute(&s->loss, logits, y, s->n, s->k, s->h, s->w, s->dlogits);
   if (!isfinite(l))
@@ -23,7 +23,14 @@ double stepper_train(Stepper *s, const float *x, const uint8_t *y, float lr) {
              "training loss is %g at Adam step %lld: stopping instead of continuing with NaN weights", l,
              (long long)s->adam.t + 1);
   unet_backward(s->net, s->dlogits);
-  adam_step(&s->adam, unet_params(s->net), unet_grads(s->net), lr);
+  return l;
+}
+
+void stepper_update(Stepper *s, float lr) { adam_step(&s->adam, unet_params(s->net), unet_grads(s->net), lr); }
+
+double stepper_train(Stepper *s, const float *x, const uint8_t *y, float lr) {
+  double l = stepper_grad(s, x, y);
+  stepper_update(s, lr);
   return l;
 }
 

@@ -6,6 +6,7 @@
  *   /adam_m, /adam_v float32 [P] (absent in weights-only files)
  *   attributes: schema, schema_version, model ("vgg16 in=1 K=9 div=1 P=..."),
  *     config (canonical config text), config_hash, epoch, step_in_epoch,
+ *     epoch_loss_sum,
  *     global_step, adam_t, best_dice, best_epoch, stale_validations,
  *     elapsed_s, size (H W).
  * The loader and every RNG are counter-based (seed, epoch, position), so
@@ -22,6 +23,7 @@
 typedef struct {
   int64_t epoch;             /* epochs completed */
   int64_t step_in_epoch;     /* steps done of epoch `epoch` (0 at an epoch boundary) */
+  double epoch_loss_sum;     /* sum of the train losses of those steps (for the log) */
   int64_t global_step;       /* optimizer steps in total */
   double best_dice;          /* best mean validation Dice over ROIs so far (-1 none) */
   int64_t best_epoch;        /* epoch (1-based count) that reached it */

@@ -246,6 +246,16 @@ void config_load(TrainConfig *c, const char *path) {
   if (rc < 0) cs_fatal(NULL, "config '%s': read error", path);
 }
 
+void config_load_text(TrainConfig *c, const char *text, const char *origin) {
+  LoadCtx ctx = {c, origin, NULL, 0};
+  FILE *f = fmemopen((void *)text, strlen(text), "r");
+  CS_CHECK(f, NULL, "out of memory parsing %s", origin);
+  ctx.f = f;
+  int rc = ini_parse_stream(ini_read_line, &ctx, on_ini, &ctx);
+  fclose(f);
+  if (rc) cs_fatal(NULL, "%s line %d: cannot parse", origin, rc);
+}
+
 void config_set(TrainConfig *c, const char *assignment, const char *origin) {
   const char *eq = strchr(assignment, '=');
   if (!eq)

@@ -8,7 +8,7 @@
  * type or out of range are fatal errors naming the file, line and key.
  * The canonical form (config_write) lists every key in table order with its
  * resolved value; config_hash is the FNV-1a hash of that text.
- * defines: TrainConfig, config_defaults, config_load, config_set,
+ * defines: TrainConfig, config_defaults, config_load, config_load_text, config_set,
  *          config_write, config_format, config_hash, config_unet, config_loss,
  *          config_keys_help */
 #ifndef CORDSEG_IO_CONFIG_H
@@ -57,6 +57,8 @@ typedef struct {
 void config_defaults(TrainConfig *c);
 /* reads path over the current values; fatal with file:line:key on any error */
 void config_load(TrainConfig *c, const char *path);
+/* the same from text (e.g. the config rank 0 resolved); origin names it */
+void config_load_text(TrainConfig *c, const char *text, const char *origin);
 /* one "key=value" override; origin names where it came from in errors */
 void config_set(TrainConfig *c, const char *assignment, const char *origin);
 /* canonical text: a header comment line then every key in table order */

@@ -14,22 +14,12 @@
 
 #include "core/common.h"
 #include "io/atomic.h"
+#include "io/h5util.h"
 #include "io/hash.h"
 #include "io/labels.h"
 
 #define H5_HINT_READ "the file is truncated, not a cordseg store, or of another schema version; regenerate it with `cordseg phantom` or `cordseg import`"
 #define H5_HINT_WRITE "check free disk space, quota and write permission of the output directory"
-
-static _Noreturn void h5_fail(const char *file, int line, const char *path, const char *what, const char *hint) {
-  cs_fatal_at(file, line, hint, "HDF5: %s failed on '%s'", what, path);
-}
-/* H5_CHECK(call, path, what, hint): any negative HDF5 return is fatal */
-#define H5_CHECK(call, path, what, hint)                                        \
-  do {                                                                          \
-    if ((int64_t)(call) < 0) h5_fail(__FILE__, __LINE__, path, what, hint);     \
-  } while (0)
-
-static void h5_quiet(void) { H5Eset_auto2(H5E_DEFAULT, NULL, NULL); }
 
 enum { DS_B0, DS_FA, DS_MD, DS_AD, DS_RD, DS_LABELS, DS_IMG_COUNT };
 static const char *const IMG_NAMES[DS_IMG_COUNT] = {"b0", "fa", "md", "ad", "rd", "labels"};
@@ -40,61 +30,6 @@ static const char *const IMG_DESC[DS_IMG_COUNT] = {
     "ROI label per pixel: 0 background, 1 L dorsal, 2 L lateral, 3 L ventral column, 4 L gray matter, "
     "5 R dorsal, 6 R lateral, 7 R ventral column, 8 R gray matter"};
 static const char *const IMG_UNITS[DS_IMG_COUNT] = {"a.u.", "1", "mm^2/s", "mm^2/s", "mm^2/s", "label id"};
-
-/* ---------------------------------------------------------------- attrs -- */
-static void attr_write_string(int64_t loc, const char *path, const char *name, const char *value) {
-  if (H5Aexists(loc, name) > 0) H5_CHECK(H5Adelete(loc, name), path, name, H5_HINT_WRITE);
-  hid_t t = H5Tcopy(H5T_C_S1);
-  H5Tset_size(t, strlen(value) + 1);
-  H5Tset_strpad(t, H5T_STR_NULLTERM);
-  hid_t sp = H5Screate(H5S_SCALAR);
-  hid_t a = H5Acreate2(loc, name, t, sp, H5P_DEFAULT, H5P_DEFAULT);
-  H5_CHECK(a, path, name, H5_HINT_WRITE);
-  H5_CHECK(H5Awrite(a, t, value), path, name, H5_HINT_WRITE);
-  H5Aclose(a), H5Sclose(sp), H5Tclose(t);
-}
-
-static void attr_write_i64(int64_t loc, const char *path, const char *name, int64_t v) {
-  if (H5Aexists(loc, name) > 0) H5_CHECK(H5Adelete(loc, name), path, name, H5_HINT_WRITE);
-  hid_t sp = H5Screate(H5S_SCALAR);
-  hid_t a = H5Acreate2(loc, name, H5T_STD_I64LE, sp, H5P_DEFAULT, H5P_DEFAULT);
-  H5_CHECK(a, path, name, H5_HINT_WRITE);
-  H5_CHECK(H5Awrite(a, H5T_NATIVE_INT64, &v), path, name, H5_HINT_WRITE);
-  H5Aclose(a), H5Sclose(sp);
-}
-
-static int attr_read_string(int64_t loc, const char *name, char *buf, int n) {
-  buf[0] = 0;
-  if (H5Aexists(loc, name) <= 0) return 0;
-  hid_t a = H5Aopen(loc, name, H5P_DEFAULT);
-  if (a < 0) return 0;
-  hid_t ft = H5Aget_type(a);
-  int ok = 0;
-  if (H5Tget_class(ft) == H5T_STRING && !H5Tis_variable_str(ft)) {
-    size_t sz = H5Tget_size(ft);
-    char *tmp = mallocCheck(sz + 1);
-    hid_t mt = H5Tcopy(H5T_C_S1);
-    H5Tset_size(mt, sz);
-    if (H5Aread(a, mt, tmp) >= 0) {
-      tmp[sz] = 0;
-      snprintf(buf, (size_t)n, "%s", tmp);
-      ok = 1;
-    }
-    H5Tclose(mt);
-    free(tmp);
-  }
-  H5Tclose(ft), H5Aclose(a);
-  return ok;
-}
-
-static int attr_read_i64(int64_t loc, const char *name, int64_t *v) {
-  if (H5Aexists(loc, name) <= 0) return 0;
-  hid_t a = H5Aopen(loc, name, H5P_DEFAULT);
-  if (a < 0) return 0;
-  int ok = H5Aread(a, H5T_NATIVE_INT64, v) >= 0;
-  H5Aclose(a);
-  return ok;
-}
 
 static void attr_write_class_names(int64_t loc, const char *path) {
   const char *name = "class_names";
@@ -125,8 +60,8 @@ static void create_dataset(H5Store *s, const char *name, hid_t type, int rank, c
   H5_CHECK(H5Pset_deflate(pl, 4), s->tmp, name, "this HDF5 library lacks the deflate filter; install the Debian libhdf5");
   hid_t ds = H5Dcreate2(s->file, name, type, sp, H5P_DEFAULT, pl, H5P_DEFAULT);
   H5_CHECK(ds, s->tmp, name, H5_HINT_WRITE);
-  attr_write_string(ds, s->tmp, "description", desc);
-  attr_write_string(ds, s->tmp, "units", units);
+  h5_attr_write_string(ds, s->tmp, "description", desc);
+  h5_attr_write_string(ds, s->tmp, "units", units);
   H5Dclose(ds), H5Pclose(pl), H5Sclose(sp);
 }
 
@@ -185,7 +120,7 @@ void h5store_open_append(H5Store *s, const char *path, const char *created_by) {
   s->writable = 1;
   s->hash = stored;
   char prev[1024];
-  attr_read_string(s->file, "created_by", prev, sizeof prev);
+  h5_attr_read_string(s->file, "created_by", prev, sizeof prev);
   snprintf(s->created_by, sizeof s->created_by, "%.500s; %.500s", prev, created_by ? created_by : "");
 }
 
@@ -288,19 +223,19 @@ void h5store_commit(H5Store *s) {
   h5_quiet();
   CS_CHECK(s->writable, NULL, "h5store_commit: '%s' is not open for writing", s->path);
   char buf[128];
-  attr_write_string(s->file, s->tmp, "schema", H5STORE_SCHEMA);
-  attr_write_i64(s->file, s->tmp, "schema_version", H5STORE_SCHEMA_VERSION);
+  h5_attr_write_string(s->file, s->tmp, "schema", H5STORE_SCHEMA);
+  h5_attr_write_i64(s->file, s->tmp, "schema_version", H5STORE_SCHEMA_VERSION);
   attr_write_class_names(s->file, s->tmp);
-  attr_write_string(s->file, s->tmp, "orientation",
+  h5_attr_write_string(s->file, s->tmp, "orientation",
                     "slices [H][W]: row 0 anterior (rows anterior->posterior), column 0 patient right "
                     "(columns right->left, radiological); axial, cranial->caudal slice order");
-  attr_write_string(s->file, s->tmp, "level_coding", "0 unknown, 1..7 C1..C7, 8..19 T1..T12, 20..24 L1..L5");
-  attr_write_string(s->file, s->tmp, "created_by", s->created_by);
-  attr_write_i64(s->file, s->tmp, "n_slices", s->n);
-  attr_write_i64(s->file, s->tmp, "n_subjects", h5store_subject_count(s));
+  h5_attr_write_string(s->file, s->tmp, "level_coding", "0 unknown, 1..7 C1..C7, 8..19 T1..T12, 20..24 L1..L5");
+  h5_attr_write_string(s->file, s->tmp, "created_by", s->created_by);
+  h5_attr_write_i64(s->file, s->tmp, "n_slices", s->n);
+  h5_attr_write_i64(s->file, s->tmp, "n_subjects", h5store_subject_count(s));
   snprintf(buf, sizeof buf, "fnv1a64:%016llx", (unsigned long long)s->hash);
-  attr_write_string(s->file, s->tmp, "checksum", buf);
-  attr_write_string(s->file, s->tmp, "checksum_covers",
+  h5_attr_write_string(s->file, s->tmp, "checksum", buf);
+  h5_attr_write_string(s->file, s->tmp, "checksum_covers",
                     "per slice in order: b0, fa, [md, ad, rd], labels, subject, slice, level, spacing (LE bytes)");
   H5_CHECK(H5Fflush(s->file, H5F_SCOPE_GLOBAL), s->tmp, "flush", H5_HINT_WRITE);
   H5_CHECK(H5Fclose(s->file), s->tmp, "close", H5_HINT_WRITE);
@@ -354,12 +289,12 @@ void h5store_open(H5Store *s, const char *path) {
   H5_CHECK(s->file, path, "open (the file may be truncated: its end-of-file is before its end of data)", H5_HINT_READ);
   char schema[64];
   int64_t ver = -1;
-  if (!attr_read_string(s->file, "schema", schema, sizeof schema) || strcmp(schema, H5STORE_SCHEMA))
+  if (!h5_attr_read_string(s->file, "schema", schema, sizeof schema) || strcmp(schema, H5STORE_SCHEMA))
     cs_fatal(H5_HINT_READ, "'%s': root attribute 'schema' is '%s', expected '%s'", path, schema, H5STORE_SCHEMA);
-  if (!attr_read_i64(s->file, "schema_version", &ver) || ver != H5STORE_SCHEMA_VERSION)
+  if (!h5_attr_read_i64(s->file, "schema_version", &ver) || ver != H5STORE_SCHEMA_VERSION)
     cs_fatal(H5_HINT_READ, "'%s': schema_version is %lld, this cordseg reads version %d", path, (long long)ver,
              H5STORE_SCHEMA_VERSION);
-  attr_read_string(s->file, "created_by", s->created_by, sizeof s->created_by);
+  h5_attr_read_string(s->file, "created_by", s->created_by, sizeof s->created_by);
   /* shape from /b0, then every dataset must agree */
   if (H5Lexists(s->file, "b0", H5P_DEFAULT) <= 0) cs_fatal(H5_HINT_READ, "'%s': dataset '/b0' is missing", path);
   hid_t ds = H5Dopen2(s->file, "b0", H5P_DEFAULT);
@@ -484,7 +419,7 @@ int h5store_verify(const H5Store *s, uint64_t *computed, uint64_t *stored) {
   h5_quiet();
   char buf[64];
   *stored = 0;
-  if (attr_read_string(s->file, "checksum", buf, sizeof buf) && !strncmp(buf, "fnv1a64:", 8))
+  if (h5_attr_read_string(s->file, "checksum", buf, sizeof buf) && !strncmp(buf, "fnv1a64:", 8))
     *stored = strtoull(buf + 8, NULL, 16);
   size_t hw = (size_t)s->h * (size_t)s->w;
   float *f = mallocCheck(hw * 4 * 5);
@@ -518,7 +453,7 @@ int32_t h5store_subject_count(const H5Store *s) {
 
 void h5store_attr_string(const H5Store *s, const char *name, char *buf, int n) {
   h5_quiet();
-  attr_read_string(s->file, name, buf, n);
+  h5_attr_read_string(s->file, name, buf, n);
 }
 
 void h5store_close(H5Store *s) {

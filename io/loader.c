@@ -81,6 +81,21 @@ void augment_apply(const AugmentConfig *a, Rng *rng, int32_t C, int32_t h, int32
     }
 }
 
+void loader_load_slice(const H5Store *s, int32_t idx, InputKind kind, float *x, uint8_t *y, float *scratch) {
+  const size_t hw = (size_t)s->h * s->w;
+  float *b0 = scratch, *fa = scratch + hw;
+  h5store_read_slices(s, &idx, 1, kind != INPUT_FA ? b0 : NULL, kind != INPUT_B0 ? fa : NULL, y);
+  int ch = 0;
+  if (kind != INPUT_FA) {
+    loader_normalize_b0(b0, (int32_t)hw);
+    memcpy(x + ch++ * hw, b0, sizeof(float) * hw);
+  }
+  if (kind != INPUT_B0) {
+    float *d = x + ch++ * hw;
+    for (size_t i = 0; i < hw; i++) d[i] = fa[i] < 0 ? 0 : fa[i] > 1 ? 1 : fa[i];
+  }
+}
+
 struct Loader {
   const H5Store *store;
   int32_t *indices, count, batch, rank, world, C, h, w;
@@ -92,7 +107,7 @@ struct Loader {
   float *xbuf[2];
   uint8_t *ybuf[2];
   int64_t epoch_of[2];
-  int full[2], stop;
+  int full[2], stop, started;
   int64_t produce_step, consume_step;
   pthread_mutex_t mu;
   pthread_cond_t cv;
@@ -100,7 +115,7 @@ struct Loader {
   /* I/O thread scratch */
   int32_t *perm;
   int64_t perm_epoch;
-  float *b0, *fa, *xs;
+  float *b0, *xs; /* b0: [2][H][W] slice scratch */
   uint8_t *ys;
 };
 
@@ -123,26 +138,14 @@ static void fill_batch(Loader *l, int64_t step, float *x, uint8_t *y) {
   for (int32_t j = 0; j < l->batch; j++) {
     int64_t pos = t * G + (int64_t)l->rank * l->batch + j;
     int32_t idx = l->perm[pos];
-    h5store_read_slices(l->store, &idx, 1, l->kind != INPUT_FA ? l->b0 : NULL, l->kind != INPUT_B0 ? l->fa : NULL,
-                        l->ys);
     float *dst = l->aug.enabled ? l->xs : x + (size_t)j * l->C * hw;
-    int ch = 0;
-    if (l->kind != INPUT_FA) {
-      loader_normalize_b0(l->b0, (int32_t)hw);
-      memcpy(dst + ch++ * hw, l->b0, sizeof(float) * hw);
-    }
-    if (l->kind != INPUT_B0) {
-      float *d = dst + ch++ * hw;
-      for (size_t i = 0; i < hw; i++) d[i] = l->fa[i] < 0 ? 0 : l->fa[i] > 1 ? 1 : l->fa[i];
-    }
+    loader_load_slice(l->store, idx, l->kind, dst, l->aug.enabled ? l->ys : y + (size_t)j * hw, l->b0);
     if (l->aug.enabled) {
       Rng r;
       rng_init(&r, hash_mix3(l->seed, (uint64_t)epoch, (uint64_t)pos + 0x1000));
       AugmentConfig a = l->aug;
       if (l->kind == INPUT_FA) a.brightness = 0; /* brightness acts on b0 only */
       augment_apply(&a, &r, l->C, l->h, l->w, l->xs, l->ys, x + (size_t)j * l->C * hw, y + (size_t)j * hw);
-    } else {
-      memcpy(y + (size_t)j * hw, l->ys, hw);
     }
   }
 }
@@ -194,16 +197,33 @@ Loader *loader_init(const H5Store *store, const int32_t *indices, int32_t count,
     l->xbuf[s] = mallocCheck(sizeof(float) * (size_t)batch * l->C * hw);
     l->ybuf[s] = mallocCheck((size_t)batch * hw);
   }
-  l->b0 = mallocCheck(sizeof(float) * hw), l->fa = mallocCheck(sizeof(float) * hw);
+  l->b0 = mallocCheck(sizeof(float) * hw * 2); /* loader_load_slice scratch: b0 then fa */
   l->xs = mallocCheck(sizeof(float) * hw * 2), l->ys = mallocCheck(hw);
   pthread_mutex_init(&l->mu, NULL);
   pthread_cond_init(&l->cv, NULL);
-  CS_CHECK(pthread_create(&l->thread, NULL, io_thread, l) == 0, "the system refused a thread; check ulimit -u",
-           "loader: cannot start the I/O thread");
-  return l;
+  return l; /* the I/O thread starts with the first loader_next (after an optional loader_seek) */
+}
+
+void loader_seek(Loader *l, int64_t epoch, int64_t step_in_epoch, int64_t steps_per_epoch) {
+  CS_CHECK(!l->started, NULL, "internal: loader_seek after the first loader_next");
+  if (steps_per_epoch > 0) {
+    CS_CHECK(steps_per_epoch <= l->steps_per_epoch, "lower steps_per_epoch or the batch size",
+             "steps_per_epoch %lld exceeds the %lld full global batches of '%s'", (long long)steps_per_epoch,
+             (long long)l->steps_per_epoch, l->store->path);
+    l->steps_per_epoch = steps_per_epoch;
+  }
+  CS_CHECK(epoch >= 0 && step_in_epoch >= 0 && step_in_epoch < l->steps_per_epoch, NULL,
+           "internal: loader_seek to epoch %lld step %lld of %lld", (long long)epoch, (long long)step_in_epoch,
+           (long long)l->steps_per_epoch);
+  l->produce_step = l->consume_step = epoch * l->steps_per_epoch + step_in_epoch;
 }
 
 int64_t loader_next(Loader *l, float *x, uint8_t *y) {
+  if (!l->started) {
+    CS_CHECK(pthread_create(&l->thread, NULL, io_thread, l) == 0, "the system refused a thread; check ulimit -u",
+             "loader: cannot start the I/O thread");
+    l->started = 1;
+  }
   pthread_mutex_lock(&l->mu);
   int slot = (int)(l->consume_step % 2);
   while (!l->full[slot]) pthread_cond_wait(&l->cv, &l->mu);
@@ -228,10 +248,10 @@ void loader_free(Loader *l) {
   l->stop = 1;
   pthread_cond_broadcast(&l->cv);
   pthread_mutex_unlock(&l->mu);
-  pthread_join(l->thread, NULL);
+  if (l->started) pthread_join(l->thread, NULL);
   pthread_mutex_destroy(&l->mu);
   pthread_cond_destroy(&l->cv);
   for (int s = 0; s < 2; s++) free(l->xbuf[s]), free(l->ybuf[s]);
-  free(l->indices), free(l->perm), free(l->b0), free(l->fa), free(l->xs), free(l->ys);
+  free(l->indices), free(l->perm), free(l->b0), free(l->xs), free(l->ys);
   free(l);
 }

@@ -16,8 +16,8 @@
  * Output: x float [batch][Cin][H][W] (Cin 1 for b0 or fa, 2 for b0+fa in that
  * order), y uint8 [batch][H][W].
  * defines: InputKind, AugmentConfig, augment_config_default, Loader,
- *          loader_init, loader_next, loader_free, loader_steps_per_epoch,
- *          loader_normalize_b0, augment_apply */
+ *          loader_init, loader_seek, loader_next, loader_free, loader_steps_per_epoch,
+ *          loader_load_slice, loader_normalize_b0, augment_apply */
 #ifndef CORDSEG_IO_LOADER_H
 #define CORDSEG_IO_LOADER_H
 #include <stdint.h>
@@ -44,12 +44,20 @@ typedef struct Loader Loader;
  * the store (e.g. from folds_indices); aug NULL or !enabled = no augmentation */
 Loader *loader_init(const H5Store *store, const int32_t *indices, int32_t count, int32_t batch, int32_t rank,
                     int32_t world, uint64_t seed, const AugmentConfig *aug, InputKind kind);
+/* before the first loader_next: start at (epoch, step_in_epoch) instead of
+ * (0, 0), and cap the epoch at steps_per_epoch global batches (0 = all full
+ * global batches). Resuming from a checkpoint replays the same batches. */
+void loader_seek(Loader *l, int64_t epoch, int64_t step_in_epoch, int64_t steps_per_epoch);
 /* fills this rank's next batch; returns the epoch it belongs to */
 int64_t loader_next(Loader *l, float *x, uint8_t *y);
 int64_t loader_steps_per_epoch(const Loader *l);
 void loader_free(Loader *l);
 
 /* building blocks (also used by evaluation code and tests) */
+/* slice idx as the network sees it without augmentation: x [C][H][W] (b0
+ * normalised, fa clamped to [0,1], channel order b0 then fa), y [H][W] (may be
+ * NULL); scratch holds 2*H*W floats */
+void loader_load_slice(const H5Store *s, int32_t idx, InputKind kind, float *x, uint8_t *y, float *scratch);
 void loader_normalize_b0(float *b0, int32_t hw);
 /* one sample: in x [C][H][W] / y [H][W] -> out; rng decides the parameters;
  * brightness scales channel 0 (the caller zeroes it when channel 0 is FA) */

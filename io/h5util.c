@@ -1,0 +1,92 @@
+/* io/h5util.c: HDF5 helpers shared by the slice store and the checkpoints
+ * (see io/h5util.h). */
+#include "io/h5util.h"
+
+#include <hdf5.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/common.h"
+
+#define H5_HINT_WRITE "check free disk space, quota and write permission of the output directory"
+
+_Noreturn void h5_fail(const char *file, int line, const char *path, const char *what, const char *hint) {
+  cs_fatal_at(file, line, hint, "HDF5: %s failed on '%s'", what, path);
+}
+
+void h5_quiet(void) { H5Eset_auto2(H5E_DEFAULT, NULL, NULL); }
+
+/* ---------------------------------------------------------------- attrs -- */
+void h5_attr_write_string(int64_t loc, const char *path, const char *name, const char *value) {
+  if (H5Aexists(loc, name) > 0) H5_CHECK(H5Adelete(loc, name), path, name, H5_HINT_WRITE);
+  hid_t t = H5Tcopy(H5T_C_S1);
+  H5Tset_size(t, strlen(value) + 1);
+  H5Tset_strpad(t, H5T_STR_NULLTERM);
+  hid_t sp = H5Screate(H5S_SCALAR);
+  hid_t a = H5Acreate2(loc, name, t, sp, H5P_DEFAULT, H5P_DEFAULT);
+  H5_CHECK(a, path, name, H5_HINT_WRITE);
+  H5_CHECK(H5Awrite(a, t, value), path, name, H5_HINT_WRITE);
+  H5Aclose(a), H5Sclose(sp), H5Tclose(t);
+}
+
+void h5_attr_write_i64(int64_t loc, const char *path, const char *name, int64_t v) {
+  if (H5Aexists(loc, name) > 0) H5_CHECK(H5Adelete(loc, name), path, name, H5_HINT_WRITE);
+  hid_t sp = H5Screate(H5S_SCALAR);
+  hid_t a = H5Acreate2(loc, name, H5T_STD_I64LE, sp, H5P_DEFAULT, H5P_DEFAULT);
+  H5_CHECK(a, path, name, H5_HINT_WRITE);
+  H5_CHECK(H5Awrite(a, H5T_NATIVE_INT64, &v), path, name, H5_HINT_WRITE);
+  H5Aclose(a), H5Sclose(sp);
+}
+
+int h5_attr_read_string(int64_t loc, const char *name, char *buf, int n) {
+  buf[0] = 0;
+  if (H5Aexists(loc, name) <= 0) return 0;
+  hid_t a = H5Aopen(loc, name, H5P_DEFAULT);
+  if (a < 0) return 0;
+  hid_t ft = H5Aget_type(a);
+  int ok = 0;
+  if (H5Tget_class(ft) == H5T_STRING && !H5Tis_variable_str(ft)) {
+    size_t sz = H5Tget_size(ft);
+    char *tmp = mallocCheck(sz + 1);
+    hid_t mt = H5Tcopy(H5T_C_S1);
+    H5Tset_size(mt, sz);
+    if (H5Aread(a, mt, tmp) >= 0) {
+      tmp[sz] = 0;
+      snprintf(buf, (size_t)n, "%s", tmp);
+      ok = 1;
+    }
+    H5Tclose(mt);
+    free(tmp);
+  }
+  H5Tclose(ft), H5Aclose(a);
+  return ok;
+}
+
+int h5_attr_read_i64(int64_t loc, const char *name, int64_t *v) {
+  if (H5Aexists(loc, name) <= 0) return 0;
+  hid_t a = H5Aopen(loc, name, H5P_DEFAULT);
+  if (a < 0) return 0;
+  int ok = H5Aread(a, H5T_NATIVE_INT64, v) >= 0;
+  H5Aclose(a);
+  return ok;
+}
+
+
+void h5_attr_write_f64(int64_t loc, const char *path, const char *name, double v) {
+  if (H5Aexists(loc, name) > 0) H5_CHECK(H5Adelete(loc, name), path, name, H5_HINT_WRITE);
+  hid_t sp = H5Screate(H5S_SCALAR);
+  hid_t a = H5Acreate2(loc, name, H5T_IEEE_F64LE, sp, H5P_DEFAULT, H5P_DEFAULT);
+  H5_CHECK(a, path, name, H5_HINT_WRITE);
+  H5_CHECK(H5Awrite(a, H5T_NATIVE_DOUBLE, &v), path, name, H5_HINT_WRITE);
+  H5Aclose(a), H5Sclose(sp);
+}
+
+int h5_attr_read_f64(int64_t loc, const char *name, double *v) {
+  if (H5Aexists(loc, name) <= 0) return 0;
+  hid_t a = H5Aopen(loc, name, H5P_DEFAULT);
+  if (a < 0) return 0;
+  int ok = H5Aread(a, H5T_NATIVE_DOUBLE, v) >= 0;
+  H5Aclose(a);
+  return ok;
+}

@@ -1,0 +1,52 @@
+/* io/rundir.h: the run directory of one training run, and its small files.
+ *   RUN/config.ini   resolved config (io/config.h canonical text)
+ *   RUN/run.json     provenance (config/folds/data hashes, commit, versions,
+ *                    hosts, world size, arm, fold, seed)
+ *   RUN/log.csv      one row per epoch (rundir_log_* below)
+ *   RUN/ckpt/last.h5 full state; RUN/ckpt/best.h5 weights of the best
+ *                    validation Dice; RUN/ckpt/epoch-NNNNN.h5 (hard links to
+ *                    past last.h5 files, pruned to the newest `keep`)
+ *   RUN/DONE         written when training finished
+ * Every file is replaced atomically (io/atomic.h).
+ * defines: RunJson, rundir_prepare, rundir_path, rundir_write_text,
+ *          rundir_read_text, rundir_json_*, rundir_log_*, rundir_keep_epoch,
+ *          rundir_prune */
+#ifndef CORDSEG_IO_RUNDIR_H
+#define CORDSEG_IO_RUNDIR_H
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+/* mkdir -p dir and dir/ckpt; fatal with a hint when not possible */
+void rundir_prepare(const char *dir);
+/* dir + "/" + name into out (fatal when too long) */
+void rundir_path(char *out, size_t n, const char *dir, const char *name);
+int rundir_exists(const char *dir, const char *name);
+void rundir_write_text(const char *path, const char *text);
+/* whole file, malloc'ed, NULL when it does not exist */
+char *rundir_read_text(const char *path);
+
+/* a tiny JSON object writer: rundir_json_begin, then fields, then end */
+typedef struct {
+  FILE *f;
+  char *buf;
+  size_t n;
+  int fields;
+} RunJson;
+void rundir_json_begin(RunJson *j);
+void rundir_json_str(RunJson *j, const char *key, const char *value);
+void rundir_json_int(RunJson *j, const char *key, int64_t value);
+void rundir_json_num(RunJson *j, const char *key, double value);
+/* writes atomically to path and frees */
+void rundir_json_end(RunJson *j, const char *path);
+
+/* log.csv: header written when the file is new; rows appended and flushed */
+void rundir_log_append(const char *path, const char *header, const char *row);
+/* keeps the header and the rows whose first column (epoch) <= max_epoch
+ * (a resumed run rewrites the epochs after its checkpoint) */
+void rundir_log_truncate(const char *path, int64_t max_epoch);
+
+/* hard-links RUN/ckpt/last.h5 to RUN/ckpt/epoch-<epoch>.h5, then removes
+ * the oldest epoch-*.h5 beyond `keep` */
+void rundir_keep_epoch(const char *dir, int64_t epoch, int32_t keep);
+#endif
