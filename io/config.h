@@ -46,7 +46,6 @@ typedef struct {
   uint64_t seed;
   int32_t val_every;       /* epochs between validations */
   int32_t patience;        /* early stop after this many validations without a better Dice; 0 = off */
-  int32_t sync_bn;         /* 0/1: synchronized BatchNorm across ranks */
   /* checkpoints and signals */
   int32_t ckpt_every_epochs;
   double ckpt_every_minutes;
@@ -68,6 +67,7 @@ char *config_format(const TrainConfig *c);
 /* "fnv1a64:<hex>" of the canonical text (without its comment line) */
 void config_hash(const TrainConfig *c, char out[32]);
 void config_unet(const TrainConfig *c, UnetConfig *u);
+int config_signal_number(const TrainConfig *c); /* of requeue_signal */
 void config_loss(const TrainConfig *c, LossConfig *l);
 /* one line per key: name, default, meaning (for --help) */
 void config_keys_help(FILE *f);

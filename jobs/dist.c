@@ -28,16 +28,19 @@
 
 static int g_setup = 1, g_rank = 0, g_inited = 0;
 
-static void exit_hook(int code) {
+/* any exit while MPI is up (cs_fatal, a usage error, a plain exit): in setup,
+ * rank 0 tells the waiting ranks to leave quietly; after setup, abort all */
+static void dist_atexit(void) {
   if (!g_inited) return;
+  g_inited = 0;
+  fflush(stdout), fflush(stderr);
   if (g_setup && g_rank == 0) {
-    int64_t len = -1; /* tell the waiting ranks setup failed */
+    int64_t len = -1;
     MPI_Bcast(&len, 1, MPI_INT64_T, 0, MPI_COMM_WORLD);
     MPI_Finalize();
     return;
   }
-  fflush(stdout), fflush(stderr);
-  MPI_Abort(MPI_COMM_WORLD, code);
+  MPI_Abort(MPI_COMM_WORLD, 1);
 }
 
 void dist_init(Dist *d, int *argc, char ***argv) {
@@ -47,23 +50,27 @@ void dist_init(Dist *d, int *argc, char ***argv) {
   MPI_CHECK(MPI_Comm_rank(MPI_COMM_WORLD, &d->rank));
   MPI_CHECK(MPI_Comm_size(MPI_COMM_WORLD, &d->world));
   g_rank = d->rank;
+  MPI_Comm node;
+  MPI_CHECK(MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, d->rank, MPI_INFO_NULL, &node));
+  MPI_CHECK(MPI_Comm_rank(node, &d->local_rank));
+  MPI_CHECK(MPI_Comm_size(node, &d->local_size));
+  MPI_Comm_free(&node);
   gethostname(d->host, sizeof d->host - 1);
   d->host[sizeof d->host - 1] = 0;
-  cs_set_exit_hook(exit_hook);
+  atexit(dist_atexit);
 }
 
 void dist_finalize(void) {
   if (!g_inited) return;
-  cs_set_exit_hook(NULL);
-  MPI_Finalize();
   g_inited = 0;
+  MPI_Finalize();
 }
 
 void dist_setup_share(char **text) {
   int64_t len = g_rank == 0 ? (int64_t)strlen(*text) + 1 : 0;
   MPI_CHECK(MPI_Bcast(&len, 1, MPI_INT64_T, 0, MPI_COMM_WORLD));
   if (len < 0) { /* rank 0 failed in setup and printed why */
-    cs_set_exit_hook(NULL);
+    g_inited = 0;
     MPI_Finalize();
     exit(1);
   }
@@ -118,7 +125,7 @@ void dist_library_version(char *out, size_t n) {
 #else /* single process */
 
 void dist_init(Dist *d, int *argc, char ***argv) {
-  d->rank = 0, d->world = 1;
+  d->rank = 0, d->world = 1, d->local_rank = 0, d->local_size = 1;
   gethostname(d->host, sizeof d->host - 1);
   d->host[sizeof d->host - 1] = 0;
 }

@@ -4,8 +4,9 @@
  * file:line and a hint.
  * Setup protocol (errors reported once, no hang): rank 0 reads and checks
  * everything, then dist_setup_share() hands the resolved config text to the
- * other ranks. If rank 0 dies in setup, the exit hook tells the waiting ranks
- * to leave quietly with status 1. After setup any fatal error aborts all ranks.
+ * other ranks. If rank 0 exits in setup (any error), an atexit handler tells
+ * the waiting ranks to leave quietly with status 1; after setup any exit
+ * without dist_finalize aborts all ranks (no hang).
  * defines: Dist, dist_init, dist_finalize, dist_setup_share, dist_allreduce_*,
  *          dist_bcast, dist_barrier, dist_hosts, dist_library_version */
 #ifndef CORDSEG_JOBS_DIST_H
@@ -15,6 +16,7 @@
 
 typedef struct {
   int rank, world;
+  int local_rank, local_size; /* among the ranks on this host */
   char host[64];
 } Dist;
 

@@ -13,6 +13,7 @@ static const CliCommand COMMANDS[] = {
     {"model-info", "print parameter count and forward MACs of a network", cmd_model_info},
     {"bench", "measure training and forward images/s (and the PyTorch peer)", cmd_bench},
 #ifdef CORDSEG_HAVE_IO
+    {"train", "train a UNet on one fold of a store (MPI data-parallel, checkpoints, resume)", cmd_train},
     {"info", "summarise an HDF5 slice store (subjects, class fractions, checksum)", cmd_info},
     {"import", "add one subject from NIfTI (B0/FA maps, or raw DWI + bvals/bvecs) to a store", cmd_import},
     {"phantom", "build the PAM50-based CSM-like labelled DTI cohort (HDF5, PNG, NIfTI)", cmd_phantom},

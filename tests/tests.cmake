@@ -1,0 +1,6 @@
+# tests/tests.cmake: shell-driven tests of the `cordseg` program (included by
+# CMakeLists.txt). Exit code 77 = skipped.
+if(CORDSEG_HAVE_IO)
+  add_test(NAME test_train COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/tests/test_train.sh $<TARGET_FILE:cordseg>)
+  set_tests_properties(test_train PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 900)
+endif()
