@@ -585,15 +585,18 @@ static void fig_curves(Report *r, const ReportRun *u) {
   plot_init(&pl, W, H);
   plot_text(&pl, W / 2.0, 20, 13, 0.5, 0, "%s", title);
   double e1 = L.n ? L.epoch[L.n - 1] : 1, e0 = L.n ? L.epoch[0] : 0;
-  double lmax = 0, lrmax = 0;
+  double lmin = INFINITY, lmax = -INFINITY, lrmax = 0;
   for (int64_t i = 0; i < L.n; i++) {
-    if (isfinite(L.train_loss[i])) lmax = fmax(lmax, L.train_loss[i]);
-    if (isfinite(L.val_loss[i])) lmax = fmax(lmax, L.val_loss[i]);
+    const double v[2] = {L.train_loss[i], L.val_loss[i]};
+    for (int k = 0; k < 2; k++)
+      if (isfinite(v[k])) lmin = fmin(lmin, v[k]), lmax = fmax(lmax, v[k]);
     if (isfinite(L.lr[i])) lrmax = fmax(lrmax, L.lr[i]);
   }
+  if (!(lmax >= lmin)) lmin = 0, lmax = 1;
+  double pad = lmax > lmin ? 0.08 * (lmax - lmin) : 0.05 * fabs(lmax) + 1e-9;
   PlotAxes ax;
   const double *c0 = PLOT_PALETTE[0], *c1 = PLOT_PALETTE[1];
-  plot_axes(&pl, &ax, 70, 50, 300, 220, e0, e1 > e0 ? e1 : e0 + 1, 0, lmax > 0 ? lmax * 1.05 : 1, 1, "loss", "epoch", "");
+  plot_axes(&pl, &ax, 70, 50, 300, 220, e0, e1 > e0 ? e1 : e0 + 1, lmin - pad, lmax + pad, 1, "loss", "epoch", "");
   plot_line(&pl, &ax, L.epoch, L.train_loss, L.n, c0, 2), plot_points(&pl, &ax, L.epoch, L.train_loss, L.n, c0, 2);
   plot_line(&pl, &ax, L.epoch, L.val_loss, L.n, c1, 2), plot_points(&pl, &ax, L.epoch, L.val_loss, L.n, c1, 2);
   const char *lg[2] = {"train", "validation"};
@@ -689,13 +692,32 @@ static void qc_arm(Report *r, const Arm *A) {
       float *b0 = mallocCheck(sizeof(float) * (size_t)h * w);
       uint8_t *ref = mallocCheck((size_t)h * w);
       h5store_read_slices(&s, &e->index, 1, b0, NULL, ref);
-      int32_t zoom = h <= 64 ? 6 : h <= 128 ? 3 : 2;
+      /* crop to the reference cord (else the prediction) + 8 px, as in Figure 5 */
+      const uint8_t *pred = lab + (size_t)j * h * w;
+      int32_t y0 = h, y1 = -1, x0 = w, x1 = -1;
+      for (int pass = 0; pass < 2 && y1 < 0; pass++)
+        for (int32_t y = 0; y < h; y++)
+          for (int32_t x = 0; x < w; x++)
+            if ((pass ? pred : ref)[y * w + x])
+              y0 = y < y0 ? y : y0, y1 = y > y1 ? y : y1, x0 = x < x0 ? x : x0, x1 = x > x1 ? x : x1;
+      if (y1 < 0) y0 = 0, y1 = h - 1, x0 = 0, x1 = w - 1;
+      y0 = y0 - 8 < 0 ? 0 : y0 - 8, x0 = x0 - 8 < 0 ? 0 : x0 - 8;
+      y1 = y1 + 8 >= h ? h - 1 : y1 + 8, x1 = x1 + 8 >= w ? w - 1 : x1 + 8;
+      int32_t ch = y1 - y0 + 1, cw = x1 - x0 + 1, side = ch > cw ? ch : cw, zoom = 360 / side;
+      zoom = zoom < 1 ? 1 : zoom > 12 ? 12 : zoom;
+      float *cb = mallocCheck(sizeof(float) * (size_t)ch * cw);
+      uint8_t *cp = mallocCheck((size_t)ch * cw), *cr = mallocCheck((size_t)ch * cw);
+      for (int32_t y = 0; y < ch; y++)
+        for (int32_t x = 0; x < cw; x++) {
+          size_t src = (size_t)(y + y0) * w + (x + x0), dst = (size_t)y * cw + x;
+          cb[dst] = b0[src], cp[dst] = pred[src], cr[dst] = ref[src];
+        }
       Plot pl;
-      plot_init(&pl, w * zoom, h * zoom);
-      plot_overlay(&pl, 0, 0, zoom, b0, h, w, lab + (size_t)j * h * w, ref);
+      plot_init(&pl, cw * zoom, ch * zoom);
+      plot_overlay(&pl, 0, 0, zoom, cb, ch, cw, cp, cr);
       html_png(r, &pl, NULL, cap);
       plot_free(&pl);
-      free(b0), free(ref);
+      free(b0), free(ref), free(cb), free(cp), free(cr);
     }
     h5store_close(&s);
     free(idx), free(lab);
