@@ -140,12 +140,18 @@ void plot_categories(Plot *p, const PlotAxes *ax, const char *const *names, int3
 
 static void set_rgb(Plot *p, const double rgb[3]) { cairo_set_source_rgb(CR(p), rgb[0], rgb[1], rgb[2]); }
 
-void plot_line(Plot *p, const PlotAxes *ax, const double *x, const double *y, int64_t n, const double rgb[3],
-               double width) {
+/* save the state and clip drawing to the data box (undo with cairo_restore) */
+static cairo_t *clip_to(Plot *p, const PlotAxes *ax) {
   cairo_t *cr = CR(p);
   cairo_save(cr);
   cairo_rectangle(cr, ax->x, ax->y, ax->w, ax->h);
   cairo_clip(cr);
+  return cr;
+}
+
+void plot_line(Plot *p, const PlotAxes *ax, const double *x, const double *y, int64_t n, const double rgb[3],
+               double width) {
+  cairo_t *cr = clip_to(p, ax);
   set_rgb(p, rgb);
   cairo_set_line_width(cr, width);
   int pen = 0;
@@ -163,10 +169,7 @@ void plot_line(Plot *p, const PlotAxes *ax, const double *x, const double *y, in
 
 void plot_points(Plot *p, const PlotAxes *ax, const double *x, const double *y, int64_t n, const double rgb[3],
                  double radius) {
-  cairo_t *cr = CR(p);
-  cairo_save(cr);
-  cairo_rectangle(cr, ax->x, ax->y, ax->w, ax->h);
-  cairo_clip(cr);
+  cairo_t *cr = clip_to(p, ax);
   for (int64_t i = 0; i < n; i++) {
     if (!isfinite(x[i]) || !isfinite(y[i])) continue;
     cairo_arc(cr, plot_x(ax, x[i]), plot_y(ax, y[i]), radius, 0, 2 * PLOT_PI);

@@ -2,12 +2,13 @@
  * (header-only, static): a small synthetic slice store (core/synth cord-like
  * slices, anisotropic spacing), its folds file, and a run directory as
  * `cordseg train` writes it (config.ini, run.json, log.csv, DONE).
- * defines: fix_store, fix_run_dir */
+ * defines: fix_store, fix_workdir, fix_cleanup, fix_run_dir */
 #ifndef CORDSEG_TESTS_EVALFIX_H
 #define CORDSEG_TESTS_EVALFIX_H
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "core/common.h"
 #include "core/synth.h"
@@ -49,6 +50,24 @@ static void fix_store(const char *path, const char *folds_path, int32_t nsub, in
   folds_free(&f);
   h5store_close(&s);
   free(x), free(b0), free(fa), free(y), free(meta);
+}
+
+/* BINARY_DIR/<name>.<pid>/ with store.h5 (nsub x nsl slices, 32x32) and
+ * folds.txt (3 folds) in it; fills the paths, checksum and folds hash */
+static void fix_workdir(const char *name, int32_t nsub, int32_t nsl, char dir[512], char store[700], char folds[700],
+                        char checksum[64], char folds_hash[32]) {
+  snprintf(dir, 512, "%s/%s.%d", CORDSEG_BINARY_DIR, name, (int)getpid());
+  rundir_prepare(dir);
+  snprintf(store, 700, "%s/store.h5", dir);
+  snprintf(folds, 700, "%s/folds.txt", dir);
+  fix_store(store, folds, nsub, nsl, 32, 3, checksum, folds_hash);
+}
+
+/* removes the work directory unless a check failed (kept for inspection) */
+static void fix_cleanup(const char *dir, int failures) {
+  char cmd[700];
+  snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+  if (!failures && system(cmd) != 0) fprintf(stderr, "note: could not remove %s\n", dir);
 }
 
 /* a run directory: config.ini from cfg, run.json with the given provenance,

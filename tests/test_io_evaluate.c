@@ -198,11 +198,7 @@ static void check_run(const char *run, LossKind loss) {
 }
 
 int main(void) {
-  snprintf(g_dir, sizeof g_dir, "%s/test_io_evaluate.%d", CORDSEG_BINARY_DIR, (int)getpid());
-  rundir_prepare(g_dir);
-  snprintf(g_store, sizeof g_store, "%s/store.h5", g_dir);
-  snprintf(g_folds, sizeof g_folds, "%s/folds.txt", g_dir);
-  fix_store(g_store, g_folds, 9, 3, SZ, 3, g_sum, g_fh);
+  fix_workdir("test_io_evaluate", 9, 3, g_dir, g_store, g_folds, g_sum, g_fh);
   char run[800];
   snprintf(run, sizeof run, "%s/hdl", g_dir);
   check_run(run, LOSS_KIND_HDL);
@@ -218,8 +214,6 @@ int main(void) {
   char p[900];
   snprintf(p, sizeof p, "%s/eval/slices.csv", run);
   T_CHECK(access(p, F_OK) != 0, "nothing written for the refused run");
-  char cmd[1200];
-  snprintf(cmd, sizeof cmd, "rm -rf '%s'", g_dir);
-  if (!t_failures && system(cmd) != 0) fprintf(stderr, "note: could not remove %s\n", g_dir);
+  fix_cleanup(g_dir, t_failures);
   return t_finish("test_io_evaluate");
 }

@@ -168,13 +168,9 @@ static void report_child(void *arg) {
 }
 
 int main(void) {
-  snprintf(g_dir, sizeof g_dir, "%s/test_io_report.%d", CORDSEG_BINARY_DIR, (int)getpid());
-  rundir_prepare(g_dir);
-  snprintf(g_store, sizeof g_store, "%s/store.h5", g_dir);
-  snprintf(g_folds, sizeof g_folds, "%s/folds.txt", g_dir);
+  fix_workdir("test_io_report", NSUB, NSL, g_dir, g_store, g_folds, g_sum, g_fh);
   snprintf(g_study, sizeof g_study, "%s/study", g_dir);
   snprintf(g_out, sizeof g_out, "%s/out", g_dir);
-  fix_store(g_store, g_folds, NSUB, NSL, SZ, 3, g_sum, g_fh);
   const char *arms[2] = {"vgg16-hdl-b0", "resnet50-hdl-b0"};
   for (int a = 0; a < 2; a++)
     for (int fo = 0; fo < 3; fo++) {
@@ -291,8 +287,6 @@ int main(void) {
   make_run(arms[0], 0, 0, 11, 1, 0, 0, g_fh, "fnv1a64:00000000000000ee", other);
   T_CHECK(t_child_exit(report_child, (void *)studies) == 1, "a run with another data checksum is refused");
 
-  char cmd[700];
-  snprintf(cmd, sizeof cmd, "rm -rf '%s'", g_dir);
-  if (!t_failures && system(cmd) != 0) fprintf(stderr, "note: could not remove %s\n", g_dir);
+  fix_cleanup(g_dir, t_failures);
   return t_finish("test_io_report");
 }
