@@ -733,7 +733,7 @@ static void html_begin(Report *r) {
         "body{font-family:sans-serif;max-width:1300px;margin:1em auto;color:#222}\n"
         "table{border-collapse:collapse;margin:.6em 0 1.2em}td,th{border:1px solid #bbb;padding:2px 8px;"
         "text-align:right}td:first-child,th:first-child{text-align:left}caption{text-align:left;font-weight:bold}\n"
-        ".warn{color:#a00}.ok{color:#070}figure{display:inline-block;margin:.5em}img{max-width:100%}\n"
+        ".warn{color:#a00}.ok{color:#070;text-align:left}td.warn{text-align:left}figure{display:inline-block;margin:.5em}img{max-width:100%}\n"
         ".qc figure{vertical-align:top;max-width:420px}\n</style></head><body>\n<h1>cordseg report</h1>\n",
         r->html);
 }
