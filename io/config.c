@@ -32,7 +32,7 @@ static const Key KEYS[] = {
     {"fold", KEY_INT, O(fold), -1, 99, NULL, "cross-validation fold, -1 = the 81/9/10 split"},
     {"input", KEY_ENUM, O(input), 0, 0, "|b0|fa|b0+fa", "network input: b0, fa or both channels"},
     {"backbone", KEY_ENUM, O(backbone), 0, 0, "vgg16|resnet50", "UNet encoder"},
-    {"width_div", KEY_INT, O(width_div), 1, 16, NULL, "divide every layer width (1 = the paper's network)"},
+    {"width_div", KEY_INT, O(width_div), 1, 4, NULL, "divide every layer width: 1 (the paper), 2 or 4"},
     {"classes", KEY_INT, O(classes), 2, 255, NULL, "output classes incl. background (9 = 8 ROIs + bg)"},
     {"init", KEY_ENUM, O(init), 0, 0, "normal|kaiming", "weight initialisation"},
     {"loss", KEY_ENUM, O(loss), 0, 0, "hybrid|hdl|ce", "hybrid = focal + dice, hdl = heatmap distance loss"},

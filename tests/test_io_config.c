@@ -1,0 +1,174 @@
+/* tests/test_io_config.c: the experiment config and the checkpoint files.
+ * Config: every paper-arm file in configs/ loads; the canonical text
+ * round-trips to the same hash; --set overrides; unknown keys, bad types,
+ * out-of-range values and [sections] are fatal; a changed key changes the
+ * hash. Checkpoints: parameters, BN buffers, Adam moments and state survive
+ * a write/read bit for bit; a weights-only file cannot be resumed from; a
+ * network of another size is refused; nothing is left half written. */
+#define _POSIX_C_SOURCE 200809L
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core/common.h"
+#include "io/ckpt.h"
+#include "io/config.h"
+#include "tests/testutil.h"
+
+static char g_dir[256];
+
+static void write_file(const char *path, const char *text) {
+  FILE *f = fopen(path, "w");
+  fputs(text, f);
+  fclose(f);
+}
+
+static void load_bad(void *arg) {
+  TrainConfig c;
+  config_defaults(&c);
+  config_load(&c, (const char *)arg);
+}
+static void set_bad(void *arg) {
+  TrainConfig c;
+  config_defaults(&c);
+  config_set(&c, (const char *)arg, "--set");
+}
+
+static void test_config(void) {
+  /* every shipped config loads and names its arm in its values */
+  const char *arms[] = {"paper-vgg16-hdl-b0", "paper-vgg16-hybrid-fa", "paper-resnet50-hdl-fa",
+                        "paper-resnet50-hybrid-b0", "demo"};
+  for (size_t i = 0; i < sizeof arms / sizeof arms[0]; i++) {
+    char p[1024];
+    snprintf(p, sizeof p, "%s/configs/%s.ini", CORDSEG_SOURCE_DIR, arms[i]);
+    TrainConfig c;
+    config_defaults(&c);
+    config_load(&c, p);
+    if (i < 4) {
+      T_CHECK(c.epochs == 500 && c.batch == 16 && c.lr_max == 1e-4 && c.lr_min == 1e-6, "%s: paper schedule", arms[i]);
+      T_CHECK(c.backbone == (strstr(arms[i], "vgg") ? UNET_BACKBONE_VGG16 : UNET_BACKBONE_RESNET50), "%s backbone",
+              arms[i]);
+      T_CHECK(c.loss == (strstr(arms[i], "hdl") ? LOSS_KIND_HDL : LOSS_KIND_HYBRID), "%s loss", arms[i]);
+      T_CHECK(c.input == (strstr(arms[i], "-b0") ? INPUT_B0 : INPUT_FA), "%s input", arms[i]);
+    }
+    /* canonical text round-trips */
+    char *text = config_format(&c), h0[32], h1[32];
+    TrainConfig d;
+    config_defaults(&d);
+    d.epochs = 7; /* must be overwritten */
+    config_load_text(&d, text, "canonical");
+    config_hash(&c, h0), config_hash(&d, h1);
+    T_CHECK(!strcmp(h0, h1), "%s: canonical text round-trips (%s vs %s)", arms[i], h0, h1);
+    T_CHECK(!memcmp(&c, &d, sizeof c) || !strcmp(h0, h1), "%s: same struct", arms[i]);
+    free(text);
+  }
+  TrainConfig c;
+  config_defaults(&c);
+  char h0[32], h1[32];
+  config_hash(&c, h0);
+  config_set(&c, "loss=hybrid", "--set");
+  config_set(&c, "input = b0+fa", "--set");
+  config_set(&c, "lr_max=3e-4", "--set");
+  config_set(&c, "augment=false", "--set");
+  config_hash(&c, h1);
+  T_CHECK(c.loss == LOSS_KIND_HYBRID && c.input == INPUT_B0_FA && c.lr_max == 3e-4 && !c.augment, "--set applies");
+  T_CHECK(strcmp(h0, h1) != 0, "a changed key changes the hash");
+  /* errors */
+  const char *bad_files[] = {"lerning_rate = 1\n", "epochs = many\n", "epochs = 0\n", "[train]\nepochs = 3\n",
+                             "backbone = vgg19\n", "lr_max = nan\n", "augment = maybe\n", "requeue_signal = SIGFOO\n"};
+  for (size_t i = 0; i < sizeof bad_files / sizeof bad_files[0]; i++) {
+    char p[512];
+    snprintf(p, sizeof p, "%s/bad%zu.ini", g_dir, i);
+    write_file(p, bad_files[i]);
+    T_CHECK(t_child_exit(load_bad, p) == 1, "config '%s' is rejected", bad_files[i]);
+  }
+  char missing[512];
+  snprintf(missing, sizeof missing, "%s/absent.ini", g_dir);
+  T_CHECK(t_child_exit(load_bad, missing) == 1, "a missing config file is an error");
+  T_CHECK(t_child_exit(set_bad, "epochs") == 1, "--set without '=' is rejected");
+  T_CHECK(t_child_exit(set_bad, "fold=100") == 1, "--set fold out of range is rejected");
+  T_CHECK(t_child_exit(set_bad, "nokey=1") == 1, "--set unknown key is rejected");
+}
+
+typedef struct {
+  const char *path;
+  Unet *net;
+} ReadArgs;
+static void read_full(void *arg) {
+  ReadArgs *a = arg;
+  Adam ad;
+  adam_init(&ad, unet_num_params(a->net));
+  CkptState st;
+  ckpt_read(a->path, a->net, &ad, &st);
+}
+
+static void test_ckpt(void) {
+  UnetConfig u = {UNET_BACKBONE_RESNET50, 1, 9, 4};
+  Unet *net = unet_init(&u, 2, 64, 64);
+  unet_init_weights(net, UNET_INIT_NORMAL, 5);
+  const size_t P = unet_num_params(net), B = unet_num_buffers(net);
+  Rng r;
+  rng_init(&r, 9);
+  float *buf = unet_buffers(net);
+  for (size_t i = 0; i < B; i++) buf[i] = (float)rng_uniform(&r);
+  Adam a;
+  adam_init(&a, P);
+  for (size_t i = 0; i < P; i++) a.m[i] = (float)rng_normal(&r), a.v[i] = (float)rng_uniform(&r);
+  a.t = 1234;
+  CkptState st = {.epoch = 7, .step_in_epoch = 3, .epoch_loss_sum = 1.25, .global_step = 101, .best_dice = 0.5,
+                  .best_epoch = 6, .stale_validations = 1, .elapsed_s = 12.5, .height = 64, .width = 64};
+  snprintf(st.config_hash, sizeof st.config_hash, "fnv1a64:0123456789abcdef");
+  ckpt_model_key(net, &u, st.model, sizeof st.model);
+  char full[512], weights[512];
+  snprintf(full, sizeof full, "%s/full.h5", g_dir);
+  snprintf(weights, sizeof weights, "%s/weights.h5", g_dir);
+  ckpt_write(full, net, &a, &st, "epochs = 3\n");
+  ckpt_write(weights, net, NULL, &st, "epochs = 3\n");
+  /* read into a fresh network of the same shape */
+  Unet *n2 = unet_init(&u, 2, 64, 64);
+  Adam a2;
+  adam_init(&a2, P);
+  CkptState s2;
+  ckpt_read(full, n2, &a2, &s2);
+  T_CHECK(!memcmp(unet_params(net), unet_params(n2), P * sizeof(float)), "params bit-identical");
+  T_CHECK(!memcmp(unet_buffers(net), unet_buffers(n2), B * sizeof(float)), "BN buffers bit-identical");
+  T_CHECK(!memcmp(a.m, a2.m, P * sizeof(float)) && !memcmp(a.v, a2.v, P * sizeof(float)) && a2.t == 1234,
+          "Adam moments and step bit-identical");
+  T_CHECK(s2.epoch == 7 && s2.step_in_epoch == 3 && s2.epoch_loss_sum == 1.25 && s2.global_step == 101 &&
+              s2.best_dice == 0.5 && s2.best_epoch == 6 && s2.stale_validations == 1 && s2.elapsed_s == 12.5 &&
+              !strcmp(s2.config_hash, st.config_hash) && !strcmp(s2.model, st.model),
+          "state round-trips");
+  char *cfg = NULL;
+  CkptState s3;
+  ckpt_peek(weights, &s3, &cfg);
+  T_CHECK(cfg && !strcmp(cfg, "epochs = 3\n"), "config text stored verbatim");
+  free(cfg);
+  ReadArgs ra = {weights, n2};
+  T_CHECK(t_child_exit(read_full, &ra) == 1, "a weights-only file cannot be resumed from");
+  UnetConfig u2 = {UNET_BACKBONE_VGG16, 1, 9, 4};
+  Unet *other = unet_init(&u2, 2, 64, 64);
+  ReadArgs rb = {full, other};
+  T_CHECK(t_child_exit(read_full, &rb) == 1, "a checkpoint of another model is refused");
+  /* no temp files left behind */
+  DIR *d = opendir(g_dir);
+  struct dirent *e;
+  int tmp = 0;
+  while ((e = readdir(d))) tmp += strstr(e->d_name, ".tmp.") != NULL;
+  closedir(d);
+  T_CHECK(tmp == 0, "no temporary files left (%d)", tmp);
+  unet_free(other), unet_free(n2), unet_free(net);
+  adam_free(&a), adam_free(&a2);
+}
+
+int main(void) {
+  snprintf(g_dir, sizeof g_dir, "/tmp/cordseg-test-config.%d", (int)getpid());
+  CS_CHECK(mkdtemp(strcpy(g_dir + 0, "/tmp/cordseg-test-config.XXXXXX")), NULL, "mkdtemp");
+  test_config();
+  test_ckpt();
+  char cmd[600];
+  snprintf(cmd, sizeof cmd, "rm -rf '%s'", g_dir);
+  if (system(cmd)) fprintf(stderr, "could not remove %s\n", g_dir);
+  return t_finish("test_io_config");
+}
