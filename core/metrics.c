@@ -168,7 +168,9 @@ void metrics_summarize(const RoiMetrics *m, int64_t nslices, int32_t stride, int
   BlandAltman ba;
   stats_bland_altman(fp, fr, nslices, &ba);
   o->ba_bias = ba.bias, o->ba_lo = ba.lo, o->ba_hi = ba.hi;
+  o->swap_slices = swaps;
   o->swap_rate = o->pred_slices ? 100.0 * (double)swaps / (double)o->pred_slices : NAN;
+  o->pair_swap_rate = NAN;
   for (int j = 0; j < NCOL; j++) free(col[j]);
   free(pair), free(fp), free(fr);
 }

@@ -79,7 +79,10 @@ typedef struct {
   double fa_icc;            /* ICC(2,1) absolute agreement of fa_pred vs fa_ref */
   double ba_bias, ba_lo, ba_hi; /* Bland-Altman of fa_pred - fa_ref */
   int64_t pred_slices;      /* slices whose prediction holds the ROI */
-  double swap_rate;         /* slices with lr_swap / pred_slices, % */
+  int64_t swap_slices;      /* slices with lr_swap among pred_slices */
+  double swap_rate;         /* swap_slices / pred_slices, % */
+  double pair_swap_rate;    /* the L/R pair's rate: both sides' swap_slices / pred_slices, % (set by the
+                               caller that knows the pairing, e.g. evaluate_summarize; NaN otherwise) */
 } RoiSummary;
 void metrics_summarize(const RoiMetrics *m, int64_t nslices, int32_t stride, int32_t roi, RoiSummary *out);
 

@@ -389,7 +389,8 @@ void evalio_summary_write(const char *path, const RunInfo *ri, const char *ckpt,
               {"outlier_pct", s->outlier_pct},     {"fa_err_pct_mean", s->fa_err_mean},
               {"fa_err_pct_sd", s->fa_err_sd},     {"fa_icc_2_1", s->fa_icc},
               {"fa_ba_bias", s->ba_bias},          {"fa_ba_loa_lo", s->ba_lo},
-              {"fa_ba_loa_hi", s->ba_hi},          {"lr_swap_pct", s->swap_rate}};
+              {"fa_ba_loa_hi", s->ba_hi},          {"lr_swap_pct", s->swap_rate},
+              {"lr_pair_swap_pct", s->pair_swap_rate}};
     for (size_t i = 0; i < sizeof kv / sizeof kv[0]; i++) fprintf(f, ", \"%s\": ", kv[i].k), json_num(f, kv[i].v);
     fprintf(f, "}%s\n", c < LABEL_MAX ? "," : "");
   }

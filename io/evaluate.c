@@ -43,6 +43,11 @@ void evaluate_summarize(const EvalSlice *s, int64_t n, RoiSummary *sum) {
   for (int64_t q = 0; q < n; q++) memcpy(m + q * LABEL_COUNT, s[q].roi, sizeof s[q].roi);
   memset(sum, 0, sizeof(RoiSummary) * LABEL_COUNT);
   for (int c = 1; c < LABEL_COUNT; c++) metrics_summarize(m, n, LABEL_COUNT, c, &sum[c]);
+  for (int c = 1; c < LABEL_COUNT; c++) {
+    const RoiSummary *a = &sum[c], *b = &sum[LABEL_LR_SWAP[c]];
+    int64_t pred = a->pred_slices + b->pred_slices;
+    sum[c].pair_swap_rate = pred ? 100.0 * (double)(a->swap_slices + b->swap_slices) / (double)pred : NAN;
+  }
   free(m);
 }
 

@@ -24,7 +24,8 @@ typedef struct {
 void evaluate_options_default(EvaluateOptions *o);
 void evaluate_run(const EvaluateOptions *o);
 
-/* sum[1..8]: metrics_summarize of every ROI over slices [n] */
+/* sum[1..8]: metrics_summarize of every ROI over slices [n], with the
+ * pair_swap_rate of each ROI's left/right pair (io/labels.h LABEL_LR_SWAP) */
 void evaluate_summarize(const EvalSlice *s, int64_t n, RoiSummary *sum);
 /* corr [8][8]: Pearson over slices of (fa_pred of ROI i+1, fa_ref of ROI j+1)
  * (Fei et al. Figure 8); slices [n] */

@@ -274,7 +274,8 @@ static const Col T2[] = {{"Dice", S(dice_mean_no), S(dice_sd_no), 3},
                          {"outliers %", S(outlier_pct), -1, 1}};
 static const Col T3[] = {{"FA error %", S(fa_err_mean), S(fa_err_sd), 2}, {"ICC(2,1)", S(fa_icc), -1, 3},
                          {"BA bias", S(ba_bias), -1, 4},                {"BA LoA low", S(ba_lo), -1, 4},
-                         {"BA LoA high", S(ba_hi), -1, 4},              {"L/R swap %", S(swap_rate), -1, 1}};
+                         {"BA LoA high", S(ba_hi), -1, 4},              {"L/R swap %", S(swap_rate), -1, 1},
+                         {"L+R pair swap %", S(pair_swap_rate), -1, 1}};
 #undef S
 typedef struct {
   const char *file, *title;
@@ -284,7 +285,7 @@ typedef struct {
 static const TableSpec TABLES[3] = {
     {"table1", "Table 1: Dice, Recall, Precision, IoU, HD95 (mean \xc2\xb1 SD over test slices; NaN-mean policy)", T1, 5},
     {"table2", "Table 2: outliers removed (slices where the model gives no segmentation for the ROI), and the outlier percentage", T2, 4},
-    {"table3", "Table 3: FA agreement: FA error = |FA_pred - FA_ref| / FA_ref (eq. 10), ICC(2,1) absolute agreement, Bland-Altman of FA_pred - FA_ref, L/R swap rate", T3, 6}};
+    {"table3", "Table 3: FA agreement: FA error = |FA_pred - FA_ref| / FA_ref (eq. 10), ICC(2,1) absolute agreement, Bland-Altman of FA_pred - FA_ref, L/R swap rate of the ROI and of its left/right pair", T3, 7}};
 
 static double col_val(const RoiSummary *s, ptrdiff_t off) { return *(const double *)((const char *)s + off); }
 

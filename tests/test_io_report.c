@@ -245,6 +245,21 @@ int main(void) {
     }
   }
   T_CHECK(ok, "table1/table2 = nan-mean, SD, outliers-removed mean, outlier %% of the complete runs' slices");
+  /* L/R pair swap rate: both sides' swap slices over both sides' predicted slices */
+  for (int a = 0; a < 2; a++)
+    for (int c = 1; c <= 4; c++) {
+      long sw = 0, pr = 0;
+      for (int64_t q = 0; q < g_nkept[a]; q++)
+        for (int side = 0; side < 2; side++) {
+          const RoiMetrics *m = &g_kept[a][q].roi[side ? LABEL_LR_SWAP[c] : c];
+          pr += m->pred_px > 0, sw += m->pred_px > 0 && m->lr_swap;
+        }
+      double want = pr ? 100.0 * sw / pr : NAN, got = csv_get("table3.csv", arms[a], c, 1, "L_R_pair_swap__"),
+             got_r = csv_get("table3.csv", arms[a], LABEL_LR_SWAP[c], 1, "L_R_pair_swap__");
+      T_CHECK(fabs(got - want) < 1e-4 && fabs(got_r - want) < 1e-4, "arm %d ROI pair %d: swap %% %g = recomputed %g", a,
+              c, got, want);
+      if (a == 0 && c == 1) T_CHECK(want > 0, "arm 0's relabelled R dorsal column shows as L/R swaps (%g %%)", want);
+    }
   T_CHECK(csv_get("table2.csv", arms[1], 1, 1, "outliers__") > 30, "arm 1's erased ROI 1 shows as outliers");
 
   /* stats: resnet50 (A) vs vgg16 (B), subject means */
