@@ -41,8 +41,8 @@ void metrics_slice(const uint8_t *pred, const uint8_t *ref, const float *fa, int
     m->recall = ratio((double)m->tp, (double)m->ref_px);
     m->precision = ratio((double)m->tp, (double)m->pred_px);
     m->outlier = m->ref_px > 0 && m->pred_px == 0;
-    m->hd95_mm = (m->ref_px && m->pred_px) ? metrics_hd95(pred, (uint8_t)c, ref, (uint8_t)c, h, w, spacing[0], spacing[1])
-                                           : NAN;
+    m->hd95_mm =
+        (m->ref_px && m->pred_px) ? metrics_hd95(pred, (uint8_t)c, ref, (uint8_t)c, h, w, spacing[0], spacing[1]) : NAN;
     m->fa_pred = fa ? ratio(fa_p[c], (double)m->pred_px) : NAN;
     m->fa_ref = fa ? ratio(fa_r[c], (double)m->ref_px) : NAN;
     m->fa_err_pct = (m->fa_ref > 0 && !isnan(m->fa_pred)) ? 100.0 * fabs(m->fa_pred - m->fa_ref) / m->fa_ref : NAN;

@@ -347,9 +347,9 @@ static void json_num(FILE *f, double v) {
   else fputs("null", f);
 }
 
-void evalio_summary_write(const char *path, const RunInfo *ri, const char *ckpt, int sigmoid, const double *thr,
-                          const double *val_dice, const RoiSummary *sum, const double *corr, int64_t nslices,
-                          int64_t nval) {
+void evalio_summary_write(const char *path, const RunInfo *ri, const char *ckpt, const char *git, int sigmoid,
+                          const double *thr, const double *val_dice, const RoiSummary *sum, const double *corr,
+                          int64_t nslices, int64_t nval) {
   char *buf = NULL;
   size_t len = 0;
   FILE *f = open_memstream(&buf, &len);
@@ -362,6 +362,7 @@ void evalio_summary_write(const char *path, const RunInfo *ri, const char *ckpt,
   rundir_json_str(&j, "config_hash", ri->config_hash), rundir_json_str(&j, "folds_hash", ri->folds_hash);
   rundir_json_str(&j, "data_checksum", ri->data_checksum), rundir_json_str(&j, "git", ri->git);
   rundir_json_str(&j, "checkpoint", ckpt);
+  rundir_json_str(&j, "evaluated_by_git", git ? git : "unknown");
   fprintf(f, "\n  },\n  \"test_slices\": %lld,\n  \"val_slices\": %lld,\n  \"label_mode\": \"%s\",\n",
           (long long)nslices, (long long)nval, sigmoid ? "sigmoid thresholds" : "argmax");
   fputs("  \"policy\": \"ratios with a zero denominator are NaN (null); means are nan-means; an outlier is a slice "

@@ -70,9 +70,10 @@ int evalio_pred_read(const char *path, int32_t *n, int32_t *h, int32_t *w, int32
 
 /* sigmoid/thr/val_dice as for thresholds; sum[1..8] per-ROI aggregates;
  * corr [8][8] Pearson(pred FA of ROI i, reference FA of ROI j) */
-void evalio_summary_write(const char *path, const RunInfo *ri, const char *ckpt, int sigmoid, const double *thr,
-                          const double *val_dice, const RoiSummary *sum, const double *corr, int64_t nslices,
-                          int64_t nval);
+/* ckpt: the checkpoint evaluated; git: the evaluating program's commit */
+void evalio_summary_write(const char *path, const RunInfo *ri, const char *ckpt, const char *git, int sigmoid,
+                          const double *thr, const double *val_dice, const RoiSummary *sum, const double *corr,
+                          int64_t nslices, int64_t nval);
 
 /* RUN/log.csv columns by header name; missing or empty cells are NaN */
 typedef struct {

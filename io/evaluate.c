@@ -76,7 +76,8 @@ static void predict_slices(Predictor *p, const int32_t *idx, int32_t n, const ch
     for (int32_t j = 0; j < nb; j++) fn(ctx, b0 + j, p->probs + (size_t)j * p->k * hw);
     if (!quiet) {
       double dt = cs_now() - t0;
-      fprintf(stderr, "\revaluate: %s %d/%d slices (%.1f slices/s)", what, b0 + nb, n, (b0 + nb) / (dt > 0 ? dt : 1e-9));
+      fprintf(stderr, "\revaluate: %s %d/%d slices (%.1f slices/s)", what, b0 + nb, n,
+              (b0 + nb) / (dt > 0 ? dt : 1e-9));
       if (b0 + nb == n) fprintf(stderr, "\n");
     }
   }
@@ -191,7 +192,8 @@ void evaluate_run(const EvaluateOptions *o) {
     ValCtx v = {.store = &store, .idx = vidx, .ref = mallocCheck((size_t)hw)};
     metrics_hist_init(&v.hist, LABEL_COUNT);
     if (nval > 0) predict_slices(&pr, vidx, nval, "validation", o->quiet, val_slice, &v);
-    else fprintf(stderr, "cordseg evaluate: warning: fold %d has no validation slices: thresholds stay 0.5\n", cfg.fold);
+    else
+      fprintf(stderr, "cordseg evaluate: warning: fold %d has no validation slices: thresholds stay 0.5\n", cfg.fold);
     if (nval > 0) metrics_hist_best(&v.hist, thr, vdice);
     metrics_hist_free(&v.hist);
     free(v.ref);
@@ -217,7 +219,7 @@ void evaluate_run(const EvaluateOptions *o) {
   rundir_path(p, sizeof p, outdir, "pred.h5");
   evalio_pred_write(p, ri.name, ntest, store.h, store.w, tidx, t.pred);
   rundir_path(p, sizeof p, outdir, "summary.json");
-  evalio_summary_write(p, &ri, ckpt, sigmoid, thr, vdice, sum, corr, ntest, nval);
+  evalio_summary_write(p, &ri, ckpt, o->git, sigmoid, thr, vdice, sum, corr, ntest, nval);
 
   if (!o->quiet) {
     printf("evaluate: %-18s %6s %6s %6s %8s %7s %9s %7s\n", "ROI", "thr", "Dice", "Dice*", "outlier%", "HD95mm",

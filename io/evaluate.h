@@ -20,6 +20,7 @@ typedef struct {
   const char *out;    /* NULL = RUN/eval */
   int32_t batch;      /* slices per forward pass (8) */
   int quiet;          /* no progress lines */
+  const char *git;    /* commit of the evaluating program (summary.json), NULL = unknown */
 } EvaluateOptions;
 void evaluate_options_default(EvaluateOptions *o);
 void evaluate_run(const EvaluateOptions *o);

@@ -252,7 +252,8 @@ static void outline(cairo_t *cr, double x, double y, int32_t zoom, const uint8_t
       if (!l) continue;
       double X = x + c * zoom, Y = y + r * zoom;
       if (r == 0 || lab[(r - 1) * w + c] != l) cairo_move_to(cr, X, Y), cairo_line_to(cr, X + zoom, Y);
-      if (r == h - 1 || lab[(r + 1) * w + c] != l) cairo_move_to(cr, X, Y + zoom), cairo_line_to(cr, X + zoom, Y + zoom);
+      if (r == h - 1 || lab[(r + 1) * w + c] != l)
+        cairo_move_to(cr, X, Y + zoom), cairo_line_to(cr, X + zoom, Y + zoom);
       if (c == 0 || lab[r * w + c - 1] != l) cairo_move_to(cr, X, Y), cairo_line_to(cr, X, Y + zoom);
       if (c == w - 1 || lab[r * w + c + 1] != l) cairo_move_to(cr, X + zoom, Y), cairo_line_to(cr, X + zoom, Y + zoom);
     }

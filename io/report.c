@@ -192,8 +192,8 @@ static void load_run(ReportRun *u) {
   if (strcmp(csv.folds_hash, u->ri.folds_hash) || strcmp(csv.data_checksum, u->ri.data_checksum) ||
       strcmp(csv.config_hash, u->ri.config_hash)) {
     u->status = RUN_BAD_EVAL;
-    snprintf(u->note, sizeof u->note, "'%s' was written for another config/folds/data (stale): re-run `cordseg evaluate %s`",
-             p, dir);
+    snprintf(u->note, sizeof u->note,
+             "'%s' was written for another config/folds/data (stale): re-run `cordseg evaluate %s`", p, dir);
     free(u->s), u->s = NULL, u->n = 0;
   }
 }
@@ -240,7 +240,8 @@ static void build_arms(Report *r) {
   qsort(names, (size_t)n, sizeof(char *), cmp_str_ptr);
   r->arms = callocCheck((size_t)n + 1, sizeof(Arm));
   for (int32_t i = 0; i < n; i++)
-    if (i == 0 || strcmp(names[i], names[i - 1])) snprintf(r->arms[r->narms++].name, sizeof r->arms[0].name, "%s", names[i]);
+    if (i == 0 || strcmp(names[i], names[i - 1]))
+      snprintf(r->arms[r->narms++].name, sizeof r->arms[0].name, "%s", names[i]);
   free(names);
   for (int32_t a = 0; a < r->narms; a++) {
     Arm *A = &r->arms[a];
@@ -283,9 +284,15 @@ typedef struct {
   int ncols;
 } TableSpec;
 static const TableSpec TABLES[3] = {
-    {"table1", "Table 1: Dice, Recall, Precision, IoU, HD95 (mean \xc2\xb1 SD over test slices; NaN-mean policy)", T1, 5},
-    {"table2", "Table 2: outliers removed (slices where the model gives no segmentation for the ROI), and the outlier percentage", T2, 4},
-    {"table3", "Table 3: FA agreement: FA error = |FA_pred - FA_ref| / FA_ref (eq. 10), ICC(2,1) absolute agreement, Bland-Altman of FA_pred - FA_ref, L/R swap rate of the ROI and of its left/right pair", T3, 7}};
+    {"table1", "Table 1: Dice, Recall, Precision, IoU, HD95 (mean \xc2\xb1 SD over test slices; NaN-mean policy)", T1,
+     5},
+    {"table2",
+     "Table 2: outliers removed (slices where the model gives no segmentation for the ROI), and the outlier percentage",
+     T2, 4},
+    {"table3",
+     "Table 3: FA agreement: FA error = |FA_pred - FA_ref| / FA_ref (eq. 10), ICC(2,1) absolute agreement, "
+     "Bland-Altman of FA_pred - FA_ref, L/R swap rate of the ROI and of its left/right pair",
+     T3, 7}};
 
 static double col_val(const RoiSummary *s, ptrdiff_t off) { return *(const double *)((const char *)s + off); }
 
@@ -436,7 +443,8 @@ static void compute_stats(Report *r) {
         SubVal *sa = mallocCheck(sizeof(SubVal) * (size_t)(r->arms[a].n + 1));
         SubVal *sb = mallocCheck(sizeof(SubVal) * (size_t)(r->arms[b].n + 1));
         int32_t na = subject_means(&r->arms[a], roi, sa), nb = subject_means(&r->arms[b], roi, sb), m = 0;
-        double *d = mallocCheck(sizeof(double) * (size_t)(na + 1)), *va = mallocCheck(sizeof(double) * (size_t)(na + 1)),
+        double *d = mallocCheck(sizeof(double) * (size_t)(na + 1)),
+               *va = mallocCheck(sizeof(double) * (size_t)(na + 1)),
                *vb = mallocCheck(sizeof(double) * (size_t)(na + 1));
         for (int32_t i = 0, j = 0; i < na && j < nb;) {
           if (sa[i].subject < sb[j].subject) i++;
@@ -444,7 +452,8 @@ static void compute_stats(Report *r) {
           else va[m] = sa[i].v, vb[m] = sb[j].v, d[m] = sa[i].v - sb[j].v, m++, i++, j++;
         }
         C->nsub[roi] = m;
-        C->mean_a[roi] = stats_nanmean(va, m), C->mean_b[roi] = stats_nanmean(vb, m), C->diff[roi] = stats_nanmean(d, m);
+        C->mean_a[roi] = stats_nanmean(va, m), C->mean_b[roi] = stats_nanmean(vb, m);
+        C->diff[roi] = stats_nanmean(d, m);
         stats_wilcoxon(d, m, &C->w[roi]);
         p[roi] = C->w[roi].p;
         stats_bootstrap_mean_ci(d, m, r->o->bootstrap, r->o->seed + 1000003ull * (uint64_t)(r->ncmp * 16 + roi), 0.95,
@@ -510,7 +519,8 @@ static void fig_dice_bars(Report *r, const int32_t *arms, int32_t na, const Comp
       plot_bar(&p, &ax, x0, x0 + bw * 0.92, A->sum[roi].dice_mean, rgb);
       plot_errbar(&p, &ax, x0 + bw * 0.46, A->sum[roi].dice_mean - A->sum[roi].dice_sd,
                   A->sum[roi].dice_mean + A->sum[roi].dice_sd);
-      if (C && C->p_holm[roi] < 0.05 && k == 0) plot_text(&p, plot_x(&ax, roi - 0.5), plot_y(&ax, 1.02), 14, 0.5, 0, "*");
+      if (C && C->p_holm[roi] < 0.05 && k == 0)
+        plot_text(&p, plot_x(&ax, roi - 0.5), plot_y(&ax, 1.02), 14, 0.5, 0, "*");
     }
     if (k < 8) legend[k] = A->name, memcpy(col[k], rgb, sizeof col[k]);
   }
@@ -603,12 +613,13 @@ static void fig_curves(Report *r, const ReportRun *u) {
   const char *lg[2] = {"train", "validation"};
   const double lc[2][3] = {{c0[0], c0[1], c0[2]}, {c1[0], c1[1], c1[2]}};
   plot_legend(&pl, 280, 70, lg, lc, 2);
-  plot_axes(&pl, &ax, 460, 50, 300, 220, e0, e1 > e0 ? e1 : e0 + 1, 0, 1, 1, "validation Dice (mean of 8 ROIs)", "epoch",
-            "");
+  plot_axes(&pl, &ax, 460, 50, 300, 220, e0, e1 > e0 ? e1 : e0 + 1, 0, 1, 1, "validation Dice (mean of 8 ROIs)",
+            "epoch", "");
   plot_line(&pl, &ax, L.epoch, L.val_dice, L.n, c1, 2), plot_points(&pl, &ax, L.epoch, L.val_dice, L.n, c1, 2.5);
   plot_axes(&pl, &ax, 850, 50, 300, 220, e0, e1 > e0 ? e1 : e0 + 1, 0, lrmax > 0 ? lrmax * 1.05 : 1, 1,
             "learning rate", "epoch", "");
-  plot_line(&pl, &ax, L.epoch, L.lr, L.n, PLOT_PALETTE[2], 2), plot_points(&pl, &ax, L.epoch, L.lr, L.n, PLOT_PALETTE[2], 2);
+  plot_line(&pl, &ax, L.epoch, L.lr, L.n, PLOT_PALETTE[2], 2),
+      plot_points(&pl, &ax, L.epoch, L.lr, L.n, PLOT_PALETTE[2], 2);
   html_png(r, &pl, file, title);
   plot_free(&pl);
   evalio_log_free(&L);
@@ -730,13 +741,15 @@ static void qc_arm(Report *r, const Arm *A) {
 static void html_begin(Report *r) {
   r->html = open_memstream(&r->html_buf, &r->html_len);
   CS_CHECK(r->html, NULL, "out of memory (open_memstream)");
-  fputs("<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>cordseg report</title>\n<style>\n"
-        "body{font-family:sans-serif;max-width:1300px;margin:1em auto;color:#222}\n"
-        "table{border-collapse:collapse;margin:.6em 0 1.2em}td,th{border:1px solid #bbb;padding:2px 8px;"
-        "text-align:right}td:first-child,th:first-child{text-align:left}caption{text-align:left;font-weight:bold}\n"
-        ".warn{color:#a00}.ok{color:#070;text-align:left}td.warn{text-align:left}figure{display:inline-block;margin:.5em}img{max-width:100%}\n"
-        ".qc figure{vertical-align:top;max-width:420px}\n</style></head><body>\n<h1>cordseg report</h1>\n",
-        r->html);
+  fputs(
+      "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>cordseg report</title>\n<style>\n"
+      "body{font-family:sans-serif;max-width:1300px;margin:1em auto;color:#222}\n"
+      "table{border-collapse:collapse;margin:.6em 0 1.2em}td,th{border:1px solid #bbb;padding:2px 8px;"
+      "text-align:right}td:first-child,th:first-child{text-align:left}caption{text-align:left;font-weight:bold}\n"
+      ".warn{color:#a00}.ok{color:#070;text-align:left}td.warn{text-align:left}figure{display:inline-block;margin:.5em}"
+      "img{max-width:100%}\n"
+      ".qc figure{vertical-align:top;max-width:420px}\n</style></head><body>\n<h1>cordseg report</h1>\n",
+      r->html);
 }
 
 static void html_runs(Report *r, const char *missing) {
@@ -753,7 +766,8 @@ static void html_runs(Report *r, const char *missing) {
              "<th>test slices</th><th>status</th></tr>\n");
   for (int32_t i = 0; i < r->nruns; i++) {
     const ReportRun *u = &r->runs[i];
-    fprintf(h, "<tr><td>%s</td><td>%s</td><td>%d</td><td>%lld</td><td>%s</td><td>%lld</td><td class=%s>%s%s%s</td></tr>\n",
+    fprintf(h,
+            "<tr><td>%s</td><td>%s</td><td>%d</td><td>%lld</td><td>%s</td><td>%lld</td><td class=%s>%s%s%s</td></tr>\n",
             u->ri.dir, u->ri.arm, u->ri.fold, (long long)u->ri.seed, u->ri.git, (long long)u->n,
             u->status ? "warn" : "ok", STATUS_NAMES[u->status], u->status ? ": " : "", u->note);
   }
@@ -793,12 +807,14 @@ static char *grid_missing(Report *r, int *count) {
     const ReportRun *ui = &r->runs[i];
     if (ui->status == RUN_UNREADABLE) continue;
     int dup_arm = 0;
-    for (int32_t j = 0; j < i; j++) dup_arm |= r->runs[j].status != RUN_UNREADABLE && !strcmp(r->runs[j].ri.arm, ui->ri.arm);
+    for (int32_t j = 0; j < i; j++)
+      dup_arm |= r->runs[j].status != RUN_UNREADABLE && !strcmp(r->runs[j].ri.arm, ui->ri.arm);
     if (dup_arm) continue;
     for (int32_t s = 0; s < r->nruns; s++) {
       const ReportRun *us = &r->runs[s];
       int dup_seed = us->status == RUN_UNREADABLE;
-      for (int32_t j = 0; j < s && !dup_seed; j++) dup_seed = r->runs[j].status != RUN_UNREADABLE && r->runs[j].ri.seed == us->ri.seed;
+      for (int32_t j = 0; j < s && !dup_seed; j++)
+        dup_seed = r->runs[j].status != RUN_UNREADABLE && r->runs[j].ri.seed == us->ri.seed;
       if (dup_seed) continue;
       for (int32_t fo = split ? -1 : 0; fo < k; fo++) {
         if (fo < 0 && !split) continue;
@@ -873,8 +889,9 @@ int report_run(const ReportOptions *o) {
   char *missing = grid_missing(r, &nmissing);
   html_runs(r, missing);
   free(missing);
-  if (!o->quiet) printf("report: %d runs found, %d aggregated into %d arms, %d listed as problems, %d grid cells missing\n",
-                        r->nruns, r->nruns - problems, r->narms, problems, nmissing);
+  if (!o->quiet)
+    printf("report: %d runs found, %d aggregated into %d arms, %d listed as problems, %d grid cells missing\n",
+           r->nruns, r->nruns - problems, r->narms, problems, nmissing);
 
   fprintf(r->html, "<h2>Tables</h2>\n");
   write_tables(r);
@@ -919,7 +936,8 @@ int report_run(const ReportOptions *o) {
   out_path(r, p, sizeof p, "index.html");
   rundir_write_text(p, r->html_buf);
   free(r->html_buf);
-  if (!o->quiet) printf("report: %s (tables.md/.csv/.tex, stats.csv, runs.csv, PNG figures) in %.1f s\n", p, cs_now() - t0);
+  if (!o->quiet)
+    printf("report: %s (tables.md/.csv/.tex, stats.csv, runs.csv, PNG figures) in %.1f s\n", p, cs_now() - t0);
 
   for (int32_t i = 0; i < r->nruns; i++) free(r->runs[i].s);
   for (int32_t a = 0; a < r->narms; a++) free(r->arms[a].s), free(r->arms[a].run_of);

@@ -52,6 +52,7 @@ int cmd_evaluate(int argc, char **argv) {
   }
   if (optind != argc - 1) cli_usage_error("evaluate", "expected exactly one RUN_DIR argument");
   o.run_dir = argv[optind];
+  o.git = CORDSEG_GIT;
   evaluate_run(&o);
   return 0;
 }

@@ -95,8 +95,9 @@ static void fix_run_dir(const char *dir, const TrainConfig *cfg, const char *arm
   rundir_path(p, sizeof p, dir, "run.json");
   rundir_json_end(&j, p);
   rundir_path(p, sizeof p, dir, "log.csv");
-  rundir_write_text(p, "epoch,global_step,train_loss,val_loss,lr,img_per_s,elapsed_s,eta_s,val_dice_mean,dice_LDC\n"
-                       "1,3,0.9,0.95,1e-4,10,1,2,0.2,0.1\n2,6,0.7,0.8,8e-5,10,2,1,,\n3,9,0.6,0.7,5e-5,10,3,0,0.4,0.3\n");
+  rundir_write_text(p,
+                    "epoch,global_step,train_loss,val_loss,lr,img_per_s,elapsed_s,eta_s,val_dice_mean,dice_LDC\n"
+                    "1,3,0.9,0.95,1e-4,10,1,2,0.2,0.1\n2,6,0.7,0.8,8e-5,10,2,1,,\n3,9,0.6,0.7,5e-5,10,3,0,0.4,0.3\n");
   if (done) rundir_path(p, sizeof p, dir, "DONE"), rundir_write_text(p, "done\n");
 }
 #endif

@@ -132,7 +132,8 @@ static void check_run(const char *run, LossKind loss) {
         if (!isnan(d) && d > best) best = d, bi = t;
       }
       double want = bi < 0 ? 0.5 : bi / 1000.0;
-      if (fabs(thr[c] - want) > 1e-9) ok = 0, fprintf(stderr, "class %d: threshold %.3f, brute force %.3f\n", c, thr[c], want);
+      if (fabs(thr[c] - want) > 1e-9)
+        ok = 0, fprintf(stderr, "class %d: threshold %.3f, brute force %.3f\n", c, thr[c], want);
     }
     T_CHECK(ok, "thresholds = brute-force validation search");
   }

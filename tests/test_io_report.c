@@ -133,7 +133,8 @@ static void check_png(const char *name) {
   if (ok) {
     cairo_surface_flush(s);
     const unsigned char *d = cairo_image_surface_get_data(s);
-    int st = cairo_image_surface_get_stride(s), w = cairo_image_surface_get_width(s), h = cairo_image_surface_get_height(s);
+    int st = cairo_image_surface_get_stride(s), w = cairo_image_surface_get_width(s),
+        h = cairo_image_surface_get_height(s);
     for (int y = 0; y < h; y++)
       for (int x = 0; x < w; x++) dark += (((const uint32_t *)(d + (size_t)y * st))[x] & 0xff) < 128;
   }
@@ -234,9 +235,9 @@ int main(void) {
       }
       double want[4] = {stats_nanmean(d, g_nkept[a]), stats_nansd(d, g_nkept[a]), stats_nanmean(dn, g_nkept[a]),
                         refs ? 100.0 * outl / refs : NAN};
-      double got[4] = {csv_get("table1.csv", arms[a], c, 1, "Dice_mean"), csv_get("table1.csv", arms[a], c, 1, "Dice_sd"),
-                       csv_get("table2.csv", arms[a], c, 1, "Dice_mean"),
-                       csv_get("table2.csv", arms[a], c, 1, "outliers__")};
+      double got[4] = {
+          csv_get("table1.csv", arms[a], c, 1, "Dice_mean"), csv_get("table1.csv", arms[a], c, 1, "Dice_sd"),
+          csv_get("table2.csv", arms[a], c, 1, "Dice_mean"), csv_get("table2.csv", arms[a], c, 1, "outliers__")};
       for (int k = 0; k < 4; k++)
         if (!(fabs(got[k] - want[k]) <= 1e-5 * fmax(1, fabs(want[k])) || (isnan(got[k]) && isnan(want[k])))) {
           ok = 0;
@@ -277,12 +278,15 @@ int main(void) {
     for (int s = 0; s < NSUB; s++)
       if (na[s] && nb[s]) diff[m++] = da[s] / na[s] - db[s] / nb[s];
     double p_exact = brute_wilcoxon_p(diff, m);
-    double got_n = csv_get("stats.csv", arms[1], c, 3, "subjects"), got_d = csv_get("stats.csv", arms[1], c, 3, "mean_diff");
-    double got_p = csv_get("stats.csv", arms[1], c, 3, "p_wilcoxon"), got_h = csv_get("stats.csv", arms[1], c, 3, "p_holm");
+    double got_n = csv_get("stats.csv", arms[1], c, 3, "subjects"),
+           got_d = csv_get("stats.csv", arms[1], c, 3, "mean_diff");
+    double got_p = csv_get("stats.csv", arms[1], c, 3, "p_wilcoxon"),
+           got_h = csv_get("stats.csv", arms[1], c, 3, "p_holm");
     double lo = csv_get("stats.csv", arms[1], c, 3, "ci95_lo"), hi = csv_get("stats.csv", arms[1], c, 3, "ci95_hi");
     printf("ROI %d: %d subjects, mean diff %.4f [%.4f, %.4f], p %.4g (enumeration %.4g), Holm %.4g\n", c, m, got_d, lo,
            hi, got_p, p_exact, got_h);
-    T_CHECK(got_n == m && fabs(got_d - stats_nanmean(diff, m)) < 1e-5, "ROI %d: paired subjects and mean difference", c);
+    T_CHECK(got_n == m && fabs(got_d - stats_nanmean(diff, m)) < 1e-5, "ROI %d: paired subjects and mean difference",
+            c);
     T_CHECK(fabs(got_p - p_exact) < 1e-5 && got_h >= got_p - 1e-12 && lo <= got_d && got_d <= hi,
             "ROI %d: Wilcoxon p = enumeration, Holm >= p, CI holds the mean", c);
   }

@@ -28,7 +28,8 @@ static void random_labels(Rng *r, uint8_t *m, int drop) {
   memset(m, 0, H * W);
   for (int c = 1; c < K; c++) {
     if (drop && rng_below(r, 4) == 0) continue;
-    int cy = (int)rng_below(r, H), cx = (int)rng_below(r, W), ry = 1 + (int)rng_below(r, 5), rx = 1 + (int)rng_below(r, 5);
+    int cy = (int)rng_below(r, H), cx = (int)rng_below(r, W), ry = 1 + (int)rng_below(r, 5),
+        rx = 1 + (int)rng_below(r, 5);
     for (int y = 0; y < H; y++)
       for (int x = 0; x < W; x++)
         if ((double)(y - cy) * (y - cy) / (ry * ry) + (double)(x - cx) * (x - cx) / (rx * rx) <= 1 &&
@@ -266,7 +267,8 @@ static void check_summary(void) {
           "summary: dice %g, no-outlier %g (SD %g), outlier %% %g", s.dice_mean, s.dice_mean_no, s.dice_sd_no,
           s.outlier_pct);
   T_CHECK(same(s.recall_mean_no, 0.7) && same(s.precision_mean, 0.8) && same(s.hd95_mean, 2) &&
-              same(s.fa_err_mean, 25) && same(s.swap_rate, 50) && s.swap_slices == 1 && isnan(s.pair_swap_rate) && same(s.ba_bias, 0) && same(s.ba_hi, 1.96 * sqrt(0.02)),
+              same(s.fa_err_mean, 25) && same(s.swap_rate, 50) && s.swap_slices == 1 && isnan(s.pair_swap_rate) &&
+              same(s.ba_bias, 0) && same(s.ba_hi, 1.96 * sqrt(0.02)),
           "summary: recall/precision/HD95/FA error/swap rate/Bland-Altman by hand");
 }
 
