@@ -27,5 +27,7 @@ int cmd_folds(int argc, char **argv);
 int cmd_bench_io(int argc, char **argv);
 int cmd_import(int argc, char **argv);
 int cmd_train(int argc, char **argv);
+int cmd_evaluate(int argc, char **argv);
+int cmd_report(int argc, char **argv);
 int cmd_sweep(int argc, char **argv);
 #endif

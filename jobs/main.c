@@ -19,6 +19,8 @@ static const CliCommand COMMANDS[] = {
     {"phantom", "build the PAM50-based CSM-like labelled DTI cohort (HDF5, PNG, NIfTI)", cmd_phantom},
     {"folds", "write subject-grouped 81/9/10 split and k-fold manifests of a store", cmd_folds},
     {"bench-io", "loader slices/s with augmentation (for `bench --io`)", cmd_bench_io},
+    {"evaluate", "per-slice/ROI metrics, thresholds and FA agreement of one trained run", cmd_evaluate},
+    {"report", "the paper's tables, figures, statistics and QC page from a study's runs", cmd_report},
     {"sweep", "folds and ablations as a Slurm job array: plan, submit, status, resubmit", cmd_sweep},
 #endif
 };

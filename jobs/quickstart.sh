@@ -8,6 +8,8 @@
 #     UNet-VGG16 with the heatmap distance loss, data-parallel over 2 CPU
 #     ranks, checkpoints in runs/quickstart/train (a second call resumes or
 #     says it is finished);
+#  3. `cordseg evaluate` on the run's test subjects and `cordseg report`
+#     -> runs/quickstart/report/index.html (tables, figures, QC overlays).
 # PAM50 comes from $PAM50 or ../shared/data/PAM50.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -27,4 +29,7 @@ fi
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_base_oversubscribe=1
 NP=${NP:-2}
 OMP_NUM_THREADS=${OMP_NUM_THREADS:-1} mpirun -np "$NP" ./build/cordseg train --config configs/demo.ini --run-dir $Q/train "$@"
-echo "quickstart: run directory $Q/train (log.csv, run.json, ckpt/)"
+./build/cordseg evaluate $Q/train
+./build/cordseg report -o $Q/report $Q/train
+echo "quickstart: run directory $Q/train (log.csv, run.json, ckpt/, eval/)"
+echo "quickstart: report $Q/report/index.html (tables.md, figures *.png)"

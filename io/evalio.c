@@ -1,0 +1,460 @@
+/* io/evalio.c: RUN/eval/ files, run.json and log.csv reading (see
+ * io/evalio.h). */
+#define _POSIX_C_SOURCE 200809L
+#include "io/evalio.h"
+
+#include <hdf5.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core/common.h"
+#include "io/atomic.h"
+#include "io/h5util.h"
+#include "io/rundir.h"
+
+#define HINT_W "check that the run directory is writable and the disk has space"
+
+static int fail(char *err, size_t n, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int fail(char *err, size_t n, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  if (err && n) vsnprintf(err, n, fmt, ap);
+  va_end(ap);
+  return -1;
+}
+
+/* ---- flat JSON ---- */
+
+/* points past the string starting at s (s[0] == '"'), copying its unescaped
+ * text into buf when buf != NULL */
+static const char *json_string(const char *s, char *buf, size_t n) {
+  size_t o = 0;
+  for (s++; *s && *s != '"'; s++) {
+    char c = *s;
+    if (c == '\\' && s[1]) {
+      s++;
+      c = *s == 'n' ? '\n' : *s == 't' ? '\t' : *s;
+      if (*s == 'u') c = '?', s += strlen(s) >= 5 ? 4 : 0;
+    }
+    if (buf && o + 1 < n) buf[o++] = c;
+  }
+  if (buf && n) buf[o] = 0;
+  return *s ? s + 1 : s;
+}
+
+/* the value of a top-level key, or NULL */
+static const char *json_find(const char *json, const char *key) {
+  int depth = 0;
+  for (const char *s = json; *s;) {
+    if (*s == '{' || *s == '[') depth++, s++;
+    else if (*s == '}' || *s == ']') depth--, s++;
+    else if (*s == '"') {
+      char k[256];
+      const char *e = json_string(s, k, sizeof k);
+      const char *c = e;
+      while (*c == ' ' || *c == '\t' || *c == '\n' || *c == '\r') c++;
+      if (depth == 1 && *c == ':' && !strcmp(k, key)) {
+        c++;
+        while (*c == ' ' || *c == '\t' || *c == '\n' || *c == '\r') c++;
+        return c;
+      }
+      s = e;
+    } else s++;
+  }
+  return NULL;
+}
+
+int evalio_json_str(const char *json, const char *key, char *buf, size_t n) {
+  const char *v = json_find(json, key);
+  if (!v || *v != '"') return 0;
+  json_string(v, buf, n);
+  return 1;
+}
+
+int evalio_json_num(const char *json, const char *key, double *out) {
+  const char *v = json_find(json, key);
+  if (!v) return 0;
+  char *end;
+  double x = strtod(v, &end);
+  if (end == v) return 0;
+  *out = x;
+  return 1;
+}
+
+int evalio_run_read(const char *dir, RunInfo *ri, char *err, size_t errn) {
+  memset(ri, 0, sizeof *ri);
+  snprintf(ri->dir, sizeof ri->dir, "%s", dir);
+  const char *slash = strrchr(dir, '/');
+  snprintf(ri->name, sizeof ri->name, "%s", slash && slash[1] ? slash + 1 : dir);
+  char p[4200];
+  rundir_path(p, sizeof p, dir, "run.json");
+  char *t = rundir_read_text(p);
+  if (!t) return fail(err, errn, "'%s': cannot be read", p);
+  double fold = 0, seed = 0, world = 1;
+  int ok = evalio_json_str(t, "config_hash", ri->config_hash, sizeof ri->config_hash) &&
+           evalio_json_str(t, "folds_hash", ri->folds_hash, sizeof ri->folds_hash) &&
+           evalio_json_str(t, "data_checksum", ri->data_checksum, sizeof ri->data_checksum) &&
+           evalio_json_num(t, "fold", &fold) && evalio_json_num(t, "seed", &seed);
+  if (!evalio_json_str(t, "git", ri->git, sizeof ri->git)) snprintf(ri->git, sizeof ri->git, "unknown");
+  if (!evalio_json_str(t, "arm", ri->arm, sizeof ri->arm)) snprintf(ri->arm, sizeof ri->arm, "%s", ri->name);
+  evalio_json_num(t, "world_size", &world);
+  free(t);
+  if (!ok) return fail(err, errn, "'%s': lacks one of config_hash, folds_hash, data_checksum, fold, seed", p);
+  ri->fold = (int32_t)fold, ri->seed = (int64_t)seed, ri->world_size = (int32_t)world;
+  ri->done = rundir_exists(dir, "DONE");
+  return 0;
+}
+
+/* ---- slices.csv ---- */
+
+static const char *const CSV_COLS[] = {
+    "run", "arm", "fold", "seed", "config_hash", "folds_hash", "data_checksum", "git", "index", "subject", "slice",
+    "level", "roi", "roi_key", "ref_px", "pred_px", "ref_mm2", "pred_mm2", "tp", "fp", "fn", "dice", "iou", "recall",
+    "precision", "hd95_mm", "outlier", "fa_pred", "fa_ref", "fa_err_pct", "lr_cross_px", "lr_swap"};
+enum { NCOLS = sizeof(CSV_COLS) / sizeof(CSV_COLS[0]) };
+
+static void put_num(FILE *f, double v) {
+  if (isnan(v)) fputs(",nan", f);
+  else fprintf(f, ",%.9g", v);
+}
+
+/* a provenance value with the CSV separator replaced */
+static void put_str(FILE *f, const char *s, int first) {
+  if (!first) fputc(',', f);
+  for (; *s; s++) fputc(*s == ',' || *s == '\n' ? ';' : *s, f);
+}
+
+void evalio_slices_write(const char *path, const RunInfo *ri, const EvalSlice *s, int64_t n) {
+  char tmp[4300];
+  atomic_begin(path, tmp, sizeof tmp);
+  FILE *f = fopenCheck(tmp, "w");
+  for (int c = 0; c < NCOLS; c++) fprintf(f, "%s%s", c ? "," : "", CSV_COLS[c]);
+  fputc('\n', f);
+  char prov[512];
+  snprintf(prov, sizeof prov, "%d,%lld", ri->fold, (long long)ri->seed);
+  for (int64_t i = 0; i < n; i++)
+    for (int32_t c = 1; c < LABEL_COUNT; c++) {
+      const RoiMetrics *m = &s[i].roi[c];
+      put_str(f, ri->name, 1), put_str(f, ri->arm, 0), fprintf(f, ",%s", prov);
+      put_str(f, ri->config_hash, 0), put_str(f, ri->folds_hash, 0), put_str(f, ri->data_checksum, 0);
+      put_str(f, ri->git, 0);
+      fprintf(f, ",%d,%d,%d,%d,%d,%s,%lld,%lld", s[i].index, s[i].subject, s[i].slice, s[i].level, c, LABEL_KEYS[c],
+              (long long)m->ref_px, (long long)m->pred_px);
+      put_num(f, m->ref_mm2), put_num(f, m->pred_mm2);
+      fprintf(f, ",%lld,%lld,%lld", (long long)m->tp, (long long)m->fp, (long long)m->fn);
+      put_num(f, m->dice), put_num(f, m->iou), put_num(f, m->recall), put_num(f, m->precision), put_num(f, m->hd95_mm);
+      fprintf(f, ",%d", m->outlier);
+      put_num(f, m->fa_pred), put_num(f, m->fa_ref), put_num(f, m->fa_err_pct);
+      fprintf(f, ",%lld,%d\n", (long long)m->lr_cross_px, m->lr_swap);
+    }
+  fcloseCheck(f, tmp);
+  atomic_commit(tmp, path);
+}
+
+/* splits line (modified in place) at commas into at most max fields */
+static int csv_split(char *line, char **fields, int max) {
+  int n = 0;
+  line[strcspn(line, "\r\n")] = 0;
+  for (char *p = line; n < max;) {
+    fields[n++] = p;
+    char *c = strchr(p, ',');
+    if (!c) break;
+    *c = 0, p = c + 1;
+  }
+  return n;
+}
+
+int evalio_slices_read(const char *path, EvalSlice **out, int64_t *n_out, RunInfo *ri, char *err, size_t errn) {
+  *out = NULL, *n_out = 0;
+  FILE *f = fopen(path, "r");
+  if (!f) return fail(err, errn, "'%s': cannot be opened (run `cordseg evaluate` on the run)", path);
+  char *line = NULL, *fl[64];
+  size_t cap = 0;
+  int col[NCOLS];
+  if (getline(&line, &cap, f) < 0) return free(line), fclose(f), fail(err, errn, "'%s': empty file", path);
+  int nh = csv_split(line, fl, 64);
+  for (int c = 0; c < NCOLS; c++) {
+    col[c] = -1;
+    for (int j = 0; j < nh; j++)
+      if (!strcmp(fl[j], CSV_COLS[c])) col[c] = j;
+    if (col[c] < 0) {
+      fclose(f), free(line);
+      return fail(err, errn, "'%s': no column '%s' (written by another cordseg version?)", path, CSV_COLS[c]);
+    }
+  }
+  int64_t n = 0, scap = 64, lineno = 1;
+  EvalSlice *s = callocCheck((size_t)scap, sizeof(EvalSlice));
+  int32_t last = -1;
+  while (getline(&line, &cap, f) >= 0) {
+    lineno++;
+    if (!line[0] || line[0] == '\n') continue;
+    int nf = csv_split(line, fl, 64);
+    if (nf != nh) {
+      free(s), free(line), fclose(f);
+      return fail(err, errn, "'%s' line %lld: %d fields, the header has %d (truncated?)", path, (long long)lineno, nf,
+                  nh);
+    }
+#define F(name) fl[col[name]]
+    enum { RUN, ARM, FOLD, SEED, CH, FH, DC, GIT, INDEX, SUBJ, SLICE, LEVEL, ROI };
+    int32_t index = atoi(F(INDEX)), roi = atoi(F(ROI));
+    if (roi < 1 || roi >= LABEL_COUNT) {
+      free(s), free(line), fclose(f);
+      return fail(err, errn, "'%s' line %lld: roi %d is not in 1..%d", path, (long long)lineno, roi, LABEL_MAX);
+    }
+    if (n == 0 || index != last) {
+      if (n == scap) s = realloc(s, sizeof(EvalSlice) * (size_t)(scap *= 2));
+      CS_CHECK(s, NULL, "out of memory reading '%s'", path);
+      memset(&s[n], 0, sizeof s[n]);
+      s[n].index = index, s[n].subject = atoi(F(SUBJ)), s[n].slice = atoi(F(SLICE)), s[n].level = atoi(F(LEVEL));
+      n++, last = index;
+      if (n == 1 && ri) {
+        memset(ri, 0, sizeof *ri);
+        snprintf(ri->name, sizeof ri->name, "%s", F(RUN));
+        snprintf(ri->arm, sizeof ri->arm, "%s", F(ARM));
+        ri->fold = atoi(F(FOLD)), ri->seed = atoll(F(SEED));
+        snprintf(ri->config_hash, sizeof ri->config_hash, "%s", F(CH));
+        snprintf(ri->folds_hash, sizeof ri->folds_hash, "%s", F(FH));
+        snprintf(ri->data_checksum, sizeof ri->data_checksum, "%s", F(DC));
+        snprintf(ri->git, sizeof ri->git, "%s", F(GIT));
+      }
+    }
+    RoiMetrics *m = &s[n - 1].roi[roi];
+    double v[NCOLS];
+    for (int c = ROI + 2; c < NCOLS; c++) v[c] = strtod(F(c), NULL);
+#undef F
+    int c = ROI + 2;
+    m->ref_px = (int64_t)v[c++], m->pred_px = (int64_t)v[c++], m->ref_mm2 = v[c++], m->pred_mm2 = v[c++];
+    m->tp = (int64_t)v[c++], m->fp = (int64_t)v[c++], m->fn = (int64_t)v[c++];
+    m->dice = v[c++], m->iou = v[c++], m->recall = v[c++], m->precision = v[c++], m->hd95_mm = v[c++];
+    m->outlier = (int32_t)v[c++], m->fa_pred = v[c++], m->fa_ref = v[c++], m->fa_err_pct = v[c++];
+    m->lr_cross_px = (int64_t)v[c++], m->lr_swap = (int32_t)v[c++];
+  }
+  free(line), fclose(f);
+  if (n == 0) return free(s), fail(err, errn, "'%s': no rows", path);
+  *out = s, *n_out = n;
+  return 0;
+}
+
+/* ---- thresholds.txt ---- */
+
+void evalio_thresholds_write(const char *path, int sigmoid, const double *thr, const double *val_dice, int32_t k) {
+  char tmp[4300];
+  atomic_begin(path, tmp, sizeof tmp);
+  FILE *f = fopenCheck(tmp, "w");
+  fprintf(f, "# cordseg evaluate: how probabilities become labels. sigmoid: per-class threshold maximising the\n"
+             "# pooled validation Dice (0..1 step 0.001); a pixel takes the most probable class over its threshold\n"
+             "mode %s\n", sigmoid ? "sigmoid" : "argmax");
+  if (sigmoid)
+    for (int32_t c = 1; c < k; c++)
+      fprintf(f, "class %d %s %.3f val_dice %.6f\n", c, c < LABEL_COUNT ? LABEL_KEYS[c] : "-", thr[c], val_dice[c]);
+  fcloseCheck(f, tmp);
+  atomic_commit(tmp, path);
+}
+
+int evalio_thresholds_read(const char *path, int *sigmoid, double *thr, int32_t k, char *err, size_t errn) {
+  FILE *f = fopen(path, "r");
+  if (!f) return fail(err, errn, "'%s': cannot be opened", path);
+  char line[512], mode[32] = "";
+  int seen = 0;
+  for (int32_t c = 0; c < k; c++) thr[c] = 0.5;
+  while (fgets(line, sizeof line, f)) {
+    int c;
+    double t;
+    if (sscanf(line, "mode %31s", mode) == 1) continue;
+    if (sscanf(line, "class %d %*s %lf", &c, &t) == 2 && c >= 1 && c < k) thr[c] = t, seen++;
+  }
+  fclose(f);
+  *sigmoid = !strcmp(mode, "sigmoid");
+  if (!*sigmoid && strcmp(mode, "argmax")) return fail(err, errn, "'%s': no 'mode sigmoid|argmax' line", path);
+  if (*sigmoid && seen != k - 1) return fail(err, errn, "'%s': %d class lines, want %d", path, seen, k - 1);
+  return 0;
+}
+
+/* ---- pred.h5 ---- */
+
+void evalio_pred_write(const char *path, const char *run, int32_t n, int32_t h, int32_t w, const int32_t *index,
+                       const uint8_t *labels) {
+  h5_quiet();
+  char tmp[4300];
+  atomic_begin(path, tmp, sizeof tmp);
+  hid_t f = H5Fcreate(tmp, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+  H5_CHECK(f, tmp, "create", HINT_W);
+  hsize_t d3[3] = {(hsize_t)n, (hsize_t)h, (hsize_t)w}, d1 = (hsize_t)n;
+  hid_t sp = H5Screate_simple(3, d3, NULL), pl = H5Pcreate(H5P_DATASET_CREATE);
+  if (n > 0) {
+    hsize_t ch[3] = {1, (hsize_t)h, (hsize_t)w};
+    H5Pset_chunk(pl, 3, ch), H5Pset_deflate(pl, 4);
+  }
+  hid_t ds = H5Dcreate2(f, "labels", H5T_STD_U8LE, sp, H5P_DEFAULT, pl, H5P_DEFAULT);
+  H5_CHECK(ds, tmp, "labels", HINT_W);
+  if (n) H5_CHECK(H5Dwrite(ds, H5T_NATIVE_UINT8, H5S_ALL, H5S_ALL, H5P_DEFAULT, labels), tmp, "labels", HINT_W);
+  H5Dclose(ds), H5Sclose(sp), H5Pclose(pl);
+  sp = H5Screate_simple(1, &d1, NULL);
+  ds = H5Dcreate2(f, "index", H5T_STD_I32LE, sp, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+  H5_CHECK(ds, tmp, "index", HINT_W);
+  if (n) H5_CHECK(H5Dwrite(ds, H5T_NATIVE_INT32, H5S_ALL, H5S_ALL, H5P_DEFAULT, index), tmp, "index", HINT_W);
+  H5Dclose(ds), H5Sclose(sp);
+  h5_attr_write_string(f, tmp, "schema", "cordseg-pred");
+  h5_attr_write_string(f, tmp, "run", run);
+  H5_CHECK(H5Fclose(f), tmp, "close", HINT_W);
+  atomic_commit(tmp, path);
+}
+
+int evalio_pred_read(const char *path, int32_t *n, int32_t *h, int32_t *w, int32_t **index, uint8_t **labels, char *err,
+                     size_t errn) {
+  h5_quiet();
+  *index = NULL, *labels = NULL;
+  if (access(path, R_OK) != 0) return fail(err, errn, "'%s': missing", path);
+  hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
+  H5Pset_file_locking(fapl, 0, 1);
+  hid_t f = H5Fopen(path, H5F_ACC_RDONLY, fapl);
+  H5Pclose(fapl);
+  if (f < 0) return fail(err, errn, "'%s': not an HDF5 file", path);
+  hid_t dl = H5Dopen2(f, "labels", H5P_DEFAULT), di = H5Dopen2(f, "index", H5P_DEFAULT);
+  int rc = 0;
+  if (dl < 0 || di < 0) rc = fail(err, errn, "'%s': no /labels or /index", path);
+  else {
+    hid_t sp = H5Dget_space(dl);
+    hsize_t d[3] = {0, 0, 0};
+    if (H5Sget_simple_extent_ndims(sp) != 3) rc = fail(err, errn, "'%s': /labels is not [N,H,W]", path);
+    H5Sget_simple_extent_dims(sp, d, NULL);
+    H5Sclose(sp);
+    *n = (int32_t)d[0], *h = (int32_t)d[1], *w = (int32_t)d[2];
+    if (!rc) {
+      *labels = mallocCheck(d[0] * d[1] * d[2] + 1);
+      *index = mallocCheck(sizeof(int32_t) * (d[0] + 1));
+      if ((d[0] && H5Dread(dl, H5T_NATIVE_UINT8, H5S_ALL, H5S_ALL, H5P_DEFAULT, *labels) < 0) ||
+          (d[0] && H5Dread(di, H5T_NATIVE_INT32, H5S_ALL, H5S_ALL, H5P_DEFAULT, *index) < 0)) {
+        rc = fail(err, errn, "'%s': read error", path);
+        free(*labels), free(*index), *labels = NULL, *index = NULL;
+      }
+    }
+  }
+  if (dl >= 0) H5Dclose(dl);
+  if (di >= 0) H5Dclose(di);
+  H5Fclose(f);
+  return rc;
+}
+
+/* ---- summary.json ---- */
+
+static void json_num(FILE *f, double v) {
+  if (isfinite(v)) fprintf(f, "%.6g", v);
+  else fputs("null", f);
+}
+
+void evalio_summary_write(const char *path, const RunInfo *ri, const char *ckpt, const char *git, int sigmoid,
+                          const double *thr, const double *val_dice, const RoiSummary *sum, const double *corr,
+                          int64_t nslices, int64_t nval) {
+  char *buf = NULL;
+  size_t len = 0;
+  FILE *f = open_memstream(&buf, &len);
+  CS_CHECK(f, NULL, "out of memory (open_memstream)");
+  RunJson j = {.f = f}; /* reuse the string escaper of io/rundir for provenance */
+  fputs("{\n  \"schema\": \"cordseg-eval-summary 1\",\n  \"provenance\": {\n", f);
+  j.fields = 0;
+  rundir_json_str(&j, "run", ri->name), rundir_json_str(&j, "arm", ri->arm);
+  rundir_json_int(&j, "fold", ri->fold), rundir_json_int(&j, "seed", ri->seed);
+  rundir_json_str(&j, "config_hash", ri->config_hash), rundir_json_str(&j, "folds_hash", ri->folds_hash);
+  rundir_json_str(&j, "data_checksum", ri->data_checksum), rundir_json_str(&j, "git", ri->git);
+  rundir_json_str(&j, "checkpoint", ckpt);
+  rundir_json_str(&j, "evaluated_by_git", git ? git : "unknown");
+  fprintf(f, "\n  },\n  \"test_slices\": %lld,\n  \"val_slices\": %lld,\n  \"label_mode\": \"%s\",\n",
+          (long long)nslices, (long long)nval, sigmoid ? "sigmoid thresholds" : "argmax");
+  fputs("  \"policy\": \"ratios with a zero denominator are NaN (null); means are nan-means; an outlier is a slice "
+        "whose reference holds the ROI and whose prediction does not; *_no = outliers removed; FA error = "
+        "|FA_pred - FA_ref| / FA_ref (%); ICC(2,1) absolute agreement; Bland-Altman of FA_pred - FA_ref\",\n",
+        f);
+  fputs("  \"rois\": {\n", f);
+  for (int c = 1; c < LABEL_COUNT; c++) {
+    const RoiSummary *s = &sum[c];
+    fprintf(f, "    \"%s\": {\"name\": \"%s\", \"threshold\": ", LABEL_KEYS[c], LABEL_NAMES[c]);
+    json_num(f, sigmoid ? thr[c] : NAN);
+    fputs(", \"val_dice_at_threshold\": ", f), json_num(f, sigmoid ? val_dice[c] : NAN);
+    fprintf(f, ", \"ref_slices\": %lld, \"pred_slices\": %lld", (long long)s->ref_slices, (long long)s->pred_slices);
+    const struct {
+      const char *k;
+      double v;
+    } kv[] = {{"dice_mean", s->dice_mean},         {"dice_sd", s->dice_sd},
+              {"iou_mean", s->iou_mean},           {"iou_sd", s->iou_sd},
+              {"recall_mean", s->recall_mean},     {"recall_sd", s->recall_sd},
+              {"precision_mean", s->precision_mean}, {"precision_sd", s->precision_sd},
+              {"hd95_mm_mean", s->hd95_mean},      {"hd95_mm_sd", s->hd95_sd},
+              {"dice_mean_no", s->dice_mean_no},   {"dice_sd_no", s->dice_sd_no},
+              {"recall_mean_no", s->recall_mean_no}, {"recall_sd_no", s->recall_sd_no},
+              {"precision_mean_no", s->precision_mean_no}, {"precision_sd_no", s->precision_sd_no},
+              {"outlier_pct", s->outlier_pct},     {"fa_err_pct_mean", s->fa_err_mean},
+              {"fa_err_pct_sd", s->fa_err_sd},     {"fa_icc_2_1", s->fa_icc},
+              {"fa_ba_bias", s->ba_bias},          {"fa_ba_loa_lo", s->ba_lo},
+              {"fa_ba_loa_hi", s->ba_hi},          {"lr_swap_pct", s->swap_rate},
+              {"lr_pair_swap_pct", s->pair_swap_rate}};
+    for (size_t i = 0; i < sizeof kv / sizeof kv[0]; i++) fprintf(f, ", \"%s\": ", kv[i].k), json_num(f, kv[i].v);
+    fprintf(f, "}%s\n", c < LABEL_MAX ? "," : "");
+  }
+  fputs("  },\n  \"fa_correlation\": {\"rows_pred\": [", f);
+  for (int c = 1; c < LABEL_COUNT; c++) fprintf(f, "%s\"%s\"", c > 1 ? ", " : "", LABEL_KEYS[c]);
+  fputs("], \"cols_ref\": [", f);
+  for (int c = 1; c < LABEL_COUNT; c++) fprintf(f, "%s\"%s\"", c > 1 ? ", " : "", LABEL_KEYS[c]);
+  fputs("], \"pearson\": [", f);
+  for (int i = 0; i < LABEL_MAX; i++) {
+    fputs(i ? ", [" : "[", f);
+    for (int k = 0; k < LABEL_MAX; k++) {
+      if (k) fputs(", ", f);
+      json_num(f, corr[i * LABEL_MAX + k]);
+    }
+    fputs("]", f);
+  }
+  fputs("]}\n}\n", f);
+  fclose(f);
+  rundir_write_text(path, buf);
+  free(buf);
+}
+
+/* ---- log.csv ---- */
+
+int evalio_log_read(const char *path, TrainLog *log, char *err, size_t errn) {
+  memset(log, 0, sizeof *log);
+  FILE *f = fopen(path, "r");
+  if (!f) return fail(err, errn, "'%s': cannot be opened", path);
+  char *line = NULL, *fl[128];
+  size_t cap = 0;
+  if (getline(&line, &cap, f) < 0) return free(line), fclose(f), fail(err, errn, "'%s': empty", path);
+  static const char *const want[5] = {"epoch", "train_loss", "val_loss", "lr", "val_dice_mean"};
+  int col[5], nh = csv_split(line, fl, 128);
+  for (int c = 0; c < 5; c++) {
+    col[c] = -1;
+    for (int j = 0; j < nh; j++)
+      if (!strcmp(fl[j], want[c])) col[c] = j;
+  }
+  if (col[0] < 0) return free(line), fclose(f), fail(err, errn, "'%s': no 'epoch' column", path);
+  int64_t lcap = 64;
+  double *v[5];
+  for (int c = 0; c < 5; c++) v[c] = mallocCheck(sizeof(double) * (size_t)lcap);
+  while (getline(&line, &cap, f) >= 0) {
+    int nf = csv_split(line, fl, 128);
+    if (nf < 1 || !fl[0][0]) continue;
+    if (log->n == lcap) {
+      lcap *= 2;
+      for (int c = 0; c < 5; c++) CS_CHECK(v[c] = realloc(v[c], sizeof(double) * (size_t)lcap), NULL, "out of memory");
+    }
+    for (int c = 0; c < 5; c++) {
+      const char *s = col[c] >= 0 && col[c] < nf ? fl[col[c]] : "";
+      char *end;
+      double x = strtod(s, &end);
+      v[c][log->n] = end == s ? NAN : x;
+    }
+    log->n++;
+  }
+  free(line), fclose(f);
+  log->epoch = v[0], log->train_loss = v[1], log->val_loss = v[2], log->lr = v[3], log->val_dice = v[4];
+  return 0;
+}
+
+void evalio_log_free(TrainLog *log) {
+  free(log->epoch), free(log->train_loss), free(log->val_loss), free(log->lr), free(log->val_dice);
+  memset(log, 0, sizeof *log);
+}

@@ -1,0 +1,85 @@
+/* io/evalio.h: the files `cordseg evaluate` writes into RUN/eval/ and that
+ * `cordseg report` reads back, plus reading a run's provenance and log.
+ *   RUN/eval/thresholds.txt  "mode sigmoid" (per-class thresholds from the
+ *                            validation search) or "mode argmax" (softmax),
+ *                            one "class ID KEY THRESHOLD val_dice D" line each
+ *   RUN/eval/slices.csv      one row per test slice and ROI (long format):
+ *                            provenance columns (run, arm, fold, seed,
+ *                            config_hash, folds_hash, data_checksum, git),
+ *                            slice identity (index in the store, subject,
+ *                            slice, level), then every RoiMetrics field
+ *                            (core/metrics.h); NaN written as "nan"
+ *   RUN/eval/summary.json    provenance, thresholds, per-ROI aggregates
+ *                            (core/metrics.h RoiSummary), the 8x8 Pearson
+ *                            matrix of predicted vs reference mean FA
+ *                            (Fei et al. Figure 8), pooled laterality
+ *   RUN/eval/pred.h5         predicted label maps of the test slices:
+ *                            /labels uint8 [N,H,W], /index int32 [N] (store
+ *                            slice indices), attribute "run"
+ * Every file is written atomically (io/atomic.h). The readers never exit:
+ * they return -1 with a message naming the file and the problem, so a report
+ * can list a bad run and go on.
+ * defines: RunInfo, evalio_run_read, evalio_json_str, evalio_json_num,
+ *          EvalSlice, evalio_slices_write, evalio_slices_read,
+ *          evalio_thresholds_write, evalio_thresholds_read,
+ *          evalio_pred_write, evalio_pred_read, evalio_summary_write,
+ *          TrainLog, evalio_log_read, evalio_log_free */
+#ifndef CORDSEG_IO_EVALIO_H
+#define CORDSEG_IO_EVALIO_H
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/metrics.h"
+#include "io/labels.h"
+
+typedef struct {
+  char dir[4096];
+  char name[256];          /* the run directory's last path component */
+  char config_hash[64], folds_hash[64], data_checksum[64], git[64], arm[256];
+  int32_t fold;            /* -1 = the 81/9/10 split */
+  int64_t seed;
+  int32_t world_size;
+  int done;                /* RUN/DONE exists */
+} RunInfo;
+
+/* RUN/run.json -> ri; 0 ok, -1 with err filled */
+int evalio_run_read(const char *dir, RunInfo *ri, char *err, size_t errn);
+/* flat JSON lookups of a top-level key; 1 found, 0 not */
+int evalio_json_str(const char *json, const char *key, char *buf, size_t n);
+int evalio_json_num(const char *json, const char *key, double *v);
+
+typedef struct {
+  int32_t index;           /* slice index in the store */
+  int32_t subject, slice, level;
+  RoiMetrics roi[LABEL_COUNT]; /* [0] unused */
+} EvalSlice;
+
+void evalio_slices_write(const char *path, const RunInfo *ri, const EvalSlice *s, int64_t n);
+/* *out malloc'ed; ri_out (may be NULL) gets the provenance columns of the first row */
+int evalio_slices_read(const char *path, EvalSlice **out, int64_t *n, RunInfo *ri_out, char *err, size_t errn);
+
+/* sigmoid = 1: thr/val_dice per class (index 0 ignored); sigmoid = 0: argmax */
+void evalio_thresholds_write(const char *path, int sigmoid, const double *thr, const double *val_dice, int32_t k);
+int evalio_thresholds_read(const char *path, int *sigmoid, double *thr, int32_t k, char *err, size_t errn);
+
+void evalio_pred_write(const char *path, const char *run, int32_t n, int32_t h, int32_t w, const int32_t *index,
+                       const uint8_t *labels);
+/* *index, *labels malloc'ed */
+int evalio_pred_read(const char *path, int32_t *n, int32_t *h, int32_t *w, int32_t **index, uint8_t **labels, char *err,
+                     size_t errn);
+
+/* sigmoid/thr/val_dice as for thresholds; sum[1..8] per-ROI aggregates;
+ * corr [8][8] Pearson(pred FA of ROI i, reference FA of ROI j) */
+/* ckpt: the checkpoint evaluated; git: the evaluating program's commit */
+void evalio_summary_write(const char *path, const RunInfo *ri, const char *ckpt, const char *git, int sigmoid,
+                          const double *thr, const double *val_dice, const RoiSummary *sum, const double *corr,
+                          int64_t nslices, int64_t nval);
+
+/* RUN/log.csv columns by header name; missing or empty cells are NaN */
+typedef struct {
+  int64_t n;
+  double *epoch, *train_loss, *val_loss, *lr, *val_dice;
+} TrainLog;
+int evalio_log_read(const char *path, TrainLog *log, char *err, size_t errn);
+void evalio_log_free(TrainLog *log);
+#endif

@@ -1,0 +1,240 @@
+/* io/evaluate.c: batched prediction of a run's validation and test slices,
+ * threshold choice and per-slice metrics (see io/evaluate.h). */
+#define _POSIX_C_SOURCE 200809L
+#include "io/evaluate.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "core/common.h"
+#include "core/loss.h"
+#include "core/metrics.h"
+#include "core/stats.h"
+#include "core/unet.h"
+#include "io/ckpt.h"
+#include "io/config.h"
+#include "io/folds.h"
+#include "io/h5store.h"
+#include "io/loader.h"
+#include "io/rundir.h"
+
+void evaluate_options_default(EvaluateOptions *o) {
+  memset(o, 0, sizeof *o);
+  o->batch = 8;
+}
+
+void evaluate_fa_corr(const EvalSlice *s, int64_t n, double *corr) {
+  double *x = mallocCheck(sizeof(double) * (size_t)(n + 1)), *y = mallocCheck(sizeof(double) * (size_t)(n + 1));
+  for (int i = 1; i < LABEL_COUNT; i++)
+    for (int j = 1; j < LABEL_COUNT; j++) {
+      for (int64_t q = 0; q < n; q++) x[q] = s[q].roi[i].fa_pred, y[q] = s[q].roi[j].fa_ref;
+      corr[(i - 1) * LABEL_MAX + (j - 1)] = stats_pearson(x, y, n);
+    }
+  free(x), free(y);
+}
+
+void evaluate_summarize(const EvalSlice *s, int64_t n, RoiSummary *sum) {
+  RoiMetrics *m = mallocCheck(sizeof(RoiMetrics) * LABEL_COUNT * (size_t)(n + 1));
+  for (int64_t q = 0; q < n; q++) memcpy(m + q * LABEL_COUNT, s[q].roi, sizeof s[q].roi);
+  memset(sum, 0, sizeof(RoiSummary) * LABEL_COUNT);
+  for (int c = 1; c < LABEL_COUNT; c++) metrics_summarize(m, n, LABEL_COUNT, c, &sum[c]);
+  for (int c = 1; c < LABEL_COUNT; c++) {
+    const RoiSummary *a = &sum[c], *b = &sum[LABEL_LR_SWAP[c]];
+    int64_t pred = a->pred_slices + b->pred_slices;
+    sum[c].pair_swap_rate = pred ? 100.0 * (double)(a->swap_slices + b->swap_slices) / (double)pred : NAN;
+  }
+  free(m);
+}
+
+typedef struct {
+  const H5Store *store;
+  Unet *net;
+  LossConfig loss;
+  InputKind input;
+  int32_t batch, cin, k;
+  float *x, *probs, *scratch;
+} Predictor;
+
+/* probabilities [k][H][W] of slices idx[0..n) in batches; fn(ctx, j, probs)
+ * for each; a progress line per batch unless quiet */
+static void predict_slices(Predictor *p, const int32_t *idx, int32_t n, const char *what, int quiet,
+                           void (*fn)(void *ctx, int32_t j, const float *probs), void *ctx) {
+  const int64_t hw = (int64_t)p->store->h * p->store->w;
+  double t0 = cs_now();
+  for (int32_t b0 = 0; b0 < n; b0 += p->batch) {
+    int32_t nb = n - b0 < p->batch ? n - b0 : p->batch;
+    memset(p->x, 0, sizeof(float) * (size_t)p->batch * p->cin * hw); /* padding rows of a last partial batch */
+    for (int32_t j = 0; j < nb; j++)
+      loader_load_slice(p->store, idx[b0 + j], p->input, p->x + (size_t)j * p->cin * hw, NULL, p->scratch);
+    const float *logits = unet_forward(p->net, p->x, 0);
+    loss_probs(&p->loss, logits, p->batch, p->k, p->store->h, p->store->w, p->probs);
+    for (int32_t j = 0; j < nb; j++) fn(ctx, b0 + j, p->probs + (size_t)j * p->k * hw);
+    if (!quiet) {
+      double dt = cs_now() - t0;
+      fprintf(stderr, "\revaluate: %s %d/%d slices (%.1f slices/s)", what, b0 + nb, n,
+              (b0 + nb) / (dt > 0 ? dt : 1e-9));
+      if (b0 + nb == n) fprintf(stderr, "\n");
+    }
+  }
+}
+
+typedef struct {
+  ThreshHist hist;
+  const H5Store *store;
+  const int32_t *idx;
+  uint8_t *ref;
+} ValCtx;
+
+static void val_slice(void *ctx, int32_t j, const float *probs) {
+  ValCtx *v = ctx;
+  h5store_read_slices(v->store, &v->idx[j], 1, NULL, NULL, v->ref);
+  metrics_hist_add(&v->hist, probs, v->ref, (int64_t)v->store->h * v->store->w);
+}
+
+typedef struct {
+  const H5Store *store;
+  const int32_t *idx;
+  int sigmoid;
+  const double *thr;
+  int32_t k;
+  uint8_t *pred; /* [n][H][W] */
+  uint8_t *ref;
+  float *fa;
+  EvalSlice *out;
+} TestCtx;
+
+static void test_slice(void *ctx, int32_t j, const float *probs) {
+  TestCtx *t = ctx;
+  const int64_t hw = (int64_t)t->store->h * t->store->w;
+  uint8_t *pred = t->pred + (size_t)j * hw;
+  if (t->sigmoid) metrics_labels_threshold(probs, t->k, hw, t->thr, pred);
+  else metrics_labels_argmax(probs, t->k, hw, pred);
+  int32_t i = t->idx[j];
+  h5store_read_slices(t->store, &i, 1, NULL, t->fa, t->ref);
+  const SliceMeta *m = &t->store->meta[i];
+  EvalSlice *e = &t->out[j];
+  e->index = i, e->subject = m->subject, e->slice = m->slice, e->level = m->level;
+  metrics_slice(pred, t->ref, t->fa, t->store->h, t->store->w, m->spacing, LABEL_COUNT, LABEL_LR_SWAP, e->roi);
+}
+
+static void mkdir_one(const char *d) {
+  if (mkdir(d, 0775) != 0 && errno != EEXIST)
+    cs_fatal("choose a writable --out directory", "cannot create '%s': %s", d, strerror(errno));
+}
+
+void evaluate_run(const EvaluateOptions *o) {
+  double t0 = cs_now();
+  char err[4600], p[4400], outdir[4200], ckpt[4200];
+  RunInfo ri;
+  if (evalio_run_read(o->run_dir, &ri, err, sizeof err))
+    cs_fatal("point evaluate at a directory written by `cordseg train` (it holds run.json)", "%s", err);
+  if (!ri.done)
+    fprintf(stderr, "cordseg evaluate: warning: '%s' has no DONE file: training did not finish, evaluating anyway\n",
+            o->run_dir);
+  TrainConfig cfg;
+  config_defaults(&cfg);
+  rundir_path(p, sizeof p, o->run_dir, "config.ini");
+  config_load(&cfg, p);
+  CS_CHECK(cfg.classes == LABEL_COUNT, "evaluate knows the 9 labels of io/labels.h; train with classes = 9",
+           "'%s': classes = %d", p, cfg.classes);
+  if (o->ckpt) snprintf(ckpt, sizeof ckpt, "%s", o->ckpt);
+  else {
+    rundir_path(ckpt, sizeof ckpt, o->run_dir, "ckpt/best.h5");
+    if (access(ckpt, R_OK) != 0) rundir_path(ckpt, sizeof ckpt, o->run_dir, "ckpt/last.h5");
+  }
+  CS_CHECK(access(ckpt, R_OK) == 0, "train the run first, or name a checkpoint with --ckpt",
+           "no checkpoint: '%s' is missing", ckpt);
+
+  H5Store store;
+  h5store_open(&store, cfg.store);
+  char checksum[64];
+  h5store_attr_string(&store, "checksum", checksum, sizeof checksum);
+  CS_CHECK(!strcmp(checksum, ri.data_checksum),
+           "the store changed since training; evaluate against the store the run was trained on",
+           "store '%s' has checksum %s, run '%s' recorded %s", cfg.store, checksum, o->run_dir, ri.data_checksum);
+  Folds folds;
+  folds_read(&folds, cfg.folds);
+  CS_CHECK(!strcmp(folds.hash, ri.folds_hash), "the folds file changed since training; restore it or retrain",
+           "folds '%s' has hash %s, run '%s' recorded %s", cfg.folds, folds.hash, o->run_dir, ri.folds_hash);
+  int32_t *vidx, *tidx;
+  int32_t nval = folds_indices(&folds, cfg.fold, FOLD_VAL, store.meta, store.n, &vidx);
+  int32_t ntest = folds_indices(&folds, cfg.fold, FOLD_TEST, store.meta, store.n, &tidx);
+  CS_CHECK(ntest > 0, "use a folds file whose fold has test subjects", "fold %d of '%s' has no test slices", cfg.fold,
+           cfg.folds);
+
+  UnetConfig ucfg;
+  config_unet(&cfg, &ucfg);
+  const char *bad = unet_config_check(&ucfg, store.h, store.w);
+  CS_CHECK(!bad, "the run's config does not fit this store", "%s", bad ? bad : "");
+  Predictor pr = {.store = &store, .input = cfg.input, .batch = o->batch, .cin = ucfg.in_channels, .k = ucfg.classes};
+  config_loss(&cfg, &pr.loss);
+  pr.net = unet_init(&ucfg, o->batch, store.h, store.w);
+  CkptState st;
+  ckpt_read(ckpt, pr.net, NULL, &st);
+  const int64_t hw = (int64_t)store.h * store.w;
+  pr.x = mallocCheck(sizeof(float) * (size_t)o->batch * pr.cin * hw);
+  pr.probs = mallocCheck(sizeof(float) * (size_t)o->batch * pr.k * hw);
+  pr.scratch = mallocCheck(sizeof(float) * 2 * (size_t)hw);
+  if (!o->quiet)
+    printf("evaluate: %s (arm %s, fold %d, seed %lld), checkpoint %s (epoch %lld), %d val + %d test slices\n", ri.name,
+           ri.arm, ri.fold, (long long)ri.seed, ckpt, (long long)st.epoch, nval, ntest);
+
+  /* thresholds: sigmoid (HDL) models search on validation, softmax models take argmax */
+  const int sigmoid = cfg.loss == LOSS_KIND_HDL;
+  double thr[LABEL_COUNT], vdice[LABEL_COUNT];
+  for (int c = 0; c < LABEL_COUNT; c++) thr[c] = 0.5, vdice[c] = NAN;
+  if (sigmoid) {
+    ValCtx v = {.store = &store, .idx = vidx, .ref = mallocCheck((size_t)hw)};
+    metrics_hist_init(&v.hist, LABEL_COUNT);
+    if (nval > 0) predict_slices(&pr, vidx, nval, "validation", o->quiet, val_slice, &v);
+    else
+      fprintf(stderr, "cordseg evaluate: warning: fold %d has no validation slices: thresholds stay 0.5\n", cfg.fold);
+    if (nval > 0) metrics_hist_best(&v.hist, thr, vdice);
+    metrics_hist_free(&v.hist);
+    free(v.ref);
+  }
+
+  TestCtx t = {.store = &store, .idx = tidx, .sigmoid = sigmoid, .thr = thr, .k = pr.k,
+               .pred = mallocCheck((size_t)ntest * (size_t)hw), .ref = mallocCheck((size_t)hw),
+               .fa = mallocCheck(sizeof(float) * (size_t)hw), .out = callocCheck((size_t)ntest, sizeof(EvalSlice))};
+  predict_slices(&pr, tidx, ntest, "test", o->quiet, test_slice, &t);
+
+  RoiSummary sum[LABEL_COUNT];
+  evaluate_summarize(t.out, ntest, sum);
+  double corr[LABEL_MAX * LABEL_MAX];
+  evaluate_fa_corr(t.out, ntest, corr);
+
+  if (o->out) snprintf(outdir, sizeof outdir, "%s", o->out);
+  else rundir_path(outdir, sizeof outdir, o->run_dir, "eval");
+  mkdir_one(outdir);
+  rundir_path(p, sizeof p, outdir, "thresholds.txt");
+  evalio_thresholds_write(p, sigmoid, thr, vdice, LABEL_COUNT);
+  rundir_path(p, sizeof p, outdir, "slices.csv");
+  evalio_slices_write(p, &ri, t.out, ntest);
+  rundir_path(p, sizeof p, outdir, "pred.h5");
+  evalio_pred_write(p, ri.name, ntest, store.h, store.w, tidx, t.pred);
+  rundir_path(p, sizeof p, outdir, "summary.json");
+  evalio_summary_write(p, &ri, ckpt, o->git, sigmoid, thr, vdice, sum, corr, ntest, nval);
+
+  if (!o->quiet) {
+    printf("evaluate: %-18s %6s %6s %6s %8s %7s %9s %7s\n", "ROI", "thr", "Dice", "Dice*", "outlier%", "HD95mm",
+           "FAerr%", "swap%");
+    for (int c = 1; c < LABEL_COUNT; c++)
+      printf("evaluate: %-18s %6.3f %6.3f %6.3f %8.1f %7.2f %9.2f %7.1f\n", LABEL_NAMES[c], sigmoid ? thr[c] : NAN,
+             sum[c].dice_mean, sum[c].dice_mean_no, sum[c].outlier_pct, sum[c].hd95_mean, sum[c].fa_err_mean,
+             sum[c].swap_rate);
+    printf("evaluate: (Dice* = outliers removed) -> %s/{slices.csv,summary.json,thresholds.txt,pred.h5} in %.1f s\n",
+           outdir, cs_now() - t0);
+  }
+  free(t.pred), free(t.ref), free(t.fa), free(t.out);
+  free(pr.x), free(pr.probs), free(pr.scratch);
+  unet_free(pr.net);
+  free(vidx), free(tidx);
+  folds_free(&folds);
+  h5store_close(&store);
+}

@@ -1,0 +1,34 @@
+/* io/evaluate.h: `cordseg evaluate` on one trained run directory: rebuild the
+ * network from RUN/config.ini, load a checkpoint, predict the validation and
+ * test slices of the run's fold in batches, choose per-class thresholds on
+ * validation (sigmoid/HDL models; softmax models use argmax), apply them to
+ * test, measure every test slice and ROI (core/metrics.h) and write
+ * RUN/eval/{thresholds.txt, slices.csv, summary.json, pred.h5}
+ * (io/evalio.h). Refuses a store whose checksum or a folds file whose hash
+ * differs from the run's run.json.
+ * defines: EvaluateOptions, evaluate_options_default, evaluate_run,
+ *          evaluate_summarize, evaluate_fa_corr */
+#ifndef CORDSEG_IO_EVALUATE_H
+#define CORDSEG_IO_EVALUATE_H
+#include <stdint.h>
+
+#include "io/evalio.h"
+
+typedef struct {
+  const char *run_dir;
+  const char *ckpt;   /* NULL = RUN/ckpt/best.h5, else RUN/ckpt/last.h5 */
+  const char *out;    /* NULL = RUN/eval */
+  int32_t batch;      /* slices per forward pass (8) */
+  int quiet;          /* no progress lines */
+  const char *git;    /* commit of the evaluating program (summary.json), NULL = unknown */
+} EvaluateOptions;
+void evaluate_options_default(EvaluateOptions *o);
+void evaluate_run(const EvaluateOptions *o);
+
+/* sum[1..8]: metrics_summarize of every ROI over slices [n], with the
+ * pair_swap_rate of each ROI's left/right pair (io/labels.h LABEL_LR_SWAP) */
+void evaluate_summarize(const EvalSlice *s, int64_t n, RoiSummary *sum);
+/* corr [8][8]: Pearson over slices of (fa_pred of ROI i+1, fa_ref of ROI j+1)
+ * (Fei et al. Figure 8); slices [n] */
+void evaluate_fa_corr(const EvalSlice *s, int64_t n, double *corr);
+#endif

@@ -1,0 +1,58 @@
+/* jobs/cmd_evaluate.c: `cordseg evaluate RUN_DIR`: predict the run's
+ * validation and test slices, choose thresholds, measure every test slice
+ * and ROI, write RUN/eval/ (io/evaluate.h). */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/common.h"
+#include "io/evaluate.h"
+#include "jobs/cli.h"
+
+static void usage(FILE *f) {
+  fprintf(f,
+          "usage: cordseg evaluate [options] RUN_DIR\n\n"
+          "Evaluate one trained run (a directory written by `cordseg train`). Rebuilds the network from\n"
+          "RUN_DIR/config.ini, loads RUN_DIR/ckpt/best.h5 (else last.h5), predicts the validation and\n"
+          "test slices of the run's fold in batches, and:\n"
+          "  - sigmoid (HDL) models: per-class threshold 0..1 in 0.001 steps maximising the pooled\n"
+          "    validation Dice (one histogram pass); softmax (hybrid, ce) models: argmax;\n"
+          "  - per test slice and ROI: Dice, IoU, Recall, Precision, HD95 (mm), TP/FP/FN, areas,\n"
+          "    mean FA under prediction and reference, FA error (Fei et al. eq. 10), L/R swap;\n"
+          "  - per ROI: means +- SD (NaN-mean policy), outliers removed (Table 2) and outlier %%,\n"
+          "    ICC(2,1) and Bland-Altman of mean FA, the predicted-vs-reference FA correlation matrix.\n"
+          "Empty masks: a ratio with a zero denominator is NaN; an outlier is a slice whose reference\n"
+          "holds the ROI and whose prediction does not.\n\n"
+          "writes RUN_DIR/eval/: slices.csv, summary.json, thresholds.txt, pred.h5 (atomically), each\n"
+          "carrying the run's provenance (config hash, folds hash, data checksum, commit).\n\n"
+          "options:\n"
+          "      --ckpt FILE    checkpoint to evaluate (default RUN_DIR/ckpt/best.h5, else last.h5)\n"
+          "  -o, --out DIR      output directory (default RUN_DIR/eval)\n"
+          "      --batch N      slices per forward pass (default 8)\n"
+          "  -q, --quiet        no progress lines\n"
+          "  -h, --help         this help\n");
+}
+
+int cmd_evaluate(int argc, char **argv) {
+  static const struct option opts[] = {{"ckpt", required_argument, 0, 'c'}, {"out", required_argument, 0, 'o'},
+                                       {"batch", required_argument, 0, 'b'}, {"quiet", no_argument, 0, 'q'},
+                                       {"help", no_argument, 0, 'h'},        {0, 0, 0, 0}};
+  EvaluateOptions o;
+  evaluate_options_default(&o);
+  int c;
+  optind = 1;
+  while ((c = getopt_long(argc, argv, "o:qh", opts, NULL)) != -1) {
+    if (c == 'c') o.ckpt = optarg;
+    else if (c == 'o') o.out = optarg;
+    else if (c == 'b') o.batch = (int32_t)cli_parse_int("--batch", optarg, 1, 4096);
+    else if (c == 'q') o.quiet = 1;
+    else if (c == 'h') return usage(stdout), 0;
+    else cli_usage_error("evaluate", "unknown option");
+  }
+  if (optind != argc - 1) cli_usage_error("evaluate", "expected exactly one RUN_DIR argument");
+  o.run_dir = argv[optind];
+  o.git = CORDSEG_GIT;
+  evaluate_run(&o);
+  return 0;
+}

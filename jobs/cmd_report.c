@@ -1,0 +1,59 @@
+/* jobs/cmd_report.c: `cordseg report STUDY... -o OUT`: the paper's tables
+ * and figures from every evaluated run of a study (io/report.h). */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/common.h"
+#include "io/report.h"
+#include "jobs/cli.h"
+
+static void usage(FILE *f) {
+  fprintf(f,
+          "usage: cordseg report [options] -o OUT STUDY_DIR...\n\n"
+          "Collect every run directory (one holding run.json) under the STUDY_DIRs, recursively, and\n"
+          "regenerate the paper's tables and figures from their RUN/eval/ results (cordseg evaluate).\n"
+          "Runs with a different folds manifest or data checksum are refused (one study per report).\n"
+          "Runs that did not finish (no DONE), lack eval results, or whose files cannot be read are\n"
+          "listed in the report, as are missing (arm, fold, seed) cells; the rest is aggregated.\n"
+          "An arm is run.json's \"arm\" (e.g. vgg16-hdl-b0); arms whose names differ in one '-' token\n"
+          "are compared (Wilcoxon signed-rank on subject means, Holm over the 8 ROIs, bootstrap CI).\n\n"
+          "writes OUT/: index.html (self-contained: status, tables, statistics, figures, QC overlays of\n"
+          "each arm's best/median/worst slice), tables.md/.tex, table1-3.csv, stats.csv, runs.csv,\n"
+          "fig_dice_by_arm.png, fig_compare_*.png, fig_fa_corr_*.png, fig_bland_altman_*.png,\n"
+          "curves_*.png.\n\n"
+          "options:\n"
+          "  -o, --out DIR        output directory (required; created)\n"
+          "      --bootstrap N    bootstrap resamples (default 10000)\n"
+          "      --seed N         bootstrap seed (default 1)\n"
+          "      --strict         exit 3 when any run is listed as a problem or missing\n"
+          "  -q, --quiet          no progress lines\n"
+          "  -h, --help           this help\n");
+}
+
+int cmd_report(int argc, char **argv) {
+  static const struct option opts[] = {{"out", required_argument, 0, 'o'}, {"bootstrap", required_argument, 0, 'b'},
+                                       {"seed", required_argument, 0, 's'}, {"strict", no_argument, 0, 'S'},
+                                       {"quiet", no_argument, 0, 'q'},      {"help", no_argument, 0, 'h'},
+                                       {0, 0, 0, 0}};
+  ReportOptions o;
+  report_options_default(&o);
+  int c, strict = 0;
+  optind = 1;
+  while ((c = getopt_long(argc, argv, "o:qh", opts, NULL)) != -1) {
+    if (c == 'o') o.out = optarg;
+    else if (c == 'b') o.bootstrap = (int32_t)cli_parse_int("--bootstrap", optarg, 1, 10000000);
+    else if (c == 's') o.seed = (uint64_t)cli_parse_int("--seed", optarg, 0, INT64_MAX);
+    else if (c == 'S') strict = 1;
+    else if (c == 'q') o.quiet = 1;
+    else if (c == 'h') return usage(stdout), 0;
+    else cli_usage_error("report", "unknown option");
+  }
+  if (!o.out) cli_usage_error("report", "missing -o OUT");
+  if (optind >= argc) cli_usage_error("report", "expected at least one STUDY_DIR");
+  o.studies = (const char *const *)(argv + optind);
+  o.nstudies = argc - optind;
+  int problems = report_run(&o);
+  return strict && problems ? 3 : 0;
+}

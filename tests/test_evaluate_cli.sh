@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# tests/test_evaluate_cli.sh BIN: `cordseg evaluate` and `cordseg report` end
+# to end through the program, as the README runs them: a tiny phantom cohort
+# (6 subjects x 4 slices), 3 folds, two 2-epoch trainings (UNet-VGG16/4 and
+# UNet-ResNet50/4, HDL, fold 0), evaluate both, report the study. Checks exit
+# codes, the files each command promises, that the report names the missing
+# folds (and --strict turns them into exit 3), and that bad input is refused
+# with a message naming the fix. Exit 77 (skip) without the PAM50 atlas.
+set -uo pipefail
+BIN=$(readlink -f "$1")
+DATA=${CORDSEG_DATA:-$(dirname "$0")/../../shared/data}
+[ -f "$DATA/PAM50/atlas/info_label.txt" ] || { echo "SKIP: PAM50 atlas not found under $DATA (set CORDSEG_DATA)"; exit 77; }
+export OMP_NUM_THREADS=${OMP_NUM_THREADS:-2}
+T=$(mktemp -d /tmp/cordseg-test-eval.XXXXXX)
+trap 'rm -rf "$T"' EXIT
+fails=0 checks=0
+check() { checks=$((checks + 1)); if eval "$2"; then echo "ok: $1"; else echo "FAIL: $1"; fails=$((fails + 1)); fi; }
+
+"$BIN" evaluate --help | grep -q "usage: cordseg evaluate" || { echo "FAIL: evaluate --help"; exit 1; }
+"$BIN" report --help | grep -q "usage: cordseg report" || { echo "FAIL: report --help"; exit 1; }
+"$BIN" phantom --pam50 "$DATA/PAM50" --subjects 6 --slices 4 -o "$T/c.h5" >/dev/null || { echo "FAIL: phantom"; exit 1; }
+"$BIN" folds "$T/c.h5" -o "$T/f.txt" --k 3 >/dev/null || { echo "FAIL: folds"; exit 1; }
+cat > "$T/cfg.ini" <<EOC
+store = $T/c.h5
+folds = $T/f.txt
+width_div = 4
+loss = hdl
+epochs = 2
+batch = 4
+steps_per_epoch = 1
+lr_max = 3e-4
+warmup_epochs = 1
+no_aug_epochs = 0
+EOC
+for bb in vgg16 resnet50; do
+  "$BIN" train --config "$T/cfg.ini" --set backbone=$bb --run-dir "$T/study/$bb-hdl-b0/fold0" > "$T/train-$bb.out" 2>&1 \
+    || { echo "FAIL: train $bb: $(tail -3 "$T/train-$bb.out")"; exit 1; }
+  "$BIN" evaluate "$T/study/$bb-hdl-b0/fold0" > "$T/eval-$bb.out" 2>&1
+  check "evaluate $bb exits 0" "[ $? = 0 ]"
+  for f in slices.csv summary.json thresholds.txt pred.h5; do
+    check "evaluate $bb wrote eval/$f" "[ -s '$T/study/$bb-hdl-b0/fold0/eval/$f' ]"
+  done
+  check "evaluate $bb: slices.csv has 8 ROI rows per test slice + header" \
+    "[ \$(( (\$(wc -l < '$T/study/$bb-hdl-b0/fold0/eval/slices.csv') - 1) % 8 )) = 0 ]"
+  check "evaluate $bb: thresholds searched (sigmoid mode)" "grep -q '^mode sigmoid' '$T/study/$bb-hdl-b0/fold0/eval/thresholds.txt'"
+done
+"$BIN" report -o "$T/report" "$T/study" > "$T/report.out" 2>&1
+check "report exits 0" "[ $? = 0 ]"
+for f in index.html tables.md tables.tex table1.csv table2.csv table3.csv stats.csv runs.csv fig_dice_by_arm.png \
+         fig_compare_resnet50-hdl-b0_vs_vgg16-hdl-b0.png fig_fa_corr_vgg16-hdl-b0.png fig_bland_altman_vgg16-hdl-b0.png \
+         curves_vgg16-hdl-b0_fold0_seed11.png; do
+  check "report wrote $f" "[ -s '$T/report/$f' ]"
+done
+check "report names the missing folds" "grep -q 'missing: arm vgg16-hdl-b0, fold 2, seed 11' '$T/report.out'"
+check "PNG files are PNG" "head -c 8 '$T/report/fig_dice_by_arm.png' | od -An -tx1 | grep -q '89 50 4e 47 0d 0a 1a 0a'"
+"$BIN" report --strict -q -o "$T/report2" "$T/study" > /dev/null 2>&1
+check "report --strict exits 3 on missing folds" "[ $? = 3 ]"
+"$BIN" evaluate "$T" > "$T/bad.out" 2>&1
+check "evaluate on a non-run directory fails with a hint" "[ $? = 1 ] && grep -q 'run.json' '$T/bad.out'"
+"$BIN" report -o "$T/r3" "$T/nothing-here" > "$T/bad2.out" 2>&1
+check "report on a missing study fails" "[ $? = 1 ] && grep -q 'not a directory' '$T/bad2.out'"
+echo "$((checks - fails)) passed, $fails failed"
+[ $fails = 0 ]
