@@ -42,7 +42,7 @@ note() {  # note EVENT RC ACTION
 }
 finish() { note end "$1" "$2"; exit "$1"; }
 
-echo "cordseg sweep task $task ($arm: $overrides) on $(hostname), job ${SLURM_JOB_ID:-?}, restart $restart"
+echo "cordseg sweep task $task ($arm: ${overrides:-no axes}) on $(hostname), job ${SLURM_JOB_ID:-?}, restart $restart"
 echo "  run dir $RUN"
 note start - -
 if [ -f "$RUN/DONE" ] && [ -f "$RUN/eval/summary.json" ]; then
