@@ -443,3 +443,10 @@ void slurm_job_state(int64_t job, char *state, size_t n) {
     free(out);
   }
 }
+
+int slurm_queue_reachable(void) {
+  if (!slurm_have("squeue")) return 0;
+  int rc;
+  free(slurm_capture("squeue -h --me -o %i >/dev/null 2>&1", &rc));
+  return rc == 0;
+}

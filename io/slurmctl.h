@@ -9,7 +9,7 @@
  *          slurm_gres_gpus, slurm_check_resources, slurm_render,
  *          slurm_write_script,
  *          slurm_have, slurm_capture, slurm_quote, slurm_sbatch,
- *          slurm_queue_states, slurm_parse_queue, slurm_job_state,
+ *          slurm_queue_states, slurm_parse_queue, slurm_job_state, slurm_queue_reachable,
  *          slurm_state_active */
 #ifndef CORDSEG_IO_SLURMCTL_H
 #define CORDSEG_IO_SLURMCTL_H
@@ -91,6 +91,8 @@ int slurm_queue_states(int64_t job, SlurmTaskState *st, int32_t ntasks);
 int slurm_parse_queue(const char *text, int64_t job, int sacct, SlurmTaskState *st, int32_t ntasks);
 /* state of a plain (non-array) job from squeue, else sacct; "" when unknown */
 void slurm_job_state(int64_t job, char *state, size_t n);
+/* 1 when squeue is on PATH and answers (the controller is reachable) */
+int slurm_queue_reachable(void);
 /* 1 for a state in which the task still is, or will be, in the queue */
 int slurm_state_active(const char *state);
 #endif

@@ -352,7 +352,10 @@ static void state_load(SweepState *st, const char *dir, int ask_queue) {
   st->q = callocCheck((size_t)n, sizeof *st->q);
   st->run = callocCheck((size_t)n, sizeof *st->run);
   sweep_latest_jobs(dir, n, st->job, &st->report);
-  st->queue_known = ask_queue && slurm_have("squeue");
+  st->queue_known = ask_queue && slurm_queue_reachable();
+  if (ask_queue && !st->queue_known)
+    fprintf(stderr, "cordseg sweep: warning: squeue cannot reach the Slurm controller: task states from the run "
+                    "directories only\n");
   SlurmTaskState *tmp = callocCheck((size_t)n, sizeof *tmp);
   for (int32_t i = 0; i < n && st->queue_known; i++) {
     if (!st->job[i] || st->q[i].state[0]) continue;
@@ -449,7 +452,7 @@ static int sweep_status_cmd(const char *dir_arg, int ask_queue) {
     char slurm[64] = "-", last[48] = "-";
     if (st.job[i])
       snprintf(slurm, sizeof slurm, "%lld_%d %s", (long long)st.job[i], i,
-               st.q[i].state[0] ? st.q[i].state : (st.queue_known ? "(forgotten)" : "(not asked)"));
+               st.q[i].state[0] ? st.q[i].state : (st.queue_known ? "(forgotten)" : "(unknown)"));
     if (st.run[i].last_rc >= 0) snprintf(last, sizeof last, "%s (%d)", st.run[i].last_action, st.run[i].last_rc);
     printf("%4d  %-13s  %-24s  %8d  %-22s  %s%s\n", i, s, slurm, st.run[i].attempts, last, st.plan.run_dir[i],
            st.run[i].checkpoint && !st.run[i].trained ? " (checkpoint)" : "");
@@ -480,7 +483,8 @@ static int sweep_resubmit_cmd(const char *dir_arg, const char *only, int32_t thr
   state_load(&st, dir, 1);
   int32_t n = st.plan.n;
   if (!st.queue_known && !force)
-    cs_fatal("run on a Slurm login node; --force resubmits without knowing (a queued task could then run twice)",
+    cs_fatal("run where squeue reaches the controller (`scontrol ping`); --force resubmits without knowing, and a "
+             "task still queued would then run twice",
              "squeue is not available: cannot tell which tasks of '%s' are still queued", dir);
   uint8_t *want = mallocCheck((size_t)n), *pick = callocCheck((size_t)n, 1);
   if (only) {
