@@ -21,6 +21,8 @@ void loss_config_default(LossConfig *cfg, LossKind kind) {
   cfg->hdl_sigma = 1.0f;
   cfg->hdl_eps = 1e-6f;
   cfg->hdl_reduce = HDL_REDUCE_NORM;
+  cfg->dice_allreduce = NULL;
+  cfg->dice_grad_scale = 1.0f;
 }
 
 int loss_kind_parse(const char *name) {

@@ -27,6 +27,12 @@ typedef struct {
   float hdl_sigma;       /* Gaussian sigma in network-input pixels, default 1 */
   float hdl_eps;         /* 1e-6 inside the sqrt of the norm reduction */
   HdlReduce hdl_reduce;  /* norm (default) or mse */
+  /* Data parallel (hybrid): sums the Dice statistics (3K doubles) over the
+   * ranks in place, so the Dice term is that of the global batch; the Dice
+   * gradient is then scaled by dice_grad_scale (= ranks), because the trainer
+   * averages gradients over ranks. NULL (default) = this process's batch. */
+  void (*dice_allreduce)(double *v, int32_t n);
+  float dice_grad_scale; /* 1 by default */
 } LossConfig;
 
 void loss_config_default(LossConfig *cfg, LossKind kind);

@@ -133,13 +133,15 @@ static double LOSS_FN(loss_softmax_compute)(const LossConfig *cfg, const REAL *l
   if (hybrid) {
     const double s = (double)cfg->dice_smooth;
     const double *sp = tot + 1, *st = sp + k, *tp = st + k;
+    if (cfg->dice_allreduce) cfg->dice_allreduce(tot + 1, 3 * k); /* global-batch Dice */
+    const double gs = cfg->dice_grad_scale > 0 ? (double)cfg->dice_grad_scale : 1.0;
     double mean = 0;
     for (int32_t c = 0; c < k; c++) {
       const double den = sp[c] + st[c] + s;
       const double dc = (2.0 * tp[c] + s) / den;
       mean += dc;
-      ga[c] = (REAL)(-2.0 / ((double)k * den));
-      gb[c] = (REAL)(dc / ((double)k * den));
+      ga[c] = (REAL)(-2.0 * gs / ((double)k * den));
+      gb[c] = (REAL)(dc * gs / ((double)k * den));
     }
     loss += 1.0 - mean / (double)k;
   }

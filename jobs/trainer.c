@@ -3,11 +3,12 @@
  * forward/loss/backward, the gradients are summed over ranks in fixed buckets
  * of the flat buffer and divided by the world size, then every rank applies
  * the same Adam update, so parameters stay identical without broadcasts.
- * Loss semantics equal PyTorch DDP: each rank's loss is over its own shard;
- * for losses that are means over images (hdl, ce) and networks without
- * BatchNorm (VGG16-UNet) the trajectory does not depend on the split of the
- * global batch (up to float summation order); hybrid's Dice term and
- * ResNet's BatchNorm use local-batch statistics (as DDP without SyncBN).
+ * Loss semantics: the loss is that of the global batch: hdl and ce are means
+ * over images, and hybrid's Dice statistics are summed over the ranks before
+ * the Dice term (core/loss.h dice_allreduce), so for VGG16-UNet (no
+ * BatchNorm) the trajectory does not depend on the split of the global batch
+ * (up to float summation order). ResNet's BatchNorm uses local-batch
+ * statistics (as PyTorch DDP without SyncBN), so ResNet runs do.
  * BN running statistics are averaged over ranks before validation and
  * checkpoints (the average commutes with their update, so resume is exact).
  * Signals: the requeue signal or SIGTERM/SIGINT set a flag; the ranks agree on
@@ -98,6 +99,8 @@ static void validate(Unet *net, const LossConfig *lc, const H5Store *st, const i
   dist_allreduce_sum_f64(out, (size_t)(2 + 3 * K));
 }
 
+static void dice_allreduce(double *v, int32_t n) { dist_allreduce_sum_f64(v, (size_t)n); }
+
 static void scale(float *v, size_t n, float s) {
 #pragma omp parallel for schedule(static)
   for (size_t i = 0; i < n; i++) v[i] *= s;
@@ -184,8 +187,10 @@ int trainer_run(TrainJob *job) {
   /* ---- model, optimizer, loader ---- */
   UnetConfig ucfg;
   config_unet(c, &ucfg);
-  LossConfig lc;
+  LossConfig lc, lc_val; /* training: hybrid's Dice over the global batch; validation: per image */
   config_loss(c, &lc);
+  lc_val = lc;
+  if (d->world > 1) lc.dice_allreduce = dice_allreduce, lc.dice_grad_scale = (float)d->world;
   Unet *net = unet_init(&ucfg, b, H, W);
   unet_init_weights(net, c->init, c->seed);
   Stepper sp;
@@ -318,7 +323,7 @@ int trainer_run(TrainJob *job) {
       scale(unet_buffers(net), NB, 1.0f / (float)d->world);
     }
     if (do_val) {
-      validate(net, &lc, &store, va_idx, nva, d, c->input, &B, val);
+      validate(net, &lc_val, &store, va_idx, nva, d, c->input, &B, val);
       val_loss = val[0] / val[1];
       double msum = 0;
       int mn = 0;

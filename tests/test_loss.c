@@ -402,6 +402,62 @@ static void time_training_size(void) {
   free(z), free(g), free(lab);
 }
 
+/* Data-parallel hybrid: two "ranks" holding half a batch each, whose Dice
+ * statistics are summed through the dice_allreduce hook, must give the
+ * full batch's loss (averaged over ranks) and the full batch's gradient
+ * (each rank's gradient / 2 equals its half of the full gradient). The
+ * fake all-reduce adds the other half's statistics, computed first. */
+static double g_other[3 * 256];
+static int g_pass; /* 0: record this half's stats; 1: add the recorded other half */
+static void fake_allreduce(double *v, int32_t n) {
+  if (g_pass == 0) {
+    memcpy(g_other, v, sizeof(double) * (size_t)n);
+  } else {
+    for (int32_t i = 0; i < n; i++) v[i] += g_other[i];
+  }
+}
+
+static void test_dice_allreduce(void) {
+  enum { N = 4, K = 9, H = 12, W = 10 };
+  const size_t img = (size_t)K * H * W, half = (N / 2) * img;
+  float *z = mallocCheck(sizeof(float) * N * img), *g = mallocCheck(sizeof(float) * N * img);
+  float *ga = mallocCheck(sizeof(float) * half), *gb = mallocCheck(sizeof(float) * half);
+  uint8_t *y = mallocCheck((size_t)N * H * W);
+  Rng r;
+  rng_init(&r, 77);
+  for (size_t i = 0; i < N * img; i++) z[i] = (float)(2 * rng_normal(&r));
+  for (size_t i = 0; i < (size_t)N * H * W; i++) y[i] = (uint8_t)rng_below(&r, K);
+  LossConfig full;
+  loss_config_default(&full, LOSS_KIND_HYBRID);
+  double lf = loss_compute(&full, z, y, N, K, H, W, g);
+  LossConfig dp = full;
+  dp.dice_allreduce = fake_allreduce, dp.dice_grad_scale = 2;
+  const size_t hy = (size_t)(N / 2) * H * W;
+  /* rank 1's statistics first (recorded), then rank 0 with them added, and vice versa */
+  g_pass = 0;
+  loss_compute(&dp, z + half, y + hy, N / 2, K, H, W, NULL);
+  g_pass = 1;
+  double l0 = loss_compute(&dp, z, y, N / 2, K, H, W, ga);
+  g_pass = 0;
+  loss_compute(&dp, z, y, N / 2, K, H, W, NULL);
+  g_pass = 1;
+  double l1 = loss_compute(&dp, z + half, y + hy, N / 2, K, H, W, gb);
+  double lmean = 0.5 * (l0 + l1);
+  T_CHECK(fabs(lmean - lf) <= 1e-6 * fabs(lf), "hybrid over 2 ranks: mean loss %.9f == full batch %.9f", lmean, lf);
+  double err = 0, mx = 0;
+  for (size_t i = 0; i < half; i++) {
+    err = fmax(err, fabs(0.5 * ga[i] - g[i])), err = fmax(err, fabs(0.5 * gb[i] - g[half + i]));
+    mx = fmax(mx, fabs(g[i]));
+  }
+  T_CHECK(err <= 1e-5 * mx, "hybrid over 2 ranks: averaged gradients == full batch (max err %.2e of %.2e)", err, mx);
+  /* without the hook the halves differ from the full batch (the check can fail) */
+  LossConfig local = full;
+  double lloc = 0.5 * (loss_compute(&local, z, y, N / 2, K, H, W, NULL) +
+                       loss_compute(&local, z + half, y + hy, N / 2, K, H, W, NULL));
+  T_CHECK(fabs(lloc - lf) > 1e-6 * fabs(lf), "local-batch Dice differs from the global one (%.9f vs %.9f)", lloc, lf);
+  free(z), free(g), free(ga), free(gb), free(y);
+}
+
 int main(void) {
   const double t0 = cs_now();
   test_kind_names();
@@ -414,5 +470,6 @@ int main(void) {
   test_bad_label();
   time_training_size();
   printf("  test time %.2f s\n", cs_now() - t0);
+  test_dice_allreduce();
   return t_finish("test_loss");
 }

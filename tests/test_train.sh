@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # tests/test_train.sh BIN: `cordseg train` end to end on a tiny phantom cohort.
 #  1. split independence: mpirun -np 1 (batch 4) and -np 2 (2 x 2) give the
-#     same per-epoch train and validation losses within 1e-4 relative
-#     (VGG16-UNet has no BatchNorm and HDL is a mean over images, so only
-#     float summation order differs);
+#     same per-epoch train and validation losses within 1e-4 relative, for
+#     HDL (a mean over images) and hybrid (Dice sums all-reduced over ranks);
+#     VGG16-UNet has no BatchNorm, so only float summation order differs;
 #  2. exact resume: a run stopped by the requeue hook after 4 steps (exit 75)
 #     and resumed equals the uninterrupted run bit for bit (parameters, Adam
 #     moments, every logged loss), at 1 and at 2 ranks;
@@ -48,10 +48,14 @@ train() { # ranks run-dir [args...]
 # columns that must match: epoch, global_step, train_loss, val_loss, lr, val dice (not the timings)
 losses() { cut -d, -f1-5,9- "$1"; }
 
-# ---- 1. split independence
+# ---- 1. split independence (HDL, and hybrid whose Dice sums are all-reduced)
 train 1 "$T/r1" > "$T/r1.out" 2>&1 || fail "1-rank run exited $?: $(tail -3 "$T/r1.out")"
 train 2 "$T/r2" > "$T/r2.out" 2>&1 || fail "2-rank run exited $?: $(tail -3 "$T/r2.out")"
-python3 - "$T/r1/log.csv" "$T/r2/log.csv" <<'EOP' && ok "1 rank x 4 == 2 ranks x 2 (train/val loss within 1e-4)" || fail "split dependence"
+train 1 "$T/h1" --set loss=hybrid > "$T/h1.out" 2>&1 || fail "1-rank hybrid run exited $?: $(tail -3 "$T/h1.out")"
+train 2 "$T/h2" --set loss=hybrid > "$T/h2.out" 2>&1 || fail "2-rank hybrid run exited $?: $(tail -3 "$T/h2.out")"
+for pair in "r1 r2 hdl" "h1 h2 hybrid"; do
+  set -- $pair
+  python3 - "$T/$1/log.csv" "$T/$2/log.csv" <<'EOP' && ok "$3: 1 rank x 4 == 2 ranks x 2 (train/val loss within 1e-4)" || fail "$3: split dependence"
 import csv, sys
 a = list(csv.DictReader(open(sys.argv[1]))); b = list(csv.DictReader(open(sys.argv[2])))
 assert len(a) == len(b) == 3, (len(a), len(b))
@@ -62,6 +66,7 @@ for ra, rb in zip(a, b):
         print(f"  epoch {ra['epoch']} {k}: 1 rank {x:.8g}  2 ranks {y:.8g}  rel {rel:.2e}")
         assert rel < 1e-4, rel
 EOP
+done
 # the losses must actually move (a frozen run would pass the comparison)
 python3 - "$T/r1/log.csv" <<'EOP' || fail "training did not change the loss"
 import csv, sys
