@@ -10,12 +10,15 @@
 #     says it is finished);
 #  3. `cordseg evaluate` on the run's test subjects and `cordseg report`
 #     -> runs/quickstart/report/index.html (tables, figures, QC overlays).
-# PAM50 comes from $PAM50 or ../shared/data/PAM50.
+# PAM50 comes from $PAM50, ../shared/data/PAM50 or /work/shared/data/PAM50.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash jobs/install-deps.sh
 cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build build -j"$(nproc)" >/dev/null
+if [ -z "${PAM50:-}" ]; then # beside the checkout, else the workplace's copy
+  for d in ../shared/data/PAM50 /work/shared/data/PAM50; do [ -f "$d/atlas/info_label.txt" ] && PAM50=$d && break; done
+fi
 PAM50=${PAM50:-../shared/data/PAM50}
 [ -f "$PAM50/atlas/info_label.txt" ] || { echo "quickstart: PAM50 atlas not found at $PAM50 (set PAM50=DIR)"; exit 1; }
 Q=runs/quickstart
