@@ -303,23 +303,24 @@ void config_write(const TrainConfig *c, FILE *f) {
   write_keys(c, f);
 }
 
-char *config_format(const TrainConfig *c) {
+/* the keys as text (with the header comment line when header), malloc'ed */
+static char *keys_text(const TrainConfig *c, int header, size_t *len) {
   char *buf = NULL;
   size_t n = 0;
   FILE *f = open_memstream(&buf, &n);
   if (!f) cs_fatal(NULL, "out of memory formatting the config");
-  config_write(c, f);
+  if (header) config_write(c, f);
+  else write_keys(c, f);
   fclose(f);
+  if (len) *len = n;
   return buf;
 }
 
+char *config_format(const TrainConfig *c) { return keys_text(c, 1, NULL); }
+
 void config_hash(const TrainConfig *c, char out[32]) {
-  char *buf = NULL;
   size_t n = 0;
-  FILE *f = open_memstream(&buf, &n);
-  if (!f) cs_fatal(NULL, "out of memory hashing the config");
-  write_keys(c, f);
-  fclose(f);
+  char *buf = keys_text(c, 0, &n);
   snprintf(out, 32, "fnv1a64:%016llx", (unsigned long long)hash_fnv1a(HASH_FNV_INIT, buf, n));
   free(buf);
 }

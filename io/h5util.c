@@ -30,13 +30,18 @@ void h5_attr_write_string(int64_t loc, const char *path, const char *name, const
   H5Aclose(a), H5Sclose(sp), H5Tclose(t);
 }
 
-void h5_attr_write_i64(int64_t loc, const char *path, const char *name, int64_t v) {
+/* one scalar attribute of file type ft from memory type mt (replaced if present) */
+static void attr_write_scalar(int64_t loc, const char *path, const char *name, hid_t ft, hid_t mt, const void *v) {
   if (H5Aexists(loc, name) > 0) H5_CHECK(H5Adelete(loc, name), path, name, H5_HINT_WRITE);
   hid_t sp = H5Screate(H5S_SCALAR);
-  hid_t a = H5Acreate2(loc, name, H5T_STD_I64LE, sp, H5P_DEFAULT, H5P_DEFAULT);
+  hid_t a = H5Acreate2(loc, name, ft, sp, H5P_DEFAULT, H5P_DEFAULT);
   H5_CHECK(a, path, name, H5_HINT_WRITE);
-  H5_CHECK(H5Awrite(a, H5T_NATIVE_INT64, &v), path, name, H5_HINT_WRITE);
+  H5_CHECK(H5Awrite(a, mt, v), path, name, H5_HINT_WRITE);
   H5Aclose(a), H5Sclose(sp);
+}
+
+void h5_attr_write_i64(int64_t loc, const char *path, const char *name, int64_t v) {
+  attr_write_scalar(loc, path, name, H5T_STD_I64LE, H5T_NATIVE_INT64, &v);
 }
 
 int h5_attr_read_string(int64_t loc, const char *name, char *buf, int n) {
@@ -74,12 +79,7 @@ int h5_attr_read_i64(int64_t loc, const char *name, int64_t *v) {
 
 
 void h5_attr_write_f64(int64_t loc, const char *path, const char *name, double v) {
-  if (H5Aexists(loc, name) > 0) H5_CHECK(H5Adelete(loc, name), path, name, H5_HINT_WRITE);
-  hid_t sp = H5Screate(H5S_SCALAR);
-  hid_t a = H5Acreate2(loc, name, H5T_IEEE_F64LE, sp, H5P_DEFAULT, H5P_DEFAULT);
-  H5_CHECK(a, path, name, H5_HINT_WRITE);
-  H5_CHECK(H5Awrite(a, H5T_NATIVE_DOUBLE, &v), path, name, H5_HINT_WRITE);
-  H5Aclose(a), H5Sclose(sp);
+  attr_write_scalar(loc, path, name, H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, &v);
 }
 
 int h5_attr_read_f64(int64_t loc, const char *name, double *v) {
