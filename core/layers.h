@@ -8,6 +8,7 @@
  * Backward functions OVERWRITE their input-gradient unless named *_acc.
  * defines: layer_relu_backward, layer_maxpool2_*, layer_maxpool3s2_*,
  *          layer_upsample2_*, layer_copy_blocks, layer_add, layer_bn_*,
+ *          layers_set_bn_allreduce,
  *          layer_conv_ref_*, layer_to_blocked, layer_from_blocked (+ _f64) */
 #ifndef CORDSEG_LAYERS_H
 #define CORDSEG_LAYERS_H
@@ -64,4 +65,10 @@ static inline int32_t layer_conv_out(int32_t in, int32_t k, int32_t stride, int3
   return (in + 2 * pad - k) / stride + 1;
 }
 static inline int32_t layer_pool3s2_out(int32_t in) { return (in - 3 + 1) / 2 + 1; } /* ceil((in-3)/2)+1 */
+/* Synchronized BatchNorm for data-parallel training: fn sums n doubles over
+ * the `world` ranks in place (the trainer passes an MPI all-reduce; core
+ * stays MPI-free). Training-mode BN then normalises with global-batch
+ * statistics; parameter gradients stay per rank (the trainer sums them).
+ * NULL (default) = each process's own batch. */
+void layers_set_bn_allreduce(void (*fn)(double *v, int32_t n), int32_t world);
 #endif

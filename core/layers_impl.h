@@ -204,17 +204,25 @@ void FN(layer_bn_forward)(const REAL *x, REAL *y, const REAL *res, const REAL *g
   const int32_t cb = c / 16;
   const size_t hw = (size_t)h * w, img = (size_t)c * hw;
   if (train) {
-    const double m = (double)n * (double)hw;
+    /* synchronized BN (layers_set_bn_allreduce): the per-channel sums are
+     * summed over the ranks between the passes; without it, local batch */
+    const double m = (double)n * (double)hw * (g_bn_allreduce ? g_bn_world : 1);
+    double *st = (double *)callocCheck(2 * (size_t)c, sizeof(double)); /* [2][C]: sum, centred sum of squares */
 #pragma omp parallel for schedule(static)
     for (int32_t b = 0; b < cb; b++) {
-      double s[16] = {0}, q[16] = {0};
+      double s[16] = {0};
       for (int32_t i = 0; i < n; i++) {
         const REAL *xp = x + i * img + (size_t)b * hw * 16;
         for (size_t j = 0; j < hw; j++)
           for (int l = 0; l < 16; l++) s[l] += xp[j * 16 + l];
       }
-      double mean[16];
-      for (int l = 0; l < 16; l++) mean[l] = s[l] / m;
+      for (int l = 0; l < 16; l++) st[b * 16 + l] = s[l];
+    }
+    if (g_bn_allreduce) g_bn_allreduce(st, c);
+#pragma omp parallel for schedule(static)
+    for (int32_t b = 0; b < cb; b++) {
+      double q[16] = {0}, mean[16];
+      for (int l = 0; l < 16; l++) mean[l] = st[b * 16 + l] / m;
       for (int32_t i = 0; i < n; i++) { /* second pass: centred sum of squares (no cancellation) */
         const REAL *xp = x + i * img + (size_t)b * hw * 16;
         for (size_t j = 0; j < hw; j++)
@@ -223,15 +231,17 @@ void FN(layer_bn_forward)(const REAL *x, REAL *y, const REAL *res, const REAL *g
             q[l] += d * d;
           }
       }
-      for (int l = 0; l < 16; l++) {
-        int32_t ch = b * 16 + l;
-        double var = q[l] / m;
-        save_mean[ch] = (REAL)mean[l];
-        save_istd[ch] = (REAL)(1.0 / sqrt(var + eps));
-        run_mean[ch] = (REAL)((1 - momentum) * run_mean[ch] + momentum * mean[l]);
-        run_var[ch] = (REAL)((1 - momentum) * run_var[ch] + momentum * (m > 1 ? var * m / (m - 1) : var));
-      }
+      for (int l = 0; l < 16; l++) st[c + b * 16 + l] = q[l];
     }
+    if (g_bn_allreduce) g_bn_allreduce(st + c, c);
+    for (int32_t ch = 0; ch < c; ch++) {
+      double mean = st[ch] / m, var = st[c + ch] / m;
+      save_mean[ch] = (REAL)mean;
+      save_istd[ch] = (REAL)(1.0 / sqrt(var + eps));
+      run_mean[ch] = (REAL)((1 - momentum) * run_mean[ch] + momentum * mean);
+      run_var[ch] = (REAL)((1 - momentum) * run_var[ch] + momentum * (m > 1 ? var * m / (m - 1) : var));
+    }
+    free(st);
   } else {
     for (int32_t ch = 0; ch < c; ch++) {
       save_mean[ch] = run_mean[ch];
@@ -266,7 +276,8 @@ void FN(layer_bn_backward)(const REAL *x, const REAL *y, REAL *dy, REAL *dx, con
                            int32_t w, int relu) {
   const int32_t cb = c / 16;
   const size_t hw = (size_t)h * w, img = (size_t)c * hw;
-  const double m = (double)n * (double)hw;
+  const double m = (double)n * (double)hw * (g_bn_allreduce ? g_bn_world : 1);
+  double *st = (double *)mallocCheck(2 * (size_t)c * sizeof(double)); /* [2][C]: sum dy, sum dy*xhat */
 #pragma omp parallel for schedule(static)
   for (int32_t b = 0; b < cb; b++) {
     double sg[16] = {0}, sgx[16] = {0};
@@ -287,15 +298,25 @@ void FN(layer_bn_backward)(const REAL *x, const REAL *y, REAL *dy, REAL *dx, con
           sgx[l] += gv * (xp[j * 16 + l] - mu[l]) * is[l];
         }
     }
-    REAL k1[16], k2[16], k3[16];
     for (int l = 0; l < 16; l++) {
       int32_t ch = b * 16 + l;
-      dgamma[ch] = (REAL)sgx[l];
+      dgamma[ch] = (REAL)sgx[l]; /* this rank's part: the trainer sums parameter gradients */
       dbeta[ch] = (REAL)sg[l];
+      st[ch] = sg[l], st[c + ch] = sgx[l];
+    }
+  }
+  if (g_bn_allreduce) g_bn_allreduce(st, 2 * c);
+#pragma omp parallel for schedule(static)
+  for (int32_t b = 0; b < cb; b++) {
+    REAL mu[16], is[16], k1[16], k2[16], k3[16];
+    for (int l = 0; l < 16; l++) {
+      int32_t ch = b * 16 + l;
+      mu[l] = save_mean[ch];
+      is[l] = save_istd[ch];
       /* dx = gamma*istd * (dy - mean(dy) - xhat*mean(dy*xhat)) */
       k1[l] = gamma[ch] * is[l];
-      k2[l] = (REAL)(sg[l] / m);
-      k3[l] = (REAL)(sgx[l] / m);
+      k2[l] = (REAL)(st[ch] / m);
+      k3[l] = (REAL)(st[c + ch] / m);
     }
     for (int32_t i = 0; i < n; i++) {
       const size_t off = i * img + (size_t)b * hw * 16;
@@ -308,6 +329,7 @@ void FN(layer_bn_backward)(const REAL *x, const REAL *y, REAL *dy, REAL *dx, con
         }
     }
   }
+  free(st);
 }
 
 void FN(layer_to_blocked)(const REAL *plain, REAL *blk, int32_t n, int32_t c, int32_t h, int32_t w) {

@@ -49,6 +49,7 @@ static const Key KEYS[] = {
     {"seed", KEY_U64, O(seed), 0, 0, NULL, "seed of weights, shuffling and augmentation"},
     {"val_every", KEY_INT, O(val_every), 1, 100000, NULL, "epochs between validations"},
     {"patience", KEY_INT, O(patience), 0, 100000, NULL, "early stop after N validations without better Dice, 0 = off"},
+    {"sync_bn", KEY_BOOL, O(sync_bn), 0, 1, NULL, "synchronized BatchNorm: global-batch statistics across ranks (ResNet)"},
     {"ckpt_every_epochs", KEY_INT, O(ckpt_every_epochs), 1, 100000, NULL, "checkpoint every N epochs"},
     {"ckpt_every_minutes", KEY_FLOAT, O(ckpt_every_minutes), 0, 1e6, NULL, "also checkpoint every T minutes, 0 = off"},
     {"ckpt_keep", KEY_INT, O(ckpt_keep), 0, 100000, NULL, "numbered epoch checkpoints kept besides best and last"},

@@ -8,7 +8,8 @@
  * the Dice term (core/loss.h dice_allreduce), so for VGG16-UNet (no
  * BatchNorm) the trajectory does not depend on the split of the global batch
  * (up to float summation order). ResNet's BatchNorm uses local-batch
- * statistics (as PyTorch DDP without SyncBN), so ResNet runs do.
+ * statistics (as PyTorch DDP without SyncBN), so ResNet runs do, unless
+ * sync_bn = true (global-batch statistics through layers_set_bn_allreduce).
  * BN running statistics are averaged over ranks before validation and
  * checkpoints (the average commutes with their update, so resume is exact).
  * Signals: the requeue signal or SIGTERM/SIGINT set a flag; the ranks agree on
@@ -27,6 +28,7 @@
 #include <time.h>
 
 #include "core/common.h"
+#include "core/layers.h"
 #include "core/step.h"
 #include "io/ckpt.h"
 #include "io/folds.h"
@@ -99,7 +101,7 @@ static void validate(Unet *net, const LossConfig *lc, const H5Store *st, const i
   dist_allreduce_sum_f64(out, (size_t)(2 + 3 * K));
 }
 
-static void dice_allreduce(double *v, int32_t n) { dist_allreduce_sum_f64(v, (size_t)n); }
+static void sum_allreduce(double *v, int32_t n) { dist_allreduce_sum_f64(v, (size_t)n); }
 
 static void scale(float *v, size_t n, float s) {
 #pragma omp parallel for schedule(static)
@@ -190,7 +192,8 @@ int trainer_run(TrainJob *job) {
   LossConfig lc, lc_val; /* training: hybrid's Dice over the global batch; validation: per image */
   config_loss(c, &lc);
   lc_val = lc;
-  if (d->world > 1) lc.dice_allreduce = dice_allreduce, lc.dice_grad_scale = (float)d->world;
+  if (d->world > 1) lc.dice_allreduce = sum_allreduce, lc.dice_grad_scale = (float)d->world;
+  if (d->world > 1 && c->sync_bn) layers_set_bn_allreduce(sum_allreduce, d->world);
   Unet *net = unet_init(&ucfg, b, H, W);
   unet_init_weights(net, c->init, c->seed);
   Stepper sp;

@@ -1,9 +1,13 @@
 #!/usr/bin/env bash
 # tests/test_train.sh BIN: `cordseg train` end to end on a tiny phantom cohort.
 #  1. split independence: mpirun -np 1 (batch 4) and -np 2 (2 x 2) give the
-#     same per-epoch train and validation losses within 1e-4 relative, for
+#     same per-epoch train and validation losses within 1e-5 relative for
 #     HDL (a mean over images) and hybrid (Dice sums all-reduced over ranks);
 #     VGG16-UNet has no BatchNorm, so only float summation order differs;
+#     ResNet50-UNet with sync_bn agrees within 1e-3 (its deep BatchNorms over
+#     few values amplify float-order differences: 4e-8 after one epoch, 4e-5
+#     after two), and without sync_bn it differs by > 1e-2 (measured 4e-2), so
+#     the check can fail;
 #  2. exact resume: a run stopped by the requeue hook after 4 steps (exit 75)
 #     and resumed equals the uninterrupted run bit for bit (parameters, Adam
 #     moments, every logged loss), at 1 and at 2 ranks;
@@ -53,9 +57,13 @@ train 1 "$T/r1" > "$T/r1.out" 2>&1 || fail "1-rank run exited $?: $(tail -3 "$T/
 train 2 "$T/r2" > "$T/r2.out" 2>&1 || fail "2-rank run exited $?: $(tail -3 "$T/r2.out")"
 train 1 "$T/h1" --set loss=hybrid > "$T/h1.out" 2>&1 || fail "1-rank hybrid run exited $?: $(tail -3 "$T/h1.out")"
 train 2 "$T/h2" --set loss=hybrid > "$T/h2.out" 2>&1 || fail "2-rank hybrid run exited $?: $(tail -3 "$T/h2.out")"
-for pair in "r1 r2 hdl" "h1 h2 hybrid"; do
+RX="--set loss=hybrid --set init=kaiming --set lr_max=1e-3" # ResNet runs: a loss that moves
+train 1 "$T/b1" --set backbone=resnet50 --set sync_bn=true $RX > "$T/b1.out" 2>&1 || fail "1-rank resnet run exited $?: $(tail -3 "$T/b1.out")"
+train 2 "$T/b2" --set backbone=resnet50 --set sync_bn=true $RX > "$T/b2.out" 2>&1 || fail "2-rank resnet sync_bn run exited $?: $(tail -3 "$T/b2.out")"
+train 2 "$T/b3" --set backbone=resnet50 $RX > "$T/b3.out" 2>&1 || fail "2-rank resnet local-BN run exited $?"
+for pair in "r1 r2 hdl 1e-5" "h1 h2 hybrid 1e-5" "b1 b2 resnet50+sync_bn 1e-3"; do
   set -- $pair
-  python3 - "$T/$1/log.csv" "$T/$2/log.csv" <<'EOP' && ok "$3: 1 rank x 4 == 2 ranks x 2 (train/val loss within 1e-4)" || fail "$3: split dependence"
+  python3 - "$T/$1/log.csv" "$T/$2/log.csv" "$4" <<'EOP' && ok "$3: 1 rank x 4 == 2 ranks x 2 (train/val loss within $4)" || fail "$3: split dependence"
 import csv, sys
 a = list(csv.DictReader(open(sys.argv[1]))); b = list(csv.DictReader(open(sys.argv[2])))
 assert len(a) == len(b) == 3, (len(a), len(b))
@@ -64,9 +72,17 @@ for ra, rb in zip(a, b):
         x, y = float(ra[k]), float(rb[k])
         rel = abs(x - y) / max(abs(x), 1e-12)
         print(f"  epoch {ra['epoch']} {k}: 1 rank {x:.8g}  2 ranks {y:.8g}  rel {rel:.2e}")
-        assert rel < 1e-4, rel
+        assert rel < float(sys.argv[3]), rel
 EOP
 done
+# the check can fail: ResNet with local BatchNorm statistics depends on the split
+python3 - "$T/b1/log.csv" "$T/b3/log.csv" <<'EOP' && ok "resnet50 with local BN differs between 1 and 2 ranks (as expected)" || fail "local BN did not change the trajectory: the split check cannot fail"
+import csv, sys
+a = list(csv.DictReader(open(sys.argv[1]))); b = list(csv.DictReader(open(sys.argv[2])))
+rel = max(abs(float(x["train_loss"]) - float(y["train_loss"])) / abs(float(x["train_loss"])) for x, y in zip(a, b))
+print(f"  local BN: max rel train-loss difference {rel:.2e}")
+assert rel > 1e-2, rel
+EOP
 # the losses must actually move (a frozen run would pass the comparison)
 python3 - "$T/r1/log.csv" <<'EOP' || fail "training did not change the loss"
 import csv, sys
