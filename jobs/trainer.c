@@ -103,7 +103,11 @@ static void validate(Unet *net, const LossConfig *lc, const H5Store *st, const i
 
 static void sum_allreduce(double *v, int32_t n) { dist_allreduce_sum_f64(v, (size_t)n); }
 
-static void scale(float *v, size_t n, float s) {
+/* v <- mean of v over the ranks (sum all-reduce, then 1/world) */
+static void average_over_ranks(float *v, size_t n, int world) {
+  if (world == 1) return;
+  dist_allreduce_sum_f32(v, n);
+  const float s = 1.0f / (float)world;
 #pragma omp parallel for schedule(static)
   for (size_t i = 0; i < n; i++) v[i] *= s;
 }
@@ -267,10 +271,7 @@ int trainer_run(TrainJob *job) {
   /* writes ckpt/last.h5 (rank 0) with BN stats averaged over ranks */
 #define CHECKPOINT()                                                     \
   do {                                                                   \
-    if (d->world > 1) {                                                  \
-      dist_allreduce_sum_f32(unet_buffers(net), NB);                     \
-      scale(unet_buffers(net), NB, 1.0f / (float)d->world);              \
-    }                                                                    \
+    average_over_ranks(unet_buffers(net), NB, d->world);               \
     st.elapsed_s = elapsed0 + cs_now() - t_start;                        \
     if (root) ckpt_write(path_last, net, &sp.adam, &st, config_text);    \
     t_ckpt = cs_now();                                                   \
@@ -286,10 +287,7 @@ int trainer_run(TrainJob *job) {
       int64_t e = loader_next(ld, B.x, B.y);
       CS_CHECK(e == epoch, NULL, "internal: loader at epoch %lld, trainer at %lld", (long long)e, (long long)epoch);
       double loss = stepper_grad(&sp, B.x, B.y);
-      if (d->world > 1) {
-        dist_allreduce_sum_f32(unet_grads(net), P);
-        scale(unet_grads(net), P, 1.0f / (float)d->world);
-      }
+      average_over_ranks(unet_grads(net), P, d->world);
       steps_run++;
       int test_stop = job->stop_after_steps > 0 && steps_run == job->stop_after_steps;
       double red[4] = {loss, g_requeue || test_stop, g_term,
@@ -321,10 +319,7 @@ int trainer_run(TrainJob *job) {
     const int last_epoch = st.epoch == c->epochs;
     double val_loss = NAN, mean_dice = NAN, dice[256];
     const int do_val = nva > 0 && (st.epoch % c->val_every == 0 || last_epoch);
-    if (d->world > 1) { /* BN running statistics: average over ranks */
-      dist_allreduce_sum_f32(unet_buffers(net), NB);
-      scale(unet_buffers(net), NB, 1.0f / (float)d->world);
-    }
+    average_over_ranks(unet_buffers(net), NB, d->world); /* BN running statistics */
     if (do_val) {
       validate(net, &lc_val, &store, va_idx, nva, d, c->input, &B, val);
       val_loss = val[0] / val[1];
