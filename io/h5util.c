@@ -68,25 +68,20 @@ int h5_attr_read_string(int64_t loc, const char *name, char *buf, int n) {
   return ok;
 }
 
-int h5_attr_read_i64(int64_t loc, const char *name, int64_t *v) {
+/* one scalar attribute into memory type mt; 1 when it exists and was read */
+static int attr_read_scalar(int64_t loc, const char *name, hid_t mt, void *v) {
   if (H5Aexists(loc, name) <= 0) return 0;
   hid_t a = H5Aopen(loc, name, H5P_DEFAULT);
   if (a < 0) return 0;
-  int ok = H5Aread(a, H5T_NATIVE_INT64, v) >= 0;
+  int ok = H5Aread(a, mt, v) >= 0;
   H5Aclose(a);
   return ok;
 }
 
+int h5_attr_read_i64(int64_t loc, const char *name, int64_t *v) { return attr_read_scalar(loc, name, H5T_NATIVE_INT64, v); }
 
 void h5_attr_write_f64(int64_t loc, const char *path, const char *name, double v) {
   attr_write_scalar(loc, path, name, H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, &v);
 }
 
-int h5_attr_read_f64(int64_t loc, const char *name, double *v) {
-  if (H5Aexists(loc, name) <= 0) return 0;
-  hid_t a = H5Aopen(loc, name, H5P_DEFAULT);
-  if (a < 0) return 0;
-  int ok = H5Aread(a, H5T_NATIVE_DOUBLE, v) >= 0;
-  H5Aclose(a);
-  return ok;
-}
+int h5_attr_read_f64(int64_t loc, const char *name, double *v) { return attr_read_scalar(loc, name, H5T_NATIVE_DOUBLE, v); }
