@@ -338,6 +338,34 @@ void config_loss(const TrainConfig *c, LossConfig *l) {
   l->hdl_reduce = c->hdl_reduce;
 }
 
+const char *config_check_fit(const TrainConfig *c, const H5Store *h, const Folds *f, char *msg, size_t n,
+                             const char **hint) {
+  UnetConfig u;
+  config_unet(c, &u);
+  const char *bad = unet_config_check(&u, h->h, h->w);
+  if (bad) {
+    *hint = "change the model keys (backbone, width_div, classes) or use a store of another slice size";
+    snprintf(msg, n, "%s (store slices are %dx%d)", bad, h->h, h->w);
+    return msg;
+  }
+  int32_t *idx = NULL;
+  int32_t ntr = folds_indices(f, c->fold, FOLD_TRAIN, h->meta, h->n, &idx);
+  free(idx);
+  if (ntr < c->batch) {
+    *hint = "lower `batch`, or use a store with more subjects";
+    snprintf(msg, n, "fold %d has %d training slices, fewer than one batch of %d (the global batch)", c->fold, ntr,
+             c->batch);
+    return msg;
+  }
+  if (c->steps_per_epoch > ntr / c->batch) {
+    *hint = "lower steps_per_epoch (0 = one pass over the training slices)";
+    snprintf(msg, n, "steps_per_epoch %d exceeds the %d full batches of fold %d", c->steps_per_epoch, ntr / c->batch,
+             c->fold);
+    return msg;
+  }
+  return NULL;
+}
+
 void config_keys_help(FILE *f) {
   TrainConfig d;
   config_defaults(&d);

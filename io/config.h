@@ -10,6 +10,7 @@
  * resolved value; config_hash is the FNV-1a hash of that text.
  * defines: TrainConfig, config_defaults, config_load, config_load_text, config_set,
  *          config_write, config_format, config_hash, config_unet, config_loss,
+ *          config_check_fit,
  *          config_keys_help */
 #ifndef CORDSEG_IO_CONFIG_H
 #define CORDSEG_IO_CONFIG_H
@@ -18,6 +19,8 @@
 
 #include "core/loss.h"
 #include "core/unet.h"
+#include "io/folds.h"
+#include "io/h5store.h"
 #include "io/loader.h"
 
 typedef struct {
@@ -70,6 +73,12 @@ void config_hash(const TrainConfig *c, char out[32]);
 void config_unet(const TrainConfig *c, UnetConfig *u);
 int config_signal_number(const TrainConfig *c); /* of requeue_signal */
 void config_loss(const TrainConfig *c, LossConfig *l);
+/* Does the config fit the data? NULL when the model suits the store's slice
+ * size and its fold holds one global batch and steps_per_epoch of them;
+ * else the problem (written into msg) with *hint the fix. Shared by train's
+ * rank-0 checks and sweep plan. */
+const char *config_check_fit(const TrainConfig *c, const H5Store *h, const Folds *f, char *msg, size_t n,
+                             const char **hint);
 /* one line per key: name, default, meaning (for --help) */
 void config_keys_help(FILE *f);
 #endif

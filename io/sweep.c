@@ -469,25 +469,10 @@ SweepTask *sweep_expand(const Sweep *s, int32_t *ntasks) {
  * slice size, the fold has a global batch and steps_per_epoch batches */
 static void check_tasks(const Sweep *s, const SweepTask *t, int32_t n, const Folds *f, const H5Store *h) {
   for (int32_t i = 0; i < n; i++) {
-    const TrainConfig *c = &t[i].cfg;
-    UnetConfig u;
-    config_unet(c, &u);
-    const char *bad = unet_config_check(&u, h->h, h->w);
-    if (bad)
-      cs_fatal("change the model keys (backbone, width_div, classes) or use a store of another slice size",
-               "sweep '%s': task %d (%s): %s (store slices are %dx%d)", s->path, t[i].id, t[i].overrides, bad, h->h,
-               h->w);
-    int32_t *idx;
-    int32_t ntr = folds_indices(f, c->fold, FOLD_TRAIN, h->meta, h->n, &idx);
-    free(idx);
-    if (ntr < c->batch)
-      cs_fatal("lower batch in [train], or use a store with more subjects",
-               "sweep '%s': task %d (%s): fold %d has %d training slices, fewer than one batch of %d", s->path,
-               t[i].id, t[i].overrides, c->fold, ntr, c->batch);
-    if (c->steps_per_epoch > ntr / c->batch)
-      cs_fatal("lower steps_per_epoch (0 = one pass over the training slices)",
-               "sweep '%s': task %d (%s): steps_per_epoch %d exceeds the %d full batches of fold %d", s->path,
-               t[i].id, t[i].overrides, c->steps_per_epoch, ntr / c->batch, c->fold);
+    char msg[512];
+    const char *hint = NULL;
+    if (config_check_fit(&t[i].cfg, h, f, msg, sizeof msg, &hint))
+      cs_fatal(hint, "sweep '%s': task %d (%s): %s", s->path, t[i].id, t[i].overrides, msg);
   }
 }
 

@@ -153,24 +153,14 @@ static int setup_rank0(TrainJob *job, int argc, char **argv) {
   if (c->fold < -1 || c->fold >= folds.k)
     cs_fatal("use --fold -1 (the 81/9/10 split) or 0..k-1", "fold %d is not in the manifest '%s' (k = %d)", c->fold,
              c->folds, folds.k);
+  char msg[512];
+  const char *hint = NULL;
+  if (config_check_fit(c, &store, &folds, msg, sizeof msg, &hint)) cs_fatal(hint, "%s", msg);
   int32_t *idx = NULL;
-  int32_t ntr = folds_indices(&folds, c->fold, FOLD_TRAIN, store.meta, store.n, &idx);
-  free(idx);
   int32_t nva = folds_indices(&folds, c->fold, FOLD_VAL, store.meta, store.n, &idx);
   free(idx);
-  if (ntr < c->batch)
-    cs_fatal("lower `batch`, or use a store with more subjects",
-             "fold %d has %d training slices, fewer than one global batch of %d", c->fold, ntr, c->batch);
-  if (c->steps_per_epoch > ntr / c->batch)
-    cs_fatal("lower steps_per_epoch (0 = one pass over the training slices)",
-             "steps_per_epoch %d exceeds the %d full global batches of fold %d", c->steps_per_epoch, ntr / c->batch,
-             c->fold);
   if (nva == 0)
     fprintf(stderr, "cordseg train: warning: fold %d has no validation slices: no validation, no best.h5\n", c->fold);
-  UnetConfig u;
-  config_unet(c, &u);
-  const char *bad = unet_config_check(&u, store.h, store.w);
-  if (bad) cs_fatal("change the model keys (backbone, classes, width_div) or the store's slice size", "%s", bad);
   uint64_t computed = 0, stored = 0;
   if (!h5store_verify(&store, &computed, &stored))
     cs_fatal("the store is corrupt or was modified; regenerate it (cordseg phantom / import)",
