@@ -100,6 +100,8 @@ const char *unet_config_check(const UnetConfig *cfg, int32_t height, int32_t wid
     snprintf(msg, sizeof msg, "classes %d: need 2..255 (9 = 8 ROIs + background in the paper)", cfg->classes);
   else if (cfg->width_div != 1 && cfg->width_div != 2 && cfg->width_div != 4)
     snprintf(msg, sizeof msg, "width_div %d: use 1 (paper), 2 or 4", cfg->width_div);
+  else if (cfg->conv_algo != UNET_CONV_AUTO && cfg->conv_algo != UNET_CONV_DIRECT)
+    snprintf(msg, sizeof msg, "conv_algo %d: use auto or direct", cfg->conv_algo);
   else if (height <= 0 || width <= 0 || height % mult || width % mult)
     snprintf(msg, sizeof msg, "image size %dx%d: the %s UNet needs a positive multiple of %d (e.g. %d); crop or pad the slices",
              height, width, unet_backbone_name(cfg->backbone), mult, (height / mult + 1) * mult);
@@ -172,7 +174,9 @@ static Unit *unit_new(Unet *net, const char *conv_name, const char *bn_name, Act
   }
   u->spec = (ConvSpec){.n = net->n, .cin = cin, .cout = cout, .k = k, .stride = stride, .pad = pad, .hin = hin, .win = win,
                        .bias = bias, .relu = relu && !u->bn, .plain_src = in == NULL, .plain_dst = plain_dst,
-                       .need_dsrc = in != NULL};
+                       .need_dsrc = in != NULL,
+                       .winograd = net->cfg.conv_algo == UNET_CONV_AUTO && k == 3 && stride == 1 && cin % 16 == 0 &&
+                                   cout % 16 == 0 && hin >= 16 && win >= 16};
   net->macs += (double)net->n * ho * wo * cout * cin * k * k;
   u->in = in;
   if (!plain_dst) {
@@ -356,6 +360,14 @@ float *unet_buffers(Unet *net) { return net->buffers; }
 size_t unet_num_buffer_tensors(const Unet *net) { return net->nbtensors; }
 const UnetTensorInfo *unet_buffer_tensor(const Unet *net, size_t i) { return &net->btensors[i]; }
 double unet_forward_macs(const Unet *net) { return net->macs / net->n; }
+void unet_conv_algo_count(const Unet *net, int *winograd, int *total) {
+  *winograd = 0, *total = net->nunits;
+  for (int i = 0; i < net->nunits; i++) *winograd += net->units[i].conv.winograd;
+}
+int unet_conv_algo_parse(const char *name) {
+  return !strcasecmp(name, "auto") ? UNET_CONV_AUTO : !strcasecmp(name, "direct") ? UNET_CONV_DIRECT : -1;
+}
+const char *unet_conv_algo_name(UnetConvAlgo a) { return a == UNET_CONV_DIRECT ? "direct" : "auto"; }
 
 /* ------------------------------------------------------------------ init -- */
 static int ends_with(const char *s, const char *suffix) {

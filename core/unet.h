@@ -13,12 +13,19 @@
 
 typedef enum { UNET_BACKBONE_VGG16 = 0, UNET_BACKBONE_RESNET50 = 1 } UnetBackbone;
 typedef enum { UNET_INIT_NORMAL = 0, UNET_INIT_KAIMING = 1 } UnetInit;
+/* Convolution algorithm. AUTO: oneDNN's Winograd F(4x4,3x3) on the 3x3 stride-1
+ * layers whose channel counts are multiples of 16 and whose maps are at least
+ * 16x16 (where it measured ~2x faster than direct on AVX-512), direct elsewhere;
+ * a fixed rule of the shapes, so runs stay reproducible. DIRECT: direct
+ * everywhere (the reference the tests compare against PyTorch with). */
+typedef enum { UNET_CONV_AUTO = 0, UNET_CONV_DIRECT = 1 } UnetConvAlgo;
 
 typedef struct {
   UnetBackbone backbone;
   int32_t in_channels; /* 1 (B0 or FA) or 2 (B0+FA) */
   int32_t classes;     /* K >= 2 (9 in the paper) */
   int32_t width_div;   /* 1 = the paper's widths; 2 or 4 divide every width (tests) */
+  int32_t conv_algo;   /* UnetConvAlgo; 0 = AUTO */
 } UnetConfig;
 
 typedef struct {
@@ -63,4 +70,8 @@ const float *unet_forward(Unet *net, const float *x, int train);
  * preceding unet_forward with train=1. */
 void unet_backward(Unet *net, const float *dlogits);
 double unet_forward_macs(const Unet *net); /* per image */
+/* Convolutions that run Winograd kernels, and all convolutions. */
+void unet_conv_algo_count(const Unet *net, int *winograd, int *total);
+int unet_conv_algo_parse(const char *name); /* "auto" | "direct"; -1 otherwise */
+const char *unet_conv_algo_name(UnetConvAlgo a);
 #endif

@@ -31,6 +31,7 @@ typedef struct {
   InputKind input;         /* b0 | fa | b0+fa */
   /* model */
   UnetBackbone backbone;   /* vgg16 | resnet50 */
+  UnetConvAlgo conv_algo;  /* auto | direct (CPU convolution kernels) */
   int32_t width_div;       /* 1 = paper widths */
   int32_t classes;         /* 9 */
   UnetInit init;           /* normal | kaiming */

@@ -15,17 +15,24 @@
 #include "core/step.h"
 #include "jobs/cli.h"
 #include "core/synth.h"
+#include "jobs/fmapeak.h"
 
 static void usage(FILE *f) {
   fprintf(f,
           "usage: cordseg bench [--backbone vgg16|resnet50] [--size S] [--batch N] [--steps N]\n"
-          "                     [--peak-gflops G] [--peer PATH] [--no-peer]\n"
+          "                     [--conv-algo auto|direct] [--peak-gflops G] [--peer PATH] [--no-peer]\n"
           "Measures training images/s (forward + loss + backward + Adam) and forward-only images/s\n"
           "at the given size and batch on all OpenMP threads (set OMP_NUM_THREADS to change), then\n"
           "runs the PyTorch peer on the same settings and prints the ratio.\n"
           "  --size 128  --batch 4  --steps 5 (timed, after 1 warm-up; the median is reported)\n"
-          "  --peak-gflops  FP32 FMA peak for the %%peak column; default 565 = the measured 2-core\n"
-          "                 AVX-512 peak of the CI machine (shared/design/cpu-performance.md)\n"
+          "  --conv-algo    auto (default: Winograd on 3x3 layers of >= 16x16, direct elsewhere) or\n"
+          "                 direct (the reference kernels); the config key of the same name\n"
+          "  --peak-gflops  FP32 FMA peak for the %%peak column; default: measured at start on all\n"
+          "                 threads (0.3 s). GFLOP/s counts direct-convolution FLOPs (the peer's\n"
+          "                 convention), so Winograd runs can exceed 100%% of the FMA peak.\n"
+          "  Also prints the recorded PyTorch anchor of shared/design/cpu-performance.md (4.5 / 7.6\n"
+          "  img/s training at 128x128, batch 4, on a 565 GFLOP/s machine) scaled to this CPU's peak,\n"
+          "  as a host-independent check next to the peer run side by side.\n"
           "  --peer PATH    torch_unet.py (default: <source>/../shared/peers/torch_unet.py)\n"
           "  --no-peer      skip the PyTorch peer\n"
           "  --io [...]     instead: the data loader's slices/s with augmentation (see cordseg bench-io --help)\n");
@@ -69,6 +76,23 @@ static int run_peer(const char *peer, int threads, int32_t size, int32_t batch, 
   return 0;
 }
 
+/* The PyTorch 1.13 training anchors recorded in shared/design/cpu-performance.md
+ * (128x128, batch 4, 2 threads, on a machine with a 565 GFLOP/s FMA peak),
+ * scaled by this machine's peak: a check that does not depend on how the peer
+ * happens to run here today. */
+static void print_anchor(double ours[2][2], int backbone, int32_t size, int32_t batch, int threads, double peak) {
+  if (size != 128 || batch != 4 || threads != 2 || peak <= 0) return;
+  const double anchor[2] = {4.5, 7.6}, anchor_peak = 565;
+  printf("recorded PyTorch anchor (cpu-performance.md: %.1f / %.1f img/s training on a %.0f GFLOP/s CPU), scaled to"
+         " this CPU's peak:\n", anchor[0], anchor[1], anchor_peak);
+  for (int b = 0; b < 2; b++) {
+    if (backbone >= 0 && b != backbone) continue;
+    const double scaled = anchor[b] * peak / anchor_peak;
+    printf("%-9s train  anchor %.2f img/s  cordseg %.2f img/s  ratio %.2fx\n", b ? "resnet50" : "vgg16", scaled,
+           ours[b][0], ours[b][0] / scaled);
+  }
+}
+
 int cmd_bench(int argc, char **argv) {
 #ifdef CORDSEG_HAVE_IO
   for (int i = 1; i < argc; i++)
@@ -81,10 +105,11 @@ int cmd_bench(int argc, char **argv) {
   static const struct option opts[] = {{"backbone", 1, 0, 'b'},    {"size", 1, 0, 's'}, {"batch", 1, 0, 'B'},
                                        {"steps", 1, 0, 'n'},       {"peak-gflops", 1, 0, 'p'},
                                        {"peer", 1, 0, 'P'},        {"no-peer", 0, 0, 'N'},
+                                       {"conv-algo", 1, 0, 'a'},
                                        {"help", 0, 0, 'h'},        {0, 0, 0, 0}};
-  int backbone = -1, use_peer = 1;
+  int backbone = -1, use_peer = 1, algo = UNET_CONV_AUTO;
   int32_t size = 128, batch = 4, steps = 5;
-  double peak = 565;
+  double peak = 0;
   const char *peer = CORDSEG_SOURCE_DIR "/../shared/peers/torch_unet.py";
   int c;
   while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -98,6 +123,10 @@ int cmd_bench(int argc, char **argv) {
       case 'n': steps = (int32_t)cli_parse_int("--steps", optarg, 1, 1000); break;
       case 'p': peak = cli_parse_float("--peak-gflops", optarg, 1, 1e9); break;
       case 'P': peer = optarg; break;
+      case 'a':
+        algo = unet_conv_algo_parse(optarg);
+        if (algo < 0) cli_usage_error("bench", "unknown --conv-algo '%s': use auto or direct", optarg);
+        break;
       case 'N': use_peer = 0; break;
       case 'h': usage(stdout); return 0;
       default: usage(stderr); return 2;
@@ -113,12 +142,15 @@ int cmd_bench(int argc, char **argv) {
   loss_config_default(&lc, LOSS_KIND_HYBRID);
   double ours[2][2] = {{0}}; /* [model][train, fwd] img/s */
   double gflop[2][2] = {{0}};
-  printf("cordseg bench: %dx%d, batch %d, %d threads, %d timed steps (median), peak %.0f GFLOP/s\n", size, size, batch,
-         threads, steps, peak);
-  printf("%-9s %-5s %9s %9s %9s %7s\n", "backbone", "mode", "GFLOP/img", "img/s", "GFLOP/s", "%peak");
+  const char *isa = "given";
+  if (peak <= 0) peak = fmapeak_measure(&isa);
+  printf("cordseg bench: %dx%d, batch %d, %d threads, conv %s, %d timed steps (median)\n", size, size, batch, threads,
+         unet_conv_algo_name((UnetConvAlgo)algo), steps);
+  printf("FP32 FMA peak: %.0f GFLOP/s (%s%s)\n", peak, isa, strcmp(isa, "given") ? ", measured now" : "");
+  printf("%-9s %-5s %9s %9s %9s %7s %9s\n", "backbone", "mode", "GFLOP/img", "img/s", "GFLOP/s", "%peak", "winograd");
   for (int b = 0; b < 2; b++) {
     if (backbone >= 0 && b != backbone) continue;
-    UnetConfig cfg = {(UnetBackbone)b, 1, k, 1};
+    UnetConfig cfg = {(UnetBackbone)b, 1, k, 1, algo};
     const char *bad = unet_config_check(&cfg, size, size);
     if (bad) cli_usage_error("bench", "%s", bad);
     Unet *net = unet_init(&cfg, batch, size, size);
@@ -131,6 +163,8 @@ int cmd_bench(int argc, char **argv) {
     const double first = (double)s0 * s0 * t0->shape[0] * t0->shape[1] * t0->shape[2] * t0->shape[3];
     gflop[b][0] = (6 * mac - 2 * first) / 1e9;
     gflop[b][1] = 2 * mac / 1e9;
+    int nwino, nconv;
+    unet_conv_algo_count(net, &nwino, &nconv);
     double *ts = mallocCheck(sizeof(double) * steps);
     for (int mode = 0; mode < 2; mode++) {
       for (int i = -1; i < steps; i++) {
@@ -141,8 +175,9 @@ int cmd_bench(int argc, char **argv) {
       }
       double med = median(ts, steps);
       ours[b][mode] = batch / med;
-      printf("%-9s %-5s %9.2f %9.2f %9.1f %6.1f%%\n", unet_backbone_name(cfg.backbone), mode ? "fwd" : "train",
-             gflop[b][mode], ours[b][mode], gflop[b][mode] * ours[b][mode], 100 * gflop[b][mode] * ours[b][mode] / peak);
+      printf("%-9s %-5s %9.2f %9.2f %9.1f %6.1f%% %5d/%-3d\n", unet_backbone_name(cfg.backbone), mode ? "fwd" : "train",
+             gflop[b][mode], ours[b][mode], gflop[b][mode] * ours[b][mode], 100 * gflop[b][mode] * ours[b][mode] / peak,
+             nwino, nconv);
       fflush(stdout);
     }
     free(ts);
@@ -151,6 +186,7 @@ int cmd_bench(int argc, char **argv) {
   }
   free(x);
   free(y);
+  print_anchor(ours, backbone, size, batch, threads, peak);
   if (!use_peer) return 0;
   if (access(peer, R_OK) != 0 || system("/usr/bin/python3 -c 'import torch' > /dev/null 2>&1") != 0) {
     printf("PyTorch peer: not run (%s): install python3-torch and keep %s\n",

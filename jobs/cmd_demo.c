@@ -64,7 +64,7 @@ int cmd_demo(int argc, char **argv) {
          loss_kind_name((LossKind)loss), lr, omp_get_max_threads());
   for (int b = 0; b < 2; b++) {
     if (backbone >= 0 && b != backbone) continue;
-    UnetConfig cfg = {(UnetBackbone)b, in, k, 1};
+    UnetConfig cfg = {(UnetBackbone)b, in, k, 1, UNET_CONV_AUTO};
     const char *bad = unet_config_check(&cfg, size, size);
     if (bad) cli_usage_error("demo", "%s", bad);
     Unet *net = unet_init(&cfg, batch, size, size);

@@ -42,7 +42,7 @@ int cmd_model_info(int argc, char **argv) {
   printf("%-9s %3s %3s %5s %12s %10s\n", "backbone", "in", "K", "size", "params", "GMAC/img");
   for (int b = 0; b < 2; b++) {
     if (backbone >= 0 && b != backbone) continue;
-    UnetConfig cfg = {(UnetBackbone)b, in, k, 1};
+    UnetConfig cfg = {(UnetBackbone)b, in, k, 1, UNET_CONV_AUTO};
     const char *bad = unet_config_check(&cfg, size, size);
     if (bad) {
       fprintf(stderr, "cordseg model-info: error: %s\n", bad);

@@ -105,7 +105,7 @@ static void read_full(void *arg) {
 }
 
 static void test_ckpt(void) {
-  UnetConfig u = {UNET_BACKBONE_RESNET50, 1, 9, 4};
+  UnetConfig u = {UNET_BACKBONE_RESNET50, 1, 9, 4, UNET_CONV_AUTO};
   Unet *net = unet_init(&u, 2, 64, 64);
   unet_init_weights(net, UNET_INIT_NORMAL, 5);
   const size_t P = unet_num_params(net), B = unet_num_buffers(net);
@@ -147,7 +147,7 @@ static void test_ckpt(void) {
   free(cfg);
   ReadArgs ra = {weights, n2};
   T_CHECK(t_child_exit(read_full, &ra) == 1, "a weights-only file cannot be resumed from");
-  UnetConfig u2 = {UNET_BACKBONE_VGG16, 1, 9, 4};
+  UnetConfig u2 = {UNET_BACKBONE_VGG16, 1, 9, 4, UNET_CONV_AUTO};
   Unet *other = unet_init(&u2, 2, 64, 64);
   ReadArgs rb = {full, other};
   T_CHECK(t_child_exit(read_full, &rb) == 1, "a checkpoint of another model is refused");

@@ -6,7 +6,10 @@
  *  - the cosine schedule's check values from model.md section 4
  *  - Adam against a hand-computed double-precision Adam over 5 steps
  *  - N(0, 0.02) initialisation statistics and seeded reproducibility
- *  - forward determinism (same input twice -> identical logits) */
+ *  - forward determinism (same input twice -> identical logits)
+ *  - conv_algo: auto (Winograd where the rule allows) against direct on the
+ *    same weights and batch: logits and every parameter gradient agree
+ *    within the stated tolerance, and the Winograd layers are the expected ones */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,7 +21,7 @@
 #include "tests/testutil.h"
 
 static void check_counts(void) {
-  UnetConfig v = {UNET_BACKBONE_VGG16, 1, 9, 1}, r = {UNET_BACKBONE_RESNET50, 1, 9, 1};
+  UnetConfig v = {UNET_BACKBONE_VGG16, 1, 9, 1, UNET_CONV_AUTO}, r = {UNET_BACKBONE_RESNET50, 1, 9, 1, UNET_CONV_AUTO};
   size_t pv, pr;
   double mv, mr;
   unet_count(&v, 128, 128, &pv, &mv);
@@ -27,7 +30,7 @@ static void check_counts(void) {
   T_CHECK(pr == 43927049, "resnet50 params %zu, want 43927049", pr);
   T_CHECK(fabs(mv / 1e9 - 14.0614) < 5e-4, "vgg16 GMAC %.4f, want 14.0614", mv / 1e9);
   T_CHECK(fabs(mr / 1e9 - 5.6972) < 5e-4, "resnet50 GMAC %.4f, want 5.6972", mr / 1e9);
-  UnetConfig v3 = {UNET_BACKBONE_VGG16, 2, 9, 1};
+  UnetConfig v3 = {UNET_BACKBONE_VGG16, 2, 9, 1, UNET_CONV_AUTO};
   size_t p2;
   unet_count(&v3, 128, 128, &p2, NULL);
   T_CHECK(p2 == 24890505 + 9 * 64, "vgg16 in=2 params %zu", p2);
@@ -35,7 +38,7 @@ static void check_counts(void) {
 }
 
 static void check_names(void) {
-  UnetConfig r = {UNET_BACKBONE_RESNET50, 1, 9, 4};
+  UnetConfig r = {UNET_BACKBONE_RESNET50, 1, 9, 4, UNET_CONV_AUTO};
   Unet *net = unet_init(&r, 2, 32, 32);
   const UnetTensorInfo *t0 = unet_tensor(net, 0), *t1 = unet_tensor(net, 1), *tl = unet_tensor(net, unet_num_tensors(net) - 1);
   T_CHECK(!strcmp(t0->name, "enc.conv1.weight") && t0->shape[0] == 16 && t0->shape[2] == 7, "first tensor %s", t0->name);
@@ -62,7 +65,7 @@ static void check_names(void) {
 }
 
 static void check_bad_config(void) {
-  UnetConfig c = {UNET_BACKBONE_RESNET50, 1, 9, 1};
+  UnetConfig c = {UNET_BACKBONE_RESNET50, 1, 9, 1, UNET_CONV_AUTO};
   T_CHECK(unet_config_check(&c, 128, 128) == NULL, "valid config accepted");
   const char *m = unet_config_check(&c, 112, 112);
   T_CHECK(m && strstr(m, "multiple of 32"), "resnet 112 rejected: %s", m ? m : "(accepted)");
@@ -115,7 +118,7 @@ static void check_adam(void) {
 }
 
 static void check_init_and_determinism(void) {
-  UnetConfig c = {UNET_BACKBONE_VGG16, 1, 9, 4};
+  UnetConfig c = {UNET_BACKBONE_VGG16, 1, 9, 4, UNET_CONV_AUTO};
   Unet *a = unet_init(&c, 2, 32, 32), *b = unet_init(&c, 2, 32, 32);
   unet_init_weights(a, UNET_INIT_NORMAL, 11);
   unet_init_weights(b, UNET_INIT_NORMAL, 11);
@@ -149,6 +152,57 @@ static void check_init_and_determinism(void) {
   unet_free(a), unet_free(b);
 }
 
+static double rel_to_max(const float *a, const float *b, size_t n) {
+  double d = 0, m = 0;
+  for (size_t i = 0; i < n; i++) d = fmax(d, fabs((double)a[i] - b[i])), m = fmax(m, fabs((double)b[i]));
+  return d / fmax(m, 1e-30);
+}
+
+/* Winograd vs direct, whole network, one forward + backward. Errors are
+ * relative to the tensor's largest value; measured: VGG logits 1.9e-6, worst
+ * gradient 6.1e-6; ResNet logits 3.0e-5, worst gradient 1.7e-3 (layer4's
+ * train-mode BatchNorms see 8 values per channel here and amplify any fp32
+ * rounding: test_torch_ref allows 5e-2 between fp32 and fp64 for the same
+ * reason). */
+static void check_conv_algo(UnetBackbone bb, int32_t S, int expect_wino, double tol_logits, double tol_grad) {
+  const int32_t N = 2, K = 9;
+  UnetConfig ca = {bb, 1, K, 4, UNET_CONV_AUTO}, cd = {bb, 1, K, 4, UNET_CONV_DIRECT};
+  Unet *a = unet_init(&ca, N, S, S), *d = unet_init(&cd, N, S, S);
+  unet_init_weights(a, UNET_INIT_KAIMING, 5);
+  unet_init_weights(d, UNET_INIT_KAIMING, 5);
+  int wa, wd, total;
+  unet_conv_algo_count(a, &wa, &total);
+  unet_conv_algo_count(d, &wd, &total);
+  __builtin_cpu_init();
+  if (__builtin_cpu_supports("avx512f"))
+    T_CHECK(wa == expect_wino && wd == 0, "%s: Winograd convolutions auto %d (expected %d), direct %d of %d",
+            unet_backbone_name(bb), wa, expect_wino, wd, total);
+  Rng r;
+  rng_init(&r, 8);
+  const size_t nx = (size_t)N * S * S, nl = nx * K, np = unet_num_params(a);
+  float *x = malloc(nx * 4), *dl = malloc(nl * 4), *la = malloc(nl * 4);
+  for (size_t i = 0; i < nx; i++) x[i] = (float)rng_uniform(&r);
+  for (size_t i = 0; i < nl; i++) dl[i] = (float)(rng_uniform(&r) - 0.5) * 1e-3f;
+  memcpy(la, unet_forward(a, x, 1), nl * 4);
+  const double el = rel_to_max(la, unet_forward(d, x, 1), nl);
+  unet_backward(a, dl);
+  unet_backward(d, dl);
+  double eg = 0;
+  const char *worst = "";
+  for (size_t i = 0; i < unet_num_tensors(a); i++) {
+    const UnetTensorInfo *t = unet_tensor(a, i);
+    const double e = rel_to_max(unet_grads(a) + t->offset, unet_grads(d) + t->offset, t->numel);
+    if (e > eg) eg = e, worst = t->name;
+  }
+  printf("  conv_algo %s: %d of %d convolutions Winograd; logits %.1e, worst gradient %.1e (%s)\n",
+         unet_backbone_name(bb), wa, total, el, eg, worst);
+  T_CHECK(el < tol_logits, "%s: Winograd logits differ from direct by %.3g", unet_backbone_name(bb), el);
+  T_CHECK(eg < tol_grad, "%s: Winograd gradient of %s differs from direct by %.3g", unet_backbone_name(bb), worst, eg);
+  (void)np;
+  free(x), free(dl), free(la);
+  unet_free(a), unet_free(d);
+}
+
 int main(void) {
   check_counts();
   check_names();
@@ -156,5 +210,10 @@ int main(void) {
   check_schedule();
   check_adam();
   check_init_and_determinism();
+  /* width/4 at 64x64, 3x3 stride-1 layers on maps >= 16x16 with 16k
+   * channels: VGG 2 + 1 + 3 encoder (not the 1-channel first) + 6 decoder;
+   * ResNet 3 layer1 conv2 + 4 decoder + 2 up_conv */
+  check_conv_algo(UNET_BACKBONE_VGG16, 64, 12, 1e-5, 1e-4);
+  check_conv_algo(UNET_BACKBONE_RESNET50, 64, 9, 1e-4, 1e-2);
   return t_finish("test_model");
 }

@@ -4,10 +4,12 @@
 #     same per-epoch train and validation losses within 1e-5 relative for
 #     HDL (a mean over images) and hybrid (Dice sums all-reduced over ranks);
 #     VGG16-UNet has no BatchNorm, so only float summation order differs;
-#     ResNet50-UNet with sync_bn agrees within 1e-3 (its deep BatchNorms over
-#     few values amplify float-order differences: 4e-8 after one epoch, 4e-5
-#     after two), and without sync_bn it differs by > 1e-2 (measured 4e-2), so
-#     the check can fail;
+#     ResNet50-UNet with sync_bn agrees within 1e-4 after the first epoch and
+#     5e-3 after three (its deep BatchNorms over 8-32 values amplify
+#     float-order differences about tenfold per epoch: measured 2e-7..1e-5
+#     after one epoch, 3e-4..1.4e-3 after three, with direct or Winograd
+#     convolutions), and without sync_bn it differs by > 1e-2 (measured
+#     2.5e-2..4e-2), so the check can fail;
 #  2. exact resume: a run stopped by the requeue hook after 4 steps (exit 75)
 #     and resumed equals the uninterrupted run bit for bit (parameters, Adam
 #     moments, every logged loss), at 1 and at 2 ranks;
@@ -61,9 +63,9 @@ RX="--set loss=hybrid --set init=kaiming --set lr_max=1e-3" # ResNet runs: a los
 train 1 "$T/b1" --set backbone=resnet50 --set sync_bn=true $RX > "$T/b1.out" 2>&1 || fail "1-rank resnet run exited $?: $(tail -3 "$T/b1.out")"
 train 2 "$T/b2" --set backbone=resnet50 --set sync_bn=true $RX > "$T/b2.out" 2>&1 || fail "2-rank resnet sync_bn run exited $?: $(tail -3 "$T/b2.out")"
 train 2 "$T/b3" --set backbone=resnet50 $RX > "$T/b3.out" 2>&1 || fail "2-rank resnet local-BN run exited $?"
-for pair in "r1 r2 hdl 1e-5" "h1 h2 hybrid 1e-5" "b1 b2 resnet50+sync_bn 1e-3"; do
+for pair in "r1 r2 hdl 1e-5 1e-5" "h1 h2 hybrid 1e-5 1e-5" "b1 b2 resnet50+sync_bn 1e-4 5e-3"; do
   set -- $pair
-  python3 - "$T/$1/log.csv" "$T/$2/log.csv" "$4" <<'EOP' && ok "$3: 1 rank x 4 == 2 ranks x 2 (train/val loss within $4)" || fail "$3: split dependence"
+  python3 - "$T/$1/log.csv" "$T/$2/log.csv" "$4" "$5" <<'EOP' && ok "$3: 1 rank x 4 == 2 ranks x 2 (train/val loss within $4 after epoch 1, $5 after)" || fail "$3: split dependence"
 import csv, sys
 a = list(csv.DictReader(open(sys.argv[1]))); b = list(csv.DictReader(open(sys.argv[2])))
 assert len(a) == len(b) == 3, (len(a), len(b))
@@ -72,7 +74,7 @@ for ra, rb in zip(a, b):
         x, y = float(ra[k]), float(rb[k])
         rel = abs(x - y) / max(abs(x), 1e-12)
         print(f"  epoch {ra['epoch']} {k}: 1 rank {x:.8g}  2 ranks {y:.8g}  rel {rel:.2e}")
-        assert rel < float(sys.argv[3]), rel
+        assert rel < float(sys.argv[3] if int(ra["epoch"]) <= 1 else sys.argv[4]), rel
 EOP
 done
 # the check can fail: ResNet with local BatchNorm statistics depends on the split
