@@ -55,33 +55,11 @@ static dnnl_primitive_t make_reorder(const dnnl_memory_desc_t *from, const dnnl_
   return p;
 }
 
-static void run_reorder_prim(dnnl_primitive_t p, dnnl_memory_t from, dnnl_memory_t to) {
+static void run_reorder(dnnl_primitive_t p, dnnl_memory_t from, dnnl_memory_t to) {
   dnnl_exec_arg_t a[2] = {{DNNL_ARG_FROM, from}, {DNNL_ARG_TO, to}};
   DNNL_CHECK(dnnl_primitive_execute(p, g_stream, 2, a));
 }
 
-/* A reorder between plain OIHW `plain_md` and the primitive's `md` (none when
- * equal). oneDNN's reorder runs near memory speed here (2048x512x1x1: 0.07 ms,
- * 512x3072x3x3: 3 ms); a hand-written gather/scatter was tried and was slower. */
-static void wreorder_init(WReorder *r, const dnnl_memory_desc_t *plain_md, const dnnl_memory_desc_t *md, int to_plain) {
-  memset(r, 0, sizeof *r);
-  if (dnnl_memory_desc_equal(plain_md, md)) return;
-  r->needed = 1;
-  r->prim = to_plain ? make_reorder(md, plain_md) : make_reorder(plain_md, md);
-}
-
-static void wreorder_run(const WReorder *r, dnnl_memory_t plain_m, dnnl_memory_t blk_m, float *plain, float *blk,
-                         int to_plain) {
-  if (!r->needed) return;
-  (void)plain, (void)blk;
-  if (to_plain) run_reorder_prim(r->prim, blk_m, plain_m);
-  else run_reorder_prim(r->prim, plain_m, blk_m);
-}
-
-static void wreorder_free(WReorder *r) {
-  if (r->prim) dnnl_primitive_destroy(r->prim);
-  memset(r, 0, sizeof *r);
-}
 
 static const char *impl_of(dnnl_primitive_t p) {
   if (!p) return "none";
@@ -99,9 +77,10 @@ const char *conv_impl_name(const Conv *c, int which) {
 /* ---- scratchpad ----------------------------------------------------------
  * One buffer shared by every primitive of the process (they run one at a
  * time on one stream), sized to the largest need and bound at execute time.
- * oneDNN's default library-managed scratchpad is allocated per execution
- * here: fresh pages, page faults and zeroing on every conv, measured at ~30 %
- * of a ResNet training step. */
+ * With oneDNN's default (library-managed) scratchpad, a build for concurrent
+ * execution allocates scratch memory on every execution; this way there is
+ * one allocation for the process. (Its effect on speed was not measured
+ * separately from the other changes.) */
 static float *g_scratch;
 static size_t g_scratch_need, g_scratch_cap;
 
@@ -211,11 +190,9 @@ void conv_init(Conv *c, const ConvSpec *spec, float *src, float *dst, float *w, 
   c->m_dst = mem(&dst_md, dst);
   c->m_w = mem(&w_plain, w);
   c->m_b = s->bias ? mem(&b_md, b) : NULL;
-  c->w = w, c->dw = dw;
-  wreorder_init(&c->rw_fwd, &w_plain, wf_md, 0);
-  if (c->rw_fwd.needed) {
+  c->reo_w_fwd = make_reorder(&w_plain, wf_md);
+  if (c->reo_w_fwd) {
     c->w_fwd = alignedAllocCheck(dnnl_memory_desc_get_size(wf_md));
-    memset(c->w_fwd, 0, dnnl_memory_desc_get_size(wf_md)); /* block padding stays zero */
     c->m_w_fwd = mem(wf_md, c->w_fwd);
   } else {
     c->m_w_fwd = c->m_w;
@@ -228,10 +205,9 @@ void conv_init(Conv *c, const ConvSpec *spec, float *src, float *dst, float *w, 
     if (dnnl_memory_desc_equal(wb_md, wf_md)) {
       c->m_w_bwd = c->m_w_fwd; /* forward copy serves backward too */
     } else {
-      wreorder_init(&c->rw_bwd, &w_plain, wb_md, 0);
-      if (c->rw_bwd.needed) {
+      c->reo_w_bwd = make_reorder(&w_plain, wb_md);
+      if (c->reo_w_bwd) {
         c->w_bwd = alignedAllocCheck(dnnl_memory_desc_get_size(wb_md));
-        memset(c->w_bwd, 0, dnnl_memory_desc_get_size(wb_md));
         c->m_w_bwd = mem(wb_md, c->w_bwd);
       } else {
         c->m_w_bwd = c->m_w;
@@ -248,8 +224,8 @@ void conv_init(Conv *c, const ConvSpec *spec, float *src, float *dst, float *w, 
   const dnnl_memory_desc_t *dw_md = dnnl_primitive_desc_query_md(wpd, dnnl_query_diff_weights_md, 0);
   c->m_dw = mem(&w_plain, dw);
   c->m_db = s->bias ? mem(&b_md, db) : NULL;
-  wreorder_init(&c->rw_dw, &w_plain, dw_md, 1);
-  if (c->rw_dw.needed) {
+  c->reo_dw = make_reorder(dw_md, &w_plain);
+  if (c->reo_dw) {
     c->dw_blk = alignedAllocCheck(dnnl_memory_desc_get_size(dw_md));
     c->m_dw_blk = mem(dw_md, c->dw_blk);
   }
@@ -260,7 +236,7 @@ void conv_init(Conv *c, const ConvSpec *spec, float *src, float *dst, float *w, 
 }
 
 void conv_forward(Conv *c) {
-  wreorder_run(&c->rw_fwd, c->m_w, c->m_w_fwd, c->w, c->w_fwd, 0);
+  if (c->reo_w_fwd) run_reorder(c->reo_w_fwd, c->m_w, c->m_w_fwd);
   dnnl_exec_arg_t a[5] = {{DNNL_ARG_SRC, c->m_src}, {DNNL_ARG_WEIGHTS, c->m_w_fwd}, {DNNL_ARG_DST, c->m_dst}};
   int na = 3;
   if (c->m_b) a[na++] = (dnnl_exec_arg_t){DNNL_ARG_BIAS, c->m_b};
@@ -273,7 +249,7 @@ void conv_forward(Conv *c) {
 void conv_backward(Conv *c) {
   if (c->ddst_plain) layer_to_blocked(c->ddst_plain, c->ddst_blk, c->s.n, c->s.cout, c->hout, c->wout);
   if (c->bwd_data) {
-    wreorder_run(&c->rw_bwd, c->m_w, c->m_w_bwd, c->w, c->w_bwd, 0); /* no-op when the forward's copy serves */
+    if (c->reo_w_bwd) run_reorder(c->reo_w_bwd, c->m_w, c->m_w_bwd); /* else the forward's copy is still valid */
     dnnl_exec_arg_t a[4] = {{DNNL_ARG_DIFF_DST, c->m_ddst}, {DNNL_ARG_WEIGHTS, c->m_w_bwd}, {DNNL_ARG_DIFF_SRC, c->m_dsrc}};
     int na = 3;
     scratch_arg(c->m_scr[1], a, &na);
@@ -281,13 +257,12 @@ void conv_backward(Conv *c) {
   }
   dnnl_exec_arg_t a[5] = {{DNNL_ARG_SRC, c->m_src},
                           {DNNL_ARG_DIFF_DST, c->m_ddst},
-                          {DNNL_ARG_DIFF_WEIGHTS, c->rw_dw.needed ? c->m_dw_blk : c->m_dw}};
+                          {DNNL_ARG_DIFF_WEIGHTS, c->reo_dw ? c->m_dw_blk : c->m_dw}};
   int na = 3;
   if (c->m_db) a[na++] = (dnnl_exec_arg_t){DNNL_ARG_DIFF_BIAS, c->m_db};
   scratch_arg(c->m_scr[2], a, &na);
   DNNL_CHECK(dnnl_primitive_execute(c->bwd_w, g_stream, na, a));
-  DNNL_CHECK(dnnl_stream_wait(g_stream));
-  wreorder_run(&c->rw_dw, c->m_dw, c->m_dw_blk, c->dw, c->dw_blk, 1);
+  if (c->reo_dw) run_reorder(c->reo_dw, c->m_dw_blk, c->m_dw);
   DNNL_CHECK(dnnl_stream_wait(g_stream));
 }
 
@@ -297,10 +272,7 @@ static void destroy_mem(dnnl_memory_t *m) {
 }
 
 void conv_free(Conv *c) {
-  wreorder_free(&c->rw_fwd);
-  wreorder_free(&c->rw_bwd);
-  wreorder_free(&c->rw_dw);
-  dnnl_primitive_t *ps[] = {&c->fwd, &c->bwd_data, &c->bwd_w};
+  dnnl_primitive_t *ps[] = {&c->fwd, &c->bwd_data, &c->bwd_w, &c->reo_w_fwd, &c->reo_w_bwd, &c->reo_dw};
   for (size_t i = 0; i < sizeof(ps) / sizeof(ps[0]); i++)
     if (*ps[i]) dnnl_primitive_destroy(*ps[i]), *ps[i] = NULL;
   if (c->m_w_bwd == c->m_w_fwd || c->m_w_bwd == c->m_w) c->m_w_bwd = NULL;

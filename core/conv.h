@@ -31,18 +31,11 @@ typedef struct {
                    * direct where oneDNN has none for the shape (Conv.winograd says which ran) */
 } ConvSpec;
 
-/* Reorder between the plain OIHW weights and a primitive's layout. */
-typedef struct {
-  int needed;            /* layouts differ */
-  dnnl_primitive_t prim; /* oneDNN's reorder */
-} WReorder;
-
 typedef struct {
   ConvSpec s;
   int32_t hout, wout;
   dnnl_primitive_t fwd, bwd_data, bwd_w;
-  WReorder rw_fwd, rw_bwd, rw_dw; /* weights -> fwd / bwd-data layouts, weight gradient -> plain */
-  float *w, *dw;                  /* caller's plain weights and weight gradient [cout][cin][k][k] */
+  dnnl_primitive_t reo_w_fwd, reo_w_bwd, reo_dw; /* NULL where the layouts are plain already */
   dnnl_memory_t m_scr[3]; /* scratchpads of fwd, bwd data, bwd weights (NULL: none); bound at execute */
   dnnl_memory_t m_src, m_dst, m_w, m_b, m_w_fwd, m_w_bwd, m_dsrc, m_ddst, m_dw, m_db, m_dw_blk;
   float *w_fwd, *w_bwd, *dw_blk; /* reordered weight copies (owned) */
