@@ -12,7 +12,7 @@
 #define FMA_CHAINS 12
 #define FMA_ITERS 4000000L
 
-volatile float g_sink;
+static volatile float g_sink;
 
 __attribute__((target("avx512f"))) static float chains512(long iters) {
   __m512 acc[FMA_CHAINS];
