@@ -20,14 +20,11 @@ void adam_free(Adam *a) {
   a->m = a->v = NULL;
 }
 
-void adam_step(Adam *a, float *params, const float *grads, float lr) {
-  a->t++;
-  const float b1 = a->beta1, b2 = a->beta2, wd = a->weight_decay, eps = a->eps;
-  const double bc1 = 1.0 - pow(b1, (double)a->t), bc2 = 1.0 - pow(b2, (double)a->t);
+void adam_update(float *params, const float *grads, float *m, float *v, size_t n, float lr, int64_t t, float b1,
+                 float b2, float eps, float wd) {
+  const double bc1 = 1.0 - pow(b1, (double)t), bc2 = 1.0 - pow(b2, (double)t);
   /* torch: p -= (lr / bc1) * m / (sqrt(v) / sqrt(bc2) + eps) */
   const float step = (float)(lr / bc1), rs = (float)(1.0 / sqrt(bc2));
-  float *m = a->m, *v = a->v;
-  const size_t n = a->n;
 #pragma omp parallel for schedule(static)
   for (size_t i = 0; i < n; i++) {
     float g = grads[i] + wd * params[i];
@@ -36,6 +33,11 @@ void adam_step(Adam *a, float *params, const float *grads, float lr) {
     m[i] = mi, v[i] = vi;
     params[i] -= step * mi / (sqrtf(vi) * rs + eps);
   }
+}
+
+void adam_step(Adam *a, float *params, const float *grads, float lr) {
+  a->t++;
+  adam_update(params, grads, a->m, a->v, a->n, lr, a->t, a->beta1, a->beta2, a->eps, a->weight_decay);
 }
 
 double lr_schedule(int32_t epoch, int32_t total, double lr_max, double lr_min, int32_t warmup, int32_t flat) {

@@ -3,7 +3,7 @@
  * moment buffers, and the per-epoch learning-rate schedule of model.md
  * section 4 (YOLOX-style cosine with quadratic warm-up, held at the minimum
  * for the last no-aug epochs).
- * defines: Adam, adam_init, adam_step, adam_free, lr_cosine, lr_schedule */
+ * defines: Adam, adam_init, adam_step, adam_update, adam_free, lr_cosine, lr_schedule */
 #ifndef CORDSEG_ADAM_H
 #define CORDSEG_ADAM_H
 #include <stddef.h>
@@ -17,7 +17,11 @@ typedef struct {
 } Adam;
 
 void adam_init(Adam *a, size_t n); /* beta1 0.9, beta2 0.999, eps 1e-8, wd 0 */
+/* host: a->t++, then adam_update over a->m, a->v */
 void adam_step(Adam *a, float *params, const float *grads, float lr);
+/* the reference update (host memory) that backends match: step t >= 1 */
+void adam_update(float *params, const float *grads, float *m, float *v, size_t n, float lr, int64_t t, float beta1,
+                 float beta2, float eps, float weight_decay);
 void adam_free(Adam *a);
 
 /* lr for epoch e (0-based) of T: warm-up W = min(max(0.05T,1),3) epochs from

@@ -1,4 +1,4 @@
-/* core/step.c: training/eval step (see core/step.h). */
+/* core/step.c: training/eval step and host model state (see core/step.h). */
 #include "core/step.h"
 
 #include <math.h>
@@ -8,25 +8,39 @@
 
 void stepper_init(Stepper *s, Unet *net, const LossConfig *loss, int32_t n, int32_t h, int32_t w) {
   s->net = net;
+  s->be = unet_backend(net);
   s->loss = *loss;
   s->n = n, s->h = h, s->w = w;
   s->k = unet_tensor(net, unet_num_tensors(net) - 1)->shape[0]; /* final.bias [K] */
-  adam_init(&s->adam, unet_num_params(net));
-  s->dlogits = alignedAllocCheck((size_t)n * s->k * h * w * sizeof(float));
+  const size_t P = unet_num_params(net);
+  s->adam = (Adam){.n = P, .t = 0, .beta1 = 0.9f, .beta2 = 0.999f, .eps = 1e-8f, .weight_decay = 0.0f};
+  s->adam.m = s->be->alloc(s->be, P * sizeof(float));
+  s->adam.v = s->be->alloc(s->be, P * sizeof(float));
+  s->labels = s->be->alloc(s->be, (size_t)n * h * w);
 }
 
 double stepper_grad(Stepper *s, const float *x, const uint8_t *y) {
-  const float *logits = unet_forward(s->net, x, 1);
-  double l = loss_compute(&s->loss, logits, y, s->n, s->k, s->h, s->w, s->dlogits);
+  Backend *be = s->be;
+  unet_upload_input(s->net, x);
+  be->upload(be, s->labels, y, (size_t)s->n * s->h * s->w);
+  unet_run_forward(s->net, 1);
+  double l = be->loss(be, &s->loss, unet_dev_logits(s->net), s->labels, s->n, s->k, s->h, s->w, unet_dev_dlogits(s->net));
   if (!isfinite(l))
     cs_fatal("lower the learning rate, check the inputs for extreme values, or resume from the last good checkpoint",
              "training loss is %g at Adam step %lld: stopping instead of continuing with NaN weights", l,
              (long long)s->adam.t + 1);
-  unet_backward(s->net, s->dlogits);
+  unet_run_backward(s->net);
   return l;
 }
 
-void stepper_update(Stepper *s, float lr) { adam_step(&s->adam, unet_params(s->net), unet_grads(s->net), lr); }
+void stepper_allreduce_grads(Stepper *s) { s->be->allreduce_avg(s->be, unet_dev_grads(s->net), unet_num_params(s->net)); }
+
+void stepper_update(Stepper *s, float lr) {
+  Adam *a = &s->adam;
+  a->t++;
+  s->be->adam_step(s->be, unet_dev_params(s->net), unet_dev_grads(s->net), a->m, a->v, a->n, lr, a->t, a->beta1,
+                   a->beta2, a->eps, a->weight_decay);
+}
 
 double stepper_train(Stepper *s, const float *x, const uint8_t *y, float lr) {
   double l = stepper_grad(s, x, y);
@@ -35,12 +49,58 @@ double stepper_train(Stepper *s, const float *x, const uint8_t *y, float lr) {
 }
 
 double stepper_eval(Stepper *s, const float *x, const uint8_t *y) {
-  const float *logits = unet_forward(s->net, x, 0);
-  return loss_compute(&s->loss, logits, y, s->n, s->k, s->h, s->w, NULL);
+  Backend *be = s->be;
+  unet_upload_input(s->net, x);
+  be->upload(be, s->labels, y, (size_t)s->n * s->h * s->w);
+  unet_run_forward(s->net, 0);
+  return be->loss(be, &s->loss, unet_dev_logits(s->net), s->labels, s->n, s->k, s->h, s->w, NULL);
 }
 
 void stepper_free(Stepper *s) {
-  adam_free(&s->adam);
-  free(s->dlogits);
-  s->dlogits = NULL;
+  if (!s->be) return;
+  s->be->free(s->be, s->adam.m);
+  s->be->free(s->be, s->adam.v);
+  s->be->free(s->be, s->labels);
+  s->adam.m = s->adam.v = NULL, s->labels = NULL;
+}
+
+/* ---------------------------------------------------------- model state -- */
+void model_state_init(ModelState *ms, const Unet *net, int with_adam) {
+  ms->np = unet_num_params(net), ms->nb = unet_num_buffers(net);
+  ms->params = alignedAllocCheck(ms->np * sizeof(float));
+  ms->buffers = alignedAllocCheck((ms->nb ? ms->nb : 1) * sizeof(float));
+  ms->adam_m = with_adam ? alignedAllocCheck(ms->np * sizeof(float)) : NULL;
+  ms->adam_v = with_adam ? alignedAllocCheck(ms->np * sizeof(float)) : NULL;
+  ms->adam_t = 0;
+}
+
+void model_state_free(ModelState *ms) {
+  free(ms->params), free(ms->buffers), free(ms->adam_m), free(ms->adam_v);
+  ms->params = ms->buffers = ms->adam_m = ms->adam_v = NULL;
+}
+
+void unet_state_download(Unet *net, ModelState *ms) {
+  unet_params_download(net, ms->params);
+  unet_buffers_download(net, ms->buffers);
+}
+
+void unet_state_upload(Unet *net, const ModelState *ms) {
+  unet_params_upload(net, ms->params);
+  unet_buffers_upload(net, ms->buffers);
+}
+
+void stepper_state_download(Stepper *s, ModelState *ms) {
+  unet_state_download(s->net, ms);
+  if (!ms->adam_m) return;
+  s->be->download(s->be, ms->adam_m, s->adam.m, ms->np * sizeof(float));
+  s->be->download(s->be, ms->adam_v, s->adam.v, ms->np * sizeof(float));
+  ms->adam_t = s->adam.t;
+}
+
+void stepper_state_upload(Stepper *s, const ModelState *ms) {
+  unet_state_upload(s->net, ms);
+  if (!ms->adam_m) return;
+  s->be->upload(s->be, s->adam.m, ms->adam_m, ms->np * sizeof(float));
+  s->be->upload(s->be, s->adam.v, ms->adam_v, ms->np * sizeof(float));
+  s->adam.t = ms->adam_t;
 }

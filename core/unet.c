@@ -1,5 +1,6 @@
 /* core/unet.c: builds and runs UNet-VGG16 and UNet-ResNet50 (model.md 1-2) on
- * the CPU. One builder walks the network in PyTorch registration order, once
+ * any backend (core/backend.h): every buffer is the backend's, every layer a
+ * backend op; nothing here knows the device. One builder walks the network in PyTorch registration order, once
  * to count (parameters, MACs) and once to allocate and bind; forward and
  * backward are explicit per-backbone call sequences, no graph engine.
  * Gradient bookkeeping: an activation read by two layers (UNet skips, ResNet
@@ -13,22 +14,21 @@
 #include <strings.h>
 
 #include "core/common.h"
-#include "core/conv.h"
-#include "core/layers.h"
+#include "core/backend.h"
 
 #define UNET_MAX_UNITS 96
 #define UNET_MAX_ACTS 256
 #define UNET_MAX_TENSORS 400
 
 typedef struct {
-  float *x, *g;      /* blocked [N][C/16][H][W][16] */
+  float *x, *g;      /* backend layout, channel planes contiguous (core/backend.h) */
   int32_t c, h, w;
   int gvalid;        /* gradient written during the current backward pass */
   int g_alias;       /* g borrowed from another Act */
 } Act;
 
 typedef struct {
-  Conv conv;
+  BackendConv *conv;
   ConvSpec spec;
   Act *in, *z, *out; /* z = conv output (== out when there is no BN) */
   int bn, relu;
@@ -48,6 +48,8 @@ typedef struct {
 } Block;
 
 struct Unet {
+  Backend *be;               /* not owned */
+  const BackendSync *bn_sync; /* synchronized BN (NULL: local batch); not owned */
   UnetConfig cfg;
   int32_t n, h, w;
   int building;
@@ -60,8 +62,9 @@ struct Unet {
   int nunits;
   Act acts[UNET_MAX_ACTS];
   int nacts;
-  float *input;            /* [N][Cin][H][W] plain */
-  float *logits, *dlogits; /* [N][K][H][W] plain */
+  float *input;            /* [N][Cin][H][W] plain (device) */
+  float *logits, *dlogits; /* [N][K][H][W] plain (device) */
+  float *logits_host;      /* unet_forward's host copy */
   float *scratch;          /* the largest activation */
   size_t scratch_len;
   /* VGG */
@@ -138,8 +141,8 @@ static Act *act_new(Unet *net, int32_t c, int32_t h, int32_t w) {
   memset(a, 0, sizeof *a);
   a->c = c, a->h = h, a->w = w;
   if (net->building) {
-    a->x = alignedAllocCheck(act_len(net, a) * sizeof(float));
-    a->g = alignedAllocCheck(act_len(net, a) * sizeof(float));
+    a->x = net->be->alloc(net->be, act_len(net, a) * sizeof(float));
+    a->g = net->be->alloc(net->be, act_len(net, a) * sizeof(float));
   }
   if (act_len(net, a) > net->scratch_len) net->scratch_len = act_len(net, a);
   return a;
@@ -186,16 +189,17 @@ static Unit *unit_new(Unet *net, const char *conv_name, const char *bn_name, Act
   return u;
 }
 
-/* second pass: bind oneDNN primitives to the allocated buffers */
+/* second pass: plan the backend's convolutions on the allocated buffers */
 static void unit_bind(Unet *net, Unit *u) {
+  Backend *be = net->be;
   float *P = net->params, *G = net->grads;
   float *src = u->in ? u->in->x : net->input, *dsrc = u->in ? u->in->g : NULL;
   float *dst = u->spec.plain_dst ? net->logits : u->z->x, *ddst = u->spec.plain_dst ? net->dlogits : u->z->g;
-  conv_init(&u->conv, &u->spec, src, dst, P + u->w_off, u->spec.bias ? P + u->b_off : NULL, dsrc, ddst, G + u->w_off,
-            u->spec.bias ? G + u->b_off : NULL);
+  u->conv = be->conv_plan(be, &u->spec, src, dst, P + u->w_off, u->spec.bias ? P + u->b_off : NULL, dsrc, ddst,
+                          G + u->w_off, u->spec.bias ? G + u->b_off : NULL);
   if (u->bn) {
-    u->save_mean = alignedAllocCheck(u->spec.cout * sizeof(float));
-    u->save_istd = alignedAllocCheck(u->spec.cout * sizeof(float));
+    u->save_mean = be->alloc(be, u->spec.cout * sizeof(float));
+    u->save_istd = be->alloc(be, u->spec.cout * sizeof(float));
   }
 }
 
@@ -303,30 +307,32 @@ void unet_count(const UnetConfig *cfg, int32_t height, int32_t width, size_t *pa
   free(net);
 }
 
-Unet *unet_init(const UnetConfig *cfg, int32_t batch, int32_t height, int32_t width) {
+Unet *unet_init(Backend *be, const UnetConfig *cfg, int32_t batch, int32_t height, int32_t width) {
   const char *bad = unet_config_check(cfg, height, width);
   if (bad) cs_fatal("fix the model settings", "%s", bad);
   CS_CHECK(batch >= 1, "use a batch size of at least 1", "batch size %d", batch);
   Unet *net = callocCheck(1, sizeof(Unet));
+  net->be = be;
   net->cfg = *cfg, net->n = batch, net->h = height, net->w = width;
   build(net); /* count pass */
-  const size_t np = net->np, nb = net->nb;
-  net->params = alignedAllocCheck(np * sizeof(float));
-  net->grads = alignedAllocCheck(np * sizeof(float));
-  net->buffers = alignedAllocCheck((nb ? nb : 1) * sizeof(float));
-  net->input = alignedAllocCheck((size_t)batch * cfg->in_channels * height * width * sizeof(float));
-  net->logits = alignedAllocCheck((size_t)batch * cfg->classes * height * width * sizeof(float));
-  net->dlogits = alignedAllocCheck((size_t)batch * cfg->classes * height * width * sizeof(float));
+  const size_t np = net->np, nb = net->nb, nl = (size_t)batch * cfg->classes * height * width;
+  net->params = be->alloc(be, np * sizeof(float));
+  net->grads = be->alloc(be, np * sizeof(float));
+  net->buffers = be->alloc(be, (nb ? nb : 1) * sizeof(float));
+  net->input = be->alloc(be, (size_t)batch * cfg->in_channels * height * width * sizeof(float));
+  net->logits = be->alloc(be, nl * sizeof(float));
+  net->dlogits = be->alloc(be, nl * sizeof(float));
+  net->logits_host = alignedAllocCheck(nl * sizeof(float));
   net->building = 1;
   build(net); /* allocate */
   CS_CHECK(net->np == np && net->nb == nb, NULL, "internal: builder passes disagree");
-  net->scratch = alignedAllocCheck(net->scratch_len * sizeof(float));
+  net->scratch = be->alloc(be, net->scratch_len * sizeof(float));
   for (int i = 0; i < net->nunits; i++) unit_bind(net, &net->units[i]);
   /* down units' output gradient is the block output's (masked) gradient */
   for (int i = 0; i < net->nblocks; i++)
     if (net->blocks[i].down) {
       Act *o = net->blocks[i].down->out;
-      free(o->g);
+      be->free(be, o->g);
       o->g = net->blocks[i].out->g;
       o->g_alias = 1;
     }
@@ -336,33 +342,47 @@ Unet *unet_init(const UnetConfig *cfg, int32_t batch, int32_t height, int32_t wi
 
 void unet_free(Unet *net) {
   if (!net) return;
+  Backend *be = net->be;
   for (int i = 0; i < net->nunits; i++) {
-    conv_free(&net->units[i].conv);
-    free(net->units[i].save_mean);
-    free(net->units[i].save_istd);
+    be->conv_free(be, net->units[i].conv);
+    if (net->units[i].bn) be->free(be, net->units[i].save_mean), be->free(be, net->units[i].save_istd);
   }
   for (int i = 0; i < net->nacts; i++) {
-    free(net->acts[i].x);
-    if (!net->acts[i].g_alias) free(net->acts[i].g);
+    be->free(be, net->acts[i].x);
+    if (!net->acts[i].g_alias) be->free(be, net->acts[i].g);
   }
-  free(net->params), free(net->grads), free(net->buffers), free(net->input), free(net->logits), free(net->dlogits);
-  free(net->scratch);
+  void *bufs[] = {net->params, net->grads, net->buffers, net->input, net->logits, net->dlogits, net->scratch};
+  for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) be->free(be, bufs[i]);
+  free(net->logits_host);
   free(net);
 }
 
 size_t unet_num_params(const Unet *net) { return net->np; }
-float *unet_params(Unet *net) { return net->params; }
-float *unet_grads(Unet *net) { return net->grads; }
 size_t unet_num_tensors(const Unet *net) { return net->ntensors; }
 const UnetTensorInfo *unet_tensor(const Unet *net, size_t i) { return &net->tensors[i]; }
 size_t unet_num_buffers(const Unet *net) { return net->nb; }
-float *unet_buffers(Unet *net) { return net->buffers; }
+Backend *unet_backend(const Unet *net) { return net->be; }
+int32_t unet_batch(const Unet *net) { return net->n; }
+void unet_set_bn_sync(Unet *net, const BackendSync *sync) { net->bn_sync = sync; }
+void unet_params_download(Unet *net, float *host) { net->be->download(net->be, host, net->params, net->np * 4); }
+void unet_params_upload(Unet *net, const float *host) { net->be->upload(net->be, net->params, host, net->np * 4); }
+void unet_grads_download(Unet *net, float *host) { net->be->download(net->be, host, net->grads, net->np * 4); }
+void unet_buffers_download(Unet *net, float *host) { net->be->download(net->be, host, net->buffers, net->nb * 4); }
+void unet_buffers_upload(Unet *net, const float *host) { net->be->upload(net->be, net->buffers, host, net->nb * 4); }
+void unet_buffers_average(Unet *net) {
+  if (net->nb) net->be->allreduce_avg(net->be, net->buffers, net->nb);
+}
+float *unet_dev_input(Unet *net) { return net->input; }
+float *unet_dev_logits(Unet *net) { return net->logits; }
+float *unet_dev_dlogits(Unet *net) { return net->dlogits; }
+float *unet_dev_params(Unet *net) { return net->params; }
+float *unet_dev_grads(Unet *net) { return net->grads; }
 size_t unet_num_buffer_tensors(const Unet *net) { return net->nbtensors; }
 const UnetTensorInfo *unet_buffer_tensor(const Unet *net, size_t i) { return &net->btensors[i]; }
 double unet_forward_macs(const Unet *net) { return net->macs / net->n; }
 void unet_conv_algo_count(const Unet *net, int *winograd, int *total) {
   *winograd = 0, *total = net->nunits;
-  for (int i = 0; i < net->nunits; i++) *winograd += net->units[i].conv.winograd;
+  for (int i = 0; i < net->nunits; i++) *winograd += net->be->conv_winograd(net->units[i].conv);
 }
 int unet_conv_algo_parse(const char *name) {
   return !strcasecmp(name, "auto") ? UNET_CONV_AUTO : !strcasecmp(name, "direct") ? UNET_CONV_DIRECT : -1;
@@ -378,9 +398,10 @@ static int ends_with(const char *s, const char *suffix) {
 void unet_init_weights(Unet *net, UnetInit init, uint64_t seed) {
   Rng r;
   rng_init(&r, seed);
+  float *hp = alignedAllocCheck(net->np * sizeof(float)), *hb = alignedAllocCheck((net->nb ? net->nb : 1) * sizeof(float));
   for (size_t i = 0; i < net->ntensors; i++) {
     const UnetTensorInfo *t = &net->tensors[i];
-    float *p = net->params + t->offset;
+    float *p = hp + t->offset;
     if (t->ndim == 4) { /* conv weight OIHW */
       const double fan_in = (double)t->shape[1] * t->shape[2] * t->shape[3];
       const double sd = init == UNET_INIT_NORMAL ? 0.02 : sqrt(2.0 / fan_in);
@@ -399,75 +420,102 @@ void unet_init_weights(Unet *net, UnetInit init, uint64_t seed) {
   for (size_t i = 0; i < net->nbtensors; i++) { /* running mean 0, running var 1 */
     const UnetTensorInfo *t = &net->btensors[i];
     const float v = ends_with(t->name, "running_var") ? 1.0f : 0.0f;
-    for (size_t j = 0; j < t->numel; j++) net->buffers[t->offset + j] = v;
+    for (size_t j = 0; j < t->numel; j++) hb[t->offset + j] = v;
   }
+  unet_params_upload(net, hp);
+  unet_buffers_upload(net, hb);
+  free(hp), free(hb);
 }
 
 /* --------------------------------------------------------------- forward -- */
-static int g_train;
-
-static void unit_forward(Unet *net, Unit *u) {
-  conv_forward(&u->conv);
+static void unit_forward(Unet *net, Unit *u, int train) {
+  Backend *be = net->be;
+  be->conv_forward(be, u->conv);
   if (u->bn) {
     const ConvSpec *s = &u->spec;
     float *P = net->params, *B = net->buffers;
-    layer_bn_forward(u->z->x, u->out->x, u->res, P + u->gamma_off, P + u->beta_off, B + u->rm_off, B + u->rv_off,
-                     u->save_mean, u->save_istd, s->n, s->cout, u->out->h, u->out->w, g_train, u->relu, 0.1, 1e-5);
+    be->bn_forward(be, u->z->x, u->out->x, u->res, P + u->gamma_off, P + u->beta_off, B + u->rm_off, B + u->rv_off,
+                   u->save_mean, u->save_istd, s->n, s->cout, u->out->h, u->out->w, train, u->relu, 0.1, 1e-5,
+                   train ? net->bn_sync : NULL);
   }
 }
 
-static void upblock_forward(Unet *net, UpBlock *b) {
+static void upblock_forward(Unet *net, UpBlock *b, int train) {
+  Backend *be = net->be;
   const int64_t cs = (int64_t)b->cat->c * b->cat->h * b->cat->w;
   const int64_t off = (int64_t)b->skip->c * b->skip->h * b->skip->w;
-  layer_copy_blocks(b->skip->x, off, b->cat->x, cs, net->n, b->skip->c, b->skip->h, b->skip->w, 0);
-  layer_upsample2_forward(b->deep->x, (int64_t)b->deep->c * b->deep->h * b->deep->w, b->cat->x + off, cs, net->n,
+  be->copy_channels(be, b->skip->x, off, b->cat->x, cs, net->n, b->skip->c, b->skip->h, b->skip->w, 0);
+  be->upsample2_forward(be, b->deep->x, (int64_t)b->deep->c * b->deep->h * b->deep->w, b->cat->x + off, cs, net->n,
                           b->deep->c, b->deep->h, b->deep->w);
-  unit_forward(net, b->c1);
-  unit_forward(net, b->c2);
+  unit_forward(net, b->c1, train);
+  unit_forward(net, b->c2, train);
 }
 
-static void block_forward(Unet *net, Block *b) {
-  unit_forward(net, b->c1);
-  unit_forward(net, b->c2);
-  if (b->down) unit_forward(net, b->down);
+static void block_forward(Unet *net, Block *b, int train) {
+  unit_forward(net, b->c1, train);
+  unit_forward(net, b->c2, train);
+  if (b->down) unit_forward(net, b->down, train);
   b->c3->res = b->down ? b->down->out->x : b->in->x;
-  unit_forward(net, b->c3);
+  unit_forward(net, b->c3, train);
 }
 
-const float *unet_forward(Unet *net, const float *x, int train) {
-  g_train = train;
+void unet_upload_input(Unet *net, const float *x) {
   const size_t nin = (size_t)net->n * net->cfg.in_channels * net->h * net->w;
   for (size_t i = 0; i < nin; i++)
     if (!isfinite(x[i]))
       cs_fatal("check the input slices for NaN/Inf voxels (cordseg info FILE reports value ranges)",
                "non-finite input value %g at element %zu of the batch", (double)x[i], i);
-  memcpy(net->input, x, nin * sizeof(float));
+  net->be->upload(net->be, net->input, x, nin * sizeof(float));
+}
+
+void unet_run_forward(Unet *net, int train) {
+  Backend *be = net->be;
   if (net->cfg.backbone == UNET_BACKBONE_VGG16) {
     int p = 0;
     for (int i = 0; i < 13; i++) {
-      unit_forward(net, net->enc[i]);
+      unit_forward(net, net->enc[i], train);
       if (i == 1 || i == 3 || i == 6 || i == 9) {
         const Act *a = net->enc[i]->out;
-        layer_maxpool2_forward(a->x, net->pool[p]->x, net->n, a->c, a->h, a->w);
+        be->maxpool2_forward(be, a->x, net->pool[p]->x, net->n, a->c, a->h, a->w);
         p++;
       }
     }
   } else {
-    unit_forward(net, net->stem);
+    unit_forward(net, net->stem, train);
     const Act *f1 = net->feat[0];
-    layer_maxpool3s2_forward(f1->x, net->mp->x, net->n, f1->c, f1->h, f1->w);
-    for (int i = 0; i < net->nblocks; i++) block_forward(net, &net->blocks[i]);
+    be->maxpool3s2_forward(be, f1->x, net->mp->x, net->n, f1->c, f1->h, f1->w);
+    for (int i = 0; i < net->nblocks; i++) block_forward(net, &net->blocks[i], train);
   }
-  for (int i = 0; i < 4; i++) upblock_forward(net, &net->up[i]);
+  for (int i = 0; i < 4; i++) upblock_forward(net, &net->up[i], train);
   if (net->cfg.backbone == UNET_BACKBONE_RESNET50) {
     const Act *u = net->up[3].c2->out;
-    layer_upsample2_forward(u->x, (int64_t)u->c * u->h * u->w, net->upc->x, (int64_t)u->c * u->h * u->w * 4, net->n, u->c,
+    be->upsample2_forward(be, u->x, (int64_t)u->c * u->h * u->w, net->upc->x, (int64_t)u->c * u->h * u->w * 4, net->n, u->c,
                             u->h, u->w);
-    unit_forward(net, net->uc1);
-    unit_forward(net, net->uc2);
+    unit_forward(net, net->uc1, train);
+    unit_forward(net, net->uc2, train);
   }
-  unit_forward(net, net->final);
-  return net->logits;
+  unit_forward(net, net->final, train);
+}
+
+const float *unet_forward(Unet *net, const float *x, int train) {
+  unet_upload_input(net, x);
+  unet_run_forward(net, train);
+  net->be->download(net->be, net->logits_host, net->logits,
+                    (size_t)net->n * net->cfg.classes * net->h * net->w * sizeof(float));
+  return net->logits_host;
+}
+
+void unet_predict_logits(Unet *net, const float *x, float *logits) {
+  memcpy(logits, unet_forward(net, x, 0), (size_t)net->n * net->cfg.classes * net->h * net->w * sizeof(float));
+}
+
+void unet_predict_probs(Unet *net, const LossConfig *lc, const float *x, float *probs) {
+  Backend *be = net->be;
+  const size_t nl = (size_t)net->n * net->cfg.classes * net->h * net->w;
+  unet_upload_input(net, x);
+  unet_run_forward(net, 0);
+  be->probs(be, lc, net->logits, net->n, net->cfg.classes, net->h, net->w, net->dlogits); /* dlogits as scratch */
+  be->download(be, probs, net->dlogits, nl * sizeof(float));
 }
 
 /* -------------------------------------------------------------- backward -- */
@@ -475,38 +523,40 @@ const float *unet_forward(Unet *net, const float *x, int train) {
  * scratch; after: add it back. */
 static int grad_park(Unet *net, Act *a) {
   if (!a || !a->gvalid) return 0;
-  memcpy(net->scratch, a->g, act_len(net, a) * sizeof(float));
+  net->be->copy(net->be, net->scratch, a->g, act_len(net, a) * sizeof(float));
   return 1;
 }
 static void grad_unpark(Unet *net, Act *a, int parked) {
   if (!a) return;
-  if (parked) layer_add(a->g, net->scratch, act_len(net, a));
+  if (parked) net->be->add(net->be, a->g, net->scratch, act_len(net, a));
   a->gvalid = 1;
 }
 
 static void unit_backward(Unet *net, Unit *u) {
+  Backend *be = net->be;
   const ConvSpec *s = &u->spec;
   if (u->bn) {
     float *P = net->params, *G = net->grads;
-    layer_bn_backward(u->z->x, u->out->x, u->out->g, u->z->g, P + u->gamma_off, G + u->gamma_off, G + u->beta_off,
-                      u->save_mean, u->save_istd, s->n, s->cout, u->out->h, u->out->w, u->relu);
+    be->bn_backward(be, u->z->x, u->out->x, u->out->g, u->z->g, P + u->gamma_off, G + u->gamma_off, G + u->beta_off,
+                    u->save_mean, u->save_istd, s->n, s->cout, u->out->h, u->out->w, u->relu, net->bn_sync);
   } else if (u->relu) {
-    layer_relu_backward(u->out->x, u->out->g, act_len(net, u->out));
+    be->relu_backward(be, u->out->x, u->out->g, act_len(net, u->out));
   }
   const int parked = grad_park(net, u->in);
-  conv_backward(&u->conv);
+  be->conv_backward(be, u->conv);
   grad_unpark(net, u->in, parked);
 }
 
 static void upblock_backward(Unet *net, UpBlock *b) {
+  Backend *be = net->be;
   unit_backward(net, b->c2);
   unit_backward(net, b->c1);
   const int64_t cs = (int64_t)b->cat->c * b->cat->h * b->cat->w;
   const int64_t off = (int64_t)b->skip->c * b->skip->h * b->skip->w;
-  layer_copy_blocks(b->cat->g, cs, b->skip->g, off, net->n, b->skip->c, b->skip->h, b->skip->w, b->skip->gvalid);
+  be->copy_channels(be, b->cat->g, cs, b->skip->g, off, net->n, b->skip->c, b->skip->h, b->skip->w, b->skip->gvalid);
   b->skip->gvalid = 1;
   const int parked = grad_park(net, b->deep);
-  layer_upsample2_backward(b->cat->g + off, cs, b->deep->g, (int64_t)b->deep->c * b->deep->h * b->deep->w, net->n,
+  be->upsample2_backward(be, b->cat->g + off, cs, b->deep->g, (int64_t)b->deep->c * b->deep->h * b->deep->w, net->n,
                            b->deep->c, b->deep->h, b->deep->w);
   grad_unpark(net, b->deep, parked);
 }
@@ -518,20 +568,25 @@ static void block_backward(Unet *net, Block *b) {
   if (b->down) {
     unit_backward(net, b->down); /* reads b->out->g through its aliased output gradient */
   } else {
-    layer_add(b->in->g, b->out->g, act_len(net, b->in)); /* c1 has written b->in->g already */
+    net->be->add(net->be, b->in->g, b->out->g, act_len(net, b->in)); /* c1 has written b->in->g already */
   }
 }
 
 void unet_backward(Unet *net, const float *dlogits) {
   const size_t nl = (size_t)net->n * net->cfg.classes * net->h * net->w;
-  memcpy(net->dlogits, dlogits, nl * sizeof(float));
+  net->be->upload(net->be, net->dlogits, dlogits, nl * sizeof(float));
+  unet_run_backward(net);
+}
+
+void unet_run_backward(Unet *net) {
+  Backend *be = net->be;
   for (int i = 0; i < net->nacts; i++) net->acts[i].gvalid = 0;
   unit_backward(net, net->final);
   if (net->cfg.backbone == UNET_BACKBONE_RESNET50) {
     unit_backward(net, net->uc2);
     unit_backward(net, net->uc1);
     Act *u = net->up[3].c2->out;
-    layer_upsample2_backward(net->upc->g, (int64_t)u->c * u->h * u->w * 4, u->g, (int64_t)u->c * u->h * u->w, net->n, u->c,
+    be->upsample2_backward(be, net->upc->g, (int64_t)u->c * u->h * u->w * 4, u->g, (int64_t)u->c * u->h * u->w, net->n, u->c,
                              u->h, u->w);
     u->gvalid = 1;
   }
@@ -542,7 +597,7 @@ void unet_backward(Unet *net, const float *dlogits) {
       if (i == 1 || i == 3 || i == 6 || i == 9) {
         Act *a = net->enc[i]->out;
         const int parked = grad_park(net, a);
-        layer_maxpool2_backward(a->x, net->pool[p]->x, net->pool[p]->g, a->g, net->n, a->c, a->h, a->w);
+        be->maxpool2_backward(be, a->x, net->pool[p]->x, net->pool[p]->g, a->g, net->n, a->c, a->h, a->w);
         grad_unpark(net, a, parked);
         p--;
       }
@@ -552,7 +607,7 @@ void unet_backward(Unet *net, const float *dlogits) {
     for (int i = net->nblocks - 1; i >= 0; i--) block_backward(net, &net->blocks[i]);
     Act *f1 = net->feat[0];
     const int parked = grad_park(net, f1);
-    layer_maxpool3s2_backward(f1->x, net->mp->x, net->mp->g, f1->g, net->n, f1->c, f1->h, f1->w);
+    be->maxpool3s2_backward(be, f1->x, net->mp->x, net->mp->g, f1->g, net->n, f1->c, f1->h, f1->w);
     grad_unpark(net, f1, parked);
     unit_backward(net, net->stem);
   }

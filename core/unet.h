@@ -1,15 +1,21 @@
-/* core/unet.h: UNet-VGG16 and UNet-ResNet50 (model.md sections 1-2) on the CPU
- * backend: one flat parameter buffer and one flat gradient buffer, laid out in
+/* core/unet.h: UNet-VGG16 and UNet-ResNet50 (model.md sections 1-2) on any
+ * backend (core/backend.h): one flat parameter buffer and one flat gradient
+ * buffer on the backend's device, laid out in
  * the PyTorch named_parameters() order of the reference modules (see
  * tests/torch_ref.py), BatchNorm running statistics in a flat buffer in
  * named_buffers() order (running_mean, running_var per BN layer).
- * Activations live in oneDNN's blocked nChw16c layout between layers; the
- * input is plain [N][Cin][H][W] and the logits plain [N][K][H][W].
+ * Activations live in the backend's layout between layers; the input is
+ * plain [N][Cin][H][W] and the logits plain [N][K][H][W]. Callers outside
+ * core/ see host memory only: the *_download/_upload functions copy the flat
+ * buffers (host fp32, PyTorch order, as checkpoints store them).
  * defines: UnetBackbone, UnetInit, UnetConfig, UnetTensorInfo, Unet, unet_* */
 #ifndef CORDSEG_UNET_H
 #define CORDSEG_UNET_H
 #include <stddef.h>
 #include <stdint.h>
+
+#include "core/backend.h"
+#include "core/loss.h"
 
 typedef enum { UNET_BACKBONE_VGG16 = 0, UNET_BACKBONE_RESNET50 = 1 } UnetBackbone;
 typedef enum { UNET_INIT_NORMAL = 0, UNET_INIT_KAIMING = 1 } UnetInit;
@@ -46,16 +52,28 @@ const char *unet_config_check(const UnetConfig *cfg, int32_t height, int32_t wid
 /* Parameter count and forward conv MACs per image without building the net. */
 void unet_count(const UnetConfig *cfg, int32_t height, int32_t width, size_t *params, double *macs);
 
-Unet *unet_init(const UnetConfig *cfg, int32_t batch, int32_t height, int32_t width);
+/* be: the backend every buffer and op of the net uses (not owned; it must
+ * outlive the net) */
+Unet *unet_init(Backend *be, const UnetConfig *cfg, int32_t batch, int32_t height, int32_t width);
 void unet_free(Unet *net);
+Backend *unet_backend(const Unet *net);
+int32_t unet_batch(const Unet *net);
+/* Synchronized BatchNorm in training mode: per-channel sums through sync
+ * (global-batch statistics); NULL (default) = this process's batch. */
+void unet_set_bn_sync(Unet *net, const BackendSync *sync);
 
 size_t unet_num_params(const Unet *net);
-float *unet_params(Unet *net);  /* [num_params] */
-float *unet_grads(Unet *net);   /* [num_params] */
 size_t unet_num_tensors(const Unet *net);
 const UnetTensorInfo *unet_tensor(const Unet *net, size_t i);
-size_t unet_num_buffers(const Unet *net);
-float *unet_buffers(Unet *net); /* BN running stats [num_buffers] */
+size_t unet_num_buffers(const Unet *net); /* BN running stats */
+/* host copies of the flat buffers: params/grads [num_params], buffers [num_buffers] */
+void unet_params_download(Unet *net, float *host);
+void unet_params_upload(Unet *net, const float *host);
+void unet_grads_download(Unet *net, float *host);
+void unet_buffers_download(Unet *net, float *host);
+void unet_buffers_upload(Unet *net, const float *host);
+/* BN running statistics <- their mean over the ranks (the backend's comm) */
+void unet_buffers_average(Unet *net);
 size_t unet_num_buffer_tensors(const Unet *net);
 const UnetTensorInfo *unet_buffer_tensor(const Unet *net, size_t i);
 
@@ -63,15 +81,30 @@ const UnetTensorInfo *unet_buffer_tensor(const Unet *net, size_t i);
  * other biases U(+-1/sqrt(fan_in)) (the reference code), or Kaiming-normal. */
 void unet_init_weights(Unet *net, UnetInit init, uint64_t seed);
 
-/* x [N][Cin][H][W] -> logits [N][K][H][W] (owned by net). train: BN uses batch
- * statistics and updates the running ones (momentum 0.1); else running stats. */
+/* host x [N][Cin][H][W] -> host logits [N][K][H][W] (owned by net, valid until
+ * the next call). train: BN uses batch statistics and updates the running ones
+ * (momentum 0.1); else running stats. Non-finite input is a fatal error. */
 const float *unet_forward(Unet *net, const float *x, int train);
-/* dlogits [N][K][H][W] -> gradients, overwritten (not accumulated). Needs the
- * preceding unet_forward with train=1. */
+/* eval-mode forward into the caller's host buffer: logits, or the class
+ * probabilities as the loss sees them (softmax, or per-class sigmoid for hdl) */
+void unet_predict_logits(Unet *net, const float *x, float *logits);
+void unet_predict_probs(Unet *net, const LossConfig *lc, const float *x, float *probs);
+/* host dlogits [N][K][H][W] -> gradients, overwritten (not accumulated). Needs
+ * the preceding unet_forward with train=1. */
 void unet_backward(Unet *net, const float *dlogits);
 double unet_forward_macs(const Unet *net); /* per image */
 /* Convolutions that run Winograd kernels, and all convolutions. */
 void unet_conv_algo_count(const Unet *net, int *winograd, int *total);
 int unet_conv_algo_parse(const char *name); /* "auto" | "direct"; -1 otherwise */
 const char *unet_conv_algo_name(UnetConvAlgo a);
+
+/* ---- for core/step.c only: the device side of a step ---- */
+void unet_upload_input(Unet *net, const float *x_host); /* checks finiteness */
+void unet_run_forward(Unet *net, int train);              /* device input -> device logits */
+void unet_run_backward(Unet *net);                         /* device dlogits -> device grads */
+float *unet_dev_input(Unet *net);
+float *unet_dev_logits(Unet *net);
+float *unet_dev_dlogits(Unet *net);
+float *unet_dev_params(Unet *net);
+float *unet_dev_grads(Unet *net);
 #endif

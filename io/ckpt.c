@@ -42,20 +42,20 @@ static void read_vec(hid_t f, const char *path, const char *name, float *v, size
   H5Sclose(sp), H5Dclose(ds);
 }
 
-void ckpt_write(const char *path, Unet *net, const Adam *adam, const CkptState *st, const char *config_text) {
+void ckpt_write(const char *path, const ModelState *ms, int with_adam, const CkptState *st, const char *config_text) {
   h5_quiet();
   char tmp[4200];
   atomic_begin(path, tmp, sizeof tmp);
   hid_t f = H5Fcreate(tmp, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
   H5_CHECK(f, tmp, "create", HINT_W);
-  size_t P = unet_num_params(net);
-  write_vec(f, tmp, "params", unet_params(net), P);                 /* [P] */
-  write_vec(f, tmp, "buffers", unet_buffers(net), unet_num_buffers(net)); /* [B] */
-  if (adam) {
-    CS_CHECK(adam->n == P, NULL, "internal: Adam has %zu moments for %zu parameters", adam->n, P);
-    write_vec(f, tmp, "adam_m", adam->m, P); /* [P] */
-    write_vec(f, tmp, "adam_v", adam->v, P); /* [P] */
-    h5_attr_write_i64(f, tmp, "adam_t", adam->t);
+  const size_t P = ms->np;
+  write_vec(f, tmp, "params", ms->params, P);    /* [P] */
+  write_vec(f, tmp, "buffers", ms->buffers, ms->nb); /* [B] */
+  if (with_adam) {
+    CS_CHECK(ms->adam_m && ms->adam_v, NULL, "internal: checkpoint with Adam moments from a weights-only state");
+    write_vec(f, tmp, "adam_m", ms->adam_m, P); /* [P] */
+    write_vec(f, tmp, "adam_v", ms->adam_v, P); /* [P] */
+    h5_attr_write_i64(f, tmp, "adam_t", ms->adam_t);
   }
   h5_attr_write_string(f, tmp, "schema", CKPT_SCHEMA);
   h5_attr_write_i64(f, tmp, "schema_version", CKPT_VERSION);
@@ -123,29 +123,29 @@ void ckpt_peek(const char *path, CkptState *st, char **config_text) {
   H5Fclose(f);
 }
 
-void ckpt_read(const char *path, Unet *net, Adam *adam, CkptState *st) {
+void ckpt_read(const char *path, ModelState *ms, CkptState *st) {
   hid_t f = open_ckpt(path);
   read_state(f, path, st);
   /* the caller's network decides the expected key: rebuild it from the state's
    * model string is the caller's job; here both must agree */
-  size_t P = unet_num_params(net);
+  const size_t P = ms->np;
   char want[128];
   snprintf(want, sizeof want, "P=%zu", P);
   const char *p = strstr(st->model, "P=");
   if (!p || strcmp(p, want))
     cs_fatal("the checkpoint belongs to another model or config; point --run-dir at this config's run directory",
              "checkpoint '%s' holds model '%s', this network has %zu parameters", path, st->model, P);
-  read_vec(f, path, "params", unet_params(net), P);
-  read_vec(f, path, "buffers", unet_buffers(net), unet_num_buffers(net));
-  if (adam) {
+  read_vec(f, path, "params", ms->params, P);
+  read_vec(f, path, "buffers", ms->buffers, ms->nb);
+  if (ms->adam_m) {
     if (H5Lexists(f, "adam_m", H5P_DEFAULT) <= 0)
       cs_fatal("resume needs a full checkpoint (last.h5 or epoch-N.h5), not a weights-only file",
                "checkpoint '%s' has no Adam moments", path);
-    read_vec(f, path, "adam_m", adam->m, P);
-    read_vec(f, path, "adam_v", adam->v, P);
+    read_vec(f, path, "adam_m", ms->adam_m, P);
+    read_vec(f, path, "adam_v", ms->adam_v, P);
     int64_t t = 0;
     if (!h5_attr_read_i64(f, "adam_t", &t)) cs_fatal(HINT_R, "checkpoint '%s' lacks adam_t", path);
-    adam->t = t;
+    ms->adam_t = t;
   }
   H5Fclose(f);
 }

@@ -17,7 +17,7 @@
 #define CORDSEG_IO_CKPT_H
 #include <stdint.h>
 
-#include "core/adam.h"
+#include "core/step.h"
 #include "core/unet.h"
 
 typedef struct {
@@ -36,11 +36,13 @@ typedef struct {
 
 /* "vgg16 in=1 K=9 div=1 P=24890505": what must match to load weights */
 void ckpt_model_key(const Unet *net, const UnetConfig *cfg, char *out, size_t n);
-/* adam may be NULL (weights only); config_text is stored verbatim */
-void ckpt_write(const char *path, Unet *net, const Adam *adam, const CkptState *st, const char *config_text);
-/* loads into a net built with the same model key (fatal naming both keys
- * otherwise); adam may be NULL (skip moments), else the file must have them */
-void ckpt_read(const char *path, Unet *net, Adam *adam, CkptState *st);
+/* host state in, file out; with_adam = 0: weights only (ms's moments are not
+ * written); config_text is stored verbatim */
+void ckpt_write(const char *path, const ModelState *ms, int with_adam, const CkptState *st, const char *config_text);
+/* into a state made by model_state_init for the same model (fatal naming
+ * both keys otherwise); moments are read when ms has them (model_state_init
+ * with_adam = 1), and the file must then have them */
+void ckpt_read(const char *path, ModelState *ms, CkptState *st);
 /* attributes only; config_text (may be NULL) gets a malloc'ed copy */
 void ckpt_peek(const char *path, CkptState *st, char **config_text);
 #endif

@@ -35,6 +35,12 @@ static const Key KEYS[] = {
     {"width_div", KEY_INT, O(width_div), 1, 4, NULL, "divide every layer width: 1 (the paper), 2 or 4"},
     {"conv_algo", KEY_ENUM, O(conv_algo), 0, 0, "auto|direct",
      "auto = Winograd on 3x3 layers of >= 16x16 (~2x faster on AVX-512 CPUs), direct = the reference kernels"},
+    {"device", KEY_ENUM, O(device), 0, 0, "cpu|cuda|auto",
+     "compute backend: cpu, cuda (one GPU per rank), auto = cuda when built with it and a GPU is visible; not hashed"},
+    {"precision", KEY_ENUM, O(precision), 0, 0, "fp32|bf16",
+     "convolution precision: fp32 (CUDA may use TF32), bf16 (CUDA: bf16 operands, fp32 master weights/loss/BN)"},
+    {"deterministic", KEY_BOOL, O(deterministic), 0, 1, NULL,
+     "CUDA: deterministic cuDNN algorithms only (the CPU backend always is, for a fixed thread count)"},
     {"classes", KEY_INT, O(classes), 2, 255, NULL, "output classes incl. background (9 = 8 ROIs + bg)"},
     {"init", KEY_ENUM, O(init), 0, 0, "normal|kaiming", "weight initialisation"},
     {"loss", KEY_ENUM, O(loss), 0, 0, "hybrid|hdl|ce", "hybrid = focal + dice, hdl = heatmap distance loss"},
@@ -67,6 +73,9 @@ void config_defaults(TrainConfig *c) {
   c->input = INPUT_B0;
   c->backbone = UNET_BACKBONE_VGG16;
   c->width_div = 1;
+  c->device = BACKEND_KIND_AUTO;
+  c->precision = BACKEND_PRECISION_FP32;
+  c->deterministic = 1;
   c->classes = 9;
   c->init = UNET_INIT_NORMAL;
   c->loss = LOSS_KIND_HDL;
@@ -293,9 +302,12 @@ static void key_value(const TrainConfig *c, const Key *k, char *buf, size_t n) {
   }
 }
 
-static void write_keys(const TrainConfig *c, FILE *f) {
+/* device is where a run computes, not what it computes: a run may resume on
+ * another backend (checkpoints are backend-neutral), so the hash leaves it out */
+static void write_keys(const TrainConfig *c, FILE *f, int for_hash) {
   char v[1100];
   for (size_t i = 0; i < NKEYS; i++) {
+    if (for_hash && !strcmp(KEYS[i].name, "device")) continue;
     key_value(c, &KEYS[i], v, sizeof v);
     fprintf(f, "%s = %s\n", KEYS[i].name, v);
   }
@@ -303,7 +315,7 @@ static void write_keys(const TrainConfig *c, FILE *f) {
 
 void config_write(const TrainConfig *c, FILE *f) {
   fprintf(f, "# cordseg resolved config (every key; see `cordseg train --help-keys`)\n");
-  write_keys(c, f);
+  write_keys(c, f, 0);
 }
 
 /* the keys as text (with the header comment line when header), malloc'ed */
@@ -313,7 +325,7 @@ static char *keys_text(const TrainConfig *c, int header, size_t *len) {
   FILE *f = open_memstream(&buf, &n);
   if (!f) cs_fatal(NULL, "out of memory formatting the config");
   if (header) config_write(c, f);
-  else write_keys(c, f);
+  else write_keys(c, f, 1);
   fclose(f);
   if (len) *len = n;
   return buf;

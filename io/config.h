@@ -17,6 +17,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "core/backend.h"
 #include "core/loss.h"
 #include "core/unet.h"
 #include "io/folds.h"
@@ -32,6 +33,9 @@ typedef struct {
   /* model */
   UnetBackbone backbone;   /* vgg16 | resnet50 */
   UnetConvAlgo conv_algo;  /* auto | direct (CPU convolution kernels) */
+  BackendKind device;      /* cpu | cuda | auto (not in the hash) */
+  BackendPrecision precision; /* fp32 | bf16 */
+  int32_t deterministic;   /* 0/1 */
   int32_t width_div;       /* 1 = paper widths */
   int32_t classes;         /* 9 */
   UnetInit init;           /* normal | kaiming */

@@ -71,8 +71,7 @@ static void predict_slices(Predictor *p, const int32_t *idx, int32_t n, const ch
     memset(p->x, 0, sizeof(float) * (size_t)p->batch * p->cin * hw); /* padding rows of a last partial batch */
     for (int32_t j = 0; j < nb; j++)
       loader_load_slice(p->store, idx[b0 + j], p->input, p->x + (size_t)j * p->cin * hw, NULL, p->scratch);
-    const float *logits = unet_forward(p->net, p->x, 0);
-    loss_probs(&p->loss, logits, p->batch, p->k, p->store->h, p->store->w, p->probs);
+    unet_predict_probs(p->net, &p->loss, p->x, p->probs);
     for (int32_t j = 0; j < nb; j++) fn(ctx, b0 + j, p->probs + (size_t)j * p->k * hw);
     if (!quiet) {
       double dt = cs_now() - t0;
@@ -173,9 +172,14 @@ void evaluate_run(const EvaluateOptions *o) {
   CS_CHECK(!bad, "the run's config does not fit this store", "%s", bad ? bad : "");
   Predictor pr = {.store = &store, .input = cfg.input, .batch = o->batch, .cin = ucfg.in_channels, .k = ucfg.classes};
   config_loss(&cfg, &pr.loss);
-  pr.net = unet_init(&ucfg, o->batch, store.h, store.w);
+  Backend *be = backend_init(cfg.device, cfg.precision, cfg.deterministic, -1);
+  pr.net = unet_init(be, &ucfg, o->batch, store.h, store.w);
   CkptState st;
-  ckpt_read(ckpt, pr.net, NULL, &st);
+  ModelState ms;
+  model_state_init(&ms, pr.net, 0);
+  ckpt_read(ckpt, &ms, &st);
+  unet_state_upload(pr.net, &ms);
+  model_state_free(&ms);
   const int64_t hw = (int64_t)store.h * store.w;
   pr.x = mallocCheck(sizeof(float) * (size_t)o->batch * pr.cin * hw);
   pr.probs = mallocCheck(sizeof(float) * (size_t)o->batch * pr.k * hw);
@@ -234,6 +238,7 @@ void evaluate_run(const EvaluateOptions *o) {
   free(t.pred), free(t.ref), free(t.fa), free(t.out);
   free(pr.x), free(pr.probs), free(pr.scratch);
   unet_free(pr.net);
+  backend_free(be);
   free(vidx), free(tidx);
   folds_free(&folds);
   h5store_close(&store);

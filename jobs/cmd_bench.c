@@ -21,6 +21,7 @@ static void usage(FILE *f) {
   fprintf(f,
           "usage: cordseg bench [--backbone vgg16|resnet50] [--size S] [--batch N] [--steps N]\n"
           "                     [--conv-algo auto|direct] [--peak-gflops G] [--peer PATH] [--no-peer]\n"
+          "                     [--device cpu|cuda|auto] [--precision fp32|bf16]\n"
           "Measures training images/s (forward + loss + backward + Adam) and forward-only images/s\n"
           "at the given size and batch on all OpenMP threads (set OMP_NUM_THREADS to change), then\n"
           "runs the PyTorch peer on the same settings and prints the ratio.\n"
@@ -35,6 +36,9 @@ static void usage(FILE *f) {
           "  as a host-independent check next to the peer run side by side.\n"
           "  --peer PATH    torch_unet.py (default: <source>/../shared/peers/torch_unet.py)\n"
           "  --no-peer      skip the PyTorch peer\n"
+          "  --device       cpu (default), cuda or auto; on cuda the CPU anchor and peer are skipped\n"
+          "                 (tests/gpu/device-check.sh runs PyTorch on the same GPU side by side)\n"
+          "  --precision    fp32 (default) or bf16 (CUDA only)\n"
           "  --io [...]     instead: the data loader's slices/s with augmentation (see cordseg bench-io --help)\n");
 }
 
@@ -105,9 +109,11 @@ int cmd_bench(int argc, char **argv) {
   static const struct option opts[] = {{"backbone", 1, 0, 'b'},    {"size", 1, 0, 's'}, {"batch", 1, 0, 'B'},
                                        {"steps", 1, 0, 'n'},       {"peak-gflops", 1, 0, 'p'},
                                        {"peer", 1, 0, 'P'},        {"no-peer", 0, 0, 'N'},
-                                       {"conv-algo", 1, 0, 'a'},
+                                       {"conv-algo", 1, 0, 'a'},   {"device", 1, 0, 'd'},
+                                       {"precision", 1, 0, 'r'},
                                        {"help", 0, 0, 'h'},        {0, 0, 0, 0}};
-  int backbone = -1, use_peer = 1, algo = UNET_CONV_AUTO;
+  int backbone = -1, use_peer = 1, algo = UNET_CONV_AUTO, device = BACKEND_KIND_CPU;
+  BackendPrecision prec = BACKEND_PRECISION_FP32;
   int32_t size = 128, batch = 4, steps = 5;
   double peak = 0;
   const char *peer = CORDSEG_SOURCE_DIR "/../shared/peers/torch_unet.py";
@@ -127,6 +133,15 @@ int cmd_bench(int argc, char **argv) {
         algo = unet_conv_algo_parse(optarg);
         if (algo < 0) cli_usage_error("bench", "unknown --conv-algo '%s': use auto or direct", optarg);
         break;
+      case 'd':
+        device = backend_parse(optarg);
+        if (device < 0) cli_usage_error("bench", "unknown --device '%s': use cpu, cuda or auto", optarg);
+        break;
+      case 'r':
+        if (!strcmp(optarg, "fp32")) prec = BACKEND_PRECISION_FP32;
+        else if (!strcmp(optarg, "bf16")) prec = BACKEND_PRECISION_BF16;
+        else cli_usage_error("bench", "unknown --precision '%s': use fp32 or bf16", optarg);
+        break;
       case 'N': use_peer = 0; break;
       case 'h': usage(stdout); return 0;
       default: usage(stderr); return 2;
@@ -142,18 +157,21 @@ int cmd_bench(int argc, char **argv) {
   loss_config_default(&lc, LOSS_KIND_HYBRID);
   double ours[2][2] = {{0}}; /* [model][train, fwd] img/s */
   double gflop[2][2] = {{0}};
+  Backend *be = backend_init((BackendKind)device, prec, 0, -1);
+  const int on_cpu = be->kind == BACKEND_KIND_CPU;
   const char *isa = "given";
-  if (peak <= 0) peak = fmapeak_measure(&isa);
-  printf("cordseg bench: %dx%d, batch %d, %d threads, conv %s, %d timed steps (median)\n", size, size, batch, threads,
-         unet_conv_algo_name((UnetConvAlgo)algo), steps);
-  printf("FP32 FMA peak: %.0f GFLOP/s (%s%s)\n", peak, isa, strcmp(isa, "given") ? ", measured now" : "");
+  if (peak <= 0 && on_cpu) peak = fmapeak_measure(&isa);
+  if (peak <= 0) peak = 1e30; /* GPU: no host FMA peak; %peak is printed against nothing */
+  printf("cordseg bench: %dx%d, batch %d, %s, %d threads, conv %s, %d timed steps (median)\n", size, size, batch,
+         be->version, threads, unet_conv_algo_name((UnetConvAlgo)algo), steps);
+  if (on_cpu) printf("FP32 FMA peak: %.0f GFLOP/s (%s%s)\n", peak, isa, strcmp(isa, "given") ? ", measured now" : "");
   printf("%-9s %-5s %9s %9s %9s %7s %9s\n", "backbone", "mode", "GFLOP/img", "img/s", "GFLOP/s", "%peak", "winograd");
   for (int b = 0; b < 2; b++) {
     if (backbone >= 0 && b != backbone) continue;
     UnetConfig cfg = {(UnetBackbone)b, 1, k, 1, algo};
     const char *bad = unet_config_check(&cfg, size, size);
     if (bad) cli_usage_error("bench", "%s", bad);
-    Unet *net = unet_init(&cfg, batch, size, size);
+    Unet *net = unet_init(be, &cfg, batch, size, size);
     Stepper st;
     stepper_init(&st, net, &lc, batch, size, size);
     /* the peer's FLOP convention: fwd 2 MAC, train 2 MAC fwd + 2 MAC dW + 2 (MAC - first conv) dX */
@@ -186,6 +204,8 @@ int cmd_bench(int argc, char **argv) {
   }
   free(x);
   free(y);
+  backend_free(be);
+  if (!on_cpu) return 0; /* the GPU peers run in tests/gpu/device-check.sh (PyTorch on the same GPU) */
   print_anchor(ours, backbone, size, batch, threads, peak);
   if (!use_peer) return 0;
   if (access(peer, R_OK) != 0 || system("/usr/bin/python3 -c 'import torch' > /dev/null 2>&1") != 0) {

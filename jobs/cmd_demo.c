@@ -67,7 +67,8 @@ int cmd_demo(int argc, char **argv) {
     UnetConfig cfg = {(UnetBackbone)b, in, k, 1, UNET_CONV_AUTO};
     const char *bad = unet_config_check(&cfg, size, size);
     if (bad) cli_usage_error("demo", "%s", bad);
-    Unet *net = unet_init(&cfg, batch, size, size);
+    Backend *be = backend_cpu_init();
+    Unet *net = unet_init(be, &cfg, batch, size, size);
     unet_init_weights(net, UNET_INIT_NORMAL, seed);
     Stepper st;
     stepper_init(&st, net, &lc, batch, size, size);
@@ -84,6 +85,7 @@ int cmd_demo(int argc, char **argv) {
            steps, (double)steps * batch / (cs_now() - t0));
     stepper_free(&st);
     unet_free(net);
+    backend_free(be);
   }
   free(x);
   free(y);

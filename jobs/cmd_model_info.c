@@ -63,7 +63,8 @@ int cmd_model_info(int argc, char **argv) {
     out[o] = 0;
     printf("%-9s %3d %3d %5d %12s %10.3f\n", unet_backbone_name(cfg.backbone), in, k, size, out, macs / 1e9);
     if (tensors) {
-      Unet *net = unet_init(&cfg, 1, size, size);
+      Backend *be = backend_cpu_init();
+      Unet *net = unet_init(be, &cfg, 1, size, size);
       for (size_t i = 0; i < unet_num_tensors(net); i++) {
         const UnetTensorInfo *t = unet_tensor(net, i);
         printf("  %-40s", t->name);
@@ -71,6 +72,7 @@ int cmd_model_info(int argc, char **argv) {
         printf("\n");
       }
       unet_free(net);
+      backend_free(be);
     }
   }
   return 0;

@@ -9,7 +9,9 @@
  * BatchNorm) the trajectory does not depend on the split of the global batch
  * (up to float summation order). ResNet's BatchNorm uses local-batch
  * statistics (as PyTorch DDP without SyncBN), so ResNet runs do, unless
- * sync_bn = true (global-batch statistics through layers_set_bn_allreduce).
+ * sync_bn = true (global-batch statistics through unet_set_bn_sync).
+ * Backend: config key device (core/backend.h); the trainer sees host memory
+ * only (ModelState for checkpoints, stepper_allreduce_grads for the sums).
  * BN running statistics are averaged over ranks before validation and
  * checkpoints (the average commutes with their update, so resume is exact).
  * Signals: the requeue signal or SIGTERM/SIGINT set a flag; the ranks agree on
@@ -20,7 +22,6 @@
 
 #include <hdf5.h>
 #include <math.h>
-#include <oneapi/dnnl/dnnl.h>
 #include <omp.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -28,7 +29,7 @@
 #include <time.h>
 
 #include "core/common.h"
-#include "core/layers.h"
+#include "core/backend.h"
 #include "core/step.h"
 #include "io/ckpt.h"
 #include "io/folds.h"
@@ -103,16 +104,13 @@ static void validate(Unet *net, const LossConfig *lc, const H5Store *st, const i
 
 static void sum_allreduce(double *v, int32_t n) { dist_allreduce_sum_f64(v, (size_t)n); }
 
-/* v <- mean of v over the ranks (sum all-reduce, then 1/world) */
-static void average_over_ranks(float *v, size_t n, int world) {
-  if (world == 1) return;
-  dist_allreduce_sum_f32(v, n);
-  const float s = 1.0f / (float)world;
-#pragma omp parallel for schedule(static)
-  for (size_t i = 0; i < n; i++) v[i] *= s;
-}
+/* the host collectives the backend and sync-BN see (core/ has no MPI) */
+static void hook_sum_f32(void *ctx, float *v, size_t n) { (void)ctx, dist_allreduce_sum_f32(v, n); }
+static void hook_sum_f64(void *ctx, double *v, size_t n) { (void)ctx, dist_allreduce_sum_f64(v, n); }
+static void hook_sync_f64(void *ctx, double *v, int32_t n) { (void)ctx, dist_allreduce_sum_f64(v, (size_t)n); }
+static void hook_bcast(void *ctx, void *buf, size_t bytes, int root) { (void)ctx, dist_bcast(buf, bytes, root); }
 
-static void write_provenance(const TrainJob *job, const char *folds_hash, const char *data_checksum,
+static void write_provenance(const TrainJob *job, const Backend *be, const char *folds_hash, const char *data_checksum,
                              const char *cfg_hash, int64_t resumed_epoch) {
   char hosts[1024], mpi[256], path[4200], hdf5[32], arm[64], when[64];
   dist_hosts(&job->dist, hosts, sizeof hosts);
@@ -121,9 +119,6 @@ static void write_provenance(const TrainJob *job, const char *folds_hash, const 
   unsigned maj, min, rel;
   H5get_libversion(&maj, &min, &rel);
   snprintf(hdf5, sizeof hdf5, "%u.%u.%u", maj, min, rel);
-  const dnnl_version_t *dv = dnnl_version();
-  char onednn[64];
-  snprintf(onednn, sizeof onednn, "%d.%d.%d (%s)", dv->major, dv->minor, dv->patch, dv->hash);
   const TrainConfig *c = &job->cfg;
   snprintf(arm, sizeof arm, "%s-%s-%s", unet_backbone_name(c->backbone), loss_kind_name(c->loss),
            c->input == INPUT_B0 ? "b0" : c->input == INPUT_FA ? "fa" : "b0fa");
@@ -143,11 +138,12 @@ static void write_provenance(const TrainJob *job, const char *folds_hash, const 
   rundir_json_str(&j, "version", CORDSEG_VERSION);
   rundir_json_int(&j, "world_size", job->dist.world);
   rundir_json_str(&j, "hosts", hosts);
-  rundir_json_str(&j, "backend", "cpu");
+  rundir_json_str(&j, "backend", be->name);
+  rundir_json_str(&j, "backend_version", be->version);
+  rundir_json_str(&j, "precision", be->precision == BACKEND_PRECISION_BF16 ? "bf16" : "fp32");
+  rundir_json_int(&j, "deterministic", be->deterministic);
   rundir_json_str(&j, "mpi", mpi);
   rundir_json_str(&j, "hdf5", hdf5);
-  rundir_json_str(&j, "onednn", onednn);
-  rundir_json_str(&j, "cuda", "not used");
   rundir_json_int(&j, "omp_threads_per_rank", omp_get_max_threads());
   rundir_json_str(&j, "started", when);
   rundir_json_int(&j, "resumed_at_epoch", resumed_epoch);
@@ -197,12 +193,19 @@ int trainer_run(TrainJob *job) {
   config_loss(c, &lc);
   lc_val = lc;
   if (d->world > 1) lc.dice_allreduce = sum_allreduce, lc.dice_grad_scale = (float)d->world;
-  if (d->world > 1 && c->sync_bn) layers_set_bn_allreduce(sum_allreduce, d->world);
-  Unet *net = unet_init(&ucfg, b, H, W);
+  Backend *be = backend_init(c->device, c->precision, c->deterministic, -1);
+  const BackendComm comm = {.rank = d->rank, .world = d->world, .local_rank = d->local_rank, .local_size = d->local_size,
+                            .host = d->host, .sum_f32 = hook_sum_f32, .sum_f64 = hook_sum_f64, .bcast = hook_bcast};
+  be->comm_init(be, &comm);
+  const BackendSync bn_sync = {.sum_f64 = hook_sync_f64, .world = d->world};
+  Unet *net = unet_init(be, &ucfg, b, H, W);
+  if (d->world > 1 && c->sync_bn) unet_set_bn_sync(net, &bn_sync);
   unet_init_weights(net, c->init, c->seed);
   Stepper sp;
   stepper_init(&sp, net, &lc, b, H, W);
   const size_t P = unet_num_params(net), NB = unet_num_buffers(net);
+  ModelState ms; /* host copy for checkpoints and resume */
+  model_state_init(&ms, net, 1);
   CkptState st;
   memset(&st, 0, sizeof st);
   st.best_dice = -1, st.height = H, st.width = W;
@@ -214,13 +217,14 @@ int trainer_run(TrainJob *job) {
   rundir_path(path_log, sizeof path_log, job->run, "log.csv");
   rundir_path(path_done, sizeof path_done, job->run, "DONE");
   if (job->resume) { /* rank 0 reads, everyone receives */
-    if (root) ckpt_read(path_last, net, &sp.adam, &st);
+    if (root) ckpt_read(path_last, &ms, &st);
     dist_bcast(&st, sizeof st, 0);
-    dist_bcast(unet_params(net), P * sizeof(float), 0);
-    dist_bcast(unet_buffers(net), NB * sizeof(float), 0);
-    dist_bcast(sp.adam.m, P * sizeof(float), 0);
-    dist_bcast(sp.adam.v, P * sizeof(float), 0);
-    dist_bcast(&sp.adam.t, sizeof sp.adam.t, 0);
+    dist_bcast(ms.params, P * sizeof(float), 0);
+    dist_bcast(ms.buffers, NB * sizeof(float), 0);
+    dist_bcast(ms.adam_m, P * sizeof(float), 0);
+    dist_bcast(ms.adam_v, P * sizeof(float), 0);
+    dist_bcast(&ms.adam_t, sizeof ms.adam_t, 0);
+    stepper_state_upload(&sp, &ms);
   }
   AugmentConfig aug;
   augment_config_default(&aug);
@@ -235,14 +239,14 @@ int trainer_run(TrainJob *job) {
     rundir_write_text(p, config_text);
     if (job->resume) rundir_log_truncate(path_log, st.epoch);
   }
-  write_provenance(job, folds_hash, data_checksum, cfg_hash, job->resume ? st.epoch : -1);
+  write_provenance(job, be, folds_hash, data_checksum, cfg_hash, job->resume ? st.epoch : -1);
   signals_install(config_signal_number(c));
   if (root) {
     printf("cordseg train: %s, %s loss, input %s, fold %d | %d train / %d val slices %dx%d | global batch %d = %d "
-           "rank(s) x %d, %lld steps/epoch, %d epochs | %d thread(s)/rank | run %s\n",
+           "rank(s) x %d, %lld steps/epoch, %d epochs | %s, %d thread(s)/rank | run %s\n",
            unet_backbone_name(c->backbone), loss_kind_name(c->loss),
            c->input == INPUT_B0 ? "b0" : c->input == INPUT_FA ? "fa" : "b0+fa", c->fold, ntr, nva, H, W, c->batch,
-           d->world, b, (long long)spe, c->epochs, omp_get_max_threads(), job->run);
+           d->world, b, (long long)spe, c->epochs, be->version, omp_get_max_threads(), job->run);
     if (job->resume)
       printf("cordseg train: resuming from %s at epoch %lld step %lld (best Dice %.4f at epoch %lld)\n", path_last,
              (long long)st.epoch, (long long)st.step_in_epoch, st.best_dice, (long long)st.best_epoch);
@@ -271,9 +275,10 @@ int trainer_run(TrainJob *job) {
   /* writes ckpt/last.h5 (rank 0) with BN stats averaged over ranks */
 #define CHECKPOINT()                                                     \
   do {                                                                   \
-    average_over_ranks(unet_buffers(net), NB, d->world);               \
+    unet_buffers_average(net);                                           \
     st.elapsed_s = elapsed0 + cs_now() - t_start;                        \
-    if (root) ckpt_write(path_last, net, &sp.adam, &st, config_text);    \
+    stepper_state_download(&sp, &ms);                                    \
+    if (root) ckpt_write(path_last, &ms, 1, &st, config_text);           \
     t_ckpt = cs_now();                                                   \
   } while (0)
   for (int64_t epoch = epoch0; epoch < c->epochs; epoch++) {
@@ -287,7 +292,7 @@ int trainer_run(TrainJob *job) {
       int64_t e = loader_next(ld, B.x, B.y);
       CS_CHECK(e == epoch, NULL, "internal: loader at epoch %lld, trainer at %lld", (long long)e, (long long)epoch);
       double loss = stepper_grad(&sp, B.x, B.y);
-      average_over_ranks(unet_grads(net), P, d->world);
+      stepper_allreduce_grads(&sp);
       steps_run++;
       int test_stop = job->stop_after_steps > 0 && steps_run == job->stop_after_steps;
       double red[4] = {loss, g_requeue || test_stop, g_term,
@@ -319,7 +324,7 @@ int trainer_run(TrainJob *job) {
     const int last_epoch = st.epoch == c->epochs;
     double val_loss = NAN, mean_dice = NAN, dice[256];
     const int do_val = nva > 0 && (st.epoch % c->val_every == 0 || last_epoch);
-    average_over_ranks(unet_buffers(net), NB, d->world); /* BN running statistics */
+    unet_buffers_average(net); /* BN running statistics */
     if (do_val) {
       validate(net, &lc_val, &store, va_idx, nva, d, c->input, &B, val);
       val_loss = val[0] / val[1];
@@ -333,7 +338,8 @@ int trainer_run(TrainJob *job) {
       mean_dice = mn ? msum / mn : NAN;
       if (!isnan(mean_dice) && mean_dice > st.best_dice) {
         st.best_dice = mean_dice, st.best_epoch = st.epoch, st.stale_validations = 0;
-        if (root) ckpt_write(path_best, net, NULL, &st, config_text);
+        unet_state_download(net, &ms);
+        if (root) ckpt_write(path_best, &ms, 0, &st, config_text);
       } else {
         st.stale_validations++;
       }
@@ -397,6 +403,8 @@ done:
   loader_free(ld);
   stepper_free(&sp);
   unet_free(net);
+  backend_free(be);
+  model_state_free(&ms);
   free(B.x), free(B.y), free(B.probs), free(B.scratch), free(val);
   free(tr_idx), free(va_idx), free(config_text);
   folds_free(&folds);

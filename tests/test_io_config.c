@@ -98,25 +98,25 @@ typedef struct {
 } ReadArgs;
 static void read_full(void *arg) {
   ReadArgs *a = arg;
-  Adam ad;
-  adam_init(&ad, unet_num_params(a->net));
+  ModelState ms;
+  model_state_init(&ms, a->net, 1);
   CkptState st;
-  ckpt_read(a->path, a->net, &ad, &st);
+  ckpt_read(a->path, &ms, &st);
 }
 
 static void test_ckpt(void) {
   UnetConfig u = {UNET_BACKBONE_RESNET50, 1, 9, 4, UNET_CONV_AUTO};
-  Unet *net = unet_init(&u, 2, 64, 64);
+  Unet *net = unet_init(t_cpu(), &u, 2, 64, 64);
   unet_init_weights(net, UNET_INIT_NORMAL, 5);
   const size_t P = unet_num_params(net), B = unet_num_buffers(net);
   Rng r;
   rng_init(&r, 9);
-  float *buf = unet_buffers(net);
-  for (size_t i = 0; i < B; i++) buf[i] = (float)rng_uniform(&r);
-  Adam a;
-  adam_init(&a, P);
-  for (size_t i = 0; i < P; i++) a.m[i] = (float)rng_normal(&r), a.v[i] = (float)rng_uniform(&r);
-  a.t = 1234;
+  ModelState a;
+  model_state_init(&a, net, 1);
+  unet_state_download(net, &a);
+  for (size_t i = 0; i < B; i++) a.buffers[i] = (float)rng_uniform(&r);
+  for (size_t i = 0; i < P; i++) a.adam_m[i] = (float)rng_normal(&r), a.adam_v[i] = (float)rng_uniform(&r);
+  a.adam_t = 1234;
   CkptState st = {.epoch = 7, .step_in_epoch = 3, .epoch_loss_sum = 1.25, .global_step = 101, .best_dice = 0.5,
                   .best_epoch = 6, .stale_validations = 1, .elapsed_s = 12.5, .height = 64, .width = 64};
   snprintf(st.config_hash, sizeof st.config_hash, "fnv1a64:0123456789abcdef");
@@ -124,17 +124,18 @@ static void test_ckpt(void) {
   char full[512], weights[512];
   snprintf(full, sizeof full, "%s/full.h5", g_dir);
   snprintf(weights, sizeof weights, "%s/weights.h5", g_dir);
-  ckpt_write(full, net, &a, &st, "epochs = 3\n");
-  ckpt_write(weights, net, NULL, &st, "epochs = 3\n");
+  ckpt_write(full, &a, 1, &st, "epochs = 3\n");
+  ckpt_write(weights, &a, 0, &st, "epochs = 3\n");
   /* read into a fresh network of the same shape */
-  Unet *n2 = unet_init(&u, 2, 64, 64);
-  Adam a2;
-  adam_init(&a2, P);
+  Unet *n2 = unet_init(t_cpu(), &u, 2, 64, 64);
+  ModelState a2;
+  model_state_init(&a2, n2, 1);
   CkptState s2;
-  ckpt_read(full, n2, &a2, &s2);
-  T_CHECK(!memcmp(unet_params(net), unet_params(n2), P * sizeof(float)), "params bit-identical");
-  T_CHECK(!memcmp(unet_buffers(net), unet_buffers(n2), B * sizeof(float)), "BN buffers bit-identical");
-  T_CHECK(!memcmp(a.m, a2.m, P * sizeof(float)) && !memcmp(a.v, a2.v, P * sizeof(float)) && a2.t == 1234,
+  ckpt_read(full, &a2, &s2);
+  T_CHECK(!memcmp(a.params, a2.params, P * sizeof(float)), "params bit-identical");
+  T_CHECK(!memcmp(a.buffers, a2.buffers, B * sizeof(float)), "BN buffers bit-identical");
+  T_CHECK(!memcmp(a.adam_m, a2.adam_m, P * sizeof(float)) && !memcmp(a.adam_v, a2.adam_v, P * sizeof(float)) &&
+              a2.adam_t == 1234,
           "Adam moments and step bit-identical");
   T_CHECK(s2.epoch == 7 && s2.step_in_epoch == 3 && s2.epoch_loss_sum == 1.25 && s2.global_step == 101 &&
               s2.best_dice == 0.5 && s2.best_epoch == 6 && s2.stale_validations == 1 && s2.elapsed_s == 12.5 &&
@@ -148,7 +149,7 @@ static void test_ckpt(void) {
   ReadArgs ra = {weights, n2};
   T_CHECK(t_child_exit(read_full, &ra) == 1, "a weights-only file cannot be resumed from");
   UnetConfig u2 = {UNET_BACKBONE_VGG16, 1, 9, 4, UNET_CONV_AUTO};
-  Unet *other = unet_init(&u2, 2, 64, 64);
+  Unet *other = unet_init(t_cpu(), &u2, 2, 64, 64);
   ReadArgs rb = {full, other};
   T_CHECK(t_child_exit(read_full, &rb) == 1, "a checkpoint of another model is refused");
   /* no temp files left behind */
@@ -159,7 +160,7 @@ static void test_ckpt(void) {
   closedir(d);
   T_CHECK(tmp == 0, "no temporary files left (%d)", tmp);
   unet_free(other), unet_free(n2), unet_free(net);
-  adam_free(&a), adam_free(&a2);
+  model_state_free(&a), model_state_free(&a2);
 }
 
 int main(void) {

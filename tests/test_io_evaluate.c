@@ -41,7 +41,7 @@ static void make_run(const char *dir, LossKind loss, const char *checksum, Train
   fix_run_dir(dir, cfg, loss == LOSS_KIND_HDL ? "vgg16-hdl-b0fa" : "vgg16-hybrid-b0fa", g_fh, checksum, 1);
   UnetConfig u;
   config_unet(cfg, &u);
-  Unet *net = unet_init(&u, 1, SZ, SZ);
+  Unet *net = unet_init(t_cpu(), &u, 1, SZ, SZ);
   unet_init_weights(net, UNET_INIT_KAIMING, 5);
   CkptState st;
   memset(&st, 0, sizeof st);
@@ -50,7 +50,11 @@ static void make_run(const char *dir, LossKind loss, const char *checksum, Train
   ckpt_model_key(net, &u, st.model, sizeof st.model);
   char p[4400];
   rundir_path(p, sizeof p, dir, "ckpt/best.h5");
-  ckpt_write(p, net, NULL, &st, "test");
+  ModelState ms;
+  model_state_init(&ms, net, 0);
+  unet_state_download(net, &ms);
+  ckpt_write(p, &ms, 0, &st, "test");
+  model_state_free(&ms);
   unet_free(net);
 }
 
@@ -98,11 +102,15 @@ static void check_run(const char *run, LossKind loss) {
   config_unet(&cfg, &u);
   LossConfig lc;
   config_loss(&cfg, &lc);
-  Unet *net = unet_init(&u, BATCH, SZ, SZ);
+  Unet *net = unet_init(t_cpu(), &u, BATCH, SZ, SZ);
   CkptState st;
   char p[4400], err[4600];
   rundir_path(p, sizeof p, run, "ckpt/best.h5");
-  ckpt_read(p, net, NULL, &st);
+  ModelState ms;
+  model_state_init(&ms, net, 0);
+  ckpt_read(p, &ms, &st);
+  unet_state_upload(net, &ms);
+  model_state_free(&ms);
   float *probs = mallocCheck(sizeof(float) * K * HW * (size_t)(nv > nt ? nv : nt));
   uint8_t *lab = mallocCheck((size_t)HW * (nv > nt ? nv : nt));
 

@@ -11,8 +11,8 @@
 #include <string.h>
 
 #include "core/common.h"
-#include "core/conv.h"
-#include "core/layers.h"
+#include "core/cpu/conv.h"
+#include "core/cpu/layers.h"
 #include "tests/testutil.h"
 
 static Rng g_rng;
@@ -135,7 +135,7 @@ typedef struct {
 static double bn_eval(void *p) {
   BnCtx *b = p;
   layer_bn_forward_f64(b->x, b->y, b->use_res ? b->res : NULL, b->gamma, b->beta, b->rm, b->rv, b->sm, b->si, b->n, b->c,
-                       b->h, b->w, 1, b->relu, 0.1, 1e-5);
+                       b->h, b->w, 1, b->relu, 0.1, 1e-5, NULL);
   return dot(b->y, b->r, (size_t)b->n * b->c * b->h * b->w);
 }
 
@@ -154,7 +154,7 @@ static void check_bn(int relu, int use_res) {
   double *dy = mallocCheck(cnt * sizeof(double)), *dx = mallocCheck(cnt * sizeof(double));
   double *dg = mallocCheck(b.c * sizeof(double)), *db = mallocCheck(b.c * sizeof(double));
   memcpy(dy, b.r, cnt * sizeof(double));
-  layer_bn_backward_f64(b.x, b.y, dy, dx, b.gamma, dg, db, b.sm, b.si, b.n, b.c, b.h, b.w, relu);
+  layer_bn_backward_f64(b.x, b.y, dy, dx, b.gamma, dg, db, b.sm, b.si, b.n, b.c, b.h, b.w, relu, NULL);
   char nm[64];
   snprintf(nm, sizeof nm, "bn%s%s d/dx", relu ? "+relu" : "", use_res ? "+res" : "");
   fd_check(nm, b.x, dx, cnt, bn_eval, &b);
@@ -188,16 +188,16 @@ static void check_bn(int relu, int use_res) {
 typedef struct {
   int32_t n, ci, h, w, co, k, s, p, ho, wo;
   double *x, *wt, *b, *y, *r;
-} ConvCtx;
+} RefConvCtx;
 
 static double conv_eval(void *p) {
-  ConvCtx *c = p;
+  RefConvCtx *c = p;
   layer_conv_ref_forward_f64(c->x, c->wt, c->b, c->y, c->n, c->ci, c->h, c->w, c->co, c->k, c->s, c->p);
   return dot(c->y, c->r, (size_t)c->n * c->co * c->ho * c->wo);
 }
 
 static void check_conv_ref(int32_t k, int32_t s, int32_t p) {
-  ConvCtx c = {.n = 2, .ci = 3, .h = 7, .w = 6, .co = 4, .k = k, .s = s, .p = p};
+  RefConvCtx c = {.n = 2, .ci = 3, .h = 7, .w = 6, .co = 4, .k = k, .s = s, .p = p};
   c.ho = layer_conv_out(c.h, k, s, p), c.wo = layer_conv_out(c.w, k, s, p);
   size_t nx = (size_t)c.n * c.ci * c.h * c.w, nw = (size_t)c.co * c.ci * k * k, ny = (size_t)c.n * c.co * c.ho * c.wo;
   c.x = rand_vec(nx, -1, 1), c.wt = rand_vec(nw, -1, 1), c.b = rand_vec(c.co, -1, 1);
@@ -246,8 +246,10 @@ static void check_dnnl_conv(ConvSpec sp) {
   float *dw = alignedAllocCheck(nw * 4), *db = alignedAllocCheck(sp.cout * 4);
   if (sp.plain_src) memcpy(xb, x, nx * 4);
   else layer_to_blocked(x, xb, sp.n, sp.cin, sp.hin, sp.win);
+  static ConvCtx ctx;
+  if (!ctx.engine) conv_ctx_init(&ctx);
   Conv c;
-  conv_init(&c, &sp, xb, yb, wt, sp.bias ? b : NULL, dxb, dyb, dw, sp.bias ? db : NULL);
+  conv_init(&c, &ctx, &sp, xb, yb, wt, sp.bias ? b : NULL, dxb, dyb, dw, sp.bias ? db : NULL);
   conv_forward(&c);
   float *y = mallocCheck(ny * 4), *yr = mallocCheck(ny * 4);
   if (sp.plain_dst) memcpy(y, yb, ny * 4);

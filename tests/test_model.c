@@ -39,7 +39,7 @@ static void check_counts(void) {
 
 static void check_names(void) {
   UnetConfig r = {UNET_BACKBONE_RESNET50, 1, 9, 4, UNET_CONV_AUTO};
-  Unet *net = unet_init(&r, 2, 32, 32);
+  Unet *net = unet_init(t_cpu(), &r, 2, 32, 32);
   const UnetTensorInfo *t0 = unet_tensor(net, 0), *t1 = unet_tensor(net, 1), *tl = unet_tensor(net, unet_num_tensors(net) - 1);
   T_CHECK(!strcmp(t0->name, "enc.conv1.weight") && t0->shape[0] == 16 && t0->shape[2] == 7, "first tensor %s", t0->name);
   T_CHECK(!strcmp(t1->name, "enc.bn1.weight"), "second tensor %s", t1->name);
@@ -119,19 +119,22 @@ static void check_adam(void) {
 
 static void check_init_and_determinism(void) {
   UnetConfig c = {UNET_BACKBONE_VGG16, 1, 9, 4, UNET_CONV_AUTO};
-  Unet *a = unet_init(&c, 2, 32, 32), *b = unet_init(&c, 2, 32, 32);
+  Unet *a = unet_init(t_cpu(), &c, 2, 32, 32), *b = unet_init(t_cpu(), &c, 2, 32, 32);
   unet_init_weights(a, UNET_INIT_NORMAL, 11);
   unet_init_weights(b, UNET_INIT_NORMAL, 11);
-  T_CHECK(!memcmp(unet_params(a), unet_params(b), unet_num_params(a) * 4), "same seed, same weights");
+  float *pa = t_params(a), *pb = t_params(b);
+  T_CHECK(!memcmp(pa, pb, unet_num_params(a) * 4), "same seed, same weights");
   const UnetTensorInfo *t = unet_tensor(a, 2); /* features.2.weight */
   double s = 0, q = 0;
-  for (size_t i = 0; i < t->numel; i++) s += unet_params(a)[t->offset + i], q += pow(unet_params(a)[t->offset + i], 2);
+  for (size_t i = 0; i < t->numel; i++) s += pa[t->offset + i], q += pow(pa[t->offset + i], 2);
   double sd = sqrt(q / t->numel - pow(s / t->numel, 2));
   T_CHECK(fabs(sd - 0.02) < 0.002, "N(0,0.02) init: sd %.4f of %s", sd, t->name);
   unet_init_weights(b, UNET_INIT_NORMAL, 12);
-  T_CHECK(memcmp(unet_params(a), unet_params(b), unet_num_params(a) * 4) != 0, "other seed, other weights");
+  free(pb), pb = t_params(b);
+  T_CHECK(memcmp(pa, pb, unet_num_params(a) * 4) != 0, "other seed, other weights");
   unet_init_weights(b, UNET_INIT_KAIMING, 11);
-  const float *kw = unet_params(b) + t->offset;
+  free(pb), pb = t_params(b);
+  const float *kw = pb + t->offset;
   q = 0;
   for (size_t i = 0; i < t->numel; i++) q += (double)kw[i] * kw[i];
   T_CHECK(fabs(sqrt(q / t->numel) - sqrt(2.0 / (t->shape[1] * 9))) < 0.1 * sqrt(2.0 / (t->shape[1] * 9)), "kaiming sd");
@@ -148,7 +151,7 @@ static void check_init_and_determinism(void) {
   int finite = 1;
   for (size_t i = 0; i < nl; i++) finite &= isfinite(l1[i]);
   T_CHECK(finite, "logits finite");
-  free(x), free(l1);
+  free(x), free(l1), free(pa), free(pb);
   unet_free(a), unet_free(b);
 }
 
@@ -167,7 +170,7 @@ static double rel_to_max(const float *a, const float *b, size_t n) {
 static void check_conv_algo(UnetBackbone bb, int32_t S, int expect_wino, double tol_logits, double tol_grad) {
   const int32_t N = 2, K = 9;
   UnetConfig ca = {bb, 1, K, 4, UNET_CONV_AUTO}, cd = {bb, 1, K, 4, UNET_CONV_DIRECT};
-  Unet *a = unet_init(&ca, N, S, S), *d = unet_init(&cd, N, S, S);
+  Unet *a = unet_init(t_cpu(), &ca, N, S, S), *d = unet_init(t_cpu(), &cd, N, S, S);
   unet_init_weights(a, UNET_INIT_KAIMING, 5);
   unet_init_weights(d, UNET_INIT_KAIMING, 5);
   int wa, wd, total;
@@ -187,11 +190,12 @@ static void check_conv_algo(UnetBackbone bb, int32_t S, int expect_wino, double 
   const double el = rel_to_max(la, unet_forward(d, x, 1), nl);
   unet_backward(a, dl);
   unet_backward(d, dl);
+  float *ga = t_grads(a), *gd = t_grads(d);
   double eg = 0;
   const char *worst = "";
   for (size_t i = 0; i < unet_num_tensors(a); i++) {
     const UnetTensorInfo *t = unet_tensor(a, i);
-    const double e = rel_to_max(unet_grads(a) + t->offset, unet_grads(d) + t->offset, t->numel);
+    const double e = rel_to_max(ga + t->offset, gd + t->offset, t->numel);
     if (e > eg) eg = e, worst = t->name;
   }
   printf("  conv_algo %s: %d of %d convolutions Winograd; logits %.1e, worst gradient %.1e (%s)\n",

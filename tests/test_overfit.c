@@ -19,7 +19,7 @@ static double run(UnetBackbone b, LossKind lk, double *traj) {
   uint8_t y[N * S * S];
   synth_batch(x, y, N, 1, S, S, K, 3);
   UnetConfig cfg = {b, 1, K, 4, UNET_CONV_AUTO};
-  Unet *net = unet_init(&cfg, N, S, S);
+  Unet *net = unet_init(t_cpu(), &cfg, N, S, S);
   unet_init_weights(net, UNET_INIT_KAIMING, 5);
   LossConfig lc;
   loss_config_default(&lc, lk);

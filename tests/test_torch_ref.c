@@ -93,7 +93,7 @@ static void check_case(const char *path) {
   }
   const int32_t N = r.hdr[4], C = r.hdr[5], H = r.hdr[6], W = r.hdr[7], K = r.hdr[8];
   UnetConfig cfg = {(UnetBackbone)r.hdr[2], C, K, r.hdr[9], UNET_CONV_DIRECT}; /* the fp64 comparison runs the reference kernels */
-  Unet *net = unet_init(&cfg, N, H, W);
+  Unet *net = unet_init(t_cpu(), &cfg, N, H, W);
   const char *tag = strrchr(path, '/') + 1;
   int names_ok = (int)unet_num_tensors(net) == r.ntens && unet_num_params(net) == (size_t)r.hdr[10] &&
                  unet_num_buffers(net) == (size_t)r.hdr[11];
@@ -108,9 +108,9 @@ static void check_case(const char *path) {
     unet_free(net);
     return;
   }
-  const size_t P = unet_num_params(net), B = unet_num_buffers(net), nl = (size_t)N * K * H * W;
-  memcpy(unet_params(net), r.params, 4 * P);
-  memcpy(unet_buffers(net), r.buf0, 4 * B);
+  const size_t B = unet_num_buffers(net), nl = (size_t)N * K * H * W;
+  unet_params_upload(net, r.params);
+  unet_buffers_upload(net, r.buf0);
   LossConfig lc;
   loss_config_default(&lc, (LossKind)r.hdr[3]);
   lc.hdl_sigma = r.sigma;
@@ -121,12 +121,13 @@ static void check_case(const char *path) {
   T_CHECK(el <= 1e-4, "%s: logits differ from PyTorch: %.3g", tag, el);
   T_CHECK(fabs(loss - r.loss) <= 1e-4 * fabs(r.loss), "%s: loss %.8g vs PyTorch %.8g", tag, loss, (double)r.loss);
   unet_backward(net, dl);
+  float *grads = t_grads(net), *bufs = t_buffers(net);
   double worst = 0, worst_small = 0;
   const char *worst_name = "";
   const int small_bn = (H / 32) * (W / 32) * N < 32; /* ResNet layer4 statistics over few values */
   for (size_t i = 0; i < unet_num_tensors(net); i++) {
     const UnetTensorInfo *t = unet_tensor(net, i);
-    double e = maxrel(unet_grads(net) + t->offset, r.grads + t->offset, t->numel);
+    double e = maxrel(grads + t->offset, r.grads + t->offset, t->numel);
     if (cfg.backbone == UNET_BACKBONE_RESNET50 && small_bn && strstr(t->name, "enc.layer4.")) {
       worst_small = fmax(worst_small, e);
       continue;
@@ -136,11 +137,11 @@ static void check_case(const char *path) {
   const double gtol = cfg.backbone == UNET_BACKBONE_VGG16 ? 1e-4 : 5e-2;
   T_CHECK(worst <= gtol, "%s: gradient of %s differs from PyTorch: %.3g", tag, worst_name, worst);
   T_CHECK(worst_small <= 0.25, "%s: layer4 gradients differ from PyTorch: %.3g", tag, worst_small);
-  double eb = B ? maxrel(unet_buffers(net), r.buf1, B) : 0;
+  double eb = B ? maxrel(bufs, r.buf1, B) : 0;
   T_CHECK(eb <= 1e-4, "%s: BN running stats differ: %.3g", tag, eb);
   /* 10 Adam steps from the initial state */
-  memcpy(unet_params(net), r.params, 4 * P);
-  memcpy(unet_buffers(net), r.buf0, 4 * B);
+  unet_params_upload(net, r.params);
+  unet_buffers_upload(net, r.buf0);
   Stepper st;
   stepper_init(&st, net, &lc, N, H, W);
   double ea = 0, ea2 = 0;
@@ -156,7 +157,7 @@ static void check_case(const char *path) {
   printf("  %-24s logits %.1e loss %.1e grads %.1e (%s) layer4 %.1e bn %.1e adam10 %.1e [%.4f -> %.4f]\n", tag, el,
          fabs(loss - r.loss) / fabs(r.loss), worst, worst_name, worst_small, eb, ea, r.adam[0], r.adam[r.hdr[13] - 1]);
   stepper_free(&st);
-  free(dl);
+  free(dl), free(grads), free(bufs);
   unet_free(net);
   free(r.shape), free(r.name), free(r.params), free(r.grads), free(r.buf0), free(r.buf1), free(r.x), free(r.labels),
       free(r.logits);

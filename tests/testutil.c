@@ -1,6 +1,9 @@
 /* tests/testutil.c: implementation of the test harness in testutil.h. */
 #include "tests/testutil.h"
 
+#include "core/backend.h"
+#include "core/unet.h"
+
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -76,4 +79,25 @@ void t_skip(const char *why) {
   printf("SKIPPED: %s\n", why);
   fflush(stdout);
   exit(77);
+}
+
+Backend *t_cpu(void) {
+  static Backend *be;
+  if (!be) be = backend_cpu_init();
+  return be;
+}
+float *t_params(Unet *net) {
+  float *h = malloc(unet_num_params(net) * sizeof(float));
+  unet_params_download(net, h);
+  return h;
+}
+float *t_grads(Unet *net) {
+  float *h = malloc(unet_num_params(net) * sizeof(float));
+  unet_grads_download(net, h);
+  return h;
+}
+float *t_buffers(Unet *net) {
+  float *h = malloc((unet_num_buffers(net) + 1) * sizeof(float));
+  unet_buffers_download(net, h);
+  return h;
 }

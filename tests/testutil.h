@@ -22,4 +22,12 @@ const char *t_data_dir(void);
 int t_child_exit(void (*fn)(void *), void *arg);
 /* prints why and exits 77 (ctest SKIP_RETURN_CODE) */
 _Noreturn void t_skip(const char *why);
+/* the CPU backend (one per test process, created on first use) */
+struct Backend;
+struct Backend *t_cpu(void);
+/* malloc'ed host copies of a net's flat buffers (the caller frees or leaks) */
+struct Unet;
+float *t_params(struct Unet *net);
+float *t_grads(struct Unet *net);
+float *t_buffers(struct Unet *net);
 #endif

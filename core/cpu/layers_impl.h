@@ -200,13 +200,13 @@ void FN(layer_copy_blocks)(const REAL *src, int64_t ss, REAL *dst, int64_t ds, i
 
 void FN(layer_bn_forward)(const REAL *x, REAL *y, const REAL *res, const REAL *gamma, const REAL *beta, REAL *run_mean,
                           REAL *run_var, REAL *save_mean, REAL *save_istd, int32_t n, int32_t c, int32_t h, int32_t w,
-                          int train, int relu, double momentum, double eps) {
+                          int train, int relu, double momentum, double eps, const BackendSync *sync) {
   const int32_t cb = c / 16;
   const size_t hw = (size_t)h * w, img = (size_t)c * hw;
   if (train) {
-    /* synchronized BN (layers_set_bn_allreduce): the per-channel sums are
+    /* synchronized BN (sync != NULL): the per-channel sums are
      * summed over the ranks between the passes; without it, local batch */
-    const double m = (double)n * (double)hw * (g_bn_allreduce ? g_bn_world : 1);
+    const double m = (double)n * (double)hw * (sync ? sync->world : 1);
     double *st = (double *)callocCheck(2 * (size_t)c, sizeof(double)); /* [2][C]: sum, centred sum of squares */
 #pragma omp parallel for schedule(static)
     for (int32_t b = 0; b < cb; b++) {
@@ -218,7 +218,7 @@ void FN(layer_bn_forward)(const REAL *x, REAL *y, const REAL *res, const REAL *g
       }
       for (int l = 0; l < 16; l++) st[b * 16 + l] = s[l];
     }
-    if (g_bn_allreduce) g_bn_allreduce(st, c);
+    if (sync) sync->sum_f64(sync->ctx, st, c);
 #pragma omp parallel for schedule(static)
     for (int32_t b = 0; b < cb; b++) {
       double q[16] = {0}, mean[16];
@@ -233,7 +233,7 @@ void FN(layer_bn_forward)(const REAL *x, REAL *y, const REAL *res, const REAL *g
       }
       for (int l = 0; l < 16; l++) st[c + b * 16 + l] = q[l];
     }
-    if (g_bn_allreduce) g_bn_allreduce(st + c, c);
+    if (sync) sync->sum_f64(sync->ctx, st + c, c);
     for (int32_t ch = 0; ch < c; ch++) {
       double mean = st[ch] / m, var = st[c + ch] / m;
       save_mean[ch] = (REAL)mean;
@@ -273,10 +273,10 @@ void FN(layer_bn_forward)(const REAL *x, REAL *y, const REAL *res, const REAL *g
 
 void FN(layer_bn_backward)(const REAL *x, const REAL *y, REAL *dy, REAL *dx, const REAL *gamma, REAL *dgamma,
                            REAL *dbeta, const REAL *save_mean, const REAL *save_istd, int32_t n, int32_t c, int32_t h,
-                           int32_t w, int relu) {
+                           int32_t w, int relu, const BackendSync *sync) {
   const int32_t cb = c / 16;
   const size_t hw = (size_t)h * w, img = (size_t)c * hw;
-  const double m = (double)n * (double)hw * (g_bn_allreduce ? g_bn_world : 1);
+  const double m = (double)n * (double)hw * (sync ? sync->world : 1);
   double *st = (double *)mallocCheck(2 * (size_t)c * sizeof(double)); /* [2][C]: sum dy, sum dy*xhat */
 #pragma omp parallel for schedule(static)
   for (int32_t b = 0; b < cb; b++) {
@@ -310,7 +310,7 @@ void FN(layer_bn_backward)(const REAL *x, const REAL *y, REAL *dy, REAL *dx, con
       st[ch] = sg[l], st[c + ch] = sgx[l];
     }
   }
-  if (g_bn_allreduce) g_bn_allreduce(st, 2 * c);
+  if (sync) sync->sum_f64(sync->ctx, st, 2 * c);
 #pragma omp parallel for schedule(static)
   for (int32_t b = 0; b < cb; b++) {
     REAL mu[16], is[16], k1[16], k2[16], k3[16];

@@ -1,18 +1,16 @@
-/* core/conv.c: oneDNN-backed convolution (see core/conv.h). One CPU engine and
- * one stream per process; oneDNN runs on the same OpenMP pool as the rest of
+/* core/cpu/conv.c: oneDNN-backed convolution (see core/cpu/conv.h). One CPU
+ * engine, one stream and one scratchpad per ConvCtx (the CPU backend owns one);
+ * oneDNN runs on the same OpenMP pool as the rest of
  * cordseg (Debian's libdnnl is built with the OpenMP runtime), so no second
  * thread pool spins on the cores. */
-#include "core/conv.h"
+#include "core/cpu/conv.h"
 
-#include "core/layers.h"
+#include "core/cpu/layers.h"
 
 #include <dnnl_debug.h>
 #include <stdlib.h>
 #include <string.h>
 
-static dnnl_engine_t g_engine;
-static dnnl_stream_t g_stream;
-static int g_ready;
 
 void dnnl_check_at(dnnl_status_t st, const char *what, const char *file, int line) {
   if (st == dnnl_success) return;
@@ -24,11 +22,17 @@ void dnnl_check_at(dnnl_status_t st, const char *what, const char *file, int lin
               "oneDNN call failed: %s: %s", what, dnnl_status2str(st));
 }
 
-static void dnn_ready(void) {
-  if (g_ready) return;
-  DNNL_CHECK(dnnl_engine_create(&g_engine, dnnl_cpu, 0));
-  DNNL_CHECK(dnnl_stream_create(&g_stream, g_engine, dnnl_stream_default_flags));
-  g_ready = 1;
+void conv_ctx_init(ConvCtx *x) {
+  memset(x, 0, sizeof *x);
+  DNNL_CHECK(dnnl_engine_create(&x->engine, dnnl_cpu, 0));
+  DNNL_CHECK(dnnl_stream_create(&x->stream, x->engine, dnnl_stream_default_flags));
+}
+
+void conv_ctx_free(ConvCtx *x) {
+  if (x->stream) dnnl_stream_destroy(x->stream);
+  if (x->engine) dnnl_engine_destroy(x->engine);
+  free(x->scratch);
+  memset(x, 0, sizeof *x);
 }
 
 static dnnl_memory_desc_t md_act(int32_t n, int32_t c, int32_t h, int32_t w, int plain) {
@@ -38,26 +42,26 @@ static dnnl_memory_desc_t md_act(int32_t n, int32_t c, int32_t h, int32_t w, int
   return md;
 }
 
-static dnnl_memory_t mem(const dnnl_memory_desc_t *md, void *ptr) {
+static dnnl_memory_t mem(ConvCtx *x, const dnnl_memory_desc_t *md, void *ptr) {
   dnnl_memory_t m;
-  DNNL_CHECK(dnnl_memory_create(&m, md, g_engine, ptr ? ptr : DNNL_MEMORY_NONE));
+  DNNL_CHECK(dnnl_memory_create(&m, md, x->engine, ptr ? ptr : DNNL_MEMORY_NONE));
   return m;
 }
 
 /* Reorder from `from` layout into `to` layout; returns NULL if identical. */
-static dnnl_primitive_t make_reorder(const dnnl_memory_desc_t *from, const dnnl_memory_desc_t *to) {
+static dnnl_primitive_t make_reorder(ConvCtx *x, const dnnl_memory_desc_t *from, const dnnl_memory_desc_t *to) {
   if (dnnl_memory_desc_equal(from, to)) return NULL;
   dnnl_primitive_desc_t pd;
   dnnl_primitive_t p;
-  DNNL_CHECK(dnnl_reorder_primitive_desc_create(&pd, from, g_engine, to, g_engine, NULL));
+  DNNL_CHECK(dnnl_reorder_primitive_desc_create(&pd, from, x->engine, to, x->engine, NULL));
   DNNL_CHECK(dnnl_primitive_create(&p, pd));
   DNNL_CHECK(dnnl_primitive_desc_destroy(pd));
   return p;
 }
 
-static void run_reorder(dnnl_primitive_t p, dnnl_memory_t from, dnnl_memory_t to) {
+static void run_reorder(ConvCtx *x, dnnl_primitive_t p, dnnl_memory_t from, dnnl_memory_t to) {
   dnnl_exec_arg_t a[2] = {{DNNL_ARG_FROM, from}, {DNNL_ARG_TO, to}};
-  DNNL_CHECK(dnnl_primitive_execute(p, g_stream, 2, a));
+  DNNL_CHECK(dnnl_primitive_execute(p, x->stream, 2, a));
 }
 
 
@@ -75,38 +79,35 @@ const char *conv_impl_name(const Conv *c, int which) {
 }
 
 /* ---- scratchpad ----------------------------------------------------------
- * One buffer shared by every primitive of the process (they run one at a
+ * One buffer shared by every primitive of a ConvCtx (they run one at a
  * time on one stream), sized to the largest need and bound at execute time.
  * With oneDNN's default (library-managed) scratchpad, a build for concurrent
  * execution allocates scratch memory on every execution; this way there is
  * one allocation for the process. (Its effect on speed was not measured
  * separately from the other changes.) */
-static float *g_scratch;
-static size_t g_scratch_need, g_scratch_cap;
-
-static dnnl_memory_t scratch_mem(const_dnnl_primitive_desc_t pd) {
+static dnnl_memory_t scratch_mem(ConvCtx *x, const_dnnl_primitive_desc_t pd) {
   const dnnl_memory_desc_t *md = dnnl_primitive_desc_query_md(pd, dnnl_query_scratchpad_md, 0);
   const size_t sz = md ? dnnl_memory_desc_get_size(md) : 0;
   if (sz == 0) return NULL;
-  if (sz > g_scratch_need) g_scratch_need = sz;
-  return mem(md, NULL);
+  if (sz > x->need) x->need = sz;
+  return mem(x, md, NULL);
 }
 
 /* Adds the scratchpad argument (if the primitive has one) to a[*na]. */
-static void scratch_arg(dnnl_memory_t m, dnnl_exec_arg_t *a, int *na) {
+static void scratch_arg(ConvCtx *x, dnnl_memory_t m, dnnl_exec_arg_t *a, int *na) {
   if (!m) return;
-  if (g_scratch_cap < g_scratch_need) {
-    free(g_scratch);
-    g_scratch = alignedAllocCheck(g_scratch_need);
-    g_scratch_cap = g_scratch_need;
+  if (x->cap < x->need) {
+    free(x->scratch);
+    x->scratch = alignedAllocCheck(x->need);
+    x->cap = x->need;
   }
-  DNNL_CHECK(dnnl_memory_set_data_handle(m, g_scratch));
+  DNNL_CHECK(dnnl_memory_set_data_handle(m, x->scratch));
   a[(*na)++] = (dnnl_exec_arg_t){DNNL_ARG_SCRATCHPAD, m};
 }
 
 /* The three primitive descriptors for one algorithm; *bpd stays NULL when the
  * input gradient is not needed. On failure nothing is left allocated. */
-static dnnl_status_t make_pds(const ConvSpec *s, dnnl_alg_kind_t alg, const_dnnl_primitive_attr_t attr,
+static dnnl_status_t make_pds(ConvCtx *x, const ConvSpec *s, dnnl_alg_kind_t alg, const_dnnl_primitive_attr_t attr,
                               const dnnl_memory_desc_t *src_md, const dnnl_memory_desc_t *w_any,
                               const dnnl_memory_desc_t *b_md, const dnnl_memory_desc_t *dst_md,
                               dnnl_primitive_desc_t *fpd, dnnl_primitive_desc_t *bpd, dnnl_primitive_desc_t *wpd) {
@@ -118,15 +119,15 @@ static dnnl_status_t make_pds(const ConvSpec *s, dnnl_alg_kind_t alg, const_dnnl
   DNNL_CHECK(dnnl_primitive_attr_set_scratchpad_mode(battr, dnnl_scratchpad_mode_user));
   dnnl_status_t st = dnnl_convolution_forward_desc_init(&fd, dnnl_forward_training, alg, src_md, w_any,
                                                         s->bias ? b_md : NULL, dst_md, strides, pad, pad);
-  if (st == dnnl_success) st = dnnl_primitive_desc_create(fpd, &fd, attr, g_engine, NULL);
+  if (st == dnnl_success) st = dnnl_primitive_desc_create(fpd, &fd, attr, x->engine, NULL);
   if (st == dnnl_success && s->need_dsrc) {
     st = dnnl_convolution_backward_data_desc_init(&bd, alg, src_md, w_any, dst_md, strides, pad, pad);
-    if (st == dnnl_success) st = dnnl_primitive_desc_create(bpd, &bd, battr, g_engine, *fpd);
+    if (st == dnnl_success) st = dnnl_primitive_desc_create(bpd, &bd, battr, x->engine, *fpd);
   }
   if (st == dnnl_success) {
     st = dnnl_convolution_backward_weights_desc_init(&wd, alg, src_md, w_any, s->bias ? b_md : NULL, dst_md, strides,
                                                       pad, pad);
-    if (st == dnnl_success) st = dnnl_primitive_desc_create(wpd, &wd, battr, g_engine, *fpd);
+    if (st == dnnl_success) st = dnnl_primitive_desc_create(wpd, &wd, battr, x->engine, *fpd);
   }
   DNNL_CHECK(dnnl_primitive_attr_destroy(battr));
   if (st != dnnl_success) {
@@ -137,10 +138,10 @@ static dnnl_status_t make_pds(const ConvSpec *s, dnnl_alg_kind_t alg, const_dnnl
   return st;
 }
 
-void conv_init(Conv *c, const ConvSpec *spec, float *src, float *dst, float *w, float *b, float *dsrc, float *ddst,
+void conv_init(Conv *c, ConvCtx *x, const ConvSpec *spec, float *src, float *dst, float *w, float *b, float *dsrc, float *ddst,
                float *dw, float *db) {
-  dnn_ready();
   memset(c, 0, sizeof(*c));
+  c->ctx = x;
   c->s = *spec;
   const ConvSpec *s = &c->s;
   c->hout = (s->hin + 2 * s->pad - s->k) / s->stride + 1;
@@ -178,22 +179,22 @@ void conv_init(Conv *c, const ConvSpec *spec, float *src, float *dst, float *w, 
   dnnl_primitive_desc_t fpd = NULL, bpd = NULL, wpd = NULL;
   dnnl_status_t st = dnnl_unimplemented;
   if (s->winograd && s->k == 3 && s->stride == 1)
-    st = make_pds(s, dnnl_convolution_winograd, attr, &src_md, &w_any, &b_md, &dst_md, &fpd, &bpd, &wpd);
+    st = make_pds(x, s, dnnl_convolution_winograd, attr, &src_md, &w_any, &b_md, &dst_md, &fpd, &bpd, &wpd);
   c->winograd = st == dnnl_success;
   if (!c->winograd)
-    DNNL_CHECK(make_pds(s, dnnl_convolution_direct, attr, &src_md, &w_any, &b_md, &dst_md, &fpd, &bpd, &wpd));
+    DNNL_CHECK(make_pds(x, s, dnnl_convolution_direct, attr, &src_md, &w_any, &b_md, &dst_md, &fpd, &bpd, &wpd));
   DNNL_CHECK(dnnl_primitive_attr_destroy(attr));
   DNNL_CHECK(dnnl_primitive_create(&c->fwd, fpd));
   const dnnl_memory_desc_t *wf_md = dnnl_primitive_desc_query_md(fpd, dnnl_query_weights_md, 0);
 
-  c->m_src = mem(&src_md, src);
-  c->m_dst = mem(&dst_md, dst);
-  c->m_w = mem(&w_plain, w);
-  c->m_b = s->bias ? mem(&b_md, b) : NULL;
-  c->reo_w_fwd = make_reorder(&w_plain, wf_md);
+  c->m_src = mem(x, &src_md, src);
+  c->m_dst = mem(x, &dst_md, dst);
+  c->m_w = mem(x, &w_plain, w);
+  c->m_b = s->bias ? mem(x, &b_md, b) : NULL;
+  c->reo_w_fwd = make_reorder(x, &w_plain, wf_md);
   if (c->reo_w_fwd) {
     c->w_fwd = alignedAllocCheck(dnnl_memory_desc_get_size(wf_md));
-    c->m_w_fwd = mem(wf_md, c->w_fwd);
+    c->m_w_fwd = mem(x, wf_md, c->w_fwd);
   } else {
     c->m_w_fwd = c->m_w;
   }
@@ -205,65 +206,67 @@ void conv_init(Conv *c, const ConvSpec *spec, float *src, float *dst, float *w, 
     if (dnnl_memory_desc_equal(wb_md, wf_md)) {
       c->m_w_bwd = c->m_w_fwd; /* forward copy serves backward too */
     } else {
-      c->reo_w_bwd = make_reorder(&w_plain, wb_md);
+      c->reo_w_bwd = make_reorder(x, &w_plain, wb_md);
       if (c->reo_w_bwd) {
         c->w_bwd = alignedAllocCheck(dnnl_memory_desc_get_size(wb_md));
-        c->m_w_bwd = mem(wb_md, c->w_bwd);
+        c->m_w_bwd = mem(x, wb_md, c->w_bwd);
       } else {
         c->m_w_bwd = c->m_w;
       }
     }
-    c->m_dsrc = mem(&src_md, dsrc);
-    c->m_scr[1] = scratch_mem(bpd);
+    c->m_dsrc = mem(x, &src_md, dsrc);
+    c->m_scr[1] = scratch_mem(x, bpd);
     DNNL_CHECK(dnnl_primitive_desc_destroy(bpd));
   }
-  c->m_ddst = mem(&dst_md, ddst);
+  c->m_ddst = mem(x, &dst_md, ddst);
 
   /* backward weights */
   DNNL_CHECK(dnnl_primitive_create(&c->bwd_w, wpd));
   const dnnl_memory_desc_t *dw_md = dnnl_primitive_desc_query_md(wpd, dnnl_query_diff_weights_md, 0);
-  c->m_dw = mem(&w_plain, dw);
-  c->m_db = s->bias ? mem(&b_md, db) : NULL;
-  c->reo_dw = make_reorder(dw_md, &w_plain);
+  c->m_dw = mem(x, &w_plain, dw);
+  c->m_db = s->bias ? mem(x, &b_md, db) : NULL;
+  c->reo_dw = make_reorder(x, dw_md, &w_plain);
   if (c->reo_dw) {
     c->dw_blk = alignedAllocCheck(dnnl_memory_desc_get_size(dw_md));
-    c->m_dw_blk = mem(dw_md, c->dw_blk);
+    c->m_dw_blk = mem(x, dw_md, c->dw_blk);
   }
-  c->m_scr[0] = scratch_mem(fpd);
-  c->m_scr[2] = scratch_mem(wpd);
+  c->m_scr[0] = scratch_mem(x, fpd);
+  c->m_scr[2] = scratch_mem(x, wpd);
   DNNL_CHECK(dnnl_primitive_desc_destroy(wpd));
   DNNL_CHECK(dnnl_primitive_desc_destroy(fpd));
 }
 
 void conv_forward(Conv *c) {
-  if (c->reo_w_fwd) run_reorder(c->reo_w_fwd, c->m_w, c->m_w_fwd);
+  ConvCtx *x = c->ctx;
+  if (c->reo_w_fwd) run_reorder(x, c->reo_w_fwd, c->m_w, c->m_w_fwd);
   dnnl_exec_arg_t a[5] = {{DNNL_ARG_SRC, c->m_src}, {DNNL_ARG_WEIGHTS, c->m_w_fwd}, {DNNL_ARG_DST, c->m_dst}};
   int na = 3;
   if (c->m_b) a[na++] = (dnnl_exec_arg_t){DNNL_ARG_BIAS, c->m_b};
-  scratch_arg(c->m_scr[0], a, &na);
-  DNNL_CHECK(dnnl_primitive_execute(c->fwd, g_stream, na, a));
-  DNNL_CHECK(dnnl_stream_wait(g_stream));
+  scratch_arg(x, c->m_scr[0], a, &na);
+  DNNL_CHECK(dnnl_primitive_execute(c->fwd, x->stream, na, a));
+  DNNL_CHECK(dnnl_stream_wait(x->stream));
   if (c->dst_plain) layer_from_blocked(c->dst_blk, c->dst_plain, c->s.n, c->s.cout, c->hout, c->wout);
 }
 
 void conv_backward(Conv *c) {
+  ConvCtx *x = c->ctx;
   if (c->ddst_plain) layer_to_blocked(c->ddst_plain, c->ddst_blk, c->s.n, c->s.cout, c->hout, c->wout);
   if (c->bwd_data) {
-    if (c->reo_w_bwd) run_reorder(c->reo_w_bwd, c->m_w, c->m_w_bwd); /* else the forward's copy is still valid */
+    if (c->reo_w_bwd) run_reorder(x, c->reo_w_bwd, c->m_w, c->m_w_bwd); /* else the forward's copy is still valid */
     dnnl_exec_arg_t a[4] = {{DNNL_ARG_DIFF_DST, c->m_ddst}, {DNNL_ARG_WEIGHTS, c->m_w_bwd}, {DNNL_ARG_DIFF_SRC, c->m_dsrc}};
     int na = 3;
-    scratch_arg(c->m_scr[1], a, &na);
-    DNNL_CHECK(dnnl_primitive_execute(c->bwd_data, g_stream, na, a));
+    scratch_arg(x, c->m_scr[1], a, &na);
+    DNNL_CHECK(dnnl_primitive_execute(c->bwd_data, x->stream, na, a));
   }
   dnnl_exec_arg_t a[5] = {{DNNL_ARG_SRC, c->m_src},
                           {DNNL_ARG_DIFF_DST, c->m_ddst},
                           {DNNL_ARG_DIFF_WEIGHTS, c->reo_dw ? c->m_dw_blk : c->m_dw}};
   int na = 3;
   if (c->m_db) a[na++] = (dnnl_exec_arg_t){DNNL_ARG_DIFF_BIAS, c->m_db};
-  scratch_arg(c->m_scr[2], a, &na);
-  DNNL_CHECK(dnnl_primitive_execute(c->bwd_w, g_stream, na, a));
-  if (c->reo_dw) run_reorder(c->reo_dw, c->m_dw_blk, c->m_dw);
-  DNNL_CHECK(dnnl_stream_wait(g_stream));
+  scratch_arg(x, c->m_scr[2], a, &na);
+  DNNL_CHECK(dnnl_primitive_execute(c->bwd_w, x->stream, na, a));
+  if (c->reo_dw) run_reorder(x, c->reo_dw, c->m_dw_blk, c->m_dw);
+  DNNL_CHECK(dnnl_stream_wait(x->stream));
 }
 
 static void destroy_mem(dnnl_memory_t *m) {

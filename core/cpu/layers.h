@@ -8,12 +8,13 @@
  * Backward functions OVERWRITE their input-gradient unless named *_acc.
  * defines: layer_relu_backward, layer_maxpool2_*, layer_maxpool3s2_*,
  *          layer_upsample2_*, layer_copy_blocks, layer_add, layer_bn_*,
- *          layers_set_bn_allreduce,
  *          layer_conv_ref_*, layer_to_blocked, layer_from_blocked (+ _f64) */
 #ifndef CORDSEG_LAYERS_H
 #define CORDSEG_LAYERS_H
 #include <stddef.h>
 #include <stdint.h>
+
+#include "core/backend.h"
 
 #define LAYER_DECLS(REAL, SFX)                                                                                          \
   /* dy *= (y > 0), in place: ReLU backward given the ReLU output y */                                                  \
@@ -41,12 +42,13 @@
    * saves mean / inv-std per channel for backward. eval: running statistics. */                                      \
   void layer_bn_forward##SFX(const REAL *x, REAL *y, const REAL *res, const REAL *gamma, const REAL *beta,              \
                              REAL *run_mean, REAL *run_var, REAL *save_mean, REAL *save_istd, int32_t n, int32_t c,       \
-                             int32_t h, int32_t w, int train, int relu, double momentum, double eps);                    \
+                             int32_t h, int32_t w, int train, int relu, double momentum, double eps,           \
+                             const BackendSync *sync);                    \
   /* dy is masked in place by (y > 0) when relu; afterwards dy holds d(bn(x)+res), i.e. the residual's gradient.      \
    * dx overwritten; dgamma/dbeta overwritten. */                                                                     \
   void layer_bn_backward##SFX(const REAL *x, const REAL *y, REAL *dy, REAL *dx, const REAL *gamma, REAL *dgamma,        \
                               REAL *dbeta, const REAL *save_mean, const REAL *save_istd, int32_t n, int32_t c, int32_t h, \
-                              int32_t w, int relu);                                                                     \
+                              int32_t w, int relu, const BackendSync *sync);                                             \
   /* plain NCHW <-> blocked nChw16c (channels padded with zeros to a multiple of 16) */                                \
   void layer_to_blocked##SFX(const REAL *plain, REAL *blk, int32_t n, int32_t c, int32_t h, int32_t w);                  \
   void layer_from_blocked##SFX(const REAL *blk, REAL *plain, int32_t n, int32_t c, int32_t h, int32_t w);                \
@@ -61,14 +63,4 @@ LAYER_DECLS(float, )
 LAYER_DECLS(double, _f64)
 #undef LAYER_DECLS
 
-static inline int32_t layer_conv_out(int32_t in, int32_t k, int32_t stride, int32_t pad) {
-  return (in + 2 * pad - k) / stride + 1;
-}
-static inline int32_t layer_pool3s2_out(int32_t in) { return (in - 3 + 1) / 2 + 1; } /* ceil((in-3)/2)+1 */
-/* Synchronized BatchNorm for data-parallel training: fn sums n doubles over
- * the `world` ranks in place (the trainer passes an MPI all-reduce; core
- * stays MPI-free). Training-mode BN then normalises with global-batch
- * statistics; parameter gradients stay per rank (the trainer sums them).
- * NULL (default) = each process's own batch. */
-void layers_set_bn_allreduce(void (*fn)(double *v, int32_t n), int32_t world);
 #endif

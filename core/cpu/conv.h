@@ -1,4 +1,4 @@
-/* core/conv.h: 2-D convolution on the CPU through oneDNN (forward, backward
+/* core/cpu/conv.h: 2-D convolution on the CPU through oneDNN (forward, backward
  * data, backward weights), with activations in the blocked nChw16c layout
  * (or plain NCHW for the network input and the logits) and weights kept in
  * plain OIHW in the model's flat buffers; oneDNN's preferred weight layouts
@@ -9,30 +9,32 @@
  * larger on AVX-512, with fp32 rounding differences of <= 1.7e-6 relative to the
  * largest value (measured in test_layers; direct <= 6e-7). Both are
  * deterministic for a fixed thread count.
- * defines: Conv, ConvSpec, conv_init, conv_forward, conv_backward, conv_free,
+ * defines: ConvCtx, conv_ctx_init/free, Conv, conv_init, conv_forward, conv_backward, conv_free,
  *          conv_set_threads, DNNL_CHECK */
 #ifndef CORDSEG_CONV_H
 #define CORDSEG_CONV_H
 #include <dnnl.h>
 #include <stdint.h>
 
+#include "core/backend.h"
 #include "core/common.h"
 
 #define DNNL_CHECK(call) dnnl_check_at((call), #call, __FILE__, __LINE__)
 void dnnl_check_at(dnnl_status_t st, const char *what, const char *file, int line);
 
+/* one oneDNN engine + stream + the user-managed scratchpad that every
+ * primitive of the context shares (they run one at a time) */
 typedef struct {
-  int32_t n, cin, cout, k, stride, pad, hin, win; /* pad is symmetric */
-  int bias;       /* has a bias vector */
-  int relu;       /* fuse ReLU after the forward conv */
-  int plain_src;  /* src is plain NCHW (network input), else nChw16c */
-  int plain_dst;  /* dst is plain NCHW (logits), else nChw16c */
-  int need_dsrc;  /* compute the gradient w.r.t. the input */
-  int winograd;   /* ask for oneDNN's Winograd F(4x4,3x3) kernels (3x3, stride 1); falls back to
-                   * direct where oneDNN has none for the shape (Conv.winograd says which ran) */
-} ConvSpec;
+  dnnl_engine_t engine;
+  dnnl_stream_t stream;
+  void *scratch;
+  size_t need, cap;
+} ConvCtx;
+void conv_ctx_init(ConvCtx *x);
+void conv_ctx_free(ConvCtx *x);
 
 typedef struct {
+  ConvCtx *ctx;
   ConvSpec s;
   int32_t hout, wout;
   dnnl_primitive_t fwd, bwd_data, bwd_w;
@@ -49,7 +51,7 @@ typedef struct {
 /* Buffers: src/dst activations, w [cout][cin][k][k], b [cout] (or NULL),
  * dsrc/ddst their gradients (dsrc may be NULL when !need_dsrc), dw/db the
  * weight/bias gradients (overwritten by conv_backward). */
-void conv_init(Conv *c, const ConvSpec *spec, float *src, float *dst, float *w, float *b, float *dsrc, float *ddst,
+void conv_init(Conv *c, ConvCtx *x, const ConvSpec *spec, float *src, float *dst, float *w, float *b, float *dsrc, float *ddst,
                float *dw, float *db);
 void conv_forward(Conv *c);
 void conv_backward(Conv *c); /* backward data (if need_dsrc) and backward weights */

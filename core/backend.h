@@ -1,0 +1,163 @@
+/* core/backend.h: the seam between the backend-neutral network code (core/
+ * unet.c, core/step.c) and a compute backend (core/cpu/: oneDNN + OpenMP on
+ * host memory; core/cuda/: cuDNN + kernels + NCCL on device memory). The cut
+ * is at the layer-op level, as in ggml's backends: a table of function
+ * pointers over "device" buffers that only core/unet.c and core/step.c touch.
+ *
+ * Layout contract. Activations live in the backend's own layout between
+ * layers, with one property every backend keeps: a tensor of C channels is
+ * [N] images of C planes of H*W elements, channel blocks contiguous, so that
+ * channel c0 of an image starts at element c0*H*W (CPU: nChw16c with C a
+ * multiple of 16; CUDA: plain NCHW). That is what lets a concatenation be two
+ * writes into one buffer at a channel offset, and the image stride ns be
+ * passed separately. The network input and the logits are plain NCHW on every
+ * backend (the convolution plan reads/writes them with plain_src/plain_dst).
+ *
+ * Collectives. core/ has no MPI: the trainer passes host all-reduce and
+ * broadcast hooks in a BackendComm (jobs/dist.c), the CPU backend sums host
+ * buffers through them; the CUDA backend builds its NCCL communicator with
+ * the bcast hook (the unique id) and all-reduces device buffers with NCCL.
+ * BackendSync carries the small host all-reduce of per-channel statistics
+ * (synchronized BatchNorm) as an argument, never a global.
+ * defines: Backend, BackendConv, BackendComm, BackendSync, BackendCap, ConvSpec,
+ *          backend_init, backend_free, backend_parse, backend_compiled */
+#ifndef CORDSEG_BACKEND_H
+#define CORDSEG_BACKEND_H
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/loss.h"
+
+typedef enum { BACKEND_KIND_CPU = 0, BACKEND_KIND_CUDA = 1, BACKEND_KIND_AUTO = 2 } BackendKind;
+/* Numeric precision of the convolutions. FP32: fp32 everywhere (CUDA may use
+ * TF32 tensor cores, stated in its version string). BF16: bf16 activations
+ * and weights into the convolutions, fp32 accumulation, master weights, loss
+ * and BN statistics. */
+typedef enum { BACKEND_PRECISION_FP32 = 0, BACKEND_PRECISION_BF16 = 1 } BackendPrecision;
+/* what backend->supports() answers (ggml's supports_op) */
+typedef enum {
+  BACKEND_CAP_WINOGRAD = 0, /* conv_algo = auto picks Winograd kernels */
+  BACKEND_CAP_BF16 = 1,     /* precision = bf16 */
+  BACKEND_CAP_GRAPH = 2,    /* a training step can be captured and replayed */
+  BACKEND_CAP_DETERMINISTIC = 3,
+} BackendCap;
+
+typedef struct {
+  int32_t n, cin, cout, k, stride, pad, hin, win; /* pad is symmetric */
+  int bias;       /* has a bias vector */
+  int relu;       /* fuse ReLU after the forward conv */
+  int plain_src;  /* src is plain NCHW (network input), else the backend layout */
+  int plain_dst;  /* dst is plain NCHW (logits), else the backend layout */
+  int need_dsrc;  /* compute the gradient w.r.t. the input */
+  int winograd;   /* ask for Winograd F(4x4,3x3) (CPU, 3x3 stride 1); ignored where unsupported */
+} ConvSpec;
+
+/* host sum over ranks of n doubles, in place; world ranks take part */
+typedef struct {
+  void (*sum_f64)(void *ctx, double *v, int32_t n);
+  void *ctx;
+  int32_t world;
+} BackendSync;
+
+typedef struct {
+  int32_t rank, world, local_rank, local_size;
+  const char *host;                                        /* this rank's host name, for messages */
+  void *ctx;                                               /* passed to the hooks */
+  void (*sum_f32)(void *ctx, float *v, size_t n);          /* host, in place, fixed buckets */
+  void (*sum_f64)(void *ctx, double *v, size_t n);         /* host, in place */
+  void (*bcast)(void *ctx, void *buf, size_t bytes, int root);
+} BackendComm;
+
+/* output sizes every backend agrees on */
+static inline int32_t layer_conv_out(int32_t in, int32_t k, int32_t stride, int32_t pad) {
+  return (in + 2 * pad - k) / stride + 1;
+}
+static inline int32_t layer_pool3s2_out(int32_t in) { return (in - 3 + 1) / 2 + 1; } /* ceil((in-3)/2)+1 */
+
+typedef struct BackendConv BackendConv; /* a backend's convolution plan */
+typedef struct Backend Backend;
+
+struct Backend {
+  BackendKind kind;
+  const char *name;        /* "cpu" | "cuda" */
+  char version[256];       /* libraries and device, for run.json and bench */
+  BackendPrecision precision;
+  int deterministic;       /* restrict to deterministic algorithms */
+  void *impl;              /* the backend's own state */
+
+  /* ---- memory: "device" pointers (host memory on the CPU) ---- */
+  void *(*alloc)(Backend *be, size_t bytes); /* zeroed; fatal (with the size) when out of memory */
+  void (*free)(Backend *be, void *p);
+  void (*upload)(Backend *be, void *dev, const void *host, size_t bytes);
+  void (*download)(Backend *be, void *host, const void *dev, size_t bytes);
+  void (*memset0)(Backend *be, void *dev, size_t bytes);
+  void (*copy)(Backend *be, void *dst, const void *src, size_t bytes); /* device to device */
+  void (*sync)(Backend *be);                                           /* wait for queued work */
+
+  /* ---- convolution: planned once per shape, buffers bound at plan time ---- */
+  BackendConv *(*conv_plan)(Backend *be, const ConvSpec *spec, float *src, float *dst, float *w, float *b, float *dsrc,
+                            float *ddst, float *dw, float *db);
+  void (*conv_forward)(Backend *be, BackendConv *c);
+  void (*conv_backward)(Backend *be, BackendConv *c); /* data (if need_dsrc) and weights/bias, overwritten */
+  const char *(*conv_describe)(Backend *be, const BackendConv *c, int which); /* 0 fwd, 1 bwd data, 2 bwd weights */
+  int (*conv_winograd)(const BackendConv *c);                                /* 1 when a Winograd kernel runs */
+  void (*conv_free)(Backend *be, BackendConv *c);
+
+  /* ---- layers (see core/cpu/layers.h for the exact semantics) ---- */
+  void (*relu_backward)(Backend *be, const float *y, float *dy, size_t count);
+  void (*maxpool2_forward)(Backend *be, const float *x, float *y, int32_t n, int32_t c, int32_t h, int32_t w);
+  void (*maxpool2_backward)(Backend *be, const float *x, const float *y, const float *dy, float *dx, int32_t n, int32_t c,
+                            int32_t h, int32_t w);
+  void (*maxpool3s2_forward)(Backend *be, const float *x, float *y, int32_t n, int32_t c, int32_t h, int32_t w);
+  void (*maxpool3s2_backward)(Backend *be, const float *x, const float *y, const float *dy, float *dx, int32_t n,
+                              int32_t c, int32_t h, int32_t w);
+  void (*upsample2_forward)(Backend *be, const float *x, int64_t xs, float *y, int64_t ys, int32_t n, int32_t c, int32_t h,
+                            int32_t w);
+  void (*upsample2_backward)(Backend *be, const float *dy, int64_t ys, float *dx, int64_t xs, int32_t n, int32_t c,
+                             int32_t h, int32_t w);
+  void (*copy_channels)(Backend *be, const float *src, int64_t ss, float *dst, int64_t ds, int32_t n, int32_t c, int32_t h,
+                        int32_t w, int acc);
+  void (*add)(Backend *be, float *y, const float *x, size_t count);
+  void (*bn_forward)(Backend *be, const float *x, float *y, const float *res, const float *gamma, const float *beta,
+                     float *run_mean, float *run_var, float *save_mean, float *save_istd, int32_t n, int32_t c, int32_t h,
+                     int32_t w, int train, int relu, double momentum, double eps, const BackendSync *sync);
+  void (*bn_backward)(Backend *be, const float *x, const float *y, float *dy, float *dx, const float *gamma, float *dgamma,
+                      float *dbeta, const float *save_mean, const float *save_istd, int32_t n, int32_t c, int32_t h,
+                      int32_t w, int relu, const BackendSync *sync);
+
+  /* ---- loss on device logits [N][K][H][W] and device labels [N][H][W] ---- */
+  double (*loss)(Backend *be, const LossConfig *cfg, const float *logits, const uint8_t *labels, int32_t n, int32_t k,
+                 int32_t h, int32_t w, float *dlogits);
+  void (*probs)(Backend *be, const LossConfig *cfg, const float *logits, int32_t n, int32_t k, int32_t h, int32_t w,
+                float *probs);
+
+  /* ---- optimizer: one fused Adam pass over the flat buffers (step t >= 1) ---- */
+  void (*adam_step)(Backend *be, float *params, const float *grads, float *m, float *v, size_t n, float lr, int64_t t,
+                    float beta1, float beta2, float eps, float weight_decay);
+
+  /* ---- data parallel ---- */
+  void (*comm_init)(Backend *be, const BackendComm *comm);    /* before the first allreduce */
+  void (*allreduce_avg)(Backend *be, float *buf, size_t n);  /* mean over the ranks, in place */
+
+  int (*supports)(Backend *be, BackendCap cap);
+  void (*destroy)(Backend *be);
+};
+
+/* "cpu" | "cuda" | "auto" -> kind; -1 otherwise */
+int backend_parse(const char *name);
+const char *backend_kind_name(BackendKind kind);
+/* 1 when this build has the backend (CPU always; CUDA with CORDSEG_WITH_CUDA) */
+int backend_compiled(BackendKind kind);
+/* Creates the backend. AUTO: CUDA when compiled and a GPU is visible, else the
+ * CPU. A CUDA request without a CUDA build or a visible GPU is a fatal error
+ * naming the cause (before any work). device_index -1: the backend picks
+ * (CUDA: the local rank's GPU). */
+Backend *backend_init(BackendKind kind, BackendPrecision precision, int deterministic, int device_index);
+void backend_free(Backend *be);
+
+/* the constructors behind backend_init */
+Backend *backend_cpu_init(void);
+Backend *backend_cuda_init(BackendPrecision precision, int deterministic, int device_index);
+/* number of visible CUDA devices (0 without a CUDA build, a driver or a GPU) */
+int backend_cuda_device_count(void);
+#endif
