@@ -135,6 +135,10 @@ struct Backend {
   void (*adam_step)(Backend *be, float *params, const float *grads, float *m, float *v, size_t n, float lr, int64_t t,
                     float beta1, float beta2, float eps, float weight_decay);
 
+  /* ---- flat-buffer reductions (gradient clipping) ---- */
+  double (*sumsq)(Backend *be, const float *x, size_t n); /* sum of squares, accumulated in double */
+  void (*scale)(Backend *be, float *x, size_t n, float s); /* x *= s */
+
   /* ---- data parallel ---- */
   void (*comm_init)(Backend *be, const BackendComm *comm);    /* before the first allreduce */
   void (*allreduce_avg)(Backend *be, float *buf, size_t n);  /* mean over the ranks, in place */

@@ -35,6 +35,13 @@ double stepper_grad(Stepper *s, const float *x, const uint8_t *y) {
 
 void stepper_allreduce_grads(Stepper *s) { s->be->allreduce_avg(s->be, unet_dev_grads(s->net), unet_num_params(s->net)); }
 
+double stepper_clip_grads(Stepper *s, double max_norm) {
+  const size_t P = unet_num_params(s->net);
+  const double norm = sqrt(s->be->sumsq(s->be, unet_dev_grads(s->net), P));
+  if (max_norm > 0 && norm > max_norm) s->be->scale(s->be, unet_dev_grads(s->net), P, (float)(max_norm / norm));
+  return norm;
+}
+
 void stepper_update(Stepper *s, float lr) {
   Adam *a = &s->adam;
   a->t++;

@@ -4,7 +4,7 @@
  * checkpoint holds (ModelState). A non-finite loss stops the run with a
  * message (never a silent NaN run).
  * defines: Stepper, stepper_init, stepper_grad, stepper_allreduce_grads,
- *          stepper_update, stepper_train, stepper_eval, stepper_free,
+ *          stepper_clip_grads, stepper_update, stepper_train, stepper_eval, stepper_free,
  *          ModelState, model_state_init, model_state_free,
  *          stepper_state_download, stepper_state_upload */
 #ifndef CORDSEG_STEP_H
@@ -32,6 +32,9 @@ void stepper_init(Stepper *s, Unet *net, const LossConfig *loss, int32_t n, int3
 double stepper_grad(Stepper *s, const float *x, const uint8_t *y);
 /* gradients <- their mean over the ranks (the backend's comm; no-op alone) */
 void stepper_allreduce_grads(Stepper *s);
+/* global gradient-norm clipping: returns the L2 norm of the (all-reduced)
+ * gradients; when max_norm > 0 and the norm exceeds it, scales them to it */
+double stepper_clip_grads(Stepper *s, double max_norm);
 void stepper_update(Stepper *s, float lr);
 /* stepper_grad + stepper_update; returns the loss before the update */
 double stepper_train(Stepper *s, const float *x, const uint8_t *y, float lr);

@@ -123,6 +123,19 @@ static void cpu_adam_step(Backend *be, float *params, const float *grads, float 
   (void)be, adam_update(params, grads, m, v, n, lr, t, beta1, beta2, eps, weight_decay);
 }
 
+static double cpu_sumsq(Backend *be, const float *x, size_t n) {
+  (void)be;
+  double s = 0;
+#pragma omp parallel for schedule(static) reduction(+ : s)
+  for (size_t i = 0; i < n; i++) s += (double)x[i] * x[i];
+  return s;
+}
+static void cpu_scale(Backend *be, float *x, size_t n, float s) {
+  (void)be;
+#pragma omp parallel for schedule(static)
+  for (size_t i = 0; i < n; i++) x[i] *= s;
+}
+
 /* ---- data parallel: host sums through the trainer's hook ---- */
 static void cpu_comm_init(Backend *be, const BackendComm *comm) {
   impl(be)->comm = *comm;
@@ -164,7 +177,7 @@ Backend *backend_cpu_init(void) {
                   .maxpool3s2_backward = cpu_maxpool3s2_backward, .upsample2_forward = cpu_upsample2_forward,
                   .upsample2_backward = cpu_upsample2_backward, .copy_channels = cpu_copy_channels, .add = cpu_add,
                   .bn_forward = cpu_bn_forward, .bn_backward = cpu_bn_backward, .loss = cpu_loss, .probs = cpu_probs,
-                  .adam_step = cpu_adam_step, .comm_init = cpu_comm_init, .allreduce_avg = cpu_allreduce_avg,
+                  .adam_step = cpu_adam_step, .sumsq = cpu_sumsq, .scale = cpu_scale, .comm_init = cpu_comm_init, .allreduce_avg = cpu_allreduce_avg,
                   .supports = cpu_supports, .destroy = cpu_destroy};
   snprintf(be->version, sizeof be->version, "cpu: oneDNN %d.%d.%d (%s), fp32", dv->major, dv->minor, dv->patch, dv->hash);
   return be;
