@@ -9,6 +9,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 typedef struct {
   size_t n;
   float *m, *v;        /* [n] first and second moments */
@@ -30,4 +34,7 @@ void adam_free(Adam *a);
 double lr_cosine(int32_t epoch, int32_t total, double lr_max, double lr_min);
 /* the same with explicit warm-up W and final flat Z epochs (-1 = the formulas above) */
 double lr_schedule(int32_t epoch, int32_t total, double lr_max, double lr_min, int32_t warmup, int32_t flat);
+#ifdef __cplusplus
+}
+#endif
 #endif

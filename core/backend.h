@@ -28,6 +28,10 @@
 
 #include "core/loss.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 typedef enum { BACKEND_KIND_CPU = 0, BACKEND_KIND_CUDA = 1, BACKEND_KIND_AUTO = 2 } BackendKind;
 /* Numeric precision of the convolutions. FP32: fp32 everywhere (CUDA may use
  * TF32 tensor cores, stated in its version string). BF16: bf16 activations
@@ -164,4 +168,7 @@ Backend *backend_cpu_init(void);
 Backend *backend_cuda_init(BackendPrecision precision, int deterministic, int device_index);
 /* number of visible CUDA devices (0 without a CUDA build, a driver or a GPU) */
 int backend_cuda_device_count(void);
+#ifdef __cplusplus
+}
+#endif
 #endif

@@ -11,6 +11,11 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#ifdef __cplusplus
+#define _Noreturn [[noreturn]]
+extern "C" {
+#endif
+
 /* Print "cordseg: error: <msg>" (+ "  hint: <hint>" when hint is non-NULL)
  * with the source location, then exit(1). Every fatal path ends here. The
  * process-exit hook lets the MPI layer abort all ranks instead of hanging. */
@@ -53,4 +58,7 @@ double rng_uniform(Rng *r);             /* [0, 1) */
 double rng_normal(Rng *r);              /* N(0, 1), Box-Muller */
 uint32_t rng_below(Rng *r, uint32_t n); /* uniform in [0, n) */
 
+#ifdef __cplusplus
+}
+#endif
 #endif

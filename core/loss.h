@@ -16,6 +16,10 @@
 #define CORDSEG_LOSS_H
 #include <stdint.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 typedef enum { LOSS_KIND_HYBRID = 0, LOSS_KIND_HDL = 1, LOSS_KIND_CE = 2 } LossKind;
 typedef enum { HDL_REDUCE_NORM = 0, HDL_REDUCE_MSE = 1 } HdlReduce;
 
@@ -63,4 +67,7 @@ void loss_edt_sq_f64(const uint8_t *mask, int32_t h, int32_t w, double *out);
  * 0 everywhere for a class absent from the image. target [N][K][H][W]. */
 void loss_hdl_target(const uint8_t *labels, int32_t n, int32_t k, int32_t h, int32_t w, float sigma, float *target);
 void loss_hdl_target_f64(const uint8_t *labels, int32_t n, int32_t k, int32_t h, int32_t w, double sigma, double *target);
+#ifdef __cplusplus
+}
+#endif
 #endif

@@ -17,6 +17,10 @@
 #include "core/backend.h"
 #include "core/loss.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 typedef enum { UNET_BACKBONE_VGG16 = 0, UNET_BACKBONE_RESNET50 = 1 } UnetBackbone;
 typedef enum { UNET_INIT_NORMAL = 0, UNET_INIT_KAIMING = 1 } UnetInit;
 /* Convolution algorithm. AUTO: oneDNN's Winograd F(4x4,3x3) on the 3x3 stride-1
@@ -107,4 +111,7 @@ float *unet_dev_logits(Unet *net);
 float *unet_dev_dlogits(Unet *net);
 float *unet_dev_params(Unet *net);
 float *unet_dev_grads(Unet *net);
+#ifdef __cplusplus
+}
+#endif
 #endif

@@ -16,6 +16,10 @@
 
 #include "core/backend.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 #define LAYER_DECLS(REAL, SFX)                                                                                          \
   /* dy *= (y > 0), in place: ReLU backward given the ReLU output y */                                                  \
   void layer_relu_backward##SFX(const REAL *y, REAL *dy, size_t count);                                                 \
@@ -63,4 +67,7 @@ LAYER_DECLS(float, )
 LAYER_DECLS(double, _f64)
 #undef LAYER_DECLS
 
+#ifdef __cplusplus
+}
+#endif
 #endif
