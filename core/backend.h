@@ -97,6 +97,9 @@ struct Backend {
   void (*memset0)(Backend *be, void *dev, size_t bytes);
   void (*copy)(Backend *be, void *dst, const void *src, size_t bytes); /* device to device */
   void (*sync)(Backend *be);                                           /* wait for queued work */
+  /* host staging memory (pinned on CUDA): uploads from it can be captured in a graph */
+  void *(*host_alloc)(Backend *be, size_t bytes);
+  void (*host_free)(Backend *be, void *p);
 
   /* ---- convolution: planned once per shape, buffers bound at plan time ---- */
   BackendConv *(*conv_plan)(Backend *be, const ConvSpec *spec, float *src, float *dst, float *w, float *b, float *dsrc,
@@ -129,9 +132,15 @@ struct Backend {
                       float *dbeta, const float *save_mean, const float *save_istd, int32_t n, int32_t c, int32_t h,
                       int32_t w, int relu, const BackendSync *sync);
 
-  /* ---- loss on device logits [N][K][H][W] and device labels [N][H][W] ---- */
-  double (*loss)(Backend *be, const LossConfig *cfg, const float *logits, const uint8_t *labels, int32_t n, int32_t k,
-                 int32_t h, int32_t w, float *dlogits);
+  /* ---- loss on device logits [N][K][H][W] and device labels [N][H][W] ----
+   * Queued, not waited for: the value is read with loss_value (which waits),
+   * so a step can be captured in a graph. target: the HDL Gaussian targets
+   * [N][K][H][W] on the device, made on the host by loss_hdl_target when the
+   * backend sets wants_hdl_target (else NULL and the backend makes them). */
+  void (*loss)(Backend *be, const LossConfig *cfg, const float *logits, const uint8_t *labels, const float *target,
+               int32_t n, int32_t k, int32_t h, int32_t w, float *dlogits);
+  double (*loss_value)(Backend *be);
+  int wants_hdl_target;
   void (*probs)(Backend *be, const LossConfig *cfg, const float *logits, int32_t n, int32_t k, int32_t h, int32_t w,
                 float *probs);
 
@@ -146,6 +155,14 @@ struct Backend {
   /* ---- data parallel ---- */
   void (*comm_init)(Backend *be, const BackendComm *comm);    /* before the first allreduce */
   void (*allreduce_avg)(Backend *be, float *buf, size_t n);  /* mean over the ranks, in place */
+
+  /* ---- graphs (BACKEND_CAP_GRAPH): record the ops queued between begin and
+   * end once, replay them later with the same buffers (uploads from host
+   * staging memory read its contents at replay time) ---- */
+  void (*graph_begin)(Backend *be);
+  void *(*graph_end)(Backend *be);
+  void (*graph_launch)(Backend *be, void *graph);
+  void (*graph_free)(Backend *be, void *graph);
 
   int (*supports)(Backend *be, BackendCap cap);
   void (*destroy)(Backend *be);

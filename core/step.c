@@ -3,6 +3,7 @@
 
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "core/common.h"
 
@@ -17,19 +18,63 @@ void stepper_init(Stepper *s, Unet *net, const LossConfig *loss, int32_t n, int3
   s->adam.m = s->be->alloc(s->be, P * sizeof(float));
   s->adam.v = s->be->alloc(s->be, P * sizeof(float));
   s->labels = s->be->alloc(s->be, (size_t)n * h * w);
+  const size_t nx = (size_t)n * unet_in_channels(net) * h * w, nt = (size_t)n * s->k * h * w;
+  s->x_stage = s->be->host_alloc(s->be, nx * sizeof(float));
+  s->y_stage = s->be->host_alloc(s->be, (size_t)n * h * w);
+  if (s->be->wants_hdl_target && loss->kind == LOSS_KIND_HDL) {
+    s->target = s->be->alloc(s->be, nt * sizeof(float));
+    s->t_stage = s->be->host_alloc(s->be, nt * sizeof(float));
+  }
+  s->use_graph = s->be->supports(s->be, BACKEND_CAP_GRAPH) && !loss->dice_allreduce && !unet_has_bn_sync(net) &&
+                 !getenv("CORDSEG_NO_GRAPH");
+}
+
+/* the batch from host staging to the backend (uploads a graph can replay) */
+static void stage_upload(Stepper *s) {
+  Backend *be = s->be;
+  const size_t hw = (size_t)s->h * s->w;
+  be->upload(be, unet_dev_input(s->net), s->x_stage, (size_t)s->n * unet_in_channels(s->net) * hw * sizeof(float));
+  be->upload(be, s->labels, s->y_stage, (size_t)s->n * hw);
+  if (s->target) be->upload(be, s->target, s->t_stage, (size_t)s->n * s->k * hw * sizeof(float));
+}
+
+static void stage_host(Stepper *s, const float *x, const uint8_t *y) {
+  const size_t hw = (size_t)s->h * s->w;
+  unet_check_input(s->net, x);
+  memcpy(s->x_stage, x, (size_t)s->n * unet_in_channels(s->net) * hw * sizeof(float));
+  memcpy(s->y_stage, y, (size_t)s->n * hw);
+  if (s->target) loss_hdl_target(y, s->n, s->k, s->h, s->w, s->loss.hdl_sigma, s->t_stage);
+}
+
+/* every op of a training forward + loss + backward, queued on the backend */
+static void grad_ops(Stepper *s) {
+  Backend *be = s->be;
+  stage_upload(s);
+  unet_run_forward(s->net, 1);
+  be->loss(be, &s->loss, unet_dev_logits(s->net), s->labels, s->target, s->n, s->k, s->h, s->w,
+           unet_dev_dlogits(s->net));
+  unet_run_backward(s->net);
 }
 
 double stepper_grad(Stepper *s, const float *x, const uint8_t *y) {
   Backend *be = s->be;
-  unet_upload_input(s->net, x);
-  be->upload(be, s->labels, y, (size_t)s->n * s->h * s->w);
-  unet_run_forward(s->net, 1);
-  double l = be->loss(be, &s->loss, unet_dev_logits(s->net), s->labels, s->n, s->k, s->h, s->w, unet_dev_dlogits(s->net));
+  stage_host(s, x, y);
+  if (s->graph) {
+    be->graph_launch(be, s->graph);
+  } else if (s->use_graph && s->eager_steps >= 1) { /* shapes and workspaces are settled: record once */
+    be->graph_begin(be);
+    grad_ops(s);
+    s->graph = be->graph_end(be);
+    be->graph_launch(be, s->graph);
+  } else {
+    grad_ops(s);
+    s->eager_steps++;
+  }
+  double l = be->loss_value(be);
   if (!isfinite(l))
     cs_fatal("lower the learning rate, check the inputs for extreme values, or resume from the last good checkpoint",
              "training loss is %g at Adam step %lld: stopping instead of continuing with NaN weights", l,
              (long long)s->adam.t + 1);
-  unet_run_backward(s->net);
   return l;
 }
 
@@ -57,10 +102,11 @@ double stepper_train(Stepper *s, const float *x, const uint8_t *y, float lr) {
 
 double stepper_eval(Stepper *s, const float *x, const uint8_t *y) {
   Backend *be = s->be;
-  unet_upload_input(s->net, x);
-  be->upload(be, s->labels, y, (size_t)s->n * s->h * s->w);
+  stage_host(s, x, y);
+  stage_upload(s);
   unet_run_forward(s->net, 0);
-  return be->loss(be, &s->loss, unet_dev_logits(s->net), s->labels, s->n, s->k, s->h, s->w, NULL);
+  be->loss(be, &s->loss, unet_dev_logits(s->net), s->labels, s->target, s->n, s->k, s->h, s->w, NULL);
+  return be->loss_value(be);
 }
 
 void stepper_free(Stepper *s) {
@@ -68,7 +114,10 @@ void stepper_free(Stepper *s) {
   s->be->free(s->be, s->adam.m);
   s->be->free(s->be, s->adam.v);
   s->be->free(s->be, s->labels);
-  s->adam.m = s->adam.v = NULL, s->labels = NULL;
+  if (s->target) s->be->free(s->be, s->target), s->be->host_free(s->be, s->t_stage);
+  s->be->host_free(s->be, s->x_stage), s->be->host_free(s->be, s->y_stage);
+  if (s->graph) s->be->graph_free(s->be, s->graph);
+  s->adam.m = s->adam.v = NULL, s->labels = NULL, s->target = NULL, s->graph = NULL;
 }
 
 /* ---------------------------------------------------------- model state -- */

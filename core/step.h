@@ -23,8 +23,19 @@ typedef struct {
   LossConfig loss;
   int32_t n, k, h, w;
   uint8_t *labels;    /* [N][H][W] on the backend */
+  float *target;      /* [N][K][H][W] HDL targets on the backend (wants_hdl_target), else NULL */
+  float *x_stage;     /* host staging (pinned on CUDA) of the batch: input, labels, targets */
+  uint8_t *y_stage;
+  float *t_stage;
+  int use_graph;      /* replay stepper_grad's ops from a graph (BACKEND_CAP_GRAPH, no host hooks) */
+  void *graph;
+  int64_t eager_steps;
 } Stepper;
 
+/* Graphs: on a backend with BACKEND_CAP_GRAPH, the first stepper_grad runs
+ * eagerly, the second is captured, later ones replay it; not when a host
+ * all-reduce hook (sync BN, hybrid's Dice over ranks) runs inside the step,
+ * or when CORDSEG_NO_GRAPH is set. */
 void stepper_init(Stepper *s, Unet *net, const LossConfig *loss, int32_t n, int32_t h, int32_t w);
 /* forward, loss, backward from host x [N][Cin][H][W], y [N][H][W]: gradients
  * on the backend; returns the loss. Data-parallel training calls

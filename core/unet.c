@@ -364,6 +364,8 @@ size_t unet_num_buffers(const Unet *net) { return net->nb; }
 Backend *unet_backend(const Unet *net) { return net->be; }
 int32_t unet_batch(const Unet *net) { return net->n; }
 void unet_set_bn_sync(Unet *net, const BackendSync *sync) { net->bn_sync = sync; }
+int unet_has_bn_sync(const Unet *net) { return net->bn_sync != NULL; }
+int32_t unet_in_channels(const Unet *net) { return net->cfg.in_channels; }
 void unet_params_download(Unet *net, float *host) { net->be->download(net->be, host, net->params, net->np * 4); }
 void unet_params_upload(Unet *net, const float *host) { net->be->upload(net->be, net->params, host, net->np * 4); }
 void unet_grads_download(Unet *net, float *host) { net->be->download(net->be, host, net->grads, net->np * 4); }
@@ -459,12 +461,17 @@ static void block_forward(Unet *net, Block *b, int train) {
   unit_forward(net, b->c3, train);
 }
 
-void unet_upload_input(Unet *net, const float *x) {
+void unet_check_input(const Unet *net, const float *x) {
   const size_t nin = (size_t)net->n * net->cfg.in_channels * net->h * net->w;
   for (size_t i = 0; i < nin; i++)
     if (!isfinite(x[i]))
       cs_fatal("check the input slices for NaN/Inf voxels (cordseg info FILE reports value ranges)",
                "non-finite input value %g at element %zu of the batch", (double)x[i], i);
+}
+
+void unet_upload_input(Unet *net, const float *x) {
+  const size_t nin = (size_t)net->n * net->cfg.in_channels * net->h * net->w;
+  unet_check_input(net, x);
   net->be->upload(net->be, net->input, x, nin * sizeof(float));
 }
 

@@ -103,7 +103,10 @@ int unet_conv_algo_parse(const char *name); /* "auto" | "direct"; -1 otherwise *
 const char *unet_conv_algo_name(UnetConvAlgo a);
 
 /* ---- for core/step.c only: the device side of a step ---- */
+void unet_check_input(const Unet *net, const float *x_host); /* fatal on NaN/Inf */
 void unet_upload_input(Unet *net, const float *x_host); /* checks finiteness */
+int unet_has_bn_sync(const Unet *net);
+int32_t unet_in_channels(const Unet *net);
 void unet_run_forward(Unet *net, int train);              /* device input -> device logits */
 void unet_run_backward(Unet *net);                         /* device dlogits -> device grads */
 float *unet_dev_input(Unet *net);
