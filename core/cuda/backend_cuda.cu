@@ -1,0 +1,369 @@
+/* core/cuda/backend_cuda.cu: the CUDA backend (core/backend.h) on one GPU per
+ * rank: device memory, one stream for every op (so queued work runs in
+ * order and a step can be captured as a CUDA graph), the kernels of
+ * core/cuda/kernels.cu, cuDNN convolutions (core/cuda/conv_cudnn.cu) and
+ * NCCL all-reduce of device buffers. HDL targets are made on the host
+ * (loss_hdl_target, from the host labels in core/step.c) and uploaded with
+ * the batch: wants_hdl_target = 1. Host all-reduce hooks (sync BN, hybrid's
+ * Dice sums over ranks) download a few doubles, call the hook and upload
+ * them; core/step.c then runs the step without a graph.
+ * GPU selection: device_index, else the local rank (OMPI_COMM_WORLD_LOCAL_RANK,
+ * SLURM_LOCALID, MPI_LOCALRANKID, else 0) among the visible GPUs.
+ * defines: backend_cuda_init, backend_cuda_device_count */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core/cuda/cuda_impl.h"
+#include "core/cuda/kernels.h"
+#include "core/loss.h"
+
+/* ---------------------------------------------------------------- memory -- */
+void *cuda_dev_alloc(Backend *be, size_t bytes) {
+  CudaImpl *im = cuda_impl(be);
+  void *p = NULL;
+  if (bytes == 0) bytes = 256;
+  cudaError_t e = cudaMalloc(&p, bytes);
+  if (e == cudaErrorMemoryAllocation) {
+    size_t fr = 0, tot = 0;
+    cudaGetLastError();
+    cudaMemGetInfo(&fr, &tot);
+    cs_fatal("lower batch (or width_div up, image size down), or use a GPU with more memory; one rank per GPU",
+             "out of GPU memory on %s: cordseg holds %.0f MiB and needs %.0f MiB more; %.0f of %.0f MiB free", im->gpu,
+             im->held / 1048576.0, bytes / 1048576.0, fr / 1048576.0, tot / 1048576.0);
+  }
+  CUDA_CHECK(e);
+  CUDA_CHECK(cudaMemsetAsync(p, 0, bytes, im->stream));
+  im->held += bytes;
+  return p;
+}
+static void *cu_alloc(Backend *be, size_t bytes) { return cuda_dev_alloc(be, bytes); }
+static void cu_free(Backend *be, void *p) {
+  if (!p) return;
+  CUDA_CHECK(cudaStreamSynchronize(cuda_impl(be)->stream));
+  CUDA_CHECK(cudaFree(p));
+}
+void *cuda_scratch(Backend *be, CudaScratch *s, size_t bytes) {
+  if (bytes > s->cap) {
+    cu_free(be, s->p);
+    s->p = cuda_dev_alloc(be, bytes);
+    s->cap = bytes;
+  }
+  return s->p;
+}
+static void cu_upload(Backend *be, void *dev, const void *host, size_t bytes) {
+  if (bytes) CUDA_CHECK(cudaMemcpyAsync(dev, host, bytes, cudaMemcpyHostToDevice, cuda_impl(be)->stream));
+}
+static void cu_download(Backend *be, void *host, const void *dev, size_t bytes) {
+  if (!bytes) return;
+  CUDA_CHECK(cudaMemcpyAsync(host, dev, bytes, cudaMemcpyDeviceToHost, cuda_impl(be)->stream));
+  CUDA_CHECK(cudaStreamSynchronize(cuda_impl(be)->stream));
+}
+static void cu_memset0(Backend *be, void *dev, size_t bytes) {
+  if (bytes) CUDA_CHECK(cudaMemsetAsync(dev, 0, bytes, cuda_impl(be)->stream));
+}
+static void cu_copy(Backend *be, void *dst, const void *src, size_t bytes) {
+  if (bytes && dst != src) CUDA_CHECK(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToDevice, cuda_impl(be)->stream));
+}
+static void cu_sync(Backend *be) { CUDA_CHECK(cudaStreamSynchronize(cuda_impl(be)->stream)); }
+static void *cu_host_alloc(Backend *be, size_t bytes) {
+  (void)be;
+  void *p = NULL;
+  CUDA_CHECK(cudaMallocHost(&p, bytes ? bytes : 64));
+  memset(p, 0, bytes ? bytes : 64);
+  return p;
+}
+static void cu_host_free(Backend *be, void *p) {
+  (void)be;
+  if (p) CUDA_CHECK(cudaFreeHost(p));
+}
+
+/* doubles through a host hook: device -> pinned host -> hook -> device */
+static double *host_stats(CudaImpl *im, size_t n) {
+  if (n > im->hstats_cap) {
+    if (im->hstats) CUDA_CHECK(cudaFreeHost(im->hstats));
+    CUDA_CHECK(cudaMallocHost((void **)&im->hstats, n * sizeof(double)));
+    im->hstats_cap = n;
+  }
+  return im->hstats;
+}
+static void sync_hook(Backend *be, double *dev, int32_t n, void (*fn)(void *, double *, int32_t), void *ctx) {
+  CudaImpl *im = cuda_impl(be);
+  double *h = host_stats(im, (size_t)n);
+  cu_download(be, h, dev, (size_t)n * sizeof(double));
+  fn(ctx, h, n);
+  cu_upload(be, dev, h, (size_t)n * sizeof(double));
+}
+
+/* ---------------------------------------------------------------- layers -- */
+static cudaStream_t st(Backend *be) { return cuda_impl(be)->stream; }
+static void cu_relu_backward(Backend *be, const float *y, float *dy, size_t count) { cuk_relu_backward(st(be), y, dy, count); }
+static void cu_maxpool2_forward(Backend *be, const float *x, float *y, int32_t n, int32_t c, int32_t h, int32_t w) {
+  cuk_maxpool2_forward(st(be), x, y, n, c, h, w);
+}
+static void cu_maxpool2_backward(Backend *be, const float *x, const float *y, const float *dy, float *dx, int32_t n,
+                                 int32_t c, int32_t h, int32_t w) {
+  cuk_maxpool2_backward(st(be), x, y, dy, dx, n, c, h, w);
+}
+static void cu_maxpool3s2_forward(Backend *be, const float *x, float *y, int32_t n, int32_t c, int32_t h, int32_t w) {
+  cuk_maxpool3s2_forward(st(be), x, y, n, c, h, w);
+}
+static void cu_maxpool3s2_backward(Backend *be, const float *x, const float *y, const float *dy, float *dx, int32_t n,
+                                   int32_t c, int32_t h, int32_t w) {
+  cuk_maxpool3s2_backward(st(be), x, y, dy, dx, n, c, h, w);
+}
+static void cu_upsample2_forward(Backend *be, const float *x, int64_t xs, float *y, int64_t ys, int32_t n, int32_t c,
+                                 int32_t h, int32_t w) {
+  cuk_upsample2_forward(st(be), x, xs, y, ys, n, c, h, w);
+}
+static void cu_upsample2_backward(Backend *be, const float *dy, int64_t ys, float *dx, int64_t xs, int32_t n, int32_t c,
+                                  int32_t h, int32_t w) {
+  cuk_upsample2_backward(st(be), dy, ys, dx, xs, n, c, h, w);
+}
+static void cu_copy_channels(Backend *be, const float *src, int64_t ss, float *dst, int64_t ds, int32_t n, int32_t c,
+                             int32_t h, int32_t w, int acc) {
+  cuk_copy_channels(st(be), src, ss, dst, ds, n, c, h, w, acc);
+}
+static void cu_add(Backend *be, float *y, const float *x, size_t count) { cuk_add(st(be), y, x, count); }
+
+static void cu_bn_forward(Backend *be, const float *x, float *y, const float *res, const float *gamma, const float *beta,
+                          float *run_mean, float *run_var, float *save_mean, float *save_istd, int32_t n, int32_t c,
+                          int32_t h, int32_t w, int train, int relu, double momentum, double eps,
+                          const BackendSync *sync) {
+  CudaImpl *im = cuda_impl(be);
+  const int64_t hw = (int64_t)h * w;
+  double *sts = (double *)cuda_scratch(be, &im->stats, (size_t)2 * c * sizeof(double));
+  double *part = (double *)cuda_scratch(be, &im->part, (size_t)c * CUK_PARTS * sizeof(double));
+  const double m = (double)n * (double)hw * (sync ? sync->world : 1);
+  if (train) {
+    cuk_channel_sums(im->stream, 0, x, NULL, NULL, NULL, m, n, c, hw, part, sts);
+    if (sync) sync_hook(be, sts, c, sync->sum_f64, sync->ctx);
+    cuk_channel_sums(im->stream, 1, x, NULL, NULL, sts, m, n, c, hw, part, sts + c);
+    if (sync) sync_hook(be, sts + c, c, sync->sum_f64, sync->ctx);
+  }
+  cuk_bn_finalize(im->stream, sts, m, save_mean, save_istd, run_mean, run_var, c, train, momentum, eps);
+  cuk_bn_apply(im->stream, x, y, res, gamma, beta, save_mean, save_istd, n, c, hw, relu);
+}
+
+static void cu_bn_backward(Backend *be, const float *x, const float *y, float *dy, float *dx, const float *gamma,
+                           float *dgamma, float *dbeta, const float *save_mean, const float *save_istd, int32_t n,
+                           int32_t c, int32_t h, int32_t w, int relu, const BackendSync *sync) {
+  CudaImpl *im = cuda_impl(be);
+  const int64_t hw = (int64_t)h * w;
+  double *sts = (double *)cuda_scratch(be, &im->stats, (size_t)2 * c * sizeof(double));
+  double *part = (double *)cuda_scratch(be, &im->part, (size_t)c * CUK_PARTS * sizeof(double));
+  const double m = (double)n * (double)hw * (sync ? sync->world : 1);
+  if (relu) cuk_relu_backward(im->stream, y, dy, (size_t)n * c * hw);
+  cuk_channel_sums(im->stream, 3, x, dy, NULL, NULL, m, n, c, hw, part, sts);
+  cuk_channel_sums(im->stream, 2, x, dy, save_mean, NULL, m, n, c, hw, part, sts + c);
+  cuk_bn_param_grads(im->stream, sts, save_istd, dgamma, dbeta, c);
+  if (sync) sync_hook(be, sts, 2 * c, sync->sum_f64, sync->ctx);
+  cuk_bn_dx(im->stream, x, dy, dx, gamma, save_mean, save_istd, sts, m, n, c, hw);
+}
+
+/* ------------------------------------------------------------------ loss -- */
+static void dice_hook(void *ctx, double *v, int32_t n) { ((const LossConfig *)ctx)->dice_allreduce(v, n); }
+
+static void cu_loss(Backend *be, const LossConfig *cfg, const float *logits, const uint8_t *labels, const float *target,
+                    int32_t n, int32_t k, int32_t h, int32_t w, float *dlogits) {
+  CudaImpl *im = cuda_impl(be);
+  const int64_t hw = (int64_t)h * w, npix = (int64_t)n * hw;
+  CS_CHECK(k >= 2 && k <= 256, NULL, "internal: %d classes", k);
+  if (cfg->kind == LOSS_KIND_HDL) {
+    CS_CHECK(target != NULL, NULL, "internal: the CUDA HDL loss needs the host-made targets (core/step.c)");
+    double *part = (double *)cuda_scratch(be, &im->part, (size_t)n * k * CUK_PARTS * sizeof(double));
+    double *ss = (double *)cuda_scratch(be, &im->ss, (size_t)n * k * sizeof(double));
+    cuk_hdl_loss(im->stream, logits, target, n, k, hw, cfg->hdl_reduce == HDL_REDUCE_NORM, (double)cfg->hdl_eps, part, ss,
+                 im->dloss, dlogits);
+    return;
+  }
+  const int hybrid = cfg->kind == LOSS_KIND_HYBRID;
+  const int64_t rows = hybrid ? 1 + 3 * k : 1;
+  float *probs = dlogits ? dlogits : (float *)cuda_scratch(be, &im->probs, (size_t)npix * k * sizeof(float));
+  float *pix = (float *)cuda_scratch(be, &im->pix, (size_t)npix * sizeof(float));
+  float *coef = dlogits ? (float *)cuda_scratch(be, &im->coef, (size_t)npix * sizeof(float)) : NULL;
+  double *part = (double *)cuda_scratch(be, &im->part, (size_t)rows * CUK_PARTS * sizeof(double));
+  double *sums = (double *)cuda_scratch(be, &im->sums, (size_t)rows * sizeof(double));
+  cuk_softmax_pass1(im->stream, logits, labels, n, k, hw, hybrid, cfg->focal_alpha, cfg->focal_gamma, probs, pix, coef,
+                    part, sums);
+  if (hybrid && cfg->dice_allreduce) sync_hook(be, sums + 1, 3 * k, dice_hook, (void *)cfg);
+  const double gs = cfg->dice_grad_scale > 0 ? (double)cfg->dice_grad_scale : 1.0;
+  cuk_softmax_finalize(im->stream, sums, k, (double)npix, hybrid, (double)cfg->dice_smooth, gs, im->dloss, im->ga, im->gb);
+  if (dlogits) cuk_softmax_grad(im->stream, dlogits, labels, coef, im->ga, im->gb, n, k, hw);
+}
+
+static double cu_loss_value(Backend *be) {
+  double v = 0;
+  cu_download(be, &v, cuda_impl(be)->dloss, sizeof v);
+  return v;
+}
+
+static void cu_probs(Backend *be, const LossConfig *cfg, const float *logits, int32_t n, int32_t k, int32_t h, int32_t w,
+                     float *probs) {
+  cuk_probs(st(be), logits, probs, n, k, (int64_t)h * w, cfg->kind == LOSS_KIND_HDL);
+}
+
+/* ------------------------------------------------------- optimizer, misc -- */
+static void cu_adam_step(Backend *be, float *params, const float *grads, float *m, float *v, size_t n, float lr, int64_t t,
+                         float beta1, float beta2, float eps, float weight_decay) {
+  /* the scalars exactly as core/adam.c computes them */
+  const double bc1 = 1.0 - pow(beta1, (double)t), bc2 = 1.0 - pow(beta2, (double)t);
+  cuk_adam(st(be), params, grads, m, v, n, (float)(lr / bc1), (float)(1.0 / sqrt(bc2)), beta1, beta2, eps, weight_decay);
+}
+static double cu_sumsq(Backend *be, const float *x, size_t n) {
+  CudaImpl *im = cuda_impl(be);
+  double *part = (double *)cuda_scratch(be, &im->part, CUK_PARTS * sizeof(double));
+  double *out = (double *)cuda_scratch(be, &im->sums, sizeof(double));
+  cuk_sumsq(im->stream, x, n, part, out);
+  double v = 0;
+  cu_download(be, &v, out, sizeof v);
+  return v;
+}
+static void cu_scale(Backend *be, float *x, size_t n, float s) { cuk_scale(st(be), x, n, s); }
+
+/* ----------------------------------------------------------------- NCCL -- */
+static void cu_comm_init(Backend *be, const BackendComm *comm) {
+  CudaImpl *im = cuda_impl(be);
+  im->comm = *comm, im->have_comm = 1;
+  if (comm->world <= 1) return;
+  int ndev = 0;
+  CUDA_CHECK(cudaGetDeviceCount(&ndev));
+  if (comm->local_size > ndev)
+    cs_fatal("start one rank per GPU (srun --gpus-per-task=1, or mpirun -np <GPUs per node> per node)",
+             "host %s runs %d ranks but sees %d GPU(s): rank %d would share a GPU", comm->host ? comm->host : "?",
+             comm->local_size, ndev, comm->rank);
+  ncclUniqueId id;
+  if (comm->rank == 0) NCCL_CHECK(ncclGetUniqueId(&id));
+  comm->bcast(comm->ctx, &id, sizeof id, 0);
+  NCCL_CHECK(ncclCommInitRank(&im->nccl, comm->world, id, comm->rank));
+}
+/* mean over the ranks in the MPI path's buckets (16 MiB), on the op stream */
+static void cu_allreduce_avg(Backend *be, float *buf, size_t n) {
+  CudaImpl *im = cuda_impl(be);
+  if (!im->have_comm || im->comm.world <= 1) return;
+  const size_t bucket = ((size_t)16 << 20) / sizeof(float);
+  NCCL_CHECK(ncclGroupStart());
+  for (size_t off = 0; off < n; off += bucket) {
+    const size_t cnt = n - off < bucket ? n - off : bucket;
+    NCCL_CHECK(ncclAllReduce(buf + off, buf + off, cnt, ncclFloat, ncclAvg, im->nccl, im->stream));
+  }
+  NCCL_CHECK(ncclGroupEnd());
+}
+
+/* ---------------------------------------------------------------- graphs -- */
+static void cu_graph_begin(Backend *be) {
+  CUDA_CHECK(cudaStreamBeginCapture(cuda_impl(be)->stream, cudaStreamCaptureModeRelaxed));
+}
+static void *cu_graph_end(Backend *be) {
+  cudaGraph_t g;
+  cudaGraphExec_t ex;
+  CUDA_CHECK(cudaStreamEndCapture(cuda_impl(be)->stream, &g));
+  CUDA_CHECK(cudaGraphInstantiate(&ex, g, 0));
+  CUDA_CHECK(cudaGraphDestroy(g));
+  return (void *)ex;
+}
+static void cu_graph_launch(Backend *be, void *graph) {
+  CUDA_CHECK(cudaGraphLaunch((cudaGraphExec_t)graph, cuda_impl(be)->stream));
+}
+static void cu_graph_free(Backend *be, void *graph) {
+  (void)be;
+  if (graph) CUDA_CHECK(cudaGraphExecDestroy((cudaGraphExec_t)graph));
+}
+
+static int cu_supports(Backend *be, BackendCap cap) {
+  (void)be;
+  return cap == BACKEND_CAP_BF16 || cap == BACKEND_CAP_GRAPH || cap == BACKEND_CAP_DETERMINISTIC;
+}
+
+static void cu_destroy(Backend *be) {
+  CudaImpl *im = cuda_impl(be);
+  cudaStreamSynchronize(im->stream);
+  CudaScratch *all[] = {&im->ws, &im->bf[0], &im->bf[1], &im->bf[2], &im->part, &im->stats, &im->sums,
+                        &im->pix, &im->coef, &im->probs, &im->ss};
+  for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) cudaFree(all[i]->p);
+  cudaFree(im->dloss), cudaFree(im->ga), cudaFree(im->gb);
+  if (im->hstats) cudaFreeHost(im->hstats);
+  if (im->nccl) ncclCommDestroy(im->nccl);
+  cudnnDestroy(im->dnn);
+  cudaStreamDestroy(im->stream);
+  free(im);
+  free(be);
+}
+
+int backend_cuda_device_count(void) {
+  int n = 0;
+  if (cudaGetDeviceCount(&n) != cudaSuccess) {
+    cudaGetLastError();
+    return 0;
+  }
+  return n;
+}
+
+static int env_local_rank(void) {
+  const char *v[] = {"OMPI_COMM_WORLD_LOCAL_RANK", "SLURM_LOCALID", "MPI_LOCALRANKID", "LOCAL_RANK"};
+  for (size_t i = 0; i < sizeof v / sizeof v[0]; i++) {
+    const char *s = getenv(v[i]);
+    if (s && *s) return atoi(s);
+  }
+  return 0;
+}
+
+Backend *backend_cuda_init(BackendPrecision precision, int deterministic, int device_index) {
+  const int ndev = backend_cuda_device_count();
+  char host[64] = "?";
+  gethostname(host, sizeof host);
+  if (ndev == 0)
+    cs_fatal("run on a GPU node (nvidia-smi must list a GPU, CUDA_VISIBLE_DEVICES must not hide it), or set device = cpu",
+             "device = cuda, but host %s has no visible CUDA GPU (local rank %d)", host, env_local_rank());
+  const int dev = device_index >= 0 ? device_index : env_local_rank();
+  if (dev >= ndev)
+    cs_fatal("start one rank per GPU (srun --gpus-per-task=1 --gpu-bind=single:1, or fewer ranks per node)",
+             "host %s: local rank %d has no GPU of its own (%d visible)", host, dev, ndev);
+  CUDA_CHECK(cudaSetDevice(dev));
+  Backend *be = (Backend *)callocCheck(1, sizeof *be);
+  CudaImpl *im = (CudaImpl *)callocCheck(1, sizeof *im);
+  im->device = dev;
+  cudaDeviceProp prop;
+  CUDA_CHECK(cudaGetDeviceProperties(&prop, dev));
+  snprintf(im->gpu, sizeof im->gpu, "GPU %d (%.100s) of host %.60s", dev, prop.name, host);
+  CUDA_CHECK(cudaStreamCreateWithFlags(&im->stream, cudaStreamNonBlocking));
+  CUDNN_CHECK(cudnnCreate(&im->dnn));
+  CUDNN_CHECK(cudnnSetStream(im->dnn, im->stream));
+  be->kind = BACKEND_KIND_CUDA;
+  be->name = "cuda";
+  be->precision = precision;
+  be->deterministic = deterministic;
+  be->impl = im;
+  be->wants_hdl_target = 1;
+  be->alloc = cu_alloc, be->free = cu_free, be->upload = cu_upload, be->download = cu_download;
+  be->memset0 = cu_memset0, be->copy = cu_copy, be->sync = cu_sync;
+  be->host_alloc = cu_host_alloc, be->host_free = cu_host_free;
+  be->conv_plan = cuda_conv_plan, be->conv_forward = cuda_conv_forward, be->conv_backward = cuda_conv_backward;
+  be->conv_describe = cuda_conv_describe, be->conv_winograd = cuda_conv_winograd, be->conv_free = cuda_conv_free;
+  be->relu_backward = cu_relu_backward, be->maxpool2_forward = cu_maxpool2_forward;
+  be->maxpool2_backward = cu_maxpool2_backward, be->maxpool3s2_forward = cu_maxpool3s2_forward;
+  be->maxpool3s2_backward = cu_maxpool3s2_backward, be->upsample2_forward = cu_upsample2_forward;
+  be->upsample2_backward = cu_upsample2_backward, be->copy_channels = cu_copy_channels, be->add = cu_add;
+  be->bn_forward = cu_bn_forward, be->bn_backward = cu_bn_backward;
+  be->loss = cu_loss, be->loss_value = cu_loss_value, be->probs = cu_probs;
+  be->adam_step = cu_adam_step, be->sumsq = cu_sumsq, be->scale = cu_scale;
+  be->comm_init = cu_comm_init, be->allreduce_avg = cu_allreduce_avg;
+  be->graph_begin = cu_graph_begin, be->graph_end = cu_graph_end, be->graph_launch = cu_graph_launch;
+  be->graph_free = cu_graph_free;
+  be->supports = cu_supports, be->destroy = cu_destroy;
+  im->dloss = (double *)cuda_dev_alloc(be, sizeof(double));
+  im->ga = (float *)cuda_dev_alloc(be, 256 * sizeof(float));
+  im->gb = (float *)cuda_dev_alloc(be, 256 * sizeof(float));
+  int drv = 0, rt = 0, nccl = 0;
+  cudaDriverGetVersion(&drv);
+  cudaRuntimeGetVersion(&rt);
+  ncclGetVersion(&nccl);
+  snprintf(be->version, sizeof be->version,
+           "cuda: %.120s, sm_%d%d, driver %d.%d, runtime %d.%d, cuDNN %zu, NCCL %d, %s%s", im->gpu, prop.major, prop.minor,
+           drv / 1000, drv % 1000 / 10, rt / 1000, rt % 1000 / 10, (size_t)cudnnGetVersion(), nccl,
+           precision == BACKEND_PRECISION_BF16 ? "bf16 convolutions" : "fp32 (TF32 tensor cores allowed)",
+           deterministic ? ", deterministic algorithms" : "");
+  return be;
+}

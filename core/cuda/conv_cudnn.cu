@@ -1,0 +1,200 @@
+/* core/cuda/conv_cudnn.cu: convolutions of the CUDA backend through cuDNN 9's
+ * convolution API (forward, backward data, backward filter). Layout NCHW:
+ * cordseg's concatenations are channel offsets into one buffer (see
+ * core/backend.h), which NCHW keeps contiguous per image and NHWC would not
+ * (a concatenation would become a strided copy per pixel); cuDNN transforms
+ * internally where its tensor-core kernels want NHWC.
+ * Algorithms: picked once per shape at plan time from cuDNN's heuristics
+ * (cudnnGetConvolution*Algorithm_v7), the first that succeeds within the
+ * workspace cap, and with deterministic = 1 the first marked
+ * CUDNN_DETERMINISTIC; each pass keeps its own descriptor with the math
+ * type its algorithm asked for (TF32 tensor cores allowed for fp32).
+ * precision = bf16: src, weights and dst are rounded to bf16 around each
+ * call (fp32 accumulation in cuDNN, fp32 buffers and master weights outside).
+ * Bias and fused ReLU run as one kernel after the forward call; the bias
+ * gradient is a per-channel sum of the output gradient. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/cuda/cuda_impl.h"
+#include "core/cuda/kernels.h"
+
+#define WS_CAP ((size_t)2 << 30) /* no algorithm may ask for more workspace than 2 GiB */
+
+struct BackendConv {
+  ConvSpec s;
+  int32_t ho, wo;
+  float *src, *dst, *w, *b, *dsrc, *ddst, *dw, *db;
+  cudnnTensorDescriptor_t xd, yd;
+  cudnnFilterDescriptor_t wd;
+  cudnnConvolutionDescriptor_t cd[3]; /* fwd, bwd data, bwd filter: each with its algorithm's math type */
+  cudnnConvolutionFwdAlgo_t fa;
+  cudnnConvolutionBwdDataAlgo_t da;
+  cudnnConvolutionBwdFilterAlgo_t fwa;
+  size_t ws[3];
+  int bf16;
+  char desc[3][64];
+};
+
+static const char *math_name(cudnnMathType_t m) {
+  return m == CUDNN_TENSOR_OP_MATH ? "tensor-op" : m == CUDNN_TENSOR_OP_MATH_ALLOW_CONVERSION ? "tensor-op+conv"
+         : m == CUDNN_FMA_MATH ? "fma" : "default";
+}
+
+static void no_algo(const ConvSpec *s, const char *pass, int det) {
+  cs_fatal(det ? "set deterministic = false, or precision = fp32" : "try precision = fp32 or a smaller batch",
+           "cuDNN has no %s%s algorithm for conv %dx%d/s%d %d->%d at %dx%d, batch %d", det ? "deterministic " : "",
+           pass, s->k, s->k, s->stride, s->cin, s->cout, s->hin, s->win, s->n);
+}
+
+BackendConv *cuda_conv_plan(Backend *be, const ConvSpec *spec, float *src, float *dst, float *w, float *b, float *dsrc,
+                            float *ddst, float *dw, float *db) {
+  CudaImpl *im = cuda_impl(be);
+  BackendConv *c = (BackendConv *)callocCheck(1, sizeof *c);
+  c->s = *spec;
+  const ConvSpec *s = &c->s;
+  c->ho = layer_conv_out(s->hin, s->k, s->stride, s->pad), c->wo = layer_conv_out(s->win, s->k, s->stride, s->pad);
+  c->src = src, c->dst = dst, c->w = w, c->b = b, c->dsrc = dsrc, c->ddst = ddst, c->dw = dw, c->db = db;
+  c->bf16 = be->precision == BACKEND_PRECISION_BF16;
+  const cudnnDataType_t dt = c->bf16 ? CUDNN_DATA_BFLOAT16 : CUDNN_DATA_FLOAT;
+  CUDNN_CHECK(cudnnCreateTensorDescriptor(&c->xd));
+  CUDNN_CHECK(cudnnCreateTensorDescriptor(&c->yd));
+  CUDNN_CHECK(cudnnCreateFilterDescriptor(&c->wd));
+  CUDNN_CHECK(cudnnSetTensor4dDescriptor(c->xd, CUDNN_TENSOR_NCHW, dt, s->n, s->cin, s->hin, s->win));
+  CUDNN_CHECK(cudnnSetTensor4dDescriptor(c->yd, CUDNN_TENSOR_NCHW, dt, s->n, s->cout, c->ho, c->wo));
+  CUDNN_CHECK(cudnnSetFilter4dDescriptor(c->wd, dt, CUDNN_TENSOR_NCHW, s->cout, s->cin, s->k, s->k));
+  for (int i = 0; i < 3; i++) {
+    CUDNN_CHECK(cudnnCreateConvolutionDescriptor(&c->cd[i]));
+    CUDNN_CHECK(cudnnSetConvolution2dDescriptor(c->cd[i], s->pad, s->pad, s->stride, s->stride, 1, 1,
+                                                CUDNN_CROSS_CORRELATION, CUDNN_DATA_FLOAT));
+    CUDNN_CHECK(cudnnSetConvolutionMathType(c->cd[i], CUDNN_TENSOR_OP_MATH));
+  }
+  const int det = be->deterministic;
+  enum { MAXA = 16 };
+  int got = 0, pick = -1;
+  { /* forward */
+    cudnnConvolutionFwdAlgoPerf_t r[MAXA];
+    CUDNN_CHECK(cudnnGetConvolutionForwardAlgorithm_v7(im->dnn, c->xd, c->wd, c->cd[0], c->yd, MAXA, &got, r));
+    for (int i = 0; i < got && pick < 0; i++)
+      if (r[i].status == CUDNN_STATUS_SUCCESS && r[i].memory <= WS_CAP && (!det || r[i].determinism == CUDNN_DETERMINISTIC))
+        pick = i;
+    if (pick < 0) no_algo(s, "forward", det);
+    c->fa = r[pick].algo, c->ws[0] = r[pick].memory;
+    CUDNN_CHECK(cudnnSetConvolutionMathType(c->cd[0], r[pick].mathType));
+    snprintf(c->desc[0], sizeof c->desc[0], "cudnn fwd algo %d (%s)", (int)c->fa, math_name(r[pick].mathType));
+  }
+  if (s->need_dsrc) {
+    cudnnConvolutionBwdDataAlgoPerf_t r[MAXA];
+    pick = -1;
+    CUDNN_CHECK(cudnnGetConvolutionBackwardDataAlgorithm_v7(im->dnn, c->wd, c->yd, c->cd[1], c->xd, MAXA, &got, r));
+    for (int i = 0; i < got && pick < 0; i++)
+      if (r[i].status == CUDNN_STATUS_SUCCESS && r[i].memory <= WS_CAP && (!det || r[i].determinism == CUDNN_DETERMINISTIC))
+        pick = i;
+    if (pick < 0) no_algo(s, "backward-data", det);
+    c->da = r[pick].algo, c->ws[1] = r[pick].memory;
+    CUDNN_CHECK(cudnnSetConvolutionMathType(c->cd[1], r[pick].mathType));
+    snprintf(c->desc[1], sizeof c->desc[1], "cudnn bwd-data algo %d (%s)", (int)c->da, math_name(r[pick].mathType));
+  } else {
+    snprintf(c->desc[1], sizeof c->desc[1], "none");
+  }
+  {
+    cudnnConvolutionBwdFilterAlgoPerf_t r[MAXA];
+    pick = -1;
+    CUDNN_CHECK(cudnnGetConvolutionBackwardFilterAlgorithm_v7(im->dnn, c->xd, c->yd, c->cd[2], c->wd, MAXA, &got, r));
+    for (int i = 0; i < got && pick < 0; i++)
+      if (r[i].status == CUDNN_STATUS_SUCCESS && r[i].memory <= WS_CAP && (!det || r[i].determinism == CUDNN_DETERMINISTIC))
+        pick = i;
+    if (pick < 0) no_algo(s, "backward-filter", det);
+    c->fwa = r[pick].algo, c->ws[2] = r[pick].memory;
+    CUDNN_CHECK(cudnnSetConvolutionMathType(c->cd[2], r[pick].mathType));
+    snprintf(c->desc[2], sizeof c->desc[2], "cudnn bwd-filter algo %d (%s)", (int)c->fwa, math_name(r[pick].mathType));
+  }
+  /* workspace and bf16 staging grow now, at plan time: never inside a graph capture */
+  size_t need = c->ws[0] > c->ws[1] ? c->ws[0] : c->ws[1];
+  need = need > c->ws[2] ? need : c->ws[2];
+  cuda_scratch(be, &im->ws, need);
+  if (c->bf16) {
+    cuda_scratch(be, &im->bf[0], (size_t)s->n * s->cin * s->hin * s->win * 2);
+    cuda_scratch(be, &im->bf[1], (size_t)s->cout * s->cin * s->k * s->k * 2);
+    cuda_scratch(be, &im->bf[2], (size_t)s->n * s->cout * c->ho * c->wo * 2);
+  }
+  cuda_scratch(be, &im->part, (size_t)s->cout * CUK_PARTS * sizeof(double));
+  cuda_scratch(be, &im->stats, (size_t)2 * s->cout * sizeof(double));
+  return c;
+}
+
+static size_t nx(const BackendConv *c) { return (size_t)c->s.n * c->s.cin * c->s.hin * c->s.win; }
+static size_t ny(const BackendConv *c) { return (size_t)c->s.n * c->s.cout * c->ho * c->wo; }
+static size_t nw(const BackendConv *c) { return (size_t)c->s.cout * c->s.cin * c->s.k * c->s.k; }
+
+void cuda_conv_forward(Backend *be, BackendConv *c) {
+  CudaImpl *im = cuda_impl(be);
+  const float one = 1, zero = 0;
+  if (c->bf16) {
+    uint16_t *x16 = (uint16_t *)im->bf[0].p, *w16 = (uint16_t *)im->bf[1].p, *y16 = (uint16_t *)im->bf[2].p;
+    cuk_to_bf16(im->stream, c->src, x16, nx(c));
+    cuk_to_bf16(im->stream, c->w, w16, nw(c));
+    CUDNN_CHECK(cudnnConvolutionForward(im->dnn, &one, c->xd, x16, c->wd, w16, c->cd[0], c->fa, im->ws.p, c->ws[0], &zero,
+                                        c->yd, y16));
+    cuk_from_bf16(im->stream, y16, c->dst, ny(c));
+  } else {
+    CUDNN_CHECK(cudnnConvolutionForward(im->dnn, &one, c->xd, c->src, c->wd, c->w, c->cd[0], c->fa, im->ws.p, c->ws[0],
+                                        &zero, c->yd, c->dst));
+  }
+  if (c->s.bias || c->s.relu) cuk_bias_relu(im->stream, c->dst, c->s.bias ? c->b : NULL, c->s.n, c->s.cout,
+                                            (int64_t)c->ho * c->wo, c->s.relu);
+}
+
+void cuda_conv_backward(Backend *be, BackendConv *c) {
+  CudaImpl *im = cuda_impl(be);
+  const float one = 1, zero = 0;
+  uint16_t *x16 = (uint16_t *)im->bf[0].p, *w16 = (uint16_t *)im->bf[1].p, *y16 = (uint16_t *)im->bf[2].p;
+  if (c->bf16) cuk_to_bf16(im->stream, c->ddst, y16, ny(c));
+  if (c->s.need_dsrc) {
+    if (c->bf16) {
+      cuk_to_bf16(im->stream, c->w, w16, nw(c));
+      CUDNN_CHECK(cudnnConvolutionBackwardData(im->dnn, &one, c->wd, w16, c->yd, y16, c->cd[1], c->da, im->ws.p, c->ws[1],
+                                               &zero, c->xd, x16));
+      cuk_from_bf16(im->stream, x16, c->dsrc, nx(c));
+    } else {
+      CUDNN_CHECK(cudnnConvolutionBackwardData(im->dnn, &one, c->wd, c->w, c->yd, c->ddst, c->cd[1], c->da, im->ws.p,
+                                               c->ws[1], &zero, c->xd, c->dsrc));
+    }
+  }
+  if (c->bf16) {
+    cuk_to_bf16(im->stream, c->src, x16, nx(c));
+    CUDNN_CHECK(cudnnConvolutionBackwardFilter(im->dnn, &one, c->xd, x16, c->yd, y16, c->cd[2], c->fwa, im->ws.p, c->ws[2],
+                                               &zero, c->wd, w16));
+    cuk_from_bf16(im->stream, w16, c->dw, nw(c));
+  } else {
+    CUDNN_CHECK(cudnnConvolutionBackwardFilter(im->dnn, &one, c->xd, c->src, c->yd, c->ddst, c->cd[2], c->fwa, im->ws.p,
+                                               c->ws[2], &zero, c->wd, c->dw));
+  }
+  if (c->s.bias) {
+    double *st = (double *)im->stats.p;
+    cuk_channel_sums(im->stream, 3, NULL, c->ddst, NULL, NULL, 0, c->s.n, c->s.cout, (int64_t)c->ho * c->wo,
+                     (double *)im->part.p, st);
+    cuk_d2f(im->stream, st, c->db, (size_t)c->s.cout);
+  }
+}
+
+const char *cuda_conv_describe(Backend *be, const BackendConv *c, int which) {
+  (void)be;
+  return c->desc[which < 0 || which > 2 ? 0 : which];
+}
+
+int cuda_conv_winograd(const BackendConv *c) {
+  (void)c;
+  return 0; /* cuDNN's Winograd algorithms are counted as cuDNN algorithms, not as conv_algo = auto */
+}
+
+void cuda_conv_free(Backend *be, BackendConv *c) {
+  (void)be;
+  if (!c) return;
+  cudnnDestroyTensorDescriptor(c->xd);
+  cudnnDestroyTensorDescriptor(c->yd);
+  cudnnDestroyFilterDescriptor(c->wd);
+  for (int i = 0; i < 3; i++) cudnnDestroyConvolutionDescriptor(c->cd[i]);
+  free(c);
+}

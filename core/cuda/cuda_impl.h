@@ -1,0 +1,46 @@
+/* core/cuda/cuda_impl.h: the CUDA backend's state, shared by its two files
+ * (backend_cuda.cu: memory, layers, loss, Adam, NCCL, graphs; conv_cudnn.cu:
+ * the cuDNN convolutions). Every scratch buffer grows on first use, which
+ * is always an eager step before a graph is captured.
+ * defines: CudaImpl, cuda_impl, cuda_scratch, cuda_conv_* */
+#ifndef CORDSEG_CUDA_IMPL_H
+#define CORDSEG_CUDA_IMPL_H
+#include "core/backend.h"
+#include "core/cuda/cuda_common.h"
+
+typedef struct {
+  void *p;
+  size_t cap;
+} CudaScratch;
+
+typedef struct {
+  int device;
+  char gpu[256];
+  cudaStream_t stream;
+  cudnnHandle_t dnn;
+  CudaScratch ws;          /* the one cuDNN workspace, sized for the largest need */
+  CudaScratch bf[3];       /* bf16 operands of a convolution: src, weights, dst */
+  CudaScratch part, stats, sums, pix, coef, probs, ss;
+  double *dloss;           /* device loss scalar */
+  float *ga, *gb;          /* Dice gradient pieces [256] */
+  double *hstats;          /* pinned host copy for the host all-reduce hooks */
+  size_t hstats_cap;
+  size_t held;             /* bytes of device memory allocated through the backend */
+  BackendComm comm;
+  int have_comm;
+  ncclComm_t nccl;
+} CudaImpl;
+
+static inline CudaImpl *cuda_impl(Backend *be) { return (CudaImpl *)be->impl; }
+/* grows s to at least bytes (device memory) and returns it */
+void *cuda_scratch(Backend *be, CudaScratch *s, size_t bytes);
+void *cuda_dev_alloc(Backend *be, size_t bytes);
+
+BackendConv *cuda_conv_plan(Backend *be, const ConvSpec *spec, float *src, float *dst, float *w, float *b, float *dsrc,
+                            float *ddst, float *dw, float *db);
+void cuda_conv_forward(Backend *be, BackendConv *c);
+void cuda_conv_backward(Backend *be, BackendConv *c);
+const char *cuda_conv_describe(Backend *be, const BackendConv *c, int which);
+int cuda_conv_winograd(const BackendConv *c);
+void cuda_conv_free(Backend *be, BackendConv *c);
+#endif

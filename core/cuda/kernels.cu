@@ -1,0 +1,438 @@
+/* core/cuda/kernels.cu: the backend's kernels (see core/cuda/kernels.h).
+ * Each is a grid-stride loop around the arithmetic of core/cuda/cuda_math.h;
+ * none synchronises inside a block, so the host emulation may run threads
+ * in any order. */
+#include "core/cuda/kernels.h"
+
+#include "core/cuda/cuda_math.h"
+
+#define GTID ((int64_t)blockIdx.x * blockDim.x + threadIdx.x)
+#define GSTRIDE ((int64_t)gridDim.x * blockDim.x)
+#define FOR_EACH(i, n) for (int64_t i = GTID; i < (int64_t)(n); i += GSTRIDE)
+
+/* ---------------------------------------------------------- element-wise -- */
+__global__ void k_relu_backward(const float *y, float *dy, int64_t n) {
+  FOR_EACH(i, n) dy[i] = y[i] > 0 ? dy[i] : 0.0f;
+}
+void cuk_relu_backward(cudaStream_t s, const float *y, float *dy, size_t n) {
+  CS_LAUNCH(k_relu_backward, cs_grid(n), CS_BLOCK, s, y, dy, (int64_t)n);
+}
+
+__global__ void k_add(float *y, const float *x, int64_t n) {
+  FOR_EACH(i, n) y[i] += x[i];
+}
+void cuk_add(cudaStream_t s, float *y, const float *x, size_t n) { CS_LAUNCH(k_add, cs_grid(n), CS_BLOCK, s, y, x, (int64_t)n); }
+
+__global__ void k_scale(float *x, int64_t n, float a) {
+  FOR_EACH(i, n) x[i] *= a;
+}
+void cuk_scale(cudaStream_t s, float *x, size_t n, float a) { CS_LAUNCH(k_scale, cs_grid(n), CS_BLOCK, s, x, (int64_t)n, a); }
+
+__global__ void k_clip_scale(float *x, int64_t n, const double *sumsq, double max_norm) {
+  const double norm = sqrt(*sumsq);
+  if (!(norm > max_norm)) return;
+  const float a = (float)(max_norm / norm);
+  FOR_EACH(i, n) x[i] *= a;
+}
+void cuk_clip_scale(cudaStream_t s, float *x, size_t n, const double *sumsq, double max_norm) {
+  CS_LAUNCH(k_clip_scale, cs_grid(n), CS_BLOCK, s, x, (int64_t)n, sumsq, max_norm);
+}
+
+__global__ void k_bias_relu(float *y, const float *b, int32_t c, int64_t hw, int64_t total, int relu) {
+  FOR_EACH(i, total) {
+    float v = y[i] + (b ? b[(i / hw) % c] : 0.0f);
+    y[i] = relu && !(v > 0) ? 0.0f : v;
+  }
+}
+void cuk_bias_relu(cudaStream_t s, float *y, const float *b, int32_t n, int32_t c, int64_t hw, int relu) {
+  const int64_t total = (int64_t)n * c * hw;
+  CS_LAUNCH(k_bias_relu, cs_grid(total), CS_BLOCK, s, y, b, c, hw, total, relu);
+}
+
+/* ---------------------------------------------------------------- pools -- */
+__global__ void k_maxpool2_f(const float *x, float *y, int64_t planes, int32_t h, int32_t w) {
+  const int32_t ho = h / 2, wo = w / 2;
+  FOR_EACH(i, planes * ho * wo) {
+    const int64_t p = i / ((int64_t)ho * wo), o = i % ((int64_t)ho * wo);
+    y[i] = cm_maxpool2(x + p * h * w, w, (int32_t)(o / wo), (int32_t)(o % wo));
+  }
+}
+void cuk_maxpool2_forward(cudaStream_t s, const float *x, float *y, int32_t n, int32_t c, int32_t h, int32_t w) {
+  const int64_t planes = (int64_t)n * c;
+  CS_LAUNCH(k_maxpool2_f, cs_grid(planes * (h / 2) * (w / 2)), CS_BLOCK, s, x, y, planes, h, w);
+}
+__global__ void k_maxpool2_b(const float *x, const float *y, const float *dy, float *dx, int64_t planes, int32_t h,
+                             int32_t w) {
+  const int64_t hw = (int64_t)h * w, ohw = (int64_t)(h / 2) * (w / 2);
+  FOR_EACH(i, planes * hw) {
+    const int64_t p = i / hw, q = i % hw;
+    dx[i] = cm_maxpool2_grad(x + p * hw, y + p * ohw, dy + p * ohw, h, w, (int32_t)(q / w), (int32_t)(q % w));
+  }
+}
+void cuk_maxpool2_backward(cudaStream_t s, const float *x, const float *y, const float *dy, float *dx, int32_t n,
+                           int32_t c, int32_t h, int32_t w) {
+  const int64_t planes = (int64_t)n * c;
+  CS_LAUNCH(k_maxpool2_b, cs_grid(planes * h * w), CS_BLOCK, s, x, y, dy, dx, planes, h, w);
+}
+__global__ void k_maxpool3_f(const float *x, float *y, int64_t planes, int32_t h, int32_t w) {
+  const int32_t ho = cm_pool3s2_out(h), wo = cm_pool3s2_out(w);
+  FOR_EACH(i, planes * ho * wo) {
+    const int64_t p = i / ((int64_t)ho * wo), o = i % ((int64_t)ho * wo);
+    y[i] = cm_maxpool3s2(x + p * h * w, h, w, (int32_t)(o / wo), (int32_t)(o % wo));
+  }
+}
+void cuk_maxpool3s2_forward(cudaStream_t s, const float *x, float *y, int32_t n, int32_t c, int32_t h, int32_t w) {
+  const int64_t planes = (int64_t)n * c;
+  CS_LAUNCH(k_maxpool3_f, cs_grid(planes * cm_pool3s2_out(h) * cm_pool3s2_out(w)), CS_BLOCK, s, x, y, planes, h, w);
+}
+__global__ void k_maxpool3_b(const float *x, const float *y, const float *dy, float *dx, int64_t planes, int32_t h,
+                             int32_t w) {
+  const int64_t hw = (int64_t)h * w, ohw = (int64_t)cm_pool3s2_out(h) * cm_pool3s2_out(w);
+  FOR_EACH(i, planes * hw) {
+    const int64_t p = i / hw, q = i % hw;
+    dx[i] = cm_maxpool3s2_grad(x + p * hw, y + p * ohw, dy + p * ohw, h, w, (int32_t)(q / w), (int32_t)(q % w));
+  }
+}
+void cuk_maxpool3s2_backward(cudaStream_t s, const float *x, const float *y, const float *dy, float *dx, int32_t n,
+                             int32_t c, int32_t h, int32_t w) {
+  const int64_t planes = (int64_t)n * c;
+  CS_LAUNCH(k_maxpool3_b, cs_grid(planes * h * w), CS_BLOCK, s, x, y, dy, dx, planes, h, w);
+}
+
+/* ------------------------------------------------- upsample, copy, concat -- */
+__global__ void k_up_f(const float *x, int64_t xs, float *y, int64_t ys, int32_t n, int32_t c, int32_t h, int32_t w) {
+  const int64_t ohw = (int64_t)4 * h * w, hw = (int64_t)h * w;
+  FOR_EACH(i, (int64_t)n * c * ohw) {
+    const int64_t img = i / ((int64_t)c * ohw), ch = i / ohw % c, o = i % ohw;
+    y[img * ys + ch * ohw + o] = cm_upsample2(x + img * xs + ch * hw, h, w, (int32_t)(o / (2 * w)), (int32_t)(o % (2 * w)));
+  }
+}
+void cuk_upsample2_forward(cudaStream_t s, const float *x, int64_t xs, float *y, int64_t ys, int32_t n, int32_t c,
+                           int32_t h, int32_t w) {
+  CS_LAUNCH(k_up_f, cs_grid((size_t)n * c * 4 * h * w), CS_BLOCK, s, x, xs, y, ys, n, c, h, w);
+}
+__global__ void k_up_b(const float *dy, int64_t ys, float *dx, int64_t xs, int32_t n, int32_t c, int32_t h, int32_t w) {
+  const int64_t ohw = (int64_t)4 * h * w, hw = (int64_t)h * w;
+  FOR_EACH(i, (int64_t)n * c * hw) {
+    const int64_t img = i / ((int64_t)c * hw), ch = i / hw % c, q = i % hw;
+    dx[img * xs + ch * hw + q] = cm_upsample2_grad(dy + img * ys + ch * ohw, h, w, (int32_t)(q / w), (int32_t)(q % w));
+  }
+}
+void cuk_upsample2_backward(cudaStream_t s, const float *dy, int64_t ys, float *dx, int64_t xs, int32_t n, int32_t c,
+                            int32_t h, int32_t w) {
+  CS_LAUNCH(k_up_b, cs_grid((size_t)n * c * h * w), CS_BLOCK, s, dy, ys, dx, xs, n, c, h, w);
+}
+__global__ void k_copy_ch(const float *src, int64_t ss, float *dst, int64_t ds, int32_t n, int64_t per, int acc) {
+  FOR_EACH(i, (int64_t)n * per) {
+    const int64_t img = i / per, j = i % per;
+    if (acc) dst[img * ds + j] += src[img * ss + j];
+    else dst[img * ds + j] = src[img * ss + j];
+  }
+}
+void cuk_copy_channels(cudaStream_t s, const float *src, int64_t ss, float *dst, int64_t ds, int32_t n, int32_t c,
+                       int32_t h, int32_t w, int acc) {
+  const int64_t per = (int64_t)c * h * w;
+  CS_LAUNCH(k_copy_ch, cs_grid((size_t)n * per), CS_BLOCK, s, src, ss, dst, ds, n, per, acc);
+}
+
+/* ------------------------------------------------------------ reductions --
+ * Pass 1: thread (r, p) sums f(r, j) for j = p, p + P, p + 2P, ... < len
+ * (neighbouring threads read neighbouring elements); pass 2: thread r adds
+ * its P partials in order. */
+template <typename F>
+__global__ void k_rows_part(F f, int64_t rows, int64_t len, double *part) {
+  FOR_EACH(t, rows * CUK_PARTS) {
+    const int64_t r = t / CUK_PARTS, p = t % CUK_PARTS;
+    double acc = 0;
+    for (int64_t j = p; j < len; j += CUK_PARTS) acc += f(r, j);
+    part[t] = acc;
+  }
+}
+__global__ void k_rows_total(const double *part, int64_t rows, double *out) {
+  FOR_EACH(r, rows) {
+    double acc = 0;
+    for (int p = 0; p < CUK_PARTS; p++) acc += part[r * CUK_PARTS + p];
+    out[r] = acc;
+  }
+}
+template <typename F>
+static void rows_sum(cudaStream_t s, F f, int64_t rows, int64_t len, double *part, double *out) {
+  CS_LAUNCH(k_rows_part<F>, cs_grid((size_t)rows * CUK_PARTS), CS_BLOCK, s, f, rows, len, part);
+  CS_LAUNCH(k_rows_total, cs_grid((size_t)rows), CS_BLOCK, s, part, rows, out);
+}
+
+/* channel c, element j of the n*hw values of that channel */
+struct ChanSum {
+  int mode;
+  const float *x, *dy, *fmean;
+  const double *dsum;
+  double m;
+  int32_t c;
+  int64_t hw;
+  CS_HD double operator()(int64_t ch, int64_t j) const {
+    const int64_t at = ((j / hw) * c + ch) * hw + j % hw;
+    switch (mode) {
+      case 0: return (double)x[at];
+      case 1: {
+        const double d = x[at] - dsum[ch] / m;
+        return d * d;
+      }
+      case 2: return (double)dy[at] * (double)(x[at] - fmean[ch]);
+      default: return (double)dy[at];
+    }
+  }
+};
+void cuk_channel_sums(cudaStream_t s, int mode, const float *x, const float *dy, const float *fmean, const double *dsum,
+                      double m, int32_t n, int32_t c, int64_t hw, double *part, double *out) {
+  ChanSum f = {mode, x, dy, fmean, dsum, m, c, hw};
+  rows_sum(s, f, c, (int64_t)n * hw, part, out);
+}
+
+/* ------------------------------------------------------------- BatchNorm -- */
+__global__ void k_bn_finalize(const double *st, double m, float *save_mean, float *save_istd, float *run_mean,
+                              float *run_var, int32_t c, int train, double momentum, double eps) {
+  FOR_EACH(ch, c) {
+    if (train) {
+      const double mean = st[ch] / m, var = st[c + ch] / m;
+      save_mean[ch] = (float)mean;
+      save_istd[ch] = (float)(1.0 / sqrt(var + eps));
+      run_mean[ch] = (float)((1 - momentum) * run_mean[ch] + momentum * mean);
+      run_var[ch] = (float)((1 - momentum) * run_var[ch] + momentum * (m > 1 ? var * m / (m - 1) : var));
+    } else {
+      save_mean[ch] = run_mean[ch];
+      save_istd[ch] = (float)(1.0 / sqrt((double)run_var[ch] + eps));
+    }
+  }
+}
+void cuk_bn_finalize(cudaStream_t s, const double *stats, double m, float *save_mean, float *save_istd, float *run_mean,
+                     float *run_var, int32_t c, int train, double momentum, double eps) {
+  CS_LAUNCH(k_bn_finalize, cs_grid(c), CS_BLOCK, s, stats, m, save_mean, save_istd, run_mean, run_var, c, train, momentum,
+            eps);
+}
+__global__ void k_bn_apply(const float *x, float *y, const float *res, const float *gamma, const float *beta,
+                           const float *mean, const float *istd, int32_t c, int64_t hw, int64_t total, int relu) {
+  FOR_EACH(i, total) {
+    const int32_t ch = (int32_t)(i / hw % c);
+    const float sc = gamma[ch] * istd[ch], sh = beta[ch] - mean[ch] * sc;
+    y[i] = cm_bn_apply(x[i], sc, sh, res ? res[i] : 0.0f, relu);
+  }
+}
+void cuk_bn_apply(cudaStream_t s, const float *x, float *y, const float *res, const float *gamma, const float *beta,
+                  const float *save_mean, const float *save_istd, int32_t n, int32_t c, int64_t hw, int relu) {
+  const int64_t total = (int64_t)n * c * hw;
+  CS_LAUNCH(k_bn_apply, cs_grid(total), CS_BLOCK, s, x, y, res, gamma, beta, save_mean, save_istd, c, hw, total, relu);
+}
+/* stats [2][C] in: sum dy, sum dy (x - mu); out: [1] scaled by istd (the CPU's sgx *= istd) */
+__global__ void k_bn_pgrad(double *st, const float *istd, float *dgamma, float *dbeta, int32_t c) {
+  FOR_EACH(ch, c) {
+    const double sgx = st[c + ch] * istd[ch];
+    st[c + ch] = sgx;
+    dgamma[ch] = (float)sgx;
+    dbeta[ch] = (float)st[ch];
+  }
+}
+void cuk_bn_param_grads(cudaStream_t s, const double *stats, const float *save_istd, float *dgamma, float *dbeta,
+                        int32_t c) {
+  CS_LAUNCH(k_bn_pgrad, cs_grid(c), CS_BLOCK, s, (double *)stats, save_istd, dgamma, dbeta, c);
+}
+__global__ void k_bn_dx(const float *x, const float *dy, float *dx, const float *gamma, const float *mean,
+                        const float *istd, const double *st, double m, int32_t c, int64_t hw, int64_t total) {
+  FOR_EACH(i, total) {
+    const int32_t ch = (int32_t)(i / hw % c);
+    const float k1 = gamma[ch] * istd[ch], k2 = (float)(st[ch] / m), k3 = (float)(st[c + ch] / m);
+    dx[i] = cm_bn_dx(x[i], dy[i], mean[ch], istd[ch], k1, k2, k3);
+  }
+}
+void cuk_bn_dx(cudaStream_t s, const float *x, const float *dy, float *dx, const float *gamma, const float *save_mean,
+               const float *save_istd, const double *stats, double m, int32_t n, int32_t c, int64_t hw) {
+  const int64_t total = (int64_t)n * c * hw;
+  CS_LAUNCH(k_bn_dx, cs_grid(total), CS_BLOCK, s, x, dy, dx, gamma, save_mean, save_istd, stats, m, c, hw, total);
+}
+
+/* ---------------------------------------------------------------- losses -- */
+__global__ void k_softmax1(const float *z, const uint8_t *lab, int32_t k, int64_t hw, int64_t npix, int hybrid,
+                           float alpha, float gamma, float *p, float *pl, float *coef) {
+  const float inv_p = (float)(1.0 / (double)npix);
+  FOR_EACH(i, npix) {
+    const int64_t b = i / hw, q = i % hw;
+    const float *zn = z + b * k * hw + q;
+    float *pn = p + b * k * hw + q;
+    float mx = zn[0];
+    for (int32_t c = 1; c < k; c++) mx = zn[c * hw] > mx ? zn[c * hw] : mx;
+    float sum = 0;
+    for (int32_t c = 0; c < k; c++) {
+      const float e = expf(zn[c * hw] - mx);
+      pn[c * hw] = e;
+      sum += e;
+    }
+    const float lse = mx + logf(sum), rs = 1.0f / sum;
+    for (int32_t c = 0; c < k; c++) pn[c * hw] *= rs;
+    const int32_t y = lab[i];
+    const float logpt = zn[y * hw] - lse, pt = pn[y * hw];
+    float cf;
+    const float l = hybrid ? cm_focal(logpt, pt, alpha, gamma, inv_p, &cf) : -logpt;
+    if (!hybrid) cf = -inv_p;
+    pl[i] = l;
+    if (coef) coef[i] = cf;
+  }
+}
+struct SoftSum { /* rows: 0 loss, 1..K sum p_c, K+1..2K count_c, 2K+1..3K sum p_y [y == c] */
+  const float *p, *pl;
+  const uint8_t *lab;
+  int32_t k;
+  int64_t hw;
+  CS_HD double operator()(int64_t r, int64_t i) const {
+    if (r == 0) return (double)pl[i];
+    const int64_t b = i / hw, q = i % hw;
+    const int32_t c = (int32_t)((r - 1) % k), kind = (int32_t)((r - 1) / k), y = lab[i];
+    if (kind == 0) return (double)p[(b * k + c) * hw + q];
+    if (y != c) return 0.0;
+    return kind == 1 ? 1.0 : (double)p[(b * k + c) * hw + q];
+  }
+};
+void cuk_softmax_pass1(cudaStream_t s, const float *logits, const uint8_t *labels, int32_t n, int32_t k, int64_t hw,
+                       int hybrid, float alpha, float gamma, float *probs, float *pix_loss, float *coef, double *part,
+                       double *sums) {
+  const int64_t npix = (int64_t)n * hw;
+  CS_LAUNCH(k_softmax1, cs_grid(npix), CS_BLOCK, s, logits, labels, k, hw, npix, hybrid, alpha, gamma, probs, pix_loss,
+            coef);
+  SoftSum f = {probs, pix_loss, labels, k, hw};
+  rows_sum(s, f, hybrid ? 1 + 3 * k : 1, npix, part, sums);
+}
+__global__ void k_softmax_fin(const double *tot, int32_t k, double npix, int hybrid, double smooth, double gs,
+                              double *loss, float *ga, float *gb) {
+  if (GTID != 0) return;
+  double l = tot[0] / npix;
+  for (int32_t c = 0; c < k; c++) ga[c] = gb[c] = 0;
+  if (hybrid) {
+    const double *sp = tot + 1, *st = sp + k, *tp = st + k;
+    double mean = 0;
+    for (int32_t c = 0; c < k; c++) {
+      const double den = sp[c] + st[c] + smooth, dc = (2.0 * tp[c] + smooth) / den;
+      mean += dc;
+      ga[c] = (float)(-2.0 * gs / ((double)k * den));
+      gb[c] = (float)(dc * gs / ((double)k * den));
+    }
+    l += 1.0 - mean / (double)k;
+  }
+  *loss = l;
+}
+void cuk_softmax_finalize(cudaStream_t s, const double *sums, int32_t k, double npix, int hybrid, double smooth,
+                          double grad_scale, double *loss, float *ga, float *gb) {
+  CS_LAUNCH(k_softmax_fin, 1, 1, s, sums, k, npix, hybrid, smooth, grad_scale, loss, ga, gb);
+}
+__global__ void k_softmax_grad(float *p, const uint8_t *lab, const float *coef, const float *ga, const float *gb,
+                               int32_t k, int64_t hw, int64_t npix) {
+  FOR_EACH(i, npix) {
+    const int64_t b = i / hw, q = i % hw;
+    float *pn = p + b * k * hw + q;
+    const int32_t y = lab[i];
+    float sg = ga[y] * pn[y * hw];
+    for (int32_t c = 0; c < k; c++) sg += pn[c * hw] * gb[c];
+    for (int32_t c = 0; c < k; c++) pn[c * hw] = cm_softmax_grad(pn[c * hw], y == c, coef[i], ga[c], gb[c], sg);
+  }
+}
+void cuk_softmax_grad(cudaStream_t s, float *probs_to_dlogits, const uint8_t *labels, const float *coef,
+                      const float *ga, const float *gb, int32_t n, int32_t k, int64_t hw) {
+  const int64_t npix = (int64_t)n * hw;
+  CS_LAUNCH(k_softmax_grad, cs_grid(npix), CS_BLOCK, s, probs_to_dlogits, labels, coef, ga, gb, k, hw, npix);
+}
+
+struct HdlSum {
+  const float *z, *g;
+  int64_t hw;
+  CS_HD double operator()(int64_t pl, int64_t i) const {
+    float dh;
+    const float d = cm_sigmoid(z[pl * hw + i], &dh) - g[pl * hw + i];
+    return (double)d * (double)d;
+  }
+};
+__global__ void k_hdl_fin(const double *ss, int64_t npl, int32_t n, int64_t hw, int norm, double eps, double *loss) {
+  if (GTID != 0) return;
+  double l = 0;
+  for (int64_t p = 0; p < npl; p++) l += norm ? sqrt(ss[p] + eps) : ss[p];
+  *loss = l / (norm ? (double)n : (double)npl * (double)hw);
+}
+__global__ void k_hdl_grad(const float *z, const float *g, const double *ss, float *dz, int32_t n, int64_t npl, int64_t hw,
+                           int norm, double eps) {
+  FOR_EACH(i, npl * hw) {
+    const int64_t pl = i / hw;
+    float dh;
+    const float d = cm_sigmoid(z[i], &dh) - g[i];
+    const float sc = norm ? (float)(1.0 / ((double)n * sqrt(ss[pl] + eps))) : (float)(2.0 / ((double)npl * (double)hw));
+    dz[i] = (d * dh) * sc;
+  }
+}
+void cuk_hdl_loss(cudaStream_t s, const float *logits, const float *target, int32_t n, int32_t k, int64_t hw, int norm,
+                  double eps, double *part, double *ss, double *loss, float *dlogits) {
+  const int64_t npl = (int64_t)n * k;
+  HdlSum f = {logits, target, hw};
+  rows_sum(s, f, npl, hw, part, ss);
+  CS_LAUNCH(k_hdl_fin, 1, 1, s, ss, npl, n, hw, norm, eps, loss);
+  if (dlogits) CS_LAUNCH(k_hdl_grad, cs_grid(npl * hw), CS_BLOCK, s, logits, target, ss, dlogits, n, npl, hw, norm, eps);
+}
+
+__global__ void k_probs(const float *z, float *p, int32_t k, int64_t hw, int64_t npix, int sigmoid) {
+  FOR_EACH(i, npix) {
+    const int64_t b = i / hw, q = i % hw;
+    const float *zn = z + b * k * hw + q;
+    float *pn = p + b * k * hw + q;
+    if (sigmoid) {
+      for (int32_t c = 0; c < k; c++) {
+        float dh;
+        pn[c * hw] = cm_sigmoid(zn[c * hw], &dh);
+      }
+      continue;
+    }
+    float mx = zn[0], sum = 0;
+    for (int32_t c = 1; c < k; c++) mx = zn[c * hw] > mx ? zn[c * hw] : mx;
+    for (int32_t c = 0; c < k; c++) {
+      const float e = expf(zn[c * hw] - mx);
+      pn[c * hw] = e;
+      sum += e;
+    }
+    const float rs = 1.0f / sum;
+    for (int32_t c = 0; c < k; c++) pn[c * hw] *= rs;
+  }
+}
+void cuk_probs(cudaStream_t s, const float *logits, float *probs, int32_t n, int32_t k, int64_t hw, int sigmoid) {
+  const int64_t npix = (int64_t)n * hw;
+  CS_LAUNCH(k_probs, cs_grid(npix), CS_BLOCK, s, logits, probs, k, hw, npix, sigmoid);
+}
+
+/* ------------------------------------------------------ optimizer, misc -- */
+__global__ void k_adam(float *p, const float *g, float *m, float *v, int64_t n, float step, float rs, float b1, float b2,
+                       float eps, float wd) {
+  FOR_EACH(i, n) cm_adam(&p[i], g[i], &m[i], &v[i], step, rs, b1, b2, eps, wd);
+}
+void cuk_adam(cudaStream_t s, float *p, const float *g, float *m, float *v, size_t n, float step, float rs, float b1,
+              float b2, float eps, float wd) {
+  CS_LAUNCH(k_adam, cs_grid(n), CS_BLOCK, s, p, g, m, v, (int64_t)n, step, rs, b1, b2, eps, wd);
+}
+struct SqSum {
+  const float *x;
+  CS_HD double operator()(int64_t r, int64_t i) const {
+    (void)r;
+    return (double)x[i] * x[i];
+  }
+};
+void cuk_sumsq(cudaStream_t s, const float *x, size_t n, double *part, double *out) {
+  SqSum f = {x};
+  rows_sum(s, f, 1, (int64_t)n, part, out);
+}
+__global__ void k_d2f(const double *x, float *y, int64_t n) {
+  FOR_EACH(i, n) y[i] = (float)x[i];
+}
+void cuk_d2f(cudaStream_t s, const double *x, float *y, size_t n) { CS_LAUNCH(k_d2f, cs_grid(n), CS_BLOCK, s, x, y, (int64_t)n); }
+__global__ void k_to_bf16(const float *x, uint16_t *y, int64_t n) {
+  FOR_EACH(i, n) y[i] = cm_f32_to_bf16(x[i]);
+}
+__global__ void k_from_bf16(const uint16_t *x, float *y, int64_t n) {
+  FOR_EACH(i, n) y[i] = cm_bf16_to_f32(x[i]);
+}
+void cuk_to_bf16(cudaStream_t s, const float *x, uint16_t *y, size_t n) {
+  CS_LAUNCH(k_to_bf16, cs_grid(n), CS_BLOCK, s, x, y, (int64_t)n);
+}
+void cuk_from_bf16(cudaStream_t s, const uint16_t *x, float *y, size_t n) {
+  CS_LAUNCH(k_from_bf16, cs_grid(n), CS_BLOCK, s, x, y, (int64_t)n);
+}

@@ -1,0 +1,76 @@
+/* core/cuda/kernels.h: the CUDA kernels of the backend, as host functions
+ * that queue them on a stream (core/cuda/kernels.cu). Layout: plain NCHW;
+ * an image is C planes of H*W, images `xs`/`ys` elements apart where a
+ * function takes strides (views into a concatenation buffer).
+ * Reductions never use atomics: each is two passes (fixed interleaved
+ * partial sums, then the partials in order), so results are deterministic
+ * and independent of the launch configuration's timing.
+ * defines: cuk_* */
+#ifndef CORDSEG_CUDA_KERNELS_H
+#define CORDSEG_CUDA_KERNELS_H
+#include "core/cuda/cuda_common.h"
+
+/* partial sums per row of the two-pass reductions */
+#define CUK_PARTS 128
+
+void cuk_relu_backward(cudaStream_t s, const float *y, float *dy, size_t n);
+void cuk_add(cudaStream_t s, float *y, const float *x, size_t n);
+void cuk_scale(cudaStream_t s, float *x, size_t n, float a);
+/* x *= min(1, max_norm / sqrt(*sumsq)) */
+void cuk_clip_scale(cudaStream_t s, float *x, size_t n, const double *sumsq, double max_norm);
+void cuk_bias_relu(cudaStream_t s, float *y, const float *b, int32_t n, int32_t c, int64_t hw, int relu);
+void cuk_maxpool2_forward(cudaStream_t s, const float *x, float *y, int32_t n, int32_t c, int32_t h, int32_t w);
+void cuk_maxpool2_backward(cudaStream_t s, const float *x, const float *y, const float *dy, float *dx, int32_t n,
+                           int32_t c, int32_t h, int32_t w);
+void cuk_maxpool3s2_forward(cudaStream_t s, const float *x, float *y, int32_t n, int32_t c, int32_t h, int32_t w);
+void cuk_maxpool3s2_backward(cudaStream_t s, const float *x, const float *y, const float *dy, float *dx, int32_t n,
+                             int32_t c, int32_t h, int32_t w);
+void cuk_upsample2_forward(cudaStream_t s, const float *x, int64_t xs, float *y, int64_t ys, int32_t n, int32_t c,
+                           int32_t h, int32_t w);
+void cuk_upsample2_backward(cudaStream_t s, const float *dy, int64_t ys, float *dx, int64_t xs, int32_t n, int32_t c,
+                            int32_t h, int32_t w);
+void cuk_copy_channels(cudaStream_t s, const float *src, int64_t ss, float *dst, int64_t ds, int32_t n, int32_t c,
+                       int32_t h, int32_t w, int acc);
+
+/* per-channel sums over the n images into out[c]: mode 0 sum x, mode 1
+ * sum (x - dsum[c]/m)^2, mode 2 sum dy*(x - fmean[c]), mode 3 sum dy;
+ * part [c][CUK_PARTS] scratch */
+void cuk_channel_sums(cudaStream_t s, int mode, const float *x, const float *dy, const float *fmean, const double *dsum,
+                      double m, int32_t n, int32_t c, int64_t hw, double *part, double *out);
+/* BN forward finalize (train): stats [2][C] (sum, centred sum of squares) over m values -> save_mean, save_istd,
+ * running stats (momentum, unbiased var); eval: from the running stats */
+void cuk_bn_finalize(cudaStream_t s, const double *stats, double m, float *save_mean, float *save_istd, float *run_mean,
+                     float *run_var, int32_t c, int train, double momentum, double eps);
+void cuk_bn_apply(cudaStream_t s, const float *x, float *y, const float *res, const float *gamma, const float *beta,
+                  const float *save_mean, const float *save_istd, int32_t n, int32_t c, int64_t hw, int relu);
+/* BN backward: stats [2][C] (sum dy, sum dy*xhat*istd...) -> dgamma, dbeta; then dx */
+void cuk_bn_param_grads(cudaStream_t s, const double *stats, const float *save_istd, float *dgamma, float *dbeta,
+                        int32_t c);
+void cuk_bn_dx(cudaStream_t s, const float *x, const float *dy, float *dx, const float *gamma, const float *save_mean,
+               const float *save_istd, const double *stats, double m, int32_t n, int32_t c, int64_t hw);
+
+/* softmax losses (hybrid, ce): pass 1 writes probs (into dlogits' buffer or
+ * probs), per-pixel loss and coef; sums [1+3K] = loss sum, sum p[K], count[K], tp[K] */
+void cuk_softmax_pass1(cudaStream_t s, const float *logits, const uint8_t *labels, int32_t n, int32_t k, int64_t hw,
+                       int hybrid, float alpha, float gamma, float *probs, float *pix_loss, float *coef, double *part,
+                       double *sums);
+/* from sums: loss (device scalar) and the Dice gradient pieces ga[K], gb[K] */
+void cuk_softmax_finalize(cudaStream_t s, const double *sums, int32_t k, double npix, int hybrid, double smooth,
+                          double grad_scale, double *loss, float *ga, float *gb);
+void cuk_softmax_grad(cudaStream_t s, float *probs_to_dlogits, const uint8_t *labels, const float *coef,
+                      const float *ga, const float *gb, int32_t n, int32_t k, int64_t hw);
+/* HDL: sums of squares per (image, class) plane of sigmoid(z) - target, the
+ * loss (norm: sum sqrt(ss + eps) / n; mse: sum ss / (n k hw)), gradient */
+void cuk_hdl_loss(cudaStream_t s, const float *logits, const float *target, int32_t n, int32_t k, int64_t hw, int norm,
+                  double eps, double *part, double *ss, double *loss, float *dlogits);
+void cuk_probs(cudaStream_t s, const float *logits, float *probs, int32_t n, int32_t k, int64_t hw, int sigmoid);
+
+void cuk_adam(cudaStream_t s, float *p, const float *g, float *m, float *v, size_t n, float step, float rs, float b1,
+              float b2, float eps, float wd);
+/* sum of squares of x[0..n) into *out (part [CUK_PARTS]) */
+void cuk_sumsq(cudaStream_t s, const float *x, size_t n, double *part, double *out);
+/* y[i] = (float)x[i] */
+void cuk_d2f(cudaStream_t s, const double *x, float *y, size_t n);
+void cuk_to_bf16(cudaStream_t s, const float *x, uint16_t *y, size_t n);
+void cuk_from_bf16(cudaStream_t s, const uint16_t *x, float *y, size_t n);
+#endif
