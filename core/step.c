@@ -8,6 +8,7 @@
 #include "core/common.h"
 
 void stepper_init(Stepper *s, Unet *net, const LossConfig *loss, int32_t n, int32_t h, int32_t w) {
+  memset(s, 0, sizeof *s);
   s->net = net;
   s->be = unet_backend(net);
   s->loss = *loss;

@@ -14,7 +14,7 @@
 #include <stdint.h>
 
 #ifndef CS_HD
-#if defined(__CUDACC__) || defined(CORDSEG_CUDA_EMUL)
+#if defined(__CUDACC__)
 #define CS_HD __host__ __device__
 #else
 #define CS_HD

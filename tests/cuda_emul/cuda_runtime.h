@@ -1,0 +1,107 @@
+/* tests/cuda_emul/cuda_runtime.h: a host test double of the CUDA runtime API
+ * that core/cuda/ uses, for running the CUDA backend's own code in CI
+ * without a GPU (see tests/cuda_emul/README.md). Device memory is host
+ * memory (every allocation is recorded, and every copy and cuDNN call checks
+ * that its bytes lie inside one); streams run work at once, except while a
+ * stream captures a graph, when kernels, copies and library calls are
+ * recorded and run at each graph launch; a kernel launch is a loop over
+ * blocks and threads. What it cannot show: real numerics of cuDNN, races,
+ * memory-model bugs, speed.
+ * defines: the CUDA runtime subset, cuemul_launch, cuemul_check_range */
+#ifndef CUEMUL_CUDA_RUNTIME_H
+#define CUEMUL_CUDA_RUNTIME_H
+#include <stddef.h>
+#include <stdint.h>
+
+#include <functional>
+
+#define CORDSEG_CUDA_EMUL_HEADERS 1
+#define __global__
+#define __device__
+#define __host__
+
+struct uint3 {
+  unsigned x, y, z;
+};
+struct dim3 {
+  unsigned x, y, z;
+  dim3(unsigned a = 1, unsigned b = 1, unsigned c = 1) : x(a), y(b), z(c) {}
+};
+extern thread_local uint3 blockIdx, threadIdx;
+extern thread_local dim3 blockDim, gridDim;
+
+typedef enum {
+  cudaSuccess = 0,
+  cudaErrorInvalidValue = 1,
+  cudaErrorMemoryAllocation = 2,
+  cudaErrorInsufficientDriver = 35,
+  cudaErrorNoDevice = 100,
+  cudaErrorIllegalAddress = 700,
+  cudaErrorStreamCaptureUnsupported = 900,
+} cudaError_t;
+typedef enum { cudaMemcpyHostToDevice = 1, cudaMemcpyDeviceToHost = 2, cudaMemcpyDeviceToDevice = 3 } cudaMemcpyKind;
+typedef enum { cudaStreamCaptureModeGlobal = 0, cudaStreamCaptureModeThreadLocal = 1, cudaStreamCaptureModeRelaxed = 2 } cudaStreamCaptureMode;
+#define cudaStreamNonBlocking 0x01
+
+struct CuemulStream;
+struct CuemulGraph;
+typedef CuemulStream *cudaStream_t;
+typedef CuemulGraph *cudaGraph_t;
+typedef CuemulGraph *cudaGraphExec_t;
+struct cudaDeviceProp {
+  char name[256];
+  int major, minor;
+  size_t totalGlobalMem;
+};
+
+const char *cudaGetErrorString(cudaError_t e);
+cudaError_t cudaGetLastError(void);
+cudaError_t cudaGetDeviceCount(int *n);
+cudaError_t cudaSetDevice(int d);
+cudaError_t cudaGetDeviceProperties(cudaDeviceProp *p, int d);
+cudaError_t cudaDriverGetVersion(int *v);
+cudaError_t cudaRuntimeGetVersion(int *v);
+cudaError_t cudaMalloc(void **p, size_t bytes);
+template <typename T>
+static inline cudaError_t cudaMalloc(T **p, size_t bytes) {
+  return cudaMalloc((void **)p, bytes);
+}
+cudaError_t cudaFree(void *p);
+cudaError_t cudaMallocHost(void **p, size_t bytes);
+cudaError_t cudaFreeHost(void *p);
+cudaError_t cudaMemGetInfo(size_t *free_b, size_t *total_b);
+cudaError_t cudaMemsetAsync(void *p, int v, size_t bytes, cudaStream_t s);
+cudaError_t cudaMemcpyAsync(void *dst, const void *src, size_t bytes, cudaMemcpyKind kind, cudaStream_t s);
+cudaError_t cudaStreamCreateWithFlags(cudaStream_t *s, unsigned flags);
+cudaError_t cudaStreamDestroy(cudaStream_t s);
+cudaError_t cudaStreamSynchronize(cudaStream_t s);
+cudaError_t cudaStreamBeginCapture(cudaStream_t s, cudaStreamCaptureMode mode);
+cudaError_t cudaStreamEndCapture(cudaStream_t s, cudaGraph_t *g);
+cudaError_t cudaGraphInstantiate(cudaGraphExec_t *ex, cudaGraph_t g, unsigned long long flags);
+cudaError_t cudaGraphDestroy(cudaGraph_t g);
+cudaError_t cudaGraphExecDestroy(cudaGraphExec_t ex);
+cudaError_t cudaGraphLaunch(cudaGraphExec_t ex, cudaStream_t s);
+
+/* the emulation's own entry points */
+/* runs fn now, or records it when s is capturing */
+void cuemul_submit(cudaStream_t s, std::function<void()> fn);
+/* fatal unless [p, p + bytes) lies inside one device allocation (what names the caller) */
+void cuemul_check_range(const void *p, size_t bytes, const char *what);
+/* kernels launched so far, and graph launches (for tests) */
+long long cuemul_kernel_count(void);
+long long cuemul_graph_launches(void);
+
+template <typename F>
+static inline void cuemul_launch(dim3 grid, dim3 block, cudaStream_t s, F f) {
+  extern void cuemul_count_kernel(void);
+  cuemul_submit(s, [=]() {
+    cuemul_count_kernel();
+    gridDim = grid, blockDim = block;
+    for (unsigned b = 0; b < grid.x; b++)
+      for (unsigned t = 0; t < block.x; t++) {
+        blockIdx = uint3{b, 0, 0}, threadIdx = uint3{t, 0, 0};
+        f();
+      }
+  });
+}
+#endif

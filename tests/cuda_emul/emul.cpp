@@ -1,0 +1,372 @@
+/* tests/cuda_emul/emul.cpp: the CUDA runtime, cuDNN and NCCL test doubles
+ * declared in tests/cuda_emul/{cuda_runtime,cudnn,nccl}.h. Misuse is fatal
+ * (cs_fatal with what was wrong), so a test that runs through it has had
+ * every descriptor, size and buffer range checked. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <map>
+#include <vector>
+
+#include "core/common.h"
+#include "core/cpu/layers.h"
+#include "core/cuda/cuda_math.h"
+#include "cuda_runtime.h"
+#include "cudnn.h"
+#include "nccl.h"
+
+#define EMUL_FAIL(...) cs_fatal_at(__FILE__, __LINE__, "a CUDA-backend bug the emulation caught", __VA_ARGS__)
+
+thread_local uint3 blockIdx, threadIdx;
+thread_local dim3 blockDim, gridDim;
+
+struct CuemulStream {
+  bool capturing = false;
+  std::vector<std::function<void()>> rec;
+};
+struct CuemulGraph {
+  std::vector<std::function<void()>> ops;
+};
+
+static std::map<const char *, size_t> g_allocs; /* device allocations: start -> bytes */
+static long long g_kernels, g_graph_launches, g_dnn_calls;
+static size_t g_held;
+
+void cuemul_count_kernel(void) { g_kernels++; }
+long long cuemul_kernel_count(void) { return g_kernels; }
+long long cuemul_graph_launches(void) { return g_graph_launches; }
+long long cuemul_cudnn_calls(void) { return g_dnn_calls; }
+
+void cuemul_check_range(const void *p, size_t bytes, const char *what) {
+  if (bytes == 0) return;
+  const char *c = (const char *)p;
+  auto it = g_allocs.upper_bound(c);
+  if (it == g_allocs.begin()) EMUL_FAIL("%s: %p (%zu bytes) is not device memory", what, p, bytes);
+  --it;
+  if (c < it->first || c + bytes > it->first + it->second)
+    EMUL_FAIL("%s: %zu bytes at %p run past the device allocation of %zu bytes at %p (offset %td)", what, bytes, p,
+              it->second, (const void *)it->first, c - it->first);
+}
+static bool is_device(const void *p) {
+  const char *c = (const char *)p;
+  auto it = g_allocs.upper_bound(c);
+  if (it == g_allocs.begin()) return false;
+  --it;
+  return c >= it->first && c < it->first + it->second;
+}
+
+void cuemul_submit(cudaStream_t s, std::function<void()> fn) {
+  if (s && s->capturing) s->rec.push_back(fn);
+  else fn();
+}
+
+/* ----------------------------------------------------------------- cudart -- */
+const char *cudaGetErrorString(cudaError_t e) { return e == cudaSuccess ? "no error" : "emulated CUDA error"; }
+cudaError_t cudaGetLastError(void) { return cudaSuccess; }
+cudaError_t cudaGetDeviceCount(int *n) {
+  *n = 1;
+  return cudaSuccess;
+}
+cudaError_t cudaSetDevice(int d) { return d == 0 ? cudaSuccess : cudaErrorInvalidValue; }
+cudaError_t cudaGetDeviceProperties(cudaDeviceProp *p, int d) {
+  (void)d;
+  memset(p, 0, sizeof *p);
+  snprintf(p->name, sizeof p->name, "host emulation");
+  p->major = 9, p->minor = 0, p->totalGlobalMem = (size_t)1 << 34;
+  return cudaSuccess;
+}
+cudaError_t cudaDriverGetVersion(int *v) { return *v = 13000, cudaSuccess; }
+cudaError_t cudaRuntimeGetVersion(int *v) { return *v = 13000, cudaSuccess; }
+cudaError_t cudaMalloc(void **p, size_t bytes) {
+  *p = aligned_alloc(256, (bytes + 255) / 256 * 256);
+  if (!*p) return cudaErrorMemoryAllocation;
+  memset(*p, 0xA5, bytes); /* garbage, as fresh device memory may be */
+  g_allocs[(const char *)*p] = bytes;
+  g_held += bytes;
+  return cudaSuccess;
+}
+cudaError_t cudaFree(void *p) {
+  if (!p) return cudaSuccess;
+  auto it = g_allocs.find((const char *)p);
+  if (it == g_allocs.end()) EMUL_FAIL("cudaFree of %p, which cudaMalloc did not return", p);
+  g_held -= it->second;
+  g_allocs.erase(it);
+  free(p);
+  return cudaSuccess;
+}
+cudaError_t cudaMallocHost(void **p, size_t bytes) {
+  *p = malloc(bytes ? bytes : 1);
+  return *p ? cudaSuccess : cudaErrorMemoryAllocation;
+}
+cudaError_t cudaFreeHost(void *p) { return free(p), cudaSuccess; }
+cudaError_t cudaMemGetInfo(size_t *f, size_t *t) {
+  *t = (size_t)1 << 34, *f = *t - g_held;
+  return cudaSuccess;
+}
+cudaError_t cudaMemsetAsync(void *p, int v, size_t bytes, cudaStream_t s) {
+  cuemul_check_range(p, bytes, "cudaMemsetAsync");
+  cuemul_submit(s, [=]() { memset(p, v, bytes); });
+  return cudaSuccess;
+}
+cudaError_t cudaMemcpyAsync(void *dst, const void *src, size_t bytes, cudaMemcpyKind kind, cudaStream_t s) {
+  if (kind == cudaMemcpyHostToDevice || kind == cudaMemcpyDeviceToDevice) cuemul_check_range(dst, bytes, "cudaMemcpyAsync dst");
+  if (kind == cudaMemcpyDeviceToHost || kind == cudaMemcpyDeviceToDevice) cuemul_check_range(src, bytes, "cudaMemcpyAsync src");
+  if (kind == cudaMemcpyHostToDevice && is_device(src)) EMUL_FAIL("cudaMemcpyAsync HostToDevice from device memory %p", src);
+  if (kind == cudaMemcpyDeviceToHost && is_device(dst)) EMUL_FAIL("cudaMemcpyAsync DeviceToHost into device memory %p", dst);
+  if (s && s->capturing && kind == cudaMemcpyDeviceToHost)
+    EMUL_FAIL("a device-to-host copy inside a graph capture (the host would read it before the replay)");
+  cuemul_submit(s, [=]() { memmove(dst, src, bytes); });
+  return cudaSuccess;
+}
+cudaError_t cudaStreamCreateWithFlags(cudaStream_t *s, unsigned flags) {
+  (void)flags;
+  *s = new CuemulStream();
+  return cudaSuccess;
+}
+cudaError_t cudaStreamDestroy(cudaStream_t s) { return delete s, cudaSuccess; }
+cudaError_t cudaStreamSynchronize(cudaStream_t s) {
+  if (s && s->capturing) EMUL_FAIL("cudaStreamSynchronize on a capturing stream (a host wait inside a graph)");
+  return cudaSuccess;
+}
+cudaError_t cudaStreamBeginCapture(cudaStream_t s, cudaStreamCaptureMode mode) {
+  (void)mode;
+  if (s->capturing) EMUL_FAIL("cudaStreamBeginCapture on a stream that is capturing already");
+  s->capturing = true;
+  s->rec.clear();
+  return cudaSuccess;
+}
+cudaError_t cudaStreamEndCapture(cudaStream_t s, cudaGraph_t *g) {
+  if (!s->capturing) EMUL_FAIL("cudaStreamEndCapture without a capture");
+  s->capturing = false;
+  *g = new CuemulGraph();
+  (*g)->ops.swap(s->rec);
+  return cudaSuccess;
+}
+cudaError_t cudaGraphInstantiate(cudaGraphExec_t *ex, cudaGraph_t g, unsigned long long flags) {
+  (void)flags;
+  *ex = new CuemulGraph(*g);
+  return cudaSuccess;
+}
+cudaError_t cudaGraphDestroy(cudaGraph_t g) { return delete g, cudaSuccess; }
+cudaError_t cudaGraphExecDestroy(cudaGraphExec_t ex) { return delete ex, cudaSuccess; }
+cudaError_t cudaGraphLaunch(cudaGraphExec_t ex, cudaStream_t s) {
+  g_graph_launches++;
+  for (auto &op : ex->ops) cuemul_submit(s, op);
+  return cudaSuccess;
+}
+
+/* ------------------------------------------------------------------ cuDNN -- */
+struct CuemulDnn {
+  cudaStream_t stream = nullptr;
+};
+struct CuemulTensor {
+  bool set = false, filter = false;
+  cudnnDataType_t type = CUDNN_DATA_FLOAT;
+  int n = 0, c = 0, h = 0, w = 0;
+  size_t count() const { return (size_t)n * c * h * w; }
+  size_t bytes() const { return count() * (type == CUDNN_DATA_BFLOAT16 ? 2 : 4); }
+};
+struct CuemulConv {
+  bool set = false;
+  int pad_h = 0, pad_w = 0, u = 1, v = 1;
+  cudnnMathType_t math = CUDNN_DEFAULT_MATH;
+};
+/* the algorithms the double offers: (algo, workspace bytes, deterministic) */
+static const struct {
+  int algo;
+  size_t ws;
+  cudnnDeterminism_t det;
+} ALGOS[] = {{1, 4096, CUDNN_NON_DETERMINISTIC}, {0, 1024, CUDNN_DETERMINISTIC}, {6, 0, CUDNN_DETERMINISTIC}};
+static size_t algo_ws(int a) {
+  for (auto &x : ALGOS)
+    if (x.algo == a) return x.ws;
+  EMUL_FAIL("cuDNN algorithm %d was not among those the heuristics returned", a);
+}
+
+const char *cudnnGetErrorString(cudnnStatus_t s) { return s == CUDNN_STATUS_SUCCESS ? "success" : "emulated cuDNN error"; }
+size_t cudnnGetVersion(void) { return 91900; }
+cudnnStatus_t cudnnCreate(cudnnHandle_t *h) { return *h = new CuemulDnn(), CUDNN_STATUS_SUCCESS; }
+cudnnStatus_t cudnnDestroy(cudnnHandle_t h) { return delete h, CUDNN_STATUS_SUCCESS; }
+cudnnStatus_t cudnnSetStream(cudnnHandle_t h, cudaStream_t s) { return h->stream = s, CUDNN_STATUS_SUCCESS; }
+cudnnStatus_t cudnnCreateTensorDescriptor(cudnnTensorDescriptor_t *d) { return *d = new CuemulTensor(), CUDNN_STATUS_SUCCESS; }
+cudnnStatus_t cudnnDestroyTensorDescriptor(cudnnTensorDescriptor_t d) { return delete d, CUDNN_STATUS_SUCCESS; }
+cudnnStatus_t cudnnCreateFilterDescriptor(cudnnFilterDescriptor_t *d) { return *d = new CuemulTensor(), CUDNN_STATUS_SUCCESS; }
+cudnnStatus_t cudnnDestroyFilterDescriptor(cudnnFilterDescriptor_t d) { return delete d, CUDNN_STATUS_SUCCESS; }
+static cudnnStatus_t set4d(CuemulTensor *d, bool filter, cudnnTensorFormat_t f, cudnnDataType_t t, int n, int c, int h,
+                           int w) {
+  if (f != CUDNN_TENSOR_NCHW) EMUL_FAIL("descriptor format %d: the backend's layout is NCHW", (int)f);
+  if (t != CUDNN_DATA_FLOAT && t != CUDNN_DATA_BFLOAT16) EMUL_FAIL("descriptor data type %d", (int)t);
+  if (n <= 0 || c <= 0 || h <= 0 || w <= 0) EMUL_FAIL("descriptor dims %d %d %d %d", n, c, h, w);
+  d->set = true, d->filter = filter, d->type = t, d->n = n, d->c = c, d->h = h, d->w = w;
+  return CUDNN_STATUS_SUCCESS;
+}
+cudnnStatus_t cudnnSetTensor4dDescriptor(cudnnTensorDescriptor_t d, cudnnTensorFormat_t f, cudnnDataType_t t, int n, int c,
+                                         int h, int w) {
+  return set4d(d, false, f, t, n, c, h, w);
+}
+cudnnStatus_t cudnnSetFilter4dDescriptor(cudnnFilterDescriptor_t d, cudnnDataType_t t, cudnnTensorFormat_t f, int k, int c,
+                                         int h, int w) {
+  return set4d(d, true, f, t, k, c, h, w);
+}
+cudnnStatus_t cudnnCreateConvolutionDescriptor(cudnnConvolutionDescriptor_t *d) { return *d = new CuemulConv(), CUDNN_STATUS_SUCCESS; }
+cudnnStatus_t cudnnDestroyConvolutionDescriptor(cudnnConvolutionDescriptor_t d) { return delete d, CUDNN_STATUS_SUCCESS; }
+cudnnStatus_t cudnnSetConvolution2dDescriptor(cudnnConvolutionDescriptor_t d, int ph, int pw, int u, int v, int dh, int dw,
+                                              cudnnConvolutionMode_t mode, cudnnDataType_t compute) {
+  if (dh != 1 || dw != 1) EMUL_FAIL("dilation %dx%d: cordseg's convolutions are undilated", dh, dw);
+  if (mode != CUDNN_CROSS_CORRELATION) EMUL_FAIL("convolution mode %d: PyTorch convolutions are cross-correlations", (int)mode);
+  if (compute != CUDNN_DATA_FLOAT) EMUL_FAIL("compute type %d: accumulate in fp32", (int)compute);
+  if (ph < 0 || pw < 0 || u < 1 || v < 1) EMUL_FAIL("pad %d,%d stride %d,%d", ph, pw, u, v);
+  d->set = true, d->pad_h = ph, d->pad_w = pw, d->u = u, d->v = v;
+  return CUDNN_STATUS_SUCCESS;
+}
+cudnnStatus_t cudnnSetConvolutionMathType(cudnnConvolutionDescriptor_t d, cudnnMathType_t m) {
+  return d->math = m, CUDNN_STATUS_SUCCESS;
+}
+/* x, w, y of one convolution must agree */
+static void check_conv(const CuemulTensor *x, const CuemulTensor *w, const CuemulConv *c, const CuemulTensor *y,
+                       const char *what) {
+  if (!x->set || !w->set || !y->set || !c->set) EMUL_FAIL("%s: a descriptor was never set", what);
+  if (x->filter || y->filter || !w->filter) EMUL_FAIL("%s: tensor and filter descriptors swapped", what);
+  if (x->type != w->type || x->type != y->type) EMUL_FAIL("%s: data types differ (x %d, w %d, y %d)", what, x->type, w->type, y->type);
+  const int ho = (x->h + 2 * c->pad_h - w->h) / c->u + 1, wo = (x->w + 2 * c->pad_w - w->w) / c->v + 1;
+  if (w->c != x->c) EMUL_FAIL("%s: filter has %d input channels, x has %d", what, w->c, x->c);
+  if (y->n != x->n || y->c != w->n || y->h != ho || y->w != wo)
+    EMUL_FAIL("%s: y is %dx%dx%dx%d, the convolution gives %dx%dx%dx%d", what, y->n, y->c, y->h, y->w, x->n, w->n, ho, wo);
+  if (w->h != w->w || c->pad_h != c->pad_w || c->u != c->v) EMUL_FAIL("%s: non-square kernel, pad or stride", what);
+}
+template <typename P, typename A>
+static void perf(P *r, int req, int *got) {
+  int n = 0;
+  for (auto &a : ALGOS)
+    if (n < req) r[n] = P{(A)a.algo, CUDNN_STATUS_SUCCESS, 1.0f, a.ws, a.det, CUDNN_TENSOR_OP_MATH, {0, 0, 0}}, n++;
+  *got = n;
+}
+cudnnStatus_t cudnnGetConvolutionForwardAlgorithm_v7(cudnnHandle_t h, cudnnTensorDescriptor_t x, cudnnFilterDescriptor_t w,
+                                                     cudnnConvolutionDescriptor_t c, cudnnTensorDescriptor_t y, int req,
+                                                     int *got, cudnnConvolutionFwdAlgoPerf_t *r) {
+  (void)h;
+  check_conv(x, w, c, y, "forward heuristics");
+  perf<cudnnConvolutionFwdAlgoPerf_t, cudnnConvolutionFwdAlgo_t>(r, req, got);
+  return CUDNN_STATUS_SUCCESS;
+}
+cudnnStatus_t cudnnGetConvolutionBackwardDataAlgorithm_v7(cudnnHandle_t h, cudnnFilterDescriptor_t w,
+                                                          cudnnTensorDescriptor_t dy, cudnnConvolutionDescriptor_t c,
+                                                          cudnnTensorDescriptor_t dx, int req, int *got,
+                                                          cudnnConvolutionBwdDataAlgoPerf_t *r) {
+  (void)h;
+  check_conv(dx, w, c, dy, "backward-data heuristics");
+  perf<cudnnConvolutionBwdDataAlgoPerf_t, cudnnConvolutionBwdDataAlgo_t>(r, req, got);
+  return CUDNN_STATUS_SUCCESS;
+}
+cudnnStatus_t cudnnGetConvolutionBackwardFilterAlgorithm_v7(cudnnHandle_t h, cudnnTensorDescriptor_t x,
+                                                            cudnnTensorDescriptor_t dy, cudnnConvolutionDescriptor_t c,
+                                                            cudnnFilterDescriptor_t dw, int req, int *got,
+                                                            cudnnConvolutionBwdFilterAlgoPerf_t *r) {
+  (void)h;
+  check_conv(x, dw, c, dy, "backward-filter heuristics");
+  perf<cudnnConvolutionBwdFilterAlgoPerf_t, cudnnConvolutionBwdFilterAlgo_t>(r, req, got);
+  return CUDNN_STATUS_SUCCESS;
+}
+
+/* tensor contents as fp32 (bf16 widened), and back (bf16 rounded) */
+static std::vector<float> load(const CuemulTensor *d, const void *p) {
+  std::vector<float> v(d->count());
+  if (d->type == CUDNN_DATA_BFLOAT16)
+    for (size_t i = 0; i < v.size(); i++) v[i] = cm_bf16_to_f32(((const uint16_t *)p)[i]);
+  else memcpy(v.data(), p, v.size() * 4);
+  return v;
+}
+static void store(const CuemulTensor *d, void *p, const std::vector<float> &v) {
+  if (d->type == CUDNN_DATA_BFLOAT16)
+    for (size_t i = 0; i < v.size(); i++) ((uint16_t *)p)[i] = cm_f32_to_bf16(v[i]);
+  else memcpy(p, v.data(), v.size() * 4);
+}
+static void check_call(const void *alpha, const void *beta, int algo, void *ws, size_t ws_bytes, const char *what) {
+  if (*(const float *)alpha != 1.0f || *(const float *)beta != 0.0f) EMUL_FAIL("%s: alpha/beta other than 1/0", what);
+  const size_t need = algo_ws(algo);
+  if (ws_bytes < need) EMUL_FAIL("%s: algorithm %d needs %zu workspace bytes, got %zu", what, algo, need, ws_bytes);
+  if (need) cuemul_check_range(ws, need, what);
+  g_dnn_calls++;
+}
+cudnnStatus_t cudnnConvolutionForward(cudnnHandle_t h, const void *alpha, cudnnTensorDescriptor_t xd, const void *x,
+                                      cudnnFilterDescriptor_t wd, const void *w, cudnnConvolutionDescriptor_t cd,
+                                      cudnnConvolutionFwdAlgo_t algo, void *ws, size_t ws_bytes, const void *beta,
+                                      cudnnTensorDescriptor_t yd, void *y) {
+  check_conv(xd, wd, cd, yd, "cudnnConvolutionForward");
+  check_call(alpha, beta, algo, ws, ws_bytes, "cudnnConvolutionForward");
+  cuemul_check_range(x, xd->bytes(), "forward x"), cuemul_check_range(w, wd->bytes(), "forward w");
+  cuemul_check_range(y, yd->bytes(), "forward y");
+  const CuemulTensor X = *xd, W = *wd, Y = *yd;
+  const int pad = cd->pad_h, stride = cd->u;
+  cuemul_submit(h->stream, [=]() {
+    std::vector<float> xv = load(&X, x), wv = load(&W, w), yv(Y.count());
+    layer_conv_ref_forward(xv.data(), wv.data(), NULL, yv.data(), X.n, X.c, X.h, X.w, W.n, W.h, stride, pad);
+    store(&Y, y, yv);
+  });
+  return CUDNN_STATUS_SUCCESS;
+}
+cudnnStatus_t cudnnConvolutionBackwardData(cudnnHandle_t h, const void *alpha, cudnnFilterDescriptor_t wd, const void *w,
+                                           cudnnTensorDescriptor_t dyd, const void *dy, cudnnConvolutionDescriptor_t cd,
+                                           cudnnConvolutionBwdDataAlgo_t algo, void *ws, size_t ws_bytes,
+                                           const void *beta, cudnnTensorDescriptor_t dxd, void *dx) {
+  check_conv(dxd, wd, cd, dyd, "cudnnConvolutionBackwardData");
+  check_call(alpha, beta, algo, ws, ws_bytes, "cudnnConvolutionBackwardData");
+  cuemul_check_range(w, wd->bytes(), "backward-data w"), cuemul_check_range(dy, dyd->bytes(), "backward-data dy");
+  cuemul_check_range(dx, dxd->bytes(), "backward-data dx");
+  const CuemulTensor X = *dxd, W = *wd, Y = *dyd;
+  const int pad = cd->pad_h, stride = cd->u;
+  cuemul_submit(h->stream, [=]() {
+    std::vector<float> wv = load(&W, w), gv = load(&Y, dy), xv(X.count()), zero(X.count(), 0.0f);
+    layer_conv_ref_backward(zero.data(), wv.data(), gv.data(), xv.data(), NULL, NULL, X.n, X.c, X.h, X.w, W.n, W.h, stride,
+                            pad);
+    store(&X, dx, xv);
+  });
+  return CUDNN_STATUS_SUCCESS;
+}
+cudnnStatus_t cudnnConvolutionBackwardFilter(cudnnHandle_t h, const void *alpha, cudnnTensorDescriptor_t xd, const void *x,
+                                             cudnnTensorDescriptor_t dyd, const void *dy, cudnnConvolutionDescriptor_t cd,
+                                             cudnnConvolutionBwdFilterAlgo_t algo, void *ws, size_t ws_bytes,
+                                             const void *beta, cudnnFilterDescriptor_t dwd, void *dw) {
+  check_conv(xd, dwd, cd, dyd, "cudnnConvolutionBackwardFilter");
+  check_call(alpha, beta, algo, ws, ws_bytes, "cudnnConvolutionBackwardFilter");
+  cuemul_check_range(x, xd->bytes(), "backward-filter x"), cuemul_check_range(dy, dyd->bytes(), "backward-filter dy");
+  cuemul_check_range(dw, dwd->bytes(), "backward-filter dw");
+  const CuemulTensor X = *xd, W = *dwd, Y = *dyd;
+  const int pad = cd->pad_h, stride = cd->u;
+  cuemul_submit(h->stream, [=]() {
+    std::vector<float> xv = load(&X, x), gv = load(&Y, dy), wv(W.count()), zw(W.count(), 0.0f);
+    layer_conv_ref_backward(xv.data(), zw.data(), gv.data(), NULL, wv.data(), NULL, X.n, X.c, X.h, X.w, W.n, W.h, stride,
+                            pad);
+    store(&W, dw, wv);
+  });
+  return CUDNN_STATUS_SUCCESS;
+}
+
+/* ------------------------------------------------------------------- NCCL -- */
+struct CuemulNccl {
+  int world = 1;
+};
+const char *ncclGetErrorString(ncclResult_t r) { return r == ncclSuccess ? "success" : "emulated NCCL error"; }
+ncclResult_t ncclGetVersion(int *v) { return *v = 22800, ncclSuccess; }
+ncclResult_t ncclGetUniqueId(ncclUniqueId *id) { return memset(id, 0, sizeof *id), ncclSuccess; }
+ncclResult_t ncclCommInitRank(ncclComm_t *c, int world, ncclUniqueId id, int rank) {
+  (void)id;
+  if (world != 1 || rank != 0) EMUL_FAIL("the NCCL double runs one rank (asked for rank %d of %d)", rank, world);
+  return *c = new CuemulNccl(), ncclSuccess;
+}
+ncclResult_t ncclCommDestroy(ncclComm_t c) { return delete c, ncclSuccess; }
+ncclResult_t ncclGroupStart(void) { return ncclSuccess; }
+ncclResult_t ncclGroupEnd(void) { return ncclSuccess; }
+ncclResult_t ncclAllReduce(const void *send, void *recv, size_t count, ncclDataType_t t, ncclRedOp_t op, ncclComm_t c,
+                           cudaStream_t s) {
+  (void)op, (void)c;
+  const size_t bytes = count * (t == ncclDouble ? 8 : 4);
+  cuemul_check_range(send, bytes, "ncclAllReduce send"), cuemul_check_range(recv, bytes, "ncclAllReduce recv");
+  cuemul_submit(s, [=]() { memmove(recv, send, bytes); });
+  return ncclSuccess;
+}
+
+/* for C tests */
+extern "C" long long cordseg_emul_graph_launches(void) { return g_graph_launches; }
+extern "C" long long cordseg_emul_cudnn_calls(void) { return g_dnn_calls; }

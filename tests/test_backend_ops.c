@@ -1,0 +1,377 @@
+/* tests/test_backend_ops.c: every op of a backend against the CPU backend, in
+ * the style of ggml's test-backend-ops, then a few training steps of both
+ * UNets on both backends. Built twice:
+ *   test_backend_ops       the real CUDA backend when a GPU is visible (else
+ *                          exit 77 with the reason);
+ *   test_backend_ops_emul  the CUDA backend's own code compiled for the host
+ *                          against tests/cuda_emul (no GPU needed; CI).
+ * Inputs are random NCHW tensors (values quantised to create max-pool ties),
+ * moved into each backend's layout (CPU: nChw16c; CUDA: NCHW). Errors are
+ * max |a - b| / max |b| per output; limits per op and per precision below.
+ * Under emulation the convolutions compute with the fp64-accumulating
+ * reference, so every limit there is fp32 rounding; on a GPU fp32 may use
+ * TF32 tensor cores (10-bit mantissa), hence the looser GPU limits. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/backend.h"
+#include "core/common.h"
+#include "core/cpu/layers.h"
+#include "core/loss.h"
+#include "core/step.h"
+#include "core/unet.h"
+#include "tests/testutil.h"
+
+#ifdef CORDSEG_TEST_EMUL
+long long cordseg_emul_graph_launches(void);
+long long cordseg_emul_cudnn_calls(void);
+#endif
+
+static Backend *g_cpu, *g_dev;
+static int g_gpu; /* a real GPU (looser limits) */
+static Rng g_rng;
+
+/* limits: emulation / GPU fp32 (TF32) / GPU bf16 */
+static double tol(double emul, double gpu) { return g_gpu ? gpu * (g_dev->precision == BACKEND_PRECISION_BF16 ? 8 : 1) : emul; }
+
+static float *rnd(size_t n, double lo, double hi, int levels) {
+  float *v = mallocCheck(n * sizeof(float));
+  for (size_t i = 0; i < n; i++) {
+    double u = rng_uniform(&g_rng);
+    if (levels > 0) u = floor(u * levels) / levels;
+    v[i] = (float)(lo + (hi - lo) * u);
+  }
+  return v;
+}
+
+/* activation [n][c][h][w] plain <-> a backend's layout (c % 16 == 0 for the CPU) */
+static float *act_up(Backend *be, const float *plain, int32_t n, int32_t c, int32_t h, int32_t w) {
+  const size_t cnt = (size_t)n * c * h * w;
+  float *d = be->alloc(be, cnt * sizeof(float));
+  if (be->kind == BACKEND_KIND_CPU) layer_to_blocked(plain, d, n, c, h, w);
+  else be->upload(be, d, plain, cnt * sizeof(float));
+  return d;
+}
+static float *act_down(Backend *be, const float *dev, int32_t n, int32_t c, int32_t h, int32_t w) {
+  const size_t cnt = (size_t)n * c * h * w;
+  float *p = mallocCheck(cnt * sizeof(float));
+  if (be->kind == BACKEND_KIND_CPU) layer_from_blocked(dev, p, n, c, h, w);
+  else be->download(be, p, dev, cnt * sizeof(float));
+  return p;
+}
+static float *flat_up(Backend *be, const float *h, size_t n) {
+  float *d = be->alloc(be, n * sizeof(float));
+  be->upload(be, d, h, n * sizeof(float));
+  return d;
+}
+static float *flat_down(Backend *be, const float *d, size_t n) {
+  float *h = mallocCheck(n * sizeof(float));
+  be->download(be, h, d, n * sizeof(float));
+  return h;
+}
+
+static void compare(const char *op, const float *got, const float *ref, size_t n, double limit) {
+  double d = 0, m = 0;
+  int finite = 1;
+  for (size_t i = 0; i < n; i++) {
+    finite &= isfinite(got[i]);
+    d = fmax(d, fabs((double)got[i] - ref[i]));
+    m = fmax(m, fabs((double)ref[i]));
+  }
+  const double e = d / fmax(m, 1e-30);
+  printf("  %-34s max rel err %.2e (limit %.0e)\n", op, e, limit);
+  T_CHECK(finite && e <= limit, "%s: %s error %.3g > %.3g", op, finite ? "" : "non-finite,", e, limit);
+}
+static void compare_act(const char *op, float *dev_got, float *cpu_ref, int32_t n, int32_t c, int32_t h, int32_t w,
+                        double limit) {
+  float *a = act_down(g_dev, dev_got, n, c, h, w), *b = act_down(g_cpu, cpu_ref, n, c, h, w);
+  compare(op, a, b, (size_t)n * c * h * w, limit);
+  free(a), free(b);
+}
+
+/* one tensor on both backends */
+typedef struct {
+  float *d, *c;
+} Pair;
+static Pair pair_act(const float *plain, int32_t n, int32_t c, int32_t h, int32_t w) {
+  return (Pair){act_up(g_dev, plain, n, c, h, w), act_up(g_cpu, plain, n, c, h, w)};
+}
+static Pair pair_flat(const float *h, size_t n) { return (Pair){flat_up(g_dev, h, n), flat_up(g_cpu, h, n)}; }
+static void pair_free(Pair p) { g_dev->free(g_dev, p.d), g_cpu->free(g_cpu, p.c); }
+
+static void test_pools(void) {
+  const int32_t n = 2, c = 16;
+  for (int odd = 0; odd < 2; odd++) {
+    const int32_t h = 8 + odd, w = 10 - odd, ho = h / 2, wo = w / 2;
+    float *x = rnd((size_t)n * c * h * w, -1, 1, 7), *g = rnd((size_t)n * c * ho * wo, -1, 1, 0);
+    Pair X = pair_act(x, n, c, h, w), Y = pair_act(x, n, c, ho, wo), G = pair_act(g, n, c, ho, wo),
+         DX = pair_act(x, n, c, h, w);
+    g_dev->maxpool2_forward(g_dev, X.d, Y.d, n, c, h, w), g_cpu->maxpool2_forward(g_cpu, X.c, Y.c, n, c, h, w);
+    compare_act(odd ? "maxpool2 forward (odd edge, ties)" : "maxpool2 forward (ties)", Y.d, Y.c, n, c, ho, wo, 0);
+    g_dev->maxpool2_backward(g_dev, X.d, Y.d, G.d, DX.d, n, c, h, w);
+    g_cpu->maxpool2_backward(g_cpu, X.c, Y.c, G.c, DX.c, n, c, h, w);
+    compare_act("maxpool2 backward", DX.d, DX.c, n, c, h, w, 0);
+    pair_free(X), pair_free(Y), pair_free(G), pair_free(DX), free(x), free(g);
+  }
+  for (int odd = 0; odd < 2; odd++) { /* 3x3/s2 ceil mode: clipped windows at the edge */
+    const int32_t h = 9 + odd, w = 8 + odd, ho = layer_pool3s2_out(h), wo = layer_pool3s2_out(w);
+    float *x = rnd((size_t)n * c * h * w, -1, 1, 5), *g = rnd((size_t)n * c * ho * wo, -1, 1, 0);
+    Pair X = pair_act(x, n, c, h, w), Y = pair_act(g, n, c, ho, wo), G = pair_act(g, n, c, ho, wo),
+         DX = pair_act(x, n, c, h, w);
+    g_dev->maxpool3s2_forward(g_dev, X.d, Y.d, n, c, h, w), g_cpu->maxpool3s2_forward(g_cpu, X.c, Y.c, n, c, h, w);
+    compare_act("maxpool3s2 forward (ceil, ties)", Y.d, Y.c, n, c, ho, wo, 0);
+    g_dev->maxpool3s2_backward(g_dev, X.d, Y.d, G.d, DX.d, n, c, h, w);
+    g_cpu->maxpool3s2_backward(g_cpu, X.c, Y.c, G.c, DX.c, n, c, h, w);
+    compare_act("maxpool3s2 backward (overlaps)", DX.d, DX.c, n, c, h, w, 1e-6);
+    pair_free(X), pair_free(Y), pair_free(G), pair_free(DX), free(x), free(g);
+  }
+}
+
+static void test_upsample_copy(void) {
+  const int32_t n = 2, c = 16, h = 5, w = 7, ho = 2 * h, wo = 2 * w;
+  /* the upsampled map is the second half of a [2c] concatenation buffer */
+  float *x = rnd((size_t)n * c * h * w, -1, 1, 0), *cat = rnd((size_t)n * 2 * c * ho * wo, -1, 1, 0);
+  Pair X = pair_act(x, n, c, h, w), CAT = pair_act(cat, n, 2 * c, ho, wo);
+  const int64_t xs = (int64_t)c * h * w, cs = (int64_t)2 * c * ho * wo, off = (int64_t)c * ho * wo;
+  g_dev->upsample2_forward(g_dev, X.d, xs, CAT.d + off, cs, n, c, h, w);
+  g_cpu->upsample2_forward(g_cpu, X.c, xs, CAT.c + off, cs, n, c, h, w);
+  compare_act("upsample2 forward (into concat)", CAT.d, CAT.c, n, 2 * c, ho, wo, 1e-6);
+  Pair DX = pair_act(x, n, c, h, w);
+  g_dev->upsample2_backward(g_dev, CAT.d + off, cs, DX.d, xs, n, c, h, w);
+  g_cpu->upsample2_backward(g_cpu, CAT.c + off, cs, DX.c, xs, n, c, h, w);
+  compare_act("upsample2 backward (from concat)", DX.d, DX.c, n, c, h, w, 1e-6);
+  float *s = rnd((size_t)n * c * ho * wo, -1, 1, 0);
+  Pair S = pair_act(s, n, c, ho, wo);
+  for (int acc = 0; acc < 2; acc++) {
+    g_dev->copy_channels(g_dev, S.d, off, CAT.d, cs, n, c, ho, wo, acc);
+    g_cpu->copy_channels(g_cpu, S.c, off, CAT.c, cs, n, c, ho, wo, acc);
+    compare_act(acc ? "copy_channels (accumulate)" : "copy_channels", CAT.d, CAT.c, n, 2 * c, ho, wo, 1e-7);
+  }
+  g_dev->add(g_dev, S.d, CAT.d, (size_t)n * c * ho * wo), g_cpu->add(g_cpu, S.c, CAT.c, (size_t)n * c * ho * wo);
+  compare_act("add", S.d, S.c, n, c, ho, wo, 1e-7);
+  g_dev->relu_backward(g_dev, CAT.d, S.d, (size_t)n * c * ho * wo);
+  g_cpu->relu_backward(g_cpu, CAT.c, S.c, (size_t)n * c * ho * wo);
+  compare_act("relu backward", S.d, S.c, n, c, ho, wo, 1e-7);
+  pair_free(X), pair_free(CAT), pair_free(DX), pair_free(S), free(x), free(cat), free(s);
+}
+
+static void test_bn(void) {
+  const int32_t n = 2, c = 32, h = 6, w = 5;
+  const size_t cnt = (size_t)n * c * h * w;
+  float *x = rnd(cnt, -2, 3, 0), *res = rnd(cnt, -1, 1, 0), *g = rnd(cnt, -1, 1, 0), *gam = rnd(c, 0.5, 1.5, 0),
+        *bet = rnd(c, -0.5, 0.5, 0), *rm = rnd(c, -0.1, 0.1, 0), *rv = rnd(c, 0.9, 1.1, 0);
+  Pair X = pair_act(x, n, c, h, w), R = pair_act(res, n, c, h, w), Y = pair_act(x, n, c, h, w), G = pair_act(g, n, c, h, w),
+       DX = pair_act(x, n, c, h, w), GA = pair_flat(gam, c), BE = pair_flat(bet, c), RM = pair_flat(rm, c),
+       RV = pair_flat(rv, c), SM = pair_flat(rm, c), SI = pair_flat(rv, c), DG = pair_flat(gam, c), DB = pair_flat(bet, c);
+  for (int train = 1; train >= 0; train--) {
+    g_dev->bn_forward(g_dev, X.d, Y.d, R.d, GA.d, BE.d, RM.d, RV.d, SM.d, SI.d, n, c, h, w, train, 1, 0.1, 1e-5, NULL);
+    g_cpu->bn_forward(g_cpu, X.c, Y.c, R.c, GA.c, BE.c, RM.c, RV.c, SM.c, SI.c, n, c, h, w, train, 1, 0.1, 1e-5, NULL);
+    compare_act(train ? "bn forward train (+res, relu)" : "bn forward eval", Y.d, Y.c, n, c, h, w, 1e-5);
+    float *a = flat_down(g_dev, RV.d, c), *b = flat_down(g_cpu, RV.c, c);
+    compare("bn running var", a, b, c, 1e-6);
+    free(a), free(b);
+  }
+  g_dev->bn_forward(g_dev, X.d, Y.d, NULL, GA.d, BE.d, RM.d, RV.d, SM.d, SI.d, n, c, h, w, 1, 1, 0.1, 1e-5, NULL);
+  g_cpu->bn_forward(g_cpu, X.c, Y.c, NULL, GA.c, BE.c, RM.c, RV.c, SM.c, SI.c, n, c, h, w, 1, 1, 0.1, 1e-5, NULL);
+  g_dev->bn_backward(g_dev, X.d, Y.d, G.d, DX.d, GA.d, DG.d, DB.d, SM.d, SI.d, n, c, h, w, 1, NULL);
+  g_cpu->bn_backward(g_cpu, X.c, Y.c, G.c, DX.c, GA.c, DG.c, DB.c, SM.c, SI.c, n, c, h, w, 1, NULL);
+  compare_act("bn backward dx (relu)", DX.d, DX.c, n, c, h, w, 1e-5);
+  compare_act("bn backward masked dy", G.d, G.c, n, c, h, w, 0);
+  float *a = flat_down(g_dev, DG.d, c), *b = flat_down(g_cpu, DG.c, c);
+  compare("bn backward dgamma", a, b, c, 1e-5);
+  free(a), free(b);
+  a = flat_down(g_dev, DB.d, c), b = flat_down(g_cpu, DB.c, c);
+  compare("bn backward dbeta", a, b, c, 1e-5);
+  free(a), free(b);
+  Pair all[] = {X, R, Y, G, DX, GA, BE, RM, RV, SM, SI, DG, DB};
+  for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) pair_free(all[i]);
+  free(x), free(res), free(g), free(gam), free(bet), free(rm), free(rv);
+}
+
+static void test_conv(const char *name, ConvSpec s) {
+  const int32_t ho = layer_conv_out(s.hin, s.k, s.stride, s.pad), wo = layer_conv_out(s.win, s.k, s.stride, s.pad);
+  const size_t nx = (size_t)s.n * s.cin * s.hin * s.win, ny = (size_t)s.n * s.cout * ho * wo,
+               nw = (size_t)s.cout * s.cin * s.k * s.k;
+  float *x = rnd(nx, -1, 1, 0), *wt = rnd(nw, -0.3, 0.3, 0), *b = rnd(s.cout, -0.5, 0.5, 0), *g = rnd(ny, -1, 1, 0);
+  /* plain tensors stay plain on the CPU (network input, logits) */
+  Pair X = s.plain_src ? pair_flat(x, nx) : pair_act(x, s.n, s.cin, s.hin, s.win);
+  Pair Y = s.plain_dst ? pair_flat(g, ny) : pair_act(g, s.n, s.cout, ho, wo);
+  Pair G = s.plain_dst ? pair_flat(g, ny) : pair_act(g, s.n, s.cout, ho, wo);
+  Pair DX = s.plain_src ? pair_flat(x, nx) : pair_act(x, s.n, s.cin, s.hin, s.win);
+  Pair W = pair_flat(wt, nw), B = pair_flat(b, s.cout), DW = pair_flat(wt, nw), DB = pair_flat(b, s.cout);
+  BackendConv *cd = g_dev->conv_plan(g_dev, &s, X.d, Y.d, W.d, s.bias ? B.d : NULL, s.need_dsrc ? DX.d : NULL, G.d, DW.d,
+                                     s.bias ? DB.d : NULL);
+  BackendConv *cc = g_cpu->conv_plan(g_cpu, &s, X.c, Y.c, W.c, s.bias ? B.c : NULL, s.need_dsrc ? DX.c : NULL, G.c, DW.c,
+                                     s.bias ? DB.c : NULL);
+  g_dev->conv_forward(g_dev, cd), g_cpu->conv_forward(g_cpu, cc);
+  char op[96];
+  snprintf(op, sizeof op, "conv %s forward", name);
+  const double lim = tol(2e-6, 2e-2);
+  if (s.plain_dst) {
+    float *a = flat_down(g_dev, Y.d, ny), *r = flat_down(g_cpu, Y.c, ny);
+    compare(op, a, r, ny, lim);
+    free(a), free(r);
+  } else {
+    compare_act(op, Y.d, Y.c, s.n, s.cout, ho, wo, lim);
+  }
+  g_dev->conv_backward(g_dev, cd), g_cpu->conv_backward(g_cpu, cc);
+  if (s.need_dsrc) {
+    snprintf(op, sizeof op, "conv %s backward data", name);
+    compare_act(op, DX.d, DX.c, s.n, s.cin, s.hin, s.win, lim);
+  }
+  float *a = flat_down(g_dev, DW.d, nw), *r = flat_down(g_cpu, DW.c, nw);
+  snprintf(op, sizeof op, "conv %s backward weights", name);
+  compare(op, a, r, nw, tol(1e-5, 2e-2));
+  free(a), free(r);
+  if (s.bias) {
+    a = flat_down(g_dev, DB.d, s.cout), r = flat_down(g_cpu, DB.c, s.cout);
+    snprintf(op, sizeof op, "conv %s backward bias", name);
+    compare(op, a, r, s.cout, tol(1e-5, 1e-4));
+    free(a), free(r);
+  }
+  printf("    %s: %s | %s | %s\n", name, g_dev->conv_describe(g_dev, cd, 0), g_dev->conv_describe(g_dev, cd, 1),
+         g_dev->conv_describe(g_dev, cd, 2));
+  g_dev->conv_free(g_dev, cd), g_cpu->conv_free(g_cpu, cc);
+  Pair all[] = {X, Y, G, DX, W, B, DW, DB};
+  for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) pair_free(all[i]);
+  free(x), free(wt), free(b), free(g);
+}
+
+static void test_losses(void) {
+  const int32_t n = 2, k = 9, h = 12, w = 10;
+  const size_t nl = (size_t)n * k * h * w, hw = (size_t)h * w;
+  float *z = rnd(nl, -3, 3, 0);
+  uint8_t *y = mallocCheck((size_t)n * hw);
+  for (size_t i = 0; i < (size_t)n * hw; i++) y[i] = (uint8_t)(i % 37 < 20 ? 0 : 1 + (i / 3) % (k - 1));
+  float *tgt = mallocCheck(nl * sizeof(float));
+  uint8_t *yd = g_dev->alloc(g_dev, (size_t)n * hw);
+  g_dev->upload(g_dev, yd, y, (size_t)n * hw);
+  for (int kind = 0; kind < 3; kind++) {
+    LossConfig lc;
+    loss_config_default(&lc, (LossKind)kind);
+    lc.hdl_sigma = 1.5f;
+    loss_hdl_target(y, n, k, h, w, lc.hdl_sigma, tgt);
+    Pair Z = pair_flat(z, nl), DZ = pair_flat(z, nl), T = pair_flat(tgt, nl);
+    g_dev->loss(g_dev, &lc, Z.d, yd, g_dev->wants_hdl_target ? T.d : NULL, n, k, h, w, DZ.d);
+    g_cpu->loss(g_cpu, &lc, Z.c, y, NULL, n, k, h, w, DZ.c);
+    const double ld = g_dev->loss_value(g_dev), lcpu = g_cpu->loss_value(g_cpu);
+    const double el = fabs(ld - lcpu) / fabs(lcpu);
+    printf("  %-34s loss %.8g vs %.8g, rel err %.2e (limit 1e-5)\n", loss_kind_name((LossKind)kind), ld, lcpu, el);
+    T_CHECK(el <= 1e-5, "%s loss: %.9g vs CPU %.9g", loss_kind_name((LossKind)kind), ld, lcpu);
+    float *a = flat_down(g_dev, DZ.d, nl), *b = flat_down(g_cpu, DZ.c, nl);
+    char op[64];
+    snprintf(op, sizeof op, "%s dloss/dlogits", loss_kind_name((LossKind)kind));
+    compare(op, a, b, nl, 1e-4);
+    free(a), free(b);
+    g_dev->probs(g_dev, &lc, Z.d, n, k, h, w, DZ.d), g_cpu->probs(g_cpu, &lc, Z.c, n, k, h, w, DZ.c);
+    a = flat_down(g_dev, DZ.d, nl), b = flat_down(g_cpu, DZ.c, nl);
+    snprintf(op, sizeof op, "%s probabilities", loss_kind_name((LossKind)kind));
+    compare(op, a, b, nl, 1e-6);
+    free(a), free(b);
+    pair_free(Z), pair_free(DZ), pair_free(T);
+  }
+  g_dev->free(g_dev, yd);
+  free(z), free(y), free(tgt);
+}
+
+static void test_adam_norms(void) {
+  const size_t n = 10007;
+  float *p = rnd(n, -1, 1, 0), *g = rnd(n, -0.01, 0.01, 0), *m = rnd(n, -0.001, 0.001, 0), *v = rnd(n, 0, 1e-5, 0);
+  Pair P = pair_flat(p, n), G = pair_flat(g, n), M = pair_flat(m, n), V = pair_flat(v, n);
+  for (int64_t t = 1; t <= 3; t++) {
+    g_dev->adam_step(g_dev, P.d, G.d, M.d, V.d, n, 1e-3f, t, 0.9f, 0.999f, 1e-8f, 0.0f);
+    g_cpu->adam_step(g_cpu, P.c, G.c, M.c, V.c, n, 1e-3f, t, 0.9f, 0.999f, 1e-8f, 0.0f);
+  }
+  float *a = flat_down(g_dev, P.d, n), *b = flat_down(g_cpu, P.c, n);
+  compare("adam (3 steps) params", a, b, n, 1e-6);
+  free(a), free(b);
+  const double sd = g_dev->sumsq(g_dev, G.d, n), sc = g_cpu->sumsq(g_cpu, G.c, n);
+  printf("  %-34s %.10g vs %.10g\n", "sumsq", sd, sc);
+  T_CHECK(fabs(sd - sc) <= 1e-12 * sc, "sumsq %.12g vs %.12g", sd, sc);
+  g_dev->scale(g_dev, G.d, n, 0.37f), g_cpu->scale(g_cpu, G.c, n, 0.37f);
+  a = flat_down(g_dev, G.d, n), b = flat_down(g_cpu, G.c, n);
+  compare("scale", a, b, n, 0);
+  free(a), free(b);
+  pair_free(P), pair_free(G), pair_free(M), pair_free(V), free(p), free(g), free(m), free(v);
+}
+
+/* a few Adam steps of a whole UNet from the same weights and batch */
+static void test_training(UnetBackbone bb, LossKind kind, int32_t S, int steps, double tol_loss) {
+  const int32_t N = 2, K = 9;
+  UnetConfig cfg = {bb, 1, K, 4, UNET_CONV_DIRECT};
+  Unet *nd = unet_init(g_dev, &cfg, N, S, S), *nc = unet_init(g_cpu, &cfg, N, S, S);
+  unet_init_weights(nd, UNET_INIT_KAIMING, 7), unet_init_weights(nc, UNET_INIT_KAIMING, 7);
+  LossConfig lc;
+  loss_config_default(&lc, kind);
+  Stepper sd, sc;
+  stepper_init(&sd, nd, &lc, N, S, S), stepper_init(&sc, nc, &lc, N, S, S);
+  float *x = rnd((size_t)N * S * S, 0, 1, 0);
+  uint8_t *y = mallocCheck((size_t)N * S * S);
+  for (int32_t i = 0; i < N * S * S; i++) {
+    const int32_t px = i % S, py = i / S % S, r2 = (px - S / 2) * (px - S / 2) + (py - S / 2) * (py - S / 2);
+    y[i] = (uint8_t)(r2 < S * S / 9 ? 1 + (px > S / 2) * 4 + (py > S / 2) * 2 + (px + py) % 2 : 0);
+  }
+  double worst = 0;
+  for (int s = 0; s < steps; s++) {
+    const double ld = stepper_train(&sd, x, y, 1e-3f), l = stepper_train(&sc, x, y, 1e-3f);
+    worst = fmax(worst, fabs(ld - l) / fabs(l));
+    if (s == 0 || s == steps - 1) printf("    step %d: loss %.7f vs CPU %.7f\n", s + 1, ld, l);
+  }
+  printf("  %-34s %s %s: %d steps, worst loss rel err %.2e (limit %.0e)%s\n", "training", unet_backbone_name(bb),
+         loss_kind_name(kind), steps, worst, tol_loss, sd.graph ? ", replayed from a graph" : "");
+  T_CHECK(worst <= tol_loss, "%s %s training: loss differs from CPU by %.3g", unet_backbone_name(bb), loss_kind_name(kind),
+          worst);
+  float *pd = t_params(nd), *pc = t_params(nc);
+  char op[96];
+  snprintf(op, sizeof op, "params after %d steps (%s)", steps, unet_backbone_name(bb));
+  compare(op, pd, pc, unet_num_params(nd), tol_loss * 10);
+  if (g_dev->supports(g_dev, BACKEND_CAP_GRAPH) && !getenv("CORDSEG_NO_GRAPH"))
+    T_CHECK(sd.graph != NULL, "the CUDA step was not captured as a graph");
+  free(pd), free(pc), free(x), free(y);
+  stepper_free(&sd), stepper_free(&sc);
+  unet_free(nd), unet_free(nc);
+}
+
+int main(void) {
+  rng_init(&g_rng, 2026);
+  g_cpu = t_cpu();
+#ifdef CORDSEG_TEST_EMUL
+  g_dev = backend_cuda_init(BACKEND_PRECISION_FP32, 1, -1);
+  printf("test_backend_ops: the CUDA backend's code under host emulation (%s) vs the CPU backend\n", g_dev->version);
+#else
+  if (!backend_compiled(BACKEND_KIND_CUDA)) t_skip("this build has no CUDA backend (CORDSEG_WITH_CUDA=OFF)");
+  if (backend_cuda_device_count() == 0)
+    t_skip("no CUDA GPU visible: the CUDA ops are checked under emulation by test_backend_ops_emul");
+  const char *pr = getenv("CORDSEG_TEST_PRECISION");
+  g_dev = backend_cuda_init(pr && !strcmp(pr, "bf16") ? BACKEND_PRECISION_BF16 : BACKEND_PRECISION_FP32, 1, -1);
+  g_gpu = 1;
+  printf("test_backend_ops: %s vs the CPU backend\n", g_dev->version);
+#endif
+  test_pools();
+  test_upsample_copy();
+  test_bn();
+  test_conv("3x3/s1 bias relu 16->32", (ConvSpec){.n = 2, .cin = 16, .cout = 32, .k = 3, .stride = 1, .pad = 1, .hin = 12,
+                                                  .win = 10, .bias = 1, .relu = 1, .need_dsrc = 1});
+  test_conv("1x1/s2 32->16", (ConvSpec){.n = 2, .cin = 32, .cout = 16, .k = 1, .stride = 2, .pad = 0, .hin = 12, .win = 10,
+                                        .need_dsrc = 1});
+  test_conv("7x7/s2 stem 1->16 (plain in)", (ConvSpec){.n = 2, .cin = 1, .cout = 16, .k = 7, .stride = 2, .pad = 3,
+                                                       .hin = 16, .win = 16, .plain_src = 1});
+  test_conv("3x3/s2 16->16", (ConvSpec){.n = 2, .cin = 16, .cout = 16, .k = 3, .stride = 2, .pad = 1, .hin = 9, .win = 8,
+                                        .need_dsrc = 1});
+  test_conv("1x1 final 16->9 (plain out)", (ConvSpec){.n = 2, .cin = 16, .cout = 9, .k = 1, .stride = 1, .pad = 0,
+                                                      .hin = 8, .win = 8, .bias = 1, .plain_dst = 1, .need_dsrc = 1});
+  test_losses();
+  test_adam_norms();
+  test_training(UNET_BACKBONE_VGG16, LOSS_KIND_HYBRID, 32, 3, tol(1e-4, 2e-2));
+  test_training(UNET_BACKBONE_RESNET50, LOSS_KIND_HYBRID, 64, 3, tol(2e-3, 5e-2));
+  test_training(UNET_BACKBONE_VGG16, LOSS_KIND_HDL, 32, 3, tol(1e-4, 2e-2));
+#ifdef CORDSEG_TEST_EMUL
+  printf("  emulation: %lld cuDNN calls checked, %lld graph launches\n", cordseg_emul_cudnn_calls(),
+         cordseg_emul_graph_launches());
+  T_CHECK(cordseg_emul_graph_launches() > 0, "no training step ran from a graph");
+#endif
+  backend_free(g_dev);
+  return t_finish("test_backend_ops");
+}
