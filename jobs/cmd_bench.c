@@ -51,7 +51,7 @@ static double median(double *v, int n) {
 
 /* Runs the peer and extracts img_s_median for (model, mode) from its JSON lines. */
 static int run_peer(const char *py, const char *peer, int threads, int32_t size, int32_t batch, double out[2][2]) {
-  char json[256], cmd[1024];
+  char json[4400], cmd[13400];
   snprintf(json, sizeof json, "%s/cordseg-bench-peer-%d.json", paths_tmpdir(), (int)getpid());
   unlink(json);
   snprintf(cmd, sizeof cmd,
