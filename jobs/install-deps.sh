@@ -79,6 +79,7 @@ $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recomme
   /^Need to get|^After this operation/ { print "install-deps: apt: " $0; fflush() }
   / newly installed/ { total = $1 + $3 }
   /^Get:/ { tick("downloaded", ++got) }
+  /^Unpacking / { tick("unpacked", ++unp) }
   /^Setting up / { tick("set up", ++set) }
   /^E: |^dpkg: error|^Errors were encountered/ { print; fflush() }'
 rc=${PIPESTATUS[0]}
