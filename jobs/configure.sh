@@ -4,14 +4,15 @@
 # fails: cmake's messages, then which Debian package is missing and the
 # command that installs it. Used by jobs/quickstart.sh and tests/run.sh.
 set -uo pipefail
+SUDO_HINT=$([ "$(id -u)" = 0 ] || echo "sudo ")
 cd "$(dirname "$0")/.."
 B=${1:?usage: jobs/configure.sh BUILD_DIR [CMAKE_ARGS...]}
 shift
 mkdir -p "$B"
 LOG=$B/configure.log
 if ! command -v cmake >/dev/null; then
-  echo "configure: cmake is not installed: sudo apt-get install --no-install-recommends cmake build-essential" >&2
-  echo "configure:   (or everything at once: sudo bash jobs/install-deps.sh)" >&2
+  echo "configure: cmake is not installed: ${SUDO_HINT}apt-get install --no-install-recommends cmake build-essential" >&2
+  echo "configure:   (or everything at once: ${SUDO_HINT}bash jobs/install-deps.sh)" >&2
   exit 1
 fi
 t0=$SECONDS
@@ -38,8 +39,8 @@ hit 'NIFTI_INCLUDE|NIFTI2_LIB|ZNZ_LIB' libnifti2-dev
 if [ ${#pkgs[@]} -gt 0 ]; then
   mapfile -t pkgs < <(printf '%s\n' "${pkgs[@]}" | sort -u)
   echo "configure: missing Debian package(s): ${pkgs[*]}" >&2
-  echo "configure: install with: sudo apt-get install --no-install-recommends ${pkgs[*]}" >&2
-  echo "configure:           or: sudo bash jobs/install-deps.sh (everything cordseg needs)" >&2
+  echo "configure: install with: ${SUDO_HINT}apt-get install --no-install-recommends ${pkgs[*]}" >&2
+  echo "configure:           or: ${SUDO_HINT}bash jobs/install-deps.sh (everything cordseg needs)" >&2
 else # not a known pattern: say what of the package list is absent, if anything
   bash jobs/install-deps.sh --check >&2 || true
 fi

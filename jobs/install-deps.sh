@@ -23,6 +23,7 @@ if [ -n "${CORDSEG_DEPS_OMIT:-}" ]; then
   echo "install-deps: CORDSEG_DEPS_OMIT: leaving out $CORDSEG_DEPS_OMIT"
 fi
 check_only=0
+SUDO_HINT=$([ "$(id -u)" = 0 ] || echo "sudo ")
 for a in "$@"; do
   case $a in
     --tests) pkgs+=(python3 python3-torch python3-numpy procps) ;;
@@ -40,8 +41,8 @@ if [ ${#missing[@]} -eq 0 ]; then
 fi
 if [ $check_only = 1 ]; then
   echo "install-deps: missing Debian packages: ${missing[*]}"
-  echo "install-deps: install them with: sudo apt-get install --no-install-recommends ${missing[*]}"
-  echo "install-deps:              or: sudo bash jobs/install-deps.sh"
+  echo "install-deps: install them with: ${SUDO_HINT}apt-get install --no-install-recommends ${missing[*]}"
+  echo "install-deps:              or: ${SUDO_HINT}bash jobs/install-deps.sh"
   exit 1
 fi
 SUDO=""
