@@ -19,7 +19,8 @@
 # to see the check fail as it should; --keep keeps the root for a look.
 # The root lives under ${TMPDIR:-/var/tmp}. Measured 2026-12-01 on the 2-core
 # CI machine: 116 s (51 s apt: 177 MB, 241 packages; 17 s build; 47 s
-# phantom + training), plus about 35 s once to make the cached root.
+# phantom + training; 161 s while the machine was loaded), plus 35-80 s once
+# to make the cached root.
 set -euo pipefail
 SRC=$(cd "$(dirname "$0")/.." && pwd)
 omit="" keep=0
