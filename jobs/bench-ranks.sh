@@ -14,7 +14,7 @@ STORE=${STORE:-runs/quickstart/cohort.h5}; FOLDS=${FOLDS:-runs/quickstart/folds.
 [ -f "$STORE" ] && [ -f "$FOLDS" ] || { echo "bench-ranks: $STORE / $FOLDS missing: run jobs/quickstart.sh or set STORE and FOLDS"; exit 1; }
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_base_oversubscribe=1
 CORES=$(nproc)
-T=$(mktemp -d /tmp/cordseg-bench-ranks.XXXXXX); trap 'rm -rf "$T"' EXIT
+T=$(mktemp -d "${TMPDIR:-/tmp}"/cordseg-bench-ranks.XXXXXX); trap 'rm -rf "$T"' EXIT
 run() { # np threads
   OMP_NUM_THREADS=$2 mpirun -np "$1" --bind-to none ./build/cordseg train --config configs/demo.ini \
     --set store="$STORE" --set folds="$FOLDS" --set epochs=4 --set val_every=100 --set steps_per_epoch=6 \

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "core/common.h"
+#include "jobs/paths.h"
 #include "core/step.h"
 #include "jobs/cli.h"
 #include "core/synth.h"
@@ -34,7 +35,7 @@ static void usage(FILE *f) {
           "  Also prints the recorded PyTorch anchor of shared/design/cpu-performance.md (4.5 / 7.6\n"
           "  img/s training at 128x128, batch 4, on a 565 GFLOP/s machine) scaled to this CPU's peak,\n"
           "  as a host-independent check next to the peer run side by side.\n"
-          "  --peer PATH    torch_unet.py (default: <source>/../shared/peers/torch_unet.py)\n"
+          "  --peer PATH    torch_unet.py (default: ../shared/peers/ beside the checkout)\n"
           "  --no-peer      skip the PyTorch peer\n"
           "  --device       cpu (default), cuda or auto; on cuda the CPU anchor and peer are skipped\n"
           "                 (tests/gpu/device-check.sh runs PyTorch on the same GPU side by side)\n"
@@ -53,14 +54,14 @@ static double median(double *v, int n) {
 }
 
 /* Runs the peer and extracts img_s_median for (model, mode) from its JSON lines. */
-static int run_peer(const char *peer, int threads, int32_t size, int32_t batch, double out[2][2]) {
-  char json[256], cmd[1024];
-  snprintf(json, sizeof json, "/tmp/cordseg-bench-peer-%d.json", (int)getpid());
+static int run_peer(const char *py, const char *peer, int threads, int32_t size, int32_t batch, double out[2][2]) {
+  char json[4400], cmd[13400];
+  snprintf(json, sizeof json, "%s/cordseg-bench-peer-%d.json", paths_tmpdir(), (int)getpid());
   unlink(json);
   snprintf(cmd, sizeof cmd,
-           "/usr/bin/python3 '%s' --model both --threads %d --batches %d --sizes %d --modes fwd,train "
+           "'%s' '%s' --model both --threads %d --batches %d --sizes %d --modes fwd,train "
            "--min-reps 3 --max-reps 5 --budget-s 8 --json '%s' > /dev/null 2>&1",
-           peer, threads, batch, size, json);
+           py, peer, threads, batch, size, json);
   int rc = system(cmd);
   FILE *f = fopen(json, "r");
   if (rc != 0 || !f) {
@@ -116,7 +117,9 @@ int cmd_bench(int argc, char **argv) {
   BackendPrecision prec = BACKEND_PRECISION_FP32;
   int32_t size = 128, batch = 4, steps = 5;
   double peak = 0;
-  const char *peer = CORDSEG_SOURCE_DIR "/../shared/peers/torch_unet.py";
+  char peer_path[4200];
+  paths_beside_checkout("peers/torch_unet.py", peer_path, sizeof peer_path); /* ../shared/peers beside the checkout */
+  const char *peer = peer_path;
   int c;
   while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
     switch (c) {
@@ -208,16 +211,18 @@ int cmd_bench(int argc, char **argv) {
   if (!on_cpu) return 0; /* the GPU peers run in tests/gpu/device-check.sh (PyTorch on the same GPU) */
   print_anchor(ours, backbone, size, batch, threads, peak);
   if (!use_peer) return 0;
-  if (access(peer, R_OK) != 0 || system("/usr/bin/python3 -c 'import torch' > /dev/null 2>&1") != 0) {
-    printf("PyTorch peer: not run (%s): install python3-torch and keep %s\n",
-           access(peer, R_OK) ? "peer script missing" : "python3-torch not installed", peer);
+  char why[2048] = "";
+  const char *py = access(peer, R_OK) == 0 ? paths_python_torch(why, sizeof why) : NULL;
+  if (!py) {
+    printf("PyTorch peer: not run: %s\n", access(peer, R_OK) ? "peer script missing (give --peer FILE)" : why);
+    if (access(peer, R_OK)) printf("PyTorch peer: looked for %s\n", peer);
     return 0;
   }
   printf("PyTorch peer (%s, %d threads) ...\n", peer, threads);
   fflush(stdout);
   double theirs[2][2] = {{0}};
-  if (run_peer(peer, threads, size, batch, theirs) != 0) {
-    printf("PyTorch peer: failed to run; try it by hand: /usr/bin/python3 %s --model both\n", peer);
+  if (run_peer(py, peer, threads, size, batch, theirs) != 0) {
+    printf("PyTorch peer: failed to run; try it by hand: %s %s --model both\n", py, peer);
     return 0;
   }
   printf("%-9s %-5s %12s %12s %7s\n", "backbone", "mode", "cordseg", "pytorch", "ratio");

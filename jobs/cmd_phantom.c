@@ -8,6 +8,7 @@
 #include "core/common.h"
 #include "io/phantom.h"
 #include "jobs/cli.h"
+#include "jobs/paths.h"
 
 static void usage(FILE *f) {
   fprintf(f,
@@ -19,7 +20,7 @@ static void usage(FILE *f) {
           "same code as `cordseg import --dwi`. Same seed -> byte-identical content.\n\n"
           "options:\n"
           "  -o, --out FILE       output HDF5 store (required)\n"
-          "      --pam50 DIR      PAM50 directory (default: <source>/../shared/data/PAM50)\n"
+          "      --pam50 DIR      PAM50 directory (default: $PAM50, $CORDSEG_DATA/PAM50, ../shared/data/PAM50)\n"
           "      --subjects N     subjects (default 89)\n"
           "      --slices S       slices per subject (default 12)\n"
           "      --size PX        slice size (default 128; FOV stays 80 mm)\n"
@@ -40,13 +41,14 @@ int cmd_phantom(int argc, char **argv) {
   phantom_config_default(&c);
   const char *out = NULL, *nifti = NULL, *png = NULL;
   char pam50[4200];
-  snprintf(pam50, sizeof pam50, "%s/../shared/data/PAM50", CORDSEG_SOURCE_DIR);
+  const int pam50_found = paths_pam50(pam50, sizeof pam50) == 0; /* $PAM50, $CORDSEG_DATA/PAM50, ../shared/data */
+  int pam50_given = 0;
   int ch;
   optind = 1;
   while ((ch = getopt_long(argc, argv, "o:h", opts, NULL)) != -1) {
     switch (ch) {
       case 'o': out = optarg; break;
-      case 'p': snprintf(pam50, sizeof pam50, "%s", optarg); break;
+      case 'p': snprintf(pam50, sizeof pam50, "%s", optarg), pam50_given = 1; break;
       case 'n': c.subjects = (int32_t)cli_parse_int("--subjects", optarg, 1, 100000); break;
       case 's': c.slices = (int32_t)cli_parse_int("--slices", optarg, 1, 64); break;
       case 'z': c.size = (int32_t)cli_parse_int("--size", optarg, 16, 1024); break;
@@ -65,6 +67,7 @@ int cmd_phantom(int argc, char **argv) {
     size_t l = strlen(cmdline);
     snprintf(cmdline + l, sizeof cmdline - l, " %s", argv[i]);
   }
+  if (!pam50_given && !pam50_found) cs_fatal("give --pam50 DIR, or set PAM50=DIR or CORDSEG_DATA=DIR", "%s", pam50);
   phantom_build(&c, pam50, out, cmdline, nifti, png);
   return 0;
 }

@@ -13,6 +13,7 @@
 #include "core/common.h"
 #include "io/sweep.h"
 #include "jobs/cli.h"
+#include "jobs/paths.h"
 
 static void usage(FILE *f) {
   fprintf(f,
@@ -56,7 +57,7 @@ static void usage(FILE *f) {
           "           constraint, extra (more sbatch options), report_time (1:00:00),\n"
           "           report_cpus (2), report_mem (8G)\n\n"
           "Jobs run $CORDSEG_BIN if set, else this cordseg binary; the templates are read from\n"
-          "$CORDSEG_SLURM_DIR if set, else <source>/slurm. Template placeholders: JOB_NAME, NODES,\n"
+          "$CORDSEG_SLURM_DIR if set, else <prefix>/share/cordseg/slurm beside the binary. Template placeholders: JOB_NAME, NODES,\n"
           "NTASKS_PER_NODE, CPUS_PER_TASK, GPUS_PER_NODE, TIME, SIGNAL, LOG_DIR, SBATCH_MORE,\n"
           "SWEEP_DIR, CORDSEG, MAX_REQUEUES, REQUEUE_SIG, LAUNCH, REPORT_CPUS, REPORT_TIME,\n"
           "SBATCH_MORE_REPORT (written @NAME@).\n");
@@ -74,10 +75,7 @@ typedef struct {
   char *script_task, *script_report, *script_run; /* rendered templates (slurm/) */
 } Plan;
 
-static const char *slurm_dir(void) {
-  const char *d = getenv("CORDSEG_SLURM_DIR");
-  return d && *d ? d : CORDSEG_SOURCE_DIR "/slurm";
-}
+static const char *slurm_dir(void) { return paths_slurm_dir(); /* $CORDSEG_SLURM_DIR, else beside the binary */ }
 
 /* the dir made absolute whether or not it exists yet */
 static void absolute_dir(const char *dir, char *out, size_t n) {

@@ -1,18 +1,59 @@
 #!/usr/bin/env bash
 # tests/run.sh: the README's test command (and what CI runs): installs what is
 # missing (with python3-torch for the PyTorch reference test), builds with
-# warnings as errors into ./build-test, runs every ctest.
+# warnings as errors into ./build-test, runs every ctest. Each test is
+# announced with its expected duration (its time in the previous run, else
+# the 2-core figures below); skipped tests are listed at the
+# end with their reasons (from Testing/Temporary/LastTest.log).
+# Arguments go to ctest (e.g. `bash tests/run.sh -R test_install`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+t0=$SECONDS
+say() { echo "tests [$((SECONDS - t0)) s]: $*"; }
+say "packages (jobs/install-deps.sh --tests; python3-torch alone is about 200 MB on a fresh system)"
 bash jobs/install-deps.sh --tests
-cmake -S . -B build-test -DCMAKE_BUILD_TYPE=Release -DCORDSEG_FATAL_WARNINGS=ON >/dev/null
-cmake --build build-test -j"$(nproc)"
-# shared data sets (PAM50 atlas, sct_dmri) for the io tests: $CORDSEG_DATA, else
-# ../shared/data beside the checkout, else the workplace's /work/shared/data
-if [ -z "${CORDSEG_DATA:-}" ]; then
-  for d in ../shared/data /work/shared/data; do
-    [ -d "$d/PAM50" ] && export CORDSEG_DATA="$(cd "$d" && pwd)" && break
+say "configure and build ./build-test with -Werror (about 1 min on 2 cores the first time)"
+bash jobs/build.sh build-test -DCMAKE_BUILD_TYPE=Release -DCORDSEG_FATAL_WARNINGS=ON
+# shared data sets (PAM50 atlas, sct_dmri) for the io tests: $CORDSEG_DATA,
+# else ../shared/data beside the checkout
+if [ -z "${CORDSEG_DATA:-}" ] && [ -d ../shared/data/PAM50 ]; then
+  CORDSEG_DATA=$(cd ../shared/data && pwd)
+fi
+if [ -n "${CORDSEG_DATA:-}" ]; then
+  export CORDSEG_DATA
+  say "shared data at $CORDSEG_DATA"
+else
+  say "no shared data (set CORDSEG_DATA=DIR holding PAM50/ and sct_dmri/, or put them at ../shared/data): the data tests skip"
+fi
+# expected seconds per test: measured 2026-12-01 on the 2-core CI machine
+# (`bash .ci/run`; a loaded machine takes up to 2-3x); the times of this build
+# directory's previous run (build-test/ctest.out) win when there are some
+declare -A expect=([test_overfit]=65 [test_slurm_sweep]=45 [test_torch_ref]=36 [test_train]=35
+  [test_evaluate_cli]=15 [test_io_phantom]=7 [test_install]=6)
+if [ -f build-test/ctest.out ]; then
+  while read -r name secs; do expect[$name]=$(printf '%.0f' "$secs"); done < <(
+    sed -n 's/^ *[0-9]*\/[0-9]* Test *#[0-9]*: \([^ ]*\) [ .*]*\(Passed\|Failed\) *\([0-9.]*\) sec.*/\1 \3/p' build-test/ctest.out)
+fi
+exp_list=""
+for k in "${!expect[@]}"; do exp_list+="$k=${expect[$k]} "; done
+n=$(ctest --test-dir build-test -N "$@" | sed -n 's/^Total Tests: //p')
+say "running $n tests (about 4 min on an idle 2-core machine, 8-10 min on a loaded one; long ones announced with their expected time)"
+set +e
+ctest --test-dir build-test --output-on-failure --timeout 900 "$@" 2>&1 | awk -v el="$exp_list" '
+  BEGIN { m = split(el, a, " "); for (i = 1; i <= m; i++) { split(a[i], kv, "="); e[kv[1]] = kv[2] } }
+  /^ *Start +[0-9]+: / { name = $3; if (e[name] >= 5) $0 = $0 "  (expect ~" e[name] " s)"; print; fflush(); next }
+  { print; fflush() }' | tee build-test/ctest.out
+rc=${PIPESTATUS[0]}
+set -e
+# skipped tests and why: the test's own SKIP line in LastTest.log
+skipped=$(sed -n 's/^ *[0-9]*\/[0-9]* Test *#[0-9]*: \([^ ]*\) .*\*\*\*Skipped.*/\1/p' build-test/ctest.out)
+if [ -n "$skipped" ]; then
+  echo "skipped tests and why:"
+  for t in $skipped; do
+    why=$(awk -v t="$t" '$0 ~ "^[0-9]+/[0-9]+ Test: " t "$" { on = 1; next } on && /^<end of output>/ { exit }
+      on && /SKIP/ { sub(/^.*SKIP(PED)?:? */, ""); print; exit }' build-test/Testing/Temporary/LastTest.log)
+    echo "  $t: ${why:-no reason printed (see build-test/Testing/Temporary/LastTest.log)}"
   done
 fi
-echo "tests: shared data at ${CORDSEG_DATA:-<none: data tests skip>}"
-ctest --test-dir build-test --output-on-failure --timeout 900
+say "done (ctest exit $rc)"
+exit "$rc"

@@ -11,7 +11,7 @@ BIN=$(readlink -f "$1")
 DATA=${CORDSEG_DATA:-$(dirname "$0")/../../shared/data}
 [ -f "$DATA/PAM50/atlas/info_label.txt" ] || { echo "SKIP: PAM50 atlas not found under $DATA (set CORDSEG_DATA)"; exit 77; }
 export OMP_NUM_THREADS=${OMP_NUM_THREADS:-2}
-T=$(mktemp -d /tmp/cordseg-test-eval.XXXXXX)
+T=$(mktemp -d "${TMPDIR:-/tmp}"/cordseg-test-eval.XXXXXX)
 trap 'rm -rf "$T"' EXIT
 fails=0 checks=0
 check() { checks=$((checks + 1)); if eval "$2"; then echo "ok: $1"; else echo "FAIL: $1"; fails=$((fails + 1)); fi; }

@@ -164,8 +164,9 @@ static void test_ckpt(void) {
 }
 
 int main(void) {
-  snprintf(g_dir, sizeof g_dir, "/tmp/cordseg-test-config.%d", (int)getpid());
-  CS_CHECK(mkdtemp(strcpy(g_dir + 0, "/tmp/cordseg-test-config.XXXXXX")), NULL, "mkdtemp");
+  const char *tmpdir = getenv("TMPDIR") && getenv("TMPDIR")[0] ? getenv("TMPDIR") : "/tmp";
+  snprintf(g_dir, sizeof g_dir, "%s/cordseg-test-config.XXXXXX", tmpdir);
+  CS_CHECK(mkdtemp(g_dir), NULL, "mkdtemp in %s", tmpdir);
   test_config();
   test_ckpt();
   char cmd[600];

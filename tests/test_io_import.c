@@ -155,7 +155,8 @@ static void dwi_mode(void) {
 }
 
 int main(void) {
-  snprintf(g_dir, sizeof g_dir, "/tmp/cordseg-test-import-%d", (int)getpid());
+  snprintf(g_dir, sizeof g_dir, "%s/cordseg-test-import-%d", getenv("TMPDIR") && getenv("TMPDIR")[0] ? getenv("TMPDIR") : "/tmp",
+           (int)getpid());
   mkdir(g_dir, 0755);
   pam50_table();
   maps_mode();

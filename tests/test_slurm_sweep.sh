@@ -32,7 +32,7 @@ for d in "$SRC/../shared/slurm" "$DATA/../slurm"; do
 done
 [ -n "$SLURM_SH" ] || skip "start-local-slurm.sh not found in ../shared/slurm"
 
-T=$(mktemp -d /tmp/cordseg-test-sweep.XXXXXX)
+T=$(mktemp -d "${TMPDIR:-/tmp}"/cordseg-test-sweep.XXXXXX)
 started=0
 cleanup() {
   # our jobs only: the ones jobs.tsv recorded

@@ -165,15 +165,20 @@ static void check_case(const char *path) {
 
 int main(void) {
   const char *dir = getenv("CORDSEG_TORCH_REF_DIR");
-  char d[1024], cmd[4096];
+  char d[1024], cmd[12288];
   if (!dir) {
     snprintf(d, sizeof d, "%s/torchref", CORDSEG_BINARY_DIR);
     dir = d;
   }
   mkdir(dir, 0755);
-  snprintf(cmd, sizeof cmd, "/usr/bin/python3 %s/tests/torch_ref.py --out '%s'", CORDSEG_SOURCE_DIR, dir);
+  char why[2048];
+  const char *py = t_python_torch(why, sizeof why); /* $CORDSEG_PYTHON, else a python3 on PATH with torch */
+  if (!py) t_skip(why);
+  printf("test_torch_ref: %s tests/torch_ref.py (fp64 reference; about 2 min on 2 cores)\n", py);
+  fflush(stdout);
+  snprintf(cmd, sizeof cmd, "'%s' %s/tests/torch_ref.py --out '%s'", py, CORDSEG_SOURCE_DIR, dir);
   int rc = system(cmd);
-  if (rc == -1 || !WIFEXITED(rc)) t_skip("could not start /usr/bin/python3: install python3 and python3-torch");
+  if (rc == -1 || !WIFEXITED(rc)) t_skip("could not start the python interpreter: install python3 and python3-torch");
   if (WEXITSTATUS(rc) == 77) t_skip("python3-torch is not installed (apt-get install python3-torch); whole-model check not run");
   T_CHECK(WEXITSTATUS(rc) == 0, "tests/torch_ref.py failed with exit code %d", WEXITSTATUS(rc));
   if (WEXITSTATUS(rc) != 0) return t_finish("test_torch_ref");

@@ -25,7 +25,7 @@ DATA=${CORDSEG_DATA:-$(dirname "$0")/../../shared/data}
 command -v mpirun >/dev/null || { echo "SKIP: mpirun not found (apt-get install openmpi-bin)"; exit 77; }
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_base_oversubscribe=1
 export OMP_NUM_THREADS=1
-T=$(mktemp -d /tmp/cordseg-test-train.XXXXXX)
+T=$(mktemp -d "${TMPDIR:-/tmp}"/cordseg-test-train.XXXXXX)
 trap 'rm -rf "$T"' EXIT
 fails=0
 fail() { echo "FAIL: $*"; fails=$((fails + 1)); }

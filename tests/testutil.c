@@ -8,6 +8,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -60,6 +61,33 @@ int t_finish(const char *name) {
 const char *t_data_dir(void) {
   const char *env = getenv("CORDSEG_DATA");
   return env && env[0] ? env : CORDSEG_SOURCE_DIR "/../shared/data";
+}
+
+static int t_imports_torch(const char *py) {
+  char cmd[4200];
+  if (snprintf(cmd, sizeof cmd, "'%s' -c 'import torch' > /dev/null 2>&1", py) >= (int)sizeof cmd) return 0;
+  return system(cmd) == 0;
+}
+
+const char *t_python_torch(char *why, size_t n) {
+  static char py[4096];
+  const char *env = getenv("CORDSEG_PYTHON");
+  if (env && env[0]) {
+    if (t_imports_torch(env)) return env;
+    snprintf(why, n, "CORDSEG_PYTHON=%s cannot import torch (apt-get install python3-torch)", env);
+    return NULL;
+  }
+  char path[8192], tried[1024] = "";
+  snprintf(path, sizeof path, "%s", getenv("PATH") ? getenv("PATH") : "/usr/bin:/bin");
+  for (char *save = NULL, *d = strtok_r(path, ":", &save); d; d = strtok_r(NULL, ":", &save)) {
+    if (snprintf(py, sizeof py, "%s/python3", d) >= (int)sizeof py || access(py, X_OK) != 0) continue;
+    if (t_imports_torch(py)) return py;
+    size_t l = strlen(tried);
+    if (snprintf(tried + l, sizeof tried - l, "%s%s", l ? ", " : "", py) >= (int)(sizeof tried - l)) break;
+  }
+  snprintf(why, n, "no python3 on PATH imports torch (tried: %s): apt-get install python3-torch, or set CORDSEG_PYTHON",
+           tried[0] ? tried : "none found");
+  return NULL;
 }
 
 int t_child_exit(void (*fn)(void *), void *arg) {

@@ -20,6 +20,9 @@ const char *t_data_dir(void);
 /* runs fn(arg) in a forked child with stderr discarded; returns the child's
  * exit status (128 if it did not exit normally). For checking fatal errors. */
 int t_child_exit(void (*fn)(void *), void *arg);
+/* a python that imports torch: $CORDSEG_PYTHON, else the first python3 on PATH
+ * that does; NULL (why[] says what was tried and the fix) if none */
+const char *t_python_torch(char *why, size_t n);
 /* prints why and exits 77 (ctest SKIP_RETURN_CODE) */
 _Noreturn void t_skip(const char *why);
 /* the CPU backend (one per test process, created on first use) */
