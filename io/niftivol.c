@@ -15,6 +15,32 @@
 
 #define NII_HINT "check that the file is a NIfTI-1/2 volume (.nii or .nii.gz) and not truncated"
 
+static double convert_one(const void *d, int64_t i, int datatype, int swap);
+
+/* libnifti2 silently replaces NaN/Inf of float data by 0 when it reads them;
+ * cordseg refuses such voxels (niftivol_check_finite), so look at the raw
+ * bytes: the index of the first non-finite value, or -1 */
+static int64_t raw_first_nonfinite(const nifti_image *nim) {
+  if (nim->datatype != DT_FLOAT32 && nim->datatype != DT_FLOAT64) return -1;
+  gzFile f = gzopen(nim->iname, "rb");
+  if (!f) return -1;
+  int64_t n = (int64_t)nim->nvox, found = -1, done = 0;
+  const int sz = nim->nbyper, swap = nim->byteorder != nifti_short_order();
+  enum { CH = 1 << 16 };
+  unsigned char *buf = mallocCheck((size_t)CH * (size_t)sz);
+  if (gzseek(f, (z_off_t)nim->iname_offset, SEEK_SET) >= 0)
+    while (done < n && found < 0) {
+      int64_t m = n - done < CH ? n - done : CH;
+      if (gzread(f, buf, (unsigned)(m * sz)) != (int)(m * sz)) break;
+      for (int64_t i = 0; i < m && found < 0; i++)
+        if (!isfinite(convert_one(buf, i, nim->datatype, swap))) found = done + i;
+      done += m;
+    }
+  free(buf);
+  gzclose(f);
+  return found;
+}
+
 void niftivol_read(NiftiVol *v, const char *path) {
   memset(v, 0, sizeof *v);
   snprintf(v->path, sizeof v->path, "%s", path);
@@ -57,6 +83,8 @@ void niftivol_read(NiftiVol *v, const char *path) {
     }
     v->data[i] = (float)(x * slope + inter);
   }
+  int64_t bad = raw_first_nonfinite(nim);
+  if (bad >= 0) v->data[bad] = NAN; /* niftivol_check_finite names it */
   nifti_image_free(nim);
 }
 

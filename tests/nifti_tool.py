@@ -8,7 +8,7 @@ pixdim with x negated, as nibabel does).
   mirror IN OUT           flip the data along i, affine unchanged (a mirrored patient)
   resample IN OUT MM linear|nearest   in-plane (i, j) resampling to MM pixels about the grid centre
   dice SEG REF [SUBJ EVAL_SLICES_CSV] pooled Dice per ROI; with the csv, compare to evaluate's pooled TP/FP/FN
-  side SEG                world x of every L id below its R id, ventral ids anterior (sform)
+  side SEG                median world x of every L id below its R id, ventral ids anterior (sform)
   mirrored A B            B == L/R-swapped A flipped along i
   metrics LABELS FA CSV   metrics.csv slice rows == a direct computation from LABELS and FA
   probs-mean P1 P2 P12    P12 == (P1 + P2) / 2 within 1e-5
@@ -189,21 +189,24 @@ def main():
     elif cmd == "side":
         v = read(args[0])
         nx, ny, nz = v["dim"]
-        s = {c: [0.0, 0.0, 0] for c in range(1, 9)}
+        xs = {c: [] for c in range(1, 9)}
+        ys = {c: [] for c in range(1, 9)}
         for k in range(nz):
             for j in range(ny):
                 for i in range(nx):
                     c = int(round(v["data"][idx(v, i, j, k)]))
                     if c:
                         x, y, _ = world(v, i, j, k)
-                        s[c][0] += x
-                        s[c][1] += y
-                        s[c][2] += 1
-        mx = {c: s[c][0] / s[c][2] for c in s if s[c][2]}
-        my = {c: s[c][1] / s[c][2] for c in s if s[c][2]}
-        ok = all(mx[c] < mx[SWAP[c]] for c in (1, 2, 3, 4) if c in mx and SWAP[c] in mx) and len(mx) >= 4
+                        xs[c].append(x)
+                        ys[c].append(y)
+        med = lambda a: sorted(a)[len(a) // 2]
+        # medians: a few stray voxels of a weak model do not move them
+        mx = {c: med(xs[c]) for c in xs if len(xs[c]) >= 5}
+        my = {c: med(ys[c]) for c in ys if len(ys[c]) >= 5}
+        pairs = [c for c in (1, 2, 3, 4) if c in mx and SWAP[c] in mx]
+        ok = len(pairs) >= 3 and all(mx[c] < mx[SWAP[c]] for c in pairs)
         ok = ok and all(my[v_] > my[d_] for v_, d_ in ((3, 1), (7, 5)) if v_ in my and d_ in my)
-        print("side: mean world x " + " ".join("%d:%.2f" % (c, mx[c]) for c in sorted(mx)))
+        print("side: median world x " + " ".join("%d:%.2f" % (c, mx[c]) for c in sorted(mx)))
         sys.exit(0 if ok else 1)
     elif cmd == "mirrored":
         a, b = read(args[0]), read(args[1])
