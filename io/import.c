@@ -10,7 +10,7 @@
 #include "core/common.h"
 #include "io/dti.h"
 #include "io/h5store.h"
-#include "io/niftivol.h"
+#include "io/niftigeom.h"
 
 int import_map_pam50(int value) {
   if (value == 0 || value == 37) return 0;
@@ -91,8 +91,8 @@ int32_t import_subject(const ImportSpec *sp) {
                  sp->fa, (double)maps[1][v], (long long)v);
   }
   NiftiAxial ax;
-  niftivol_axial_axes(&lab, &ax);
-  const int64_t nsl = niftivol_axial_count(&lab, &ax);
+  niftigeom_axial_axes(&lab, &ax);
+  const int64_t nsl = niftigeom_axial_count(&lab, &ax);
   const int32_t S = sp->size;
   const size_t plane = (size_t)S * S;
   float *out[5] = {0}, *tmp = mallocCheck((size_t)nvox * sizeof(float)), *lf = mallocCheck(plane * sizeof(float));
@@ -103,10 +103,10 @@ int32_t import_subject(const ImportSpec *sp) {
     int64_t r, c;
     for (int i = 0; i < (have_dti ? 5 : 2); i++) {
       NiftiVol view = vol_view(&lab, maps[i]);
-      niftivol_axial_slice(&view, &ax, 0, s, tmp, &r, &c);
+      niftigeom_axial_slice(&view, &ax, 0, s, tmp, &r, &c);
       fit_square(tmp, r, c, out[i] + s * plane, S);
     }
-    niftivol_axial_slice(&lab, &ax, 0, s, tmp, &r, &c);
+    niftigeom_axial_slice(&lab, &ax, 0, s, tmp, &r, &c);
     fit_square(tmp, r, c, lf, S);
     for (size_t p = 0; p < plane; p++) {
       const float v = lf[p];

@@ -15,6 +15,32 @@
 
 #define NII_HINT "check that the file is a NIfTI-1/2 volume (.nii or .nii.gz) and not truncated"
 
+static double convert_one(const void *d, int64_t i, int datatype, int swap);
+
+/* libnifti2 silently replaces NaN/Inf of float data by 0 when it reads them;
+ * cordseg refuses such voxels (niftivol_check_finite), so look at the raw
+ * bytes: the index of the first non-finite value, or -1 */
+static int64_t raw_first_nonfinite(const nifti_image *nim) {
+  if (nim->datatype != DT_FLOAT32 && nim->datatype != DT_FLOAT64) return -1;
+  gzFile f = gzopen(nim->iname, "rb");
+  if (!f) return -1;
+  int64_t n = (int64_t)nim->nvox, found = -1, done = 0;
+  const int sz = nim->nbyper, swap = nim->byteorder != nifti_short_order();
+  enum { CH = 1 << 16 };
+  unsigned char *buf = mallocCheck((size_t)CH * (size_t)sz);
+  if (gzseek(f, (z_off_t)nim->iname_offset, SEEK_SET) >= 0)
+    while (done < n && found < 0) {
+      int64_t m = n - done < CH ? n - done : CH;
+      if (gzread(f, buf, (unsigned)(m * sz)) != (int)(m * sz)) break;
+      for (int64_t i = 0; i < m && found < 0; i++)
+        if (!isfinite(convert_one(buf, i, nim->datatype, swap))) found = done + i;
+      done += m;
+    }
+  free(buf);
+  gzclose(f);
+  return found;
+}
+
 void niftivol_read(NiftiVol *v, const char *path) {
   memset(v, 0, sizeof *v);
   snprintf(v->path, sizeof v->path, "%s", path);
@@ -57,6 +83,8 @@ void niftivol_read(NiftiVol *v, const char *path) {
     }
     v->data[i] = (float)(x * slope + inter);
   }
+  int64_t bad = raw_first_nonfinite(nim);
+  if (bad >= 0) v->data[bad] = NAN; /* niftivol_check_finite names it */
   nifti_image_free(nim);
 }
 
@@ -160,19 +188,33 @@ void niftivol_check_finite(const NiftiVol *v) {
     }
 }
 
-void niftivol_write(const char *path, const NiftiVol *ref, int64_t nt, const float *data) {
+/* header with ref's grid: sform and qform both set (viewers differ in which they read) */
+static nifti_1_header *make_header(const char *path, const NiftiVol *ref, int64_t nt, int datatype) {
   int64_t dims[8] = {nt > 1 ? 4 : 3, ref->nx, ref->ny, ref->nz, nt, 1, 1, 1};
-  nifti_1_header *h = nifti_make_new_n1_header(dims, DT_FLOAT32);
+  nifti_1_header *h = nifti_make_new_n1_header(dims, datatype);
   CS_CHECK(h, NULL, "cannot make a NIfTI header for '%s'", path);
   h->pixdim[1] = (float)ref->pix[0], h->pixdim[2] = (float)ref->pix[1], h->pixdim[3] = (float)ref->pix[2];
   h->sform_code = NIFTI_XFORM_SCANNER_ANAT;
-  h->qform_code = 0;
   for (int c = 0; c < 4; c++)
     h->srow_x[c] = (float)ref->xyz[0][c], h->srow_y[c] = (float)ref->xyz[1][c], h->srow_z[c] = (float)ref->xyz[2][c];
+  nifti_dmat44 R;
+  memcpy(R.m, ref->xyz, sizeof R.m);
+  double qb, qc, qd, qx, qy, qz, dx, dy, dz, qfac;
+  nifti_dmat44_to_quatern(R, &qb, &qc, &qd, &qx, &qy, &qz, &dx, &dy, &dz, &qfac);
+  h->qform_code = NIFTI_XFORM_SCANNER_ANAT;
+  h->quatern_b = (float)qb, h->quatern_c = (float)qc, h->quatern_d = (float)qd;
+  h->qoffset_x = (float)qx, h->qoffset_y = (float)qy, h->qoffset_z = (float)qz;
+  h->pixdim[0] = (float)(qfac < 0 ? -1 : 1);
   h->vox_offset = 352;
   h->xyzt_units = NIFTI_UNITS_MM;
   memcpy(h->magic, "n+1\0", 4);
   snprintf(h->descrip, sizeof h->descrip, "cordseg");
+  return h;
+}
+
+static void write_image(const char *path, const NiftiVol *ref, int64_t nt, int datatype, const void *data,
+                        size_t nbytes) {
+  nifti_1_header *h = make_header(path, ref, nt, datatype);
   char tmp[4200];
   atomic_begin(path, tmp, sizeof tmp);
   size_t len = strlen(path);
@@ -180,7 +222,6 @@ void niftivol_write(const char *path, const NiftiVol *ref, int64_t nt, const flo
   gzFile f = gzopen(tmp, gz ? "wb6" : "wb0T");
   if (!f) cs_fatal("check that the output directory exists and is writable", "cannot create '%s'", tmp);
   char ext[4] = {0, 0, 0, 0};
-  size_t nbytes = sizeof(float) * (size_t)(ref->nx * ref->ny * ref->nz * nt);
   int ok = gzwrite(f, h, 348) == 348 && gzwrite(f, ext, 4) == 4;
   for (size_t off = 0; ok && off < nbytes; off += 1u << 30) {
     unsigned chunk = (unsigned)(nbytes - off < (1u << 30) ? nbytes - off : (1u << 30));
@@ -192,48 +233,10 @@ void niftivol_write(const char *path, const NiftiVol *ref, int64_t nt, const flo
   atomic_commit(tmp, path);
 }
 
-void niftivol_axial_axes(const NiftiVol *v, NiftiAxial *ax) {
-  int world_of[3], taken[3] = {0, 0, 0};
-  for (int a = 0; a < 3; a++) {
-    double c[3] = {v->xyz[0][a], v->xyz[1][a], v->xyz[2][a]};
-    double nrm = sqrt(c[0] * c[0] + c[1] * c[1] + c[2] * c[2]);
-    int best = 0;
-    for (int w = 1; w < 3; w++)
-      if (fabs(c[w]) > fabs(c[best])) best = w;
-    if (!(nrm > 0) || fabs(c[best]) < 0.7 * nrm)
-      cs_fatal("reorient the volume to near-axial slices (e.g. sct_image -setorient RPI or fslreorient2std)",
-               "'%s': voxel axis %d is oblique (direction %.2f %.2f %.2f): cannot take axial slices", v->path, a,
-               c[0], c[1], c[2]);
-    if (taken[best])
-      cs_fatal("the voxel->world matrix must be a (near) rotation; check the sform/qform",
-               "'%s': two voxel axes point along world axis %d", v->path, best);
-    taken[best] = 1, world_of[a] = best;
-  }
-  const double *pix = v->pix;
-  for (int a = 0; a < 3; a++) {
-    double s = v->xyz[world_of[a]][a];
-    if (world_of[a] == 0) ax->col_axis = a, ax->col_reverse = s < 0, ax->col_mm = pix[a];  /* +x = left */
-    if (world_of[a] == 1) ax->row_axis = a, ax->row_reverse = s > 0, ax->row_mm = pix[a];  /* +y = anterior */
-    if (world_of[a] == 2) ax->slice_axis = a, ax->slice_reverse = s > 0, ax->slice_mm = pix[a]; /* +z = superior */
-  }
+void niftivol_write(const char *path, const NiftiVol *ref, int64_t nt, const float *data) {
+  write_image(path, ref, nt, DT_FLOAT32, data, sizeof(float) * (size_t)(ref->nx * ref->ny * ref->nz * nt));
 }
 
-static int64_t dim_of(const NiftiVol *v, int a) { return a == 0 ? v->nx : a == 1 ? v->ny : v->nz; }
-
-int64_t niftivol_axial_count(const NiftiVol *v, const NiftiAxial *ax) { return dim_of(v, ax->slice_axis); }
-
-void niftivol_axial_slice(const NiftiVol *v, const NiftiAxial *ax, int64_t t, int64_t s, float *out, int64_t *rows,
-                          int64_t *cols) {
-  int64_t nr = dim_of(v, ax->row_axis), nc = dim_of(v, ax->col_axis), ns = dim_of(v, ax->slice_axis);
-  int64_t stride[3] = {1, v->nx, v->nx * v->ny};
-  int64_t si = ax->slice_reverse ? ns - 1 - s : s;
-  const float *base = v->data + t * v->nx * v->ny * v->nz + si * stride[ax->slice_axis];
-  for (int64_t r = 0; r < nr; r++) {
-    int64_t ri = ax->row_reverse ? nr - 1 - r : r;
-    for (int64_t c = 0; c < nc; c++) {
-      int64_t ci = ax->col_reverse ? nc - 1 - c : c;
-      out[r * nc + c] = base[ri * stride[ax->row_axis] + ci * stride[ax->col_axis]];
-    }
-  }
-  *rows = nr, *cols = nc;
+void niftivol_write_u8(const char *path, const NiftiVol *ref, const uint8_t *data) {
+  write_image(path, ref, 1, DT_UINT8, data, (size_t)(ref->nx * ref->ny * ref->nz));
 }

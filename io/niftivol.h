@@ -2,7 +2,7 @@
  * any datatype as float (scl_slope/inter applied), geometry checks, and an
  * atomic float NIfTI-1 writer (temp file + rename).
  * defines: NiftiVol, niftivol_read, niftivol_free, niftivol_check_same_grid,
- *          niftivol_write, niftivol_axial_axes */
+ *          niftivol_write, niftivol_write_u8 */
 #ifndef CORDSEG_IO_NIFTIVOL_H
 #define CORDSEG_IO_NIFTIVOL_H
 #include <stdint.h>
@@ -11,7 +11,8 @@ typedef struct {
   char path[4096];
   int64_t nx, ny, nz, nt; /* nt = 1 for 3-D */
   double pix[3];          /* mm */
-  double xyz[4][4];       /* voxel (i,j,k) -> world (RAS+ mm): sform, else qform, else pixdim scaling */
+  double xyz[4][4];       /* voxel (i,j,k) -> world (RAS+ mm): sform, else qform, else pixdim scaling with x
+                           * negated (nibabel's and the Analyze convention) */
   float *data;            /* [nt][nz][ny][nx] */
 } NiftiVol;
 
@@ -28,23 +29,10 @@ void niftivol_check_same_grid(const NiftiVol *a, const NiftiVol *b);
 /* fatal naming the file and voxel if any value is NaN/Inf */
 void niftivol_check_finite(const NiftiVol *v);
 /* writes data [nt][nz][ny][nx] as float32 NIfTI-1 (.nii or .nii.gz by name)
- * with the geometry of ref (nt may differ) */
+ * with the geometry of ref (nt may differ); sform and qform both carry ref->xyz */
 void niftivol_write(const char *path, const NiftiVol *ref, int64_t nt, const float *data);
+/* the same as uint8 (label volumes), 3-D */
+void niftivol_write_u8(const char *path, const NiftiVol *ref, const uint8_t *data);
 
-/* Axial slicing of a volume: which voxel axis runs along each anatomical
- * direction. slice_axis = the S/I axis; row_axis = A/P; col_axis = R/L;
- * *_flip = 1 when the voxel index increases toward anterior (rows must start
- * anterior) / toward right... see niftivol.c. Fatal if the volume is not
- * close enough to axial. */
-typedef struct {
-  int slice_axis, row_axis, col_axis; /* 0 = i, 1 = j, 2 = k */
-  int row_reverse, col_reverse, slice_reverse;
-  double row_mm, col_mm, slice_mm;
-} NiftiAxial;
-void niftivol_axial_axes(const NiftiVol *v, NiftiAxial *ax);
-/* extracts axial slice s (0 = most superior) of volume t into out[rows][cols]
- * with row 0 anterior, column 0 patient right; slice size returned in rows, cols */
-void niftivol_axial_slice(const NiftiVol *v, const NiftiAxial *ax, int64_t t, int64_t s, float *out, int64_t *rows,
-                          int64_t *cols);
-int64_t niftivol_axial_count(const NiftiVol *v, const NiftiAxial *ax);
+/* axial slicing in the store orientation: io/niftigeom.h */
 #endif

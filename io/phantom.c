@@ -14,7 +14,7 @@
 #include "io/dti.h"
 #include "io/hash.h"
 #include "io/montage.h"
-#include "io/niftivol.h"
+#include "io/niftigeom.h"
 
 #define PAM50_HINT "point --pam50 at the PAM50 template directory (with atlas/ and template/), e.g. ../shared/data/PAM50"
 
@@ -74,7 +74,7 @@ void phantom_atlas_load(PhantomAtlas *a, const char *dir, double slab_mm) {
   NiftiVol lv;
   niftivol_read_header(&lv, p);
   NiftiAxial ax;
-  niftivol_axial_axes(&lv, &ax);
+  niftigeom_axial_axes(&lv, &ax);
   CS_CHECK(ax.slice_axis == 2 && fabs(ax.row_mm - ax.col_mm) < 1e-6 && lv.nx == lv.ny, PAM50_HINT,
            "'%s': expected axial k-planes with square in-plane pixels", p);
   int64_t ns = lv.nz, rows = lv.ny, cols = lv.nx;
@@ -86,7 +86,7 @@ void phantom_atlas_load(PhantomAtlas *a, const char *dir, double slab_mm) {
   int32_t *lev = mallocCheck(sizeof(int32_t) * (size_t)ns);
   int64_t s_c2 = -1, s_c7 = -1, r_, c_;
   for (int64_t s = 0; s < ns; s++) {
-    niftivol_axial_slice(&lv, &ax, 0, s, plane, &r_, &c_);
+    niftigeom_axial_slice(&lv, &ax, 0, s, plane, &r_, &c_);
     lev[s] = level_mode(plane, rows * cols);
     if (lev[s] == 2 && s_c2 < 0) s_c2 = s;
     if (lev[s] == 7) s_c7 = s;
@@ -140,7 +140,7 @@ void phantom_atlas_load(PhantomAtlas *a, const char *dir, double slab_mm) {
       v.data = buf, v.nz = khi - klo;
       int ch = fi < 36 ? chan[fi] : 8;
       int64_t r2, c2;
-      for (int64_t s = sa; s < sb; s++) niftivol_axial_slice(&v, &ax, 0, s - s_off, pl + (size_t)(s - sa) * hw2, &r2, &c2);
+      for (int64_t s = sa; s < sb; s++) niftigeom_axial_slice(&v, &ax, 0, s - s_off, pl + (size_t)(s - sa) * hw2, &r2, &c2);
       memset(slab, 0, sizeof(float) * (size_t)a->n * hw2);
       for (int32_t m = 0; m < a->n; m++) {
         int64_t sc = s0 + (int64_t)m * step;
@@ -160,10 +160,11 @@ void phantom_atlas_load(PhantomAtlas *a, const char *dir, double slab_mm) {
     free(slab), free(pl), free(buf);
   }
   CS_CHECK(!failed, PAM50_HINT, "PAM50 map %d does not have the grid of PAM50_levels.nii.gz", failed - 1);
-  /* Left/right: the labels follow the atlas names (info_label.txt). The
-   * shipped PAM50 affine puts the tracts named "left" at RAS x < 0; when the
-   * names and the affine disagree, mirror the columns so that the tracts
-   * named left lie on the patient's left (high columns, io/labels.h). */
+  /* Left/right: the labels follow the atlas names (info_label.txt), the
+   * columns follow the atlas affine (io/niftigeom.h: column 0 patient right,
+   * RAS+ x). PAM50 puts the tracts named "left" at x < 0, the patient's left,
+   * so they land in the high columns. Names and affine disagreeing means a
+   * broken atlas: refuse it rather than guess which one is right. */
   double colL = 0, colR = 0, wL = 0, wR = 0;
   for (int32_t m = 0; m < a->n; m++)
     for (int ch = 0; ch < 8; ch++) {
@@ -174,17 +175,10 @@ void phantom_atlas_load(PhantomAtlas *a, const char *dir, double slab_mm) {
         else colR += mp[i] * c, wR += mp[i];
       }
     }
-  if (wL > 0 && wR > 0 && colL / wL < colR / wR) {
-    for (size_t k = 0; k < (size_t)a->n * PHANTOM_NCH; k++)
-      for (int32_t r = 0; r < a->hw; r++) {
-        float *row = a->maps + k * hw2 + (size_t)r * a->hw;
-        for (int32_t c = 0; c < a->hw / 2; c++) {
-          float t = row[c];
-          row[c] = row[a->hw - 1 - c], row[a->hw - 1 - c] = t;
-        }
-      }
-    a->mirrored = 1;
-  }
+  CS_CHECK(wL > 0 && wR > 0 && colL / wL > colR / wR, PAM50_HINT,
+           "'%s/atlas': the tracts named 'left' lie on the patient's right by the atlas affine (mean column %.1f vs "
+           "%.1f for 'right'; column 0 = patient right): names and affine disagree",
+           dir, wL > 0 ? colL / wL : NAN, wR > 0 ? colR / wR : NAN);
   a->crow = mallocCheck(sizeof(float) * (size_t)a->n);
   a->ccol = mallocCheck(sizeof(float) * (size_t)a->n);
   for (int32_t m = 0; m < a->n; m++) {
@@ -412,8 +406,9 @@ static void write_subject_nifti(const char *dir, const PhantomConfig *c, int32_t
   ref.nx = c->size, ref.ny = c->size, ref.nz = c->slices, ref.nt = 1;
   double px = c->fov_mm / c->size, dz = 7.5;
   ref.pix[0] = px, ref.pix[1] = px, ref.pix[2] = dz;
-  /* columns run right->left (+x), rows anterior->posterior (-y), slices cranial->caudal (-z) */
-  ref.xyz[0][0] = px, ref.xyz[1][1] = -px, ref.xyz[2][2] = -dz, ref.xyz[3][3] = 1;
+  /* the store's layout: i = columns toward the patient's left (-x), j = rows anterior->posterior (-y),
+   * k = slices cranial->caudal (-z); an LPI volume */
+  niftigeom_store_affine(px, px, dz, c->size, c->size, ref.xyz);
   size_t n = (size_t)c->slices * c->size * c->size;
   float *lf = mallocCheck(sizeof(float) * n);
   for (size_t i = 0; i < n; i++) lf[i] = lab[i];
@@ -433,8 +428,6 @@ void phantom_build(const PhantomConfig *c, const char *pam50_dir, const char *ou
   PhantomAtlas a;
   phantom_atlas_load(&a, pam50_dir, c->slab_mm);
   double t1 = cs_now();
-  if (a.mirrored)
-    printf("phantom: note: the PAM50 affine places the tracts named 'left' at RAS x<0; labels follow the names\n");
   phantom_build_atlas(&a, c, out_h5, created_by, nifti_dir, png_path);
   double t2 = cs_now();
   printf("phantom: %d subjects x %d slices (%dx%d) -> %s in %.2f s (atlas %.2f s, simulation+fit+write %.2f s)\n",

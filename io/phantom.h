@@ -48,7 +48,6 @@ typedef struct {
   float *maps;         /* [n][PHANTOM_NCH][hw][hw], row 0 anterior, col 0 right */
   float *crow, *ccol;  /* [n] cord centroid (atlas pixels) */
   int32_t *level;      /* [n] vertebral level at the centre */
-  int mirrored;        /* 1 when columns were mirrored so names "left" = patient left */
 } PhantomAtlas;
 void phantom_atlas_load(PhantomAtlas *a, const char *pam50_dir, double slab_mm);
 void phantom_atlas_free(PhantomAtlas *a);

@@ -30,4 +30,6 @@ int cmd_train(int argc, char **argv);
 int cmd_evaluate(int argc, char **argv);
 int cmd_report(int argc, char **argv);
 int cmd_sweep(int argc, char **argv);
+int cmd_export(int argc, char **argv);
+int cmd_segment(int argc, char **argv);
 #endif

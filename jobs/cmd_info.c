@@ -10,6 +10,7 @@
 #include "core/common.h"
 #include "io/h5store.h"
 #include "io/labels.h"
+#include "io/model.h"
 #include "jobs/cli.h"
 
 static void usage(FILE *f) {
@@ -18,6 +19,8 @@ static void usage(FILE *f) {
           "Summarise a cordseg HDF5 slice store: subjects, slices, vertebral levels, per-class\n"
           "pixel fractions (all pixels, and within the cord = labels 1..8), b0/FA value ranges,\n"
           "and the content checksum (recomputed and compared unless --no-verify).\n"
+          "Given a model file (`cordseg export`), describes it instead: arm, input, grid, members and\n"
+          "their provenance and thresholds.\n"
           "Exit status: 0 ok, 1 checksum mismatch or unreadable file.\n");
 }
 
@@ -31,6 +34,13 @@ int cmd_info(int argc, char **argv) {
     else cli_usage_error("info", "unknown option");
   }
   if (optind != argc - 1) cli_usage_error("info", "expected exactly one FILE argument");
+  if (model_is_model_file(argv[optind])) { /* a `cordseg export` model file */
+    ModelFile mf;
+    model_open(&mf, argv[optind]);
+    model_describe(&mf, stdout);
+    model_close(&mf);
+    return 0;
+  }
   H5Store s;
   h5store_open(&s, argv[optind]);
   size_t hw = (size_t)s.h * (size_t)s.w;

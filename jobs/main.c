@@ -21,6 +21,8 @@ static const CliCommand COMMANDS[] = {
     {"bench-io", "loader slices/s with augmentation (for `bench --io`)", cmd_bench_io},
     {"evaluate", "per-slice/ROI metrics, thresholds and FA agreement of one trained run", cmd_evaluate},
     {"report", "the paper's tables, figures, statistics and QC page from a study's runs", cmd_report},
+    {"export", "one self-describing model file from trained runs (e.g. the folds of an arm)", cmd_export},
+    {"segment", "segment a new subject's DTI (NIfTI) into the 8 ROIs; ROI-wise FA/MD/AD/RD", cmd_segment},
     {"sweep", "folds and ablations as a Slurm job array: plan, submit, status, resubmit", cmd_sweep},
 #endif
 };

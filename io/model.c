@@ -1,0 +1,319 @@
+/* io/model.c: the exported model file (see io/model.h). */
+#define _POSIX_C_SOURCE 200809L
+#include "io/model.h"
+
+#include <hdf5.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core/common.h"
+#include "io/atomic.h"
+#include "io/ckpt.h"
+#include "io/evalio.h"
+#include "io/h5store.h"
+#include "io/h5util.h"
+#include "io/rundir.h"
+
+#define HINT_W "check free disk space and write permission of the output directory"
+#define HINT_R "the model file is truncated or not written by `cordseg export`; export it again"
+
+static const char *input_name(InputKind k) { return k == INPUT_B0 ? "b0" : k == INPUT_FA ? "fa" : "b0+fa"; }
+static int input_parse(const char *s) {
+  return !strcmp(s, "b0") ? INPUT_B0 : !strcmp(s, "fa") ? INPUT_FA : !strcmp(s, "b0+fa") ? INPUT_B0_FA : -1;
+}
+
+static void write_f32(hid_t g, const char *path, const char *name, const float *v, size_t n) {
+  hsize_t d = n;
+  hid_t sp = H5Screate_simple(1, &d, NULL);
+  hid_t ds = H5Dcreate2(g, name, H5T_IEEE_F32LE, sp, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+  H5_CHECK(ds, path, name, HINT_W);
+  if (n) H5_CHECK(H5Dwrite(ds, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, v), path, name, HINT_W);
+  H5Dclose(ds), H5Sclose(sp);
+}
+
+static void write_f64(hid_t g, const char *path, const char *name, const double *v, size_t n) {
+  hsize_t d = n;
+  hid_t sp = H5Screate_simple(1, &d, NULL);
+  hid_t ds = H5Dcreate2(g, name, H5T_IEEE_F64LE, sp, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+  H5_CHECK(ds, path, name, HINT_W);
+  H5_CHECK(H5Dwrite(ds, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, v), path, name, HINT_W);
+  H5Dclose(ds), H5Sclose(sp);
+}
+
+/* reads exactly n values of dataset name (float or double memory type) */
+static void read_exact(hid_t g, const char *path, const char *grp, const char *name, hid_t mt, void *v, size_t n) {
+  hid_t ds = H5Lexists(g, name, H5P_DEFAULT) > 0 ? H5Dopen2(g, name, H5P_DEFAULT) : -1;
+  if (ds < 0) cs_fatal(HINT_R, "model '%s': %s/%s is missing", path, grp, name);
+  hid_t sp = H5Dget_space(ds);
+  hssize_t got = H5Sget_simple_extent_npoints(sp);
+  if (got != (hssize_t)n)
+    cs_fatal(HINT_R, "model '%s': %s/%s has %lld values, the member's network needs %zu", path, grp, name,
+             (long long)got, n);
+  if (n && H5Dread(ds, mt, H5S_ALL, H5S_ALL, H5P_DEFAULT, v) < 0)
+    cs_fatal(HINT_R, "model '%s': cannot read %s/%s", path, grp, name);
+  H5Sclose(sp), H5Dclose(ds);
+}
+
+/* the training pixel spacing: median over the store's slices */
+static void store_spacing(const char *store, double sp[2]) {
+  H5Store s;
+  h5store_open(&s, store);
+  float *v = mallocCheck(sizeof(float) * (size_t)(s.n + 1));
+  for (int d = 0; d < 2; d++) {
+    for (int32_t i = 0; i < s.n; i++) v[i] = s.meta[i].spacing[d];
+    for (int32_t i = 1; i < s.n; i++) /* insertion sort: stores are small */
+      for (int32_t j = i; j > 0 && v[j - 1] > v[j]; j--) {
+        float t = v[j];
+        v[j] = v[j - 1], v[j - 1] = t;
+      }
+    sp[d] = s.n ? v[s.n / 2] : NAN;
+  }
+  free(v);
+  h5store_close(&s);
+}
+
+void model_export(const char *out, const char *const *runs, int32_t n, const char *created_by, const char *git) {
+  CS_CHECK(n >= 1 && n <= MODEL_MAX_MEMBERS, "give 1 to 64 run directories", "export: %d runs", n);
+  h5_quiet();
+  char tmp[4200], p[4400], err[4600], ckpt[4400];
+  RunInfo first;
+  TrainConfig c0;
+  double spacing[2] = {NAN, NAN};
+  atomic_begin(out, tmp, sizeof tmp);
+  hid_t f = -1;
+  int32_t h0 = 0, w0 = 0;
+  for (int32_t i = 0; i < n; i++) {
+    RunInfo ri;
+    if (evalio_run_read(runs[i], &ri, err, sizeof err))
+      cs_fatal("give run directories written by `cordseg train` (each holds run.json)", "%s", err);
+    TrainConfig cfg;
+    config_defaults(&cfg);
+    rundir_path(p, sizeof p, runs[i], "config.ini");
+    config_load(&cfg, p);
+    CS_CHECK(cfg.classes == LABEL_COUNT, "export knows the 9 labels of io/labels.h", "'%s': classes = %d", p,
+             cfg.classes);
+    const int sigmoid = cfg.loss == LOSS_KIND_HDL;
+    if (i == 0) first = ri, c0 = cfg;
+    else {
+      CS_CHECK(!strcmp(ri.arm, first.arm), "export the runs of one arm (e.g. the 5 folds of vgg16-hdl-b0) per file",
+               "run '%s' is arm %s, run '%s' is arm %s", runs[0], first.arm, runs[i], ri.arm);
+      CS_CHECK(cfg.input == c0.input, "export runs of one input kind per file", "run '%s' takes %s, run '%s' takes %s",
+               runs[0], input_name(c0.input), runs[i], input_name(cfg.input));
+      CS_CHECK(sigmoid == (c0.loss == LOSS_KIND_HDL), "export runs with one output kind (sigmoid or softmax) per file",
+               "runs '%s' and '%s' differ in their loss", runs[0], runs[i]);
+    }
+    double thr[LABEL_COUNT];
+    for (int c = 0; c < LABEL_COUNT; c++) thr[c] = 0.5;
+    rundir_path(p, sizeof p, runs[i], "eval/thresholds.txt");
+    if (sigmoid) {
+      int sg = 0;
+      if (evalio_thresholds_read(p, &sg, thr, LABEL_COUNT, err, sizeof err))
+        cs_fatal("run `cordseg evaluate RUN_DIR` first: a sigmoid (HDL) model needs its validation thresholds", "%s",
+                 err);
+    }
+    rundir_path(ckpt, sizeof ckpt, runs[i], "ckpt/best.h5");
+    if (access(ckpt, R_OK) != 0) rundir_path(ckpt, sizeof ckpt, runs[i], "ckpt/last.h5");
+    CS_CHECK(access(ckpt, R_OK) == 0, "train the run first", "run '%s' has no checkpoint (%s)", runs[i], ckpt);
+    CkptState st;
+    ckpt_peek(ckpt, &st, NULL);
+    if (i == 0) {
+      h0 = st.height, w0 = st.width;
+      store_spacing(cfg.store, spacing);
+      f = H5Fcreate(tmp, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+      H5_CHECK(f, tmp, "create", HINT_W);
+      h5_attr_write_string(f, tmp, "schema", MODEL_SCHEMA);
+      h5_attr_write_i64(f, tmp, "schema_version", MODEL_VERSION);
+      h5_attr_write_i64(f, tmp, "members", n);
+      h5_attr_write_string(f, tmp, "input", input_name(cfg.input));
+      h5_attr_write_string(f, tmp, "normalisation",
+                           "per slice on the model grid: b0 / its 99.5th percentile; fa clamped to [0, 1]; channel "
+                           "order b0, fa");
+      h5_attr_write_string(f, tmp, "loss", cfg.loss == LOSS_KIND_HDL ? "hdl" : cfg.loss == LOSS_KIND_CE ? "ce" : "hybrid");
+      h5_attr_write_string(f, tmp, "mode", sigmoid ? "sigmoid" : "argmax");
+      h5_attr_write_i64(f, tmp, "height", st.height);
+      h5_attr_write_i64(f, tmp, "width", st.width);
+      h5_attr_write_f64(f, tmp, "spacing_row", spacing[0]);
+      h5_attr_write_f64(f, tmp, "spacing_col", spacing[1]);
+      char names[1024] = "", ids[64] = "";
+      for (int c = 0; c < LABEL_COUNT; c++) {
+        size_t l = strlen(names), li = strlen(ids);
+        snprintf(names + l, sizeof names - l, "%s%s", c ? ";" : "", LABEL_NAMES[c]);
+        snprintf(ids + li, sizeof ids - li, "%s%d", c ? " " : "", c);
+      }
+      h5_attr_write_string(f, tmp, "class_names", names);
+      h5_attr_write_string(f, tmp, "label_ids", ids);
+      h5_attr_write_string(f, tmp, "arm", ri.arm);
+      h5_attr_write_string(f, tmp, "created_by", created_by ? created_by : "");
+      h5_attr_write_string(f, tmp, "git", git ? git : "");
+    }
+    CS_CHECK(st.height == h0 && st.width == w0, "export runs trained on one slice size per file",
+             "run '%s' was trained on %dx%d slices, run '%s' on %dx%d", runs[0], h0, w0, runs[i], st.height, st.width);
+    UnetConfig u;
+    config_unet(&cfg, &u);
+    Unet *net = unet_init(&u, 1, st.height, st.width);
+    ckpt_read(ckpt, net, NULL, &st);
+    char gname[32];
+    snprintf(gname, sizeof gname, "member_%02d", i);
+    hid_t g = H5Gcreate2(f, gname, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    H5_CHECK(g, tmp, gname, HINT_W);
+    write_f32(g, tmp, "params", unet_params(net), unet_num_params(net));
+    write_f32(g, tmp, "buffers", unet_buffers(net), unet_num_buffers(net));
+    write_f64(g, tmp, "thresholds", thr, LABEL_COUNT);
+    char *text = config_format(&cfg);
+    h5_attr_write_string(g, tmp, "config", text);
+    free(text);
+    h5_attr_write_string(g, tmp, "config_hash", ri.config_hash);
+    h5_attr_write_string(g, tmp, "folds_hash", ri.folds_hash);
+    h5_attr_write_string(g, tmp, "data_checksum", ri.data_checksum);
+    h5_attr_write_string(g, tmp, "git", ri.git);
+    h5_attr_write_string(g, tmp, "run", ri.name);
+    h5_attr_write_string(g, tmp, "arm", ri.arm);
+    h5_attr_write_string(g, tmp, "ckpt", ckpt);
+    h5_attr_write_i64(g, tmp, "fold", ri.fold);
+    h5_attr_write_i64(g, tmp, "seed", ri.seed);
+    h5_attr_write_i64(g, tmp, "epoch", st.epoch);
+    h5_attr_write_i64(g, tmp, "height", st.height);
+    h5_attr_write_i64(g, tmp, "width", st.width);
+    H5Gclose(g);
+    unet_free(net);
+  }
+  H5_CHECK(H5Fclose(f), tmp, "close", HINT_W);
+  atomic_commit(tmp, out);
+}
+
+static void need_str(hid_t loc, const char *path, const char *grp, const char *name, char *buf, int n) {
+  if (!h5_attr_read_string(loc, name, buf, n)) cs_fatal(HINT_R, "model '%s': attribute %s/%s is missing", path, grp, name);
+}
+static int64_t need_i64(hid_t loc, const char *path, const char *grp, const char *name) {
+  int64_t v;
+  if (!h5_attr_read_i64(loc, name, &v)) cs_fatal(HINT_R, "model '%s': attribute %s/%s is missing", path, grp, name);
+  return v;
+}
+
+int model_is_model_file(const char *path) {
+  h5_quiet();
+  if (H5Fis_hdf5(path) <= 0) return 0;
+  hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
+  H5Pset_file_locking(fapl, 0, 1);
+  hid_t f = H5Fopen(path, H5F_ACC_RDONLY, fapl);
+  H5Pclose(fapl);
+  if (f < 0) return 0;
+  char schema[64];
+  int ok = h5_attr_read_string(f, "schema", schema, sizeof schema) && !strcmp(schema, MODEL_SCHEMA);
+  H5Fclose(f);
+  return ok;
+}
+
+void model_open(ModelFile *mf, const char *path) {
+  memset(mf, 0, sizeof *mf);
+  snprintf(mf->path, sizeof mf->path, "%s", path);
+  h5_quiet();
+  hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
+  H5Pset_file_locking(fapl, 0, 1);
+  hid_t f = access(path, R_OK) == 0 ? H5Fopen(path, H5F_ACC_RDONLY, fapl) : -1;
+  H5Pclose(fapl);
+  if (f < 0) cs_fatal("give a model file written by `cordseg export`", "cannot open model '%s' as HDF5", path);
+  mf->file = f;
+  char buf[1024];
+  need_str(f, path, "", "schema", buf, sizeof buf);
+  if (strcmp(buf, MODEL_SCHEMA))
+    cs_fatal("give a model file written by `cordseg export` (a checkpoint or store is not a model)",
+             "'%s' has schema '%s', expected '%s'", path, buf, MODEL_SCHEMA);
+  int64_t ver = need_i64(f, path, "", "schema_version");
+  CS_CHECK(ver == MODEL_VERSION, "export the model again with this cordseg", "model '%s': schema_version %lld, expected %d",
+           path, (long long)ver, MODEL_VERSION);
+  int64_t n = need_i64(f, path, "", "members");
+  CS_CHECK(n >= 1 && n <= MODEL_MAX_MEMBERS, HINT_R, "model '%s': attribute members = %lld", path, (long long)n);
+  mf->n = (int32_t)n;
+  need_str(f, path, "", "input", buf, sizeof buf);
+  int in = input_parse(buf);
+  CS_CHECK(in > 0, HINT_R, "model '%s': attribute input = '%s' (b0, fa or b0+fa)", path, buf);
+  mf->input = (InputKind)in;
+  need_str(f, path, "", "mode", buf, sizeof buf);
+  CS_CHECK(!strcmp(buf, "sigmoid") || !strcmp(buf, "argmax"), HINT_R, "model '%s': attribute mode = '%s'", path, buf);
+  mf->sigmoid = !strcmp(buf, "sigmoid");
+  mf->height = (int32_t)need_i64(f, path, "", "height"), mf->width = (int32_t)need_i64(f, path, "", "width");
+  if (!h5_attr_read_f64(f, "spacing_row", &mf->spacing[0]) || !h5_attr_read_f64(f, "spacing_col", &mf->spacing[1]) ||
+      !(mf->spacing[0] > 0) || !(mf->spacing[1] > 0))
+    cs_fatal(HINT_R, "model '%s': attributes spacing_row/spacing_col are missing or not positive", path);
+  need_str(f, path, "", "arm", mf->arm, sizeof mf->arm);
+  h5_attr_read_string(f, "git", mf->git, sizeof mf->git);
+  h5_attr_read_string(f, "created_by", mf->created_by, sizeof mf->created_by);
+  for (int32_t i = 0; i < mf->n; i++) {
+    char gname[32];
+    snprintf(gname, sizeof gname, "member_%02d", i);
+    hid_t g = H5Lexists(f, gname, H5P_DEFAULT) > 0 ? H5Gopen2(f, gname, H5P_DEFAULT) : -1;
+    if (g < 0) cs_fatal(HINT_R, "model '%s': group /%s is missing (members = %d)", path, gname, mf->n);
+    ModelMember *m = &mf->m[i];
+    hid_t a = H5Aopen(g, "config", H5P_DEFAULT);
+    if (a < 0) cs_fatal(HINT_R, "model '%s': attribute /%s/config is missing", path, gname);
+    hid_t t = H5Aget_type(a);
+    size_t len = H5Tget_size(t);
+    H5Tclose(t), H5Aclose(a);
+    char *text = mallocCheck(len + 1);
+    h5_attr_read_string(g, "config", text, (int)len + 1);
+    char origin[4200];
+    snprintf(origin, sizeof origin, "%s:/%s/config", path, gname);
+    config_defaults(&m->cfg);
+    config_load_text(&m->cfg, text, origin);
+    free(text);
+    need_str(g, path, gname, "run", m->run, sizeof m->run);
+    need_str(g, path, gname, "arm", m->arm, sizeof m->arm);
+    need_str(g, path, gname, "config_hash", m->config_hash, sizeof m->config_hash);
+    need_str(g, path, gname, "folds_hash", m->folds_hash, sizeof m->folds_hash);
+    need_str(g, path, gname, "data_checksum", m->data_checksum, sizeof m->data_checksum);
+    h5_attr_read_string(g, "git", m->git, sizeof m->git);
+    h5_attr_read_string(g, "ckpt", m->ckpt, sizeof m->ckpt);
+    m->fold = need_i64(g, path, gname, "fold"), m->seed = need_i64(g, path, gname, "seed");
+    m->epoch = need_i64(g, path, gname, "epoch");
+    read_exact(g, path, gname, "thresholds", H5T_NATIVE_DOUBLE, m->thr, LABEL_COUNT);
+    CS_CHECK(m->cfg.input == mf->input, HINT_R, "model '%s': /%s takes input %s, the file says %s", path, gname,
+             input_name(m->cfg.input), input_name(mf->input));
+    CS_CHECK(m->cfg.classes == LABEL_COUNT, HINT_R, "model '%s': /%s has %d classes", path, gname, m->cfg.classes);
+    H5Gclose(g);
+  }
+}
+
+void model_load_member(const ModelFile *mf, int32_t i, Unet *net) {
+  char gname[32];
+  snprintf(gname, sizeof gname, "member_%02d", i);
+  hid_t g = H5Gopen2(mf->file, gname, H5P_DEFAULT);
+  if (g < 0) cs_fatal(HINT_R, "model '%s': group /%s is missing", mf->path, gname);
+  read_exact(g, mf->path, gname, "params", H5T_NATIVE_FLOAT, unet_params(net), unet_num_params(net));
+  read_exact(g, mf->path, gname, "buffers", H5T_NATIVE_FLOAT, unet_buffers(net), unet_num_buffers(net));
+  H5Gclose(g);
+}
+
+void model_close(ModelFile *mf) {
+  if (mf->file > 0) H5Fclose(mf->file);
+  mf->file = -1;
+}
+
+void model_describe(const ModelFile *mf, FILE *f) {
+  fprintf(f, "file        %s\n", mf->path);
+  fprintf(f, "schema      %s version %d\n", MODEL_SCHEMA, MODEL_VERSION);
+  fprintf(f, "arm         %s\n", mf->arm);
+  fprintf(f, "input       %s (per slice: b0 / 99.5th percentile, fa clamped to [0, 1])\n", input_name(mf->input));
+  fprintf(f, "output      %d classes (%s), %s\n", LABEL_COUNT, "io/labels.h ids 0..8",
+          mf->sigmoid ? "sigmoid + per-class thresholds" : "softmax argmax");
+  fprintf(f, "grid        %d x %d at %.4g x %.4g mm (row x column)\n", mf->height, mf->width, mf->spacing[0],
+          mf->spacing[1]);
+  fprintf(f, "created_by  %s\n", mf->created_by);
+  fprintf(f, "git         %s\n", mf->git);
+  fprintf(f, "members     %d\n", mf->n);
+  for (int32_t i = 0; i < mf->n; i++) {
+    const ModelMember *m = &mf->m[i];
+    UnetConfig u;
+    config_unet(&m->cfg, &u);
+    fprintf(f, "  [%d] run %s: %s/%d, fold %lld, seed %lld, epoch %lld, config %s, folds %s, data %s, git %s\n", i,
+            m->run, unet_backbone_name(u.backbone), u.width_div, (long long)m->fold, (long long)m->seed,
+            (long long)m->epoch, m->config_hash, m->folds_hash, m->data_checksum, m->git);
+    if (mf->sigmoid) {
+      fprintf(f, "      thresholds");
+      for (int c = 1; c < LABEL_COUNT; c++) fprintf(f, " %s=%.3f", LABEL_KEYS[c], m->thr[c]);
+      fprintf(f, "\n");
+    }
+  }
+}

@@ -1,0 +1,59 @@
+/* io/model.h: the self-describing model file `cordseg export` writes and
+ * `cordseg segment` / `cordseg info` read: one or several trained runs (e.g.
+ * the folds of an arm) as an ensemble.
+ * Layout ("cordseg-model" version 1, written atomically):
+ *   root attributes: schema, schema_version, members, input (b0|fa|b0+fa),
+ *     normalisation, loss, mode (sigmoid|argmax), height, width, spacing_row,
+ *     spacing_col (training pixel size, mm), class_names, label_ids, arm,
+ *     created_by, git (the exporting program)
+ *   /member_NN group per run: /params, /buffers float32; attributes config
+ *     (canonical config text), config_hash, folds_hash, data_checksum, git,
+ *     run, arm, fold, seed, ckpt, epoch; dataset /thresholds float64 [9]
+ *     (the run's validation thresholds, 0.5 where none)
+ * defines: ModelMember, ModelFile, model_export, model_open, model_load_member,
+ *          model_close, model_describe */
+#ifndef CORDSEG_IO_MODEL_H
+#define CORDSEG_IO_MODEL_H
+#include <stdint.h>
+#include <stdio.h>
+
+#include "core/unet.h"
+#include "io/config.h"
+#include "io/labels.h"
+
+#define MODEL_SCHEMA "cordseg-model"
+#define MODEL_VERSION 1
+#define MODEL_MAX_MEMBERS 64
+
+typedef struct {
+  char run[256], arm[256], config_hash[64], folds_hash[64], data_checksum[64], git[64], ckpt[1024];
+  int64_t fold, seed, epoch;
+  double thr[LABEL_COUNT];
+  TrainConfig cfg; /* parsed from the member's config text */
+} ModelMember;
+
+typedef struct {
+  char path[4096];
+  int64_t file; /* hid_t, open read-only */
+  int32_t n;
+  InputKind input;
+  int sigmoid;
+  int32_t height, width;
+  double spacing[2]; /* row, column mm */
+  char arm[256], git[64], created_by[1024];
+  ModelMember m[MODEL_MAX_MEMBERS];
+} ModelFile;
+
+/* runs[n] run directories (each with run.json, config.ini, ckpt/); refuses
+ * runs of different arms, input kinds or loss modes, and sigmoid runs
+ * without eval/thresholds.txt (run `cordseg evaluate` first) */
+void model_export(const char *out, const char *const *runs, int32_t n, const char *created_by, const char *git);
+/* fatal naming the file and the field on anything missing or inconsistent */
+void model_open(ModelFile *mf, const char *path);
+/* loads member i's weights into net (built from its config); fatal on a size mismatch */
+void model_load_member(const ModelFile *mf, int32_t i, Unet *net);
+void model_close(ModelFile *mf);
+void model_describe(const ModelFile *mf, FILE *f);
+/* 1 when path is an HDF5 file with the model schema */
+int model_is_model_file(const char *path);
+#endif
