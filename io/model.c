@@ -152,14 +152,17 @@ void model_export(const char *out, const char *const *runs, int32_t n, const cha
              "run '%s' was trained on %dx%d slices, run '%s' on %dx%d", runs[0], h0, w0, runs[i], st.height, st.width);
     UnetConfig u;
     config_unet(&cfg, &u);
-    Unet *net = unet_init(&u, 1, st.height, st.width);
-    ckpt_read(ckpt, net, NULL, &st);
+    Backend *be = backend_cpu_init(); /* the net only gives the buffer sizes */
+    Unet *net = unet_init(be, &u, 1, st.height, st.width);
+    ModelState ms;
+    model_state_init(&ms, net, 0);
+    ckpt_read(ckpt, &ms, &st);
     char gname[32];
     snprintf(gname, sizeof gname, "member_%02d", i);
     hid_t g = H5Gcreate2(f, gname, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
     H5_CHECK(g, tmp, gname, HINT_W);
-    write_f32(g, tmp, "params", unet_params(net), unet_num_params(net));
-    write_f32(g, tmp, "buffers", unet_buffers(net), unet_num_buffers(net));
+    write_f32(g, tmp, "params", ms.params, ms.np);
+    write_f32(g, tmp, "buffers", ms.buffers, ms.nb);
     write_f64(g, tmp, "thresholds", thr, LABEL_COUNT);
     char *text = config_format(&cfg);
     h5_attr_write_string(g, tmp, "config", text);
@@ -177,7 +180,9 @@ void model_export(const char *out, const char *const *runs, int32_t n, const cha
     h5_attr_write_i64(g, tmp, "height", st.height);
     h5_attr_write_i64(g, tmp, "width", st.width);
     H5Gclose(g);
+    model_state_free(&ms);
     unet_free(net);
+    backend_free(be);
   }
   H5_CHECK(H5Fclose(f), tmp, "close", HINT_W);
   atomic_commit(tmp, out);
@@ -281,9 +286,13 @@ void model_load_member(const ModelFile *mf, int32_t i, Unet *net) {
   snprintf(gname, sizeof gname, "member_%02d", i);
   hid_t g = H5Gopen2(mf->file, gname, H5P_DEFAULT);
   if (g < 0) cs_fatal(HINT_R, "model '%s': group /%s is missing", mf->path, gname);
-  read_exact(g, mf->path, gname, "params", H5T_NATIVE_FLOAT, unet_params(net), unet_num_params(net));
-  read_exact(g, mf->path, gname, "buffers", H5T_NATIVE_FLOAT, unet_buffers(net), unet_num_buffers(net));
+  ModelState ms;
+  model_state_init(&ms, net, 0);
+  read_exact(g, mf->path, gname, "params", H5T_NATIVE_FLOAT, ms.params, ms.np);
+  read_exact(g, mf->path, gname, "buffers", H5T_NATIVE_FLOAT, ms.buffers, ms.nb);
   H5Gclose(g);
+  unet_state_upload(net, &ms);
+  model_state_free(&ms);
 }
 
 void model_close(ModelFile *mf) {

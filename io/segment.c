@@ -27,11 +27,11 @@ void segment_options_default(SegmentOptions *o) {
 }
 
 /* The one call into the network: probabilities [n][k][h][w] of inputs
- * x [n][cin][h][w] (eval mode). To become unet_predict_probs. */
+ * x [n][cin][h][w] (eval mode, on the net's backend). */
 static void predict_probs(Unet *net, const LossConfig *lc, int32_t n, int32_t k, int32_t h, int32_t w,
                           const float *x, float *probs) {
-  const float *logits = unet_forward(net, x, 0);
-  loss_probs(lc, logits, n, k, h, w, probs);
+  (void)n, (void)k, (void)h, (void)w;
+  unet_predict_probs(net, lc, x, probs);
 }
 
 enum { M_B0, M_FA, M_MD, M_AD, M_RD, M_N };
@@ -345,7 +345,8 @@ void segment_run(const SegmentOptions *o) {
     CS_CHECK(!bad, "export the model again", "model '%s' member %d: %s", o->model, mi, bad ? bad : "");
     LossConfig lc;
     config_loss(&m->cfg, &lc);
-    Unet *net = unet_init(&u, B, H, W);
+    Backend *be = backend_init(BACKEND_KIND_AUTO, m->cfg.precision, m->cfg.deterministic, -1); /* GPU when there is one */
+    Unet *net = unet_init(be, &u, B, H, W);
     model_load_member(&mf, mi, net);
     for (int pass = 0; pass < passes; pass++)
       for (int64_t b0 = 0; b0 < nsl; b0 += B) {
@@ -378,6 +379,7 @@ void segment_run(const SegmentOptions *o) {
                   (long long)(b0 + nb), (long long)nsl);
       }
     unet_free(net);
+    backend_free(be);
   }
   if (!o->quiet) fprintf(stderr, "\n");
   tnet = cs_now() - tnet;
