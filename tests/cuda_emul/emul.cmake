@@ -22,4 +22,8 @@ if(CORDSEG_CUDA_EMUL)
   target_link_libraries(test_backend_ops_emul PRIVATE cordseg_core_emul stdc++)
   add_test(NAME test_backend_ops_emul COMMAND test_backend_ops_emul)
   set_tests_properties(test_backend_ops_emul PROPERTIES SKIP_RETURN_CODE 77 ENVIRONMENT "OMP_NUM_THREADS=2")
+  # precision = bf16: the conversions around every convolution (limits for 8-bit mantissas)
+  add_test(NAME test_backend_ops_emul_bf16 COMMAND test_backend_ops_emul)
+  set_tests_properties(test_backend_ops_emul_bf16 PROPERTIES SKIP_RETURN_CODE 77
+    ENVIRONMENT "OMP_NUM_THREADS=2;CORDSEG_TEST_PRECISION=bf16")
 endif()
