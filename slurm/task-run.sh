@@ -78,6 +78,11 @@ trap 'forward "$REQUEUE_SIG"' "$REQUEUE_SIG"
 trap 'forward TERM' TERM
 
 export OMP_NUM_THREADS=${SLURM_CPUS_PER_TASK:-1}
+# GPU jobs: one GPU per rank, bound to it (the CUDA backend picks the local
+# rank's device; a rank that would share a GPU is refused with host and rank)
+if [ "${LAUNCH[0]:-}" = srun ] && [ "${SLURM_GPUS_ON_NODE:-0}" -gt 0 ]; then
+  LAUNCH=(srun --gpus-per-task=1 --gpu-bind=single:1 "${LAUNCH[@]:1}")
+fi
 run_step "${LAUNCH[@]}" "$CORDSEG" train --config "$CONFIG" --run-dir "$RUN"
 rc=$?
 case $rc in

@@ -29,5 +29,5 @@ if(CORDSEG_FATAL_WARNINGS)
   set(_nvcc_werror "-Werror=all-warnings;-Xcompiler=-Werror")
 endif()
 target_compile_options(cordseg_core PRIVATE
-  "$<$<COMPILE_LANGUAGE:CUDA>:-Xcompiler=-Wall;-Xcompiler=-Wno-unused-parameter;${_nvcc_werror};-O3>")
+  "$<$<COMPILE_LANGUAGE:CUDA>:-Xcompiler=-Wall;-Xcompiler=-Wno-unused-parameter;${_nvcc_werror};-O3;-Xcompiler=-ffile-prefix-map=${CMAKE_CURRENT_SOURCE_DIR}/=>")
 message(STATUS "cordseg: CUDA backend on (nvcc ${CMAKE_CUDA_COMPILER_VERSION}, architectures ${CMAKE_CUDA_ARCHITECTURES}, cuDNN ${CORDSEG_CUDNN_LIB}, NCCL ${CORDSEG_NCCL_LIB})")
