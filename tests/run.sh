@@ -14,6 +14,16 @@ say "packages (jobs/install-deps.sh --tests; python3-torch alone is about 200 MB
 bash jobs/install-deps.sh --tests
 say "configure and build ./build-test with -Werror (about 1 min on 2 cores the first time)"
 bash jobs/build.sh build-test -DCMAKE_BUILD_TYPE=Release -DCORDSEG_FATAL_WARNINGS=ON
+# where nvcc, cuDNN and NCCL are (here: /usr/local/cuda), the CUDA backend must build, warnings as errors
+if command -v nvcc >/dev/null || [ -x /usr/local/cuda/bin/nvcc ]; then
+  if ! grep -q '^CORDSEG_WITH_CUDA:BOOL=ON' build-test/CMakeCache.txt; then
+    say "FAIL: nvcc is installed but build-test has no CUDA backend (see cmake's output above)"
+    exit 1
+  fi
+  say "CUDA backend built ($(grep '^CMAKE_CUDA_ARCHITECTURES' build-test/CMakeCache.txt | cut -d= -f2), -Werror)"
+else
+  say "no nvcc: the CUDA backend is not built; its code still runs under host emulation (test_backend_ops_emul)"
+fi
 # shared data sets (PAM50 atlas, sct_dmri) for the io tests: $CORDSEG_DATA,
 # else ../shared/data beside the checkout
 if [ -z "${CORDSEG_DATA:-}" ] && [ -d ../shared/data/PAM50 ]; then

@@ -4,7 +4,7 @@
 # CORDSEG_FATAL_WARNINGS, for nvcc's own and the host compiler's.
 # Also the host emulation library of tests/cuda_emul (see there), which CI runs.
 if(NOT DEFINED CMAKE_CUDA_ARCHITECTURES)
-  set(CMAKE_CUDA_ARCHITECTURES 80 90)
+  set(CMAKE_CUDA_ARCHITECTURES "80;90" CACHE STRING "GPU architectures of the CUDA backend (80 A100, 90 H100/H200)")
 endif()
 enable_language(CUDA)
 set(CMAKE_CUDA_STANDARD 17)
