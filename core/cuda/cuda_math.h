@@ -112,23 +112,28 @@ static CS_HD inline float cm_upsample2(const float *x, int32_t h, int32_t w, int
  * that tap it, in the CPU's scatter order (output row-major, then tap) */
 static CS_HD inline float cm_upsample2_grad(const float *dy, int32_t h, int32_t w, int32_t iy, int32_t ix) {
   const int32_t wo = 2 * w, ho = 2 * h;
-  /* outputs within +-3 rows/cols of 2*i can reach input i (scale (in-1)/(2in-1) < 1/2) */
-  int32_t oy0 = 2 * iy - 3, oy1 = 2 * iy + 3, ox0 = 2 * ix - 3, ox1 = 2 * ix + 3;
+  /* outputs within -3..+3 rows/cols of 2*i can reach input i (scale (in-1)/(2in-1) < 1/2); the
+   * row and column taps are computed once each, then combined in output row-major, tap order */
+  int32_t oy0 = 2 * iy - 3, ox0 = 2 * ix - 3;
   if (oy0 < 0) oy0 = 0;
   if (ox0 < 0) ox0 = 0;
-  if (oy1 > ho - 1) oy1 = ho - 1;
-  if (ox1 > wo - 1) ox1 = wo - 1;
-  const int64_t me = (int64_t)iy * w + ix;
+  int32_t ry0[7], ry1[7], cx0[7], cx1[7], ny = 0, nx = 0;
+  float ty[7], tx[7];
+  for (int32_t oy = oy0; oy <= 2 * iy + 3 && oy < ho; oy++, ny++) cm_up_coord(oy, h, ho, &ry0[ny], &ry1[ny], &ty[ny]);
+  for (int32_t ox = ox0; ox <= 2 * ix + 3 && ox < wo; ox++, nx++) cm_up_coord(ox, w, wo, &cx0[nx], &cx1[nx], &tx[nx]);
   float g = 0;
-  for (int32_t oy = oy0; oy <= oy1; oy++)
-    for (int32_t ox = ox0; ox <= ox1; ox++) {
-      int64_t off[4];
-      float wt[4];
-      cm_up_taps(oy, ox, h, w, off, wt);
-      const float v = dy[(int64_t)oy * wo + ox];
-      for (int t = 0; t < 4; t++)
-        if (off[t] == me) g += wt[t] * v;
+  for (int32_t a = 0; a < ny; a++) {
+    if (ry0[a] != iy && ry1[a] != iy) continue;
+    for (int32_t b = 0; b < nx; b++) {
+      if (cx0[b] != ix && cx1[b] != ix) continue;
+      const float v = dy[(int64_t)(oy0 + a) * wo + ox0 + b];
+      const float w00 = (1 - ty[a]) * (1 - tx[b]), w01 = (1 - ty[a]) * tx[b], w10 = ty[a] * (1 - tx[b]), w11 = ty[a] * tx[b];
+      if (ry0[a] == iy && cx0[b] == ix) g += w00 * v;
+      if (ry0[a] == iy && cx1[b] == ix) g += w01 * v;
+      if (ry1[a] == iy && cx0[b] == ix) g += w10 * v;
+      if (ry1[a] == iy && cx1[b] == ix) g += w11 * v;
     }
+  }
   return g;
 }
 

@@ -140,25 +140,26 @@ void cuk_copy_channels(cudaStream_t s, const float *src, int64_t ss, float *dst,
  * (neighbouring threads read neighbouring elements); pass 2: thread r adds
  * its P partials in order. */
 template <typename F>
-__global__ void k_rows_part(F f, int64_t rows, int64_t len, double *part) {
-  FOR_EACH(t, rows * CUK_PARTS) {
-    const int64_t r = t / CUK_PARTS, p = t % CUK_PARTS;
+__global__ void k_rows_part(F f, int64_t rows, int64_t len, int64_t parts, double *part) {
+  FOR_EACH(t, rows * parts) {
+    const int64_t r = t / parts, p = t % parts;
     double acc = 0;
-    for (int64_t j = p; j < len; j += CUK_PARTS) acc += f(r, j);
+    for (int64_t j = p; j < len; j += parts) acc += f(r, j);
     part[t] = acc;
   }
 }
-__global__ void k_rows_total(const double *part, int64_t rows, double *out) {
+__global__ void k_rows_total(const double *part, int64_t rows, int64_t parts, double *out) {
   FOR_EACH(r, rows) {
     double acc = 0;
-    for (int p = 0; p < CUK_PARTS; p++) acc += part[r * CUK_PARTS + p];
+    for (int64_t p = 0; p < parts; p++) acc += part[r * parts + p];
     out[r] = acc;
   }
 }
 template <typename F>
 static void rows_sum(cudaStream_t s, F f, int64_t rows, int64_t len, double *part, double *out) {
-  CS_LAUNCH(k_rows_part<F>, cs_grid((size_t)rows * CUK_PARTS), CS_BLOCK, s, f, rows, len, part);
-  CS_LAUNCH(k_rows_total, cs_grid((size_t)rows), CS_BLOCK, s, part, rows, out);
+  const int64_t parts = cuk_parts(len);
+  CS_LAUNCH(k_rows_part<F>, cs_grid((size_t)(rows * parts)), CS_BLOCK, s, f, rows, len, parts, part);
+  CS_LAUNCH(k_rows_total, cs_grid((size_t)rows), CS_BLOCK, s, part, rows, parts, out);
 }
 
 /* channel c, element j of the n*hw values of that channel */

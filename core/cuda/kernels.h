@@ -10,8 +10,11 @@
 #define CORDSEG_CUDA_KERNELS_H
 #include "core/cuda/cuda_common.h"
 
-/* partial sums per row of the two-pass reductions */
-#define CUK_PARTS 128
+/* partial sums per row of the two-pass reductions: a function of the row
+ * length only (so results depend on the shape, never on timing), at most
+ * CUK_PARTS, which sizes every partial-sum scratch buffer */
+#define CUK_PARTS 1024
+static inline int64_t cuk_parts(int64_t len) { return len >= 262144 ? 1024 : len >= 16384 ? 256 : 64; }
 
 void cuk_relu_backward(cudaStream_t s, const float *y, float *dy, size_t n);
 void cuk_add(cudaStream_t s, float *y, const float *x, size_t n);
