@@ -97,6 +97,8 @@ struct Backend {
   void (*memset0)(Backend *be, void *dev, size_t bytes);
   void (*copy)(Backend *be, void *dst, const void *src, size_t bytes); /* device to device */
   void (*sync)(Backend *be);                                           /* wait for queued work */
+  /* free and total device memory in bytes; 0 when the backend cannot tell (CPU) */
+  int (*mem_info)(Backend *be, size_t *free_bytes, size_t *total_bytes);
   /* host staging memory (pinned on CUDA): uploads from it can be captured in a graph */
   void *(*host_alloc)(Backend *be, size_t bytes);
   void (*host_free)(Backend *be, void *p);

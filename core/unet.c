@@ -53,6 +53,7 @@ struct Unet {
   UnetConfig cfg;
   int32_t n, h, w;
   int building;
+  size_t act_bytes;        /* activations and their gradients (count pass) */
   size_t np, nb;           /* parameter / buffer element counts */
   double macs;             /* forward MACs for the whole batch */
   float *params, *grads, *buffers;
@@ -145,6 +146,7 @@ static Act *act_new(Unet *net, int32_t c, int32_t h, int32_t w) {
     a->g = net->be->alloc(net->be, act_len(net, a) * sizeof(float));
   }
   if (act_len(net, a) > net->scratch_len) net->scratch_len = act_len(net, a);
+  net->act_bytes += 2 * act_len(net, a) * sizeof(float);
   return a;
 }
 
@@ -292,6 +294,7 @@ static void build_resnet(Unet *net) {
 
 static void build(Unet *net) {
   net->np = net->nb = net->ntensors = net->nbtensors = 0;
+  net->act_bytes = 0;
   net->nunits = net->nacts = net->nblocks = 0;
   net->macs = 0;
   if (net->cfg.backbone == UNET_BACKBONE_VGG16) build_vgg(net);
@@ -323,6 +326,15 @@ Unet *unet_init(Backend *be, const UnetConfig *cfg, int32_t batch, int32_t heigh
   net->logits = be->alloc(be, nl * sizeof(float));
   net->dlogits = be->alloc(be, nl * sizeof(float));
   net->logits_host = alignedAllocCheck(nl * sizeof(float));
+  { /* device memory: fail before allocating, naming the model and what it needs (Adam adds 2 P) */
+    size_t fr = 0, tot = 0;
+    const double need = (double)net->act_bytes * 1.5 /* scratch, cuDNN workspace */ + 16.0 * np + 12.0 * nl;
+    if (be->mem_info(be, &fr, &tot) && need > (double)fr)
+      cs_fatal("lower batch (the global batch is split over the ranks), the image size or the width (width_div)",
+               "UNet-%s at batch %d, %dx%d needs about %.1f GiB of device memory; %.1f of %.1f GiB are free",
+               unet_backbone_name(cfg->backbone), batch, height, width, need / 1073741824.0, fr / 1073741824.0,
+               tot / 1073741824.0);
+  }
   net->building = 1;
   build(net); /* allocate */
   CS_CHECK(net->np == np && net->nb == nb, NULL, "internal: builder passes disagree");

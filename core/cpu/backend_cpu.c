@@ -41,6 +41,11 @@ static void cpu_upload(Backend *be, void *dev, const void *host, size_t bytes) {
 }
 static void cpu_memset0(Backend *be, void *dev, size_t bytes) { (void)be, memset(dev, 0, bytes); }
 static void cpu_sync(Backend *be) { (void)be; }
+static int cpu_mem_info(Backend *be, size_t *f, size_t *t) {
+  (void)be;
+  *f = *t = 0;
+  return 0;
+}
 
 /* ---- convolution ---- */
 static BackendConv *cpu_conv_plan(Backend *be, const ConvSpec *spec, float *src, float *dst, float *w, float *b,
@@ -171,7 +176,7 @@ Backend *backend_cpu_init(void) {
   *be = (Backend){.kind = BACKEND_KIND_CPU, .name = "cpu", .precision = BACKEND_PRECISION_FP32, .deterministic = 1,
                   .impl = im,
                   .alloc = cpu_alloc, .free = cpu_free, .upload = cpu_upload, .download = cpu_upload,
-                  .memset0 = cpu_memset0, .host_alloc = cpu_alloc, .host_free = cpu_free, .copy = cpu_upload, .sync = cpu_sync,
+                  .memset0 = cpu_memset0, .host_alloc = cpu_alloc, .host_free = cpu_free, .copy = cpu_upload, .sync = cpu_sync, .mem_info = cpu_mem_info,
                   .conv_plan = cpu_conv_plan, .conv_forward = cpu_conv_forward, .conv_backward = cpu_conv_backward,
                   .conv_describe = cpu_conv_describe, .conv_winograd = cpu_conv_winograd, .conv_free = cpu_conv_free,
                   .relu_backward = cpu_relu_backward, .maxpool2_forward = cpu_maxpool2_forward,

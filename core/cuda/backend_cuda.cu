@@ -68,6 +68,11 @@ static void cu_copy(Backend *be, void *dst, const void *src, size_t bytes) {
   if (bytes && dst != src) CUDA_CHECK(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToDevice, cuda_impl(be)->stream));
 }
 static void cu_sync(Backend *be) { CUDA_CHECK(cudaStreamSynchronize(cuda_impl(be)->stream)); }
+static int cu_mem_info(Backend *be, size_t *f, size_t *t) {
+  (void)be;
+  CUDA_CHECK(cudaMemGetInfo(f, t));
+  return 1;
+}
 static void *cu_host_alloc(Backend *be, size_t bytes) {
   (void)be;
   void *p = NULL;
@@ -338,7 +343,7 @@ Backend *backend_cuda_init(BackendPrecision precision, int deterministic, int de
   be->impl = im;
   be->wants_hdl_target = 1;
   be->alloc = cu_alloc, be->free = cu_free, be->upload = cu_upload, be->download = cu_download;
-  be->memset0 = cu_memset0, be->copy = cu_copy, be->sync = cu_sync;
+  be->memset0 = cu_memset0, be->copy = cu_copy, be->sync = cu_sync, be->mem_info = cu_mem_info;
   be->host_alloc = cu_host_alloc, be->host_free = cu_host_free;
   be->conv_plan = cuda_conv_plan, be->conv_forward = cuda_conv_forward, be->conv_backward = cuda_conv_backward;
   be->conv_describe = cuda_conv_describe, be->conv_winograd = cuda_conv_winograd, be->conv_free = cuda_conv_free;
