@@ -26,7 +26,11 @@
 #define CS_LAUNCH(kernel, grid, block, stream, ...) \
   cuemul_launch((grid), (block), (stream), [=]() { kernel(__VA_ARGS__); })
 #else
-#define CS_LAUNCH(kernel, grid, block, stream, ...) kernel<<<(grid), (block), 0, (stream)>>>(__VA_ARGS__)
+#define CS_LAUNCH(kernel, grid, block, stream, ...)            \
+  do {                                                          \
+    kernel<<<(grid), (block), 0, (stream)>>>(__VA_ARGS__);      \
+    CUDA_CHECK(cudaGetLastError()); /* a bad launch, at its line */ \
+  } while (0)
 #endif
 
 /* threads per block of the element-wise kernels, and a grid that covers n
