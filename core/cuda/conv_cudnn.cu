@@ -48,6 +48,17 @@ static void no_algo(const ConvSpec *s, const char *pass, int det) {
            pass, s->k, s->k, s->stride, s->cin, s->cout, s->hin, s->win, s->n);
 }
 
+/* the first result of a heuristics query that succeeded within the workspace
+ * cap (and is deterministic when asked): cuDNN sorts them fastest first */
+template <typename Perf>
+static const Perf *pick_algo(const Perf *r, int got, int det, const ConvSpec *s, const char *pass) {
+  for (int i = 0; i < got; i++)
+    if (r[i].status == CUDNN_STATUS_SUCCESS && r[i].memory <= WS_CAP && (!det || r[i].determinism == CUDNN_DETERMINISTIC))
+      return &r[i];
+  no_algo(s, pass, det);
+  return NULL;
+}
+
 BackendConv *cuda_conv_plan(Backend *be, const ConvSpec *spec, float *src, float *dst, float *w, float *b, float *dsrc,
                             float *ddst, float *dw, float *db) {
   CudaImpl *im = cuda_impl(be);
@@ -72,43 +83,32 @@ BackendConv *cuda_conv_plan(Backend *be, const ConvSpec *spec, float *src, float
   }
   const int det = be->deterministic;
   enum { MAXA = 16 };
-  int got = 0, pick = -1;
+  int got = 0;
   { /* forward */
     cudnnConvolutionFwdAlgoPerf_t r[MAXA];
     CUDNN_CHECK(cudnnGetConvolutionForwardAlgorithm_v7(im->dnn, c->xd, c->wd, c->cd[0], c->yd, MAXA, &got, r));
-    for (int i = 0; i < got && pick < 0; i++)
-      if (r[i].status == CUDNN_STATUS_SUCCESS && r[i].memory <= WS_CAP && (!det || r[i].determinism == CUDNN_DETERMINISTIC))
-        pick = i;
-    if (pick < 0) no_algo(s, "forward", det);
-    c->fa = r[pick].algo, c->ws[0] = r[pick].memory;
-    CUDNN_CHECK(cudnnSetConvolutionMathType(c->cd[0], r[pick].mathType));
-    snprintf(c->desc[0], sizeof c->desc[0], "cudnn fwd algo %d (%s)", (int)c->fa, math_name(r[pick].mathType));
+    const cudnnConvolutionFwdAlgoPerf_t *p = pick_algo(r, got, det, s, "forward");
+    c->fa = p->algo, c->ws[0] = p->memory;
+    CUDNN_CHECK(cudnnSetConvolutionMathType(c->cd[0], p->mathType));
+    snprintf(c->desc[0], sizeof c->desc[0], "cudnn fwd algo %d (%s)", (int)c->fa, math_name(p->mathType));
   }
   if (s->need_dsrc) {
     cudnnConvolutionBwdDataAlgoPerf_t r[MAXA];
-    pick = -1;
     CUDNN_CHECK(cudnnGetConvolutionBackwardDataAlgorithm_v7(im->dnn, c->wd, c->yd, c->cd[1], c->xd, MAXA, &got, r));
-    for (int i = 0; i < got && pick < 0; i++)
-      if (r[i].status == CUDNN_STATUS_SUCCESS && r[i].memory <= WS_CAP && (!det || r[i].determinism == CUDNN_DETERMINISTIC))
-        pick = i;
-    if (pick < 0) no_algo(s, "backward-data", det);
-    c->da = r[pick].algo, c->ws[1] = r[pick].memory;
-    CUDNN_CHECK(cudnnSetConvolutionMathType(c->cd[1], r[pick].mathType));
-    snprintf(c->desc[1], sizeof c->desc[1], "cudnn bwd-data algo %d (%s)", (int)c->da, math_name(r[pick].mathType));
+    const cudnnConvolutionBwdDataAlgoPerf_t *p = pick_algo(r, got, det, s, "backward-data");
+    c->da = p->algo, c->ws[1] = p->memory;
+    CUDNN_CHECK(cudnnSetConvolutionMathType(c->cd[1], p->mathType));
+    snprintf(c->desc[1], sizeof c->desc[1], "cudnn bwd-data algo %d (%s)", (int)c->da, math_name(p->mathType));
   } else {
     snprintf(c->desc[1], sizeof c->desc[1], "none");
   }
   {
     cudnnConvolutionBwdFilterAlgoPerf_t r[MAXA];
-    pick = -1;
     CUDNN_CHECK(cudnnGetConvolutionBackwardFilterAlgorithm_v7(im->dnn, c->xd, c->yd, c->cd[2], c->wd, MAXA, &got, r));
-    for (int i = 0; i < got && pick < 0; i++)
-      if (r[i].status == CUDNN_STATUS_SUCCESS && r[i].memory <= WS_CAP && (!det || r[i].determinism == CUDNN_DETERMINISTIC))
-        pick = i;
-    if (pick < 0) no_algo(s, "backward-filter", det);
-    c->fwa = r[pick].algo, c->ws[2] = r[pick].memory;
-    CUDNN_CHECK(cudnnSetConvolutionMathType(c->cd[2], r[pick].mathType));
-    snprintf(c->desc[2], sizeof c->desc[2], "cudnn bwd-filter algo %d (%s)", (int)c->fwa, math_name(r[pick].mathType));
+    const cudnnConvolutionBwdFilterAlgoPerf_t *p = pick_algo(r, got, det, s, "backward-filter");
+    c->fwa = p->algo, c->ws[2] = p->memory;
+    CUDNN_CHECK(cudnnSetConvolutionMathType(c->cd[2], p->mathType));
+    snprintf(c->desc[2], sizeof c->desc[2], "cudnn bwd-filter algo %d (%s)", (int)c->fwa, math_name(p->mathType));
   }
   /* workspace and bf16 staging grow now, at plan time: never inside a graph capture */
   size_t need = c->ws[0] > c->ws[1] ? c->ws[0] : c->ws[1];
