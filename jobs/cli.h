@@ -20,7 +20,6 @@ _Noreturn void cli_usage_error(const char *cmd, const char *fmt, ...) __attribut
 int cmd_model_info(int argc, char **argv);
 int cmd_demo(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
-/* data layer (io/), present when CORDSEG_HAVE_IO */
 int cmd_info(int argc, char **argv);
 int cmd_phantom(int argc, char **argv);
 int cmd_folds(int argc, char **argv);

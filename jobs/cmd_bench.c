@@ -14,7 +14,7 @@
 #include "core/common.h"
 #include "core/step.h"
 #include "jobs/cli.h"
-#include "core/synth.h"
+#include "io/synth.h"
 #include "jobs/fmapeak.h"
 
 static void usage(FILE *f) {
@@ -98,14 +98,12 @@ static void print_anchor(double ours[2][2], int backbone, int32_t size, int32_t 
 }
 
 int cmd_bench(int argc, char **argv) {
-#ifdef CORDSEG_HAVE_IO
   for (int i = 1; i < argc; i++)
     if (!strcmp(argv[i], "--io")) { /* `cordseg bench --io ...` = the loader benchmark */
       for (int j = i; j + 1 < argc; j++) argv[j] = argv[j + 1];
       argv[0] = "bench-io";
       return cmd_bench_io(argc - 1, argv);
     }
-#endif
   static const struct option opts[] = {{"backbone", 1, 0, 'b'},    {"size", 1, 0, 's'}, {"batch", 1, 0, 'B'},
                                        {"steps", 1, 0, 'n'},       {"peak-gflops", 1, 0, 'p'},
                                        {"peer", 1, 0, 'P'},        {"no-peer", 0, 0, 'N'},

@@ -8,7 +8,7 @@
 #include "core/common.h"
 #include "core/step.h"
 #include "jobs/cli.h"
-#include "core/synth.h"
+#include "io/synth.h"
 
 static void usage(FILE *f) {
   fprintf(f,

@@ -1,13 +1,13 @@
 /* jobs/cmd_evaluate.c: `cordseg evaluate RUN_DIR`: predict the run's
  * validation and test slices, choose thresholds, measure every test slice
- * and ROI, write RUN/eval/ (io/evaluate.h). */
+ * and ROI, write RUN/eval/ (jobs/evaluate.h). */
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/common.h"
-#include "io/evaluate.h"
+#include "jobs/evaluate.h"
 #include "jobs/cli.h"
 
 static void usage(FILE *f) {

@@ -1,12 +1,12 @@
 /* jobs/cmd_report.c: `cordseg report STUDY... -o OUT`: the paper's tables
- * and figures from every evaluated run of a study (io/report.h). */
+ * and figures from every evaluated run of a study (jobs/report/report.h). */
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/common.h"
-#include "io/report.h"
+#include "jobs/report/report.h"
 #include "jobs/cli.h"
 
 static void usage(FILE *f) {

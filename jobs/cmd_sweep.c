@@ -1,6 +1,6 @@
 /* jobs/cmd_sweep.c: `cordseg sweep plan|submit|status|resubmit`: a study
- * (backbone x loss x input x fold x seed, io/sweep.h) as one Slurm job array
- * of train+evaluate tasks and one chained report job (io/slurmctl.h), with
+ * (backbone x loss x input x fold x seed, slurm/sweep.h) as one Slurm job array
+ * of train+evaluate tasks and one chained report job (slurm/slurmctl.h), with
  * the state of every task and resubmission of the ones that did not finish. */
 #define _XOPEN_SOURCE 700 /* realpath */
 #include <getopt.h>
@@ -11,7 +11,7 @@
 #include <unistd.h>
 
 #include "core/common.h"
-#include "io/sweep.h"
+#include "slurm/sweep.h"
 #include "jobs/cli.h"
 
 static void usage(FILE *f) {

@@ -1,7 +1,7 @@
-/* io/evaluate.c: batched prediction of a run's validation and test slices,
- * threshold choice and per-slice metrics (see io/evaluate.h). */
+/* jobs/evaluate.c: batched prediction of a run's validation and test slices,
+ * threshold choice and per-slice metrics (see jobs/evaluate.h). */
 #define _POSIX_C_SOURCE 200809L
-#include "io/evaluate.h"
+#include "jobs/evaluate.h"
 
 #include <errno.h>
 #include <math.h>

@@ -1,7 +1,7 @@
-/* io/slurmctl.c: Slurm notations, the sinfo resource check, template
- * rendering and the sbatch/squeue/sacct calls. See io/slurmctl.h. */
+/* slurm/slurmctl.c: Slurm notations, the sinfo resource check, template
+ * rendering and the sbatch/squeue/sacct calls. See slurm/slurmctl.h. */
 #define _POSIX_C_SOURCE 200809L
-#include "io/slurmctl.h"
+#include "slurm/slurmctl.h"
 
 #include <ctype.h>
 #include <errno.h>

@@ -1,8 +1,8 @@
-/* io/sweep.c: sweep file parsing (libinih), grid expansion, the pre-queue
+/* slurm/sweep.c: sweep file parsing (libinih), grid expansion, the pre-queue
  * data checks, shared inputs and the sweep directory's bookkeeping. See
- * io/sweep.h for the formats. */
+ * slurm/sweep.h for the formats. */
 #define _XOPEN_SOURCE 700 /* realpath */
-#include "io/sweep.h"
+#include "slurm/sweep.h"
 
 #include <ctype.h>
 #include <dirent.h>
@@ -22,7 +22,7 @@
 #include "io/h5store.h"
 #include "io/rundir.h"
 
-#define SWEEP_HINT "the sweep file format is in io/sweep.h and `cordseg sweep --help`; examples in configs/"
+#define SWEEP_HINT "the sweep file format is in slurm/sweep.h and `cordseg sweep --help`; examples in configs/"
 
 /* ------------------------------------------------------------- loading -- */
 

@@ -1,5 +1,5 @@
 /* tests/evalfix.h: fixtures shared by test_io_evaluate and test_io_report
- * (header-only, static): a small synthetic slice store (core/synth cord-like
+ * (header-only, static): a small synthetic slice store (io/synth cord-like
  * slices, anisotropic spacing), its folds file, and a run directory as
  * `cordseg train` writes it (config.ini, run.json, log.csv, DONE).
  * defines: fix_store, fix_workdir, fix_cleanup, fix_run_dir */
@@ -11,7 +11,7 @@
 #include <unistd.h>
 
 #include "core/common.h"
-#include "core/synth.h"
+#include "io/synth.h"
 #include "io/config.h"
 #include "io/folds.h"
 #include "io/h5store.h"

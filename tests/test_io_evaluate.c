@@ -23,7 +23,7 @@
 #include "core/metrics.h"
 #include "core/unet.h"
 #include "io/ckpt.h"
-#include "io/evaluate.h"
+#include "jobs/evaluate.h"
 #include "io/evalio.h"
 #include "io/loader.h"
 #include "tests/evalfix.h"

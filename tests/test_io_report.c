@@ -24,7 +24,7 @@
 #include "core/metrics.h"
 #include "core/stats.h"
 #include "io/evalio.h"
-#include "io/report.h"
+#include "jobs/report/report.h"
 #include "tests/evalfix.h"
 #include "tests/testutil.h"
 

@@ -1,7 +1,7 @@
-/* io/report.c: study collection, tables, statistics, charts and the QC page
- * of `cordseg report` (see io/report.h). */
+/* jobs/report/collect.c: study collection, tables, statistics, charts and the QC page
+ * of `cordseg report` (see jobs/report/report.h). */
 #define _POSIX_C_SOURCE 200809L
-#include "io/report.h"
+#include "jobs/report/report.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -17,7 +17,7 @@
 #include "core/metrics.h"
 #include "core/stats.h"
 #include "io/evalio.h"
-#include "io/evaluate.h"
+#include "jobs/evaluate.h"
 #include "io/h5store.h"
 #include "io/labels.h"
 #include "io/plot.h"
