@@ -13,6 +13,7 @@
 
 #include "core/common.h"
 #include "io/hash.h"
+#include "io/textio.h"
 
 typedef enum { KEY_STR, KEY_INT, KEY_FLOAT, KEY_BOOL, KEY_ENUM, KEY_U64 } KeyType;
 
@@ -320,14 +321,12 @@ void config_write(const TrainConfig *c, FILE *f) {
 
 /* the keys as text (with the header comment line when header), malloc'ed */
 static char *keys_text(const TrainConfig *c, int header, size_t *len) {
-  char *buf = NULL;
-  size_t n = 0;
-  FILE *f = open_memstream(&buf, &n);
-  if (!f) cs_fatal(NULL, "out of memory formatting the config");
+  TextBuf t;
+  FILE *f = textbuf_open(&t);
   if (header) config_write(c, f);
   else write_keys(c, f, 1);
-  fclose(f);
-  if (len) *len = n;
+  char *buf = textbuf_take(&t);
+  if (len) *len = strlen(buf);
   return buf;
 }
 

@@ -15,6 +15,7 @@
 #include "io/folds.h"
 #include "io/h5store.h"
 #include "io/rundir.h"
+#include "io/textio.h"
 #include "jobs/cli.h"
 #include "jobs/trainer.h"
 
@@ -184,7 +185,7 @@ static int setup_rank0(TrainJob *job, int argc, char **argv) {
   /* a run directory belongs to one config: compare with its config.ini */
   char cpath[4200];
   rundir_path(cpath, sizeof cpath, job->run, "config.ini");
-  char *old = rundir_read_text(cpath);
+  char *old = textio_read(cpath);
   if (old) {
     TrainConfig prev;
     config_defaults(&prev);

@@ -36,6 +36,7 @@
 #include "io/labels.h"
 #include "io/loader.h"
 #include "io/rundir.h"
+#include "io/textio.h"
 
 static volatile sig_atomic_t g_requeue = 0, g_term = 0;
 static void on_requeue(int s) { (void)s, g_requeue = 1; }
@@ -124,32 +125,32 @@ static void write_provenance(const TrainJob *job, const Backend *be, const char 
            c->input == INPUT_B0 ? "b0" : c->input == INPUT_FA ? "fa" : "b0fa");
   time_t now = time(NULL);
   strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%S%z", localtime(&now));
-  RunJson j;
-  rundir_json_begin(&j);
-  rundir_json_str(&j, "arm", arm);
-  rundir_json_int(&j, "fold", c->fold);
-  rundir_json_int(&j, "seed", (int64_t)c->seed);
-  rundir_json_str(&j, "config_hash", cfg_hash);
-  rundir_json_str(&j, "folds_hash", folds_hash);
-  rundir_json_str(&j, "data_checksum", data_checksum);
-  rundir_json_str(&j, "store", c->store);
-  rundir_json_str(&j, "folds", c->folds);
-  rundir_json_str(&j, "git", CORDSEG_GIT);
-  rundir_json_str(&j, "version", CORDSEG_VERSION);
-  rundir_json_int(&j, "world_size", job->dist.world);
-  rundir_json_str(&j, "hosts", hosts);
-  rundir_json_str(&j, "backend", be->name);
-  rundir_json_str(&j, "backend_version", be->version);
-  rundir_json_str(&j, "precision", be->precision == BACKEND_PRECISION_BF16 ? "bf16" : "fp32");
-  rundir_json_int(&j, "deterministic", be->deterministic);
-  rundir_json_str(&j, "mpi", mpi);
-  rundir_json_str(&j, "hdf5", hdf5);
-  rundir_json_int(&j, "omp_threads_per_rank", omp_get_max_threads());
-  rundir_json_str(&j, "started", when);
-  rundir_json_int(&j, "resumed_at_epoch", resumed_epoch);
-  rundir_json_str(&j, "command", job->command);
+  JsonWriter j;
+  json_begin(&j, NULL, 2);
+  json_str(&j, "arm", arm);
+  json_int(&j, "fold", c->fold);
+  json_int(&j, "seed", (int64_t)c->seed);
+  json_str(&j, "config_hash", cfg_hash);
+  json_str(&j, "folds_hash", folds_hash);
+  json_str(&j, "data_checksum", data_checksum);
+  json_str(&j, "store", c->store);
+  json_str(&j, "folds", c->folds);
+  json_str(&j, "git", CORDSEG_GIT);
+  json_str(&j, "version", CORDSEG_VERSION);
+  json_int(&j, "world_size", job->dist.world);
+  json_str(&j, "hosts", hosts);
+  json_str(&j, "backend", be->name);
+  json_str(&j, "backend_version", be->version);
+  json_str(&j, "precision", be->precision == BACKEND_PRECISION_BF16 ? "bf16" : "fp32");
+  json_int(&j, "deterministic", be->deterministic);
+  json_str(&j, "mpi", mpi);
+  json_str(&j, "hdf5", hdf5);
+  json_int(&j, "omp_threads_per_rank", omp_get_max_threads());
+  json_str(&j, "started", when);
+  json_int(&j, "resumed_at_epoch", resumed_epoch);
+  json_str(&j, "command", job->command);
   rundir_path(path, sizeof path, job->run, "run.json");
-  rundir_json_end(&j, path);
+  json_end(&j, path);
 }
 
 /* CSV cell: empty for NaN (no validation this epoch, or no reference pixels) */
@@ -236,7 +237,7 @@ int trainer_run(TrainJob *job) {
   if (root) {
     char p[4200];
     rundir_path(p, sizeof p, job->run, "config.ini");
-    rundir_write_text(p, config_text);
+    textio_write(p, config_text);
     if (job->resume) rundir_log_truncate(path_log, st.epoch);
   }
   write_provenance(job, be, folds_hash, data_checksum, cfg_hash, job->resume ? st.epoch : -1);
@@ -393,7 +394,7 @@ int trainer_run(TrainJob *job) {
     snprintf(txt, sizeof txt, "reason %s\nepochs %lld of %d\nglobal_step %lld\nbest_dice %.6g\nbest_epoch %lld\n",
              finish_reason, (long long)st.epoch, c->epochs, (long long)st.global_step, st.best_dice,
              (long long)st.best_epoch);
-    rundir_write_text(path_done, txt);
+    textio_write(path_done, txt);
     printf("cordseg train: done (%s): %lld epochs, best mean validation Dice %.4f at epoch %lld; run %s\n",
            finish_reason, (long long)st.epoch, st.best_dice, (long long)st.best_epoch, job->run);
   }

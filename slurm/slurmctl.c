@@ -14,7 +14,7 @@
 #include <unistd.h>
 
 #include "core/common.h"
-#include "io/rundir.h"
+#include "io/textio.h"
 
 void slurm_resources_default(SlurmResources *r) {
   memset(r, 0, sizeof *r);
@@ -258,10 +258,8 @@ char *slurm_render(const char *template_path, const char *const *vars) {
   if (!in)
     cs_fatal("the templates live in slurm/ of the source tree; set [slurm] template = PATH for your own",
              "cannot open sbatch template '%s': %s", template_path, strerror(errno));
-  char *text = NULL;
-  size_t len = 0;
-  FILE *out = open_memstream(&text, &len);
-  CS_CHECK(out, NULL, "out of memory rendering '%s'", template_path);
+  TextBuf tb;
+  FILE *out = textbuf_open(&tb);
   char line[8192];
   int lineno = 0;
   while (fgets(line, sizeof line, in)) {
@@ -289,12 +287,11 @@ char *slurm_render(const char *template_path, const char *const *vars) {
     }
   }
   fclose(in);
-  fclose(out);
-  return text;
+  return textbuf_take(&tb);
 }
 
 void slurm_write_script(const char *path, const char *text) {
-  rundir_write_text(path, text);
+  textio_write(path, text);
   if (chmod(path, 0755) != 0)
     cs_fatal("check the permissions of the sweep directory", "cannot make '%s' executable: %s", path, strerror(errno));
 }

@@ -4,7 +4,6 @@
 #include "jobs/report/report.h"
 
 #include <dirent.h>
-#include <errno.h>
 #include <math.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -22,6 +21,7 @@
 #include "io/labels.h"
 #include "io/plot.h"
 #include "io/rundir.h"
+#include "io/textio.h"
 
 enum { RUN_OK = 0, RUN_UNREADABLE, RUN_NOT_DONE, RUN_NO_EVAL, RUN_BAD_EVAL };
 static const char *const STATUS_NAMES[] = {"ok", "unreadable run.json", "failed (no DONE)", "missing eval",
@@ -64,32 +64,19 @@ typedef struct {
   int32_t narms;
   Compare *cmp;
   int32_t ncmp;
-  FILE *html;       /* memstream of index.html */
-  char *html_buf;
-  size_t html_len;
+  FILE *html;       /* index.html, collected in html_text */
+  TextBuf html_text;
 } Report;
 
 /* ---------------------------------------------------------------- files -- */
 
 static void out_path(const Report *r, char *p, size_t n, const char *name) { rundir_path(p, n, r->o->out, name); }
 
-/* a memstream collected into one atomic write */
-typedef struct {
-  FILE *f;
-  char *buf;
-  size_t n;
-} Text;
-static FILE *text_open(Text *t) {
-  t->f = open_memstream(&t->buf, &t->n);
-  CS_CHECK(t->f, NULL, "out of memory (open_memstream)");
-  return t->f;
-}
-static void text_commit(Text *t, const Report *r, const char *name) {
+/* OUT/name from text collected in memory, written atomically */
+static void text_commit(TextBuf *t, const Report *r, const char *name) {
   char p[4400];
-  fclose(t->f);
   out_path(r, p, sizeof p, name);
-  rundir_write_text(p, t->buf);
-  free(t->buf);
+  textbuf_commit(t, p);
 }
 
 static void file_safe(char *s) {
@@ -141,7 +128,8 @@ static void find_runs(Report *r, const char *dir, int depth) {
     if (e->d_name[0] == '.') continue;
     if (n == cap) names = realloc(names, sizeof(char *) * (size_t)(cap = cap ? 2 * cap : 32));
     CS_CHECK(names, NULL, "out of memory");
-    names[n++] = strdup(e->d_name);
+    names[n] = strdup(e->d_name);
+    CS_CHECK(names[n++], NULL, "out of memory listing '%s'", dir);
   }
   closedir(d);
   for (int i = 1; i < n; i++)
@@ -170,7 +158,7 @@ static void load_run(ReportRun *u) {
   snprintf(u->id, sizeof u->id, "%s_fold%d_seed%lld", u->ri.arm, u->ri.fold, (long long)u->ri.seed);
   file_safe(u->id);
   rundir_path(p, sizeof p, dir, "config.ini");
-  char *ini = rundir_read_text(p);
+  char *ini = textio_read(p);
   if (ini) ini_value(ini, "store", u->store, sizeof u->store), free(ini);
   if (!u->ri.done) {
     u->status = RUN_NOT_DONE;
@@ -310,16 +298,16 @@ static void cell(FILE *f, const RoiSummary *s, const Col *c, int tex) {
 }
 
 static void write_tables(Report *r) {
-  Text md, tex;
-  FILE *fm = text_open(&md), *ft = text_open(&tex);
+  TextBuf md, tex;
+  FILE *fm = textbuf_open(&md), *ft = textbuf_open(&tex);
   fprintf(fm, "# cordseg report: tables\n\nSlices pooled over every completed run of an arm (folds x seeds). "
               "Empty-mask policy: a ratio with a zero denominator is NaN and means skip NaN.\n");
   fprintf(ft, "%% cordseg report: tables (\\usepackage{booktabs})\n");
   FILE *h = r->html;
   for (int t = 0; t < 3; t++) {
     const TableSpec *T = &TABLES[t];
-    Text csv;
-    FILE *fc = text_open(&csv);
+    TextBuf csv;
+    FILE *fc = textbuf_open(&csv);
     fprintf(fc, "arm,roi,roi_key,roi_name,slices,ref_slices");
     for (int c = 0; c < T->ncols; c++) {
       char n[64];
@@ -462,8 +450,8 @@ static void compute_stats(Report *r) {
       }
       stats_holm(p + 1, LABEL_MAX, C->p_holm + 1);
     }
-  Text csv;
-  FILE *f = text_open(&csv);
+  TextBuf csv;
+  FILE *f = textbuf_open(&csv);
   FILE *h = r->html;
   fprintf(f, "comparison,arm_a,arm_b,roi,roi_key,subjects,dice_a,dice_b,mean_diff,ci95_lo,ci95_hi,w_plus,w_minus,"
              "p_wilcoxon,exact,p_holm\n");
@@ -739,8 +727,7 @@ static void qc_arm(Report *r, const Arm *A) {
 }
 
 static void html_begin(Report *r) {
-  r->html = open_memstream(&r->html_buf, &r->html_len);
-  CS_CHECK(r->html, NULL, "out of memory (open_memstream)");
+  r->html = textbuf_open(&r->html_text);
   fputs(
       "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>cordseg report</title>\n<style>\n"
       "body{font-family:sans-serif;max-width:1300px;margin:1em auto;color:#222}\n"
@@ -777,8 +764,8 @@ static void html_runs(Report *r, const char *missing) {
 /* missing (arm, fold, seed) cells: arms and seeds seen in readable runs,
  * folds 0..k-1 from the folds manifest (or the largest fold seen) */
 static char *grid_missing(Report *r, int *count) {
-  Text t;
-  FILE *f = text_open(&t);
+  TextBuf t;
+  FILE *f = textbuf_open(&t);
   *count = 0;
   int32_t k = 0, split = 0, any_cv = 0;
   const ReportRun *first = NULL;
@@ -792,9 +779,9 @@ static char *grid_missing(Report *r, int *count) {
   if (first) {
     char p[4400], folds[1024] = "";
     rundir_path(p, sizeof p, first->ri.dir, "config.ini");
-    char *ini = rundir_read_text(p);
+    char *ini = textio_read(p);
     if (ini) ini_value(ini, "folds", folds, sizeof folds), free(ini);
-    char *ft = folds[0] ? rundir_read_text(folds) : NULL;
+    char *ft = folds[0] ? textio_read(folds) : NULL;
     const char *l = ft ? strstr(ft, "\nfolds ") : NULL;
     if (l && any_cv) {
       int kk = atoi(l + 7);
@@ -836,8 +823,7 @@ static char *grid_missing(Report *r, int *count) {
   }
   if (!*count) fprintf(f, "<li class=ok>none: every arm has every fold and seed</li>\n");
   fprintf(f, "</ul>\n");
-  fclose(t.f);
-  return t.buf;
+  return textbuf_take(&t);
 }
 
 /* ---------------------------------------------------------------- main -- */
@@ -862,12 +848,11 @@ int report_run(const ReportOptions *o) {
   for (int32_t i = 0; i < r->nruns; i++) load_run(&r->runs[i]);
   check_consistency(r);
   unique_ids(r);
-  if (mkdir(o->out, 0775) != 0 && errno != EEXIST)
-    cs_fatal("choose a writable -o directory", "cannot create '%s': %s", o->out, strerror(errno));
+  textio_mkdir_p(o->out, "choose a writable -o directory");
 
   int problems = 0;
-  Text runs;
-  FILE *rc = text_open(&runs);
+  TextBuf runs;
+  FILE *rc = textbuf_open(&runs);
   fprintf(rc, "run_dir,id,arm,fold,seed,git,status,test_slices,note\n");
   for (int32_t i = 0; i < r->nruns; i++) {
     const ReportRun *u = &r->runs[i];
@@ -931,11 +916,9 @@ int report_run(const ReportOptions *o) {
                    "of each arm by mean Dice over the 8 ROIs.</p>\n");
   for (int32_t a = 0; a < r->narms; a++) qc_arm(r, &r->arms[a]);
   fprintf(r->html, "<hr><p>written by cordseg report in %.1f s</p>\n</body></html>\n", cs_now() - t0);
-  fclose(r->html);
   char p[4400];
   out_path(r, p, sizeof p, "index.html");
-  rundir_write_text(p, r->html_buf);
-  free(r->html_buf);
+  textbuf_commit(&r->html_text, p);
   if (!o->quiet)
     printf("report: %s (tables.md/.csv/.tex, stats.csv, runs.csv, PNG figures) in %.1f s\n", p, cs_now() - t0);
 
