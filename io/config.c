@@ -31,7 +31,7 @@ static const Key KEYS[] = {
     {"store", KEY_STR, O(store), 0, 0, NULL, "HDF5 slice store (cordseg phantom / import)"},
     {"folds", KEY_STR, O(folds), 0, 0, NULL, "folds manifest (cordseg folds); train records both paths made absolute"},
     {"fold", KEY_INT, O(fold), -1, 99, NULL, "cross-validation fold, -1 = the 81/9/10 split"},
-    {"input", KEY_ENUM, O(input), 0, 0, "|b0|fa|b0+fa", "network input: b0, fa or both channels"},
+    {"input", KEY_ENUM, O(input), 0, 0, INPUT_KIND_NAMES, "network input: b0, fa or both channels"},
     {"backbone", KEY_ENUM, O(backbone), 0, 0, "vgg16|resnet50", "UNet encoder"},
     {"width_div", KEY_INT, O(width_div), 1, 4, NULL, "divide every layer width: 1 (the paper), 2 or 4"},
     {"conv_algo", KEY_ENUM, O(conv_algo), 0, 0, "auto|direct",
@@ -377,6 +377,15 @@ const char *config_check_fit(const TrainConfig *c, const H5Store *h, const Folds
     return msg;
   }
   return NULL;
+}
+
+void config_arm_name(const TrainConfig *c, char *out, size_t n) {
+  char input[16];
+  size_t o = 0;
+  for (const char *p = input_kind_name(c->input); *p && o + 1 < sizeof input; p++)
+    if (*p != '+') input[o++] = *p; /* file-safe: b0+fa -> b0fa */
+  input[o] = 0;
+  snprintf(out, n, "%s-%s-%s", unet_backbone_name(c->backbone), loss_kind_name(c->loss), input);
 }
 
 void config_keys_help(FILE *f) {

@@ -10,7 +10,7 @@
  * resolved value; config_hash is the FNV-1a hash of that text.
  * defines: TrainConfig, config_defaults, config_load, config_load_text, config_set,
  *          config_write, config_format, config_hash, config_unet, config_loss,
- *          config_check_fit,
+ *          config_check_fit, config_arm_name,
  *          config_keys_help */
 #ifndef CORDSEG_IO_CONFIG_H
 #define CORDSEG_IO_CONFIG_H
@@ -84,6 +84,9 @@ void config_loss(const TrainConfig *c, LossConfig *l);
  * rank-0 checks and sweep plan. */
 const char *config_check_fit(const TrainConfig *c, const H5Store *h, const Folds *f, char *msg, size_t n,
                              const char **hint);
+/* the arm of a run: "backbone-loss-input" ("vgg16-hdl-b0"; b0+fa as "b0fa"),
+ * run.json's "arm" and the start of a sweep task's arm */
+void config_arm_name(const TrainConfig *c, char *out, size_t n);
 /* one line per key: name, default, meaning (for --help) */
 void config_keys_help(FILE *f);
 #endif

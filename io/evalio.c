@@ -310,10 +310,7 @@ int evalio_pred_read(const char *path, int32_t *n, int32_t *h, int32_t *w, int32
   h5_quiet();
   *index = NULL, *labels = NULL;
   if (access(path, R_OK) != 0) return fail(err, errn, "'%s': missing", path);
-  hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
-  H5Pset_file_locking(fapl, 0, 1);
-  hid_t f = H5Fopen(path, H5F_ACC_RDONLY, fapl);
-  H5Pclose(fapl);
+  hid_t f = h5_open_read(path);
   if (f < 0) return fail(err, errn, "'%s': not an HDF5 file", path);
   hid_t dl = H5Dopen2(f, "labels", H5P_DEFAULT), di = H5Dopen2(f, "index", H5P_DEFAULT);
   int rc = 0;

@@ -76,10 +76,8 @@ void rundir_keep_epoch(const char *dir, int64_t epoch, int32_t keep) {
   int n = 0;
   struct dirent *e;
   while ((e = readdir(d)) && n < 4096)
-    if (!strncmp(e->d_name, "epoch-", 6) && strstr(e->d_name, ".h5") && !strstr(e->d_name, ".tmp.")) {
-      names[n] = strdup(e->d_name);
-      CS_CHECK(names[n++], NULL, "out of memory listing '%s'", ck);
-    }
+    if (!strncmp(e->d_name, "epoch-", 6) && strstr(e->d_name, ".h5") && !strstr(e->d_name, ".tmp."))
+      names[n++] = textio_strdup(e->d_name);
   closedir(d);
   qsort(names, (size_t)n, sizeof names[0], cmp_str);
   for (int i = 0; i < n; i++) {

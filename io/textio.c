@@ -12,6 +12,12 @@
 #include "core/common.h"
 #include "io/atomic.h"
 
+char *textio_strdup(const char *s) {
+  char *d = strdup(s);
+  CS_CHECK(d, NULL, "out of memory (strdup of %zu bytes)", strlen(s) + 1);
+  return d;
+}
+
 static void mkdir_one(const char *p, const char *hint) {
   if (mkdir(p, 0775) == 0) return;
   int e = errno;

@@ -2,7 +2,7 @@
  * with their parents, whole files read, text written atomically (temp file,
  * fsync, rename: io/atomic.h), text collected in memory first, and a tiny
  * JSON object writer. Every failure is fatal and names the path.
- * defines: textio_mkdir_p, textio_read, textio_write, TextBuf, textbuf_open,
+ * defines: textio_strdup, textio_mkdir_p, textio_read, textio_write, TextBuf, textbuf_open,
  *          textbuf_take, textbuf_commit, JsonWriter, json_begin, json_str,
  *          json_int, json_num, json_end, json_number */
 #ifndef CORDSEG_IO_TEXTIO_H
@@ -11,6 +11,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+/* strdup, fatal when out of memory */
+char *textio_strdup(const char *s);
 /* mkdir -p dir (mode 0775); fatal "cannot create 'PATH': why" with hint */
 void textio_mkdir_p(const char *dir, const char *hint);
 /* the whole file, malloc'ed and NUL-terminated; NULL when it cannot be opened */

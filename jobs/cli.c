@@ -5,6 +5,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 int64_t cli_parse_int(const char *opt, const char *s, int64_t lo, int64_t hi) {
   char *end = NULL;
@@ -44,4 +45,9 @@ void cli_usage_error(const char *cmd, const char *fmt, ...) {
   va_end(ap);
   fprintf(stderr, "\n  see: cordseg %s --help\n", cmd);
   exit(2);
+}
+
+void cli_command_line(int argc, char **argv, char *out, size_t n) {
+  int o = snprintf(out, n, "cordseg");
+  for (int i = 0; i < argc && o > 0 && (size_t)o < n; i++) o += snprintf(out + o, n - (size_t)o, " %s", argv[i]);
 }

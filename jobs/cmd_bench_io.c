@@ -31,10 +31,9 @@ int cmd_bench_io(int argc, char **argv) {
     if (c == 'b') batch = (int32_t)cli_parse_int("--batch", optarg, 1, 4096);
     else if (c == 's') secs = cli_parse_float("--seconds", optarg, 0.1, 3600);
     else if (c == 'i') {
-      if (!strcmp(optarg, "b0")) kind = INPUT_B0;
-      else if (!strcmp(optarg, "fa")) kind = INPUT_FA;
-      else if (!strcmp(optarg, "b0+fa")) kind = INPUT_B0_FA;
-      else cli_usage_error("bench-io", "--input must be b0, fa or b0+fa, not '%s'", optarg);
+      int k = input_kind_parse(optarg);
+      if (k < 0) cli_usage_error("bench-io", "--input must be b0, fa or b0+fa, not '%s'", optarg);
+      kind = (InputKind)k;
     } else if (c == 'n') augment = 0;
     else if (c == 'h') return usage(stdout), 0;
     else cli_usage_error("bench-io", "unknown option");
@@ -57,7 +56,7 @@ int cmd_bench_io(int argc, char **argv) {
   while (cs_now() - t0 < secs) loader_next(l, x, y), n++;
   double dt = cs_now() - t0;
   printf("bench-io: %s, %dx%d, batch %d, input %s, augmentation %s: %.0f slices/s (%lld batches in %.2f s)\n", s.path,
-         s.h, s.w, batch, kind == INPUT_B0 ? "b0" : kind == INPUT_FA ? "fa" : "b0+fa", augment ? "on" : "off",
+         s.h, s.w, batch, input_kind_name(kind), augment ? "on" : "off",
          (double)n * batch / dt, (long long)n, dt);
   loader_free(l);
   free(idx), free(x), free(y);

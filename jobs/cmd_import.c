@@ -32,11 +32,8 @@ int cmd_import(int argc, char **argv) {
       {"nifti-out", 1, 0, 'n'}, {"label-map", 1, 0, 'm'}, {"size", 1, 0, 'S'}, {"level", 1, 0, 'L'},
       {"help", 0, 0, 'h'},   {0, 0, 0, 0}};
   ImportSpec sp = {.size = 128, .subject = -1, .label_kind = IMPORT_LABELS_ROI};
-  char cmdline[4096] = "cordseg";
-  for (int i = 0; i < argc; i++) {
-    size_t l = strlen(cmdline);
-    snprintf(cmdline + l, sizeof cmdline - l, " %s", argv[i]);
-  }
+  char cmdline[4096];
+  cli_command_line(argc, argv, cmdline, sizeof cmdline);
   sp.created_by = cmdline;
   int c;
   optind = 1;

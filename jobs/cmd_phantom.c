@@ -60,11 +60,8 @@ int cmd_phantom(int argc, char **argv) {
   }
   if (!out) cli_usage_error("phantom", "missing -o OUT.h5");
   if (optind != argc) cli_usage_error("phantom", "unexpected argument '%s'", argv[optind]);
-  char cmdline[1024] = "cordseg";
-  for (int i = 0; i < argc; i++) {
-    size_t l = strlen(cmdline);
-    snprintf(cmdline + l, sizeof cmdline - l, " %s", argv[i]);
-  }
+  char cmdline[1024];
+  cli_command_line(argc, argv, cmdline, sizeof cmdline);
   phantom_build(&c, pam50, out, cmdline, nifti, png);
   return 0;
 }

@@ -141,7 +141,7 @@ static void print_common_config(const Plan *p) {
   for (char *save = NULL, *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
     if (line[0] == '#') continue;
     char key[64] = "";
-    sscanf(line, "%63s", key);
+    if (sscanf(line, "%63s", key) != 1) continue;
     int axis = 0;
     for (int a = 0; a < p->s.naxes; a++)
       for (int k = 0; k < p->s.axes[a].nkeys; k++) axis |= !strcmp(p->s.axes[a].keys[k], key);

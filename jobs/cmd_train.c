@@ -55,7 +55,7 @@ static void job_unpack(TrainJob *j, const char *t) {
   CS_CHECK(l3, NULL, "internal: malformed job text from rank 0");
   snprintf(j->run, sizeof j->run, "%.*s", (int)(l1 - t), t);
   long long stop = 0;
-  sscanf(l1 + 1, "%d %lld", &j->resume, &stop);
+  CS_CHECK(sscanf(l1 + 1, "%d %lld", &j->resume, &stop) == 2, NULL, "internal: malformed job text from rank 0");
   j->stop_after_steps = stop;
   snprintf(j->command, sizeof j->command, "%.*s", (int)(l3 - l2 - 1), l2 + 1);
   config_defaults(&j->cfg);
@@ -102,9 +102,7 @@ static int setup_rank0(TrainJob *job, int argc, char **argv) {
   int32_t fold = 0;
   TrainConfig *c = &job->cfg;
   config_defaults(c);
-  int o = 0;
-  for (int i = 0; i < argc && o < (int)sizeof job->command - 2; i++)
-    o += snprintf(job->command + o, sizeof job->command - o, "%s%s", i ? " " : "cordseg ", argv[i]);
+  cli_command_line(argc, argv, job->command, sizeof job->command);
   while ((ch = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
     switch (ch) {
       case 'c': config = optarg; break;

@@ -121,8 +121,7 @@ static void write_provenance(const TrainJob *job, const Backend *be, const char 
   H5get_libversion(&maj, &min, &rel);
   snprintf(hdf5, sizeof hdf5, "%u.%u.%u", maj, min, rel);
   const TrainConfig *c = &job->cfg;
-  snprintf(arm, sizeof arm, "%s-%s-%s", unet_backbone_name(c->backbone), loss_kind_name(c->loss),
-           c->input == INPUT_B0 ? "b0" : c->input == INPUT_FA ? "fa" : "b0fa");
+  config_arm_name(c, arm, sizeof arm);
   time_t now = time(NULL);
   strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%S%z", localtime(&now));
   JsonWriter j;
@@ -246,7 +245,7 @@ int trainer_run(TrainJob *job) {
     printf("cordseg train: %s, %s loss, input %s, fold %d | %d train / %d val slices %dx%d | global batch %d = %d "
            "rank(s) x %d, %lld steps/epoch, %d epochs | %s, %d thread(s)/rank | run %s\n",
            unet_backbone_name(c->backbone), loss_kind_name(c->loss),
-           c->input == INPUT_B0 ? "b0" : c->input == INPUT_FA ? "fa" : "b0+fa", c->fold, ntr, nva, H, W, c->batch,
+           input_kind_name(c->input), c->fold, ntr, nva, H, W, c->batch,
            d->world, b, (long long)spe, c->epochs, be->version, omp_get_max_threads(), job->run);
     if (job->resume)
       printf("cordseg train: resuming from %s at epoch %lld step %lld (best Dice %.4f at epoch %lld)\n", path_last,

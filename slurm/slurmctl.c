@@ -173,8 +173,7 @@ static int row_fits(const SinfoRow *n, int32_t cpus, int64_t mem_mb, int32_t gpu
 
 int slurm_check_resources(SlurmResources *r, const char *sinfo_text, char *why, size_t nwhy, char *summary,
                           size_t nsummary) {
-  char *text = strdup(sinfo_text ? sinfo_text : "");
-  CS_CHECK(text, NULL, "out of memory");
+  char *text = textio_strdup(sinfo_text ? sinfo_text : "");
   char parts[1024] = "";
   SinfoRow best = {0}, row;
   int nodes = 0, fits = 0, fits_report = 0, usable = 0, any = 0;
@@ -301,7 +300,7 @@ void slurm_write_script(const char *path, const char *text) {
 int slurm_have(const char *tool) {
   const char *path = getenv("PATH");
   if (!path) return 0;
-  char *dup = strdup(path), *save = NULL;
+  char *dup = textio_strdup(path), *save = NULL;
   int found = 0;
   for (char *d = strtok_r(dup, ":", &save); d && !found; d = strtok_r(NULL, ":", &save)) {
     char f[4200];
@@ -315,7 +314,7 @@ int slurm_have(const char *tool) {
 char *slurm_capture(const char *cmd, int *status) {
   fflush(NULL);
   FILE *p = popen(cmd, "r");
-  if (!p) return *status = -1, strdup("");
+  if (!p) return *status = -1, textio_strdup("");
   size_t cap = 4096, n = 0;
   char *buf = mallocCheck(cap);
   size_t got;
@@ -374,7 +373,7 @@ int slurm_state_active(const char *state) {
 }
 
 int slurm_parse_queue(const char *text, int64_t job, int sacct, SlurmTaskState *st, int32_t ntasks) {
-  char *dup = strdup(text), *save = NULL;
+  char *dup = textio_strdup(text), *save = NULL;
   int found = 0;
   for (char *line = strtok_r(dup, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
     char *end;

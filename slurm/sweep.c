@@ -400,8 +400,7 @@ static int arm_key(const char *key) {
  * axis as key+value ("-width_div2"; init and hdl_reduce by value alone) */
 static void arm_name(const Sweep *s, const SweepTask *t, const int *digit, char *out, size_t n) {
   const TrainConfig *c = &t->cfg;
-  snprintf(out, n, "%s-%s-%s", unet_backbone_name(c->backbone), loss_kind_name(c->loss),
-           c->input == INPUT_B0 ? "b0" : c->input == INPUT_FA ? "fa" : "b0fa");
+  config_arm_name(c, out, n);
   for (int a = 0; a < s->naxes; a++)
     for (int k = 0; k < s->axes[a].nkeys; k++) {
       const char *key = s->axes[a].keys[k], *v = s->axes[a].values[(size_t)digit[a] * s->axes[a].nkeys + k];

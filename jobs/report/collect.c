@@ -15,7 +15,9 @@
 #include "core/common.h"
 #include "core/metrics.h"
 #include "core/stats.h"
+#include "io/config.h"
 #include "io/evalio.h"
+#include "io/folds.h"
 #include "jobs/evaluate.h"
 #include "io/h5store.h"
 #include "io/labels.h"
@@ -34,7 +36,7 @@ typedef struct {
   char note[9000];
   EvalSlice *s;
   int64_t n;
-  char store[1024]; /* from config.ini */
+  char store[1024], folds[1024]; /* from config.ini */
 } ReportRun;
 
 typedef struct {
@@ -85,24 +87,6 @@ static void file_safe(char *s) {
       *s = '_';
 }
 
-/* value of `key = value` in an INI text into buf ("" when absent) */
-static void ini_value(const char *text, const char *key, char *buf, size_t n) {
-  buf[0] = 0;
-  size_t kl = strlen(key);
-  for (const char *l = text; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL) {
-    while (*l == ' ') l++;
-    if (strncmp(l, key, kl) || (l[kl] != ' ' && l[kl] != '=')) continue;
-    const char *v = strchr(l, '=');
-    if (!v) continue;
-    for (v++; *v == ' '; v++) {
-    }
-    size_t len = strcspn(v, "\r\n");
-    while (len && v[len - 1] == ' ') len--;
-    snprintf(buf, n, "%.*s", (int)len, v);
-    return;
-  }
-}
-
 /* ---------------------------------------------------------- collection -- */
 
 static void add_run(Report *r, const char *dir) {
@@ -128,8 +112,7 @@ static void find_runs(Report *r, const char *dir, int depth) {
     if (e->d_name[0] == '.') continue;
     if (n == cap) names = realloc(names, sizeof(char *) * (size_t)(cap = cap ? 2 * cap : 32));
     CS_CHECK(names, NULL, "out of memory");
-    names[n] = strdup(e->d_name);
-    CS_CHECK(names[n++], NULL, "out of memory listing '%s'", dir);
+    names[n++] = textio_strdup(e->d_name);
   }
   closedir(d);
   for (int i = 1; i < n; i++)
@@ -157,9 +140,14 @@ static void load_run(ReportRun *u) {
   }
   snprintf(u->id, sizeof u->id, "%s_fold%d_seed%lld", u->ri.arm, u->ri.fold, (long long)u->ri.seed);
   file_safe(u->id);
-  rundir_path(p, sizeof p, dir, "config.ini");
-  char *ini = textio_read(p);
-  if (ini) ini_value(ini, "store", u->store, sizeof u->store), free(ini);
+  if (rundir_exists(dir, "config.ini")) { /* written by train: fatal with file:line:key when broken */
+    TrainConfig cfg;
+    config_defaults(&cfg);
+    rundir_path(p, sizeof p, dir, "config.ini");
+    config_load(&cfg, p);
+    snprintf(u->store, sizeof u->store, "%s", cfg.store);
+    snprintf(u->folds, sizeof u->folds, "%s", cfg.folds);
+  }
   if (!u->ri.done) {
     u->status = RUN_NOT_DONE;
     snprintf(u->note, sizeof u->note, "'%s/DONE' is missing: training did not finish", dir);
@@ -776,18 +764,11 @@ static char *grid_missing(Report *r, int *count) {
     if (u->ri.fold < 0) split = 1;
     else any_cv = 1, k = u->ri.fold + 1 > k ? u->ri.fold + 1 : k;
   }
-  if (first) {
-    char p[4400], folds[1024] = "";
-    rundir_path(p, sizeof p, first->ri.dir, "config.ini");
-    char *ini = textio_read(p);
-    if (ini) ini_value(ini, "folds", folds, sizeof folds), free(ini);
-    char *ft = folds[0] ? textio_read(folds) : NULL;
-    const char *l = ft ? strstr(ft, "\nfolds ") : NULL;
-    if (l && any_cv) {
-      int kk = atoi(l + 7);
-      if (kk > k) k = kk;
-    }
-    free(ft);
+  if (first && any_cv && first->folds[0] && access(first->folds, R_OK) == 0) {
+    Folds fo; /* the manifest's k (its hash verified) */
+    folds_read(&fo, first->folds);
+    if (fo.k > k) k = fo.k;
+    folds_free(&fo);
   }
   fprintf(f, "<h2>Missing runs</h2>\n<ul>\n");
   for (int32_t i = 0; i < r->nruns; i++) {
