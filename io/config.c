@@ -45,7 +45,8 @@ static const Key KEYS[] = {
     {"classes", KEY_INT, O(classes), 2, 255, NULL, "output classes incl. background (9 = 8 ROIs + bg)"},
     {"init", KEY_ENUM, O(init), 0, 0, "normal|kaiming", "weight initialisation"},
     {"loss", KEY_ENUM, O(loss), 0, 0, "hybrid|hdl|ce", "hybrid = focal + dice, hdl = heatmap distance loss"},
-    {"hdl_sigma", KEY_FLOAT, O(hdl_sigma), 0.05, 100, NULL, "HDL Gaussian sigma in pixels"},
+    {"hdl_sigma", KEY_FLOAT, O(hdl_sigma), 0.05, 100, NULL,
+     "HDL Gaussian sigma in network-input pixels (2 = one native DTI voxel on the paper's 0.625 mm grid)"},
     {"hdl_reduce", KEY_ENUM, O(hdl_reduce), 0, 0, "norm|mse", "HDL reduction"},
     {"epochs", KEY_INT, O(epochs), 1, 100000, NULL, "training epochs"},
     {"batch", KEY_INT, O(batch), 1, 65536, NULL, "global batch size (split evenly over the ranks)"},
@@ -80,7 +81,7 @@ void config_defaults(TrainConfig *c) {
   c->classes = 9;
   c->init = UNET_INIT_NORMAL;
   c->loss = LOSS_KIND_HDL;
-  c->hdl_sigma = 2.0;
+  c->hdl_sigma = CONFIG_HDL_SIGMA_DEFAULT;
   c->hdl_reduce = HDL_REDUCE_NORM;
   c->epochs = 500;
   c->batch = 16;

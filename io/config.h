@@ -41,7 +41,7 @@ typedef struct {
   UnetInit init;           /* normal | kaiming */
   /* loss */
   LossKind loss;           /* hdl | hybrid | ce */
-  double hdl_sigma;
+  double hdl_sigma;        /* pixels; CONFIG_HDL_SIGMA_DEFAULT */
   HdlReduce hdl_reduce;    /* norm | mse */
   /* schedule */
   int32_t epochs;
@@ -62,6 +62,14 @@ typedef struct {
   char requeue_signal[16]; /* SIGUSR2 (default) | SIGUSR1 | SIGTERM-like names */
 } TrainConfig;
 
+/* The HDL sigma of every run that does not set it, in network-input pixels.
+ * model.md section 5: sigma = one native DTI voxel (the manual-boundary
+ * uncertainty) expressed in input pixels, i.e. the resample factor. The
+ * paper's slices (and the phantom) are 128x128 at 0.625 mm, acquired at
+ * 1.0 x 1.26 mm: 1.6-2 px, so 2, as every config in configs/ and the
+ * quickstart set it. (core/loss.c's LossConfig default, 1, is for callers
+ * without a config: tests and the smoke jobs.) */
+#define CONFIG_HDL_SIGMA_DEFAULT 2.0
 void config_defaults(TrainConfig *c);
 /* reads path over the current values; fatal with file:line:key on any error */
 void config_load(TrainConfig *c, const char *path);
