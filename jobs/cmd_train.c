@@ -3,7 +3,6 @@
  * folds, fold, batch split, model size, run directory and checkpoint match),
  * shares the resolved config with the other ranks and runs jobs/trainer.c. */
 #define _DEFAULT_SOURCE /* realpath */
-#include <getopt.h>
 #include <libgen.h>
 #include <limits.h>
 #include <stdio.h>
@@ -94,35 +93,28 @@ static void config_diff(const char *a, const char *b, char *out, size_t n) {
 
 /* rank 0: everything that can be checked before the work starts */
 static int setup_rank0(TrainJob *job, int argc, char **argv) {
-  static const struct option opts[] = {{"config", 1, 0, 'c'},   {"fold", 1, 0, 'f'},      {"set", 1, 0, 's'},
-                                       {"run-dir", 1, 0, 'r'},  {"resume", 0, 0, 'R'},    {"help", 0, 0, 'h'},
-                                       {"help-keys", 0, 0, 'k'}, {"stop-after-steps", 1, 0, 'S'}, {0, 0, 0, 0}};
   const char *config = NULL, *sets[128];
-  int nsets = 0, fold_set = 0, want_resume = 0, ch;
-  int32_t fold = 0;
+  int nsets = 0, want_resume = 0, help_keys = 0;
+  int32_t fold = INT32_MIN; /* not given */
   TrainConfig *c = &job->cfg;
   config_defaults(c);
   cli_command_line(argc, argv, job->command, sizeof job->command);
-  while ((ch = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
-    switch (ch) {
-      case 'c': config = optarg; break;
-      case 'f': fold = (int32_t)cli_parse_int("--fold", optarg, -1, 99), fold_set = 1; break;
-      case 's':
-        if (nsets == 128) cli_usage_error("train", "more than 128 --set overrides");
-        sets[nsets++] = optarg;
-        break;
-      case 'r': snprintf(job->run, sizeof job->run, "%s", optarg); break;
-      case 'R': want_resume = 1; break;
-      case 'S': job->stop_after_steps = cli_parse_int("--stop-after-steps", optarg, 1, INT64_MAX); break;
-      case 'h': usage(stdout); exit(0);
-      case 'k':
-        printf("config keys (flat `key = value`; --set key=value overrides):\n");
-        config_keys_help(stdout);
-        exit(0);
-      default: usage(stderr); exit(2);
-    }
+  const CliOption opts[] = {CLI_STRING("config", 'c', &config),
+                            CLI_INT32("fold", 0, &fold, -1, 99),
+                            CLI_REPEAT("set", 0, sets, &nsets),
+                            CLI_BUFFER("run-dir", 0, job->run),
+                            CLI_FLAG_ON("resume", 0, &want_resume),
+                            CLI_FLAG_ON("help-keys", 0, &help_keys),
+                            CLI_INT64("stop-after-steps", 0, &job->stop_after_steps, 1, INT64_MAX),
+                            CLI_END};
+  int pos = cli_parse("train", argc, argv, opts, usage);
+  if (help_keys) {
+    printf("config keys (flat `key = value`; --set key=value overrides):\n");
+    config_keys_help(stdout);
+    exit(0);
   }
-  if (optind < argc) cli_usage_error("train", "unexpected argument '%s'", argv[optind]);
+  const int fold_set = fold != INT32_MIN;
+  if (pos < argc) cli_usage_error("train", "unexpected argument '%s'", argv[pos]);
   if (config) config_load(c, config);
   for (int i = 0; i < nsets; i++) config_set(c, sets[i], "--set");
   if (fold_set) c->fold = fold;
