@@ -18,7 +18,7 @@ void loss_config_default(LossConfig *cfg, LossKind kind) {
   cfg->focal_alpha = 0.5f;
   cfg->focal_gamma = 2.0f;
   cfg->dice_smooth = 1e-5f;
-  cfg->hdl_sigma = 1.0f;
+  cfg->hdl_sigma = (float)LOSS_HDL_SIGMA_DEFAULT;
   cfg->hdl_eps = 1e-6f;
   cfg->hdl_reduce = HDL_REDUCE_NORM;
   cfg->dice_allreduce = NULL;

@@ -20,6 +20,9 @@
 extern "C" {
 #endif
 
+/* HDL's default sigma: 2 px = one native DTI voxel on the paper's 0.625 mm
+ * network grid (model.md section 5); the one owner of this fact */
+#define LOSS_HDL_SIGMA_DEFAULT 2.0
 typedef enum { LOSS_KIND_HYBRID = 0, LOSS_KIND_HDL = 1, LOSS_KIND_CE = 2 } LossKind;
 typedef enum { HDL_REDUCE_NORM = 0, HDL_REDUCE_MSE = 1 } HdlReduce;
 
@@ -28,7 +31,7 @@ typedef struct {
   float focal_alpha;     /* 0.5 */
   float focal_gamma;     /* 2 */
   float dice_smooth;     /* 1e-5 */
-  float hdl_sigma;       /* Gaussian sigma in network-input pixels, default 1 */
+  float hdl_sigma;       /* Gaussian sigma in network-input pixels, LOSS_HDL_SIGMA_DEFAULT */
   float hdl_eps;         /* 1e-6 inside the sqrt of the norm reduction */
   HdlReduce hdl_reduce;  /* norm (default) or mse */
   /* Data parallel (hybrid): sums the Dice statistics (3K doubles) over the

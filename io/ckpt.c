@@ -78,10 +78,7 @@ void ckpt_write(const char *path, const ModelState *ms, int with_adam, const Ckp
 
 static hid_t open_ckpt(const char *path) {
   h5_quiet();
-  hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
-  H5Pset_file_locking(fapl, 0, 1); /* NFS/Lustre */
-  hid_t f = H5Fopen(path, H5F_ACC_RDONLY, fapl);
-  H5Pclose(fapl);
+  hid_t f = h5_open_read(path);
   if (f < 0) cs_fatal(HINT_R, "cannot open checkpoint '%s' as HDF5", path);
   char schema[64];
   int64_t ver = 0;

@@ -13,6 +13,7 @@
 
 #include "core/common.h"
 #include "io/hash.h"
+#include "io/textio.h"
 
 typedef enum { KEY_STR, KEY_INT, KEY_FLOAT, KEY_BOOL, KEY_ENUM, KEY_U64 } KeyType;
 
@@ -30,7 +31,7 @@ static const Key KEYS[] = {
     {"store", KEY_STR, O(store), 0, 0, NULL, "HDF5 slice store (cordseg phantom / import)"},
     {"folds", KEY_STR, O(folds), 0, 0, NULL, "folds manifest (cordseg folds); train records both paths made absolute"},
     {"fold", KEY_INT, O(fold), -1, 99, NULL, "cross-validation fold, -1 = the 81/9/10 split"},
-    {"input", KEY_ENUM, O(input), 0, 0, "|b0|fa|b0+fa", "network input: b0, fa or both channels"},
+    {"input", KEY_ENUM, O(input), 0, 0, INPUT_KIND_NAMES, "network input: b0, fa or both channels"},
     {"backbone", KEY_ENUM, O(backbone), 0, 0, "vgg16|resnet50", "UNet encoder"},
     {"width_div", KEY_INT, O(width_div), 1, 4, NULL, "divide every layer width: 1 (the paper), 2 or 4"},
     {"conv_algo", KEY_ENUM, O(conv_algo), 0, 0, "auto|direct",
@@ -44,7 +45,8 @@ static const Key KEYS[] = {
     {"classes", KEY_INT, O(classes), 2, 255, NULL, "output classes incl. background (9 = 8 ROIs + bg)"},
     {"init", KEY_ENUM, O(init), 0, 0, "normal|kaiming", "weight initialisation"},
     {"loss", KEY_ENUM, O(loss), 0, 0, "hybrid|hdl|ce", "hybrid = focal + dice, hdl = heatmap distance loss"},
-    {"hdl_sigma", KEY_FLOAT, O(hdl_sigma), 0.05, 100, NULL, "HDL Gaussian sigma in pixels"},
+    {"hdl_sigma", KEY_FLOAT, O(hdl_sigma), 0.05, 100, NULL,
+     "HDL Gaussian sigma in network-input pixels (2 = one native DTI voxel on the paper's 0.625 mm grid)"},
     {"hdl_reduce", KEY_ENUM, O(hdl_reduce), 0, 0, "norm|mse", "HDL reduction"},
     {"epochs", KEY_INT, O(epochs), 1, 100000, NULL, "training epochs"},
     {"batch", KEY_INT, O(batch), 1, 65536, NULL, "global batch size (split evenly over the ranks)"},
@@ -79,7 +81,7 @@ void config_defaults(TrainConfig *c) {
   c->classes = 9;
   c->init = UNET_INIT_NORMAL;
   c->loss = LOSS_KIND_HDL;
-  c->hdl_sigma = 2.0;
+  c->hdl_sigma = CONFIG_HDL_SIGMA_DEFAULT;
   c->hdl_reduce = HDL_REDUCE_NORM;
   c->epochs = 500;
   c->batch = 16;
@@ -320,14 +322,12 @@ void config_write(const TrainConfig *c, FILE *f) {
 
 /* the keys as text (with the header comment line when header), malloc'ed */
 static char *keys_text(const TrainConfig *c, int header, size_t *len) {
-  char *buf = NULL;
-  size_t n = 0;
-  FILE *f = open_memstream(&buf, &n);
-  if (!f) cs_fatal(NULL, "out of memory formatting the config");
+  TextBuf t;
+  FILE *f = textbuf_open(&t);
   if (header) config_write(c, f);
   else write_keys(c, f, 1);
-  fclose(f);
-  if (len) *len = n;
+  char *buf = textbuf_take(&t);
+  if (len) *len = strlen(buf);
   return buf;
 }
 
@@ -378,6 +378,15 @@ const char *config_check_fit(const TrainConfig *c, const H5Store *h, const Folds
     return msg;
   }
   return NULL;
+}
+
+void config_arm_name(const TrainConfig *c, char *out, size_t n) {
+  char input[16];
+  size_t o = 0;
+  for (const char *p = input_kind_name(c->input); *p && o + 1 < sizeof input; p++)
+    if (*p != '+') input[o++] = *p; /* file-safe: b0+fa -> b0fa */
+  input[o] = 0;
+  snprintf(out, n, "%s-%s-%s", unet_backbone_name(c->backbone), loss_kind_name(c->loss), input);
 }
 
 void config_keys_help(FILE *f) {

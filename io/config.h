@@ -10,7 +10,7 @@
  * resolved value; config_hash is the FNV-1a hash of that text.
  * defines: TrainConfig, config_defaults, config_load, config_load_text, config_set,
  *          config_write, config_format, config_hash, config_unet, config_loss,
- *          config_check_fit,
+ *          config_check_fit, config_arm_name,
  *          config_keys_help */
 #ifndef CORDSEG_IO_CONFIG_H
 #define CORDSEG_IO_CONFIG_H
@@ -41,7 +41,7 @@ typedef struct {
   UnetInit init;           /* normal | kaiming */
   /* loss */
   LossKind loss;           /* hdl | hybrid | ce */
-  double hdl_sigma;
+  double hdl_sigma;        /* pixels; CONFIG_HDL_SIGMA_DEFAULT */
   HdlReduce hdl_reduce;    /* norm | mse */
   /* schedule */
   int32_t epochs;
@@ -62,6 +62,13 @@ typedef struct {
   char requeue_signal[16]; /* SIGUSR2 (default) | SIGUSR1 | SIGTERM-like names */
 } TrainConfig;
 
+/* The HDL sigma of every run that does not set it, in network-input pixels.
+ * model.md section 5: sigma = one native DTI voxel (the manual-boundary
+ * uncertainty) expressed in input pixels, i.e. the resample factor. The
+ * paper's slices (and the phantom) are 128x128 at 0.625 mm, acquired at
+ * 1.0 x 1.26 mm: 1.6-2 px, so 2, as every config in configs/ and the
+ * quickstart set it. The value lives in core/loss.h (LossConfig's default too). */
+#define CONFIG_HDL_SIGMA_DEFAULT LOSS_HDL_SIGMA_DEFAULT /* core/loss.h owns it */
 void config_defaults(TrainConfig *c);
 /* reads path over the current values; fatal with file:line:key on any error */
 void config_load(TrainConfig *c, const char *path);
@@ -84,6 +91,9 @@ void config_loss(const TrainConfig *c, LossConfig *l);
  * rank-0 checks and sweep plan. */
 const char *config_check_fit(const TrainConfig *c, const H5Store *h, const Folds *f, char *msg, size_t n,
                              const char **hint);
+/* the arm of a run: "backbone-loss-input" ("vgg16-hdl-b0"; b0+fa as "b0fa"),
+ * run.json's "arm" and the start of a sweep task's arm */
+void config_arm_name(const TrainConfig *c, char *out, size_t n);
 /* one line per key: name, default, meaning (for --help) */
 void config_keys_help(FILE *f);
 #endif

@@ -15,6 +15,7 @@
 #include "io/atomic.h"
 #include "io/h5util.h"
 #include "io/rundir.h"
+#include "io/textio.h"
 
 #define HINT_W "check that the run directory is writable and the disk has space"
 
@@ -92,7 +93,7 @@ int evalio_run_read(const char *dir, RunInfo *ri, char *err, size_t errn) {
   snprintf(ri->name, sizeof ri->name, "%s", slash && slash[1] ? slash + 1 : dir);
   char p[4200];
   rundir_path(p, sizeof p, dir, "run.json");
-  char *t = rundir_read_text(p);
+  char *t = textio_read(p);
   if (!t) return fail(err, errn, "'%s': cannot be read", p);
   double fold = 0, seed = 0, world = 1;
   int ok = evalio_json_str(t, "config_hash", ri->config_hash, sizeof ri->config_hash) &&
@@ -309,10 +310,7 @@ int evalio_pred_read(const char *path, int32_t *n, int32_t *h, int32_t *w, int32
   h5_quiet();
   *index = NULL, *labels = NULL;
   if (access(path, R_OK) != 0) return fail(err, errn, "'%s': missing", path);
-  hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
-  H5Pset_file_locking(fapl, 0, 1);
-  hid_t f = H5Fopen(path, H5F_ACC_RDONLY, fapl);
-  H5Pclose(fapl);
+  hid_t f = h5_open_read(path);
   if (f < 0) return fail(err, errn, "'%s': not an HDF5 file", path);
   hid_t dl = H5Dopen2(f, "labels", H5P_DEFAULT), di = H5Dopen2(f, "index", H5P_DEFAULT);
   int rc = 0;
@@ -342,27 +340,20 @@ int evalio_pred_read(const char *path, int32_t *n, int32_t *h, int32_t *w, int32
 
 /* ---- summary.json ---- */
 
-static void json_num(FILE *f, double v) {
-  if (isfinite(v)) fprintf(f, "%.6g", v);
-  else fputs("null", f);
-}
-
 void evalio_summary_write(const char *path, const RunInfo *ri, const char *ckpt, const char *git, int sigmoid,
                           const double *thr, const double *val_dice, const RoiSummary *sum, const double *corr,
                           int64_t nslices, int64_t nval) {
-  char *buf = NULL;
-  size_t len = 0;
-  FILE *f = open_memstream(&buf, &len);
-  CS_CHECK(f, NULL, "out of memory (open_memstream)");
-  RunJson j = {.f = f}; /* reuse the string escaper of io/rundir for provenance */
+  TextBuf tb;
+  FILE *f = textbuf_open(&tb);
+  JsonWriter j;
   fputs("{\n  \"schema\": \"cordseg-eval-summary 1\",\n  \"provenance\": {\n", f);
-  j.fields = 0;
-  rundir_json_str(&j, "run", ri->name), rundir_json_str(&j, "arm", ri->arm);
-  rundir_json_int(&j, "fold", ri->fold), rundir_json_int(&j, "seed", ri->seed);
-  rundir_json_str(&j, "config_hash", ri->config_hash), rundir_json_str(&j, "folds_hash", ri->folds_hash);
-  rundir_json_str(&j, "data_checksum", ri->data_checksum), rundir_json_str(&j, "git", ri->git);
-  rundir_json_str(&j, "checkpoint", ckpt);
-  rundir_json_str(&j, "evaluated_by_git", git ? git : "unknown");
+  json_begin(&j, f, 2);
+  json_str(&j, "run", ri->name), json_str(&j, "arm", ri->arm);
+  json_int(&j, "fold", ri->fold), json_int(&j, "seed", ri->seed);
+  json_str(&j, "config_hash", ri->config_hash), json_str(&j, "folds_hash", ri->folds_hash);
+  json_str(&j, "data_checksum", ri->data_checksum), json_str(&j, "git", ri->git);
+  json_str(&j, "checkpoint", ckpt);
+  json_str(&j, "evaluated_by_git", git ? git : "unknown");
   fprintf(f, "\n  },\n  \"test_slices\": %lld,\n  \"val_slices\": %lld,\n  \"label_mode\": \"%s\",\n",
           (long long)nslices, (long long)nval, sigmoid ? "sigmoid thresholds" : "argmax");
   fputs("  \"policy\": \"ratios with a zero denominator are NaN (null); means are nan-means; an outlier is a slice "
@@ -373,8 +364,8 @@ void evalio_summary_write(const char *path, const RunInfo *ri, const char *ckpt,
   for (int c = 1; c < LABEL_COUNT; c++) {
     const RoiSummary *s = &sum[c];
     fprintf(f, "    \"%s\": {\"name\": \"%s\", \"threshold\": ", LABEL_KEYS[c], LABEL_NAMES[c]);
-    json_num(f, sigmoid ? thr[c] : NAN);
-    fputs(", \"val_dice_at_threshold\": ", f), json_num(f, sigmoid ? val_dice[c] : NAN);
+    json_number(f, sigmoid ? thr[c] : NAN, 6);
+    fputs(", \"val_dice_at_threshold\": ", f), json_number(f, sigmoid ? val_dice[c] : NAN, 6);
     fprintf(f, ", \"ref_slices\": %lld, \"pred_slices\": %lld", (long long)s->ref_slices, (long long)s->pred_slices);
     const struct {
       const char *k;
@@ -392,7 +383,7 @@ void evalio_summary_write(const char *path, const RunInfo *ri, const char *ckpt,
               {"fa_ba_bias", s->ba_bias},          {"fa_ba_loa_lo", s->ba_lo},
               {"fa_ba_loa_hi", s->ba_hi},          {"lr_swap_pct", s->swap_rate},
               {"lr_pair_swap_pct", s->pair_swap_rate}};
-    for (size_t i = 0; i < sizeof kv / sizeof kv[0]; i++) fprintf(f, ", \"%s\": ", kv[i].k), json_num(f, kv[i].v);
+    for (size_t i = 0; i < sizeof kv / sizeof kv[0]; i++) fprintf(f, ", \"%s\": ", kv[i].k), json_number(f, kv[i].v, 6);
     fprintf(f, "}%s\n", c < LABEL_MAX ? "," : "");
   }
   fputs("  },\n  \"fa_correlation\": {\"rows_pred\": [", f);
@@ -404,14 +395,12 @@ void evalio_summary_write(const char *path, const RunInfo *ri, const char *ckpt,
     fputs(i ? ", [" : "[", f);
     for (int k = 0; k < LABEL_MAX; k++) {
       if (k) fputs(", ", f);
-      json_num(f, corr[i * LABEL_MAX + k]);
+      json_number(f, corr[i * LABEL_MAX + k], 6);
     }
     fputs("]", f);
   }
   fputs("]}\n}\n", f);
-  fclose(f);
-  rundir_write_text(path, buf);
-  free(buf);
+  textbuf_commit(&tb, path);
 }
 
 /* ---- log.csv ---- */

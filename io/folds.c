@@ -130,7 +130,7 @@ void folds_read(Folds *f, const char *path) {
   CS_CHECK(hl, FOLDS_HINT, "'%s': no 'hash' line (truncated?)", path);
   hl++;
   char want[64] = "";
-  sscanf(hl, "hash %63s", want);
+  CS_CHECK(sscanf(hl, "hash %63s", want) == 1, FOLDS_HINT, "'%s': empty 'hash' line", path);
   char got[32];
   snprintf(got, sizeof got, "fnv1a64:%016llx", (unsigned long long)hash_fnv1a(HASH_FNV_INIT, b, (size_t)(hl - b)));
   CS_CHECK(!strcmp(got, want), FOLDS_HINT, "'%s': content hash %s does not match the recorded %s (edited or damaged)",
@@ -142,10 +142,12 @@ void folds_read(Folds *f, const char *path) {
     if (line[0] == '#') continue;
     char key[32] = "";
     int off = 0;
-    sscanf(line, "%31s %n", key, &off);
+    if (sscanf(line, "%31s %n", key, &off) != 1) continue; /* blank line */
     char *rest = line + off;
     if (!strcmp(key, "cordseg-folds")) version = atoi(rest);
-    else if (!strcmp(key, "store")) sscanf(rest, "%1023s %63s", f->store, f->store_checksum);
+    else if (!strcmp(key, "store"))
+      CS_CHECK(sscanf(rest, "%1023s %63s", f->store, f->store_checksum) == 2, FOLDS_HINT,
+               "'%s': bad 'store' line (want: store PATH CHECKSUM)", path);
     else if (!strcmp(key, "seed")) f->seed = strtoull(rest, NULL, 10);
     else if (!strcmp(key, "subjects")) f->n = atoi(rest);
     else if (!strcmp(key, "folds")) f->k = atoi(rest);

@@ -18,6 +18,12 @@
 #include "io/hash.h"
 #include "io/labels.h"
 
+/* One open store is read by the loader's prefetch thread (io/loader.c) and by
+ * the trainer's validation at the same time: HDF5 must serialise its calls. */
+#ifndef H5_HAVE_THREADSAFE
+#error "cordseg needs a thread-safe HDF5 (H5_HAVE_THREADSAFE; Debian's libhdf5-dev is built so): the loader thread and validation read one store at once"
+#endif
+
 #define H5_HINT_READ "the file is truncated, not a cordseg store, or of another schema version; regenerate it with `cordseg phantom` or `cordseg import`"
 #define H5_HINT_WRITE "check free disk space, quota and write permission of the output directory"
 
@@ -281,11 +287,7 @@ void h5store_open(H5Store *s, const char *path) {
                    "cannot open store '%s': %s", path, strerror(errno));
   fclose(f);
   if (H5Fis_hdf5(path) <= 0) cs_fatal(H5_HINT_READ, "'%s' is not an HDF5 file (or its superblock is damaged)", path);
-  hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
-  /* read-only opens must work on NFS/Lustre where POSIX locks fail or hang */
-  H5_CHECK(H5Pset_file_locking(fapl, 0, 1), path, "disable file locking", H5_HINT_READ);
-  s->file = H5Fopen(path, H5F_ACC_RDONLY, fapl);
-  H5Pclose(fapl);
+  s->file = h5_open_read(path);
   H5_CHECK(s->file, path, "open (the file may be truncated: its end-of-file is before its end of data)", H5_HINT_READ);
   char schema[64];
   int64_t ver = -1;

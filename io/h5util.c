@@ -17,6 +17,15 @@ _Noreturn void h5_fail(const char *file, int line, const char *path, const char 
 
 void h5_quiet(void) { H5Eset_auto2(H5E_DEFAULT, NULL, NULL); }
 
+int64_t h5_open_read(const char *path) {
+  hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
+  if (fapl < 0) return -1;
+  if (H5Pset_file_locking(fapl, 0, 1) < 0) return H5Pclose(fapl), -1;
+  hid_t f = H5Fopen(path, H5F_ACC_RDONLY, fapl);
+  H5Pclose(fapl);
+  return f;
+}
+
 /* ---------------------------------------------------------------- attrs -- */
 void h5_attr_write_string(int64_t loc, const char *path, const char *name, const char *value) {
   if (H5Aexists(loc, name) > 0) H5_CHECK(H5Adelete(loc, name), path, name, H5_HINT_WRITE);

@@ -1,6 +1,6 @@
 /* io/h5util.h: the HDF5 check macro (names the file, the object and the fix)
  * and scalar attribute helpers, shared by io/h5store.c and io/ckpt.c.
- * defines: H5_CHECK, h5_fail, h5_quiet, h5_attr_write_string/_i64/_f64,
+ * defines: H5_CHECK, h5_fail, h5_quiet, h5_open_read, h5_attr_write_string/_i64/_f64,
  *          h5_attr_read_string/_i64/_f64 */
 #ifndef CORDSEG_IO_H5UTIL_H
 #define CORDSEG_IO_H5UTIL_H
@@ -14,6 +14,9 @@ _Noreturn void h5_fail(const char *file, int line, const char *path, const char 
   } while (0)
 /* silence HDF5's own error-stack printing (per thread) */
 void h5_quiet(void);
+/* H5Fopen read-only with POSIX file locking off (locks fail or hang on
+ * NFS/Lustre); the file id, negative when it cannot be opened */
+int64_t h5_open_read(const char *path);
 
 void h5_attr_write_string(int64_t loc, const char *path, const char *name, const char *value);
 void h5_attr_write_i64(int64_t loc, const char *path, const char *name, int64_t v);

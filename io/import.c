@@ -11,6 +11,8 @@
 #include "io/dti.h"
 #include "io/h5store.h"
 #include "io/niftigeom.h"
+#include "io/niftivol.h"
+#include "io/textio.h"
 
 int import_map_pam50(int value) {
   if (value == 0 || value == 37) return 0;
@@ -65,7 +67,7 @@ int32_t import_subject(const ImportSpec *sp) {
     have_dti = 1;
     if (sp->nifti_out) {
       static const char *nm[5] = {"b0", "fa", "md", "ad", "rd"};
-      mkdir(sp->nifti_out, 0755);
+      textio_mkdir_p(sp->nifti_out, "choose a writable --nifti-out directory");
       for (int i = 0; i < 5; i++) {
         char p[4200];
         snprintf(p, sizeof p, "%s/sub-%03d_%s.nii.gz", sp->nifti_out, sp->subject, nm[i]);

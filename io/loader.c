@@ -81,6 +81,17 @@ void augment_apply(const AugmentConfig *a, Rng *rng, int32_t C, int32_t h, int32
     }
 }
 
+const char *input_kind_name(InputKind k) {
+  static const char *const NAMES[] = {"?", "b0", "fa", "b0+fa"}; /* INPUT_KIND_NAMES, by value */
+  return k >= INPUT_B0 && k <= INPUT_B0_FA ? NAMES[k] : "?";
+}
+
+int input_kind_parse(const char *name) {
+  for (int v = INPUT_B0; v <= INPUT_B0_FA; v++)
+    if (!strcmp(name, input_kind_name((InputKind)v))) return v;
+  return -1;
+}
+
 void loader_load_slice(const H5Store *s, int32_t idx, InputKind kind, float *x, uint8_t *y, float *scratch) {
   const size_t hw = (size_t)s->h * s->w;
   float *b0 = scratch, *fa = scratch + hw;

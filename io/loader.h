@@ -15,7 +15,7 @@
  * uses the current one (double buffer).
  * Output: x float [batch][Cin][H][W] (Cin 1 for b0 or fa, 2 for b0+fa in that
  * order), y uint8 [batch][H][W].
- * defines: InputKind, AugmentConfig, augment_config_default, Loader,
+ * defines: InputKind, INPUT_KIND_NAMES, input_kind_name, input_kind_parse, AugmentConfig, augment_config_default, Loader,
  *          loader_init, loader_seek, loader_next, loader_free, loader_steps_per_epoch,
  *          loader_load_slice, loader_normalize_b0, augment_apply */
 #ifndef CORDSEG_IO_LOADER_H
@@ -27,6 +27,13 @@
 
 typedef enum { INPUT_B0 = 1, INPUT_FA = 2, INPUT_B0_FA = 3 } InputKind;
 static inline int input_channels(InputKind k) { return k == INPUT_B0_FA ? 2 : 1; }
+/* the names of the input kinds by value, '|'-separated (value 0 is none):
+ * the one spelling the config key `input`, the options and the logs use */
+#define INPUT_KIND_NAMES "|b0|fa|b0+fa"
+/* "b0", "fa" or "b0+fa" ("?" for another value) */
+const char *input_kind_name(InputKind k);
+/* the inverse; -1 when name is none of them */
+int input_kind_parse(const char *name);
 
 typedef struct {
   int enabled;

@@ -15,6 +15,8 @@
 #include "io/hash.h"
 #include "io/montage.h"
 #include "io/niftigeom.h"
+#include "io/niftivol.h"
+#include "io/textio.h"
 
 #define PAM50_HINT "point --pam50 at the PAM50 template directory (with atlas/ and template/), e.g. ../shared/data/PAM50"
 
@@ -438,7 +440,7 @@ void phantom_build(const PhantomConfig *c, const char *pam50_dir, const char *ou
 void phantom_build_atlas(const PhantomAtlas *atlas, const PhantomConfig *c, const char *out_h5,
                          const char *created_by, const char *nifti_dir, const char *png_path) {
   const PhantomAtlas a = *atlas;
-  if (nifti_dir) mkdir(nifti_dir, 0755);
+  if (nifti_dir) textio_mkdir_p(nifti_dir, "choose a writable --nifti directory");
   H5Store s;
   h5store_create(&s, out_h5, c->size, c->size, 1, created_by);
   const int32_t block = 16, S = c->slices;

@@ -4,34 +4,21 @@
 
 #include <dirent.h>
 #include <errno.h>
-#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "core/common.h"
-#include "io/atomic.h"
+#include "io/textio.h"
 
 #define HINT_DIR "choose a writable --run-dir (check permissions, quota and free space)"
 
-static void mkdir_p(const char *dir) {
-  char p[4096];
-  snprintf(p, sizeof p, "%s", dir);
-  for (char *s = p + 1; *s; s++) {
-    if (*s != '/') continue;
-    *s = 0;
-    if (mkdir(p, 0775) != 0 && errno != EEXIST) cs_fatal(HINT_DIR, "cannot create '%s': %s", p, strerror(errno));
-    *s = '/';
-  }
-  if (mkdir(p, 0775) != 0 && errno != EEXIST) cs_fatal(HINT_DIR, "cannot create '%s': %s", p, strerror(errno));
-}
-
 void rundir_prepare(const char *dir) {
-  mkdir_p(dir);
+  textio_mkdir_p(dir, HINT_DIR);
   char c[4200];
   rundir_path(c, sizeof c, dir, "ckpt");
-  mkdir_p(c);
+  textio_mkdir_p(c, HINT_DIR);
 }
 
 void rundir_path(char *out, size_t n, const char *dir, const char *name) {
@@ -45,83 +32,19 @@ int rundir_exists(const char *dir, const char *name) {
   return access(p, F_OK) == 0;
 }
 
-void rundir_write_text(const char *path, const char *text) {
-  char tmp[4300];
-  atomic_begin(path, tmp, sizeof tmp);
-  FILE *f = fopenCheck(tmp, "w");
-  fwriteCheck(text, 1, strlen(text), f, path);
-  fcloseCheck(f, path);
-  atomic_commit(tmp, path);
-}
-
-char *rundir_read_text(const char *path) {
-  FILE *f = fopen(path, "rb");
-  if (!f) return NULL;
-  size_t cap = 4096, n = 0;
-  char *b = mallocCheck(cap);
-  size_t r;
-  while ((r = fread(b + n, 1, cap - n - 1, f)) > 0) {
-    n += r;
-    if (cap - n - 1 == 0) {
-      b = realloc(b, cap *= 2);
-      CS_CHECK(b, NULL, "out of memory reading '%s'", path);
-    }
-  }
-  fclose(f);
-  b[n] = 0;
-  return b;
-}
-
-void rundir_json_begin(RunJson *j) {
-  memset(j, 0, sizeof *j);
-  j->f = open_memstream(&j->buf, &j->n);
-  CS_CHECK(j->f, NULL, "out of memory (open_memstream)");
-  fputs("{\n", j->f);
-}
-
-static void json_key(RunJson *j, const char *key) { fprintf(j->f, "%s  \"%s\": ", j->fields++ ? ",\n" : "", key); }
-
-void rundir_json_str(RunJson *j, const char *key, const char *v) {
-  json_key(j, key);
-  fputc('"', j->f);
-  for (const unsigned char *p = (const unsigned char *)v; *p; p++) {
-    if (*p == '"' || *p == '\\') fprintf(j->f, "\\%c", *p);
-    else if (*p == '\n') fputs("\\n", j->f);
-    else if (*p < 0x20) fprintf(j->f, "\\u%04x", *p);
-    else fputc(*p, j->f);
-  }
-  fputc('"', j->f);
-}
-void rundir_json_int(RunJson *j, const char *key, int64_t v) {
-  json_key(j, key);
-  fprintf(j->f, "%lld", (long long)v);
-}
-void rundir_json_num(RunJson *j, const char *key, double v) {
-  json_key(j, key);
-  if (isfinite(v)) fprintf(j->f, "%.10g", v);
-  else fputs("null", j->f);
-}
-void rundir_json_end(RunJson *j, const char *path) {
-  fputs("\n}\n", j->f);
-  fclose(j->f);
-  rundir_write_text(path, j->buf);
-  free(j->buf);
-  memset(j, 0, sizeof *j);
-}
-
 void rundir_log_append(const char *path, const char *header, const char *row) {
   int fresh = access(path, F_OK) != 0;
   FILE *f = fopen(path, "a");
   if (!f) cs_fatal(HINT_DIR, "cannot append to '%s': %s", path, strerror(errno));
   if (fresh) fprintf(f, "%s\n", header);
   fprintf(f, "%s\n", row);
-  fflush(f);
-  fsync(fileno(f));
+  if (fflush(f) != 0 || fsync(fileno(f)) != 0)
+    cs_fatal(HINT_DIR, "cannot write '%s': %s", path, strerror(errno));
   fcloseCheck(f, path);
 }
 
 void rundir_log_truncate(const char *path, int64_t max_epoch) {
-  char *t = rundir_read_text(path);
+  char *t = textio_read(path);
   if (!t) return;
   char *out = mallocCheck(strlen(t) + 1), *o = out;
   int line = 0;
@@ -132,7 +55,7 @@ void rundir_log_truncate(const char *path, int64_t max_epoch) {
     s += len;
   }
   *o = 0;
-  rundir_write_text(path, out);
+  textio_write(path, out);
   free(out), free(t);
 }
 
@@ -154,7 +77,7 @@ void rundir_keep_epoch(const char *dir, int64_t epoch, int32_t keep) {
   struct dirent *e;
   while ((e = readdir(d)) && n < 4096)
     if (!strncmp(e->d_name, "epoch-", 6) && strstr(e->d_name, ".h5") && !strstr(e->d_name, ".tmp."))
-      names[n++] = strdup(e->d_name);
+      names[n++] = textio_strdup(e->d_name);
   closedir(d);
   qsort(names, (size_t)n, sizeof names[0], cmp_str);
   for (int i = 0; i < n; i++) {

@@ -7,10 +7,9 @@
  *                    validation Dice; RUN/ckpt/epoch-NNNNN.h5 (hard links to
  *                    past last.h5 files, pruned to the newest `keep`)
  *   RUN/DONE         written when training finished
- * Every file is replaced atomically (io/atomic.h).
- * defines: RunJson, rundir_prepare, rundir_path, rundir_write_text,
- *          rundir_read_text, rundir_json_*, rundir_log_*, rundir_keep_epoch,
- *          rundir_prune */
+ * Every file is replaced atomically (io/textio.h, io/atomic.h).
+ * defines: rundir_prepare, rundir_path, rundir_exists, rundir_log_*,
+ *          rundir_keep_epoch */
 #ifndef CORDSEG_IO_RUNDIR_H
 #define CORDSEG_IO_RUNDIR_H
 #include <stddef.h>
@@ -22,24 +21,6 @@ void rundir_prepare(const char *dir);
 /* dir + "/" + name into out (fatal when too long) */
 void rundir_path(char *out, size_t n, const char *dir, const char *name);
 int rundir_exists(const char *dir, const char *name);
-void rundir_write_text(const char *path, const char *text);
-/* whole file, malloc'ed, NULL when it does not exist */
-char *rundir_read_text(const char *path);
-
-/* a tiny JSON object writer: rundir_json_begin, then fields, then end */
-typedef struct {
-  FILE *f;
-  char *buf;
-  size_t n;
-  int fields;
-} RunJson;
-void rundir_json_begin(RunJson *j);
-void rundir_json_str(RunJson *j, const char *key, const char *value);
-void rundir_json_int(RunJson *j, const char *key, int64_t value);
-void rundir_json_num(RunJson *j, const char *key, double value);
-/* writes atomically to path and frees */
-void rundir_json_end(RunJson *j, const char *path);
-
 /* log.csv: header written when the file is new; rows appended and flushed */
 void rundir_log_append(const char *path, const char *header, const char *row);
 /* keeps the header and the rows whose first column (epoch) <= max_epoch

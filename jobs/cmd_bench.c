@@ -3,7 +3,6 @@
  * PyTorch peer ../shared/peers/torch_unet.py run in the same invocation, with
  * the ratio and the fraction of the CPU's FP32 FMA peak. A training step is
  * forward + hybrid loss + backward + Adam, as in the peer (CE + Dice there). */
-#include <getopt.h>
 #include <math.h>
 #include <omp.h>
 #include <stdio.h>
@@ -15,7 +14,7 @@
 #include "jobs/paths.h"
 #include "core/step.h"
 #include "jobs/cli.h"
-#include "core/synth.h"
+#include "io/synth.h"
 #include "jobs/fmapeak.h"
 
 static void usage(FILE *f) {
@@ -98,59 +97,38 @@ static void print_anchor(double ours[2][2], int backbone, int32_t size, int32_t 
   }
 }
 
+static int precision_parse(const char *v) {
+  return !strcmp(v, "fp32") ? BACKEND_PRECISION_FP32 : !strcmp(v, "bf16") ? BACKEND_PRECISION_BF16 : -1;
+}
+
 int cmd_bench(int argc, char **argv) {
-#ifdef CORDSEG_HAVE_IO
   for (int i = 1; i < argc; i++)
     if (!strcmp(argv[i], "--io")) { /* `cordseg bench --io ...` = the loader benchmark */
       for (int j = i; j + 1 < argc; j++) argv[j] = argv[j + 1];
       argv[0] = "bench-io";
       return cmd_bench_io(argc - 1, argv);
     }
-#endif
-  static const struct option opts[] = {{"backbone", 1, 0, 'b'},    {"size", 1, 0, 's'}, {"batch", 1, 0, 'B'},
-                                       {"steps", 1, 0, 'n'},       {"peak-gflops", 1, 0, 'p'},
-                                       {"peer", 1, 0, 'P'},        {"no-peer", 0, 0, 'N'},
-                                       {"conv-algo", 1, 0, 'a'},   {"device", 1, 0, 'd'},
-                                       {"precision", 1, 0, 'r'},
-                                       {"help", 0, 0, 'h'},        {0, 0, 0, 0}};
-  int backbone = -1, use_peer = 1, algo = UNET_CONV_AUTO, device = BACKEND_KIND_CPU;
-  BackendPrecision prec = BACKEND_PRECISION_FP32;
+  int backbone = -1, use_peer = 1, algo = UNET_CONV_AUTO, device = BACKEND_KIND_CPU, precision = BACKEND_PRECISION_FP32;
   int32_t size = 128, batch = 4, steps = 5;
   double peak = 0;
   char peer_path[4200];
   paths_beside_checkout("peers/torch_unet.py", peer_path, sizeof peer_path); /* ../shared/peers beside the checkout */
   const char *peer = peer_path;
-  int c;
-  while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-    switch (c) {
-      case 'b':
-        backbone = unet_backbone_parse(optarg);
-        if (backbone < 0) cli_usage_error("bench", "unknown backbone '%s': use vgg16 or resnet50", optarg);
-        break;
-      case 's': size = (int32_t)cli_parse_int("--size", optarg, 32, 4096); break;
-      case 'B': batch = (int32_t)cli_parse_int("--batch", optarg, 1, 1024); break;
-      case 'n': steps = (int32_t)cli_parse_int("--steps", optarg, 1, 1000); break;
-      case 'p': peak = cli_parse_float("--peak-gflops", optarg, 1, 1e9); break;
-      case 'P': peer = optarg; break;
-      case 'a':
-        algo = unet_conv_algo_parse(optarg);
-        if (algo < 0) cli_usage_error("bench", "unknown --conv-algo '%s': use auto or direct", optarg);
-        break;
-      case 'd':
-        device = backend_parse(optarg);
-        if (device < 0) cli_usage_error("bench", "unknown --device '%s': use cpu, cuda or auto", optarg);
-        break;
-      case 'r':
-        if (!strcmp(optarg, "fp32")) prec = BACKEND_PRECISION_FP32;
-        else if (!strcmp(optarg, "bf16")) prec = BACKEND_PRECISION_BF16;
-        else cli_usage_error("bench", "unknown --precision '%s': use fp32 or bf16", optarg);
-        break;
-      case 'N': use_peer = 0; break;
-      case 'h': usage(stdout); return 0;
-      default: usage(stderr); return 2;
-    }
-  }
-  if (optind < argc) cli_usage_error("bench", "unexpected argument '%s'", argv[optind]);
+  const CliOption opts[] = {
+      CLI_CHOICE("backbone", 0, &backbone, unet_backbone_parse, "unknown backbone '%s': use vgg16 or resnet50"),
+      CLI_INT32("size", 0, &size, 32, 4096),
+      CLI_INT32("batch", 0, &batch, 1, 1024),
+      CLI_INT32("steps", 0, &steps, 1, 1000),
+      CLI_DOUBLE("peak-gflops", 0, &peak, 1, 1e9),
+      CLI_STRING("peer", 0, &peer),
+      CLI_FLAG_OFF("no-peer", 0, &use_peer),
+      CLI_CHOICE("conv-algo", 0, &algo, unet_conv_algo_parse, "unknown --conv-algo '%s': use auto or direct"),
+      CLI_CHOICE("device", 0, &device, backend_parse, "unknown --device '%s': use cpu, cuda or auto"),
+      CLI_CHOICE("precision", 0, &precision, precision_parse, "unknown --precision '%s': use fp32 or bf16"),
+      CLI_END};
+  int pos = cli_parse("bench", argc, argv, opts, usage);
+  if (pos < argc) cli_usage_error("bench", "unexpected argument '%s'", argv[pos]);
+  const BackendPrecision prec = (BackendPrecision)precision;
   const int threads = omp_get_max_threads();
   const int32_t k = 9;
   float *x = mallocCheck((size_t)batch * size * size * sizeof(float));

@@ -1,7 +1,6 @@
 /* jobs/cmd_bench_io.c: `cordseg bench-io STORE`: loader throughput (slices/s)
  * with augmentation on, the figure `cordseg bench --io` reports (the merger
  * wires it there). */
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,29 +18,17 @@ static void usage(FILE *f) {
 }
 
 int cmd_bench_io(int argc, char **argv) {
-  static const struct option opts[] = {{"batch", required_argument, 0, 'b'}, {"seconds", required_argument, 0, 's'},
-                                       {"input", required_argument, 0, 'i'}, {"no-augment", no_argument, 0, 'n'},
-                                       {"help", no_argument, 0, 'h'},        {0, 0, 0, 0}};
   int32_t batch = 8;
   double secs = 3;
-  InputKind kind = INPUT_B0_FA;
-  int augment = 1, c;
-  optind = 1;
-  while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-    if (c == 'b') batch = (int32_t)cli_parse_int("--batch", optarg, 1, 4096);
-    else if (c == 's') secs = cli_parse_float("--seconds", optarg, 0.1, 3600);
-    else if (c == 'i') {
-      if (!strcmp(optarg, "b0")) kind = INPUT_B0;
-      else if (!strcmp(optarg, "fa")) kind = INPUT_FA;
-      else if (!strcmp(optarg, "b0+fa")) kind = INPUT_B0_FA;
-      else cli_usage_error("bench-io", "--input must be b0, fa or b0+fa, not '%s'", optarg);
-    } else if (c == 'n') augment = 0;
-    else if (c == 'h') return usage(stdout), 0;
-    else cli_usage_error("bench-io", "unknown option");
-  }
-  if (optind != argc - 1) cli_usage_error("bench-io", "expected exactly one STORE argument");
+  int input = INPUT_B0_FA, augment = 1;
+  const CliOption opts[] = {CLI_INT32("batch", 0, &batch, 1, 4096), CLI_DOUBLE("seconds", 0, &secs, 0.1, 3600),
+                            CLI_CHOICE("input", 0, &input, input_kind_parse, "--input must be b0, fa or b0+fa, not '%s'"),
+                            CLI_FLAG_OFF("no-augment", 0, &augment), CLI_END};
+  int pos = cli_parse("bench-io", argc, argv, opts, usage);
+  if (pos != argc - 1) cli_usage_error("bench-io", "expected exactly one STORE argument");
+  const InputKind kind = (InputKind)input;
   H5Store s;
-  h5store_open(&s, argv[optind]);
+  h5store_open(&s, argv[pos]);
   int32_t *idx = mallocCheck(sizeof(int32_t) * (size_t)s.n);
   for (int32_t i = 0; i < s.n; i++) idx[i] = i;
   AugmentConfig aug;
@@ -57,7 +44,7 @@ int cmd_bench_io(int argc, char **argv) {
   while (cs_now() - t0 < secs) loader_next(l, x, y), n++;
   double dt = cs_now() - t0;
   printf("bench-io: %s, %dx%d, batch %d, input %s, augmentation %s: %.0f slices/s (%lld batches in %.2f s)\n", s.path,
-         s.h, s.w, batch, kind == INPUT_B0 ? "b0" : kind == INPUT_FA ? "fa" : "b0+fa", augment ? "on" : "off",
+         s.h, s.w, batch, input_kind_name(kind), augment ? "on" : "off",
          (double)n * batch / dt, (long long)n, dt);
   loader_free(l);
   free(idx), free(x), free(y);

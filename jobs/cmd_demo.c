@@ -1,6 +1,5 @@
 /* jobs/cmd_demo.c: `cordseg demo`: the smoke job. Trains each backbone a few
  * Adam steps on one generated batch and prints the loss per step. */
-#include <getopt.h>
 #include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,7 +7,7 @@
 #include "core/common.h"
 #include "core/step.h"
 #include "jobs/cli.h"
-#include "core/synth.h"
+#include "io/synth.h"
 
 static void usage(FILE *f) {
   fprintf(f,
@@ -24,36 +23,18 @@ static void usage(FILE *f) {
 }
 
 int cmd_demo(int argc, char **argv) {
-  static const struct option opts[] = {{"backbone", 1, 0, 'b'}, {"loss", 1, 0, 'l'}, {"steps", 1, 0, 'n'},
-                                       {"batch", 1, 0, 'B'},    {"size", 1, 0, 's'}, {"in-channels", 1, 0, 'i'},
-                                       {"lr", 1, 0, 'r'},       {"seed", 1, 0, 'S'}, {"help", 0, 0, 'h'},
-                                       {0, 0, 0, 0}};
   int backbone = -1, loss = LOSS_KIND_HYBRID;
   int32_t steps = 8, batch = 2, size = 64, in = 1;
   double lr = 1e-4;
   uint64_t seed = 11;
-  int c;
-  while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-    switch (c) {
-      case 'b':
-        backbone = unet_backbone_parse(optarg);
-        if (backbone < 0) cli_usage_error("demo", "unknown backbone '%s': use vgg16 or resnet50", optarg);
-        break;
-      case 'l':
-        loss = loss_kind_parse(optarg);
-        if (loss < 0) cli_usage_error("demo", "unknown loss '%s': use hybrid, hdl or ce", optarg);
-        break;
-      case 'n': steps = (int32_t)cli_parse_int("--steps", optarg, 1, 100000); break;
-      case 'B': batch = (int32_t)cli_parse_int("--batch", optarg, 1, 1024); break;
-      case 's': size = (int32_t)cli_parse_int("--size", optarg, 16, 4096); break;
-      case 'i': in = (int32_t)cli_parse_int("--in-channels", optarg, 1, 2); break;
-      case 'r': lr = cli_parse_float("--lr", optarg, 1e-12, 1.0); break;
-      case 'S': seed = (uint64_t)cli_parse_int("--seed", optarg, 0, INT64_MAX); break;
-      case 'h': usage(stdout); return 0;
-      default: usage(stderr); return 2;
-    }
-  }
-  if (optind < argc) cli_usage_error("demo", "unexpected argument '%s'", argv[optind]);
+  const CliOption opts[] = {
+      CLI_CHOICE("backbone", 0, &backbone, unet_backbone_parse, "unknown backbone '%s': use vgg16 or resnet50"),
+      CLI_CHOICE("loss", 0, &loss, loss_kind_parse, "unknown loss '%s': use hybrid, hdl or ce"),
+      CLI_INT32("steps", 0, &steps, 1, 100000), CLI_INT32("batch", 0, &batch, 1, 1024),
+      CLI_INT32("size", 0, &size, 16, 4096), CLI_INT32("in-channels", 0, &in, 1, 2),
+      CLI_DOUBLE("lr", 0, &lr, 1e-12, 1.0), CLI_UINT64("seed", 0, &seed, 0, INT64_MAX), CLI_END};
+  int pos = cli_parse("demo", argc, argv, opts, usage);
+  if (pos < argc) cli_usage_error("demo", "unexpected argument '%s'", argv[pos]);
   const int32_t k = 9;
   float *x = mallocCheck((size_t)batch * in * size * size * sizeof(float));
   uint8_t *y = mallocCheck((size_t)batch * size * size);

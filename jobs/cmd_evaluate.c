@@ -1,13 +1,12 @@
 /* jobs/cmd_evaluate.c: `cordseg evaluate RUN_DIR`: predict the run's
  * validation and test slices, choose thresholds, measure every test slice
- * and ROI, write RUN/eval/ (io/evaluate.h). */
-#include <getopt.h>
+ * and ROI, write RUN/eval/ (jobs/evaluate.h). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/common.h"
-#include "io/evaluate.h"
+#include "jobs/evaluate.h"
 #include "jobs/cli.h"
 
 static void usage(FILE *f) {
@@ -35,23 +34,13 @@ static void usage(FILE *f) {
 }
 
 int cmd_evaluate(int argc, char **argv) {
-  static const struct option opts[] = {{"ckpt", required_argument, 0, 'c'}, {"out", required_argument, 0, 'o'},
-                                       {"batch", required_argument, 0, 'b'}, {"quiet", no_argument, 0, 'q'},
-                                       {"help", no_argument, 0, 'h'},        {0, 0, 0, 0}};
   EvaluateOptions o;
   evaluate_options_default(&o);
-  int c;
-  optind = 1;
-  while ((c = getopt_long(argc, argv, "o:qh", opts, NULL)) != -1) {
-    if (c == 'c') o.ckpt = optarg;
-    else if (c == 'o') o.out = optarg;
-    else if (c == 'b') o.batch = (int32_t)cli_parse_int("--batch", optarg, 1, 4096);
-    else if (c == 'q') o.quiet = 1;
-    else if (c == 'h') return usage(stdout), 0;
-    else cli_usage_error("evaluate", "unknown option");
-  }
-  if (optind != argc - 1) cli_usage_error("evaluate", "expected exactly one RUN_DIR argument");
-  o.run_dir = argv[optind];
+  const CliOption opts[] = {CLI_STRING("ckpt", 0, &o.ckpt), CLI_STRING("out", 'o', &o.out),
+                            CLI_INT32("batch", 0, &o.batch, 1, 4096), CLI_FLAG_ON("quiet", 'q', &o.quiet), CLI_END};
+  int pos = cli_parse("evaluate", argc, argv, opts, usage);
+  if (pos != argc - 1) cli_usage_error("evaluate", "expected exactly one RUN_DIR argument");
+  o.run_dir = argv[pos];
   o.git = CORDSEG_GIT;
   evaluate_run(&o);
   return 0;

@@ -24,24 +24,15 @@ static void usage(FILE *f) {
 }
 
 int cmd_export(int argc, char **argv) {
-  static const struct option opts[] = {{"out", required_argument, 0, 'o'}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
   const char *out = NULL;
-  int c;
-  optind = 1;
-  while ((c = getopt_long(argc, argv, "o:h", opts, NULL)) != -1) {
-    if (c == 'o') out = optarg;
-    else if (c == 'h') return usage(stdout), 0;
-    else cli_usage_error("export", "unknown option");
-  }
+  const CliOption opts[] = {CLI_STRING("out", 'o', &out), CLI_END};
+  const int optind_ = cli_parse("export", argc, argv, opts, usage);
   if (!out) cli_usage_error("export", "-o MODEL.h5 is required");
-  if (optind >= argc) cli_usage_error("export", "give at least one RUN_DIR");
-  if (argc - optind > MODEL_MAX_MEMBERS) cli_usage_error("export", "at most %d runs per model file", MODEL_MAX_MEMBERS);
-  char cmdline[4096] = "cordseg";
-  for (int i = 0; i < argc; i++) {
-    size_t l = strlen(cmdline);
-    snprintf(cmdline + l, sizeof cmdline - l, " %s", argv[i]);
-  }
-  model_export(out, (const char *const *)(argv + optind), argc - optind, cmdline, CORDSEG_GIT);
+  if (optind_ >= argc) cli_usage_error("export", "give at least one RUN_DIR");
+  if (argc - optind_ > MODEL_MAX_MEMBERS) cli_usage_error("export", "at most %d runs per model file", MODEL_MAX_MEMBERS);
+  char cmdline[4096];
+  cli_command_line(argc, argv, cmdline, sizeof cmdline);
+  model_export(out, (const char *const *)(argv + optind_), argc - optind_, cmdline, CORDSEG_GIT);
   ModelFile mf;
   model_open(&mf, out);
   printf("export: %d run(s) -> %s\n", mf.n, out);

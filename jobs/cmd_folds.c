@@ -1,6 +1,5 @@
 /* jobs/cmd_folds.c: `cordseg folds STORE -o FILE`: write the subject-grouped
  * 81/9/10 split and k cross-validation folds of a store (io/folds.h). */
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,25 +24,16 @@ static void usage(FILE *f) {
 }
 
 int cmd_folds(int argc, char **argv) {
-  static const struct option opts[] = {{"out", required_argument, 0, 'o'}, {"k", required_argument, 0, 'k'},
-                                       {"seed", required_argument, 0, 's'}, {"help", no_argument, 0, 'h'},
-                                       {0, 0, 0, 0}};
   const char *out = NULL;
   int32_t k = 5;
   uint64_t seed = 42;
-  int c;
-  optind = 1;
-  while ((c = getopt_long(argc, argv, "o:k:h", opts, NULL)) != -1) {
-    if (c == 'o') out = optarg;
-    else if (c == 'k') k = (int32_t)cli_parse_int("--k", optarg, 2, 1000);
-    else if (c == 's') seed = (uint64_t)cli_parse_int("--seed", optarg, 0, INT64_MAX);
-    else if (c == 'h') return usage(stdout), 0;
-    else cli_usage_error("folds", "unknown option");
-  }
-  if (optind != argc - 1) cli_usage_error("folds", "expected exactly one STORE argument");
+  const CliOption opts[] = {CLI_STRING("out", 'o', &out), CLI_INT32("k", 'k', &k, 2, 1000),
+                            CLI_UINT64("seed", 0, &seed, 0, INT64_MAX), CLI_END};
+  int pos = cli_parse("folds", argc, argv, opts, usage);
+  if (pos != argc - 1) cli_usage_error("folds", "expected exactly one STORE argument");
   if (!out) cli_usage_error("folds", "missing -o FOLDS.txt");
   H5Store s;
-  h5store_open(&s, argv[optind]);
+  h5store_open(&s, argv[pos]);
   Folds f;
   folds_make(&f, s.meta, s.n, k, seed);
   snprintf(f.store, sizeof f.store, "%.1000s", s.path);

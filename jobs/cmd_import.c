@@ -1,6 +1,5 @@
 /* jobs/cmd_import.c: `cordseg import`: one subject from NIfTI into a store
  * (the work is io/import.c). */
-#include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -25,44 +24,32 @@ static void usage(FILE *f) {
           "                     1-7 C1-C7, 8 T1)      --size S   default 128\n");
 }
 
+static int label_map_parse(const char *v) {
+  return !strcmp(v, "roi") ? IMPORT_LABELS_ROI : !strcmp(v, "pam50") ? IMPORT_LABELS_PAM50 : -1;
+}
+
 int cmd_import(int argc, char **argv) {
-  static const struct option opts[] = {
-      {"out", 1, 0, 'o'},    {"subject", 1, 0, 's'}, {"labels", 1, 0, 'l'},    {"b0", 1, 0, 'b'},
-      {"fa", 1, 0, 'f'},     {"dwi", 1, 0, 'd'},     {"bvals", 1, 0, 'v'},     {"bvecs", 1, 0, 'g'},
-      {"nifti-out", 1, 0, 'n'}, {"label-map", 1, 0, 'm'}, {"size", 1, 0, 'S'}, {"level", 1, 0, 'L'},
-      {"help", 0, 0, 'h'},   {0, 0, 0, 0}};
   ImportSpec sp = {.size = 128, .subject = -1, .label_kind = IMPORT_LABELS_ROI};
-  char cmdline[4096] = "cordseg";
-  for (int i = 0; i < argc; i++) {
-    size_t l = strlen(cmdline);
-    snprintf(cmdline + l, sizeof cmdline - l, " %s", argv[i]);
-  }
+  char cmdline[4096];
+  cli_command_line(argc, argv, cmdline, sizeof cmdline);
   sp.created_by = cmdline;
-  int c;
-  optind = 1;
-  while ((c = getopt_long(argc, argv, "o:h", opts, NULL)) != -1) {
-    switch (c) {
-      case 'o': sp.store = optarg; break;
-      case 's': sp.subject = (int32_t)cli_parse_int("--subject", optarg, 0, 1000000); break;
-      case 'l': sp.labels = optarg; break;
-      case 'b': sp.b0 = optarg; break;
-      case 'f': sp.fa = optarg; break;
-      case 'd': sp.dwi = optarg; break;
-      case 'v': sp.bvals = optarg; break;
-      case 'g': sp.bvecs = optarg; break;
-      case 'n': sp.nifti_out = optarg; break;
-      case 'm':
-        if (!strcmp(optarg, "roi")) sp.label_kind = IMPORT_LABELS_ROI;
-        else if (!strcmp(optarg, "pam50")) sp.label_kind = IMPORT_LABELS_PAM50;
-        else cli_usage_error("import", "--label-map '%s': use roi or pam50", optarg);
-        break;
-      case 'S': sp.size = (int32_t)cli_parse_int("--size", optarg, 16, 4096); break;
-      case 'L': sp.level = (int32_t)cli_parse_int("--level", optarg, 0, 24); break;
-      case 'h': usage(stdout); return 0;
-      default: usage(stderr); return 2;
-    }
-  }
-  if (optind < argc) cli_usage_error("import", "unexpected argument '%s'", argv[optind]);
+  int label_map = IMPORT_LABELS_ROI;
+  const CliOption opts[] = {CLI_STRING("out", 'o', &sp.store),
+                            CLI_INT32("subject", 0, &sp.subject, 0, 1000000),
+                            CLI_STRING("labels", 0, &sp.labels),
+                            CLI_STRING("b0", 0, &sp.b0),
+                            CLI_STRING("fa", 0, &sp.fa),
+                            CLI_STRING("dwi", 0, &sp.dwi),
+                            CLI_STRING("bvals", 0, &sp.bvals),
+                            CLI_STRING("bvecs", 0, &sp.bvecs),
+                            CLI_STRING("nifti-out", 0, &sp.nifti_out),
+                            CLI_CHOICE("label-map", 0, &label_map, label_map_parse, "--label-map '%s': use roi or pam50"),
+                            CLI_INT32("size", 0, &sp.size, 16, 4096),
+                            CLI_INT32("level", 0, &sp.level, 0, 24),
+                            CLI_END};
+  int pos = cli_parse("import", argc, argv, opts, usage);
+  sp.label_kind = (ImportLabels)label_map;
+  if (pos < argc) cli_usage_error("import", "unexpected argument '%s'", argv[pos]);
   if (!sp.store) cli_usage_error("import", "-o STORE.h5 is required");
   if (sp.subject < 0) cli_usage_error("import", "--subject ID is required");
   if (!sp.labels) cli_usage_error("import", "--labels LABELS.nii.gz is required");

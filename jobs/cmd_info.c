@@ -1,7 +1,6 @@
 /* jobs/cmd_info.c: `cordseg info FILE`: what an HDF5 slice store holds:
  * subjects, slices, levels, per-class pixel fractions (the paper's Figure 3),
  * value ranges, and whether the content checksum verifies. */
-#include <getopt.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,24 +24,19 @@ static void usage(FILE *f) {
 }
 
 int cmd_info(int argc, char **argv) {
-  static const struct option opts[] = {{"no-verify", no_argument, 0, 'n'}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
-  int verify = 1, c;
-  optind = 1;
-  while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-    if (c == 'n') verify = 0;
-    else if (c == 'h') return usage(stdout), 0;
-    else cli_usage_error("info", "unknown option");
-  }
-  if (optind != argc - 1) cli_usage_error("info", "expected exactly one FILE argument");
-  if (model_is_model_file(argv[optind])) { /* a `cordseg export` model file */
+  int verify = 1;
+  const CliOption opts[] = {CLI_FLAG_OFF("no-verify", 0, &verify), CLI_END};
+  int pos = cli_parse("info", argc, argv, opts, usage);
+  if (pos != argc - 1) cli_usage_error("info", "expected exactly one FILE argument");
+  if (model_is_model_file(argv[pos])) { /* a `cordseg export` model file */
     ModelFile mf;
-    model_open(&mf, argv[optind]);
+    model_open(&mf, argv[pos]);
     model_describe(&mf, stdout);
     model_close(&mf);
     return 0;
   }
   H5Store s;
-  h5store_open(&s, argv[optind]);
+  h5store_open(&s, argv[pos]);
   size_t hw = (size_t)s.h * (size_t)s.w;
   printf("file        %s\n", s.path);
   printf("created_by  %s\n", s.created_by);

@@ -1,5 +1,4 @@
 /* jobs/cmd_model_info.c: `cordseg model-info`: parameters and forward MACs. */
-#include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -18,27 +17,14 @@ static void usage(FILE *f) {
 }
 
 int cmd_model_info(int argc, char **argv) {
-  static const struct option opts[] = {{"backbone", 1, 0, 'b'}, {"in-channels", 1, 0, 'i'}, {"classes", 1, 0, 'k'},
-                                       {"size", 1, 0, 's'},     {"tensors", 0, 0, 't'},     {"help", 0, 0, 'h'},
-                                       {0, 0, 0, 0}};
   int backbone = -1, tensors = 0;
   int32_t in = 1, k = 9, size = 128;
-  int c;
-  while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-    switch (c) {
-      case 'b':
-        backbone = unet_backbone_parse(optarg);
-        if (backbone < 0) cli_usage_error("model-info", "unknown backbone '%s': use vgg16 or resnet50", optarg);
-        break;
-      case 'i': in = (int32_t)cli_parse_int("--in-channels", optarg, 1, 2); break;
-      case 'k': k = (int32_t)cli_parse_int("--classes", optarg, 2, 255); break;
-      case 's': size = (int32_t)cli_parse_int("--size", optarg, 16, 4096); break;
-      case 't': tensors = 1; break;
-      case 'h': usage(stdout); return 0;
-      default: usage(stderr); return 2;
-    }
-  }
-  if (optind < argc) cli_usage_error("model-info", "unexpected argument '%s'", argv[optind]);
+  const CliOption opts[] = {
+      CLI_CHOICE("backbone", 0, &backbone, unet_backbone_parse, "unknown backbone '%s': use vgg16 or resnet50"),
+      CLI_INT32("in-channels", 0, &in, 1, 2), CLI_INT32("classes", 0, &k, 2, 255), CLI_INT32("size", 0, &size, 16, 4096),
+      CLI_FLAG_ON("tensors", 0, &tensors), CLI_END};
+  int pos = cli_parse("model-info", argc, argv, opts, usage);
+  if (pos < argc) cli_usage_error("model-info", "unexpected argument '%s'", argv[pos]);
   printf("%-9s %3s %3s %5s %12s %10s\n", "backbone", "in", "K", "size", "params", "GMAC/img");
   for (int b = 0; b < 2; b++) {
     if (backbone >= 0 && b != backbone) continue;

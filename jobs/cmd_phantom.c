@@ -1,6 +1,5 @@
 /* jobs/cmd_phantom.c: `cordseg phantom`: build the PAM50-based CSM-like
  * labelled DTI cohort into an HDF5 slice store (model: io/phantom.h). */
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,41 +31,29 @@ static void usage(FILE *f) {
 }
 
 int cmd_phantom(int argc, char **argv) {
-  static const struct option opts[] = {
-      {"out", required_argument, 0, 'o'},      {"pam50", required_argument, 0, 'p'}, {"subjects", required_argument, 0, 'n'},
-      {"slices", required_argument, 0, 's'},   {"size", required_argument, 0, 'z'},  {"snr", required_argument, 0, 'r'},
-      {"seed", required_argument, 0, 'e'},     {"nifti", required_argument, 0, 'N'}, {"png", required_argument, 0, 'P'},
-      {"help", no_argument, 0, 'h'},           {0, 0, 0, 0}};
   PhantomConfig c;
   phantom_config_default(&c);
   const char *out = NULL, *nifti = NULL, *png = NULL;
   char pam50[4200];
   const int pam50_found = paths_pam50(pam50, sizeof pam50) == 0; /* $PAM50, $CORDSEG_DATA/PAM50, ../shared/data */
-  int pam50_given = 0;
-  int ch;
-  optind = 1;
-  while ((ch = getopt_long(argc, argv, "o:h", opts, NULL)) != -1) {
-    switch (ch) {
-      case 'o': out = optarg; break;
-      case 'p': snprintf(pam50, sizeof pam50, "%s", optarg), pam50_given = 1; break;
-      case 'n': c.subjects = (int32_t)cli_parse_int("--subjects", optarg, 1, 100000); break;
-      case 's': c.slices = (int32_t)cli_parse_int("--slices", optarg, 1, 64); break;
-      case 'z': c.size = (int32_t)cli_parse_int("--size", optarg, 16, 1024); break;
-      case 'r': c.snr = cli_parse_float("--snr", optarg, 1, 1e6); break;
-      case 'e': c.seed = (uint64_t)cli_parse_int("--seed", optarg, 0, INT64_MAX); break;
-      case 'N': nifti = optarg; break;
-      case 'P': png = optarg; break;
-      case 'h': usage(stdout); return 0;
-      default: cli_usage_error("phantom", "unknown option");
-    }
-  }
+  char pam50_default[sizeof pam50];
+  snprintf(pam50_default, sizeof pam50_default, "%s", pam50);
+  const CliOption opts[] = {CLI_STRING("out", 'o', &out),
+                            CLI_BUFFER("pam50", 0, pam50),
+                            CLI_INT32("subjects", 0, &c.subjects, 1, 100000),
+                            CLI_INT32("slices", 0, &c.slices, 1, 64),
+                            CLI_INT32("size", 0, &c.size, 16, 1024),
+                            CLI_DOUBLE("snr", 0, &c.snr, 1, 1e6),
+                            CLI_UINT64("seed", 0, &c.seed, 0, INT64_MAX),
+                            CLI_STRING("nifti", 0, &nifti),
+                            CLI_STRING("png", 0, &png),
+                            CLI_END};
+  int pos = cli_parse("phantom", argc, argv, opts, usage);
   if (!out) cli_usage_error("phantom", "missing -o OUT.h5");
-  if (optind != argc) cli_usage_error("phantom", "unexpected argument '%s'", argv[optind]);
-  char cmdline[1024] = "cordseg";
-  for (int i = 0; i < argc; i++) {
-    size_t l = strlen(cmdline);
-    snprintf(cmdline + l, sizeof cmdline - l, " %s", argv[i]);
-  }
+  if (pos != argc) cli_usage_error("phantom", "unexpected argument '%s'", argv[pos]);
+  char cmdline[1024];
+  cli_command_line(argc, argv, cmdline, sizeof cmdline);
+  const int pam50_given = strcmp(pam50, pam50_default) != 0;
   if (!pam50_given && !pam50_found) cs_fatal("give --pam50 DIR, or set PAM50=DIR or CORDSEG_DATA=DIR", "%s", pam50);
   phantom_build(&c, pam50, out, cmdline, nifti, png);
   return 0;

@@ -1,12 +1,11 @@
 /* jobs/cmd_report.c: `cordseg report STUDY... -o OUT`: the paper's tables
- * and figures from every evaluated run of a study (io/report.h). */
-#include <getopt.h>
+ * and figures from every evaluated run of a study (jobs/report/report.h). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/common.h"
-#include "io/report.h"
+#include "jobs/report/report.h"
 #include "jobs/cli.h"
 
 static void usage(FILE *f) {
@@ -33,27 +32,17 @@ static void usage(FILE *f) {
 }
 
 int cmd_report(int argc, char **argv) {
-  static const struct option opts[] = {{"out", required_argument, 0, 'o'}, {"bootstrap", required_argument, 0, 'b'},
-                                       {"seed", required_argument, 0, 's'}, {"strict", no_argument, 0, 'S'},
-                                       {"quiet", no_argument, 0, 'q'},      {"help", no_argument, 0, 'h'},
-                                       {0, 0, 0, 0}};
   ReportOptions o;
   report_options_default(&o);
-  int c, strict = 0;
-  optind = 1;
-  while ((c = getopt_long(argc, argv, "o:qh", opts, NULL)) != -1) {
-    if (c == 'o') o.out = optarg;
-    else if (c == 'b') o.bootstrap = (int32_t)cli_parse_int("--bootstrap", optarg, 1, 10000000);
-    else if (c == 's') o.seed = (uint64_t)cli_parse_int("--seed", optarg, 0, INT64_MAX);
-    else if (c == 'S') strict = 1;
-    else if (c == 'q') o.quiet = 1;
-    else if (c == 'h') return usage(stdout), 0;
-    else cli_usage_error("report", "unknown option");
-  }
+  int strict = 0;
+  const CliOption opts[] = {CLI_STRING("out", 'o', &o.out), CLI_INT32("bootstrap", 0, &o.bootstrap, 1, 10000000),
+                            CLI_UINT64("seed", 0, &o.seed, 0, INT64_MAX), CLI_FLAG_ON("strict", 0, &strict),
+                            CLI_FLAG_ON("quiet", 'q', &o.quiet), CLI_END};
+  int pos = cli_parse("report", argc, argv, opts, usage);
   if (!o.out) cli_usage_error("report", "missing -o OUT");
-  if (optind >= argc) cli_usage_error("report", "expected at least one STUDY_DIR");
-  o.studies = (const char *const *)(argv + optind);
-  o.nstudies = argc - optind;
+  if (pos >= argc) cli_usage_error("report", "expected at least one STUDY_DIR");
+  o.studies = (const char *const *)(argv + pos);
+  o.nstudies = argc - pos;
   int problems = report_run(&o);
   return strict && problems ? 3 : 0;
 }

@@ -45,41 +45,20 @@ static void usage(FILE *f) {
 }
 
 int cmd_segment(int argc, char **argv) {
-  static const struct option opts[] = {
-      {"model", 1, 0, 'm'}, {"out", 1, 0, 'o'},   {"dwi", 1, 0, 'd'},       {"bvals", 1, 0, 'v'},
-      {"bvecs", 1, 0, 'g'}, {"b0", 1, 0, 'B'},    {"fa", 1, 0, 'F'},        {"md", 1, 0, 'M'},
-      {"ad", 1, 0, 'A'},    {"rd", 1, 0, 'R'},    {"cord-mask", 1, 0, 'c'}, {"levels", 1, 0, 'l'},
-      {"level", 1, 0, 'L'}, {"batch", 1, 0, 'b'}, {"tta", 0, 0, 't'},       {"largest", 0, 0, 'x'},
-      {"probs", 0, 0, 'p'}, {"quiet", 0, 0, 'q'}, {"help", 0, 0, 'h'},      {0, 0, 0, 0}};
   SegmentOptions o;
   segment_options_default(&o);
-  int c;
-  optind = 1;
-  while ((c = getopt_long(argc, argv, "m:o:qh", opts, NULL)) != -1) {
-    switch (c) {
-      case 'm': o.model = optarg; break;
-      case 'o': o.out = optarg; break;
-      case 'd': o.dwi = optarg; break;
-      case 'v': o.bvals = optarg; break;
-      case 'g': o.bvecs = optarg; break;
-      case 'B': o.b0 = optarg; break;
-      case 'F': o.fa = optarg; break;
-      case 'M': o.md = optarg; break;
-      case 'A': o.ad = optarg; break;
-      case 'R': o.rd = optarg; break;
-      case 'c': o.cord_mask = optarg; break;
-      case 'l': o.levels = optarg; break;
-      case 'L': o.level = (int32_t)cli_parse_int("--level", optarg, 0, 24); break;
-      case 'b': o.batch = (int32_t)cli_parse_int("--batch", optarg, 1, 256); break;
-      case 't': o.tta = 1; break;
-      case 'x': o.largest = 1; break;
-      case 'p': o.write_probs = 1; break;
-      case 'q': o.quiet = 1; break;
-      case 'h': usage(stdout); return 0;
-      default: usage(stderr); return 2;
-    }
-  }
-  if (optind < argc) cli_usage_error("segment", "unexpected argument '%s'", argv[optind]);
+  const CliOption opts[] = {CLI_STRING("model", 'm', &o.model),       CLI_STRING("out", 'o', &o.out),
+                            CLI_STRING("dwi", 0, &o.dwi),             CLI_STRING("bvals", 0, &o.bvals),
+                            CLI_STRING("bvecs", 0, &o.bvecs),         CLI_STRING("b0", 0, &o.b0),
+                            CLI_STRING("fa", 0, &o.fa),               CLI_STRING("md", 0, &o.md),
+                            CLI_STRING("ad", 0, &o.ad),               CLI_STRING("rd", 0, &o.rd),
+                            CLI_STRING("cord-mask", 0, &o.cord_mask), CLI_STRING("levels", 0, &o.levels),
+                            CLI_INT32("level", 0, &o.level, 0, 24),   CLI_INT32("batch", 0, &o.batch, 1, 256),
+                            CLI_FLAG_ON("tta", 0, &o.tta),            CLI_FLAG_ON("largest", 0, &o.largest),
+                            CLI_FLAG_ON("probs", 0, &o.write_probs),  CLI_FLAG_ON("quiet", 'q', &o.quiet),
+                            CLI_END};
+  const int pos = cli_parse("segment", argc, argv, opts, usage);
+  if (pos < argc) cli_usage_error("segment", "unexpected argument '%s'", argv[pos]);
   if (!o.model) cli_usage_error("segment", "-m MODEL.h5 is required");
   if (!o.out) cli_usage_error("segment", "-o OUTDIR is required");
   if (!o.dwi && !o.b0 && !o.fa) cli_usage_error("segment", "give --dwi with --bvals/--bvecs, or --b0 and/or --fa");

@@ -1,9 +1,8 @@
 /* jobs/cmd_sweep.c: `cordseg sweep plan|submit|status|resubmit`: a study
- * (backbone x loss x input x fold x seed, io/sweep.h) as one Slurm job array
- * of train+evaluate tasks and one chained report job (io/slurmctl.h), with
+ * (backbone x loss x input x fold x seed, slurm/sweep.h) as one Slurm job array
+ * of train+evaluate tasks and one chained report job (slurm/slurmctl.h), with
  * the state of every task and resubmission of the ones that did not finish. */
 #define _XOPEN_SOURCE 700 /* realpath */
-#include <getopt.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,7 +10,7 @@
 #include <unistd.h>
 
 #include "core/common.h"
-#include "io/sweep.h"
+#include "slurm/sweep.h"
 #include "jobs/cli.h"
 #include "jobs/paths.h"
 
@@ -139,7 +138,7 @@ static void print_common_config(const Plan *p) {
   for (char *save = NULL, *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
     if (line[0] == '#') continue;
     char key[64] = "";
-    sscanf(line, "%63s", key);
+    if (sscanf(line, "%63s", key) != 1) continue;
     int axis = 0;
     for (int a = 0; a < p->s.naxes; a++)
       for (int k = 0; k < p->s.axes[a].nkeys; k++) axis |= !strcmp(p->s.axes[a].keys[k], key);
@@ -525,31 +524,17 @@ static int sweep_resubmit_cmd(const char *dir_arg, const char *only, int32_t thr
 }
 
 int cmd_sweep(int argc, char **argv) {
-  static const struct option opts[] = {
-      {"dir", required_argument, 0, 'd'},    {"no-check", no_argument, 0, 'C'}, {"configs", no_argument, 0, 'c'},
-      {"no-queue", no_argument, 0, 'Q'},     {"tasks", required_argument, 0, 't'},
-      {"throttle", required_argument, 0, 'T'}, {"dry-run", no_argument, 0, 'n'}, {"force", no_argument, 0, 'f'},
-      {"help", no_argument, 0, 'h'},         {0, 0, 0, 0}};
   const char *dir = NULL, *tasks = NULL;
-  int check = 1, configs = 0, queue = 1, dry = 0, force = 0, c;
+  int check = 1, configs = 0, queue = 1, dry = 0, force = 0;
   int32_t throttle = -1;
-  optind = 1;
-  while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-    switch (c) {
-      case 'd': dir = optarg; break;
-      case 'C': check = 0; break;
-      case 'c': configs = 1; break;
-      case 'Q': queue = 0; break;
-      case 't': tasks = optarg; break;
-      case 'T': throttle = (int32_t)cli_parse_int("--throttle", optarg, 0, 100000); break;
-      case 'n': dry = 1; break;
-      case 'f': force = 1; break;
-      case 'h': usage(stdout); return 0;
-      default: cli_usage_error("sweep", "unknown option");
-    }
-  }
-  if (argc - optind != 2) cli_usage_error("sweep", "expected an action (plan, submit, status, resubmit) and a FILE or DIR");
-  const char *action = argv[optind], *arg = argv[optind + 1];
+  const CliOption opts[] = {CLI_STRING("dir", 0, &dir),         CLI_FLAG_OFF("no-check", 0, &check),
+                            CLI_FLAG_ON("configs", 0, &configs), CLI_FLAG_OFF("no-queue", 0, &queue),
+                            CLI_STRING("tasks", 0, &tasks),     CLI_INT32("throttle", 0, &throttle, 0, 100000),
+                            CLI_FLAG_ON("dry-run", 0, &dry),    CLI_FLAG_ON("force", 0, &force),
+                            CLI_END};
+  int pos = cli_parse("sweep", argc, argv, opts, usage);
+  if (argc - pos != 2) cli_usage_error("sweep", "expected an action (plan, submit, status, resubmit) and a FILE or DIR");
+  const char *action = argv[pos], *arg = argv[pos + 1];
   if (!strcmp(action, "plan")) return sweep_plan_cmd(arg, dir, check, configs);
   if (!strcmp(action, "submit")) return sweep_submit_cmd(arg, dir, check);
   if (!strcmp(action, "status")) return sweep_status_cmd(arg, queue);

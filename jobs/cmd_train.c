@@ -3,7 +3,6 @@
  * folds, fold, batch split, model size, run directory and checkpoint match),
  * shares the resolved config with the other ranks and runs jobs/trainer.c. */
 #define _DEFAULT_SOURCE /* realpath */
-#include <getopt.h>
 #include <libgen.h>
 #include <limits.h>
 #include <stdio.h>
@@ -15,6 +14,7 @@
 #include "io/folds.h"
 #include "io/h5store.h"
 #include "io/rundir.h"
+#include "io/textio.h"
 #include "jobs/cli.h"
 #include "jobs/trainer.h"
 
@@ -54,7 +54,7 @@ static void job_unpack(TrainJob *j, const char *t) {
   CS_CHECK(l3, NULL, "internal: malformed job text from rank 0");
   snprintf(j->run, sizeof j->run, "%.*s", (int)(l1 - t), t);
   long long stop = 0;
-  sscanf(l1 + 1, "%d %lld", &j->resume, &stop);
+  CS_CHECK(sscanf(l1 + 1, "%d %lld", &j->resume, &stop) == 2, NULL, "internal: malformed job text from rank 0");
   j->stop_after_steps = stop;
   snprintf(j->command, sizeof j->command, "%.*s", (int)(l3 - l2 - 1), l2 + 1);
   config_defaults(&j->cfg);
@@ -93,37 +93,28 @@ static void config_diff(const char *a, const char *b, char *out, size_t n) {
 
 /* rank 0: everything that can be checked before the work starts */
 static int setup_rank0(TrainJob *job, int argc, char **argv) {
-  static const struct option opts[] = {{"config", 1, 0, 'c'},   {"fold", 1, 0, 'f'},      {"set", 1, 0, 's'},
-                                       {"run-dir", 1, 0, 'r'},  {"resume", 0, 0, 'R'},    {"help", 0, 0, 'h'},
-                                       {"help-keys", 0, 0, 'k'}, {"stop-after-steps", 1, 0, 'S'}, {0, 0, 0, 0}};
   const char *config = NULL, *sets[128];
-  int nsets = 0, fold_set = 0, want_resume = 0, ch;
-  int32_t fold = 0;
+  int nsets = 0, want_resume = 0, help_keys = 0;
+  int32_t fold = INT32_MIN; /* not given */
   TrainConfig *c = &job->cfg;
   config_defaults(c);
-  int o = 0;
-  for (int i = 0; i < argc && o < (int)sizeof job->command - 2; i++)
-    o += snprintf(job->command + o, sizeof job->command - o, "%s%s", i ? " " : "cordseg ", argv[i]);
-  while ((ch = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
-    switch (ch) {
-      case 'c': config = optarg; break;
-      case 'f': fold = (int32_t)cli_parse_int("--fold", optarg, -1, 99), fold_set = 1; break;
-      case 's':
-        if (nsets == 128) cli_usage_error("train", "more than 128 --set overrides");
-        sets[nsets++] = optarg;
-        break;
-      case 'r': snprintf(job->run, sizeof job->run, "%s", optarg); break;
-      case 'R': want_resume = 1; break;
-      case 'S': job->stop_after_steps = cli_parse_int("--stop-after-steps", optarg, 1, INT64_MAX); break;
-      case 'h': usage(stdout); exit(0);
-      case 'k':
-        printf("config keys (flat `key = value`; --set key=value overrides):\n");
-        config_keys_help(stdout);
-        exit(0);
-      default: usage(stderr); exit(2);
-    }
+  cli_command_line(argc, argv, job->command, sizeof job->command);
+  const CliOption opts[] = {CLI_STRING("config", 'c', &config),
+                            CLI_INT32("fold", 0, &fold, -1, 99),
+                            CLI_REPEAT("set", 0, sets, &nsets),
+                            CLI_BUFFER("run-dir", 0, job->run),
+                            CLI_FLAG_ON("resume", 0, &want_resume),
+                            CLI_FLAG_ON("help-keys", 0, &help_keys),
+                            CLI_INT64("stop-after-steps", 0, &job->stop_after_steps, 1, INT64_MAX),
+                            CLI_END};
+  int pos = cli_parse("train", argc, argv, opts, usage);
+  if (help_keys) {
+    printf("config keys (flat `key = value`; --set key=value overrides):\n");
+    config_keys_help(stdout);
+    exit(0);
   }
-  if (optind < argc) cli_usage_error("train", "unexpected argument '%s'", argv[optind]);
+  const int fold_set = fold != INT32_MIN;
+  if (pos < argc) cli_usage_error("train", "unexpected argument '%s'", argv[pos]);
   if (config) config_load(c, config);
   for (int i = 0; i < nsets; i++) config_set(c, sets[i], "--set");
   if (fold_set) c->fold = fold;
@@ -184,7 +175,7 @@ static int setup_rank0(TrainJob *job, int argc, char **argv) {
   /* a run directory belongs to one config: compare with its config.ini */
   char cpath[4200];
   rundir_path(cpath, sizeof cpath, job->run, "config.ini");
-  char *old = rundir_read_text(cpath);
+  char *old = textio_read(cpath);
   if (old) {
     TrainConfig prev;
     config_defaults(&prev);

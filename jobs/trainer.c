@@ -30,12 +30,14 @@
 
 #include "core/common.h"
 #include "core/backend.h"
+#include "core/metrics.h"
 #include "core/step.h"
 #include "io/ckpt.h"
 #include "io/folds.h"
 #include "io/labels.h"
 #include "io/loader.h"
 #include "io/rundir.h"
+#include "io/textio.h"
 
 static volatile sig_atomic_t g_requeue = 0, g_term = 0;
 static void on_requeue(int s) { (void)s, g_requeue = 1; }
@@ -55,20 +57,104 @@ static void signals_install(int requeue_sig) {
 /* short ROI names for the log header (K = 9); dice_c<k> otherwise */
 static const char *const ROI_SHORT[LABEL_COUNT] = {"BG", "LDC", "LLC", "LVC", "LGM", "RDC", "RLC", "RVC", "RGM"};
 
+/* what a signal asks for: stop with a checkpoint, requeued (75) or not (143);
+ * SIGTERM wins over the requeue signal */
+typedef enum { STOP_NONE = 0, STOP_REQUEUE, STOP_TERM } StopKind;
+
+static int stop_exit_code(StopKind k) { return k == STOP_TERM ? TRAIN_EXIT_TERM : TRAIN_EXIT_REQUEUE; }
+
+/* what the ranks agree on after every step, in one small all-reduce */
+typedef struct {
+  double loss_sum; /* the step's loss summed over the ranks */
+  StopKind stop;   /* any rank saw a signal (or the test hook fired) */
+  int ckpt_due;    /* rank 0's clock: a timed checkpoint is due */
+} StepVote;
+
 typedef struct {
   int32_t b, C, K, h, w;
   float *x;        /* [b][C][H][W] */
   uint8_t *y;      /* [b][H][W] */
   float *probs;    /* [b][K][H][W] */
   float *scratch;  /* [2][H][W] */
+  uint8_t *labels; /* [H][W] predicted labels of one slice */
 } Bufs;
 
+/* one training run on this rank (trainer_run holds it) */
+typedef struct {
+  const TrainJob *job;
+  const TrainConfig *c;
+  const Dist *d;
+  int root;
+  /* data */
+  H5Store store;
+  Folds folds;
+  int32_t *tr_idx, *va_idx, ntr, nva;
+  char data_checksum[64], folds_hash[32], cfg_hash[32];
+  char *config_text;
+  int32_t b, H, W, C, K; /* per-rank batch, slice size, input channels, classes */
+  /* model and optimizer */
+  UnetConfig ucfg;
+  LossConfig lc, lc_val; /* training: hybrid's Dice over the global batch; validation: per image */
+  BackendSync bn_sync;
+  Backend *be;
+  Unet *net;
+  Stepper sp;
+  ModelState ms; /* host copy for checkpoints and resume */
+  CkptState st;
+  Loader *ld;
+  int64_t spe, epoch0, step0; /* steps per epoch; where this process starts */
+  /* files */
+  char path_last[4200], path_best[4200], path_log[4200], path_done[4200];
+  char header[1024]; /* log.csv */
+  /* buffers and clocks */
+  Bufs B;
+  double *val; /* [2 + 3K] validation sums */
+  double t_start, elapsed0, t_ckpt, epoch_time_sum;
+  int64_t epochs_timed, steps_run;
+} Trainer;
+
+/* one epoch as it runs: its steps, and what the last step's vote left for
+ * the end of the epoch */
+typedef struct {
+  int64_t index, first_step;
+  float lr;
+  double t0;
+  StopKind stop_after; /* a signal at the last step: checkpoint, then stop */
+  int ckpt_after;      /* a checkpoint is due after the epoch (signal or clock) */
+} Epoch;
+
+/* how an epoch ended */
+typedef enum { EPOCH_NEXT, EPOCH_STOP, EPOCH_EARLY_STOP } EpochOutcome;
+
+static void sum_allreduce(double *v, int32_t n) { dist_allreduce_sum_f64(v, (size_t)n); }
+
+/* the host collectives the backend and sync-BN see (core/ has no MPI) */
+static void hook_sum_f32(void *ctx, float *v, size_t n) { (void)ctx, dist_allreduce_sum_f32(v, n); }
+static void hook_sum_f64(void *ctx, double *v, size_t n) { (void)ctx, dist_allreduce_sum_f64(v, n); }
+static void hook_sync_f64(void *ctx, double *v, int32_t n) { (void)ctx, dist_allreduce_sum_f64(v, (size_t)n); }
+static void hook_bcast(void *ctx, void *buf, size_t bytes, int root) { (void)ctx, dist_bcast(buf, bytes, root); }
+
+/* pixels of one slice predicted as pred_id / labelled ref_id, into tp/fp/fn */
+static void count_class(const uint8_t *pred, uint8_t pred_id, const uint8_t *ref, uint8_t ref_id, size_t hw, double *tp,
+                        double *fp, double *fn) {
+  int64_t a = 0, b = 0, e = 0;
+  for (size_t p = 0; p < hw; p++) {
+    const int pr = pred[p] == pred_id, rf = ref[p] == ref_id;
+    a += pr && rf, b += pr && !rf, e += !pr && rf;
+  }
+  *tp += (double)a, *fp += (double)b, *fn += (double)e;
+}
+
 /* validation over this rank's share (positions rank, rank+world, ...) of the
- * slices; out [2 + 3K] = loss sum, images, tp[K], fp[K], fn[K], summed over ranks */
+ * slices; out [2 + 3K] = loss sum, images, tp[K], fp[K], fn[K], summed over
+ * ranks. Labels (core/metrics.h): softmax models take the argmax; sigmoid
+ * (HDL) models threshold each class alone at > 0.5, so ROIs may overlap, as
+ * in evaluate's per-class threshold search. */
 static void validate(Unet *net, const LossConfig *lc, const H5Store *st, const int32_t *idx, int32_t nval,
                      const Dist *d, InputKind kind, Bufs *B, double *out) {
   const int32_t K = B->K, b = B->b;
   const size_t hw = (size_t)B->h * B->w;
+  const double above_half[2] = {0, nextafter(0.5, 1.0)}; /* float p >= this  <=>  p > 0.5 */
   memset(out, 0, sizeof(double) * (size_t)(2 + 3 * K));
   double *tp = out + 2, *fp = tp + K, *fn = fp + K;
   int32_t mine = nval > d->rank ? (nval - d->rank + d->world - 1) / d->world : 0;
@@ -87,31 +173,19 @@ static void validate(Unet *net, const LossConfig *lc, const H5Store *st, const i
     for (int32_t i = 0; i < nv; i++) {
       const float *pr = B->probs + (size_t)i * K * hw;
       const uint8_t *y = B->y + (size_t)i * hw;
-      for (size_t p = 0; p < hw; p++) {
-        int32_t arg = 0;
-        if (!sigmoid)
-          for (int32_t c = 1; c < K; c++)
-            if (pr[c * hw + p] > pr[arg * hw + p]) arg = c;
-        for (int32_t c = 1; c < K; c++) {
-          int pred = sigmoid ? pr[c * hw + p] > 0.5f : arg == c, ref = y[p] == c;
-          tp[c] += pred && ref, fp[c] += pred && !ref, fn[c] += !pred && ref;
-        }
+      if (!sigmoid) metrics_labels_argmax(pr, K, (int64_t)hw, B->labels);
+      for (int32_t c = 1; c < K; c++) {
+        if (sigmoid) /* class c alone against the rest: label 1 where p_c > 0.5 */
+          metrics_labels_threshold(pr + (size_t)(c - 1) * hw, 2, (int64_t)hw, above_half, B->labels);
+        count_class(B->labels, (uint8_t)(sigmoid ? 1 : c), y, (uint8_t)c, hw, &tp[c], &fp[c], &fn[c]);
       }
     }
   }
   dist_allreduce_sum_f64(out, (size_t)(2 + 3 * K));
 }
 
-static void sum_allreduce(double *v, int32_t n) { dist_allreduce_sum_f64(v, (size_t)n); }
-
-/* the host collectives the backend and sync-BN see (core/ has no MPI) */
-static void hook_sum_f32(void *ctx, float *v, size_t n) { (void)ctx, dist_allreduce_sum_f32(v, n); }
-static void hook_sum_f64(void *ctx, double *v, size_t n) { (void)ctx, dist_allreduce_sum_f64(v, n); }
-static void hook_sync_f64(void *ctx, double *v, int32_t n) { (void)ctx, dist_allreduce_sum_f64(v, (size_t)n); }
-static void hook_bcast(void *ctx, void *buf, size_t bytes, int root) { (void)ctx, dist_bcast(buf, bytes, root); }
-
-static void write_provenance(const TrainJob *job, const Backend *be, const char *folds_hash, const char *data_checksum,
-                             const char *cfg_hash, int64_t resumed_epoch) {
+static void write_provenance(const Trainer *t, int64_t resumed_epoch) {
+  const TrainJob *job = t->job;
   char hosts[1024], mpi[256], path[4200], hdf5[32], arm[64], when[64];
   dist_hosts(&job->dist, hosts, sizeof hosts);
   if (job->dist.rank != 0) return;
@@ -119,37 +193,37 @@ static void write_provenance(const TrainJob *job, const Backend *be, const char 
   unsigned maj, min, rel;
   H5get_libversion(&maj, &min, &rel);
   snprintf(hdf5, sizeof hdf5, "%u.%u.%u", maj, min, rel);
-  const TrainConfig *c = &job->cfg;
-  snprintf(arm, sizeof arm, "%s-%s-%s", unet_backbone_name(c->backbone), loss_kind_name(c->loss),
-           c->input == INPUT_B0 ? "b0" : c->input == INPUT_FA ? "fa" : "b0fa");
+  const TrainConfig *c = t->c;
+  const Backend *be = t->be;
+  config_arm_name(c, arm, sizeof arm);
   time_t now = time(NULL);
   strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%S%z", localtime(&now));
-  RunJson j;
-  rundir_json_begin(&j);
-  rundir_json_str(&j, "arm", arm);
-  rundir_json_int(&j, "fold", c->fold);
-  rundir_json_int(&j, "seed", (int64_t)c->seed);
-  rundir_json_str(&j, "config_hash", cfg_hash);
-  rundir_json_str(&j, "folds_hash", folds_hash);
-  rundir_json_str(&j, "data_checksum", data_checksum);
-  rundir_json_str(&j, "store", c->store);
-  rundir_json_str(&j, "folds", c->folds);
-  rundir_json_str(&j, "git", CORDSEG_GIT);
-  rundir_json_str(&j, "version", CORDSEG_VERSION);
-  rundir_json_int(&j, "world_size", job->dist.world);
-  rundir_json_str(&j, "hosts", hosts);
-  rundir_json_str(&j, "backend", be->name);
-  rundir_json_str(&j, "backend_version", be->version);
-  rundir_json_str(&j, "precision", be->precision == BACKEND_PRECISION_BF16 ? "bf16" : "fp32");
-  rundir_json_int(&j, "deterministic", be->deterministic);
-  rundir_json_str(&j, "mpi", mpi);
-  rundir_json_str(&j, "hdf5", hdf5);
-  rundir_json_int(&j, "omp_threads_per_rank", omp_get_max_threads());
-  rundir_json_str(&j, "started", when);
-  rundir_json_int(&j, "resumed_at_epoch", resumed_epoch);
-  rundir_json_str(&j, "command", job->command);
+  JsonWriter j;
+  json_begin(&j, NULL, 2);
+  json_str(&j, "arm", arm);
+  json_int(&j, "fold", c->fold);
+  json_int(&j, "seed", (int64_t)c->seed);
+  json_str(&j, "config_hash", t->cfg_hash);
+  json_str(&j, "folds_hash", t->folds_hash);
+  json_str(&j, "data_checksum", t->data_checksum);
+  json_str(&j, "store", c->store);
+  json_str(&j, "folds", c->folds);
+  json_str(&j, "git", CORDSEG_GIT);
+  json_str(&j, "version", CORDSEG_VERSION);
+  json_int(&j, "world_size", job->dist.world);
+  json_str(&j, "hosts", hosts);
+  json_str(&j, "backend", be->name);
+  json_str(&j, "backend_version", be->version);
+  json_str(&j, "precision", be->precision == BACKEND_PRECISION_BF16 ? "bf16" : "fp32");
+  json_int(&j, "deterministic", be->deterministic);
+  json_str(&j, "mpi", mpi);
+  json_str(&j, "hdf5", hdf5);
+  json_int(&j, "omp_threads_per_rank", omp_get_max_threads());
+  json_str(&j, "started", when);
+  json_int(&j, "resumed_at_epoch", resumed_epoch);
+  json_str(&j, "command", job->command);
   rundir_path(path, sizeof path, job->run, "run.json");
-  rundir_json_end(&j, path);
+  json_end(&j, path);
 }
 
 /* CSV cell: empty for NaN (no validation this epoch, or no reference pixels) */
@@ -164,250 +238,298 @@ static void fmt_duration(double s, char *out, size_t n) {
   else snprintf(out, n, "%ldm%02lds", t / 60, t % 60);
 }
 
-int trainer_run(TrainJob *job) {
-  const TrainConfig *c = &job->cfg;
-  const Dist *d = &job->dist;
-  const int root = d->rank == 0;
+/* ---------------------------------------------------------------- setup -- */
+
+/* data, model, optimizer and checkpoint state (rank 0 already checked all of it) */
+static void trainer_setup(Trainer *t, const TrainJob *job) {
+  memset(t, 0, sizeof *t);
+  t->job = job, t->c = &job->cfg, t->d = &job->dist, t->root = job->dist.rank == 0;
+  const TrainConfig *c = t->c;
+  const Dist *d = t->d;
   if (!getenv("OMP_NUM_THREADS")) { /* share this host's cores among its ranks */
-    int t = omp_get_num_procs() / (d->local_size > 0 ? d->local_size : 1);
-    omp_set_num_threads(t > 0 ? t : 1);
+    int n = omp_get_num_procs() / (d->local_size > 0 ? d->local_size : 1);
+    omp_set_num_threads(n > 0 ? n : 1);
   }
-  /* ---- data (rank 0 already checked all of it) ---- */
-  H5Store store;
-  h5store_open(&store, c->store);
-  Folds folds;
-  folds_read(&folds, c->folds);
-  int32_t *tr_idx = NULL, *va_idx = NULL;
-  int32_t ntr = folds_indices(&folds, c->fold, FOLD_TRAIN, store.meta, store.n, &tr_idx);
-  int32_t nva = folds_indices(&folds, c->fold, FOLD_VAL, store.meta, store.n, &va_idx);
-  char data_checksum[64], folds_hash[32], cfg_hash[32];
-  h5store_attr_string(&store, "checksum", data_checksum, sizeof data_checksum);
-  snprintf(folds_hash, sizeof folds_hash, "%s", folds.hash);
-  config_hash(c, cfg_hash);
-  char *config_text = config_format(c);
-  const int32_t b = c->batch / d->world, H = store.h, W = store.w, C = input_channels(c->input), K = c->classes;
-  /* ---- model, optimizer, loader ---- */
-  UnetConfig ucfg;
-  config_unet(c, &ucfg);
-  LossConfig lc, lc_val; /* training: hybrid's Dice over the global batch; validation: per image */
-  config_loss(c, &lc);
-  lc_val = lc;
-  if (d->world > 1) lc.dice_allreduce = sum_allreduce, lc.dice_grad_scale = (float)d->world;
-  Backend *be = backend_init(c->device, c->precision, c->deterministic, -1);
+  h5store_open(&t->store, c->store);
+  folds_read(&t->folds, c->folds);
+  t->ntr = folds_indices(&t->folds, c->fold, FOLD_TRAIN, t->store.meta, t->store.n, &t->tr_idx);
+  t->nva = folds_indices(&t->folds, c->fold, FOLD_VAL, t->store.meta, t->store.n, &t->va_idx);
+  h5store_attr_string(&t->store, "checksum", t->data_checksum, sizeof t->data_checksum);
+  snprintf(t->folds_hash, sizeof t->folds_hash, "%s", t->folds.hash);
+  config_hash(c, t->cfg_hash);
+  t->config_text = config_format(c);
+  t->b = c->batch / d->world, t->H = t->store.h, t->W = t->store.w, t->C = input_channels(c->input), t->K = c->classes;
+  config_unet(c, &t->ucfg);
+  config_loss(c, &t->lc);
+  t->lc_val = t->lc;
+  if (d->world > 1) t->lc.dice_allreduce = sum_allreduce, t->lc.dice_grad_scale = (float)d->world;
+  t->be = backend_init(c->device, c->precision, c->deterministic, -1);
   const BackendComm comm = {.rank = d->rank, .world = d->world, .local_rank = d->local_rank, .local_size = d->local_size,
                             .host = d->host, .sum_f32 = hook_sum_f32, .sum_f64 = hook_sum_f64, .bcast = hook_bcast};
-  be->comm_init(be, &comm);
-  const BackendSync bn_sync = {.sum_f64 = hook_sync_f64, .world = d->world};
-  Unet *net = unet_init(be, &ucfg, b, H, W);
-  if (d->world > 1 && c->sync_bn) unet_set_bn_sync(net, &bn_sync);
-  unet_init_weights(net, c->init, c->seed);
-  Stepper sp;
-  stepper_init(&sp, net, &lc, b, H, W);
-  const size_t P = unet_num_params(net), NB = unet_num_buffers(net);
-  ModelState ms; /* host copy for checkpoints and resume */
-  model_state_init(&ms, net, 1);
-  CkptState st;
-  memset(&st, 0, sizeof st);
-  st.best_dice = -1, st.height = H, st.width = W;
-  snprintf(st.config_hash, sizeof st.config_hash, "%s", cfg_hash);
-  ckpt_model_key(net, &ucfg, st.model, sizeof st.model);
-  char path_last[4200], path_best[4200], path_log[4200], path_done[4200];
-  rundir_path(path_last, sizeof path_last, job->run, "ckpt/last.h5");
-  rundir_path(path_best, sizeof path_best, job->run, "ckpt/best.h5");
-  rundir_path(path_log, sizeof path_log, job->run, "log.csv");
-  rundir_path(path_done, sizeof path_done, job->run, "DONE");
-  if (job->resume) { /* rank 0 reads, everyone receives */
-    if (root) ckpt_read(path_last, &ms, &st);
-    dist_bcast(&st, sizeof st, 0);
-    dist_bcast(ms.params, P * sizeof(float), 0);
-    dist_bcast(ms.buffers, NB * sizeof(float), 0);
-    dist_bcast(ms.adam_m, P * sizeof(float), 0);
-    dist_bcast(ms.adam_v, P * sizeof(float), 0);
-    dist_bcast(&ms.adam_t, sizeof ms.adam_t, 0);
-    stepper_state_upload(&sp, &ms);
-  }
+  t->be->comm_init(t->be, &comm);
+  t->bn_sync = (BackendSync){.sum_f64 = hook_sync_f64, .world = d->world};
+  t->net = unet_init(t->be, &t->ucfg, t->b, t->H, t->W);
+  if (d->world > 1 && c->sync_bn) unet_set_bn_sync(t->net, &t->bn_sync);
+  unet_init_weights(t->net, c->init, c->seed);
+  stepper_init(&t->sp, t->net, &t->lc, t->b, t->H, t->W);
+  model_state_init(&t->ms, t->net, 1);
+  t->st.best_dice = -1, t->st.height = t->H, t->st.width = t->W;
+  snprintf(t->st.config_hash, sizeof t->st.config_hash, "%s", t->cfg_hash);
+  ckpt_model_key(t->net, &t->ucfg, t->st.model, sizeof t->st.model);
+  rundir_path(t->path_last, sizeof t->path_last, job->run, "ckpt/last.h5");
+  rundir_path(t->path_best, sizeof t->path_best, job->run, "ckpt/best.h5");
+  rundir_path(t->path_log, sizeof t->path_log, job->run, "log.csv");
+  rundir_path(t->path_done, sizeof t->path_done, job->run, "DONE");
+}
+
+/* a resumed run: rank 0 reads ckpt/last.h5, every rank receives it */
+static void trainer_resume(Trainer *t) {
+  if (!t->job->resume) return;
+  const size_t P = unet_num_params(t->net), NB = unet_num_buffers(t->net);
+  ModelState *ms = &t->ms;
+  if (t->root) ckpt_read(t->path_last, ms, &t->st);
+  dist_bcast(&t->st, sizeof t->st, 0);
+  dist_bcast(ms->params, P * sizeof(float), 0);
+  dist_bcast(ms->buffers, NB * sizeof(float), 0);
+  dist_bcast(ms->adam_m, P * sizeof(float), 0);
+  dist_bcast(ms->adam_v, P * sizeof(float), 0);
+  dist_bcast(&ms->adam_t, sizeof ms->adam_t, 0);
+  stepper_state_upload(&t->sp, ms);
+}
+
+/* the loader at the resume point, the run directory's files, signals, the
+ * banner, buffers and the log header */
+static void trainer_start(Trainer *t) {
+  const TrainJob *job = t->job;
+  const TrainConfig *c = t->c;
+  const Dist *d = t->d;
   AugmentConfig aug;
   augment_config_default(&aug);
   aug.enabled = c->augment;
-  Loader *ld = loader_init(&store, tr_idx, ntr, b, d->rank, d->world, c->seed, &aug, c->input);
-  const int64_t spe = c->steps_per_epoch ? c->steps_per_epoch : loader_steps_per_epoch(ld);
-  int64_t epoch0 = st.epoch, step0 = st.step_in_epoch;
-  if (epoch0 < c->epochs) loader_seek(ld, epoch0, step0, spe);
-  if (root) {
+  t->ld = loader_init(&t->store, t->tr_idx, t->ntr, t->b, d->rank, d->world, c->seed, &aug, c->input);
+  t->spe = c->steps_per_epoch ? c->steps_per_epoch : loader_steps_per_epoch(t->ld);
+  t->epoch0 = t->st.epoch, t->step0 = t->st.step_in_epoch;
+  if (t->epoch0 < c->epochs) loader_seek(t->ld, t->epoch0, t->step0, t->spe);
+  if (t->root) {
     char p[4200];
     rundir_path(p, sizeof p, job->run, "config.ini");
-    rundir_write_text(p, config_text);
-    if (job->resume) rundir_log_truncate(path_log, st.epoch);
+    textio_write(p, t->config_text);
+    if (job->resume) rundir_log_truncate(t->path_log, t->st.epoch);
   }
-  write_provenance(job, be, folds_hash, data_checksum, cfg_hash, job->resume ? st.epoch : -1);
+  write_provenance(t, job->resume ? t->st.epoch : -1);
   signals_install(config_signal_number(c));
-  if (root) {
+  if (t->root) {
     printf("cordseg train: %s, %s loss, input %s, fold %d | %d train / %d val slices %dx%d | global batch %d = %d "
            "rank(s) x %d, %lld steps/epoch, %d epochs | %s, %d thread(s)/rank | run %s\n",
-           unet_backbone_name(c->backbone), loss_kind_name(c->loss),
-           c->input == INPUT_B0 ? "b0" : c->input == INPUT_FA ? "fa" : "b0+fa", c->fold, ntr, nva, H, W, c->batch,
-           d->world, b, (long long)spe, c->epochs, be->version, omp_get_max_threads(), job->run);
+           unet_backbone_name(c->backbone), loss_kind_name(c->loss), input_kind_name(c->input), c->fold, t->ntr, t->nva,
+           t->H, t->W, c->batch, d->world, t->b, (long long)t->spe, c->epochs, t->be->version, omp_get_max_threads(),
+           job->run);
     if (job->resume)
-      printf("cordseg train: resuming from %s at epoch %lld step %lld (best Dice %.4f at epoch %lld)\n", path_last,
-             (long long)st.epoch, (long long)st.step_in_epoch, st.best_dice, (long long)st.best_epoch);
+      printf("cordseg train: resuming from %s at epoch %lld step %lld (best Dice %.4f at epoch %lld)\n", t->path_last,
+             (long long)t->st.epoch, (long long)t->st.step_in_epoch, t->st.best_dice, (long long)t->st.best_epoch);
     fflush(stdout);
   }
-  /* ---- buffers ---- */
-  Bufs B = {.b = b, .C = C, .K = K, .h = H, .w = W};
-  const size_t hw = (size_t)H * W;
-  B.x = alignedAllocCheck(sizeof(float) * (size_t)b * C * hw);
-  B.y = alignedAllocCheck((size_t)b * hw);
-  B.probs = alignedAllocCheck(sizeof(float) * (size_t)b * K * hw);
-  B.scratch = alignedAllocCheck(sizeof(float) * 2 * hw);
-  double *val = mallocCheck(sizeof(double) * (size_t)(2 + 3 * K));
-  /* log header */
-  char header[1024];
-  int hl = snprintf(header, sizeof header,
+  Bufs *B = &t->B;
+  *B = (Bufs){.b = t->b, .C = t->C, .K = t->K, .h = t->H, .w = t->W};
+  const size_t hw = (size_t)t->H * t->W;
+  B->x = alignedAllocCheck(sizeof(float) * (size_t)t->b * t->C * hw);
+  B->y = alignedAllocCheck((size_t)t->b * hw);
+  B->probs = alignedAllocCheck(sizeof(float) * (size_t)t->b * t->K * hw);
+  B->scratch = alignedAllocCheck(sizeof(float) * 2 * hw);
+  B->labels = mallocCheck(hw);
+  t->val = mallocCheck(sizeof(double) * (size_t)(2 + 3 * t->K));
+  int hl = snprintf(t->header, sizeof t->header,
                     "epoch,global_step,train_loss,val_loss,lr,img_per_s,elapsed_s,eta_s,val_dice_mean");
-  for (int32_t k = 1; k < K && hl < 900; k++)
-    hl += K == LABEL_COUNT ? snprintf(header + hl, sizeof header - hl, ",dice_%s", ROI_SHORT[k])
-                           : snprintf(header + hl, sizeof header - hl, ",dice_c%d", k);
-  const double t_start = cs_now(), elapsed0 = st.elapsed_s;
-  double t_ckpt = t_start, epoch_time_sum = 0;
-  int64_t epochs_timed = 0, steps_run = 0;
-  int exit_code = TRAIN_EXIT_OK;
-  const char *finish_reason = "complete";
-  /* writes ckpt/last.h5 (rank 0) with BN stats averaged over ranks */
-#define CHECKPOINT()                                                     \
-  do {                                                                   \
-    unet_buffers_average(net);                                           \
-    st.elapsed_s = elapsed0 + cs_now() - t_start;                        \
-    stepper_state_download(&sp, &ms);                                    \
-    if (root) ckpt_write(path_last, &ms, 1, &st, config_text);           \
-    t_ckpt = cs_now();                                                   \
-  } while (0)
-  for (int64_t epoch = epoch0; epoch < c->epochs; epoch++) {
-    const float lr = (float)lr_schedule((int32_t)epoch, c->epochs, c->lr_max, c->lr_min, c->warmup_epochs,
-                                        c->no_aug_epochs);
-    const double te = cs_now();
-    int pending = 0; /* 1 requeue, 2 term: handled after the epoch's bookkeeping */
-    int64_t s0 = epoch == epoch0 ? step0 : 0;
-    if (s0 == 0) st.epoch_loss_sum = 0;
-    for (int64_t s = s0; s < spe; s++) {
-      int64_t e = loader_next(ld, B.x, B.y);
-      CS_CHECK(e == epoch, NULL, "internal: loader at epoch %lld, trainer at %lld", (long long)e, (long long)epoch);
-      double loss = stepper_grad(&sp, B.x, B.y);
-      stepper_allreduce_grads(&sp);
-      steps_run++;
-      int test_stop = job->stop_after_steps > 0 && steps_run == job->stop_after_steps;
-      double red[4] = {loss, g_requeue || test_stop, g_term,
-                       root && c->ckpt_every_minutes > 0 && cs_now() - t_ckpt >= 60 * c->ckpt_every_minutes};
-      dist_allreduce_sum_f64(red, 4);
-      stepper_update(&sp, lr);
-      st.epoch_loss_sum += red[0] / d->world;
-      st.global_step++;
-      st.step_in_epoch = s + 1;
-      int want = red[2] > 0 ? 2 : red[1] > 0 ? 1 : 0;
-      if (s + 1 < spe && (want || red[3] > 0)) { /* mid-epoch checkpoint */
-        CHECKPOINT();
-        if (root && want)
-          printf("cordseg train: %s at epoch %lld step %lld: checkpoint %s written, exiting %d\n",
-                 want == 2 ? "SIGTERM" : c->requeue_signal, (long long)epoch + 1, (long long)s + 1, path_last,
-                 want == 2 ? TRAIN_EXIT_TERM : TRAIN_EXIT_REQUEUE);
-        if (want) {
-          exit_code = want == 2 ? TRAIN_EXIT_TERM : TRAIN_EXIT_REQUEUE;
-          goto done;
-        }
-      } else if (want || red[3] > 0) {
-        pending = want ? want : -1;
-      }
+  for (int32_t k = 1; k < t->K && hl < 900; k++)
+    hl += t->K == LABEL_COUNT ? snprintf(t->header + hl, sizeof t->header - hl, ",dice_%s", ROI_SHORT[k])
+                              : snprintf(t->header + hl, sizeof t->header - hl, ",dice_c%d", k);
+  t->t_start = cs_now(), t->elapsed0 = t->st.elapsed_s;
+  t->t_ckpt = t->t_start;
+}
+
+/* ----------------------------------------------------------- the steps -- */
+
+/* writes ckpt/last.h5 (rank 0) with BN statistics averaged over the ranks */
+static void trainer_checkpoint(Trainer *t) {
+  unet_buffers_average(t->net);
+  t->st.elapsed_s = t->elapsed0 + cs_now() - t->t_start;
+  stepper_state_download(&t->sp, &t->ms);
+  if (t->root) ckpt_write(t->path_last, &t->ms, 1, &t->st, t->config_text);
+  t->t_ckpt = cs_now();
+}
+
+/* the ranks' step loss, signals and checkpoint clock, in one all-reduce */
+static StepVote step_vote(Trainer *t, double loss) {
+  const TrainConfig *c = t->c;
+  const int test_stop = t->job->stop_after_steps > 0 && t->steps_run == t->job->stop_after_steps;
+  double red[4] = {loss, g_requeue || test_stop, g_term,
+                   t->root && c->ckpt_every_minutes > 0 && cs_now() - t->t_ckpt >= 60 * c->ckpt_every_minutes};
+  dist_allreduce_sum_f64(red, 4);
+  StepVote v = {.loss_sum = red[0], .ckpt_due = red[3] > 0};
+  v.stop = red[2] > 0 ? STOP_TERM : red[1] > 0 ? STOP_REQUEUE : STOP_NONE;
+  return v;
+}
+
+/* the epoch's remaining steps; EPOCH_STOP when a signal stopped it mid-epoch
+ * (checkpoint written), else EPOCH_NEXT with what is due after it in *e */
+static EpochOutcome trainer_epoch(Trainer *t, int64_t epoch, Epoch *e) {
+  const TrainConfig *c = t->c;
+  *e = (Epoch){.index = epoch, .first_step = epoch == t->epoch0 ? t->step0 : 0, .t0 = cs_now()};
+  e->lr = (float)lr_schedule((int32_t)epoch, c->epochs, c->lr_max, c->lr_min, c->warmup_epochs, c->no_aug_epochs);
+  if (e->first_step == 0) t->st.epoch_loss_sum = 0;
+  for (int64_t s = e->first_step; s < t->spe; s++) {
+    int64_t le = loader_next(t->ld, t->B.x, t->B.y);
+    CS_CHECK(le == epoch, NULL, "internal: loader at epoch %lld, trainer at %lld", (long long)le, (long long)epoch);
+    double loss = stepper_grad(&t->sp, t->B.x, t->B.y);
+    stepper_allreduce_grads(&t->sp);
+    t->steps_run++;
+    const StepVote v = step_vote(t, loss);
+    stepper_update(&t->sp, e->lr);
+    t->st.epoch_loss_sum += v.loss_sum / t->d->world;
+    t->st.global_step++;
+    t->st.step_in_epoch = s + 1;
+    if (!v.stop && !v.ckpt_due) continue;
+    if (s + 1 == t->spe) { /* the last step: the end of the epoch checkpoints */
+      e->stop_after = v.stop, e->ckpt_after = 1;
+      continue;
     }
-    /* ---- end of epoch ---- */
-    const double train_loss = st.epoch_loss_sum / (double)spe;
-    st.epoch = epoch + 1;
-    st.step_in_epoch = 0;
-    const int last_epoch = st.epoch == c->epochs;
-    double val_loss = NAN, mean_dice = NAN, dice[256];
-    const int do_val = nva > 0 && (st.epoch % c->val_every == 0 || last_epoch);
-    unet_buffers_average(net); /* BN running statistics */
+    trainer_checkpoint(t); /* mid-epoch */
+    if (!v.stop) continue;
+    if (t->root)
+      printf("cordseg train: %s at epoch %lld step %lld: checkpoint %s written, exiting %d\n",
+             v.stop == STOP_TERM ? "SIGTERM" : c->requeue_signal, (long long)epoch + 1, (long long)s + 1, t->path_last,
+             stop_exit_code(v.stop));
+    e->stop_after = v.stop;
+    return EPOCH_STOP;
+  }
+  return EPOCH_NEXT;
+}
+
+/* validation, best.h5, the log row and progress line, the epoch's
+ * checkpoint; then whether to go on */
+static EpochOutcome trainer_end_epoch(Trainer *t, const Epoch *e) {
+  const TrainConfig *c = t->c;
+  CkptState *st = &t->st;
+  const int32_t K = t->K;
+  const double train_loss = st->epoch_loss_sum / (double)t->spe;
+  st->epoch = e->index + 1;
+  st->step_in_epoch = 0;
+  const int last_epoch = st->epoch == c->epochs;
+  double val_loss = NAN, mean_dice = NAN, dice[256];
+  const int do_val = t->nva > 0 && (st->epoch % c->val_every == 0 || last_epoch);
+  unet_buffers_average(t->net); /* BN running statistics */
+  if (do_val) {
+    double *val = t->val;
+    validate(t->net, &t->lc_val, &t->store, t->va_idx, t->nva, t->d, c->input, &t->B, val);
+    val_loss = val[0] / val[1];
+    double msum = 0;
+    int mn = 0;
+    for (int32_t k = 1; k < K; k++) {
+      double tp = val[2 + k], fp = val[2 + K + k], fn = val[2 + 2 * K + k];
+      dice[k] = 2 * tp + fp + fn > 0 ? 2 * tp / (2 * tp + fp + fn) : NAN;
+      if (!isnan(dice[k])) msum += dice[k], mn++;
+    }
+    mean_dice = mn ? msum / mn : NAN;
+    if (!isnan(mean_dice) && mean_dice > st->best_dice) {
+      st->best_dice = mean_dice, st->best_epoch = st->epoch, st->stale_validations = 0;
+      unet_state_download(t->net, &t->ms);
+      if (t->root) ckpt_write(t->path_best, &t->ms, 0, st, t->config_text);
+    } else {
+      st->stale_validations++;
+    }
+  }
+  const double dt = cs_now() - e->t0;
+  t->epoch_time_sum += dt, t->epochs_timed++;
+  const double eta = t->epoch_time_sum / t->epochs_timed * (double)(c->epochs - st->epoch);
+  const double ips = (double)(t->spe - e->first_step) * c->batch / dt;
+  const int early = c->patience > 0 && do_val && st->stale_validations >= c->patience;
+  if (t->root) {
+    char row[2048], left[32], vl[32], md[32];
+    csv_num(vl, sizeof vl, val_loss), csv_num(md, sizeof md, mean_dice);
+    int rl = snprintf(row, sizeof row, "%lld,%lld,%.8g,%s,%.6g,%.4g,%.1f,%.1f,%s", (long long)st->epoch,
+                      (long long)st->global_step, train_loss, vl, e->lr, ips, t->elapsed0 + cs_now() - t->t_start, eta,
+                      md);
+    for (int32_t k = 1; k < K && rl < 1900; k++) {
+      char v[32];
+      csv_num(v, sizeof v, do_val ? dice[k] : NAN);
+      rl += snprintf(row + rl, sizeof row - rl, ",%s", v);
+    }
+    rundir_log_append(t->path_log, t->header, row);
+    fmt_duration(eta, left, sizeof left);
+    printf("epoch %4lld/%d  loss %.5f", (long long)st->epoch, c->epochs, train_loss);
     if (do_val) {
-      validate(net, &lc_val, &store, va_idx, nva, d, c->input, &B, val);
-      val_loss = val[0] / val[1];
-      double msum = 0;
-      int mn = 0;
-      for (int32_t k = 1; k < K; k++) {
-        double tp = val[2 + k], fp = val[2 + K + k], fn = val[2 + 2 * K + k];
-        dice[k] = 2 * tp + fp + fn > 0 ? 2 * tp / (2 * tp + fp + fn) : NAN;
-        if (!isnan(dice[k])) msum += dice[k], mn++;
-      }
-      mean_dice = mn ? msum / mn : NAN;
-      if (!isnan(mean_dice) && mean_dice > st.best_dice) {
-        st.best_dice = mean_dice, st.best_epoch = st.epoch, st.stale_validations = 0;
-        unet_state_download(net, &ms);
-        if (root) ckpt_write(path_best, &ms, 0, &st, config_text);
-      } else {
-        st.stale_validations++;
-      }
+      printf("  val %.5f  dice", val_loss);
+      for (int32_t k = 1; k < K; k++) printf(" %.3f", dice[k]);
+      printf("  mean %.4f", mean_dice);
     }
-    const double dt = cs_now() - te;
-    epoch_time_sum += dt, epochs_timed++;
-    const double eta = epoch_time_sum / epochs_timed * (double)(c->epochs - st.epoch);
-    const double ips = (double)(spe - s0) * c->batch / dt;
-    const int early = c->patience > 0 && do_val && st.stale_validations >= c->patience;
-    if (root) {
-      char row[2048], left[32], vl[32], md[32];
-      csv_num(vl, sizeof vl, val_loss), csv_num(md, sizeof md, mean_dice);
-      int rl = snprintf(row, sizeof row, "%lld,%lld,%.8g,%s,%.6g,%.4g,%.1f,%.1f,%s", (long long)st.epoch,
-                        (long long)st.global_step, train_loss, vl, lr, ips, elapsed0 + cs_now() - t_start, eta, md);
-      for (int32_t k = 1; k < K && rl < 1900; k++) {
-        char v[32];
-        csv_num(v, sizeof v, do_val ? dice[k] : NAN);
-        rl += snprintf(row + rl, sizeof row - rl, ",%s", v);
-      }
-      rundir_log_append(path_log, header, row);
-      fmt_duration(eta, left, sizeof left);
-      printf("epoch %4lld/%d  loss %.5f", (long long)st.epoch, c->epochs, train_loss);
-      if (do_val) {
-        printf("  val %.5f  dice", val_loss);
-        for (int32_t k = 1; k < K; k++) printf(" %.3f", dice[k]);
-        printf("  mean %.4f", mean_dice);
-      }
-      printf("  lr %.2e  %.1f img/s  left %s\n", lr, ips, left);
-      fflush(stdout);
+    printf("  lr %.2e  %.1f img/s  left %s\n", e->lr, ips, left);
+    fflush(stdout);
+  }
+  const int periodic = st->epoch % c->ckpt_every_epochs == 0 || last_epoch;
+  if (periodic || e->ckpt_after || early) {
+    trainer_checkpoint(t);
+    if (t->root && periodic) rundir_keep_epoch(t->job->run, st->epoch, c->ckpt_keep);
+  }
+  if (e->stop_after) {
+    if (t->root)
+      printf("cordseg train: %s after epoch %lld: checkpoint %s written, exiting %d\n",
+             e->stop_after == STOP_TERM ? "SIGTERM" : c->requeue_signal, (long long)st->epoch, t->path_last,
+             stop_exit_code(e->stop_after));
+    return EPOCH_STOP;
+  }
+  if (early) {
+    if (t->root) printf("cordseg train: early stop: no better validation Dice in %d validations\n", c->patience);
+    return EPOCH_EARLY_STOP;
+  }
+  return EPOCH_NEXT;
+}
+
+/* a finished run: RUN/DONE (rank 0) */
+static void trainer_finish(const Trainer *t, const char *reason) {
+  if (!t->root) return;
+  const CkptState *st = &t->st;
+  char txt[512];
+  snprintf(txt, sizeof txt, "reason %s\nepochs %lld of %d\nglobal_step %lld\nbest_dice %.6g\nbest_epoch %lld\n", reason,
+           (long long)st->epoch, t->c->epochs, (long long)st->global_step, st->best_dice, (long long)st->best_epoch);
+  textio_write(t->path_done, txt);
+  printf("cordseg train: done (%s): %lld epochs, best mean validation Dice %.4f at epoch %lld; run %s\n", reason,
+         (long long)st->epoch, st->best_dice, (long long)st->best_epoch, t->job->run);
+}
+
+static void trainer_free(Trainer *t) {
+  loader_free(t->ld);
+  stepper_free(&t->sp);
+  unet_free(t->net);
+  backend_free(t->be);
+  model_state_free(&t->ms);
+  free(t->B.x), free(t->B.y), free(t->B.probs), free(t->B.scratch), free(t->B.labels), free(t->val);
+  free(t->tr_idx), free(t->va_idx), free(t->config_text);
+  folds_free(&t->folds);
+  h5store_close(&t->store);
+}
+
+int trainer_run(TrainJob *job) {
+  Trainer t;
+  trainer_setup(&t, job);
+  trainer_resume(&t);
+  trainer_start(&t);
+  int exit_code = TRAIN_EXIT_OK;
+  const char *finish = "complete";
+  for (int64_t epoch = t.epoch0; epoch < t.c->epochs; epoch++) {
+    Epoch e;
+    EpochOutcome o = trainer_epoch(&t, epoch, &e);
+    if (o == EPOCH_NEXT) o = trainer_end_epoch(&t, &e);
+    if (o == EPOCH_STOP) {
+      exit_code = stop_exit_code(e.stop_after);
+      break;
     }
-    const int due = st.epoch % c->ckpt_every_epochs == 0 || last_epoch || pending || early;
-    if (due) {
-      CHECKPOINT();
-      if (root && (st.epoch % c->ckpt_every_epochs == 0 || last_epoch)) rundir_keep_epoch(job->run, st.epoch, c->ckpt_keep);
-    }
-    if (pending > 0) {
-      exit_code = pending == 2 ? TRAIN_EXIT_TERM : TRAIN_EXIT_REQUEUE;
-      if (root)
-        printf("cordseg train: %s after epoch %lld: checkpoint %s written, exiting %d\n",
-               pending == 2 ? "SIGTERM" : c->requeue_signal, (long long)st.epoch, path_last, exit_code);
-      goto done;
-    }
-    if (early) {
-      finish_reason = "early-stop";
-      if (root) printf("cordseg train: early stop: no better validation Dice in %d validations\n", c->patience);
+    if (o == EPOCH_EARLY_STOP) {
+      finish = "early-stop";
       break;
     }
   }
-  if (root) {
-    char txt[512];
-    snprintf(txt, sizeof txt, "reason %s\nepochs %lld of %d\nglobal_step %lld\nbest_dice %.6g\nbest_epoch %lld\n",
-             finish_reason, (long long)st.epoch, c->epochs, (long long)st.global_step, st.best_dice,
-             (long long)st.best_epoch);
-    rundir_write_text(path_done, txt);
-    printf("cordseg train: done (%s): %lld epochs, best mean validation Dice %.4f at epoch %lld; run %s\n",
-           finish_reason, (long long)st.epoch, st.best_dice, (long long)st.best_epoch, job->run);
-  }
-#undef CHECKPOINT
-done:
+  if (exit_code == TRAIN_EXIT_OK) trainer_finish(&t, finish);
   fflush(stdout);
-  loader_free(ld);
-  stepper_free(&sp);
-  unet_free(net);
-  backend_free(be);
-  model_state_free(&ms);
-  free(B.x), free(B.y), free(B.probs), free(B.scratch), free(val);
-  free(tr_idx), free(va_idx), free(config_text);
-  folds_free(&folds);
-  h5store_close(&store);
+  trainer_free(&t);
   return exit_code;
 }

@@ -1,5 +1,5 @@
 /* tests/evalfix.h: fixtures shared by test_io_evaluate and test_io_report
- * (header-only, static): a small synthetic slice store (core/synth cord-like
+ * (header-only, static): a small synthetic slice store (io/synth cord-like
  * slices, anisotropic spacing), its folds file, and a run directory as
  * `cordseg train` writes it (config.ini, run.json, log.csv, DONE).
  * defines: fix_store, fix_workdir, fix_cleanup, fix_run_dir */
@@ -11,11 +11,12 @@
 #include <unistd.h>
 
 #include "core/common.h"
-#include "core/synth.h"
+#include "io/synth.h"
 #include "io/config.h"
 #include "io/folds.h"
 #include "io/h5store.h"
 #include "io/rundir.h"
+#include "io/textio.h"
 
 /* nsub subjects x nsl slices of size x size at `path`, folds (k) at
  * `folds_path`; returns the store checksum and folds hash */
@@ -78,26 +79,26 @@ static void fix_run_dir(const char *dir, const TrainConfig *cfg, const char *arm
   rundir_prepare(dir);
   rundir_path(p, sizeof p, dir, "config.ini");
   char *text = config_format(cfg);
-  rundir_write_text(p, text);
+  textio_write(p, text);
   free(text);
   char ch[32];
   config_hash(cfg, ch);
-  RunJson j;
-  rundir_json_begin(&j);
-  rundir_json_str(&j, "arm", arm);
-  rundir_json_int(&j, "fold", cfg->fold);
-  rundir_json_int(&j, "seed", (int64_t)cfg->seed);
-  rundir_json_str(&j, "config_hash", ch);
-  rundir_json_str(&j, "folds_hash", folds_hash);
-  rundir_json_str(&j, "data_checksum", checksum);
-  rundir_json_str(&j, "git", "test");
-  rundir_json_int(&j, "world_size", 1);
+  JsonWriter j;
+  json_begin(&j, NULL, 2);
+  json_str(&j, "arm", arm);
+  json_int(&j, "fold", cfg->fold);
+  json_int(&j, "seed", (int64_t)cfg->seed);
+  json_str(&j, "config_hash", ch);
+  json_str(&j, "folds_hash", folds_hash);
+  json_str(&j, "data_checksum", checksum);
+  json_str(&j, "git", "test");
+  json_int(&j, "world_size", 1);
   rundir_path(p, sizeof p, dir, "run.json");
-  rundir_json_end(&j, p);
+  json_end(&j, p);
   rundir_path(p, sizeof p, dir, "log.csv");
-  rundir_write_text(p,
+  textio_write(p,
                     "epoch,global_step,train_loss,val_loss,lr,img_per_s,elapsed_s,eta_s,val_dice_mean,dice_LDC\n"
                     "1,3,0.9,0.95,1e-4,10,1,2,0.2,0.1\n2,6,0.7,0.8,8e-5,10,2,1,,\n3,9,0.6,0.7,5e-5,10,3,0,0.4,0.3\n");
-  if (done) rundir_path(p, sizeof p, dir, "DONE"), rundir_write_text(p, "done\n");
+  if (done) rundir_path(p, sizeof p, dir, "DONE"), textio_write(p, "done\n");
 }
 #endif

@@ -2,7 +2,7 @@
  * Config: every paper-arm file in configs/ loads; the canonical text
  * round-trips to the same hash; --set overrides; unknown keys, bad types,
  * out-of-range values and [sections] are fatal; a changed key changes the
- * hash. Checkpoints: parameters, BN buffers, Adam moments and state survive
+ * hash; arm and input-kind names agree everywhere. Checkpoints: parameters, BN buffers, Adam moments and state survive
  * a write/read bit for bit; a weights-only file cannot be resumed from; a
  * network of another size is refused; nothing is left half written. */
 #define _POSIX_C_SOURCE 200809L
@@ -36,6 +36,25 @@ static void set_bad(void *arg) {
   config_set(&c, (const char *)arg, "--set");
 }
 
+/* the input-kind names: the config key, the options and the logs spell them alike */
+static void test_input_names(void) {
+  for (int v = INPUT_B0; v <= INPUT_B0_FA; v++) {
+    char set[64];
+    snprintf(set, sizeof set, "input=%s", input_kind_name((InputKind)v));
+    TrainConfig c;
+    config_defaults(&c);
+    config_set(&c, set, "test");
+    T_CHECK((int)c.input == v && input_kind_parse(input_kind_name((InputKind)v)) == v, "input kind %d: '%s'", v, set);
+  }
+  TrainConfig c;
+  config_defaults(&c);
+  config_set(&c, "input=b0+fa", "test");
+  char arm[64];
+  config_arm_name(&c, arm, sizeof arm);
+  T_CHECK(!strcmp(arm, "vgg16-hdl-b0fa"), "arm of b0+fa is file-safe: '%s'", arm);
+  T_CHECK(input_kind_parse("b0fa") == -1, "'b0fa' is an arm token, not an input name");
+}
+
 static void test_config(void) {
   /* every shipped config loads and names its arm in its values */
   const char *arms[] = {"paper-vgg16-hdl-b0", "paper-vgg16-hybrid-fa", "paper-resnet50-hdl-fa",
@@ -47,6 +66,9 @@ static void test_config(void) {
     config_defaults(&c);
     config_load(&c, p);
     if (i < 4) {
+      char arm[64];
+      config_arm_name(&c, arm, sizeof arm);
+      T_CHECK(!strcmp(arm, arms[i] + 6), "%s: arm name '%s'", arms[i], arm);
       T_CHECK(c.epochs == 500 && c.batch == 16 && c.lr_max == 1e-4 && c.lr_min == 1e-6, "%s: paper schedule", arms[i]);
       T_CHECK(c.backbone == (strstr(arms[i], "vgg") ? UNET_BACKBONE_VGG16 : UNET_BACKBONE_RESNET50), "%s backbone",
               arms[i]);
@@ -164,6 +186,7 @@ static void test_ckpt(void) {
 }
 
 int main(void) {
+  test_input_names();
   const char *tmpdir = getenv("TMPDIR") && getenv("TMPDIR")[0] ? getenv("TMPDIR") : "/tmp";
   snprintf(g_dir, sizeof g_dir, "%s/cordseg-test-config.XXXXXX", tmpdir);
   CS_CHECK(mkdtemp(g_dir), NULL, "mkdtemp in %s", tmpdir);

@@ -23,9 +23,10 @@
 #include "core/metrics.h"
 #include "core/unet.h"
 #include "io/ckpt.h"
-#include "io/evaluate.h"
+#include "jobs/evaluate.h"
 #include "io/evalio.h"
 #include "io/loader.h"
+#include "io/textio.h"
 #include "tests/evalfix.h"
 #include "tests/testutil.h"
 
@@ -197,7 +198,7 @@ static void check_run(const char *run, LossKind loss) {
   }
   T_CHECK(ok, "slices.csv rows = metrics of pred.h5 against the store's labels, FA and spacing");
   rundir_path(p, sizeof p, run, "eval/summary.json");
-  char *js = rundir_read_text(p);
+  char *js = textio_read(p);
   T_CHECK(js && strstr(js, g_fh) && strstr(js, g_sum) && strstr(js, "\"git\": \"test\"") && strstr(js, "\"pearson\""),
           "summary.json carries folds hash, data checksum, commit and the FA correlation matrix");
   free(js), free(es), free(idx), free(pred), free(probs), free(lab), free(vidx), free(tidx);

@@ -24,7 +24,8 @@
 #include "core/metrics.h"
 #include "core/stats.h"
 #include "io/evalio.h"
-#include "io/report.h"
+#include "io/textio.h"
+#include "jobs/report/report.h"
 #include "tests/evalfix.h"
 #include "tests/testutil.h"
 
@@ -182,9 +183,9 @@ int main(void) {
   make_run(arms[0], 0, 0, 12, 1, 1, 0, g_fh, g_sum, g_study);
   char p[1200];
   snprintf(p, sizeof p, "%s/%s/fold0-seed12/eval/slices.csv", g_study, arms[0]);
-  char *t = rundir_read_text(p);
+  char *t = textio_read(p);
   t[strlen(t) / 2] = 0;
-  rundir_write_text(p, t);
+  textio_write(p, t);
   free(t);
 
   ReportOptions o;
@@ -196,14 +197,14 @@ int main(void) {
   T_CHECK(problems == 3 + 5, "report lists 3 problem runs + 5 missing cells (returned %d)", problems);
 
   snprintf(p, sizeof p, "%s/runs.csv", g_out);
-  t = rundir_read_text(p);
+  t = textio_read(p);
   T_CHECK(t && strstr(t, "fold2-seed11,vgg16-hdl-b0_fold2_seed11,vgg16-hdl-b0,2,11,test,failed (no DONE)") &&
               strstr(t, "resnet50-hdl-b0_fold2_seed11,resnet50-hdl-b0,2,11,test,missing eval") &&
               strstr(t, "vgg16-hdl-b0_fold0_seed12,vgg16-hdl-b0,0,12,test,unreadable eval"),
           "runs.csv lists the failed, missing-eval and unreadable runs");
   free(t);
   snprintf(p, sizeof p, "%s/index.html", g_out);
-  t = rundir_read_text(p);
+  t = textio_read(p);
   int nimg = 0;
   for (const char *q = t; q && (q = strstr(q, "data:image/png;base64,")); q++) nimg++;
   T_CHECK(t && strstr(t, "failed (no DONE)") && strstr(t, "missing eval") && strstr(t, "unreadable eval") &&
@@ -213,11 +214,11 @@ int main(void) {
   T_CHECK(nimg == 1 + 1 + 4 + 7 + 6, "index.html embeds 19 PNGs (got %d)", nimg);
   free(t);
   snprintf(p, sizeof p, "%s/tables.tex", g_out);
-  t = rundir_read_text(p);
+  t = textio_read(p);
   T_CHECK(t && strstr(t, "\\begin{tabular}") && strstr(t, "$\\pm$"), "tables.tex is LaTeX tables");
   free(t);
   snprintf(p, sizeof p, "%s/tables.md", g_out);
-  t = rundir_read_text(p);
+  t = textio_read(p);
   T_CHECK(t && strstr(t, "## Table 3") && strstr(t, "| L dorsal column |"), "tables.md has the tables");
   free(t);
 

@@ -18,7 +18,7 @@
 #include "core/common.h"
 #include "io/folds.h"
 #include "io/h5store.h"
-#include "io/sweep.h"
+#include "slurm/sweep.h"
 #include "tests/testutil.h"
 
 static char T[256]; /* scratch directory */

@@ -1,4 +1,4 @@
-/* io/report.h: `cordseg report`: every run of a study (arms x folds x seeds)
+/* jobs/report/report.h: `cordseg report`: every run of a study (arms x folds x seeds)
  * -> the paper's tables and figures, regenerated from RUN/eval/ files.
  * Finds run directories (those holding run.json) under the study directories
  * recursively; refuses runs whose folds manifest hash or data checksum differ
@@ -29,8 +29,8 @@
  *                                (prediction red, reference blue, Figure 5)
  *                                of each arm's best, median and worst slice
  * defines: ReportOptions, report_options_default, report_run */
-#ifndef CORDSEG_IO_REPORT_H
-#define CORDSEG_IO_REPORT_H
+#ifndef CORDSEG_JOBS_REPORT_H
+#define CORDSEG_JOBS_REPORT_H
 #include <stdint.h>
 
 typedef struct {

@@ -1,8 +1,8 @@
-/* io/sweep.c: sweep file parsing (libinih), grid expansion, the pre-queue
+/* slurm/sweep.c: sweep file parsing (libinih), grid expansion, the pre-queue
  * data checks, shared inputs and the sweep directory's bookkeeping. See
- * io/sweep.h for the formats. */
+ * slurm/sweep.h for the formats. */
 #define _XOPEN_SOURCE 700 /* realpath */
-#include "io/sweep.h"
+#include "slurm/sweep.h"
 
 #include <ctype.h>
 #include <dirent.h>
@@ -21,8 +21,9 @@
 #include "io/folds.h"
 #include "io/h5store.h"
 #include "io/rundir.h"
+#include "io/textio.h"
 
-#define SWEEP_HINT "the sweep file format is in io/sweep.h and `cordseg sweep --help`; examples in configs/"
+#define SWEEP_HINT "the sweep file format is in slurm/sweep.h and `cordseg sweep --help`; examples in configs/"
 
 /* ------------------------------------------------------------- loading -- */
 
@@ -399,8 +400,7 @@ static int arm_key(const char *key) {
  * axis as key+value ("-width_div2"; init and hdl_reduce by value alone) */
 static void arm_name(const Sweep *s, const SweepTask *t, const int *digit, char *out, size_t n) {
   const TrainConfig *c = &t->cfg;
-  snprintf(out, n, "%s-%s-%s", unet_backbone_name(c->backbone), loss_kind_name(c->loss),
-           c->input == INPUT_B0 ? "b0" : c->input == INPUT_FA ? "fa" : "b0fa");
+  config_arm_name(c, out, n);
   for (int a = 0; a < s->naxes; a++)
     for (int k = 0; k < s->axes[a].nkeys; k++) {
       const char *key = s->axes[a].keys[k], *v = s->axes[a].values[(size_t)digit[a] * s->axes[a].nkeys + k];
@@ -515,10 +515,12 @@ void sweep_check_data(const Sweep *s, const SweepTask *tasks, int32_t n, char *s
 
 /* --------------------------------------------------------- shared dir -- */
 
-static void make_dir(const char *d) {
-  if (mkdir(d, 0775) != 0 && errno != EEXIST)
-    cs_fatal("check that the parent directory exists and is writable", "cannot create directory '%s': %s", d,
-             strerror(errno));
+static void make_dir(const char *d) { textio_mkdir_p(d, "check that the parent directory exists and is writable"); }
+
+/* chmod that fails with the path */
+static void set_mode(const char *p, mode_t mode) {
+  if (chmod(p, mode) != 0)
+    cs_fatal("check the permissions of the sweep directory", "cannot make '%s' read-only: %s", p, strerror(errno));
 }
 
 static void copy_file(const char *src, const char *dst) {
@@ -545,12 +547,8 @@ void sweep_create_dir(const Sweep *s, const char *dir) {
       cs_fatal("`cordseg sweep status DIR` / `resubmit DIR` continue a sweep; for a new one give another --dir or [sweep] dir",
                "sweep directory '%s' already exists and is not empty", dir);
   }
-  char p[4200], parent[4200];
-  /* parents first (mkdir -p) */
-  snprintf(parent, sizeof parent, "%s", dir);
-  for (char *q = parent + 1; *q; q++)
-    if (*q == '/') *q = 0, make_dir(parent), *q = '/';
-  make_dir(dir);
+  char p[4200];
+  make_dir(dir); /* parents too */
   const char *sub[] = {"runs", "slurm", "slurm/logs"};
   for (size_t i = 0; i < sizeof sub / sizeof sub[0]; i++) snprintf(p, sizeof p, "%s/%s", dir, sub[i]), make_dir(p);
   snprintf(p, sizeof p, "%s/sweep.ini", dir);
@@ -602,7 +600,7 @@ void sweep_prepare_shared(const Sweep *s, SweepTask *tasks, int32_t n, const cha
            "folds = %s\nfolds_k = %d\nfolds_hash = %s\n",
            store_abs, (unsigned long long)computed, stamp, h.n, h5store_subject_count(&h), folds_path, f.k, f.hash);
   snprintf(p, sizeof p, "%s/shared/data-check.txt", dir);
-  rundir_write_text(p, text);
+  textio_write(p, text);
   folds_free(&f);
   h5store_close(&h);
   for (int32_t i = 0; i < n; i++) {
@@ -613,15 +611,15 @@ void sweep_prepare_shared(const Sweep *s, SweepTask *tasks, int32_t n, const cha
     config_rel(i, n, rel, sizeof rel);
     snprintf(p, sizeof p, "%s/%s", dir, rel);
     char *cfg = config_format(c);
-    rundir_write_text(p, cfg);
+    textio_write(p, cfg);
     free(cfg);
-    chmod(p, 0444);
+    set_mode(p, 0444);
   }
   /* read-only from here on: tasks read shared/, never write it */
-  snprintf(p, sizeof p, "%s/shared/folds.txt", dir), chmod(p, 0444);
-  snprintf(p, sizeof p, "%s/shared/data-check.txt", dir), chmod(p, 0444);
-  snprintf(p, sizeof p, "%s/shared/configs", dir), chmod(p, 0555);
-  snprintf(p, sizeof p, "%s/shared", dir), chmod(p, 0555);
+  snprintf(p, sizeof p, "%s/shared/folds.txt", dir), set_mode(p, 0444);
+  snprintf(p, sizeof p, "%s/shared/data-check.txt", dir), set_mode(p, 0444);
+  snprintf(p, sizeof p, "%s/shared/configs", dir), set_mode(p, 0555);
+  snprintf(p, sizeof p, "%s/shared", dir), set_mode(p, 0555);
 }
 
 /* ------------------------------------------------------- bookkeeping -- */
@@ -691,13 +689,13 @@ void sweep_plan_free(SweepPlan *p) {
 void sweep_record_job(const char *dir, const char *kind, int64_t job, const char *tasks) {
   char path[4200], stamp[64];
   snprintf(path, sizeof path, "%s/jobs.tsv", dir);
-  char *old = rundir_read_text(path);
+  char *old = textio_read(path);
   time_t now = time(NULL);
   strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%S", localtime(&now));
   size_t n = (old ? strlen(old) : 64) + strlen(tasks) + 128;
   char *text = mallocCheck(n);
   snprintf(text, n, "%s%s\t%s\t%lld\t%s\n", old ? old : "time\tkind\tjob\ttasks\n", stamp, kind, (long long)job, tasks);
-  rundir_write_text(path, text);
+  textio_write(path, text);
   free(text), free(old);
 }
 

@@ -1,5 +1,5 @@
-/* core/synth.c: generated cord-like batches (see core/synth.h). */
-#include "core/synth.h"
+/* io/synth.c: generated cord-like batches (see io/synth.h). */
+#include "io/synth.h"
 
 #include <math.h>
 

@@ -1,4 +1,4 @@
-/* io/evaluate.h: `cordseg evaluate` on one trained run directory: rebuild the
+/* jobs/evaluate.h: `cordseg evaluate` on one trained run directory: rebuild the
  * network from RUN/config.ini, load a checkpoint, predict the validation and
  * test slices of the run's fold in batches, choose per-class thresholds on
  * validation (sigmoid/HDL models; softmax models use argmax), apply them to
@@ -8,8 +8,8 @@
  * differs from the run's run.json.
  * defines: EvaluateOptions, evaluate_options_default, evaluate_run,
  *          evaluate_summarize, evaluate_fa_corr */
-#ifndef CORDSEG_IO_EVALUATE_H
-#define CORDSEG_IO_EVALUATE_H
+#ifndef CORDSEG_JOBS_EVALUATE_H
+#define CORDSEG_JOBS_EVALUATE_H
 #include <stdint.h>
 
 #include "io/evalio.h"

@@ -1,4 +1,4 @@
-/* io/slurmctl.h: cordseg's side of Slurm: the resources one sweep task asks
+/* slurm/slurmctl.h: cordseg's side of Slurm: the resources one sweep task asks
  * for, Slurm's time/memory/GRES notations, the check of those resources
  * against what `sinfo` reports for the partition, the rendering of the sbatch
  * templates in slurm/, and the sbatch/squeue/sacct calls (popen) with the
@@ -11,8 +11,8 @@
  *          slurm_have, slurm_capture, slurm_quote, slurm_sbatch,
  *          slurm_queue_states, slurm_parse_queue, slurm_job_state, slurm_queue_reachable,
  *          slurm_state_active */
-#ifndef CORDSEG_IO_SLURMCTL_H
-#define CORDSEG_IO_SLURMCTL_H
+#ifndef CORDSEG_SLURM_SLURMCTL_H
+#define CORDSEG_SLURM_SLURMCTL_H
 #include <stddef.h>
 #include <stdint.h>
 

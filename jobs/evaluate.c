@@ -1,14 +1,12 @@
-/* io/evaluate.c: batched prediction of a run's validation and test slices,
- * threshold choice and per-slice metrics (see io/evaluate.h). */
+/* jobs/evaluate.c: batched prediction of a run's validation and test slices,
+ * threshold choice and per-slice metrics (see jobs/evaluate.h). */
 #define _POSIX_C_SOURCE 200809L
-#include "io/evaluate.h"
+#include "jobs/evaluate.h"
 
-#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "core/common.h"
@@ -22,6 +20,7 @@
 #include "io/h5store.h"
 #include "io/loader.h"
 #include "io/rundir.h"
+#include "io/textio.h"
 
 void evaluate_options_default(EvaluateOptions *o) {
   memset(o, 0, sizeof *o);
@@ -121,11 +120,6 @@ static void test_slice(void *ctx, int32_t j, const float *probs) {
   metrics_slice(pred, t->ref, t->fa, t->store->h, t->store->w, m->spacing, LABEL_COUNT, LABEL_LR_SWAP, e->roi);
 }
 
-static void mkdir_one(const char *d) {
-  if (mkdir(d, 0775) != 0 && errno != EEXIST)
-    cs_fatal("choose a writable --out directory", "cannot create '%s': %s", d, strerror(errno));
-}
-
 void evaluate_run(const EvaluateOptions *o) {
   double t0 = cs_now();
   char err[4600], p[4400], outdir[4200], ckpt[4200];
@@ -215,7 +209,7 @@ void evaluate_run(const EvaluateOptions *o) {
 
   if (o->out) snprintf(outdir, sizeof outdir, "%s", o->out);
   else rundir_path(outdir, sizeof outdir, o->run_dir, "eval");
-  mkdir_one(outdir);
+  textio_mkdir_p(outdir, "choose a writable --out directory");
   rundir_path(p, sizeof p, outdir, "thresholds.txt");
   evalio_thresholds_write(p, sigmoid, thr, vdice, LABEL_COUNT);
   rundir_path(p, sizeof p, outdir, "slices.csv");

@@ -1,7 +1,7 @@
-/* io/slurmctl.c: Slurm notations, the sinfo resource check, template
- * rendering and the sbatch/squeue/sacct calls. See io/slurmctl.h. */
+/* slurm/slurmctl.c: Slurm notations, the sinfo resource check, template
+ * rendering and the sbatch/squeue/sacct calls. See slurm/slurmctl.h. */
 #define _POSIX_C_SOURCE 200809L
-#include "io/slurmctl.h"
+#include "slurm/slurmctl.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -14,7 +14,7 @@
 #include <unistd.h>
 
 #include "core/common.h"
-#include "io/rundir.h"
+#include "io/textio.h"
 
 void slurm_resources_default(SlurmResources *r) {
   memset(r, 0, sizeof *r);
@@ -173,8 +173,7 @@ static int row_fits(const SinfoRow *n, int32_t cpus, int64_t mem_mb, int32_t gpu
 
 int slurm_check_resources(SlurmResources *r, const char *sinfo_text, char *why, size_t nwhy, char *summary,
                           size_t nsummary) {
-  char *text = strdup(sinfo_text ? sinfo_text : "");
-  CS_CHECK(text, NULL, "out of memory");
+  char *text = textio_strdup(sinfo_text ? sinfo_text : "");
   char parts[1024] = "";
   SinfoRow best = {0}, row;
   int nodes = 0, fits = 0, fits_report = 0, usable = 0, any = 0;
@@ -258,10 +257,8 @@ char *slurm_render(const char *template_path, const char *const *vars) {
   if (!in)
     cs_fatal("the templates live in slurm/ of the source tree; set [slurm] template = PATH for your own",
              "cannot open sbatch template '%s': %s", template_path, strerror(errno));
-  char *text = NULL;
-  size_t len = 0;
-  FILE *out = open_memstream(&text, &len);
-  CS_CHECK(out, NULL, "out of memory rendering '%s'", template_path);
+  TextBuf tb;
+  FILE *out = textbuf_open(&tb);
   char line[8192];
   int lineno = 0;
   while (fgets(line, sizeof line, in)) {
@@ -289,12 +286,11 @@ char *slurm_render(const char *template_path, const char *const *vars) {
     }
   }
   fclose(in);
-  fclose(out);
-  return text;
+  return textbuf_take(&tb);
 }
 
 void slurm_write_script(const char *path, const char *text) {
-  rundir_write_text(path, text);
+  textio_write(path, text);
   if (chmod(path, 0755) != 0)
     cs_fatal("check the permissions of the sweep directory", "cannot make '%s' executable: %s", path, strerror(errno));
 }
@@ -304,7 +300,7 @@ void slurm_write_script(const char *path, const char *text) {
 int slurm_have(const char *tool) {
   const char *path = getenv("PATH");
   if (!path) return 0;
-  char *dup = strdup(path), *save = NULL;
+  char *dup = textio_strdup(path), *save = NULL;
   int found = 0;
   for (char *d = strtok_r(dup, ":", &save); d && !found; d = strtok_r(NULL, ":", &save)) {
     char f[4200];
@@ -318,7 +314,7 @@ int slurm_have(const char *tool) {
 char *slurm_capture(const char *cmd, int *status) {
   fflush(NULL);
   FILE *p = popen(cmd, "r");
-  if (!p) return *status = -1, strdup("");
+  if (!p) return *status = -1, textio_strdup("");
   size_t cap = 4096, n = 0;
   char *buf = mallocCheck(cap);
   size_t got;
@@ -377,7 +373,7 @@ int slurm_state_active(const char *state) {
 }
 
 int slurm_parse_queue(const char *text, int64_t job, int sacct, SlurmTaskState *st, int32_t ntasks) {
-  char *dup = strdup(text), *save = NULL;
+  char *dup = textio_strdup(text), *save = NULL;
   int found = 0;
   for (char *line = strtok_r(dup, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
     char *end;

@@ -1,8 +1,8 @@
-/* io/sweep.h: a study as a grid of training runs: the sweep file (INI with
+/* slurm/sweep.h: a study as a grid of training runs: the sweep file (INI with
  * sections, libinih), its expansion into tasks with resolved configs, the
  * checks made before anything is queued, the shared inputs made once per
  * sweep, and the sweep directory's bookkeeping (plan.tsv, jobs.tsv, each
- * task's run-dir state). Slurm itself is io/slurmctl.h; the command is
+ * task's run-dir state). Slurm itself is slurm/slurmctl.h; the command is
  * jobs/cmd_sweep.c.
  *
  * Sweep file (configs/sweep_*.ini; `;` starts an inline comment):
@@ -28,13 +28,13 @@
  *          sweep_create_dir, sweep_prepare_shared, sweep_write_plan, sweep_read_plan,
  *          sweep_plan_free, sweep_record_job, sweep_latest_jobs, sweep_run_state,
  *          sweep_idlist_parse, sweep_idlist_format */
-#ifndef CORDSEG_IO_SWEEP_H
-#define CORDSEG_IO_SWEEP_H
+#ifndef CORDSEG_SLURM_SWEEP_H
+#define CORDSEG_SLURM_SWEEP_H
 #include <stddef.h>
 #include <stdint.h>
 
 #include "io/config.h"
-#include "io/slurmctl.h"
+#include "slurm/slurmctl.h"
 
 #define SWEEP_MAX_AXES 16
 #define SWEEP_MAX_ZIP_KEYS 8

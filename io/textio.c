@@ -1,0 +1,137 @@
+/* io/textio.c: directories, whole-file text, atomic writes, JSON (see
+ * io/textio.h). */
+#define _POSIX_C_SOURCE 200809L
+#include "io/textio.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "core/common.h"
+#include "io/atomic.h"
+
+char *textio_strdup(const char *s) {
+  char *d = strdup(s);
+  CS_CHECK(d, NULL, "out of memory (strdup of %zu bytes)", strlen(s) + 1);
+  return d;
+}
+
+static void mkdir_one(const char *p, const char *hint) {
+  if (mkdir(p, 0775) == 0) return;
+  int e = errno;
+  struct stat st;
+  if (e == EEXIST && stat(p, &st) == 0 && S_ISDIR(st.st_mode)) return;
+  cs_fatal(hint, "cannot create '%s': %s", p, e == EEXIST ? "a file of that name exists" : strerror(e));
+}
+
+void textio_mkdir_p(const char *dir, const char *hint) {
+  char p[4200];
+  int w = snprintf(p, sizeof p, "%s", dir);
+  CS_CHECK(w > 0 && (size_t)w < sizeof p, "use a shorter path", "directory path too long: '%s'", dir);
+  for (char *s = p + 1; *s; s++) {
+    if (*s != '/') continue;
+    *s = 0;
+    mkdir_one(p, hint);
+    *s = '/';
+  }
+  mkdir_one(p, hint);
+}
+
+char *textio_read(const char *path) {
+  FILE *f = fopen(path, "rb");
+  if (!f) return NULL;
+  size_t cap = 4096, n = 0;
+  char *b = mallocCheck(cap);
+  size_t r;
+  while ((r = fread(b + n, 1, cap - n - 1, f)) > 0) {
+    n += r;
+    if (cap - n - 1 == 0) {
+      b = realloc(b, cap *= 2);
+      CS_CHECK(b, NULL, "out of memory reading '%s'", path);
+    }
+  }
+  CS_CHECK(!ferror(f), "check the file and its filesystem", "cannot read '%s'", path);
+  fclose(f);
+  b[n] = 0;
+  return b;
+}
+
+void textio_write(const char *path, const char *text) {
+  char tmp[4300];
+  atomic_begin(path, tmp, sizeof tmp);
+  FILE *f = fopenCheck(tmp, "w");
+  fwriteCheck(text, 1, strlen(text), f, path);
+  fcloseCheck(f, path);
+  atomic_commit(tmp, path);
+}
+
+FILE *textbuf_open(TextBuf *t) {
+  memset(t, 0, sizeof *t);
+  t->f = open_memstream(&t->buf, &t->n);
+  CS_CHECK(t->f, NULL, "out of memory (open_memstream)");
+  return t->f;
+}
+
+char *textbuf_take(TextBuf *t) {
+  CS_CHECK(fclose(t->f) == 0, NULL, "out of memory (open_memstream)");
+  char *b = t->buf;
+  memset(t, 0, sizeof *t);
+  return b;
+}
+
+void textbuf_commit(TextBuf *t, const char *path) {
+  char *b = textbuf_take(t);
+  textio_write(path, b);
+  free(b);
+}
+
+void json_begin(JsonWriter *j, FILE *out, int indent) {
+  memset(j, 0, sizeof *j);
+  j->indent = indent;
+  if (out) {
+    j->f = out;
+    return;
+  }
+  j->f = textbuf_open(&j->own);
+  fputs("{\n", j->f);
+}
+
+static void json_key(JsonWriter *j, const char *key) {
+  fprintf(j->f, "%s%*s\"%s\": ", j->fields++ ? ",\n" : "", j->indent, "", key);
+}
+
+void json_str(JsonWriter *j, const char *key, const char *v) {
+  json_key(j, key);
+  fputc('"', j->f);
+  for (const unsigned char *p = (const unsigned char *)v; *p; p++) {
+    if (*p == '"' || *p == '\\') fprintf(j->f, "\\%c", *p);
+    else if (*p == '\n') fputs("\\n", j->f);
+    else if (*p < 0x20) fprintf(j->f, "\\u%04x", *p);
+    else fputc(*p, j->f);
+  }
+  fputc('"', j->f);
+}
+
+void json_int(JsonWriter *j, const char *key, int64_t v) {
+  json_key(j, key);
+  fprintf(j->f, "%lld", (long long)v);
+}
+
+void json_number(FILE *f, double v, int digits) {
+  if (isfinite(v)) fprintf(f, "%.*g", digits, v);
+  else fputs("null", f);
+}
+
+void json_num(JsonWriter *j, const char *key, double v) {
+  json_key(j, key);
+  json_number(j->f, v, 10);
+}
+
+void json_end(JsonWriter *j, const char *path) {
+  CS_CHECK(j->own.f, NULL, "internal: json_end on a borrowed stream");
+  fputs("\n}\n", j->f);
+  textbuf_commit(&j->own, path);
+  memset(j, 0, sizeof *j);
+}
