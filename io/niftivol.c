@@ -71,6 +71,76 @@ static void check_header(const nifti_image *nim, const char *path) {
                    nim->sform_code > 0 ? "srow (sform)" : "quatern (qform)", r, c);
 }
 
+/* libnifti2 quietly repairs a damaged header (dims < 1 become 1, non-finite
+ * pixdim/scl_slope become defaults, a missing magic reads as ANALYZE), so
+ * the raw header is checked first: magic, dim, pixdim, scaling, sform/qform */
+static uint64_t get_u(const unsigned char *h, int off, int n, int swap) {
+  uint64_t v = 0;
+  for (int k = 0; k < n; k++) v |= (uint64_t)h[off + (swap ? n - 1 - k : k)] << (8 * k);
+  return v;
+}
+static double get_f(const unsigned char *h, int off, int n, int swap) {
+  uint64_t u = get_u(h, off, n, swap);
+  if (n == 4) {
+    uint32_t w = (uint32_t)u;
+    float f;
+    memcpy(&f, &w, 4);
+    return f;
+  }
+  double d;
+  memcpy(&d, &u, 8);
+  return d;
+}
+
+static void check_raw_header(const char *path) {
+  gzFile f = gzopen(path, "rb");
+  if (!f) cs_fatal(NII_HINT, "cannot open NIfTI volume '%s': %s", path, strerror(errno));
+  unsigned char h[540];
+  memset(h, 0, sizeof h);
+  int got = gzread(f, h, sizeof h);
+  gzclose(f);
+  if (got < 348) cs_fatal(NII_HINT, "'%s' is %d bytes long: too short for a NIfTI header", path, got < 0 ? 0 : got);
+  const uint32_t sz = (uint32_t)get_u(h, 0, 4, 0), szs = (uint32_t)get_u(h, 0, 4, 1);
+  const int v2 = sz == 540 || szs == 540, swap = v2 ? sz != 540 : sz != 348;
+  if (!v2 && sz != 348 && szs != 348)
+    cs_fatal(NII_HINT, "'%s': header field sizeof_hdr = %u (348 for NIfTI-1, 540 for NIfTI-2): not a NIfTI file", path,
+             sz);
+  if (v2 && got < 540) cs_fatal(NII_HINT, "'%s': NIfTI-2 header is truncated (%d bytes)", path, got);
+  const unsigned char *mg = v2 ? h + 4 : h + 344;
+  if (!(v2 ? !memcmp(mg, "n+2\0", 4) || !memcmp(mg, "ni2\0", 4) : !memcmp(mg, "n+1\0", 4) || !memcmp(mg, "ni1\0", 4)))
+    cs_fatal(NII_HINT " (an ANALYZE 7.5 header without the NIfTI magic is not accepted: convert it, e.g. fslchfiletype)",
+             "'%s': header field magic is '%.3s', not '%s'", path, (const char *)mg, v2 ? "n+2" : "n+1");
+  const int doff = v2 ? 16 : 40, poff = v2 ? 104 : 76, pn = v2 ? 8 : 4;
+  const int64_t d0 = v2 ? (int64_t)get_u(h, doff, 8, swap) : (int64_t)(int16_t)get_u(h, doff, 2, swap);
+  if (d0 < 1 || d0 > 7) cs_fatal(NII_HINT, "'%s': header field dim[0] = %lld (1..7)", path, (long long)d0);
+  for (int i = 1; i <= d0; i++) {
+    int64_t di = v2 ? (int64_t)get_u(h, doff + 8 * i, 8, swap) : (int64_t)(int16_t)get_u(h, doff + 2 * i, 2, swap);
+    if (di < 1) cs_fatal(NII_HINT, "'%s': header field dim[%d] = %lld (every used dimension must be >= 1)", path, i,
+                         (long long)di);
+  }
+  for (int i = 1; i <= (d0 < 3 ? d0 : 3); i++) {
+    double p = get_f(h, poff + pn * i, pn, swap);
+    if (!isfinite(p) || !(fabs(p) > 1e-6) || fabs(p) > 1e4)
+      cs_fatal("fix the voxel size in the header (pixdim, mm)", "'%s': header field pixdim[%d] = %g is not a voxel size",
+               path, i, p);
+  }
+  const double slope = get_f(h, v2 ? 176 : 112, pn, swap), inter = get_f(h, v2 ? 184 : 116, pn, swap);
+  if (!isfinite(slope) || (slope != 0 && !isfinite(inter)))
+    cs_fatal("set scl_slope/scl_inter to finite values (0 = no scaling)", "'%s': header field scl_slope = %g, scl_inter = %g",
+             path, slope, inter);
+  const int qc = (int)(int16_t)get_u(h, v2 ? 344 : 252, v2 ? 4 : 2, swap), sc = (int)(int16_t)get_u(h, v2 ? 348 : 254, v2 ? 4 : 2, swap);
+  if (qc > 0)
+    for (int i = 0; i < 6; i++) {
+      double q = get_f(h, (v2 ? 352 : 256) + pn * i, pn, swap);
+      if (!isfinite(q)) cs_fatal("fix the qform of the header", "'%s': header field quatern/qoffset [%d] = %g", path, i, q);
+    }
+  if (sc > 0)
+    for (int i = 0; i < 12; i++) {
+      double q = get_f(h, (v2 ? 400 : 280) + pn * i, pn, swap);
+      if (!isfinite(q)) cs_fatal("fix the sform of the header", "'%s': header field srow[%d][%d] = %g", path, i / 4, i % 4, q);
+    }
+}
+
 static int supported_datatype(int dt) {
   return dt == DT_UINT8 || dt == DT_INT8 || dt == DT_INT16 || dt == DT_UINT16 || dt == DT_INT32 || dt == DT_UINT32 ||
          dt == DT_INT64 || dt == DT_FLOAT32 || dt == DT_FLOAT64;
@@ -83,6 +153,7 @@ void niftivol_read(NiftiVol *v, const char *path) {
   if (stat(path, &sb) != 0) cs_fatal("check the path", "cannot open NIfTI volume '%s': %s", path, strerror(errno));
   if (!S_ISREG(sb.st_mode)) cs_fatal("give a NIfTI file, not a directory", "'%s' is not a regular file", path);
   /* header first: datatype and dimensions are refused before any data is read */
+  check_raw_header(path);
   nifti_image *nim = nifti_image_read(path, 0);
   if (!nim) cs_fatal(NII_HINT, "cannot read NIfTI header of '%s' (bad magic, size or dimensions)", path);
   const int dt = nim->datatype;
@@ -164,6 +235,7 @@ static double convert_one(const void *d, int64_t i, int datatype, int swap) {
 static nifti_image *read_header(NiftiVol *v, const char *path) {
   memset(v, 0, sizeof *v);
   snprintf(v->path, sizeof v->path, "%s", path);
+  check_raw_header(path);
   nifti_image *nim = nifti_image_read(path, 0);
   if (!nim) cs_fatal(NII_HINT, "cannot read NIfTI header of '%s' (bad magic, size or dimensions)", path);
   if (!supported_datatype(nim->datatype)) {
