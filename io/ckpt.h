@@ -43,6 +43,18 @@ void ckpt_write(const char *path, const ModelState *ms, int with_adam, const Ckp
  * both keys otherwise); moments are read when ms has them (model_state_init
  * with_adam = 1), and the file must then have them */
 void ckpt_read(const char *path, ModelState *ms, CkptState *st);
+/* Integrity on read (ckpt_read and ckpt_peek): counters range-checked alone,
+ * against each other and against the stored config (epoch <= epochs,
+ * global_step = epoch * steps + step_in_epoch, config_hash = the config's);
+ * ckpt_read also verifies the "tensor_checksum" attribute ckpt_write stores
+ * (over params, buffers[, adam_m, adam_v]) and refuses non-finite or absurd
+ * values: |params|, |adam_m| <= CKPT_MAX_WEIGHT, |buffers| and adam_v (>= 0)
+ * <= CKPT_MAX_BUFFER. */
+#define CKPT_MAX_WEIGHT 1e6
+#define CKPT_MAX_BUFFER 1e12
+uint64_t ckpt_tensor_hash(const ModelState *ms, int with_adam);
+/* fatal naming path and name[i] unless every v[i] is finite and in [lo, hi] */
+void ckpt_check_values(const char *path, const char *name, const float *v, size_t n, double lo, double hi);
 /* attributes only; config_text (may be NULL) gets a malloc'ed copy */
 void ckpt_peek(const char *path, CkptState *st, char **config_text);
 #endif

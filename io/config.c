@@ -210,7 +210,13 @@ typedef struct {
 static char *ini_read_line(char *str, int num, void *stream) {
   LoadCtx *ctx = stream;
   char *r = fgets(str, num, ctx->f);
-  if (r) ctx->lineno++;
+  if (r) {
+    ctx->lineno++;
+    /* libinih would take the rest of a long line as the next line */
+    if (!strchr(r, '\n') && !feof(ctx->f))
+      cs_fatal("shorten the line (long paths: use a symlink or a relative path)",
+               "config '%s' line %d is longer than %d characters", ctx->path, ctx->lineno, num - 2);
+  }
   return r;
 }
 
@@ -352,8 +358,25 @@ void config_loss(const TrainConfig *c, LossConfig *l) {
   l->hdl_reduce = c->hdl_reduce;
 }
 
+const char *config_check_values(const TrainConfig *c, char *msg, size_t n, const char **hint) {
+  if (c->lr_min > c->lr_max) {
+    *hint = "set lr_min <= lr_max (the cosine schedule decays from lr_max to lr_min)";
+    snprintf(msg, n, "config: lr_min = %g is greater than lr_max = %g", c->lr_min, c->lr_max);
+    return msg;
+  }
+  if (c->warmup_epochs >= 0 && c->no_aug_epochs >= 0 && c->warmup_epochs + c->no_aug_epochs > c->epochs) {
+    *hint = "lower warmup_epochs or no_aug_epochs (or -1 for the model.md formulas), or raise epochs";
+    snprintf(msg, n, "config: warmup_epochs %d + no_aug_epochs %d exceed epochs %d", c->warmup_epochs,
+             c->no_aug_epochs, c->epochs);
+    return msg;
+  }
+  return NULL;
+}
+
 const char *config_check_fit(const TrainConfig *c, const H5Store *h, const Folds *f, char *msg, size_t n,
                              const char **hint) {
+  if (config_check_values(c, msg, n, hint)) return msg;
+  folds_check_store(f, c->folds, h);
   UnetConfig u;
   config_unet(c, &u);
   const char *bad = unet_config_check(&u, h->h, h->w);

@@ -89,6 +89,10 @@ void config_loss(const TrainConfig *c, LossConfig *l);
  * size and its fold holds one global batch and steps_per_epoch of them;
  * else the problem (written into msg) with *hint the fix. Shared by train's
  * rank-0 checks and sweep plan. */
+/* Are the values consistent among themselves (lr_min <= lr_max, warm-up plus
+ * final epochs within epochs)? NULL, or the problem in msg with *hint; also
+ * the first step of config_check_fit. */
+const char *config_check_values(const TrainConfig *c, char *msg, size_t n, const char **hint);
 const char *config_check_fit(const TrainConfig *c, const H5Store *h, const Folds *f, char *msg, size_t n,
                              const char **hint);
 /* the arm of a run: "backbone-loss-input" ("vgg16-hdl-b0"; b0+fa as "b0fa"),

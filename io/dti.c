@@ -1,13 +1,16 @@
+#define _POSIX_C_SOURCE 200809L
 /* io/dti.c: weighted linear least-squares diffusion-tensor fit (see dti.h),
  * b-table reading, analytic 3x3 eigen-decomposition, and the FA-independent
  * cord mask used to check fits on real data. */
 #include "io/dti.h"
 
 #include <ctype.h>
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "core/common.h"
 
@@ -49,6 +52,9 @@ void dti_model_init(DtiModel *m, const double *bvals, const double *bvecs, int32
   m->X = mallocCheck(sizeof(double) * 7 * (size_t)n);
   m->pinv = mallocCheck(sizeof(double) * 7 * (size_t)n);
   m->is_b0 = mallocCheck((size_t)n);
+  int32_t nb0 = 0;
+  for (int32_t i = 0; i < n; i++) nb0 += isfinite(bvals[i]) && bvals[i] >= 0 && bvals[i] <= DTI_B0_THRESHOLD;
+  CS_CHECK(nb0 >= 1, "add a b=0 volume (bval <= 50) to the acquisition", "%s: no b=0 volume", what);
   for (int32_t i = 0; i < n; i++) {
     double b = bvals[i], g[3] = {bvecs[3 * i], bvecs[3 * i + 1], bvecs[3 * i + 2]};
     CS_CHECK(isfinite(b) && b >= 0, "bvals must be finite and >= 0 (s/mm^2)", "%s: bval %d is %g", what, i, b);
@@ -202,21 +208,33 @@ void dti_fit_volume(const DtiModel *m, const float *dwi, int64_t nvox, float *b0
 }
 
 /* reads all numbers of a text file; returns count and the number of non-empty lines */
-static double *read_numbers(const char *path, int32_t *count, int32_t *lines) {
+static double *read_numbers(const char *path, const char *what, int32_t *count, int32_t *lines) {
+  struct stat sb;
+  if (stat(path, &sb) != 0)
+    cs_fatal("give the FSL text file of the acquisition", "cannot open %s file '%s': %s", what, path, strerror(errno));
+  if (!S_ISREG(sb.st_mode))
+    cs_fatal("give the FSL text file, not a directory", "%s '%s' is not a regular file", what, path);
   FILE *f = fopenCheck(path, "r");
   int32_t cap = 256, n = 0, nl = 0;
   double *v = mallocCheck(sizeof(double) * (size_t)cap);
   char line[65536];
+  int lineno = 0;
   while (fgets(line, sizeof line, f)) {
+    lineno++;
+    if (!strchr(line, '\n') && !feof(f))
+      cs_fatal("bvals/bvecs lines are at most 65535 characters", "%s '%s' line %d is too long", what, path, lineno);
     char *p = line, *end;
     int any = 0;
     for (;;) {
       while (*p && (isspace((unsigned char)*p) || *p == ',')) p++;
       if (!*p || *p == '#') break;
       double x = strtod(p, &end);
-      if (end == p)
+      if (end == p || (*end && !isspace((unsigned char)*end) && *end != ',' && *end != '#'))
         cs_fatal("bvals/bvecs files hold plain numbers separated by spaces (FSL format)",
-                 "'%s': cannot parse '%.20s' as a number", path, p);
+                 "%s '%s' line %d: cannot parse '%.20s' as a number", what, path, lineno, p);
+      if (!isfinite(x))
+        cs_fatal("bvals/bvecs files hold finite numbers", "%s '%s' line %d: value '%.20s' is not finite", what, path,
+                 lineno, p);
       if (n == cap) {
         cap *= 2;
         double *nv = mallocCheck(sizeof(double) * (size_t)cap);
@@ -228,6 +246,7 @@ static double *read_numbers(const char *path, int32_t *count, int32_t *lines) {
     }
     nl += any;
   }
+  if (ferror(f)) cs_fatal("check the file", "cannot read %s file '%s': %s", what, path, strerror(errno));
   fclose(f);
   *count = n, *lines = nl;
   return v;
@@ -236,8 +255,9 @@ static double *read_numbers(const char *path, int32_t *count, int32_t *lines) {
 int32_t dti_read_bvals_bvecs(const char *bvals_path, const char *bvecs_path, int32_t n_expected, double **bvals,
                              double **bvecs) {
   int32_t nb, lb, ng, lg;
-  double *b = read_numbers(bvals_path, &nb, &lb);
-  double *g = read_numbers(bvecs_path, &ng, &lg);
+  double *b = read_numbers(bvals_path, "bvals", &nb, &lb);
+  double *g = read_numbers(bvecs_path, "bvecs", &ng, &lg);
+  if (nb == 0) cs_fatal("bvals must list one b-value per DWI volume (FSL format)", "bvals '%s' holds no numbers", bvals_path);
   if (n_expected >= 0 && nb != n_expected)
     cs_fatal("bvals must list one b-value per DWI volume, in volume order",
              "'%s' has %d b-values but the DWI has %d volumes", bvals_path, nb, n_expected);
@@ -250,6 +270,24 @@ int32_t dti_read_bvals_bvecs(const char *bvals_path, const char *bvecs_path, int
   for (int32_t i = 0; i < nb; i++)
     for (int k = 0; k < 3; k++) out[3 * i + k] = rows3 ? g[(size_t)k * nb + i] : g[3 * i + k];
   free(g);
+  /* content checks that name the right file: b-values, then each direction */
+  int32_t n_b0 = 0;
+  for (int32_t i = 0; i < nb; i++) {
+    if (b[i] < 0)
+      cs_fatal("bvals must be >= 0 (s/mm^2)", "bvals '%s': b-value %d is %g", bvals_path, i, b[i]);
+    n_b0 += b[i] <= DTI_B0_THRESHOLD;
+  }
+  if (n_b0 == 0)
+    cs_fatal("add a b=0 volume (bval <= 50) to the acquisition, or check that bvals belongs to this DWI",
+             "bvals '%s': no b=0 volume among its %d b-values", bvals_path, nb);
+  for (int32_t i = 0; i < nb; i++) {
+    if (b[i] <= DTI_B0_THRESHOLD) continue;
+    const double *u = &out[3 * i];
+    double nrm = sqrt(u[0] * u[0] + u[1] * u[1] + u[2] * u[2]);
+    if (!(nrm > 0.5 && nrm < 1.5))
+      cs_fatal("each diffusion-weighted volume needs a unit gradient direction in bvecs",
+               "bvecs '%s': direction %d has length %g (b=%g in '%s')", bvecs_path, i, nrm, b[i], bvals_path);
+  }
   *bvals = b, *bvecs = out;
   return nb;
 }

@@ -137,44 +137,131 @@ void folds_read(Folds *f, const char *path) {
            path, got, want);
   snprintf(f->hash, sizeof f->hash, "%s", got);
   *hl = 0;
-  int version = 0, have_ids = 0, rows = 0;
-  for (char *line = strtok(b, "\n"); line; line = strtok(NULL, "\n")) {
-    if (line[0] == '#') continue;
+  int version = 0, have_ids = 0, rows = 0, lineno = 0;
+  char *seen = NULL; /* [k + 1]: row s given */
+  enum { K_VER, K_STORE, K_SEED, K_SUBJ, K_FOLDS, K_NKEY };
+  int once[K_NKEY] = {0};
+  static const char *const KN[K_NKEY] = {"cordseg-folds", "store", "seed", "subjects", "folds"};
+  for (char *line = b, *next; *line; line = next) {
+    next = strchr(line, '\n');
+    if (next) *next++ = 0;
+    else next = line + strlen(line);
+    lineno++;
+    if (line[0] == '#' || !line[0]) continue;
     char key[32] = "";
     int off = 0;
     if (sscanf(line, "%31s %n", key, &off) != 1) continue; /* blank line */
-    char *rest = line + off;
+    char *rest = line + off, *e = NULL;
+    for (int q = 0; q < K_NKEY; q++)
+      if (!strcmp(key, KN[q])) {
+        CS_CHECK(!once[q], FOLDS_HINT, "'%s' line %d: '%s' is given twice", path, lineno, key);
+        once[q] = 1;
+      }
     if (!strcmp(key, "cordseg-folds")) version = atoi(rest);
     else if (!strcmp(key, "store"))
       CS_CHECK(sscanf(rest, "%1023s %63s", f->store, f->store_checksum) == 2, FOLDS_HINT,
                "'%s': bad 'store' line (want: store PATH CHECKSUM)", path);
     else if (!strcmp(key, "seed")) f->seed = strtoull(rest, NULL, 10);
-    else if (!strcmp(key, "subjects")) f->n = atoi(rest);
-    else if (!strcmp(key, "folds")) f->k = atoi(rest);
-    else if (!strcmp(key, "ids")) {
-      CS_CHECK(f->n > 0 && f->k > 0, FOLDS_HINT, "'%s': 'ids' before 'subjects'/'folds'", path);
+    else if (!strcmp(key, "subjects") || !strcmp(key, "folds")) {
+      long v = strtol(rest, &e, 10);
+      CS_CHECK(e != rest && !*e && v >= 1 && v <= (1 << 24), FOLDS_HINT, "'%s' line %d: '%s %s' is not a count in 1..%d",
+               path, lineno, key, rest, 1 << 24);
+      if (key[0] == 's') f->n = (int32_t)v;
+      else f->k = (int32_t)v;
+    } else if (!strcmp(key, "ids")) {
+      CS_CHECK(f->n > 0 && f->k > 0, FOLDS_HINT, "'%s' line %d: 'ids' before 'subjects'/'folds'", path, lineno);
+      CS_CHECK(!have_ids, FOLDS_HINT, "'%s' line %d: 'ids' is given twice", path, lineno);
+      CS_CHECK(f->k >= 2 && f->k <= f->n, FOLDS_HINT, "'%s': folds = %d for %d subjects (need 2 <= folds <= subjects)",
+               path, f->k, f->n);
       f->ids = mallocCheck(sizeof(int32_t) * (size_t)f->n);
       f->roles = mallocCheck((size_t)(f->k + 1) * (size_t)f->n);
-      char *p = rest, *e;
+      seen = callocCheck((size_t)f->k + 1, 1);
+      char *p = rest;
       for (int32_t i = 0; i < f->n; i++, p = e) {
-        f->ids[i] = (int32_t)strtol(p, &e, 10);
-        CS_CHECK(e != p, FOLDS_HINT, "'%s': 'ids' has fewer than %d entries", path, f->n);
+        long v = strtol(p, &e, 10);
+        CS_CHECK(e != p, FOLDS_HINT, "'%s' line %d: 'ids' has fewer than %d entries", path, lineno, f->n);
+        CS_CHECK(v >= INT32_MIN && v <= INT32_MAX && (*e == ' ' || !*e), FOLDS_HINT,
+                 "'%s' line %d: ids entry %d is not a subject id", path, lineno, i + 1);
+        f->ids[i] = (int32_t)v;
+        /* sorted and unique: a subject listed twice could take two roles (train and test) */
+        CS_CHECK(i == 0 || f->ids[i] > f->ids[i - 1], FOLDS_HINT,
+                 "'%s' line %d: subject %d is listed %s (ids must be sorted and unique, so that no subject is in two "
+                 "sets)",
+                 path, lineno, f->ids[i], f->ids[i] == f->ids[i ? i - 1 : 0] ? "twice" : "out of order");
       }
+      while (*p == ' ') p++;
+      CS_CHECK(!*p, FOLDS_HINT, "'%s' line %d: 'ids' has more than %d entries", path, lineno, f->n);
       have_ids = 1;
     } else if (!strcmp(key, "split") || !strncmp(key, "fold", 4)) {
-      int s = !strcmp(key, "split") ? 0 : atoi(key + 4) + 1;
+      int s = 0;
+      if (key[0] == 'f') {
+        long v = strtol(key + 4, &e, 10);
+        s = e != key + 4 && !*e && v >= 0 && v < (1 << 24) ? (int)v + 1 : -1;
+      }
       CS_CHECK(have_ids && s >= 0 && s <= f->k && (int32_t)strlen(rest) == f->n, FOLDS_HINT,
-               "'%s': bad '%s' line (needs %d role characters)", path, key, f->n);
+               "'%s' line %d: bad '%s' line (needs fold0..fold%d after 'ids', with %d role characters)", path, lineno,
+               key, f->k - 1, f->n);
+      CS_CHECK(!seen[s], FOLDS_HINT, "'%s' line %d: row '%s' is given twice", path, lineno, key);
+      seen[s] = 1;
       for (int32_t i = 0; i < f->n; i++)
         CS_CHECK(rest[i] == FOLD_TRAIN || rest[i] == FOLD_VAL || rest[i] == FOLD_TEST, FOLDS_HINT,
-                 "'%s': '%s' has role '%c' (want T, V or X)", path, key, rest[i]);
+                 "'%s' line %d: '%s' has role '%c' for subject %d (want T, V or X)", path, lineno, key, rest[i],
+                 f->ids[i]);
       memcpy(f->roles + (size_t)s * f->n, rest, (size_t)f->n);
       rows++;
+    } else {
+      cs_fatal(FOLDS_HINT, "'%s' line %d: unknown record '%s'", path, lineno, key);
     }
   }
   free(b);
-  CS_CHECK(version == 1 && have_ids && rows == f->k + 1, FOLDS_HINT, "'%s': not a complete cordseg-folds v1 file",
-           path);
+  CS_CHECK(version == 1 && have_ids && rows == f->k + 1, FOLDS_HINT,
+           "'%s': not a complete cordseg-folds v1 file (version %d, %d of %d role rows)", path, version, rows, f->k + 1);
+  free(seen);
+  folds_check(f, path);
+}
+
+void folds_check(const Folds *f, const char *path) {
+  /* every set of every row non-empty where it must be; each subject is the
+   * test subject of exactly one cross-validation fold */
+  for (int32_t s = 0; s <= f->k; s++) {
+    const char *row = f->roles + (size_t)s * f->n;
+    int32_t nt = 0, nx = 0;
+    for (int32_t i = 0; i < f->n; i++) nt += row[i] == FOLD_TRAIN, nx += row[i] == FOLD_TEST;
+    char name[32];
+    if (s == 0) snprintf(name, sizeof name, "split");
+    else snprintf(name, sizeof name, "fold%d", s - 1);
+    CS_CHECK(nt > 0 && nx > 0, FOLDS_HINT, "'%s': row '%s' has %d training and %d test subjects (both must be > 0)",
+             path, name, nt, nx);
+  }
+  for (int32_t i = 0; i < f->n; i++) {
+    int32_t c = 0;
+    for (int32_t s = 1; s <= f->k; s++) c += f->roles[(size_t)s * f->n + i] == FOLD_TEST;
+    CS_CHECK(c == 1, FOLDS_HINT,
+             "'%s': subject %d is the test subject of %d cross-validation folds (each subject is tested in exactly one)",
+             path, f->ids[i], c);
+  }
+}
+
+void folds_check_store(const Folds *f, const char *path, const H5Store *s) {
+  char *hit = callocCheck((size_t)f->n + 1, 1);
+  for (int32_t i = 0; i < s->n; i++) {
+    const int32_t *h = bsearch(&s->meta[i].subject, f->ids, (size_t)f->n, sizeof(int32_t), cmp_i32);
+    if (!h)
+      cs_fatal("the folds file was made for another store; run `cordseg folds STORE -o FILE` on this store",
+               "store '%s' has subject %d (slice %d), which folds '%s' does not list", s->path, s->meta[i].subject, i,
+               path);
+    hit[h - f->ids] = 1;
+  }
+  for (int32_t i = 0; i < f->n; i++)
+    if (!hit[i])
+      cs_fatal("the folds file was made for another store; run `cordseg folds STORE -o FILE` on this store",
+               "folds '%s' lists subject %d, which store '%s' does not hold", path, f->ids[i], s->path);
+  free(hit);
+  char sum[64];
+  h5store_attr_string(s, "checksum", sum, sizeof sum);
+  if (f->store_checksum[0] && strcmp(f->store_checksum, "-") && sum[0] && strcmp(f->store_checksum, sum))
+    cs_fatal("the folds were made for another store (or the store changed): run `cordseg folds STORE -o FILE` again",
+             "folds '%s' record store checksum %s, store '%s' has %s", path, f->store_checksum, s->path, sum);
 }
 
 int32_t folds_indices(const Folds *f, int set, char role, const SliceMeta *meta, int32_t nslices, int32_t **idx) {
@@ -182,12 +269,18 @@ int32_t folds_indices(const Folds *f, int set, char role, const SliceMeta *meta,
            "fold %d does not exist (the folds file has %d)", set, f->k);
   const char *row = f->roles + (size_t)(set + 1) * f->n;
   int32_t *out = mallocCheck(sizeof(int32_t) * (size_t)(nslices + 1)), m = 0;
+  char *seen = callocCheck((size_t)f->n + 1, 1);
   for (int32_t i = 0; i < nslices; i++) {
     const int32_t *hit = bsearch(&meta[i].subject, f->ids, (size_t)f->n, sizeof(int32_t), cmp_i32);
     CS_CHECK(hit, "the folds file was made for another store; run `cordseg folds` on this store",
              "slice %d has subject %d, which the folds file does not list", i, meta[i].subject);
+    seen[hit - f->ids] = 1;
     if (row[hit - f->ids] == role) out[m++] = i;
   }
+  for (int32_t i = 0; i < f->n; i++)
+    CS_CHECK(seen[i], "the folds file was made for another store; run `cordseg folds` on this store",
+             "the folds file lists subject %d, which the store does not hold", f->ids[i]);
+  free(seen);
   *idx = out;
   return m;
 }

@@ -28,7 +28,14 @@ typedef struct {
 /* subject ids from the store's slice metadata (duplicates fine) */
 void folds_make(Folds *f, const SliceMeta *meta, int32_t nslices, int32_t k, uint64_t seed);
 void folds_write(Folds *f, const char *path); /* atomic; fills f->hash */
-void folds_read(Folds *f, const char *path);  /* verifies the hash; fatal on any mismatch */
+/* verifies the hash, then the content: sorted unique ids, every row given
+ * once, each row with train and test subjects, each subject tested in
+ * exactly one fold (folds_check); fatal naming the file and line */
+void folds_read(Folds *f, const char *path);
+void folds_check(const Folds *f, const char *path);
+/* fatal unless the store's subjects are exactly the folds' subjects and the
+ * recorded store checksum (when there is one) is the store's */
+void folds_check_store(const Folds *f, const char *path, const H5Store *s);
 /* slice indices (ascending) of `set` (FOLDS_SPLIT or 0..k-1) whose subject
  * has `role`; returns the count, *idx malloc'ed. Fatal if a slice's subject
  * is unknown to the folds (folds made for another store). */

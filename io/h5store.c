@@ -306,6 +306,9 @@ void h5store_open(H5Store *s, const char *path) {
   if (H5Sget_simple_extent_ndims(sp) != 3) cs_fatal(H5_HINT_READ, "'%s': '/b0' is not [N,H,W]", path);
   H5Sget_simple_extent_dims(sp, d, NULL);
   H5Sclose(sp), H5Dclose(ds);
+  if (d[0] > (hsize_t)INT32_MAX / 2 || d[1] < 1 || d[2] < 1 || d[1] > 4096 || d[2] > 4096)
+    cs_fatal(H5_HINT_READ, "'%s': dataset '/b0' has shape %llu x %llu x %llu (slices of 1..4096 pixels per side)", path,
+             (unsigned long long)d[0], (unsigned long long)d[1], (unsigned long long)d[2]);
   s->n = (int32_t)d[0], s->h = (int32_t)d[1], s->w = (int32_t)d[2];
   check_dataset(s, "b0", H5T_FLOAT, 4, 3, d);
   check_dataset(s, "fa", H5T_FLOAT, 4, 3, d);
@@ -334,7 +337,19 @@ void h5store_open(H5Store *s, const char *path) {
   for (int32_t i = 0; i < s->n; i++) {
     s->meta[i].subject = iv[i], s->meta[i].slice = iv[s->n + i], s->meta[i].level = iv[2 * s->n + i];
     s->meta[i].spacing[0] = spc[2 * i], s->meta[i].spacing[1] = spc[2 * i + 1];
+    const SliceMeta *m = &s->meta[i];
+    if (m->slice < 0 || m->level < 0 || m->level > 24)
+      cs_fatal(H5_HINT_READ, "'%s': slice %d (subject %d) has %s = %d (slice >= 0, level 0..24)", path, i, m->subject,
+               m->slice < 0 ? "/slice" : "/level", m->slice < 0 ? m->slice : m->level);
+    for (int k = 0; k < 2; k++)
+      if (!isfinite(m->spacing[k]) || !(m->spacing[k] > 0) || m->spacing[k] > 1e3)
+        cs_fatal(H5_HINT_READ, "'%s': dataset /spacing, slice %d (subject %d) has %s pixel size %g mm", path, i,
+                 m->subject, k ? "column" : "row", (double)m->spacing[k]);
   }
+  int64_t n_attr = -1;
+  if (h5_attr_read_i64(s->file, "n_slices", &n_attr) && n_attr != s->n)
+    cs_fatal(H5_HINT_READ, "'%s': root attribute n_slices = %lld but the datasets hold %d slices", path,
+             (long long)n_attr, s->n);
   free(iv), free(spc);
   for (int q = 0; q < DS_IMG_COUNT; q++) {
     s->ds[q] = -1, s->fast[q] = 0;
@@ -379,6 +394,32 @@ static int read_chunk_fast(const H5Store *s, int d, int32_t i, size_t elem, void
   return ok;
 }
 
+/* what a slice must hold, checked on every read so that no command (info,
+ * folds, train, evaluate) works on garbage: finite images, labels 0..8 */
+static void check_slice(const H5Store *s, int d, int32_t i, const void *out) {
+  const size_t hw = (size_t)s->h * (size_t)s->w;
+  const SliceMeta *m = &s->meta[i];
+  if (d == DS_LABELS) {
+    const uint8_t *l = out;
+    for (size_t k = 0; k < hw; k++)
+      if (l[k] > LABEL_MAX)
+        cs_fatal("labels are 0..8 (io/labels.h); re-import the subject with the right --label-map",
+                 "store '%s': dataset /labels, slice %d (subject %d, slice %d) has value %d at pixel (%zu,%zu), "
+                 "outside 0..%d",
+                 s->path, i, m->subject, m->slice, l[k], k / (size_t)s->w, k % (size_t)s->w, LABEL_MAX);
+    return;
+  }
+  const float *f = out;
+  for (size_t k = 0; k < hw; k++)
+    if (!isfinite(f[k]) || (d == DS_FA && (f[k] < -1e-3f || f[k] > 1.001f)) ||
+        (d >= DS_MD && d <= DS_RD && f[k] < 0))
+      cs_fatal("the store is damaged or was not written by cordseg; regenerate it with `cordseg import` or `cordseg "
+               "phantom`",
+               "store '%s': dataset /%s, slice %d (subject %d, slice %d) has value %g at pixel (%zu,%zu)%s", s->path,
+               IMG_NAMES[d], i, m->subject, m->slice, (double)f[k], k / (size_t)s->w, k % (size_t)s->w,
+               !isfinite(f[k]) ? " (not finite)" : d == DS_FA ? " (FA is in [0, 1])" : " (a diffusivity is >= 0)");
+}
+
 static void read_slice(const H5Store *s, const char *name, hid_t memtype, int32_t i, void *out) {
   CS_CHECK(i >= 0 && i < s->n, "slice indices come from the folds file of this very store",
            "'%s': slice index %d outside [0, %d)", s->path, i, s->n);
@@ -386,7 +427,10 @@ static void read_slice(const H5Store *s, const char *name, hid_t memtype, int32_
   while (d < DS_IMG_COUNT && strcmp(IMG_NAMES[d], name)) d++;
   int cached = d < DS_IMG_COUNT && !s->writable && s->ds[d] >= 0;
   size_t elem = d == DS_LABELS ? 1 : 4;
-  if (cached && s->fast[d] && read_chunk_fast(s, d, i, elem, out)) return;
+  if (cached && s->fast[d] && read_chunk_fast(s, d, i, elem, out)) {
+    check_slice(s, d, i, out);
+    return;
+  }
   hid_t ds = cached ? s->ds[d] : H5Dopen2(s->file, name, H5P_DEFAULT);
   H5_CHECK(ds, s->path, name, H5_HINT_READ);
   hid_t fs = H5Dget_space(ds);
@@ -396,6 +440,7 @@ static void read_slice(const H5Store *s, const char *name, hid_t memtype, int32_
   H5_CHECK(H5Dread(ds, memtype, ms, fs, H5P_DEFAULT, out), s->path, name, H5_HINT_READ);
   H5Sclose(ms), H5Sclose(fs);
   if (!cached) H5Dclose(ds);
+  if (d < DS_IMG_COUNT && !s->writable) check_slice(s, d, i, out);
 }
 
 void h5store_read_slices(const H5Store *s, const int32_t *idx, int32_t n, float *b0, float *fa, uint8_t *labels) {

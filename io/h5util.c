@@ -61,12 +61,19 @@ int h5_attr_read_string(int64_t loc, const char *name, char *buf, int n) {
   hid_t ft = H5Aget_type(a);
   int ok = 0;
   if (H5Tget_class(ft) == H5T_STRING && !H5Tis_variable_str(ft)) {
+    /* read with the file's own padding (NULLTERM, NULLPAD as h5py writes, or
+     * SPACEPAD) and size: a NULLTERM memory type of the same size would drop
+     * the last character of a NULLPAD string */
     size_t sz = H5Tget_size(ft);
+    H5T_str_t pad = H5Tget_strpad(ft);
     char *tmp = mallocCheck(sz + 1);
     hid_t mt = H5Tcopy(H5T_C_S1);
     H5Tset_size(mt, sz);
+    H5Tset_strpad(mt, pad == H5T_STR_SPACEPAD ? H5T_STR_SPACEPAD : H5T_STR_NULLPAD);
     if (H5Aread(a, mt, tmp) >= 0) {
       tmp[sz] = 0;
+      if (pad == H5T_STR_SPACEPAD)
+        for (size_t k = sz; k > 0 && tmp[k - 1] == ' '; k--) tmp[k - 1] = 0;
       snprintf(buf, (size_t)n, "%s", tmp);
       ok = 1;
     }

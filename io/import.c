@@ -40,6 +40,37 @@ static NiftiVol vol_view(const NiftiVol *ref, float *data) {
   return v;
 }
 
+void import_check_not_constant(const NiftiVol *v, const char *what) {
+  const int64_t n = v->nx * v->ny * v->nz * v->nt;
+  float lo = n ? v->data[0] : 0, hi = lo;
+  for (int64_t i = 1; i < n; i++) lo = fminf(lo, v->data[i]), hi = fmaxf(hi, v->data[i]);
+  if (!(hi > lo))
+    cs_fatal("give the subject's map (check the file and its scl_slope): a constant image carries no anatomy",
+             "%s '%s': every voxel is %g", what, v->path, (double)lo);
+}
+
+void import_check_dwi(const NiftiVol *v) {
+  const int64_t nvox = v->nx * v->ny * v->nz;
+  for (int64_t t = 0; t < v->nt; t++) {
+    const float *d = v->data + t * nvox;
+    float hi = 0;
+    for (int64_t i = 0; i < nvox; i++) {
+      if (d[i] < 0) {
+        const int64_t x = i % v->nx, y = (i / v->nx) % v->ny, z = i / (v->nx * v->ny);
+        cs_fatal("diffusion signals are magnitudes (>= 0): give the magnitude DWI series, not phase or a "
+                 "difference image (check scl_slope/scl_inter)",
+                 "--dwi '%s': voxel (%lld,%lld,%lld) of volume %lld has negative signal %g", v->path, (long long)x,
+                 (long long)y, (long long)z, (long long)t, (double)d[i]);
+      }
+      hi = fmaxf(hi, d[i]);
+    }
+    if (!(hi > 0))
+      cs_fatal("give the acquired DWI series (every volume must hold signal; drop empty volumes and their bvals/bvecs "
+               "entries)",
+               "--dwi '%s': volume %lld is all zero", v->path, (long long)t);
+  }
+}
+
 int32_t import_subject(const ImportSpec *sp) {
   CS_CHECK(sp->labels, "pass --labels LABELS.nii.gz", "import: a label volume is required");
   CS_CHECK((sp->b0 && sp->fa) != (sp->dwi != NULL), "give either --b0 and --fa, or --dwi with --bvals and --bvecs",
@@ -57,6 +88,7 @@ int32_t import_subject(const ImportSpec *sp) {
     NiftiVol dwi;
     niftivol_read(&dwi, sp->dwi);
     niftivol_check_finite(&dwi);
+    import_check_dwi(&dwi);
     niftivol_check_same_grid(&dwi, &lab);
     double *bv = NULL, *bg = NULL;
     dti_read_bvals_bvecs(sp->bvals, sp->bvecs, (int32_t)dwi.nt, &bv, &bg);
@@ -85,6 +117,7 @@ int32_t import_subject(const ImportSpec *sp) {
       niftivol_check_finite(&in[i]);
       CS_CHECK(in[i].nt == 1, "give 3-D maps", "%s: has %lld volumes, expected a 3-D map", paths[i], (long long)in[i].nt);
       niftivol_check_same_grid(&in[i], &lab);
+      import_check_not_constant(&in[i], i == 0 ? "--b0" : "--fa");
       maps[i] = in[i].data;
     }
     for (int64_t v = 0; v < nvox; v++)

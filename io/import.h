@@ -15,6 +15,8 @@
 #define CORDSEG_IO_IMPORT_H
 #include <stdint.h>
 
+#include "io/niftivol.h"
+
 typedef enum { IMPORT_LABELS_ROI = 0, IMPORT_LABELS_PAM50 = 1 } ImportLabels;
 
 typedef struct {
@@ -35,4 +37,8 @@ typedef struct {
 int32_t import_subject(const ImportSpec *spec);
 /* PAM50 tract value (1..36; 0/37 background) -> ROI id 0..8; -1 if invalid */
 int import_map_pam50(int value);
+/* fatal naming the file: a 4-D DWI series with a negative signal or an
+ * all-zero volume; a map whose voxels are all equal (what names the option) */
+void import_check_dwi(const NiftiVol *v);
+void import_check_not_constant(const NiftiVol *v, const char *what);
 #endif

@@ -239,7 +239,10 @@ void model_open(ModelFile *mf, const char *path) {
   need_str(f, path, "", "mode", buf, sizeof buf);
   CS_CHECK(!strcmp(buf, "sigmoid") || !strcmp(buf, "argmax"), HINT_R, "model '%s': attribute mode = '%s'", path, buf);
   mf->sigmoid = !strcmp(buf, "sigmoid");
-  mf->height = (int32_t)need_i64(f, path, "", "height"), mf->width = (int32_t)need_i64(f, path, "", "width");
+  const int64_t mh = need_i64(f, path, "", "height"), mw = need_i64(f, path, "", "width");
+  CS_CHECK(mh >= 1 && mh <= 4096 && mw >= 1 && mw <= 4096, HINT_R, "model '%s': attributes height x width = %lld x %lld",
+           path, (long long)mh, (long long)mw);
+  mf->height = (int32_t)mh, mf->width = (int32_t)mw;
   if (!h5_attr_read_f64(f, "spacing_row", &mf->spacing[0]) || !h5_attr_read_f64(f, "spacing_col", &mf->spacing[1]) ||
       !(mf->spacing[0] > 0) || !(mf->spacing[1] > 0))
     cs_fatal(HINT_R, "model '%s': attributes spacing_row/spacing_col are missing or not positive", path);
@@ -274,6 +277,11 @@ void model_open(ModelFile *mf, const char *path) {
     m->fold = need_i64(g, path, gname, "fold"), m->seed = need_i64(g, path, gname, "seed");
     m->epoch = need_i64(g, path, gname, "epoch");
     read_exact(g, path, gname, "thresholds", H5T_NATIVE_DOUBLE, m->thr, LABEL_COUNT);
+    for (int c = 0; c < LABEL_COUNT; c++)
+      CS_CHECK(isfinite(m->thr[c]) && m->thr[c] >= 0 && m->thr[c] <= 1, HINT_R,
+               "model '%s': /%s/thresholds[%d] = %g (thresholds are probabilities in [0, 1])", path, gname, c, m->thr[c]);
+    CS_CHECK(m->epoch >= 0 && m->fold >= -1, HINT_R, "model '%s': /%s has epoch %lld, fold %lld", path, gname,
+             (long long)m->epoch, (long long)m->fold);
     CS_CHECK(m->cfg.input == mf->input, HINT_R, "model '%s': /%s takes input %s, the file says %s", path, gname,
              input_name(m->cfg.input), input_name(mf->input));
     CS_CHECK(m->cfg.classes == LABEL_COUNT, HINT_R, "model '%s': /%s has %d classes", path, gname, m->cfg.classes);
@@ -291,6 +299,11 @@ void model_load_member(const ModelFile *mf, int32_t i, Unet *net) {
   read_exact(g, mf->path, gname, "params", H5T_NATIVE_FLOAT, ms.params, ms.np);
   read_exact(g, mf->path, gname, "buffers", H5T_NATIVE_FLOAT, ms.buffers, ms.nb);
   H5Gclose(g);
+  char where[64];
+  snprintf(where, sizeof where, "%s/params", gname);
+  ckpt_check_values(mf->path, where, ms.params, ms.np, -CKPT_MAX_WEIGHT, CKPT_MAX_WEIGHT);
+  snprintf(where, sizeof where, "%s/buffers", gname);
+  ckpt_check_values(mf->path, where, ms.buffers, ms.nb, -CKPT_MAX_BUFFER, CKPT_MAX_BUFFER);
   unet_state_upload(net, &ms);
   model_state_free(&ms);
 }

@@ -16,7 +16,10 @@
 #include <stdint.h>
 #include <stdio.h>
 
-/* mkdir -p dir and dir/ckpt; fatal with a hint when not possible */
+/* mkdir -p dir and dir/ckpt; fatal with a hint when not possible. Removes
+ * temp files (*.tmp.PID) of dead processes in both, and, when there is no
+ * ckpt/last.h5 and no DONE, keeps only the header of log.csv (a fresh start
+ * logs every epoch again). */
 void rundir_prepare(const char *dir);
 /* dir + "/" + name into out (fatal when too long) */
 void rundir_path(char *out, size_t n, const char *dir, const char *name);

@@ -15,6 +15,7 @@
 #include "core/unet.h"
 #include "io/atomic.h"
 #include "io/dti.h"
+#include "io/import.h"
 #include "io/labels.h"
 #include "io/loader.h"
 #include "io/model.h"
@@ -171,6 +172,7 @@ void segment_run(const SegmentOptions *o) {
     NiftiVol dwi;
     niftivol_read(&dwi, o->dwi);
     niftivol_check_finite(&dwi);
+    import_check_dwi(&dwi);
     CS_CHECK(dwi.nt >= 7, "give the 4-D DWI series (b=0 and >= 6 directions)", "--dwi %s: has %lld volumes", o->dwi,
              (long long)dwi.nt);
     double *bv = NULL, *bg = NULL;
