@@ -179,7 +179,9 @@ static int64_t loss_edt_core(const uint8_t *mask, int32_t h, int32_t w, int32_t 
  * below FLT_MIN are flushed to 0; the loss only calls it with x <= 0. */
 static inline float loss_expf(float x) {
   const float lo = -87.3f, hi = 88.0f, shifter = 12582912.0f; /* 1.5 * 2^23: adding it rounds to an integer */
-  const float xc = x < lo ? lo : (x > hi ? hi : x);
+  /* NaN compares false both ways: map it to lo (no shift of a negative or huge
+   * value below), and give NaN back at the end so the step's finite check fires */
+  const float xc = x < lo || x != x ? lo : (x > hi ? hi : x);
   const float fn = (xc * 1.44269504088896341f + shifter) - shifter;
   float r = xc - fn * 0.693359375f;
   r = r - fn * -2.12194440e-4f;
@@ -194,7 +196,7 @@ static inline float loss_expf(float x) {
   float scale;
   memcpy(&scale, &bits, sizeof scale);
   y *= scale;
-  return x < lo ? 0.0f : y;
+  return x != x ? x : x < lo ? 0.0f : y;
 }
 
 /* Pixels per work block of the softmax losses: blocks never straddle two

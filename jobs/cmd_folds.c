@@ -34,6 +34,13 @@ int cmd_folds(int argc, char **argv) {
   if (!out) cli_usage_error("folds", "missing -o FOLDS.txt");
   H5Store s;
   h5store_open(&s, argv[pos]);
+  { /* every slice read and checked (labels, finite images) before a manifest is written for the store */
+    uint64_t got, want;
+    if (!h5store_verify(&s, &got, &want))
+      cs_fatal("re-create the store (cordseg import / phantom); it was changed or damaged after writing",
+               "store '%s': checksum of its contents %016llx does not match the stored %016llx", argv[pos],
+               (unsigned long long)got, (unsigned long long)want);
+  }
   Folds f;
   folds_make(&f, s.meta, s.n, k, seed);
   snprintf(f.store, sizeof f.store, "%.1000s", s.path);

@@ -309,6 +309,9 @@ static void trainer_start(Trainer *t) {
   t->ld = loader_init(&t->store, t->tr_idx, t->ntr, t->b, d->rank, d->world, c->seed, &aug, c->input);
   t->spe = c->steps_per_epoch ? c->steps_per_epoch : loader_steps_per_epoch(t->ld);
   t->epoch0 = t->st.epoch, t->step0 = t->st.step_in_epoch;
+  CS_CHECK(t->step0 >= 0 && t->step0 < t->spe, "the checkpoint is damaged; delete ckpt/last.h5 to fall back to an epoch checkpoint",
+           "checkpoint: step_in_epoch %lld is outside 0..%lld (steps per epoch of this config)", (long long)t->step0,
+           (long long)t->spe - 1);
   if (t->epoch0 < c->epochs) loader_seek(t->ld, t->epoch0, t->step0, t->spe);
   if (t->root) {
     char p[4200];
