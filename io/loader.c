@@ -1,8 +1,14 @@
-/* io/loader.c: sharded, prefetching, augmenting batch loader (see loader.h). */
+/* io/loader.c: sharded, prefetching, augmenting batch loader (see loader.h).
+ * The rank's share of the fold is read and normalised once, at the first
+ * batch, into memory (when it fits in LOADER_CACHE_MAX bytes); batches are
+ * then augmented from that copy, by loader_set_threads() OpenMP threads inside
+ * the I/O thread. Each sample depends only on (seed, epoch, position), so the
+ * thread count changes the speed, never the batch. */
 #define _POSIX_C_SOURCE 200809L
 #include "io/loader.h"
 
 #include <math.h>
+#include <omp.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -128,7 +134,32 @@ struct Loader {
   int64_t perm_epoch;
   float *b0, *xs; /* b0: [2][H][W] slice scratch */
   uint8_t *ys;
+  /* resident copy: slot of store slice i in cache_x/cache_y (-1: not cached) */
+  int threads;
+  int32_t *slot_of;
+  float *cache_x;   /* [count][C][H][W], loader_load_slice's output */
+  uint8_t *cache_y; /* [count][H][W] */
+  float *txs;       /* per augmentation thread: [threads][C][H][W] */
+  uint8_t *tys;
 };
+
+#define LOADER_CACHE_MAX ((size_t)4 << 30)
+
+/* reads and normalises the fold once (I/O thread, before the first batch) */
+static void cache_fill(Loader *l) {
+  const size_t hw = (size_t)l->h * l->w, bytes = (size_t)l->count * hw * (l->C * sizeof(float) + 1);
+  if (bytes > LOADER_CACHE_MAX) return; /* too large: read each slice per batch, as before */
+  l->slot_of = mallocCheck(sizeof(int32_t) * (size_t)l->store->n);
+  for (int32_t i = 0; i < l->store->n; i++) l->slot_of[i] = -1;
+  l->cache_x = mallocCheck(sizeof(float) * (size_t)l->count * l->C * hw);
+  l->cache_y = mallocCheck((size_t)l->count * hw);
+  for (int32_t i = 0; i < l->count; i++) {
+    const int32_t idx = l->indices[i];
+    if (l->slot_of[idx] >= 0) continue;
+    l->slot_of[idx] = i;
+    loader_load_slice(l->store, idx, l->kind, l->cache_x + (size_t)i * l->C * hw, l->cache_y + (size_t)i * hw, l->b0);
+  }
+}
 
 static void make_perm(Loader *l, int64_t epoch) {
   for (int32_t i = 0; i < l->count; i++) l->perm[i] = l->indices[i];
@@ -141,28 +172,49 @@ static void make_perm(Loader *l, int64_t epoch) {
   l->perm_epoch = epoch;
 }
 
+/* sample j of a batch: from the resident copy (any thread) or the store (the I/O thread alone) */
+static void fill_sample(Loader *l, int64_t epoch, int64_t pos, float *xo, uint8_t *yo, float *xs, uint8_t *ys) {
+  const size_t hw = (size_t)l->h * l->w;
+  const int32_t idx = l->perm[pos];
+  const int32_t slot = l->slot_of ? l->slot_of[idx] : -1;
+  const float *xin;
+  const uint8_t *yin;
+  if (slot >= 0) {
+    xin = l->cache_x + (size_t)slot * l->C * hw, yin = l->cache_y + (size_t)slot * hw;
+    if (!l->aug.enabled) {
+      memcpy(xo, xin, sizeof(float) * l->C * hw), memcpy(yo, yin, hw);
+      return;
+    }
+  } else {
+    loader_load_slice(l->store, idx, l->kind, l->aug.enabled ? xs : xo, l->aug.enabled ? ys : yo, l->b0);
+    if (!l->aug.enabled) return;
+    xin = xs, yin = ys;
+  }
+  Rng r;
+  rng_init(&r, hash_mix3(l->seed, (uint64_t)epoch, (uint64_t)pos + 0x1000));
+  AugmentConfig a = l->aug;
+  if (l->kind == INPUT_FA) a.brightness = 0; /* brightness acts on b0 only */
+  augment_apply(&a, &r, l->C, l->h, l->w, xin, yin, xo, yo);
+}
+
 static void fill_batch(Loader *l, int64_t step, float *x, uint8_t *y) {
   int64_t epoch = step / l->steps_per_epoch, t = step % l->steps_per_epoch;
   if (l->perm_epoch != epoch) make_perm(l, epoch);
   const size_t hw = (size_t)l->h * l->w;
   int64_t G = (int64_t)l->batch * l->world;
+  const int par = l->cache_x && l->threads > 1; /* the store (HDF5) is read by the I/O thread only */
+#pragma omp parallel for schedule(static) num_threads(l->threads) if (par)
   for (int32_t j = 0; j < l->batch; j++) {
+    const int tid = par ? omp_get_thread_num() : 0;
     int64_t pos = t * G + (int64_t)l->rank * l->batch + j;
-    int32_t idx = l->perm[pos];
-    float *dst = l->aug.enabled ? l->xs : x + (size_t)j * l->C * hw;
-    loader_load_slice(l->store, idx, l->kind, dst, l->aug.enabled ? l->ys : y + (size_t)j * hw, l->b0);
-    if (l->aug.enabled) {
-      Rng r;
-      rng_init(&r, hash_mix3(l->seed, (uint64_t)epoch, (uint64_t)pos + 0x1000));
-      AugmentConfig a = l->aug;
-      if (l->kind == INPUT_FA) a.brightness = 0; /* brightness acts on b0 only */
-      augment_apply(&a, &r, l->C, l->h, l->w, l->xs, l->ys, x + (size_t)j * l->C * hw, y + (size_t)j * hw);
-    }
+    fill_sample(l, epoch, pos, x + (size_t)j * l->C * hw, y + (size_t)j * hw, l->txs + (size_t)tid * l->C * hw,
+                l->tys + (size_t)tid * hw);
   }
 }
 
 static void *io_thread(void *arg) {
   Loader *l = arg;
+  cache_fill(l);
   for (;;) {
     pthread_mutex_lock(&l->mu);
     int slot = (int)(l->produce_step % 2);
@@ -210,6 +262,7 @@ Loader *loader_init(const H5Store *store, const int32_t *indices, int32_t count,
   }
   l->b0 = mallocCheck(sizeof(float) * hw * 2); /* loader_load_slice scratch: b0 then fa */
   l->xs = mallocCheck(sizeof(float) * hw * 2), l->ys = mallocCheck(hw);
+  l->threads = 1;
   pthread_mutex_init(&l->mu, NULL);
   pthread_cond_init(&l->cv, NULL);
   return l; /* the I/O thread starts with the first loader_next (after an optional loader_seek) */
@@ -229,8 +282,16 @@ void loader_seek(Loader *l, int64_t epoch, int64_t step_in_epoch, int64_t steps_
   l->produce_step = l->consume_step = epoch * l->steps_per_epoch + step_in_epoch;
 }
 
+void loader_set_threads(Loader *l, int threads) {
+  CS_CHECK(!l->started, NULL, "internal: loader_set_threads after the first loader_next");
+  l->threads = threads < 1 ? 1 : threads > 256 ? 256 : threads;
+}
+
 int64_t loader_next(Loader *l, float *x, uint8_t *y) {
   if (!l->started) {
+    const size_t hw = (size_t)l->h * l->w;
+    l->txs = mallocCheck(sizeof(float) * (size_t)l->threads * l->C * hw);
+    l->tys = mallocCheck((size_t)l->threads * hw);
     CS_CHECK(pthread_create(&l->thread, NULL, io_thread, l) == 0, "the system refused a thread; check ulimit -u",
              "loader: cannot start the I/O thread");
     l->started = 1;
@@ -264,5 +325,6 @@ void loader_free(Loader *l) {
   pthread_cond_destroy(&l->cv);
   for (int s = 0; s < 2; s++) free(l->xbuf[s]), free(l->ybuf[s]);
   free(l->indices), free(l->perm), free(l->b0), free(l->xs), free(l->ys);
+  free(l->slot_of), free(l->cache_x), free(l->cache_y), free(l->txs), free(l->tys);
   free(l);
 }

@@ -12,11 +12,12 @@
  * Normalisation: b0 divided by its slice's 99.5th percentile (values ~[0,1]),
  * FA clamped to [0,1].
  * Prefetch: one I/O thread per loader fills the next batch while the trainer
- * uses the current one (double buffer).
+ * uses the current one (double buffer); the fold is read and normalised once
+ * into memory, augmentation may use several threads (loader_set_threads).
  * Output: x float [batch][Cin][H][W] (Cin 1 for b0 or fa, 2 for b0+fa in that
  * order), y uint8 [batch][H][W].
  * defines: InputKind, INPUT_KIND_NAMES, input_kind_name, input_kind_parse, AugmentConfig, augment_config_default, Loader,
- *          loader_init, loader_seek, loader_next, loader_free, loader_steps_per_epoch,
+ *          loader_init, loader_seek, loader_set_threads, loader_next, loader_free, loader_steps_per_epoch,
  *          loader_load_slice, loader_normalize_b0, augment_apply */
 #ifndef CORDSEG_IO_LOADER_H
 #define CORDSEG_IO_LOADER_H
@@ -55,6 +56,9 @@ Loader *loader_init(const H5Store *store, const int32_t *indices, int32_t count,
  * (0, 0), and cap the epoch at steps_per_epoch global batches (0 = all full
  * global batches). Resuming from a checkpoint replays the same batches. */
 void loader_seek(Loader *l, int64_t epoch, int64_t step_in_epoch, int64_t steps_per_epoch);
+/* before the first loader_next: augment with this many OpenMP threads inside
+ * the I/O thread (default 1; the batches are the same for any count) */
+void loader_set_threads(Loader *l, int threads);
 /* fills this rank's next batch; returns the epoch it belongs to */
 int64_t loader_next(Loader *l, float *x, uint8_t *y);
 int64_t loader_steps_per_epoch(const Loader *l);

@@ -307,6 +307,10 @@ static void trainer_start(Trainer *t) {
   augment_config_default(&aug);
   aug.enabled = c->augment;
   t->ld = loader_init(&t->store, t->tr_idx, t->ntr, t->b, d->rank, d->world, c->seed, &aug, c->input);
+  if (t->be->kind != BACKEND_KIND_CPU) { /* the CPU cores are free for the input side: this rank's share */
+    const int share = omp_get_num_procs() / (d->local_size > 0 ? d->local_size : 1);
+    loader_set_threads(t->ld, share > 1 ? share - 1 : 1);
+  }
   t->spe = c->steps_per_epoch ? c->steps_per_epoch : loader_steps_per_epoch(t->ld);
   t->epoch0 = t->st.epoch, t->step0 = t->st.step_in_epoch;
   CS_CHECK(t->step0 >= 0 && t->step0 < t->spe, "the checkpoint is damaged; delete ckpt/last.h5 to fall back to an epoch checkpoint",
