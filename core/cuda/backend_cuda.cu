@@ -229,6 +229,17 @@ static double cu_sumsq(Backend *be, const float *x, size_t n) {
 static void cu_scale(Backend *be, float *x, size_t n, float s) { cuk_scale(st(be), x, n, s); }
 
 /* ----------------------------------------------------------------- NCCL -- */
+/* NCCL failures name this rank and host, so the failing one can be found among many logs */
+#define NCCL_RANK_CHECK(im, call)                                                                                   \
+  do {                                                                                                              \
+    ncclResult_t r_ = (call);                                                                                       \
+    if (r_ != ncclSuccess)                                                                                          \
+      cs_fatal_at(__FILE__, __LINE__,                                                                               \
+                  "rerun with NCCL_DEBUG=INFO; check that every rank sees its own GPU and the network between hosts " \
+                  "(NCCL_SOCKET_IFNAME, NCCL_IB_HCA)",                                                              \
+                  "NCCL call failed on rank %d of %d (host %s, %s): %s: %s", (im)->comm.rank, (im)->comm.world,      \
+                  (im)->comm.host ? (im)->comm.host : "?", (im)->gpu, #call, ncclGetErrorString(r_));                 \
+  } while (0)
 static void cu_comm_init(Backend *be, const BackendComm *comm) {
   CudaImpl *im = cuda_impl(be);
   im->comm = *comm, im->have_comm = 1;
@@ -240,21 +251,21 @@ static void cu_comm_init(Backend *be, const BackendComm *comm) {
              "host %s runs %d ranks but sees %d GPU(s): rank %d would share a GPU", comm->host ? comm->host : "?",
              comm->local_size, ndev, comm->rank);
   ncclUniqueId id;
-  if (comm->rank == 0) NCCL_CHECK(ncclGetUniqueId(&id));
+  if (comm->rank == 0) NCCL_RANK_CHECK(im, ncclGetUniqueId(&id));
   comm->bcast(comm->ctx, &id, sizeof id, 0);
-  NCCL_CHECK(ncclCommInitRank(&im->nccl, comm->world, id, comm->rank));
+  NCCL_RANK_CHECK(im, ncclCommInitRank(&im->nccl, comm->world, id, comm->rank));
 }
 /* mean over the ranks in the MPI path's buckets (16 MiB), on the op stream */
 static void cu_allreduce_avg(Backend *be, float *buf, size_t n) {
   CudaImpl *im = cuda_impl(be);
   if (!im->have_comm || im->comm.world <= 1) return;
   const size_t bucket = ((size_t)16 << 20) / sizeof(float);
-  NCCL_CHECK(ncclGroupStart());
+  NCCL_RANK_CHECK(im, ncclGroupStart());
   for (size_t off = 0; off < n; off += bucket) {
     const size_t cnt = n - off < bucket ? n - off : bucket;
-    NCCL_CHECK(ncclAllReduce(buf + off, buf + off, cnt, ncclFloat, ncclAvg, im->nccl, im->stream));
+    NCCL_RANK_CHECK(im, ncclAllReduce(buf + off, buf + off, cnt, ncclFloat, ncclAvg, im->nccl, im->stream));
   }
-  NCCL_CHECK(ncclGroupEnd());
+  NCCL_RANK_CHECK(im, ncclGroupEnd());
 }
 
 /* ---------------------------------------------------------------- graphs -- */
