@@ -7,8 +7,9 @@
  * the batch: wants_hdl_target = 1. Host all-reduce hooks (sync BN, hybrid's
  * Dice sums over ranks) download a few doubles, call the hook and upload
  * them; core/step.c then runs the step without a graph.
- * GPU selection: device_index, else the local rank (OMPI_COMM_WORLD_LOCAL_RANK,
- * SLURM_LOCALID, MPI_LOCALRANKID, else 0) among the visible GPUs.
+ * GPU selection: device_index, else the only visible GPU, else the local rank
+ * (OMPI_COMM_WORLD_LOCAL_RANK, SLURM_LOCALID, MPI_LOCALRANKID, else 0) among
+ * the visible ones. Two ranks on one physical GPU stop every rank (comm_init).
  * defines: backend_cuda_init, backend_cuda_device_count */
 #include <math.h>
 #include <stdio.h>
@@ -240,16 +241,30 @@ static void cu_scale(Backend *be, float *x, size_t n, float s) { cuk_scale(st(be
                   "NCCL call failed on rank %d of %d (host %s, %s): %s: %s", (im)->comm.rank, (im)->comm.world,      \
                   (im)->comm.host ? (im)->comm.host : "?", (im)->gpu, #call, ncclGetErrorString(r_));                 \
   } while (0)
+/* one number per (host, physical GPU): the host name's FNV-1a hash and the
+ * GPU's PCI address, in 52 bits so that a double carries it exactly */
+static double gpu_key(const char *host, int dev) {
+  uint64_t h = 1469598103934665603ull;
+  for (const char *p = host ? host : "?"; *p; p++) h = (h ^ (uint8_t)*p) * 1099511628211ull;
+  cudaDeviceProp prop;
+  CUDA_CHECK(cudaGetDeviceProperties(&prop, dev));
+  const uint64_t pci = ((uint64_t)prop.pciDomainID << 16) ^ ((uint64_t)prop.pciBusID << 8) ^ (uint64_t)prop.pciDeviceID;
+  return (double)(((h << 24) ^ pci) & ((1ull << 52) - 1));
+}
+
 static void cu_comm_init(Backend *be, const BackendComm *comm) {
   CudaImpl *im = cuda_impl(be);
   im->comm = *comm, im->have_comm = 1;
   if (comm->world <= 1) return;
-  int ndev = 0;
-  CUDA_CHECK(cudaGetDeviceCount(&ndev));
-  if (comm->local_size > ndev)
-    cs_fatal("start one rank per GPU (srun --gpus-per-task=1, or mpirun -np <GPUs per node> per node)",
-             "host %s runs %d ranks but sees %d GPU(s): rank %d would share a GPU", comm->host ? comm->host : "?",
-             comm->local_size, ndev, comm->rank);
+  /* two ranks on one GPU (whatever CUDA_VISIBLE_DEVICES or --gpu-bind each sees): every rank stops */
+  double *keys = (double *)callocCheck((size_t)comm->world, sizeof(double));
+  keys[comm->rank] = gpu_key(comm->host, im->device);
+  comm->sum_f64(comm->ctx, keys, (size_t)comm->world);
+  for (int32_t r = 0; r < comm->world; r++)
+    if (r != comm->rank && keys[r] == keys[comm->rank])
+      cs_fatal("start one rank per GPU (srun --gpus-per-task=1 --gpu-bind=single:1, or mpirun -np <GPUs per node> per node)",
+               "ranks %d and %d share %s", r < comm->rank ? r : comm->rank, r < comm->rank ? comm->rank : r, im->gpu);
+  free(keys);
   ncclUniqueId id;
   if (comm->rank == 0) NCCL_RANK_CHECK(im, ncclGetUniqueId(&id));
   comm->bcast(comm->ctx, &id, sizeof id, 0);
@@ -333,10 +348,11 @@ Backend *backend_cuda_init(BackendPrecision precision, int deterministic, int de
   if (ndev == 0)
     cs_fatal("run on a GPU node (nvidia-smi must list a GPU, CUDA_VISIBLE_DEVICES must not hide it), or set device = cpu",
              "device = cuda, but host %s has no visible CUDA GPU (local rank %d)", host, env_local_rank());
-  const int dev = device_index >= 0 ? device_index : env_local_rank();
+  /* the local rank's GPU; with one visible GPU (srun --gpu-bind, CUDA_VISIBLE_DEVICES per rank) that one */
+  const int lr = env_local_rank(), dev = device_index >= 0 ? device_index : ndev == 1 ? 0 : lr;
   if (dev >= ndev)
     cs_fatal("start one rank per GPU (srun --gpus-per-task=1 --gpu-bind=single:1, or fewer ranks per node)",
-             "host %s: local rank %d has no GPU of its own (%d visible)", host, dev, ndev);
+             "host %s: local rank %d has no GPU of its own (%d visible)", host, lr, ndev);
   CUDA_CHECK(cudaSetDevice(dev));
   Backend *be = (Backend *)callocCheck(1, sizeof *be);
   CudaImpl *im = (CudaImpl *)callocCheck(1, sizeof *im);

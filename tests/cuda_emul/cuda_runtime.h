@@ -51,6 +51,7 @@ typedef CuemulGraph *cudaGraphExec_t;
 struct cudaDeviceProp {
   char name[256];
   int major, minor;
+  int pciDomainID, pciBusID, pciDeviceID;
   size_t totalGlobalMem;
 };
 
