@@ -1,4 +1,5 @@
 /* core/common.c: fatal errors, checked stdio/allocation, clock, PRNG. */
+#define _POSIX_C_SOURCE 200809L /* clock_gettime, CLOCK_MONOTONIC */
 #include "core/common.h"
 
 #include <errno.h>

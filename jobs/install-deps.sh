@@ -3,7 +3,7 @@
 # or through sudo). Idempotent: packages already present are skipped.
 # Usage: jobs/install-deps.sh [--tests] [--check]
 #   --tests  adds python3-torch (the PyTorch reference test and the benchmark
-#            peer) and what the test scripts use
+#            peer), clang (the fuzz harnesses) and what the test scripts use
 #   --check  only lists the missing packages and the command that installs
 #            them (exit 1 if any is missing); installs nothing
 # apt's download size is shown, then one progress line per tenth of the
@@ -26,7 +26,7 @@ check_only=0
 SUDO_HINT=$([ "$(id -u)" = 0 ] || echo "sudo ")
 for a in "$@"; do
   case $a in
-    --tests) pkgs+=(python3 python3-torch python3-numpy procps) ;;
+    --tests) pkgs+=(python3 python3-torch python3-numpy procps clang) ;;
     --check) check_only=1 ;;
     *) echo "install-deps: unknown option '$a' (use --tests, --check)" >&2; exit 2 ;;
   esac
