@@ -30,6 +30,10 @@ static void usage(FILE *f) {
           "  -o, --out DIR      output directory (default RUN_DIR/eval)\n"
           "      --batch N      slices per forward pass (default 8)\n"
           "  -q, --quiet        no progress lines\n"
+          "      --store FILE   test on another cohort: every slice of this store (e.g. one written by\n"
+          "                     `cordseg import`; same slice size), thresholds still from the run's own\n"
+          "                     validation; output default RUN_DIR/eval-<store name>, with cohort.txt\n"
+          "      --subjects L   with --store: only these subject ids (3,5,8)\n"
           "  -h, --help         this help\n");
 }
 
@@ -37,7 +41,8 @@ int cmd_evaluate(int argc, char **argv) {
   EvaluateOptions o;
   evaluate_options_default(&o);
   const CliOption opts[] = {CLI_STRING("ckpt", 0, &o.ckpt), CLI_STRING("out", 'o', &o.out),
-                            CLI_INT32("batch", 0, &o.batch, 1, 4096), CLI_FLAG_ON("quiet", 'q', &o.quiet), CLI_END};
+                            CLI_INT32("batch", 0, &o.batch, 1, 4096), CLI_FLAG_ON("quiet", 'q', &o.quiet),
+                            CLI_STRING("store", 0, &o.test_store), CLI_STRING("subjects", 0, &o.subjects), CLI_END};
   int pos = cli_parse("evaluate", argc, argv, opts, usage);
   if (pos != argc - 1) cli_usage_error("evaluate", "expected exactly one RUN_DIR argument");
   o.run_dir = argv[pos];

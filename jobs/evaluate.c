@@ -197,7 +197,43 @@ void evaluate_run(const EvaluateOptions *o) {
     free(v.ref);
   }
 
-  TestCtx t = {.store = &store, .idx = tidx, .sigmoid = sigmoid, .thr = thr, .k = pr.k,
+  H5Store other;
+  const H5Store *ts = &store;
+  if (o->test_store) { /* another cohort: every slice (of the listed subjects) of that store */
+    h5store_open(&other, o->test_store);
+    CS_CHECK(other.h == store.h && other.w == store.w,
+             "import the cohort at the training slice size and spacing (cordseg import --size)",
+             "store '%s' holds %dx%d slices, the run was trained on %dx%d", o->test_store, other.h, other.w, store.h,
+             store.w);
+    char oc[64];
+    h5store_attr_string(&other, "checksum", oc, sizeof oc);
+    if (!strcmp(oc, ri.data_checksum))
+      fprintf(stderr, "cordseg evaluate: warning: '%s' is the training store: its train and validation subjects are "
+                      "tested too\n", o->test_store);
+    free(tidx);
+    tidx = mallocCheck(sizeof(int32_t) * (size_t)(other.n ? other.n : 1));
+    ntest = 0;
+    for (int32_t i = 0; i < other.n; i++) {
+      int keep = !o->subjects;
+      for (const char *q = o->subjects; q && *q && !keep;) {
+        char *e;
+        const long id = strtol(q, &e, 10);
+        CS_CHECK(e != q && (*e == ',' || *e == 0), "list subject ids as 3,5,8", "--subjects '%s': bad list",
+                 o->subjects);
+        keep = id == other.meta[i].subject;
+        q = *e ? e + 1 : e;
+      }
+      if (keep) tidx[ntest++] = i;
+    }
+    CS_CHECK(ntest > 0, "check the ids with cordseg info STORE", "store '%s' has no slices of subjects '%s'",
+             o->test_store, o->subjects ? o->subjects : "(any)");
+    ts = &other;
+    pr.store = &other;
+    if (!o->quiet)
+      printf("evaluate: testing on another cohort: %s (checksum %s), %d slices%s%s\n", o->test_store, oc, ntest,
+             o->subjects ? " of subjects " : "", o->subjects ? o->subjects : "");
+  }
+  TestCtx t = {.store = ts, .idx = tidx, .sigmoid = sigmoid, .thr = thr, .k = pr.k,
                .pred = mallocCheck((size_t)ntest * (size_t)hw), .ref = mallocCheck((size_t)hw),
                .fa = mallocCheck(sizeof(float) * (size_t)hw), .out = callocCheck((size_t)ntest, sizeof(EvalSlice))};
   predict_slices(&pr, tidx, ntest, "test", o->quiet, test_slice, &t);
@@ -208,7 +244,15 @@ void evaluate_run(const EvaluateOptions *o) {
   evaluate_fa_corr(t.out, ntest, corr);
 
   if (o->out) snprintf(outdir, sizeof outdir, "%s", o->out);
-  else rundir_path(outdir, sizeof outdir, o->run_dir, "eval");
+  else if (o->test_store) { /* RUN/eval-<store file name without .h5> */
+    const char *b = strrchr(o->test_store, '/');
+    char name[256];
+    snprintf(name, sizeof name, "eval-%s", b ? b + 1 : o->test_store);
+    char *dot = strstr(name, ".h5");
+    if (dot) *dot = 0;
+    rundir_path(outdir, sizeof outdir, o->run_dir, name);
+  } else
+    rundir_path(outdir, sizeof outdir, o->run_dir, "eval");
   textio_mkdir_p(outdir, "choose a writable --out directory");
   rundir_path(p, sizeof p, outdir, "thresholds.txt");
   evalio_thresholds_write(p, sigmoid, thr, vdice, LABEL_COUNT);
@@ -216,6 +260,14 @@ void evaluate_run(const EvaluateOptions *o) {
   evalio_slices_write(p, &ri, t.out, ntest);
   rundir_path(p, sizeof p, outdir, "pred.h5");
   evalio_pred_write(p, ri.name, ntest, store.h, store.w, tidx, t.pred);
+  if (o->test_store) { /* which cohort these files are about */
+    char txt[4600], oc[64];
+    h5store_attr_string(ts, "checksum", oc, sizeof oc);
+    snprintf(txt, sizeof txt, "store %s\nchecksum %s\nslices %d\nsubjects %s\ntrained_on %s\n", o->test_store, oc, ntest,
+             o->subjects ? o->subjects : "all", cfg.store);
+    rundir_path(p, sizeof p, outdir, "cohort.txt");
+    textio_write(p, txt);
+  }
   rundir_path(p, sizeof p, outdir, "summary.json");
   evalio_summary_write(p, &ri, ckpt, o->git, sigmoid, thr, vdice, sum, corr, ntest, nval);
 
@@ -235,5 +287,6 @@ void evaluate_run(const EvaluateOptions *o) {
   backend_free(be);
   free(vidx), free(tidx);
   folds_free(&folds);
+  if (o->test_store) h5store_close(&other);
   h5store_close(&store);
 }

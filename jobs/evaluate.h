@@ -21,6 +21,11 @@ typedef struct {
   int32_t batch;      /* slices per forward pass (8) */
   int quiet;          /* no progress lines */
   const char *git;    /* commit of the evaluating program (summary.json), NULL = unknown */
+  /* another cohort: test on this store's slices instead of the fold's test
+   * subjects (thresholds still come from the run's own validation); output
+   * default RUN/eval-<store name>; NULL = the run's own test set */
+  const char *test_store;
+  const char *subjects; /* with test_store: "3,5,8" = only these subjects; NULL = all */
 } EvaluateOptions;
 void evaluate_options_default(EvaluateOptions *o);
 void evaluate_run(const EvaluateOptions *o);

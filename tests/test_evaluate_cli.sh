@@ -59,5 +59,19 @@ check "report --strict exits 3 on missing folds" "[ $? = 3 ]"
 check "evaluate on a non-run directory fails with a hint" "[ $? = 1 ] && grep -q 'run.json' '$T/bad.out'"
 "$BIN" report -o "$T/r3" "$T/nothing-here" > "$T/bad2.out" 2>&1
 check "report on a missing study fails" "[ $? = 1 ] && grep -q 'not a directory' '$T/bad2.out'"
+# another cohort: a second phantom (other seed), all its slices / two of its subjects
+"$BIN" phantom --pam50 "$DATA/PAM50" --subjects 3 --slices 4 --seed 77 -o "$T/other.h5" >/dev/null
+"$BIN" evaluate "$T/study/vgg16-hdl-b0/fold0" --store "$T/other.h5" -q > "$T/cohort.out" 2>&1
+check "evaluate --store exits 0" "[ $? = 0 ]"
+E="$T/study/vgg16-hdl-b0/fold0/eval-other"
+check "evaluate --store: 12 slices x 8 ROIs in eval-other/slices.csv" "[ \$(( \$(wc -l < '$E/slices.csv') - 1 )) = 96 ]"
+check "evaluate --store: cohort.txt names the store and the training store" \
+  "grep -q '^store $T/other.h5' '$E/cohort.txt' && grep -q '^trained_on ' '$E/cohort.txt'"
+check "evaluate --store keeps the run's own thresholds" "cmp -s '$E/thresholds.txt' '$T/study/vgg16-hdl-b0/fold0/eval/thresholds.txt'"
+"$BIN" evaluate "$T/study/vgg16-hdl-b0/fold0" --store "$T/other.h5" --subjects 1,2 -o "$T/two" -q > /dev/null 2>&1
+check "evaluate --store --subjects 1,2: 8 slices" "[ \$(( \$(wc -l < '$T/two/slices.csv') - 1 )) = 64 ]"
+"$BIN" phantom --pam50 "$DATA/PAM50" --subjects 2 --slices 2 --size 64 -o "$T/small.h5" >/dev/null
+"$BIN" evaluate "$T/study/vgg16-hdl-b0/fold0" --store "$T/small.h5" -q > "$T/small.out" 2>&1
+check "evaluate --store of another slice size is refused naming both" "[ $? = 1 ] && grep -q '64x64' '$T/small.out'"
 echo "$((checks - fails)) passed, $fails failed"
 [ $fails = 0 ]
