@@ -77,6 +77,7 @@ def main():
     ap.add_argument("--batch", type=int, default=16)
     ap.add_argument("--steps", type=int, default=20)
     ap.add_argument("--forms", default="eager-fp32,eager-amp,compile-amp")
+    ap.add_argument("--compile-sizes", default="128", help="sizes torch.compile runs at (each compile takes ~1 min)")
     a = ap.parse_args()
     if not torch.cuda.is_available():
         print("torch_peer_gpu: no CUDA device visible to PyTorch", file=sys.stderr)
@@ -90,6 +91,8 @@ def main():
     for m in a.models.split(","):
         for s in (int(v) for v in a.sizes.split(",")):
             for f in a.forms.split(","):
+                if f == "compile-amp" and str(s) not in a.compile_sizes.split(","):
+                    continue
                 try:
                     ips, warm = bench(m, s, a.batch, a.steps, f)
                     print(json.dumps({"impl": "pytorch-" + f, "model": m, "size": s, "batch": a.batch,
