@@ -172,6 +172,12 @@ void evaluate_run(const EvaluateOptions *o) {
   ModelState ms;
   model_state_init(&ms, pr.net, 0);
   ckpt_read(ckpt, &ms, &st);
+  { /* a checkpoint of another run or config must not be reported under this run's provenance */
+    char want[32];
+    config_hash(&cfg, want);
+    CS_CHECK(!strcmp(st.config_hash, want), "evaluate a checkpoint from its own run directory (--ckpt names one of this run)",
+             "checkpoint '%s' was written by config %s, run '%s' has config %s", ckpt, st.config_hash, o->run_dir, want);
+  }
   unet_state_upload(pr.net, &ms);
   model_state_free(&ms);
   const int64_t hw = (int64_t)store.h * store.w;
