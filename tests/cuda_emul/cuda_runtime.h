@@ -27,8 +27,8 @@ struct dim3 {
   unsigned x, y, z;
   dim3(unsigned a = 1, unsigned b = 1, unsigned c = 1) : x(a), y(b), z(c) {}
 };
-extern thread_local uint3 blockIdx, threadIdx;
-extern thread_local dim3 blockDim, gridDim;
+extern uint3 blockIdx, threadIdx; /* kernels run one thread at a time */
+extern dim3 blockDim, gridDim;
 
 typedef enum {
   cudaSuccess = 0,

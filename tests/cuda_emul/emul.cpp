@@ -18,8 +18,8 @@
 
 #define EMUL_FAIL(...) cs_fatal_at(__FILE__, __LINE__, "a CUDA-backend bug the emulation caught", __VA_ARGS__)
 
-thread_local uint3 blockIdx, threadIdx;
-thread_local dim3 blockDim, gridDim;
+uint3 blockIdx, threadIdx;
+dim3 blockDim, gridDim;
 
 struct CuemulStream {
   bool capturing = false;
