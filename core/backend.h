@@ -162,7 +162,7 @@ struct Backend {
    * end once, replay them later with the same buffers (uploads from host
    * staging memory read its contents at replay time) ---- */
   void (*graph_begin)(Backend *be);
-  void *(*graph_end)(Backend *be);
+  void *(*graph_end)(Backend *be); /* NULL: the capture failed and none of its ops ran */
   void (*graph_launch)(Backend *be, void *graph);
   void (*graph_free)(Backend *be, void *graph);
 

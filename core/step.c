@@ -66,7 +66,12 @@ double stepper_grad(Stepper *s, const float *x, const uint8_t *y) {
     be->graph_begin(be);
     grad_ops(s);
     s->graph = be->graph_end(be);
-    be->graph_launch(be, s->graph);
+    if (s->graph) {
+      be->graph_launch(be, s->graph);
+    } else { /* the capture failed: nothing of it ran; eager from now on */
+      s->use_graph = 0;
+      grad_ops(s);
+    }
   } else {
     grad_ops(s);
     s->eager_steps++;

@@ -287,12 +287,20 @@ static void cu_allreduce_avg(Backend *be, float *buf, size_t n) {
 static void cu_graph_begin(Backend *be) {
   CUDA_CHECK(cudaStreamBeginCapture(cuda_impl(be)->stream, cudaStreamCaptureModeRelaxed));
 }
+/* NULL when the capture or its instantiation failed (an op that cannot be
+ * captured): the caller then runs the step eagerly, with a warning */
 static void *cu_graph_end(Backend *be) {
-  cudaGraph_t g;
-  cudaGraphExec_t ex;
-  CUDA_CHECK(cudaStreamEndCapture(cuda_impl(be)->stream, &g));
-  CUDA_CHECK(cudaGraphInstantiate(&ex, g, 0));
-  CUDA_CHECK(cudaGraphDestroy(g));
+  cudaGraph_t g = NULL;
+  cudaGraphExec_t ex = NULL;
+  cudaError_t e = cudaStreamEndCapture(cuda_impl(be)->stream, &g);
+  if (e == cudaSuccess) e = cudaGraphInstantiate(&ex, g, 0);
+  if (g) cudaGraphDestroy(g);
+  if (e != cudaSuccess) {
+    cudaGetLastError();
+    fprintf(stderr, "cordseg: warning: CUDA graph capture of the training step failed (%s); running it eagerly\n",
+            cudaGetErrorString(e));
+    return NULL;
+  }
   return (void *)ex;
 }
 static void cu_graph_launch(Backend *be, void *graph) {
