@@ -26,4 +26,8 @@ if(CORDSEG_CUDA_EMUL)
   add_test(NAME test_backend_ops_emul_bf16 COMMAND test_backend_ops_emul)
   set_tests_properties(test_backend_ops_emul_bf16 PROPERTIES SKIP_RETURN_CODE 77
     ENVIRONMENT "OMP_NUM_THREADS=2;CORDSEG_TEST_PRECISION=bf16")
+  # a graph capture that fails (an uncapturable op): the steps fall back to eager, same results
+  add_test(NAME test_backend_ops_emul_nograph COMMAND test_backend_ops_emul)
+  set_tests_properties(test_backend_ops_emul_nograph PROPERTIES SKIP_RETURN_CODE 77
+    ENVIRONMENT "OMP_NUM_THREADS=2;CUEMUL_FAIL_CAPTURE=1")
 endif()

@@ -139,6 +139,11 @@ cudaError_t cudaStreamBeginCapture(cudaStream_t s, cudaStreamCaptureMode mode) {
 cudaError_t cudaStreamEndCapture(cudaStream_t s, cudaGraph_t *g) {
   if (!s->capturing) EMUL_FAIL("cudaStreamEndCapture without a capture");
   s->capturing = false;
+  if (getenv("CUEMUL_FAIL_CAPTURE")) { /* as a capture with an uncapturable op ends: nothing recorded ran */
+    s->rec.clear();
+    *g = NULL;
+    return cudaErrorStreamCaptureUnsupported;
+  }
   *g = new CuemulGraph();
   (*g)->ops.swap(s->rec);
   return cudaSuccess;
