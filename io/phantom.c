@@ -305,28 +305,29 @@ static void shift_image(const float *in, float *out, int32_t n, double dr, doubl
 /* --anatomy full: the tissues' signals with the acquisition effects of io/anatomy.h, then Rician noise
  * (the same draws per voxel and volume as the old phantom) */
 static void acquire_full(const AnatomySubject *A, const PhantomConfig *c, int32_t subject, int32_t k, int32_t n,
-                         double pf, int nvol, const double *bv, double sigma, const float *tis,
+                         int nvol, double sigma, const float *tis,
                          const double (*e)[DTI_MAX_VOLUMES], float *dwi, float *tmp, Rng *rn) {
   const size_t n2 = (size_t)n * n;
   Rng ra;
   rng_init(&ra, hash_mix3(c->seed, (uint64_t)subject, 5000 + (uint64_t)k));
-  (void)pf;
+  float *tex = mallocCheck(sizeof(float) * n2); /* muscle texture, x(1 +- 0.12) */
+  for (size_t i = 0; i < n2; i++) {
+    double x = (double)(i % (size_t)n) * c->fov_mm / n, y = (double)(i / (size_t)n) * c->fov_mm / n, t = 1;
+    for (int q = 0; q < 3; q++) t += 0.07 * sin(A->tex_k[q][0] * x + A->tex_k[q][1] * y + A->tex_ph[q]);
+    tex[i] = (float)t;
+  }
+  enum { ML = T_OTHER + AT_MUS_L, MR = T_OTHER + AT_MUS_R };
   for (int v = 0; v < nvol; v++) {
     double puls = rng_uniform(&ra) < A->puls_p ? 1 - uni(&ra, 0.3, 0.7) : 1; /* CSF pulsation loss */
     double mr = v ? A->motion_sd * rng_normal(&ra) / (c->fov_mm / n) : 0, mc = v ? A->motion_sd * rng_normal(&ra) / (c->fov_mm / n) : 0;
-    (void)bv;
+    double ev[T_N];
+    for (int t = 0; t < T_N; t++) ev[t] = e[t][v] * (t == T_CSF ? puls : 1);
     float *img = dwi + (size_t)v * n2;
     for (size_t i = 0; i < n2; i++) {
-      double x = (double)(i % (size_t)n) * c->fov_mm / n, y = (double)(i / (size_t)n) * c->fov_mm / n;
-      double tex = 1;
-      for (int q = 0; q < 3; q++) tex += 0.07 * sin(A->tex_k[q][0] * x + A->tex_k[q][1] * y + A->tex_ph[q]);
       double s = 0;
-      for (int t = 0; t < T_N; t++) {
-        double w = tis[(size_t)t * n2 + i] * e[t][v];
-        if (t == T_CSF) w *= puls;
-        if (t == T_OTHER + AT_MUS_L || t == T_OTHER + AT_MUS_R) w *= tex;
-        s += w;
-      }
+      for (int t = 0; t < T_N; t++)
+        if (t != ML && t != MR) s += tis[(size_t)t * n2 + i] * ev[t];
+      s += tex[i] * (tis[(size_t)ML * n2 + i] * ev[ML] + tis[(size_t)MR * n2 + i] * ev[MR]);
       tmp[i] = (float)s;
     }
     if (v) shift_image(tmp, img, n, mr, mc); /* rigid motion between volumes */
@@ -346,6 +347,7 @@ static void acquire_full(const AnatomySubject *A, const PhantomConfig *c, int32_
       dwi[(size_t)v * n2 + i] = (float)sqrt(n1 * n1 + n2n * n2n);
     }
   }
+  free(tex);
 }
 
 void phantom_subject(const PhantomAtlas *a, const PhantomConfig *c, int32_t subject, float *b0, float *fa, float *md,
@@ -515,7 +517,7 @@ void phantom_subject_ex(const PhantomAtlas *a, const PhantomConfig *c, int32_t s
           e[T_OTHER + at][v] = gain * A.s0[at] * exp(-bv[v] * q);
         }
     if (full) {
-      acquire_full(&A, c, subject, k, n, pf, nvol, bv, sigma, tis, (const double(*)[DTI_MAX_VOLUMES])e, dwi, tmp, &rn);
+      acquire_full(&A, c, subject, k, n, nvol, sigma, tis, (const double(*)[DTI_MAX_VOLUMES])e, dwi, tmp, &rn);
     } else
     for (size_t i = 0; i < n2; i++) {
       double xr = ((double)(i % n) - n / 2) / n, yr = ((double)(i / n) - n / 2) / n;
