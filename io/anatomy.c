@@ -48,7 +48,7 @@ void anatomy_subject_draw(AnatomySubject *s, uint64_t seed, int32_t subject) {
   s->s0[AT_MUS_L] = s->s0[AT_MUS_R] = uni(&r, 0.15, 0.27);
   s->dpar[AT_MUS_L] = s->dpar[AT_MUS_R] = uni(&r, 1.9e-3, 2.3e-3);
   s->dperp[AT_MUS_L] = s->dperp[AT_MUS_R] = uni(&r, 0.9e-3, 1.3e-3);
-  s->s0[AT_VESSEL] = uni(&r, 0.05, 0.40), s->dpar[AT_VESSEL] = s->dperp[AT_VESSEL] = uni(&r, 8e-3, 12e-3);
+  s->s0[AT_VESSEL] = uni(&r, 0.02, 0.25), s->dpar[AT_VESSEL] = s->dperp[AT_VESSEL] = uni(&r, 8e-3, 12e-3);
   s->s0[AT_AIR] = 0, s->dpar[AT_AIR] = s->dperp[AT_AIR] = 3e-3;
   double ml = uni(&r, 10, 30) * 0.017453292519943295, ap = uni(&r, 5, 20) * 0.017453292519943295;
   s->mus_dir[0] = sin(ml), s->mus_dir[1] = sin(ap), s->mus_dir[2] = sqrt(fmax(0, 1 - sin(ml) * sin(ml) - sin(ap) * sin(ap)));

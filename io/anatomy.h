@@ -31,31 +31,34 @@
  *
  * Tissue signal (b=0, relative to CSF = 1; the cord's WM is 0.55, GM 0.65)
  * and diffusion (mm^2/s), each drawn per subject, uniform in the range:
- *   other soft tissue  0.25-0.40  (the old phantom's background tensor)
+ *   other soft tissue  0.25-0.40 x0.5-0.7 (the old phantom's background tensor)
  *   cortical bone      0.00-0.03  iso 0.3e-3
  *   marrow (fat-sat)   0.08-0.18  iso 0.3-0.6e-3
  *   disc               0.35-0.60  iso 1.2-1.8e-3
  *   facet fluid        0.60-1.00  iso 2.5-3.0e-3
  *   fat (suppressed)   0.03-0.10  iso 0.1-0.3e-3
- *   muscle             0.18-0.30  par 1.9-2.3e-3, perp 0.9-1.3e-3 (FA ~0.3-0.45),
+ *   muscle             0.15-0.27  par 1.9-2.3e-3, perp 0.9-1.3e-3 (FA ~0.3-0.45),
  *                      x(1 +- 0.12) smooth texture
- *   vessels            0.05-0.40  iso 8-12e-3 (flow: gone at b=600)
+ *   vessels            0.02-0.25  iso 8-12e-3 (flow void; gone at b=600)
  * Acquisition effects: a smooth quadratic coil-sensitivity field (+-15 %
  * linear, +-12 % quadratic), an EPI Nyquist ghost (the image shifted by half
  * the FOV along AP, 1-4 %), a smooth AP distortion (0.3-1.2 mm, applied to
  * image and labels alike: labels are drawn on the distorted EPI), rigid
  * in-plane motion between volumes (sd 0.1-0.35 mm), CSF pulsation loss in a
- * fraction 0.05-0.2 of volumes (CSF signal x0.3-0.7 in that volume).
+ * fraction 0.1-0.3 of volumes (CSF signal x0.3-0.7 in that volume).
  *
  * Measurements (anatomy_measure): the same procedure on the real series and
  * on the phantom: cord mask = dti_cord_mask of B0*exp(-b MD) (a mean-DW
  * proxy), per slice its centroid and second moments; GM = normalised radius
- * < 0.4, WM = 0.55..0.9; CSF = 0.3..2 mm outside the mask; "muscle" = the
+ * < 0.4, WM = 0.55..0.9; CSF = within 2.5 mm outside the mask; "muscle" = the
  * paravertebral window 14..32 mm lateral, within +-10 mm AP of the cord;
  * "outside" = > 8 mm from the mask in the window |dx| <= 40, |dy| <= 14 mm
  * (the real series' field of view); all B0 values as medians relative to the
  * cord's median. Documented phantom ranges (tests/test_io_anatomy.c):
- * CSF/cord 1.1-2.5, muscle/cord 0.2-0.7, outside/cord 0.15-0.7.
+ * CSF/cord 0.7-1.4, muscle/cord 0.2-0.5, outside/cord 0.2-0.5 (the real sct_dmri series:
+ * 0.94, 0.33, 0.31; the phantom at SNR 20: 0.97, 0.33, 0.34).
+ * Calibration (full only, against sct_dmri): the cord stream's CSF b=0 x0.5-0.8, soft tissue
+ * x0.5-0.7, WM radial diffusivity x0.45-0.65.
  * defines: AnatomySubject, anatomy_subject_draw, anatomy_class, AT_*,
  *          AnatomyStats, anatomy_measure, anatomy_stats_print */
 #ifndef CORDSEG_IO_ANATOMY_H
