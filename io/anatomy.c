@@ -51,7 +51,8 @@ void anatomy_subject_draw(AnatomySubject *s, uint64_t seed, int32_t subject) {
   s->s0[AT_VESSEL] = uni(&r, 0.02, 0.25), s->dpar[AT_VESSEL] = s->dperp[AT_VESSEL] = uni(&r, 8e-3, 12e-3);
   s->s0[AT_AIR] = 0, s->dpar[AT_AIR] = s->dperp[AT_AIR] = 3e-3;
   double ml = uni(&r, 10, 30) * 0.017453292519943295, ap = uni(&r, 5, 20) * 0.017453292519943295;
-  s->mus_dir[0] = sin(ml), s->mus_dir[1] = sin(ap), s->mus_dir[2] = sqrt(fmax(0, 1 - sin(ml) * sin(ml) - sin(ap) * sin(ap)));
+  s->mus_dir[0] = sin(ml), s->mus_dir[1] = sin(ap),
+  s->mus_dir[2] = sqrt(fmax(0, 1 - sin(ml) * sin(ml) - sin(ap) * sin(ap)));
   for (int q = 0; q < 3; q++) {
     double ang = uni(&r, 0, 6.283185307179586), k = uni(&r, 0.3, 0.9); /* rad/mm */
     s->tex_k[q][0] = k * cos(ang), s->tex_k[q][1] = k * sin(ang), s->tex_ph[q] = uni(&r, 0, 6.283185307179586);
@@ -60,7 +61,8 @@ void anatomy_subject_draw(AnatomySubject *s, uint64_t seed, int32_t subject) {
   s->bias[0] = uni(&r, -0.15, 0.15), s->bias[1] = uni(&r, -0.15, 0.15);
   s->bias[2] = uni(&r, -0.12, 0.12), s->bias[3] = uni(&r, -0.12, 0.12), s->bias[4] = uni(&r, -0.1, 0.1);
   s->ghost = uni(&r, 0.01, 0.04);
-  s->dist_amp = uni(&r, 0.3, 1.2), s->dist_k = 6.283185307179586 / uni(&r, 60, 120), s->dist_ph = uni(&r, 0, 6.283185307179586);
+  s->dist_amp = uni(&r, 0.3, 1.2), s->dist_k = 6.283185307179586 / uni(&r, 60, 120),
+  s->dist_ph = uni(&r, 0, 6.283185307179586);
   s->motion_sd = uni(&r, 0.1, 0.35), s->puls_p = uni(&r, 0.1, 0.3);
   s->csf_scale = uni(&r, 0.5, 0.8), s->other_scale = uni(&r, 0.5, 0.7);
   s->wm_perp_scale = uni(&r, 0.45, 0.65);
@@ -172,7 +174,8 @@ void anatomy_measure(const float *b0, const float *fa, const float *md, int64_t 
   uint8_t *mask = mallocCheck((size_t)nv);
   dti_cord_mask(proxy, cols, rows, nz, 5.0, 0, mask);
   free(proxy);
-  Vec nd = {0}, cord = {0}, wm = {0}, gm = {0}, csf = {0}, mus = {0}, musfa = {0}, out = {0}, cordfa = {0}, cordmd = {0};
+  Vec nd = {0}, cord = {0}, wm = {0}, gm = {0}, csf = {0}, mus = {0}, musfa = {0}, out = {0}, cordfa = {0},
+      cordmd = {0};
   memset(o, 0, sizeof *o);
   int64_t *mi = mallocCheck(sizeof(int64_t) * (size_t)n2);
   for (int64_t z = 0; z < nz; z++) {
@@ -195,8 +198,10 @@ void anatomy_measure(const float *b0, const float *fa, const float *md, int64_t 
       double dx = ((double)(i % cols) - cc) * col_mm, dy = ((double)(i / cols) - cr) * row_mm;
       double rho = sqrt(dx * dx / (sa * sa) + dy * dy / (sb * sb));
       vpush(&cord, B[i]), vpush(&cordfa, F[i]), vpush(&cordmd, M[i]);
-      if (rho < 0.4) vpush(&gm, F[i]);
-      else if (rho > 0.55 && rho < 0.9) vpush(&wm, F[i]);
+      if (rho < 0.4)
+        vpush(&gm, F[i]);
+      else if (rho > 0.55 && rho < 0.9)
+        vpush(&wm, F[i]);
     }
     for (int64_t i = 0; i < n2; i++) {
       if (m[i]) continue;
@@ -225,7 +230,6 @@ void anatomy_measure(const float *b0, const float *fa, const float *md, int64_t 
   o->fa_wm = vquant(&wm, 0.5), o->fa_gm = vquant(&gm, 0.5), o->fa_muscle = vquant(&musfa, 0.5);
   o->fa_cord = vquant(&cordfa, 0.5), o->md_cord = vquant(&cordmd, 0.5);
   for (int q = 0; q < 9; q++) o->hist[q] = vquant(&out, 0.1 * (q + 1)) / c;
-  o->other_cord = NAN;
   double med = vquant(&nd, 0.5);
   for (int64_t i = 0; i < nd.n; i++) nd.v[i] = fabsf(nd.v[i] - (float)med);
   o->snr = c / (1.4826 * vquant(&nd, 0.5) / sqrt(2.0));
@@ -275,7 +279,8 @@ void anatomy_measure_dwi(const char *dwi_path, const char *bvals, const char *bv
     float *pb = mallocCheck(sizeof(float) * n2 * 6), *pf = mallocCheck(sizeof(float) * n2 * 6);
     uint8_t *pl = callocCheck(n2 * 6, 1);
     for (int64_t s = 0; s < ns && np < 6; s += (ns + 5) / 6, np++)
-      memcpy(pb + np * n2, st[0] + s * n2, sizeof(float) * n2), memcpy(pf + np * n2, st[1] + s * n2, sizeof(float) * n2);
+      memcpy(pb + np * n2, st[0] + s * n2, sizeof(float) * n2),
+          memcpy(pf + np * n2, st[1] + s * n2, sizeof(float) * n2);
     montage_write_png(png, np, (int32_t)rows, (int32_t)cols, pb, pf, pl, 3);
     free(pb), free(pf), free(pl);
   }
@@ -288,11 +293,11 @@ void anatomy_stats_print(int n, const AnatomyStats *st, const char *const *names
   printf("%-36s", "measure");
   for (int j = 0; j < n; j++) printf(" %14s", names[j]);
   printf("\n");
-#define ROW(label, expr, fmt)                                   \
-  do {                                                          \
-    printf("%-36s", label);                                     \
-    for (int j = 0; j < n; j++) printf(" %14" fmt, (expr));     \
-    printf("\n");                                               \
+#define ROW(label, expr, fmt)                               \
+  do {                                                      \
+    printf("%-36s", label);                                 \
+    for (int j = 0; j < n; j++) printf(" %14" fmt, (expr)); \
+    printf("\n");                                           \
   } while (0)
   ROW("cord mask voxels per slice", st[j].slices ? (double)st[j].cord_n / (double)st[j].slices : 0.0, ".1f");
   ROW("SNR (cord B0 / neighbour-diff SD)", st[j].snr, ".1f");

@@ -78,8 +78,8 @@ typedef struct {
   double cord_dx, cord_dy, fov_dx, fov_dy; /* cord off the canal centre; cord + canal in the FOV */
   /* tissue signal (x gain, CSF = 1) and diffusivities (mm^2/s) */
   double s0[AT_N], dpar[AT_N], dperp[AT_N];
-  double mus_dir[3];                      /* left muscle fibre direction (x toward left, y posterior, z axis) */
-  double tex_k[3][2], tex_ph[3];          /* muscle texture */
+  double mus_dir[3];             /* left muscle fibre direction (x toward left, y posterior, z axis) */
+  double tex_k[3][2], tex_ph[3]; /* muscle texture */
   /* acquisition */
   double bias[5], ghost, dist_amp, dist_k, dist_ph, motion_sd, puls_p;
   double csf_scale, other_scale; /* the cord stream's CSF and soft-tissue b=0 signal, scaled (calibration) */
@@ -96,12 +96,13 @@ int anatomy_class(const AnatomySubject *s, double x, double y, int level, double
 
 typedef struct {
   int64_t cord_n, slices;
-  double cord_b0, csf_cord, muscle_cord, outside_cord, other_cord; /* B0 medians / cord median */
+  /* from cord_b0 to hist[8]: doubles only (phantom_measure averages them as an array) */
+  double cord_b0, csf_cord, muscle_cord, outside_cord; /* B0 medians / cord median */
   double fa_wm, fa_gm, fa_muscle, fa_cord;                         /* FA medians */
   double md_cord;                                                  /* median, mm^2/s */
-  double snr;  /* cord B0 median / noise SD, the SD from horizontal neighbour differences outside the canal
-                * (1.4826 MAD / sqrt 2) */
-  double hist[9];                                                  /* deciles 10..90 of B0/cord outside the canal */
+  double snr;     /* cord B0 median / noise SD, the SD from horizontal neighbour differences outside the canal
+                   * (1.4826 MAD / sqrt 2) */
+  double hist[9]; /* deciles 10..90 of B0/cord outside the canal */
 } AnatomyStats;
 /* b0, fa, md [nz][rows][cols] in the store orientation (row 0 anterior,
  * column 0 patient right), pixel sizes in mm; bval for the mean-DW proxy. */

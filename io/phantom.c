@@ -319,7 +319,9 @@ static void acquire_full(const AnatomySubject *A, const PhantomConfig *c, int32_
   enum { ML = T_OTHER + AT_MUS_L, MR = T_OTHER + AT_MUS_R };
   for (int v = 0; v < nvol; v++) {
     double puls = rng_uniform(&ra) < A->puls_p ? 1 - uni(&ra, 0.3, 0.7) : 1; /* CSF pulsation loss */
-    double mr = v ? A->motion_sd * rng_normal(&ra) / (c->fov_mm / n) : 0, mc = v ? A->motion_sd * rng_normal(&ra) / (c->fov_mm / n) : 0;
+    const double px_mm = c->fov_mm / n;
+    double mr = v ? A->motion_sd * rng_normal(&ra) / px_mm : 0; /* rigid in-plane motion, pixels */
+    double mc = v ? A->motion_sd * rng_normal(&ra) / px_mm : 0;
     double ev[T_N];
     for (int t = 0; t < T_N; t++) ev[t] = e[t][v] * (t == T_CSF ? puls : 1);
     float *img = dwi + (size_t)v * n2;
@@ -334,7 +336,8 @@ static void acquire_full(const AnatomySubject *A, const PhantomConfig *c, int32_
     else memcpy(img, tmp, sizeof(float) * n2);
     memcpy(tmp, img, sizeof(float) * n2);
     for (int32_t r = 0; r < n; r++) /* Nyquist ghost: the image shifted by half the FOV along AP (rows) */
-      for (int32_t cc = 0; cc < n; cc++) img[(size_t)r * n + cc] += (float)A->ghost * tmp[(size_t)((r + n / 2) % n) * n + cc];
+      for (int32_t cc = 0; cc < n; cc++)
+        img[(size_t)r * n + cc] += (float)A->ghost * tmp[(size_t)((r + n / 2) % n) * n + cc];
   }
   for (size_t i = 0; i < n2; i++) {
     double xr = ((double)(i % (size_t)n) - n / 2) / n, yr = ((double)(i / (size_t)n) - n / 2) / n;
@@ -452,9 +455,14 @@ void phantom_subject_ex(const PhantomAtlas *a, const PhantomConfig *c, int32_t s
             frac[ch * n2 + o] += 0.25f * bilinear(maps + (size_t)ch * a->hw * a->hw, a->hw, ar, ac);
           double xc = x + A.cord_dx, yc = y + A.cord_dy;
           int cls = anatomy_class(&A, ct * xc + st * yc, -st * xc + ct * yc, a->level[m], canal);
-          if (cls == AT_BODY) afr[AT_MARROW * n2 + o] += 0.25f * (float)(1 - dw), afr[AT_DISC * n2 + o] += 0.25f * (float)dw;
-          else if (cls == AT_FACET) afr[AT_FLUID * n2 + o] += 0.25f * (float)fw, afr[AT_BONE * n2 + o] += 0.25f * (float)(1 - fw);
-          else afr[(cls == AT_CANAL ? AT_FAT : cls) * n2 + o] += 0.25f;
+          if (cls == AT_BODY) { /* marrow, or disc by the slab's disc weight */
+            afr[AT_MARROW * n2 + o] += 0.25f * (float)(1 - dw);
+            afr[AT_DISC * n2 + o] += 0.25f * (float)dw;
+          } else if (cls == AT_FACET) {
+            afr[AT_FLUID * n2 + o] += 0.25f * (float)fw;
+            afr[AT_BONE * n2 + o] += 0.25f * (float)(1 - fw);
+          } else
+            afr[(cls == AT_CANAL ? AT_FAT : cls) * n2 + o] += 0.25f; /* the canal's remainder: epidural fat */
         }
     }
     /* labels: argmax of background and the 8 ROIs */
@@ -547,7 +555,8 @@ void phantom_measure(const PhantomAtlas *a, const PhantomConfig *c, int32_t nsub
   AnatomyStats *st = callocCheck((size_t)nsubj, sizeof(AnatomyStats));
 #pragma omp parallel for schedule(dynamic, 1)
   for (int32_t s = 0; s < nsubj; s++) {
-    float *b0 = mallocCheck(sizeof(float) * per), *fa = mallocCheck(sizeof(float) * per), *md = mallocCheck(sizeof(float) * per);
+    float *b0 = mallocCheck(sizeof(float) * per), *fa = mallocCheck(sizeof(float) * per);
+    float *md = mallocCheck(sizeof(float) * per);
     uint8_t *lab = mallocCheck(per);
     SliceMeta *meta = mallocCheck(sizeof(SliceMeta) * (size_t)c->slices);
     phantom_subject(a, c, s + 1, b0, fa, md, NULL, NULL, lab, meta);

@@ -18,8 +18,17 @@
  *    cord is compressed; smooth gain field; Rician noise at SNR (b=0 WM).
  *  fit: the same dti_fit_volume as `cordseg import --dwi`.
  *  labels: area-averaged slab ROIs on the 128 grid, argmax with background.
- * defines: PhantomConfig, phantom_config_default, PhantomAtlas,
- *          phantom_atlas_load/free, phantom_subject, phantom_build */
+ *  anatomy (PhantomConfig.anatomy = PHANTOM_ANATOMY_FULL, `--anatomy full`;
+ *    io/anatomy.h): what the cord and CSF leave is split among vertebrae,
+ *    disc, facets, fat, muscles, vessels, soft tissue and air per vertebral
+ *    level (disc_w), with their own tensors and b=0 signal; bias field,
+ *    Nyquist ghost, AP distortion (labels follow it), inter-volume motion,
+ *    CSF pulsation, cord + anatomy shifted in the FOV; from a separate random
+ *    stream, so PHANTOM_ANATOMY_NONE (default) keeps the original bytes.
+ * defines: PhantomConfig, phantom_config_default, PHANTOM_ANATOMY_*,
+ *          phantom_anatomy_parse, PT_*, PHANTOM_TISSUE_NAMES, PhantomAtlas,
+ *          phantom_atlas_load/free, phantom_subject(_ex), phantom_measure,
+ *          phantom_build(_atlas) */
 #ifndef CORDSEG_IO_PHANTOM_H
 #define CORDSEG_IO_PHANTOM_H
 #include <stdint.h>

@@ -51,9 +51,10 @@ static uint64_t stored_checksum(const char *path) {
 static void check_ranges(const char *what, const AnatomyStats *s) {
   printf("%s: CSF/cord %.3f muscle/cord %.3f outside/cord %.3f; FA WM %.3f GM %.3f muscle %.3f; SNR %.1f\n", what,
          s->csf_cord, s->muscle_cord, s->outside_cord, s->fa_wm, s->fa_gm, s->fa_muscle, s->snr);
-  T_CHECK(s->csf_cord >= CSF_LO && s->csf_cord <= CSF_HI, "%s: CSF/cord %.3f in [%g, %g]", what, s->csf_cord, CSF_LO, CSF_HI);
-  T_CHECK(s->muscle_cord >= MUS_LO && s->muscle_cord <= MUS_HI, "%s: muscle/cord %.3f in [%g, %g]", what, s->muscle_cord,
-          MUS_LO, MUS_HI);
+  T_CHECK(s->csf_cord >= CSF_LO && s->csf_cord <= CSF_HI, "%s: CSF/cord %.3f in [%g, %g]", what, s->csf_cord, CSF_LO,
+          CSF_HI);
+  T_CHECK(s->muscle_cord >= MUS_LO && s->muscle_cord <= MUS_HI, "%s: muscle/cord %.3f in [%g, %g]", what,
+          s->muscle_cord, MUS_LO, MUS_HI);
   T_CHECK(s->outside_cord >= OUT_LO && s->outside_cord <= OUT_HI, "%s: outside/cord %.3f in [%g, %g]", what,
           s->outside_cord, OUT_LO, OUT_HI);
   T_CHECK(s->fa_wm > s->fa_gm, "%s: rim (WM) FA %.3f above core (GM) FA %.3f", what, s->fa_wm, s->fa_gm);
@@ -93,7 +94,8 @@ int main(void) {
       for (size_t i = 0; i < n2; i++)
         if (lab[(size_t)k * n2 + i]) {
           double col = (double)(i % n), row = (double)(i / n);
-          cx += xyz[0][0] * col + xyz[0][1] * row + xyz[0][3], cy += xyz[1][0] * col + xyz[1][1] * row + xyz[1][3], cn++;
+          cx += xyz[0][0] * col + xyz[0][1] * row + xyz[0][3], cy += xyz[1][0] * col + xyz[1][1] * row + xyz[1][3],
+              cn++;
         }
       if (!cn) continue;
       cx /= cn, cy /= cn;
@@ -105,15 +107,16 @@ int main(void) {
         int t = tis[o];
         sx[t] += x, sy[t] += y, cnt[t]++;
         double dx = x - cx, dy = y - cy, d = sqrt(dx * dx + dy * dy);
-        if (t == PT_VESSEL && d < 25) vl += dx < -8, vr += dx > 8;
-        if (t == PT_FLUID) fl += dx < -8, fr += dx > 8;
+        if (t == PT_VESSEL && d < 25) vl += dx<-8, vr += dx> 8;
+        if (t == PT_FLUID) fl += dx<-8, fr += dx> 8;
         if (t == PT_FAT) fat += d < 12;
         if (lab[o] >= 1 && lab[o] <= 8 && lab[o] != 4 && lab[o] != 8) faW += fa[o], nW++;
         if (lab[o] == 4 || lab[o] == 8) faG += fa[o], nG++;
         if (t == PT_MUSCLE_L || t == PT_MUSCLE_R) faM += fa[o], nM++;
       }
       /* body: marrow + disc centroid anterior (RAS y larger) by 8..30 mm, on the midline */
-      double bn = cnt[PT_MARROW] + cnt[PT_DISC], bx = (sx[PT_MARROW] + sx[PT_DISC]) / bn, by = (sy[PT_MARROW] + sy[PT_DISC]) / bn;
+      double bn = cnt[PT_MARROW] + cnt[PT_DISC], bx = (sx[PT_MARROW] + sx[PT_DISC]) / bn,
+             by = (sy[PT_MARROW] + sy[PT_DISC]) / bn;
       ok_body += bn > 50 && by - cy > 8 && by - cy < 30 && fabs(bx - cx) < 6;
       /* posterior bone: laminae + spinous process behind the cord, symmetric about it */
       double px_ = 0, pn = 0;
@@ -136,11 +139,14 @@ int main(void) {
       ok_fat += fat > 5;
     }
   }
-  printf("%d slices: body anterior %d, posterior bone %d, muscles L/R %d, vessels %d, facet fluid %d, epidural fat %d\n",
-         nsl, ok_body, ok_post, ok_mus, ok_vessel, ok_fluid, ok_fat);
-  T_CHECK(ok_body == nsl, "vertebral body/disc anterior to the cord on the midline in every slice (%d/%d)", ok_body, nsl);
+  printf(
+      "%d slices: body anterior %d, posterior bone %d, muscles L/R %d, vessels %d, facet fluid %d, epidural fat %d\n",
+      nsl, ok_body, ok_post, ok_mus, ok_vessel, ok_fluid, ok_fat);
+  T_CHECK(ok_body == nsl, "vertebral body/disc anterior to the cord on the midline in every slice (%d/%d)", ok_body,
+          nsl);
   T_CHECK(ok_post == nsl, "posterior elements behind the cord on the midline in every slice (%d/%d)", ok_post, nsl);
-  T_CHECK(ok_mus == nsl, "left muscles at RAS x < cord, right at x > cord, posterior, every slice (%d/%d)", ok_mus, nsl);
+  T_CHECK(ok_mus == nsl, "left muscles at RAS x < cord, right at x > cord, posterior, every slice (%d/%d)", ok_mus,
+          nsl);
   T_CHECK(ok_vessel >= nsl * 8 / 10, "vertebral arteries on both sides (%d/%d slices)", ok_vessel, nsl);
   T_CHECK(ok_fluid >= nsl * 8 / 10, "facet fluid lateral on both sides (%d/%d slices)", ok_fluid, nsl);
   T_CHECK(ok_fat == nsl, "epidural fat around the cord (%d/%d)", ok_fat, nsl);
@@ -184,14 +190,16 @@ int main(void) {
   old.subjects = 4, old.slices = 3;
   phantom_build_atlas(&a, &old, p4, "none", NULL, NULL);
   uint64_t h1 = stored_checksum(p1), h2 = stored_checksum(p2), h3 = stored_checksum(p3), h4 = stored_checksum(p4);
-  printf("checksums full %016llx %016llx seed 43 %016llx; none %016llx\n", (unsigned long long)h1, (unsigned long long)h2,
-         (unsigned long long)h3, (unsigned long long)h4);
+  printf("checksums full %016llx %016llx seed 43 %016llx; none %016llx\n", (unsigned long long)h1,
+         (unsigned long long)h2, (unsigned long long)h3, (unsigned long long)h4);
   T_CHECK(h1 == h2, "full: same seed -> same checksum with 1 and 2 threads");
   T_CHECK(h1 != h3, "full: another seed -> another checksum");
-  T_CHECK(h4 == 0x43587c361313528cULL, "--anatomy none: the bytes of the phantom before the anatomy (43587c361313528c)");
+  T_CHECK(h4 == 0x43587c361313528cULL,
+          "--anatomy none: the bytes of the phantom before the anatomy (43587c361313528c)");
   char cmd[400];
   snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-  if (system(cmd)) {}
+  if (system(cmd)) {
+  }
   free(b0), free(fa), free(lab), free(tis);
   phantom_atlas_free(&a);
   return t_finish("test_io_anatomy");
