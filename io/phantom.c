@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 
 #include "core/common.h"
+#include "io/anatomy.h"
 #include "io/dti.h"
 #include "io/hash.h"
 #include "io/montage.h"
@@ -22,8 +23,16 @@
 
 void phantom_config_default(PhantomConfig *c) {
   *c = (PhantomConfig){.subjects = 89, .slices = 12, .size = 128, .fov_mm = 80, .acq_row_mm = 1.26,
-                       .acq_col_mm = 1.0, .slab_mm = 7, .bval = 600, .ndirs = 15, .snr = 20, .seed = 42};
+                       .acq_col_mm = 1.0, .slab_mm = 7, .bval = 600, .ndirs = 15, .snr = 20, .seed = 42,
+                       .anatomy = PHANTOM_ANATOMY_NONE};
 }
+
+int phantom_anatomy_parse(const char *s) {
+  return !strcmp(s, "none") ? PHANTOM_ANATOMY_NONE : !strcmp(s, "full") ? PHANTOM_ANATOMY_FULL : -1;
+}
+
+const char *const PHANTOM_TISSUE_NAMES[PT_N] = {"air",    "wm",  "gm",  "csf",      "other",    "bone",  "marrow",
+                                                "disc",   "fluid", "fat", "muscle_l", "muscle_r", "vessel"};
 
 /* ------------------------------------------------------------ atlas ---- */
 /* atlas id (0..35) -> channel 0..7 (label id - 1) from its name in info_label.txt */
@@ -110,6 +119,15 @@ void phantom_atlas_load(PhantomAtlas *a, const char *dir, double slab_mm) {
   a->level = mallocCheck(sizeof(int32_t) * (size_t)a->n);
   for (int32_t m = 0; m < a->n; m++) a->level[m] = lev[s0 + (int64_t)m * step];
   free(lev);
+  /* discs: 5 mm at every level change; a slab's weight = its overlap with the nearest disc */
+  a->disc_w = mallocCheck(sizeof(float) * (size_t)a->n);
+  for (int32_t m = 0; m < a->n; m++) {
+    double best = 1e9;
+    for (int32_t q = 0; q + 1 < a->n; q++)
+      if (a->level[q] != a->level[q + 1]) best = fmin(best, fabs((q + 0.5 - m) * a->step_mm));
+    double h = slab_mm / 2, lo = fmax(-h, best - 2.5), hi = fmin(h, best + 2.5);
+    a->disc_w[m] = (float)(hi > lo ? (hi - lo) / (2 * h) : 0);
+  }
   /* the k-plane range holding axial slices [s0 - half, s_last + half) */
   int64_t s_last = s0 + (int64_t)(a->n - 1) * step, sa = s0 - half, sb = s_last + half;
   int64_t klo = ax.slice_reverse ? ns - sb : sa, khi = ax.slice_reverse ? ns - sa : sb;
@@ -205,7 +223,7 @@ void phantom_atlas_load(PhantomAtlas *a, const char *dir, double slab_mm) {
 }
 
 void phantom_atlas_free(PhantomAtlas *a) {
-  free(a->maps), free(a->crow), free(a->ccol), free(a->level);
+  free(a->maps), free(a->crow), free(a->ccol), free(a->level), free(a->disc_w);
   memset(a, 0, sizeof *a);
 }
 
@@ -279,10 +297,81 @@ static void blur(float *img, int32_t n, double sr, double sc, float *tmp) {
   blur_pass(tmp, img, n, ks[0], n, 1); /* within each column (row sigma) */
 }
 
-enum { T_WM, T_GM, T_CSF, T_OTHER, T_N };
+/* tissues: the old phantom's 4, then the anatomy's (io/anatomy.h AT_BONE..AT_VESSEL at 3 + AT_*) */
+enum { T_WM, T_GM, T_CSF, T_OTHER, T_N_NONE, T_N = T_OTHER + AT_VESSEL + 1 };
+
+static void shift_image(const float *in, float *out, int32_t n, double dr, double dc);
+
+/* --anatomy full: the tissues' signals with the acquisition effects of io/anatomy.h, then Rician noise
+ * (the same draws per voxel and volume as the old phantom) */
+static void acquire_full(const AnatomySubject *A, const PhantomConfig *c, int32_t subject, int32_t k, int32_t n,
+                         int nvol, double sigma, const float *tis,
+                         const double (*e)[DTI_MAX_VOLUMES], float *dwi, float *tmp, Rng *rn) {
+  const size_t n2 = (size_t)n * n;
+  Rng ra;
+  rng_init(&ra, hash_mix3(c->seed, (uint64_t)subject, 5000 + (uint64_t)k));
+  float *tex = mallocCheck(sizeof(float) * n2); /* muscle texture, x(1 +- 0.12) */
+  for (size_t i = 0; i < n2; i++) {
+    double x = (double)(i % (size_t)n) * c->fov_mm / n, y = (double)(i / (size_t)n) * c->fov_mm / n, t = 1;
+    for (int q = 0; q < 3; q++) t += 0.07 * sin(A->tex_k[q][0] * x + A->tex_k[q][1] * y + A->tex_ph[q]);
+    tex[i] = (float)t;
+  }
+  enum { ML = T_OTHER + AT_MUS_L, MR = T_OTHER + AT_MUS_R };
+  for (int v = 0; v < nvol; v++) {
+    double puls = rng_uniform(&ra) < A->puls_p ? 1 - uni(&ra, 0.3, 0.7) : 1; /* CSF pulsation loss */
+    const double px_mm = c->fov_mm / n;
+    double mr = v ? A->motion_sd * rng_normal(&ra) / px_mm : 0; /* rigid in-plane motion, pixels */
+    double mc = v ? A->motion_sd * rng_normal(&ra) / px_mm : 0;
+    double ev[T_N];
+    for (int t = 0; t < T_N; t++) ev[t] = e[t][v] * (t == T_CSF ? puls : 1);
+    float *img = dwi + (size_t)v * n2;
+    for (size_t i = 0; i < n2; i++) {
+      double s = 0;
+      for (int t = 0; t < T_N; t++)
+        if (t != ML && t != MR) s += tis[(size_t)t * n2 + i] * ev[t];
+      s += tex[i] * (tis[(size_t)ML * n2 + i] * ev[ML] + tis[(size_t)MR * n2 + i] * ev[MR]);
+      tmp[i] = (float)s;
+    }
+    if (v) shift_image(tmp, img, n, mr, mc); /* rigid motion between volumes */
+    else memcpy(img, tmp, sizeof(float) * n2);
+    memcpy(tmp, img, sizeof(float) * n2);
+    for (int32_t r = 0; r < n; r++) /* Nyquist ghost: the image shifted by half the FOV along AP (rows) */
+      for (int32_t cc = 0; cc < n; cc++)
+        img[(size_t)r * n + cc] += (float)A->ghost * tmp[(size_t)((r + n / 2) % n) * n + cc];
+  }
+  for (size_t i = 0; i < n2; i++) {
+    double xr = ((double)(i % (size_t)n) - n / 2) / n, yr = ((double)(i / (size_t)n) - n / 2) / n;
+    double bias = 1 + 2 * A->bias[0] * xr + 2 * A->bias[1] * yr + 4 * A->bias[2] * xr * xr + 4 * A->bias[3] * yr * yr +
+                  4 * A->bias[4] * xr * yr;
+    for (int v = 0; v < nvol; v++) {
+      double s = dwi[(size_t)v * n2 + i] * bias;
+      double u1 = rng_uniform(rn), u2 = rng_uniform(rn), rad = sigma * sqrt(-2.0 * log(u1 > 1e-300 ? u1 : 1e-300));
+      double n1 = s + rad * cos(6.283185307179586 * u2), n2n = rad * sin(6.283185307179586 * u2);
+      dwi[(size_t)v * n2 + i] = (float)sqrt(n1 * n1 + n2n * n2n);
+    }
+  }
+  free(tex);
+}
 
 void phantom_subject(const PhantomAtlas *a, const PhantomConfig *c, int32_t subject, float *b0, float *fa, float *md,
                      float *ad, float *rd, uint8_t *labels, SliceMeta *meta) {
+  phantom_subject_ex(a, c, subject, b0, fa, md, ad, rd, labels, meta, NULL);
+}
+
+/* bilinear shift of an n x n image by (dr, dc) pixels, edge-clamped: out(r, c) = in(r - dr, c - dc) */
+static void shift_image(const float *in, float *out, int32_t n, double dr, double dc) {
+  for (int32_t r = 0; r < n; r++)
+    for (int32_t cc = 0; cc < n; cc++) {
+      double sr = fmin(n - 1.001, fmax(0, r - dr)), sc = fmin(n - 1.001, fmax(0, cc - dc));
+      int32_t r0 = (int32_t)sr, c0 = (int32_t)sc;
+      float fr = (float)(sr - r0), fc = (float)(sc - c0);
+      const float *p = in + (size_t)r0 * n + c0;
+      out[(size_t)r * n + cc] = (1 - fr) * ((1 - fc) * p[0] + fc * p[1]) + fr * ((1 - fc) * p[n] + fc * p[n + 1]);
+    }
+}
+
+void phantom_subject_ex(const PhantomAtlas *a, const PhantomConfig *c, int32_t subject, float *b0, float *fa,
+                        float *md, float *ad, float *rd, uint8_t *labels, SliceMeta *meta, uint8_t *tissue) {
   Rng r;
   rng_init(&r, hash_mix3(c->seed, (uint64_t)subject, 0x5eb1ec7));
   const int32_t n = c->size, nf = 2 * n, nvol = 1 + c->ndirs;
@@ -305,13 +394,17 @@ void phantom_subject(const PhantomAtlas *a, const PhantomConfig *c, int32_t subj
   double s0[T_N] = {0.55 * gain, 0.65 * gain, 1.0 * gain, uni(&r, 0.25, 0.4) * gain};
   double bias_x = uni(&r, -0.12, 0.12), bias_y = uni(&r, -0.12, 0.12);
   double sigma = s0[T_WM] / c->snr;
+  const int full = c->anatomy == PHANTOM_ANATOMY_FULL, nt = full ? T_N : T_N_NONE;
+  AnatomySubject A;
+  if (full) anatomy_subject_draw(&A, c->seed, subject);
+  float *afr = full ? mallocCheck(sizeof(float) * AT_N * n2) : NULL;
   double *g = mallocCheck(sizeof(double) * 3 * (size_t)nvol), *bv = mallocCheck(sizeof(double) * (size_t)nvol);
   g[0] = g[1] = g[2] = 0, bv[0] = 0;
   gradient_table(c->ndirs, g + 3);
   for (int k = 1; k < nvol; k++) bv[k] = c->bval;
   DtiModel model;
   dti_model_init(&model, bv, g, nvol, "phantom gradient table");
-  float *frac = mallocCheck(sizeof(float) * PHANTOM_NCH * n2), *tis = mallocCheck(sizeof(float) * T_N * n2);
+  float *frac = mallocCheck(sizeof(float) * PHANTOM_NCH * n2), *tis = callocCheck((size_t)T_N * n2, sizeof(float));
   float *tmp = mallocCheck(sizeof(float) * n2), *dwi = mallocCheck(sizeof(float) * (size_t)nvol * n2);
   const double pf = c->fov_mm / nf, apx = a->px_mm, span = (double)(a->last_c7 - a->first_c2);
   for (int32_t k = 0; k < c->slices; k++) {
@@ -331,17 +424,47 @@ void phantom_subject(const PhantomAtlas *a, const PhantomConfig *c, int32_t subj
     double ap = 1 - comp, widen = 1 + 0.4 * comp, ct = cos(theta), st = sin(theta);
     /* render the fine grid and area-average 2x2 onto the slice grid */
     memset(frac, 0, sizeof(float) * PHANTOM_NCH * n2);
-    for (int32_t R = 0; R < nf; R++)
-      for (int32_t C = 0; C < nf; C++) {
-        double x = (C + 0.5 - n) * pf - tx, y = (R + 0.5 - n) * pf - ty; /* x toward left, y toward posterior */
-        double u = (ct * x + st * y) / (scale * widen), v = (-st * x + ct * y) / (scale * aspect);
-        double apu = ap * (1 + asym * fmax(-1, fmin(1, u / 6.0)) * comp / 0.6);
-        v /= fmax(0.3, fmin(1.0, apu));
-        double ar = a->crow[m] + v / apx, ac = a->ccol[m] + u / apx;
-        size_t o = (size_t)(R / 2) * n + (size_t)(C / 2);
-        for (int ch = 0; ch < PHANTOM_NCH; ch++)
-          frac[ch * n2 + o] += 0.25f * bilinear(maps + (size_t)ch * a->hw * a->hw, a->hw, ar, ac);
-      }
+    if (!full)
+      for (int32_t R = 0; R < nf; R++)
+        for (int32_t C = 0; C < nf; C++) {
+          double x = (C + 0.5 - n) * pf - tx, y = (R + 0.5 - n) * pf - ty; /* x toward left, y toward posterior */
+          double u = (ct * x + st * y) / (scale * widen), v = (-st * x + ct * y) / (scale * aspect);
+          double apu = ap * (1 + asym * fmax(-1, fmin(1, u / 6.0)) * comp / 0.6);
+          v /= fmax(0.3, fmin(1.0, apu));
+          double ar = a->crow[m] + v / apx, ac = a->ccol[m] + u / apx;
+          size_t o = (size_t)(R / 2) * n + (size_t)(C / 2);
+          for (int ch = 0; ch < PHANTOM_NCH; ch++)
+            frac[ch * n2 + o] += 0.25f * bilinear(maps + (size_t)ch * a->hw * a->hw, a->hw, ar, ac);
+        }
+    else {
+      /* the same cord, shifted in the FOV with the anatomy; the image at (x0, y0) shows what lies at
+       * y0 + AP distortion (EPI phase encode), so labels follow the distorted image */
+      memset(afr, 0, sizeof(float) * AT_N * n2);
+      const double dw = a->disc_w[m], fw = 0.6 + 0.4 * dw, canal = 1 - 0.25 * comp;
+      for (int32_t R = 0; R < nf; R++)
+        for (int32_t C = 0; C < nf; C++) {
+          double x0 = (C + 0.5 - n) * pf, y0 = (R + 0.5 - n) * pf;
+          double yd = y0 + A.dist_amp * sin(A.dist_k * x0 + A.dist_ph) * cos(0.5 * A.dist_k * y0);
+          double x = x0 - tx - A.fov_dx, y = yd - ty - A.fov_dy;
+          double u = (ct * x + st * y) / (scale * widen), v = (-st * x + ct * y) / (scale * aspect);
+          double apu = ap * (1 + asym * fmax(-1, fmin(1, u / 6.0)) * comp / 0.6);
+          v /= fmax(0.3, fmin(1.0, apu));
+          double ar = a->crow[m] + v / apx, ac = a->ccol[m] + u / apx;
+          size_t o = (size_t)(R / 2) * n + (size_t)(C / 2);
+          for (int ch = 0; ch < PHANTOM_NCH; ch++)
+            frac[ch * n2 + o] += 0.25f * bilinear(maps + (size_t)ch * a->hw * a->hw, a->hw, ar, ac);
+          double xc = x + A.cord_dx, yc = y + A.cord_dy;
+          int cls = anatomy_class(&A, ct * xc + st * yc, -st * xc + ct * yc, a->level[m], canal);
+          if (cls == AT_BODY) { /* marrow, or disc by the slab's disc weight */
+            afr[AT_MARROW * n2 + o] += 0.25f * (float)(1 - dw);
+            afr[AT_DISC * n2 + o] += 0.25f * (float)dw;
+          } else if (cls == AT_FACET) {
+            afr[AT_FLUID * n2 + o] += 0.25f * (float)fw;
+            afr[AT_BONE * n2 + o] += 0.25f * (float)(1 - fw);
+          } else
+            afr[(cls == AT_CANAL ? AT_FAT : cls) * n2 + o] += 0.25f; /* the canal's remainder: epidural fat */
+        }
+    }
     /* labels: argmax of background and the 8 ROIs */
     uint8_t *lab = labels + (size_t)k * n2;
     for (size_t i = 0; i < n2; i++) {
@@ -360,29 +483,56 @@ void phantom_subject(const PhantomAtlas *a, const PhantomConfig *c, int32_t subj
       tis[T_GM * n2 + i] = frac[3 * n2 + i] + frac[7 * n2 + i];
       tis[T_CSF * n2 + i] = frac[8 * n2 + i];
       tis[T_OTHER * n2 + i] = fmaxf(0, 1 - cord - frac[8 * n2 + i]);
+      if (full) { /* what the cord and CSF leave is split among the anatomy's tissues (air carries none) */
+        const float rem = tis[T_OTHER * n2 + i];
+        tis[T_OTHER * n2 + i] = rem * afr[AT_OTHER * n2 + i];
+        for (int t = AT_BONE; t <= AT_VESSEL; t++) tis[(T_OTHER + t) * n2 + i] = rem * afr[t * n2 + i];
+      }
+      if (tissue) {
+        int bt = PT_AIR;
+        float bf = 0.2f;
+        for (int t = 0; t < nt; t++)
+          if (tis[t * n2 + i] > bf) bf = tis[t * n2 + i], bt = PT_WM + t;
+        tissue[(size_t)k * n2 + i] = (uint8_t)bt;
+      }
     }
     /* acquired resolution: Gaussian with FWHM = acquired pixel size */
     double px = c->fov_mm / n;
-    for (int t = 0; t < T_N; t++) blur(tis + t * n2, n, c->acq_row_mm / px / 2.355, c->acq_col_mm / px / 2.355, tmp);
+    for (int t = 0; t < nt; t++) blur(tis + t * n2, n, c->acq_row_mm / px / 2.355, c->acq_col_mm / px / 2.355, tmp);
     /* tensors: cord axis tilted a little; compression raises WM radial diffusivity */
     double axis[3] = {tilt_lr, tilt_ap, 1}, al = sqrt(1 + tilt_lr * tilt_lr + tilt_ap * tilt_ap);
     for (int q = 0; q < 3; q++) axis[q] /= al;
     double lpar[T_N] = {wm_par * (1 - 0.25 * comp), gm_par, csf_d, oth_par};
     double lperp[T_N] = {wm_perp * (1 + 1.6 * comp), gm_perp * (1 + 0.5 * comp), csf_d, oth_perp};
+    if (full) lperp[T_WM] *= A.wm_perp_scale;
     double e[T_N][DTI_MAX_VOLUMES];
-    for (int t = 0; t < T_N; t++)
+    for (int t = 0; t < T_N_NONE; t++)
       for (int v = 0; v < nvol; v++) {
         double ga = g[3 * v] * axis[0] + g[3 * v + 1] * axis[1] + g[3 * v + 2] * axis[2];
         double gg = g[3 * v] * g[3 * v] + g[3 * v + 1] * g[3 * v + 1] + g[3 * v + 2] * g[3 * v + 2];
         double q = lperp[t] * gg + (lpar[t] - lperp[t]) * ga * ga;
         e[t][v] = s0[t] * exp(-bv[v] * q);
       }
+    if (full) /* calibration against the real series (io/anatomy.h): CSF and soft tissue darker */
+      for (int v = 0; v < nvol; v++) e[T_CSF][v] *= A.csf_scale, e[T_OTHER][v] *= A.other_scale;
+    if (full) /* the anatomy's tensors: muscles along their own (mirrored) fibres, the rest isotropic */
+      for (int at = AT_BONE; at <= AT_VESSEL; at++)
+        for (int v = 0; v < nvol; v++) {
+          double dir[3] = {at == AT_MUS_R ? -A.mus_dir[0] : A.mus_dir[0], A.mus_dir[1], A.mus_dir[2]};
+          double ga = g[3 * v] * dir[0] + g[3 * v + 1] * dir[1] + g[3 * v + 2] * dir[2];
+          double gg = g[3 * v] * g[3 * v] + g[3 * v + 1] * g[3 * v + 1] + g[3 * v + 2] * g[3 * v + 2];
+          double q = A.dperp[at] * gg + (A.dpar[at] - A.dperp[at]) * ga * ga;
+          e[T_OTHER + at][v] = gain * A.s0[at] * exp(-bv[v] * q);
+        }
+    if (full) {
+      acquire_full(&A, c, subject, k, n, nvol, sigma, tis, (const double(*)[DTI_MAX_VOLUMES])e, dwi, tmp, &rn);
+    } else
     for (size_t i = 0; i < n2; i++) {
       double xr = ((double)(i % n) - n / 2) / n, yr = ((double)(i / n) - n / 2) / n;
       double bias = 1 + bias_x * xr * 2 + bias_y * yr * 2;
       for (int v = 0; v < nvol; v++) {
         double s = 0;
-        for (int t = 0; t < T_N; t++) s += tis[t * n2 + i] * e[t][v];
+        for (int t = 0; t < T_N_NONE; t++) s += tis[t * n2 + i] * e[t][v];
         s *= bias;
         /* one Box-Muller pair gives both Rician components */
         double u1 = rng_uniform(&rn), u2 = rng_uniform(&rn), rad = sigma * sqrt(-2.0 * log(u1 > 1e-300 ? u1 : 1e-300));
@@ -397,7 +547,35 @@ void phantom_subject(const PhantomAtlas *a, const PhantomConfig *c, int32_t subj
                           .spacing = {(float)px, (float)px}};
   }
   dti_model_free(&model);
-  free(g), free(bv), free(frac), free(tis), free(tmp), free(dwi);
+  free(g), free(bv), free(frac), free(tis), free(tmp), free(dwi), free(afr);
+}
+
+void phantom_measure(const PhantomAtlas *a, const PhantomConfig *c, int32_t nsubj, AnatomyStats *out) {
+  const size_t per = (size_t)c->slices * c->size * c->size;
+  AnatomyStats *st = callocCheck((size_t)nsubj, sizeof(AnatomyStats));
+#pragma omp parallel for schedule(dynamic, 1)
+  for (int32_t s = 0; s < nsubj; s++) {
+    float *b0 = mallocCheck(sizeof(float) * per), *fa = mallocCheck(sizeof(float) * per);
+    float *md = mallocCheck(sizeof(float) * per);
+    uint8_t *lab = mallocCheck(per);
+    SliceMeta *meta = mallocCheck(sizeof(SliceMeta) * (size_t)c->slices);
+    phantom_subject(a, c, s + 1, b0, fa, md, NULL, NULL, lab, meta);
+    const double px = c->fov_mm / c->size;
+    anatomy_measure(b0, fa, md, c->size, c->size, c->slices, px, px, c->bval, &st[s]);
+    free(b0), free(fa), free(md), free(lab), free(meta);
+  }
+  /* average the per-subject values (NaN-safe) */
+  memset(out, 0, sizeof *out);
+  double *dst = &out->cord_b0, cnt[32] = {0};
+  const int nf = (int)((&out->hist[8] - &out->cord_b0) + 1);
+  for (int32_t s = 0; s < nsubj; s++) {
+    out->cord_n += st[s].cord_n, out->slices += st[s].slices;
+    const double *src = &st[s].cord_b0;
+    for (int f = 0; f < nf && f < 32; f++)
+      if (isfinite(src[f])) dst[f] += src[f], cnt[f]++;
+  }
+  for (int f = 0; f < nf && f < 32; f++) dst[f] = cnt[f] ? dst[f] / cnt[f] : NAN;
+  free(st);
 }
 
 /* ------------------------------------------------------------- build ---- */

@@ -18,12 +18,22 @@
  *    cord is compressed; smooth gain field; Rician noise at SNR (b=0 WM).
  *  fit: the same dti_fit_volume as `cordseg import --dwi`.
  *  labels: area-averaged slab ROIs on the 128 grid, argmax with background.
- * defines: PhantomConfig, phantom_config_default, PhantomAtlas,
- *          phantom_atlas_load/free, phantom_subject, phantom_build */
+ *  anatomy (PhantomConfig.anatomy = PHANTOM_ANATOMY_FULL, `--anatomy full`;
+ *    io/anatomy.h): what the cord and CSF leave is split among vertebrae,
+ *    disc, facets, fat, muscles, vessels, soft tissue and air per vertebral
+ *    level (disc_w), with their own tensors and b=0 signal; bias field,
+ *    Nyquist ghost, AP distortion (labels follow it), inter-volume motion,
+ *    CSF pulsation, cord + anatomy shifted in the FOV; from a separate random
+ *    stream, so PHANTOM_ANATOMY_NONE (default) keeps the original bytes.
+ * defines: PhantomConfig, phantom_config_default, PHANTOM_ANATOMY_*,
+ *          phantom_anatomy_parse, PT_*, PHANTOM_TISSUE_NAMES, PhantomAtlas,
+ *          phantom_atlas_load/free, phantom_subject(_ex), phantom_measure,
+ *          phantom_build(_atlas) */
 #ifndef CORDSEG_IO_PHANTOM_H
 #define CORDSEG_IO_PHANTOM_H
 #include <stdint.h>
 
+#include "io/anatomy.h"
 #include "io/h5store.h"
 
 typedef struct {
@@ -35,8 +45,20 @@ typedef struct {
   int32_t ndirs;                  /* 15 */
   double snr;                     /* b=0 white-matter signal / noise sigma, default 20 */
   uint64_t seed;
+  int32_t anatomy;                /* PHANTOM_ANATOMY_NONE (default: the cord on a flat background, the
+                                   * original bytes) or PHANTOM_ANATOMY_FULL (io/anatomy.h: vertebrae,
+                                   * muscles, vessels, fat; bias field, ghost, distortion, motion,
+                                   * CSF pulsation, cord position in the FOV) */
 } PhantomConfig;
 void phantom_config_default(PhantomConfig *c);
+enum { PHANTOM_ANATOMY_NONE = 0, PHANTOM_ANATOMY_FULL = 1 };
+/* "none" / "full" -> PHANTOM_ANATOMY_*, -1 when unknown */
+int phantom_anatomy_parse(const char *s);
+
+/* dominant tissue of a pixel (phantom_subject_ex's tissue output) */
+enum { PT_AIR, PT_WM, PT_GM, PT_CSF, PT_OTHER, PT_BONE, PT_MARROW, PT_DISC, PT_FLUID, PT_FAT, PT_MUSCLE_L,
+       PT_MUSCLE_R, PT_VESSEL, PT_N };
+extern const char *const PHANTOM_TISSUE_NAMES[PT_N];
 
 #define PHANTOM_NCH 9 /* channels 0..7 = label ids 1..8, 8 = CSF */
 typedef struct {
@@ -48,6 +70,7 @@ typedef struct {
   float *maps;         /* [n][PHANTOM_NCH][hw][hw], row 0 anterior, col 0 right */
   float *crow, *ccol;  /* [n] cord centroid (atlas pixels) */
   int32_t *level;      /* [n] vertebral level at the centre */
+  float *disc_w;       /* [n] fraction of the slab inside an intervertebral disc (5 mm at each level change) */
 } PhantomAtlas;
 void phantom_atlas_load(PhantomAtlas *a, const char *pam50_dir, double slab_mm);
 void phantom_atlas_free(PhantomAtlas *a);
@@ -55,6 +78,14 @@ void phantom_atlas_free(PhantomAtlas *a);
 /* one subject: arrays [slices][size][size]; any float output may be NULL */
 void phantom_subject(const PhantomAtlas *a, const PhantomConfig *c, int32_t subject, float *b0, float *fa, float *md,
                      float *ad, float *rd, uint8_t *labels, SliceMeta *meta);
+/* the same, also the dominant tissue per pixel (PT_*, [slices][size][size], may be NULL) and the
+ * acquisition's noise-free centre of the cord in mm (store frame, may be NULL) */
+void phantom_subject_ex(const PhantomAtlas *a, const PhantomConfig *c, int32_t subject, float *b0, float *fa,
+                        float *md, float *ad, float *rd, uint8_t *labels, SliceMeta *meta, uint8_t *tissue);
+
+/* the measurements of io/anatomy.h (the --compare procedure) on subjects 1..nsubj of the cohort c,
+ * each subject measured alone, the fields averaged */
+void phantom_measure(const PhantomAtlas *a, const PhantomConfig *c, int32_t nsubj, AnatomyStats *out);
 
 /* whole cohort -> HDF5 store (+ optional NIfTI directory and PNG montage) */
 void phantom_build(const PhantomConfig *c, const char *pam50_dir, const char *out_h5, const char *created_by,

@@ -12,3 +12,5 @@ add_test(NAME test_install COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/tests/test_i
 set_tests_properties(test_install PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 300)
 add_test(NAME test_segment COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/tests/test_segment.sh $<TARGET_FILE:cordseg>)
 set_tests_properties(test_segment PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 600 ENVIRONMENT "OMP_NUM_THREADS=2")
+add_test(NAME test_phantom_cli COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/tests/test_phantom_cli.sh $<TARGET_FILE:cordseg>)
+set_tests_properties(test_phantom_cli PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 300 ENVIRONMENT "OMP_NUM_THREADS=2")

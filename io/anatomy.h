@@ -1,0 +1,116 @@
+/* io/anatomy.h: the anatomy around the cord and the acquisition effects of
+ * the phantom's `--anatomy full` mode (io/phantom.c draws the cord and CSF
+ * from PAM50; this module draws everything else), and the measurements that
+ * compare a phantom with a real DWI series (`cordseg phantom --compare`).
+ *
+ * Geometry (mm, in the phantom's render frame: x toward the patient's left =
+ * store columns, y toward posterior = store rows; origin at the centre of the
+ * spinal canal), per vertebral level (PAM50 level labels; the disc weight of
+ * a slab = its overlap with a 5 mm disc at each level boundary):
+ *   canal       ellipse, semi-axes LR 10.5-12.5, AP 6.5-8 (x0.85-1 where the
+ *               cord is compressed); what the PAM50 cord + CSF leave of it is
+ *               epidural fat (fat-suppressed)
+ *   anterior    vertebral body (superellipse, LR semi 8-10, AP semi 7-8.5,
+ *               1 mm from the canal) with a 1 mm cortical rim, fat-suppressed
+ *               marrow inside; at a disc the body becomes intervertebral disc
+ *               (partial volume by the disc weight); longus colli muscles
+ *               anterolateral; pharynx/oesophagus air further anterior
+ *   lateral     pedicles, lateral masses with the facet joint (a 1.5 mm
+ *               fluid line, 60 % fluid, 100 % at a disc), transverse
+ *               processes around the vertebral arteries (radius 1.8-2.6 mm,
+ *               not at C7); carotid arteries anterolateral
+ *   posterior   laminae, spinous process (length by level: C2 long, C3-C5
+ *               short, C6-C7 longer), paraspinal muscles (left and right,
+ *               fibres oblique: 10-30 deg medio-lateral, 5-20 deg AP, mirrored),
+ *               with thin fat septa; lateral neck muscles
+ *   outside     subcutaneous fat (4-9 mm, suppressed) inside a neck ellipse
+ *               (semi 48-60 LR, 45-58 AP), air beyond
+ * The whole anatomy follows the cord's rotation; cord + anatomy are shifted
+ * together in the field of view (+-10 mm LR, +-7 mm AP), the cord a little
+ * off the canal centre (+-0.8 mm LR, -0.5..1 mm AP).
+ *
+ * Tissue signal (b=0, relative to CSF = 1; the cord's WM is 0.55, GM 0.65)
+ * and diffusion (mm^2/s), each drawn per subject, uniform in the range:
+ *   other soft tissue  0.25-0.40 x0.5-0.7 (the old phantom's background tensor)
+ *   cortical bone      0.00-0.03  iso 0.3e-3
+ *   marrow (fat-sat)   0.08-0.18  iso 0.3-0.6e-3
+ *   disc               0.35-0.60  iso 1.2-1.8e-3
+ *   facet fluid        0.60-1.00  iso 2.5-3.0e-3
+ *   fat (suppressed)   0.03-0.10  iso 0.1-0.3e-3
+ *   muscle             0.15-0.27  par 1.9-2.3e-3, perp 0.9-1.3e-3 (FA ~0.3-0.45),
+ *                      x(1 +- 0.12) smooth texture
+ *   vessels            0.02-0.25  iso 8-12e-3 (flow void; gone at b=600)
+ * Acquisition effects: a smooth quadratic coil-sensitivity field (+-15 %
+ * linear, +-12 % quadratic), an EPI Nyquist ghost (the image shifted by half
+ * the FOV along AP, 1-4 %), a smooth AP distortion (0.3-1.2 mm, applied to
+ * image and labels alike: labels are drawn on the distorted EPI), rigid
+ * in-plane motion between volumes (sd 0.1-0.35 mm), CSF pulsation loss in a
+ * fraction 0.1-0.3 of volumes (CSF signal x0.3-0.7 in that volume).
+ *
+ * Measurements (anatomy_measure): the same procedure on the real series and
+ * on the phantom: cord mask = dti_cord_mask of B0*exp(-b MD) (a mean-DW
+ * proxy), per slice its centroid and second moments; GM = normalised radius
+ * < 0.4, WM = 0.55..0.9; CSF = within 2.5 mm outside the mask; "muscle" = the
+ * paravertebral window 14..32 mm lateral, within +-10 mm AP of the cord;
+ * "outside" = > 8 mm from the mask in the window |dx| <= 40, |dy| <= 14 mm
+ * (the real series' field of view); all B0 values as medians relative to the
+ * cord's median. Documented phantom ranges (tests/test_io_anatomy.c):
+ * CSF/cord 0.7-1.4, muscle/cord 0.2-0.5, outside/cord 0.2-0.5 (the real sct_dmri series:
+ * 0.94, 0.33, 0.31; the phantom at SNR 20: 0.97, 0.33, 0.34).
+ * Calibration (full only, against sct_dmri): the cord stream's CSF b=0 x0.5-0.8, soft tissue
+ * x0.5-0.7, WM radial diffusivity x0.45-0.65.
+ * defines: AnatomySubject, anatomy_subject_draw, anatomy_class, AT_*,
+ *          AnatomyStats, anatomy_measure, anatomy_stats_print */
+#ifndef CORDSEG_IO_ANATOMY_H
+#define CORDSEG_IO_ANATOMY_H
+#include <stdint.h>
+
+/* anatomy classes of a fine-grid pixel; AT_BODY and AT_FACET are split by
+ * the caller by the disc weight (body -> marrow/disc, facet -> bone/fluid) */
+enum { AT_OTHER, AT_BONE, AT_MARROW, AT_DISC, AT_FLUID, AT_FAT, AT_MUS_L, AT_MUS_R, AT_VESSEL, AT_AIR, AT_N,
+       AT_BODY = 100, AT_FACET, AT_CANAL };
+
+typedef struct {
+  /* geometry (mm) */
+  double canal_a, canal_b, body_a, body_b, body_gap, ped_w, mass_x, mass_y, mass_r, facet_ang, va_x, va_y, va_r;
+  double lam_t, spin_len, spin_w, neck_a, neck_b, neck_y, subcut, car_x, car_y, car_r, phar_y, phar_a, phar_b;
+  double mus_x, mus_y, mus_a, mus_b, septa_k[2], septa_ph[2];
+  double cord_dx, cord_dy, fov_dx, fov_dy; /* cord off the canal centre; cord + canal in the FOV */
+  /* tissue signal (x gain, CSF = 1) and diffusivities (mm^2/s) */
+  double s0[AT_N], dpar[AT_N], dperp[AT_N];
+  double mus_dir[3];             /* left muscle fibre direction (x toward left, y posterior, z axis) */
+  double tex_k[3][2], tex_ph[3]; /* muscle texture */
+  /* acquisition */
+  double bias[5], ghost, dist_amp, dist_k, dist_ph, motion_sd, puls_p;
+  double csf_scale, other_scale; /* the cord stream's CSF and soft-tissue b=0 signal, scaled (calibration) */
+  double wm_perp_scale;          /* the cord stream's WM radial diffusivity, scaled (calibration) */
+} AnatomySubject;
+
+/* draws one subject's anatomy and acquisition from its own stream (seed,
+ * subject): the cord's stream is untouched, so `--anatomy none` keeps its bytes */
+void anatomy_subject_draw(AnatomySubject *s, uint64_t seed, int32_t subject);
+/* class at (x, y) mm from the canal centre (x toward left, y posterior), at
+ * vertebral level `level` (PAM50: 2 = C2 ... 8 = T1), canal AP scaled by
+ * canal_scale */
+int anatomy_class(const AnatomySubject *s, double x, double y, int level, double canal_scale);
+
+typedef struct {
+  int64_t cord_n, slices;
+  /* from cord_b0 to hist[8]: doubles only (phantom_measure averages them as an array) */
+  double cord_b0, csf_cord, muscle_cord, outside_cord; /* B0 medians / cord median */
+  double fa_wm, fa_gm, fa_muscle, fa_cord;                         /* FA medians */
+  double md_cord;                                                  /* median, mm^2/s */
+  double snr;     /* cord B0 median / noise SD, the SD from horizontal neighbour differences outside the canal
+                   * (1.4826 MAD / sqrt 2) */
+  double hist[9]; /* deciles 10..90 of B0/cord outside the canal */
+} AnatomyStats;
+/* b0, fa, md [nz][rows][cols] in the store orientation (row 0 anterior,
+ * column 0 patient right), pixel sizes in mm; bval for the mean-DW proxy. */
+void anatomy_measure(const float *b0, const float *fa, const float *md, int64_t rows, int64_t cols, int64_t nz,
+                     double row_mm, double col_mm, double bval, AnatomyStats *out);
+/* a real 4-D DWI series (+ FSL bvals/bvecs), fitted as `cordseg import --dwi` does, sliced into the
+ * store orientation (io/niftigeom.h) and measured; png (or NULL): b0/FA montage of every 3rd slice */
+void anatomy_measure_dwi(const char *dwi, const char *bvals, const char *bvecs, const char *png, AnatomyStats *out);
+/* the table: one row per measurement, one column per stats set */
+void anatomy_stats_print(int n, const AnatomyStats *st, const char *const *names);
+#endif
