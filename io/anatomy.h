@@ -96,7 +96,6 @@ int anatomy_class(const AnatomySubject *s, double x, double y, int level, double
 
 typedef struct {
   int64_t cord_n, slices;
-  /* from cord_b0 to hist[8]: doubles only (phantom_measure averages them as an array) */
   double cord_b0, csf_cord, muscle_cord, outside_cord; /* B0 medians / cord median */
   double fa_wm, fa_gm, fa_muscle, fa_cord;                         /* FA medians */
   double md_cord;                                                  /* median, mm^2/s */

@@ -566,15 +566,23 @@ void phantom_measure(const PhantomAtlas *a, const PhantomConfig *c, int32_t nsub
   }
   /* average the per-subject values (NaN-safe) */
   memset(out, 0, sizeof *out);
-  double *dst = &out->cord_b0, cnt[32] = {0};
-  const int nf = (int)((&out->hist[8] - &out->cord_b0) + 1);
+#define PM_FIELDS(X, S) \
+  X(S, cord_b0) X(S, csf_cord) X(S, muscle_cord) X(S, outside_cord) X(S, fa_wm) X(S, fa_gm) X(S, fa_muscle) \
+  X(S, fa_cord) X(S, md_cord) X(S, snr) X(S, hist[0]) X(S, hist[1]) X(S, hist[2]) X(S, hist[3]) X(S, hist[4]) \
+  X(S, hist[5]) X(S, hist[6]) X(S, hist[7]) X(S, hist[8])
+#define PM_PTR(S, f) &(S)->f,
+  double *dst[] = {PM_FIELDS(PM_PTR, out)}, cnt[sizeof dst / sizeof dst[0]] = {0};
+  const int nf = (int)(sizeof dst / sizeof dst[0]);
   for (int32_t s = 0; s < nsubj; s++) {
     out->cord_n += st[s].cord_n, out->slices += st[s].slices;
-    const double *src = &st[s].cord_b0;
-    for (int f = 0; f < nf && f < 32; f++)
-      if (isfinite(src[f])) dst[f] += src[f], cnt[f]++;
+    AnatomyStats *one = &st[s];
+    const double *src[] = {PM_FIELDS(PM_PTR, one)};
+    for (int f = 0; f < nf; f++)
+      if (isfinite(*src[f])) *dst[f] += *src[f], cnt[f]++;
   }
-  for (int f = 0; f < nf && f < 32; f++) dst[f] = cnt[f] ? dst[f] / cnt[f] : NAN;
+#undef PM_PTR
+#undef PM_FIELDS
+  for (int f = 0; f < nf; f++) *dst[f] = cnt[f] ? *dst[f] / cnt[f] : NAN;
   free(st);
 }
 
