@@ -50,6 +50,8 @@ static const Key KEYS[] = {
     {"hdl_reduce", KEY_ENUM, O(hdl_reduce), 0, 0, "norm|mse", "HDL reduction"},
     {"head_init", KEY_ENUM, O(head_init), 0, 0, "auto|prior|default",
      "head bias: prior = data prior (logit of mean HDL target / log class frequency), auto = prior for hdl"},
+    {"head_weight_std", KEY_FLOAT, O(head_weight_std), 0, 10, NULL,
+     "with the prior head: the head's seeded weights rescaled to this std (as RetinaNet), 0 = as initialised"},
     {"grad_clip", KEY_FLOAT, O(grad_clip), -1, 1e12, NULL,
      "clip the rank-averaged gradient to this global L2 norm; 0 = off, -1 = auto (100 for hdl, else off)"},
     {"epochs", KEY_INT, O(epochs), 1, 100000, NULL, "training epochs"},
@@ -88,6 +90,7 @@ void config_defaults(TrainConfig *c) {
   c->hdl_sigma = CONFIG_HDL_SIGMA_DEFAULT;
   c->hdl_reduce = HDL_REDUCE_NORM;
   c->head_init = HEAD_INIT_AUTO;
+  c->head_weight_std = 0.01;
   c->grad_clip = -1;
   c->epochs = 500;
   c->batch = 16;

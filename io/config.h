@@ -50,6 +50,7 @@ typedef struct {
   double hdl_sigma;        /* pixels; CONFIG_HDL_SIGMA_DEFAULT */
   HdlReduce hdl_reduce;    /* norm | mse */
   HeadInit head_init;      /* auto | prior | default: the 1x1 head's per-class bias */
+  double head_weight_std;  /* with the prior head: the 1x1 head's weights rescaled to this std (0.01); 0 = as initialised */
   double grad_clip;        /* global gradient L2-norm clip; 0 = off, -1 = auto (CONFIG_GRAD_CLIP_HDL for hdl, else off) */
   /* schedule */
   int32_t epochs;

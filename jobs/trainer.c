@@ -215,7 +215,11 @@ static void validate(Unet *net, const LossConfig *lc, const H5Store *st, const i
  * mean of the HDL target G_c over every pixel of every training slice, bias =
  * logit(p_c), so the untrained net predicts the mean target and neither the
  * all-on nor the all-off saturation is where it starts; softmax: p_c = the
- * class's pixel frequency, bias = log(p_c). p_c is clamped to [1e-6, 1 - 1e-6]. */
+ * class's pixel frequency, bias = log(p_c). p_c is clamped to [1e-6, 1 - 1e-6].
+ * Then final.weight, as seeded, is rescaled to std head_weight_std (0.01, as
+ * RetinaNet's head): with Kaiming's std the initial logits of a class spread
+ * several units around its prior, and a class that starts far below it over
+ * its own region (sigmoid factor H(1-H) ~ 1e-4) often never rises. */
 static void head_prior_init(Trainer *t) {
   const int32_t K = t->K, H = t->H, W = t->W;
   const size_t hw = (size_t)H * W;
@@ -247,14 +251,23 @@ static void head_prior_init(Trainer *t) {
     free(x), free(scratch), free(g), free(y);
   }
   dist_bcast(p, sizeof(double) * (size_t)K, 0);
-  const UnetTensorInfo *bias = NULL;
-  for (size_t i = 0; i < unet_num_tensors(t->net); i++)
+  const UnetTensorInfo *bias = NULL, *weight = NULL;
+  for (size_t i = 0; i < unet_num_tensors(t->net); i++) {
     if (!strcmp(unet_tensor(t->net, i)->name, "final.bias")) bias = unet_tensor(t->net, i);
-  CS_CHECK(bias && bias->numel == (size_t)K, NULL, "internal: the net has no final.bias of %d classes", K);
+    if (!strcmp(unet_tensor(t->net, i)->name, "final.weight")) weight = unet_tensor(t->net, i);
+  }
+  CS_CHECK(bias && bias->numel == (size_t)K && weight, NULL, "internal: the net has no final.weight/bias of %d classes", K);
   const size_t P = unet_num_params(t->net);
   float *params = mallocCheck(sizeof(float) * P);
   unet_params_download(t->net, params);
   for (int32_t c = 0; c < K; c++) params[bias->offset + (size_t)c] = (float)p[c];
+  if (t->c->head_weight_std > 0) { /* the seeded head weights rescaled to this standard deviation */
+    double ss = 0;
+    for (size_t i = 0; i < weight->numel; i++) ss += (double)params[weight->offset + i] * params[weight->offset + i];
+    const double sd = sqrt(ss / (double)weight->numel);
+    for (size_t i = 0; i < weight->numel && sd > 0; i++)
+      params[weight->offset + i] = (float)(params[weight->offset + i] * (t->c->head_weight_std / sd));
+  }
   unet_params_upload(t->net, params);
   if (t->root) {
     printf("cordseg train: head_init prior: final.bias =");
