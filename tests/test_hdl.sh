@@ -2,24 +2,26 @@
 # tests/test_hdl.sh BIN: the paper's loss learns, and sigmoid models are
 # selected the way they are evaluated (issue 16).
 #  1. learning: `cordseg train` with loss = hdl and its defaults (head_init
-#     auto = the data prior, grad_clip auto = 100) on a small phantom cohort
+#     auto = the data prior with head weights at std 0.01, grad_clip auto =
+#     100) on a small phantom cohort
 #     (12 subjects x 4 slices, fold 0: 28 train / 4 val slices), VGG16-UNet
-#     width_div 4, seed 11, 40 epochs x 7 steps of batch 4 (lr 1e-4 warm-up
-#     epoch, then 1e-3 cosine): the best threshold-searched mean validation
+#     width_div 4, seed 11, 40 epochs x 7 steps of batch 4 (3 warm-up
+#     epochs to lr 1e-3, then cosine; the demo's schedule): the best threshold-searched mean validation
 #     Dice of the 8 ROIs must exceed FLOOR = 0.50 and every ROI must exceed
 #     0.20 at that epoch (measured 2026-12-01 on the 2-core dev VM, one
-#     thread: mean 0.775 at epoch 36, ROIs 0.68-0.85; the floors leave room
+#     thread: mean 0.766 at epoch 34, ROIs 0.69-0.87; the floors leave room
 #     for other CPUs, whose oneDNN kernels give other trajectories). The same
 #     run with the old defaults (head_init = default, grad_clip = 0) must stay
 #     below the floor (measured: 0.015 at epoch 1, then the constant
-#     prediction), so the check can fail.
+#     prediction), so the check can fail. (With 1 warm-up epoch the defaults
+#     collapsed here: 0.149 at epoch 3, then constant; README.)
 #  2. selection: best.h5's epoch (and DONE's best_epoch) is the first epoch
 #     of the highest val_dice_mean in log.csv (the searched Dice for sigmoid
 #     models), and `cordseg evaluate` on best.h5 finds the thresholds and
 #     validation Dice that log.csv logged for that epoch (thr_<ROI>).
 #  3. data parallel: 1 rank and 2 ranks (validation histograms summed over
-#     the ranks) log the same searched Dice (within 1e-3) after the warm-up
-#     epoch. (Later epochs are not compared: at lr 1e-3 HDL's trajectory
+#     the ranks) log the same searched Dice (within 1e-3) after one warm-up
+#     epoch (a 2-epoch run). (Later epochs are not compared: at lr 1e-3 HDL's trajectory
 #     amplifies float summation-order differences; measured: equal to 1e-4
 #     after epoch 1, 0.02-0.4 apart after epoch 2-6.)
 # Exit 77 (skip) without the PAM50 atlas or mpirun.
@@ -51,7 +53,7 @@ epochs = 40
 batch = 4
 lr_max = 1e-3
 lr_min = 1e-5
-warmup_epochs = 1
+warmup_epochs = 3
 no_aug_epochs = 1
 seed = 11
 ckpt_every_epochs = 100
@@ -65,7 +67,7 @@ train 1 "$T/new" & p1=$!
 train 1 "$T/old" --set head_init=default --set grad_clip=0 & p2=$!
 wait $p1 || fail "default HDL run exited with an error: $(tail -3 "$T/new.out")"
 wait $p2 || fail "old-default HDL run exited with an error: $(tail -3 "$T/old.out")"
-E2="--set epochs=2 --set no_aug_epochs=0"
+E2="--set epochs=2 --set warmup_epochs=1 --set no_aug_epochs=0"
 train 1 "$T/e1" $E2 || fail "1-rank 2-epoch HDL run exited with an error: $(tail -3 "$T/e1.out")"
 train 2 "$T/e2" $E2 || fail "2-rank 2-epoch HDL run exited with an error: $(tail -3 "$T/e2.out")"
 
