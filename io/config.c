@@ -48,6 +48,12 @@ static const Key KEYS[] = {
     {"hdl_sigma", KEY_FLOAT, O(hdl_sigma), 0.05, 100, NULL,
      "HDL Gaussian sigma in network-input pixels (2 = one native DTI voxel on the paper's 0.625 mm grid)"},
     {"hdl_reduce", KEY_ENUM, O(hdl_reduce), 0, 0, "norm|mse", "HDL reduction"},
+    {"head_init", KEY_ENUM, O(head_init), 0, 0, "auto|prior|default",
+     "head bias: prior = data prior (logit of mean HDL target / log class frequency), auto = prior for hdl"},
+    {"head_weight_std", KEY_FLOAT, O(head_weight_std), 0, 10, NULL,
+     "with the prior head: the head's seeded weights rescaled to this std (as RetinaNet), 0 = as initialised"},
+    {"grad_clip", KEY_FLOAT, O(grad_clip), -1, 1e12, NULL,
+     "clip the rank-averaged gradient to this global L2 norm; 0 = off, -1 = auto (100 for hdl, else off)"},
     {"epochs", KEY_INT, O(epochs), 1, 100000, NULL, "training epochs"},
     {"batch", KEY_INT, O(batch), 1, 65536, NULL, "global batch size (split evenly over the ranks)"},
     {"lr_max", KEY_FLOAT, O(lr_max), 1e-12, 10, NULL, "peak learning rate (cosine schedule)"},
@@ -83,6 +89,9 @@ void config_defaults(TrainConfig *c) {
   c->loss = LOSS_KIND_HDL;
   c->hdl_sigma = CONFIG_HDL_SIGMA_DEFAULT;
   c->hdl_reduce = HDL_REDUCE_NORM;
+  c->head_init = HEAD_INIT_AUTO;
+  c->head_weight_std = 0.01;
+  c->grad_clip = -1;
   c->epochs = 500;
   c->batch = 16;
   c->lr_max = 1e-4;
@@ -350,6 +359,15 @@ int config_signal_number(const TrainConfig *c) { return parse_signal(c->requeue_
 
 void config_unet(const TrainConfig *c, UnetConfig *u) {
   *u = (UnetConfig){c->backbone, input_channels(c->input), c->classes, c->width_div, c->conv_algo};
+}
+
+int config_head_prior(const TrainConfig *c) {
+  return c->head_init == HEAD_INIT_PRIOR || (c->head_init == HEAD_INIT_AUTO && c->loss == LOSS_KIND_HDL);
+}
+
+double config_grad_clip(const TrainConfig *c) {
+  if (c->grad_clip >= 0) return c->grad_clip;
+  return c->loss == LOSS_KIND_HDL ? CONFIG_GRAD_CLIP_HDL : 0;
 }
 
 void config_loss(const TrainConfig *c, LossConfig *l) {

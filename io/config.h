@@ -24,6 +24,12 @@
 #include "io/h5store.h"
 #include "io/loader.h"
 
+/* head_init: prior = final.bias[c] at the data prior (sigmoid: logit of the
+ * mean HDL target G_c over the training slices; softmax: log of the class's
+ * pixel frequency), default = the init scheme's bias, auto = prior for hdl,
+ * default otherwise. README "Why HDL collapsed, and the defaults that learn". */
+typedef enum { HEAD_INIT_AUTO = 0, HEAD_INIT_PRIOR = 1, HEAD_INIT_DEFAULT = 2 } HeadInit;
+
 typedef struct {
   /* data */
   char store[1024];        /* HDF5 slice store */
@@ -43,6 +49,9 @@ typedef struct {
   LossKind loss;           /* hdl | hybrid | ce */
   double hdl_sigma;        /* pixels; CONFIG_HDL_SIGMA_DEFAULT */
   HdlReduce hdl_reduce;    /* norm | mse */
+  HeadInit head_init;      /* auto | prior | default: the 1x1 head's per-class bias */
+  double head_weight_std;  /* with the prior head: the 1x1 head's weights rescaled to this std (0.01); 0 = as initialised */
+  double grad_clip;        /* global gradient L2-norm clip; 0 = off, -1 = auto (CONFIG_GRAD_CLIP_HDL for hdl, else off) */
   /* schedule */
   int32_t epochs;
   int32_t batch;           /* global batch (split over ranks) */
@@ -61,6 +70,12 @@ typedef struct {
   int32_t ckpt_keep;       /* numbered epoch checkpoints kept besides best and last */
   char requeue_signal[16]; /* SIGUSR2 (default) | SIGUSR1 | SIGTERM-like names */
 } TrainConfig;
+
+/* grad_clip = -1 (auto) resolves to this for loss = hdl */
+#define CONFIG_GRAD_CLIP_HDL 100.0
+/* the resolved values of the auto settings */
+int config_head_prior(const TrainConfig *c);    /* 1: the head's bias at the data prior */
+double config_grad_clip(const TrainConfig *c);  /* 0 = off */
 
 /* The HDL sigma of every run that does not set it, in network-input pixels.
  * model.md section 5: sigma = one native DTI voxel (the manual-boundary

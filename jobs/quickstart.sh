@@ -5,7 +5,8 @@
 #     slices) -> runs/quickstart/cohort.h5 (+ PNG montage), its summary, and
 #     3 subject-grouped folds (runs/quickstart/folds.txt);
 #  2. `mpirun -np 2 cordseg train --config configs/demo.ini` on fold 0: a
-#     narrow UNet-VGG16 with the hybrid loss, data-parallel over 2 CPU ranks,
+#     narrow UNet-VGG16 with the paper's HDL loss (its defaults: head bias at
+#     the data prior, gradient clipping), data-parallel over 2 CPU ranks,
 #     checkpoints in runs/quickstart/train (a second call resumes or says it
 #     is finished);
 #  3. `cordseg evaluate` on the run's test subjects and `cordseg report`
@@ -60,6 +61,6 @@ wait # for the stderr filter
 [ "$rc" = 0 ] || { echo "quickstart: cordseg report failed (exit $rc)" >&2; exit 1; }
 best=$(awk -F, 'NR == 1 { for (i = 1; i <= NF; i++) if ($i == "val_dice_mean") c = i; next }
   c && $c != "" && $c + 0 > b { b = $c + 0; e = $1 } END { if (c) printf "%.3f (epoch %d)", b, e }' $Q/train/log.csv)
-say "done: best mean validation Dice of the 8 ROIs ${best:-n/a}"
+say "done: best mean validation Dice of the 8 ROIs ${best:-n/a} (HDL: at the searched per-class thresholds)"
 echo "quickstart: run directory $Q/train (log.csv, run.json, ckpt/, eval/)"
 echo "quickstart: report $Q/report/index.html (tables.md, figures *.png)"

@@ -108,7 +108,9 @@ typedef struct {
   char header[1024]; /* log.csv */
   /* buffers and clocks */
   Bufs B;
-  double *val; /* [2 + 3K] validation sums */
+  double grad_clip;                /* resolved grad_clip, 0 = off */
+  double gnorm_max, gnorm_sum;     /* this process's steps of the epoch: gradient norms before clipping */
+  int64_t gnorm_n, gnorm_clipped;  /* (printed, not logged: not in the checkpoint) */
   double t_start, elapsed0, t_ckpt, epoch_time_sum;
   int64_t epochs_timed, steps_run;
 } Trainer;
@@ -146,17 +148,23 @@ static void count_class(const uint8_t *pred, uint8_t pred_id, const uint8_t *ref
 }
 
 /* validation over this rank's share (positions rank, rank+world, ...) of the
- * slices; out [2 + 3K] = loss sum, images, tp[K], fp[K], fn[K], summed over
- * ranks. Labels (core/metrics.h): softmax models take the argmax; sigmoid
- * (HDL) models threshold each class alone at > 0.5, so ROIs may overlap, as
- * in evaluate's per-class threshold search. */
+ * slices, summed over ranks: *loss_sum, *images, and per ROI c >= 1 the
+ * model-selection Dice dice[c] (NaN when undefined) and thr[c]. Softmax
+ * models: the argmax label map, thr NaN. Sigmoid (HDL) models: the same
+ * per-class threshold search as evaluate (core/metrics.h: one histogram pass
+ * of the pooled validation pixels, thresholds 0.000..1.000), the histograms
+ * summed over the ranks (exact: counts < 2^53 in doubles), so dice[c] is the
+ * pooled validation Dice at the searched thr[c], whatever the rank split. */
 static void validate(Unet *net, const LossConfig *lc, const H5Store *st, const int32_t *idx, int32_t nval,
-                     const Dist *d, InputKind kind, Bufs *B, double *out) {
+                     const Dist *d, InputKind kind, Bufs *B, double *loss_sum, double *images, double *dice,
+                     double *thr) {
   const int32_t K = B->K, b = B->b;
   const size_t hw = (size_t)B->h * B->w;
-  const double above_half[2] = {0, nextafter(0.5, 1.0)}; /* float p >= this  <=>  p > 0.5 */
-  memset(out, 0, sizeof(double) * (size_t)(2 + 3 * K));
-  double *tp = out + 2, *fp = tp + K, *fn = fp + K;
+  const int sigmoid = lc->kind == LOSS_KIND_HDL;
+  double *acc = callocCheck((size_t)(2 + 3 * K), sizeof(double)); /* loss, images, tp[K], fp[K], fn[K] */
+  double *tp = acc + 2, *fp = tp + K, *fn = fp + K;
+  ThreshHist hist;
+  if (sigmoid) metrics_hist_init(&hist, K);
   int32_t mine = nval > d->rank ? (nval - d->rank + d->world - 1) / d->world : 0;
   for (int32_t j0 = 0; j0 < mine; j0 += b) {
     int32_t nv = mine - j0 < b ? mine - j0 : b;
@@ -166,22 +174,108 @@ static void validate(Unet *net, const LossConfig *lc, const H5Store *st, const i
     }
     const float *logits = unet_forward(net, B->x, 0);
     for (int32_t i = 0; i < nv; i++)
-      out[0] += loss_compute(lc, logits + (size_t)i * K * hw, B->y + (size_t)i * hw, 1, K, B->h, B->w, NULL);
-    out[1] += nv;
+      acc[0] += loss_compute(lc, logits + (size_t)i * K * hw, B->y + (size_t)i * hw, 1, K, B->h, B->w, NULL);
+    acc[1] += nv;
     loss_probs(lc, logits, b, K, B->h, B->w, B->probs);
-    const int sigmoid = lc->kind == LOSS_KIND_HDL;
     for (int32_t i = 0; i < nv; i++) {
       const float *pr = B->probs + (size_t)i * K * hw;
       const uint8_t *y = B->y + (size_t)i * hw;
-      if (!sigmoid) metrics_labels_argmax(pr, K, (int64_t)hw, B->labels);
-      for (int32_t c = 1; c < K; c++) {
-        if (sigmoid) /* class c alone against the rest: label 1 where p_c > 0.5 */
-          metrics_labels_threshold(pr + (size_t)(c - 1) * hw, 2, (int64_t)hw, above_half, B->labels);
-        count_class(B->labels, (uint8_t)(sigmoid ? 1 : c), y, (uint8_t)c, hw, &tp[c], &fp[c], &fn[c]);
+      if (sigmoid) {
+        metrics_hist_add(&hist, pr, y, (int64_t)hw);
+        continue;
       }
+      metrics_labels_argmax(pr, K, (int64_t)hw, B->labels);
+      for (int32_t c = 1; c < K; c++) count_class(B->labels, (uint8_t)c, y, (uint8_t)c, hw, &tp[c], &fp[c], &fn[c]);
     }
   }
-  dist_allreduce_sum_f64(out, (size_t)(2 + 3 * K));
+  dist_allreduce_sum_f64(acc, (size_t)(2 + 3 * K));
+  *loss_sum = acc[0], *images = acc[1];
+  if (sigmoid) { /* the ranks' histograms summed, then the search */
+    const size_t nb = (size_t)K * (METRICS_THRESH_STEPS + 2);
+    double *h = mallocCheck(sizeof(double) * 2 * nb);
+    for (size_t i = 0; i < nb; i++) h[i] = (double)hist.pos[i], h[nb + i] = (double)hist.neg[i];
+    dist_allreduce_sum_f64(h, 2 * nb);
+    for (size_t i = 0; i < nb; i++) hist.pos[i] = (int64_t)h[i], hist.neg[i] = (int64_t)h[nb + i];
+    free(h);
+    metrics_hist_best(&hist, thr, dice);
+    metrics_hist_free(&hist);
+  } else {
+    for (int32_t c = 1; c < K; c++) {
+      const double den = 2 * tp[c] + fp[c] + fn[c];
+      dice[c] = den > 0 ? 2 * tp[c] / den : NAN;
+      thr[c] = NAN;
+    }
+  }
+  dice[0] = thr[0] = NAN;
+  free(acc);
+}
+
+/* head_init = prior: final.bias[c] <- the data prior over the training slices
+ * (no augmentation), computed on rank 0 and broadcast. Sigmoid (HDL): p_c =
+ * mean of the HDL target G_c over every pixel of every training slice, bias =
+ * logit(p_c), so the untrained net predicts the mean target and neither the
+ * all-on nor the all-off saturation is where it starts; softmax: p_c = the
+ * class's pixel frequency, bias = log(p_c). p_c is clamped to [1e-6, 1 - 1e-6].
+ * Then final.weight, as seeded, is rescaled to std head_weight_std (0.01, as
+ * RetinaNet's head): with Kaiming's std the initial logits of a class spread
+ * several units around its prior, and a class that starts far below it over
+ * its own region (sigmoid factor H(1-H) ~ 1e-4) often never rises. */
+static void head_prior_init(Trainer *t) {
+  const int32_t K = t->K, H = t->H, W = t->W;
+  const size_t hw = (size_t)H * W;
+  const int sigmoid = t->lc.kind == LOSS_KIND_HDL;
+  double *p = callocCheck((size_t)K, sizeof(double));
+  if (t->root) {
+    float *x = alignedAllocCheck(sizeof(float) * (size_t)t->C * hw), *scratch = alignedAllocCheck(sizeof(float) * 2 * hw);
+    float *g = alignedAllocCheck(sizeof(float) * (size_t)K * hw);
+    uint8_t *y = mallocCheck(hw);
+    for (int32_t i = 0; i < t->ntr; i++) {
+      loader_load_slice(&t->store, t->tr_idx[i], t->c->input, x, y, scratch);
+      if (sigmoid) {
+        loss_hdl_target(y, 1, K, H, W, t->lc.hdl_sigma, g);
+        for (int32_t c = 0; c < K; c++) {
+          double s = 0;
+          for (size_t q = 0; q < hw; q++) s += g[(size_t)c * hw + q];
+          p[c] += s;
+        }
+      } else {
+        for (size_t q = 0; q < hw; q++)
+          if (y[q] < K) p[y[q]] += 1;
+      }
+    }
+    for (int32_t c = 0; c < K; c++) {
+      double v = t->ntr > 0 ? p[c] / ((double)t->ntr * (double)hw) : 0.5;
+      v = v < 1e-6 ? 1e-6 : v > 1 - 1e-6 ? 1 - 1e-6 : v;
+      p[c] = sigmoid ? log(v / (1 - v)) : log(v);
+    }
+    free(x), free(scratch), free(g), free(y);
+  }
+  dist_bcast(p, sizeof(double) * (size_t)K, 0);
+  const UnetTensorInfo *bias = NULL, *weight = NULL;
+  for (size_t i = 0; i < unet_num_tensors(t->net); i++) {
+    if (!strcmp(unet_tensor(t->net, i)->name, "final.bias")) bias = unet_tensor(t->net, i);
+    if (!strcmp(unet_tensor(t->net, i)->name, "final.weight")) weight = unet_tensor(t->net, i);
+  }
+  CS_CHECK(bias && bias->numel == (size_t)K && weight, NULL, "internal: the net has no final.weight/bias of %d classes", K);
+  const size_t P = unet_num_params(t->net);
+  float *params = mallocCheck(sizeof(float) * P);
+  unet_params_download(t->net, params);
+  for (int32_t c = 0; c < K; c++) params[bias->offset + (size_t)c] = (float)p[c];
+  if (t->c->head_weight_std > 0) { /* the seeded head weights rescaled to this standard deviation */
+    double ss = 0;
+    for (size_t i = 0; i < weight->numel; i++) ss += (double)params[weight->offset + i] * params[weight->offset + i];
+    const double sd = sqrt(ss / (double)weight->numel);
+    for (size_t i = 0; i < weight->numel && sd > 0; i++)
+      params[weight->offset + i] = (float)(params[weight->offset + i] * (t->c->head_weight_std / sd));
+  }
+  unet_params_upload(t->net, params);
+  if (t->root) {
+    printf("cordseg train: head_init prior: final.bias =");
+    for (int32_t c = 0; c < K; c++) printf(" %.3f", p[c]);
+    printf(" (%s of the training slices' %s)\n", sigmoid ? "logit" : "log",
+           sigmoid ? "mean HDL target per class" : "class pixel frequencies");
+  }
+  free(params), free(p);
 }
 
 static void write_provenance(const Trainer *t, int64_t resumed_epoch) {
@@ -271,6 +365,8 @@ static void trainer_setup(Trainer *t, const TrainJob *job) {
   t->net = unet_init(t->be, &t->ucfg, t->b, t->H, t->W);
   if (d->world > 1 && c->sync_bn) unet_set_bn_sync(t->net, &t->bn_sync);
   unet_init_weights(t->net, c->init, c->seed);
+  if (config_head_prior(c) && !job->resume) head_prior_init(t); /* a resumed run reads its weights */
+  t->grad_clip = config_grad_clip(c);
   stepper_init(&t->sp, t->net, &t->lc, t->b, t->H, t->W);
   model_state_init(&t->ms, t->net, 1);
   t->st.best_dice = -1, t->st.height = t->H, t->st.width = t->W;
@@ -344,12 +440,13 @@ static void trainer_start(Trainer *t) {
   B->probs = alignedAllocCheck(sizeof(float) * (size_t)t->b * t->K * hw);
   B->scratch = alignedAllocCheck(sizeof(float) * 2 * hw);
   B->labels = mallocCheck(hw);
-  t->val = mallocCheck(sizeof(double) * (size_t)(2 + 3 * t->K));
   int hl = snprintf(t->header, sizeof t->header,
                     "epoch,global_step,train_loss,val_loss,lr,img_per_s,elapsed_s,eta_s,val_dice_mean");
-  for (int32_t k = 1; k < t->K && hl < 900; k++)
-    hl += t->K == LABEL_COUNT ? snprintf(t->header + hl, sizeof t->header - hl, ",dice_%s", ROI_SHORT[k])
-                              : snprintf(t->header + hl, sizeof t->header - hl, ",dice_c%d", k);
+  for (int pass = 0; pass < 2; pass++) /* dice_<ROI> then thr_<ROI> (the searched thresholds; empty for softmax) */
+    for (int32_t k = 1; k < t->K && hl < (int)sizeof t->header - 40; k++)
+      hl += t->K == LABEL_COUNT
+                ? snprintf(t->header + hl, sizeof t->header - hl, ",%s_%s", pass ? "thr" : "dice", ROI_SHORT[k])
+                : snprintf(t->header + hl, sizeof t->header - hl, ",%s_c%d", pass ? "thr" : "dice", k);
   t->t_start = cs_now(), t->elapsed0 = t->st.elapsed_s;
   t->t_ckpt = t->t_start;
 }
@@ -384,11 +481,17 @@ static EpochOutcome trainer_epoch(Trainer *t, int64_t epoch, Epoch *e) {
   *e = (Epoch){.index = epoch, .first_step = epoch == t->epoch0 ? t->step0 : 0, .t0 = cs_now()};
   e->lr = (float)lr_schedule((int32_t)epoch, c->epochs, c->lr_max, c->lr_min, c->warmup_epochs, c->no_aug_epochs);
   if (e->first_step == 0) t->st.epoch_loss_sum = 0;
+  t->gnorm_max = t->gnorm_sum = 0, t->gnorm_n = t->gnorm_clipped = 0;
   for (int64_t s = e->first_step; s < t->spe; s++) {
     int64_t le = loader_next(t->ld, t->B.x, t->B.y);
     CS_CHECK(le == epoch, NULL, "internal: loader at epoch %lld, trainer at %lld", (long long)le, (long long)epoch);
     double loss = stepper_grad(&t->sp, t->B.x, t->B.y);
     stepper_allreduce_grads(&t->sp);
+    if (t->grad_clip > 0) { /* the rank-averaged gradient: every rank sees the same norm */
+      const double gn = stepper_clip_grads(&t->sp, t->grad_clip);
+      t->gnorm_sum += gn, t->gnorm_n++, t->gnorm_clipped += gn > t->grad_clip;
+      if (gn > t->gnorm_max) t->gnorm_max = gn;
+    }
     t->steps_run++;
     const StepVote v = step_vote(t, loss);
     stepper_update(&t->sp, e->lr);
@@ -422,20 +525,17 @@ static EpochOutcome trainer_end_epoch(Trainer *t, const Epoch *e) {
   st->epoch = e->index + 1;
   st->step_in_epoch = 0;
   const int last_epoch = st->epoch == c->epochs;
-  double val_loss = NAN, mean_dice = NAN, dice[256];
+  double val_loss = NAN, mean_dice = NAN, dice[256], thr[256];
   const int do_val = t->nva > 0 && (st->epoch % c->val_every == 0 || last_epoch);
   unet_buffers_average(t->net); /* BN running statistics */
   if (do_val) {
-    double *val = t->val;
-    validate(t->net, &t->lc_val, &t->store, t->va_idx, t->nva, t->d, c->input, &t->B, val);
-    val_loss = val[0] / val[1];
+    double loss_sum, images;
+    validate(t->net, &t->lc_val, &t->store, t->va_idx, t->nva, t->d, c->input, &t->B, &loss_sum, &images, dice, thr);
+    val_loss = loss_sum / images;
     double msum = 0;
     int mn = 0;
-    for (int32_t k = 1; k < K; k++) {
-      double tp = val[2 + k], fp = val[2 + K + k], fn = val[2 + 2 * K + k];
-      dice[k] = 2 * tp + fp + fn > 0 ? 2 * tp / (2 * tp + fp + fn) : NAN;
+    for (int32_t k = 1; k < K; k++)
       if (!isnan(dice[k])) msum += dice[k], mn++;
-    }
     mean_dice = mn ? msum / mn : NAN;
     if (!isnan(mean_dice) && mean_dice > st->best_dice) {
       st->best_dice = mean_dice, st->best_epoch = st->epoch, st->stale_validations = 0;
@@ -456,11 +556,12 @@ static EpochOutcome trainer_end_epoch(Trainer *t, const Epoch *e) {
     int rl = snprintf(row, sizeof row, "%lld,%lld,%.8g,%s,%.6g,%.4g,%.1f,%.1f,%s", (long long)st->epoch,
                       (long long)st->global_step, train_loss, vl, e->lr, ips, t->elapsed0 + cs_now() - t->t_start, eta,
                       md);
-    for (int32_t k = 1; k < K && rl < 1900; k++) {
-      char v[32];
-      csv_num(v, sizeof v, do_val ? dice[k] : NAN);
-      rl += snprintf(row + rl, sizeof row - rl, ",%s", v);
-    }
+    for (int pass = 0; pass < 2; pass++)
+      for (int32_t k = 1; k < K && rl < (int)sizeof row - 40; k++) {
+        char v[32];
+        csv_num(v, sizeof v, do_val ? (pass ? thr[k] : dice[k]) : NAN);
+        rl += snprintf(row + rl, sizeof row - rl, ",%s", v);
+      }
     rundir_log_append(t->path_log, t->header, row);
     fmt_duration(eta, left, sizeof left);
     printf("epoch %4lld/%d  loss %.5f", (long long)st->epoch, c->epochs, train_loss);
@@ -468,7 +569,11 @@ static EpochOutcome trainer_end_epoch(Trainer *t, const Epoch *e) {
       printf("  val %.5f  dice", val_loss);
       for (int32_t k = 1; k < K; k++) printf(" %.3f", dice[k]);
       printf("  mean %.4f", mean_dice);
+      if (t->lc.kind == LOSS_KIND_HDL) printf(" (searched thr)");
     }
+    if (t->gnorm_n)
+      printf("  |g| mean %.3g max %.3g clipped %lld/%lld", t->gnorm_sum / (double)t->gnorm_n, t->gnorm_max,
+             (long long)t->gnorm_clipped, (long long)t->gnorm_n);
     printf("  lr %.2e  %.1f img/s  left %s\n", e->lr, ips, left);
     fflush(stdout);
   }
@@ -509,7 +614,7 @@ static void trainer_free(Trainer *t) {
   unet_free(t->net);
   backend_free(t->be);
   model_state_free(&t->ms);
-  free(t->B.x), free(t->B.y), free(t->B.probs), free(t->B.scratch), free(t->B.labels), free(t->val);
+  free(t->B.x), free(t->B.y), free(t->B.probs), free(t->B.scratch), free(t->B.labels);
   free(t->tr_idx), free(t->va_idx), free(t->config_text);
   folds_free(&t->folds);
   h5store_close(&t->store);

@@ -2,6 +2,9 @@
 # CMakeLists.txt). Exit code 77 = skipped.
 add_test(NAME test_train COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/tests/test_train.sh $<TARGET_FILE:cordseg>)
 set_tests_properties(test_train PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 900)
+# HDL learns with its defaults and not with the old ones; best.h5 = the highest threshold-searched Dice
+add_test(NAME test_hdl COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/tests/test_hdl.sh $<TARGET_FILE:cordseg>)
+set_tests_properties(test_hdl PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 900)
 # a real single-node Slurm (../shared/slurm/start-local-slurm.sh): sweep submit, requeue, kill, resubmit, report
 add_test(NAME test_slurm_sweep COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/tests/test_slurm_sweep.sh $<TARGET_FILE:cordseg>)
 set_tests_properties(test_slurm_sweep PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 900)
