@@ -171,6 +171,18 @@ void niftivol_read(NiftiVol *v, const char *path) {
              (long long)ndim);
   }
   check_header(nim, path);
+  { /* the data the header promises must fit the file before it is allocated: a damaged dim[] can ask for GBs */
+    const double bytes = (double)nim->nvox * (double)nim->nbyper, size = (double)sb.st_size;
+    const size_t pl = strlen(path);
+    const int gz = pl > 3 && !strcmp(path + pl - 3, ".gz");
+    const double room = gz ? size * 1032.0 /* deflate's largest ratio */ : size - (double)nim->iname_offset;
+    if (bytes > room) {
+      const long long nv = (long long)nim->nvox;
+      nifti_image_free(nim);
+      cs_fatal(NII_HINT, "'%s': the header's dimensions ask for %lld voxels (%.0f bytes), more than the file%s holds", path,
+               nv, bytes, gz ? " (compressed)" : "");
+    }
+  }
   if (nifti_image_load(nim) != 0 || !nim->data) {
     nifti_image_free(nim);
     cs_fatal(NII_HINT, "cannot read the voxel data of NIfTI volume '%s' (truncated?)", path);

@@ -8,6 +8,7 @@
  *   FUZZ_CONFIG  config_load (train INI)   FUZZ_FOLDS  folds_read
  *   FUZZ_SWEEP   sweep_load                FUZZ_NIFTI  niftivol_read
  *   FUZZ_BTABLE  dti_read_bvals_bvecs (input split at the first 0x00 byte) */
+#include <dirent.h>
 #include <setjmp.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -24,6 +25,27 @@
 
 static jmp_buf g_back;
 static void back(int code) { longjmp(g_back, code ? code : 1); }
+
+/* a refused input leaves the reader's open files behind (exit would have
+ * closed them): the fds open before the call are marked, the others closed after */
+#define FUZZ_MAX_FD 4096
+static void fds_mark(unsigned char *open_) {
+  memset(open_, 0, FUZZ_MAX_FD);
+  DIR *d = opendir("/proc/self/fd");
+  if (!d) return;
+  struct dirent *e;
+  while ((e = readdir(d))) {
+    const int fd = atoi(e->d_name);
+    if (fd >= 0 && fd < FUZZ_MAX_FD && e->d_name[0] != '.') open_[fd] = 1;
+  }
+  closedir(d);
+}
+static void fds_close_new(const unsigned char *before) {
+  unsigned char now[FUZZ_MAX_FD];
+  fds_mark(now);
+  for (int fd = 3; fd < FUZZ_MAX_FD; fd++)
+    if (now[fd] && !before[fd]) close(fd);
+}
 
 static void put(const char *path, const uint8_t *d, size_t n) {
   FILE *f = fopen(path, "wb");
@@ -52,6 +74,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
 #else
   put(a, data, size);
 #endif
+  static unsigned char before[FUZZ_MAX_FD];
+  fds_mark(before);
   if (setjmp(g_back) == 0) {
 #if defined(FUZZ_CONFIG)
     TrainConfig c;
@@ -78,5 +102,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
 #error "define one FUZZ_<READER>"
 #endif
   }
+  fds_close_new(before);
   return 0;
 }
