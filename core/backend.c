@@ -15,10 +15,6 @@ int backend_parse(const char *name) {
   return -1;
 }
 
-const char *backend_kind_name(BackendKind kind) {
-  return kind == BACKEND_KIND_CPU ? "cpu" : kind == BACKEND_KIND_CUDA ? "cuda" : "auto";
-}
-
 int backend_compiled(BackendKind kind) {
 #ifdef CORDSEG_WITH_CUDA
   if (kind == BACKEND_KIND_CUDA) return 1;

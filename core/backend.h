@@ -172,7 +172,6 @@ struct Backend {
 
 /* "cpu" | "cuda" | "auto" -> kind; -1 otherwise */
 int backend_parse(const char *name);
-const char *backend_kind_name(BackendKind kind);
 /* 1 when this build has the backend (CPU always; CUDA with CORDSEG_WITH_CUDA) */
 int backend_compiled(BackendKind kind);
 /* Creates the backend. AUTO: CUDA when compiled and a GPU is visible, else the

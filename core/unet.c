@@ -374,7 +374,6 @@ size_t unet_num_tensors(const Unet *net) { return net->ntensors; }
 const UnetTensorInfo *unet_tensor(const Unet *net, size_t i) { return &net->tensors[i]; }
 size_t unet_num_buffers(const Unet *net) { return net->nb; }
 Backend *unet_backend(const Unet *net) { return net->be; }
-int32_t unet_batch(const Unet *net) { return net->n; }
 void unet_set_bn_sync(Unet *net, const BackendSync *sync) { net->bn_sync = sync; }
 int unet_has_bn_sync(const Unet *net) { return net->bn_sync != NULL; }
 int32_t unet_in_channels(const Unet *net) { return net->cfg.in_channels; }
@@ -522,10 +521,6 @@ const float *unet_forward(Unet *net, const float *x, int train) {
   net->be->download(net->be, net->logits_host, net->logits,
                     (size_t)net->n * net->cfg.classes * net->h * net->w * sizeof(float));
   return net->logits_host;
-}
-
-void unet_predict_logits(Unet *net, const float *x, float *logits) {
-  memcpy(logits, unet_forward(net, x, 0), (size_t)net->n * net->cfg.classes * net->h * net->w * sizeof(float));
 }
 
 void unet_predict_probs(Unet *net, const LossConfig *lc, const float *x, float *probs) {

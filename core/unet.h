@@ -61,7 +61,6 @@ void unet_count(const UnetConfig *cfg, int32_t height, int32_t width, size_t *pa
 Unet *unet_init(Backend *be, const UnetConfig *cfg, int32_t batch, int32_t height, int32_t width);
 void unet_free(Unet *net);
 Backend *unet_backend(const Unet *net);
-int32_t unet_batch(const Unet *net);
 /* Synchronized BatchNorm in training mode: per-channel sums through sync
  * (global-batch statistics); NULL (default) = this process's batch. */
 void unet_set_bn_sync(Unet *net, const BackendSync *sync);
@@ -89,9 +88,8 @@ void unet_init_weights(Unet *net, UnetInit init, uint64_t seed);
  * the next call). train: BN uses batch statistics and updates the running ones
  * (momentum 0.1); else running stats. Non-finite input is a fatal error. */
 const float *unet_forward(Unet *net, const float *x, int train);
-/* eval-mode forward into the caller's host buffer: logits, or the class
- * probabilities as the loss sees them (softmax, or per-class sigmoid for hdl) */
-void unet_predict_logits(Unet *net, const float *x, float *logits);
+/* eval-mode forward into the caller's host buffer: the class probabilities
+ * as the loss sees them (softmax, or per-class sigmoid for hdl) */
 void unet_predict_probs(Unet *net, const LossConfig *lc, const float *x, float *probs);
 /* host dlogits [N][K][H][W] -> gradients, overwritten (not accumulated). Needs
  * the preceding unet_forward with train=1. */

@@ -28,15 +28,6 @@ __global__ void k_scale(float *x, int64_t n, float a) {
 }
 void cuk_scale(cudaStream_t s, float *x, size_t n, float a) { CS_LAUNCH(k_scale, cs_grid(n), CS_BLOCK, s, x, (int64_t)n, a); }
 
-__global__ void k_clip_scale(float *x, int64_t n, const double *sumsq, double max_norm) {
-  const double norm = sqrt(*sumsq);
-  if (!(norm > max_norm)) return;
-  const float a = (float)(max_norm / norm);
-  FOR_EACH(i, n) x[i] *= a;
-}
-void cuk_clip_scale(cudaStream_t s, float *x, size_t n, const double *sumsq, double max_norm) {
-  CS_LAUNCH(k_clip_scale, cs_grid(n), CS_BLOCK, s, x, (int64_t)n, sumsq, max_norm);
-}
 
 __global__ void k_bias_relu(float *y, const float *b, int32_t c, int64_t hw, int64_t total, int relu) {
   FOR_EACH(i, total) {

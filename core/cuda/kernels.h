@@ -19,8 +19,6 @@ static inline int64_t cuk_parts(int64_t len) { return len >= 262144 ? 1024 : len
 void cuk_relu_backward(cudaStream_t s, const float *y, float *dy, size_t n);
 void cuk_add(cudaStream_t s, float *y, const float *x, size_t n);
 void cuk_scale(cudaStream_t s, float *x, size_t n, float a);
-/* x *= min(1, max_norm / sqrt(*sumsq)) */
-void cuk_clip_scale(cudaStream_t s, float *x, size_t n, const double *sumsq, double max_norm);
 void cuk_bias_relu(cudaStream_t s, float *y, const float *b, int32_t n, int32_t c, int64_t hw, int relu);
 void cuk_maxpool2_forward(cudaStream_t s, const float *x, float *y, int32_t n, int32_t c, int32_t h, int32_t w);
 void cuk_maxpool2_backward(cudaStream_t s, const float *x, const float *y, const float *dy, float *dx, int32_t n,
