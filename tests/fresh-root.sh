@@ -7,9 +7,9 @@
 #     anything is installed into it, so no package of the project's is ever
 #     cached;
 #  2. the checkout (its tracked and untracked-not-ignored files: no build/,
-#     no runs/, no .git) into /root/src/cordseg, and the data
-#     ($CORDSEG_DATA, else ../shared/data beside the checkout) into
-#     /root/src/shared/data, where the README says to put them;
+#     no runs/, no .git) into ~root/src/cordseg of the new root, and the
+#     data ($CORDSEG_DATA, else ../shared/data beside the checkout) into
+#     ~root/src/shared/data, where the README says to put them;
 #  3. /proc, /dev, /sys (with /sys/fs/cgroup, which slurmd needs) bound in,
 #     the host's resolv.conf copied; then, in the root, from scratch:
 #     `bash jobs/quickstart.sh` (it installs what is missing, builds, runs);
@@ -68,15 +68,19 @@ trap cleanup EXIT
 say "unpacking the root from $CACHE into $R"
 tar -C "$R" -xzf "$CACHE"
 
-# 2. the checkout and the data, as the README lays them out
-mkdir -p "$R/root/src/cordseg" "$R/root/src/shared"
+# 2. the checkout and the data, as the README lays them out, in the new
+# root's home of root (read from its own passwd)
+H=$(awk -F: '$1 == "root" {print $6}' "$R/etc/passwd")
+[ -n "$H" ] || { echo "fresh-root: the new root has no root user in /etc/passwd" >&2; exit 1; }
+IN=$H/src/cordseg # the checkout, as the root sees it
+mkdir -p "$R$IN" "$R$H/src/shared"
 if git -C "$SRC" rev-parse --git-dir >/dev/null 2>&1; then
-  (cd "$SRC" && git ls-files -z -c -o --exclude-standard | tar --null -T - -cf -) | tar -C "$R/root/src/cordseg" -xf -
+  (cd "$SRC" && git ls-files -z -c -o --exclude-standard | tar --null -T - -cf -) | tar -C "$R$IN" -xf -
 else
-  tar -C "$SRC" --exclude=./build --exclude='./build-*' --exclude=./runs -cf - . | tar -C "$R/root/src/cordseg" -xf -
+  tar -C "$SRC" --exclude=./build --exclude='./build-*' --exclude=./runs -cf - . | tar -C "$R$IN" -xf -
 fi
-cp -a "$DATA" "$R/root/src/shared/data"
-say "copied the checkout ($(du -sh "$R/root/src/cordseg" | cut -f1)) and the data ($(du -sh "$DATA" | cut -f1))"
+cp -a "$DATA" "$R$H/src/shared/data"
+say "copied the checkout ($(du -sh "$R$IN" | cut -f1)) and the data ($(du -sh "$DATA" | cut -f1))"
 
 # 3. the mounts, then README command 1
 cp /etc/resolv.conf "$R/etc/resolv.conf"
@@ -87,14 +91,14 @@ for m in proc dev sys; do
   mounted+=("$R/$m")
 done
 [ -d "$R/sys/fs/cgroup" ] || echo "fresh-root: note: the host has no /sys/fs/cgroup"
-say "running README command 1 in the root: cd /root/src/cordseg && bash jobs/quickstart.sh${omit:+ (CORDSEG_DEPS_OMIT=$omit)}"
+say "running README command 1 in the root: cd $IN && bash jobs/quickstart.sh${omit:+ (CORDSEG_DEPS_OMIT=$omit)}"
 set +e
-chroot "$R" /usr/bin/env -i HOME=/root TERM="${TERM:-dumb}" LANG=C.UTF-8 \
+chroot "$R" /usr/bin/env -i HOME="$H" TERM="${TERM:-dumb}" LANG=C.UTF-8 \
   PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin ${omit:+CORDSEG_DEPS_OMIT="$omit"} \
-  /bin/bash -c 'cd /root/src/cordseg && bash jobs/quickstart.sh' 2>&1 | sed -u 's/^/  | /'
+  /bin/bash -c "cd '$IN' && bash jobs/quickstart.sh" 2>&1 | sed -u 's/^/  | /'
 rc=${PIPESTATUS[0]}
 set -e
-Q=$R/root/src/cordseg/runs/quickstart
+Q=$R$IN/runs/quickstart
 if [ "$rc" = 0 ] && [ -f "$Q/report/index.html" ] && [ -f "$Q/train/DONE" ] && [ -f "$Q/train/eval/summary.json" ]; then
   say "PASS: README command 1 ran from scratch in a fresh Debian 12 minbase root ($((SECONDS - t0)) s in all)"
   exit 0
