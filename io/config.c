@@ -53,7 +53,10 @@ static const Key KEYS[] = {
     {"head_weight_std", KEY_FLOAT, O(head_weight_std), 0, 10, NULL,
      "with the prior head: the head's seeded weights rescaled to this std (as RetinaNet), 0 = as initialised"},
     {"grad_clip", KEY_FLOAT, O(grad_clip), -1, 1e12, NULL,
-     "clip the rank-averaged gradient to this global L2 norm; 0 = off, -1 = auto (100 for hdl, else off)"},
+     "clip the rank-averaged gradient to this global L2 norm; 0 = off, -1 = auto (1 for hdl, else off)"},
+    {"collapse_stop", KEY_BOOL, O(collapse_stop), 0, 1, NULL,
+     "stop (DONE: collapsed) after an epoch whose every step had a gradient of exactly 0, or whose validation "
+     "logits are one constant per class: collapses that cannot learn again; not hashed"},
     {"epochs", KEY_INT, O(epochs), 1, 100000, NULL, "training epochs"},
     {"batch", KEY_INT, O(batch), 1, 65536, NULL, "global batch size (split evenly over the ranks)"},
     {"lr_max", KEY_FLOAT, O(lr_max), 1e-12, 10, NULL, "peak learning rate (cosine schedule)"},
@@ -92,6 +95,7 @@ void config_defaults(TrainConfig *c) {
   c->head_init = HEAD_INIT_AUTO;
   c->head_weight_std = 0.01;
   c->grad_clip = -1;
+  c->collapse_stop = 1;
   c->epochs = 500;
   c->batch = 16;
   c->lr_max = 1e-4;
@@ -321,10 +325,15 @@ static void key_value(const TrainConfig *c, const Key *k, char *buf, size_t n) {
 
 /* device is where a run computes, not what it computes: a run may resume on
  * another backend (checkpoints are backend-neutral), so the hash leaves it out */
+/* keys that do not change what a run computes, so not in the config hash: a
+ * run resumed on another device, or with the collapse stop switched, is the
+ * same run */
+static int key_unhashed(const char *name) { return !strcmp(name, "device") || !strcmp(name, "collapse_stop"); }
+
 static void write_keys(const TrainConfig *c, FILE *f, int for_hash) {
   char v[1100];
   for (size_t i = 0; i < NKEYS; i++) {
-    if (for_hash && !strcmp(KEYS[i].name, "device")) continue;
+    if (for_hash && key_unhashed(KEYS[i].name)) continue;
     key_value(c, &KEYS[i], v, sizeof v);
     fprintf(f, "%s = %s\n", KEYS[i].name, v);
   }

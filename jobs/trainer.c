@@ -110,7 +110,7 @@ typedef struct {
   Bufs B;
   double grad_clip;                /* resolved grad_clip, 0 = off */
   double gnorm_max, gnorm_sum;     /* this process's steps of the epoch: gradient norms before clipping */
-  int64_t gnorm_n, gnorm_clipped;  /* (printed, not logged: not in the checkpoint) */
+  int64_t gnorm_n, gnorm_clipped;  /* (printed and checked for a collapse, not logged: not in the checkpoint) */
   double t_start, elapsed0, t_ckpt, epoch_time_sum;
   int64_t epochs_timed, steps_run;
 } Trainer;
@@ -126,7 +126,7 @@ typedef struct {
 } Epoch;
 
 /* how an epoch ended */
-typedef enum { EPOCH_NEXT, EPOCH_STOP, EPOCH_EARLY_STOP } EpochOutcome;
+typedef enum { EPOCH_NEXT, EPOCH_STOP, EPOCH_EARLY_STOP, EPOCH_COLLAPSED } EpochOutcome;
 
 static void sum_allreduce(double *v, int32_t n) { dist_allreduce_sum_f64(v, (size_t)n); }
 
@@ -157,12 +157,15 @@ static void count_class(const uint8_t *pred, uint8_t pred_id, const uint8_t *ref
  * pooled validation Dice at the searched thr[c], whatever the rank split. */
 static void validate(Unet *net, const LossConfig *lc, const H5Store *st, const int32_t *idx, int32_t nval,
                      const Dist *d, InputKind kind, Bufs *B, double *loss_sum, double *images, double *dice,
-                     double *thr) {
+                     double *thr, int *constant) {
   const int32_t K = B->K, b = B->b;
   const size_t hw = (size_t)B->h * B->w;
   const int sigmoid = lc->kind == LOSS_KIND_HDL;
-  double *acc = callocCheck((size_t)(2 + 3 * K), sizeof(double)); /* loss, images, tp[K], fp[K], fn[K] */
-  double *tp = acc + 2, *fp = tp + K, *fn = fp + K;
+  /* loss, images, tp[K], fp[K], fn[K], the spread (max - min) of each class's logit over this rank's pixels */
+  double *acc = callocCheck((size_t)(2 + 4 * K), sizeof(double));
+  double *tp = acc + 2, *fp = tp + K, *fn = fp + K, *spread = fn + K;
+  float *lo = mallocCheck(sizeof(float) * (size_t)K), *hi = mallocCheck(sizeof(float) * (size_t)K);
+  for (int32_t c = 0; c < K; c++) lo[c] = INFINITY, hi[c] = -INFINITY;
   ThreshHist hist;
   if (sigmoid) metrics_hist_init(&hist, K);
   int32_t mine = nval > d->rank ? (nval - d->rank + d->world - 1) / d->world : 0;
@@ -176,6 +179,11 @@ static void validate(Unet *net, const LossConfig *lc, const H5Store *st, const i
     for (int32_t i = 0; i < nv; i++)
       acc[0] += loss_compute(lc, logits + (size_t)i * K * hw, B->y + (size_t)i * hw, 1, K, B->h, B->w, NULL);
     acc[1] += nv;
+    for (int32_t i = 0; i < nv; i++)
+      for (int32_t c = 0; c < K; c++) {
+        const float *z = logits + ((size_t)i * K + c) * hw;
+        for (size_t p = 0; p < hw; p++) lo[c] = z[p] < lo[c] ? z[p] : lo[c], hi[c] = z[p] > hi[c] ? z[p] : hi[c];
+      }
     loss_probs(lc, logits, b, K, B->h, B->w, B->probs);
     for (int32_t i = 0; i < nv; i++) {
       const float *pr = B->probs + (size_t)i * K * hw;
@@ -188,8 +196,14 @@ static void validate(Unet *net, const LossConfig *lc, const H5Store *st, const i
       for (int32_t c = 1; c < K; c++) count_class(B->labels, (uint8_t)c, y, (uint8_t)c, hw, &tp[c], &fp[c], &fn[c]);
     }
   }
-  dist_allreduce_sum_f64(acc, (size_t)(2 + 3 * K));
+  for (int32_t c = 0; c < K; c++) spread[c] = mine > 0 ? (double)hi[c] - (double)lo[c] : 0;
+  free(lo), free(hi);
+  dist_allreduce_sum_f64(acc, (size_t)(2 + 4 * K));
   *loss_sum = acc[0], *images = acc[1];
+  /* one logit per class over every validation pixel on every rank: the net
+   * no longer sees its input (every feature into the head is 0) */
+  *constant = 1;
+  for (int32_t c = 0; c < K; c++) *constant &= spread[c] == 0;
   if (sigmoid) { /* the ranks' histograms summed, then the search */
     const size_t nb = (size_t)K * (METRICS_THRESH_STEPS + 2);
     double *h = mallocCheck(sizeof(double) * 2 * nb);
@@ -487,9 +501,9 @@ static EpochOutcome trainer_epoch(Trainer *t, int64_t epoch, Epoch *e) {
     CS_CHECK(le == epoch, NULL, "internal: loader at epoch %lld, trainer at %lld", (long long)le, (long long)epoch);
     double loss = stepper_grad(&t->sp, t->B.x, t->B.y);
     stepper_allreduce_grads(&t->sp);
-    if (t->grad_clip > 0) { /* the rank-averaged gradient: every rank sees the same norm */
+    { /* the rank-averaged gradient's norm (every rank sees the same), clipped when grad_clip > 0 */
       const double gn = stepper_clip_grads(&t->sp, t->grad_clip);
-      t->gnorm_sum += gn, t->gnorm_n++, t->gnorm_clipped += gn > t->grad_clip;
+      t->gnorm_sum += gn, t->gnorm_n++, t->gnorm_clipped += t->grad_clip > 0 && gn > t->grad_clip;
       if (gn > t->gnorm_max) t->gnorm_max = gn;
     }
     t->steps_run++;
@@ -526,11 +540,13 @@ static EpochOutcome trainer_end_epoch(Trainer *t, const Epoch *e) {
   st->step_in_epoch = 0;
   const int last_epoch = st->epoch == c->epochs;
   double val_loss = NAN, mean_dice = NAN, dice[256], thr[256];
+  int val_constant = 0;
   const int do_val = t->nva > 0 && (st->epoch % c->val_every == 0 || last_epoch);
   unet_buffers_average(t->net); /* BN running statistics */
   if (do_val) {
     double loss_sum, images;
-    validate(t->net, &t->lc_val, &t->store, t->va_idx, t->nva, t->d, c->input, &t->B, &loss_sum, &images, dice, thr);
+    validate(t->net, &t->lc_val, &t->store, t->va_idx, t->nva, t->d, c->input, &t->B, &loss_sum, &images, dice, thr,
+             &val_constant);
     val_loss = loss_sum / images;
     double msum = 0;
     int mn = 0;
@@ -550,6 +566,12 @@ static EpochOutcome trainer_end_epoch(Trainer *t, const Epoch *e) {
   const double eta = t->epoch_time_sum / t->epochs_timed * (double)(c->epochs - st->epoch);
   const double ips = (double)(t->spe - e->first_step) * c->batch / dt;
   const int early = c->patience > 0 && do_val && st->stale_validations >= c->patience;
+  /* a collapse nothing can undo (HDL's failure modes): every step of the
+   * epoch (that this process ran) had a gradient of exactly 0 (saturated
+   * sigmoids), or the validation logits are one constant per class (every
+   * feature into the head is 0: only the head's bias still gets a gradient) */
+  const int dead_grad = t->gnorm_n > 0 && t->gnorm_max == 0;
+  const int collapsed = c->collapse_stop && (dead_grad || val_constant);
   if (t->root) {
     char row[2048], left[32], vl[32], md[32];
     csv_num(vl, sizeof vl, val_loss), csv_num(md, sizeof md, mean_dice);
@@ -571,14 +593,14 @@ static EpochOutcome trainer_end_epoch(Trainer *t, const Epoch *e) {
       printf("  mean %.4f", mean_dice);
       if (t->lc.kind == LOSS_KIND_HDL) printf(" (searched thr)");
     }
-    if (t->gnorm_n)
-      printf("  |g| mean %.3g max %.3g clipped %lld/%lld", t->gnorm_sum / (double)t->gnorm_n, t->gnorm_max,
-             (long long)t->gnorm_clipped, (long long)t->gnorm_n);
+    if (t->gnorm_n) printf("  |g| mean %.3g max %.3g", t->gnorm_sum / (double)t->gnorm_n, t->gnorm_max);
+    if (t->gnorm_n && t->grad_clip > 0)
+      printf(" clipped %lld/%lld", (long long)t->gnorm_clipped, (long long)t->gnorm_n);
     printf("  lr %.2e  %.1f img/s  left %s\n", e->lr, ips, left);
     fflush(stdout);
   }
   const int periodic = st->epoch % c->ckpt_every_epochs == 0 || last_epoch;
-  if (periodic || e->ckpt_after || early) {
+  if (periodic || e->ckpt_after || early || collapsed) {
     trainer_checkpoint(t);
     if (t->root && periodic) rundir_keep_epoch(t->job->run, st->epoch, c->ckpt_keep);
   }
@@ -592,6 +614,19 @@ static EpochOutcome trainer_end_epoch(Trainer *t, const Epoch *e) {
   if (early) {
     if (t->root) printf("cordseg train: early stop: no better validation Dice in %d validations\n", c->patience);
     return EPOCH_EARLY_STOP;
+  }
+  if (collapsed) {
+    if (t->root)
+      printf("cordseg train: collapsed at epoch %lld: %s; it cannot learn again, stopping. best.h5 is epoch %lld. "
+             "Hint: lower lr_max "
+             "(HDL at the demo budget: 5e-4), keep head_init and grad_clip at auto, or another seed (README, \"Why "
+             "HDL collapsed\"); collapse_stop = 0 trains on.\n",
+             (long long)st->epoch,
+             dead_grad ? "the gradient was exactly 0 at every step (saturated sigmoids)"
+                       : "the network's output no longer depends on its input (one logit per class on every "
+                         "validation pixel: every feature into the head is 0)",
+             (long long)st->best_epoch);
+    return EPOCH_COLLAPSED;
   }
   return EPOCH_NEXT;
 }
@@ -635,8 +670,8 @@ int trainer_run(TrainJob *job) {
       exit_code = stop_exit_code(e.stop_after);
       break;
     }
-    if (o == EPOCH_EARLY_STOP) {
-      finish = "early-stop";
+    if (o == EPOCH_EARLY_STOP || o == EPOCH_COLLAPSED) {
+      finish = o == EPOCH_COLLAPSED ? "collapsed" : "early-stop";
       break;
     }
   }
