@@ -67,8 +67,8 @@ void anatomy_subject_draw(AnatomySubject *s, uint64_t seed, int32_t subject) {
   s->csf_scale = uni(&r, 1.0, 1.5), s->other_scale = uni(&r, 0.5, 0.7);
   s->wm_perp_scale = uni(&r, 0.45, 0.65);
   /* the dural sac, drawn after everything above so the other draws keep their values */
-  s->sas_lat[0] = uni(&r, 4.0, 6.5), s->sas_ant[0] = uni(&r, 2.5, 4.5), s->sas_post[0] = uni(&r, 3.5, 6.0);
-  s->sas_lat[1] = uni(&r, 1.0, 3.0), s->sas_ant[1] = uni(&r, 0.5, 2.0), s->sas_post[1] = uni(&r, 1.0, 3.0);
+  s->sas_lat[0] = uni(&r, 4.0, 6.5), s->sas_ant[0] = uni(&r, 3.0, 5.0), s->sas_post[0] = uni(&r, 3.0, 5.5);
+  s->sas_lat[1] = uni(&r, 1.0, 3.0), s->sas_ant[1] = uni(&r, 1.0, 3.0), s->sas_post[1] = uni(&r, 1.0, 3.0);
   s->epi_min = uni(&r, 0.3, 1.0);
   s->noise_scale = uni(&r, 1.15, 1.5);
   s->csf_low[0] = 0.55, s->csf_low[1] = 1.0;

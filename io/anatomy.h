@@ -21,11 +21,12 @@
  *   dural sac   the CSF (replacing PAM50's CSF map in this mode): an ellipse
  *               through the cord's rendered extent plus the subarachnoid
  *               thickness of the level (anatomy_sas), lateral / anterior /
- *               posterior: C2 4-6.5 / 2.5-4.5 / 3.5-6 mm (the wide upper
+ *               posterior: C2 4-6.5 / 3-5 / 3-5.5 mm (the wide upper
  *               cervical cistern; the real series' C2 slices: 5-15 / 3-4 /
- *               4-5 mm), C4-T1 1-3 / 0.5-2 / 1-3 mm, C3 halfway (subarachnoid
- *               space 3.4 mm lateral on average, AP 1-6 mm, mean 2.6: Khanapurkar
- *               et al., Int J Med Res Health Sci 2014;3:610; dorsal CSF 1.5-4 mm
+ *               4-5 mm), C4-T1 1-3 / 1-3 / 1-3 mm, C3 halfway (subarachnoid
+ *               space 3.4 mm lateral on average, anterior and posterior
+ *               alike 1-6 mm, means 2.57 and 2.59: Khanapurkar et al., Int J
+ *               Med Res Health Sci 2014;3:610; dorsal CSF 1.5-4 mm
  *               at C4-C6: Holsheimer et al., AJNR 1994;15:951; cord 58 +- 7 % of
  *               the dural tube's area at C5: Kato et al., Eur Spine J
  *               2012;21:1499); effaced (AP) where the cord is compressed; what
@@ -66,7 +67,10 @@
  * the FOV along AP, 1-4 %), a smooth AP distortion (0.3-1.2 mm, applied to
  * image and labels alike: labels are drawn on the distorted EPI), rigid
  * in-plane motion between volumes (sd 0.1-0.35 mm), CSF pulsation loss in a
- * fraction 0.1-0.3 of volumes (CSF signal x0.3-0.7 in that volume).
+ * fraction 0.1-0.3 of volumes (CSF signal x0.3-0.7 in that volume), and in
+ * half the subjects a reduced field of view along AP (28-44 mm around the
+ * cord +-4 mm; zero outside, as `cordseg segment` pads a reduced-FOV series
+ * such as sct_dmri's 32 mm).
  *
  * Measurements (anatomy_measure): the same procedure on the real series and
  * on the phantom: cord mask = dti_cord_mask of B0*exp(-max(b, 1000) MD) (a

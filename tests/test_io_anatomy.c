@@ -5,6 +5,9 @@
  *    behind the cord and on the midline, left muscles at the patient's left
  *    (RAS x < cord), right muscles at the right, vertebral arteries and facet
  *    fluid lateral on both sides, epidural fat close to the cord;
+ *  - the bony canal per level inside its documented ranges (C2 wider in AP
+ *    than C5) and the dural sac's CSF per level: at C2 a ring on all four
+ *    sides of the cord, wider than at C6 and brighter than the cord in b0;
  *  - white matter more anisotropic than gray matter (labels) and muscle FA
  *    0.25..0.6 (tissue map);
  *  - the contrast ratios of the --compare procedure inside the ranges
@@ -71,6 +74,25 @@ int main(void) {
   int ndisc = 0;
   for (int32_t m = 0; m < a.n; m++) ndisc += a.disc_w[m] > 0.5f;
   T_CHECK(ndisc > 3 && ndisc < a.n / 2, "disc weights: %d of %d slab centres mostly in a disc", ndisc, a.n);
+
+  /* the bony canal per level inside the documented ranges (io/anatomy.h: radiographic means / 1.17
+   * magnification +- 2.5 SD): AP C2 15.4 +- 1.5 mm, C5 13.1 +- 1.3 mm; LR (interpediculate) C5
+   * 24.7 +- 2.0 mm; C2 wider in AP than C5 in every subject; the sac thicker at C2 than at C6 */
+  int canal_ok = 0, sas_ok = 0;
+  for (int32_t subj = 1; subj <= 200; subj++) {
+    AnatomySubject A;
+    anatomy_subject_draw(&A, 42, subj);
+    double lr2, ap2, lr5, ap5, l2, a2, p2, l6, a6, p6;
+    anatomy_canal(&A, 2, &lr2, &ap2);
+    anatomy_canal(&A, 5, &lr5, &ap5);
+    anatomy_sas(&A, 2, &l2, &a2, &p2);
+    anatomy_sas(&A, 6, &l6, &a6, &p6);
+    canal_ok += fabs(2 * ap2 - 15.4) <= 2.5 * 1.5 && fabs(2 * ap5 - 13.1) <= 2.5 * 1.3 &&
+                fabs(2 * lr5 - 24.7) <= 2.5 * 2.0 && ap2 > ap5;
+    sas_ok += l2 > l6 && a2 + p2 > a6 + p6 && l6 >= 1 && a6 >= 0.5 && p6 >= 1 && l2 <= 6.5 && a2 <= 6 && p2 <= 6;
+  }
+  T_CHECK(canal_ok == 200, "canal per level inside the documented ranges, C2 wider in AP than C5 (%d/200)", canal_ok);
+  T_CHECK(sas_ok == 200, "subarachnoid space thicker at C2 than at C6, inside 1-6.5 mm (%d/200)", sas_ok);
 
   PhantomConfig c;
   phantom_config_default(&c);
