@@ -81,7 +81,8 @@
  * (the real series' field of view); all B0 values as medians relative to the
  * cord's median. Documented phantom ranges (tests/test_io_anatomy.c):
  * CSF/cord 0.7-1.4, muscle/cord 0.2-0.5, outside/cord 0.2-0.5 (the real sct_dmri series:
- * 0.94, 0.33, 0.31; the phantom at SNR 20: 0.97, 0.33, 0.34).
+ * 0.97, 0.34, 0.31; the phantom at SNR 20: 1.12, 0.30, 0.31). Rows that are zero in every slice
+ * (outside a reduced field of view) are left out of every measure.
  * Calibration (full only, against sct_dmri): the cord stream's CSF b=0 x1.0-1.5 (pure CSF 1.8-2.7 x
  * WM: the real C2 ring peaks at 2.3-2.6 x the cord) and, below C3, x0.55-1.0 more per slice (the thin
  * sac's through-plane partial volume and flow dephasing: the real ring peaks 1.0-2.0 x the cord
