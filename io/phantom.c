@@ -312,7 +312,8 @@ static void atlas_cord_extent(const PhantomAtlas *a, int32_t m, double ext[4]) {
     float c = 0;
     for (int ch = 0; ch < 8; ch++) c += mp[(size_t)ch * hw2 + i];
     if (c <= 0.5f) continue;
-    double dc = ((double)(i % (size_t)a->hw) - a->ccol[m]) * a->px_mm, dr = ((double)(i / (size_t)a->hw) - a->crow[m]) * a->px_mm;
+    double dc = ((double)(i % (size_t)a->hw) - a->ccol[m]) * a->px_mm;
+    double dr = ((double)(i / (size_t)a->hw) - a->crow[m]) * a->px_mm;
     ext[0] = fmax(ext[0], dc), ext[1] = fmax(ext[1], -dc), ext[2] = fmax(ext[2], -dr), ext[3] = fmax(ext[3], dr);
   }
 }
