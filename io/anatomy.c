@@ -64,8 +64,31 @@ void anatomy_subject_draw(AnatomySubject *s, uint64_t seed, int32_t subject) {
   s->dist_amp = uni(&r, 0.3, 1.2), s->dist_k = 6.283185307179586 / uni(&r, 60, 120),
   s->dist_ph = uni(&r, 0, 6.283185307179586);
   s->motion_sd = uni(&r, 0.1, 0.35), s->puls_p = uni(&r, 0.1, 0.3);
-  s->csf_scale = uni(&r, 0.5, 0.8), s->other_scale = uni(&r, 0.5, 0.7);
+  s->csf_scale = uni(&r, 1.0, 1.5), s->other_scale = uni(&r, 0.5, 0.7);
   s->wm_perp_scale = uni(&r, 0.45, 0.65);
+  /* the dural sac, drawn after everything above so the other draws keep their values */
+  s->sas_lat[0] = uni(&r, 4.0, 6.5), s->sas_ant[0] = uni(&r, 3.0, 5.0), s->sas_post[0] = uni(&r, 3.0, 5.5);
+  s->sas_lat[1] = uni(&r, 1.0, 3.0), s->sas_ant[1] = uni(&r, 1.0, 3.0), s->sas_post[1] = uni(&r, 1.0, 3.0);
+  s->epi_min = uni(&r, 0.3, 1.0);
+  s->noise_scale = uni(&r, 1.15, 1.5);
+  s->csf_low[0] = 0.55, s->csf_low[1] = 1.0;
+  s->ap_fov = rng_uniform(&r) < 0.5 ? uni(&r, 28, 44) : 0, s->ap_fov_dy = uni(&r, -4, 4);
+}
+
+/* documented ratios of the bony canal by level to the C3-C7 mean (io/anatomy.h), PAM50 coding
+ * 1 = C1 ... 7 = C7, 8 = T1 */
+void anatomy_canal(const AnatomySubject *s, int level, double *semi_lr, double *semi_ap) {
+  static const double ap[9] = {1.35, 1.35, 1.155, 1.014, 0.976, 0.982, 1.008, 1.021, 1.02};
+  static const double lr[9] = {1.10, 1.10, 0.96, 0.961, 0.995, 1.027, 1.033, 0.986, 0.95};
+  const int l = level < 0 ? 0 : level > 8 ? 8 : level;
+  *semi_lr = s->canal_a * lr[l], *semi_ap = s->canal_b * ap[l];
+}
+
+void anatomy_sas(const AnatomySubject *s, int level, double *lat, double *ant, double *post) {
+  const double w = level <= 2 ? 1 : level == 3 ? 0.5 : 0; /* weight of the C2 values */
+  *lat = w * s->sas_lat[0] + (1 - w) * s->sas_lat[1];
+  *ant = w * s->sas_ant[0] + (1 - w) * s->sas_ant[1];
+  *post = w * s->sas_post[0] + (1 - w) * s->sas_post[1];
 }
 
 static inline int in_ell(double x, double y, double cx, double cy, double a, double b) {
@@ -168,9 +191,38 @@ static double vquant(Vec *v, double q) {
 
 void anatomy_measure(const float *b0, const float *fa, const float *md, int64_t rows, int64_t cols, int64_t nz,
                      double row_mm, double col_mm, double bval, AnatomyStats *o) {
+  /* rows outside a reduced field of view (all zero in every slice) are not image: measure the rest */
+  int64_t r0 = 0, r1 = rows;
+  for (int pass = 0; pass < 2; pass++)
+    for (;;) {
+      const int64_t r = pass ? r1 - 1 : r0;
+      if (r1 - r0 <= 1) break;
+      int zero = 1;
+      for (int64_t z = 0; z < nz && zero; z++)
+        for (int64_t c = 0; c < cols && zero; c++) zero = b0[(z * rows + r) * cols + c] == 0;
+      if (!zero) break;
+      if (pass) r1--;
+      else r0++;
+    }
+  if (r0 > 0 || r1 < rows) {
+    const int64_t nr = r1 - r0, m2 = nr * cols;
+    float *sub = mallocCheck(sizeof(float) * 3 * (size_t)(m2 * nz));
+    for (int64_t z = 0; z < nz; z++) {
+      const size_t src = (size_t)((z * rows + r0) * cols), dst = (size_t)(z * m2);
+      memcpy(sub + dst, b0 + src, sizeof(float) * (size_t)m2);
+      memcpy(sub + (size_t)(m2 * nz) + dst, fa + src, sizeof(float) * (size_t)m2);
+      memcpy(sub + (size_t)(2 * m2 * nz) + dst, md + src, sizeof(float) * (size_t)m2);
+    }
+    anatomy_measure(sub, sub + m2 * nz, sub + 2 * m2 * nz, nr, cols, nz, row_mm, col_mm, bval, o);
+    free(sub);
+    return;
+  }
   const int64_t n2 = rows * cols, nv = n2 * nz;
   float *proxy = mallocCheck(sizeof(float) * (size_t)nv);
-  for (int64_t i = 0; i < nv; i++) proxy[i] = b0[i] * (float)exp(-bval * fmax(0, md[i]));
+  /* the proxy at b >= 1000 whatever the acquisition's b: CSF (MD 3e-3) is then dark in both a b=600
+   * phantom and a b=800 real series, so the mask is the cord, not the cord and its CSF ring */
+  const double bp = fmax(bval, 1000);
+  for (int64_t i = 0; i < nv; i++) proxy[i] = b0[i] * (float)exp(-bp * fmax(0, md[i]));
   uint8_t *mask = mallocCheck((size_t)nv);
   dti_cord_mask(proxy, cols, rows, nz, 5.0, 0, mask);
   free(proxy);

@@ -7,9 +7,31 @@
  * store columns, y toward posterior = store rows; origin at the centre of the
  * spinal canal), per vertebral level (PAM50 level labels; the disc weight of
  * a slab = its overlap with a 5 mm disc at each level boundary):
- *   canal       ellipse, semi-axes LR 10.5-12.5, AP 6.5-8 (x0.85-1 where the
- *               cord is compressed); what the PAM50 cord + CSF leave of it is
- *               epidural fat (fat-suppressed)
+ *   canal       ellipse, C3-C7 semi-axes LR 10.5-12.5, AP 6.5-8 (MRI C3-C7
+ *               sagittal 14.1 +- 1.3 mm: More et al., Int J Res Pharm Sci
+ *               2019;10(2)), times the level's ratio to the C3-C7 mean
+ *               (anatomy_canal): AP C1 1.35, C2 1.155, C3-C7 0.98-1.02
+ *               (radiographic sagittal diameters C1 21.0, C2 18.0, C3 15.8,
+ *               C4 15.2, C5 15.3, C6 15.7, C7 15.9 mm in 997 Japanese adults,
+ *               magnification 1.17), LR C3 0.96 ... C6 1.03, C7 0.99
+ *               (interpediculate C3 27.1, C4 28.1, C5 29.0, C6 29.1, C7 27.8 mm:
+ *               Kim & Song, J Korean Neurosurg Soc 1975;4:239); x0.75-1 in AP
+ *               where the cord is compressed; widened where the dural sac and
+ *               an epidural margin (0.3-1 mm) need it
+ *   dural sac   the CSF (replacing PAM50's CSF map in this mode): an ellipse
+ *               through the cord's rendered extent plus the subarachnoid
+ *               thickness of the level (anatomy_sas), lateral / anterior /
+ *               posterior: C2 4-6.5 / 3-5 / 3-5.5 mm (the wide upper
+ *               cervical cistern; the real series' C2 slices: 5-15 / 3-4 /
+ *               4-5 mm), C4-T1 1-3 / 1-3 / 1-3 mm, C3 halfway (subarachnoid
+ *               space 3.4 mm lateral on average, anterior and posterior
+ *               alike 1-6 mm, means 2.57 and 2.59: Khanapurkar et al., Int J
+ *               Med Res Health Sci 2014;3:610; dorsal CSF 1.5-4 mm
+ *               at C4-C6: Holsheimer et al., AJNR 1994;15:951; cord 58 +- 7 % of
+ *               the dural tube's area at C5: Kato et al., Eur Spine J
+ *               2012;21:1499); effaced (AP) where the cord is compressed; what
+ *               the cord and the sac leave of the canal is epidural fat
+ *               (fat-suppressed)
  *   anterior    vertebral body (superellipse, LR semi 8-10, AP semi 7-8.5,
  *               1 mm from the canal) with a 1 mm cortical rim, fat-suppressed
  *               marrow inside; at a disc the body becomes intervertebral disc
@@ -45,22 +67,29 @@
  * the FOV along AP, 1-4 %), a smooth AP distortion (0.3-1.2 mm, applied to
  * image and labels alike: labels are drawn on the distorted EPI), rigid
  * in-plane motion between volumes (sd 0.1-0.35 mm), CSF pulsation loss in a
- * fraction 0.1-0.3 of volumes (CSF signal x0.3-0.7 in that volume).
+ * fraction 0.1-0.3 of volumes (CSF signal x0.3-0.7 in that volume), and in
+ * half the subjects a reduced field of view along AP (28-44 mm around the
+ * cord +-4 mm; zero outside, as `cordseg segment` pads a reduced-FOV series
+ * such as sct_dmri's 32 mm).
  *
  * Measurements (anatomy_measure): the same procedure on the real series and
- * on the phantom: cord mask = dti_cord_mask of B0*exp(-b MD) (a mean-DW
- * proxy), per slice its centroid and second moments; GM = normalised radius
+ * on the phantom: cord mask = dti_cord_mask of B0*exp(-max(b, 1000) MD) (a
+ * DW proxy), per slice its centroid and second moments; GM = normalised radius
  * < 0.4, WM = 0.55..0.9; CSF = within 2.5 mm outside the mask; "muscle" = the
  * paravertebral window 14..32 mm lateral, within +-10 mm AP of the cord;
  * "outside" = > 8 mm from the mask in the window |dx| <= 40, |dy| <= 14 mm
  * (the real series' field of view); all B0 values as medians relative to the
  * cord's median. Documented phantom ranges (tests/test_io_anatomy.c):
  * CSF/cord 0.7-1.4, muscle/cord 0.2-0.5, outside/cord 0.2-0.5 (the real sct_dmri series:
- * 0.94, 0.33, 0.31; the phantom at SNR 20: 0.97, 0.33, 0.34).
- * Calibration (full only, against sct_dmri): the cord stream's CSF b=0 x0.5-0.8, soft tissue
- * x0.5-0.7, WM radial diffusivity x0.45-0.65.
- * defines: AnatomySubject, anatomy_subject_draw, anatomy_class, AT_*,
- *          AnatomyStats, anatomy_measure, anatomy_stats_print */
+ * 0.97, 0.34, 0.31; the phantom at SNR 20: 1.12, 0.30, 0.31). Rows that are zero in every slice
+ * (outside a reduced field of view) are left out of every measure.
+ * Calibration (full only, against sct_dmri): the cord stream's CSF b=0 x1.0-1.5 (pure CSF 1.8-2.7 x
+ * WM: the real C2 ring peaks at 2.3-2.6 x the cord) and, below C3, x0.55-1.0 more per slice (the thin
+ * sac's through-plane partial volume and flow dephasing: the real ring peaks 1.0-2.0 x the cord
+ * there), soft tissue x0.5-0.7, WM radial diffusivity x0.45-0.65, noise sigma x1.15-1.5 (the real
+ * series' measured SNR 14 vs 19). The mask's proxy uses b >= 1000 so CSF stays out of it at b=600.
+ * defines: AnatomySubject, anatomy_subject_draw, anatomy_class, anatomy_canal,
+ *          anatomy_sas, AT_*, AnatomyStats, anatomy_measure, anatomy_stats_print */
 #ifndef CORDSEG_IO_ANATOMY_H
 #define CORDSEG_IO_ANATOMY_H
 #include <stdint.h>
@@ -84,6 +113,12 @@ typedef struct {
   double bias[5], ghost, dist_amp, dist_k, dist_ph, motion_sd, puls_p;
   double csf_scale, other_scale; /* the cord stream's CSF and soft-tissue b=0 signal, scaled (calibration) */
   double wm_perp_scale;          /* the cord stream's WM radial diffusivity, scaled (calibration) */
+  /* the dural sac (CSF) per level: subarachnoid thickness (mm) lateral, anterior, posterior of the cord,
+   * [0] at C2 (the upper cervical cistern), [1] at C4-T1 (C3 between); epidural margin (mm) */
+  double sas_lat[2], sas_ant[2], sas_post[2], epi_min;
+  double csf_low[2];  /* below C3 the CSF b=0 signal is further x U(csf_low[0], csf_low[1]) per slice */
+  double ap_fov, ap_fov_dy; /* a reduced AP field of view (mm, 0 = none) around the cord + offset (mm) */
+  double noise_scale; /* the cord stream's noise sigma, scaled (calibration of the measured SNR) */
 } AnatomySubject;
 
 /* draws one subject's anatomy and acquisition from its own stream (seed,
@@ -93,6 +128,13 @@ void anatomy_subject_draw(AnatomySubject *s, uint64_t seed, int32_t subject);
  * vertebral level `level` (PAM50: 2 = C2 ... 8 = T1), canal AP scaled by
  * canal_scale */
 int anatomy_class(const AnatomySubject *s, double x, double y, int level, double canal_scale);
+
+/* the bony canal's semi-axes (mm) at vertebral level `level` (PAM50 coding): the subject's C3-C7
+ * canal_a / canal_b times the level's documented ratio (C1-C2 wider in AP, C5-C6 wider LR) */
+void anatomy_canal(const AnatomySubject *s, int level, double *semi_lr, double *semi_ap);
+/* subarachnoid (CSF) thickness (mm) lateral / anterior / posterior of the cord at `level`, before
+ * compression effaces it: s->sas_*[0] at C2 and above, [1] at C4 and below, halfway at C3 */
+void anatomy_sas(const AnatomySubject *s, int level, double *lat, double *ant, double *post);
 
 typedef struct {
   int64_t cord_n, slices;

@@ -297,6 +297,27 @@ static void blur(float *img, int32_t n, double sr, double sc, float *tmp) {
   blur_pass(tmp, img, n, ks[0], n, 1); /* within each column (row sigma) */
 }
 
+static int in_ellipse(double x, double y, double cx, double cy, double a, double b) {
+  double u = (x - cx) / a, v = (y - cy) / b;
+  return u * u + v * v <= 1;
+}
+
+/* the atlas cord's (8 ROI maps summed > 0.5) extent from its centroid at slab m, mm:
+ * [0] toward the patient's left (higher columns), [1] right, [2] anterior (lower rows), [3] posterior */
+static void atlas_cord_extent(const PhantomAtlas *a, int32_t m, double ext[4]) {
+  const size_t hw2 = (size_t)a->hw * a->hw;
+  const float *mp = a->maps + (size_t)m * PHANTOM_NCH * hw2;
+  ext[0] = ext[1] = ext[2] = ext[3] = 0;
+  for (size_t i = 0; i < hw2; i++) {
+    float c = 0;
+    for (int ch = 0; ch < 8; ch++) c += mp[(size_t)ch * hw2 + i];
+    if (c <= 0.5f) continue;
+    double dc = ((double)(i % (size_t)a->hw) - a->ccol[m]) * a->px_mm;
+    double dr = ((double)(i / (size_t)a->hw) - a->crow[m]) * a->px_mm;
+    ext[0] = fmax(ext[0], dc), ext[1] = fmax(ext[1], -dc), ext[2] = fmax(ext[2], -dr), ext[3] = fmax(ext[3], dr);
+  }
+}
+
 /* tissues: the old phantom's 4, then the anatomy's (io/anatomy.h AT_BONE..AT_VESSEL at 3 + AT_*) */
 enum { T_WM, T_GM, T_CSF, T_OTHER, T_N_NONE, T_N = T_OTHER + AT_VESSEL + 1 };
 
@@ -397,6 +418,7 @@ void phantom_subject_ex(const PhantomAtlas *a, const PhantomConfig *c, int32_t s
   const int full = c->anatomy == PHANTOM_ANATOMY_FULL, nt = full ? T_N : T_N_NONE;
   AnatomySubject A;
   if (full) anatomy_subject_draw(&A, c->seed, subject);
+  if (full) sigma *= A.noise_scale; /* calibration: the real series' measured SNR (io/anatomy.h) */
   float *afr = full ? mallocCheck(sizeof(float) * AT_N * n2) : NULL;
   double *g = mallocCheck(sizeof(double) * 3 * (size_t)nvol), *bv = mallocCheck(sizeof(double) * (size_t)nvol);
   g[0] = g[1] = g[2] = 0, bv[0] = 0;
@@ -440,7 +462,28 @@ void phantom_subject_ex(const PhantomAtlas *a, const PhantomConfig *c, int32_t s
       /* the same cord, shifted in the FOV with the anatomy; the image at (x0, y0) shows what lies at
        * y0 + AP distortion (EPI phase encode), so labels follow the distorted image */
       memset(afr, 0, sizeof(float) * AT_N * n2);
-      const double dw = a->disc_w[m], fw = 0.6 + 0.4 * dw, canal = 1 - 0.25 * comp;
+      const double dw = a->disc_w[m], fw = 0.6 + 0.4 * dw;
+      /* this slice's canal and dural sac (io/anatomy.h): the sac is the cord's extent (the atlas cord as
+       * rendered: size, flattening, compression) plus the level's subarachnoid thickness, effaced where the
+       * cord is compressed; the canal is the level's, widened where the sac and the epidural margin need it */
+      AnatomySubject As = A;
+      double ext[4]; /* atlas cord extent from its centroid, mm: left, right, anterior, posterior */
+      atlas_cord_extent(a, m, ext);
+      const double el = ext[0] * scale * widen, er = ext[1] * scale * widen;
+      const double ea = ext[2] * scale * aspect * ap, ep = ext[3] * scale * aspect * ap;
+      double t_lat, t_ant, t_post;
+      anatomy_sas(&A, a->level[m], &t_lat, &t_ant, &t_post);
+      const double eff = fmax(0, 1 - comp / 0.45);
+      t_ant *= eff, t_post *= eff, t_lat *= 1 - 0.5 * comp / 0.6;
+      const double sac_x = 0.5 * (el - er), sac_a = 0.5 * (el + er) + t_lat;
+      const double sac_y = 0.5 * (ep - ea) + 0.5 * (t_post - t_ant), sac_b = 0.5 * (ea + ep) + 0.5 * (t_ant + t_post);
+      const double rcx = ct * A.cord_dx + st * A.cord_dy, rcy = -st * A.cord_dx + ct * A.cord_dy;
+      double can_a, can_b;
+      anatomy_canal(&A, a->level[m], &can_a, &can_b);
+      can_b *= 1 - 0.25 * comp;
+      As.canal_a = fmax(can_a, fabs(sac_x + rcx) + sac_a + A.epi_min);
+      As.canal_b = fmax(can_b, fabs(sac_y + rcy) + sac_b + A.epi_min);
+      As.mass_x += As.canal_a - A.canal_a, As.va_x += As.canal_a - A.canal_a; /* the arch follows the canal */
       for (int32_t R = 0; R < nf; R++)
         for (int32_t C = 0; C < nf; C++) {
           double x0 = (C + 0.5 - n) * pf, y0 = (R + 0.5 - n) * pf;
@@ -451,10 +494,16 @@ void phantom_subject_ex(const PhantomAtlas *a, const PhantomConfig *c, int32_t s
           v /= fmax(0.3, fmin(1.0, apu));
           double ar = a->crow[m] + v / apx, ac = a->ccol[m] + u / apx;
           size_t o = (size_t)(R / 2) * n + (size_t)(C / 2);
-          for (int ch = 0; ch < PHANTOM_NCH; ch++)
-            frac[ch * n2 + o] += 0.25f * bilinear(maps + (size_t)ch * a->hw * a->hw, a->hw, ar, ac);
+          float cordf = 0;
+          for (int ch = 0; ch < 8; ch++) {
+            float f = bilinear(maps + (size_t)ch * a->hw * a->hw, a->hw, ar, ac);
+            frac[ch * n2 + o] += 0.25f * f, cordf += f;
+          }
           double xc = x + A.cord_dx, yc = y + A.cord_dy;
-          int cls = anatomy_class(&A, ct * xc + st * yc, -st * xc + ct * yc, a->level[m], canal);
+          int cls = anatomy_class(&As, ct * xc + st * yc, -st * xc + ct * yc, a->level[m], 1.0);
+          const double xr = ct * x + st * y, yr = -st * x + ct * y; /* the cord's frame */
+          if (cls == AT_CANAL && in_ellipse(xr, yr, sac_x, sac_y, sac_a, sac_b)) /* CSF: the sac less the cord */
+            frac[8 * n2 + o] += 0.25f * fmaxf(0, 1 - fminf(cordf, 1));
           if (cls == AT_BODY) { /* marrow, or disc by the slab's disc weight */
             afr[AT_MARROW * n2 + o] += 0.25f * (float)(1 - dw);
             afr[AT_DISC * n2 + o] += 0.25f * (float)dw;
@@ -513,8 +562,14 @@ void phantom_subject_ex(const PhantomAtlas *a, const PhantomConfig *c, int32_t s
         double q = lperp[t] * gg + (lpar[t] - lperp[t]) * ga * ga;
         e[t][v] = s0[t] * exp(-bv[v] * q);
       }
-    if (full) /* calibration against the real series (io/anatomy.h): CSF and soft tissue darker */
-      for (int v = 0; v < nvol; v++) e[T_CSF][v] *= A.csf_scale, e[T_OTHER][v] *= A.other_scale;
+    if (full) { /* calibration against the real series (io/anatomy.h): CSF brighter, soft tissue darker; below
+                 * C3 the thin sac's CSF dimmer per slice (through-plane partial volume, flow dephasing) */
+      Rng rc;
+      rng_init(&rc, hash_mix3(c->seed, (uint64_t)subject, 7000 + (uint64_t)k));
+      const double low = uni(&rc, A.csf_low[0], A.csf_low[1]);
+      const double csf = A.csf_scale * (a->level[m] <= 2 ? 1 : a->level[m] == 3 ? 0.5 * (1 + low) : low);
+      for (int v = 0; v < nvol; v++) e[T_CSF][v] *= csf, e[T_OTHER][v] *= A.other_scale;
+    }
     if (full) /* the anatomy's tensors: muscles along their own (mirrored) fibres, the rest isotropic */
       for (int at = AT_BONE; at <= AT_VESSEL; at++)
         for (int v = 0; v < nvol; v++) {
@@ -526,6 +581,14 @@ void phantom_subject_ex(const PhantomAtlas *a, const PhantomConfig *c, int32_t s
         }
     if (full) {
       acquire_full(&A, c, subject, k, n, nvol, sigma, tis, (const double(*)[DTI_MAX_VOLUMES])e, dwi, tmp, &rn);
+      if (A.ap_fov > 0) { /* a reduced field of view along AP (phase encode): zero outside, as `segment` pads */
+        const double px_mm = c->fov_mm / n, yc = ty + A.fov_dy + A.ap_fov_dy; /* cord centre + offset, mm */
+        for (int32_t row = 0; row < n; row++) {
+          const double y = (row + 0.5) * px_mm - 0.5 * c->fov_mm;
+          if (fabs(y - yc) <= 0.5 * A.ap_fov) continue;
+          for (int v = 0; v < nvol; v++) memset(dwi + (size_t)v * n2 + (size_t)row * n, 0, sizeof(float) * (size_t)n);
+        }
+      }
     } else
     for (size_t i = 0; i < n2; i++) {
       double xr = ((double)(i % n) - n / 2) / n, yr = ((double)(i / n) - n / 2) / n;

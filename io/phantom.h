@@ -19,12 +19,15 @@
  *  fit: the same dti_fit_volume as `cordseg import --dwi`.
  *  labels: area-averaged slab ROIs on the 128 grid, argmax with background.
  *  anatomy (PhantomConfig.anatomy = PHANTOM_ANATOMY_FULL, `--anatomy full`;
- *    io/anatomy.h): what the cord and CSF leave is split among vertebrae,
- *    disc, facets, fat, muscles, vessels, soft tissue and air per vertebral
- *    level (disc_w), with their own tensors and b=0 signal; bias field,
- *    Nyquist ghost, AP distortion (labels follow it), inter-volume motion,
- *    CSF pulsation, cord + anatomy shifted in the FOV; from a separate random
- *    stream, so PHANTOM_ANATOMY_NONE (default) keeps the original bytes.
+ *    io/anatomy.h): the CSF is a dural sac drawn per level around the
+ *    rendered cord (wide at C2, thin below C3) instead of PAM50's CSF map,
+ *    inside a bony canal sized per level; what the cord and CSF leave is
+ *    split among vertebrae, disc, facets, fat, muscles, vessels, soft tissue
+ *    and air per vertebral level (disc_w), with their own tensors and b=0
+ *    signal; bias field, Nyquist ghost, AP distortion (labels follow it),
+ *    inter-volume motion, CSF pulsation, cord + anatomy shifted in the FOV, a
+ *    reduced AP FOV in half the subjects; from a separate random stream, so
+ *    PHANTOM_ANATOMY_NONE (default) keeps the original bytes.
  * defines: PhantomConfig, phantom_config_default, PHANTOM_ANATOMY_*,
  *          phantom_anatomy_parse, PT_*, PHANTOM_TISSUE_NAMES, PhantomAtlas,
  *          phantom_atlas_load/free, phantom_subject(_ex), phantom_measure,

@@ -5,6 +5,9 @@
  *    behind the cord and on the midline, left muscles at the patient's left
  *    (RAS x < cord), right muscles at the right, vertebral arteries and facet
  *    fluid lateral on both sides, epidural fat close to the cord;
+ *  - the bony canal per level inside its documented ranges (C2 wider in AP
+ *    than C5) and the dural sac's CSF per level: at C2 a ring on all four
+ *    sides of the cord, wider than at C6 and brighter than the cord in b0;
  *  - white matter more anisotropic than gray matter (labels) and muscle FA
  *    0.25..0.6 (tissue map);
  *  - the contrast ratios of the --compare procedure inside the ranges
@@ -72,6 +75,25 @@ int main(void) {
   for (int32_t m = 0; m < a.n; m++) ndisc += a.disc_w[m] > 0.5f;
   T_CHECK(ndisc > 3 && ndisc < a.n / 2, "disc weights: %d of %d slab centres mostly in a disc", ndisc, a.n);
 
+  /* the bony canal per level inside the documented ranges (io/anatomy.h: radiographic means / 1.17
+   * magnification +- 2.5 SD): AP C2 15.4 +- 1.5 mm, C5 13.1 +- 1.3 mm; LR (interpediculate) C5
+   * 24.7 +- 2.0 mm; C2 wider in AP than C5 in every subject; the sac thicker at C2 than at C6 */
+  int canal_ok = 0, sas_ok = 0;
+  for (int32_t subj = 1; subj <= 200; subj++) {
+    AnatomySubject A;
+    anatomy_subject_draw(&A, 42, subj);
+    double lr2, ap2, lr5, ap5, l2, a2, p2, l6, a6, p6;
+    anatomy_canal(&A, 2, &lr2, &ap2);
+    anatomy_canal(&A, 5, &lr5, &ap5);
+    anatomy_sas(&A, 2, &l2, &a2, &p2);
+    anatomy_sas(&A, 6, &l6, &a6, &p6);
+    canal_ok += fabs(2 * ap2 - 15.4) <= 2.5 * 1.5 && fabs(2 * ap5 - 13.1) <= 2.5 * 1.3 &&
+                fabs(2 * lr5 - 24.7) <= 2.5 * 2.0 && ap2 > ap5;
+    sas_ok += l2 > l6 && a2 + p2 > a6 + p6 && l6 >= 1 && a6 >= 0.5 && p6 >= 1 && l2 <= 6.5 && a2 <= 6 && p2 <= 6;
+  }
+  T_CHECK(canal_ok == 200, "canal per level inside the documented ranges, C2 wider in AP than C5 (%d/200)", canal_ok);
+  T_CHECK(sas_ok == 200, "subarachnoid space thicker at C2 than at C6, inside 1-6.5 mm (%d/200)", sas_ok);
+
   PhantomConfig c;
   phantom_config_default(&c);
   c.anatomy = PHANTOM_ANATOMY_FULL;
@@ -85,6 +107,9 @@ int main(void) {
   const double px = c.fov_mm / n;
   niftigeom_store_affine(px, px, 7.5, n, n, xyz);
   int nsl = 0, ok_body = 0, ok_post = 0, ok_mus = 0, ok_vessel = 0, ok_fluid = 0, ok_fat = 0;
+  /* per level (PAM50 coding): CSF and cord pixels, CSF pixels on each side of the cord, CSF and cord b0 */
+  double lev_csf[9] = {0}, lev_cord[9] = {0}, csf_b0[9] = {0}, cord_b0[9] = {0};
+  int lev_n[9] = {0}, ring_ok[9] = {0};
   double faW = 0, faG = 0, faM = 0, nW = 0, nG = 0, nM = 0;
   for (int32_t subj = 1; subj <= 3; subj++) {
     phantom_subject_ex(&a, &c, subj, b0, fa, NULL, NULL, NULL, lab, meta, tis);
@@ -99,6 +124,27 @@ int main(void) {
         }
       if (!cn) continue;
       cx /= cn, cy /= cn;
+      {
+        const int lv = meta[k].level < 0 ? 0 : meta[k].level > 8 ? 8 : meta[k].level;
+        double nc = 0, nd = 0, bc = 0, bd = 0;
+        int side[4] = {0}; /* CSF within 6 mm of the cord centre: left, right, anterior, posterior */
+        for (size_t i = 0; i < n2; i++) {
+          const size_t o = (size_t)k * n2 + i;
+          double col = (double)(i % n), row = (double)(i / n);
+          double x = xyz[0][0] * col + xyz[0][1] * row + xyz[0][3], y = xyz[1][0] * col + xyz[1][1] * row + xyz[1][3];
+          if (tis[o] == PT_CSF) {
+            nc++, bc += b0[o];
+            double dx = x - cx, dy = y - cy;
+            if (fabs(dy) < 2 && dx < -5) side[0]++; /* RAS: x < cord = patient left */
+            if (fabs(dy) < 2 && dx > 5) side[1]++;
+            if (fabs(dx) < 2 && dy > 3) side[2]++; /* RAS: y > cord = anterior */
+            if (fabs(dx) < 2 && dy < -3) side[3]++;
+          }
+          if (lab[o]) nd++, bd += b0[o];
+        }
+        lev_csf[lv] += nc, lev_cord[lv] += nd, csf_b0[lv] += nc ? bc / nc : 0, cord_b0[lv] += bd / nd, lev_n[lv]++;
+        ring_ok[lv] += side[0] > 0 && side[1] > 0 && side[2] > 0 && side[3] > 0;
+      }
       int vl = 0, vr = 0, fl = 0, fr = 0, fat = 0;
       for (size_t i = 0; i < n2; i++) {
         const size_t o = (size_t)k * n2 + i;
@@ -150,6 +196,19 @@ int main(void) {
   T_CHECK(ok_vessel >= nsl * 8 / 10, "vertebral arteries on both sides (%d/%d slices)", ok_vessel, nsl);
   T_CHECK(ok_fluid >= nsl * 8 / 10, "facet fluid lateral on both sides (%d/%d slices)", ok_fluid, nsl);
   T_CHECK(ok_fat == nsl, "epidural fat around the cord (%d/%d)", ok_fat, nsl);
+  /* the dural sac by level (io/anatomy.h): at C2 a wide, bright CSF ring around the cord on every side,
+   * wider than at C6 (the upper cervical cistern vs the cervical enlargement); CSF brighter than the cord */
+  T_CHECK(lev_n[2] > 0 && lev_n[6] > 0, "slices at C2 (%d) and C6 (%d)", lev_n[2], lev_n[6]);
+  double r2 = lev_csf[2] / lev_cord[2], r6 = lev_csf[6] / lev_cord[6];
+  printf("CSF / cord pixels: C2 %.2f (%d slices, ring on 4 sides in %d), C6 %.2f (%d slices); CSF b0 / cord b0: "
+         "C2 %.2f, C6 %.2f\n",
+         r2, lev_n[2], ring_ok[2], r6, lev_n[6], csf_b0[2] / cord_b0[2], csf_b0[6] / cord_b0[6]);
+  T_CHECK(ring_ok[2] == lev_n[2], "C2: CSF left, right, anterior and posterior of the cord (%d/%d slices)", ring_ok[2],
+          lev_n[2]);
+  T_CHECK(r2 > 1.4 * r6, "CSF around the cord wider at C2 (%.2f x the cord) than at C6 (%.2f)", r2, r6);
+  T_CHECK(r2 > 0.8 && r2 < 3.0, "C2: CSF %.2f x the cord area (sac 4-6.5 mm lateral, 2.5-6 mm AP)", r2);
+  T_CHECK(csf_b0[2] / cord_b0[2] > 1.3 && csf_b0[2] / cord_b0[2] < 3.2,
+          "C2: CSF b0 %.2f x the cord's (real sct_dmri C2: 2.3-2.6 at the ring's peak)", csf_b0[2] / cord_b0[2]);
   printf("FA (labels/tissue map): WM %.3f GM %.3f muscle %.3f\n", faW / nW, faG / nG, faM / nM);
   T_CHECK(faW / nW > faG / nG + 0.05, "white matter more anisotropic than gray matter");
   T_CHECK(faM / nM > 0.25 && faM / nM < 0.6, "muscle FA %.3f in 0.25..0.6", faM / nM);

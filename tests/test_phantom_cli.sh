@@ -3,7 +3,8 @@
 #  - `--anatomy none` (the default) gives the store checksum of the phantom before the
 #    anatomy existed, 4 x 3 seed 42: 43587c361313528c (`cordseg info`);
 #  - `--anatomy full` twice with one seed: the same checksum, a PNG montage;
-#  - `--compare` on the real sct_dmri series prints the three columns and every row;
+#  - `--compare` on the real sct_dmri series prints the three columns and every row, and the full
+#    phantom's CSF ring / cord inside its documented 0.7-1.4 and its rim FA above its core FA;
 #  - bad input: an unknown --anatomy, --compare without --bvals: exit 2, one message.
 # Exit 77 (skip) without the PAM50 atlas.
 set -uo pipefail
@@ -34,6 +35,11 @@ if [ -f "$D/dmri.nii.gz" ]; then
   for row in "B0 CSF ring" "B0 paravertebral" "B0 outside canal" "FA cord WM" "FA cord GM" "FA paravertebral" "decile 90"; do
     check "--compare row '$row'" 'grep -q "$row" "$T/cmp.txt"'
   done
+  col() { awk -v r="$1" 'index($0, r) == 1 { print $NF }' "$T/cmp.txt"; } # the phantom full column
+  check "--compare: full's CSF ring / cord inside 0.7-1.4 (io/anatomy.h)" \
+    'awk -v x="$(col "B0 CSF ring")" "BEGIN { exit !(x >= 0.7 && x <= 1.4) }"'
+  check "--compare: full's rim (WM) FA above its core (GM) FA, as the real series'" \
+    'awk -v w="$(col "FA cord WM")" -v g="$(col "FA cord GM")" "BEGIN { exit !(w > g) }"'
 fi
 "$BIN" phantom --anatomy bones -o "$T/x.h5" >"$T/e1" 2>&1
 check "unknown --anatomy: exit 2" '[ $? -eq 2 ] && grep -q "choose none or full" "$T/e1" && [ ! -e "$T/x.h5" ]'
