@@ -36,6 +36,12 @@ static void predict_probs(Unet *net, const LossConfig *lc, int32_t n, int32_t k,
 }
 
 enum { M_B0, M_FA, M_MD, M_AD, M_RD, M_N };
+/* the QC check of DWI input: the cord of the mean DW signal at this many
+ * robust SDs above the median (io/dti.h), and the inside fraction below which
+ * segment warns */
+#define SEGMENT_QC_CORD_K 5.0
+#define SEGMENT_QC_WARN 0.9
+
 static const char *MAP_NAMES[M_N] = {"b0", "fa", "md", "ad", "rd"};
 
 static float bilinear(const float *img, int64_t nr, int64_t nc, double r, double c, float outside) {
@@ -152,6 +158,86 @@ static void csv_row(FILE *f, const char *scope, const char *slice, const char *k
   fprintf(f, "\n");
 }
 
+/* the QC check's cord: voxels of the mean diffusion-weighted signal (b > 50)
+ * that dti_cord_mask finds (k = 5 robust SDs, largest component, no
+ * erosion), as 0/1 floats on the DWI's grid; NULL without DW volumes */
+static float *cord_mask_dwi(const NiftiVol *dwi, const double *bvals) {
+  const int64_t nvox = dwi->nx * dwi->ny * dwi->nz;
+  float *mean = callocCheck((size_t)nvox, sizeof(float));
+  int64_t ndw = 0;
+  for (int64_t t = 0; t < dwi->nt; t++) {
+    if (!(bvals[t] > 50)) continue;
+    ndw++;
+    for (int64_t v = 0; v < nvox; v++) mean[v] += dwi->data[t * nvox + v];
+  }
+  if (!ndw) {
+    free(mean);
+    return NULL;
+  }
+  for (int64_t v = 0; v < nvox; v++) mean[v] /= (float)ndw;
+  uint8_t *m = mallocCheck((size_t)nvox);
+  dti_cord_mask(mean, dwi->nx, dwi->ny, dwi->nz, SEGMENT_QC_CORD_K, 0, m);
+  for (int64_t v = 0; v < nvox; v++) mean[v] = m[v];
+  free(m);
+  return mean;
+}
+
+/* per slice: labelled voxels inside the QC cord (dilated by one pixel in the
+ * slice), written to cord_qc.csv and summarised on stdout */
+static void cord_qc(const SegmentOptions *o, const NiftiVol *ref, const NiftiAxial *ax, const float *cordvol,
+                    const uint8_t *nlab, int64_t nsl, int64_t nr, int64_t nc, char *summary, size_t nsum) {
+  const int64_t nhw = nr * nc;
+  float *sl = mallocCheck(sizeof(float) * (size_t)nhw);
+  NiftiVol v = *ref;
+  v.data = (float *)cordvol;
+  char p[4400], tmp[4600];
+  snprintf(p, sizeof p, "%s/cord_qc.csv", o->out);
+  atomic_begin(p, tmp, sizeof tmp);
+  FILE *f = fopen(tmp, "w");
+  if (!f) cs_fatal("choose a writable -o directory", "cannot create '%s': %s", tmp, strerror(errno));
+  fprintf(f, "slice,k,cord_mask_voxels,labelled_voxels,inside_voxels,inside_frac\n");
+  int64_t tot = 0, tin = 0, full = 0, labelled_slices = 0;
+  char outside[512] = "";
+  size_t ol = 0;
+  for (int64_t s = 0; s < nsl; s++) {
+    int64_t r_, c_, cm = 0, n = 0, in = 0;
+    niftigeom_axial_slice(&v, ax, 0, s, sl, &r_, &c_);
+    const uint8_t *lab = nlab + s * nhw;
+    for (int64_t i = 0; i < nhw; i++) {
+      cm += sl[i] > 0.5f;
+      if (!lab[i]) continue;
+      const int64_t r = i / nc, c = i % nc;
+      int on = 0;
+      for (int64_t dr = -1; dr <= 1 && !on; dr++)
+        for (int64_t dc = -1; dc <= 1 && !on; dc++) {
+          const int64_t rr = r + dr, cc = c + dc;
+          on = rr >= 0 && rr < nr && cc >= 0 && cc < nc && sl[rr * nc + cc] > 0.5f;
+        }
+      n++, in += on;
+    }
+    fprintf(f, "%lld,%lld,%lld,%lld,%lld,", (long long)s, (long long)(ax->slice_reverse ? nsl - 1 - s : s),
+            (long long)cm, (long long)n, (long long)in);
+    if (n) fprintf(f, "%.6f\n", (double)in / (double)n);
+    else fprintf(f, "\n");
+    tot += n, tin += in, labelled_slices += n > 0, full += n > 0 && in == n;
+    if (n > in && ol < sizeof outside - 40)
+      ol += (size_t)snprintf(outside + ol, sizeof outside - ol, "%s%lld (%lld)", ol ? ", " : "", (long long)s,
+                             (long long)(n - in));
+  }
+  if (fclose(f) != 0) cs_fatal("check free disk space", "writing '%s' failed", tmp);
+  atomic_commit(tmp, p);
+  free(sl);
+  const double frac = tot ? (double)tin / (double)tot : 0;
+  int w = snprintf(summary, nsum, "segment: QC: %lld of %lld labelled voxels (%.1f %%) inside the cord of the mean DW signal (+1 voxel); "
+         "%lld of %lld labelled slices entirely inside%s%s\n",
+         (long long)tin, (long long)tot, 100 * frac, (long long)full, (long long)labelled_slices,
+         ol ? "; outside on slice (voxels): " : "", outside);
+  if (tot && frac < SEGMENT_QC_WARN && w > 0 && (size_t)w < nsum)
+    snprintf(summary + w, nsum - (size_t)w, "segment: QC warning: %.0f %% of the labels lie outside the cord; look at qc.png, and try --cord-mask "
+           "(crop around the cord) or a model trained on data like this subject's\n",
+           100 * (1 - frac));
+}
+
 void segment_run(const SegmentOptions *o) {
   double t0 = cs_now();
   CS_CHECK(o->model && o->out, "give -m MODEL.h5 and -o OUTDIR", "segment: model and output are required");
@@ -163,6 +249,7 @@ void segment_run(const SegmentOptions *o) {
   NiftiVol ref, vols[M_N];
   memset(vols, 0, sizeof vols);
   float *maps[M_N] = {0};
+  float *cordvol = NULL; /* DWI mode: the cord mask of the mean DW signal (0/1), for the QC check */
   int fitted = 0;
   if (o->dwi) {
     CS_CHECK(!o->b0 && !o->fa && !o->md && !o->ad && !o->rd, "give either --dwi (with --bvals/--bvecs) or maps",
@@ -183,6 +270,7 @@ void segment_run(const SegmentOptions *o) {
     for (int i = 0; i < M_N; i++) maps[i] = mallocCheck(sizeof(float) * (size_t)nvox);
     dti_fit_volume(&m, dwi.data, nvox, maps[M_B0], maps[M_FA], maps[M_MD], maps[M_AD], maps[M_RD]);
     dti_model_free(&m);
+    cordvol = cord_mask_dwi(&dwi, bv);
     free(bv), free(bg);
     ref = dwi;
     ref.nt = 1, ref.data = NULL;
@@ -476,6 +564,8 @@ void segment_run(const SegmentOptions *o) {
   }
   if (fclose(f) != 0) cs_fatal("check free disk space", "writing '%s' failed", tmp);
   atomic_commit(tmp, p);
+  char qcline[1200] = "";
+  if (cordvol) cord_qc(o, &ref, &ax, cordvol, nlab, nsl, nr, nc, qcline, sizeof qcline);
   /* qc.png: every slice (b0, FA, labels), native grid, store orientation */
   snprintf(p, sizeof p, "%s/qc.png", o->out);
   int32_t zoom = (int32_t)(160 / (nr > nc ? nr : nc));
@@ -493,8 +583,9 @@ void segment_run(const SegmentOptions *o) {
     for (int roi = 1; roi < LABEL_COUNT; roi++)
       printf("segment: %-18s %8lld %9.2f %8.3f %8.3f\n", LABEL_NAMES[roi], (long long)total[roi].vox,
              (double)total[roi].vox * px_area, total[roi].st[0][0], total[roi].st[0][1]);
+    fputs(qcline, stdout);
     printf("segment: -> %s/{labels.nii.gz%s%s,metrics.csv,qc.png} in %.2f s (network %.2f s)\n", o->out,
-           probvol ? ",probs.nii.gz" : "", fitted ? ",b0/fa/md/ad/rd.nii.gz" : "", cs_now() - t0, tnet);
+           probvol ? ",probs.nii.gz" : "", fitted ? ",b0/fa/md/ad/rd.nii.gz,cord_qc.csv" : "", cs_now() - t0, tnet);
   }
   for (int i = 0; i < M_N; i++) {
     free(ns[i]);
@@ -502,6 +593,6 @@ void segment_run(const SegmentOptions *o) {
     else niftivol_free(&vols[i]);
   }
   free(level), free(tmpsl), free(cr), free(cc), free(xin), free(acc), free(xb), free(pb), free(nlab), free(nprob);
-  free(probvol), free(labvol_f), free(labvol), free(buf), free(idx);
+  free(probvol), free(labvol_f), free(labvol), free(buf), free(idx), free(cordvol);
   model_close(&mf);
 }

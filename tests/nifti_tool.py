@@ -12,6 +12,8 @@ pixdim with x negated, as nibabel does).
   mirrored A B            B == L/R-swapped A flipped along i
   metrics LABELS FA CSV   metrics.csv slice rows == a direct computation from LABELS and FA
   probs-mean P1 P2 P12    P12 == (P1 + P2) / 2 within 1e-5
+  cordqc DWI BVALS LABELS CSV   cord_qc.csv == a direct count: labelled voxels inside the cord of the mean
+                          DW signal (median + 5 x 1.4826 MAD, largest 6-connected component, +1 voxel in-plane)
   zero IN OUT / nan IN OUT / thick IN OUT   bad inputs: all zero, one NaN, 5 mm R-L pixels
 """
 import array, gzip, math, struct, sys
@@ -247,6 +249,61 @@ def main():
                 n += 1
         print("metrics: %d slice rows, max |FA stat - direct| %.2e (kz %g)" % (n, worst, kz))
         sys.exit(0 if n > 0 and worst < 1e-5 else 1)
+    elif cmd == "cordqc":
+        dwi, lab = read(args[0]), read(args[2])
+        bv = [float(x) for x in open(args[1]).read().split()]
+        nx, ny, nz = dwi["dim"]
+        n3 = nx * ny * nz
+        dws = [t for t in range(dwi["nt"]) if bv[t] > 50]
+        mean = [sum(dwi["data"][t * n3 + v] for t in dws) / len(dws) for v in range(n3)]
+        srt = sorted(mean)
+        med = srt[n3 // 2]
+        mad = sorted(abs(x - med) for x in mean)[n3 // 2]
+        thr = med + 5.0 * 1.4826 * mad
+        comp, best, bsize = [0] * n3, 0, 0
+        for s0 in range(n3):
+            if comp[s0] or not mean[s0] > thr:
+                continue
+            cid = s0 + 1
+            comp[s0], stack, size = cid, [s0], 0
+            while stack:
+                v = stack.pop()
+                size += 1
+                x, y, z = v % nx, (v // nx) % ny, v // (nx * ny)
+                for ok, w in ((x > 0, v - 1), (x < nx - 1, v + 1), (y > 0, v - nx), (y < ny - 1, v + nx),
+                              (z > 0, v - nx * ny), (z < nz - 1, v + nx * ny)):
+                    if ok and not comp[w] and mean[w] > thr:
+                        comp[w] = cid
+                        stack.append(w)
+            if size > bsize:
+                best, bsize = cid, size
+        mask = [1 if best and c == best else 0 for c in comp]
+        want = {}
+        for k in range(nz):
+            n = inside = 0
+            for j in range(ny):
+                for i in range(nx):
+                    if int(round(lab["data"][idx(lab, i, j, k)])) == 0:
+                        continue
+                    n += 1
+                    inside += any(mask[(k * ny + jj) * nx + ii] for jj in (j - 1, j, j + 1) for ii in (i - 1, i, i + 1)
+                                  if 0 <= ii < nx and 0 <= jj < ny)
+            want[k] = (n, inside, sum(mask[k * nx * ny:(k + 1) * nx * ny]))
+        rows = 0
+        with open(args[3]) as f:
+            hdr = f.readline().strip().split(",")
+            for line in f:
+                r = dict(zip(hdr, line.strip().split(",")))
+                k = int(r["k"])
+                got = (int(r["labelled_voxels"]), int(r["inside_voxels"]), int(r["cord_mask_voxels"]))
+                if got != want[k]:
+                    print("cordqc: slice k=%d: csv (labelled, inside, cord) %s, direct %s" % (k, got, want[k]))
+                    sys.exit(1)
+                rows += 1
+        tot = sum(w[0] for w in want.values())
+        tin = sum(w[1] for w in want.values())
+        print("cordqc: %d slices agree; %d of %d labelled voxels inside; cord mask %d voxels" % (rows, tin, tot, bsize))
+        sys.exit(0 if rows == nz and bsize > 0 else 1)
     elif cmd == "probs-mean":
         a, b, c = read(args[0]), read(args[1]), read(args[2])
         worst = max(abs(0.5 * (x + y) - z) for x, y, z in zip(a["data"], b["data"], c["data"]))

@@ -14,6 +14,9 @@
 #  - --tta on a mirrored subject gives the mirrored labels with L/R swapped;
 #  - a 2-model export: info lists both members, and its probabilities are the
 #    mean of the two single-model files';
+#  - DWI input (the real sct_dmri series): the fitted maps, and cord_qc.csv
+#    equal to a direct count of the labelled voxels inside the cord of the
+#    mean DW signal (nifti_tool.py cordqc recomputes the mask);
 #  - bad input: a model given the wrong map, bvals/bvecs that do not match the
 #    DWI, a sagittal-thick volume, an empty and a NaN volume, a corrupt model
 #    file: exit 1, one message naming the file, nothing written.
@@ -105,6 +108,8 @@ if [ -f "$DATA/sct_dmri/dmri.nii.gz" ]; then
   "$BIN" segment -m "$T/m0.h5" --dwi "$DATA/sct_dmri/dmri.nii.gz" --bvals "$DATA/sct_dmri/bvals.txt" \
     --bvecs "$DATA/sct_dmri/bvecs.txt" -o "$T/seg_dwi" > "$T/seg_dwi.out" 2>&1
   check "segment --dwi (sct_dmri) exits 0 and writes the fitted maps" "[ $? = 0 ] && [ -s '$T/seg_dwi/fa.nii.gz' ] && [ -s '$T/seg_dwi/labels.nii.gz' ]"
+  check "segment --dwi: cord_qc.csv (labelled voxels inside the cord of the mean DW signal) == a direct count, and the QC line is printed" \
+    "$NT cordqc '$DATA/sct_dmri/dmri.nii.gz' '$DATA/sct_dmri/bvals.txt' '$T/seg_dwi/labels.nii.gz' '$T/seg_dwi/cord_qc.csv' && grep -q '^segment: QC: ' '$T/seg_dwi.out'"
   awk '{ NF = NF - 1; print }' "$DATA/sct_dmri/bvals.txt" > "$T/short_bvals.txt"
   "$BIN" segment -m "$T/m0.h5" --dwi "$DATA/sct_dmri/dmri.nii.gz" --bvals "$T/short_bvals.txt" \
     --bvecs "$DATA/sct_dmri/bvecs.txt" -o "$T/bad_bv" > "$T/bad_bv.out" 2>&1
