@@ -91,10 +91,6 @@ void anatomy_sas(const AnatomySubject *s, int level, double *lat, double *ant, d
   *post = w * s->sas_post[0] + (1 - w) * s->sas_post[1];
 }
 
-static inline int in_ell(double x, double y, double cx, double cy, double a, double b) {
-  double u = (x - cx) / a, v = (y - cy) / b;
-  return u * u + v * v <= 1;
-}
 
 static double seg_dist(double x, double y, double x1, double y1, double x2, double y2) {
   double dx = x2 - x1, dy = y2 - y1, t = ((x - x1) * dx + (y - y1) * dy) / (dx * dx + dy * dy);
@@ -117,7 +113,7 @@ int anatomy_class(const AnatomySubject *s, double x, double y, int level, double
   if (nr > 1) return AT_AIR;
   if (nr > 1 - s->subcut / fmin(s->neck_a, s->neck_b)) return AT_FAT;
   const double cb = s->canal_b * cs;
-  if (in_ell(x, y, 0, 0, s->canal_a, cb)) return AT_CANAL;
+  if (anatomy_in_ellipse(x, y, 0, 0, s->canal_a, cb)) return AT_CANAL;
   /* vertebral body (superellipse), 1 mm cortical rim */
   const double by = -(cb + s->body_gap + s->body_b);
   double bu = x / s->body_a, bv = (y - by) / s->body_b, b4 = bu * bu * bu * bu + bv * bv * bv * bv;
@@ -128,7 +124,7 @@ int anatomy_class(const AnatomySubject *s, double x, double y, int level, double
   /* pedicles */
   if (ax > s->canal_a * 0.6 && ax < s->mass_x && y > -cb * 0.9 && y < -cb * 0.9 + s->ped_w) return AT_BONE;
   /* lateral masses with the facet joint */
-  if (in_ell(ax, y, s->mass_x, s->mass_y, s->mass_r, s->mass_r * 0.85)) {
+  if (anatomy_in_ellipse(ax, y, s->mass_x, s->mass_y, s->mass_r, s->mass_r * 0.85)) {
     double ca = cos(s->facet_ang), sa = sin(s->facet_ang);
     double d = fabs(-(ax - s->mass_x) * sa + (y - s->mass_y) * ca);
     return d < 0.75 ? AT_FACET : AT_BONE;
@@ -136,24 +132,24 @@ int anatomy_class(const AnatomySubject *s, double x, double y, int level, double
   /* vertebral arteries in the transverse foramina (anterior to the transverse process at C7) */
   const int c7 = level >= 7;
   const double vy = c7 ? s->va_y - 5 : s->va_y;
-  if (in_ell(ax, y, s->va_x, vy, s->va_r, s->va_r)) return AT_VESSEL;
-  if (!c7 && in_ell(ax, y, s->va_x, vy, s->va_r + 1.2, s->va_r + 1.2)) return AT_BONE;
+  if (anatomy_in_ellipse(ax, y, s->va_x, vy, s->va_r, s->va_r)) return AT_VESSEL;
+  if (!c7 && anatomy_in_ellipse(ax, y, s->va_x, vy, s->va_r + 1.2, s->va_r + 1.2)) return AT_BONE;
   if (ax > s->mass_x && ax < s->va_x + s->va_r + 4 && fabs(y - s->va_y) < 2.2) return AT_BONE; /* transverse process */
   /* laminae and spinous process */
   const double lam_y = cb + 3.0;
   if (seg_dist(ax, y, s->mass_x - 2, s->mass_y + s->mass_r * 0.6, 0, lam_y) < s->lam_t / 2) return AT_BONE;
   if (ax < s->spin_w / 2 && y > cb + 1 && y < lam_y + spinous_len(level) * s->spin_len) return AT_BONE;
   /* carotid arteries and jugular veins */
-  if (in_ell(ax, y, s->car_x, s->car_y, s->car_r, s->car_r)) return AT_VESSEL;
-  if (in_ell(ax, y, s->car_x + 6, s->car_y + 1, s->car_r * 1.3, s->car_r)) return AT_VESSEL;
+  if (anatomy_in_ellipse(ax, y, s->car_x, s->car_y, s->car_r, s->car_r)) return AT_VESSEL;
+  if (anatomy_in_ellipse(ax, y, s->car_x + 6, s->car_y + 1, s->car_r * 1.3, s->car_r)) return AT_VESSEL;
   /* pharynx (C2-C5) / oesophagus (C6-T1) */
   double pa = level >= 6 ? s->phar_a * 0.4 : s->phar_a, pb = level >= 6 ? s->phar_b * 0.5 : s->phar_b;
-  if (in_ell(x, y, 0, s->phar_y, pa, pb)) return AT_AIR;
+  if (anatomy_in_ellipse(x, y, 0, s->phar_y, pa, pb)) return AT_AIR;
   /* longus colli */
-  if (in_ell(ax, y, s->body_a * 0.6, by - s->body_b * 0.5, 3.5, 4)) return left ? AT_MUS_L : AT_MUS_R;
+  if (anatomy_in_ellipse(ax, y, s->body_a * 0.6, by - s->body_b * 0.5, 3.5, 4)) return left ? AT_MUS_L : AT_MUS_R;
   /* paraspinal muscles with fat septa; lateral neck muscles */
-  int mus = (y > cb * 0.3 && in_ell(ax, y, s->mus_x, s->mus_y, s->mus_a, s->mus_b)) ||
-            in_ell(ax, y, s->mass_x + 15, -1, 10, 13);
+  int mus = (y > cb * 0.3 && anatomy_in_ellipse(ax, y, s->mus_x, s->mus_y, s->mus_a, s->mus_b)) ||
+            anatomy_in_ellipse(ax, y, s->mass_x + 15, -1, 10, 13);
   if (mus) {
     for (int q = 0; q < 2; q++)
       if (fabs(sin(s->septa_k[q] * (q ? ax + y : ax - 0.4 * y) + 1.5 * sin(0.15 * (q ? y : ax)) + s->septa_ph[q])) <

@@ -89,13 +89,19 @@
  * there), soft tissue x0.5-0.7, WM radial diffusivity x0.45-0.65, noise sigma x1.15-1.5 (the real
  * series' measured SNR 14 vs 19). The mask's proxy uses b >= 1000 so CSF stays out of it at b=600.
  * defines: AnatomySubject, anatomy_subject_draw, anatomy_class, anatomy_canal,
- *          anatomy_sas, AT_*, AnatomyStats, anatomy_measure, anatomy_stats_print */
+ *          anatomy_sas, anatomy_in_ellipse, AT_*, AnatomyStats, anatomy_measure, anatomy_stats_print */
 #ifndef CORDSEG_IO_ANATOMY_H
 #define CORDSEG_IO_ANATOMY_H
 #include <stdint.h>
 
 /* anatomy classes of a fine-grid pixel; AT_BODY and AT_FACET are split by
  * the caller by the disc weight (body -> marrow/disc, facet -> bone/fluid) */
+/* (x, y) inside the axis-aligned ellipse of centre (cx, cy) and semi-axes a, b */
+static inline int anatomy_in_ellipse(double x, double y, double cx, double cy, double a, double b) {
+  double u = (x - cx) / a, v = (y - cy) / b;
+  return u * u + v * v <= 1;
+}
+
 enum { AT_OTHER, AT_BONE, AT_MARROW, AT_DISC, AT_FLUID, AT_FAT, AT_MUS_L, AT_MUS_R, AT_VESSEL, AT_AIR, AT_N,
        AT_BODY = 100, AT_FACET, AT_CANAL };
 

@@ -74,6 +74,22 @@ static int32_t level_mode(const float *lv, int64_t n) {
   return best;
 }
 
+/* the atlas cord's (8 ROI maps summed > 0.5) extent from its centroid at slab m, mm:
+ * [0] toward the patient's left (higher columns), [1] right, [2] anterior (lower rows), [3] posterior */
+static void atlas_cord_extent(const PhantomAtlas *a, int32_t m, double *ext) {
+  const size_t hw2 = (size_t)a->hw * a->hw;
+  const float *mp = a->maps + (size_t)m * PHANTOM_NCH * hw2;
+  ext[0] = ext[1] = ext[2] = ext[3] = 0;
+  for (size_t i = 0; i < hw2; i++) {
+    float c = 0;
+    for (int ch = 0; ch < 8; ch++) c += mp[(size_t)ch * hw2 + i];
+    if (c <= 0.5f) continue;
+    double dc = ((double)(i % (size_t)a->hw) - a->ccol[m]) * a->px_mm;
+    double dr = ((double)(i / (size_t)a->hw) - a->crow[m]) * a->px_mm;
+    ext[0] = fmax(ext[0], dc), ext[1] = fmax(ext[1], -dc), ext[2] = fmax(ext[2], -dr), ext[3] = fmax(ext[3], dr);
+  }
+}
+
 void phantom_atlas_load(PhantomAtlas *a, const char *dir, double slab_mm) {
   memset(a, 0, sizeof *a);
   int chan[36];
@@ -220,10 +236,12 @@ void phantom_atlas_load(PhantomAtlas *a, const char *dir, double slab_mm) {
     CS_CHECK(sw > 0, PAM50_HINT, "PAM50 atlas is empty at slab %d", m);
     a->crow[m] = (float)(sr / sw), a->ccol[m] = (float)(sc / sw);
   }
+  a->cord_ext = mallocCheck(sizeof(double) * 4 * (size_t)a->n);
+  for (int32_t m = 0; m < a->n; m++) atlas_cord_extent(a, m, a->cord_ext + 4 * (size_t)m);
 }
 
 void phantom_atlas_free(PhantomAtlas *a) {
-  free(a->maps), free(a->crow), free(a->ccol), free(a->level), free(a->disc_w);
+  free(a->maps), free(a->crow), free(a->ccol), free(a->cord_ext), free(a->level), free(a->disc_w);
   memset(a, 0, sizeof *a);
 }
 
@@ -297,26 +315,6 @@ static void blur(float *img, int32_t n, double sr, double sc, float *tmp) {
   blur_pass(tmp, img, n, ks[0], n, 1); /* within each column (row sigma) */
 }
 
-static int in_ellipse(double x, double y, double cx, double cy, double a, double b) {
-  double u = (x - cx) / a, v = (y - cy) / b;
-  return u * u + v * v <= 1;
-}
-
-/* the atlas cord's (8 ROI maps summed > 0.5) extent from its centroid at slab m, mm:
- * [0] toward the patient's left (higher columns), [1] right, [2] anterior (lower rows), [3] posterior */
-static void atlas_cord_extent(const PhantomAtlas *a, int32_t m, double ext[4]) {
-  const size_t hw2 = (size_t)a->hw * a->hw;
-  const float *mp = a->maps + (size_t)m * PHANTOM_NCH * hw2;
-  ext[0] = ext[1] = ext[2] = ext[3] = 0;
-  for (size_t i = 0; i < hw2; i++) {
-    float c = 0;
-    for (int ch = 0; ch < 8; ch++) c += mp[(size_t)ch * hw2 + i];
-    if (c <= 0.5f) continue;
-    double dc = ((double)(i % (size_t)a->hw) - a->ccol[m]) * a->px_mm;
-    double dr = ((double)(i / (size_t)a->hw) - a->crow[m]) * a->px_mm;
-    ext[0] = fmax(ext[0], dc), ext[1] = fmax(ext[1], -dc), ext[2] = fmax(ext[2], -dr), ext[3] = fmax(ext[3], dr);
-  }
-}
 
 /* tissues: the old phantom's 4, then the anatomy's (io/anatomy.h AT_BONE..AT_VESSEL at 3 + AT_*) */
 enum { T_WM, T_GM, T_CSF, T_OTHER, T_N_NONE, T_N = T_OTHER + AT_VESSEL + 1 };
@@ -467,8 +465,7 @@ void phantom_subject_ex(const PhantomAtlas *a, const PhantomConfig *c, int32_t s
        * rendered: size, flattening, compression) plus the level's subarachnoid thickness, effaced where the
        * cord is compressed; the canal is the level's, widened where the sac and the epidural margin need it */
       AnatomySubject As = A;
-      double ext[4]; /* atlas cord extent from its centroid, mm: left, right, anterior, posterior */
-      atlas_cord_extent(a, m, ext);
+      const double *ext = a->cord_ext + 4 * (size_t)m; /* atlas cord extent, mm: left, right, anterior, posterior */
       const double el = ext[0] * scale * widen, er = ext[1] * scale * widen;
       const double ea = ext[2] * scale * aspect * ap, ep = ext[3] * scale * aspect * ap;
       double t_lat, t_ant, t_post;
@@ -502,7 +499,8 @@ void phantom_subject_ex(const PhantomAtlas *a, const PhantomConfig *c, int32_t s
           double xc = x + A.cord_dx, yc = y + A.cord_dy;
           int cls = anatomy_class(&As, ct * xc + st * yc, -st * xc + ct * yc, a->level[m], 1.0);
           const double xr = ct * x + st * y, yr = -st * x + ct * y; /* the cord's frame */
-          if (cls == AT_CANAL && in_ellipse(xr, yr, sac_x, sac_y, sac_a, sac_b)) /* CSF: the sac less the cord */
+          /* CSF: the sac less the cord */
+          if (cls == AT_CANAL && anatomy_in_ellipse(xr, yr, sac_x, sac_y, sac_a, sac_b))
             frac[8 * n2 + o] += 0.25f * fmaxf(0, 1 - fminf(cordf, 1));
           if (cls == AT_BODY) { /* marrow, or disc by the slab's disc weight */
             afr[AT_MARROW * n2 + o] += 0.25f * (float)(1 - dw);

@@ -72,6 +72,8 @@ typedef struct {
   int32_t first_c2, last_c7; /* centre indices spanning C2 .. C7/T1 */
   float *maps;         /* [n][PHANTOM_NCH][hw][hw], row 0 anterior, col 0 right */
   float *crow, *ccol;  /* [n] cord centroid (atlas pixels) */
+  double *cord_ext;    /* [n][4] the cord's (8 ROI maps summed > 0.5) extent from its centroid, mm: toward the
+                        * patient's left (higher columns), right, anterior (lower rows), posterior */
   int32_t *level;      /* [n] vertebral level at the centre */
   float *disc_w;       /* [n] fraction of the slab inside an intervertebral disc (5 mm at each level change) */
 } PhantomAtlas;
