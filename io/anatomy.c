@@ -220,7 +220,7 @@ void anatomy_measure(const float *b0, const float *fa, const float *md, int64_t 
   const double bp = fmax(bval, 1000);
   for (int64_t i = 0; i < nv; i++) proxy[i] = b0[i] * (float)exp(-bp * fmax(0, md[i]));
   uint8_t *mask = mallocCheck((size_t)nv);
-  dti_cord_mask(proxy, cols, rows, nz, 5.0, 0, mask);
+  dti_cord_mask(proxy, cols, rows, nz, DTI_CORD_MASK_K, 0, mask);
   free(proxy);
   Vec nd = {0}, cord = {0}, wm = {0}, gm = {0}, csf = {0}, mus = {0}, musfa = {0}, out = {0}, cordfa = {0},
       cordmd = {0};

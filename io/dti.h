@@ -61,4 +61,6 @@ double dti_fa(const double eig[3]);
  * by `erode` voxels (partial volume with CSF). mean_dw [nz][ny][nx].
  * Returns the voxel count. */
 int64_t dti_cord_mask(const float *mean_dw, int64_t nx, int64_t ny, int64_t nz, double k, int erode, uint8_t *mask);
+/* the k of cordseg's cord masks of real series (phantom --compare, segment's QC) */
+#define DTI_CORD_MASK_K 5.0
 #endif

@@ -36,10 +36,7 @@ static void predict_probs(Unet *net, const LossConfig *lc, int32_t n, int32_t k,
 }
 
 enum { M_B0, M_FA, M_MD, M_AD, M_RD, M_N };
-/* the QC check of DWI input: the cord of the mean DW signal at this many
- * robust SDs above the median (io/dti.h), and the inside fraction below which
- * segment warns */
-#define SEGMENT_QC_CORD_K 5.0
+/* the QC check of DWI input: the inside fraction below which segment warns */
 #define SEGMENT_QC_WARN 0.9
 
 static const char *MAP_NAMES[M_N] = {"b0", "fa", "md", "ad", "rd"};
@@ -159,8 +156,8 @@ static void csv_row(FILE *f, const char *scope, const char *slice, const char *k
 }
 
 /* the QC check's cord: voxels of the mean diffusion-weighted signal (b > 50)
- * that dti_cord_mask finds (k = 5 robust SDs, largest component, no
- * erosion), as 0/1 floats on the DWI's grid; NULL without DW volumes */
+ * that dti_cord_mask finds (DTI_CORD_MASK_K robust SDs, largest component,
+ * no erosion), as 0/1 floats on the DWI's grid; NULL without DW volumes */
 static float *cord_mask_dwi(const NiftiVol *dwi, const double *bvals) {
   const int64_t nvox = dwi->nx * dwi->ny * dwi->nz;
   float *mean = callocCheck((size_t)nvox, sizeof(float));
@@ -176,7 +173,7 @@ static float *cord_mask_dwi(const NiftiVol *dwi, const double *bvals) {
   }
   for (int64_t v = 0; v < nvox; v++) mean[v] /= (float)ndw;
   uint8_t *m = mallocCheck((size_t)nvox);
-  dti_cord_mask(mean, dwi->nx, dwi->ny, dwi->nz, SEGMENT_QC_CORD_K, 0, m);
+  dti_cord_mask(mean, dwi->nx, dwi->ny, dwi->nz, DTI_CORD_MASK_K, 0, m);
   for (int64_t v = 0; v < nvox; v++) mean[v] = m[v];
   free(m);
   return mean;
@@ -228,14 +225,16 @@ static void cord_qc(const SegmentOptions *o, const NiftiVol *ref, const NiftiAxi
   atomic_commit(tmp, p);
   free(sl);
   const double frac = tot ? (double)tin / (double)tot : 0;
-  int w = snprintf(summary, nsum, "segment: QC: %lld of %lld labelled voxels (%.1f %%) inside the cord of the mean DW signal (+1 voxel); "
-         "%lld of %lld labelled slices entirely inside%s%s\n",
-         (long long)tin, (long long)tot, 100 * frac, (long long)full, (long long)labelled_slices,
-         ol ? "; outside on slice (voxels): " : "", outside);
+  int w = snprintf(summary, nsum,
+                   "segment: QC: %lld of %lld labelled voxels (%.1f %%) inside the cord of the mean DW signal "
+                   "(+1 voxel); %lld of %lld labelled slices entirely inside%s%s\n",
+                   (long long)tin, (long long)tot, 100 * frac, (long long)full, (long long)labelled_slices,
+                   ol ? "; outside on slice (voxels): " : "", outside);
   if (tot && frac < SEGMENT_QC_WARN && w > 0 && (size_t)w < nsum)
-    snprintf(summary + w, nsum - (size_t)w, "segment: QC warning: %.0f %% of the labels lie outside the cord; look at qc.png, and try --cord-mask "
-           "(crop around the cord) or a model trained on data like this subject's\n",
-           100 * (1 - frac));
+    snprintf(summary + w, nsum - (size_t)w,
+             "segment: QC warning: %.0f %% of the labels lie outside the cord; look at qc.png, and try "
+             "--cord-mask (crop around the cord) or a model trained on data like this subject's\n",
+             100 * (1 - frac));
 }
 
 void segment_run(const SegmentOptions *o) {
