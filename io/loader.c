@@ -132,8 +132,7 @@ struct Loader {
   /* I/O thread scratch */
   int32_t *perm;
   int64_t perm_epoch;
-  float *b0, *xs; /* b0: [2][H][W] slice scratch */
-  uint8_t *ys;
+  float *b0; /* [2][H][W] slice scratch */
   /* resident copy: slot of store slice i in cache_x/cache_y (-1: not cached) */
   int threads;
   int32_t *slot_of;
@@ -261,7 +260,6 @@ Loader *loader_init(const H5Store *store, const int32_t *indices, int32_t count,
     l->ybuf[s] = mallocCheck((size_t)batch * hw);
   }
   l->b0 = mallocCheck(sizeof(float) * hw * 2); /* loader_load_slice scratch: b0 then fa */
-  l->xs = mallocCheck(sizeof(float) * hw * 2), l->ys = mallocCheck(hw);
   l->threads = 1;
   pthread_mutex_init(&l->mu, NULL);
   pthread_cond_init(&l->cv, NULL);
@@ -324,7 +322,7 @@ void loader_free(Loader *l) {
   pthread_mutex_destroy(&l->mu);
   pthread_cond_destroy(&l->cv);
   for (int s = 0; s < 2; s++) free(l->xbuf[s]), free(l->ybuf[s]);
-  free(l->indices), free(l->perm), free(l->b0), free(l->xs), free(l->ys);
+  free(l->indices), free(l->perm), free(l->b0);
   free(l->slot_of), free(l->cache_x), free(l->cache_y), free(l->txs), free(l->tys);
   free(l);
 }
