@@ -177,15 +177,7 @@ static void read_state(hid_t f, const char *path, CkptState *st) {
     cs_fatal(HINT_R, "checkpoint '%s': global_step %lld does not equal epoch %lld x steps per epoch + step_in_epoch %lld",
              path, (long long)st->global_step, (long long)st->epoch, (long long)st->step_in_epoch);
   /* and against the config the checkpoint carries */
-  char *text = NULL;
-  hid_t a = H5Aexists(f, "config") > 0 ? H5Aopen(f, "config", H5P_DEFAULT) : -1;
-  if (a >= 0) {
-    hid_t t = H5Aget_type(a);
-    size_t n = H5Tget_size(t);
-    H5Tclose(t), H5Aclose(a);
-    text = mallocCheck(n + 1);
-    h5_attr_read_string(f, "config", text, (int)n + 1);
-  }
+  char *text = h5_attr_read_string_alloc(f, "config");
   if (text && !strncmp(text, "# cordseg resolved config", 25)) { /* the canonical text train stores */
     char origin[4200];
     snprintf(origin, sizeof origin, "checkpoint '%s' attribute config", path);
@@ -230,13 +222,8 @@ void ckpt_peek(const char *path, CkptState *st, char **config_text) {
   hid_t f = open_ckpt(path);
   read_state(f, path, st);
   if (config_text) {
-    hid_t a = H5Aopen(f, "config", H5P_DEFAULT);
-    H5_CHECK(a, path, "config attribute", HINT_R);
-    hid_t t = H5Aget_type(a);
-    size_t n = H5Tget_size(t);
-    H5Tclose(t), H5Aclose(a);
-    *config_text = mallocCheck(n + 1);
-    h5_attr_read_string(f, "config", *config_text, (int)n + 1);
+    *config_text = h5_attr_read_string_alloc(f, "config");
+    H5_CHECK(*config_text ? 0 : -1, path, "config attribute", HINT_R);
   }
   H5Fclose(f);
 }

@@ -94,6 +94,18 @@ static int attr_read_scalar(int64_t loc, const char *name, hid_t mt, void *v) {
   return ok;
 }
 
+char *h5_attr_read_string_alloc(int64_t loc, const char *name) {
+  if (H5Aexists(loc, name) <= 0) return NULL;
+  hid_t a = H5Aopen(loc, name, H5P_DEFAULT);
+  if (a < 0) return NULL;
+  hid_t t = H5Aget_type(a);
+  size_t n = H5Tget_size(t);
+  H5Tclose(t), H5Aclose(a);
+  char *s = mallocCheck(n + 1);
+  h5_attr_read_string(loc, name, s, (int)n + 1);
+  return s;
+}
+
 int h5_attr_read_i64(int64_t loc, const char *name, int64_t *v) { return attr_read_scalar(loc, name, H5T_NATIVE_INT64, v); }
 
 void h5_attr_write_f64(int64_t loc, const char *path, const char *name, double v) {

@@ -23,6 +23,9 @@ void h5_attr_write_i64(int64_t loc, const char *path, const char *name, int64_t 
 void h5_attr_write_f64(int64_t loc, const char *path, const char *name, double v);
 /* return 1 when the attribute exists and was read, else 0 (buf "" / v untouched) */
 int h5_attr_read_string(int64_t loc, const char *name, char *buf, int n);
+/* the whole string attribute, malloc'ed at the attribute's size (as
+ * h5_attr_read_string reads it); NULL when it does not exist or cannot be opened */
+char *h5_attr_read_string_alloc(int64_t loc, const char *name);
 int h5_attr_read_i64(int64_t loc, const char *name, int64_t *v);
 int h5_attr_read_f64(int64_t loc, const char *name, double *v);
 #endif

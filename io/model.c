@@ -255,13 +255,8 @@ void model_open(ModelFile *mf, const char *path) {
     hid_t g = H5Lexists(f, gname, H5P_DEFAULT) > 0 ? H5Gopen2(f, gname, H5P_DEFAULT) : -1;
     if (g < 0) cs_fatal(HINT_R, "model '%s': group /%s is missing (members = %d)", path, gname, mf->n);
     ModelMember *m = &mf->m[i];
-    hid_t a = H5Aopen(g, "config", H5P_DEFAULT);
-    if (a < 0) cs_fatal(HINT_R, "model '%s': attribute /%s/config is missing", path, gname);
-    hid_t t = H5Aget_type(a);
-    size_t len = H5Tget_size(t);
-    H5Tclose(t), H5Aclose(a);
-    char *text = mallocCheck(len + 1);
-    h5_attr_read_string(g, "config", text, (int)len + 1);
+    char *text = h5_attr_read_string_alloc(g, "config");
+    if (!text) cs_fatal(HINT_R, "model '%s': attribute /%s/config is missing", path, gname);
     char origin[4200];
     snprintf(origin, sizeof origin, "%s:/%s/config", path, gname);
     config_defaults(&m->cfg);
