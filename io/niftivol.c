@@ -15,7 +15,7 @@
 #include "core/common.h"
 #include "io/atomic.h"
 
-#define DTI_MAX_T 4096 /* volumes of a 4-D series */
+#define NIFTIVOL_MAX_T 4096 /* volumes of a 4-D series this reader accepts (the DTI fit takes DTI_MAX_VOLUMES) */
 #define NII_HINT "check that the file is a NIfTI-1/2 volume (.nii or .nii.gz) and not truncated"
 
 static double convert_one(const void *d, int64_t i, int datatype, int swap);
@@ -48,7 +48,7 @@ static int64_t raw_first_nonfinite(const nifti_image *nim) {
  * memory, finite positive voxel sizes, a finite voxel->world matrix */
 static void check_header(const nifti_image *nim, const char *path) {
   if (nim->nx < 1 || nim->ny < 1 || nim->nz < 1 || nim->nx > (1 << 16) || nim->ny > (1 << 16) || nim->nz > (1 << 16) ||
-      (nim->ndim >= 4 && (nim->nt < 1 || nim->nt > DTI_MAX_T)))
+      (nim->ndim >= 4 && (nim->nt < 1 || nim->nt > NIFTIVOL_MAX_T)))
     cs_fatal(NII_HINT, "'%s': header field dim = [%lld %lld %lld %lld] is not a valid volume size", path,
              (long long)nim->nx, (long long)nim->ny, (long long)nim->nz, (long long)(nim->ndim >= 4 ? nim->nt : 1));
   if ((double)nim->nx * (double)nim->ny * (double)nim->nz * (double)(nim->ndim >= 4 ? nim->nt : 1) > 4e9)
