@@ -71,8 +71,9 @@ void anatomy_subject_draw(AnatomySubject *s, uint64_t seed, int32_t subject) {
   s->sas_lat[1] = uni(&r, 1.0, 3.0), s->sas_ant[1] = uni(&r, 1.0, 3.0), s->sas_post[1] = uni(&r, 1.0, 3.0);
   s->epi_min = uni(&r, 0.3, 1.0);
   s->noise_scale = uni(&r, 1.15, 1.5);
-  s->csf_low[0] = 0.55, s->csf_low[1] = 1.0;
+  s->csf_low[0] = 0.7, s->csf_low[1] = 1.0;
   s->ap_fov = rng_uniform(&r) < 0.5 ? uni(&r, 28, 44) : 0, s->ap_fov_dy = uni(&r, -4, 4);
+  s->csf_ant = uni(&r, 0.45, 0.75); /* drawn last: the draws above keep their values */
 }
 
 /* documented ratios of the bony canal by level to the C3-C7 mean (io/anatomy.h), PAM50 coding
@@ -223,7 +224,7 @@ void anatomy_measure(const float *b0, const float *fa, const float *md, int64_t 
   dti_cord_mask(proxy, cols, rows, nz, DTI_CORD_MASK_K, 0, mask);
   free(proxy);
   Vec nd = {0}, cord = {0}, wm = {0}, gm = {0}, csf = {0}, mus = {0}, musfa = {0}, out = {0}, cordfa = {0},
-      cordmd = {0};
+      cordmd = {0}, slcord = {0}, slring = {0}, peak = {0}, slant = {0}, slpost = {0}, pant = {0}, ppost = {0}, cant = {0}, cpost = {0}, capr = {0};
   memset(o, 0, sizeof *o);
   int64_t *mi = mallocCheck(sizeof(int64_t) * (size_t)n2);
   for (int64_t z = 0; z < nz; z++) {
@@ -245,7 +246,10 @@ void anatomy_measure(const float *b0, const float *fa, const float *md, int64_t 
       int64_t i = mi[k];
       double dx = ((double)(i % cols) - cc) * col_mm, dy = ((double)(i / cols) - cr) * row_mm;
       double rho = sqrt(dx * dx / (sa * sa) + dy * dy / (sb * sb));
-      vpush(&cord, B[i]), vpush(&cordfa, F[i]), vpush(&cordmd, M[i]);
+      vpush(&cord, B[i]), vpush(&cordfa, F[i]), vpush(&cordmd, M[i]), vpush(&slcord, B[i]);
+      const int64_t r_ = i / cols, c_ = i % cols; /* the eroded cord (4 neighbours inside) in front of / behind its centre */
+      if (r_ > 0 && r_ + 1 < rows && c_ > 0 && c_ + 1 < cols && m[i - 1] && m[i + 1] && m[i - cols] && m[i + cols])
+        vpush(dy < 0 ? &cant : &cpost, B[i]);
       if (rho < 0.4)
         vpush(&gm, F[i]);
       else if (rho > 0.55 && rho < 0.9)
@@ -263,18 +267,34 @@ void anatomy_measure(const float *b0, const float *fa, const float *md, int64_t 
         if (e < d2) d2 = e;
       }
       double d = sqrt(d2);
-      if (d <= 2.5) vpush(&csf, B[i]);
+      if (d <= 2.5) {
+        vpush(&csf, B[i]), vpush(&slring, B[i]);
+        if (fabs(dx) < 0.5 * sa) vpush(dy < 0 ? &slant : &slpost, B[i]); /* in front of / behind the cord */
+      }
       if (d > 8) {
         vpush(&out, B[i]);
         if (i % cols + 1 < cols && !m[i + 1]) vpush(&nd, B[i + 1] - B[i]);
       }
       if (d > 6 && fabs(dx) >= 14 && fabs(dx) <= 32 && fabs(dy) <= 10) vpush(&mus, B[i]), vpush(&musfa, F[i]);
     }
+    /* the ring's bright part in this slice against this slice's cord: whether CSF is brighter than the cord
+     * where the sac is thin (the ring's median mixes CSF with what lies beyond a thin sac) */
+    const double sc_med = vquant(&slcord, 0.5), sr_peak = vquant(&slring, 0.9);
+    if (sc_med > 0 && isfinite(sr_peak)) vpush(&peak, (float)(sr_peak / sc_med));
+    const double sa_peak = vquant(&slant, 0.9), sp_peak = vquant(&slpost, 0.9);
+    if (sc_med > 0 && isfinite(sa_peak)) vpush(&pant, (float)(sa_peak / sc_med));
+    if (sc_med > 0 && isfinite(sp_peak)) vpush(&ppost, (float)(sp_peak / sc_med));
+    const double ca_med = vquant(&cant, 0.5), cp_med = vquant(&cpost, 0.5);
+    if (cp_med > 0 && isfinite(ca_med)) vpush(&capr, (float)(ca_med / cp_med));
+    slcord.n = slring.n = slant.n = slpost.n = cant.n = cpost.n = 0;
   }
   free(mi), free(mask);
   double c = vquant(&cord, 0.5);
   o->cord_b0 = c;
   o->csf_cord = vquant(&csf, 0.5) / c, o->muscle_cord = vquant(&mus, 0.5) / c, o->outside_cord = vquant(&out, 0.5) / c;
+  o->csf_peak_cord = vquant(&peak, 0.5), o->csf_peak_cord_low = vquant(&peak, 0.1);
+  o->csf_ant_cord = vquant(&pant, 0.5), o->csf_post_cord = vquant(&ppost, 0.5);
+  o->cord_ant_post = vquant(&capr, 0.5);
   o->fa_wm = vquant(&wm, 0.5), o->fa_gm = vquant(&gm, 0.5), o->fa_muscle = vquant(&musfa, 0.5);
   o->fa_cord = vquant(&cordfa, 0.5), o->md_cord = vquant(&cordmd, 0.5);
   for (int q = 0; q < 9; q++) o->hist[q] = vquant(&out, 0.1 * (q + 1)) / c;
@@ -283,7 +303,7 @@ void anatomy_measure(const float *b0, const float *fa, const float *md, int64_t 
   o->snr = c / (1.4826 * vquant(&nd, 0.5) / sqrt(2.0));
   free(nd.v);
   free(cord.v), free(wm.v), free(gm.v), free(csf.v), free(mus.v), free(musfa.v), free(out.v), free(cordfa.v),
-      free(cordmd.v);
+      free(cordmd.v), free(slcord.v), free(slring.v), free(peak.v), free(slant.v), free(slpost.v), free(pant.v), free(ppost.v), free(cant.v), free(cpost.v), free(capr.v);
 }
 
 void anatomy_measure_dwi(const char *dwi_path, const char *bvals, const char *bvecs, const char *png,
@@ -350,6 +370,11 @@ void anatomy_stats_print(int n, const AnatomyStats *st, const char *const *names
   ROW("cord mask voxels per slice", st[j].slices ? (double)st[j].cord_n / (double)st[j].slices : 0.0, ".1f");
   ROW("SNR (cord B0 / neighbour-diff SD)", st[j].snr, ".1f");
   ROW("B0 CSF ring (<=2.5 mm) / cord", st[j].csf_cord, ".3f");
+  ROW("B0 ring p90 / cord, slice median", st[j].csf_peak_cord, ".3f");
+  ROW("B0 ring p90 / cord, slice decile 10%", st[j].csf_peak_cord_low, ".3f");
+  ROW("B0 ring p90 anterior / cord", st[j].csf_ant_cord, ".3f");
+  ROW("B0 ring p90 posterior / cord", st[j].csf_post_cord, ".3f");
+  ROW("B0 cord anterior / posterior half", st[j].cord_ant_post, ".3f");
   ROW("B0 paravertebral (muscle) / cord", st[j].muscle_cord, ".3f");
   ROW("B0 outside canal (>8 mm) / cord", st[j].outside_cord, ".3f");
   ROW("FA cord WM (rim)", st[j].fa_wm, ".3f");

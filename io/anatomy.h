@@ -123,6 +123,7 @@ typedef struct {
    * [0] at C2 (the upper cervical cistern), [1] at C4-T1 (C3 between); epidural margin (mm) */
   double sas_lat[2], sas_ant[2], sas_post[2], epi_min;
   double csf_low[2];  /* below C3 the CSF b=0 signal is further x U(csf_low[0], csf_low[1]) per slice */
+  double csf_ant;     /* from C4 down (C3 halfway) the CSF in front of the cord is further x csf_ant */
   double ap_fov, ap_fov_dy; /* a reduced AP field of view (mm, 0 = none) around the cord + offset (mm) */
   double noise_scale; /* the cord stream's noise sigma, scaled (calibration of the measured SNR) */
 } AnatomySubject;
@@ -145,6 +146,12 @@ void anatomy_sas(const AnatomySubject *s, int level, double *lat, double *ant, d
 typedef struct {
   int64_t cord_n, slices;
   double cord_b0, csf_cord, muscle_cord, outside_cord; /* B0 medians / cord median */
+  double csf_peak_cord, csf_peak_cord_low; /* per slice the ring's 90th percentile / that slice's cord median:
+                                            * the median and the 10th percentile over slices */
+  double csf_ant_cord, csf_post_cord;      /* the same for the ring in front of / behind the cord (|dx| < half
+                                            * its semi-axis), medians over slices */
+  double cord_ant_post; /* per slice the B0 median of the eroded cord in front of its centre / behind it (the
+                         * posterior coil's falloff), the median over slices */
   double fa_wm, fa_gm, fa_muscle, fa_cord;                         /* FA medians */
   double md_cord;                                                  /* median, mm^2/s */
   double snr;     /* cord B0 median / noise SD, the SD from horizontal neighbour differences outside the canal

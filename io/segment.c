@@ -192,18 +192,21 @@ static void cord_qc(const SegmentOptions *o, const NiftiVol *ref, const NiftiAxi
   atomic_begin(p, tmp, sizeof tmp);
   FILE *f = fopen(tmp, "w");
   if (!f) cs_fatal("choose a writable -o directory", "cannot create '%s': %s", tmp, strerror(errno));
-  fprintf(f, "slice,k,cord_mask_voxels,labelled_voxels,inside_voxels,inside_frac\n");
-  int64_t tot = 0, tin = 0, full = 0, labelled_slices = 0;
+  fprintf(f, "slice,k,cord_mask_voxels,labelled_voxels,inside_voxels,inside_frac,offset_ant_mm,offset_left_mm\n");
+  int64_t tot = 0, tin = 0, full = 0, labelled_slices = 0, noff = 0;
+  float *off_a = mallocCheck(sizeof(float) * (size_t)(nsl + 1)), *off_l = mallocCheck(sizeof(float) * (size_t)(nsl + 1));
   char outside[512] = "";
   size_t ol = 0;
   for (int64_t s = 0; s < nsl; s++) {
     int64_t r_, c_, cm = 0, n = 0, in = 0;
+    double mr = 0, mc = 0, lr = 0, lc = 0; /* centroids (store rows A->P, columns R->L) of the cord and the labels */
     niftigeom_axial_slice(&v, ax, 0, s, sl, &r_, &c_);
     const uint8_t *lab = nlab + s * nhw;
     for (int64_t i = 0; i < nhw; i++) {
-      cm += sl[i] > 0.5f;
-      if (!lab[i]) continue;
       const int64_t r = i / nc, c = i % nc;
+      if (sl[i] > 0.5f) cm++, mr += (double)r, mc += (double)c;
+      if (!lab[i]) continue;
+      lr += (double)r, lc += (double)c;
       int on = 0;
       for (int64_t dr = -1; dr <= 1 && !on; dr++)
         for (int64_t dc = -1; dc <= 1 && !on; dc++) {
@@ -214,8 +217,14 @@ static void cord_qc(const SegmentOptions *o, const NiftiVol *ref, const NiftiAxi
     }
     fprintf(f, "%lld,%lld,%lld,%lld,%lld,", (long long)s, (long long)(ax->slice_reverse ? nsl - 1 - s : s),
             (long long)cm, (long long)n, (long long)in);
-    if (n) fprintf(f, "%.6f\n", (double)in / (double)n);
-    else fprintf(f, "\n");
+    if (n) fprintf(f, "%.6f,", (double)in / (double)n);
+    else fprintf(f, ",");
+    if (n && cm) { /* the labels' centroid relative to the cord's: + = anterior, + = toward the patient's left */
+      const double oa = (mr / (double)cm - lr / (double)n) * ax->row_mm, ol_ = (lc / (double)n - mc / (double)cm) * ax->col_mm;
+      fprintf(f, "%.3f,%.3f\n", oa, ol_);
+      off_a[noff] = (float)oa, off_l[noff] = (float)ol_, noff++;
+    } else
+      fprintf(f, ",\n");
     tot += n, tin += in, labelled_slices += n > 0, full += n > 0 && in == n;
     if (n > in && ol < sizeof outside - 40)
       ol += (size_t)snprintf(outside + ol, sizeof outside - ol, "%s%lld (%lld)", ol ? ", " : "", (long long)s,
@@ -225,11 +234,18 @@ static void cord_qc(const SegmentOptions *o, const NiftiVol *ref, const NiftiAxi
   atomic_commit(tmp, p);
   free(sl);
   const double frac = tot ? (double)tin / (double)tot : 0;
+  double sa[3] = {0, 0, 0}, sl3[3] = {0, 0, 0};
+  if (noff) stats3(off_a, noff, sa), stats3(off_l, noff, sl3);
+  const double med_a = sa[2], med_l = sl3[2];
+  free(off_a), free(off_l);
   int w = snprintf(summary, nsum,
                    "segment: QC: %lld of %lld labelled voxels (%.1f %%) inside the cord of the mean DW signal "
-                   "(+1 voxel); %lld of %lld labelled slices entirely inside%s%s\n",
+                   "(+1 voxel); %lld of %lld labelled slices entirely inside%s%s\n"
+                   "segment: QC: the labels' centroid lies %.2f mm %s and %.2f mm to the %s of the cord's "
+                   "(median over %lld slices; cord_qc.csv has each)\n",
                    (long long)tin, (long long)tot, 100 * frac, (long long)full, (long long)labelled_slices,
-                   ol ? "; outside on slice (voxels): " : "", outside);
+                   ol ? "; outside on slice (voxels): " : "", outside, fabs(med_a), med_a >= 0 ? "anterior" : "posterior",
+                   fabs(med_l), med_l >= 0 ? "left" : "right", (long long)noff);
   if (tot && frac < SEGMENT_QC_WARN && w > 0 && (size_t)w < nsum)
     snprintf(summary + w, nsum - (size_t)w,
              "segment: QC warning: %.0f %% of the labels lie outside the cord; look at qc.png, and try "

@@ -278,17 +278,24 @@ def main():
             if size > bsize:
                 best, bsize = cid, size
         mask = [1 if best and c == best else 0 for c in comp]
-        want = {}
+        want, offs = {}, {}
         for k in range(nz):
             n = inside = 0
+            li = lj = mi = mj = nm = 0
             for j in range(ny):
                 for i in range(nx):
+                    if mask[(k * ny + j) * nx + i]:
+                        nm, mi, mj = nm + 1, mi + i, mj + j
                     if int(round(lab["data"][idx(lab, i, j, k)])) == 0:
                         continue
+                    li, lj = li + i, lj + j
                     n += 1
                     inside += any(mask[(k * ny + jj) * nx + ii] for jj in (j - 1, j, j + 1) for ii in (i - 1, i, i + 1)
                                   if 0 <= ii < nx and 0 <= jj < ny)
             want[k] = (n, inside, sum(mask[k * nx * ny:(k + 1) * nx * ny]))
+            if n and nm:  # labels' centroid - cord's, in world mm (RAS+): anterior = +y, the patient's left = -x
+                d = [dwi["aff"][r][0] * (li / n - mi / nm) + dwi["aff"][r][1] * (lj / n - mj / nm) for r in range(3)]
+                offs[k] = (d[1], -d[0])
         rows = 0
         with open(args[3]) as f:
             hdr = f.readline().strip().split(",")
@@ -299,10 +306,24 @@ def main():
                 if got != want[k]:
                     print("cordqc: slice k=%d: csv (labelled, inside, cord) %s, direct %s" % (k, got, want[k]))
                     sys.exit(1)
+                # the centroid offsets: the csv measures along the voxel axes, this along world y and -x, so an
+                # oblique slice (sct_dmri: ~9 degrees) differs by a few percent
+                if (k in offs) != (r["offset_ant_mm"] != ""):
+                    print("cordqc: slice k=%d: offset given %s, direct %s" % (k, r["offset_ant_mm"], offs.get(k)))
+                    sys.exit(1)
+                if k in offs:
+                    ga, gl = float(r["offset_ant_mm"]), float(r["offset_left_mm"])
+                    wa, wl = offs[k]
+                    if abs(ga - wa) > 0.03 * abs(wa) + 0.05 or abs(gl - wl) > 0.03 * abs(wl) + 0.05:
+                        print("cordqc: slice k=%d: offset (ant, left) csv (%.3f, %.3f), direct (%.3f, %.3f)" %
+                              (k, ga, gl, wa, wl))
+                        sys.exit(1)
                 rows += 1
         tot = sum(w[0] for w in want.values())
         tin = sum(w[1] for w in want.values())
-        print("cordqc: %d slices agree; %d of %d labelled voxels inside; cord mask %d voxels" % (rows, tin, tot, bsize))
+        print("cordqc: %d slices agree; %d of %d labelled voxels inside; cord mask %d voxels; labels' centroid "
+              "offsets (ant, left) mm: %s" % (rows, tin, tot, bsize,
+                                              " ".join("(%.2f, %.2f)" % offs[k] for k in sorted(offs))))
         sys.exit(0 if rows == nz and bsize > 0 else 1)
     elif cmd == "probs-mean":
         a, b, c = read(args[0]), read(args[1]), read(args[2])
