@@ -8,6 +8,7 @@
 #include "core/common.h"
 #include "jobs/evaluate.h"
 #include "jobs/cli.h"
+#include "cordseg_git.h" /* CORDSEG_GIT, generated at build time (cmake/git_version.cmake) */
 
 static void usage(FILE *f) {
   fprintf(f,

@@ -6,6 +6,7 @@
 
 #include "io/model.h"
 #include "jobs/cli.h"
+#include "cordseg_git.h" /* CORDSEG_GIT, generated at build time (cmake/git_version.cmake) */
 
 static void usage(FILE *f) {
   fprintf(f,

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "jobs/cli.h"
+#include "cordseg_git.h" /* CORDSEG_GIT, generated at build time (cmake/git_version.cmake) */
 
 static const CliCommand COMMANDS[] = {
     {"demo", "train both backbones a few steps on a generated batch (the smoke job)", cmd_demo},

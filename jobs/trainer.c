@@ -38,6 +38,7 @@
 #include "io/loader.h"
 #include "io/rundir.h"
 #include "io/textio.h"
+#include "cordseg_git.h" /* CORDSEG_GIT, generated at build time (cmake/git_version.cmake) */
 
 static volatile sig_atomic_t g_requeue = 0, g_term = 0;
 static void on_requeue(int s) { (void)s, g_requeue = 1; }

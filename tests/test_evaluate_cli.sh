@@ -32,6 +32,20 @@ lr_max = 3e-4
 warmup_epochs = 1
 no_aug_epochs = 0
 EOC
+# run.json's commit is the source tree's at build time (the build reads it every time, not at configure)
+SRC=$(dirname "$0")/..
+"$BIN" train --config "$T/cfg.ini" --set epochs=1 --set warmup_epochs=0 --run-dir "$T/gitrun" > "$T/gitrun.out" 2>&1 \
+  || { echo "FAIL: train (git check): $(tail -3 "$T/gitrun.out")"; exit 1; }
+got=$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["git"])' "$T/gitrun/run.json")
+if git -C "$SRC" rev-parse HEAD >/dev/null 2>&1; then
+  want=$(git -C "$SRC" rev-parse HEAD) dirty=
+  git -C "$SRC" diff --quiet HEAD -- || dirty=-dirty
+  check "run.json git '$got' is the source's HEAD ${want:0:12}$dirty (rebuild if the tree changed since)" \
+    "[ '${got%-dirty}' != '' ] && [ '${want#"${got%-dirty}"}' != '$want' ] && [ '$got' = '${got%-dirty}$dirty' ]"
+  check "cordseg --version names the same commit" "'$BIN' --version | grep -q '($got)'"
+else
+  check "run.json git is 'unknown' outside a git checkout" "[ '$got' = unknown ]"
+fi
 for bb in vgg16 resnet50; do
   "$BIN" train --config "$T/cfg.ini" --set backbone=$bb --run-dir "$T/study/$bb-hdl-b0/fold0" > "$T/train-$bb.out" 2>&1 \
     || { echo "FAIL: train $bb: $(tail -3 "$T/train-$bb.out")"; exit 1; }
