@@ -62,6 +62,10 @@
  *   muscle             0.15-0.27  par 1.9-2.3e-3, perp 0.9-1.3e-3 (FA ~0.3-0.45),
  *                      x(1 +- 0.12) smooth texture
  *   vessels            0.02-0.25  iso 8-12e-3 (flow void; gone at b=600)
+ *   epidural veins     0.35-0.70  iso 3-6e-3 (the anterior internal vertebral venous plexus, slow flow:
+ *                      bright at b=0, dark at b=600; a layer of 1-2.5 mm in front of the dural sac
+ *                      across its middle, where the cervical canal holds little fat; the rest of the
+ *                      canal outside the sac is epidural fat)
  * Acquisition effects: a smooth quadratic coil-sensitivity field (+-15 %
  * linear, +-12 % quadratic), an EPI Nyquist ghost (the image shifted by half
  * the FOV along AP, 1-4 %), a smooth AP distortion (0.3-1.2 mm, applied to
@@ -102,7 +106,7 @@ static inline int anatomy_in_ellipse(double x, double y, double cx, double cy, d
   return u * u + v * v <= 1;
 }
 
-enum { AT_OTHER, AT_BONE, AT_MARROW, AT_DISC, AT_FLUID, AT_FAT, AT_MUS_L, AT_MUS_R, AT_VESSEL, AT_AIR, AT_N,
+enum { AT_OTHER, AT_BONE, AT_MARROW, AT_DISC, AT_FLUID, AT_FAT, AT_MUS_L, AT_MUS_R, AT_PLEXUS, AT_VESSEL, AT_AIR, AT_N,
        AT_BODY = 100, AT_FACET, AT_CANAL };
 
 typedef struct {
@@ -124,6 +128,7 @@ typedef struct {
   double sas_lat[2], sas_ant[2], sas_post[2], epi_min;
   double csf_low[2];  /* below C3 the CSF b=0 signal is further x U(csf_low[0], csf_low[1]) per slice */
   double csf_ant;     /* from C4 down (C3 halfway) the CSF in front of the cord is further x csf_ant */
+  double plexus_mm;   /* the anterior epidural venous plexus: a layer this thick in front of the sac */
   double ap_fov, ap_fov_dy; /* a reduced AP field of view (mm, 0 = none) around the cord + offset (mm) */
   double noise_scale; /* the cord stream's noise sigma, scaled (calibration of the measured SNR) */
 } AnatomySubject;

@@ -32,7 +32,7 @@ int phantom_anatomy_parse(const char *s) {
 }
 
 const char *const PHANTOM_TISSUE_NAMES[PT_N] = {"air",    "wm",  "gm",  "csf",      "other",    "bone",  "marrow",
-                                                "disc",   "fluid", "fat", "muscle_l", "muscle_r", "vessel"};
+                                                "disc",   "fluid", "fat", "muscle_l", "muscle_r", "plexus", "vessel"};
 
 /* ------------------------------------------------------------ atlas ---- */
 /* atlas id (0..35) -> channel 0..7 (label id - 1) from its name in info_label.txt */
@@ -515,8 +515,12 @@ void phantom_subject_ex(const PhantomAtlas *a, const PhantomConfig *c, int32_t s
           } else if (cls == AT_FACET) {
             afr[AT_FLUID * n2 + o] += 0.25f * (float)fw;
             afr[AT_BONE * n2 + o] += 0.25f * (float)(1 - fw);
-          } else
-            afr[(cls == AT_CANAL ? AT_FAT : cls) * n2 + o] += 0.25f; /* the canal's remainder: epidural fat */
+          } else {
+            /* the canal's remainder: a layer of venous plexus in front of the sac, epidural fat elsewhere */
+            const int plexus = cls == AT_CANAL && yr < sac_y && fabs(xr - sac_x) < 0.7 * sac_a &&
+                               anatomy_in_ellipse(xr, yr, sac_x, sac_y, sac_a + A.plexus_mm, sac_b + A.plexus_mm);
+            afr[(cls == AT_CANAL ? (plexus ? AT_PLEXUS : AT_FAT) : cls) * n2 + o] += 0.25f;
+          }
         }
     }
     /* labels: argmax of background and the 8 ROIs */

@@ -2,7 +2,8 @@
  *  - every tissue at its place relative to the cord, in world coordinates
  *    (RAS+ through niftigeom_store_affine, the phantom's NIfTI export):
  *    vertebral body/disc anterior, posterior bone (laminae, spinous process)
- *    behind the cord and on the midline, left muscles at the patient's left
+ *    behind the cord and on the midline, the epidural venous plexus in front
+ *    of the cord (none behind it), left muscles at the patient's left
  *    (RAS x < cord), right muscles at the right, vertebral arteries and facet
  *    fluid lateral on both sides, epidural fat close to the cord;
  *  - the bony canal per level inside its documented ranges (C2 wider in AP
@@ -106,7 +107,8 @@ int main(void) {
   double xyz[4][4];
   const double px = c.fov_mm / n;
   niftigeom_store_affine(px, px, 7.5, n, n, xyz);
-  int nsl = 0, ok_body = 0, ok_post = 0, ok_mus = 0, ok_vessel = 0, ok_fluid = 0, ok_fat = 0;
+  int nsl = 0, ok_body = 0, ok_post = 0, ok_mus = 0, ok_vessel = 0, ok_fluid = 0, ok_fat = 0, ok_plexus = 0;
+  int plexus_behind = 0;
   /* per level (PAM50 coding): CSF and cord pixels, CSF pixels on each side of the cord, CSF and cord b0 */
   double lev_csf[9] = {0}, lev_cord[9] = {0}, csf_b0[9] = {0}, cord_b0[9] = {0};
   int lev_n[9] = {0}, ring_ok[9] = {0};
@@ -149,7 +151,7 @@ int main(void) {
         lev_csf[lv] += nc, lev_cord[lv] += nd, csf_b0[lv] += nc ? bc / nc : 0, cord_b0[lv] += bd / nd, lev_n[lv]++;
         ring_ok[lv] += side[0] > 0 && side[1] > 0 && side[2] > 0 && side[3] > 0;
       }
-      int vl = 0, vr = 0, fl = 0, fr = 0, fat = 0;
+      int vl = 0, vr = 0, fl = 0, fr = 0, fat = 0, pl_front = 0;
       for (size_t i = 0; i < n2; i++) {
         const size_t o = (size_t)k * n2 + i;
         double col = (double)(i % n), row = (double)(i / n);
@@ -160,6 +162,7 @@ int main(void) {
         if (t == PT_VESSEL && d < 25) vl += dx<-8, vr += dx> 8;
         if (t == PT_FLUID) fl += dx<-8, fr += dx> 8;
         if (t == PT_FAT) fat += d < 12;
+        if (t == PT_PLEXUS) pl_front += dy > 0 && d < 12, plexus_behind += dy < -1; /* RAS: y > cord = anterior */
         if (lab[o] >= 1 && lab[o] <= 8 && lab[o] != 4 && lab[o] != 8) faW += fa[o], nW++;
         if (lab[o] == 4 || lab[o] == 8) faG += fa[o], nG++;
         if (t == PT_MUSCLE_L || t == PT_MUSCLE_R) faM += fa[o], nM++;
@@ -187,6 +190,7 @@ int main(void) {
       ok_vessel += vl > 3 && vr > 3;
       ok_fluid += fl > 0 && fr > 0;
       ok_fat += fat > 5;
+      ok_plexus += pl_front > 3;
     }
   }
   printf(
@@ -200,6 +204,9 @@ int main(void) {
   T_CHECK(ok_vessel >= nsl * 8 / 10, "vertebral arteries on both sides (%d/%d slices)", ok_vessel, nsl);
   T_CHECK(ok_fluid >= nsl * 8 / 10, "facet fluid lateral on both sides (%d/%d slices)", ok_fluid, nsl);
   T_CHECK(ok_fat == nsl, "epidural fat around the cord (%d/%d)", ok_fat, nsl);
+  printf("epidural veins in front of the cord in %d of %d slices, %d pixels behind it\n", ok_plexus, nsl, plexus_behind);
+  T_CHECK(ok_plexus >= nsl * 8 / 10, "epidural venous plexus in front of the cord (%d/%d slices)", ok_plexus, nsl);
+  T_CHECK(plexus_behind == 0, "no venous plexus behind the cord (%d pixels)", plexus_behind);
   /* the dural sac by level (io/anatomy.h): at C2 a wide, bright CSF ring around the cord on every side,
    * wider than at C6 (the upper cervical cistern vs the cervical enlargement); CSF brighter than the cord */
   T_CHECK(lev_n[2] > 0 && lev_n[6] > 0, "slices at C2 (%d) and C6 (%d)", lev_n[2], lev_n[6]);
