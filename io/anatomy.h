@@ -85,12 +85,17 @@
  * (the real series' field of view); all B0 values as medians relative to the
  * cord's median. Documented phantom ranges (tests/test_io_anatomy.c):
  * CSF/cord 0.7-1.4, muscle/cord 0.2-0.5, outside/cord 0.2-0.5 (the real sct_dmri series:
- * 0.97, 0.34, 0.31; the phantom at SNR 20: 1.12, 0.30, 0.31). Rows that are zero in every slice
+ * 0.97, 0.34, 0.31; the phantom at SNR 20: 1.10, 0.30, 0.32). Per slice also the ring's 90th
+ * percentile / the slice's cord median, over the whole ring and in front of / behind the cord
+ * (|dx| < half the cord's semi-axis; real 1.57, 1.11, 1.57), and the eroded cord's B0 in front of its
+ * centre / behind it (real 0.96). Rows that are zero in every slice
  * (outside a reduced field of view) are left out of every measure.
  * Calibration (full only, against sct_dmri): the cord stream's CSF b=0 x1.0-1.5 (pure CSF 1.8-2.7 x
- * WM: the real C2 ring peaks at 2.3-2.6 x the cord) and, below C3, x0.55-1.0 more per slice (the thin
+ * WM: the real C2 ring peaks at 2.3-2.6 x the cord) and, below C3, x0.7-1.0 more per slice (the thin
  * sac's through-plane partial volume and flow dephasing: the real ring peaks 1.0-2.0 x the cord
- * there), soft tissue x0.5-0.7, WM radial diffusivity x0.45-0.65, noise sigma x1.15-1.5 (the real
+ * there); from C4 down (C3 halfway) the CSF in front of the cord x0.45-0.75 more (the real anterior
+ * ring peaks at 1.11 x the cord, the posterior at 1.57: CSF flow is fastest in front of the cord),
+ * soft tissue x0.5-0.7, WM radial diffusivity x0.45-0.65, noise sigma x1.15-1.5 (the real
  * series' measured SNR 14 vs 19). The mask's proxy uses b >= 1000 so CSF stays out of it at b=600.
  * defines: AnatomySubject, anatomy_subject_draw, anatomy_class, anatomy_canal,
  *          anatomy_sas, anatomy_in_ellipse, AT_*, AnatomyStats, anatomy_measure, anatomy_stats_print */

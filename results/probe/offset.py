@@ -1,0 +1,55 @@
+"""results/probe/offset.py SEGDIR: per slice of the real sct_dmri series, the cord mask of the mean DW
+signal (as segment's QC: median + 5 x 1.4826 MAD, largest 6-connected component), the centroid of
+SEGDIR/labels.nii.gz against it (dy > 0 = labels anterior, voxels), and B0 / DW profiles through the
+cord. The README's "Why the ROIs sat anterior" figures (mean dy) come from this. Standard library only."""
+import sys
+import os
+ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")
+sys.path.insert(0, os.path.join(ROOT, "tests"))
+from nifti_tool import read
+R = os.environ.get("SCT_DMRI", os.path.join(ROOT, "..", "shared", "data", "sct_dmri")) + "/"
+dwi = read(R + "dmri.nii.gz")
+bv = [float(x) for x in open(R + "bvals.txt").read().split()]
+nx, ny, nz = dwi["dim"]; n3 = nx * ny * nz
+print("dim", dwi["dim"], "aff", dwi["aff"])
+dws = [t for t in range(dwi["nt"]) if bv[t] > 50]; b0s = [t for t in range(dwi["nt"]) if bv[t] <= 50]
+mean = [sum(dwi["data"][t * n3 + v] for t in dws) / len(dws) for v in range(n3)]
+b0 = [sum(dwi["data"][t * n3 + v] for t in b0s) / len(b0s) for v in range(n3)]
+srt = sorted(mean); med = srt[n3 // 2]; mad = sorted(abs(x - med) for x in mean)[n3 // 2]
+thr = med + 5.0 * 1.4826 * mad
+comp, best, bsize = [0] * n3, 0, 0
+for s0 in range(n3):
+    if comp[s0] or not mean[s0] > thr: continue
+    cid = s0 + 1; comp[s0], stack, size = cid, [s0], 0
+    while stack:
+        v = stack.pop(); size += 1
+        x, y, z = v % nx, (v // nx) % ny, v // (nx * ny)
+        for ok, w in ((x > 0, v - 1), (x < nx - 1, v + 1), (y > 0, v - nx), (y < ny - 1, v + nx), (z > 0, v - nx * ny), (z < nz - 1, v + nx * ny)):
+            if ok and not comp[w] and mean[w] > thr: comp[w] = cid; stack.append(w)
+    if size > bsize: best, bsize = cid, size
+mask = [1 if best and c == best else 0 for c in comp]
+fa = read(sys.argv[1] + "/fa.nii.gz")["data"] if len(sys.argv) > 1 and os.path.exists(sys.argv[1] + "/fa.nii.gz") else None
+lab = read(sys.argv[1] + "/labels.nii.gz")["data"] if len(sys.argv) > 1 else None
+def cen(sel, z):
+    n = sx = sy = 0
+    for y in range(ny):
+        for x in range(nx):
+            v = (z * ny + y) * nx + x
+            if sel(v): n += 1; sx += x; sy += y
+    return (sx / n, sy / n, n) if n else (float("nan"), float("nan"), 0)
+for z in range(nz):
+    mx, my, mn = cen(lambda v: mask[v], z)
+    line = "z%2d mask c=(%.2f,%.2f) n=%d" % (z, mx, my, mn)
+    if fa:
+        fx, fy, fn = cen(lambda v: fa[v] > 0.5 and abs((v % nx) - mx) < 8 and abs(((v // nx) % ny) - my) < 8, z)
+        line += " | FA>0.5 c=(%.2f,%.2f) n=%d dy(fa-mask)=%+.2f" % (fx, fy, fn, fy - my)
+    if lab:
+        lx, ly, ln = cen(lambda v: lab[v] > 0, z)
+        line += " | lab c=(%.2f,%.2f) n=%d  dy(lab-mask)=%+.2f" % (lx, ly, ln, ly - my)
+    # AP profile through mask centre column
+    xc = int(round(mx)); yc = int(round(my))
+    prof = " ".join("%4.0f" % b0[(z * ny + y) * nx + xc] for y in range(max(0, yc - 7), min(ny, yc + 8)))
+    profd = " ".join("%4.0f" % mean[(z * ny + y) * nx + xc] for y in range(max(0, yc - 7), min(ny, yc + 8)))
+    mk = "".join("#" if mask[(z * ny + y) * nx + xc] else "." for y in range(max(0, yc - 7), min(ny, yc + 8)))
+    lk = "".join(str(int(lab[(z * ny + y) * nx + xc])) if lab else "" for y in range(max(0, yc - 7), min(ny, yc + 8)))
+    print(line); print("    b0 ", prof); print("    dw ", profd); print("    mask", mk, "lab", lk)
