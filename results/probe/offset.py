@@ -53,3 +53,13 @@ for z in range(nz):
     mk = "".join("#" if mask[(z * ny + y) * nx + xc] else "." for y in range(max(0, yc - 7), min(ny, yc + 8)))
     lk = "".join(str(int(lab[(z * ny + y) * nx + xc])) if lab else "" for y in range(max(0, yc - 7), min(ny, yc + 8)))
     print(line); print("    b0 ", prof); print("    dw ", profd); print("    mask", mk, "lab", lk)
+if lab:  # labelled voxels outside the mask dilated by one voxel in-plane (segment's QC count)
+    nout = nlab = 0
+    for z in range(nz):
+        for y in range(ny):
+            for x in range(nx):
+                if lab[(z * ny + y) * nx + x] == 0: continue
+                nlab += 1
+                nout += not any(mask[(z * ny + yy) * nx + xx] for yy in (y - 1, y, y + 1) for xx in (x - 1, x, x + 1)
+                                if 0 <= yy < ny and 0 <= xx < nx)
+    print("outside %d of %d labelled voxels" % (nout, nlab))

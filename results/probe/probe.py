@@ -6,7 +6,7 @@ import os
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "..", "tests"))
 from nifti_tool import read, write
-if sys.argv[3].startswith("occ"):
+if sys.argv[3].startswith("occ") or sys.argv[3] == "bright_lat":
     exec(open(os.path.join(HERE, "offset.py")).read().split("fa = read")[0].replace("print(\"dim\"", "0 and print(\"dim\"").replace("sys.argv", "[0]"))
     dwmask = mask
 v = read(sys.argv[1]); mode = sys.argv[3]; par = float(sys.argv[4]) if len(sys.argv) > 4 else 0
@@ -24,12 +24,20 @@ for k in range(nz):
                 out[o] = d[o] * math.exp(par * (j - 13) * 0.885)
             elif mode == "clip":  # bright CSF clipped to par x the cord's level
                 out[o] = min(d[o], par * lvl[k])
-            elif mode.startswith("occ"):  # occ_ant / occ_post: beyond the cord (mask + par voxels) set dark
+            elif mode in ("occ_ant", "occ_post", "occ_both"):  # occ_ant / occ_post: beyond the cord (mask + par voxels) set dark
                 col = [jj for jj in range(ny) if dwmask[(k * ny + jj) * nx + i]]
                 if col:
                     lo, hi = min(col), max(col)  # j grows anterior
                     if (mode in ("occ_ant", "occ_both") and j > hi + par) or (mode in ("occ_post", "occ_both") and j < lo - par):
                         out[o] = 0.3 * lvl[k]
+            elif mode == "occ_lat":  # beside the cord (beyond the mask's row extent + PAR voxels) set dark
+                row = [ii for ii in range(nx) if dwmask[(k * ny + j) * nx + ii]]
+                if row and (i > max(row) + par or i < min(row) - par):
+                    out[o] = 0.3 * lvl[k]
+            elif mode == "bright_lat":  # beside the cord set to PAR x the cord's level
+                row = [ii for ii in range(nx) if dwmask[(k * ny + j) * nx + ii]]
+                if row and (i > max(row) + 1 or i < min(row) - 1):
+                    out[o] = max(out[o], par * lvl[k]) if abs(i - (max(row) + min(row)) / 2) < (max(row) - min(row)) / 2 + 6 else out[o]
             elif mode == "flipap":
                 out[o] = d[(k * ny + (ny - 1 - j)) * nx + i]
             elif mode == "gamma":
