@@ -29,9 +29,11 @@
  *               Med Res Health Sci 2014;3:610; dorsal CSF 1.5-4 mm
  *               at C4-C6: Holsheimer et al., AJNR 1994;15:951; cord 58 +- 7 % of
  *               the dural tube's area at C5: Kato et al., Eur Spine J
- *               2012;21:1499); effaced (AP) where the cord is compressed; what
- *               the cord and the sac leave of the canal is epidural fat
- *               (fat-suppressed)
+ *               2012;21:1499); effaced (AP) where the cord is compressed; from
+ *               C4 down (C3 halfway) the CSF in front of the cord dimmer
+ *               (csf_ant); what the cord and the sac leave of the canal is the
+ *               anterior epidural venous plexus (a plexus_mm layer in front
+ *               of the sac's middle) and epidural fat (fat-suppressed)
  *   anterior    vertebral body (superellipse, LR semi 8-10, AP semi 7-8.5,
  *               1 mm from the canal) with a 1 mm cortical rim, fat-suppressed
  *               marrow inside; at a disc the body becomes intervertebral disc
