@@ -226,7 +226,11 @@ void anatomy_measure(const float *b0, const float *fa, const float *md, int64_t 
   dti_cord_mask(proxy, cols, rows, nz, DTI_CORD_MASK_K, 0, mask);
   free(proxy);
   Vec nd = {0}, cord = {0}, wm = {0}, gm = {0}, csf = {0}, mus = {0}, musfa = {0}, out = {0}, cordfa = {0},
-      cordmd = {0}, slcord = {0}, slring = {0}, peak = {0}, slant = {0}, slpost = {0}, pant = {0}, ppost = {0}, cant = {0}, cpost = {0}, capr = {0};
+      cordmd = {0};
+  /* per slice (reset each slice): the cord's and the ring's B0, the ring in front of / behind the cord, the
+   * eroded cord in front of / behind its centre; over slices: their ratios */
+  Vec slcord = {0}, slring = {0}, slant = {0}, slpost = {0}, cant = {0}, cpost = {0};
+  Vec peak = {0}, pant = {0}, ppost = {0}, capr = {0};
   memset(o, 0, sizeof *o);
   int64_t *mi = mallocCheck(sizeof(int64_t) * (size_t)n2);
   for (int64_t z = 0; z < nz; z++) {
@@ -249,8 +253,8 @@ void anatomy_measure(const float *b0, const float *fa, const float *md, int64_t 
       double dx = ((double)(i % cols) - cc) * col_mm, dy = ((double)(i / cols) - cr) * row_mm;
       double rho = sqrt(dx * dx / (sa * sa) + dy * dy / (sb * sb));
       vpush(&cord, B[i]), vpush(&cordfa, F[i]), vpush(&cordmd, M[i]), vpush(&slcord, B[i]);
-      const int64_t r_ = i / cols, c_ = i % cols; /* the eroded cord (4 neighbours inside) in front of / behind its centre */
-      if (r_ > 0 && r_ + 1 < rows && c_ > 0 && c_ + 1 < cols && m[i - 1] && m[i + 1] && m[i - cols] && m[i + cols])
+      const int64_t ir = i / cols, ic = i % cols; /* the eroded cord: its 4 neighbours inside */
+      if (ir > 0 && ir + 1 < rows && ic > 0 && ic + 1 < cols && m[i - 1] && m[i + 1] && m[i - cols] && m[i + cols])
         vpush(dy < 0 ? &cant : &cpost, B[i]);
       if (rho < 0.4)
         vpush(&gm, F[i]);
@@ -305,7 +309,9 @@ void anatomy_measure(const float *b0, const float *fa, const float *md, int64_t 
   o->snr = c / (1.4826 * vquant(&nd, 0.5) / sqrt(2.0));
   free(nd.v);
   free(cord.v), free(wm.v), free(gm.v), free(csf.v), free(mus.v), free(musfa.v), free(out.v), free(cordfa.v),
-      free(cordmd.v), free(slcord.v), free(slring.v), free(peak.v), free(slant.v), free(slpost.v), free(pant.v), free(ppost.v), free(cant.v), free(cpost.v), free(capr.v);
+      free(cordmd.v);
+  free(slcord.v), free(slring.v), free(slant.v), free(slpost.v), free(cant.v), free(cpost.v);
+  free(peak.v), free(pant.v), free(ppost.v), free(capr.v);
 }
 
 void anatomy_measure_dwi(const char *dwi_path, const char *bvals, const char *bvecs, const char *png,

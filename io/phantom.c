@@ -640,7 +640,8 @@ void phantom_measure(const PhantomAtlas *a, const PhantomConfig *c, int32_t nsub
   /* average the per-subject values (NaN-safe) */
   memset(out, 0, sizeof *out);
 #define PM_FIELDS(X, S) \
-  X(S, cord_b0) X(S, csf_cord) X(S, csf_peak_cord) X(S, csf_peak_cord_low) X(S, csf_ant_cord) X(S, csf_post_cord) X(S, cord_ant_post) X(S, muscle_cord) X(S, outside_cord) X(S, fa_wm) X(S, fa_gm) X(S, fa_muscle) \
+  X(S, cord_b0) X(S, csf_cord) X(S, csf_peak_cord) X(S, csf_peak_cord_low) X(S, csf_ant_cord) X(S, csf_post_cord) \
+  X(S, cord_ant_post) X(S, muscle_cord) X(S, outside_cord) X(S, fa_wm) X(S, fa_gm) X(S, fa_muscle) \
   X(S, fa_cord) X(S, md_cord) X(S, snr) X(S, hist[0]) X(S, hist[1]) X(S, hist[2]) X(S, hist[3]) X(S, hist[4]) \
   X(S, hist[5]) X(S, hist[6]) X(S, hist[7]) X(S, hist[8])
 #define PM_PTR(S, f) &(S)->f,

@@ -194,7 +194,8 @@ static void cord_qc(const SegmentOptions *o, const NiftiVol *ref, const NiftiAxi
   if (!f) cs_fatal("choose a writable -o directory", "cannot create '%s': %s", tmp, strerror(errno));
   fprintf(f, "slice,k,cord_mask_voxels,labelled_voxels,inside_voxels,inside_frac,offset_ant_mm,offset_left_mm\n");
   int64_t tot = 0, tin = 0, full = 0, labelled_slices = 0, noff = 0;
-  float *off_a = mallocCheck(sizeof(float) * (size_t)(nsl + 1)), *off_l = mallocCheck(sizeof(float) * (size_t)(nsl + 1));
+  float *off_a = mallocCheck(sizeof(float) * (size_t)(nsl + 1)); /* per labelled slice: mm anterior, mm left */
+  float *off_l = mallocCheck(sizeof(float) * (size_t)(nsl + 1));
   char outside[512] = "";
   size_t ol = 0;
   for (int64_t s = 0; s < nsl; s++) {
@@ -220,9 +221,10 @@ static void cord_qc(const SegmentOptions *o, const NiftiVol *ref, const NiftiAxi
     if (n) fprintf(f, "%.6f,", (double)in / (double)n);
     else fprintf(f, ",");
     if (n && cm) { /* the labels' centroid relative to the cord's: + = anterior, + = toward the patient's left */
-      const double oa = (mr / (double)cm - lr / (double)n) * ax->row_mm, ol_ = (lc / (double)n - mc / (double)cm) * ax->col_mm;
-      fprintf(f, "%.3f,%.3f\n", oa, ol_);
-      off_a[noff] = (float)oa, off_l[noff] = (float)ol_, noff++;
+      const double oa = (mr / (double)cm - lr / (double)n) * ax->row_mm;
+      const double oleft = (lc / (double)n - mc / (double)cm) * ax->col_mm;
+      fprintf(f, "%.3f,%.3f\n", oa, oleft);
+      off_a[noff] = (float)oa, off_l[noff] = (float)oleft, noff++;
     } else
       fprintf(f, ",\n");
     tot += n, tin += in, labelled_slices += n > 0, full += n > 0 && in == n;
@@ -238,14 +240,18 @@ static void cord_qc(const SegmentOptions *o, const NiftiVol *ref, const NiftiAxi
   if (noff) stats3(off_a, noff, sa), stats3(off_l, noff, sl3);
   const double med_a = sa[2], med_l = sl3[2];
   free(off_a), free(off_l);
+  char where[256] = "no labelled slice over the cord: no centroid offset";
+  if (noff)
+    snprintf(where, sizeof where,
+             "the labels' centroid lies %.2f mm %s and %.2f mm to the %s of the cord's (median over %lld "
+             "slices; cord_qc.csv has each)",
+             fabs(med_a), med_a >= 0 ? "anterior" : "posterior", fabs(med_l), med_l >= 0 ? "left" : "right",
+             (long long)noff);
   int w = snprintf(summary, nsum,
                    "segment: QC: %lld of %lld labelled voxels (%.1f %%) inside the cord of the mean DW signal "
-                   "(+1 voxel); %lld of %lld labelled slices entirely inside%s%s\n"
-                   "segment: QC: the labels' centroid lies %.2f mm %s and %.2f mm to the %s of the cord's "
-                   "(median over %lld slices; cord_qc.csv has each)\n",
+                   "(+1 voxel); %lld of %lld labelled slices entirely inside%s%s\nsegment: QC: %s\n",
                    (long long)tin, (long long)tot, 100 * frac, (long long)full, (long long)labelled_slices,
-                   ol ? "; outside on slice (voxels): " : "", outside, fabs(med_a), med_a >= 0 ? "anterior" : "posterior",
-                   fabs(med_l), med_l >= 0 ? "left" : "right", (long long)noff);
+                   ol ? "; outside on slice (voxels): " : "", outside, where);
   if (tot && frac < SEGMENT_QC_WARN && w > 0 && (size_t)w < nsum)
     snprintf(summary + w, nsum - (size_t)w,
              "segment: QC warning: %.0f %% of the labels lie outside the cord; look at qc.png, and try "

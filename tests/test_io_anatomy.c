@@ -204,7 +204,8 @@ int main(void) {
   T_CHECK(ok_vessel >= nsl * 8 / 10, "vertebral arteries on both sides (%d/%d slices)", ok_vessel, nsl);
   T_CHECK(ok_fluid >= nsl * 8 / 10, "facet fluid lateral on both sides (%d/%d slices)", ok_fluid, nsl);
   T_CHECK(ok_fat == nsl, "epidural fat around the cord (%d/%d)", ok_fat, nsl);
-  printf("epidural veins in front of the cord in %d of %d slices, %d pixels behind it\n", ok_plexus, nsl, plexus_behind);
+  printf("epidural veins in front of the cord in %d of %d slices, %d pixels behind it\n", ok_plexus, nsl,
+         plexus_behind);
   T_CHECK(ok_plexus >= nsl * 8 / 10, "epidural venous plexus in front of the cord (%d/%d slices)", ok_plexus, nsl);
   T_CHECK(plexus_behind == 0, "no venous plexus behind the cord (%d pixels)", plexus_behind);
   /* the dural sac by level (io/anatomy.h): at C2 a wide, bright CSF ring around the cord on every side,
