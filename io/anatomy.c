@@ -71,9 +71,9 @@ void anatomy_subject_draw(AnatomySubject *s, uint64_t seed, int32_t subject) {
   s->sas_lat[1] = uni(&r, 1.0, 3.0), s->sas_ant[1] = uni(&r, 1.0, 3.0), s->sas_post[1] = uni(&r, 1.0, 3.0);
   s->epi_min = uni(&r, 0.3, 1.0);
   s->noise_scale = uni(&r, 1.15, 1.5);
-  s->csf_low[0] = 0.7, s->csf_low[1] = 1.0;
+  s->csf_low[0] = 0.55, s->csf_low[1] = 1.0;
   s->ap_fov = rng_uniform(&r) < 0.5 ? uni(&r, 28, 44) : 0, s->ap_fov_dy = uni(&r, -4, 4);
-  s->csf_ant = uni(&r, 0.45, 0.75); /* drawn last: the draws above keep their values */
+  /* drawn last: the draws above keep their values */
   s->s0[AT_PLEXUS] = uni(&r, 0.35, 0.70), s->dpar[AT_PLEXUS] = s->dperp[AT_PLEXUS] = uni(&r, 3e-3, 6e-3);
   s->plexus_mm = uni(&r, 1.0, 2.5);
 }

@@ -29,9 +29,8 @@
  *               Med Res Health Sci 2014;3:610; dorsal CSF 1.5-4 mm
  *               at C4-C6: Holsheimer et al., AJNR 1994;15:951; cord 58 +- 7 % of
  *               the dural tube's area at C5: Kato et al., Eur Spine J
- *               2012;21:1499); effaced (AP) where the cord is compressed; from
- *               C4 down (C3 halfway) the CSF in front of the cord dimmer
- *               (csf_ant); what the cord and the sac leave of the canal is the
+ *               2012;21:1499); effaced (AP) where the cord is compressed; what
+ *               the cord and the sac leave of the canal is the
  *               anterior epidural venous plexus (a plexus_mm layer in front
  *               of the sac's middle) and epidural fat (fat-suppressed)
  *   anterior    vertebral body (superellipse, LR semi 8-10, AP semi 7-8.5,
@@ -93,11 +92,9 @@
  * centre / behind it (real 0.96). Rows that are zero in every slice
  * (outside a reduced field of view) are left out of every measure.
  * Calibration (full only, against sct_dmri): the cord stream's CSF b=0 x1.0-1.5 (pure CSF 1.8-2.7 x
- * WM: the real C2 ring peaks at 2.3-2.6 x the cord) and, below C3, x0.7-1.0 more per slice (the thin
+ * WM: the real C2 ring peaks at 2.3-2.6 x the cord) and, below C3, x0.55-1.0 more per slice (the thin
  * sac's through-plane partial volume and flow dephasing: the real ring peaks 1.0-2.0 x the cord
- * there); from C4 down (C3 halfway) the CSF in front of the cord x0.45-0.75 more (the real anterior
- * ring peaks at 1.11 x the cord, the posterior at 1.57: CSF flow is fastest in front of the cord),
- * soft tissue x0.5-0.7, WM radial diffusivity x0.45-0.65, noise sigma x1.15-1.5 (the real
+ * there), soft tissue x0.5-0.7, WM radial diffusivity x0.45-0.65, noise sigma x1.15-1.5 (the real
  * series' measured SNR 14 vs 19). The mask's proxy uses b >= 1000 so CSF stays out of it at b=600.
  * defines: AnatomySubject, anatomy_subject_draw, anatomy_class, anatomy_canal,
  *          anatomy_sas, anatomy_in_ellipse, AT_*, AnatomyStats, anatomy_measure, anatomy_stats_print */
@@ -134,7 +131,6 @@ typedef struct {
    * [0] at C2 (the upper cervical cistern), [1] at C4-T1 (C3 between); epidural margin (mm) */
   double sas_lat[2], sas_ant[2], sas_post[2], epi_min;
   double csf_low[2];  /* below C3 the CSF b=0 signal is further x U(csf_low[0], csf_low[1]) per slice */
-  double csf_ant;     /* from C4 down (C3 halfway) the CSF in front of the cord is further x csf_ant */
   double plexus_mm;   /* the anterior epidural venous plexus: a layer this thick in front of the sac */
   double ap_fov, ap_fov_dy; /* a reduced AP field of view (mm, 0 = none) around the cord + offset (mm) */
   double noise_scale; /* the cord stream's noise sigma, scaled (calibration of the measured SNR) */

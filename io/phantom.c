@@ -418,7 +418,6 @@ void phantom_subject_ex(const PhantomAtlas *a, const PhantomConfig *c, int32_t s
   if (full) anatomy_subject_draw(&A, c->seed, subject);
   if (full) sigma *= A.noise_scale; /* calibration: the real series' measured SNR (io/anatomy.h) */
   float *afr = full ? mallocCheck(sizeof(float) * AT_N * n2) : NULL;
-  float *csfw = full ? mallocCheck(sizeof(float) * n2) : NULL; /* CSF fraction x its signal weight (full) */
   double *g = mallocCheck(sizeof(double) * 3 * (size_t)nvol), *bv = mallocCheck(sizeof(double) * (size_t)nvol);
   g[0] = g[1] = g[2] = 0, bv[0] = 0;
   gradient_table(c->ndirs, g + 3);
@@ -461,9 +460,7 @@ void phantom_subject_ex(const PhantomAtlas *a, const PhantomConfig *c, int32_t s
       /* the same cord, shifted in the FOV with the anatomy; the image at (x0, y0) shows what lies at
        * y0 + AP distortion (EPI phase encode), so labels follow the distorted image */
       memset(afr, 0, sizeof(float) * AT_N * n2);
-      memset(csfw, 0, sizeof(float) * n2);
       const double dw = a->disc_w[m], fw = 0.6 + 0.4 * dw;
-      const double ant_w = a->level[m] <= 2 ? 1 : a->level[m] == 3 ? 0.5 * (1 + A.csf_ant) : A.csf_ant;
       /* this slice's canal and dural sac (io/anatomy.h): the sac is the cord's extent (the atlas cord as
        * rendered: size, flattening, compression) plus the level's subarachnoid thickness, effaced where the
        * cord is compressed; the canal is the level's, widened where the sac and the epidural margin need it */
@@ -503,12 +500,8 @@ void phantom_subject_ex(const PhantomAtlas *a, const PhantomConfig *c, int32_t s
           int cls = anatomy_class(&As, ct * xc + st * yc, -st * xc + ct * yc, a->level[m], 1.0);
           const double xr = ct * x + st * y, yr = -st * x + ct * y; /* the cord's frame */
           /* CSF: the sac less the cord */
-          if (cls == AT_CANAL && anatomy_in_ellipse(xr, yr, sac_x, sac_y, sac_a, sac_b)) {
-            const float f = 0.25f * fmaxf(0, 1 - fminf(cordf, 1));
-            /* the signal of CSF in front of the cord: x ant_w (a ramp over +-1 mm about the cord's centre) */
-            const double w = 1 - (1 - ant_w) * fmin(1, fmax(0, 0.5 - 0.5 * yr));
-            frac[8 * n2 + o] += f, csfw[o] += f * (float)w;
-          }
+          if (cls == AT_CANAL && anatomy_in_ellipse(xr, yr, sac_x, sac_y, sac_a, sac_b))
+            frac[8 * n2 + o] += 0.25f * fmaxf(0, 1 - fminf(cordf, 1));
           if (cls == AT_BODY) { /* marrow, or disc by the slab's disc weight */
             afr[AT_MARROW * n2 + o] += 0.25f * (float)(1 - dw);
             afr[AT_DISC * n2 + o] += 0.25f * (float)dw;
@@ -553,7 +546,6 @@ void phantom_subject_ex(const PhantomAtlas *a, const PhantomConfig *c, int32_t s
           if (tis[t * n2 + i] > bf) bf = tis[t * n2 + i], bt = PT_WM + t;
         tissue[(size_t)k * n2 + i] = (uint8_t)bt;
       }
-      if (full) tis[T_CSF * n2 + i] = csfw[i]; /* the CSF's signal weight: dimmer in front of the cord */
     }
     /* acquired resolution: Gaussian with FWHM = acquired pixel size */
     double px = c->fov_mm / n;
@@ -620,7 +612,7 @@ void phantom_subject_ex(const PhantomAtlas *a, const PhantomConfig *c, int32_t s
                           .spacing = {(float)px, (float)px}};
   }
   dti_model_free(&model);
-  free(g), free(bv), free(frac), free(tis), free(tmp), free(dwi), free(afr), free(csfw);
+  free(g), free(bv), free(frac), free(tis), free(tmp), free(dwi), free(afr);
 }
 
 void phantom_measure(const PhantomAtlas *a, const PhantomConfig *c, int32_t nsubj, AnatomyStats *out) {

@@ -29,7 +29,7 @@ static void usage(FILE *f) {
           "      --png FILE       PNG montage of a few slices with label outlines\n"
           "      --anatomy MODE   none (default: the cord and CSF on a flat background, the original\n"
           "                       phantom, byte for byte) or full: the canal and the dural sac (CSF)\n"
-          "                       sized per level (wide at C2), vertebrae, disc, facets, epidural fat,\n"
+          "                       sized per level (wide at C2), vertebrae, disc, facets, epidural veins and fat,\n"
           "                       paraspinal muscles, vessels, subcutaneous fat per vertebral level,\n"
           "                       plus bias field, Nyquist ghost, AP distortion, motion, CSF pulsation,\n"
           "                       the cord's position in the FOV and a reduced AP FOV in half the\n"
