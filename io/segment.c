@@ -155,7 +155,7 @@ static void csv_row(FILE *f, const char *scope, const char *slice, const char *k
   fprintf(f, "\n");
 }
 
-/* the QC check's cord: voxels of the mean diffusion-weighted signal (b > 50)
+/* the QC check's cord: voxels of the mean diffusion-weighted signal (b > DTI_B0_THRESHOLD)
  * that dti_cord_mask finds (DTI_CORD_MASK_K robust SDs, largest component,
  * no erosion), as 0/1 floats on the DWI's grid; NULL without DW volumes */
 static float *cord_mask_dwi(const NiftiVol *dwi, const double *bvals) {
@@ -163,7 +163,7 @@ static float *cord_mask_dwi(const NiftiVol *dwi, const double *bvals) {
   float *mean = callocCheck((size_t)nvox, sizeof(float));
   int64_t ndw = 0;
   for (int64_t t = 0; t < dwi->nt; t++) {
-    if (!(bvals[t] > 50)) continue;
+    if (!(bvals[t] > DTI_B0_THRESHOLD)) continue;
     ndw++;
     for (int64_t v = 0; v < nvox; v++) mean[v] += dwi->data[t * nvox + v];
   }

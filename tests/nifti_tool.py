@@ -68,6 +68,37 @@ def write(path, v, dt=16):
         f.write(bytes(h) + b"\0\0\0\0" + a.tobytes())
 
 
+def cord_mask_mean_dw(v, bvals):
+    """segment's QC cord, computed independently: the mean of the volumes with b > 50, voxels above its
+    median + 5 x 1.4826 MAD, the largest 6-connected 3-D component. Returns (mean, mask) as flat lists."""
+    nx, ny, nz = v["dim"]
+    n3 = nx * ny * nz
+    dws = [t for t in range(v["nt"]) if bvals[t] > 50]
+    mean = [sum(v["data"][t * n3 + i] for t in dws) / len(dws) for i in range(n3)]
+    srt = sorted(mean)
+    med = srt[n3 // 2]
+    mad = sorted(abs(x - med) for x in mean)[n3 // 2]
+    thr = med + 5.0 * 1.4826 * mad
+    comp, best, bsize = [0] * n3, 0, 0
+    for s0 in range(n3):
+        if comp[s0] or not mean[s0] > thr:
+            continue
+        cid = s0 + 1
+        comp[s0], stack, size = cid, [s0], 0
+        while stack:
+            i = stack.pop()
+            size += 1
+            x, y, z = i % nx, (i // nx) % ny, i // (nx * ny)
+            for ok, w in ((x > 0, i - 1), (x < nx - 1, i + 1), (y > 0, i - nx), (y < ny - 1, i + nx),
+                          (z > 0, i - nx * ny), (z < nz - 1, i + nx * ny)):
+                if ok and not comp[w] and mean[w] > thr:
+                    comp[w] = cid
+                    stack.append(w)
+        if size > bsize:
+            best, bsize = cid, size
+    return mean, [1 if best and c == best else 0 for c in comp]
+
+
 def idx(v, i, j, k, t=0):
     nx, ny, nz = v["dim"]
     return ((t * nz + k) * ny + j) * nx + i
@@ -253,31 +284,8 @@ def main():
         dwi, lab = read(args[0]), read(args[2])
         bv = [float(x) for x in open(args[1]).read().split()]
         nx, ny, nz = dwi["dim"]
-        n3 = nx * ny * nz
-        dws = [t for t in range(dwi["nt"]) if bv[t] > 50]
-        mean = [sum(dwi["data"][t * n3 + v] for t in dws) / len(dws) for v in range(n3)]
-        srt = sorted(mean)
-        med = srt[n3 // 2]
-        mad = sorted(abs(x - med) for x in mean)[n3 // 2]
-        thr = med + 5.0 * 1.4826 * mad
-        comp, best, bsize = [0] * n3, 0, 0
-        for s0 in range(n3):
-            if comp[s0] or not mean[s0] > thr:
-                continue
-            cid = s0 + 1
-            comp[s0], stack, size = cid, [s0], 0
-            while stack:
-                v = stack.pop()
-                size += 1
-                x, y, z = v % nx, (v // nx) % ny, v // (nx * ny)
-                for ok, w in ((x > 0, v - 1), (x < nx - 1, v + 1), (y > 0, v - nx), (y < ny - 1, v + nx),
-                              (z > 0, v - nx * ny), (z < nz - 1, v + nx * ny)):
-                    if ok and not comp[w] and mean[w] > thr:
-                        comp[w] = cid
-                        stack.append(w)
-            if size > bsize:
-                best, bsize = cid, size
-        mask = [1 if best and c == best else 0 for c in comp]
+        _, mask = cord_mask_mean_dw(dwi, bv)
+        bsize = sum(mask)
         want, offs = {}, {}
         for k in range(nz):
             n = inside = 0

@@ -6,28 +6,15 @@ import sys
 import os
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")
 sys.path.insert(0, os.path.join(ROOT, "tests"))
-from nifti_tool import read
+from nifti_tool import read, cord_mask_mean_dw
 R = os.environ.get("SCT_DMRI", os.path.join(ROOT, "..", "shared", "data", "sct_dmri")) + "/"
 dwi = read(R + "dmri.nii.gz")
 bv = [float(x) for x in open(R + "bvals.txt").read().split()]
 nx, ny, nz = dwi["dim"]; n3 = nx * ny * nz
 print("dim", dwi["dim"], "aff", dwi["aff"])
-dws = [t for t in range(dwi["nt"]) if bv[t] > 50]; b0s = [t for t in range(dwi["nt"]) if bv[t] <= 50]
-mean = [sum(dwi["data"][t * n3 + v] for t in dws) / len(dws) for v in range(n3)]
+b0s = [t for t in range(dwi["nt"]) if bv[t] <= 50]
+mean, mask = cord_mask_mean_dw(dwi, bv)
 b0 = [sum(dwi["data"][t * n3 + v] for t in b0s) / len(b0s) for v in range(n3)]
-srt = sorted(mean); med = srt[n3 // 2]; mad = sorted(abs(x - med) for x in mean)[n3 // 2]
-thr = med + 5.0 * 1.4826 * mad
-comp, best, bsize = [0] * n3, 0, 0
-for s0 in range(n3):
-    if comp[s0] or not mean[s0] > thr: continue
-    cid = s0 + 1; comp[s0], stack, size = cid, [s0], 0
-    while stack:
-        v = stack.pop(); size += 1
-        x, y, z = v % nx, (v // nx) % ny, v // (nx * ny)
-        for ok, w in ((x > 0, v - 1), (x < nx - 1, v + 1), (y > 0, v - nx), (y < ny - 1, v + nx), (z > 0, v - nx * ny), (z < nz - 1, v + nx * ny)):
-            if ok and not comp[w] and mean[w] > thr: comp[w] = cid; stack.append(w)
-    if size > bsize: best, bsize = cid, size
-mask = [1 if best and c == best else 0 for c in comp]
 fa = read(sys.argv[1] + "/fa.nii.gz")["data"] if len(sys.argv) > 1 and os.path.exists(sys.argv[1] + "/fa.nii.gz") else None
 lab = read(sys.argv[1] + "/labels.nii.gz")["data"] if len(sys.argv) > 1 else None
 def cen(sel, z):
