@@ -315,9 +315,12 @@ static void blur(float *img, int32_t n, double sr, double sc, float *tmp) {
   blur_pass(tmp, img, n, ks[0], n, 1); /* within each column (row sigma) */
 }
 
-
 /* tissues: the old phantom's 4, then the anatomy's (io/anatomy.h AT_BONE..AT_VESSEL at 3 + AT_*) */
 enum { T_WM, T_GM, T_CSF, T_OTHER, T_N_NONE, T_N = T_OTHER + AT_VESSEL + 1 };
+/* the tissue map names tissue t as PT_WM + t: io/phantom.h's PT_* list the anatomy's in AT_* order */
+_Static_assert(PT_WM + T_OTHER + AT_PLEXUS == PT_PLEXUS && PT_WM + T_OTHER + AT_VESSEL == PT_VESSEL &&
+                   PT_WM + T_OTHER + AT_MUS_R == PT_MUSCLE_R && PT_WM + T_N == PT_N,
+               "PT_* and AT_* out of step");
 
 static void shift_image(const float *in, float *out, int32_t n, double dr, double dc);
 
