@@ -94,7 +94,6 @@ void anatomy_sas(const AnatomySubject *s, int level, double *lat, double *ant, d
   *post = w * s->sas_post[0] + (1 - w) * s->sas_post[1];
 }
 
-
 static double seg_dist(double x, double y, double x1, double y1, double x2, double y2) {
   double dx = x2 - x1, dy = y2 - y1, t = ((x - x1) * dx + (y - y1) * dy) / (dx * dx + dy * dy);
   t = t < 0 ? 0 : t > 1 ? 1 : t;
