@@ -7,7 +7,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "core/common.h"
 #include "core/loss.h"
@@ -21,6 +20,7 @@
 #include "io/model.h"
 #include "io/montage.h"
 #include "io/niftigeom.h"
+#include "io/textio.h"
 
 void segment_options_default(SegmentOptions *o) {
   memset(o, 0, sizeof *o);
@@ -109,11 +109,6 @@ static void keep_largest(uint8_t *lab, int64_t nr, int64_t nc) {
       if (lab[i] == roi && comp[i] != best) lab[i] = 0;
   }
   free(comp), free(stack);
-}
-
-static void mkdir_one(const char *d) {
-  if (mkdir(d, 0775) != 0 && errno != EEXIST)
-    cs_fatal("choose a writable -o directory", "cannot create '%s': %s", d, strerror(errno));
 }
 
 typedef struct {
@@ -527,7 +522,7 @@ void segment_run(const SegmentOptions *o) {
   for (int64_t v = 0; v < nvox; v++) labvol[v] = (uint8_t)labvol_f[v];
 
   /* ---- write ---- */
-  mkdir_one(o->out);
+  textio_mkdir_p(o->out, "choose a writable -o directory");
   char p[4400], tmp[4600];
   snprintf(p, sizeof p, "%s/labels.nii.gz", o->out);
   niftivol_write_u8(p, &ref, labvol);
