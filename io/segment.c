@@ -175,7 +175,9 @@ static float *cord_mask_dwi(const NiftiVol *dwi, const double *bvals) {
 }
 
 /* per slice: labelled voxels inside the QC cord (dilated by one pixel in the
- * slice), written to cord_qc.csv and summarised on stdout */
+ * slice), cord voxels labelled (the labels' coverage of the undilated cord: a
+ * model that labels a small blob is all inside but covers little) and the
+ * centroid offset, written to cord_qc.csv and summarised on stdout */
 static void cord_qc(const SegmentOptions *o, const NiftiVol *ref, const NiftiAxial *ax, const float *cordvol,
                     const uint8_t *nlab, int64_t nsl, int64_t nr, int64_t nc, char *summary, size_t nsum) {
   const int64_t nhw = nr * nc;
@@ -187,20 +189,21 @@ static void cord_qc(const SegmentOptions *o, const NiftiVol *ref, const NiftiAxi
   atomic_begin(p, tmp, sizeof tmp);
   FILE *f = fopen(tmp, "w");
   if (!f) cs_fatal("choose a writable -o directory", "cannot create '%s': %s", tmp, strerror(errno));
-  fprintf(f, "slice,k,cord_mask_voxels,labelled_voxels,inside_voxels,inside_frac,offset_ant_mm,offset_left_mm\n");
-  int64_t tot = 0, tin = 0, full = 0, labelled_slices = 0, noff = 0;
+  fprintf(f, "slice,k,cord_mask_voxels,labelled_voxels,inside_voxels,inside_frac,covered_voxels,offset_ant_mm,"
+             "offset_left_mm\n");
+  int64_t tot = 0, tin = 0, full = 0, labelled_slices = 0, noff = 0, tcord = 0, tcov = 0;
   float *off_a = mallocCheck(sizeof(float) * (size_t)(nsl + 1)); /* per labelled slice: mm anterior, mm left */
   float *off_l = mallocCheck(sizeof(float) * (size_t)(nsl + 1));
   char outside[512] = "";
   size_t ol = 0;
   for (int64_t s = 0; s < nsl; s++) {
-    int64_t r_, c_, cm = 0, n = 0, in = 0;
+    int64_t r_, c_, cm = 0, n = 0, in = 0, cov = 0;
     double mr = 0, mc = 0, lr = 0, lc = 0; /* centroids (store rows A->P, columns R->L) of the cord and the labels */
     niftigeom_axial_slice(&v, ax, 0, s, sl, &r_, &c_);
     const uint8_t *lab = nlab + s * nhw;
     for (int64_t i = 0; i < nhw; i++) {
       const int64_t r = i / nc, c = i % nc;
-      if (sl[i] > 0.5f) cm++, mr += (double)r, mc += (double)c;
+      if (sl[i] > 0.5f) cm++, mr += (double)r, mc += (double)c, cov += lab[i] != 0;
       if (!lab[i]) continue;
       lr += (double)r, lc += (double)c;
       int on = 0;
@@ -215,6 +218,7 @@ static void cord_qc(const SegmentOptions *o, const NiftiVol *ref, const NiftiAxi
             (long long)cm, (long long)n, (long long)in);
     if (n) fprintf(f, "%.6f,", (double)in / (double)n);
     else fprintf(f, ",");
+    fprintf(f, "%lld,", (long long)cov);
     if (n && cm) { /* the labels' centroid relative to the cord's: + = anterior, + = toward the patient's left */
       const double oa = (mr / (double)cm - lr / (double)n) * ax->row_mm;
       const double oleft = (lc / (double)n - mc / (double)cm) * ax->col_mm;
@@ -222,7 +226,7 @@ static void cord_qc(const SegmentOptions *o, const NiftiVol *ref, const NiftiAxi
       off_a[noff] = (float)oa, off_l[noff] = (float)oleft, noff++;
     } else
       fprintf(f, ",\n");
-    tot += n, tin += in, labelled_slices += n > 0, full += n > 0 && in == n;
+    tot += n, tin += in, labelled_slices += n > 0, full += n > 0 && in == n, tcord += cm, tcov += cov;
     if (n > in && ol < sizeof outside - 40)
       ol += (size_t)snprintf(outside + ol, sizeof outside - ol, "%s%lld (%lld)", ol ? ", " : "", (long long)s,
                              (long long)(n - in));
@@ -244,9 +248,11 @@ static void cord_qc(const SegmentOptions *o, const NiftiVol *ref, const NiftiAxi
              (long long)noff);
   int w = snprintf(summary, nsum,
                    "segment: QC: %lld of %lld labelled voxels (%.1f %%) inside the cord of the mean DW signal "
-                   "(+1 voxel); %lld of %lld labelled slices entirely inside%s%s\nsegment: QC: %s\n",
+                   "(+1 voxel); %lld of %lld labelled slices entirely inside%s%s\nsegment: QC: %s; the labels "
+                   "cover %lld of the cord's %lld voxels (%.1f %%)\n",
                    (long long)tin, (long long)tot, 100 * frac, (long long)full, (long long)labelled_slices,
-                   ol ? "; outside on slice (voxels): " : "", outside, where);
+                   ol ? "; outside on slice (voxels): " : "", outside, where, (long long)tcov, (long long)tcord,
+                   tcord ? 100.0 * (double)tcov / (double)tcord : 0.0);
   if (tot && frac < SEGMENT_QC_WARN && w > 0 && (size_t)w < nsum)
     snprintf(summary + w, nsum - (size_t)w,
              "segment: QC warning: %.0f %% of the labels lie outside the cord; look at qc.png, and try "

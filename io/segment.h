@@ -21,7 +21,8 @@
  * voxel->world), probs.nii.gz (optional, float [K] volumes), b0/fa/md/ad/rd
  * .nii.gz (DWI input), metrics.csv, qc.png, and with DWI input cord_qc.csv:
  * per slice the labelled voxels inside the cord of the mean DW signal
- * (io/dti.h dti_cord_mask, +1 voxel in-plane), with a warning on stdout when
+ * (io/dti.h dti_cord_mask, +1 voxel in-plane), the cord voxels labelled and
+ * the labels' centroid offset from the cord's, with a warning on stdout when
  * fewer than 90 % are inside (a bad crop or a model that does not fit).
  * defines: SegmentOptions, segment_options_default, segment_run */
 #ifndef CORDSEG_IO_SEGMENT_H

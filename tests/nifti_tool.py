@@ -13,7 +13,8 @@ pixdim with x negated, as nibabel does).
   metrics LABELS FA CSV   metrics.csv slice rows == a direct computation from LABELS and FA
   probs-mean P1 P2 P12    P12 == (P1 + P2) / 2 within 1e-5
   cordqc DWI BVALS LABELS CSV   cord_qc.csv == a direct count: labelled voxels inside the cord of the mean
-                          DW signal (median + 5 x 1.4826 MAD, largest 6-connected component, +1 voxel in-plane)
+                          DW signal (median + 5 x 1.4826 MAD, largest 6-connected component, +1 voxel in-plane),
+                          cord voxels labelled, the labels' centroid offset
   zero IN OUT / nan IN OUT / thick IN OUT   bad inputs: all zero, one NaN, 5 mm R-L pixels
 """
 import array, gzip, math, struct, sys
@@ -288,19 +289,20 @@ def main():
         bsize = sum(mask)
         want, offs = {}, {}
         for k in range(nz):
-            n = inside = 0
+            n = inside = cov = 0
             li = lj = mi = mj = nm = 0
             for j in range(ny):
                 for i in range(nx):
+                    labelled = int(round(lab["data"][idx(lab, i, j, k)])) != 0
                     if mask[(k * ny + j) * nx + i]:
-                        nm, mi, mj = nm + 1, mi + i, mj + j
-                    if int(round(lab["data"][idx(lab, i, j, k)])) == 0:
+                        nm, mi, mj, cov = nm + 1, mi + i, mj + j, cov + labelled
+                    if not labelled:
                         continue
                     li, lj = li + i, lj + j
                     n += 1
                     inside += any(mask[(k * ny + jj) * nx + ii] for jj in (j - 1, j, j + 1) for ii in (i - 1, i, i + 1)
                                   if 0 <= ii < nx and 0 <= jj < ny)
-            want[k] = (n, inside, sum(mask[k * nx * ny:(k + 1) * nx * ny]))
+            want[k] = (n, inside, sum(mask[k * nx * ny:(k + 1) * nx * ny]), cov)
             if n and nm:  # labels' centroid - cord's, in world mm (RAS+): anterior = +y, the patient's left = -x
                 d = [dwi["aff"][r][0] * (li / n - mi / nm) + dwi["aff"][r][1] * (lj / n - mj / nm) for r in range(3)]
                 offs[k] = (d[1], -d[0])
@@ -310,9 +312,10 @@ def main():
             for line in f:
                 r = dict(zip(hdr, line.strip().split(",")))
                 k = int(r["k"])
-                got = (int(r["labelled_voxels"]), int(r["inside_voxels"]), int(r["cord_mask_voxels"]))
+                got = (int(r["labelled_voxels"]), int(r["inside_voxels"]), int(r["cord_mask_voxels"]),
+                       int(r["covered_voxels"]))
                 if got != want[k]:
-                    print("cordqc: slice k=%d: csv (labelled, inside, cord) %s, direct %s" % (k, got, want[k]))
+                    print("cordqc: slice k=%d: csv (labelled, inside, cord, covered) %s, direct %s" % (k, got, want[k]))
                     sys.exit(1)
                 # the centroid offsets: the csv measures along the voxel axes, this along world y and -x, so an
                 # oblique slice (sct_dmri: ~9 degrees) differs by a few percent
@@ -329,8 +332,9 @@ def main():
                 rows += 1
         tot = sum(w[0] for w in want.values())
         tin = sum(w[1] for w in want.values())
-        print("cordqc: %d slices agree; %d of %d labelled voxels inside; cord mask %d voxels; labels' centroid "
-              "offsets (ant, left) mm: %s" % (rows, tin, tot, bsize,
+        tcov = sum(w[3] for w in want.values())
+        print("cordqc: %d slices agree; %d of %d labelled voxels inside; cord mask %d voxels, %d labelled; labels' "
+              "centroid offsets (ant, left) mm: %s" % (rows, tin, tot, bsize, tcov,
                                               " ".join("(%.2f, %.2f)" % offs[k] for k in sorted(offs))))
         sys.exit(0 if rows == nz and bsize > 0 else 1)
     elif cmd == "probs-mean":

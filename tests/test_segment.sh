@@ -14,7 +14,7 @@
 #  - --tta on a mirrored subject gives the mirrored labels with L/R swapped;
 #  - a 2-model export: info lists both members, and its probabilities are the
 #    mean of the two single-model files';
-#  - DWI input (the real sct_dmri series): the fitted maps, and cord_qc.csv
+#  - DWI input (the real sct_dmri series): the fitted maps, and cord_qc.csv (inside, covered, offsets)
 #    equal to a direct count of the labelled voxels inside the cord of the
 #    mean DW signal (nifti_tool.py cordqc recomputes the mask);
 #  - bad input: a model given the wrong map, bvals/bvecs that do not match the
