@@ -76,6 +76,41 @@ void anatomy_subject_draw(AnatomySubject *s, uint64_t seed, int32_t subject) {
   /* drawn last: the draws above keep their values */
   s->s0[AT_PLEXUS] = uni(&r, 0.35, 0.70), s->dpar[AT_PLEXUS] = s->dperp[AT_PLEXUS] = uni(&r, 3e-3, 6e-3);
   s->plexus_mm = uni(&r, 1.0, 2.5);
+  /* the nerve roots, drawn after the plexus: the draws above keep their values */
+  s->s0[AT_ROOT] = uni(&r, 0.45, 0.65), s->dpar[AT_ROOT] = uni(&r, 1.4e-3, 1.8e-3);
+  s->dperp[AT_ROOT] = uni(&r, 0.3e-3, 0.5e-3);
+  s->root_w = uni(&r, 0.6, 1.2);
+  s->root_y[0] = uni(&r, 0.35, 0.6), s->root_y[1] = uni(&r, 0.3, 0.55);
+  s->root_ang[0] = uni(&r, 5, 25) * 0.017453292519943295, s->root_ang[1] = uni(&r, 15, 35) * 0.017453292519943295;
+  s->root_vis[0] = 0.2, s->root_vis[1] = 0.7;
+  s->plexus_lat = uni(&r, 1.5, 3.5), s->plexus_back = uni(&r, 0.0, 0.4);
+}
+
+void anatomy_root_vis(const AnatomySubject *s, uint64_t seed, int32_t subject, int32_t slice, double vis[4]) {
+  Rng r;
+  rng_init(&r, hash_mix3(seed, (uint64_t)subject, 9000 + (uint64_t)slice));
+  for (int q = 0; q < 4; q++) vis[q] = uni(&r, s->root_vis[0], s->root_vis[1]);
+}
+
+static double seg_dist(double x, double y, double x1, double y1, double x2, double y2);
+
+double anatomy_root_frac(const AnatomySubject *s, double x, double y, double el, double er, double ea, double ep,
+                         const double vis[4]) {
+  double f = 0;
+  for (int side = 0; side < 2; side++) {
+    const double sg = side ? -1 : 1, ext = side ? er : el; /* x toward the patient's left */
+    for (int q = 0; q < 2; q++) {
+      /* from the cord's anterolateral (q = 0) / posterolateral (q = 1) surface, 25 mm laterally and forward */
+      const double y1 = q ? s->root_y[1] * ep : -s->root_y[0] * ea;
+      const double x1 = sg * ext * sqrt(fmax(0, 1 - (q ? s->root_y[1] * s->root_y[1] : s->root_y[0] * s->root_y[0])));
+      const double x2 = x1 + sg * 25 * cos(s->root_ang[q]), y2 = y1 - 25 * sin(s->root_ang[q]);
+      const double d = seg_dist(x, y, x1, y1, x2, y2), h = 0.5 * s->root_w;
+      /* a soft edge over 0.3 mm: the strand's share falls from vis to 0 */
+      const double w = d <= h - 0.15 ? 1 : d >= h + 0.15 ? 0 : (h + 0.15 - d) / 0.3;
+      f = fmax(f, w * vis[side * 2 + q]);
+    }
+  }
+  return f;
 }
 
 /* documented ratios of the bony canal by level to the C3-C7 mean (io/anatomy.h), PAM50 coding

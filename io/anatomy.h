@@ -32,7 +32,9 @@
  *               2012;21:1499); effaced (AP) where the cord is compressed; what
  *               the cord and the sac leave of the canal is the
  *               anterior epidural venous plexus (a plexus_mm layer in front
- *               of the sac's middle) and epidural fat (fat-suppressed)
+ *               of the sac, plexus_lat beside its anterior part, where its
+ *               longitudinal channels lie) and epidural fat (fat-suppressed);
+ *               the nerve roots cross the sac and the canal to the foramen
  *   anterior    vertebral body (superellipse, LR semi 8-10, AP semi 7-8.5,
  *               1 mm from the canal) with a 1 mm cortical rim, fat-suppressed
  *               marrow inside; at a disc the body becomes intervertebral disc
@@ -64,9 +66,19 @@
  *                      x(1 +- 0.12) smooth texture
  *   vessels            0.02-0.25  iso 8-12e-3 (flow void; gone at b=600)
  *   epidural veins     0.35-0.70  iso 3-6e-3 (the anterior internal vertebral venous plexus, slow flow:
- *                      bright at b=0, dark at b=600; a layer of 1-2.5 mm in front of the dural sac
- *                      across its middle, where the cervical canal holds little fat; the rest of the
- *                      canal outside the sac is epidural fat)
+ *                      bright at b=0, dark at b=600; a layer of 1-2.5 mm in front of the dural sac and
+ *                      1.5-3.5 mm beside it, from the front back to 0-0.4 of the sac's AP semi-axis
+ *                      behind its centre: its two longitudinal channels lie anterolaterally, and the
+ *                      cervical canal holds little fat there; the rest of the canal outside the sac
+ *                      is epidural fat)
+ *   nerve roots        0.45-0.65  par 1.4-1.8e-3, perp 0.3-0.5e-3 along the root (lateral), FA ~0.6-0.8:
+ *                      the segment's ventral and dorsal roots cross the lateral subarachnoid space to
+ *                      the foramen (cervical roots run nearly horizontally, the rootlets of one segment
+ *                      spread over most of its length): on each side a strand 0.6-1.2 mm wide from the
+ *                      cord's anterolateral surface (0.35-0.6 of its anterior extent, 5-25 deg toward
+ *                      anterior) and one from its posterolateral surface (0.3-0.55 of its posterior
+ *                      extent, 15-35 deg toward anterior), each filling 0.2-0.7 of the slab per slice
+ *                      (partial volume with CSF); so the cord is not the only tissue touching the CSF
  * Acquisition effects: a smooth quadratic coil-sensitivity field (+-15 %
  * linear, +-12 % quadratic), an EPI Nyquist ghost (the image shifted by half
  * the FOV along AP, 1-4 %), a smooth AP distortion (0.3-1.2 mm, applied to
@@ -110,7 +122,8 @@ static inline int anatomy_in_ellipse(double x, double y, double cx, double cy, d
   return u * u + v * v <= 1;
 }
 
-enum { AT_OTHER, AT_BONE, AT_MARROW, AT_DISC, AT_FLUID, AT_FAT, AT_MUS_L, AT_MUS_R, AT_PLEXUS, AT_VESSEL, AT_AIR, AT_N,
+enum { AT_OTHER, AT_BONE, AT_MARROW, AT_DISC, AT_FLUID, AT_FAT, AT_MUS_L, AT_MUS_R, AT_PLEXUS, AT_ROOT, AT_VESSEL, AT_AIR,
+       AT_N,
        AT_BODY = 100, AT_FACET, AT_CANAL };
 
 typedef struct {
@@ -131,7 +144,13 @@ typedef struct {
    * [0] at C2 (the upper cervical cistern), [1] at C4-T1 (C3 between); epidural margin (mm) */
   double sas_lat[2], sas_ant[2], sas_post[2], epi_min;
   double csf_low[2];  /* below C3 the CSF b=0 signal is further x U(csf_low[0], csf_low[1]) per slice */
-  double plexus_mm;   /* the anterior epidural venous plexus: a layer this thick in front of the sac */
+  double plexus_mm;   /* the anterior epidural venous plexus: a layer this thick in front of the sac, */
+  double plexus_lat;  /* this thick beside it (its longitudinal channels lie anterolaterally), */
+  double plexus_back; /* reaching back along the sac's sides to this fraction of its AP semi-axis */
+  /* the nerve roots in the lateral subarachnoid space, [0] ventral, [1] dorsal: strand width (mm), where each
+   * leaves the cord (fraction of its anterior / posterior extent), its angle toward anterior (rad) as it runs
+   * laterally, and the range of the slab it fills (per slice and root, drawn by anatomy_root_vis) */
+  double root_w, root_y[2], root_ang[2], root_vis[2];
   double ap_fov, ap_fov_dy; /* a reduced AP field of view (mm, 0 = none) around the cord + offset (mm) */
   double noise_scale; /* the cord stream's noise sigma, scaled (calibration of the measured SNR) */
 } AnatomySubject;
@@ -147,6 +166,14 @@ int anatomy_class(const AnatomySubject *s, double x, double y, int level, double
 /* the bony canal's semi-axes (mm) at vertebral level `level` (PAM50 coding): the subject's C3-C7
  * canal_a / canal_b times the level's documented ratio (C1-C2 wider in AP, C5-C6 wider LR) */
 void anatomy_canal(const AnatomySubject *s, int level, double *semi_lr, double *semi_ap);
+/* per slice: the fraction of the slab each nerve root fills, vis[side * 2 + root] (side 0 left, 1 right; root
+ * 0 ventral, 1 dorsal), from the slice's own stream (seed, subject, slice) */
+void anatomy_root_vis(const AnatomySubject *s, uint64_t seed, int32_t subject, int32_t slice, double vis[4]);
+/* the nerve roots' share of the pixel at (x, y) mm in the cord's frame (x toward left, y posterior, origin at
+ * the cord's centroid), the cord's rendered extent el, er, ea, ep (left, right, anterior, posterior, mm) and
+ * this slice's vis[4]; 0 off the roots. The caller applies it inside the dural sac, outside the cord. */
+double anatomy_root_frac(const AnatomySubject *s, double x, double y, double el, double er, double ea, double ep,
+                         const double vis[4]);
 /* subarachnoid (CSF) thickness (mm) lateral / anterior / posterior of the cord at `level`, before
  * compression effaces it: s->sas_*[0] at C2 and above, [1] at C4 and below, halfway at C3 */
 void anatomy_sas(const AnatomySubject *s, int level, double *lat, double *ant, double *post);

@@ -32,7 +32,8 @@ int phantom_anatomy_parse(const char *s) {
 }
 
 const char *const PHANTOM_TISSUE_NAMES[PT_N] = {"air",    "wm",  "gm",  "csf",      "other",    "bone",  "marrow",
-                                                "disc",   "fluid", "fat", "muscle_l", "muscle_r", "plexus", "vessel"};
+                                                "disc",   "fluid", "fat", "muscle_l", "muscle_r", "plexus", "root",
+                                                "vessel"};
 
 /* ------------------------------------------------------------ atlas ---- */
 /* atlas id (0..35) -> channel 0..7 (label id - 1) from its name in info_label.txt */
@@ -318,7 +319,8 @@ static void blur(float *img, int32_t n, double sr, double sc, float *tmp) {
 /* tissues: the old phantom's 4, then the anatomy's (io/anatomy.h AT_BONE..AT_VESSEL at 3 + AT_*) */
 enum { T_WM, T_GM, T_CSF, T_OTHER, T_N_NONE, T_N = T_OTHER + AT_VESSEL + 1 };
 /* the tissue map names tissue t as PT_WM + t: io/phantom.h's PT_* list the anatomy's in AT_* order */
-_Static_assert(PT_WM + T_OTHER + AT_PLEXUS == PT_PLEXUS && PT_WM + T_OTHER + AT_VESSEL == PT_VESSEL &&
+_Static_assert(PT_WM + T_OTHER + AT_PLEXUS == PT_PLEXUS && PT_WM + T_OTHER + AT_ROOT == PT_ROOT &&
+                   PT_WM + T_OTHER + AT_VESSEL == PT_VESSEL &&
                    PT_WM + T_OTHER + AT_MUS_R == PT_MUSCLE_R && PT_WM + T_N == PT_N,
                "PT_* and AT_* out of step");
 
@@ -421,6 +423,7 @@ void phantom_subject_ex(const PhantomAtlas *a, const PhantomConfig *c, int32_t s
   if (full) anatomy_subject_draw(&A, c->seed, subject);
   if (full) sigma *= A.noise_scale; /* calibration: the real series' measured SNR (io/anatomy.h) */
   float *afr = full ? mallocCheck(sizeof(float) * AT_N * n2) : NULL;
+  float *rootfr = full ? mallocCheck(sizeof(float) * n2) : NULL; /* the nerve roots' share, per pixel */
   double *g = mallocCheck(sizeof(double) * 3 * (size_t)nvol), *bv = mallocCheck(sizeof(double) * (size_t)nvol);
   g[0] = g[1] = g[2] = 0, bv[0] = 0;
   gradient_table(c->ndirs, g + 3);
@@ -463,6 +466,9 @@ void phantom_subject_ex(const PhantomAtlas *a, const PhantomConfig *c, int32_t s
       /* the same cord, shifted in the FOV with the anatomy; the image at (x0, y0) shows what lies at
        * y0 + AP distortion (EPI phase encode), so labels follow the distorted image */
       memset(afr, 0, sizeof(float) * AT_N * n2);
+      memset(rootfr, 0, sizeof(float) * n2);
+      double rvis[4];
+      anatomy_root_vis(&A, c->seed, subject, k, rvis);
       const double dw = a->disc_w[m], fw = 0.6 + 0.4 * dw;
       /* this slice's canal and dural sac (io/anatomy.h): the sac is the cord's extent (the atlas cord as
        * rendered: size, flattening, compression) plus the level's subarachnoid thickness, effaced where the
@@ -502,9 +508,14 @@ void phantom_subject_ex(const PhantomAtlas *a, const PhantomConfig *c, int32_t s
           double xc = x + A.cord_dx, yc = y + A.cord_dy;
           int cls = anatomy_class(&As, ct * xc + st * yc, -st * xc + ct * yc, a->level[m], 1.0);
           const double xr = ct * x + st * y, yr = -st * x + ct * y; /* the cord's frame */
-          /* CSF: the sac less the cord */
-          if (cls == AT_CANAL && anatomy_in_ellipse(xr, yr, sac_x, sac_y, sac_a, sac_b))
-            frac[8 * n2 + o] += 0.25f * fmaxf(0, 1 - fminf(cordf, 1));
+          /* CSF: the sac less the cord and the nerve roots crossing it */
+          const int in_sac = cls == AT_CANAL && anatomy_in_ellipse(xr, yr, sac_x, sac_y, sac_a, sac_b);
+          const float rf = cls == AT_CANAL ? (float)anatomy_root_frac(&A, xr, yr, el, er, ea, ep, rvis) : 0;
+          if (in_sac) {
+            const float freef = 0.25f * fmaxf(0, 1 - fminf(cordf, 1));
+            frac[8 * n2 + o] += freef * (1 - rf);
+            rootfr[o] += freef * rf;
+          }
           if (cls == AT_BODY) { /* marrow, or disc by the slab's disc weight */
             afr[AT_MARROW * n2 + o] += 0.25f * (float)(1 - dw);
             afr[AT_DISC * n2 + o] += 0.25f * (float)dw;
@@ -512,10 +523,13 @@ void phantom_subject_ex(const PhantomAtlas *a, const PhantomConfig *c, int32_t s
             afr[AT_FLUID * n2 + o] += 0.25f * (float)fw;
             afr[AT_BONE * n2 + o] += 0.25f * (float)(1 - fw);
           } else {
-            /* the canal's remainder: a layer of venous plexus in front of the sac, epidural fat elsewhere */
-            const int plexus = cls == AT_CANAL && yr < sac_y && fabs(xr - sac_x) < 0.7 * sac_a &&
-                               anatomy_in_ellipse(xr, yr, sac_x, sac_y, sac_a + A.plexus_mm, sac_b + A.plexus_mm);
-            afr[(cls == AT_CANAL ? (plexus ? AT_PLEXUS : AT_FAT) : cls) * n2 + o] += 0.25f;
+            /* the canal's remainder: a layer of venous plexus in front of the sac, epidural fat elsewhere, and
+             * the nerve roots on their way to the foramen (inside the sac they took their share above) */
+            const int plexus = cls == AT_CANAL && yr < sac_y + A.plexus_back * sac_b &&
+                               anatomy_in_ellipse(xr, yr, sac_x, sac_y, sac_a + A.plexus_lat, sac_b + A.plexus_mm);
+            const float rout = in_sac ? 0 : rf;
+            afr[(cls == AT_CANAL ? (plexus ? AT_PLEXUS : AT_FAT) : cls) * n2 + o] += 0.25f * (1 - rout);
+            afr[AT_ROOT * n2 + o] += 0.25f * rout;
           }
         }
     }
@@ -538,9 +552,10 @@ void phantom_subject_ex(const PhantomAtlas *a, const PhantomConfig *c, int32_t s
       tis[T_CSF * n2 + i] = frac[8 * n2 + i];
       tis[T_OTHER * n2 + i] = fmaxf(0, 1 - cord - frac[8 * n2 + i]);
       if (full) { /* what the cord and CSF leave is split among the anatomy's tissues (air carries none) */
-        const float rem = tis[T_OTHER * n2 + i];
+        const float rem = fmaxf(0, tis[T_OTHER * n2 + i] - rootfr[i]); /* the roots took their share of the CSF */
         tis[T_OTHER * n2 + i] = rem * afr[AT_OTHER * n2 + i];
         for (int t = AT_BONE; t <= AT_VESSEL; t++) tis[(T_OTHER + t) * n2 + i] = rem * afr[t * n2 + i];
+        tis[(T_OTHER + AT_ROOT) * n2 + i] += rootfr[i];
       }
       if (tissue) {
         int bt = PT_AIR;
@@ -575,10 +590,12 @@ void phantom_subject_ex(const PhantomAtlas *a, const PhantomConfig *c, int32_t s
       const double csf = A.csf_scale * (a->level[m] <= 2 ? 1 : a->level[m] == 3 ? 0.5 * (1 + low) : low);
       for (int v = 0; v < nvol; v++) e[T_CSF][v] *= csf, e[T_OTHER][v] *= A.other_scale;
     }
-    if (full) /* the anatomy's tensors: muscles along their own (mirrored) fibres, the rest isotropic */
+    if (full) /* the anatomy's tensors: muscles along their own (mirrored) fibres, nerve roots laterally, the rest
+                 * isotropic */
       for (int at = AT_BONE; at <= AT_VESSEL; at++)
         for (int v = 0; v < nvol; v++) {
           double dir[3] = {at == AT_MUS_R ? -A.mus_dir[0] : A.mus_dir[0], A.mus_dir[1], A.mus_dir[2]};
+          if (at == AT_ROOT) dir[0] = 1, dir[1] = dir[2] = 0; /* the roots run laterally (either side alike) */
           double ga = g[3 * v] * dir[0] + g[3 * v + 1] * dir[1] + g[3 * v + 2] * dir[2];
           double gg = g[3 * v] * g[3 * v] + g[3 * v + 1] * g[3 * v + 1] + g[3 * v + 2] * g[3 * v + 2];
           double q = A.dperp[at] * gg + (A.dpar[at] - A.dperp[at]) * ga * ga;
@@ -615,7 +632,7 @@ void phantom_subject_ex(const PhantomAtlas *a, const PhantomConfig *c, int32_t s
                           .spacing = {(float)px, (float)px}};
   }
   dti_model_free(&model);
-  free(g), free(bv), free(frac), free(tis), free(tmp), free(dwi), free(afr);
+  free(g), free(bv), free(frac), free(tis), free(tmp), free(dwi), free(afr), free(rootfr);
 }
 
 void phantom_measure(const PhantomAtlas *a, const PhantomConfig *c, int32_t nsubj, AnatomyStats *out) {

@@ -60,7 +60,7 @@ int phantom_anatomy_parse(const char *s);
 
 /* dominant tissue of a pixel (phantom_subject_ex's tissue output) */
 enum { PT_AIR, PT_WM, PT_GM, PT_CSF, PT_OTHER, PT_BONE, PT_MARROW, PT_DISC, PT_FLUID, PT_FAT, PT_MUSCLE_L,
-       PT_MUSCLE_R, PT_PLEXUS, PT_VESSEL, PT_N };
+       PT_MUSCLE_R, PT_PLEXUS, PT_ROOT, PT_VESSEL, PT_N };
 extern const char *const PHANTOM_TISSUE_NAMES[PT_N];
 
 #define PHANTOM_NCH 9 /* channels 0..7 = label ids 1..8, 8 = CSF */

@@ -3,7 +3,8 @@
  *    (RAS+ through niftigeom_store_affine, the phantom's NIfTI export):
  *    vertebral body/disc anterior, posterior bone (laminae, spinous process)
  *    behind the cord and on the midline, the epidural venous plexus in front
- *    of the cord (none behind it), left muscles at the patient's left
+ *    of and beside the cord (none behind it), nerve roots beside the cord on
+ *    both sides (none in front of or behind it), left muscles at the patient's left
  *    (RAS x < cord), right muscles at the right, vertebral arteries and facet
  *    fluid lateral on both sides, epidural fat close to the cord;
  *  - the bony canal per level inside its documented ranges (C2 wider in AP
@@ -108,7 +109,7 @@ int main(void) {
   const double px = c.fov_mm / n;
   niftigeom_store_affine(px, px, 7.5, n, n, xyz);
   int nsl = 0, ok_body = 0, ok_post = 0, ok_mus = 0, ok_vessel = 0, ok_fluid = 0, ok_fat = 0, ok_plexus = 0;
-  int plexus_behind = 0;
+  int plexus_behind = 0, ok_root = 0, root_midline = 0;
   /* per level (PAM50 coding): CSF and cord pixels, CSF pixels on each side of the cord, CSF and cord b0 */
   double lev_csf[9] = {0}, lev_cord[9] = {0}, csf_b0[9] = {0}, cord_b0[9] = {0};
   int lev_n[9] = {0}, ring_ok[9] = {0};
@@ -126,6 +127,12 @@ int main(void) {
         }
       if (!cn) continue;
       cx /= cn, cy /= cn;
+      double post_y = cy; /* the cord's most posterior labelled pixel (RAS y) */
+      for (size_t i = 0; i < n2; i++)
+        if (lab[(size_t)k * n2 + i]) {
+          double col = (double)(i % n), row = (double)(i / n);
+          post_y = fmin(post_y, xyz[1][0] * col + xyz[1][1] * row + xyz[1][3]);
+        }
       {
         const int lv = meta[k].level < 0 ? 0 : meta[k].level > 8 ? 8 : meta[k].level;
         double nc = 0, nd = 0, bc = 0, bd = 0;
@@ -147,7 +154,7 @@ int main(void) {
         lev_csf[lv] += nc, lev_cord[lv] += nd, csf_b0[lv] += nc ? bc / nc : 0, cord_b0[lv] += bd / nd, lev_n[lv]++;
         ring_ok[lv] += side[0] > 0 && side[1] > 0 && side[2] > 0 && side[3] > 0;
       }
-      int vl = 0, vr = 0, fl = 0, fr = 0, fat = 0, pl_front = 0;
+      int vl = 0, vr = 0, fl = 0, fr = 0, fat = 0, pl_front = 0, rl = 0, rr = 0;
       for (size_t i = 0; i < n2; i++) {
         const size_t o = (size_t)k * n2 + i;
         double col = (double)(i % n), row = (double)(i / n);
@@ -158,7 +165,8 @@ int main(void) {
         if (t == PT_VESSEL && d < 25) vl += dx<-8, vr += dx> 8;
         if (t == PT_FLUID) fl += dx<-8, fr += dx> 8;
         if (t == PT_FAT) fat += d < 12;
-        if (t == PT_PLEXUS) pl_front += dy > 0 && d < 12, plexus_behind += dy < -1; /* RAS: y > cord = anterior */
+        if (t == PT_PLEXUS) pl_front += dy > 0 && d < 12, plexus_behind += y < post_y; /* RAS: y > cord = anterior */
+        if (t == PT_ROOT) rl += dx < -3 && d < 20, rr += dx > 3 && d < 20, root_midline += fabs(dx) < 2;
         if (lab[o] >= 1 && lab[o] <= 8 && lab[o] != 4 && lab[o] != 8) faW += fa[o], nW++;
         if (lab[o] == 4 || lab[o] == 8) faG += fa[o], nG++;
         if (t == PT_MUSCLE_L || t == PT_MUSCLE_R) faM += fa[o], nM++;
@@ -187,6 +195,7 @@ int main(void) {
       ok_fluid += fl > 0 && fr > 0;
       ok_fat += fat > 5;
       ok_plexus += pl_front > 3;
+      ok_root += rl > 0 && rr > 0;
     }
   }
   printf(
@@ -204,6 +213,28 @@ int main(void) {
          plexus_behind);
   T_CHECK(ok_plexus >= nsl * 8 / 10, "epidural venous plexus in front of the cord (%d/%d slices)", ok_plexus, nsl);
   T_CHECK(plexus_behind == 0, "no venous plexus behind the cord (%d pixels)", plexus_behind);
+  printf("nerve roots beside the cord on both sides in %d of %d slices, %d pixels on the midline\n", ok_root, nsl,
+         root_midline);
+  /* a root fills 0.2-0.7 of the slab: below half, the CSF or fat around it wins the tissue map's pixel */
+  T_CHECK(ok_root >= nsl / 3, "nerve roots left and right of the cord in the tissue map (%d/%d slices)", ok_root, nsl);
+  {
+    /* the roots' geometry (cord frame, x toward left, y posterior): present beside a 7 x 4 mm cord on both
+     * sides, on the way from its surface outward, and nowhere within 2 mm of the midline */
+    AnatomySubject s;
+    anatomy_subject_draw(&s, 42, 1);
+    const double vis[4] = {0.5, 0.5, 0.5, 0.5};
+    double left = 0, right = 0, mid = 0;
+    for (double y = -8; y <= 8; y += 0.1)
+      for (double x = -14; x <= 14; x += 0.1) {
+        const double f = anatomy_root_frac(&s, x, y, 7, 7, 4, 4, vis);
+        if (x > 7.5) left = fmax(left, f);
+        if (x < -7.5) right = fmax(right, f);
+        if (fabs(x) < 2) mid = fmax(mid, f);
+      }
+    T_CHECK(left == 0.5 && right == 0.5 && mid == 0, "root geometry: left %.2f right %.2f midline %.2f", left, right,
+            mid);
+  }
+  T_CHECK(root_midline == 0, "no nerve root in front of or behind the cord (%d pixels)", root_midline);
   /* the dural sac by level (io/anatomy.h): at C2 a wide, bright CSF ring around the cord on every side,
    * wider than at C6 (the upper cervical cistern vs the cervical enlargement); CSF brighter than the cord */
   T_CHECK(lev_n[2] > 0 && lev_n[6] > 0, "slices at C2 (%d) and C6 (%d)", lev_n[2], lev_n[6]);
