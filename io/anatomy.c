@@ -86,33 +86,6 @@ void anatomy_subject_draw(AnatomySubject *s, uint64_t seed, int32_t subject) {
   s->plexus_lat = uni(&r, 1.5, 3.5), s->plexus_back = uni(&r, 0.0, 0.4);
 }
 
-void anatomy_root_vis(const AnatomySubject *s, uint64_t seed, int32_t subject, int32_t slice, double vis[4]) {
-  Rng r;
-  rng_init(&r, hash_mix3(seed, (uint64_t)subject, 9000 + (uint64_t)slice));
-  for (int q = 0; q < 4; q++) vis[q] = uni(&r, s->root_vis[0], s->root_vis[1]);
-}
-
-static double seg_dist(double x, double y, double x1, double y1, double x2, double y2);
-
-double anatomy_root_frac(const AnatomySubject *s, double x, double y, double el, double er, double ea, double ep,
-                         const double vis[4]) {
-  double f = 0;
-  for (int side = 0; side < 2; side++) {
-    const double sg = side ? -1 : 1, ext = side ? er : el; /* x toward the patient's left */
-    for (int q = 0; q < 2; q++) {
-      /* from the cord's anterolateral (q = 0) / posterolateral (q = 1) surface, 25 mm laterally and forward */
-      const double y1 = q ? s->root_y[1] * ep : -s->root_y[0] * ea;
-      const double x1 = sg * ext * sqrt(fmax(0, 1 - (q ? s->root_y[1] * s->root_y[1] : s->root_y[0] * s->root_y[0])));
-      const double x2 = x1 + sg * 25 * cos(s->root_ang[q]), y2 = y1 - 25 * sin(s->root_ang[q]);
-      const double d = seg_dist(x, y, x1, y1, x2, y2), h = 0.5 * s->root_w;
-      /* a soft edge over 0.3 mm: the strand's share falls from vis to 0 */
-      const double w = d <= h - 0.15 ? 1 : d >= h + 0.15 ? 0 : (h + 0.15 - d) / 0.3;
-      f = fmax(f, w * vis[side * 2 + q]);
-    }
-  }
-  return f;
-}
-
 /* documented ratios of the bony canal by level to the C3-C7 mean (io/anatomy.h), PAM50 coding
  * 1 = C1 ... 7 = C7, 8 = T1 */
 void anatomy_canal(const AnatomySubject *s, int level, double *semi_lr, double *semi_ap) {
@@ -134,6 +107,31 @@ static double seg_dist(double x, double y, double x1, double y1, double x2, doub
   t = t < 0 ? 0 : t > 1 ? 1 : t;
   double ex = x - x1 - t * dx, ey = y - y1 - t * dy;
   return sqrt(ex * ex + ey * ey);
+}
+
+void anatomy_root_vis(const AnatomySubject *s, uint64_t seed, int32_t subject, int32_t slice, double vis[4]) {
+  Rng r;
+  rng_init(&r, hash_mix3(seed, (uint64_t)subject, 9000 + (uint64_t)slice));
+  for (int q = 0; q < 4; q++) vis[q] = uni(&r, s->root_vis[0], s->root_vis[1]);
+}
+
+double anatomy_root_frac(const AnatomySubject *s, double x, double y, double el, double er, double ea, double ep,
+                         const double vis[4]) {
+  double f = 0;
+  for (int side = 0; side < 2; side++) {
+    const double sg = side ? -1 : 1, ext = side ? er : el; /* x toward the patient's left */
+    for (int q = 0; q < 2; q++) {
+      /* from the cord's anterolateral (q = 0) / posterolateral (q = 1) surface, 25 mm laterally and forward */
+      const double y1 = q ? s->root_y[1] * ep : -s->root_y[0] * ea;
+      const double x1 = sg * ext * sqrt(fmax(0, 1 - (q ? s->root_y[1] * s->root_y[1] : s->root_y[0] * s->root_y[0])));
+      const double x2 = x1 + sg * 25 * cos(s->root_ang[q]), y2 = y1 - 25 * sin(s->root_ang[q]);
+      const double d = seg_dist(x, y, x1, y1, x2, y2), h = 0.5 * s->root_w;
+      /* a soft edge over 0.3 mm: the strand's share falls from vis to 0 */
+      const double w = d <= h - 0.15 ? 1 : d >= h + 0.15 ? 0 : (h + 0.15 - d) / 0.3;
+      f = fmax(f, w * vis[side * 2 + q]);
+    }
+  }
+  return f;
 }
 
 /* spinous process length (mm) by PAM50 level: 2 = C2 ... 7 = C7, 8 = T1 */

@@ -109,7 +109,8 @@
  * there), soft tissue x0.5-0.7, WM radial diffusivity x0.45-0.65, noise sigma x1.15-1.5 (the real
  * series' measured SNR 14 vs 19). The mask's proxy uses b >= 1000 so CSF stays out of it at b=600.
  * defines: AnatomySubject, anatomy_subject_draw, anatomy_class, anatomy_canal,
- *          anatomy_sas, anatomy_in_ellipse, AT_*, AnatomyStats, anatomy_measure, anatomy_stats_print */
+ *          anatomy_sas, anatomy_root_vis, anatomy_root_frac, anatomy_in_ellipse, AT_*, AnatomyStats,
+ *          anatomy_measure, anatomy_stats_print */
 #ifndef CORDSEG_IO_ANATOMY_H
 #define CORDSEG_IO_ANATOMY_H
 #include <stdint.h>

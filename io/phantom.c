@@ -523,8 +523,9 @@ void phantom_subject_ex(const PhantomAtlas *a, const PhantomConfig *c, int32_t s
             afr[AT_FLUID * n2 + o] += 0.25f * (float)fw;
             afr[AT_BONE * n2 + o] += 0.25f * (float)(1 - fw);
           } else {
-            /* the canal's remainder: a layer of venous plexus in front of the sac, epidural fat elsewhere, and
-             * the nerve roots on their way to the foramen (inside the sac they took their share above) */
+            /* the canal's remainder: venous plexus in front of and beside the sac's anterior part, epidural fat
+             * elsewhere, and the nerve roots on their way to the foramen (inside the sac they took their share
+             * above) */
             const int plexus = cls == AT_CANAL && yr < sac_y + A.plexus_back * sac_b &&
                                anatomy_in_ellipse(xr, yr, sac_x, sac_y, sac_a + A.plexus_lat, sac_b + A.plexus_mm);
             const float rout = in_sac ? 0 : rf;
