@@ -122,8 +122,7 @@ double anatomy_root_frac(const AnatomySubject *s, double x, double y, double el,
     const double sg = side ? -1 : 1, ext = side ? er : el; /* x toward the patient's left */
     for (int q = 0; q < 2; q++) {
       /* from the cord's anterolateral (q = 0) / posterolateral (q = 1) surface, 25 mm laterally and forward */
-      const double y1 = q ? s->root_y[1] * ep : -s->root_y[0] * ea;
-      const double x1 = sg * ext * sqrt(fmax(0, 1 - (q ? s->root_y[1] * s->root_y[1] : s->root_y[0] * s->root_y[0])));
+      const double fy = s->root_y[q], y1 = q ? fy * ep : -fy * ea, x1 = sg * ext * sqrt(fmax(0, 1 - fy * fy));
       const double x2 = x1 + sg * 25 * cos(s->root_ang[q]), y2 = y1 - 25 * sin(s->root_ang[q]);
       const double d = seg_dist(x, y, x1, y1, x2, y2), h = 0.5 * s->root_w;
       /* a soft edge over 0.3 mm: the strand's share falls from vis to 0 */

@@ -100,6 +100,20 @@ def cord_mask_mean_dw(v, bvals):
     return mean, [1 if best and c == best else 0 for c in comp]
 
 
+def real_series(d):
+    """the real series in directory d (dmri.nii.gz, bvals.txt, as ../shared/data/sct_dmri): a dict with the
+    DWI, its b-values, segment's QC cord (mean DW signal and mask, cord_mask_mean_dw) and b0, the mean of the
+    volumes with b <= 50, all flat lists over the DWI's 3-D grid."""
+    dwi = read(d + "/dmri.nii.gz")
+    bv = [float(x) for x in open(d + "/bvals.txt").read().split()]
+    nx, ny, nz = dwi["dim"]
+    n3 = nx * ny * nz
+    mean, mask = cord_mask_mean_dw(dwi, bv)
+    b0s = [t for t in range(dwi["nt"]) if bv[t] <= 50]
+    b0 = [sum(dwi["data"][t * n3 + v] for t in b0s) / len(b0s) for v in range(n3)]
+    return dict(dwi=dwi, bvals=bv, mean=mean, mask=mask, b0=b0)
+
+
 def idx(v, i, j, k, t=0):
     nx, ny, nz = v["dim"]
     return ((t * nz + k) * ny + j) * nx + i

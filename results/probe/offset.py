@@ -6,15 +6,12 @@ import sys
 import os
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")
 sys.path.insert(0, os.path.join(ROOT, "tests"))
-from nifti_tool import read, cord_mask_mean_dw
-R = os.environ.get("SCT_DMRI", os.path.join(ROOT, "..", "shared", "data", "sct_dmri")) + "/"
-dwi = read(R + "dmri.nii.gz")
-bv = [float(x) for x in open(R + "bvals.txt").read().split()]
-nx, ny, nz = dwi["dim"]; n3 = nx * ny * nz
+from nifti_tool import read, real_series
+R = os.environ.get("SCT_DMRI", os.path.join(ROOT, "..", "shared", "data", "sct_dmri"))
+rs = real_series(R)
+dwi, mean, mask, b0 = rs["dwi"], rs["mean"], rs["mask"], rs["b0"]
+nx, ny, nz = dwi["dim"]
 print("dim", dwi["dim"], "aff", dwi["aff"])
-b0s = [t for t in range(dwi["nt"]) if bv[t] <= 50]
-mean, mask = cord_mask_mean_dw(dwi, bv)
-b0 = [sum(dwi["data"][t * n3 + v] for t in b0s) / len(b0s) for v in range(n3)]
 fa = read(sys.argv[1] + "/fa.nii.gz")["data"] if len(sys.argv) > 1 and os.path.exists(sys.argv[1] + "/fa.nii.gz") else None
 lab = read(sys.argv[1] + "/labels.nii.gz")["data"] if len(sys.argv) > 1 else None
 def cen(sel, z):

@@ -8,17 +8,14 @@ import sys
 import zlib
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")
 sys.path.insert(0, os.path.join(ROOT, "tests"))
-from nifti_tool import read, cord_mask_mean_dw
+from nifti_tool import read, real_series
 
-R = os.environ.get("SCT_DMRI", os.path.join(ROOT, "..", "shared", "data", "sct_dmri")) + "/"
+R = os.environ.get("SCT_DMRI", os.path.join(ROOT, "..", "shared", "data", "sct_dmri"))
 seg, out = sys.argv[1], sys.argv[2]
-dwi = read(R + "dmri.nii.gz")
-bv = [float(x) for x in open(R + "bvals.txt").read().split()]
+rs = real_series(R)
+dwi, mean, mask, b0 = rs["dwi"], rs["mean"], rs["mask"], rs["b0"]
 nx, ny, nz = dwi["dim"]
 n3 = nx * ny * nz
-mean, mask = cord_mask_mean_dw(dwi, bv)
-b0s = [t for t in range(dwi["nt"]) if bv[t] <= 50]
-b0 = [sum(dwi["data"][t * n3 + v] for t in b0s) / len(b0s) for v in range(n3)]
 lab = read(seg + "/labels.nii.gz")["data"]
 fa = read(seg + "/fa.nii.gz")["data"]
 ks = [int(a) for a in sys.argv[3:]] or list(range(nz - 1, -1, -2))

@@ -5,10 +5,10 @@ import sys, math
 import os
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "..", "tests"))
-from nifti_tool import read, write
-if sys.argv[3].startswith("occ") or sys.argv[3] == "bright_lat":
-    exec(open(os.path.join(HERE, "offset.py")).read().split("fa = read")[0].replace("print(\"dim\"", "0 and print(\"dim\"").replace("sys.argv", "[0]"))
-    dwmask = mask
+from nifti_tool import read, write, real_series
+if sys.argv[3].startswith("occ") or sys.argv[3] == "bright_lat":  # these modes need the DW cord mask
+    dwmask = real_series(os.environ.get("SCT_DMRI", os.path.join(HERE, "..", "..", "..", "shared", "data",
+                                                                 "sct_dmri")))["mask"]
 v = read(sys.argv[1]); mode = sys.argv[3]; par = float(sys.argv[4]) if len(sys.argv) > 4 else 0
 nx, ny, nz = v["dim"]; d = v["data"]
 out = list(d)
