@@ -66,6 +66,8 @@ typedef struct {
 typedef struct {
   int32_t rank, world, local_rank, local_size;
   const char *host;                                        /* this rank's host name, for messages */
+  double nccl_timeout_s;   /* CUDA: a wait on NCCL work longer than this stops the rank (0: wait for ever) */
+  int nccl_world1;         /* CUDA: build the NCCL communicator even for one rank (the device check's smoke test) */
   void *ctx;                                               /* passed to the hooks */
   void (*sum_f32)(void *ctx, float *v, size_t n);          /* host, in place, fixed buckets */
   void (*sum_f64)(void *ctx, double *v, size_t n);         /* host, in place */
@@ -163,7 +165,7 @@ struct Backend {
    * staging memory read its contents at replay time) ---- */
   void (*graph_begin)(Backend *be);
   void *(*graph_end)(Backend *be); /* NULL: the capture failed and none of its ops ran */
-  void (*graph_launch)(Backend *be, void *graph);
+  int (*graph_launch)(Backend *be, void *graph); /* 0: stale (buffers it names were replaced): free it, capture again */
   void (*graph_free)(Backend *be, void *graph);
 
   int (*supports)(Backend *be, BackendCap cap);

@@ -26,8 +26,7 @@ void stepper_init(Stepper *s, Unet *net, const LossConfig *loss, int32_t n, int3
     s->target = s->be->alloc(s->be, nt * sizeof(float));
     s->t_stage = s->be->host_alloc(s->be, nt * sizeof(float));
   }
-  s->use_graph = s->be->supports(s->be, BACKEND_CAP_GRAPH) && !loss->dice_allreduce && !unet_has_bn_sync(net) &&
-                 !getenv("CORDSEG_NO_GRAPH");
+  s->use_graph = s->be->supports(s->be, BACKEND_CAP_GRAPH) && !loss->dice_allreduce && !unet_has_bn_sync(net);
 }
 
 /* the batch from host staging to the backend (uploads a graph can replay) */
@@ -57,22 +56,30 @@ static void grad_ops(Stepper *s) {
   unet_run_backward(s->net);
 }
 
+/* records grad_ops once as a graph and launches it; 0 when the capture
+ * failed (nothing of it ran): the stepper then stays eager */
+static int capture_and_launch(Stepper *s) {
+  Backend *be = s->be;
+  be->graph_begin(be);
+  grad_ops(s);
+  s->graph = be->graph_end(be);
+  if (s->graph && be->graph_launch(be, s->graph)) return 1;
+  if (s->graph) be->graph_free(be, s->graph);
+  s->graph = NULL;
+  s->use_graph = 0;
+  return 0;
+}
+
 double stepper_grad(Stepper *s, const float *x, const uint8_t *y) {
   Backend *be = s->be;
   stage_host(s, x, y);
-  if (s->graph) {
-    be->graph_launch(be, s->graph);
-  } else if (s->use_graph && s->eager_steps >= 1) { /* shapes and workspaces are settled: record once */
-    be->graph_begin(be);
-    grad_ops(s);
-    s->graph = be->graph_end(be);
-    if (s->graph) {
-      be->graph_launch(be, s->graph);
-    } else { /* the capture failed: nothing of it ran; eager from now on */
-      s->use_graph = 0;
-      grad_ops(s);
-    }
-  } else {
+  int done = 0;
+  if (s->graph && !(done = be->graph_launch(be, s->graph))) { /* stale: a buffer it names was replaced */
+    be->graph_free(be, s->graph);
+    s->graph = NULL;
+  }
+  if (!done && s->use_graph && s->eager_steps >= 1) done = capture_and_launch(s); /* shapes and workspaces settled */
+  if (!done) {
     grad_ops(s);
     s->eager_steps++;
   }

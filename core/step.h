@@ -34,8 +34,10 @@ typedef struct {
 
 /* Graphs: on a backend with BACKEND_CAP_GRAPH, the first stepper_grad runs
  * eagerly, the second is captured, later ones replay it; not when a host
- * all-reduce hook (sync BN, hybrid's Dice over ranks) runs inside the step,
- * or when CORDSEG_NO_GRAPH is set. */
+ * all-reduce hook (sync BN, hybrid's Dice over ranks) runs inside the step
+ * (the caller may also clear use_graph after stepper_init). A capture that
+ * fails leaves the stepper eager for good; a graph the backend reports stale
+ * (a scratch buffer it names was replaced) is captured again. */
 void stepper_init(Stepper *s, Unet *net, const LossConfig *loss, int32_t n, int32_t h, int32_t w);
 /* forward, loss, backward from host x [N][Cin][H][W], y [N][H][W]: gradients
  * on the backend; returns the loss. Data-parallel training calls

@@ -397,6 +397,11 @@ void unet_conv_algo_count(const Unet *net, int *winograd, int *total) {
   *winograd = 0, *total = net->nunits;
   for (int i = 0; i < net->nunits; i++) *winograd += net->be->conv_winograd(net->units[i].conv);
 }
+int unet_num_convs(const Unet *net) { return net->nunits; }
+const ConvSpec *unet_conv_spec(const Unet *net, int i) { return &net->units[i].spec; }
+const char *unet_conv_describe(const Unet *net, int i, int which) {
+  return net->be->conv_describe(net->be, net->units[i].conv, which);
+}
 int unet_conv_algo_parse(const char *name) {
   return !strcasecmp(name, "auto") ? UNET_CONV_AUTO : !strcasecmp(name, "direct") ? UNET_CONV_DIRECT : -1;
 }

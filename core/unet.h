@@ -97,6 +97,11 @@ void unet_backward(Unet *net, const float *dlogits);
 double unet_forward_macs(const Unet *net); /* per image */
 /* Convolutions that run Winograd kernels, and all convolutions. */
 void unet_conv_algo_count(const Unet *net, int *winograd, int *total);
+/* the planned convolutions in execution order: shape, and the backend's
+ * algorithm for pass which (0 fwd, 1 bwd data, 2 bwd weights) */
+int unet_num_convs(const Unet *net);
+const ConvSpec *unet_conv_spec(const Unet *net, int i);
+const char *unet_conv_describe(const Unet *net, int i, int which);
 int unet_conv_algo_parse(const char *name); /* "auto" | "direct"; -1 otherwise */
 const char *unet_conv_algo_name(UnetConvAlgo a);
 

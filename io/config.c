@@ -69,6 +69,9 @@ static const Key KEYS[] = {
     {"val_every", KEY_INT, O(val_every), 1, 100000, NULL, "epochs between validations"},
     {"patience", KEY_INT, O(patience), 0, 100000, NULL, "early stop after N validations without better Dice, 0 = off"},
     {"sync_bn", KEY_BOOL, O(sync_bn), 0, 1, NULL, "synchronized BatchNorm: global-batch statistics across ranks (ResNet)"},
+    {"nccl_timeout_s", KEY_FLOAT, O(nccl_timeout_s), 0, 1e6, NULL,
+     "CUDA, several ranks: a rank that waits longer than this for an NCCL all-reduce (a lost or stuck peer) stops "
+     "with its rank, host and GPU named; 0 = wait for ever; not hashed"},
     {"ckpt_every_epochs", KEY_INT, O(ckpt_every_epochs), 1, 100000, NULL, "checkpoint every N epochs"},
     {"ckpt_every_minutes", KEY_FLOAT, O(ckpt_every_minutes), 0, 1e6, NULL, "also checkpoint every T minutes, 0 = off"},
     {"ckpt_keep", KEY_INT, O(ckpt_keep), 0, 100000, NULL, "numbered epoch checkpoints kept besides best and last"},
@@ -105,6 +108,7 @@ void config_defaults(TrainConfig *c) {
   c->augment = 1;
   c->seed = 11;
   c->val_every = 1;
+  c->nccl_timeout_s = 600;
   c->ckpt_every_epochs = 5;
   c->ckpt_every_minutes = 30;
   c->ckpt_keep = 2;
@@ -328,7 +332,9 @@ static void key_value(const TrainConfig *c, const Key *k, char *buf, size_t n) {
 /* keys that do not change what a run computes, so not in the config hash: a
  * run resumed on another device, or with the collapse stop switched, is the
  * same run */
-static int key_unhashed(const char *name) { return !strcmp(name, "device") || !strcmp(name, "collapse_stop"); }
+static int key_unhashed(const char *name) {
+  return !strcmp(name, "device") || !strcmp(name, "collapse_stop") || !strcmp(name, "nccl_timeout_s");
+}
 
 static void write_keys(const TrainConfig *c, FILE *f, int for_hash) {
   char v[1100];

@@ -65,6 +65,7 @@ typedef struct {
   int32_t val_every;       /* epochs between validations */
   int32_t patience;        /* early stop after this many validations without a better Dice; 0 = off */
   int32_t sync_bn;         /* 0/1: synchronized BatchNorm across ranks */
+  double nccl_timeout_s;   /* CUDA: an NCCL wait longer than this stops the rank; 0 = for ever (not hashed) */
   /* checkpoints and signals */
   int32_t ckpt_every_epochs;
   double ckpt_every_minutes;

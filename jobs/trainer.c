@@ -372,9 +372,12 @@ static void trainer_setup(Trainer *t, const TrainJob *job) {
   config_loss(c, &t->lc);
   t->lc_val = t->lc;
   if (d->world > 1) t->lc.dice_allreduce = sum_allreduce, t->lc.dice_grad_scale = (float)d->world;
-  t->be = backend_init(c->device, c->precision, c->deterministic, -1);
+  /* CUDA: the local rank's GPU where the node's ranks see several, else the one visible */
+  const int gpu = backend_cuda_device_count() > 1 ? d->local_rank : -1;
+  t->be = backend_init(c->device, c->precision, c->deterministic, gpu);
   const BackendComm comm = {.rank = d->rank, .world = d->world, .local_rank = d->local_rank, .local_size = d->local_size,
-                            .host = d->host, .sum_f32 = hook_sum_f32, .sum_f64 = hook_sum_f64, .bcast = hook_bcast};
+                            .host = d->host, .nccl_timeout_s = c->nccl_timeout_s, .sum_f32 = hook_sum_f32,
+                            .sum_f64 = hook_sum_f64, .bcast = hook_bcast};
   t->be->comm_init(t->be, &comm);
   t->bn_sync = (BackendSync){.sum_f64 = hook_sync_f64, .world = d->world};
   t->net = unet_init(t->be, &t->ucfg, t->b, t->H, t->W);
@@ -383,6 +386,7 @@ static void trainer_setup(Trainer *t, const TrainJob *job) {
   if (config_head_prior(c) && !job->resume) head_prior_init(t); /* a resumed run reads its weights */
   t->grad_clip = config_grad_clip(c);
   stepper_init(&t->sp, t->net, &t->lc, t->b, t->H, t->W);
+  if (getenv("CORDSEG_NO_GRAPH")) t->sp.use_graph = 0; /* every step eager (locating a failing CUDA kernel) */
   model_state_init(&t->ms, t->net, 1);
   t->st.best_dice = -1, t->st.height = t->H, t->st.width = t->W;
   snprintf(t->st.config_hash, sizeof t->st.config_hash, "%s", t->cfg_hash);

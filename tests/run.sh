@@ -39,7 +39,7 @@ fi
 # (`bash .ci/run`; a loaded machine takes up to 2-3x); the times of this build
 # directory's previous run (build-test/ctest.out) win when there are some
 declare -A expect=([test_overfit]=65 [test_slurm_sweep]=45 [test_torch_ref]=36 [test_train]=35
-  [test_evaluate_cli]=15 [test_io_phantom]=7 [test_install]=6)
+  [test_evaluate_cli]=15 [test_io_phantom]=7 [test_install]=6 [test_gpu_rehearse]=200 [test_backend_ops_emul]=20)
 if [ -f build-test/ctest.out ]; then
   while read -r name secs; do expect[$name]=$(printf '%.0f' "$secs"); done < <(
     sed -n 's/^ *[0-9]*\/[0-9]* Test *#[0-9]*: \([^ ]*\) [ .*]*\(Passed\|Failed\) *\([0-9.]*\) sec.*/\1 \3/p' build-test/ctest.out)

@@ -30,8 +30,10 @@ Voronoi map of random seed points (each class one coherent blob); image 1 has
 no class 5 at all (empty-mask paths of Dice and HDL).
 Reference steps: (a) one train-mode forward + loss + backward from the initial
 state; (b) from the same initial state again, 10 steps of torch.optim.Adam
-(lr 1e-3, betas (0.9, 0.999), eps 1e-8, weight_decay 0) on the same batch,
+(lr 1e-3, betas (0.9, 0.999), eps 1e-8, weight_decay 0), step 0 on the batch
+of (a) and step s >= 1 on a batch of its own (x ~ N(0,1), new Voronoi labels),
 recording the loss of each forward before its update (adam_losses[0] == loss).
+A new batch per step lets a graph replay that trained on stale inputs show.
 BatchNorm (train): batch statistics with the biased variance for normalising;
 running_var is updated with the UNBIASED variance (n/(n-1)), momentum 0.1:
 running = 0.9 * running + 0.1 * batch_stat.
@@ -50,7 +52,7 @@ Losses (logits z [N][K][H][W], labels y):
              i is absent from image n. sigma = 1.0.
 
 Binary file format (little-endian, no padding between fields):
-    int32   header[16]: [0] magic 20261124, [1] version 1,
+    int32   header[16]: [0] magic 20261124, [1] version 2,
                         [2] backbone (0 vgg16, 1 resnet50),
                         [3] loss (0 hybrid, 1 hdl, 2 ce),
                         [4] N, [5] Cin, [6] H, [7] W, [8] K, [9] width_div,
@@ -73,6 +75,8 @@ Binary file format (little-endian, no padding between fields):
     float32 grads[P]             d loss / d params, same order as params
     float32 buffers_after[B]     BN running stats after that one forward
     float32 adam_losses[adam_steps]
+    float32 adam_x[adam_steps - 1][N*Cin*H*W]   the batches of Adam steps 1..
+    uint8   adam_labels[adam_steps - 1][N*H*W]
 """
 import argparse
 import os
@@ -90,7 +94,7 @@ except ImportError as e:  # pragma: no cover
     sys.exit(77)
 
 MAGIC = 20261124
-VERSION = 1
+VERSION = 2
 BACKBONES = ["vgg16", "resnet50"]
 LOSSES = ["hybrid", "hdl", "ce"]
 K = 9
@@ -371,9 +375,11 @@ def run_case(ci, backbone, loss_kind, cin):
     model.zero_grad(set_to_none=True)
     opt = torch.optim.Adam(model.parameters(), lr=ADAM_LR, betas=(0.9, 0.999), eps=1e-8, weight_decay=0)
     adam_losses = []
-    for _ in range(ADAM_STEPS):
+    xs32 = [x32] + [torch.randn(N, cin, H, W, dtype=torch.float32) for _ in range(ADAM_STEPS - 1)]
+    ys = [labels] + [voronoi_labels(N, H, W, K) for _ in range(ADAM_STEPS - 1)]
+    for s in range(ADAM_STEPS):
         opt.zero_grad(set_to_none=True)
-        l = loss_fn(model(x))
+        l = (loss_fn if s == 0 else make_loss(loss_kind, ys[s], K))(model(xs32[s].double()))
         adam_losses.append(l.item())
         l.backward()
         opt.step()
@@ -390,19 +396,21 @@ def run_case(ci, backbone, loss_kind, cin):
     blob += [f32(p0), f32(b0), f32(x32), labels.to(torch.uint8).contiguous().numpy().tobytes(), f32(logits),
              struct.pack("<f", loss.item()), f32(grads), f32(b1),
              struct.pack(f"<{ADAM_STEPS}f", *adam_losses)]
+    blob += [f32(t) for t in xs32[1:]] + [t.to(torch.uint8).contiguous().numpy().tobytes() for t in ys[1:]]
     return b"".join(blob), p0.numel(), b0.numel(), loss.item(), adam_losses
 
 
 def expected_size(p, b, t, cin, backbone):
     N, H, W = SHAPES[backbone]
     return (16 * 4 + 8 + t * (5 * 4 + 64) + 4 * p + 4 * b + 4 * N * cin * H * W + N * H * W + 4 * N * K * H * W + 4
-            + 4 * p + 4 * b + 4 * ADAM_STEPS)
+            + 4 * p + 4 * b + 4 * ADAM_STEPS + (ADAM_STEPS - 1) * (4 * N * cin * H * W + N * H * W))
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--out", required=True, help="output directory (created)")
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--cases", default="", help="comma list of BACKBONE_LOSS to write (default: all 6)")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     t_all = time.perf_counter()
@@ -416,8 +424,14 @@ def main():
 
     os.makedirs(args.out, exist_ok=True)
     ci = 0
+    only = set(c for c in args.cases.split(",") if c)
+    nout = 0
     for bb in BACKBONES:
         for lk in LOSSES:
+            if only and f"{bb}_{lk}" not in only:
+                ci += 1  # the same seeds whatever is left out
+                continue
+            nout += 1
             cin = 2 if lk == "hybrid" else 1
             t0 = time.perf_counter()
             blob, p, b, loss, al = run_case(ci, bb, lk, cin)
@@ -429,7 +443,7 @@ def main():
             print(f"{bb:8s} {lk:6s} Cin={cin} {SHAPES[bb][1]}x{SHAPES[bb][2]} P={p:9d} B={b:5d} T={ntens:3d} loss={loss:.8f} "
                   f"adam[9]={al[-1]:.8f} bytes={len(blob)} {time.perf_counter() - t0:.2f}s", flush=True)
             ci += 1
-    print(f"# wrote 6 files to {args.out} in {time.perf_counter() - t_all:.1f}s", flush=True)
+    print(f"# wrote {nout} files to {args.out} in {time.perf_counter() - t_all:.1f}s", flush=True)
     return 0
 
 

@@ -7,19 +7,84 @@
  * the batch: wants_hdl_target = 1. Host all-reduce hooks (sync BN, hybrid's
  * Dice sums over ranks) download a few doubles, call the hook and upload
  * them; core/step.c then runs the step without a graph.
- * GPU selection: device_index, else the only visible GPU, else the local rank
- * (OMPI_COMM_WORLD_LOCAL_RANK, SLURM_LOCALID, MPI_LOCALRANKID, else 0) among
- * the visible ones. Two ranks on one physical GPU stop every rank (comm_init).
- * defines: backend_cuda_init, backend_cuda_device_count */
+ * Graphs: a failing call inside a capture is recorded (cuda_capture_note),
+ * the capture discarded and the step run eagerly; a scratch buffer that
+ * grows after a capture makes that graph stale (graph_launch answers 0 and
+ * core/step.c captures again). Pinned host memory is freed only after the
+ * stream that may read it has drained.
+ * NCCL: waits on a stream with NCCL work queued poll the stream and
+ * ncclCommGetAsyncError, and stop the rank (naming rank, host and GPU) after
+ * BackendComm.nccl_timeout_s; teardown finalizes the communicator first.
+ * GPU selection: device_index, else GPU 0 (the only visible GPU under
+ * srun --gpu-bind or a per-rank CUDA_VISIBLE_DEVICES); the trainer passes
+ * the local rank where a node's ranks see several GPUs. Two ranks on one
+ * physical GPU stop every rank (comm_init). core/ reads no environment.
+ * defines: backend_cuda_init, backend_cuda_device_count, cuda_capture_log,
+ *          cuda_capture_note, cuda_scratch, cuda_dev_alloc */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "core/cuda/cuda_impl.h"
 #include "core/cuda/kernels.h"
 #include "core/loss.h"
+
+/* --------------------------------------------------------------- capture -- */
+thread_local CudaCaptureLog *cuda_capture_log = NULL;
+
+int cuda_capture_note(const char *file, int line, const char *call, const char *msg) {
+  CudaCaptureLog *l = cuda_capture_log;
+  if (!l) return 0;
+  if (!l->failed) {
+    l->failed = 1, l->file = file, l->line = line;
+    snprintf(l->what, sizeof l->what, "%.200s: %.160s", call, msg);
+  }
+  return 1;
+}
+
+/* ------------------------------------------------------------ NCCL wait -- */
+/* stops this rank after an NCCL failure or timeout: aborts the communicator
+ * (so that no peer waits on it) and names rank, host and GPU */
+static void nccl_stop(CudaImpl *im, const char *what, double waited) {
+  ncclComm_t c = im->nccl;
+  im->nccl = NULL, im->nccl_pending = 0;
+  if (c) ncclCommAbort(c);
+  cs_fatal("another rank failed or was lost (look for its own error, or a node failure in the scheduler's log); raise "
+           "nccl_timeout_s if ranks legitimately wait longer (a slow validation or checkpoint on one rank)",
+           "rank %d of %d (host %s, %s): %s after waiting %.0f s for an NCCL all-reduce; stopping this rank",
+           (int)im->comm.rank, (int)im->comm.world, im->comm.host ? im->comm.host : "?", im->gpu, what, waited);
+}
+
+/* waits for the stream; with NCCL work queued, polls the stream and the
+ * communicator's asynchronous error instead of blocking, so that a lost
+ * peer stops this rank after comm.nccl_timeout_s (the watchdog) rather than
+ * hanging it in cudaStreamSynchronize for ever */
+static void cuda_wait(Backend *be) {
+  CudaImpl *im = cuda_impl(be);
+  if (!im->nccl_pending || !im->nccl) {
+    CUDA_CHECK(cudaStreamSynchronize(im->stream));
+    return;
+  }
+  const double t0 = cs_now(), lim = im->comm.nccl_timeout_s;
+  for (;;) {
+    const cudaError_t q = cudaStreamQuery(im->stream);
+    if (q == cudaSuccess) break;
+    if (q != cudaErrorNotReady) CUDA_CHECK(q);
+    ncclResult_t ae = ncclSuccess;
+    if (ncclCommGetAsyncError(im->nccl, &ae) != ncclSuccess) ae = ncclInternalError;
+    if (ae != ncclSuccess && ae != ncclInProgress) nccl_stop(im, ncclGetErrorString(ae), cs_now() - t0);
+    if (lim > 0 && cs_now() - t0 > lim) {
+      char why[96];
+      snprintf(why, sizeof why, "no progress within nccl_timeout_s = %g", lim);
+      nccl_stop(im, why, cs_now() - t0);
+    }
+    usleep(50);
+  }
+  im->nccl_pending = 0;
+}
 
 /* ---------------------------------------------------------------- memory -- */
 void *cuda_dev_alloc(Backend *be, size_t bytes) {
@@ -36,22 +101,36 @@ void *cuda_dev_alloc(Backend *be, size_t bytes) {
              im->held / 1048576.0, bytes / 1048576.0, fr / 1048576.0, tot / 1048576.0);
   }
   CUDA_CHECK(e);
-  CUDA_CHECK(cudaMemsetAsync(p, 0, bytes, im->stream));
+  /* zeroed; not inside a capture, where the memset would be recorded and
+   * re-zero the buffer at every replay (such a capture is discarded anyway) */
+  if (!cuda_capture_log) CUDA_CHECK(cudaMemsetAsync(p, 0, bytes, im->stream));
   im->held += bytes;
   return p;
 }
 static void *cu_alloc(Backend *be, size_t bytes) { return cuda_dev_alloc(be, bytes); }
 static void cu_free(Backend *be, void *p) {
   if (!p) return;
-  CUDA_CHECK(cudaStreamSynchronize(cuda_impl(be)->stream));
+  cuda_wait(be);
   CUDA_CHECK(cudaFree(p));
 }
+/* Growth inside a capture fails the capture (the old buffer is kept until
+ * the capture ends, since ops recorded before may name it); growth while a
+ * graph exists makes every graph stale (scratch_gen), so graph_launch asks
+ * for a new capture instead of replaying into freed memory. */
 void *cuda_scratch(Backend *be, CudaScratch *s, size_t bytes) {
-  if (bytes > s->cap) {
+  CudaImpl *im = cuda_impl(be);
+  if (bytes <= s->cap) return s->p;
+  if (cuda_capture_log) {
+    cuda_capture_note(__FILE__, __LINE__, "cuda_scratch", "a scratch buffer grew inside a graph capture");
+    CS_CHECK(im->nretired < (int)(sizeof im->retired / sizeof im->retired[0]), NULL,
+             "internal: too many scratch buffers grew inside one capture");
+    im->retired[im->nretired++] = s->p;
+  } else {
     cu_free(be, s->p);
-    s->p = cuda_dev_alloc(be, bytes);
-    s->cap = bytes;
   }
+  s->p = cuda_dev_alloc(be, bytes);
+  s->cap = bytes;
+  im->scratch_gen++;
   return s->p;
 }
 static void cu_upload(Backend *be, void *dev, const void *host, size_t bytes) {
@@ -60,7 +139,7 @@ static void cu_upload(Backend *be, void *dev, const void *host, size_t bytes) {
 static void cu_download(Backend *be, void *host, const void *dev, size_t bytes) {
   if (!bytes) return;
   CUDA_CHECK(cudaMemcpyAsync(host, dev, bytes, cudaMemcpyDeviceToHost, cuda_impl(be)->stream));
-  CUDA_CHECK(cudaStreamSynchronize(cuda_impl(be)->stream));
+  cuda_wait(be);
 }
 static void cu_memset0(Backend *be, void *dev, size_t bytes) {
   if (bytes) CUDA_CHECK(cudaMemsetAsync(dev, 0, bytes, cuda_impl(be)->stream));
@@ -68,7 +147,7 @@ static void cu_memset0(Backend *be, void *dev, size_t bytes) {
 static void cu_copy(Backend *be, void *dst, const void *src, size_t bytes) {
   if (bytes && dst != src) CUDA_CHECK(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToDevice, cuda_impl(be)->stream));
 }
-static void cu_sync(Backend *be) { CUDA_CHECK(cudaStreamSynchronize(cuda_impl(be)->stream)); }
+static void cu_sync(Backend *be) { cuda_wait(be); }
 static int cu_mem_info(Backend *be, size_t *f, size_t *t) {
   (void)be;
   CUDA_CHECK(cudaMemGetInfo(f, t));
@@ -82,22 +161,23 @@ static void *cu_host_alloc(Backend *be, size_t bytes) {
   return p;
 }
 static void cu_host_free(Backend *be, void *p) {
-  (void)be;
-  if (p) CUDA_CHECK(cudaFreeHost(p));
+  if (!p) return;
+  cuda_wait(be); /* an upload from p may still be queued */
+  CUDA_CHECK(cudaFreeHost(p));
 }
 
 /* doubles through a host hook: device -> pinned host -> hook -> device */
-static double *host_stats(CudaImpl *im, size_t n) {
+static double *host_stats(Backend *be, size_t n) {
+  CudaImpl *im = cuda_impl(be);
   if (n > im->hstats_cap) {
-    if (im->hstats) CUDA_CHECK(cudaFreeHost(im->hstats));
+    if (im->hstats) cu_host_free(be, im->hstats);
     CUDA_CHECK(cudaMallocHost((void **)&im->hstats, n * sizeof(double)));
     im->hstats_cap = n;
   }
   return im->hstats;
 }
 static void sync_hook(Backend *be, double *dev, int32_t n, void (*fn)(void *, double *, int32_t), void *ctx) {
-  CudaImpl *im = cuda_impl(be);
-  double *h = host_stats(im, (size_t)n);
+  double *h = host_stats(be, (size_t)n);
   cu_download(be, h, dev, (size_t)n * sizeof(double));
   fn(ctx, h, n);
   cu_upload(be, dev, h, (size_t)n * sizeof(double));
@@ -255,16 +335,17 @@ static double gpu_key(const char *host, int dev) {
 static void cu_comm_init(Backend *be, const BackendComm *comm) {
   CudaImpl *im = cuda_impl(be);
   im->comm = *comm, im->have_comm = 1;
-  if (comm->world <= 1) return;
-  /* two ranks on one GPU (whatever CUDA_VISIBLE_DEVICES or --gpu-bind each sees): every rank stops */
-  double *keys = (double *)callocCheck((size_t)comm->world, sizeof(double));
-  keys[comm->rank] = gpu_key(comm->host, im->device);
-  comm->sum_f64(comm->ctx, keys, (size_t)comm->world);
-  for (int32_t r = 0; r < comm->world; r++)
-    if (r != comm->rank && keys[r] == keys[comm->rank])
-      cs_fatal("start one rank per GPU (srun --gpus-per-task=1 --gpu-bind=single:1, or mpirun -np <GPUs per node> per node)",
-               "ranks %d and %d share %s", r < comm->rank ? r : comm->rank, r < comm->rank ? comm->rank : r, im->gpu);
-  free(keys);
+  if (comm->world <= 1 && !comm->nccl_world1) return;
+  if (comm->world > 1) { /* two ranks on one GPU (whatever CUDA_VISIBLE_DEVICES or --gpu-bind each sees): every rank stops */
+    double *keys = (double *)callocCheck((size_t)comm->world, sizeof(double));
+    keys[comm->rank] = gpu_key(comm->host, im->device);
+    comm->sum_f64(comm->ctx, keys, (size_t)comm->world);
+    for (int32_t r = 0; r < comm->world; r++)
+      if (r != comm->rank && keys[r] == keys[comm->rank])
+        cs_fatal("start one rank per GPU (srun --gpus-per-task=1 --gpu-bind=single:1, or mpirun -np <GPUs per node> per node)",
+                 "ranks %d and %d share %s", r < comm->rank ? r : comm->rank, r < comm->rank ? comm->rank : r, im->gpu);
+    free(keys);
+  }
   ncclUniqueId id;
   if (comm->rank == 0) NCCL_RANK_CHECK(im, ncclGetUniqueId(&id));
   comm->bcast(comm->ctx, &id, sizeof id, 0);
@@ -273,7 +354,7 @@ static void cu_comm_init(Backend *be, const BackendComm *comm) {
 /* mean over the ranks in the MPI path's buckets (16 MiB), on the op stream */
 static void cu_allreduce_avg(Backend *be, float *buf, size_t n) {
   CudaImpl *im = cuda_impl(be);
-  if (!im->have_comm || im->comm.world <= 1) return;
+  if (!im->nccl) return; /* one rank: the mean is the buffer itself */
   const size_t bucket = ((size_t)16 << 20) / sizeof(float);
   NCCL_RANK_CHECK(im, ncclGroupStart());
   for (size_t off = 0; off < n; off += bucket) {
@@ -281,34 +362,69 @@ static void cu_allreduce_avg(Backend *be, float *buf, size_t n) {
     NCCL_RANK_CHECK(im, ncclAllReduce(buf + off, buf + off, cnt, ncclFloat, ncclAvg, im->nccl, im->stream));
   }
   NCCL_RANK_CHECK(im, ncclGroupEnd());
+  im->nccl_pending = 1; /* the next wait watches the communicator */
 }
 
 /* ---------------------------------------------------------------- graphs -- */
+/* a captured step and the scratch generation it was captured against */
+typedef struct {
+  cudaGraphExec_t ex;
+  uint64_t gen;
+} CudaGraph;
+
 static void cu_graph_begin(Backend *be) {
-  CUDA_CHECK(cudaStreamBeginCapture(cuda_impl(be)->stream, cudaStreamCaptureModeRelaxed));
+  CudaImpl *im = cuda_impl(be);
+  CS_CHECK(!cuda_capture_log, NULL, "internal: a graph capture is already under way on this thread");
+  memset(&im->cap, 0, sizeof im->cap);
+  CUDA_CHECK(cudaStreamBeginCapture(im->stream, cudaStreamCaptureModeRelaxed));
+  cuda_capture_log = &im->cap;
 }
-/* NULL when the capture or its instantiation failed (an op that cannot be
- * captured): the caller then runs the step eagerly, with a warning */
+/* NULL when a call inside the capture, the capture or its instantiation
+ * failed: nothing of it ran, and the caller runs the step eagerly */
 static void *cu_graph_end(Backend *be) {
+  CudaImpl *im = cuda_impl(be);
+  cuda_capture_log = NULL;
   cudaGraph_t g = NULL;
   cudaGraphExec_t ex = NULL;
-  cudaError_t e = cudaStreamEndCapture(cuda_impl(be)->stream, &g);
-  if (e == cudaSuccess) e = cudaGraphInstantiate(&ex, g, 0);
+  cudaError_t e = cudaStreamEndCapture(im->stream, &g);
+  if (e == cudaSuccess && !im->cap.failed) e = cudaGraphInstantiate(&ex, g, 0);
   if (g) cudaGraphDestroy(g);
-  if (e != cudaSuccess) {
-    cudaGetLastError();
-    fprintf(stderr, "cordseg: warning: CUDA graph capture of the training step failed (%s); running it eagerly\n",
-            cudaGetErrorString(e));
+  for (int i = 0; i < im->nretired; i++) cu_free(be, im->retired[i]);
+  im->nretired = 0;
+  if (e != cudaSuccess || im->cap.failed) {
+    if (ex) cudaGraphExecDestroy(ex);
+    cudaGetLastError(); /* the capture's errors are not sticky: clear them */
+    char where[512];
+    if (im->cap.failed) snprintf(where, sizeof where, "%s:%d: %s", im->cap.file, im->cap.line, im->cap.what);
+    else snprintf(where, sizeof where, "%s", cudaGetErrorString(e));
+    fprintf(stderr,
+            "cordseg: warning: CUDA graph capture of the training step failed (%s); running it and every later step "
+            "eagerly (slower, same results)\n",
+            where);
     return NULL;
   }
-  return (void *)ex;
+  CudaGraph *cg = (CudaGraph *)callocCheck(1, sizeof *cg);
+  cg->ex = ex, cg->gen = im->scratch_gen;
+  im->graphs_alive++;
+  return cg;
 }
-static void cu_graph_launch(Backend *be, void *graph) {
-  CUDA_CHECK(cudaGraphLaunch((cudaGraphExec_t)graph, cuda_impl(be)->stream));
+/* 0: a scratch buffer grew since the capture, so the graph may name freed
+ * memory; the caller frees it and captures again */
+static int cu_graph_launch(Backend *be, void *graph) {
+  CudaImpl *im = cuda_impl(be);
+  CudaGraph *cg = (CudaGraph *)graph;
+  if (cg->gen != im->scratch_gen) return 0;
+  CUDA_CHECK(cudaGraphLaunch(cg->ex, im->stream));
+  return 1;
 }
 static void cu_graph_free(Backend *be, void *graph) {
-  (void)be;
-  if (graph) CUDA_CHECK(cudaGraphExecDestroy((cudaGraphExec_t)graph));
+  if (!graph) return;
+  CudaImpl *im = cuda_impl(be);
+  CudaGraph *cg = (CudaGraph *)graph;
+  cuda_wait(be);
+  CUDA_CHECK(cudaGraphExecDestroy(cg->ex));
+  free(cg);
+  im->graphs_alive--;
 }
 
 static int cu_supports(Backend *be, BackendCap cap) {
@@ -324,7 +440,12 @@ static void cu_destroy(Backend *be) {
   for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) cudaFree(all[i]->p);
   cudaFree(im->dloss), cudaFree(im->ga), cudaFree(im->gb);
   if (im->hstats) cudaFreeHost(im->hstats);
-  if (im->nccl) ncclCommDestroy(im->nccl);
+  if (im->nccl) { /* finalize (flushes outstanding work), then destroy; failures here only warn */
+    ncclResult_t r = ncclCommFinalize(im->nccl);
+    if (r == ncclSuccess) r = ncclCommDestroy(im->nccl);
+    else ncclCommAbort(im->nccl);
+    if (r != ncclSuccess) fprintf(stderr, "cordseg: warning: NCCL teardown on %s: %s\n", im->gpu, ncclGetErrorString(r));
+  }
   cudnnDestroy(im->dnn);
   cudaStreamDestroy(im->stream);
   free(im);
@@ -340,27 +461,18 @@ int backend_cuda_device_count(void) {
   return n;
 }
 
-static int env_local_rank(void) {
-  const char *v[] = {"OMPI_COMM_WORLD_LOCAL_RANK", "SLURM_LOCALID", "MPI_LOCALRANKID", "LOCAL_RANK"};
-  for (size_t i = 0; i < sizeof v / sizeof v[0]; i++) {
-    const char *s = getenv(v[i]);
-    if (s && *s) return atoi(s);
-  }
-  return 0;
-}
-
 Backend *backend_cuda_init(BackendPrecision precision, int deterministic, int device_index) {
   const int ndev = backend_cuda_device_count();
   char host[64] = "?";
   gethostname(host, sizeof host);
   if (ndev == 0)
     cs_fatal("run on a GPU node (nvidia-smi must list a GPU, CUDA_VISIBLE_DEVICES must not hide it), or set device = cpu",
-             "device = cuda, but host %s has no visible CUDA GPU (local rank %d)", host, env_local_rank());
-  /* the local rank's GPU; with one visible GPU (srun --gpu-bind, CUDA_VISIBLE_DEVICES per rank) that one */
-  const int lr = env_local_rank(), dev = device_index >= 0 ? device_index : ndev == 1 ? 0 : lr;
+             "device = cuda, but host %s has no visible CUDA GPU", host);
+  /* the caller's GPU (the trainer passes the local rank when a node's ranks see several), else the first */
+  const int dev = device_index >= 0 ? device_index : 0;
   if (dev >= ndev)
     cs_fatal("start one rank per GPU (srun --gpus-per-task=1 --gpu-bind=single:1, or fewer ranks per node)",
-             "host %s: local rank %d has no GPU of its own (%d visible)", host, lr, ndev);
+             "host %s: GPU %d asked for (the rank's local index), but %d visible", host, dev, ndev);
   CUDA_CHECK(cudaSetDevice(dev));
   Backend *be = (Backend *)callocCheck(1, sizeof *be);
   CudaImpl *im = (CudaImpl *)callocCheck(1, sizeof *im);

@@ -1,7 +1,8 @@
 /* core/cuda/cuda_impl.h: the CUDA backend's state, shared by its two files
  * (backend_cuda.cu: memory, layers, loss, Adam, NCCL, graphs; conv_cudnn.cu:
  * the cuDNN convolutions). Every scratch buffer grows on first use, which
- * is always an eager step before a graph is captured.
+ * is normally an eager step before a graph is captured; growth later makes
+ * the graphs stale (scratch_gen), growth inside a capture fails it.
  * defines: CudaImpl, cuda_impl, cuda_scratch, cuda_conv_* */
 #ifndef CORDSEG_CUDA_IMPL_H
 #define CORDSEG_CUDA_IMPL_H
@@ -29,6 +30,12 @@ typedef struct {
   BackendComm comm;
   int have_comm;
   ncclComm_t nccl;
+  int nccl_pending;        /* NCCL work queued since the last wait: the next wait is the watchdog's */
+  CudaCaptureLog cap;      /* the capture under way (cuda_capture_log points here meanwhile) */
+  void *retired[16];       /* scratch replaced inside a capture: freed when it ends */
+  int nretired;
+  uint64_t scratch_gen;    /* bumped whenever a scratch buffer is replaced */
+  int graphs_alive;
 } CudaImpl;
 
 static inline CudaImpl *cuda_impl(Backend *be) { return (CudaImpl *)be->impl; }

@@ -1,8 +1,9 @@
 /* core/cuda/cuda_math.h: the per-element and per-window arithmetic of every
  * CUDA kernel, as __host__ __device__ functions over plain NCHW. The kernels
- * (core/cuda/kernels.cu) are thin loops around these; tests/test_cuda_math.c
- * calls the very same functions on the host over whole tensors and compares
- * them with the CPU backend (core/cpu/layers_impl.h, core/loss_impl.h), whose
+ * (core/cuda/kernels.cu) are thin loops around these; tests/test_backend_ops.c
+ * runs those kernels (under host emulation in CI, on a GPU in the device
+ * check) and compares them with the CPU backend (core/cpu/layers_impl.h,
+ * core/loss_impl.h), whose
  * semantics they copy: max-pool ties go to the first maximum in row-major
  * window order, the 3x3/s2 ceil-mode windows are clipped at the edge,
  * bilinear x2 uses align_corners=True with taps summed in output row-major

@@ -1,13 +1,15 @@
 /* tests/cuda_emul/cuda_runtime.h: a host test double of the CUDA runtime API
  * that core/cuda/ uses, for running the CUDA backend's own code in CI
- * without a GPU (see tests/cuda_emul/README.md). Device memory is host
- * memory (every allocation is recorded, and every copy and cuDNN call checks
- * that its bytes lie inside one); streams run work at once, except while a
- * stream captures a graph, when kernels, copies and library calls are
- * recorded and run at each graph launch; a kernel launch is a loop over
- * blocks and threads. What it cannot show: real numerics of cuDNN, races,
- * memory-model bugs, speed.
- * defines: the CUDA runtime subset, cuemul_launch, cuemul_check_range */
+ * without a GPU (tests/cuda_emul/emul.cpp says what it checks). Device
+ * memory is host memory (every allocation is recorded, and every copy and
+ * cuDNN call checks that its bytes lie inside one); streams run work at
+ * once, or with CUEMUL_DEFERRED=1 only at a synchronisation point; while a
+ * stream captures a graph, kernels, copies and library calls are recorded
+ * and run at each graph launch; a kernel launch is a loop over blocks and
+ * threads, refused (cudaGetLastError) beyond sm_90's launch limits. What it
+ * cannot show: real numerics of cuDNN, races inside a kernel, speed.
+ * defines: the CUDA runtime subset, cuemul_launch, cuemul_submit,
+ *          cuemul_check_range */
 #ifndef CUEMUL_CUDA_RUNTIME_H
 #define CUEMUL_CUDA_RUNTIME_H
 #include <stddef.h>
@@ -34,10 +36,13 @@ typedef enum {
   cudaSuccess = 0,
   cudaErrorInvalidValue = 1,
   cudaErrorMemoryAllocation = 2,
+  cudaErrorInvalidConfiguration = 9,
   cudaErrorInsufficientDriver = 35,
   cudaErrorNoDevice = 100,
+  cudaErrorNotReady = 600,
   cudaErrorIllegalAddress = 700,
   cudaErrorStreamCaptureUnsupported = 900,
+  cudaErrorStreamCaptureInvalidated = 901,
 } cudaError_t;
 typedef enum { cudaMemcpyHostToDevice = 1, cudaMemcpyDeviceToHost = 2, cudaMemcpyDeviceToDevice = 3 } cudaMemcpyKind;
 typedef enum { cudaStreamCaptureModeGlobal = 0, cudaStreamCaptureModeThreadLocal = 1, cudaStreamCaptureModeRelaxed = 2 } cudaStreamCaptureMode;
@@ -76,6 +81,8 @@ cudaError_t cudaMemcpyAsync(void *dst, const void *src, size_t bytes, cudaMemcpy
 cudaError_t cudaStreamCreateWithFlags(cudaStream_t *s, unsigned flags);
 cudaError_t cudaStreamDestroy(cudaStream_t s);
 cudaError_t cudaStreamSynchronize(cudaStream_t s);
+cudaError_t cudaStreamQuery(cudaStream_t s);
+cudaError_t cudaDeviceSynchronize(void);
 cudaError_t cudaStreamBeginCapture(cudaStream_t s, cudaStreamCaptureMode mode);
 cudaError_t cudaStreamEndCapture(cudaStream_t s, cudaGraph_t *g);
 cudaError_t cudaGraphInstantiate(cudaGraphExec_t *ex, cudaGraph_t g, unsigned long long flags);
@@ -84,8 +91,23 @@ cudaError_t cudaGraphExecDestroy(cudaGraphExec_t ex);
 cudaError_t cudaGraphLaunch(cudaGraphExec_t ex, cudaStream_t s);
 
 /* the emulation's own entry points */
-/* runs fn now, or records it when s is capturing */
-void cuemul_submit(cudaStream_t s, std::function<void()> fn);
+/* An op in two phases: arm() runs when the op is queued for execution (an
+ * eager submission, or each launch of a graph that recorded it) and returns
+ * what runs when the stream executes it (at once, or with CUEMUL_DEFERRED=1
+ * at the next synchronisation point). A copy from pinned host memory
+ * snapshots its source in arm() and checks it when it runs. */
+typedef std::function<std::function<void()>()> CuemulOp;
+/* queues op on s, or records it when s is capturing; an error when the
+ * capture was invalidated, or when CUEMUL_FAIL_AT_OP=N and this is the Nth
+ * op of the capture (which then invalidates it, as an uncapturable op does) */
+cudaError_t cuemul_submit_op(cudaStream_t s, CuemulOp op);
+static inline cudaError_t cuemul_submit(cudaStream_t s, std::function<void()> fn) {
+  return cuemul_submit_op(s, [fn]() { return fn; });
+}
+/* cudaSuccess, or cudaErrorInvalidConfiguration beyond sm_90's limits */
+cudaError_t cuemul_launch_check(dim3 grid, dim3 block);
+/* the error cudaGetLastError returns next (a failed launch) */
+void cuemul_set_last_error(cudaError_t e);
 /* fatal unless [p, p + bytes) lies inside one device allocation (what names the caller) */
 void cuemul_check_range(const void *p, size_t bytes, const char *what);
 /* kernels launched so far, and graph launches (for tests) */
@@ -95,7 +117,9 @@ long long cuemul_graph_launches(void);
 template <typename F>
 static inline void cuemul_launch(dim3 grid, dim3 block, cudaStream_t s, F f) {
   extern void cuemul_count_kernel(void);
-  cuemul_submit(s, [=]() {
+  cudaError_t e = cuemul_launch_check(grid, block);
+  if (e != cudaSuccess) return cuemul_set_last_error(e);
+  e = cuemul_submit(s, [=]() {
     cuemul_count_kernel();
     gridDim = grid, blockDim = block;
     for (unsigned b = 0; b < grid.x; b++)
@@ -104,5 +128,6 @@ static inline void cuemul_launch(dim3 grid, dim3 block, cudaStream_t s, F f) {
         f();
       }
   });
+  if (e != cudaSuccess) cuemul_set_last_error(e);
 }
 #endif

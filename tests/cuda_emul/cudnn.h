@@ -6,7 +6,7 @@
  * pointer and size against the algorithm's need, every buffer inside a
  * device allocation), then computes with the CPU reference convolution
  * (layer_conv_ref_*, fp64 accumulation), rounding through bf16 for
- * CUDNN_DATA_BFLOAT16 tensors. See tests/cuda_emul/README.md. */
+ * CUDNN_DATA_BFLOAT16 tensors. See tests/cuda_emul/emul.cpp. */
 #ifndef CUEMUL_CUDNN_H
 #define CUEMUL_CUDNN_H
 #include <stddef.h>
@@ -18,6 +18,7 @@ typedef enum {
   CUDNN_STATUS_SUCCESS = 0,
   CUDNN_STATUS_BAD_PARAM = 2000,
   CUDNN_STATUS_NOT_SUPPORTED = 3000,
+  CUDNN_STATUS_EXECUTION_FAILED = 5000,
 } cudnnStatus_t;
 typedef enum { CUDNN_DATA_FLOAT = 0, CUDNN_DATA_DOUBLE = 1, CUDNN_DATA_HALF = 2, CUDNN_DATA_BFLOAT16 = 9 } cudnnDataType_t;
 typedef enum { CUDNN_TENSOR_NCHW = 0, CUDNN_TENSOR_NHWC = 1 } cudnnTensorFormat_t;

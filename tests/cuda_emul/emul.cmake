@@ -26,8 +26,35 @@ if(CORDSEG_CUDA_EMUL)
   add_test(NAME test_backend_ops_emul_bf16 COMMAND test_backend_ops_emul)
   set_tests_properties(test_backend_ops_emul_bf16 PROPERTIES SKIP_RETURN_CODE 77
     ENVIRONMENT "OMP_NUM_THREADS=2;CORDSEG_TEST_PRECISION=bf16")
-  # a graph capture that fails (an uncapturable op): the steps fall back to eager, same results
+  # a graph capture that fails at its end: the steps fall back to eager, same results
   add_test(NAME test_backend_ops_emul_nograph COMMAND test_backend_ops_emul)
   set_tests_properties(test_backend_ops_emul_nograph PROPERTIES SKIP_RETURN_CODE 77
     ENVIRONMENT "OMP_NUM_THREADS=2;CUEMUL_FAIL_CAPTURE=1")
+  # an op failing inside the capture (as an uncapturable op on a GPU): the first upload,
+  # a cuDNN call (op 37) and a kernel launch (op 150); the steps fall back to eager
+  foreach(op 1 37 150)
+    add_test(NAME test_backend_ops_emul_failop${op} COMMAND test_backend_ops_emul)
+    set_tests_properties(test_backend_ops_emul_failop${op} PROPERTIES SKIP_RETURN_CODE 77
+      ENVIRONMENT "OMP_NUM_THREADS=2;CUEMUL_FAIL_AT_OP=${op}")
+  endforeach()
+  # work runs only at synchronisation points, as on a GPU: a host read before a sync or a
+  # pinned staging buffer rewritten under a queued upload fails
+  add_test(NAME test_backend_ops_emul_deferred COMMAND test_backend_ops_emul)
+  set_tests_properties(test_backend_ops_emul_deferred PROPERTIES SKIP_RETURN_CODE 77
+    ENVIRONMENT "OMP_NUM_THREADS=2;CUEMUL_DEFERRED=1")
+  # the carried GPU-check binaries, built against the emulation for the rehearsal
+  # (tests/gpu/device-check.sh --rehearse, test_gpu_rehearse)
+  foreach(t gpu_bench_emul:tests/gpu/gpu_bench.c gpu_torch_ref_emul:tests/test_torch_ref.c)
+    string(REPLACE ":" ";" tt ${t})
+    list(GET tt 0 name)
+    list(GET tt 1 src)
+    add_executable(${name} ${src} tests/testutil.c)
+    target_compile_definitions(${name} PRIVATE CORDSEG_TEST_EMUL=1 CORDSEG_SOURCE_DIR="${CMAKE_CURRENT_SOURCE_DIR}"
+      CORDSEG_BINARY_DIR="${CMAKE_CURRENT_BINARY_DIR}")
+    target_link_libraries(${name} PRIVATE cordseg_core_emul stdc++)
+  endforeach()
+  # the GPU check's own scripts, rehearsed here on the emulation binaries (tests/gpu/rehearse.sh)
+  add_test(NAME test_gpu_rehearse COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/tests/gpu/rehearse.sh ${CMAKE_CURRENT_BINARY_DIR}
+    WORKING_DIRECTORY ${CMAKE_CURRENT_SOURCE_DIR})
+  set_tests_properties(test_gpu_rehearse PROPERTIES ENVIRONMENT "OMP_NUM_THREADS=2")
 endif()

@@ -1,12 +1,34 @@
 /* tests/cuda_emul/emul.cpp: the CUDA runtime, cuDNN and NCCL test doubles
  * declared in tests/cuda_emul/{cuda_runtime,cudnn,nccl}.h. Misuse is fatal
  * (cs_fatal with what was wrong), so a test that runs through it has had
- * every descriptor, size and buffer range checked. */
+ * every descriptor, size and buffer range checked.
+ * What it checks, besides: inside a capture, no device-to-host copy, no
+ * upload from pageable memory and no stream wait; kernel launches within
+ * sm_90's limits (else cudaGetLastError fails, as a real launch does).
+ * Knobs (environment, read when used):
+ *   CUEMUL_DEFERRED=1     submitted work runs only at a synchronisation point
+ *                         (stream or device sync, a stream query, cudaFree,
+ *                         cudaFreeHost, a copy into pageable host memory), as
+ *                         on a GPU: a host read of results before a sync sees
+ *                         0xFF garbage, and a host write into pinned memory
+ *                         that a queued upload still reads is fatal;
+ *   CUEMUL_FAIL_AT_OP=N   the Nth op submitted into every capture fails and
+ *                         invalidates it (every later op of the capture fails
+ *                         too), as an uncapturable op does on a GPU;
+ *   CUEMUL_FAIL_CAPTURE=1 every capture fails at cudaStreamEndCapture;
+ *   CUEMUL_NCCL_HANG=1    a stream with an all-reduce never finishes (a lost
+ *                         peer): cudaStreamQuery answers not-ready for ever,
+ *                         and cudaStreamSynchronize on it is fatal (it would
+ *                         hang). */
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include <algorithm>
+#include <deque>
 #include <map>
+#include <memory>
 #include <vector>
 
 #include "core/common.h"
@@ -22,21 +44,40 @@ uint3 blockIdx, threadIdx;
 dim3 blockDim, gridDim;
 
 struct CuemulStream {
-  bool capturing = false;
-  std::vector<std::function<void()>> rec;
+  bool capturing = false, invalidated = false, hung = false;
+  long cap_ops = 0;
+  std::vector<CuemulOp> rec;                 /* the capture's ops */
+  std::deque<std::function<void()>> queue;   /* CUEMUL_DEFERRED: armed, not yet run */
 };
 struct CuemulGraph {
-  std::vector<std::function<void()>> ops;
+  std::vector<CuemulOp> ops;
 };
 
 static std::map<const char *, size_t> g_allocs; /* device allocations: start -> bytes */
-static long long g_kernels, g_graph_launches, g_dnn_calls;
+static std::map<const char *, size_t> g_pinned; /* cudaMallocHost: start -> bytes */
+struct PendingRead {
+  const char *p;
+  size_t n;
+};
+static std::vector<std::shared_ptr<PendingRead>> g_reads; /* queued uploads from pinned memory */
+static std::vector<CuemulStream *> g_streams;
+static long long g_kernels, g_graph_launches, g_dnn_calls, g_captures;
 static size_t g_held;
+static cudaError_t g_last_error = cudaSuccess;
+
+static bool env_on(const char *name) {
+  const char *e = getenv(name);
+  return e && *e && strcmp(e, "0");
+}
+static bool deferred(void) { return env_on("CUEMUL_DEFERRED"); }
 
 void cuemul_count_kernel(void) { g_kernels++; }
 long long cuemul_kernel_count(void) { return g_kernels; }
 long long cuemul_graph_launches(void) { return g_graph_launches; }
 long long cuemul_cudnn_calls(void) { return g_dnn_calls; }
+void cuemul_set_last_error(cudaError_t e) {
+  if (g_last_error == cudaSuccess) g_last_error = e;
+}
 
 void cuemul_check_range(const void *p, size_t bytes, const char *what) {
   if (bytes == 0) return;
@@ -48,22 +89,75 @@ void cuemul_check_range(const void *p, size_t bytes, const char *what) {
     EMUL_FAIL("%s: %zu bytes at %p run past the device allocation of %zu bytes at %p (offset %td)", what, bytes, p,
               it->second, (const void *)it->first, c - it->first);
 }
-static bool is_device(const void *p) {
+static bool in_map(const std::map<const char *, size_t> &m, const void *p) {
   const char *c = (const char *)p;
-  auto it = g_allocs.upper_bound(c);
-  if (it == g_allocs.begin()) return false;
+  auto it = m.upper_bound(c);
+  if (it == m.begin()) return false;
   --it;
   return c >= it->first && c < it->first + it->second;
 }
+static bool is_device(const void *p) { return in_map(g_allocs, p); }
+static bool is_pinned(const void *p) { return in_map(g_pinned, p); }
 
-void cuemul_submit(cudaStream_t s, std::function<void()> fn) {
-  if (s && s->capturing) s->rec.push_back(fn);
+/* runs what the stream has queued, in order */
+static void flush(cudaStream_t s) {
+  while (s && !s->queue.empty()) {
+    std::function<void()> fn = std::move(s->queue.front());
+    s->queue.pop_front();
+    fn();
+  }
+}
+static void flush_all(void) {
+  for (CuemulStream *s : g_streams) flush(s);
+}
+static void enqueue(cudaStream_t s, const CuemulOp &op) {
+  std::function<void()> fn = op();
+  if (s && deferred()) s->queue.push_back(std::move(fn));
   else fn();
+}
+static bool capture_dead(cudaStream_t s) { return s && s->capturing && s->invalidated; }
+
+cudaError_t cuemul_submit_op(cudaStream_t s, CuemulOp op) {
+  if (s && s->capturing) {
+    if (s->invalidated) return cudaErrorStreamCaptureInvalidated;
+    const char *f = getenv("CUEMUL_FAIL_AT_OP");
+    if (f && ++s->cap_ops == atol(f)) {
+      s->invalidated = true;
+      fprintf(stderr, "cuda_emul: CUEMUL_FAIL_AT_OP=%s: op %ld of this capture fails (as an uncapturable op)\n", f,
+              s->cap_ops);
+      return cudaErrorStreamCaptureUnsupported;
+    }
+    s->rec.push_back(std::move(op));
+    return cudaSuccess;
+  }
+  enqueue(s, op);
+  return cudaSuccess;
+}
+
+cudaError_t cuemul_launch_check(dim3 g, dim3 b) {
+  const unsigned long long threads = (unsigned long long)b.x * b.y * b.z;
+  if (!g.x || !g.y || !g.z || !b.x || !b.y || !b.z) return cudaErrorInvalidConfiguration;
+  if (b.x > 1024 || b.y > 1024 || b.z > 64 || threads > 1024) return cudaErrorInvalidConfiguration;
+  if (g.x > 2147483647u || g.y > 65535 || g.z > 65535) return cudaErrorInvalidConfiguration;
+  return cudaSuccess;
 }
 
 /* ----------------------------------------------------------------- cudart -- */
-const char *cudaGetErrorString(cudaError_t e) { return e == cudaSuccess ? "no error" : "emulated CUDA error"; }
-cudaError_t cudaGetLastError(void) { return cudaSuccess; }
+const char *cudaGetErrorString(cudaError_t e) {
+  switch (e) {
+    case cudaSuccess: return "no error";
+    case cudaErrorInvalidConfiguration: return "invalid configuration argument (emulated)";
+    case cudaErrorNotReady: return "device not ready (emulated)";
+    case cudaErrorStreamCaptureUnsupported: return "operation not permitted when stream is capturing (emulated)";
+    case cudaErrorStreamCaptureInvalidated: return "operation failed due to a previous error during capture (emulated)";
+    default: return "emulated CUDA error";
+  }
+}
+cudaError_t cudaGetLastError(void) {
+  const cudaError_t e = g_last_error;
+  g_last_error = cudaSuccess;
+  return e;
+}
 cudaError_t cudaGetDeviceCount(int *n) {
   *n = 1;
   return cudaSuccess;
@@ -90,6 +184,7 @@ cudaError_t cudaFree(void *p) {
   if (!p) return cudaSuccess;
   auto it = g_allocs.find((const char *)p);
   if (it == g_allocs.end()) EMUL_FAIL("cudaFree of %p, which cudaMalloc did not return", p);
+  flush_all(); /* cudaFree waits for the device */
   g_held -= it->second;
   g_allocs.erase(it);
   free(p);
@@ -97,55 +192,128 @@ cudaError_t cudaFree(void *p) {
 }
 cudaError_t cudaMallocHost(void **p, size_t bytes) {
   *p = malloc(bytes ? bytes : 1);
-  return *p ? cudaSuccess : cudaErrorMemoryAllocation;
+  if (!*p) return cudaErrorMemoryAllocation;
+  g_pinned[(const char *)*p] = bytes ? bytes : 1;
+  return cudaSuccess;
 }
-cudaError_t cudaFreeHost(void *p) { return free(p), cudaSuccess; }
+cudaError_t cudaFreeHost(void *p) {
+  if (!p) return cudaSuccess;
+  auto it = g_pinned.find((const char *)p);
+  if (it == g_pinned.end()) EMUL_FAIL("cudaFreeHost of %p, which cudaMallocHost did not return", p);
+  flush_all(); /* cudaFreeHost waits for the device */
+  g_pinned.erase(it);
+  free(p);
+  return cudaSuccess;
+}
 cudaError_t cudaMemGetInfo(size_t *f, size_t *t) {
   *t = (size_t)1 << 34, *f = *t - g_held;
   return cudaSuccess;
 }
 cudaError_t cudaMemsetAsync(void *p, int v, size_t bytes, cudaStream_t s) {
+  if (capture_dead(s)) return cudaErrorStreamCaptureInvalidated;
   cuemul_check_range(p, bytes, "cudaMemsetAsync");
-  cuemul_submit(s, [=]() { memset(p, v, bytes); });
-  return cudaSuccess;
+  return cuemul_submit(s, [=]() { memset(p, v, bytes); });
+}
+/* an upload from pinned memory reads it when the copy runs: the host must not
+ * rewrite it before then (the snapshot taken when it was queued must hold) */
+static CuemulOp upload_pinned(void *dst, const void *src, size_t bytes) {
+  return [=]() -> std::function<void()> {
+    auto snap = std::make_shared<std::vector<char>>((const char *)src, (const char *)src + bytes);
+    auto rd = std::make_shared<PendingRead>(PendingRead{(const char *)src, bytes});
+    g_reads.push_back(rd);
+    return [=]() {
+      g_reads.erase(std::remove(g_reads.begin(), g_reads.end(), rd), g_reads.end());
+      if (memcmp(snap->data(), src, bytes))
+        EMUL_FAIL("the host rewrote pinned memory at %p (%zu bytes) while an upload from it was still queued: a "
+                  "missing synchronisation before the staging buffer was reused",
+                  src, bytes);
+      memcpy(dst, src, bytes);
+    };
+  };
+}
+/* a download into pinned memory lands when the copy runs; until then the
+ * host sees garbage (unless a queued upload still reads those bytes) */
+static CuemulOp download_pinned(void *dst, const void *src, size_t bytes) {
+  return [=]() -> std::function<void()> {
+    bool read = false;
+    for (auto &r : g_reads) read |= (const char *)dst < r->p + r->n && r->p < (const char *)dst + bytes;
+    if (!read) memset(dst, 0xFF, bytes);
+    return [=]() { memcpy(dst, src, bytes); };
+  };
 }
 cudaError_t cudaMemcpyAsync(void *dst, const void *src, size_t bytes, cudaMemcpyKind kind, cudaStream_t s) {
+  if (capture_dead(s)) return cudaErrorStreamCaptureInvalidated;
   if (kind == cudaMemcpyHostToDevice || kind == cudaMemcpyDeviceToDevice) cuemul_check_range(dst, bytes, "cudaMemcpyAsync dst");
   if (kind == cudaMemcpyDeviceToHost || kind == cudaMemcpyDeviceToDevice) cuemul_check_range(src, bytes, "cudaMemcpyAsync src");
   if (kind == cudaMemcpyHostToDevice && is_device(src)) EMUL_FAIL("cudaMemcpyAsync HostToDevice from device memory %p", src);
   if (kind == cudaMemcpyDeviceToHost && is_device(dst)) EMUL_FAIL("cudaMemcpyAsync DeviceToHost into device memory %p", dst);
-  if (s && s->capturing && kind == cudaMemcpyDeviceToHost)
+  const bool cap = s && s->capturing;
+  if (cap && kind == cudaMemcpyDeviceToHost)
     EMUL_FAIL("a device-to-host copy inside a graph capture (the host would read it before the replay)");
-  cuemul_submit(s, [=]() { memmove(dst, src, bytes); });
-  return cudaSuccess;
+  if (kind == cudaMemcpyHostToDevice && !is_pinned(src)) {
+    if (cap) EMUL_FAIL("an upload from pageable host memory %p inside a graph capture (stage it in pinned memory)", src);
+    /* pageable: CUDA stages the bytes before the call returns */
+    auto snap = std::make_shared<std::vector<char>>((const char *)src, (const char *)src + bytes);
+    return cuemul_submit(s, [=]() { memcpy(dst, snap->data(), bytes); });
+  }
+  if (kind == cudaMemcpyHostToDevice) return cuemul_submit_op(s, upload_pinned(dst, src, bytes));
+  if (kind == cudaMemcpyDeviceToHost && is_pinned(dst)) return cuemul_submit_op(s, download_pinned(dst, src, bytes));
+  cudaError_t e = cuemul_submit(s, [=]() { memmove(dst, src, bytes); });
+  if (kind == cudaMemcpyDeviceToHost) flush(s); /* into pageable memory: returns when the copy is done */
+  return e;
 }
 cudaError_t cudaStreamCreateWithFlags(cudaStream_t *s, unsigned flags) {
   (void)flags;
   *s = new CuemulStream();
+  g_streams.push_back(*s);
   return cudaSuccess;
 }
-cudaError_t cudaStreamDestroy(cudaStream_t s) { return delete s, cudaSuccess; }
+cudaError_t cudaStreamDestroy(cudaStream_t s) {
+  flush(s);
+  g_streams.erase(std::remove(g_streams.begin(), g_streams.end(), s), g_streams.end());
+  return delete s, cudaSuccess;
+}
 cudaError_t cudaStreamSynchronize(cudaStream_t s) {
   if (s && s->capturing) EMUL_FAIL("cudaStreamSynchronize on a capturing stream (a host wait inside a graph)");
+  if (s && s->hung)
+    EMUL_FAIL("cudaStreamSynchronize on a stream whose all-reduce never finishes (CUEMUL_NCCL_HANG): on a GPU this "
+              "wait would hang for ever; waits on NCCL work must go through the backend's watchdog");
+  flush(s);
+  return cudaSuccess;
+}
+cudaError_t cudaStreamQuery(cudaStream_t s) {
+  if (s && s->capturing) EMUL_FAIL("cudaStreamQuery on a capturing stream");
+  if (s && s->hung) return cudaErrorNotReady;
+  flush(s);
+  return cudaSuccess;
+}
+cudaError_t cudaDeviceSynchronize(void) {
+  flush_all();
   return cudaSuccess;
 }
 cudaError_t cudaStreamBeginCapture(cudaStream_t s, cudaStreamCaptureMode mode) {
   (void)mode;
   if (s->capturing) EMUL_FAIL("cudaStreamBeginCapture on a stream that is capturing already");
-  s->capturing = true;
+  s->capturing = true, s->invalidated = false, s->cap_ops = 0;
   s->rec.clear();
   return cudaSuccess;
 }
 cudaError_t cudaStreamEndCapture(cudaStream_t s, cudaGraph_t *g) {
   if (!s->capturing) EMUL_FAIL("cudaStreamEndCapture without a capture");
   s->capturing = false;
-  if (getenv("CUEMUL_FAIL_CAPTURE")) { /* as a capture with an uncapturable op ends: nothing recorded ran */
+  *g = NULL;
+  if (s->invalidated) { /* an op inside failed: the capture is gone, nothing of it ran */
+    s->invalidated = false;
     s->rec.clear();
-    *g = NULL;
+    return cudaErrorStreamCaptureInvalidated;
+  }
+  if (env_on("CUEMUL_FAIL_CAPTURE")) { /* as a capture with an uncapturable op ends: nothing recorded ran */
+    s->rec.clear();
     return cudaErrorStreamCaptureUnsupported;
   }
   *g = new CuemulGraph();
   (*g)->ops.swap(s->rec);
+  g_captures++;
   return cudaSuccess;
 }
 cudaError_t cudaGraphInstantiate(cudaGraphExec_t *ex, cudaGraph_t g, unsigned long long flags) {
@@ -156,8 +324,9 @@ cudaError_t cudaGraphInstantiate(cudaGraphExec_t *ex, cudaGraph_t g, unsigned lo
 cudaError_t cudaGraphDestroy(cudaGraph_t g) { return delete g, cudaSuccess; }
 cudaError_t cudaGraphExecDestroy(cudaGraphExec_t ex) { return delete ex, cudaSuccess; }
 cudaError_t cudaGraphLaunch(cudaGraphExec_t ex, cudaStream_t s) {
+  if (s->capturing) EMUL_FAIL("cudaGraphLaunch into a capturing stream");
   g_graph_launches++;
-  for (auto &op : ex->ops) cuemul_submit(s, op);
+  for (auto &op : ex->ops) enqueue(s, op);
   return cudaSuccess;
 }
 
@@ -189,7 +358,9 @@ static size_t algo_ws(int a) {
   EMUL_FAIL("cuDNN algorithm %d was not among those the heuristics returned", a);
 }
 
-const char *cudnnGetErrorString(cudnnStatus_t s) { return s == CUDNN_STATUS_SUCCESS ? "success" : "emulated cuDNN error"; }
+const char *cudnnGetErrorString(cudnnStatus_t s) {
+  return s == CUDNN_STATUS_SUCCESS ? "success" : s == CUDNN_STATUS_EXECUTION_FAILED ? "CUDNN_STATUS_EXECUTION_FAILED (emulated)" : "emulated cuDNN error";
+}
 size_t cudnnGetVersion(void) { return 91900; }
 cudnnStatus_t cudnnCreate(cudnnHandle_t *h) { return *h = new CuemulDnn(), CUDNN_STATUS_SUCCESS; }
 cudnnStatus_t cudnnDestroy(cudnnHandle_t h) { return delete h, CUDNN_STATUS_SUCCESS; }
@@ -298,54 +469,57 @@ cudnnStatus_t cudnnConvolutionForward(cudnnHandle_t h, const void *alpha, cudnnT
                                       cudnnFilterDescriptor_t wd, const void *w, cudnnConvolutionDescriptor_t cd,
                                       cudnnConvolutionFwdAlgo_t algo, void *ws, size_t ws_bytes, const void *beta,
                                       cudnnTensorDescriptor_t yd, void *y) {
+  if (capture_dead(h->stream)) return CUDNN_STATUS_EXECUTION_FAILED;
   check_conv(xd, wd, cd, yd, "cudnnConvolutionForward");
   check_call(alpha, beta, algo, ws, ws_bytes, "cudnnConvolutionForward");
   cuemul_check_range(x, xd->bytes(), "forward x"), cuemul_check_range(w, wd->bytes(), "forward w");
   cuemul_check_range(y, yd->bytes(), "forward y");
   const CuemulTensor X = *xd, W = *wd, Y = *yd;
   const int pad = cd->pad_h, stride = cd->u;
-  cuemul_submit(h->stream, [=]() {
+  const cudaError_t e = cuemul_submit(h->stream, [=]() {
     std::vector<float> xv = load(&X, x), wv = load(&W, w), yv(Y.count());
     layer_conv_ref_forward(xv.data(), wv.data(), NULL, yv.data(), X.n, X.c, X.h, X.w, W.n, W.h, stride, pad);
     store(&Y, y, yv);
   });
-  return CUDNN_STATUS_SUCCESS;
+  return e == cudaSuccess ? CUDNN_STATUS_SUCCESS : CUDNN_STATUS_EXECUTION_FAILED;
 }
 cudnnStatus_t cudnnConvolutionBackwardData(cudnnHandle_t h, const void *alpha, cudnnFilterDescriptor_t wd, const void *w,
                                            cudnnTensorDescriptor_t dyd, const void *dy, cudnnConvolutionDescriptor_t cd,
                                            cudnnConvolutionBwdDataAlgo_t algo, void *ws, size_t ws_bytes,
                                            const void *beta, cudnnTensorDescriptor_t dxd, void *dx) {
+  if (capture_dead(h->stream)) return CUDNN_STATUS_EXECUTION_FAILED;
   check_conv(dxd, wd, cd, dyd, "cudnnConvolutionBackwardData");
   check_call(alpha, beta, algo, ws, ws_bytes, "cudnnConvolutionBackwardData");
   cuemul_check_range(w, wd->bytes(), "backward-data w"), cuemul_check_range(dy, dyd->bytes(), "backward-data dy");
   cuemul_check_range(dx, dxd->bytes(), "backward-data dx");
   const CuemulTensor X = *dxd, W = *wd, Y = *dyd;
   const int pad = cd->pad_h, stride = cd->u;
-  cuemul_submit(h->stream, [=]() {
+  const cudaError_t e = cuemul_submit(h->stream, [=]() {
     std::vector<float> wv = load(&W, w), gv = load(&Y, dy), xv(X.count()), zero(X.count(), 0.0f);
     layer_conv_ref_backward(zero.data(), wv.data(), gv.data(), xv.data(), NULL, NULL, X.n, X.c, X.h, X.w, W.n, W.h, stride,
                             pad);
     store(&X, dx, xv);
   });
-  return CUDNN_STATUS_SUCCESS;
+  return e == cudaSuccess ? CUDNN_STATUS_SUCCESS : CUDNN_STATUS_EXECUTION_FAILED;
 }
 cudnnStatus_t cudnnConvolutionBackwardFilter(cudnnHandle_t h, const void *alpha, cudnnTensorDescriptor_t xd, const void *x,
                                              cudnnTensorDescriptor_t dyd, const void *dy, cudnnConvolutionDescriptor_t cd,
                                              cudnnConvolutionBwdFilterAlgo_t algo, void *ws, size_t ws_bytes,
                                              const void *beta, cudnnFilterDescriptor_t dwd, void *dw) {
+  if (capture_dead(h->stream)) return CUDNN_STATUS_EXECUTION_FAILED;
   check_conv(xd, dwd, cd, dyd, "cudnnConvolutionBackwardFilter");
   check_call(alpha, beta, algo, ws, ws_bytes, "cudnnConvolutionBackwardFilter");
   cuemul_check_range(x, xd->bytes(), "backward-filter x"), cuemul_check_range(dy, dyd->bytes(), "backward-filter dy");
   cuemul_check_range(dw, dwd->bytes(), "backward-filter dw");
   const CuemulTensor X = *xd, W = *dwd, Y = *dyd;
   const int pad = cd->pad_h, stride = cd->u;
-  cuemul_submit(h->stream, [=]() {
+  const cudaError_t e = cuemul_submit(h->stream, [=]() {
     std::vector<float> xv = load(&X, x), gv = load(&Y, dy), wv(W.count()), zw(W.count(), 0.0f);
     layer_conv_ref_backward(xv.data(), zw.data(), gv.data(), NULL, wv.data(), NULL, X.n, X.c, X.h, X.w, W.n, W.h, stride,
                             pad);
     store(&W, dw, wv);
   });
-  return CUDNN_STATUS_SUCCESS;
+  return e == cudaSuccess ? CUDNN_STATUS_SUCCESS : CUDNN_STATUS_EXECUTION_FAILED;
 }
 
 /* ------------------------------------------------------------------- NCCL -- */
@@ -361,6 +535,13 @@ ncclResult_t ncclCommInitRank(ncclComm_t *c, int world, ncclUniqueId id, int ran
   return *c = new CuemulNccl(), ncclSuccess;
 }
 ncclResult_t ncclCommDestroy(ncclComm_t c) { return delete c, ncclSuccess; }
+ncclResult_t ncclCommFinalize(ncclComm_t c) { return c ? ncclSuccess : ncclInvalidArgument; }
+ncclResult_t ncclCommAbort(ncclComm_t c) { return delete c, ncclSuccess; }
+ncclResult_t ncclCommGetAsyncError(ncclComm_t c, ncclResult_t *e) {
+  if (!c) return ncclInvalidArgument;
+  *e = ncclSuccess; /* a lost peer shows as no progress, not as an error */
+  return ncclSuccess;
+}
 ncclResult_t ncclGroupStart(void) { return ncclSuccess; }
 ncclResult_t ncclGroupEnd(void) { return ncclSuccess; }
 ncclResult_t ncclAllReduce(const void *send, void *recv, size_t count, ncclDataType_t t, ncclRedOp_t op, ncclComm_t c,
@@ -368,10 +549,23 @@ ncclResult_t ncclAllReduce(const void *send, void *recv, size_t count, ncclDataT
   (void)op, (void)c;
   const size_t bytes = count * (t == ncclDouble ? 8 : 4);
   cuemul_check_range(send, bytes, "ncclAllReduce send"), cuemul_check_range(recv, bytes, "ncclAllReduce recv");
-  cuemul_submit(s, [=]() { memmove(recv, send, bytes); });
+  if (cuemul_submit(s, [=]() { memmove(recv, send, bytes); }) != cudaSuccess) return ncclInvalidArgument;
+  if (env_on("CUEMUL_NCCL_HANG")) s->hung = true;
   return ncclSuccess;
 }
 
 /* for C tests */
 extern "C" long long cordseg_emul_graph_launches(void) { return g_graph_launches; }
 extern "C" long long cordseg_emul_cudnn_calls(void) { return g_dnn_calls; }
+extern "C" long long cordseg_emul_captures(void) { return g_captures; }
+/* a launch beyond sm_90's limits (2048 threads per block) must be refused and
+ * reported by the next cudaGetLastError, and only once: 1 when so */
+extern "C" int cordseg_emul_bad_launch_reported(void) {
+  int bad = 0, good = 0;
+  int *pb = &bad, *pg = &good;
+  cuemul_launch(dim3(1), dim3(2048), nullptr, [=]() { *pb = 1; });
+  const cudaError_t e1 = cudaGetLastError(), e2 = cudaGetLastError();
+  cuemul_launch(dim3(70000), dim3(32), nullptr, [=]() { *pg = 1; }); /* grid.x may exceed 65535 */
+  const cudaError_t e3 = cudaGetLastError();
+  return e1 == cudaErrorInvalidConfiguration && !bad && e2 == cudaSuccess && e3 == cudaSuccess && good;
+}

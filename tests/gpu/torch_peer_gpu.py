@@ -7,9 +7,12 @@ hybrid_loss) and Adam, batch 16, on random inputs, in three forms:
   eager-amp    torch.autocast bf16, channels_last (PyTorch's usual fast path)
   compile-amp  torch.compile of the eager-amp step
 One JSON line per (model, size, form); also the measured bf16 and TF32 matmul
-peaks (8192^3) the summary divides by.
+peaks (8192^3) the summary divides by. --device cpu is the CPU stand-in the
+device check's rehearsal runs (tests/gpu/device-check.sh --rehearse): same
+code, no peaks, small sizes.
 usage: torch_peer_gpu.py [--models vgg16,resnet50] [--sizes 128,256] [--batch 16]
-                         [--steps 20] [--forms eager-fp32,eager-amp,compile-amp]"""
+                         [--steps 20] [--forms eager-fp32,eager-amp,compile-amp]
+                         [--device cuda|cpu] [--width-div 1]"""
 import argparse
 import json
 import os
@@ -36,19 +39,24 @@ def matmul_peak(dtype):
     return 10 * 2 * 8192**3 / (time.perf_counter() - t) / 1e12
 
 
-def bench(model_name, size, batch, steps, form):
+def sync(dev):
+    if dev == "cuda":
+        torch.cuda.synchronize()
+
+
+def bench(model_name, size, batch, steps, form, dev="cuda", width_div=1):
     cls = torch_ref.VGG16UNet if model_name == "vgg16" else torch_ref.ResNet50UNet
-    model = cls(in_channels=1, num_classes=9, width_div=1).cuda().train()
+    model = cls(in_channels=1, num_classes=9, width_div=width_div).to(dev).train()
     amp = form != "eager-fp32"
     fmt = torch.channels_last if amp else torch.contiguous_format
     model = model.to(memory_format=fmt)
     opt = torch.optim.Adam(model.parameters(), lr=1e-4)
-    x = torch.rand(batch, 1, size, size, device="cuda").to(memory_format=fmt)
-    y = torch.randint(0, 9, (batch, size, size), device="cuda")
+    x = torch.rand(batch, 1, size, size, device=dev).to(memory_format=fmt)
+    y = torch.randint(0, 9, (batch, size, size), device=dev)
 
     def step():
         opt.zero_grad(set_to_none=True)
-        with torch.autocast("cuda", dtype=torch.bfloat16, enabled=amp):
+        with torch.autocast(dev, dtype=torch.bfloat16, enabled=amp):
             z = model(x)
         loss = torch_ref.hybrid_loss(z.float(), y)
         loss.backward()
@@ -59,13 +67,13 @@ def bench(model_name, size, batch, steps, form):
     t0 = time.perf_counter()
     for _ in range(3):
         fn()
-    torch.cuda.synchronize()
+    sync(dev)
     warm = time.perf_counter() - t0
     ts = []
     for _ in range(steps):
         t = time.perf_counter()
         fn()
-        torch.cuda.synchronize()
+        sync(dev)
         ts.append(time.perf_counter() - t)
     return batch / statistics.median(ts), warm
 
@@ -78,23 +86,29 @@ def main():
     ap.add_argument("--steps", type=int, default=20)
     ap.add_argument("--forms", default="eager-fp32,eager-amp,compile-amp")
     ap.add_argument("--compile-sizes", default="128", help="sizes torch.compile runs at (each compile takes ~1 min)")
+    ap.add_argument("--device", default="cuda", choices=("cuda", "cpu"))
+    ap.add_argument("--width-div", type=int, default=1)
     a = ap.parse_args()
-    if not torch.cuda.is_available():
+    if a.device == "cuda" and not torch.cuda.is_available():
         print("torch_peer_gpu: no CUDA device visible to PyTorch", file=sys.stderr)
         return 77
-    torch.backends.cudnn.benchmark = True
-    torch.backends.cuda.matmul.allow_tf32 = True
-    torch.backends.cudnn.allow_tf32 = True
-    print(json.dumps({"impl": "peak", "bf16_tflops": round(matmul_peak(torch.bfloat16), 1),
-                      "tf32_tflops": round(matmul_peak(torch.float32), 1), "gpu": torch.cuda.get_device_name(),
-                      "torch": torch.__version__, "cudnn": torch.backends.cudnn.version()}), flush=True)
+    if a.device == "cuda":
+        torch.backends.cudnn.benchmark = True
+        torch.backends.cuda.matmul.allow_tf32 = True
+        torch.backends.cudnn.allow_tf32 = True
+        print(json.dumps({"impl": "peak", "bf16_tflops": round(matmul_peak(torch.bfloat16), 1),
+                          "tf32_tflops": round(matmul_peak(torch.float32), 1), "gpu": torch.cuda.get_device_name(),
+                          "torch": torch.__version__, "cudnn": torch.backends.cudnn.version()}), flush=True)
+    else:
+        print(json.dumps({"impl": "peak", "bf16_tflops": 0, "tf32_tflops": 0, "gpu": "CPU stand-in (rehearsal)",
+                          "torch": torch.__version__}), flush=True)
     for m in a.models.split(","):
         for s in (int(v) for v in a.sizes.split(",")):
             for f in a.forms.split(","):
                 if f == "compile-amp" and str(s) not in a.compile_sizes.split(","):
                     continue
                 try:
-                    ips, warm = bench(m, s, a.batch, a.steps, f)
+                    ips, warm = bench(m, s, a.batch, a.steps, f, a.device, a.width_div)
                     print(json.dumps({"impl": "pytorch-" + f, "model": m, "size": s, "batch": a.batch,
                                       "train_img_s": round(ips, 2), "warmup_s": round(warm, 1)}), flush=True)
                 except Exception as e:  # a failed form is reported, the others still run
