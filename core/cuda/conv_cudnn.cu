@@ -7,7 +7,9 @@
  * Algorithms: picked once per shape at plan time from cuDNN's heuristics
  * (cudnnGetConvolution*Algorithm_v7), the first that succeeds within the
  * workspace cap, and with deterministic = 1 the first marked
- * CUDNN_DETERMINISTIC; each pass keeps its own descriptor with the math
+ * CUDNN_DETERMINISTIC (where cuDNN offers none for a shape, the fastest
+ * other one, with a warning and "non-deterministic" in conv_describe,
+ * rather than stopping the run); each pass keeps its own descriptor with the math
  * type its algorithm asked for (TF32 tensor cores allowed for fp32).
  * precision = bf16: src, weights and dst are rounded to bf16 around each
  * call (fp32 accumulation in cuDNN, fp32 buffers and master weights outside).
@@ -34,7 +36,7 @@ struct BackendConv {
   cudnnConvolutionBwdFilterAlgo_t fwa;
   size_t ws[3];
   int bf16;
-  char desc[3][64];
+  char desc[3][96];
 };
 
 static const char *math_name(cudnnMathType_t m) {
@@ -49,12 +51,24 @@ static void no_algo(const ConvSpec *s, const char *pass, int det) {
 }
 
 /* the first result of a heuristics query that succeeded within the workspace
- * cap (and is deterministic when asked): cuDNN sorts them fastest first */
+ * cap (and is deterministic when asked; when no deterministic one exists,
+ * the first other one, *nondet set and a warning printed): cuDNN sorts them
+ * fastest first */
 template <typename Perf>
-static const Perf *pick_algo(const Perf *r, int got, int det, const ConvSpec *s, const char *pass) {
+static const Perf *pick_algo(const Perf *r, int got, int det, const ConvSpec *s, const char *pass, int *nondet) {
+  *nondet = 0;
   for (int i = 0; i < got; i++)
     if (r[i].status == CUDNN_STATUS_SUCCESS && r[i].memory <= WS_CAP && (!det || r[i].determinism == CUDNN_DETERMINISTIC))
       return &r[i];
+  for (int i = 0; det && i < got; i++)
+    if (r[i].status == CUDNN_STATUS_SUCCESS && r[i].memory <= WS_CAP) {
+      fprintf(stderr,
+              "cordseg: warning: cuDNN has no deterministic %s algorithm for conv %dx%d/s%d %d->%d at %dx%d, batch %d; "
+              "using algorithm %d, which is not (results may differ in the last bits between runs)\n",
+              pass, s->k, s->k, s->stride, s->cin, s->cout, s->hin, s->win, s->n, (int)r[i].algo);
+      *nondet = 1;
+      return &r[i];
+    }
   no_algo(s, pass, det);
   return NULL;
 }
@@ -83,32 +97,35 @@ BackendConv *cuda_conv_plan(Backend *be, const ConvSpec *spec, float *src, float
   }
   const int det = be->deterministic;
   enum { MAXA = 16 };
-  int got = 0;
+  int got = 0, nd = 0;
   { /* forward */
     cudnnConvolutionFwdAlgoPerf_t r[MAXA];
     CUDNN_CHECK(cudnnGetConvolutionForwardAlgorithm_v7(im->dnn, c->xd, c->wd, c->cd[0], c->yd, MAXA, &got, r));
-    const cudnnConvolutionFwdAlgoPerf_t *p = pick_algo(r, got, det, s, "forward");
+    const cudnnConvolutionFwdAlgoPerf_t *p = pick_algo(r, got, det, s, "forward", &nd);
     c->fa = p->algo, c->ws[0] = p->memory;
     CUDNN_CHECK(cudnnSetConvolutionMathType(c->cd[0], p->mathType));
-    snprintf(c->desc[0], sizeof c->desc[0], "cudnn fwd algo %d (%s)", (int)c->fa, math_name(p->mathType));
+    snprintf(c->desc[0], sizeof c->desc[0], "cudnn fwd algo %d (%s%s)", (int)c->fa, math_name(p->mathType),
+             nd ? ", non-deterministic" : "");
   }
   if (s->need_dsrc) {
     cudnnConvolutionBwdDataAlgoPerf_t r[MAXA];
     CUDNN_CHECK(cudnnGetConvolutionBackwardDataAlgorithm_v7(im->dnn, c->wd, c->yd, c->cd[1], c->xd, MAXA, &got, r));
-    const cudnnConvolutionBwdDataAlgoPerf_t *p = pick_algo(r, got, det, s, "backward-data");
+    const cudnnConvolutionBwdDataAlgoPerf_t *p = pick_algo(r, got, det, s, "backward-data", &nd);
     c->da = p->algo, c->ws[1] = p->memory;
     CUDNN_CHECK(cudnnSetConvolutionMathType(c->cd[1], p->mathType));
-    snprintf(c->desc[1], sizeof c->desc[1], "cudnn bwd-data algo %d (%s)", (int)c->da, math_name(p->mathType));
+    snprintf(c->desc[1], sizeof c->desc[1], "cudnn bwd-data algo %d (%s%s)", (int)c->da, math_name(p->mathType),
+             nd ? ", non-deterministic" : "");
   } else {
     snprintf(c->desc[1], sizeof c->desc[1], "none");
   }
   {
     cudnnConvolutionBwdFilterAlgoPerf_t r[MAXA];
     CUDNN_CHECK(cudnnGetConvolutionBackwardFilterAlgorithm_v7(im->dnn, c->xd, c->yd, c->cd[2], c->wd, MAXA, &got, r));
-    const cudnnConvolutionBwdFilterAlgoPerf_t *p = pick_algo(r, got, det, s, "backward-filter");
+    const cudnnConvolutionBwdFilterAlgoPerf_t *p = pick_algo(r, got, det, s, "backward-filter", &nd);
     c->fwa = p->algo, c->ws[2] = p->memory;
     CUDNN_CHECK(cudnnSetConvolutionMathType(c->cd[2], p->mathType));
-    snprintf(c->desc[2], sizeof c->desc[2], "cudnn bwd-filter algo %d (%s)", (int)c->fwa, math_name(p->mathType));
+    snprintf(c->desc[2], sizeof c->desc[2], "cudnn bwd-filter algo %d (%s%s)", (int)c->fwa, math_name(p->mathType),
+             nd ? ", non-deterministic" : "");
   }
   /* workspace and bf16 staging grow now, at plan time: never inside a graph capture */
   size_t need = c->ws[0] > c->ws[1] ? c->ws[0] : c->ws[1];
