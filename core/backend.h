@@ -109,7 +109,11 @@ struct Backend {
   BackendConv *(*conv_plan)(Backend *be, const ConvSpec *spec, float *src, float *dst, float *w, float *b, float *dsrc,
                             float *ddst, float *dw, float *db);
   void (*conv_forward)(Backend *be, BackendConv *c);
-  void (*conv_backward)(Backend *be, BackendConv *c); /* data (if need_dsrc) and weights/bias, overwritten */
+  /* data (if need_dsrc) and weights/bias, overwritten; with spec.relu it first
+   * masks ddst by dst > 0 in place (the fused ReLU's backward), so a backend
+   * can fuse that pass with its own; backward data uses the weights as of the
+   * last conv_forward */
+  void (*conv_backward)(Backend *be, BackendConv *c);
   const char *(*conv_describe)(Backend *be, const BackendConv *c, int which); /* 0 fwd, 1 bwd data, 2 bwd weights */
   int (*conv_winograd)(const BackendConv *c);                                /* 1 when a Winograd kernel runs */
   void (*conv_free)(Backend *be, BackendConv *c);

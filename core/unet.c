@@ -558,9 +558,7 @@ static void unit_backward(Unet *net, Unit *u) {
     float *P = net->params, *G = net->grads;
     be->bn_backward(be, u->z->x, u->out->x, u->out->g, u->z->g, P + u->gamma_off, G + u->gamma_off, G + u->beta_off,
                     u->save_mean, u->save_istd, s->n, s->cout, u->out->h, u->out->w, u->relu, net->bn_sync);
-  } else if (u->relu) {
-    be->relu_backward(be, u->out->x, u->out->g, act_len(net, u->out));
-  }
+  } /* without BN the ReLU is the convolution's (spec.relu): conv_backward masks the gradient itself */
   const int parked = grad_park(net, u->in);
   be->conv_backward(be, u->conv);
   grad_unpark(net, u->in, parked);

@@ -25,6 +25,7 @@ typedef struct {
 
 struct BackendConv {
   Conv c;
+  float *dst, *ddst; /* the caller's output and its gradient (ReLU backward) */
 };
 
 static CpuImpl *impl(Backend *be) { return (CpuImpl *)be->impl; }
@@ -52,10 +53,16 @@ static BackendConv *cpu_conv_plan(Backend *be, const ConvSpec *spec, float *src,
                                   float *dsrc, float *ddst, float *dw, float *db) {
   BackendConv *c = callocCheck(1, sizeof *c);
   conv_init(&c->c, &impl(be)->conv, spec, src, dst, w, b, dsrc, ddst, dw, db);
+  c->dst = dst, c->ddst = ddst;
   return c;
 }
 static void cpu_conv_forward(Backend *be, BackendConv *c) { (void)be, conv_forward(&c->c); }
-static void cpu_conv_backward(Backend *be, BackendConv *c) { (void)be, conv_backward(&c->c); }
+static void cpu_conv_backward(Backend *be, BackendConv *c) {
+  (void)be;
+  const ConvSpec *s = &c->c.s;
+  if (s->relu) layer_relu_backward(c->dst, c->ddst, (size_t)s->n * s->cout * c->c.hout * c->c.wout);
+  conv_backward(&c->c);
+}
 static const char *cpu_conv_describe(Backend *be, const BackendConv *c, int which) {
   (void)be;
   return conv_impl_name(&c->c, which);

@@ -214,6 +214,10 @@ static void cu_copy_channels(Backend *be, const float *src, int64_t ss, float *d
 }
 static void cu_add(Backend *be, float *y, const float *x, size_t count) { cuk_add(st(be), y, x, count); }
 
+/* BatchNorm: statistics in one pass (sum and sum of squares, double) and the
+ * finalize in the same totals kernel; with sync BN the totals go through
+ * the host hook first. Backward: ReLU mask and both sums in one pass, the
+ * parameter gradients in the totals kernel, then dx. */
 static void cu_bn_forward(Backend *be, const float *x, float *y, const float *res, const float *gamma, const float *beta,
                           float *run_mean, float *run_var, float *save_mean, float *save_istd, int32_t n, int32_t c,
                           int32_t h, int32_t w, int train, int relu, double momentum, double eps,
@@ -221,15 +225,18 @@ static void cu_bn_forward(Backend *be, const float *x, float *y, const float *re
   CudaImpl *im = cuda_impl(be);
   const int64_t hw = (int64_t)h * w;
   double *sts = (double *)cuda_scratch(be, &im->stats, (size_t)2 * c * sizeof(double));
-  double *part = (double *)cuda_scratch(be, &im->part, (size_t)c * CUK_PARTS * sizeof(double));
+  double *part = (double *)cuda_scratch(be, &im->part, (size_t)2 * c * CUK_PARTS * sizeof(double));
   const double m = (double)n * (double)hw * (sync ? sync->world : 1);
-  if (train) {
-    cuk_channel_sums(im->stream, 0, x, NULL, NULL, NULL, m, n, c, hw, part, sts);
-    if (sync) sync_hook(be, sts, c, sync->sum_f64, sync->ctx);
-    cuk_channel_sums(im->stream, 1, x, NULL, NULL, sts, m, n, c, hw, part, sts + c);
-    if (sync) sync_hook(be, sts + c, c, sync->sum_f64, sync->ctx);
+  const CukBnFinalize fin = {m, momentum, eps, save_mean, save_istd, run_mean, run_var};
+  if (train && !sync) {
+    cuk_bn_moments(im->stream, x, n, c, hw, part, sts, &fin);
+  } else if (train) {
+    cuk_bn_moments(im->stream, x, n, c, hw, part, sts, NULL);
+    sync_hook(be, sts, 2 * c, sync->sum_f64, sync->ctx);
+    cuk_bn_finalize_moments(im->stream, sts, &fin, c);
+  } else {
+    cuk_bn_finalize(im->stream, sts, m, save_mean, save_istd, run_mean, run_var, c, 0, momentum, eps);
   }
-  cuk_bn_finalize(im->stream, sts, m, save_mean, save_istd, run_mean, run_var, c, train, momentum, eps);
   cuk_bn_apply(im->stream, x, y, res, gamma, beta, save_mean, save_istd, n, c, hw, relu);
 }
 
@@ -239,12 +246,9 @@ static void cu_bn_backward(Backend *be, const float *x, const float *y, float *d
   CudaImpl *im = cuda_impl(be);
   const int64_t hw = (int64_t)h * w;
   double *sts = (double *)cuda_scratch(be, &im->stats, (size_t)2 * c * sizeof(double));
-  double *part = (double *)cuda_scratch(be, &im->part, (size_t)c * CUK_PARTS * sizeof(double));
+  double *part = (double *)cuda_scratch(be, &im->part, (size_t)2 * c * CUK_PARTS * sizeof(double));
   const double m = (double)n * (double)hw * (sync ? sync->world : 1);
-  if (relu) cuk_relu_backward(im->stream, y, dy, (size_t)n * c * hw);
-  cuk_channel_sums(im->stream, 3, x, dy, NULL, NULL, m, n, c, hw, part, sts);
-  cuk_channel_sums(im->stream, 2, x, dy, save_mean, NULL, m, n, c, hw, part, sts + c);
-  cuk_bn_param_grads(im->stream, sts, save_istd, dgamma, dbeta, c);
+  cuk_bn_grad_sums(im->stream, x, y, dy, save_mean, save_istd, dgamma, dbeta, relu, n, c, hw, part, sts);
   if (sync) sync_hook(be, sts, 2 * c, sync->sum_f64, sync->ctx);
   cuk_bn_dx(im->stream, x, dy, dx, gamma, save_mean, save_istd, sts, m, n, c, hw);
 }

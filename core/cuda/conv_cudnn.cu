@@ -13,8 +13,13 @@
  * type its algorithm asked for (TF32 tensor cores allowed for fp32).
  * precision = bf16: src, weights and dst are rounded to bf16 around each
  * call (fp32 accumulation in cuDNN, fp32 buffers and master weights outside).
- * Bias and fused ReLU run as one kernel after the forward call; the bias
- * gradient is a per-channel sum of the output gradient. */
+ * Each convolution keeps its own bf16 weights, converted once in the forward
+ * pass and read again by backward-data (the weights do not change between
+ * the two); the forward's epilogue widens, adds the bias and applies ReLU in
+ * one kernel. In fp32, bias and fused ReLU run as one kernel after the
+ * forward call. Backward starts with one pass over the output gradient:
+ * the fused ReLU's mask (core/backend.h: conv_backward owns it), its bf16
+ * copy and the bias gradient (a per-channel sum). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,6 +41,7 @@ struct BackendConv {
   cudnnConvolutionBwdFilterAlgo_t fwa;
   size_t ws[3];
   int bf16;
+  uint16_t *w16;  /* bf16: this convolution's weights, converted by the forward, read by backward-data */
   char desc[3][96];
 };
 
@@ -133,10 +139,11 @@ BackendConv *cuda_conv_plan(Backend *be, const ConvSpec *spec, float *src, float
   cuda_scratch(be, &im->ws, need);
   if (c->bf16) {
     cuda_scratch(be, &im->bf[0], (size_t)s->n * s->cin * s->hin * s->win * 2);
-    cuda_scratch(be, &im->bf[1], (size_t)s->cout * s->cin * s->k * s->k * 2);
+    cuda_scratch(be, &im->bf[1], (size_t)s->cout * s->cin * s->k * s->k * 2); /* the weight gradient */
+    c->w16 = (uint16_t *)cuda_dev_alloc(be, (size_t)s->cout * s->cin * s->k * s->k * 2);
     cuda_scratch(be, &im->bf[2], (size_t)s->n * s->cout * c->ho * c->wo * 2);
   }
-  cuda_scratch(be, &im->part, (size_t)s->cout * CUK_PARTS * sizeof(double));
+  cuda_scratch(be, &im->part, (size_t)2 * s->cout * CUK_PARTS * sizeof(double));
   cuda_scratch(be, &im->stats, (size_t)2 * s->cout * sizeof(double));
   return c;
 }
@@ -148,31 +155,32 @@ static size_t nw(const BackendConv *c) { return (size_t)c->s.cout * c->s.cin * c
 void cuda_conv_forward(Backend *be, BackendConv *c) {
   CudaImpl *im = cuda_impl(be);
   const float one = 1, zero = 0;
+  const int64_t hw = (int64_t)c->ho * c->wo;
   if (c->bf16) {
-    uint16_t *x16 = (uint16_t *)im->bf[0].p, *w16 = (uint16_t *)im->bf[1].p, *y16 = (uint16_t *)im->bf[2].p;
+    uint16_t *x16 = (uint16_t *)im->bf[0].p, *y16 = (uint16_t *)im->bf[2].p;
     cuk_to_bf16(im->stream, c->src, x16, nx(c));
-    cuk_to_bf16(im->stream, c->w, w16, nw(c));
-    CUDNN_CHECK(cudnnConvolutionForward(im->dnn, &one, c->xd, x16, c->wd, w16, c->cd[0], c->fa, im->ws.p, c->ws[0], &zero,
-                                        c->yd, y16));
-    cuk_from_bf16(im->stream, y16, c->dst, ny(c));
-  } else {
-    CUDNN_CHECK(cudnnConvolutionForward(im->dnn, &one, c->xd, c->src, c->wd, c->w, c->cd[0], c->fa, im->ws.p, c->ws[0],
-                                        &zero, c->yd, c->dst));
+    cuk_to_bf16(im->stream, c->w, c->w16, nw(c));
+    CUDNN_CHECK(cudnnConvolutionForward(im->dnn, &one, c->xd, x16, c->wd, c->w16, c->cd[0], c->fa, im->ws.p, c->ws[0],
+                                        &zero, c->yd, y16));
+    cuk_from_bf16_bias_relu(im->stream, y16, c->dst, c->s.bias ? c->b : NULL, c->s.n, c->s.cout, hw, c->s.relu);
+    return;
   }
-  if (c->s.bias || c->s.relu) cuk_bias_relu(im->stream, c->dst, c->s.bias ? c->b : NULL, c->s.n, c->s.cout,
-                                            (int64_t)c->ho * c->wo, c->s.relu);
+  CUDNN_CHECK(cudnnConvolutionForward(im->dnn, &one, c->xd, c->src, c->wd, c->w, c->cd[0], c->fa, im->ws.p, c->ws[0],
+                                      &zero, c->yd, c->dst));
+  if (c->s.bias || c->s.relu) cuk_bias_relu(im->stream, c->dst, c->s.bias ? c->b : NULL, c->s.n, c->s.cout, hw, c->s.relu);
 }
 
 void cuda_conv_backward(Backend *be, BackendConv *c) {
   CudaImpl *im = cuda_impl(be);
   const float one = 1, zero = 0;
   uint16_t *x16 = (uint16_t *)im->bf[0].p, *w16 = (uint16_t *)im->bf[1].p, *y16 = (uint16_t *)im->bf[2].p;
-  if (c->bf16) cuk_to_bf16(im->stream, c->ddst, y16, ny(c));
+  /* ReLU backward, the bf16 copy of the output gradient and the bias gradient: one pass */
+  cuk_conv_dy(im->stream, c->dst, c->ddst, c->bf16 ? y16 : NULL, c->s.bias ? c->db : NULL, c->s.relu, c->s.n, c->s.cout,
+              (int64_t)c->ho * c->wo, (double *)im->part.p, (double *)im->stats.p);
   if (c->s.need_dsrc) {
-    if (c->bf16) {
-      cuk_to_bf16(im->stream, c->w, w16, nw(c));
-      CUDNN_CHECK(cudnnConvolutionBackwardData(im->dnn, &one, c->wd, w16, c->yd, y16, c->cd[1], c->da, im->ws.p, c->ws[1],
-                                               &zero, c->xd, x16));
+    if (c->bf16) { /* the weights the forward converted (they have not changed since) */
+      CUDNN_CHECK(cudnnConvolutionBackwardData(im->dnn, &one, c->wd, c->w16, c->yd, y16, c->cd[1], c->da, im->ws.p,
+                                               c->ws[1], &zero, c->xd, x16));
       cuk_from_bf16(im->stream, x16, c->dsrc, nx(c));
     } else {
       CUDNN_CHECK(cudnnConvolutionBackwardData(im->dnn, &one, c->wd, c->w, c->yd, c->ddst, c->cd[1], c->da, im->ws.p,
@@ -188,12 +196,6 @@ void cuda_conv_backward(Backend *be, BackendConv *c) {
     CUDNN_CHECK(cudnnConvolutionBackwardFilter(im->dnn, &one, c->xd, c->src, c->yd, c->ddst, c->cd[2], c->fwa, im->ws.p,
                                                c->ws[2], &zero, c->wd, c->dw));
   }
-  if (c->s.bias) {
-    double *st = (double *)im->stats.p;
-    cuk_channel_sums(im->stream, 3, NULL, c->ddst, NULL, NULL, 0, c->s.n, c->s.cout, (int64_t)c->ho * c->wo,
-                     (double *)im->part.p, st);
-    cuk_d2f(im->stream, st, c->db, (size_t)c->s.cout);
-  }
 }
 
 const char *cuda_conv_describe(Backend *be, const BackendConv *c, int which) {
@@ -207,8 +209,8 @@ int cuda_conv_winograd(const BackendConv *c) {
 }
 
 void cuda_conv_free(Backend *be, BackendConv *c) {
-  (void)be;
   if (!c) return;
+  if (c->w16) be->free(be, c->w16);
   cudnnDestroyTensorDescriptor(c->xd);
   cudnnDestroyTensorDescriptor(c->yd);
   cudnnDestroyFilterDescriptor(c->wd);

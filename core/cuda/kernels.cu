@@ -153,6 +153,37 @@ static void rows_sum(cudaStream_t s, F f, int64_t rows, int64_t len, double *par
   CS_LAUNCH(k_rows_total, cs_grid((size_t)rows), CS_BLOCK, s, part, rows, parts, out);
 }
 
+/* Two sums per row in one pass over the data (f(r, j, &a, &b) adds to both):
+ * partials [2][rows][parts], then per row both totals in order and an
+ * epilogue epi(r, A, B) that may finish the row's work in the same kernel. */
+template <typename F>
+__global__ void k_rows_part2(F f, int64_t rows, int64_t len, int64_t parts, double *part) {
+  FOR_EACH(t, rows * parts) {
+    const int64_t r = t / parts, p = t % parts;
+    double a = 0, b = 0;
+    for (int64_t j = p; j < len; j += parts) f(r, j, &a, &b);
+    part[t] = a, part[rows * parts + t] = b;
+  }
+}
+template <typename E>
+__global__ void k_rows_total2(const double *part, int64_t rows, int64_t parts, double *out, E epi) {
+  FOR_EACH(r, rows) {
+    double a = 0, b = 0;
+    for (int64_t p = 0; p < parts; p++) a += part[r * parts + p], b += part[(rows + r) * parts + p];
+    out[r] = a, out[rows + r] = b;
+    epi(r, a, b);
+  }
+}
+template <typename F, typename E>
+static void rows_sum2(cudaStream_t s, F f, E epi, int64_t rows, int64_t len, double *part, double *out) {
+  const int64_t parts = cuk_parts(len);
+  CS_LAUNCH(k_rows_part2<F>, cs_grid((size_t)(rows * parts)), CS_BLOCK, s, f, rows, len, parts, part);
+  CS_LAUNCH(k_rows_total2<E>, cs_grid((size_t)rows), CS_BLOCK, s, part, rows, parts, out, epi);
+}
+struct NoEpi {
+  CS_HD void operator()(int64_t, double, double) const {}
+};
+
 /* channel c, element j of the n*hw values of that channel */
 struct ChanSum {
   int mode;
@@ -239,6 +270,130 @@ void cuk_bn_dx(cudaStream_t s, const float *x, const float *dy, float *dx, const
                const float *save_istd, const double *stats, double m, int32_t n, int32_t c, int64_t hw) {
   const int64_t total = (int64_t)n * c * hw;
   CS_LAUNCH(k_bn_dx, cs_grid(total), CS_BLOCK, s, x, dy, dx, gamma, save_mean, save_istd, stats, m, c, hw, total);
+}
+
+/* ---- fused BatchNorm: forward statistics in one pass (sum and sum of
+ * squares in double; var = E[x^2] - mean^2), finalize in the totals kernel;
+ * backward: ReLU mask, sum dy and sum dy (x - mean) in one pass, the
+ * parameter gradients in the totals kernel ---- */
+struct BnMoments {
+  const float *x;
+  int32_t c;
+  int64_t hw;
+  CS_HD void operator()(int64_t ch, int64_t j, double *a, double *b) const {
+    const double v = x[((j / hw) * c + ch) * hw + j % hw];
+    *a += v, *b += v * v;
+  }
+};
+CS_HD static inline void bn_finalize_one(int64_t ch, double sum, double sumsq, double m, float *save_mean, float *save_istd,
+                                         float *run_mean, float *run_var, double momentum, double eps) {
+  const double mean = sum / m, v = sumsq / m - mean * mean, var = v > 0 ? v : 0;
+  save_mean[ch] = (float)mean;
+  save_istd[ch] = (float)(1.0 / sqrt(var + eps));
+  run_mean[ch] = (float)((1 - momentum) * run_mean[ch] + momentum * mean);
+  run_var[ch] = (float)((1 - momentum) * run_var[ch] + momentum * (m > 1 ? var * m / (m - 1) : var));
+}
+struct BnFinalizeEpi {
+  double m, momentum, eps;
+  float *save_mean, *save_istd, *run_mean, *run_var;
+  CS_HD void operator()(int64_t ch, double a, double b) const {
+    bn_finalize_one(ch, a, b, m, save_mean, save_istd, run_mean, run_var, momentum, eps);
+  }
+};
+void cuk_bn_moments(cudaStream_t s, const float *x, int32_t n, int32_t c, int64_t hw, double *part, double *stats,
+                    const CukBnFinalize *fin) {
+  BnMoments f = {x, c, hw};
+  if (fin) {
+    BnFinalizeEpi e = {fin->m, fin->momentum, fin->eps, fin->save_mean, fin->save_istd, fin->run_mean, fin->run_var};
+    rows_sum2(s, f, e, c, (int64_t)n * hw, part, stats);
+  } else {
+    rows_sum2(s, f, NoEpi{}, c, (int64_t)n * hw, part, stats);
+  }
+}
+__global__ void k_bn_finalize_moments(const double *st, CukBnFinalize fin, int32_t c) {
+  FOR_EACH(ch, c) bn_finalize_one(ch, st[ch], st[c + ch], fin.m, fin.save_mean, fin.save_istd, fin.run_mean, fin.run_var,
+                                  fin.momentum, fin.eps);
+}
+void cuk_bn_finalize_moments(cudaStream_t s, const double *stats, const CukBnFinalize *fin, int32_t c) {
+  CS_LAUNCH(k_bn_finalize_moments, cs_grid(c), CS_BLOCK, s, stats, *fin, c);
+}
+struct BnGradSums {
+  const float *x, *y, *mean;
+  float *dy;
+  int relu;
+  int32_t c;
+  int64_t hw;
+  CS_HD void operator()(int64_t ch, int64_t j, double *a, double *b) const {
+    const int64_t at = ((j / hw) * c + ch) * hw + j % hw;
+    float g = dy[at];
+    if (relu) dy[at] = g = y[at] > 0 ? g : 0.0f; /* each element belongs to one thread: written once */
+    *a += (double)g, *b += (double)g * (double)(x[at] - mean[ch]);
+  }
+};
+struct BnPgradEpi {
+  double *st;
+  const float *istd;
+  float *dgamma, *dbeta;
+  int32_t c;
+  CS_HD void operator()(int64_t ch, double a, double b) const {
+    const double sgx = b * istd[ch];
+    st[c + ch] = sgx;
+    dgamma[ch] = (float)sgx;
+    dbeta[ch] = (float)a;
+  }
+};
+void cuk_bn_grad_sums(cudaStream_t s, const float *x, const float *y, float *dy, const float *save_mean,
+                      const float *save_istd, float *dgamma, float *dbeta, int relu, int32_t n, int32_t c, int64_t hw,
+                      double *part, double *stats) {
+  BnGradSums f = {x, y, save_mean, dy, relu, c, hw};
+  BnPgradEpi e = {stats, save_istd, dgamma, dbeta, c};
+  rows_sum2(s, f, e, c, (int64_t)n * hw, part, stats);
+}
+
+/* ---- the convolution's output gradient: with relu, masked by y > 0 in place;
+ * with d16, its bf16 copy; with db, the bias gradient (per-channel sums
+ * straight into the fp32 gradient): one pass and one totals kernel ---- */
+struct ChanDy {
+  const float *y;
+  float *dy;
+  uint16_t *d16;
+  int relu;
+  int32_t c;
+  int64_t hw;
+  CS_HD void operator()(int64_t ch, int64_t j, double *a, double *b) const {
+    const int64_t at = ((j / hw) * c + ch) * hw + j % hw;
+    float g = dy[at];
+    if (relu) dy[at] = g = y[at] > 0 ? g : 0.0f; /* each element belongs to one thread */
+    if (d16) d16[at] = cm_f32_to_bf16(g);
+    *a += (double)g;
+    (void)b;
+  }
+};
+/* the same without a bias: element-wise */
+__global__ void k_relu_bf16(const float *y, float *dy, uint16_t *d16, int relu, int64_t n) {
+  FOR_EACH(i, n) {
+    float g = dy[i];
+    if (relu) dy[i] = g = y[i] > 0 ? g : 0.0f;
+    if (d16) d16[i] = cm_f32_to_bf16(g);
+  }
+}
+struct ToFloatEpi {
+  float *out;
+  CS_HD void operator()(int64_t r, double a, double b) const {
+    out[r] = (float)a;
+    (void)b;
+  }
+};
+void cuk_conv_dy(cudaStream_t s, const float *y, float *dy, uint16_t *d16, float *db, int relu, int32_t n, int32_t c,
+                 int64_t hw, double *part, double *stats) {
+  if (db) {
+    ChanDy f = {y, dy, d16, relu, c, hw};
+    ToFloatEpi e = {db};
+    rows_sum2(s, f, e, c, (int64_t)n * hw, part, stats);
+  } else if (relu || d16) {
+    const int64_t total = (int64_t)n * c * hw;
+    CS_LAUNCH(k_relu_bf16, cs_grid(total), CS_BLOCK, s, y, dy, d16, relu, total);
+  }
 }
 
 /* ---------------------------------------------------------------- losses -- */
@@ -427,4 +582,18 @@ void cuk_to_bf16(cudaStream_t s, const float *x, uint16_t *y, size_t n) {
 }
 void cuk_from_bf16(cudaStream_t s, const uint16_t *x, float *y, size_t n) {
   CS_LAUNCH(k_from_bf16, cs_grid(n), CS_BLOCK, s, x, y, (int64_t)n);
+}
+/* the bf16 convolution's epilogue in one pass: widen, add the bias, ReLU
+ * (the arithmetic of k_from_bf16 then k_bias_relu, so the same bits) */
+__global__ void k_from_bf16_bias_relu(const uint16_t *x, float *y, const float *b, int32_t c, int64_t hw, int64_t total,
+                                      int relu) {
+  FOR_EACH(i, total) {
+    float v = cm_bf16_to_f32(x[i]) + (b ? b[(i / hw) % c] : 0.0f);
+    y[i] = relu && !(v > 0) ? 0.0f : v;
+  }
+}
+void cuk_from_bf16_bias_relu(cudaStream_t s, const uint16_t *x, float *y, const float *b, int32_t n, int32_t c,
+                             int64_t hw, int relu) {
+  const int64_t total = (int64_t)n * c * hw;
+  CS_LAUNCH(k_from_bf16_bias_relu, cs_grid(total), CS_BLOCK, s, x, y, b, c, hw, total, relu);
 }

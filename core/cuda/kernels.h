@@ -45,6 +45,30 @@ void cuk_bn_finalize(cudaStream_t s, const double *stats, double m, float *save_
 void cuk_bn_apply(cudaStream_t s, const float *x, float *y, const float *res, const float *gamma, const float *beta,
                   const float *save_mean, const float *save_istd, int32_t n, int32_t c, int64_t hw, int relu);
 /* BN backward: stats [2][C] (sum dy, sum dy*xhat*istd...) -> dgamma, dbeta; then dx */
+/* fused BatchNorm (training): the statistics a BN layer finalizes with */
+typedef struct {
+  double m, momentum, eps;
+  float *save_mean, *save_istd, *run_mean, *run_var;
+} CukBnFinalize;
+/* stats [2][C] = per-channel sum and sum of squares of x in one pass (part
+ * [2][C][CUK_PARTS]); with fin, the finalize (mean, 1/std, running stats
+ * with the unbiased variance) in the same totals kernel */
+void cuk_bn_moments(cudaStream_t s, const float *x, int32_t n, int32_t c, int64_t hw, double *part, double *stats,
+                    const CukBnFinalize *fin);
+/* the finalize of cuk_bn_moments on its own (after a host all-reduce of stats) */
+void cuk_bn_finalize_moments(cudaStream_t s, const double *stats, const CukBnFinalize *fin, int32_t c);
+/* backward: with relu, dy <- dy masked by y > 0 in place; stats [0][C] = sum
+ * dy, [1][C] = istd * sum dy (x - mean); dgamma = [1], dbeta = [0]: one pass
+ * and one totals kernel */
+void cuk_bn_grad_sums(cudaStream_t s, const float *x, const float *y, float *dy, const float *save_mean,
+                      const float *save_istd, float *dgamma, float *dbeta, int relu, int32_t n, int32_t c, int64_t hw,
+                      double *part, double *stats);
+/* a convolution's output gradient before its backward calls, in one pass:
+ * with relu, dy masked by y > 0 in place; with d16 (else NULL), its bf16
+ * copy; with db (else NULL), db[c] = sum of dy over channel c (part
+ * [2][C][CUK_PARTS], stats [2][C] scratch) */
+void cuk_conv_dy(cudaStream_t s, const float *y, float *dy, uint16_t *d16, float *db, int relu, int32_t n, int32_t c,
+                 int64_t hw, double *part, double *stats);
 void cuk_bn_param_grads(cudaStream_t s, const double *stats, const float *save_istd, float *dgamma, float *dbeta,
                         int32_t c);
 void cuk_bn_dx(cudaStream_t s, const float *x, const float *dy, float *dx, const float *gamma, const float *save_mean,
@@ -74,4 +98,7 @@ void cuk_sumsq(cudaStream_t s, const float *x, size_t n, double *part, double *o
 void cuk_d2f(cudaStream_t s, const double *x, float *y, size_t n);
 void cuk_to_bf16(cudaStream_t s, const float *x, uint16_t *y, size_t n);
 void cuk_from_bf16(cudaStream_t s, const uint16_t *x, float *y, size_t n);
+/* y = widen(x) + b[c], then ReLU when relu (b may be NULL): one pass */
+void cuk_from_bf16_bias_relu(cudaStream_t s, const uint16_t *x, float *y, const float *b, int32_t n, int32_t c,
+                             int64_t hw, int relu);
 #endif

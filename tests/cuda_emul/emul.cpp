@@ -463,7 +463,6 @@ static void check_call(const void *alpha, const void *beta, int algo, void *ws, 
   const size_t need = algo_ws(algo);
   if (ws_bytes < need) EMUL_FAIL("%s: algorithm %d needs %zu workspace bytes, got %zu", what, algo, need, ws_bytes);
   if (need) cuemul_check_range(ws, need, what);
-  g_dnn_calls++;
 }
 cudnnStatus_t cudnnConvolutionForward(cudnnHandle_t h, const void *alpha, cudnnTensorDescriptor_t xd, const void *x,
                                       cudnnFilterDescriptor_t wd, const void *w, cudnnConvolutionDescriptor_t cd,
@@ -477,6 +476,7 @@ cudnnStatus_t cudnnConvolutionForward(cudnnHandle_t h, const void *alpha, cudnnT
   const CuemulTensor X = *xd, W = *wd, Y = *yd;
   const int pad = cd->pad_h, stride = cd->u;
   const cudaError_t e = cuemul_submit(h->stream, [=]() {
+    g_dnn_calls++; /* counted when it runs: every graph replay too */
     std::vector<float> xv = load(&X, x), wv = load(&W, w), yv(Y.count());
     layer_conv_ref_forward(xv.data(), wv.data(), NULL, yv.data(), X.n, X.c, X.h, X.w, W.n, W.h, stride, pad);
     store(&Y, y, yv);
@@ -495,6 +495,7 @@ cudnnStatus_t cudnnConvolutionBackwardData(cudnnHandle_t h, const void *alpha, c
   const CuemulTensor X = *dxd, W = *wd, Y = *dyd;
   const int pad = cd->pad_h, stride = cd->u;
   const cudaError_t e = cuemul_submit(h->stream, [=]() {
+    g_dnn_calls++; /* counted when it runs: every graph replay too */
     std::vector<float> wv = load(&W, w), gv = load(&Y, dy), xv(X.count()), zero(X.count(), 0.0f);
     layer_conv_ref_backward(zero.data(), wv.data(), gv.data(), xv.data(), NULL, NULL, X.n, X.c, X.h, X.w, W.n, W.h, stride,
                             pad);
@@ -514,6 +515,7 @@ cudnnStatus_t cudnnConvolutionBackwardFilter(cudnnHandle_t h, const void *alpha,
   const CuemulTensor X = *xd, W = *dwd, Y = *dyd;
   const int pad = cd->pad_h, stride = cd->u;
   const cudaError_t e = cuemul_submit(h->stream, [=]() {
+    g_dnn_calls++; /* counted when it runs: every graph replay too */
     std::vector<float> xv = load(&X, x), gv = load(&Y, dy), wv(W.count()), zw(W.count(), 0.0f);
     layer_conv_ref_backward(xv.data(), zw.data(), gv.data(), NULL, wv.data(), NULL, X.n, X.c, X.h, X.w, W.n, W.h, stride,
                             pad);
@@ -558,6 +560,7 @@ ncclResult_t ncclAllReduce(const void *send, void *recv, size_t count, ncclDataT
 extern "C" long long cordseg_emul_graph_launches(void) { return g_graph_launches; }
 extern "C" long long cordseg_emul_cudnn_calls(void) { return g_dnn_calls; }
 extern "C" long long cordseg_emul_captures(void) { return g_captures; }
+extern "C" long long cordseg_emul_kernels(void) { return g_kernels; }
 /* a launch beyond sm_90's limits (2048 threads per block) must be refused and
  * reported by the next cudaGetLastError, and only once: 1 when so */
 extern "C" int cordseg_emul_bad_launch_reported(void) {
