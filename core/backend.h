@@ -89,6 +89,7 @@ struct Backend {
   char version[256];       /* libraries and device, for run.json and bench */
   BackendPrecision precision;
   int deterministic;       /* restrict to deterministic algorithms */
+  int conv_benchmark;      /* CUDA: time the candidate algorithms at plan time (default 1), else heuristics */
   void *impl;              /* the backend's own state */
 
   /* ---- memory: "device" pointers (host memory on the CPU) ---- */

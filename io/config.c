@@ -42,6 +42,10 @@ static const Key KEYS[] = {
      "convolution precision: fp32 (CUDA may use TF32), bf16 (CUDA: bf16 operands, fp32 master weights/loss/BN)"},
     {"deterministic", KEY_BOOL, O(deterministic), 0, 1, NULL,
      "CUDA: deterministic cuDNN algorithms only (the CPU backend always is, for a fixed thread count)"},
+    {"cudnn_benchmark", KEY_BOOL, O(cudnn_benchmark), 0, 1, NULL,
+     "CUDA: time cuDNN's candidate algorithms once per shape at start-up (as PyTorch's cudnn.benchmark; with "
+     "deterministic only deterministic ones); the pick may differ between runs, so set false for bit-identical "
+     "reruns and resumes on CUDA; not hashed"},
     {"classes", KEY_INT, O(classes), 2, 255, NULL, "output classes incl. background (9 = 8 ROIs + bg)"},
     {"init", KEY_ENUM, O(init), 0, 0, "normal|kaiming", "weight initialisation"},
     {"loss", KEY_ENUM, O(loss), 0, 0, "hybrid|hdl|ce", "hybrid = focal + dice, hdl = heatmap distance loss"},
@@ -90,6 +94,7 @@ void config_defaults(TrainConfig *c) {
   c->device = BACKEND_KIND_AUTO;
   c->precision = BACKEND_PRECISION_FP32;
   c->deterministic = 1;
+  c->cudnn_benchmark = 1;
   c->classes = 9;
   c->init = UNET_INIT_NORMAL;
   c->loss = LOSS_KIND_HDL;
@@ -333,7 +338,8 @@ static void key_value(const TrainConfig *c, const Key *k, char *buf, size_t n) {
  * run resumed on another device, or with the collapse stop switched, is the
  * same run */
 static int key_unhashed(const char *name) {
-  return !strcmp(name, "device") || !strcmp(name, "collapse_stop") || !strcmp(name, "nccl_timeout_s");
+  return !strcmp(name, "device") || !strcmp(name, "collapse_stop") || !strcmp(name, "nccl_timeout_s") ||
+         !strcmp(name, "cudnn_benchmark");
 }
 
 static void write_keys(const TrainConfig *c, FILE *f, int for_hash) {

@@ -42,6 +42,7 @@ typedef struct {
   BackendKind device;      /* cpu | cuda | auto (not in the hash) */
   BackendPrecision precision; /* fp32 | bf16 */
   int32_t deterministic;   /* 0/1 */
+  int32_t cudnn_benchmark; /* 0/1: CUDA, time the cuDNN algorithms at start-up (not hashed) */
   int32_t width_div;       /* 1 = paper widths */
   int32_t classes;         /* 9 */
   UnetInit init;           /* normal | kaiming */

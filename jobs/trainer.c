@@ -375,6 +375,7 @@ static void trainer_setup(Trainer *t, const TrainJob *job) {
   /* CUDA: the local rank's GPU where the node's ranks see several, else the one visible */
   const int gpu = backend_cuda_device_count() > 1 ? d->local_rank : -1;
   t->be = backend_init(c->device, c->precision, c->deterministic, gpu);
+  t->be->conv_benchmark = c->cudnn_benchmark;
   const BackendComm comm = {.rank = d->rank, .world = d->world, .local_rank = d->local_rank, .local_size = d->local_size,
                             .host = d->host, .nccl_timeout_s = c->nccl_timeout_s, .sum_f32 = hook_sum_f32,
                             .sum_f64 = hook_sum_f64, .bcast = hook_bcast};

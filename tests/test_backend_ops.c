@@ -40,6 +40,7 @@ long long cordseg_emul_graph_launches(void);
 long long cordseg_emul_cudnn_calls(void);
 long long cordseg_emul_captures(void);
 long long cordseg_emul_kernels(void);
+long long cordseg_emul_finds(void);
 int cordseg_emul_bad_launch_reported(void);
 #endif
 
@@ -314,6 +315,40 @@ static void test_losses(void) {
   free(z), free(y), free(tgt);
 }
 
+/* cudnn_benchmark: a timed pick once per (shape, pass), cached; heuristics when off */
+static void test_algo_choice(void) {
+  ConvSpec s = {.n = 2, .cin = 16, .cout = 32, .k = 3, .stride = 1, .pad = 1, .hin = 14, .win = 6, .bias = 1,
+                .need_dsrc = 1};
+  const size_t nx = (size_t)2 * 16 * 14 * 6, ny = (size_t)2 * 32 * 14 * 6, nw = (size_t)32 * 16 * 9; /* a shape no other test plans */
+  float *buf[8];
+  const size_t len[8] = {nx, ny, nw, 32, nx, ny, nw, 32};
+  for (int i = 0; i < 8; i++) buf[i] = g_dev->alloc(g_dev, len[i] * sizeof(float));
+  char first[3][96], again[3][96], heur[3][96];
+#ifdef CORDSEG_TEST_EMUL
+  const long long f0 = cordseg_emul_finds();
+#endif
+  for (int round = 0; round < 3; round++) {
+    g_dev->conv_benchmark = round < 2;
+    BackendConv *c = g_dev->conv_plan(g_dev, &s, buf[0], buf[1], buf[2], buf[3], buf[4], buf[5], buf[6], buf[7]);
+    for (int p = 0; p < 3; p++)
+      snprintf(round == 0 ? first[p] : round == 1 ? again[p] : heur[p], 96, "%s", g_dev->conv_describe(g_dev, c, p));
+    g_dev->conv_free(g_dev, c);
+#ifdef CORDSEG_TEST_EMUL
+    if (round == 0) T_CHECK(cordseg_emul_finds() == f0 + 3, "a new shape is timed once per pass (%lld searches)",
+                            cordseg_emul_finds() - f0);
+    if (round == 1) T_CHECK(cordseg_emul_finds() == f0 + 3, "the same shape again is taken from the cache");
+#endif
+  }
+  g_dev->conv_benchmark = 1;
+  printf("  %-34s timed: %s | %s | %s; heuristics: %s\n", "cudnn algorithm choice", first[0], first[1], first[2], heur[0]);
+  for (int p = 0; p < 3; p++) T_CHECK(!strcmp(first[p], again[p]), "the cached choice is the timed one");
+  T_CHECK(strstr(first[0], "timed") && !strstr(heur[0], "timed"), "timed vs heuristic picks are labelled");
+#ifdef CORDSEG_TEST_EMUL /* the double times algorithm 6 fastest; its heuristics list 0 first among the deterministic */
+  T_CHECK(strstr(first[0], "algo 6") && strstr(heur[0], "algo 0"), "the timed pick follows the measured order");
+#endif
+  for (int i = 0; i < 8; i++) g_dev->free(g_dev, buf[i]);
+}
+
 static void test_adam_norms(void) {
   const size_t n = 10007;
   float *p = rnd(n, -1, 1, 0), *g = rnd(n, -0.01, 0.01, 0), *m = rnd(n, -0.001, 0.001, 0), *v = rnd(n, 0, 1e-5, 0);
@@ -526,6 +561,7 @@ int main(void) {
                                         .need_dsrc = 1});
   test_conv("1x1 final 16->9 (plain out)", (ConvSpec){.n = 2, .cin = 16, .cout = 9, .k = 1, .stride = 1, .pad = 0,
                                                       .hin = 8, .win = 8, .bias = 1, .plain_dst = 1, .need_dsrc = 1});
+  test_algo_choice();
   test_losses();
   test_adam_norms();
   test_training(UNET_BACKBONE_VGG16, LOSS_KIND_HYBRID, 32, 3, tol(1e-4, 2e-2));

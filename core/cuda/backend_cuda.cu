@@ -452,6 +452,7 @@ static void cu_destroy(Backend *be) {
   }
   cudnnDestroy(im->dnn);
   cudaStreamDestroy(im->stream);
+  free(im->algo);
   free(im);
   free(be);
 }
@@ -491,6 +492,7 @@ Backend *backend_cuda_init(BackendPrecision precision, int deterministic, int de
   be->name = "cuda";
   be->precision = precision;
   be->deterministic = deterministic;
+  be->conv_benchmark = 1; /* time the cuDNN algorithms (the caller may clear it: cudnn_benchmark = false) */
   be->impl = im;
   be->wants_hdl_target = 1;
   be->alloc = cu_alloc, be->free = cu_free, be->upload = cu_upload, be->download = cu_download;

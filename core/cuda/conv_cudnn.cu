@@ -4,8 +4,11 @@
  * core/backend.h), which NCHW keeps contiguous per image and NHWC would not
  * (a concatenation would become a strided copy per pixel); cuDNN transforms
  * internally where its tensor-core kernels want NHWC.
- * Algorithms: picked once per shape at plan time from cuDNN's heuristics
- * (cudnnGetConvolution*Algorithm_v7), the first that succeeds within the
+ * Algorithms: picked once per shape at plan time, timed (be->conv_benchmark,
+ * the cudnn_benchmark key, as PyTorch's cudnn.benchmark: cudnnFind*Ex on
+ * scratch buffers, outside any capture, each (shape, data type, pass)
+ * timed once per backend and cached) or from cuDNN's heuristics
+ * (cudnnGetConvolution*Algorithm_v7); the first that succeeds within the
  * workspace cap, and with deterministic = 1 the first marked
  * CUDNN_DETERMINISTIC (where cuDNN offers none for a shape, the fastest
  * other one, with a warning and "non-deterministic" in conv_describe,
@@ -27,7 +30,8 @@
 #include "core/cuda/cuda_impl.h"
 #include "core/cuda/kernels.h"
 
-#define WS_CAP ((size_t)2 << 30) /* no algorithm may ask for more workspace than 2 GiB */
+#define WS_CAP ((size_t)2 << 30)     /* no algorithm may ask for more workspace than 2 GiB */
+#define FIND_WS ((size_t)256 << 20)   /* the workspace the timed search offers (and so the most a timed pick uses) */
 
 struct BackendConv {
   ConvSpec s;
@@ -56,27 +60,110 @@ static void no_algo(const ConvSpec *s, const char *pass, int det) {
            pass, s->k, s->k, s->stride, s->cin, s->cout, s->hin, s->win, s->n);
 }
 
-/* the first result of a heuristics query that succeeded within the workspace
- * cap (and is deterministic when asked; when no deterministic one exists,
- * the first other one, *nondet set and a warning printed): cuDNN sorts them
- * fastest first */
+static size_t nx(const BackendConv *c) { return (size_t)c->s.n * c->s.cin * c->s.hin * c->s.win; }
+static size_t ny(const BackendConv *c) { return (size_t)c->s.n * c->s.cout * c->ho * c->wo; }
+static size_t nw(const BackendConv *c) { return (size_t)c->s.cout * c->s.cin * c->s.k * c->s.k; }
+
+/* one pass's algorithm: what the plan keeps */
+typedef struct {
+  int algo;
+  size_t memory;
+  cudnnMathType_t math;
+  int nondet, timed;
+} AlgoChoice;
+/* the timed choices of this backend: one per (shape, data type, determinism, pass) */
+struct CudaAlgoCache {
+  int32_t shape[8];
+  int bf16, det, pass;
+  AlgoChoice ch;
+};
+
+/* the first result that succeeded within the cap (and is deterministic when
+ * asked; when no deterministic one exists, the first other one, with a
+ * warning): cuDNN sorts them fastest first, by measurement or by estimate */
 template <typename Perf>
-static const Perf *pick_algo(const Perf *r, int got, int det, const ConvSpec *s, const char *pass, int *nondet) {
-  *nondet = 0;
-  for (int i = 0; i < got; i++)
-    if (r[i].status == CUDNN_STATUS_SUCCESS && r[i].memory <= WS_CAP && (!det || r[i].determinism == CUDNN_DETERMINISTIC))
-      return &r[i];
-  for (int i = 0; det && i < got; i++)
-    if (r[i].status == CUDNN_STATUS_SUCCESS && r[i].memory <= WS_CAP) {
-      fprintf(stderr,
-              "cordseg: warning: cuDNN has no deterministic %s algorithm for conv %dx%d/s%d %d->%d at %dx%d, batch %d; "
-              "using algorithm %d, which is not (results may differ in the last bits between runs)\n",
-              pass, s->k, s->k, s->stride, s->cin, s->cout, s->hin, s->win, s->n, (int)r[i].algo);
-      *nondet = 1;
-      return &r[i];
-    }
+static AlgoChoice pick_algo(const Perf *r, int got, int det, size_t cap, const ConvSpec *s, const char *pass) {
+  for (int nd = 0; nd < 1 + det; nd++)
+    for (int i = 0; i < got; i++)
+      if (r[i].status == CUDNN_STATUS_SUCCESS && r[i].memory <= cap &&
+          (nd || !det || r[i].determinism == CUDNN_DETERMINISTIC)) {
+        if (nd)
+          fprintf(stderr,
+                  "cordseg: warning: cuDNN has no deterministic %s algorithm for conv %dx%d/s%d %d->%d at %dx%d, batch "
+                  "%d; using algorithm %d, which is not (results may differ in the last bits between runs)\n",
+                  pass, s->k, s->k, s->stride, s->cin, s->cout, s->hin, s->win, s->n, (int)r[i].algo);
+        return AlgoChoice{(int)r[i].algo, r[i].memory, r[i].mathType, nd, 0};
+      }
   no_algo(s, pass, det);
-  return NULL;
+  return AlgoChoice{};
+}
+
+static void *find_buf(size_t bytes) {
+  void *p = NULL;
+  CUDA_CHECK(cudaMalloc(&p, bytes ? bytes : 256));
+  return p;
+}
+
+/* pass 0 fwd, 1 bwd data, 2 bwd filter: timed on scratch buffers of the
+ * plan's shapes (so the caller's buffers are never written), or estimated */
+static AlgoChoice choose_algo(Backend *be, BackendConv *c, int pass) {
+  CudaImpl *im = cuda_impl(be);
+  const ConvSpec *s = &c->s;
+  const int det = be->deterministic;
+  const int32_t key[8] = {s->n, s->cin, s->cout, s->k, s->stride, s->pad, s->hin, s->win};
+  static const char *names[3] = {"forward", "backward-data", "backward-filter"};
+  enum { MAXA = 16 };
+  int got = 0;
+  if (!be->conv_benchmark) {
+    if (pass == 0) {
+      cudnnConvolutionFwdAlgoPerf_t r[MAXA];
+      CUDNN_CHECK(cudnnGetConvolutionForwardAlgorithm_v7(im->dnn, c->xd, c->wd, c->cd[0], c->yd, MAXA, &got, r));
+      return pick_algo(r, got, det, WS_CAP, s, names[0]);
+    } else if (pass == 1) {
+      cudnnConvolutionBwdDataAlgoPerf_t r[MAXA];
+      CUDNN_CHECK(cudnnGetConvolutionBackwardDataAlgorithm_v7(im->dnn, c->wd, c->yd, c->cd[1], c->xd, MAXA, &got, r));
+      return pick_algo(r, got, det, WS_CAP, s, names[1]);
+    }
+    cudnnConvolutionBwdFilterAlgoPerf_t r[MAXA];
+    CUDNN_CHECK(cudnnGetConvolutionBackwardFilterAlgorithm_v7(im->dnn, c->xd, c->yd, c->cd[2], c->wd, MAXA, &got, r));
+    return pick_algo(r, got, det, WS_CAP, s, names[2]);
+  }
+  for (int i = 0; i < im->nalgo; i++) {
+    const CudaAlgoCache *e = &im->algo[i];
+    if (!memcmp(e->shape, key, sizeof key) && e->bf16 == c->bf16 && e->det == det && e->pass == pass) return e->ch;
+  }
+  const size_t es = c->bf16 ? 2 : 4;
+  void *x = find_buf(nx(c) * es), *w = find_buf(nw(c) * es), *y = find_buf(ny(c) * es), *ws = find_buf(FIND_WS);
+  AlgoChoice ch;
+  if (pass == 0) {
+    cudnnConvolutionFwdAlgoPerf_t r[MAXA];
+    CUDNN_CHECK(cudnnFindConvolutionForwardAlgorithmEx(im->dnn, c->xd, x, c->wd, w, c->cd[0], c->yd, y, MAXA, &got, r, ws,
+                                                       FIND_WS));
+    ch = pick_algo(r, got, det, FIND_WS, s, names[0]);
+  } else if (pass == 1) {
+    cudnnConvolutionBwdDataAlgoPerf_t r[MAXA];
+    CUDNN_CHECK(cudnnFindConvolutionBackwardDataAlgorithmEx(im->dnn, c->wd, w, c->yd, y, c->cd[1], c->xd, x, MAXA, &got,
+                                                            r, ws, FIND_WS));
+    ch = pick_algo(r, got, det, FIND_WS, s, names[1]);
+  } else {
+    cudnnConvolutionBwdFilterAlgoPerf_t r[MAXA];
+    CUDNN_CHECK(cudnnFindConvolutionBackwardFilterAlgorithmEx(im->dnn, c->xd, x, c->yd, y, c->cd[2], c->wd, w, MAXA, &got,
+                                                              r, ws, FIND_WS));
+    ch = pick_algo(r, got, det, FIND_WS, s, names[2]);
+  }
+  void *bufs[4] = {x, w, y, ws};
+  for (int i = 0; i < 4; i++) CUDA_CHECK(cudaFree(bufs[i])); /* cudaFree waits for the search */
+  ch.timed = 1;
+  if (im->nalgo == im->algo_cap) {
+    im->algo_cap = im->algo_cap ? 2 * im->algo_cap : 64;
+    CudaAlgoCache *grown = (CudaAlgoCache *)realloc(im->algo, (size_t)im->algo_cap * sizeof *im->algo);
+    CS_CHECK(grown != NULL, NULL, "out of host memory for the cuDNN algorithm cache");
+    im->algo = grown;
+  }
+  CudaAlgoCache *e = &im->algo[im->nalgo++];
+  memcpy(e->shape, key, sizeof key);
+  e->bf16 = c->bf16, e->det = det, e->pass = pass, e->ch = ch;
+  return ch;
 }
 
 BackendConv *cuda_conv_plan(Backend *be, const ConvSpec *spec, float *src, float *dst, float *w, float *b, float *dsrc,
@@ -101,37 +188,20 @@ BackendConv *cuda_conv_plan(Backend *be, const ConvSpec *spec, float *src, float
                                                 CUDNN_CROSS_CORRELATION, CUDNN_DATA_FLOAT));
     CUDNN_CHECK(cudnnSetConvolutionMathType(c->cd[i], CUDNN_TENSOR_OP_MATH));
   }
-  const int det = be->deterministic;
-  enum { MAXA = 16 };
-  int got = 0, nd = 0;
-  { /* forward */
-    cudnnConvolutionFwdAlgoPerf_t r[MAXA];
-    CUDNN_CHECK(cudnnGetConvolutionForwardAlgorithm_v7(im->dnn, c->xd, c->wd, c->cd[0], c->yd, MAXA, &got, r));
-    const cudnnConvolutionFwdAlgoPerf_t *p = pick_algo(r, got, det, s, "forward", &nd);
-    c->fa = p->algo, c->ws[0] = p->memory;
-    CUDNN_CHECK(cudnnSetConvolutionMathType(c->cd[0], p->mathType));
-    snprintf(c->desc[0], sizeof c->desc[0], "cudnn fwd algo %d (%s%s)", (int)c->fa, math_name(p->mathType),
-             nd ? ", non-deterministic" : "");
-  }
-  if (s->need_dsrc) {
-    cudnnConvolutionBwdDataAlgoPerf_t r[MAXA];
-    CUDNN_CHECK(cudnnGetConvolutionBackwardDataAlgorithm_v7(im->dnn, c->wd, c->yd, c->cd[1], c->xd, MAXA, &got, r));
-    const cudnnConvolutionBwdDataAlgoPerf_t *p = pick_algo(r, got, det, s, "backward-data", &nd);
-    c->da = p->algo, c->ws[1] = p->memory;
-    CUDNN_CHECK(cudnnSetConvolutionMathType(c->cd[1], p->mathType));
-    snprintf(c->desc[1], sizeof c->desc[1], "cudnn bwd-data algo %d (%s%s)", (int)c->da, math_name(p->mathType),
-             nd ? ", non-deterministic" : "");
-  } else {
-    snprintf(c->desc[1], sizeof c->desc[1], "none");
-  }
-  {
-    cudnnConvolutionBwdFilterAlgoPerf_t r[MAXA];
-    CUDNN_CHECK(cudnnGetConvolutionBackwardFilterAlgorithm_v7(im->dnn, c->xd, c->yd, c->cd[2], c->wd, MAXA, &got, r));
-    const cudnnConvolutionBwdFilterAlgoPerf_t *p = pick_algo(r, got, det, s, "backward-filter", &nd);
-    c->fwa = p->algo, c->ws[2] = p->memory;
-    CUDNN_CHECK(cudnnSetConvolutionMathType(c->cd[2], p->mathType));
-    snprintf(c->desc[2], sizeof c->desc[2], "cudnn bwd-filter algo %d (%s%s)", (int)c->fwa, math_name(p->mathType),
-             nd ? ", non-deterministic" : "");
+  static const char *pass_name[3] = {"fwd", "bwd-data", "bwd-filter"};
+  for (int pass = 0; pass < 3; pass++) {
+    if (pass == 1 && !s->need_dsrc) {
+      snprintf(c->desc[1], sizeof c->desc[1], "none");
+      continue;
+    }
+    const AlgoChoice ch = choose_algo(be, c, pass);
+    c->ws[pass] = ch.memory;
+    if (pass == 0) c->fa = (cudnnConvolutionFwdAlgo_t)ch.algo;
+    else if (pass == 1) c->da = (cudnnConvolutionBwdDataAlgo_t)ch.algo;
+    else c->fwa = (cudnnConvolutionBwdFilterAlgo_t)ch.algo;
+    CUDNN_CHECK(cudnnSetConvolutionMathType(c->cd[pass], ch.math));
+    snprintf(c->desc[pass], sizeof c->desc[pass], "cudnn %s algo %d (%s%s%s)", pass_name[pass], ch.algo,
+             math_name(ch.math), ch.timed ? ", timed" : "", ch.nondet ? ", non-deterministic" : "");
   }
   /* workspace and bf16 staging grow now, at plan time: never inside a graph capture */
   size_t need = c->ws[0] > c->ws[1] ? c->ws[0] : c->ws[1];
@@ -148,9 +218,6 @@ BackendConv *cuda_conv_plan(Backend *be, const ConvSpec *spec, float *src, float
   return c;
 }
 
-static size_t nx(const BackendConv *c) { return (size_t)c->s.n * c->s.cin * c->s.hin * c->s.win; }
-static size_t ny(const BackendConv *c) { return (size_t)c->s.n * c->s.cout * c->ho * c->wo; }
-static size_t nw(const BackendConv *c) { return (size_t)c->s.cout * c->s.cin * c->s.k * c->s.k; }
 
 void cuda_conv_forward(Backend *be, BackendConv *c) {
   CudaImpl *im = cuda_impl(be);

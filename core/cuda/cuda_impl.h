@@ -36,6 +36,8 @@ typedef struct {
   int nretired;
   uint64_t scratch_gen;    /* bumped whenever a scratch buffer is replaced */
   int graphs_alive;
+  struct CudaAlgoCache *algo; /* timed cuDNN algorithm choices (conv_cudnn.cu) */
+  int nalgo, algo_cap;
 } CudaImpl;
 
 static inline CudaImpl *cuda_impl(Backend *be) { return (CudaImpl *)be->impl; }

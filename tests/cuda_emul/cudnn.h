@@ -6,7 +6,11 @@
  * pointer and size against the algorithm's need, every buffer inside a
  * device allocation), then computes with the CPU reference convolution
  * (layer_conv_ref_*, fp64 accumulation), rounding through bf16 for
- * CUDNN_DATA_BFLOAT16 tensors. See tests/cuda_emul/emul.cpp. */
+ * CUDNN_DATA_BFLOAT16 tensors. The timed search (cudnnFind*Ex) checks its
+ * buffers and answers with the double's algorithms in an order of its own
+ * "times" (algorithm 6 fastest), so a test can tell a timed pick from the
+ * heuristics' (algorithm 0 first among the deterministic ones). See
+ * tests/cuda_emul/emul.cpp. */
 #ifndef CUEMUL_CUDNN_H
 #define CUEMUL_CUDNN_H
 #include <stddef.h>
@@ -97,6 +101,22 @@ cudnnStatus_t cudnnConvolutionBackwardFilter(cudnnHandle_t h, const void *alpha,
                                              cudnnTensorDescriptor_t dyd, const void *dy, cudnnConvolutionDescriptor_t cd,
                                              cudnnConvolutionBwdFilterAlgo_t algo, void *ws, size_t ws_bytes,
                                              const void *beta, cudnnFilterDescriptor_t dwd, void *dw);
+cudnnStatus_t cudnnFindConvolutionForwardAlgorithmEx(cudnnHandle_t h, cudnnTensorDescriptor_t xd, const void *x,
+                                                     cudnnFilterDescriptor_t wd, const void *w,
+                                                     cudnnConvolutionDescriptor_t cd, cudnnTensorDescriptor_t yd, void *y,
+                                                     int req, int *got, cudnnConvolutionFwdAlgoPerf_t *r, void *ws,
+                                                     size_t ws_bytes);
+cudnnStatus_t cudnnFindConvolutionBackwardDataAlgorithmEx(cudnnHandle_t h, cudnnFilterDescriptor_t wd, const void *w,
+                                                          cudnnTensorDescriptor_t dyd, const void *dy,
+                                                          cudnnConvolutionDescriptor_t cd, cudnnTensorDescriptor_t dxd,
+                                                          void *dx, int req, int *got,
+                                                          cudnnConvolutionBwdDataAlgoPerf_t *r, void *ws, size_t ws_bytes);
+cudnnStatus_t cudnnFindConvolutionBackwardFilterAlgorithmEx(cudnnHandle_t h, cudnnTensorDescriptor_t xd, const void *x,
+                                                            cudnnTensorDescriptor_t dyd, const void *dy,
+                                                            cudnnConvolutionDescriptor_t cd, cudnnFilterDescriptor_t dwd,
+                                                            void *dw, int req, int *got,
+                                                            cudnnConvolutionBwdFilterAlgoPerf_t *r, void *ws,
+                                                            size_t ws_bytes);
 /* calls checked so far (for tests) */
 long long cuemul_cudnn_calls(void);
 #endif
