@@ -11,7 +11,7 @@
 #include <unistd.h>
 
 #include "core/common.h"
-#include "io/synth.h"
+#include "sim/synth.h"
 #include "io/config.h"
 #include "io/folds.h"
 #include "io/h5store.h"

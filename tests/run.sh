@@ -10,10 +10,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 t0=$SECONDS
 say() { echo "tests [$((SECONDS - t0)) s]: $*"; }
-say "packages (jobs/install-deps.sh --tests; python3-torch alone is about 200 MB on a fresh system)"
-bash jobs/install-deps.sh --tests
+say "packages (scripts/install-deps.sh --tests; python3-torch alone is about 200 MB on a fresh system)"
+bash scripts/install-deps.sh --tests
 say "configure and build ./build-test with -Werror (about 1 min on 2 cores the first time)"
-bash jobs/build.sh build-test -DCMAKE_BUILD_TYPE=Release -DCORDSEG_FATAL_WARNINGS=ON
+bash scripts/build.sh build-test -DCMAKE_BUILD_TYPE=Release -DCORDSEG_FATAL_WARNINGS=ON
 # where nvcc, cuDNN and NCCL are (here: /usr/local/cuda), the CUDA backend must build, warnings as errors
 if command -v nvcc >/dev/null || [ -x /usr/local/cuda/bin/nvcc ]; then
   if ! grep -q '^CORDSEG_WITH_CUDA:BOOL=ON' build-test/CMakeCache.txt; then

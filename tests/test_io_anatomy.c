@@ -1,4 +1,4 @@
-/* tests/test_io_anatomy.c: the phantom's `--anatomy full` mode (io/anatomy.h).
+/* tests/test_io_anatomy.c: the phantom's `--anatomy full` mode (sim/anatomy.h).
  *  - every tissue at its place relative to the cord, in world coordinates
  *    (RAS+ through niftigeom_store_affine, the phantom's NIfTI export):
  *    vertebral body/disc anterior, posterior bone (laminae, spinous process)
@@ -13,7 +13,7 @@
  *  - white matter more anisotropic than gray matter (labels) and muscle FA
  *    0.25..0.6 (tissue map);
  *  - the contrast ratios of the --compare procedure inside the ranges
- *    documented in io/anatomy.h, for the phantom and (when ../shared/data has
+ *    documented in sim/anatomy.h, for the phantom and (when ../shared/data has
  *    it) the real sct_dmri series;
  *  - seeded determinism (1 vs 2 threads, another seed differs) and
  *    `--anatomy none` reproducing the bytes of the phantom before the anatomy
@@ -29,10 +29,10 @@
 #include <unistd.h>
 
 #include "core/common.h"
-#include "io/anatomy.h"
+#include "sim/anatomy.h"
 #include "io/h5store.h"
 #include "io/niftigeom.h"
-#include "io/phantom.h"
+#include "sim/phantom.h"
 #include "tests/testutil.h"
 
 static uint64_t stored_checksum(const char *path) {
@@ -45,7 +45,7 @@ static uint64_t stored_checksum(const char *path) {
   return want;
 }
 
-/* documented in io/anatomy.h */
+/* documented in sim/anatomy.h */
 #define CSF_LO 0.7
 #define CSF_HI 1.4
 #define MUS_LO 0.2
@@ -77,7 +77,7 @@ int main(void) {
   for (int32_t m = 0; m < a.n; m++) ndisc += a.disc_w[m] > 0.5f;
   T_CHECK(ndisc > 3 && ndisc < a.n / 2, "disc weights: %d of %d slab centres mostly in a disc", ndisc, a.n);
 
-  /* the bony canal per level inside the documented ranges (io/anatomy.h: radiographic means / 1.17
+  /* the bony canal per level inside the documented ranges (sim/anatomy.h: radiographic means / 1.17
    * magnification +- 2.5 SD): AP C2 15.4 +- 1.5 mm, C5 13.1 +- 1.3 mm; LR (interpediculate) C5
    * 24.7 +- 2.0 mm; C2 wider in AP than C5 in every subject; the sac thicker at C2 than at C6 */
   int canal_ok = 0, sas_ok = 0;
@@ -235,7 +235,7 @@ int main(void) {
             mid);
   }
   T_CHECK(root_midline == 0, "no nerve root in front of or behind the cord (%d pixels)", root_midline);
-  /* the dural sac by level (io/anatomy.h): at C2 a wide, bright CSF ring around the cord on every side,
+  /* the dural sac by level (sim/anatomy.h): at C2 a wide, bright CSF ring around the cord on every side,
    * wider than at C6 (the upper cervical cistern vs the cervical enlargement); CSF brighter than the cord */
   T_CHECK(lev_n[2] > 0 && lev_n[6] > 0, "slices at C2 (%d) and C6 (%d)", lev_n[2], lev_n[6]);
   double r2 = lev_csf[2] / lev_cord[2], r6 = lev_csf[6] / lev_cord[6];

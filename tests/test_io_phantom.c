@@ -14,7 +14,7 @@
 
 #include "core/common.h"
 #include "io/h5store.h"
-#include "io/phantom.h"
+#include "sim/phantom.h"
 #include "tests/testutil.h"
 
 static uint64_t stored_checksum(const char *path) {

@@ -9,7 +9,7 @@
 
 #include "core/common.h"
 #include "core/step.h"
-#include "io/synth.h"
+#include "sim/synth.h"
 #include "tests/testutil.h"
 
 enum { N = 2, S = 32, K = 9, STEPS = 150 };

@@ -36,7 +36,7 @@ if [ -f "$D/dmri.nii.gz" ]; then
     check "--compare row '$row'" 'grep -q "$row" "$T/cmp.txt"'
   done
   col() { awk -v r="$1" 'index($0, r) == 1 { print $NF }' "$T/cmp.txt"; } # the phantom full column
-  check "--compare: full's CSF ring / cord inside 0.7-1.4 (io/anatomy.h)" \
+  check "--compare: full's CSF ring / cord inside 0.7-1.4 (sim/anatomy.h)" \
     'awk -v x="$(col "B0 CSF ring")" "BEGIN { exit !(x >= 0.7 && x <= 1.4) }"'
   check "--compare: full's rim (WM) FA above its core (GM) FA, as the real series'" \
     'awk -v w="$(col "FA cord WM")" -v g="$(col "FA cord GM")" "BEGIN { exit !(w > g) }"'

@@ -17,3 +17,6 @@ add_test(NAME test_segment COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/tests/test_s
 set_tests_properties(test_segment PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 600 ENVIRONMENT "OMP_NUM_THREADS=2")
 add_test(NAME test_phantom_cli COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/tests/test_phantom_cli.sh $<TARGET_FILE:cordseg>)
 set_tests_properties(test_phantom_cli PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 300 ENVIRONMENT "OMP_NUM_THREADS=2")
+# the folders are floors: no #include from a higher floor (tests/test_include_layers.sh lists the rule)
+add_test(NAME test_include_layers COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/tests/test_include_layers.sh ${CMAKE_CURRENT_SOURCE_DIR})
+set_tests_properties(test_include_layers PROPERTIES TIMEOUT 60)

@@ -1,0 +1,757 @@
+/* sim/phantom.c: the PAM50-based CSM-like phantom cohort (model in phantom.h):
+ * atlas slab maps, per-subject deformation and acquisition simulation, DTI
+ * fit, and the cohort build (store, NIfTI, montage). */
+#define _POSIX_C_SOURCE 200809L
+#include "sim/phantom.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "core/common.h"
+#include "sim/anatomy.h"
+#include "io/dti.h"
+#include "io/hash.h"
+#include "io/montage.h"
+#include "io/niftigeom.h"
+#include "io/niftivol.h"
+#include "io/textio.h"
+
+#define PAM50_HINT "point --pam50 at the PAM50 template directory (with atlas/ and template/), e.g. ../shared/data/PAM50"
+
+void phantom_config_default(PhantomConfig *c) {
+  *c = (PhantomConfig){.subjects = 89, .slices = 12, .size = 128, .fov_mm = 80, .acq_row_mm = 1.26,
+                       .acq_col_mm = 1.0, .slab_mm = 7, .bval = 600, .ndirs = 15, .snr = 20, .seed = 42,
+                       .anatomy = PHANTOM_ANATOMY_NONE};
+}
+
+int phantom_anatomy_parse(const char *s) {
+  return !strcmp(s, "none") ? PHANTOM_ANATOMY_NONE : !strcmp(s, "full") ? PHANTOM_ANATOMY_FULL : -1;
+}
+
+const char *const PHANTOM_TISSUE_NAMES[PT_N] = {"air",    "wm",  "gm",  "csf",      "other",    "bone",  "marrow",
+                                                "disc",   "fluid", "fat", "muscle_l", "muscle_r", "plexus", "root",
+                                                "vessel"};
+
+/* ------------------------------------------------------------ atlas ---- */
+/* atlas id (0..35) -> channel 0..7 (label id - 1) from its name in info_label.txt */
+static void parse_info_label(const char *dir, int chan[36], char files[37][64]) {
+  char p[4200], line[512];
+  snprintf(p, sizeof p, "%s/atlas/info_label.txt", dir);
+  FILE *f = fopen(p, "r");
+  if (!f) cs_fatal(PAM50_HINT, "cannot open the PAM50 atlas index '%s'", p);
+  for (int i = 0; i < 36; i++) chan[i] = -1;
+  for (int i = 0; i < 37; i++) files[i][0] = 0;
+  int section = 0;
+  while (fgets(line, sizeof line, f)) {
+    if (strstr(line, "Keyword=")) section = strstr(line, "IndivLabels") != NULL;
+    if (!section || line[0] == '#') continue;
+    int id;
+    char name[256] = "", file[128] = "";
+    if (sscanf(line, "%d, %255[^,], %127s", &id, name, file) != 3 || id < 0 || id > 36) continue;
+    snprintf(files[id], 64, "%s", file);
+    if (id == 36) continue;
+    int left = strstr(name, "left") != NULL, right = strstr(name, "right") != NULL;
+    int group = id <= 3 ? 0 : id <= 13 ? 1 : id <= 29 ? 2 : 3; /* dorsal, lateral, ventral, gray */
+    if (left == right) cs_fatal(PAM50_HINT, "'%s': label %d ('%s') names neither left nor right", p, id, name);
+    chan[id] = (left ? 0 : 4) + group;
+  }
+  fclose(f);
+  for (int i = 0; i < 36; i++)
+    if (chan[i] < 0 || !files[i][0]) cs_fatal(PAM50_HINT, "'%s': atlas label %d is missing", p, i);
+}
+
+static int32_t level_mode(const float *lv, int64_t n) {
+  int cnt[32] = {0};
+  for (int64_t i = 0; i < n; i++) {
+    int l = (int)lrintf(lv[i]);
+    if (l > 0 && l < 32) cnt[l]++;
+  }
+  int best = 0;
+  for (int l = 1; l < 32; l++)
+    if (cnt[l] > cnt[best]) best = l;
+  return best;
+}
+
+/* the atlas cord's (8 ROI maps summed > 0.5) extent from its centroid at slab m, mm:
+ * [0] toward the patient's left (higher columns), [1] right, [2] anterior (lower rows), [3] posterior */
+static void atlas_cord_extent(const PhantomAtlas *a, int32_t m, double *ext) {
+  const size_t hw2 = (size_t)a->hw * a->hw;
+  const float *mp = a->maps + (size_t)m * PHANTOM_NCH * hw2;
+  ext[0] = ext[1] = ext[2] = ext[3] = 0;
+  for (size_t i = 0; i < hw2; i++) {
+    float c = 0;
+    for (int ch = 0; ch < 8; ch++) c += mp[(size_t)ch * hw2 + i];
+    if (c <= 0.5f) continue;
+    double dc = ((double)(i % (size_t)a->hw) - a->ccol[m]) * a->px_mm;
+    double dr = ((double)(i / (size_t)a->hw) - a->crow[m]) * a->px_mm;
+    ext[0] = fmax(ext[0], dc), ext[1] = fmax(ext[1], -dc), ext[2] = fmax(ext[2], -dr), ext[3] = fmax(ext[3], dr);
+  }
+}
+
+void phantom_atlas_load(PhantomAtlas *a, const char *dir, double slab_mm) {
+  memset(a, 0, sizeof *a);
+  int chan[36];
+  char files[37][64];
+  parse_info_label(dir, chan, files);
+  char p[4200];
+  /* levels fix the cranio-caudal range and the grid */
+  snprintf(p, sizeof p, "%s/template/PAM50_levels.nii.gz", dir);
+  NiftiVol lv;
+  niftivol_read_header(&lv, p);
+  NiftiAxial ax;
+  niftigeom_axial_axes(&lv, &ax);
+  CS_CHECK(ax.slice_axis == 2 && fabs(ax.row_mm - ax.col_mm) < 1e-6 && lv.nx == lv.ny, PAM50_HINT,
+           "'%s': expected axial k-planes with square in-plane pixels", p);
+  int64_t ns = lv.nz, rows = lv.ny, cols = lv.nx;
+  size_t hw2 = (size_t)rows * (size_t)cols;
+  float *lvbuf = mallocCheck(sizeof(float) * hw2 * (size_t)ns);
+  niftivol_read_planes(&lv, p, 0, ns, lvbuf);
+  lv.data = lvbuf;
+  float *plane = mallocCheck(sizeof(float) * hw2);
+  int32_t *lev = mallocCheck(sizeof(int32_t) * (size_t)ns);
+  int64_t s_c2 = -1, s_c7 = -1, r_, c_;
+  for (int64_t s = 0; s < ns; s++) {
+    niftigeom_axial_slice(&lv, &ax, 0, s, plane, &r_, &c_);
+    lev[s] = level_mode(plane, rows * cols);
+    if (lev[s] == 2 && s_c2 < 0) s_c2 = s;
+    if (lev[s] == 7) s_c7 = s;
+  }
+  free(lv.data);
+  free(plane);
+  CS_CHECK(s_c2 >= 0 && s_c7 > s_c2, PAM50_HINT, "'%s': levels C2..C7 not found", p);
+  int step = (int)lrint(1.0 / ax.slice_mm); /* centres 1 mm apart */
+  int half = (int)lrint(slab_mm / ax.slice_mm / 2);
+  if (step < 1) step = 1;
+  if (half < 1) half = 1;
+  int64_t s0 = s_c2 - 10 * step, s1 = s_c7 + 10 * step; /* margin for per-subject jitter */
+  if (s0 < half) s0 = half;
+  if (s1 > ns - half - 1) s1 = ns - half - 1;
+  a->n = (int32_t)((s1 - s0) / step + 1);
+  a->hw = (int32_t)rows, a->px_mm = ax.row_mm, a->step_mm = step * ax.slice_mm;
+  a->first_c2 = (int32_t)((s_c2 - s0) / step), a->last_c7 = (int32_t)((s_c7 - s0) / step);
+  a->maps = callocCheck((size_t)a->n * PHANTOM_NCH * hw2, sizeof(float));
+  a->level = mallocCheck(sizeof(int32_t) * (size_t)a->n);
+  for (int32_t m = 0; m < a->n; m++) a->level[m] = lev[s0 + (int64_t)m * step];
+  free(lev);
+  /* discs: 5 mm at every level change; a slab's weight = its overlap with the nearest disc */
+  a->disc_w = mallocCheck(sizeof(float) * (size_t)a->n);
+  for (int32_t m = 0; m < a->n; m++) {
+    double best = 1e9;
+    for (int32_t q = 0; q + 1 < a->n; q++)
+      if (a->level[q] != a->level[q + 1]) best = fmin(best, fabs((q + 0.5 - m) * a->step_mm));
+    double h = slab_mm / 2, lo = fmax(-h, best - 2.5), hi = fmin(h, best + 2.5);
+    a->disc_w[m] = (float)(hi > lo ? (hi - lo) / (2 * h) : 0);
+  }
+  /* the k-plane range holding axial slices [s0 - half, s_last + half) */
+  int64_t s_last = s0 + (int64_t)(a->n - 1) * step, sa = s0 - half, sb = s_last + half;
+  int64_t klo = ax.slice_reverse ? ns - sb : sa, khi = ax.slice_reverse ? ns - sa : sb;
+  int64_t s_off = ax.slice_reverse ? ns - khi : klo;
+  /* 36 tract maps + CSF, streamed in parallel, slab-averaged into their channel */
+  char csf_path[4200];
+  snprintf(csf_path, sizeof csf_path, "%s/atlas/%s", dir, files[36]);
+  struct stat st;
+  if (!files[36][0] || stat(csf_path, &st) != 0) snprintf(csf_path, sizeof csf_path, "%s/template/PAM50_csf.nii.gz", dir);
+  int failed = 0;
+#pragma omp parallel
+  {
+    /* per-thread buffers, allocated once (page faults serialise threads) */
+    float *buf = mallocCheck(sizeof(float) * hw2 * (size_t)(khi - klo));
+    float *slab = mallocCheck(sizeof(float) * (size_t)a->n * hw2);
+    float *pl = mallocCheck(sizeof(float) * hw2 * (size_t)(sb - sa)); /* axial planes sa..sb, our orientation */
+#pragma omp for schedule(dynamic, 1)
+    for (int fi = 0; fi < 37; fi++) {
+      char fp[4200];
+      if (fi < 36) snprintf(fp, sizeof fp, "%s/atlas/%s", dir, files[fi]);
+      else snprintf(fp, sizeof fp, "%s", csf_path);
+      NiftiVol v;
+      niftivol_read_header(&v, fp); /* grid check first */
+      if (v.nx != lv.nx || v.ny != lv.ny || v.nz != lv.nz) {
+#pragma omp atomic write
+        failed = fi + 1;
+        continue;
+      }
+      niftivol_read_planes(&v, fp, klo, khi, buf);
+      v.data = buf, v.nz = khi - klo;
+      int ch = fi < 36 ? chan[fi] : 8;
+      int64_t r2, c2;
+      for (int64_t s = sa; s < sb; s++) niftigeom_axial_slice(&v, &ax, 0, s - s_off, pl + (size_t)(s - sa) * hw2, &r2, &c2);
+      memset(slab, 0, sizeof(float) * (size_t)a->n * hw2);
+      for (int32_t m = 0; m < a->n; m++) {
+        int64_t sc = s0 + (int64_t)m * step;
+        float *dst = slab + (size_t)m * hw2;
+        for (int64_t s = sc - half; s < sc + half; s++) {
+          const float *src = pl + (size_t)(s - sa) * hw2;
+          for (size_t i = 0; i < hw2; i++) dst[i] += src[i];
+        }
+      }
+      float inv = 1.0f / (float)(2 * half);
+#pragma omp critical(phantom_atlas)
+      for (int32_t m = 0; m < a->n; m++) {
+        float *dst = a->maps + ((size_t)m * PHANTOM_NCH + ch) * hw2;
+        for (size_t i = 0; i < hw2; i++) dst[i] += inv * slab[(size_t)m * hw2 + i];
+      }
+    }
+    free(slab), free(pl), free(buf);
+  }
+  CS_CHECK(!failed, PAM50_HINT, "PAM50 map %d does not have the grid of PAM50_levels.nii.gz", failed - 1);
+  /* Left/right: the labels follow the atlas names (info_label.txt), the
+   * columns follow the atlas affine (io/niftigeom.h: column 0 patient right,
+   * RAS+ x). PAM50 puts the tracts named "left" at x < 0, the patient's left,
+   * so they land in the high columns. Names and affine disagreeing means a
+   * broken atlas: refuse it rather than guess which one is right. */
+  double colL = 0, colR = 0, wL = 0, wR = 0;
+  for (int32_t m = 0; m < a->n; m++)
+    for (int ch = 0; ch < 8; ch++) {
+      const float *mp = a->maps + ((size_t)m * PHANTOM_NCH + ch) * hw2;
+      for (size_t i = 0; i < hw2; i++) {
+        double c = (double)(i % (size_t)a->hw);
+        if (ch < 4) colL += mp[i] * c, wL += mp[i];
+        else colR += mp[i] * c, wR += mp[i];
+      }
+    }
+  CS_CHECK(wL > 0 && wR > 0 && colL / wL > colR / wR, PAM50_HINT,
+           "'%s/atlas': the tracts named 'left' lie on the patient's right by the atlas affine (mean column %.1f vs "
+           "%.1f for 'right'; column 0 = patient right): names and affine disagree",
+           dir, wL > 0 ? colL / wL : NAN, wR > 0 ? colR / wR : NAN);
+  a->crow = mallocCheck(sizeof(float) * (size_t)a->n);
+  a->ccol = mallocCheck(sizeof(float) * (size_t)a->n);
+  for (int32_t m = 0; m < a->n; m++) {
+    double sw = 0, sr = 0, sc = 0;
+    float *mp = a->maps + (size_t)m * PHANTOM_NCH * hw2;
+    for (size_t i = 0; i < hw2; i++) {
+      double cord = 0;
+      for (int ch = 0; ch < 8; ch++) {
+        float *q = &mp[(size_t)ch * hw2 + i];
+        if (*q > 1) *q = 1;
+        cord += *q;
+      }
+      if (cord > 1) /* overlapping tract maps: renormalise so fractions sum to <= 1 */
+        for (int ch = 0; ch < 8; ch++) mp[(size_t)ch * hw2 + i] /= (float)cord;
+      float *csf = &mp[8 * hw2 + i];
+      *csf = fminf(*csf, 1.0f - (float)fmin(cord, 1.0));
+      sw += cord, sr += cord * (double)(i / (size_t)a->hw), sc += cord * (double)(i % (size_t)a->hw);
+    }
+    CS_CHECK(sw > 0, PAM50_HINT, "PAM50 atlas is empty at slab %d", m);
+    a->crow[m] = (float)(sr / sw), a->ccol[m] = (float)(sc / sw);
+  }
+  a->cord_ext = mallocCheck(sizeof(double) * 4 * (size_t)a->n);
+  for (int32_t m = 0; m < a->n; m++) atlas_cord_extent(a, m, a->cord_ext + 4 * (size_t)m);
+}
+
+void phantom_atlas_free(PhantomAtlas *a) {
+  free(a->maps), free(a->crow), free(a->ccol), free(a->cord_ext), free(a->level), free(a->disc_w);
+  memset(a, 0, sizeof *a);
+}
+
+/* ----------------------------------------------------------- subject ---- */
+/* n unit directions spread over the sphere (antipodally symmetric repulsion),
+ * deterministic: the same table for every subject and run */
+static void gradient_table(int n, double *g) {
+  Rng r;
+  rng_init(&r, 15);
+  for (int i = 0; i < n; i++) {
+    double x = rng_normal(&r), y = rng_normal(&r), z = rng_normal(&r), l = sqrt(x * x + y * y + z * z);
+    g[3 * i] = x / l, g[3 * i + 1] = y / l, g[3 * i + 2] = z / l;
+  }
+  double *f = mallocCheck(sizeof(double) * 3 * (size_t)n);
+  for (int it = 0; it < 400; it++) {
+    memset(f, 0, sizeof(double) * 3 * (size_t)n);
+    for (int i = 0; i < n; i++)
+      for (int j = 0; j < n; j++) {
+        if (i == j) continue;
+        for (int sgn = -1; sgn <= 1; sgn += 2) {
+          double d[3], d2 = 0;
+          for (int k = 0; k < 3; k++) d[k] = g[3 * i + k] - sgn * g[3 * j + k], d2 += d[k] * d[k];
+          double w = 1.0 / (d2 * sqrt(d2) + 1e-12);
+          for (int k = 0; k < 3; k++) f[3 * i + k] += w * d[k];
+        }
+      }
+    for (int i = 0; i < n; i++) {
+      double l = 0;
+      for (int k = 0; k < 3; k++) g[3 * i + k] += 0.01 * f[3 * i + k] / n, l += g[3 * i + k] * g[3 * i + k];
+      l = sqrt(l);
+      for (int k = 0; k < 3; k++) g[3 * i + k] /= l;
+    }
+  }
+  free(f);
+}
+
+static double uni(Rng *r, double lo, double hi) { return lo + (hi - lo) * rng_uniform(r); }
+
+static float bilinear(const float *img, int32_t n, double r, double c) {
+  if (!(r >= 0 && c >= 0 && r < n - 1 && c < n - 1)) return 0;
+  int32_t r0 = (int32_t)r, c0 = (int32_t)c;
+  float fr = (float)(r - r0), fc = (float)(c - c0);
+  const float *p = img + (size_t)r0 * n + c0;
+  return (1 - fr) * ((1 - fc) * p[0] + fc * p[1]) + fr * ((1 - fc) * p[n] + fc * p[n + 1]);
+}
+
+/* one 7-tap pass of a separable blur over an n x n image, edge-clamped:
+ * `along` is the stride of the blurred axis, `across` the other axis' */
+static void blur_pass(const float *src, float *dst, int32_t n, const double k7[7], int32_t along, int32_t across) {
+  for (int32_t a = 0; a < n; a++)
+    for (int32_t b = 0; b < n; b++) {
+      double s = 0;
+      for (int k = -3; k <= 3; k++) {
+        int32_t bb = b + k < 0 ? 0 : b + k >= n ? n - 1 : b + k;
+        s += k7[k + 3] * src[(size_t)a * across + (size_t)bb * along];
+      }
+      dst[(size_t)a * across + (size_t)b * along] = (float)s;
+    }
+}
+
+/* separable Gaussian blur (sigma in pixels along rows and columns), in place */
+static void blur(float *img, int32_t n, double sr, double sc, float *tmp) {
+  double ks[2][7];
+  double sig[2] = {sr, sc};
+  for (int d = 0; d < 2; d++) {
+    double s = 0;
+    for (int k = -3; k <= 3; k++) s += ks[d][k + 3] = exp(-0.5 * k * k / (sig[d] * sig[d]));
+    for (int k = 0; k < 7; k++) ks[d][k] /= s;
+  }
+  blur_pass(img, tmp, n, ks[1], 1, n); /* within each row (column sigma) */
+  blur_pass(tmp, img, n, ks[0], n, 1); /* within each column (row sigma) */
+}
+
+/* tissues: the old phantom's 4, then the anatomy's (sim/anatomy.h AT_BONE..AT_VESSEL at 3 + AT_*) */
+enum { T_WM, T_GM, T_CSF, T_OTHER, T_N_NONE, T_N = T_OTHER + AT_VESSEL + 1 };
+/* the tissue map names tissue t as PT_WM + t: sim/phantom.h's PT_* list the anatomy's in AT_* order */
+_Static_assert(PT_WM + T_OTHER + AT_PLEXUS == PT_PLEXUS && PT_WM + T_OTHER + AT_ROOT == PT_ROOT &&
+                   PT_WM + T_OTHER + AT_VESSEL == PT_VESSEL &&
+                   PT_WM + T_OTHER + AT_MUS_R == PT_MUSCLE_R && PT_WM + T_N == PT_N,
+               "PT_* and AT_* out of step");
+
+static void shift_image(const float *in, float *out, int32_t n, double dr, double dc);
+
+/* --anatomy full: the tissues' signals with the acquisition effects of sim/anatomy.h, then Rician noise
+ * (the same draws per voxel and volume as the old phantom) */
+static void acquire_full(const AnatomySubject *A, const PhantomConfig *c, int32_t subject, int32_t k, int32_t n,
+                         int nvol, double sigma, const float *tis,
+                         const double (*e)[DTI_MAX_VOLUMES], float *dwi, float *tmp, Rng *rn) {
+  const size_t n2 = (size_t)n * n;
+  Rng ra;
+  rng_init(&ra, hash_mix3(c->seed, (uint64_t)subject, 5000 + (uint64_t)k));
+  float *tex = mallocCheck(sizeof(float) * n2); /* muscle texture, x(1 +- 0.12) */
+  for (size_t i = 0; i < n2; i++) {
+    double x = (double)(i % (size_t)n) * c->fov_mm / n, y = (double)(i / (size_t)n) * c->fov_mm / n, t = 1;
+    for (int q = 0; q < 3; q++) t += 0.07 * sin(A->tex_k[q][0] * x + A->tex_k[q][1] * y + A->tex_ph[q]);
+    tex[i] = (float)t;
+  }
+  enum { ML = T_OTHER + AT_MUS_L, MR = T_OTHER + AT_MUS_R };
+  for (int v = 0; v < nvol; v++) {
+    double puls = rng_uniform(&ra) < A->puls_p ? 1 - uni(&ra, 0.3, 0.7) : 1; /* CSF pulsation loss */
+    const double px_mm = c->fov_mm / n;
+    double mr = v ? A->motion_sd * rng_normal(&ra) / px_mm : 0; /* rigid in-plane motion, pixels */
+    double mc = v ? A->motion_sd * rng_normal(&ra) / px_mm : 0;
+    double ev[T_N];
+    for (int t = 0; t < T_N; t++) ev[t] = e[t][v] * (t == T_CSF ? puls : 1);
+    float *img = dwi + (size_t)v * n2;
+    for (size_t i = 0; i < n2; i++) {
+      double s = 0;
+      for (int t = 0; t < T_N; t++)
+        if (t != ML && t != MR) s += tis[(size_t)t * n2 + i] * ev[t];
+      s += tex[i] * (tis[(size_t)ML * n2 + i] * ev[ML] + tis[(size_t)MR * n2 + i] * ev[MR]);
+      tmp[i] = (float)s;
+    }
+    if (v) shift_image(tmp, img, n, mr, mc); /* rigid motion between volumes */
+    else memcpy(img, tmp, sizeof(float) * n2);
+    memcpy(tmp, img, sizeof(float) * n2);
+    for (int32_t r = 0; r < n; r++) /* Nyquist ghost: the image shifted by half the FOV along AP (rows) */
+      for (int32_t cc = 0; cc < n; cc++)
+        img[(size_t)r * n + cc] += (float)A->ghost * tmp[(size_t)((r + n / 2) % n) * n + cc];
+  }
+  for (size_t i = 0; i < n2; i++) {
+    double xr = ((double)(i % (size_t)n) - n / 2) / n, yr = ((double)(i / (size_t)n) - n / 2) / n;
+    double bias = 1 + 2 * A->bias[0] * xr + 2 * A->bias[1] * yr + 4 * A->bias[2] * xr * xr + 4 * A->bias[3] * yr * yr +
+                  4 * A->bias[4] * xr * yr;
+    for (int v = 0; v < nvol; v++) {
+      double s = dwi[(size_t)v * n2 + i] * bias;
+      double u1 = rng_uniform(rn), u2 = rng_uniform(rn), rad = sigma * sqrt(-2.0 * log(u1 > 1e-300 ? u1 : 1e-300));
+      double n1 = s + rad * cos(6.283185307179586 * u2), n2n = rad * sin(6.283185307179586 * u2);
+      dwi[(size_t)v * n2 + i] = (float)sqrt(n1 * n1 + n2n * n2n);
+    }
+  }
+  free(tex);
+}
+
+void phantom_subject(const PhantomAtlas *a, const PhantomConfig *c, int32_t subject, float *b0, float *fa, float *md,
+                     float *ad, float *rd, uint8_t *labels, SliceMeta *meta) {
+  phantom_subject_ex(a, c, subject, b0, fa, md, ad, rd, labels, meta, NULL);
+}
+
+/* bilinear shift of an n x n image by (dr, dc) pixels, edge-clamped: out(r, c) = in(r - dr, c - dc) */
+static void shift_image(const float *in, float *out, int32_t n, double dr, double dc) {
+  for (int32_t r = 0; r < n; r++)
+    for (int32_t cc = 0; cc < n; cc++) {
+      double sr = fmin(n - 1.001, fmax(0, r - dr)), sc = fmin(n - 1.001, fmax(0, cc - dc));
+      int32_t r0 = (int32_t)sr, c0 = (int32_t)sc;
+      float fr = (float)(sr - r0), fc = (float)(sc - c0);
+      const float *p = in + (size_t)r0 * n + c0;
+      out[(size_t)r * n + cc] = (1 - fr) * ((1 - fc) * p[0] + fc * p[1]) + fr * ((1 - fc) * p[n] + fc * p[n + 1]);
+    }
+}
+
+void phantom_subject_ex(const PhantomAtlas *a, const PhantomConfig *c, int32_t subject, float *b0, float *fa,
+                        float *md, float *ad, float *rd, uint8_t *labels, SliceMeta *meta, uint8_t *tissue) {
+  Rng r;
+  rng_init(&r, hash_mix3(c->seed, (uint64_t)subject, 0x5eb1ec7));
+  const int32_t n = c->size, nf = 2 * n, nvol = 1 + c->ndirs;
+  const size_t n2 = (size_t)n * n, nf2 = (size_t)nf * nf;
+  (void)nf2;
+  /* per-subject anatomy */
+  double scale = uni(&r, 0.85, 1.15), aspect = uni(&r, 0.92, 1.08);
+  double theta = fmax(-0.21, fmin(0.21, 0.087 * rng_normal(&r)));
+  double tx = uni(&r, -5, 5), ty = uni(&r, -5, 5);
+  double jitter_mm = uni(&r, -3, 3);
+  int ncomp = rng_uniform(&r) < 0.5 ? 1 : 2;
+  double comp_at[2], comp_sev[2], asym = uni(&r, -0.35, 0.35);
+  for (int k = 0; k < ncomp; k++) comp_at[k] = uni(&r, 0.5, c->slices - 1.5), comp_sev[k] = uni(&r, 0.05, 0.55);
+  double tilt_lr = uni(&r, -0.15, 0.15), tilt_ap = uni(&r, -0.2, 0.2);
+  /* per-subject tissue properties (mm^2/s) and signal */
+  double wm_par = 1.65e-3 * uni(&r, 0.9, 1.1), wm_perp = 0.35e-3 * uni(&r, 0.85, 1.2);
+  double gm_par = 1.05e-3 * uni(&r, 0.9, 1.1), gm_perp = 0.6e-3 * uni(&r, 0.9, 1.1);
+  double csf_d = 3.0e-3 * uni(&r, 0.95, 1.05), oth_par = 1.8e-3, oth_perp = 1.2e-3;
+  double gain = 1000 * uni(&r, 0.8, 1.25);
+  double s0[T_N] = {0.55 * gain, 0.65 * gain, 1.0 * gain, uni(&r, 0.25, 0.4) * gain};
+  double bias_x = uni(&r, -0.12, 0.12), bias_y = uni(&r, -0.12, 0.12);
+  double sigma = s0[T_WM] / c->snr;
+  const int full = c->anatomy == PHANTOM_ANATOMY_FULL, nt = full ? T_N : T_N_NONE;
+  AnatomySubject A;
+  if (full) anatomy_subject_draw(&A, c->seed, subject);
+  if (full) sigma *= A.noise_scale; /* calibration: the real series' measured SNR (sim/anatomy.h) */
+  float *afr = full ? mallocCheck(sizeof(float) * AT_N * n2) : NULL;
+  float *rootfr = full ? mallocCheck(sizeof(float) * n2) : NULL; /* the nerve roots' share, per pixel */
+  double *g = mallocCheck(sizeof(double) * 3 * (size_t)nvol), *bv = mallocCheck(sizeof(double) * (size_t)nvol);
+  g[0] = g[1] = g[2] = 0, bv[0] = 0;
+  gradient_table(c->ndirs, g + 3);
+  for (int k = 1; k < nvol; k++) bv[k] = c->bval;
+  DtiModel model;
+  dti_model_init(&model, bv, g, nvol, "phantom gradient table");
+  float *frac = mallocCheck(sizeof(float) * PHANTOM_NCH * n2), *tis = callocCheck((size_t)T_N * n2, sizeof(float));
+  float *tmp = mallocCheck(sizeof(float) * n2), *dwi = mallocCheck(sizeof(float) * (size_t)nvol * n2);
+  const double pf = c->fov_mm / nf, apx = a->px_mm, span = (double)(a->last_c7 - a->first_c2);
+  for (int32_t k = 0; k < c->slices; k++) {
+    Rng rn;
+    rng_init(&rn, hash_mix3(c->seed, (uint64_t)subject, 1000 + (uint64_t)k));
+    /* slab centre: evenly spaced C2 .. C7/T1, plus this subject's jitter */
+    double pos = a->first_c2 + (k + 0.5) * span / c->slices + jitter_mm / a->step_mm;
+    int32_t m = (int32_t)lrint(pos);
+    m = m < 0 ? 0 : m >= a->n ? a->n - 1 : m;
+    const float *maps = a->maps + (size_t)m * PHANTOM_NCH * (size_t)a->hw * a->hw;
+    double comp = 0; /* 0 = none, up to ~0.55 = severe */
+    for (int q = 0; q < ncomp; q++) {
+      double dz = (k - comp_at[q]) * span * a->step_mm / c->slices;
+      comp += comp_sev[q] * exp(-0.5 * dz * dz / 36.0);
+    }
+    comp = fmin(comp, 0.6);
+    double ap = 1 - comp, widen = 1 + 0.4 * comp, ct = cos(theta), st = sin(theta);
+    /* render the fine grid and area-average 2x2 onto the slice grid */
+    memset(frac, 0, sizeof(float) * PHANTOM_NCH * n2);
+    if (!full)
+      for (int32_t R = 0; R < nf; R++)
+        for (int32_t C = 0; C < nf; C++) {
+          double x = (C + 0.5 - n) * pf - tx, y = (R + 0.5 - n) * pf - ty; /* x toward left, y toward posterior */
+          double u = (ct * x + st * y) / (scale * widen), v = (-st * x + ct * y) / (scale * aspect);
+          double apu = ap * (1 + asym * fmax(-1, fmin(1, u / 6.0)) * comp / 0.6);
+          v /= fmax(0.3, fmin(1.0, apu));
+          double ar = a->crow[m] + v / apx, ac = a->ccol[m] + u / apx;
+          size_t o = (size_t)(R / 2) * n + (size_t)(C / 2);
+          for (int ch = 0; ch < PHANTOM_NCH; ch++)
+            frac[ch * n2 + o] += 0.25f * bilinear(maps + (size_t)ch * a->hw * a->hw, a->hw, ar, ac);
+        }
+    else {
+      /* the same cord, shifted in the FOV with the anatomy; the image at (x0, y0) shows what lies at
+       * y0 + AP distortion (EPI phase encode), so labels follow the distorted image */
+      memset(afr, 0, sizeof(float) * AT_N * n2);
+      memset(rootfr, 0, sizeof(float) * n2);
+      double rvis[4];
+      anatomy_root_vis(&A, c->seed, subject, k, rvis);
+      const double dw = a->disc_w[m], fw = 0.6 + 0.4 * dw;
+      /* this slice's canal and dural sac (sim/anatomy.h): the sac is the cord's extent (the atlas cord as
+       * rendered: size, flattening, compression) plus the level's subarachnoid thickness, effaced where the
+       * cord is compressed; the canal is the level's, widened where the sac and the epidural margin need it */
+      AnatomySubject As = A;
+      const double *ext = a->cord_ext + 4 * (size_t)m; /* atlas cord extent, mm: left, right, anterior, posterior */
+      const double el = ext[0] * scale * widen, er = ext[1] * scale * widen;
+      const double ea = ext[2] * scale * aspect * ap, ep = ext[3] * scale * aspect * ap;
+      double t_lat, t_ant, t_post;
+      anatomy_sas(&A, a->level[m], &t_lat, &t_ant, &t_post);
+      const double eff = fmax(0, 1 - comp / 0.45);
+      t_ant *= eff, t_post *= eff, t_lat *= 1 - 0.5 * comp / 0.6;
+      const double sac_x = 0.5 * (el - er), sac_a = 0.5 * (el + er) + t_lat;
+      const double sac_y = 0.5 * (ep - ea) + 0.5 * (t_post - t_ant), sac_b = 0.5 * (ea + ep) + 0.5 * (t_ant + t_post);
+      const double rcx = ct * A.cord_dx + st * A.cord_dy, rcy = -st * A.cord_dx + ct * A.cord_dy;
+      double can_a, can_b;
+      anatomy_canal(&A, a->level[m], &can_a, &can_b);
+      can_b *= 1 - 0.25 * comp;
+      As.canal_a = fmax(can_a, fabs(sac_x + rcx) + sac_a + A.epi_min);
+      As.canal_b = fmax(can_b, fabs(sac_y + rcy) + sac_b + A.epi_min);
+      As.mass_x += As.canal_a - A.canal_a, As.va_x += As.canal_a - A.canal_a; /* the arch follows the canal */
+      for (int32_t R = 0; R < nf; R++)
+        for (int32_t C = 0; C < nf; C++) {
+          double x0 = (C + 0.5 - n) * pf, y0 = (R + 0.5 - n) * pf;
+          double yd = y0 + A.dist_amp * sin(A.dist_k * x0 + A.dist_ph) * cos(0.5 * A.dist_k * y0);
+          double x = x0 - tx - A.fov_dx, y = yd - ty - A.fov_dy;
+          double u = (ct * x + st * y) / (scale * widen), v = (-st * x + ct * y) / (scale * aspect);
+          double apu = ap * (1 + asym * fmax(-1, fmin(1, u / 6.0)) * comp / 0.6);
+          v /= fmax(0.3, fmin(1.0, apu));
+          double ar = a->crow[m] + v / apx, ac = a->ccol[m] + u / apx;
+          size_t o = (size_t)(R / 2) * n + (size_t)(C / 2);
+          float cordf = 0;
+          for (int ch = 0; ch < 8; ch++) {
+            float f = bilinear(maps + (size_t)ch * a->hw * a->hw, a->hw, ar, ac);
+            frac[ch * n2 + o] += 0.25f * f, cordf += f;
+          }
+          double xc = x + A.cord_dx, yc = y + A.cord_dy;
+          int cls = anatomy_class(&As, ct * xc + st * yc, -st * xc + ct * yc, a->level[m], 1.0);
+          const double xr = ct * x + st * y, yr = -st * x + ct * y; /* the cord's frame */
+          /* CSF: the sac less the cord and the nerve roots crossing it */
+          const int in_sac = cls == AT_CANAL && anatomy_in_ellipse(xr, yr, sac_x, sac_y, sac_a, sac_b);
+          const float rf = cls == AT_CANAL ? (float)anatomy_root_frac(&A, xr, yr, el, er, ea, ep, rvis) : 0;
+          if (in_sac) {
+            const float freef = 0.25f * fmaxf(0, 1 - fminf(cordf, 1));
+            frac[8 * n2 + o] += freef * (1 - rf);
+            rootfr[o] += freef * rf;
+          }
+          if (cls == AT_BODY) { /* marrow, or disc by the slab's disc weight */
+            afr[AT_MARROW * n2 + o] += 0.25f * (float)(1 - dw);
+            afr[AT_DISC * n2 + o] += 0.25f * (float)dw;
+          } else if (cls == AT_FACET) {
+            afr[AT_FLUID * n2 + o] += 0.25f * (float)fw;
+            afr[AT_BONE * n2 + o] += 0.25f * (float)(1 - fw);
+          } else {
+            /* the canal's remainder: venous plexus in front of and beside the sac's anterior part, epidural fat
+             * elsewhere, and the nerve roots on their way to the foramen (inside the sac they took their share
+             * above) */
+            const int plexus = cls == AT_CANAL && yr < sac_y + A.plexus_back * sac_b &&
+                               anatomy_in_ellipse(xr, yr, sac_x, sac_y, sac_a + A.plexus_lat, sac_b + A.plexus_mm);
+            const float rout = in_sac ? 0 : rf;
+            afr[(cls == AT_CANAL ? (plexus ? AT_PLEXUS : AT_FAT) : cls) * n2 + o] += 0.25f * (1 - rout);
+            afr[AT_ROOT * n2 + o] += 0.25f * rout;
+          }
+        }
+    }
+    /* labels: argmax of background and the 8 ROIs */
+    uint8_t *lab = labels + (size_t)k * n2;
+    for (size_t i = 0; i < n2; i++) {
+      float cord = 0, best = 0;
+      int bl = 0;
+      for (int ch = 0; ch < 8; ch++) {
+        float f = frac[ch * n2 + i];
+        cord += f;
+        if (f > best) best = f, bl = ch + 1;
+      }
+      lab[i] = (uint8_t)(best > 1 - cord ? bl : 0);
+      float wm = 0;
+      for (int ch = 0; ch < 8; ch++)
+        if (ch != 3 && ch != 7) wm += frac[ch * n2 + i];
+      tis[T_WM * n2 + i] = wm;
+      tis[T_GM * n2 + i] = frac[3 * n2 + i] + frac[7 * n2 + i];
+      tis[T_CSF * n2 + i] = frac[8 * n2 + i];
+      tis[T_OTHER * n2 + i] = fmaxf(0, 1 - cord - frac[8 * n2 + i]);
+      if (full) { /* what the cord and CSF leave is split among the anatomy's tissues (air carries none) */
+        const float rem = fmaxf(0, tis[T_OTHER * n2 + i] - rootfr[i]); /* the roots took their share of the CSF */
+        tis[T_OTHER * n2 + i] = rem * afr[AT_OTHER * n2 + i];
+        for (int t = AT_BONE; t <= AT_VESSEL; t++) tis[(T_OTHER + t) * n2 + i] = rem * afr[t * n2 + i];
+        tis[(T_OTHER + AT_ROOT) * n2 + i] += rootfr[i];
+      }
+      if (tissue) {
+        int bt = PT_AIR;
+        float bf = 0.2f;
+        for (int t = 0; t < nt; t++)
+          if (tis[t * n2 + i] > bf) bf = tis[t * n2 + i], bt = PT_WM + t;
+        tissue[(size_t)k * n2 + i] = (uint8_t)bt;
+      }
+    }
+    /* acquired resolution: Gaussian with FWHM = acquired pixel size */
+    double px = c->fov_mm / n;
+    for (int t = 0; t < nt; t++) blur(tis + t * n2, n, c->acq_row_mm / px / 2.355, c->acq_col_mm / px / 2.355, tmp);
+    /* tensors: cord axis tilted a little; compression raises WM radial diffusivity */
+    double axis[3] = {tilt_lr, tilt_ap, 1}, al = sqrt(1 + tilt_lr * tilt_lr + tilt_ap * tilt_ap);
+    for (int q = 0; q < 3; q++) axis[q] /= al;
+    double lpar[T_N] = {wm_par * (1 - 0.25 * comp), gm_par, csf_d, oth_par};
+    double lperp[T_N] = {wm_perp * (1 + 1.6 * comp), gm_perp * (1 + 0.5 * comp), csf_d, oth_perp};
+    if (full) lperp[T_WM] *= A.wm_perp_scale;
+    double e[T_N][DTI_MAX_VOLUMES];
+    for (int t = 0; t < T_N_NONE; t++)
+      for (int v = 0; v < nvol; v++) {
+        double ga = g[3 * v] * axis[0] + g[3 * v + 1] * axis[1] + g[3 * v + 2] * axis[2];
+        double gg = g[3 * v] * g[3 * v] + g[3 * v + 1] * g[3 * v + 1] + g[3 * v + 2] * g[3 * v + 2];
+        double q = lperp[t] * gg + (lpar[t] - lperp[t]) * ga * ga;
+        e[t][v] = s0[t] * exp(-bv[v] * q);
+      }
+    if (full) { /* calibration against the real series (sim/anatomy.h): CSF brighter, soft tissue darker; below
+                 * C3 the thin sac's CSF dimmer per slice (through-plane partial volume, flow dephasing) */
+      Rng rc;
+      rng_init(&rc, hash_mix3(c->seed, (uint64_t)subject, 7000 + (uint64_t)k));
+      const double low = uni(&rc, A.csf_low[0], A.csf_low[1]);
+      const double csf = A.csf_scale * (a->level[m] <= 2 ? 1 : a->level[m] == 3 ? 0.5 * (1 + low) : low);
+      for (int v = 0; v < nvol; v++) e[T_CSF][v] *= csf, e[T_OTHER][v] *= A.other_scale;
+    }
+    if (full) /* the anatomy's tensors: muscles along their own (mirrored) fibres, nerve roots laterally, the rest
+                 * isotropic */
+      for (int at = AT_BONE; at <= AT_VESSEL; at++)
+        for (int v = 0; v < nvol; v++) {
+          double dir[3] = {at == AT_MUS_R ? -A.mus_dir[0] : A.mus_dir[0], A.mus_dir[1], A.mus_dir[2]};
+          if (at == AT_ROOT) dir[0] = 1, dir[1] = dir[2] = 0; /* the roots run laterally (either side alike) */
+          double ga = g[3 * v] * dir[0] + g[3 * v + 1] * dir[1] + g[3 * v + 2] * dir[2];
+          double gg = g[3 * v] * g[3 * v] + g[3 * v + 1] * g[3 * v + 1] + g[3 * v + 2] * g[3 * v + 2];
+          double q = A.dperp[at] * gg + (A.dpar[at] - A.dperp[at]) * ga * ga;
+          e[T_OTHER + at][v] = gain * A.s0[at] * exp(-bv[v] * q);
+        }
+    if (full) {
+      acquire_full(&A, c, subject, k, n, nvol, sigma, tis, (const double(*)[DTI_MAX_VOLUMES])e, dwi, tmp, &rn);
+      if (A.ap_fov > 0) { /* a reduced field of view along AP (phase encode): zero outside, as `segment` pads */
+        const double px_mm = c->fov_mm / n, yc = ty + A.fov_dy + A.ap_fov_dy; /* cord centre + offset, mm */
+        for (int32_t row = 0; row < n; row++) {
+          const double y = (row + 0.5) * px_mm - 0.5 * c->fov_mm;
+          if (fabs(y - yc) <= 0.5 * A.ap_fov) continue;
+          for (int v = 0; v < nvol; v++) memset(dwi + (size_t)v * n2 + (size_t)row * n, 0, sizeof(float) * (size_t)n);
+        }
+      }
+    } else
+    for (size_t i = 0; i < n2; i++) {
+      double xr = ((double)(i % n) - n / 2) / n, yr = ((double)(i / n) - n / 2) / n;
+      double bias = 1 + bias_x * xr * 2 + bias_y * yr * 2;
+      for (int v = 0; v < nvol; v++) {
+        double s = 0;
+        for (int t = 0; t < T_N_NONE; t++) s += tis[t * n2 + i] * e[t][v];
+        s *= bias;
+        /* one Box-Muller pair gives both Rician components */
+        double u1 = rng_uniform(&rn), u2 = rng_uniform(&rn), rad = sigma * sqrt(-2.0 * log(u1 > 1e-300 ? u1 : 1e-300));
+        double n1 = s + rad * cos(6.283185307179586 * u2), n2n = rad * sin(6.283185307179586 * u2);
+        dwi[(size_t)v * n2 + i] = (float)sqrt(n1 * n1 + n2n * n2n); /* Rician magnitude */
+      }
+    }
+    size_t o = (size_t)k * n2;
+    dti_fit_volume(&model, dwi, (int64_t)n2, b0 ? b0 + o : NULL, fa ? fa + o : NULL, md ? md + o : NULL,
+                   ad ? ad + o : NULL, rd ? rd + o : NULL);
+    meta[k] = (SliceMeta){.subject = subject, .slice = k, .level = a->level[m],
+                          .spacing = {(float)px, (float)px}};
+  }
+  dti_model_free(&model);
+  free(g), free(bv), free(frac), free(tis), free(tmp), free(dwi), free(afr), free(rootfr);
+}
+
+void phantom_measure(const PhantomAtlas *a, const PhantomConfig *c, int32_t nsubj, AnatomyStats *out) {
+  const size_t per = (size_t)c->slices * c->size * c->size;
+  AnatomyStats *st = callocCheck((size_t)nsubj, sizeof(AnatomyStats));
+#pragma omp parallel for schedule(dynamic, 1)
+  for (int32_t s = 0; s < nsubj; s++) {
+    float *b0 = mallocCheck(sizeof(float) * per), *fa = mallocCheck(sizeof(float) * per);
+    float *md = mallocCheck(sizeof(float) * per);
+    uint8_t *lab = mallocCheck(per);
+    SliceMeta *meta = mallocCheck(sizeof(SliceMeta) * (size_t)c->slices);
+    phantom_subject(a, c, s + 1, b0, fa, md, NULL, NULL, lab, meta);
+    const double px = c->fov_mm / c->size;
+    anatomy_measure(b0, fa, md, c->size, c->size, c->slices, px, px, c->bval, &st[s]);
+    free(b0), free(fa), free(md), free(lab), free(meta);
+  }
+  /* average the per-subject values (NaN-safe) */
+  memset(out, 0, sizeof *out);
+#define PM_FIELDS(X, S) \
+  X(S, cord_b0) X(S, csf_cord) X(S, csf_peak_cord) X(S, csf_peak_cord_low) X(S, csf_ant_cord) X(S, csf_post_cord) \
+  X(S, cord_ant_post) X(S, muscle_cord) X(S, outside_cord) X(S, fa_wm) X(S, fa_gm) X(S, fa_muscle) \
+  X(S, fa_cord) X(S, md_cord) X(S, snr) X(S, hist[0]) X(S, hist[1]) X(S, hist[2]) X(S, hist[3]) X(S, hist[4]) \
+  X(S, hist[5]) X(S, hist[6]) X(S, hist[7]) X(S, hist[8])
+#define PM_PTR(S, f) &(S)->f,
+  double *dst[] = {PM_FIELDS(PM_PTR, out)}, cnt[sizeof dst / sizeof dst[0]] = {0};
+  const int nf = (int)(sizeof dst / sizeof dst[0]);
+  for (int32_t s = 0; s < nsubj; s++) {
+    out->cord_n += st[s].cord_n, out->slices += st[s].slices;
+    AnatomyStats *one = &st[s];
+    const double *src[] = {PM_FIELDS(PM_PTR, one)};
+    for (int f = 0; f < nf; f++)
+      if (isfinite(*src[f])) *dst[f] += *src[f], cnt[f]++;
+  }
+#undef PM_PTR
+#undef PM_FIELDS
+  for (int f = 0; f < nf; f++) *dst[f] = cnt[f] ? *dst[f] / cnt[f] : NAN;
+  free(st);
+}
+
+/* ------------------------------------------------------------- build ---- */
+static void write_subject_nifti(const char *dir, const PhantomConfig *c, int32_t subject, const float *b0,
+                                const float *fa, const uint8_t *lab) {
+  NiftiVol ref;
+  memset(&ref, 0, sizeof ref);
+  ref.nx = c->size, ref.ny = c->size, ref.nz = c->slices, ref.nt = 1;
+  double px = c->fov_mm / c->size, dz = 7.5;
+  ref.pix[0] = px, ref.pix[1] = px, ref.pix[2] = dz;
+  /* the store's layout: i = columns toward the patient's left (-x), j = rows anterior->posterior (-y),
+   * k = slices cranial->caudal (-z); an LPI volume */
+  niftigeom_store_affine(px, px, dz, c->size, c->size, ref.xyz);
+  size_t n = (size_t)c->slices * c->size * c->size;
+  float *lf = mallocCheck(sizeof(float) * n);
+  for (size_t i = 0; i < n; i++) lf[i] = lab[i];
+  char p[4200];
+  snprintf(p, sizeof p, "%s/sub-%03d_b0.nii.gz", dir, subject);
+  niftivol_write(p, &ref, 1, b0);
+  snprintf(p, sizeof p, "%s/sub-%03d_fa.nii.gz", dir, subject);
+  niftivol_write(p, &ref, 1, fa);
+  snprintf(p, sizeof p, "%s/sub-%03d_labels.nii.gz", dir, subject);
+  niftivol_write(p, &ref, 1, lf);
+  free(lf);
+}
+
+void phantom_build(const PhantomConfig *c, const char *pam50_dir, const char *out_h5, const char *created_by,
+                   const char *nifti_dir, const char *png_path) {
+  double t0 = cs_now();
+  PhantomAtlas a;
+  phantom_atlas_load(&a, pam50_dir, c->slab_mm);
+  double t1 = cs_now();
+  phantom_build_atlas(&a, c, out_h5, created_by, nifti_dir, png_path);
+  double t2 = cs_now();
+  printf("phantom: %d subjects x %d slices (%dx%d) -> %s in %.2f s (atlas %.2f s, simulation+fit+write %.2f s)\n",
+         c->subjects, c->slices, c->size, c->size, out_h5, t2 - t0, t1 - t0, t2 - t1);
+  phantom_atlas_free(&a);
+}
+
+void phantom_build_atlas(const PhantomAtlas *atlas, const PhantomConfig *c, const char *out_h5,
+                         const char *created_by, const char *nifti_dir, const char *png_path) {
+  const PhantomAtlas a = *atlas;
+  if (nifti_dir) textio_mkdir_p(nifti_dir, "choose a writable --nifti directory");
+  H5Store s;
+  h5store_create(&s, out_h5, c->size, c->size, 1, created_by);
+  const int32_t block = 16, S = c->slices;
+  const size_t per = (size_t)S * c->size * c->size;
+  float *img = mallocCheck(sizeof(float) * 5 * per * block);
+  uint8_t *lab = mallocCheck(per * block);
+  SliceMeta *meta = mallocCheck(sizeof(SliceMeta) * (size_t)S * block);
+  /* montage: slices 0, S/2, S-1 of the first two subjects */
+  int32_t nmont = 0, mcap = 6;
+  float *mb0 = mallocCheck(sizeof(float) * mcap * c->size * c->size), *mfa = mallocCheck(sizeof(float) * mcap * c->size * c->size);
+  uint8_t *mlab = mallocCheck((size_t)mcap * c->size * c->size);
+  const size_t n2 = (size_t)c->size * c->size;
+  for (int32_t first = 0; first < c->subjects; first += block) {
+    int32_t nb = c->subjects - first < block ? c->subjects - first : block;
+#pragma omp parallel for schedule(dynamic, 1)
+    for (int32_t b = 0; b < nb; b++) {
+      float *base = img + 5 * per * b;
+      phantom_subject(&a, c, first + b + 1, base, base + per, base + 2 * per, base + 3 * per, base + 4 * per,
+                      lab + per * b, meta + (size_t)S * b);
+    }
+    for (int32_t b = 0; b < nb; b++) {
+      float *base = img + 5 * per * b;
+      h5store_append(&s, S, base, base + per, base + 2 * per, base + 3 * per, base + 4 * per, lab + per * b,
+                     meta + (size_t)S * b);
+      if (nifti_dir) write_subject_nifti(nifti_dir, c, first + b + 1, base, base + per, lab + per * b);
+      int32_t pick[3] = {0, S / 2, S - 1};
+      for (int q = 0; q < 3 && nmont < mcap && first + b < 2; q++) {
+        if (q > 0 && pick[q] == pick[q - 1]) continue;
+        memcpy(mb0 + nmont * n2, base + pick[q] * n2, sizeof(float) * n2);
+        memcpy(mfa + nmont * n2, base + per + pick[q] * n2, sizeof(float) * n2);
+        memcpy(mlab + nmont * n2, lab + per * b + pick[q] * n2, n2);
+        nmont++;
+      }
+    }
+    if (c->subjects > block) fprintf(stderr, "\rphantom: %d/%d subjects", first + nb, c->subjects);
+  }
+  if (c->subjects > block) fprintf(stderr, "\n");
+  h5store_commit(&s);
+  if (png_path) montage_write_png(png_path, nmont, c->size, c->size, mb0, mfa, mlab, 2);
+  free(img), free(lab), free(meta), free(mb0), free(mfa), free(mlab);
+}
