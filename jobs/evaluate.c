@@ -21,6 +21,7 @@
 #include "io/loader.h"
 #include "io/rundir.h"
 #include "io/textio.h"
+#include "jobs/predict.h"
 
 void evaluate_options_default(EvaluateOptions *o) {
   memset(o, 0, sizeof *o);
@@ -50,35 +51,48 @@ void evaluate_summarize(const EvalSlice *s, int64_t n, RoiSummary *sum) {
   free(m);
 }
 
+/* evaluate's slices: a store's slices idx[] through the predictor, a
+ * progress line per batch unless quiet */
 typedef struct {
   const H5Store *store;
-  Unet *net;
-  LossConfig loss;
+  const int32_t *idx;
   InputKind input;
-  int32_t batch, cin, k;
-  float *x, *probs, *scratch;
-} Predictor;
+  float *scratch; /* [2][H][W] */
+  const char *what;
+  int quiet;
+  double t0;
+  void (*take)(void *ctx, int32_t j, const float *probs);
+  void *ctx;
+} EvalFeed;
 
-/* probabilities [k][H][W] of slices idx[0..n) in batches; fn(ctx, j, probs)
- * for each; a progress line per batch unless quiet */
-static void predict_slices(Predictor *p, const int32_t *idx, int32_t n, const char *what, int quiet,
-                           void (*fn)(void *ctx, int32_t j, const float *probs), void *ctx) {
-  const int64_t hw = (int64_t)p->store->h * p->store->w;
-  double t0 = cs_now();
-  for (int32_t b0 = 0; b0 < n; b0 += p->batch) {
-    int32_t nb = n - b0 < p->batch ? n - b0 : p->batch;
-    memset(p->x, 0, sizeof(float) * (size_t)p->batch * p->cin * hw); /* padding rows of a last partial batch */
-    for (int32_t j = 0; j < nb; j++)
-      loader_load_slice(p->store, idx[b0 + j], p->input, p->x + (size_t)j * p->cin * hw, NULL, p->scratch);
-    unet_predict_probs(p->net, &p->loss, p->x, p->probs);
-    for (int32_t j = 0; j < nb; j++) fn(ctx, b0 + j, p->probs + (size_t)j * p->k * hw);
-    if (!quiet) {
-      double dt = cs_now() - t0;
-      fprintf(stderr, "\revaluate: %s %d/%d slices (%.1f slices/s)", what, b0 + nb, n,
-              (b0 + nb) / (dt > 0 ? dt : 1e-9));
-      if (b0 + nb == n) fprintf(stderr, "\n");
-    }
-  }
+static void feed_load(void *ctx, int32_t j, int32_t row, float *x) {
+  const EvalFeed *f = ctx;
+  (void)row;
+  loader_load_slice(f->store, f->idx[j], f->input, x, NULL, f->scratch);
+}
+
+static void feed_take(void *ctx, int32_t j, int32_t row, const float *probs, const float *logits) {
+  const EvalFeed *f = ctx;
+  (void)row, (void)logits;
+  f->take(f->ctx, j, probs);
+}
+
+static void feed_progress(void *ctx, int32_t done, int32_t n) {
+  const EvalFeed *f = ctx;
+  if (f->quiet) return;
+  const double dt = cs_now() - f->t0;
+  fprintf(stderr, "\revaluate: %s %d/%d slices (%.1f slices/s)", f->what, done, n, done / (dt > 0 ? dt : 1e-9));
+  if (done == n) fprintf(stderr, "\n");
+}
+
+/* probabilities [k][H][W] of store slices idx[0..n): fn(ctx, j, probs) for each */
+static void predict_slices(Predictor *p, const H5Store *store, InputKind input, float *scratch, const int32_t *idx,
+                           int32_t n, const char *what, int quiet, void (*fn)(void *ctx, int32_t j, const float *probs),
+                           void *ctx) {
+  EvalFeed f = {.store = store, .idx = idx, .input = input, .scratch = scratch, .what = what, .quiet = quiet,
+                .t0 = cs_now(), .take = fn, .ctx = ctx};
+  const PredictSink s = {.ctx = &f, .load = feed_load, .take = feed_take, .progress = feed_progress};
+  predict_run(p, n, 0, &s);
 }
 
 typedef struct {
@@ -110,8 +124,7 @@ static void test_slice(void *ctx, int32_t j, const float *probs) {
   TestCtx *t = ctx;
   const int64_t hw = (int64_t)t->store->h * t->store->w;
   uint8_t *pred = t->pred + (size_t)j * hw;
-  if (t->sigmoid) metrics_labels_threshold(probs, t->k, hw, t->thr, pred);
-  else metrics_labels_argmax(probs, t->k, hw, pred);
+  predict_labels(probs, t->k, hw, t->sigmoid, t->thr, pred);
   int32_t i = t->idx[j];
   h5store_read_slices(t->store, &i, 1, NULL, t->fa, t->ref);
   const SliceMeta *m = &t->store->meta[i];
@@ -164,13 +177,15 @@ void evaluate_run(const EvaluateOptions *o) {
   config_unet(&cfg, &ucfg);
   const char *bad = unet_config_check(&ucfg, store.h, store.w);
   CS_CHECK(!bad, "the run's config does not fit this store", "%s", bad ? bad : "");
-  Predictor pr = {.store = &store, .input = cfg.input, .batch = o->batch, .cin = ucfg.in_channels, .k = ucfg.classes};
-  config_loss(&cfg, &pr.loss);
+  LossConfig lc;
+  config_loss(&cfg, &lc);
   Backend *be = backend_init(cfg.device, cfg.precision, cfg.deterministic, -1);
-  pr.net = unet_init(be, &ucfg, o->batch, store.h, store.w);
+  Unet *net = unet_init(be, &ucfg, o->batch, store.h, store.w);
+  Predictor pr;
+  predict_init(&pr, net, &lc, o->batch, ucfg.in_channels, ucfg.classes, store.h, store.w, 0);
   CkptState st;
   ModelState ms;
-  model_state_init(&ms, pr.net, 0);
+  model_state_init(&ms, net, 0);
   ckpt_read(ckpt, &ms, &st);
   { /* a checkpoint of another run or config must not be reported under this run's provenance */
     char want[32];
@@ -178,12 +193,10 @@ void evaluate_run(const EvaluateOptions *o) {
     CS_CHECK(!strcmp(st.config_hash, want), "evaluate a checkpoint from its own run directory (--ckpt names one of this run)",
              "checkpoint '%s' was written by config %s, run '%s' has config %s", ckpt, st.config_hash, o->run_dir, want);
   }
-  unet_state_upload(pr.net, &ms);
+  unet_state_upload(net, &ms);
   model_state_free(&ms);
   const int64_t hw = (int64_t)store.h * store.w;
-  pr.x = mallocCheck(sizeof(float) * (size_t)o->batch * pr.cin * hw);
-  pr.probs = mallocCheck(sizeof(float) * (size_t)o->batch * pr.k * hw);
-  pr.scratch = mallocCheck(sizeof(float) * 2 * (size_t)hw);
+  float *scratch = mallocCheck(sizeof(float) * 2 * (size_t)hw);
   if (!o->quiet)
     printf("evaluate: %s (arm %s, fold %d, seed %lld), checkpoint %s (epoch %lld), %d val + %d test slices\n", ri.name,
            ri.arm, ri.fold, (long long)ri.seed, ckpt, (long long)st.epoch, nval, ntest);
@@ -195,7 +208,7 @@ void evaluate_run(const EvaluateOptions *o) {
   if (sigmoid) {
     ValCtx v = {.store = &store, .idx = vidx, .ref = mallocCheck((size_t)hw)};
     metrics_hist_init(&v.hist, LABEL_COUNT);
-    if (nval > 0) predict_slices(&pr, vidx, nval, "validation", o->quiet, val_slice, &v);
+    if (nval > 0) predict_slices(&pr, &store, cfg.input, scratch, vidx, nval, "validation", o->quiet, val_slice, &v);
     else
       fprintf(stderr, "cordseg evaluate: warning: fold %d has no validation slices: thresholds stay 0.5\n", cfg.fold);
     if (nval > 0) metrics_hist_best(&v.hist, thr, vdice);
@@ -234,7 +247,6 @@ void evaluate_run(const EvaluateOptions *o) {
     CS_CHECK(ntest > 0, "check the ids with cordseg info STORE", "store '%s' has no slices of subjects '%s'",
              o->test_store, o->subjects ? o->subjects : "(any)");
     ts = &other;
-    pr.store = &other;
     if (!o->quiet)
       printf("evaluate: testing on another cohort: %s (checksum %s), %d slices%s%s\n", o->test_store, oc, ntest,
              o->subjects ? " of subjects " : "", o->subjects ? o->subjects : "");
@@ -242,7 +254,7 @@ void evaluate_run(const EvaluateOptions *o) {
   TestCtx t = {.store = ts, .idx = tidx, .sigmoid = sigmoid, .thr = thr, .k = pr.k,
                .pred = mallocCheck((size_t)ntest * (size_t)hw), .ref = mallocCheck((size_t)hw),
                .fa = mallocCheck(sizeof(float) * (size_t)hw), .out = callocCheck((size_t)ntest, sizeof(EvalSlice))};
-  predict_slices(&pr, tidx, ntest, "test", o->quiet, test_slice, &t);
+  predict_slices(&pr, ts, cfg.input, scratch, tidx, ntest, "test", o->quiet, test_slice, &t);
 
   RoiSummary sum[LABEL_COUNT];
   evaluate_summarize(t.out, ntest, sum);
@@ -288,8 +300,9 @@ void evaluate_run(const EvaluateOptions *o) {
            outdir, cs_now() - t0);
   }
   free(t.pred), free(t.ref), free(t.fa), free(t.out);
-  free(pr.x), free(pr.probs), free(pr.scratch);
-  unet_free(pr.net);
+  predict_free(&pr);
+  free(scratch);
+  unet_free(net);
   backend_free(be);
   free(vidx), free(tidx);
   folds_free(&folds);

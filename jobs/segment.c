@@ -21,18 +21,11 @@
 #include "io/montage.h"
 #include "io/niftigeom.h"
 #include "io/textio.h"
+#include "jobs/predict.h"
 
 void segment_options_default(SegmentOptions *o) {
   memset(o, 0, sizeof *o);
   o->batch = 8;
-}
-
-/* The one call into the network: probabilities [n][k][h][w] of inputs
- * x [n][cin][h][w] (eval mode, on the net's backend). */
-static void predict_probs(Unet *net, const LossConfig *lc, int32_t n, int32_t k, int32_t h, int32_t w,
-                          const float *x, float *probs) {
-  (void)n, (void)k, (void)h, (void)w;
-  unet_predict_probs(net, lc, x, probs);
 }
 
 enum { M_B0, M_FA, M_MD, M_AD, M_RD, M_N };
@@ -40,6 +33,12 @@ enum { M_B0, M_FA, M_MD, M_AD, M_RD, M_N };
 #define SEGMENT_QC_WARN 0.9
 
 static const char *MAP_NAMES[M_N] = {"b0", "fa", "md", "ad", "rd"};
+
+static void segment_progress(void *ctx, int32_t member, int pass, int64_t done, int64_t n) {
+  const ModelFile *mf = ctx;
+  fprintf(stderr, "\rsegment: member %d/%d%s: %lld/%lld slices", member + 1, mf->n, pass ? " (flipped)" : "",
+          (long long)done, (long long)n);
+}
 
 static float bilinear(const float *img, int64_t nr, int64_t nc, double r, double c, float outside) {
   if (!(r > -1 && c > -1 && r < nr && c < nc)) return outside;
@@ -442,61 +441,13 @@ void segment_run(const SegmentOptions *o) {
   }
 
   /* ---- ensemble (and flip TTA) ---- */
-  const int32_t B = o->batch > 0 ? o->batch : 8;
-  float *acc = callocCheck((size_t)nsl * K * hw, sizeof(float));
-  float *xb = mallocCheck(sizeof(float) * (size_t)B * cin * hw), *pb = mallocCheck(sizeof(float) * (size_t)B * K * hw);
-  double thr[LABEL_COUNT] = {0};
-  const int passes = o->tta ? 2 : 1;
+  float *acc = mallocCheck(sizeof(float) * (size_t)nsl * K * hw);
+  double thr[LABEL_COUNT];
   double tnet = cs_now();
-  for (int32_t mi = 0; mi < mf.n; mi++) {
-    const ModelMember *m = &mf.m[mi];
-    for (int c = 0; c < K; c++) thr[c] += m->thr[c] / mf.n;
-    UnetConfig u;
-    config_unet(&m->cfg, &u);
-    const char *bad = unet_config_check(&u, H, W);
-    CS_CHECK(!bad, "export the model again", "model '%s' member %d: %s", o->model, mi, bad ? bad : "");
-    LossConfig lc;
-    config_loss(&m->cfg, &lc);
-    Backend *be = backend_init(BACKEND_KIND_AUTO, m->cfg.precision, m->cfg.deterministic, -1); /* GPU when there is one */
-    Unet *net = unet_init(be, &u, B, H, W);
-    model_load_member(&mf, mi, net);
-    for (int pass = 0; pass < passes; pass++)
-      for (int64_t b0 = 0; b0 < nsl; b0 += B) {
-        const int32_t nb = (int32_t)(nsl - b0 < B ? nsl - b0 : B);
-        memset(xb, 0, sizeof(float) * (size_t)B * cin * hw);
-        for (int32_t j = 0; j < nb; j++) {
-          const float *src = xin + (size_t)(b0 + j) * cin * hw;
-          float *dst = xb + (size_t)j * cin * hw;
-          if (!pass) memcpy(dst, src, sizeof(float) * cin * hw);
-          else
-            for (int32_t ch = 0; ch < cin; ch++)
-              for (int32_t y = 0; y < H; y++)
-                for (int32_t x = 0; x < W; x++)
-                  dst[ch * hw + (size_t)y * W + x] = src[ch * hw + (size_t)y * W + (W - 1 - x)];
-        }
-        predict_probs(net, &lc, B, K, H, W, xb, pb);
-        for (int32_t j = 0; j < nb; j++) {
-          float *a = acc + (size_t)(b0 + j) * K * hw;
-          const float *p = pb + (size_t)j * K * hw;
-          for (int32_t c = 0; c < K; c++) {
-            /* the flipped pass predicted the mirror: its class c is our LABEL_LR_SWAP[c], columns mirrored */
-            const float *pc = p + (size_t)(pass ? LABEL_LR_SWAP[c] : c) * hw;
-            float *ac = a + (size_t)c * hw;
-            for (int32_t y = 0; y < H; y++)
-              for (int32_t x = 0; x < W; x++) ac[(size_t)y * W + x] += pc[(size_t)y * W + (pass ? W - 1 - x : x)];
-          }
-        }
-        if (!o->quiet)
-          fprintf(stderr, "\rsegment: member %d/%d%s: %lld/%lld slices", mi + 1, mf.n, pass ? " (flipped)" : "",
-                  (long long)(b0 + nb), (long long)nsl);
-      }
-    unet_free(net);
-    backend_free(be);
-  }
+  predict_model_file(&mf, xin, nsl, o->tta, o->batch > 0 ? o->batch : 8, acc, thr, o->quiet ? NULL : segment_progress,
+                     (void *)&mf);
   if (!o->quiet) fprintf(stderr, "\n");
   tnet = cs_now() - tnet;
-  const float inv = 1.0f / (float)(mf.n * passes);
-  for (size_t i = 0; i < (size_t)nsl * K * hw; i++) acc[i] *= inv;
 
   /* ---- back onto the native slices ---- */
   uint8_t *nlab = mallocCheck((size_t)(nsl * nhw));
@@ -614,7 +565,7 @@ void segment_run(const SegmentOptions *o) {
     if (fitted) free(maps[i]);
     else niftivol_free(&vols[i]);
   }
-  free(level), free(tmpsl), free(cr), free(cc), free(xin), free(acc), free(xb), free(pb), free(nlab), free(nprob);
+  free(level), free(tmpsl), free(cr), free(cc), free(xin), free(acc), free(nlab), free(nprob);
   free(probvol), free(labvol_f), free(labvol), free(buf), free(idx), free(cordvol);
   model_close(&mf);
 }

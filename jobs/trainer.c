@@ -38,6 +38,7 @@
 #include "io/loader.h"
 #include "io/rundir.h"
 #include "io/textio.h"
+#include "jobs/predict.h"
 #include "cordseg_git.h" /* CORDSEG_GIT, generated at build time (cmake/git_version.cmake) */
 
 static volatile sig_atomic_t g_requeue = 0, g_term = 0;
@@ -75,7 +76,6 @@ typedef struct {
   int32_t b, C, K, h, w;
   float *x;        /* [b][C][H][W] */
   uint8_t *y;      /* [b][H][W] */
-  float *probs;    /* [b][K][H][W] */
   float *scratch;  /* [2][H][W] */
   uint8_t *labels; /* [H][W] predicted labels of one slice */
 } Bufs;
@@ -148,6 +148,83 @@ static void count_class(const uint8_t *pred, uint8_t pred_id, const uint8_t *ref
   *tp += (double)a, *fp += (double)b, *fn += (double)e;
 }
 
+/* validation's running sums over this rank's slices (see validate) */
+typedef struct {
+  const LossConfig *lc;
+  const H5Store *st;
+  const int32_t *idx;
+  const Dist *d;
+  InputKind kind;
+  Bufs *B;
+  int sigmoid;
+  double *acc, *tp, *fp, *fn; /* loss, images; per class tp, fp, fn */
+  float *lo, *hi;             /* per class: the least and the largest logit */
+  ThreshHist hist;
+} ValSums;
+
+/* this rank's j-th validation slice (positions rank, rank+world, ...): its
+ * input, and its labels in the batch row */
+static void val_load(void *ctx, int32_t j, int32_t row, float *x) {
+  ValSums *v = ctx;
+  const size_t hw = (size_t)v->B->h * v->B->w;
+  loader_load_slice(v->st, v->idx[v->d->rank + j * v->d->world], v->kind, x, v->B->y + (size_t)row * hw,
+                    v->B->scratch);
+}
+
+static void val_take(void *ctx, int32_t j, int32_t row, const float *probs, const float *logits) {
+  ValSums *v = ctx;
+  const int32_t K = v->B->K;
+  const size_t hw = (size_t)v->B->h * v->B->w;
+  const uint8_t *y = v->B->y + (size_t)row * hw;
+  (void)j;
+  v->acc[0] += loss_compute(v->lc, logits, y, 1, K, v->B->h, v->B->w, NULL);
+  v->acc[1] += 1;
+  for (int32_t c = 0; c < K; c++) {
+    const float *z = logits + (size_t)c * hw;
+    float lo = v->lo[c], hi = v->hi[c];
+    for (size_t p = 0; p < hw; p++) lo = z[p] < lo ? z[p] : lo, hi = z[p] > hi ? z[p] : hi;
+    v->lo[c] = lo, v->hi[c] = hi;
+  }
+  if (v->sigmoid) {
+    metrics_hist_add(&v->hist, probs, y, (int64_t)hw);
+    return;
+  }
+  metrics_labels_argmax(probs, K, (int64_t)hw, v->B->labels);
+  for (int32_t c = 1; c < K; c++)
+    count_class(v->B->labels, (uint8_t)c, y, (uint8_t)c, hw, &v->tp[c], &v->fp[c], &v->fn[c]);
+}
+
+/* the ranks' validation sums added; the sigmoid models' histograms summed, then the threshold search */
+static void val_reduce(ValSums *v, int32_t mine, double *loss_sum, double *images, double *dice, double *thr,
+                       int *constant) {
+  const int32_t K = v->B->K;
+  double *spread = v->fn + K;
+  for (int32_t c = 0; c < K; c++) spread[c] = mine > 0 ? (double)v->hi[c] - (double)v->lo[c] : 0;
+  dist_allreduce_sum_f64(v->acc, (size_t)(2 + 4 * K));
+  *loss_sum = v->acc[0], *images = v->acc[1];
+  /* one logit per class over every validation pixel on every rank: the net
+   * no longer sees its input (every feature into the head is 0) */
+  *constant = 1;
+  for (int32_t c = 0; c < K; c++) *constant &= spread[c] == 0;
+  if (v->sigmoid) {
+    ThreshHist *hist = &v->hist;
+    const size_t nb = (size_t)K * (METRICS_THRESH_STEPS + 2);
+    double *h = mallocCheck(sizeof(double) * 2 * nb);
+    for (size_t i = 0; i < nb; i++) h[i] = (double)hist->pos[i], h[nb + i] = (double)hist->neg[i];
+    dist_allreduce_sum_f64(h, 2 * nb);
+    for (size_t i = 0; i < nb; i++) hist->pos[i] = (int64_t)h[i], hist->neg[i] = (int64_t)h[nb + i];
+    free(h);
+    metrics_hist_best(hist, thr, dice);
+  } else {
+    for (int32_t c = 1; c < K; c++) {
+      const double den = 2 * v->tp[c] + v->fp[c] + v->fn[c];
+      dice[c] = den > 0 ? 2 * v->tp[c] / den : NAN;
+      thr[c] = NAN;
+    }
+  }
+  dice[0] = thr[0] = NAN;
+}
+
 /* validation over this rank's share (positions rank, rank+world, ...) of the
  * slices, summed over ranks: *loss_sum, *images, and per ROI c >= 1 the
  * model-selection Dice dice[c] (NaN when undefined) and thr[c]. Softmax
@@ -155,74 +232,28 @@ static void count_class(const uint8_t *pred, uint8_t pred_id, const uint8_t *ref
  * per-class threshold search as evaluate (core/metrics.h: one histogram pass
  * of the pooled validation pixels, thresholds 0.000..1.000), the histograms
  * summed over the ranks (exact: counts < 2^53 in doubles), so dice[c] is the
- * pooled validation Dice at the searched thr[c], whatever the rank split. */
+ * pooled validation Dice at the searched thr[c], whatever the rank split. The
+ * slices go through jobs/predict.h with their logits (loss, collapse check). */
 static void validate(Unet *net, const LossConfig *lc, const H5Store *st, const int32_t *idx, int32_t nval,
                      const Dist *d, InputKind kind, Bufs *B, double *loss_sum, double *images, double *dice,
                      double *thr, int *constant) {
-  const int32_t K = B->K, b = B->b;
-  const size_t hw = (size_t)B->h * B->w;
-  const int sigmoid = lc->kind == LOSS_KIND_HDL;
+  const int32_t K = B->K;
+  ValSums v = {.lc = lc, .st = st, .idx = idx, .d = d, .kind = kind, .B = B, .sigmoid = lc->kind == LOSS_KIND_HDL};
   /* loss, images, tp[K], fp[K], fn[K], the spread (max - min) of each class's logit over this rank's pixels */
-  double *acc = callocCheck((size_t)(2 + 4 * K), sizeof(double));
-  double *tp = acc + 2, *fp = tp + K, *fn = fp + K, *spread = fn + K;
-  float *lo = mallocCheck(sizeof(float) * (size_t)K), *hi = mallocCheck(sizeof(float) * (size_t)K);
-  for (int32_t c = 0; c < K; c++) lo[c] = INFINITY, hi[c] = -INFINITY;
-  ThreshHist hist;
-  if (sigmoid) metrics_hist_init(&hist, K);
-  int32_t mine = nval > d->rank ? (nval - d->rank + d->world - 1) / d->world : 0;
-  for (int32_t j0 = 0; j0 < mine; j0 += b) {
-    int32_t nv = mine - j0 < b ? mine - j0 : b;
-    for (int32_t i = 0; i < b; i++) { /* pad the last chunk with its last slice */
-      int32_t pos = d->rank + (j0 + (i < nv ? i : nv - 1)) * d->world;
-      loader_load_slice(st, idx[pos], kind, B->x + (size_t)i * B->C * hw, B->y + (size_t)i * hw, B->scratch);
-    }
-    const float *logits = unet_forward(net, B->x, 0);
-    for (int32_t i = 0; i < nv; i++)
-      acc[0] += loss_compute(lc, logits + (size_t)i * K * hw, B->y + (size_t)i * hw, 1, K, B->h, B->w, NULL);
-    acc[1] += nv;
-    for (int32_t i = 0; i < nv; i++)
-      for (int32_t c = 0; c < K; c++) {
-        const float *z = logits + ((size_t)i * K + c) * hw;
-        for (size_t p = 0; p < hw; p++) lo[c] = z[p] < lo[c] ? z[p] : lo[c], hi[c] = z[p] > hi[c] ? z[p] : hi[c];
-      }
-    loss_probs(lc, logits, b, K, B->h, B->w, B->probs);
-    for (int32_t i = 0; i < nv; i++) {
-      const float *pr = B->probs + (size_t)i * K * hw;
-      const uint8_t *y = B->y + (size_t)i * hw;
-      if (sigmoid) {
-        metrics_hist_add(&hist, pr, y, (int64_t)hw);
-        continue;
-      }
-      metrics_labels_argmax(pr, K, (int64_t)hw, B->labels);
-      for (int32_t c = 1; c < K; c++) count_class(B->labels, (uint8_t)c, y, (uint8_t)c, hw, &tp[c], &fp[c], &fn[c]);
-    }
-  }
-  for (int32_t c = 0; c < K; c++) spread[c] = mine > 0 ? (double)hi[c] - (double)lo[c] : 0;
-  free(lo), free(hi);
-  dist_allreduce_sum_f64(acc, (size_t)(2 + 4 * K));
-  *loss_sum = acc[0], *images = acc[1];
-  /* one logit per class over every validation pixel on every rank: the net
-   * no longer sees its input (every feature into the head is 0) */
-  *constant = 1;
-  for (int32_t c = 0; c < K; c++) *constant &= spread[c] == 0;
-  if (sigmoid) { /* the ranks' histograms summed, then the search */
-    const size_t nb = (size_t)K * (METRICS_THRESH_STEPS + 2);
-    double *h = mallocCheck(sizeof(double) * 2 * nb);
-    for (size_t i = 0; i < nb; i++) h[i] = (double)hist.pos[i], h[nb + i] = (double)hist.neg[i];
-    dist_allreduce_sum_f64(h, 2 * nb);
-    for (size_t i = 0; i < nb; i++) hist.pos[i] = (int64_t)h[i], hist.neg[i] = (int64_t)h[nb + i];
-    free(h);
-    metrics_hist_best(&hist, thr, dice);
-    metrics_hist_free(&hist);
-  } else {
-    for (int32_t c = 1; c < K; c++) {
-      const double den = 2 * tp[c] + fp[c] + fn[c];
-      dice[c] = den > 0 ? 2 * tp[c] / den : NAN;
-      thr[c] = NAN;
-    }
-  }
-  dice[0] = thr[0] = NAN;
-  free(acc);
+  v.acc = callocCheck((size_t)(2 + 4 * K), sizeof(double));
+  v.tp = v.acc + 2, v.fp = v.tp + K, v.fn = v.fp + K;
+  v.lo = mallocCheck(sizeof(float) * (size_t)K), v.hi = mallocCheck(sizeof(float) * (size_t)K);
+  for (int32_t c = 0; c < K; c++) v.lo[c] = INFINITY, v.hi[c] = -INFINITY;
+  if (v.sigmoid) metrics_hist_init(&v.hist, K);
+  const int32_t mine = nval > d->rank ? (nval - d->rank + d->world - 1) / d->world : 0;
+  Predictor p;
+  predict_init(&p, net, lc, B->b, B->C, K, B->h, B->w, PREDICT_LOGITS);
+  const PredictSink s = {.ctx = &v, .load = val_load, .take = val_take};
+  predict_run(&p, mine, 0, &s);
+  predict_free(&p);
+  val_reduce(&v, mine, loss_sum, images, dice, thr, constant);
+  if (v.sigmoid) metrics_hist_free(&v.hist);
+  free(v.lo), free(v.hi), free(v.acc);
 }
 
 /* head_init = prior: final.bias[c] <- the data prior over the training slices
@@ -452,7 +483,6 @@ static void trainer_start(Trainer *t) {
   const size_t hw = (size_t)t->H * t->W;
   B->x = alignedAllocCheck(sizeof(float) * (size_t)t->b * t->C * hw);
   B->y = alignedAllocCheck((size_t)t->b * hw);
-  B->probs = alignedAllocCheck(sizeof(float) * (size_t)t->b * t->K * hw);
   B->scratch = alignedAllocCheck(sizeof(float) * 2 * hw);
   B->labels = mallocCheck(hw);
   int hl = snprintf(t->header, sizeof t->header,
@@ -650,7 +680,7 @@ static void trainer_free(Trainer *t) {
   unet_free(t->net);
   backend_free(t->be);
   model_state_free(&t->ms);
-  free(t->B.x), free(t->B.y), free(t->B.probs), free(t->B.scratch), free(t->B.labels);
+  free(t->B.x), free(t->B.y), free(t->B.scratch), free(t->B.labels);
   free(t->tr_idx), free(t->va_idx), free(t->config_text);
   folds_free(&t->folds);
   h5store_close(&t->store);
