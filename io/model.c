@@ -19,10 +19,6 @@
 #define HINT_W "check free disk space and write permission of the output directory"
 #define HINT_R "the model file is truncated or not written by `cordseg export`; export it again"
 
-static const char *input_name(InputKind k) { return k == INPUT_B0 ? "b0" : k == INPUT_FA ? "fa" : "b0+fa"; }
-static int input_parse(const char *s) {
-  return !strcmp(s, "b0") ? INPUT_B0 : !strcmp(s, "fa") ? INPUT_FA : !strcmp(s, "b0+fa") ? INPUT_B0_FA : -1;
-}
 
 static void write_f32(hid_t g, const char *path, const char *name, const float *v, size_t n) {
   hsize_t d = n;
@@ -100,7 +96,7 @@ void model_export(const char *out, const char *const *runs, int32_t n, const cha
       CS_CHECK(!strcmp(ri.arm, first.arm), "export the runs of one arm (e.g. the 5 folds of vgg16-hdl-b0) per file",
                "run '%s' is arm %s, run '%s' is arm %s", runs[0], first.arm, runs[i], ri.arm);
       CS_CHECK(cfg.input == c0.input, "export runs of one input kind per file", "run '%s' takes %s, run '%s' takes %s",
-               runs[0], input_name(c0.input), runs[i], input_name(cfg.input));
+               runs[0], input_kind_name(c0.input), runs[i], input_kind_name(cfg.input));
       CS_CHECK(sigmoid == (c0.loss == LOSS_KIND_HDL), "export runs with one output kind (sigmoid or softmax) per file",
                "runs '%s' and '%s' differ in their loss", runs[0], runs[i]);
     }
@@ -126,7 +122,7 @@ void model_export(const char *out, const char *const *runs, int32_t n, const cha
       h5_attr_write_string(f, tmp, "schema", MODEL_SCHEMA);
       h5_attr_write_i64(f, tmp, "schema_version", MODEL_VERSION);
       h5_attr_write_i64(f, tmp, "members", n);
-      h5_attr_write_string(f, tmp, "input", input_name(cfg.input));
+      h5_attr_write_string(f, tmp, "input", input_kind_name(cfg.input));
       h5_attr_write_string(f, tmp, "normalisation",
                            "per slice on the model grid: b0 / its 99.5th percentile; fa clamped to [0, 1]; channel "
                            "order b0, fa");
@@ -233,7 +229,7 @@ void model_open(ModelFile *mf, const char *path) {
   CS_CHECK(n >= 1 && n <= MODEL_MAX_MEMBERS, HINT_R, "model '%s': attribute members = %lld", path, (long long)n);
   mf->n = (int32_t)n;
   need_str(f, path, "", "input", buf, sizeof buf);
-  int in = input_parse(buf);
+  int in = input_kind_parse(buf);
   CS_CHECK(in > 0, HINT_R, "model '%s': attribute input = '%s' (b0, fa or b0+fa)", path, buf);
   mf->input = (InputKind)in;
   need_str(f, path, "", "mode", buf, sizeof buf);
@@ -278,7 +274,7 @@ void model_open(ModelFile *mf, const char *path) {
     CS_CHECK(m->epoch >= 0 && m->fold >= -1, HINT_R, "model '%s': /%s has epoch %lld, fold %lld", path, gname,
              (long long)m->epoch, (long long)m->fold);
     CS_CHECK(m->cfg.input == mf->input, HINT_R, "model '%s': /%s takes input %s, the file says %s", path, gname,
-             input_name(m->cfg.input), input_name(mf->input));
+             input_kind_name(m->cfg.input), input_kind_name(mf->input));
     CS_CHECK(m->cfg.classes == LABEL_COUNT, HINT_R, "model '%s': /%s has %d classes", path, gname, m->cfg.classes);
     H5Gclose(g);
   }
@@ -312,7 +308,7 @@ void model_describe(const ModelFile *mf, FILE *f) {
   fprintf(f, "file        %s\n", mf->path);
   fprintf(f, "schema      %s version %d\n", MODEL_SCHEMA, MODEL_VERSION);
   fprintf(f, "arm         %s\n", mf->arm);
-  fprintf(f, "input       %s (per slice: b0 / 99.5th percentile, fa clamped to [0, 1])\n", input_name(mf->input));
+  fprintf(f, "input       %s (per slice: b0 / 99.5th percentile, fa clamped to [0, 1])\n", input_kind_name(mf->input));
   fprintf(f, "output      %d classes (%s), %s\n", LABEL_COUNT, "io/labels.h ids 0..8",
           mf->sigmoid ? "sigmoid + per-class thresholds" : "softmax argmax");
   fprintf(f, "grid        %d x %d at %.4g x %.4g mm (row x column)\n", mf->height, mf->width, mf->spacing[0],

@@ -10,7 +10,7 @@
 #include "core/common.h"
 #include "io/dti.h"
 #include "io/hash.h"
-#include "io/import.h"
+#include "io/prep.h"
 #include "io/montage.h"
 #include "io/niftigeom.h"
 #include "io/niftivol.h"
@@ -350,7 +350,7 @@ void anatomy_measure_dwi(const char *dwi_path, const char *bvals, const char *bv
   NiftiVol dwi;
   niftivol_read(&dwi, dwi_path);
   niftivol_check_finite(&dwi);
-  import_check_dwi(&dwi);
+  prep_check_dwi(&dwi);
   CS_CHECK(dwi.nt >= 7, "give the 4-D DWI series (b=0 and >= 6 directions)", "--compare %s: has %lld volumes", dwi_path,
            (long long)dwi.nt);
   double *bv = NULL, *bg = NULL;

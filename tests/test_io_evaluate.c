@@ -65,7 +65,7 @@ static void ref_probs(Unet *net, const LossConfig *lc, const H5Store *s, int32_t
   memset(x, 0, sizeof x);
   h5store_read_slices(s, &i, 1, b0, fa, NULL);
   /* the training normalisation (the contract): b0 / its slice's 99.5th percentile, FA clamped */
-  loader_normalize_b0(b0, HW);
+  prep_normalize_b0(b0, HW);
   for (int p = 0; p < HW; p++) x[p] = b0[p], x[HW + p] = fa[p] < 0 ? 0 : fa[p] > 1 ? 1 : fa[p];
   const float *logits = unet_forward(net, x, 0);
   loss_probs(lc, logits, BATCH, K, SZ, SZ, all);
