@@ -1,21 +1,15 @@
 /* cmd/train.c: `cordseg train`: resolves the config (file + --set
- * overrides), checks everything on rank 0 before any work starts (store,
- * folds, fold, batch split, model size, run directory and checkpoint match),
- * shares the resolved config with the other ranks and runs jobs/trainer.c. */
-#define _DEFAULT_SOURCE /* realpath */
-#include <libgen.h>
-#include <limits.h>
+ * overrides), has rank 0 check everything before any work starts
+ * (jobs/preflight.h: store, folds, fold, batch split, model size, run
+ * directory and checkpoint match), shares the resolved config with the other
+ * ranks and runs jobs/trainer.c. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/common.h"
-#include "io/ckpt.h"
-#include "io/folds.h"
-#include "io/h5store.h"
-#include "io/rundir.h"
-#include "io/textio.h"
 #include "cmd/cli.h"
+#include "jobs/preflight.h"
 #include "jobs/trainer.h"
 
 static void usage(FILE *f) {
@@ -61,37 +55,8 @@ static void job_unpack(TrainJob *j, const char *t) {
   config_load_text(&j->cfg, l3 + 1, "resolved config from rank 0");
 }
 
-static void make_absolute(char *path, size_t n, const char *key) {
-  char abs[PATH_MAX];
-  CS_CHECK(n >= 1024, NULL, "internal: path buffer");
-  if (!realpath(path, abs))
-    cs_fatal("check the path; relative paths are taken from the current directory",
-             "%s '%s' does not exist or is not readable", key, path);
-  if (strlen(abs) >= n) cs_fatal("use a shorter path", "%s path '%s' is too long", key, abs);
-  memcpy(path, abs, strlen(abs) + 1);
-}
-
-/* names the keys whose values differ between two canonical config texts */
-static void config_diff(const char *a, const char *b, char *out, size_t n) {
-  out[0] = 0;
-  for (const char *p = a; p && *p;) {
-    const char *nl = strchr(p, '\n');
-    size_t len = nl ? (size_t)(nl - p) : strlen(p);
-    if (*p != '#') {
-      char line[1200];
-      snprintf(line, sizeof line, "%.*s", (int)len, p);
-      const char *q = strstr(b, line);
-      if (!q || (q != b && q[-1] != '\n') || (q[len] != '\n' && q[len])) {
-        size_t o = strlen(out);
-        const char *eq = strchr(line, ' ');
-        snprintf(out + o, n - o, "%s%.*s", o ? ", " : "", eq ? (int)(eq - line) : (int)len, line);
-      }
-    }
-    p = nl ? nl + 1 : NULL;
-  }
-}
-
-/* rank 0: everything that can be checked before the work starts */
+/* rank 0: the options and the resolved config, then every check that can
+ * run before the work starts (jobs/preflight.h); 0 when the run is finished */
 static int setup_rank0(TrainJob *job, int argc, char **argv) {
   const char *config = NULL, *sets[128];
   int nsets = 0, want_resume = 0, help_keys = 0;
@@ -113,103 +78,11 @@ static int setup_rank0(TrainJob *job, int argc, char **argv) {
     config_keys_help(stdout);
     exit(0);
   }
-  const int fold_set = fold != INT32_MIN;
   if (pos < argc) cli_usage_error("train", "unexpected argument '%s'", argv[pos]);
   if (config) config_load(c, config);
   for (int i = 0; i < nsets; i++) config_set(c, sets[i], "--set");
-  if (fold_set) c->fold = fold;
-  if (!c->store[0]) cs_fatal("set `store = PATH` in the config or pass --set store=PATH", "no store given");
-  if (!c->folds[0])
-    cs_fatal("make one with `cordseg folds STORE -o FOLDS` and set `folds = FOLDS` (or --set folds=FOLDS)",
-             "no folds manifest given");
-  make_absolute(c->store, sizeof c->store, "store");
-  make_absolute(c->folds, sizeof c->folds, "folds");
-  const int world = job->dist.world;
-  if (c->batch < world)
-    cs_fatal("use a global batch of at least one sample per rank, or fewer ranks",
-             "more ranks (%d) than samples per step (batch %d)", world, c->batch);
-  if (c->batch % world)
-    cs_fatal("use a batch that is a multiple of the rank count (each rank takes batch/ranks samples)",
-             "batch %d does not split evenly over %d ranks", c->batch, world);
-  /* data */
-  H5Store store;
-  h5store_open(&store, c->store);
-  Folds folds;
-  folds_read(&folds, c->folds);
-  char sum[64];
-  h5store_attr_string(&store, "checksum", sum, sizeof sum);
-  if (folds.store_checksum[0] && sum[0] && strcmp(folds.store_checksum, sum))
-    cs_fatal("the folds were made for another store (or the store changed): run `cordseg folds STORE -o FOLDS` again",
-             "folds '%s' record store checksum %s, store '%s' has %s", c->folds, folds.store_checksum, c->store, sum);
-  if (c->fold < -1 || c->fold >= folds.k)
-    cs_fatal("use --fold -1 (the 81/9/10 split) or 0..k-1", "fold %d is not in the manifest '%s' (k = %d)", c->fold,
-             c->folds, folds.k);
-  char msg[512];
-  const char *hint = NULL;
-  if (config_check_fit(c, &store, &folds, msg, sizeof msg, &hint)) cs_fatal(hint, "%s", msg);
-  int32_t *idx = NULL;
-  int32_t nva = folds_indices(&folds, c->fold, FOLD_VAL, store.meta, store.n, &idx);
-  free(idx);
-  if (nva == 0)
-    fprintf(stderr, "cordseg train: warning: fold %d has no validation slices: no validation, no best.h5\n", c->fold);
-  uint64_t computed = 0, stored = 0;
-  if (!h5store_verify(&store, &computed, &stored))
-    cs_fatal("the store is corrupt or was modified; regenerate it (cordseg phantom / import)",
-             "store '%s': content checksum %016llx does not match the recorded %016llx", c->store,
-             (unsigned long long)computed, (unsigned long long)stored);
-  folds_free(&folds);
-  h5store_close(&store);
-  /* run directory */
-  if (!job->run[0]) {
-    char name[256] = "train";
-    if (config) {
-      char tmp[4096];
-      snprintf(tmp, sizeof tmp, "%s", config);
-      snprintf(name, sizeof name, "%s", basename(tmp));
-      char *dot = strrchr(name, '.');
-      if (dot && dot != name) *dot = 0;
-    }
-    snprintf(job->run, sizeof job->run, "runs/%s-fold%d", name, c->fold);
-  }
-  rundir_prepare(job->run);
-  /* a run directory belongs to one config: compare with its config.ini */
-  char cpath[4200];
-  rundir_path(cpath, sizeof cpath, job->run, "config.ini");
-  char *old = textio_read(cpath);
-  if (old) {
-    TrainConfig prev;
-    config_defaults(&prev);
-    config_load_text(&prev, old, cpath);
-    char h0[32], h1[32];
-    config_hash(&prev, h0);
-    config_hash(c, h1);
-    if (strcmp(h0, h1)) {
-      char *now = config_format(c), diff[1024];
-      config_diff(now, old, diff, sizeof diff);
-      cs_fatal("resume with the same config (see RUN/config.ini), or use a new --run-dir",
-               "run directory '%s' belongs to another config (keys that differ: %s)", job->run, diff);
-    }
-    free(old);
-  }
-  if (rundir_exists(job->run, "DONE")) {
-    printf("cordseg train: %s/DONE exists: this run already finished, nothing to do\n", job->run);
-    return 0;
-  }
-  char last[4200];
-  rundir_path(last, sizeof last, job->run, "ckpt/last.h5");
-  if (rundir_exists(job->run, "ckpt/last.h5")) {
-    CkptState st;
-    char hash[32];
-    ckpt_peek(last, &st, NULL);
-    config_hash(c, hash);
-    if (strcmp(hash, st.config_hash))
-      cs_fatal("resume with the same config, or use a new --run-dir",
-               "checkpoint '%s' was written by config %s, this config is %s", last, st.config_hash, hash);
-    job->resume = 1;
-  } else if (want_resume) {
-    cs_fatal("drop --resume to start a new run", "--resume: '%s' has no checkpoint ckpt/last.h5", job->run);
-  }
-  return 1;
+  if (fold != INT32_MIN) c->fold = fold;
+  return train_preflight(job, config, want_resume);
 }
 
 int cmd_train(int argc, char **argv) {
