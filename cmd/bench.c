@@ -101,6 +101,72 @@ static int precision_parse(const char *v) {
   return !strcmp(v, "fp32") ? BACKEND_PRECISION_FP32 : !strcmp(v, "bf16") ? BACKEND_PRECISION_BF16 : -1;
 }
 
+/* one backbone: GFLOP per image, then train and forward img/s (the median of
+ * steps timed steps after one untimed), printed as a row each */
+static void bench_backbone(Backend *be, int b, int algo, int32_t size, int32_t batch, int32_t steps, const float *x,
+                           const uint8_t *y, double peak, double ours[2], double gflop[2]) {
+  const int32_t k = 9;
+  LossConfig lc;
+  loss_config_default(&lc, LOSS_KIND_HYBRID);
+  UnetConfig cfg = {(UnetBackbone)b, 1, k, 1, algo};
+  const char *bad = unet_config_check(&cfg, size, size);
+  if (bad) cli_usage_error("bench", "%s", bad);
+  Unet *net = unet_init(be, &cfg, batch, size, size);
+  Stepper st;
+  stepper_init(&st, net, &lc, batch, size, size);
+  /* the peer's FLOP convention: fwd 2 MAC, train 2 MAC fwd + 2 MAC dW + 2 (MAC - first conv) dX */
+  const double mac = unet_forward_macs(net);
+  const UnetTensorInfo *t0 = unet_tensor(net, 0);
+  const int32_t s0 = b == 0 ? size : size / 2;
+  const double first = (double)s0 * s0 * t0->shape[0] * t0->shape[1] * t0->shape[2] * t0->shape[3];
+  gflop[0] = (6 * mac - 2 * first) / 1e9;
+  gflop[1] = 2 * mac / 1e9;
+  int nwino, nconv;
+  unet_conv_algo_count(net, &nwino, &nconv);
+  double *ts = mallocCheck(sizeof(double) * steps);
+  for (int mode = 0; mode < 2; mode++) {
+    for (int i = -1; i < steps; i++) {
+      double t = cs_now();
+      if (mode == 0) stepper_train(&st, x, y, 1e-4f);
+      else unet_forward(net, x, 0);
+      if (i >= 0) ts[i] = cs_now() - t;
+    }
+    double med = median(ts, steps);
+    ours[mode] = batch / med;
+    printf("%-9s %-5s %9.2f %9.2f %9.1f %6.1f%% %5d/%-3d\n", unet_backbone_name(cfg.backbone), mode ? "fwd" : "train",
+           gflop[mode], ours[mode], gflop[mode] * ours[mode], 100 * gflop[mode] * ours[mode] / peak, nwino, nconv);
+    fflush(stdout);
+  }
+  free(ts);
+  stepper_free(&st);
+  unet_free(net);
+}
+
+/* the PyTorch peer on the same CPU threads, beside our figures */
+static void bench_peer(const char *peer, int backbone, int threads, int32_t size, int32_t batch, double ours[2][2]) {
+  char why[2048] = "";
+  const char *py = access(peer, R_OK) == 0 ? paths_python_torch(why, sizeof why) : NULL;
+  if (!py) {
+    printf("PyTorch peer: not run: %s\n", access(peer, R_OK) ? "peer script missing (give --peer FILE)" : why);
+    if (access(peer, R_OK)) printf("PyTorch peer: looked for %s\n", peer);
+    return;
+  }
+  printf("PyTorch peer (%s, %d threads) ...\n", peer, threads);
+  fflush(stdout);
+  double theirs[2][2] = {{0}};
+  if (run_peer(py, peer, threads, size, batch, theirs) != 0) {
+    printf("PyTorch peer: failed to run; try it by hand: %s %s --model both\n", py, peer);
+    return;
+  }
+  printf("%-9s %-5s %12s %12s %7s\n", "backbone", "mode", "cordseg", "pytorch", "ratio");
+  for (int b = 0; b < 2; b++) {
+    if (backbone >= 0 && b != backbone) continue;
+    for (int mode = 0; mode < 2; mode++)
+      printf("%-9s %-5s %12.2f %12.2f %6.2fx\n", b ? "resnet50" : "vgg16", mode ? "fwd" : "train", ours[b][mode],
+             theirs[b][mode], theirs[b][mode] > 0 ? ours[b][mode] / theirs[b][mode] : NAN);
+  }
+}
+
 int cmd_bench(int argc, char **argv) {
   for (int i = 1; i < argc; i++)
     if (!strcmp(argv[i], "--io")) { /* `cordseg bench --io ...` = the loader benchmark */
@@ -130,12 +196,9 @@ int cmd_bench(int argc, char **argv) {
   if (pos < argc) cli_usage_error("bench", "unexpected argument '%s'", argv[pos]);
   const BackendPrecision prec = (BackendPrecision)precision;
   const int threads = omp_get_max_threads();
-  const int32_t k = 9;
   float *x = mallocCheck((size_t)batch * size * size * sizeof(float));
   uint8_t *y = mallocCheck((size_t)batch * size * size);
-  synth_batch(x, y, batch, 1, size, size, k, 5);
-  LossConfig lc;
-  loss_config_default(&lc, LOSS_KIND_HYBRID);
+  synth_batch(x, y, batch, 1, size, size, 9, 5);
   double ours[2][2] = {{0}}; /* [model][train, fwd] img/s */
   double gflop[2][2] = {{0}};
   Backend *be = backend_init((BackendKind)device, prec, 0, -1);
@@ -147,68 +210,14 @@ int cmd_bench(int argc, char **argv) {
          be->version, threads, unet_conv_algo_name((UnetConvAlgo)algo), steps);
   if (on_cpu) printf("FP32 FMA peak: %.0f GFLOP/s (%s%s)\n", peak, isa, strcmp(isa, "given") ? ", measured now" : "");
   printf("%-9s %-5s %9s %9s %9s %7s %9s\n", "backbone", "mode", "GFLOP/img", "img/s", "GFLOP/s", "%peak", "winograd");
-  for (int b = 0; b < 2; b++) {
-    if (backbone >= 0 && b != backbone) continue;
-    UnetConfig cfg = {(UnetBackbone)b, 1, k, 1, algo};
-    const char *bad = unet_config_check(&cfg, size, size);
-    if (bad) cli_usage_error("bench", "%s", bad);
-    Unet *net = unet_init(be, &cfg, batch, size, size);
-    Stepper st;
-    stepper_init(&st, net, &lc, batch, size, size);
-    /* the peer's FLOP convention: fwd 2 MAC, train 2 MAC fwd + 2 MAC dW + 2 (MAC - first conv) dX */
-    const double mac = unet_forward_macs(net);
-    const UnetTensorInfo *t0 = unet_tensor(net, 0);
-    const int32_t s0 = b == 0 ? size : size / 2;
-    const double first = (double)s0 * s0 * t0->shape[0] * t0->shape[1] * t0->shape[2] * t0->shape[3];
-    gflop[b][0] = (6 * mac - 2 * first) / 1e9;
-    gflop[b][1] = 2 * mac / 1e9;
-    int nwino, nconv;
-    unet_conv_algo_count(net, &nwino, &nconv);
-    double *ts = mallocCheck(sizeof(double) * steps);
-    for (int mode = 0; mode < 2; mode++) {
-      for (int i = -1; i < steps; i++) {
-        double t = cs_now();
-        if (mode == 0) stepper_train(&st, x, y, 1e-4f);
-        else unet_forward(net, x, 0);
-        if (i >= 0) ts[i] = cs_now() - t;
-      }
-      double med = median(ts, steps);
-      ours[b][mode] = batch / med;
-      printf("%-9s %-5s %9.2f %9.2f %9.1f %6.1f%% %5d/%-3d\n", unet_backbone_name(cfg.backbone), mode ? "fwd" : "train",
-             gflop[b][mode], ours[b][mode], gflop[b][mode] * ours[b][mode], 100 * gflop[b][mode] * ours[b][mode] / peak,
-             nwino, nconv);
-      fflush(stdout);
-    }
-    free(ts);
-    stepper_free(&st);
-    unet_free(net);
-  }
+  for (int b = 0; b < 2; b++)
+    if (backbone < 0 || b == backbone) bench_backbone(be, b, algo, size, batch, steps, x, y, peak, ours[b], gflop[b]);
   free(x);
   free(y);
   backend_free(be);
   if (!on_cpu) return 0; /* the GPU peers run in tests/gpu/device-check.sh (PyTorch on the same GPU) */
   print_anchor(ours, backbone, size, batch, threads, peak);
   if (!use_peer) return 0;
-  char why[2048] = "";
-  const char *py = access(peer, R_OK) == 0 ? paths_python_torch(why, sizeof why) : NULL;
-  if (!py) {
-    printf("PyTorch peer: not run: %s\n", access(peer, R_OK) ? "peer script missing (give --peer FILE)" : why);
-    if (access(peer, R_OK)) printf("PyTorch peer: looked for %s\n", peer);
-    return 0;
-  }
-  printf("PyTorch peer (%s, %d threads) ...\n", peer, threads);
-  fflush(stdout);
-  double theirs[2][2] = {{0}};
-  if (run_peer(py, peer, threads, size, batch, theirs) != 0) {
-    printf("PyTorch peer: failed to run; try it by hand: %s %s --model both\n", py, peer);
-    return 0;
-  }
-  printf("%-9s %-5s %12s %12s %7s\n", "backbone", "mode", "cordseg", "pytorch", "ratio");
-  for (int b = 0; b < 2; b++) {
-    if (backbone >= 0 && b != backbone) continue;
-    for (int mode = 0; mode < 2; mode++)
-      printf("%-9s %-5s %12.2f %12.2f %6.2fx\n", b ? "resnet50" : "vgg16", mode ? "fwd" : "train", ours[b][mode],
-             theirs[b][mode], theirs[b][mode] > 0 ? ours[b][mode] / theirs[b][mode] : NAN);
-  }
+  bench_peer(peer, backbone, threads, size, batch, ours);
   return 0;
 }
