@@ -394,246 +394,365 @@ static void shift_image(const float *in, float *out, int32_t n, double dr, doubl
     }
 }
 
-void phantom_subject_ex(const PhantomAtlas *a, const PhantomConfig *c, int32_t subject, float *b0, float *fa,
-                        float *md, float *ad, float *rd, uint8_t *labels, SliceMeta *meta, uint8_t *tissue) {
+/* one subject's draw: anatomy, compression, tissue properties and signal
+ * (the draw order is the subject's RNG stream: changing it changes every cohort) */
+typedef struct {
+  double scale, aspect, theta, ct, st, tx, ty, jitter_mm;
+  int ncomp;
+  double comp_at[2], comp_sev[2], asym, tilt_lr, tilt_ap;
+  double wm_par, wm_perp, gm_par, gm_perp, csf_d, oth_par, oth_perp, gain, s0[T_N], bias_x, bias_y, sigma;
+  int full, nt; /* the full anatomy (A) or cord + CSF only; tissue classes */
+  AnatomySubject A;
+} SubjectDraw;
+
+static void subject_draw(const PhantomConfig *c, int32_t subject, SubjectDraw *D) {
   Rng r;
   rng_init(&r, hash_mix3(c->seed, (uint64_t)subject, 0x5eb1ec7));
-  const int32_t n = c->size, nf = 2 * n, nvol = 1 + c->ndirs;
-  const size_t n2 = (size_t)n * n, nf2 = (size_t)nf * nf;
-  (void)nf2;
+  memset(D, 0, sizeof *D);
   /* per-subject anatomy */
-  double scale = uni(&r, 0.85, 1.15), aspect = uni(&r, 0.92, 1.08);
-  double theta = fmax(-0.21, fmin(0.21, 0.087 * rng_normal(&r)));
-  double tx = uni(&r, -5, 5), ty = uni(&r, -5, 5);
-  double jitter_mm = uni(&r, -3, 3);
-  int ncomp = rng_uniform(&r) < 0.5 ? 1 : 2;
-  double comp_at[2], comp_sev[2], asym = uni(&r, -0.35, 0.35);
-  for (int k = 0; k < ncomp; k++) comp_at[k] = uni(&r, 0.5, c->slices - 1.5), comp_sev[k] = uni(&r, 0.05, 0.55);
-  double tilt_lr = uni(&r, -0.15, 0.15), tilt_ap = uni(&r, -0.2, 0.2);
+  D->scale = uni(&r, 0.85, 1.15), D->aspect = uni(&r, 0.92, 1.08);
+  D->theta = fmax(-0.21, fmin(0.21, 0.087 * rng_normal(&r)));
+  D->ct = cos(D->theta), D->st = sin(D->theta);
+  D->tx = uni(&r, -5, 5), D->ty = uni(&r, -5, 5);
+  D->jitter_mm = uni(&r, -3, 3);
+  D->ncomp = rng_uniform(&r) < 0.5 ? 1 : 2;
+  D->asym = uni(&r, -0.35, 0.35);
+  for (int k = 0; k < D->ncomp; k++) D->comp_at[k] = uni(&r, 0.5, c->slices - 1.5), D->comp_sev[k] = uni(&r, 0.05, 0.55);
+  D->tilt_lr = uni(&r, -0.15, 0.15), D->tilt_ap = uni(&r, -0.2, 0.2);
   /* per-subject tissue properties (mm^2/s) and signal */
-  double wm_par = 1.65e-3 * uni(&r, 0.9, 1.1), wm_perp = 0.35e-3 * uni(&r, 0.85, 1.2);
-  double gm_par = 1.05e-3 * uni(&r, 0.9, 1.1), gm_perp = 0.6e-3 * uni(&r, 0.9, 1.1);
-  double csf_d = 3.0e-3 * uni(&r, 0.95, 1.05), oth_par = 1.8e-3, oth_perp = 1.2e-3;
-  double gain = 1000 * uni(&r, 0.8, 1.25);
-  double s0[T_N] = {0.55 * gain, 0.65 * gain, 1.0 * gain, uni(&r, 0.25, 0.4) * gain};
-  double bias_x = uni(&r, -0.12, 0.12), bias_y = uni(&r, -0.12, 0.12);
-  double sigma = s0[T_WM] / c->snr;
-  const int full = c->anatomy == PHANTOM_ANATOMY_FULL, nt = full ? T_N : T_N_NONE;
-  AnatomySubject A;
-  if (full) anatomy_subject_draw(&A, c->seed, subject);
-  if (full) sigma *= A.noise_scale; /* calibration: the real series' measured SNR (sim/anatomy.h) */
-  float *afr = full ? mallocCheck(sizeof(float) * AT_N * n2) : NULL;
-  float *rootfr = full ? mallocCheck(sizeof(float) * n2) : NULL; /* the nerve roots' share, per pixel */
-  double *g = mallocCheck(sizeof(double) * 3 * (size_t)nvol), *bv = mallocCheck(sizeof(double) * (size_t)nvol);
-  g[0] = g[1] = g[2] = 0, bv[0] = 0;
-  gradient_table(c->ndirs, g + 3);
-  for (int k = 1; k < nvol; k++) bv[k] = c->bval;
+  D->wm_par = 1.65e-3 * uni(&r, 0.9, 1.1), D->wm_perp = 0.35e-3 * uni(&r, 0.85, 1.2);
+  D->gm_par = 1.05e-3 * uni(&r, 0.9, 1.1), D->gm_perp = 0.6e-3 * uni(&r, 0.9, 1.1);
+  D->csf_d = 3.0e-3 * uni(&r, 0.95, 1.05), D->oth_par = 1.8e-3, D->oth_perp = 1.2e-3;
+  D->gain = 1000 * uni(&r, 0.8, 1.25);
+  D->s0[T_WM] = 0.55 * D->gain, D->s0[T_GM] = 0.65 * D->gain, D->s0[T_CSF] = 1.0 * D->gain;
+  D->s0[T_OTHER] = uni(&r, 0.25, 0.4) * D->gain;
+  D->bias_x = uni(&r, -0.12, 0.12), D->bias_y = uni(&r, -0.12, 0.12);
+  D->sigma = D->s0[T_WM] / c->snr;
+  D->full = c->anatomy == PHANTOM_ANATOMY_FULL, D->nt = D->full ? T_N : T_N_NONE;
+  if (D->full) anatomy_subject_draw(&D->A, c->seed, subject);
+  if (D->full) D->sigma *= D->A.noise_scale; /* calibration: the real series' measured SNR (sim/anatomy.h) */
+}
+
+/* the buffers of one subject's slices */
+typedef struct {
+  int32_t n, nf, nvol;
+  size_t n2;
+  float *afr, *rootfr;  /* full anatomy: [AT_N][n2] tissue shares outside cord and CSF; the nerve roots' share */
+  double *g, *bv;       /* gradient table [nvol][3], b-values [nvol] */
   DtiModel model;
-  dti_model_init(&model, bv, g, nvol, "phantom gradient table");
-  float *frac = mallocCheck(sizeof(float) * PHANTOM_NCH * n2), *tis = callocCheck((size_t)T_N * n2, sizeof(float));
-  float *tmp = mallocCheck(sizeof(float) * n2), *dwi = mallocCheck(sizeof(float) * (size_t)nvol * n2);
-  const double pf = c->fov_mm / nf, apx = a->px_mm, span = (double)(a->last_c7 - a->first_c2);
-  for (int32_t k = 0; k < c->slices; k++) {
-    Rng rn;
-    rng_init(&rn, hash_mix3(c->seed, (uint64_t)subject, 1000 + (uint64_t)k));
-    /* slab centre: evenly spaced C2 .. C7/T1, plus this subject's jitter */
-    double pos = a->first_c2 + (k + 0.5) * span / c->slices + jitter_mm / a->step_mm;
-    int32_t m = (int32_t)lrint(pos);
-    m = m < 0 ? 0 : m >= a->n ? a->n - 1 : m;
-    const float *maps = a->maps + (size_t)m * PHANTOM_NCH * (size_t)a->hw * a->hw;
-    double comp = 0; /* 0 = none, up to ~0.55 = severe */
-    for (int q = 0; q < ncomp; q++) {
-      double dz = (k - comp_at[q]) * span * a->step_mm / c->slices;
-      comp += comp_sev[q] * exp(-0.5 * dz * dz / 36.0);
-    }
-    comp = fmin(comp, 0.6);
-    double ap = 1 - comp, widen = 1 + 0.4 * comp, ct = cos(theta), st = sin(theta);
-    /* render the fine grid and area-average 2x2 onto the slice grid */
-    memset(frac, 0, sizeof(float) * PHANTOM_NCH * n2);
-    if (!full)
-      for (int32_t R = 0; R < nf; R++)
-        for (int32_t C = 0; C < nf; C++) {
-          double x = (C + 0.5 - n) * pf - tx, y = (R + 0.5 - n) * pf - ty; /* x toward left, y toward posterior */
-          double u = (ct * x + st * y) / (scale * widen), v = (-st * x + ct * y) / (scale * aspect);
-          double apu = ap * (1 + asym * fmax(-1, fmin(1, u / 6.0)) * comp / 0.6);
-          v /= fmax(0.3, fmin(1.0, apu));
-          double ar = a->crow[m] + v / apx, ac = a->ccol[m] + u / apx;
-          size_t o = (size_t)(R / 2) * n + (size_t)(C / 2);
-          for (int ch = 0; ch < PHANTOM_NCH; ch++)
-            frac[ch * n2 + o] += 0.25f * bilinear(maps + (size_t)ch * a->hw * a->hw, a->hw, ar, ac);
-        }
-    else {
-      /* the same cord, shifted in the FOV with the anatomy; the image at (x0, y0) shows what lies at
-       * y0 + AP distortion (EPI phase encode), so labels follow the distorted image */
-      memset(afr, 0, sizeof(float) * AT_N * n2);
-      memset(rootfr, 0, sizeof(float) * n2);
-      double rvis[4];
-      anatomy_root_vis(&A, c->seed, subject, k, rvis);
-      const double dw = a->disc_w[m], fw = 0.6 + 0.4 * dw;
-      /* this slice's canal and dural sac (sim/anatomy.h): the sac is the cord's extent (the atlas cord as
-       * rendered: size, flattening, compression) plus the level's subarachnoid thickness, effaced where the
-       * cord is compressed; the canal is the level's, widened where the sac and the epidural margin need it */
-      AnatomySubject As = A;
-      const double *ext = a->cord_ext + 4 * (size_t)m; /* atlas cord extent, mm: left, right, anterior, posterior */
-      const double el = ext[0] * scale * widen, er = ext[1] * scale * widen;
-      const double ea = ext[2] * scale * aspect * ap, ep = ext[3] * scale * aspect * ap;
-      double t_lat, t_ant, t_post;
-      anatomy_sas(&A, a->level[m], &t_lat, &t_ant, &t_post);
-      const double eff = fmax(0, 1 - comp / 0.45);
-      t_ant *= eff, t_post *= eff, t_lat *= 1 - 0.5 * comp / 0.6;
-      const double sac_x = 0.5 * (el - er), sac_a = 0.5 * (el + er) + t_lat;
-      const double sac_y = 0.5 * (ep - ea) + 0.5 * (t_post - t_ant), sac_b = 0.5 * (ea + ep) + 0.5 * (t_ant + t_post);
-      const double rcx = ct * A.cord_dx + st * A.cord_dy, rcy = -st * A.cord_dx + ct * A.cord_dy;
-      double can_a, can_b;
-      anatomy_canal(&A, a->level[m], &can_a, &can_b);
-      can_b *= 1 - 0.25 * comp;
-      As.canal_a = fmax(can_a, fabs(sac_x + rcx) + sac_a + A.epi_min);
-      As.canal_b = fmax(can_b, fabs(sac_y + rcy) + sac_b + A.epi_min);
-      As.mass_x += As.canal_a - A.canal_a, As.va_x += As.canal_a - A.canal_a; /* the arch follows the canal */
-      for (int32_t R = 0; R < nf; R++)
-        for (int32_t C = 0; C < nf; C++) {
-          double x0 = (C + 0.5 - n) * pf, y0 = (R + 0.5 - n) * pf;
-          double yd = y0 + A.dist_amp * sin(A.dist_k * x0 + A.dist_ph) * cos(0.5 * A.dist_k * y0);
-          double x = x0 - tx - A.fov_dx, y = yd - ty - A.fov_dy;
-          double u = (ct * x + st * y) / (scale * widen), v = (-st * x + ct * y) / (scale * aspect);
-          double apu = ap * (1 + asym * fmax(-1, fmin(1, u / 6.0)) * comp / 0.6);
-          v /= fmax(0.3, fmin(1.0, apu));
-          double ar = a->crow[m] + v / apx, ac = a->ccol[m] + u / apx;
-          size_t o = (size_t)(R / 2) * n + (size_t)(C / 2);
-          float cordf = 0;
-          for (int ch = 0; ch < 8; ch++) {
-            float f = bilinear(maps + (size_t)ch * a->hw * a->hw, a->hw, ar, ac);
-            frac[ch * n2 + o] += 0.25f * f, cordf += f;
-          }
-          double xc = x + A.cord_dx, yc = y + A.cord_dy;
-          int cls = anatomy_class(&As, ct * xc + st * yc, -st * xc + ct * yc, a->level[m], 1.0);
-          const double xr = ct * x + st * y, yr = -st * x + ct * y; /* the cord's frame */
-          /* CSF: the sac less the cord and the nerve roots crossing it */
-          const int in_sac = cls == AT_CANAL && anatomy_in_ellipse(xr, yr, sac_x, sac_y, sac_a, sac_b);
-          const float rf = cls == AT_CANAL ? (float)anatomy_root_frac(&A, xr, yr, el, er, ea, ep, rvis) : 0;
-          if (in_sac) {
-            const float freef = 0.25f * fmaxf(0, 1 - fminf(cordf, 1));
-            frac[8 * n2 + o] += freef * (1 - rf);
-            rootfr[o] += freef * rf;
-          }
-          if (cls == AT_BODY) { /* marrow, or disc by the slab's disc weight */
-            afr[AT_MARROW * n2 + o] += 0.25f * (float)(1 - dw);
-            afr[AT_DISC * n2 + o] += 0.25f * (float)dw;
-          } else if (cls == AT_FACET) {
-            afr[AT_FLUID * n2 + o] += 0.25f * (float)fw;
-            afr[AT_BONE * n2 + o] += 0.25f * (float)(1 - fw);
-          } else {
-            /* the canal's remainder: venous plexus in front of and beside the sac's anterior part, epidural fat
-             * elsewhere, and the nerve roots on their way to the foramen (inside the sac they took their share
-             * above) */
-            const int plexus = cls == AT_CANAL && yr < sac_y + A.plexus_back * sac_b &&
-                               anatomy_in_ellipse(xr, yr, sac_x, sac_y, sac_a + A.plexus_lat, sac_b + A.plexus_mm);
-            const float rout = in_sac ? 0 : rf;
-            afr[(cls == AT_CANAL ? (plexus ? AT_PLEXUS : AT_FAT) : cls) * n2 + o] += 0.25f * (1 - rout);
-            afr[AT_ROOT * n2 + o] += 0.25f * rout;
-          }
-        }
-    }
-    /* labels: argmax of background and the 8 ROIs */
-    uint8_t *lab = labels + (size_t)k * n2;
-    for (size_t i = 0; i < n2; i++) {
-      float cord = 0, best = 0;
-      int bl = 0;
-      for (int ch = 0; ch < 8; ch++) {
-        float f = frac[ch * n2 + i];
-        cord += f;
-        if (f > best) best = f, bl = ch + 1;
-      }
-      lab[i] = (uint8_t)(best > 1 - cord ? bl : 0);
-      float wm = 0;
-      for (int ch = 0; ch < 8; ch++)
-        if (ch != 3 && ch != 7) wm += frac[ch * n2 + i];
-      tis[T_WM * n2 + i] = wm;
-      tis[T_GM * n2 + i] = frac[3 * n2 + i] + frac[7 * n2 + i];
-      tis[T_CSF * n2 + i] = frac[8 * n2 + i];
-      tis[T_OTHER * n2 + i] = fmaxf(0, 1 - cord - frac[8 * n2 + i]);
-      if (full) { /* what the cord and CSF leave is split among the anatomy's tissues (air carries none) */
-        const float rem = fmaxf(0, tis[T_OTHER * n2 + i] - rootfr[i]); /* the roots took their share of the CSF */
-        tis[T_OTHER * n2 + i] = rem * afr[AT_OTHER * n2 + i];
-        for (int t = AT_BONE; t <= AT_VESSEL; t++) tis[(T_OTHER + t) * n2 + i] = rem * afr[t * n2 + i];
-        tis[(T_OTHER + AT_ROOT) * n2 + i] += rootfr[i];
-      }
-      if (tissue) {
-        int bt = PT_AIR;
-        float bf = 0.2f;
-        for (int t = 0; t < nt; t++)
-          if (tis[t * n2 + i] > bf) bf = tis[t * n2 + i], bt = PT_WM + t;
-        tissue[(size_t)k * n2 + i] = (uint8_t)bt;
-      }
-    }
-    /* acquired resolution: Gaussian with FWHM = acquired pixel size */
-    double px = c->fov_mm / n;
-    for (int t = 0; t < nt; t++) blur(tis + t * n2, n, c->acq_row_mm / px / 2.355, c->acq_col_mm / px / 2.355, tmp);
-    /* tensors: cord axis tilted a little; compression raises WM radial diffusivity */
-    double axis[3] = {tilt_lr, tilt_ap, 1}, al = sqrt(1 + tilt_lr * tilt_lr + tilt_ap * tilt_ap);
-    for (int q = 0; q < 3; q++) axis[q] /= al;
-    double lpar[T_N] = {wm_par * (1 - 0.25 * comp), gm_par, csf_d, oth_par};
-    double lperp[T_N] = {wm_perp * (1 + 1.6 * comp), gm_perp * (1 + 0.5 * comp), csf_d, oth_perp};
-    if (full) lperp[T_WM] *= A.wm_perp_scale;
-    double e[T_N][DTI_MAX_VOLUMES];
-    for (int t = 0; t < T_N_NONE; t++)
-      for (int v = 0; v < nvol; v++) {
-        double ga = g[3 * v] * axis[0] + g[3 * v + 1] * axis[1] + g[3 * v + 2] * axis[2];
-        double gg = g[3 * v] * g[3 * v] + g[3 * v + 1] * g[3 * v + 1] + g[3 * v + 2] * g[3 * v + 2];
-        double q = lperp[t] * gg + (lpar[t] - lperp[t]) * ga * ga;
-        e[t][v] = s0[t] * exp(-bv[v] * q);
-      }
-    if (full) { /* calibration against the real series (sim/anatomy.h): CSF brighter, soft tissue darker; below
-                 * C3 the thin sac's CSF dimmer per slice (through-plane partial volume, flow dephasing) */
-      Rng rc;
-      rng_init(&rc, hash_mix3(c->seed, (uint64_t)subject, 7000 + (uint64_t)k));
-      const double low = uni(&rc, A.csf_low[0], A.csf_low[1]);
-      const double csf = A.csf_scale * (a->level[m] <= 2 ? 1 : a->level[m] == 3 ? 0.5 * (1 + low) : low);
-      for (int v = 0; v < nvol; v++) e[T_CSF][v] *= csf, e[T_OTHER][v] *= A.other_scale;
-    }
-    if (full) /* the anatomy's tensors: muscles along their own (mirrored) fibres, nerve roots laterally, the rest
-                 * isotropic */
-      for (int at = AT_BONE; at <= AT_VESSEL; at++)
-        for (int v = 0; v < nvol; v++) {
-          double dir[3] = {at == AT_MUS_R ? -A.mus_dir[0] : A.mus_dir[0], A.mus_dir[1], A.mus_dir[2]};
-          if (at == AT_ROOT) dir[0] = 1, dir[1] = dir[2] = 0; /* the roots run laterally (either side alike) */
-          double ga = g[3 * v] * dir[0] + g[3 * v + 1] * dir[1] + g[3 * v + 2] * dir[2];
-          double gg = g[3 * v] * g[3 * v] + g[3 * v + 1] * g[3 * v + 1] + g[3 * v + 2] * g[3 * v + 2];
-          double q = A.dperp[at] * gg + (A.dpar[at] - A.dperp[at]) * ga * ga;
-          e[T_OTHER + at][v] = gain * A.s0[at] * exp(-bv[v] * q);
-        }
-    if (full) {
-      acquire_full(&A, c, subject, k, n, nvol, sigma, tis, (const double(*)[DTI_MAX_VOLUMES])e, dwi, tmp, &rn);
-      if (A.ap_fov > 0) { /* a reduced field of view along AP (phase encode): zero outside, as `segment` pads */
-        const double px_mm = c->fov_mm / n, yc = ty + A.fov_dy + A.ap_fov_dy; /* cord centre + offset, mm */
-        for (int32_t row = 0; row < n; row++) {
-          const double y = (row + 0.5) * px_mm - 0.5 * c->fov_mm;
-          if (fabs(y - yc) <= 0.5 * A.ap_fov) continue;
-          for (int v = 0; v < nvol; v++) memset(dwi + (size_t)v * n2 + (size_t)row * n, 0, sizeof(float) * (size_t)n);
-        }
-      }
-    } else
-    for (size_t i = 0; i < n2; i++) {
-      double xr = ((double)(i % n) - n / 2) / n, yr = ((double)(i / n) - n / 2) / n;
-      double bias = 1 + bias_x * xr * 2 + bias_y * yr * 2;
-      for (int v = 0; v < nvol; v++) {
-        double s = 0;
-        for (int t = 0; t < T_N_NONE; t++) s += tis[t * n2 + i] * e[t][v];
-        s *= bias;
-        /* one Box-Muller pair gives both Rician components */
-        double u1 = rng_uniform(&rn), u2 = rng_uniform(&rn), rad = sigma * sqrt(-2.0 * log(u1 > 1e-300 ? u1 : 1e-300));
-        double n1 = s + rad * cos(6.283185307179586 * u2), n2n = rad * sin(6.283185307179586 * u2);
-        dwi[(size_t)v * n2 + i] = (float)sqrt(n1 * n1 + n2n * n2n); /* Rician magnitude */
-      }
-    }
-    size_t o = (size_t)k * n2;
-    dti_fit_volume(&model, dwi, (int64_t)n2, b0 ? b0 + o : NULL, fa ? fa + o : NULL, md ? md + o : NULL,
-                   ad ? ad + o : NULL, rd ? rd + o : NULL);
-    meta[k] = (SliceMeta){.subject = subject, .slice = k, .level = a->level[m],
-                          .spacing = {(float)px, (float)px}};
+  float *frac, *tis;    /* [PHANTOM_NCH][n2] atlas channels, [T_N][n2] tissue fractions */
+  float *tmp, *dwi;     /* [n2], [nvol][n2] */
+} SubjectWork;
+
+static void subject_work_init(const PhantomConfig *c, int full, SubjectWork *w) {
+  w->n = c->size, w->nf = 2 * c->size, w->nvol = 1 + c->ndirs;
+  const size_t n2 = w->n2 = (size_t)w->n * w->n;
+  w->afr = full ? mallocCheck(sizeof(float) * AT_N * n2) : NULL;
+  w->rootfr = full ? mallocCheck(sizeof(float) * n2) : NULL;
+  w->g = mallocCheck(sizeof(double) * 3 * (size_t)w->nvol), w->bv = mallocCheck(sizeof(double) * (size_t)w->nvol);
+  w->g[0] = w->g[1] = w->g[2] = 0, w->bv[0] = 0;
+  gradient_table(c->ndirs, w->g + 3);
+  for (int k = 1; k < w->nvol; k++) w->bv[k] = c->bval;
+  dti_model_init(&w->model, w->bv, w->g, w->nvol, "phantom gradient table");
+  w->frac = mallocCheck(sizeof(float) * PHANTOM_NCH * n2), w->tis = callocCheck((size_t)T_N * n2, sizeof(float));
+  w->tmp = mallocCheck(sizeof(float) * n2), w->dwi = mallocCheck(sizeof(float) * (size_t)w->nvol * n2);
+}
+
+static void subject_work_free(SubjectWork *w) {
+  dti_model_free(&w->model);
+  free(w->g), free(w->bv), free(w->frac), free(w->tis), free(w->tmp), free(w->dwi), free(w->afr), free(w->rootfr);
+}
+
+/* slice k: its atlas slab m (evenly spaced C2 .. C7/T1, plus the subject's jitter) and its compression */
+typedef struct {
+  int32_t k, m;
+  double comp, ap, widen; /* compression 0 = none, up to ~0.55 = severe; AP squash, LR widening */
+} SliceGeom;
+
+static void slice_geom(const PhantomAtlas *a, const PhantomConfig *c, const SubjectDraw *D, int32_t k, SliceGeom *G) {
+  const double span = (double)(a->last_c7 - a->first_c2);
+  double pos = a->first_c2 + (k + 0.5) * span / c->slices + D->jitter_mm / a->step_mm;
+  int32_t m = (int32_t)lrint(pos);
+  G->k = k, G->m = m < 0 ? 0 : m >= a->n ? a->n - 1 : m;
+  double comp = 0;
+  for (int q = 0; q < D->ncomp; q++) {
+    double dz = (k - D->comp_at[q]) * span * a->step_mm / c->slices;
+    comp += D->comp_sev[q] * exp(-0.5 * dz * dz / 36.0);
   }
-  dti_model_free(&model);
-  free(g), free(bv), free(frac), free(tis), free(tmp), free(dwi), free(afr), free(rootfr);
+  G->comp = fmin(comp, 0.6);
+  G->ap = 1 - G->comp, G->widen = 1 + 0.4 * G->comp;
+}
+
+/* the atlas position (row, column) that the subject's cord puts under FOV point (x, y) mm */
+static void atlas_point(const PhantomAtlas *a, const SubjectDraw *D, const SliceGeom *G, double x, double y, double *ar,
+                        double *ac) {
+  double u = (D->ct * x + D->st * y) / (D->scale * G->widen), v = (-D->st * x + D->ct * y) / (D->scale * D->aspect);
+  double apu = G->ap * (1 + D->asym * fmax(-1, fmin(1, u / 6.0)) * G->comp / 0.6);
+  v /= fmax(0.3, fmin(1.0, apu));
+  *ar = a->crow[G->m] + v / a->px_mm, *ac = a->ccol[G->m] + u / a->px_mm;
+}
+
+/* cord + CSF only: the atlas channels on the fine grid, area-averaged 2x2 onto the slice grid */
+static void render_simple(const PhantomAtlas *a, const PhantomConfig *c, const SubjectDraw *D, const SliceGeom *G,
+                          SubjectWork *w) {
+  const int32_t n = w->n, nf = w->nf;
+  const double pf = c->fov_mm / nf;
+  const float *maps = a->maps + (size_t)G->m * PHANTOM_NCH * (size_t)a->hw * a->hw;
+  for (int32_t R = 0; R < nf; R++)
+    for (int32_t C = 0; C < nf; C++) {
+      double x = (C + 0.5 - n) * pf - D->tx, y = (R + 0.5 - n) * pf - D->ty; /* x toward left, y toward posterior */
+      double ar, ac;
+      atlas_point(a, D, G, x, y, &ar, &ac);
+      size_t o = (size_t)(R / 2) * n + (size_t)(C / 2);
+      for (int ch = 0; ch < PHANTOM_NCH; ch++)
+        w->frac[ch * w->n2 + o] += 0.25f * bilinear(maps + (size_t)ch * a->hw * a->hw, a->hw, ar, ac);
+    }
+}
+
+/* the full anatomy's slice: the dural sac (centre sac_x, sac_y, half-axes sac_a, sac_b, mm in the cord's
+ * frame) and the canal around it, the cord's extent (el, er, ea, ep) and the nerve roots' visibility */
+typedef struct {
+  AnatomySubject As; /* the subject with this slice's canal */
+  double el, er, ea, ep, sac_x, sac_y, sac_a, sac_b, dw, fw;
+  double rvis[4];
+} SliceSac;
+
+/* this slice's canal and dural sac (sim/anatomy.h): the sac is the cord's extent (the atlas cord as rendered:
+ * size, flattening, compression) plus the level's subarachnoid thickness, effaced where the cord is
+ * compressed; the canal is the level's, widened where the sac and the epidural margin need it */
+static void slice_sac(const PhantomAtlas *a, const PhantomConfig *c, const SubjectDraw *D, int32_t subject,
+                      const SliceGeom *G, SliceSac *S) {
+  const AnatomySubject *A = &D->A;
+  const int32_t m = G->m;
+  anatomy_root_vis(A, c->seed, subject, G->k, S->rvis);
+  S->dw = a->disc_w[m], S->fw = 0.6 + 0.4 * S->dw;
+  S->As = *A;
+  const double *ext = a->cord_ext + 4 * (size_t)m; /* atlas cord extent, mm: left, right, anterior, posterior */
+  S->el = ext[0] * D->scale * G->widen, S->er = ext[1] * D->scale * G->widen;
+  S->ea = ext[2] * D->scale * D->aspect * G->ap, S->ep = ext[3] * D->scale * D->aspect * G->ap;
+  double t_lat, t_ant, t_post;
+  anatomy_sas(A, a->level[m], &t_lat, &t_ant, &t_post);
+  const double eff = fmax(0, 1 - G->comp / 0.45);
+  t_ant *= eff, t_post *= eff, t_lat *= 1 - 0.5 * G->comp / 0.6;
+  S->sac_x = 0.5 * (S->el - S->er), S->sac_a = 0.5 * (S->el + S->er) + t_lat;
+  S->sac_y = 0.5 * (S->ep - S->ea) + 0.5 * (t_post - t_ant), S->sac_b = 0.5 * (S->ea + S->ep) + 0.5 * (t_ant + t_post);
+  const double rcx = D->ct * A->cord_dx + D->st * A->cord_dy, rcy = -D->st * A->cord_dx + D->ct * A->cord_dy;
+  double can_a, can_b;
+  anatomy_canal(A, a->level[m], &can_a, &can_b);
+  can_b *= 1 - 0.25 * G->comp;
+  S->As.canal_a = fmax(can_a, fabs(S->sac_x + rcx) + S->sac_a + A->epi_min);
+  S->As.canal_b = fmax(can_b, fabs(S->sac_y + rcy) + S->sac_b + A->epi_min);
+  S->As.mass_x += S->As.canal_a - A->canal_a, S->As.va_x += S->As.canal_a - A->canal_a; /* the arch follows the canal */
+}
+
+/* one fine-grid pixel of the full anatomy, outside the cord (class cls at (xr, yr), the cord's frame; cordf
+ * the cord's share there) added to slice pixel o: CSF, nerve roots and the anatomy's tissues */
+static void render_full_rest(const SubjectDraw *D, const SliceSac *S, SubjectWork *w, size_t o, int cls, double xr,
+                             double yr, float cordf) {
+  const AnatomySubject *A = &D->A;
+  const size_t n2 = w->n2;
+  float *afr = w->afr;
+  /* CSF: the sac less the cord and the nerve roots crossing it */
+  const int in_sac = cls == AT_CANAL && anatomy_in_ellipse(xr, yr, S->sac_x, S->sac_y, S->sac_a, S->sac_b);
+  const float rf = cls == AT_CANAL ? (float)anatomy_root_frac(A, xr, yr, S->el, S->er, S->ea, S->ep, S->rvis) : 0;
+  if (in_sac) {
+    const float freef = 0.25f * fmaxf(0, 1 - fminf(cordf, 1));
+    w->frac[8 * n2 + o] += freef * (1 - rf);
+    w->rootfr[o] += freef * rf;
+  }
+  if (cls == AT_BODY) { /* marrow, or disc by the slab's disc weight */
+    afr[AT_MARROW * n2 + o] += 0.25f * (float)(1 - S->dw);
+    afr[AT_DISC * n2 + o] += 0.25f * (float)S->dw;
+  } else if (cls == AT_FACET) {
+    afr[AT_FLUID * n2 + o] += 0.25f * (float)S->fw;
+    afr[AT_BONE * n2 + o] += 0.25f * (float)(1 - S->fw);
+  } else {
+    /* the canal's remainder: venous plexus in front of and beside the sac's anterior part, epidural fat
+     * elsewhere, and the nerve roots on their way to the foramen (inside the sac they took their share
+     * above) */
+    const int plexus = cls == AT_CANAL && yr < S->sac_y + A->plexus_back * S->sac_b &&
+                       anatomy_in_ellipse(xr, yr, S->sac_x, S->sac_y, S->sac_a + A->plexus_lat, S->sac_b + A->plexus_mm);
+    const float rout = in_sac ? 0 : rf;
+    afr[(cls == AT_CANAL ? (plexus ? AT_PLEXUS : AT_FAT) : cls) * n2 + o] += 0.25f * (1 - rout);
+    afr[AT_ROOT * n2 + o] += 0.25f * rout;
+  }
+}
+
+/* the full anatomy: the same cord, shifted in the FOV with the anatomy; the image at (x0, y0) shows what lies
+ * at y0 + AP distortion (EPI phase encode), so labels follow the distorted image */
+static void render_full(const PhantomAtlas *a, const PhantomConfig *c, const SubjectDraw *D, int32_t subject,
+                        const SliceGeom *G, SubjectWork *w) {
+  const AnatomySubject *A = &D->A;
+  const int32_t n = w->n, nf = w->nf, m = G->m;
+  const size_t n2 = w->n2;
+  const double pf = c->fov_mm / nf;
+  const float *maps = a->maps + (size_t)m * PHANTOM_NCH * (size_t)a->hw * a->hw;
+  memset(w->afr, 0, sizeof(float) * AT_N * n2);
+  memset(w->rootfr, 0, sizeof(float) * n2);
+  SliceSac S;
+  slice_sac(a, c, D, subject, G, &S);
+  for (int32_t R = 0; R < nf; R++)
+    for (int32_t C = 0; C < nf; C++) {
+      double x0 = (C + 0.5 - n) * pf, y0 = (R + 0.5 - n) * pf;
+      double yd = y0 + A->dist_amp * sin(A->dist_k * x0 + A->dist_ph) * cos(0.5 * A->dist_k * y0);
+      double x = x0 - D->tx - A->fov_dx, y = yd - D->ty - A->fov_dy;
+      double ar, ac;
+      atlas_point(a, D, G, x, y, &ar, &ac);
+      size_t o = (size_t)(R / 2) * n + (size_t)(C / 2);
+      float cordf = 0;
+      for (int ch = 0; ch < 8; ch++) {
+        float f = bilinear(maps + (size_t)ch * a->hw * a->hw, a->hw, ar, ac);
+        w->frac[ch * n2 + o] += 0.25f * f, cordf += f;
+      }
+      double xc = x + A->cord_dx, yc = y + A->cord_dy;
+      int cls = anatomy_class(&S.As, D->ct * xc + D->st * yc, -D->st * xc + D->ct * yc, a->level[m], 1.0);
+      const double xr = D->ct * x + D->st * y, yr = -D->st * x + D->ct * y; /* the cord's frame */
+      render_full_rest(D, &S, w, o, cls, xr, yr, cordf);
+    }
+}
+
+/* labels (argmax of background and the 8 ROIs) and tissue fractions of slice k; the tissue map when asked */
+static void slice_labels_tissue(const SubjectDraw *D, SubjectWork *w, uint8_t *lab, uint8_t *tissue) {
+  const size_t n2 = w->n2;
+  const float *frac = w->frac;
+  float *tis = w->tis;
+  for (size_t i = 0; i < n2; i++) {
+    float cord = 0, best = 0;
+    int bl = 0;
+    for (int ch = 0; ch < 8; ch++) {
+      float f = frac[ch * n2 + i];
+      cord += f;
+      if (f > best) best = f, bl = ch + 1;
+    }
+    lab[i] = (uint8_t)(best > 1 - cord ? bl : 0);
+    float wm = 0;
+    for (int ch = 0; ch < 8; ch++)
+      if (ch != 3 && ch != 7) wm += frac[ch * n2 + i];
+    tis[T_WM * n2 + i] = wm;
+    tis[T_GM * n2 + i] = frac[3 * n2 + i] + frac[7 * n2 + i];
+    tis[T_CSF * n2 + i] = frac[8 * n2 + i];
+    tis[T_OTHER * n2 + i] = fmaxf(0, 1 - cord - frac[8 * n2 + i]);
+    if (D->full) { /* what the cord and CSF leave is split among the anatomy's tissues (air carries none) */
+      const float rem = fmaxf(0, tis[T_OTHER * n2 + i] - w->rootfr[i]); /* the roots took their share of the CSF */
+      tis[T_OTHER * n2 + i] = rem * w->afr[AT_OTHER * n2 + i];
+      for (int t = AT_BONE; t <= AT_VESSEL; t++) tis[(T_OTHER + t) * n2 + i] = rem * w->afr[t * n2 + i];
+      tis[(T_OTHER + AT_ROOT) * n2 + i] += w->rootfr[i];
+    }
+    if (tissue) {
+      int bt = PT_AIR;
+      float bf = 0.2f;
+      for (int t = 0; t < D->nt; t++)
+        if (tis[t * n2 + i] > bf) bf = tis[t * n2 + i], bt = PT_WM + t;
+      tissue[i] = (uint8_t)bt;
+    }
+  }
+}
+
+/* each tissue's noiseless signal per volume, e[T_N][nvol]: the cord axis tilted a little, compression raising
+ * WM radial diffusivity; with the full anatomy the calibration and the anatomy's own tensors */
+static void slice_signals(const PhantomAtlas *a, const PhantomConfig *c, const SubjectDraw *D, int32_t subject,
+                          const SliceGeom *G, const SubjectWork *w, double (*e)[DTI_MAX_VOLUMES]) {
+  const AnatomySubject *A = &D->A;
+  const double *g = w->g, *bv = w->bv;
+  const int nvol = w->nvol, lvl = a->level[G->m];
+  double axis[3] = {D->tilt_lr, D->tilt_ap, 1}, al = sqrt(1 + D->tilt_lr * D->tilt_lr + D->tilt_ap * D->tilt_ap);
+  for (int q = 0; q < 3; q++) axis[q] /= al;
+  double lpar[T_N] = {D->wm_par * (1 - 0.25 * G->comp), D->gm_par, D->csf_d, D->oth_par};
+  double lperp[T_N] = {D->wm_perp * (1 + 1.6 * G->comp), D->gm_perp * (1 + 0.5 * G->comp), D->csf_d, D->oth_perp};
+  if (D->full) lperp[T_WM] *= A->wm_perp_scale;
+  for (int t = 0; t < T_N_NONE; t++)
+    for (int v = 0; v < nvol; v++) {
+      double ga = g[3 * v] * axis[0] + g[3 * v + 1] * axis[1] + g[3 * v + 2] * axis[2];
+      double gg = g[3 * v] * g[3 * v] + g[3 * v + 1] * g[3 * v + 1] + g[3 * v + 2] * g[3 * v + 2];
+      double q = lperp[t] * gg + (lpar[t] - lperp[t]) * ga * ga;
+      e[t][v] = D->s0[t] * exp(-bv[v] * q);
+    }
+  if (!D->full) return;
+  /* calibration against the real series (sim/anatomy.h): CSF brighter, soft tissue darker; below C3 the thin
+   * sac's CSF dimmer per slice (through-plane partial volume, flow dephasing) */
+  Rng rc;
+  rng_init(&rc, hash_mix3(c->seed, (uint64_t)subject, 7000 + (uint64_t)G->k));
+  const double low = uni(&rc, A->csf_low[0], A->csf_low[1]);
+  const double csf = A->csf_scale * (lvl <= 2 ? 1 : lvl == 3 ? 0.5 * (1 + low) : low);
+  for (int v = 0; v < nvol; v++) e[T_CSF][v] *= csf, e[T_OTHER][v] *= A->other_scale;
+  /* the anatomy's tensors: muscles along their own (mirrored) fibres, nerve roots laterally, the rest isotropic */
+  for (int at = AT_BONE; at <= AT_VESSEL; at++)
+    for (int v = 0; v < nvol; v++) {
+      double dir[3] = {at == AT_MUS_R ? -A->mus_dir[0] : A->mus_dir[0], A->mus_dir[1], A->mus_dir[2]};
+      if (at == AT_ROOT) dir[0] = 1, dir[1] = dir[2] = 0; /* the roots run laterally (either side alike) */
+      double ga = g[3 * v] * dir[0] + g[3 * v + 1] * dir[1] + g[3 * v + 2] * dir[2];
+      double gg = g[3 * v] * g[3 * v] + g[3 * v + 1] * g[3 * v + 1] + g[3 * v + 2] * g[3 * v + 2];
+      double q = A->dperp[at] * gg + (A->dpar[at] - A->dperp[at]) * ga * ga;
+      e[T_OTHER + at][v] = D->gain * A->s0[at] * exp(-bv[v] * q);
+    }
+}
+
+/* cord + CSF only: the tissues' signals with a smooth bias field and Rician noise */
+static void acquire_simple(const SubjectDraw *D, SubjectWork *w, const double (*e)[DTI_MAX_VOLUMES], Rng *rn) {
+  const int32_t n = w->n;
+  for (size_t i = 0; i < w->n2; i++) {
+    double xr = ((double)(i % n) - n / 2) / n, yr = ((double)(i / n) - n / 2) / n;
+    double bias = 1 + D->bias_x * xr * 2 + D->bias_y * yr * 2;
+    for (int v = 0; v < w->nvol; v++) {
+      double s = 0;
+      for (int t = 0; t < T_N_NONE; t++) s += w->tis[t * w->n2 + i] * e[t][v];
+      s *= bias;
+      /* one Box-Muller pair gives both Rician components */
+      double u1 = rng_uniform(rn), u2 = rng_uniform(rn), rad = D->sigma * sqrt(-2.0 * log(u1 > 1e-300 ? u1 : 1e-300));
+      double n1 = s + rad * cos(6.283185307179586 * u2), n2n = rad * sin(6.283185307179586 * u2);
+      w->dwi[(size_t)v * w->n2 + i] = (float)sqrt(n1 * n1 + n2n * n2n); /* Rician magnitude */
+    }
+  }
+}
+
+/* the slice's DWI volumes into w->dwi */
+static void slice_acquire(const PhantomConfig *c, const SubjectDraw *D, int32_t subject, int32_t k, SubjectWork *w,
+                          const double (*e)[DTI_MAX_VOLUMES]) {
+  const int32_t n = w->n;
+  Rng rn;
+  rng_init(&rn, hash_mix3(c->seed, (uint64_t)subject, 1000 + (uint64_t)k));
+  if (!D->full) {
+    acquire_simple(D, w, e, &rn);
+    return;
+  }
+  acquire_full(&D->A, c, subject, k, n, w->nvol, D->sigma, w->tis, e, w->dwi, w->tmp, &rn);
+  if (D->A.ap_fov <= 0) return;
+  /* a reduced field of view along AP (phase encode): zero outside, as `segment` pads */
+  const double px_mm = c->fov_mm / n, yc = D->ty + D->A.fov_dy + D->A.ap_fov_dy; /* cord centre + offset, mm */
+  for (int32_t row = 0; row < n; row++) {
+    const double y = (row + 0.5) * px_mm - 0.5 * c->fov_mm;
+    if (fabs(y - yc) <= 0.5 * D->A.ap_fov) continue;
+    for (int v = 0; v < w->nvol; v++) memset(w->dwi + (size_t)v * w->n2 + (size_t)row * n, 0, sizeof(float) * (size_t)n);
+  }
+}
+
+void phantom_subject_ex(const PhantomAtlas *a, const PhantomConfig *c, int32_t subject, float *b0, float *fa,
+                        float *md, float *ad, float *rd, uint8_t *labels, SliceMeta *meta, uint8_t *tissue) {
+  SubjectDraw D;
+  subject_draw(c, subject, &D);
+  SubjectWork w;
+  subject_work_init(c, D.full, &w);
+  const double px = c->fov_mm / w.n;
+  double(*e)[DTI_MAX_VOLUMES] = mallocCheck(sizeof(double) * T_N * DTI_MAX_VOLUMES);
+  for (int32_t k = 0; k < c->slices; k++) {
+    SliceGeom G;
+    slice_geom(a, c, &D, k, &G);
+    memset(w.frac, 0, sizeof(float) * PHANTOM_NCH * w.n2);
+    if (D.full) render_full(a, c, &D, subject, &G, &w); /* the fine grid, area-averaged 2x2 onto the slice */
+    else render_simple(a, c, &D, &G, &w);
+    const size_t o = (size_t)k * w.n2;
+    slice_labels_tissue(&D, &w, labels + o, tissue ? tissue + o : NULL);
+    /* acquired resolution: Gaussian with FWHM = acquired pixel size */
+    for (int t = 0; t < D.nt; t++)
+      blur(w.tis + t * w.n2, w.n, c->acq_row_mm / px / 2.355, c->acq_col_mm / px / 2.355, w.tmp);
+    slice_signals(a, c, &D, subject, &G, &w, e);
+    slice_acquire(c, &D, subject, k, &w, (const double(*)[DTI_MAX_VOLUMES])e);
+    dti_fit_volume(&w.model, w.dwi, (int64_t)w.n2, b0 ? b0 + o : NULL, fa ? fa + o : NULL, md ? md + o : NULL,
+                   ad ? ad + o : NULL, rd ? rd + o : NULL);
+    meta[k] = (SliceMeta){.subject = subject, .slice = k, .level = a->level[G.m], .spacing = {(float)px, (float)px}};
+  }
+  free(e);
+  subject_work_free(&w);
 }
 
 void phantom_measure(const PhantomAtlas *a, const PhantomConfig *c, int32_t nsubj, AnatomyStats *out) {
