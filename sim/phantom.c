@@ -91,52 +91,72 @@ static void atlas_cord_extent(const PhantomAtlas *a, int32_t m, double *ext) {
   }
 }
 
-void phantom_atlas_load(PhantomAtlas *a, const char *dir, double slab_mm) {
-  memset(a, 0, sizeof *a);
-  int chan[36];
-  char files[37][64];
-  parse_info_label(dir, chan, files);
-  char p[4200];
-  /* levels fix the cranio-caudal range and the grid */
-  snprintf(p, sizeof p, "%s/template/PAM50_levels.nii.gz", dir);
+/* the atlas grid: PAM50_levels' geometry, the C2..C7 range and the slabs' k-planes */
+typedef struct {
   NiftiVol lv;
-  niftivol_read_header(&lv, p);
   NiftiAxial ax;
-  niftigeom_axial_axes(&lv, &ax);
-  CS_CHECK(ax.slice_axis == 2 && fabs(ax.row_mm - ax.col_mm) < 1e-6 && lv.nx == lv.ny, PAM50_HINT,
+  int64_t ns, s_c2, s_c7;       /* axial slices; the first C2 and the last C7 slice */
+  int64_t step, half, s0;       /* slab centres step slices apart from s0; half a slab in slices */
+  int64_t sa, sb, klo, khi, s_off; /* axial slices [sa, sb) every slab covers, their k-planes */
+  size_t hw2;
+} AtlasGrid;
+
+/* levels fix the cranio-caudal range and the grid; *lev: each axial slice's level (caller frees) */
+static void atlas_levels(const char *dir, AtlasGrid *g, int32_t **lev_out) {
+  char p[4200];
+  snprintf(p, sizeof p, "%s/template/PAM50_levels.nii.gz", dir);
+  niftivol_read_header(&g->lv, p);
+  niftigeom_axial_axes(&g->lv, &g->ax);
+  CS_CHECK(g->ax.slice_axis == 2 && fabs(g->ax.row_mm - g->ax.col_mm) < 1e-6 && g->lv.nx == g->lv.ny, PAM50_HINT,
            "'%s': expected axial k-planes with square in-plane pixels", p);
-  int64_t ns = lv.nz, rows = lv.ny, cols = lv.nx;
-  size_t hw2 = (size_t)rows * (size_t)cols;
+  const int64_t ns = g->ns = g->lv.nz, rows = g->lv.ny, cols = g->lv.nx;
+  const size_t hw2 = g->hw2 = (size_t)rows * (size_t)cols;
   float *lvbuf = mallocCheck(sizeof(float) * hw2 * (size_t)ns);
-  niftivol_read_planes(&lv, p, 0, ns, lvbuf);
-  lv.data = lvbuf;
+  niftivol_read_planes(&g->lv, p, 0, ns, lvbuf);
+  g->lv.data = lvbuf;
   float *plane = mallocCheck(sizeof(float) * hw2);
   int32_t *lev = mallocCheck(sizeof(int32_t) * (size_t)ns);
-  int64_t s_c2 = -1, s_c7 = -1, r_, c_;
+  int64_t r_, c_;
+  g->s_c2 = -1, g->s_c7 = -1;
   for (int64_t s = 0; s < ns; s++) {
-    niftigeom_axial_slice(&lv, &ax, 0, s, plane, &r_, &c_);
+    niftigeom_axial_slice(&g->lv, &g->ax, 0, s, plane, &r_, &c_);
     lev[s] = level_mode(plane, rows * cols);
-    if (lev[s] == 2 && s_c2 < 0) s_c2 = s;
-    if (lev[s] == 7) s_c7 = s;
+    if (lev[s] == 2 && g->s_c2 < 0) g->s_c2 = s;
+    if (lev[s] == 7) g->s_c7 = s;
   }
-  free(lv.data);
+  free(g->lv.data);
+  g->lv.data = NULL;
   free(plane);
-  CS_CHECK(s_c2 >= 0 && s_c7 > s_c2, PAM50_HINT, "'%s': levels C2..C7 not found", p);
-  int step = (int)lrint(1.0 / ax.slice_mm); /* centres 1 mm apart */
-  int half = (int)lrint(slab_mm / ax.slice_mm / 2);
+  CS_CHECK(g->s_c2 >= 0 && g->s_c7 > g->s_c2, PAM50_HINT, "'%s': levels C2..C7 not found", p);
+  *lev_out = lev;
+}
+
+/* slab centres 1 mm apart over C2 .. C7 with a margin for the subjects' jitter; each slab's level */
+static void atlas_slabs(PhantomAtlas *a, AtlasGrid *g, const int32_t *lev, double slab_mm) {
+  const NiftiAxial *ax = &g->ax;
+  int step = (int)lrint(1.0 / ax->slice_mm); /* centres 1 mm apart */
+  int half = (int)lrint(slab_mm / ax->slice_mm / 2);
   if (step < 1) step = 1;
   if (half < 1) half = 1;
-  int64_t s0 = s_c2 - 10 * step, s1 = s_c7 + 10 * step; /* margin for per-subject jitter */
+  int64_t s0 = g->s_c2 - 10 * step, s1 = g->s_c7 + 10 * step; /* margin for per-subject jitter */
   if (s0 < half) s0 = half;
-  if (s1 > ns - half - 1) s1 = ns - half - 1;
+  if (s1 > g->ns - half - 1) s1 = g->ns - half - 1;
+  g->step = step, g->half = half, g->s0 = s0;
   a->n = (int32_t)((s1 - s0) / step + 1);
-  a->hw = (int32_t)rows, a->px_mm = ax.row_mm, a->step_mm = step * ax.slice_mm;
-  a->first_c2 = (int32_t)((s_c2 - s0) / step), a->last_c7 = (int32_t)((s_c7 - s0) / step);
-  a->maps = callocCheck((size_t)a->n * PHANTOM_NCH * hw2, sizeof(float));
+  a->hw = (int32_t)g->lv.ny, a->px_mm = ax->row_mm, a->step_mm = step * ax->slice_mm;
+  a->first_c2 = (int32_t)((g->s_c2 - s0) / step), a->last_c7 = (int32_t)((g->s_c7 - s0) / step);
+  a->maps = callocCheck((size_t)a->n * PHANTOM_NCH * g->hw2, sizeof(float));
   a->level = mallocCheck(sizeof(int32_t) * (size_t)a->n);
   for (int32_t m = 0; m < a->n; m++) a->level[m] = lev[s0 + (int64_t)m * step];
-  free(lev);
-  /* discs: 5 mm at every level change; a slab's weight = its overlap with the nearest disc */
+  /* the k-plane range holding axial slices [s0 - half, s_last + half) */
+  const int64_t ns = g->ns, s_last = s0 + (int64_t)(a->n - 1) * step;
+  g->sa = s0 - half, g->sb = s_last + half;
+  g->klo = ax->slice_reverse ? ns - g->sb : g->sa, g->khi = ax->slice_reverse ? ns - g->sa : g->sb;
+  g->s_off = ax->slice_reverse ? ns - g->khi : g->klo;
+}
+
+/* discs: 5 mm at every level change; a slab's weight = its overlap with the nearest disc */
+static void atlas_discs(PhantomAtlas *a, double slab_mm) {
   a->disc_w = mallocCheck(sizeof(float) * (size_t)a->n);
   for (int32_t m = 0; m < a->n; m++) {
     double best = 1e9;
@@ -145,11 +165,41 @@ void phantom_atlas_load(PhantomAtlas *a, const char *dir, double slab_mm) {
     double h = slab_mm / 2, lo = fmax(-h, best - 2.5), hi = fmin(h, best + 2.5);
     a->disc_w[m] = (float)(hi > lo ? (hi - lo) / (2 * h) : 0);
   }
-  /* the k-plane range holding axial slices [s0 - half, s_last + half) */
-  int64_t s_last = s0 + (int64_t)(a->n - 1) * step, sa = s0 - half, sb = s_last + half;
-  int64_t klo = ax.slice_reverse ? ns - sb : sa, khi = ax.slice_reverse ? ns - sa : sb;
-  int64_t s_off = ax.slice_reverse ? ns - khi : klo;
-  /* 36 tract maps + CSF, streamed in parallel, slab-averaged into their channel */
+}
+
+/* one map (fi < 36 a tract, 36 the CSF) slab-averaged into channel ch of every slab; 0 on a grid mismatch */
+static int atlas_add_map(PhantomAtlas *a, const AtlasGrid *g, const char *fp, int ch, float *buf, float *slab,
+                         float *pl) {
+  const size_t hw2 = g->hw2;
+  NiftiVol v;
+  niftivol_read_header(&v, fp); /* grid check first */
+  if (v.nx != g->lv.nx || v.ny != g->lv.ny || v.nz != g->lv.nz) return 0;
+  niftivol_read_planes(&v, fp, g->klo, g->khi, buf);
+  v.data = buf, v.nz = g->khi - g->klo;
+  int64_t r2, c2;
+  for (int64_t s = g->sa; s < g->sb; s++)
+    niftigeom_axial_slice(&v, &g->ax, 0, s - g->s_off, pl + (size_t)(s - g->sa) * hw2, &r2, &c2);
+  memset(slab, 0, sizeof(float) * (size_t)a->n * hw2);
+  for (int32_t m = 0; m < a->n; m++) {
+    int64_t sc = g->s0 + (int64_t)m * g->step;
+    float *dst = slab + (size_t)m * hw2;
+    for (int64_t s = sc - g->half; s < sc + g->half; s++) {
+      const float *src = pl + (size_t)(s - g->sa) * hw2;
+      for (size_t i = 0; i < hw2; i++) dst[i] += src[i];
+    }
+  }
+  float inv = 1.0f / (float)(2 * g->half);
+#pragma omp critical(phantom_atlas)
+  for (int32_t m = 0; m < a->n; m++) {
+    float *dst = a->maps + ((size_t)m * PHANTOM_NCH + ch) * hw2;
+    for (size_t i = 0; i < hw2; i++) dst[i] += inv * slab[(size_t)m * hw2 + i];
+  }
+  return 1;
+}
+
+/* 36 tract maps + CSF, streamed in parallel, slab-averaged into their channel */
+static void atlas_read_maps(PhantomAtlas *a, const AtlasGrid *g, const char *dir, const int chan[36],
+                            char files[37][64]) {
   char csf_path[4200];
   snprintf(csf_path, sizeof csf_path, "%s/atlas/%s", dir, files[36]);
   struct stat st;
@@ -158,50 +208,31 @@ void phantom_atlas_load(PhantomAtlas *a, const char *dir, double slab_mm) {
 #pragma omp parallel
   {
     /* per-thread buffers, allocated once (page faults serialise threads) */
-    float *buf = mallocCheck(sizeof(float) * hw2 * (size_t)(khi - klo));
-    float *slab = mallocCheck(sizeof(float) * (size_t)a->n * hw2);
-    float *pl = mallocCheck(sizeof(float) * hw2 * (size_t)(sb - sa)); /* axial planes sa..sb, our orientation */
+    float *buf = mallocCheck(sizeof(float) * g->hw2 * (size_t)(g->khi - g->klo));
+    float *slab = mallocCheck(sizeof(float) * (size_t)a->n * g->hw2);
+    float *pl = mallocCheck(sizeof(float) * g->hw2 * (size_t)(g->sb - g->sa)); /* axial planes sa..sb, our orientation */
 #pragma omp for schedule(dynamic, 1)
     for (int fi = 0; fi < 37; fi++) {
       char fp[4200];
       if (fi < 36) snprintf(fp, sizeof fp, "%s/atlas/%s", dir, files[fi]);
       else snprintf(fp, sizeof fp, "%s", csf_path);
-      NiftiVol v;
-      niftivol_read_header(&v, fp); /* grid check first */
-      if (v.nx != lv.nx || v.ny != lv.ny || v.nz != lv.nz) {
+      if (!atlas_add_map(a, g, fp, fi < 36 ? chan[fi] : 8, buf, slab, pl)) {
 #pragma omp atomic write
         failed = fi + 1;
-        continue;
-      }
-      niftivol_read_planes(&v, fp, klo, khi, buf);
-      v.data = buf, v.nz = khi - klo;
-      int ch = fi < 36 ? chan[fi] : 8;
-      int64_t r2, c2;
-      for (int64_t s = sa; s < sb; s++) niftigeom_axial_slice(&v, &ax, 0, s - s_off, pl + (size_t)(s - sa) * hw2, &r2, &c2);
-      memset(slab, 0, sizeof(float) * (size_t)a->n * hw2);
-      for (int32_t m = 0; m < a->n; m++) {
-        int64_t sc = s0 + (int64_t)m * step;
-        float *dst = slab + (size_t)m * hw2;
-        for (int64_t s = sc - half; s < sc + half; s++) {
-          const float *src = pl + (size_t)(s - sa) * hw2;
-          for (size_t i = 0; i < hw2; i++) dst[i] += src[i];
-        }
-      }
-      float inv = 1.0f / (float)(2 * half);
-#pragma omp critical(phantom_atlas)
-      for (int32_t m = 0; m < a->n; m++) {
-        float *dst = a->maps + ((size_t)m * PHANTOM_NCH + ch) * hw2;
-        for (size_t i = 0; i < hw2; i++) dst[i] += inv * slab[(size_t)m * hw2 + i];
       }
     }
     free(slab), free(pl), free(buf);
   }
   CS_CHECK(!failed, PAM50_HINT, "PAM50 map %d does not have the grid of PAM50_levels.nii.gz", failed - 1);
-  /* Left/right: the labels follow the atlas names (info_label.txt), the
-   * columns follow the atlas affine (io/niftigeom.h: column 0 patient right,
-   * RAS+ x). PAM50 puts the tracts named "left" at x < 0, the patient's left,
-   * so they land in the high columns. Names and affine disagreeing means a
-   * broken atlas: refuse it rather than guess which one is right. */
+}
+
+/* Left/right: the labels follow the atlas names (info_label.txt), the
+ * columns follow the atlas affine (io/niftigeom.h: column 0 patient right,
+ * RAS+ x). PAM50 puts the tracts named "left" at x < 0, the patient's left,
+ * so they land in the high columns. Names and affine disagreeing means a
+ * broken atlas: refuse it rather than guess which one is right. */
+static void atlas_check_sides(const PhantomAtlas *a, const char *dir) {
+  const size_t hw2 = (size_t)a->hw * a->hw;
   double colL = 0, colR = 0, wL = 0, wR = 0;
   for (int32_t m = 0; m < a->n; m++)
     for (int ch = 0; ch < 8; ch++) {
@@ -216,6 +247,12 @@ void phantom_atlas_load(PhantomAtlas *a, const char *dir, double slab_mm) {
            "'%s/atlas': the tracts named 'left' lie on the patient's right by the atlas affine (mean column %.1f vs "
            "%.1f for 'right'; column 0 = patient right): names and affine disagree",
            dir, wL > 0 ? colL / wL : NAN, wR > 0 ? colR / wR : NAN);
+}
+
+/* fractions clamped to 1 and renormalised where tract maps overlap, CSF within what the cord leaves; each
+ * slab's cord centroid */
+static void atlas_normalise(PhantomAtlas *a) {
+  const size_t hw2 = (size_t)a->hw * a->hw;
   a->crow = mallocCheck(sizeof(float) * (size_t)a->n);
   a->ccol = mallocCheck(sizeof(float) * (size_t)a->n);
   for (int32_t m = 0; m < a->n; m++) {
@@ -237,6 +274,22 @@ void phantom_atlas_load(PhantomAtlas *a, const char *dir, double slab_mm) {
     CS_CHECK(sw > 0, PAM50_HINT, "PAM50 atlas is empty at slab %d", m);
     a->crow[m] = (float)(sr / sw), a->ccol[m] = (float)(sc / sw);
   }
+}
+
+void phantom_atlas_load(PhantomAtlas *a, const char *dir, double slab_mm) {
+  memset(a, 0, sizeof *a);
+  int chan[36];
+  char files[37][64];
+  parse_info_label(dir, chan, files);
+  AtlasGrid g = {0};
+  int32_t *lev;
+  atlas_levels(dir, &g, &lev);
+  atlas_slabs(a, &g, lev, slab_mm);
+  free(lev);
+  atlas_discs(a, slab_mm);
+  atlas_read_maps(a, &g, dir, chan, files);
+  atlas_check_sides(a, dir);
+  atlas_normalise(a);
   a->cord_ext = mallocCheck(sizeof(double) * 4 * (size_t)a->n);
   for (int32_t m = 0; m < a->n; m++) atlas_cord_extent(a, m, a->cord_ext + 4 * (size_t)m);
 }
