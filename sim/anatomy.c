@@ -219,9 +219,108 @@ static double vquant(Vec *v, double q) {
   return v->v[i];
 }
 
-void anatomy_measure(const float *b0, const float *fa, const float *md, int64_t rows, int64_t cols, int64_t nz,
-                     double row_mm, double col_mm, double bval, AnatomyStats *o) {
-  /* rows outside a reduced field of view (all zero in every slice) are not image: measure the rest */
+/* the samples a measurement pools: over slices, and per slice (reset each slice) the cord's and the ring's
+ * B0, the ring in front of / behind the cord, the eroded cord in front of / behind its centre; over slices
+ * their ratios */
+typedef struct {
+  Vec nd, cord, wm, gm, csf, mus, musfa, out, cordfa, cordmd;
+  Vec slcord, slring, slant, slpost, cant, cpost;
+  Vec peak, pant, ppost, capr;
+} Samples;
+
+static void samples_free(Samples *S) {
+  Vec *v = (Vec *)S;
+  for (size_t i = 0; i < sizeof *S / sizeof(Vec); i++) free(v[i].v);
+}
+
+/* one slice's cord (mask m, nm pixels mi[] around the centroid (cr, cc), ellipse semi-axes sa, sb mm) */
+typedef struct {
+  const uint8_t *m;
+  const int64_t *mi;
+  int64_t nm, rows, cols;
+  double cr, cc, sa, sb, row_mm, col_mm;
+} SliceCord;
+
+/* the cord's pixels: B0, FA, MD; the eroded cord in front of / behind its centre; GM and WM FA by radius */
+static void measure_cord(const SliceCord *k, const float *B, const float *F, const float *M, Samples *S) {
+  const int64_t cols = k->cols, rows = k->rows;
+  for (int64_t q = 0; q < k->nm; q++) {
+    int64_t i = k->mi[q];
+    double dx = ((double)(i % cols) - k->cc) * k->col_mm, dy = ((double)(i / cols) - k->cr) * k->row_mm;
+    double rho = sqrt(dx * dx / (k->sa * k->sa) + dy * dy / (k->sb * k->sb));
+    vpush(&S->cord, B[i]), vpush(&S->cordfa, F[i]), vpush(&S->cordmd, M[i]), vpush(&S->slcord, B[i]);
+    const int64_t ir = i / cols, ic = i % cols; /* the eroded cord: its 4 neighbours inside */
+    const uint8_t *m = k->m;
+    if (ir > 0 && ir + 1 < rows && ic > 0 && ic + 1 < cols && m[i - 1] && m[i + 1] && m[i - cols] && m[i + cols])
+      vpush(dy < 0 ? &S->cant : &S->cpost, B[i]);
+    if (rho < 0.4)
+      vpush(&S->gm, F[i]);
+    else if (rho > 0.55 && rho < 0.9)
+      vpush(&S->wm, F[i]);
+  }
+}
+
+/* the pixels around the cord: the CSF ring (<= 2.5 mm), outside (> 8 mm, and its noise differences), muscle */
+static void measure_around(const SliceCord *k, const float *B, const float *F, Samples *S) {
+  const int64_t cols = k->cols, n2 = k->rows * cols;
+  for (int64_t i = 0; i < n2; i++) {
+    if (k->m[i]) continue;
+    double dx = ((double)(i % cols) - k->cc) * k->col_mm, dy = ((double)(i / cols) - k->cr) * k->row_mm;
+    if (fabs(dx) > 40 || fabs(dy) > 14) continue;
+    double d2 = 1e30;
+    for (int64_t q = 0; q < k->nm; q++) {
+      double ex = ((double)(k->mi[q] % cols) - (double)(i % cols)) * k->col_mm;
+      double ey = ((double)(k->mi[q] / cols) - (double)(i / cols)) * k->row_mm;
+      double e = ex * ex + ey * ey;
+      if (e < d2) d2 = e;
+    }
+    double d = sqrt(d2);
+    if (d <= 2.5) {
+      vpush(&S->csf, B[i]), vpush(&S->slring, B[i]);
+      if (fabs(dx) < 0.5 * k->sa) vpush(dy < 0 ? &S->slant : &S->slpost, B[i]); /* in front of / behind the cord */
+    }
+    if (d > 8) {
+      vpush(&S->out, B[i]);
+      if (i % cols + 1 < cols && !k->m[i + 1]) vpush(&S->nd, B[i + 1] - B[i]);
+    }
+    if (d > 6 && fabs(dx) >= 14 && fabs(dx) <= 32 && fabs(dy) <= 10) vpush(&S->mus, B[i]), vpush(&S->musfa, F[i]);
+  }
+}
+
+/* the ring's bright part in this slice against this slice's cord: whether CSF is brighter than the cord
+ * where the sac is thin (the ring's median mixes CSF with what lies beyond a thin sac); then the per-slice
+ * samples reset */
+static void measure_slice_ratios(Samples *S) {
+  const double sc_med = vquant(&S->slcord, 0.5), sr_peak = vquant(&S->slring, 0.9);
+  if (sc_med > 0 && isfinite(sr_peak)) vpush(&S->peak, (float)(sr_peak / sc_med));
+  const double sa_peak = vquant(&S->slant, 0.9), sp_peak = vquant(&S->slpost, 0.9);
+  if (sc_med > 0 && isfinite(sa_peak)) vpush(&S->pant, (float)(sa_peak / sc_med));
+  if (sc_med > 0 && isfinite(sp_peak)) vpush(&S->ppost, (float)(sp_peak / sc_med));
+  const double ca_med = vquant(&S->cant, 0.5), cp_med = vquant(&S->cpost, 0.5);
+  if (cp_med > 0 && isfinite(ca_med)) vpush(&S->capr, (float)(ca_med / cp_med));
+  S->slcord.n = S->slring.n = S->slant.n = S->slpost.n = S->cant.n = S->cpost.n = 0;
+}
+
+/* the pooled samples -> the statistics (ratios to the cord's median B0) */
+static void measure_summarise(Samples *S, AnatomyStats *o) {
+  double c = vquant(&S->cord, 0.5);
+  o->cord_b0 = c;
+  o->csf_cord = vquant(&S->csf, 0.5) / c, o->muscle_cord = vquant(&S->mus, 0.5) / c;
+  o->outside_cord = vquant(&S->out, 0.5) / c;
+  o->csf_peak_cord = vquant(&S->peak, 0.5), o->csf_peak_cord_low = vquant(&S->peak, 0.1);
+  o->csf_ant_cord = vquant(&S->pant, 0.5), o->csf_post_cord = vquant(&S->ppost, 0.5);
+  o->cord_ant_post = vquant(&S->capr, 0.5);
+  o->fa_wm = vquant(&S->wm, 0.5), o->fa_gm = vquant(&S->gm, 0.5), o->fa_muscle = vquant(&S->musfa, 0.5);
+  o->fa_cord = vquant(&S->cordfa, 0.5), o->md_cord = vquant(&S->cordmd, 0.5);
+  for (int q = 0; q < 9; q++) o->hist[q] = vquant(&S->out, 0.1 * (q + 1)) / c;
+  Vec *nd = &S->nd;
+  double med = vquant(nd, 0.5);
+  for (int64_t i = 0; i < nd->n; i++) nd->v[i] = fabsf(nd->v[i] - (float)med);
+  o->snr = c / (1.4826 * vquant(nd, 0.5) / sqrt(2.0));
+}
+
+/* rows outside a reduced field of view (all zero in every slice) are not image: [*r0, *r1) is the rest */
+static void measure_fov_rows(const float *b0, int64_t rows, int64_t cols, int64_t nz, int64_t *r0_out, int64_t *r1_out) {
   int64_t r0 = 0, r1 = rows;
   for (int pass = 0; pass < 2; pass++)
     for (;;) {
@@ -234,7 +333,27 @@ void anatomy_measure(const float *b0, const float *fa, const float *md, int64_t 
       if (pass) r1--;
       else r0++;
     }
-  if (r0 > 0 || r1 < rows) {
+  *r0_out = r0, *r1_out = r1;
+}
+
+/* the cord mask: the proxy at b >= 1000 whatever the acquisition's b: CSF (MD 3e-3) is then dark in both a
+ * b=600 phantom and a b=800 real series, so the mask is the cord, not the cord and its CSF ring */
+static uint8_t *measure_mask(const float *b0, const float *md, int64_t rows, int64_t cols, int64_t nz, double bval) {
+  const int64_t nv = rows * cols * nz;
+  float *proxy = mallocCheck(sizeof(float) * (size_t)nv);
+  const double bp = fmax(bval, 1000);
+  for (int64_t i = 0; i < nv; i++) proxy[i] = b0[i] * (float)exp(-bp * fmax(0, md[i]));
+  uint8_t *mask = mallocCheck((size_t)nv);
+  dti_cord_mask(proxy, cols, rows, nz, DTI_CORD_MASK_K, 0, mask);
+  free(proxy);
+  return mask;
+}
+
+void anatomy_measure(const float *b0, const float *fa, const float *md, int64_t rows, int64_t cols, int64_t nz,
+                     double row_mm, double col_mm, double bval, AnatomyStats *o) {
+  int64_t r0, r1;
+  measure_fov_rows(b0, rows, cols, nz, &r0, &r1);
+  if (r0 > 0 || r1 < rows) { /* measure the rows inside the field of view */
     const int64_t nr = r1 - r0, m2 = nr * cols;
     float *sub = mallocCheck(sizeof(float) * 3 * (size_t)(m2 * nz));
     for (int64_t z = 0; z < nz; z++) {
@@ -247,102 +366,33 @@ void anatomy_measure(const float *b0, const float *fa, const float *md, int64_t 
     free(sub);
     return;
   }
-  const int64_t n2 = rows * cols, nv = n2 * nz;
-  float *proxy = mallocCheck(sizeof(float) * (size_t)nv);
-  /* the proxy at b >= 1000 whatever the acquisition's b: CSF (MD 3e-3) is then dark in both a b=600
-   * phantom and a b=800 real series, so the mask is the cord, not the cord and its CSF ring */
-  const double bp = fmax(bval, 1000);
-  for (int64_t i = 0; i < nv; i++) proxy[i] = b0[i] * (float)exp(-bp * fmax(0, md[i]));
-  uint8_t *mask = mallocCheck((size_t)nv);
-  dti_cord_mask(proxy, cols, rows, nz, DTI_CORD_MASK_K, 0, mask);
-  free(proxy);
-  Vec nd = {0}, cord = {0}, wm = {0}, gm = {0}, csf = {0}, mus = {0}, musfa = {0}, out = {0}, cordfa = {0},
-      cordmd = {0};
-  /* per slice (reset each slice): the cord's and the ring's B0, the ring in front of / behind the cord, the
-   * eroded cord in front of / behind its centre; over slices: their ratios */
-  Vec slcord = {0}, slring = {0}, slant = {0}, slpost = {0}, cant = {0}, cpost = {0};
-  Vec peak = {0}, pant = {0}, ppost = {0}, capr = {0};
+  const int64_t n2 = rows * cols;
+  uint8_t *mask = measure_mask(b0, md, rows, cols, nz, bval);
+  Samples S;
+  memset(&S, 0, sizeof S);
   memset(o, 0, sizeof *o);
   int64_t *mi = mallocCheck(sizeof(int64_t) * (size_t)n2);
   for (int64_t z = 0; z < nz; z++) {
-    const uint8_t *m = mask + z * n2;
-    int64_t nm = 0;
+    SliceCord k = {.m = mask + z * n2, .mi = mi, .rows = rows, .cols = cols, .row_mm = row_mm, .col_mm = col_mm};
     double sr = 0, sc = 0;
     for (int64_t i = 0; i < n2; i++)
-      if (m[i]) mi[nm++] = i, sr += (double)(i / cols), sc += (double)(i % cols);
-    if (nm < 5) continue;
-    o->slices++, o->cord_n += nm;
-    double cr = sr / nm, cc = sc / nm, vr = 0, vc = 0;
-    for (int64_t k = 0; k < nm; k++) {
-      double dr = (double)(mi[k] / cols) - cr, dc = (double)(mi[k] % cols) - cc;
+      if (k.m[i]) mi[k.nm++] = i, sr += (double)(i / cols), sc += (double)(i % cols);
+    if (k.nm < 5) continue;
+    o->slices++, o->cord_n += k.nm;
+    k.cr = sr / k.nm, k.cc = sc / k.nm;
+    double vr = 0, vc = 0;
+    for (int64_t q = 0; q < k.nm; q++) {
+      double dr = (double)(mi[q] / cols) - k.cr, dc = (double)(mi[q] % cols) - k.cc;
       vr += dr * dr, vc += dc * dc;
     }
-    double sa = 2 * sqrt(vc / nm) * col_mm, sb = 2 * sqrt(vr / nm) * row_mm; /* ellipse semi-axes */
-    const float *B = b0 + z * n2, *F = fa + z * n2, *M = md + z * n2;
-    for (int64_t k = 0; k < nm; k++) {
-      int64_t i = mi[k];
-      double dx = ((double)(i % cols) - cc) * col_mm, dy = ((double)(i / cols) - cr) * row_mm;
-      double rho = sqrt(dx * dx / (sa * sa) + dy * dy / (sb * sb));
-      vpush(&cord, B[i]), vpush(&cordfa, F[i]), vpush(&cordmd, M[i]), vpush(&slcord, B[i]);
-      const int64_t ir = i / cols, ic = i % cols; /* the eroded cord: its 4 neighbours inside */
-      if (ir > 0 && ir + 1 < rows && ic > 0 && ic + 1 < cols && m[i - 1] && m[i + 1] && m[i - cols] && m[i + cols])
-        vpush(dy < 0 ? &cant : &cpost, B[i]);
-      if (rho < 0.4)
-        vpush(&gm, F[i]);
-      else if (rho > 0.55 && rho < 0.9)
-        vpush(&wm, F[i]);
-    }
-    for (int64_t i = 0; i < n2; i++) {
-      if (m[i]) continue;
-      double dx = ((double)(i % cols) - cc) * col_mm, dy = ((double)(i / cols) - cr) * row_mm;
-      if (fabs(dx) > 40 || fabs(dy) > 14) continue;
-      double d2 = 1e30;
-      for (int64_t k = 0; k < nm; k++) {
-        double ex = ((double)(mi[k] % cols) - (double)(i % cols)) * col_mm;
-        double ey = ((double)(mi[k] / cols) - (double)(i / cols)) * row_mm;
-        double e = ex * ex + ey * ey;
-        if (e < d2) d2 = e;
-      }
-      double d = sqrt(d2);
-      if (d <= 2.5) {
-        vpush(&csf, B[i]), vpush(&slring, B[i]);
-        if (fabs(dx) < 0.5 * sa) vpush(dy < 0 ? &slant : &slpost, B[i]); /* in front of / behind the cord */
-      }
-      if (d > 8) {
-        vpush(&out, B[i]);
-        if (i % cols + 1 < cols && !m[i + 1]) vpush(&nd, B[i + 1] - B[i]);
-      }
-      if (d > 6 && fabs(dx) >= 14 && fabs(dx) <= 32 && fabs(dy) <= 10) vpush(&mus, B[i]), vpush(&musfa, F[i]);
-    }
-    /* the ring's bright part in this slice against this slice's cord: whether CSF is brighter than the cord
-     * where the sac is thin (the ring's median mixes CSF with what lies beyond a thin sac) */
-    const double sc_med = vquant(&slcord, 0.5), sr_peak = vquant(&slring, 0.9);
-    if (sc_med > 0 && isfinite(sr_peak)) vpush(&peak, (float)(sr_peak / sc_med));
-    const double sa_peak = vquant(&slant, 0.9), sp_peak = vquant(&slpost, 0.9);
-    if (sc_med > 0 && isfinite(sa_peak)) vpush(&pant, (float)(sa_peak / sc_med));
-    if (sc_med > 0 && isfinite(sp_peak)) vpush(&ppost, (float)(sp_peak / sc_med));
-    const double ca_med = vquant(&cant, 0.5), cp_med = vquant(&cpost, 0.5);
-    if (cp_med > 0 && isfinite(ca_med)) vpush(&capr, (float)(ca_med / cp_med));
-    slcord.n = slring.n = slant.n = slpost.n = cant.n = cpost.n = 0;
+    k.sa = 2 * sqrt(vc / k.nm) * col_mm, k.sb = 2 * sqrt(vr / k.nm) * row_mm; /* ellipse semi-axes */
+    measure_cord(&k, b0 + z * n2, fa + z * n2, md + z * n2, &S);
+    measure_around(&k, b0 + z * n2, fa + z * n2, &S);
+    measure_slice_ratios(&S);
   }
   free(mi), free(mask);
-  double c = vquant(&cord, 0.5);
-  o->cord_b0 = c;
-  o->csf_cord = vquant(&csf, 0.5) / c, o->muscle_cord = vquant(&mus, 0.5) / c, o->outside_cord = vquant(&out, 0.5) / c;
-  o->csf_peak_cord = vquant(&peak, 0.5), o->csf_peak_cord_low = vquant(&peak, 0.1);
-  o->csf_ant_cord = vquant(&pant, 0.5), o->csf_post_cord = vquant(&ppost, 0.5);
-  o->cord_ant_post = vquant(&capr, 0.5);
-  o->fa_wm = vquant(&wm, 0.5), o->fa_gm = vquant(&gm, 0.5), o->fa_muscle = vquant(&musfa, 0.5);
-  o->fa_cord = vquant(&cordfa, 0.5), o->md_cord = vquant(&cordmd, 0.5);
-  for (int q = 0; q < 9; q++) o->hist[q] = vquant(&out, 0.1 * (q + 1)) / c;
-  double med = vquant(&nd, 0.5);
-  for (int64_t i = 0; i < nd.n; i++) nd.v[i] = fabsf(nd.v[i] - (float)med);
-  o->snr = c / (1.4826 * vquant(&nd, 0.5) / sqrt(2.0));
-  free(nd.v);
-  free(cord.v), free(wm.v), free(gm.v), free(csf.v), free(mus.v), free(musfa.v), free(out.v), free(cordfa.v),
-      free(cordmd.v);
-  free(slcord.v), free(slring.v), free(slant.v), free(slpost.v), free(cant.v), free(cpost.v);
-  free(peak.v), free(pant.v), free(ppost.v), free(capr.v);
+  measure_summarise(&S, o);
+  samples_free(&S);
 }
 
 void anatomy_measure_dwi(const char *dwi_path, const char *bvals, const char *bvecs, const char *png,
