@@ -560,76 +560,90 @@ static EpochOutcome trainer_epoch(Trainer *t, int64_t epoch, Epoch *e) {
   return EPOCH_NEXT;
 }
 
+/* what an epoch measured */
+typedef struct {
+  double train_loss, val_loss, mean_dice, dice[256], thr[256];
+  int do_val, val_constant;
+  double ips, eta; /* images/s of this process's steps; seconds left */
+} EpochStats;
+
+/* validation (when due) and best.h5 on a new best mean Dice */
+static void trainer_validate_epoch(Trainer *t, EpochStats *r) {
+  const TrainConfig *c = t->c;
+  CkptState *st = &t->st;
+  double loss_sum, images;
+  validate(t->net, &t->lc_val, &t->store, t->va_idx, t->nva, t->d, c->input, &t->B, &loss_sum, &images, r->dice, r->thr,
+           &r->val_constant);
+  r->val_loss = loss_sum / images;
+  double msum = 0;
+  int mn = 0;
+  for (int32_t k = 1; k < t->K; k++)
+    if (!isnan(r->dice[k])) msum += r->dice[k], mn++;
+  r->mean_dice = mn ? msum / mn : NAN;
+  if (!isnan(r->mean_dice) && r->mean_dice > st->best_dice) {
+    st->best_dice = r->mean_dice, st->best_epoch = st->epoch, st->stale_validations = 0;
+    unet_state_download(t->net, &t->ms);
+    if (t->root) ckpt_write(t->path_best, &t->ms, 0, st, t->config_text);
+  } else {
+    st->stale_validations++;
+  }
+}
+
+/* rank 0: the log.csv row and the progress line */
+static void trainer_log_epoch(const Trainer *t, const Epoch *e, const EpochStats *r) {
+  const TrainConfig *c = t->c;
+  const CkptState *st = &t->st;
+  const int32_t K = t->K;
+  char row[2048], left[32], vl[32], md[32];
+  csv_num(vl, sizeof vl, r->val_loss), csv_num(md, sizeof md, r->mean_dice);
+  int rl = snprintf(row, sizeof row, "%lld,%lld,%.8g,%s,%.6g,%.4g,%.1f,%.1f,%s", (long long)st->epoch,
+                    (long long)st->global_step, r->train_loss, vl, e->lr, r->ips, t->elapsed0 + cs_now() - t->t_start,
+                    r->eta, md);
+  for (int pass = 0; pass < 2; pass++)
+    for (int32_t k = 1; k < K && rl < (int)sizeof row - 40; k++) {
+      char v[32];
+      csv_num(v, sizeof v, r->do_val ? (pass ? r->thr[k] : r->dice[k]) : NAN);
+      rl += snprintf(row + rl, sizeof row - rl, ",%s", v);
+    }
+  rundir_log_append(t->path_log, t->header, row);
+  fmt_duration(r->eta, left, sizeof left);
+  printf("epoch %4lld/%d  loss %.5f", (long long)st->epoch, c->epochs, r->train_loss);
+  if (r->do_val) {
+    printf("  val %.5f  dice", r->val_loss);
+    for (int32_t k = 1; k < K; k++) printf(" %.3f", r->dice[k]);
+    printf("  mean %.4f", r->mean_dice);
+    if (t->lc.kind == LOSS_KIND_HDL) printf(" (searched thr)");
+  }
+  if (t->gnorm_n) printf("  |g| mean %.3g max %.3g", t->gnorm_sum / (double)t->gnorm_n, t->gnorm_max);
+  if (t->gnorm_n && t->grad_clip > 0) printf(" clipped %lld/%lld", (long long)t->gnorm_clipped, (long long)t->gnorm_n);
+  printf("  lr %.2e  %.1f img/s  left %s\n", e->lr, r->ips, left);
+  fflush(stdout);
+}
+
 /* validation, best.h5, the log row and progress line, the epoch's
  * checkpoint; then whether to go on */
 static EpochOutcome trainer_end_epoch(Trainer *t, const Epoch *e) {
   const TrainConfig *c = t->c;
   CkptState *st = &t->st;
-  const int32_t K = t->K;
-  const double train_loss = st->epoch_loss_sum / (double)t->spe;
+  EpochStats r = {.train_loss = st->epoch_loss_sum / (double)t->spe, .val_loss = NAN, .mean_dice = NAN};
   st->epoch = e->index + 1;
   st->step_in_epoch = 0;
   const int last_epoch = st->epoch == c->epochs;
-  double val_loss = NAN, mean_dice = NAN, dice[256], thr[256];
-  int val_constant = 0;
-  const int do_val = t->nva > 0 && (st->epoch % c->val_every == 0 || last_epoch);
+  r.do_val = t->nva > 0 && (st->epoch % c->val_every == 0 || last_epoch);
   unet_buffers_average(t->net); /* BN running statistics */
-  if (do_val) {
-    double loss_sum, images;
-    validate(t->net, &t->lc_val, &t->store, t->va_idx, t->nva, t->d, c->input, &t->B, &loss_sum, &images, dice, thr,
-             &val_constant);
-    val_loss = loss_sum / images;
-    double msum = 0;
-    int mn = 0;
-    for (int32_t k = 1; k < K; k++)
-      if (!isnan(dice[k])) msum += dice[k], mn++;
-    mean_dice = mn ? msum / mn : NAN;
-    if (!isnan(mean_dice) && mean_dice > st->best_dice) {
-      st->best_dice = mean_dice, st->best_epoch = st->epoch, st->stale_validations = 0;
-      unet_state_download(t->net, &t->ms);
-      if (t->root) ckpt_write(t->path_best, &t->ms, 0, st, t->config_text);
-    } else {
-      st->stale_validations++;
-    }
-  }
+  if (r.do_val) trainer_validate_epoch(t, &r);
   const double dt = cs_now() - e->t0;
   t->epoch_time_sum += dt, t->epochs_timed++;
-  const double eta = t->epoch_time_sum / t->epochs_timed * (double)(c->epochs - st->epoch);
-  const double ips = (double)(t->spe - e->first_step) * c->batch / dt;
-  const int early = c->patience > 0 && do_val && st->stale_validations >= c->patience;
+  r.eta = t->epoch_time_sum / t->epochs_timed * (double)(c->epochs - st->epoch);
+  r.ips = (double)(t->spe - e->first_step) * c->batch / dt;
+  const int early = c->patience > 0 && r.do_val && st->stale_validations >= c->patience;
   /* a collapse nothing can undo (HDL's failure modes): every step of the
    * epoch (that this process ran) had a gradient of exactly 0 (saturated
    * sigmoids), or the validation logits are one constant per class (every
    * feature into the head is 0: only the head's bias still gets a gradient) */
   const int dead_grad = t->gnorm_n > 0 && t->gnorm_max == 0;
-  const int collapsed = c->collapse_stop && (dead_grad || val_constant);
-  if (t->root) {
-    char row[2048], left[32], vl[32], md[32];
-    csv_num(vl, sizeof vl, val_loss), csv_num(md, sizeof md, mean_dice);
-    int rl = snprintf(row, sizeof row, "%lld,%lld,%.8g,%s,%.6g,%.4g,%.1f,%.1f,%s", (long long)st->epoch,
-                      (long long)st->global_step, train_loss, vl, e->lr, ips, t->elapsed0 + cs_now() - t->t_start, eta,
-                      md);
-    for (int pass = 0; pass < 2; pass++)
-      for (int32_t k = 1; k < K && rl < (int)sizeof row - 40; k++) {
-        char v[32];
-        csv_num(v, sizeof v, do_val ? (pass ? thr[k] : dice[k]) : NAN);
-        rl += snprintf(row + rl, sizeof row - rl, ",%s", v);
-      }
-    rundir_log_append(t->path_log, t->header, row);
-    fmt_duration(eta, left, sizeof left);
-    printf("epoch %4lld/%d  loss %.5f", (long long)st->epoch, c->epochs, train_loss);
-    if (do_val) {
-      printf("  val %.5f  dice", val_loss);
-      for (int32_t k = 1; k < K; k++) printf(" %.3f", dice[k]);
-      printf("  mean %.4f", mean_dice);
-      if (t->lc.kind == LOSS_KIND_HDL) printf(" (searched thr)");
-    }
-    if (t->gnorm_n) printf("  |g| mean %.3g max %.3g", t->gnorm_sum / (double)t->gnorm_n, t->gnorm_max);
-    if (t->gnorm_n && t->grad_clip > 0)
-      printf(" clipped %lld/%lld", (long long)t->gnorm_clipped, (long long)t->gnorm_n);
-    printf("  lr %.2e  %.1f img/s  left %s\n", e->lr, ips, left);
-    fflush(stdout);
-  }
+  const int collapsed = c->collapse_stop && (dead_grad || r.val_constant);
+  if (t->root) trainer_log_epoch(t, e, &r);
   const int periodic = st->epoch % c->ckpt_every_epochs == 0 || last_epoch;
   if (periodic || e->ckpt_after || early || collapsed) {
     trainer_checkpoint(t);
