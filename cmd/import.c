@@ -10,12 +10,16 @@ static void usage(FILE *f) {
   fprintf(f,
           "usage: cordseg import -o STORE.h5 --subject ID --labels LABELS.nii.gz\n"
           "                      (--b0 B0.nii.gz --fa FA.nii.gz | --dwi DWI.nii.gz --bvals F --bvecs F [--nifti-out DIR])\n"
-          "                      [--label-map roi|pam50] [--size 128] [--level L]\n\n"
+          "                      [--label-map roi|pam50] [--size 128] [--spacing MM] [--level L]\n\n"
           "Adds one subject's axial slices to STORE (created if missing, else appended to; the file\n"
           "is replaced atomically). Maps mode takes B0 and FA maps; DWI mode fits the diffusion\n"
           "tensor (weighted least squares, the same code as `cordseg phantom`) from a 4-D series and\n"
           "FSL bvals/bvecs, stores B0/FA/MD/AD/RD, and can write them as NIfTI. All volumes must share\n"
-          "the label volume's grid. Slices are centre-cropped / zero-padded to SIZE x SIZE.\n\n"
+          "the label volume's grid. Slices are centre-cropped / zero-padded to SIZE x SIZE.\n"
+          "  --spacing MM       first resample each slice to MM x MM pixels (maps bilinear, labels nearest,\n"
+          "                     around the field-of-view centre: the rule `segment` applies); slices already at\n"
+          "                     MM are only cropped/padded; the store records each slice's spacing. Default:\n"
+          "                     the native spacing\n\n"
           "  --label-map roi    label voxels are cordseg ROI ids 0..8 (default):\n"
           "                     0 background, 1-4 L dorsal/lateral/ventral column/gray matter, 5-8 R\n"
           "  --label-map pam50  label voxels are PAM50 tract ids + 1 (info_label.txt; 0 and 37 = background):\n"
@@ -45,6 +49,7 @@ int cmd_import(int argc, char **argv) {
                             CLI_STRING("nifti-out", 0, &sp.nifti_out),
                             CLI_CHOICE("label-map", 0, &label_map, label_map_parse, "--label-map '%s': use roi or pam50"),
                             CLI_INT32("size", 0, &sp.size, 16, 4096),
+                            CLI_DOUBLE("spacing", 0, &sp.spacing, 0.05, 10),
                             CLI_INT32("level", 0, &sp.level, 0, 24),
                             CLI_END};
   int pos = cli_parse("import", argc, argv, opts, usage);
@@ -57,6 +62,8 @@ int cmd_import(int argc, char **argv) {
   if (!sp.dwi && !(sp.b0 && sp.fa)) cli_usage_error("import", "give --b0 and --fa, or --dwi with --bvals and --bvecs");
   if (sp.dwi && !(sp.bvals && sp.bvecs)) cli_usage_error("import", "--dwi needs --bvals and --bvecs");
   int32_t n = import_subject(&sp);
-  printf("import: subject %d: %d axial slices (%dx%d) -> %s\n", sp.subject, n, sp.size, sp.size, sp.store);
+  char how[96] = "";
+  if (sp.spacing > 0) snprintf(how, sizeof how, " at %.4g mm (resampled unless already there)", sp.spacing);
+  printf("import: subject %d: %d axial slices (%dx%d%s) -> %s\n", sp.subject, n, sp.size, sp.size, how, sp.store);
   return 0;
 }

@@ -116,13 +116,16 @@ typedef struct {
   SliceMeta *meta;
 } ImportSlices;
 
-/* native axial slice s of vol (store orientation) onto the S x S grid */
-static void import_grid_slice(const NiftiVol *vol, const NiftiAxial *ax, int64_t s, int32_t S, float *tmp, float *dst) {
+/* native axial slice s of vol (store orientation) onto the S x S grid, sy x sx native pixels per grid
+ * pixel (io/prep.h: a crop/pad at the native spacing; labels take the nearest pixel) */
+static void import_grid_slice(const NiftiVol *vol, const NiftiAxial *ax, int64_t s, int32_t S, double sy, double sx,
+                              int labels, float *tmp, float *dst) {
   int64_t r, c;
   double cr, cc;
   niftigeom_axial_slice(vol, ax, 0, s, tmp, &r, &c);
-  prep_centre_fov(r, c, S, S, 1, &cr, &cc);
-  prep_grid_slice(tmp, r, c, cr, cc, 1, 1, S, S, dst);
+  prep_centre_fov(r, c, S, S, prep_same_spacing(sy, sx), &cr, &cc);
+  if (labels) prep_grid_labels(tmp, r, c, cr, cc, sy, sx, S, S, dst);
+  else prep_grid_slice(tmp, r, c, cr, cc, sy, sx, S, S, dst);
 }
 
 static void import_slices(const ImportSpec *sp, const NiftiVol *lab, const ImportMaps *m, ImportSlices *out) {
@@ -132,6 +135,11 @@ static void import_slices(const ImportSpec *sp, const NiftiVol *lab, const Impor
   const int32_t S = sp->size;
   const size_t plane = (size_t)S * S;
   const int nmaps = m->have_dti ? PREP_MAPS : 2;
+  /* --spacing: native pixels per store pixel; at the native spacing (or without it) a crop/pad */
+  double sy = sp->spacing > 0 ? sp->spacing / ax.row_mm : 1, sx = sp->spacing > 0 ? sp->spacing / ax.col_mm : 1;
+  if (prep_same_spacing(sy, sx)) sy = sx = 1;
+  const float row_mm = sy == 1 && sx == 1 ? (float)ax.row_mm : (float)sp->spacing;
+  const float col_mm = sy == 1 && sx == 1 ? (float)ax.col_mm : (float)sp->spacing;
   memset(out, 0, sizeof *out);
   out->n = nsl;
   float *tmp = mallocCheck((size_t)nvox * sizeof(float)), *lf = mallocCheck(plane * sizeof(float));
@@ -141,12 +149,12 @@ static void import_slices(const ImportSpec *sp, const NiftiVol *lab, const Impor
   for (int64_t s = 0; s < nsl; s++) {
     for (int i = 0; i < nmaps; i++) {
       NiftiVol view = vol_view(lab, m->maps[i]);
-      import_grid_slice(&view, &ax, s, S, tmp, out->maps[i] + s * plane);
+      import_grid_slice(&view, &ax, s, S, sy, sx, 0, tmp, out->maps[i] + s * plane);
     }
-    import_grid_slice(lab, &ax, s, S, tmp, lf);
+    import_grid_slice(lab, &ax, s, S, sy, sx, 1, tmp, lf);
     for (size_t p = 0; p < plane; p++) out->labels[s * plane + p] = import_label(sp, lf[p], s);
     out->meta[s] = (SliceMeta){.subject = sp->subject, .slice = (int32_t)s, .level = sp->level,
-                               .spacing = {(float)ax.row_mm, (float)ax.col_mm}};
+                               .spacing = {row_mm, col_mm}};
   }
   free(tmp), free(lf);
 }
@@ -177,6 +185,8 @@ int32_t import_subject(const ImportSpec *sp) {
   CS_CHECK((sp->b0 && sp->fa) != (sp->dwi != NULL), "give either --b0 and --fa, or --dwi with --bvals and --bvecs",
            "import: choose one input mode");
   CS_CHECK(sp->size >= 16 && sp->size <= 4096, "use --size between 16 and 4096", "import: size %d", sp->size);
+  CS_CHECK(sp->spacing == 0 || (sp->spacing >= 0.05 && sp->spacing <= 10), "use --spacing between 0.05 and 10 mm",
+           "import: spacing %g", sp->spacing);
   NiftiVol lab;
   import_read_labels(sp, &lab);
   ImportMaps m = {0};

@@ -9,7 +9,11 @@
  * (info_label.txt), 0 = background, 37 (CSF) = background. Tracts 0-3 ->
  * dorsal column, 4-13 -> lateral, 14-29 -> ventral, 30-35 -> gray matter;
  * even ids are the atlas's "left", odd ids "right".
- * Axial slices are centre-cropped / zero-padded to size x size (io/prep.h).
+ * Axial slices are centre-cropped / zero-padded to size x size (io/prep.h);
+ * with spacing > 0 they are first resampled to spacing x spacing mm pixels
+ * (maps bilinear, labels nearest; around the field-of-view centre, as
+ * `segment` does), unless already at that spacing (then byte-identical to no
+ * --spacing). The slices' spacing in the store says what was done.
  * defines: ImportLabels, ImportSpec, import_subject, import_map_pam50 */
 #ifndef CORDSEG_IO_IMPORT_H
 #define CORDSEG_IO_IMPORT_H
@@ -29,6 +33,8 @@ typedef struct {
   int32_t subject;                /* subject id */
   int32_t level;                  /* vertebral level for every slice (0 unknown) */
   int32_t size;                   /* slice size after crop/pad */
+  double spacing;                 /* > 0: resample to this pixel size (mm, io/prep.h) unless the
+                                   * slices already have it; 0: native spacing, crop/pad only */
   const char *created_by;         /* the command line */
 } ImportSpec;
 

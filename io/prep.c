@@ -150,6 +150,15 @@ void prep_grid_slice(const float *src, int64_t nr, int64_t nc, double cr, double
     }
 }
 
+void prep_grid_labels(const float *src, int64_t nr, int64_t nc, double cr, double cc, double sy, double sx, int32_t H,
+                      int32_t W, float *dst) {
+  for (int32_t y = 0; y < H; y++)
+    for (int32_t x = 0; x < W; x++) {
+      const int64_t r = (int64_t)lrint(cr + (y - 0.5 * (H - 1)) * sy), c = (int64_t)lrint(cc + (x - 0.5 * (W - 1)) * sx);
+      dst[(size_t)y * W + x] = r >= 0 && r < nr && c >= 0 && c < nc ? src[r * nc + c] : 0.0f;
+    }
+}
+
 void prep_grid_to_native(const float *g, int32_t H, int32_t W, double cr, double cc, double sy, double sx, int64_t nr,
                          int64_t nc, float outside, float *dst) {
   for (int64_t p = 0; p < nr * nc; p++) {

@@ -9,8 +9,11 @@
  *    pixels: the field-of-view centre puts the grid at offset (n - size) / 2
  *    (C integer division), import's rule; at another spacing each grid pixel
  *    is a bilinear sample, sy x sx native pixels per grid pixel, around the
- *    centre of the field of view (0.5 (n - 1)) unless a centre is given:
- *    prep_centre_fov, prep_grid_slice, and back: prep_grid_to_native;
+ *    centre of the field of view (0.5 (n - 1)) unless a centre is given
+ *    (label maps: the nearest pixel): prep_centre_fov, prep_grid_slice,
+ *    prep_grid_labels, and back: prep_grid_to_native. `segment` always
+ *    brings a slice to the model's spacing; `import` keeps the native spacing
+ *    unless --spacing asks for another;
  *  - normalisation: b0 divided by its slice's 99.5th percentile, FA clamped
  *    to [0, 1]: prep_normalize_b0, prep_clamp_fa; FA maps outside
  *    [PREP_FA_MIN, PREP_FA_MAX] are refused (prep_fa_invalid);
@@ -18,7 +21,7 @@
  * defines: InputKind, INPUT_KIND_NAMES, input_channels, input_kind_name, input_kind_parse, PREP_B0..PREP_RD,
  *          PREP_MAPS, PREP_MAP_NAMES, PREP_FA_MIN, PREP_FA_MAX, PrepDwi, prep_dwi_fit, prep_dwi_free, prep_check_dwi,
  *          prep_fa_invalid, prep_normalize_b0, prep_clamp_fa, prep_bilinear, prep_same_spacing,
- *          prep_centre_fov, prep_grid_slice, prep_grid_to_native */
+ *          prep_centre_fov, prep_grid_slice, prep_grid_labels, prep_grid_to_native */
 #ifndef CORDSEG_IO_PREP_H
 #define CORDSEG_IO_PREP_H
 #include <stddef.h>
@@ -76,6 +79,9 @@ void prep_centre_fov(int64_t nr, int64_t nc, int32_t H, int32_t W, int same, dou
 /* native slice src [nr][nc] -> grid dst [H][W] around (cr, cc); outside the slice: 0 */
 void prep_grid_slice(const float *src, int64_t nr, int64_t nc, double cr, double cc, double sy, double sx, int32_t H,
                      int32_t W, float *dst);
+/* label maps: the same grid, the nearest native pixel (labels are not averaged) */
+void prep_grid_labels(const float *src, int64_t nr, int64_t nc, double cr, double cc, double sy, double sx, int32_t H,
+                      int32_t W, float *dst);
 /* the inverse: grid g [H][W] -> native dst [nr][nc], bilinear; outside the grid: outside */
 void prep_grid_to_native(const float *g, int32_t H, int32_t W, double cr, double cc, double sy, double sx, int64_t nr,
                          int64_t nc, float outside, float *dst);
