@@ -82,7 +82,7 @@ typedef struct {
 
 static void export_read_run(const char *run, ExportRun *r) {
   char p[4400], err[4600];
-  if (evalio_run_read(run, &r->ri, err, sizeof err))
+  if (runinfo_read(run, &r->ri, err, sizeof err))
     cs_fatal("give run directories written by `cordseg train` (each holds run.json)", "%s", err);
   config_defaults(&r->cfg);
   rundir_path(p, sizeof p, run, "config.ini");

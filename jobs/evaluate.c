@@ -158,7 +158,7 @@ typedef struct {
 static void evaluate_open_run(Eval *e) {
   const EvaluateOptions *o = e->o;
   char err[4600], p[4400];
-  if (evalio_run_read(o->run_dir, &e->ri, err, sizeof err))
+  if (runinfo_read(o->run_dir, &e->ri, err, sizeof err))
     cs_fatal("point evaluate at a directory written by `cordseg train` (it holds run.json)", "%s", err);
   if (!e->ri.done)
     fprintf(stderr, "cordseg evaluate: warning: '%s' has no DONE file: training did not finish, evaluating anyway\n",

@@ -37,6 +37,7 @@
 #include "io/labels.h"
 #include "io/loader.h"
 #include "io/rundir.h"
+#include "io/runinfo.h"
 #include "io/textio.h"
 #include "jobs/predict.h"
 #include "cordseg_git.h" /* CORDSEG_GIT, generated at build time (cmake/git_version.cmake) */
@@ -326,7 +327,7 @@ static void head_prior_init(Trainer *t) {
 
 static void write_provenance(const Trainer *t, int64_t resumed_epoch) {
   const TrainJob *job = t->job;
-  char hosts[1024], mpi[256], path[4200], hdf5[32], arm[64], when[64];
+  char hosts[1024], mpi[256], hdf5[32], arm[64], when[64];
   dist_hosts(&job->dist, hosts, sizeof hosts);
   if (job->dist.rank != 0) return;
   dist_library_version(mpi, sizeof mpi);
@@ -338,32 +339,16 @@ static void write_provenance(const Trainer *t, int64_t resumed_epoch) {
   config_arm_name(c, arm, sizeof arm);
   time_t now = time(NULL);
   strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%S%z", localtime(&now));
-  JsonWriter j;
-  json_begin(&j, NULL, 2);
-  json_str(&j, "arm", arm);
-  json_int(&j, "fold", c->fold);
-  json_int(&j, "seed", (int64_t)c->seed);
-  json_str(&j, "config_hash", t->cfg_hash);
-  json_str(&j, "folds_hash", t->folds_hash);
-  json_str(&j, "data_checksum", t->data_checksum);
-  json_str(&j, "store", c->store);
-  json_str(&j, "folds", c->folds);
-  json_str(&j, "git", CORDSEG_GIT);
-  json_str(&j, "version", CORDSEG_VERSION);
-  json_int(&j, "world_size", job->dist.world);
-  json_str(&j, "hosts", hosts);
-  json_str(&j, "backend", be->name);
-  json_str(&j, "backend_version", be->version);
-  json_str(&j, "precision", be->precision == BACKEND_PRECISION_BF16 ? "bf16" : "fp32");
-  json_int(&j, "deterministic", be->deterministic);
-  json_str(&j, "mpi", mpi);
-  json_str(&j, "hdf5", hdf5);
-  json_int(&j, "omp_threads_per_rank", omp_get_max_threads());
-  json_str(&j, "started", when);
-  json_int(&j, "resumed_at_epoch", resumed_epoch);
-  json_str(&j, "command", job->command);
-  rundir_path(path, sizeof path, job->run, "run.json");
-  json_end(&j, path);
+  const RunProvenance p = {.arm = arm, .fold = c->fold, .seed = (int64_t)c->seed, .config_hash = t->cfg_hash,
+                           .folds_hash = t->folds_hash, .data_checksum = t->data_checksum, .store = c->store,
+                           .folds = c->folds, .git = CORDSEG_GIT, .version = CORDSEG_VERSION,
+                           .world_size = job->dist.world, .hosts = hosts, .backend = be->name,
+                           .backend_version = be->version,
+                           .precision = be->precision == BACKEND_PRECISION_BF16 ? "bf16" : "fp32",
+                           .deterministic = be->deterministic, .mpi = mpi, .hdf5 = hdf5,
+                           .omp_threads_per_rank = omp_get_max_threads(), .started = when,
+                           .resumed_at_epoch = resumed_epoch, .command = job->command};
+  runinfo_write(job->run, &p);
 }
 
 /* CSV cell: empty for NaN (no validation this epoch, or no reference pixels) */

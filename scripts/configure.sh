@@ -34,6 +34,7 @@ hit 'Could NOT find PNG' libpng-dev
 hit 'Could NOT find PkgConfig|pkg-config tool not found' pkg-config
 hit "package 'inih'|No package 'inih' found|INIH" libinih-dev
 hit "package 'cairo'|No package 'cairo' found|CAIRO" libcairo2-dev
+hit "package 'libcjson'|No package 'libcjson' found|CJSON" libcjson-dev
 hit 'Could NOT find MPI' libopenmpi-dev openmpi-bin
 hit 'NIFTI_INCLUDE|NIFTI2_LIB|ZNZ_LIB' libnifti2-dev
 if [ ${#pkgs[@]} -gt 0 ]; then

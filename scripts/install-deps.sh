@@ -13,7 +13,7 @@ set -euo pipefail
 # libdnnl-dev only *recommends* the OpenCL headers and loader, but its cmake
 # config (find_package(dnnl)) requires them: ocl-icd-opencl-dev.
 pkgs=(build-essential cmake git pkg-config libdnnl-dev ocl-icd-opencl-dev libhdf5-dev hdf5-tools libnifti2-dev
-      libpng-dev zlib1g-dev openmpi-bin libopenmpi-dev libinih-dev libcairo2-dev)
+      libpng-dev zlib1g-dev openmpi-bin libopenmpi-dev libinih-dev libcairo2-dev libcjson-dev)
 # CORDSEG_DEPS_OMIT="PKG ...": leave these out (tests/fresh-root.sh --omit
 # proves that a missing package makes the fresh-root check fail)
 if [ -n "${CORDSEG_DEPS_OMIT:-}" ]; then

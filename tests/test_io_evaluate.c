@@ -18,6 +18,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <cjson/cJSON.h>
+
 #include "core/common.h"
 #include "core/loss.h"
 #include "core/metrics.h"
@@ -199,8 +201,16 @@ static void check_run(const char *run, LossKind loss) {
   T_CHECK(ok, "slices.csv rows = metrics of pred.h5 against the store's labels, FA and spacing");
   rundir_path(p, sizeof p, run, "eval/summary.json");
   char *js = textio_read(p);
-  T_CHECK(js && strstr(js, g_fh) && strstr(js, g_sum) && strstr(js, "\"git\": \"test\"") && strstr(js, "\"pearson\""),
-          "summary.json carries folds hash, data checksum, commit and the FA correlation matrix");
+  cJSON *sj = js ? cJSON_Parse(js) : NULL;
+  const cJSON *prov = cJSON_GetObjectItemCaseSensitive(sj, "provenance");
+  const cJSON *fc = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(sj, "fa_correlation"), "pearson");
+  const char *fh = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(prov, "folds_hash"));
+  const char *ds = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(prov, "data_checksum"));
+  const char *gt = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(prov, "git"));
+  T_CHECK(fh && ds && gt && !strcmp(fh, g_fh) && !strcmp(ds, g_sum) && !strcmp(gt, "test") &&
+              cJSON_GetArraySize(fc) == LABEL_MAX && cJSON_GetArraySize(cJSON_GetArrayItem(fc, 0)) == LABEL_MAX,
+          "summary.json (parsed) carries folds hash, data checksum, commit and the 8 x 8 FA correlation matrix");
+  cJSON_Delete(sj);
   free(js), free(es), free(idx), free(pred), free(probs), free(lab), free(vidx), free(tidx);
   unet_free(net);
   folds_free(&f);

@@ -51,7 +51,7 @@ static void damage(const uint8_t *ref, uint8_t *pred, int arm, int32_t slice, Rn
 static void write_eval(const char *run, int arm, int keep, uint64_t seed) {
   char err[4600], p[4400];
   RunInfo ri;
-  T_CHECK(evalio_run_read(run, &ri, err, sizeof err) == 0, "fixture run.json readable (%s)", err);
+  T_CHECK(runinfo_read(run, &ri, err, sizeof err) == 0, "fixture run.json readable (%s)", err);
   H5Store s;
   h5store_open(&s, g_store);
   Folds f;
