@@ -21,14 +21,6 @@
 
 #define HINT_W "check that the run directory is writable and the disk has space"
 
-static int fail(char *err, size_t n, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static int fail(char *err, size_t n, const char *fmt, ...) {
-  va_list ap;
-  va_start(ap, fmt);
-  if (err && n) vsnprintf(err, n, fmt, ap);
-  va_end(ap);
-  return -1;
-}
 
 /* ---- slices.csv ---- */
 
@@ -92,11 +84,11 @@ static int csv_split(char *line, char **fields, int max) {
 int evalio_slices_read(const char *path, EvalSlice **out, int64_t *n_out, RunInfo *ri, char *err, size_t errn) {
   *out = NULL, *n_out = 0;
   FILE *f = fopen(path, "r");
-  if (!f) return fail(err, errn, "'%s': cannot be opened (run `cordseg evaluate` on the run)", path);
+  if (!f) return textio_fail(err, errn, "'%s': cannot be opened (run `cordseg evaluate` on the run)", path);
   char *line = NULL, *fl[64];
   size_t cap = 0;
   int col[NCOLS];
-  if (getline(&line, &cap, f) < 0) return free(line), fclose(f), fail(err, errn, "'%s': empty file", path);
+  if (getline(&line, &cap, f) < 0) return free(line), fclose(f), textio_fail(err, errn, "'%s': empty file", path);
   int nh = csv_split(line, fl, 64);
   for (int c = 0; c < NCOLS; c++) {
     col[c] = -1;
@@ -104,7 +96,7 @@ int evalio_slices_read(const char *path, EvalSlice **out, int64_t *n_out, RunInf
       if (!strcmp(fl[j], CSV_COLS[c])) col[c] = j;
     if (col[c] < 0) {
       fclose(f), free(line);
-      return fail(err, errn, "'%s': no column '%s' (written by another cordseg version?)", path, CSV_COLS[c]);
+      return textio_fail(err, errn, "'%s': no column '%s' (written by another cordseg version?)", path, CSV_COLS[c]);
     }
   }
   int64_t n = 0, scap = 64, lineno = 1;
@@ -116,7 +108,7 @@ int evalio_slices_read(const char *path, EvalSlice **out, int64_t *n_out, RunInf
     int nf = csv_split(line, fl, 64);
     if (nf != nh) {
       free(s), free(line), fclose(f);
-      return fail(err, errn, "'%s' line %lld: %d fields, the header has %d (truncated?)", path, (long long)lineno, nf,
+      return textio_fail(err, errn, "'%s' line %lld: %d fields, the header has %d (truncated?)", path, (long long)lineno, nf,
                   nh);
     }
 #define F(name) fl[col[name]]
@@ -124,7 +116,7 @@ int evalio_slices_read(const char *path, EvalSlice **out, int64_t *n_out, RunInf
     int32_t index = atoi(F(INDEX)), roi = atoi(F(ROI));
     if (roi < 1 || roi >= LABEL_COUNT) {
       free(s), free(line), fclose(f);
-      return fail(err, errn, "'%s' line %lld: roi %d is not in 1..%d", path, (long long)lineno, roi, LABEL_MAX);
+      return textio_fail(err, errn, "'%s' line %lld: roi %d is not in 1..%d", path, (long long)lineno, roi, LABEL_MAX);
     }
     if (n == 0 || index != last) {
       if (n == scap) s = realloc(s, sizeof(EvalSlice) * (size_t)(scap *= 2));
@@ -155,7 +147,7 @@ int evalio_slices_read(const char *path, EvalSlice **out, int64_t *n_out, RunInf
     m->lr_cross_px = (int64_t)v[c++], m->lr_swap = (int32_t)v[c++];
   }
   free(line), fclose(f);
-  if (n == 0) return free(s), fail(err, errn, "'%s': no rows", path);
+  if (n == 0) return free(s), textio_fail(err, errn, "'%s': no rows", path);
   *out = s, *n_out = n;
   return 0;
 }
@@ -178,7 +170,7 @@ void evalio_thresholds_write(const char *path, int sigmoid, const double *thr, c
 
 int evalio_thresholds_read(const char *path, int *sigmoid, double *thr, int32_t k, char *err, size_t errn) {
   FILE *f = fopen(path, "r");
-  if (!f) return fail(err, errn, "'%s': cannot be opened", path);
+  if (!f) return textio_fail(err, errn, "'%s': cannot be opened", path);
   char line[512], mode[32] = "";
   int seen = 0;
   for (int32_t c = 0; c < k; c++) thr[c] = 0.5;
@@ -190,8 +182,8 @@ int evalio_thresholds_read(const char *path, int *sigmoid, double *thr, int32_t 
   }
   fclose(f);
   *sigmoid = !strcmp(mode, "sigmoid");
-  if (!*sigmoid && strcmp(mode, "argmax")) return fail(err, errn, "'%s': no 'mode sigmoid|argmax' line", path);
-  if (*sigmoid && seen != k - 1) return fail(err, errn, "'%s': %d class lines, want %d", path, seen, k - 1);
+  if (!*sigmoid && strcmp(mode, "argmax")) return textio_fail(err, errn, "'%s': no 'mode sigmoid|argmax' line", path);
+  if (*sigmoid && seen != k - 1) return textio_fail(err, errn, "'%s': %d class lines, want %d", path, seen, k - 1);
   return 0;
 }
 
@@ -229,16 +221,16 @@ int evalio_pred_read(const char *path, int32_t *n, int32_t *h, int32_t *w, int32
                      size_t errn) {
   h5_quiet();
   *index = NULL, *labels = NULL;
-  if (access(path, R_OK) != 0) return fail(err, errn, "'%s': missing", path);
+  if (access(path, R_OK) != 0) return textio_fail(err, errn, "'%s': missing", path);
   hid_t f = h5_open_read(path);
-  if (f < 0) return fail(err, errn, "'%s': not an HDF5 file", path);
+  if (f < 0) return textio_fail(err, errn, "'%s': not an HDF5 file", path);
   hid_t dl = H5Dopen2(f, "labels", H5P_DEFAULT), di = H5Dopen2(f, "index", H5P_DEFAULT);
   int rc = 0;
-  if (dl < 0 || di < 0) rc = fail(err, errn, "'%s': no /labels or /index", path);
+  if (dl < 0 || di < 0) rc = textio_fail(err, errn, "'%s': no /labels or /index", path);
   else {
     hid_t sp = H5Dget_space(dl);
     hsize_t d[3] = {0, 0, 0};
-    if (H5Sget_simple_extent_ndims(sp) != 3) rc = fail(err, errn, "'%s': /labels is not [N,H,W]", path);
+    if (H5Sget_simple_extent_ndims(sp) != 3) rc = textio_fail(err, errn, "'%s': /labels is not [N,H,W]", path);
     H5Sget_simple_extent_dims(sp, d, NULL);
     H5Sclose(sp);
     *n = (int32_t)d[0], *h = (int32_t)d[1], *w = (int32_t)d[2];
@@ -247,7 +239,7 @@ int evalio_pred_read(const char *path, int32_t *n, int32_t *h, int32_t *w, int32
       *index = mallocCheck(sizeof(int32_t) * (d[0] + 1));
       if ((d[0] && H5Dread(dl, H5T_NATIVE_UINT8, H5S_ALL, H5S_ALL, H5P_DEFAULT, *labels) < 0) ||
           (d[0] && H5Dread(di, H5T_NATIVE_INT32, H5S_ALL, H5S_ALL, H5P_DEFAULT, *index) < 0)) {
-        rc = fail(err, errn, "'%s': read error", path);
+        rc = textio_fail(err, errn, "'%s': read error", path);
         free(*labels), free(*index), *labels = NULL, *index = NULL;
       }
     }
@@ -334,10 +326,10 @@ void evalio_summary_write(const char *path, const RunInfo *ri, const char *ckpt,
 int evalio_log_read(const char *path, TrainLog *log, char *err, size_t errn) {
   memset(log, 0, sizeof *log);
   FILE *f = fopen(path, "r");
-  if (!f) return fail(err, errn, "'%s': cannot be opened", path);
+  if (!f) return textio_fail(err, errn, "'%s': cannot be opened", path);
   char *line = NULL, *fl[128];
   size_t cap = 0;
-  if (getline(&line, &cap, f) < 0) return free(line), fclose(f), fail(err, errn, "'%s': empty", path);
+  if (getline(&line, &cap, f) < 0) return free(line), fclose(f), textio_fail(err, errn, "'%s': empty", path);
   static const char *const want[5] = {"epoch", "train_loss", "val_loss", "lr", "val_dice_mean"};
   int col[5], nh = csv_split(line, fl, 128);
   for (int c = 0; c < 5; c++) {
@@ -345,7 +337,7 @@ int evalio_log_read(const char *path, TrainLog *log, char *err, size_t errn) {
     for (int j = 0; j < nh; j++)
       if (!strcmp(fl[j], want[c])) col[c] = j;
   }
-  if (col[0] < 0) return free(line), fclose(f), fail(err, errn, "'%s': no 'epoch' column", path);
+  if (col[0] < 0) return free(line), fclose(f), textio_fail(err, errn, "'%s': no 'epoch' column", path);
   int64_t lcap = 64;
   double *v[5];
   for (int c = 0; c < 5; c++) v[c] = mallocCheck(sizeof(double) * (size_t)lcap);

@@ -77,14 +77,6 @@ void runinfo_write(const char *run_dir, const RunProvenance *p) {
   cJSON_Delete(o);
 }
 
-static int fail(char *err, size_t n, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static int fail(char *err, size_t n, const char *fmt, ...) {
-  va_list ap;
-  va_start(ap, fmt);
-  if (err && n) vsnprintf(err, n, fmt, ap);
-  va_end(ap);
-  return -1;
-}
 
 /* a top-level string into buf; 1 found (and fits), 0 not */
 static int get_str(const cJSON *o, const char *key, char *buf, size_t n) {
@@ -109,12 +101,12 @@ int runinfo_read(const char *run_dir, RunInfo *ri, char *err, size_t errn) {
   char p[4200];
   rundir_path(p, sizeof p, run_dir, "run.json");
   char *t = textio_read(p);
-  if (!t) return fail(err, errn, "'%s': cannot be read", p);
+  if (!t) return textio_fail(err, errn, "'%s': cannot be read", p);
   cJSON *o = cJSON_Parse(t);
   free(t);
   if (!cJSON_IsObject(o)) {
     cJSON_Delete(o);
-    return fail(err, errn, "'%s': not a JSON object (damaged or not written by `cordseg train`)", p);
+    return textio_fail(err, errn, "'%s': not a JSON object (damaged or not written by `cordseg train`)", p);
   }
   double fold = 0, seed = 0, world = 1;
   int ok = get_str(o, K_CONFIG_HASH, ri->config_hash, sizeof ri->config_hash) &&
@@ -125,7 +117,7 @@ int runinfo_read(const char *run_dir, RunInfo *ri, char *err, size_t errn) {
   if (!get_str(o, K_ARM, ri->arm, sizeof ri->arm)) snprintf(ri->arm, sizeof ri->arm, "%s", ri->name);
   get_num(o, K_WORLD_SIZE, &world);
   cJSON_Delete(o);
-  if (!ok) return fail(err, errn, "'%s': lacks one of config_hash, folds_hash, data_checksum, fold, seed", p);
+  if (!ok) return textio_fail(err, errn, "'%s': lacks one of config_hash, folds_hash, data_checksum, fold, seed", p);
   ri->fold = (int32_t)fold, ri->seed = (int64_t)seed, ri->world_size = (int32_t)world;
   ri->done = rundir_exists(run_dir, "DONE");
   return 0;

@@ -4,6 +4,8 @@
 #include "io/textio.h"
 
 #include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -87,3 +89,10 @@ void textbuf_commit(TextBuf *t, const char *path) {
   free(b);
 }
 
+int textio_fail(char *err, size_t n, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  if (err && n) vsnprintf(err, n, fmt, ap);
+  va_end(ap);
+  return -1;
+}

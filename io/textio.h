@@ -3,7 +3,7 @@
  * fsync, rename: io/atomic.h), text collected in memory first, and a tiny
  * JSON object writer. Every failure is fatal and names the path.
  * defines: textio_strdup, textio_mkdir_p, textio_read, textio_write, TextBuf, textbuf_open,
- *          textbuf_take, textbuf_commit (JSON: io/runinfo.h) */
+ *          textbuf_take, textbuf_commit, textio_fail (JSON: io/runinfo.h) */
 #ifndef CORDSEG_IO_TEXTIO_H
 #define CORDSEG_IO_TEXTIO_H
 #include <stddef.h>
@@ -31,4 +31,6 @@ char *textbuf_take(TextBuf *t);
 /* closes, writes the text atomically onto path, frees */
 void textbuf_commit(TextBuf *t, const char *path);
 
+/* the readers' non-fatal mode: the message into err[n] (when err), returns -1 */
+int textio_fail(char *err, size_t n, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 #endif
