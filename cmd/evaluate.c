@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/backend.h"
 #include "core/common.h"
 #include "jobs/evaluate.h"
 #include "cmd/cli.h"
@@ -30,6 +31,8 @@ static void usage(FILE *f) {
           "      --ckpt FILE    checkpoint to evaluate (default RUN_DIR/ckpt/best.h5, else last.h5)\n"
           "  -o, --out DIR      output directory (default RUN_DIR/eval)\n"
           "      --batch N      slices per forward pass (default 8)\n"
+          "      --device D     cpu, cuda or auto (default: a GPU when there is one), whatever the run\n"
+          "                     was trained on\n"
           "  -q, --quiet        no progress lines\n"
           "      --store FILE   test on another cohort: every slice of this store (e.g. one written by\n"
           "                     `cordseg import`; same slice size), thresholds still from the run's own\n"
@@ -43,7 +46,9 @@ int cmd_evaluate(int argc, char **argv) {
   evaluate_options_default(&o);
   const CliOption opts[] = {CLI_STRING("ckpt", 0, &o.ckpt), CLI_STRING("out", 'o', &o.out),
                             CLI_INT32("batch", 0, &o.batch, 1, 4096), CLI_FLAG_ON("quiet", 'q', &o.quiet),
-                            CLI_STRING("store", 0, &o.test_store), CLI_STRING("subjects", 0, &o.subjects), CLI_END};
+                            CLI_STRING("store", 0, &o.test_store), CLI_STRING("subjects", 0, &o.subjects),
+                            CLI_CHOICE("device", 0, &o.device, backend_parse, "unknown --device '%s': use cpu, cuda or auto"),
+                            CLI_END};
   int pos = cli_parse("evaluate", argc, argv, opts, usage);
   if (pos != argc - 1) cli_usage_error("evaluate", "expected exactly one RUN_DIR argument");
   o.run_dir = argv[pos];

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "core/backend.h"
 #include "jobs/segment.h"
 #include "cmd/cli.h"
 
@@ -13,7 +14,7 @@ static void usage(FILE *f) {
           "                       (--dwi DWI.nii.gz --bvals F --bvecs F | --b0 B0.nii.gz [--fa FA.nii.gz]\n"
           "                        [--md F] [--ad F] [--rd F] | --fa FA.nii.gz)\n"
           "                       [--tta] [--largest] [--probs] [--cord-mask MASK.nii.gz]\n"
-          "                       [--levels LEVELS.nii.gz | --level L] [--batch 8] [-q]\n\n"
+          "                       [--levels LEVELS.nii.gz | --level L] [--batch 8] [--device auto] [-q]\n\n"
           "Segments one subject's cervical cord into the 8 ROIs of io/labels.h with an exported model\n"
           "(`cordseg export`: one run or a fold ensemble) and measures FA/MD/AD/RD per ROI.\n"
           "  input     a 4-D DWI series + FSL bvals/bvecs, fitted with the DTI code of `cordseg import`\n"
@@ -41,6 +42,7 @@ static void usage(FILE *f) {
           "options:\n"
           "  -m, --model FILE     exported model          -o, --out DIR   output directory\n"
           "      --batch N        slices per forward pass  -q, --quiet     no progress or summary\n"
+          "      --device D       cpu, cuda or auto (default: a GPU when there is one)\n"
           "  -h, --help           this help\n");
 }
 
@@ -56,6 +58,7 @@ int cmd_segment(int argc, char **argv) {
                             CLI_INT32("level", 0, &o.level, 0, 24),   CLI_INT32("batch", 0, &o.batch, 1, 256),
                             CLI_FLAG_ON("tta", 0, &o.tta),            CLI_FLAG_ON("largest", 0, &o.largest),
                             CLI_FLAG_ON("probs", 0, &o.write_probs),  CLI_FLAG_ON("quiet", 'q', &o.quiet),
+                            CLI_CHOICE("device", 0, &o.device, backend_parse, "unknown --device '%s': use cpu, cuda or auto"),
                             CLI_END};
   const int pos = cli_parse("segment", argc, argv, opts, usage);
   if (pos < argc) cli_usage_error("segment", "unexpected argument '%s'", argv[pos]);

@@ -26,6 +26,7 @@
 void evaluate_options_default(EvaluateOptions *o) {
   memset(o, 0, sizeof *o);
   o->batch = 8;
+  o->device = BACKEND_KIND_AUTO;
 }
 
 void evaluate_fa_corr(const EvalSlice *s, int64_t n, double *corr) {
@@ -204,7 +205,7 @@ static void evaluate_open_net(Eval *e) {
   CS_CHECK(!bad, "the run's config does not fit this store", "%s", bad ? bad : "");
   LossConfig lc;
   config_loss(cfg, &lc);
-  e->be = backend_init(cfg->device, cfg->precision, cfg->deterministic, -1);
+  e->be = backend_init((BackendKind)e->o->device, cfg->precision, cfg->deterministic, -1);
   e->net = unet_init(e->be, &ucfg, e->o->batch, e->store.h, e->store.w);
   predict_init(&e->pr, e->net, &lc, e->o->batch, ucfg.in_channels, ucfg.classes, e->store.h, e->store.w, 0);
   CkptState st;

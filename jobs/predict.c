@@ -117,7 +117,8 @@ static void ens_progress(void *ctx, int32_t done, int32_t n) {
 }
 
 /* member mi's net on its own backend: every pass's probabilities added to e->mean */
-static void predict_member(const ModelFile *mf, int32_t mi, int64_t n, int passes, int32_t batch, EnsembleCtx *e) {
+static void predict_member(const ModelFile *mf, int32_t mi, BackendKind device, int64_t n, int passes, int32_t batch,
+                           EnsembleCtx *e) {
   const ModelMember *m = &mf->m[mi];
   UnetConfig u;
   config_unet(&m->cfg, &u);
@@ -125,7 +126,7 @@ static void predict_member(const ModelFile *mf, int32_t mi, int64_t n, int passe
   CS_CHECK(!bad, "export the model again", "model '%s' member %d: %s", mf->path, mi, bad ? bad : "");
   LossConfig lc;
   config_loss(&m->cfg, &lc);
-  Backend *be = backend_init(BACKEND_KIND_AUTO, m->cfg.precision, m->cfg.deterministic, -1); /* GPU when there is one */
+  Backend *be = backend_init(device, m->cfg.precision, m->cfg.deterministic, -1);
   Unet *net = unet_init(be, &u, batch, mf->height, mf->width);
   model_load_member(mf, mi, net);
   Predictor p;
@@ -138,7 +139,8 @@ static void predict_member(const ModelFile *mf, int32_t mi, int64_t n, int passe
   backend_free(be);
 }
 
-void predict_model_file(const ModelFile *mf, const float *x, int64_t n, int tta, int32_t batch, float *mean,
+void predict_model_file(const ModelFile *mf, const float *x, int64_t n, BackendKind device, int tta, int32_t batch,
+                        float *mean,
                         double *thr,
                         void (*progress)(void *ctx, int32_t member, int pass, int64_t done, int64_t n), void *ctx) {
   const size_t hw = (size_t)mf->height * mf->width;
@@ -149,7 +151,7 @@ void predict_model_file(const ModelFile *mf, const float *x, int64_t n, int tta,
   for (int c = 0; c < LABEL_COUNT; c++) thr[c] = 0;
   for (int32_t mi = 0; mi < mf->n; mi++) {
     for (int c = 0; c < LABEL_COUNT; c++) thr[c] += mf->m[mi].thr[c] / mf->n;
-    predict_member(mf, mi, n, passes, batch, &e);
+    predict_member(mf, mi, device, n, passes, batch, &e);
   }
   const float inv = 1.0f / (float)(mf->n * passes);
   for (size_t i = 0; i < (size_t)n * e.out; i++) mean[i] *= inv;

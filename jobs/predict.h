@@ -20,6 +20,7 @@
 #define CORDSEG_JOBS_PREDICT_H
 #include <stdint.h>
 
+#include "core/backend.h"
 #include "core/loss.h"
 #include "core/unet.h"
 #include "io/model.h"
@@ -58,10 +59,11 @@ void predict_labels(const float *probs, int32_t k, int64_t hw, int sigmoid, cons
 /* every member of an exported model (io/model.h) on inputs x [n][cin][H][W]
  * (the model's grid), with the flipped pass when tta: the mean probabilities
  * [n][K][H][W] into mean, and the mean of the members' validation thresholds
- * into thr[K]. Each member runs on its own backend (auto: a GPU when there
- * is one) with batch slices per pass; progress(ctx, member, pass, done, n)
+ * into thr[K]. Each member runs on its own backend of kind device (auto: a
+ * GPU when there is one) with batch slices per pass; progress(ctx, member, pass, done, n)
  * after each batch unless NULL. */
-void predict_model_file(const ModelFile *mf, const float *x, int64_t n, int tta, int32_t batch, float *mean,
+void predict_model_file(const ModelFile *mf, const float *x, int64_t n, BackendKind device, int tta, int32_t batch,
+                        float *mean,
                         double *thr,
                         void (*progress)(void *ctx, int32_t member, int pass, int64_t done, int64_t n), void *ctx);
 #endif

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/backend.h"
 #include "core/common.h"
 #include "core/metrics.h"
 #include "io/atomic.h"
@@ -24,6 +25,7 @@
 void segment_options_default(SegmentOptions *o) {
   memset(o, 0, sizeof *o);
   o->batch = 8;
+  o->device = BACKEND_KIND_AUTO;
 }
 
 /* the QC check of DWI input: the inside fraction below which segment warns */
@@ -592,7 +594,7 @@ void segment_run(const SegmentOptions *o) {
   float *xin = segment_model_input(&mf, &in, &st);                    /* io/prep.h: grid + normalisation */
   float *acc = mallocCheck(sizeof(float) * (size_t)st.nsl * LABEL_COUNT * mf.height * mf.width);
   double thr[LABEL_COUNT], tnet = cs_now();
-  predict_model_file(&mf, xin, st.nsl, o->tta, o->batch > 0 ? o->batch : 8, acc, thr,
+  predict_model_file(&mf, xin, st.nsl, (BackendKind)o->device, o->tta, o->batch > 0 ? o->batch : 8, acc, thr,
                      o->quiet ? NULL : segment_progress, &mf);            /* jobs/predict.h: ensemble, TTA */
   if (!o->quiet) fprintf(stderr, "\n");
   tnet = cs_now() - tnet;

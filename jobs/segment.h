@@ -39,6 +39,7 @@ typedef struct {
   const char *out;                     /* output directory */
   int tta, largest, write_probs, quiet;
   int32_t batch;                       /* slices per forward pass (8) */
+  int device;                          /* BackendKind (default auto: a GPU when there is one) */
 } SegmentOptions;
 void segment_options_default(SegmentOptions *o);
 /* every error is fatal, names the file and field, and leaves OUT untouched */
