@@ -96,7 +96,7 @@
  * paravertebral window 14..32 mm lateral, within +-10 mm AP of the cord;
  * "outside" = > 8 mm from the mask in the window |dx| <= 40, |dy| <= 14 mm
  * (the real series' field of view); all B0 values as medians relative to the
- * cord's median. Documented phantom ranges (tests/test_io_anatomy.c):
+ * cord's median. Documented phantom ranges (tests/test_sim_anatomy.c):
  * CSF/cord 0.7-1.4, muscle/cord 0.2-0.5, outside/cord 0.2-0.5 (the real sct_dmri series:
  * 0.97, 0.34, 0.31; the phantom at SNR 20: 1.10, 0.30, 0.32). Per slice also the ring's 90th
  * percentile / the slice's cord median, over the whole ring and in front of / behind the cord

@@ -1,4 +1,4 @@
-/* tests/evalfix.h: fixtures shared by test_io_evaluate and test_io_report
+/* tests/evalfix.h: fixtures shared by test_jobs_evaluate and test_jobs_report
  * (header-only, static): a small synthetic slice store (io/synth cord-like
  * slices, anisotropic spacing), its folds file, and a run directory as
  * `cordseg train` writes it (config.ini, run.json, log.csv, DONE).

@@ -5,7 +5,7 @@
 # announced with its expected duration (its time in the previous run, else
 # the 2-core figures below); skipped tests are listed at the
 # end with their reasons (from Testing/Temporary/LastTest.log).
-# Arguments go to ctest (e.g. `bash tests/run.sh -R test_install`).
+# Arguments go to ctest (e.g. `bash tests/run.sh -R test_cmake_install`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 t0=$SECONDS
@@ -38,8 +38,8 @@ fi
 # expected seconds per test: measured 2026-12-01 on the 2-core CI machine
 # (`bash .ci/run`; a loaded machine takes up to 2-3x); the times of this build
 # directory's previous run (build-test/ctest.out) win when there are some
-declare -A expect=([test_overfit]=65 [test_slurm_sweep]=45 [test_torch_ref]=36 [test_train]=35
-  [test_evaluate_cli]=15 [test_io_phantom]=7 [test_install]=6)
+declare -A expect=([test_core_overfit]=65 [test_cmd_sweep]=45 [test_torch_ref]=36 [test_cmd_train]=35
+  [test_cmd_evaluate]=15 [test_sim_phantom]=7 [test_cmake_install]=6)
 if [ -f build-test/ctest.out ]; then
   while read -r name secs; do expect[$name]=$(printf '%.0f' "$secs"); done < <(
     sed -n 's/^ *[0-9]*\/[0-9]* Test *#[0-9]*: \([^ ]*\) [ .*]*\(Passed\|Failed\) *\([0-9.]*\) sec.*/\1 \3/p' build-test/ctest.out)

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# tests/test_hdl.sh BIN: the paper's loss learns, and sigmoid models are
+# tests/test_cmd_train_hdl.sh BIN: the paper's loss learns, and sigmoid models are
 # selected the way they are evaluated (issue 16).
 #  1. learning: `cordseg train` with loss = hdl and its defaults (head_init
 #     auto = the data prior with head weights at std 0.01, grad_clip auto =
@@ -133,5 +133,5 @@ print(f"  epoch 1: max |searched Dice 1 rank - 2 ranks| = {d:.2e}, max |threshol
 assert d < 1e-3
 EOP
 
-[ $fails -eq 0 ] && echo "test_hdl: all passed" || echo "test_hdl: $fails failure(s)"
+[ $fails -eq 0 ] && echo "test_cmd_train_hdl: all passed" || echo "test_cmd_train_hdl: $fails failure(s)"
 exit $((fails > 0))

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# tests/test_segment.sh BIN: `cordseg export`, `cordseg segment` and
+# tests/test_cmd_segment.sh BIN: `cordseg export`, `cordseg segment` and
 # `cordseg info MODEL.h5` end to end (issue 17). A small phantom cohort
 # written as NIfTI too (`phantom --nifti`, LPI; the quickstart's 12 x 8), two
 # softmax trainings (fold 0 as the quickstart's, fold 1 4 epochs), evaluate,

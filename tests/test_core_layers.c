@@ -1,4 +1,4 @@
-/* tests/test_layers.c: fp64 finite-difference gradient checks of every
+/* tests/test_core_layers.c: fp64 finite-difference gradient checks of every
  * non-convolution layer and of the reference convolution, then the oneDNN
  * convolution (float, every stride/kernel/layout the UNets use) against the
  * reference in forward, backward-data and backward-weights.
@@ -321,5 +321,5 @@ int main(void) {
   check_dnnl_conv((ConvSpec){2, 32, 16, 3, 1, 1, 16, 16, 1, 1, 0, 0, 1, 1});
   check_dnnl_conv((ConvSpec){2, 16, 48, 3, 1, 1, 18, 22, 1, 0, 0, 0, 1, 1});
   check_dnnl_conv((ConvSpec){3, 64, 32, 3, 1, 1, 32, 32, 0, 1, 0, 0, 1, 1});
-  return t_finish("test_layers");
+  return t_finish("test_core_layers");
 }

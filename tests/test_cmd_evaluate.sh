@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# tests/test_evaluate_cli.sh BIN: `cordseg evaluate` and `cordseg report` end
+# tests/test_cmd_evaluate.sh BIN: `cordseg evaluate` and `cordseg report` end
 # to end through the program, as the README runs them: a tiny phantom cohort
 # (6 subjects x 4 slices), 3 folds, two 2-epoch trainings (UNet-VGG16/4 and
 # UNet-ResNet50/4, HDL, fold 0), evaluate both, report the study. Checks exit

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# tests/test_install.sh BUILD_DIR: what a cluster admin gets from
+# tests/test_cmake_install.sh BUILD_DIR: what a cluster admin gets from
 # `cmake --install BUILD --prefix P` (an environment module, say):
 #  - P/bin/cordseg and P/share/cordseg/{slurm,configs} are installed;
 #  - the binary holds no path of the build host's source tree;
@@ -53,5 +53,5 @@ CORDSEG_SLURM_DIR=$P/share/cordseg/slurm plan "$T/bare/bin/cordseg" env.out
 rc=$?
 check "CORDSEG_SLURM_DIR given: plan exits 0 ($rc)" bash -c "[ $rc = 0 ] && grep -q 'template $P/share/cordseg/slurm' env.out"
 [ -e runs ] && fail "plan wrote runs/" || ok "plan wrote nothing"
-if [ $fails -gt 0 ]; then echo "test_install: $fails check(s) FAILED"; exit 1; fi
-echo "test_install: all checks passed"
+if [ $fails -gt 0 ]; then echo "test_cmake_install: $fails check(s) FAILED"; exit 1; fi
+echo "test_cmake_install: all checks passed"

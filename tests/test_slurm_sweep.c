@@ -1,4 +1,4 @@
-/* tests/test_io_sweep.c: the sweep file and its plan, without a cluster:
+/* tests/test_slurm_sweep.c: the sweep file and its plan, without a cluster:
  * the paper's sweep expands to its 40 tasks in order (last axis fastest)
  * with the right configs, arms and run directories; [zip] pairs values;
  * every kind of bad sweep file is fatal at load/plan time with a message
@@ -180,7 +180,7 @@ static void make_store(const char *path, int subjects, int size) {
     meta[i] = (SliceMeta){.subject = 10 + i / per, .slice = i % per, .level = 3, .spacing = {0.625f, 0.625f}};
     for (size_t p = 0; p < hw; p++) b0[i * hw + p] = (float)(p % 7), fa[i * hw + p] = 0.5f, lab[i * hw + p] = (uint8_t)(p % 9);
   }
-  h5store_create(&s, path, size, size, 0, "test_io_sweep");
+  h5store_create(&s, path, size, size, 0, "test_slurm_sweep");
   h5store_append(&s, n, b0, fa, NULL, NULL, NULL, lab, meta);
   h5store_commit(&s);
   free(b0), free(fa), free(lab), free(meta);
@@ -411,7 +411,7 @@ static void render_unknown(void *tpl) {
 }
 
 int main(void) {
-  snprintf(T, sizeof T, "%s/test_io_sweep.XXXXXX", CORDSEG_BINARY_DIR);
+  snprintf(T, sizeof T, "%s/test_slurm_sweep.XXXXXX", CORDSEG_BINARY_DIR);
   if (!mkdtemp(T)) t_skip("cannot make a scratch directory in the build tree");
   test_paper();
   test_zip_and_ranges();
@@ -426,5 +426,5 @@ int main(void) {
   char cmd[700];
   snprintf(cmd, sizeof cmd, "chmod -R u+w '%s' && rm -rf '%s'", T, T);
   if (system(cmd) != 0) fprintf(stderr, "note: could not remove %s\n", T);
-  return t_finish("test_io_sweep");
+  return t_finish("test_slurm_sweep");
 }

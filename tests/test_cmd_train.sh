@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# tests/test_train.sh BIN: `cordseg train` end to end on a tiny phantom cohort.
+# tests/test_cmd_train.sh BIN: `cordseg train` end to end on a tiny phantom cohort.
 #  1. split independence: mpirun -np 1 (batch 4) and -np 2 (2 x 2) give the
 #     same per-epoch train and validation losses within 1e-5 relative for
 #     HDL (a mean over images) and hybrid (Dice sums all-reduced over ranks);
@@ -157,5 +157,5 @@ expect_error "checkpoint of another config" "written by config" 2 --run-dir "$T/
 train 1 "$T/r1" > "$T/done.out" 2>&1 && grep -q "already finished" "$T/done.out" && ok "finished run left alone" \
   || fail "finished run: $(cat "$T/done.out")"
 
-[ $fails -eq 0 ] && echo "test_train: all passed" || echo "test_train: $fails failure(s)"
+[ $fails -eq 0 ] && echo "test_cmd_train: all passed" || echo "test_cmd_train: $fails failure(s)"
 exit $((fails > 0))

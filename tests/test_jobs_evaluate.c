@@ -1,4 +1,4 @@
-/* tests/test_io_evaluate.c: evaluate_run end to end on a synthetic store
+/* tests/test_jobs_evaluate.c: evaluate_run end to end on a synthetic store
  * (tests/evalfix.h) and a checkpoint of a seeded, untrained UNet-VGG16/4,
  * checked against an independent path: each slice run alone through the
  * network (input built here from the raw store: b0 / its 99.5th percentile,
@@ -218,7 +218,7 @@ static void check_run(const char *run, LossKind loss) {
 }
 
 int main(void) {
-  fix_workdir("test_io_evaluate", 9, 3, g_dir, g_store, g_folds, g_sum, g_fh);
+  fix_workdir("test_jobs_evaluate", 9, 3, g_dir, g_store, g_folds, g_sum, g_fh);
   char run[800];
   snprintf(run, sizeof run, "%s/hdl", g_dir);
   check_run(run, LOSS_KIND_HDL);
@@ -235,5 +235,5 @@ int main(void) {
   snprintf(p, sizeof p, "%s/eval/slices.csv", run);
   T_CHECK(access(p, F_OK) != 0, "nothing written for the refused run");
   fix_cleanup(g_dir, t_failures);
-  return t_finish("test_io_evaluate");
+  return t_finish("test_jobs_evaluate");
 }

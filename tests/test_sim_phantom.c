@@ -1,4 +1,4 @@
-/* tests/test_io_phantom.c: the PAM50 phantom is anatomically oriented (left
+/* tests/test_sim_phantom.c: the PAM50 phantom is anatomically oriented (left
  * labels on the patient's left = high columns, dorsal columns posterior),
  * has all 9 classes, physiological FA (white matter > gray matter), levels
  * in C2..T1 ordered cranial->caudal, and is reproducible: the same seed gives
@@ -79,7 +79,7 @@ int main(void) {
 
   /* reproducibility across thread counts; seed sensitivity */
   char dir[300], p1[400], p2[400], p3[400], png[400];
-  snprintf(dir, sizeof dir, "%s/test_io_phantom.%d", CORDSEG_BINARY_DIR, (int)getpid());
+  snprintf(dir, sizeof dir, "%s/test_sim_phantom.%d", CORDSEG_BINARY_DIR, (int)getpid());
   mkdir(dir, 0755);
   snprintf(p1, sizeof p1, "%s/a.h5", dir);
   snprintf(p2, sizeof p2, "%s/b.h5", dir);
@@ -108,5 +108,5 @@ int main(void) {
   if (system(cmd)) {}
   free(b0), free(fa), free(lab);
   phantom_atlas_free(&a);
-  return t_finish("test_io_phantom");
+  return t_finish("test_sim_phantom");
 }

@@ -1,4 +1,4 @@
-/* tests/test_overfit.c: each backbone with each loss must drive the loss on
+/* tests/test_core_overfit.c: each backbone with each loss must drive the loss on
  * one fixed small batch down by a clear factor within a bounded number of Adam
  * steps (reduced widths, 32x32, batch 2). Also checks that the same seed gives
  * a bit-identical loss trajectory (determinism at a fixed thread count). */
@@ -51,5 +51,5 @@ int main(void) {
     for (int k = 0; k < 3; k++) run((UnetBackbone)b, kinds[k], b == 1 && k == 0 ? t1 : NULL);
   run(UNET_BACKBONE_RESNET50, LOSS_KIND_HYBRID, t2);
   T_CHECK(!memcmp(t1, t2, sizeof t1), "same seed, same loss trajectory (bit-identical)");
-  return t_finish("test_overfit");
+  return t_finish("test_core_overfit");
 }

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# tests/test_slurm_sweep.sh BIN: `cordseg sweep` on a real Slurm cluster: the
+# tests/test_cmd_sweep.sh BIN: `cordseg sweep` on a real Slurm cluster: the
 # single-node one of ../shared/slurm/start-local-slurm.sh (munge, slurmctld,
 # slurmd on this machine), started here and stopped at the end (a cluster
 # that was already up is used and left up). About 2 minutes.
@@ -173,7 +173,7 @@ check "resubmit of a finished sweep queues nothing" grep -q 'nothing to resubmit
 
 if [ $fails -gt 0 ]; then
   echo "--- task logs"; tail -n 20 "$T"/sw/slurm/logs/*.out
-  echo "test_slurm_sweep: $fails check(s) FAILED"
+  echo "test_cmd_sweep: $fails check(s) FAILED"
   exit 1
 fi
-echo "test_slurm_sweep: all checks passed"
+echo "test_cmd_sweep: all checks passed"

@@ -1,4 +1,4 @@
-/* tests/test_metrics.c: core/metrics.h against brute force:
+/* tests/test_core_metrics.c: core/metrics.h against brute force:
  *   per-ROI TP/FP/FN, Dice, IoU, Recall, Precision, areas, FA means and FA
  *   error, laterality on random label maps, computed pixel by pixel per ROI
  *   with plain boolean loops; the empty-reference / empty-prediction policy
@@ -280,5 +280,5 @@ int main(void) {
   check_edt(&r);
   check_thresholds(&r);
   check_summary();
-  return t_finish("test_metrics");
+  return t_finish("test_core_metrics");
 }

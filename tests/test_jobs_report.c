@@ -1,4 +1,4 @@
-/* tests/test_io_report.c: report_run on a synthetic study (tests/evalfix.h
+/* tests/test_jobs_report.c: report_run on a synthetic study (tests/evalfix.h
  * store; eval results written here from corrupted copies of the reference
  * labels) of 2 arms x 3 folds x seed 11 plus one seed-12 run, with
  *   - a run without DONE (failed), a run without eval (missing eval), a run
@@ -170,7 +170,7 @@ static void report_child(void *arg) {
 }
 
 int main(void) {
-  fix_workdir("test_io_report", NSUB, NSL, g_dir, g_store, g_folds, g_sum, g_fh);
+  fix_workdir("test_jobs_report", NSUB, NSL, g_dir, g_store, g_folds, g_sum, g_fh);
   snprintf(g_study, sizeof g_study, "%s/study", g_dir);
   snprintf(g_out, sizeof g_out, "%s/out", g_dir);
   const char *arms[2] = {"vgg16-hdl-b0", "resnet50-hdl-b0"};
@@ -308,5 +308,5 @@ int main(void) {
   T_CHECK(t_child_exit(report_child, (void *)studies) == 1, "a run with another data checksum is refused");
 
   fix_cleanup(g_dir, t_failures);
-  return t_finish("test_io_report");
+  return t_finish("test_jobs_report");
 }

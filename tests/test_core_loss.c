@@ -1,4 +1,4 @@
-/* tests/test_loss.c: checks core/loss.c: fp64 finite-difference gradients of
+/* tests/test_core_loss.c: checks core/loss.c: fp64 finite-difference gradients of
  * every loss kind, the squared EDT against brute force, HDL target values,
  * hand-computed loss values, float vs fp64 agreement, loss_probs, thread-count
  * independence and the fatal out-of-range label path. Prints (does not
@@ -471,5 +471,5 @@ int main(void) {
   time_training_size();
   printf("  test time %.2f s\n", cs_now() - t0);
   test_dice_allreduce();
-  return t_finish("test_loss");
+  return t_finish("test_core_loss");
 }

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# tests/test_phantom_cli.sh BIN: `cordseg phantom` through the program (issue 19):
+# tests/test_cmd_phantom.sh BIN: `cordseg phantom` through the program (issue 19):
 #  - `--anatomy none` (the default) gives the store checksum of the phantom before the
 #    anatomy existed, 4 x 3 seed 42: 43587c361313528c (`cordseg info`);
 #  - `--anatomy full` twice with one seed: the same checksum, a PNG montage;

@@ -1,4 +1,4 @@
-/* tests/test_io_anatomy.c: the phantom's `--anatomy full` mode (sim/anatomy.h).
+/* tests/test_sim_anatomy.c: the phantom's `--anatomy full` mode (sim/anatomy.h).
  *  - every tissue at its place relative to the cord, in world coordinates
  *    (RAS+ through niftigeom_store_affine, the phantom's NIfTI export):
  *    vertebral body/disc anterior, posterior bone (laminae, spinous process)
@@ -270,7 +270,7 @@ int main(void) {
 
   /* determinism; --anatomy none keeps the old bytes */
   char dir[300], p1[400], p2[400], p3[400], p4[400];
-  snprintf(dir, sizeof dir, "%s/test_io_anatomy.%d", CORDSEG_BINARY_DIR, (int)getpid());
+  snprintf(dir, sizeof dir, "%s/test_sim_anatomy.%d", CORDSEG_BINARY_DIR, (int)getpid());
   mkdir(dir, 0755);
   snprintf(p1, sizeof p1, "%s/a.h5", dir);
   snprintf(p2, sizeof p2, "%s/b.h5", dir);
@@ -300,5 +300,5 @@ int main(void) {
   }
   free(b0), free(fa), free(lab), free(tis);
   phantom_atlas_free(&a);
-  return t_finish("test_io_anatomy");
+  return t_finish("test_sim_anatomy");
 }

@@ -1,4 +1,4 @@
-/* tests/test_stats.c: core/stats.h against published tables, independent
+/* tests/test_core_stats.c: core/stats.h against published tables, independent
  * reference values (scipy 1.10 / numpy, quoted with the call that produced
  * them) and brute force:
  *   ICC on Shrout & Fleiss (1979) Table 2 (6 targets x 4 judges): the paper
@@ -149,5 +149,5 @@ int main(void) {
   double cst[5] = {0.3, 0.3, 0.3, 0.3, 0.3};
   stats_bootstrap_mean_ci(cst, 5, 100, 1, 0.95, &lo1, &hi1);
   T_CHECK(fabs(lo1 - 0.3) < 1e-15 && fabs(hi1 - 0.3) < 1e-15, "bootstrap of a constant = [c, c]");
-  return t_finish("test_stats");
+  return t_finish("test_core_stats");
 }

@@ -1,4 +1,4 @@
-/* tests/test_model.c: network bookkeeping and the optimizer:
+/* tests/test_core_model.c: network bookkeeping and the optimizer:
  *  - parameter counts and forward MACs of both UNets against model.md
  *    (24,890,505 / 43,927,049 params; 14.061 / 5.697 GMAC at 128x128, in=1, K=9)
  *  - parameter naming/order (PyTorch named_parameters order, spot checks)
@@ -219,5 +219,5 @@ int main(void) {
    * ResNet 3 layer1 conv2 + 4 decoder + 2 up_conv */
   check_conv_algo(UNET_BACKBONE_VGG16, 64, 12, 1e-5, 1e-4);
   check_conv_algo(UNET_BACKBONE_RESNET50, 64, 9, 1e-4, 1e-2);
-  return t_finish("test_model");
+  return t_finish("test_core_model");
 }
