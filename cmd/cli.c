@@ -86,6 +86,8 @@ static void store(const char *cmd, const CliOption *o, const char *v) {
   }
 }
 
+static void cli_check_given(const char *cmd, const CliOption *opts, size_t n, const int *given);
+
 int cli_parse(const char *cmd, int argc, char **argv, const CliOption *opts, void (*usage)(FILE *f)) {
   struct option lo[CLI_MAX_OPTIONS + 2];
   char shorts[2 * CLI_MAX_OPTIONS + 4] = "h";
@@ -103,6 +105,7 @@ int cli_parse(const char *cmd, int argc, char **argv, const CliOption *opts, voi
   }
   shorts[sl] = 0;
   lo[n] = (struct option){"help", no_argument, NULL, 'h'};
+  int given[CLI_MAX_OPTIONS] = {0};
   lo[n + 1] = (struct option){NULL, 0, NULL, 0};
   optind = 1;
   for (;;) {
@@ -111,6 +114,9 @@ int cli_parse(const char *cmd, int argc, char **argv, const CliOption *opts, voi
     if (c == -1) break;
     if (c == 'h') {
       usage(stdout);
+      int listed = 0;
+      for (size_t i = 0; i < n; i++) listed |= opts[i].help != NULL;
+      if (listed) cli_print_options(stdout, opts);
       exit(0);
     }
     if (c == '?' || c == ':') cli_usage_error(cmd, "unknown option or missing value (getopt's message above)");
@@ -119,7 +125,72 @@ int cli_parse(const char *cmd, int argc, char **argv, const CliOption *opts, voi
     for (size_t i = 0; !o && i < n; i++)
       if (opts[i].letter == c) o = &opts[i];
     if (!o) cli_usage_error(cmd, "unknown option");
+    given[o - opts] = 1;
     store(cmd, o, optarg);
   }
+  cli_check_given(cmd, opts, n, given);
   return optind;
+}
+
+/* "--name" and, when it has one, "-x": how an error names an option */
+static const char *flag_name(const CliOption *o, char *buf, size_t n) {
+  if (o->letter) snprintf(buf, n, "-%c/--%s", o->letter, o->name);
+  else snprintf(buf, n, "--%s", o->name);
+  return buf;
+}
+
+/* .required options given, at most one of each .group */
+static void cli_check_given(const char *cmd, const CliOption *opts, size_t n, const int *given) {
+  char a[96], b[96];
+  for (size_t i = 0; i < n; i++) {
+    if (opts[i].required && !given[i]) cli_usage_error(cmd, "%s is required", flag_name(&opts[i], a, sizeof a));
+    for (size_t j = i + 1; opts[i].group && given[i] && j < n; j++)
+      if (opts[j].group == opts[i].group && given[j])
+        cli_usage_error(cmd, "give %s or %s, not both", flag_name(&opts[i], a, sizeof a), flag_name(&opts[j], b, sizeof b));
+  }
+}
+
+static const char *default_arg(CliKind k) {
+  switch (k) {
+    case CLI_I32:
+    case CLI_I64:
+    case CLI_U64: return "N";
+    case CLI_F64: return "X";
+    case CLI_ENUM: return "NAME";
+    default: return "VALUE";
+  }
+}
+
+/* text + tail from column 27 on, wrapped at spaces before column 100 */
+static void print_wrapped(FILE *f, const char *text, const char *tail) {
+  char line[1024];
+  snprintf(line, sizeof line, "%s%s", text, tail);
+  const int width = 100 - 27;
+  for (const char *p = line; *p;) {
+    int n = (int)strlen(p);
+    if (n > width) {
+      n = width;
+      while (n > 0 && p[n] != ' ') n--;
+      if (n == 0) n = width;
+    }
+    fprintf(f, "%.*s\n", n, p);
+    p += n;
+    while (*p == ' ') p++;
+    if (*p) fprintf(f, "%27s", "");
+  }
+}
+
+void cli_print_options(FILE *f, const CliOption *opts) {
+  fprintf(f, "options:\n");
+  for (const CliOption *o = opts; o->name; o++) {
+    if (!o->help || o->hidden) continue;
+    char lhs[96];
+    int w = snprintf(lhs, sizeof lhs, "%s%c%s--%s", o->letter ? "-" : " ", o->letter ? o->letter : ' ',
+                     o->letter ? ", " : "  ", o->name);
+    if (takes_value(o->kind) && w > 0 && (size_t)w < sizeof lhs)
+      snprintf(lhs + w, sizeof lhs - (size_t)w, " %s", o->arg ? o->arg : default_arg(o->kind));
+    fprintf(f, "  %-24s ", lhs);
+    print_wrapped(f, o->help, o->required ? " (required)" : "");
+  }
+  fprintf(f, "  %-24s %s\n", "-h, --help", "this help");
 }

@@ -26,29 +26,25 @@ static void usage(FILE *f) {
           "Empty masks: a ratio with a zero denominator is NaN; an outlier is a slice whose reference\n"
           "holds the ROI and whose prediction does not.\n\n"
           "writes RUN_DIR/eval/: slices.csv, summary.json, thresholds.txt, pred.h5 (atomically), each\n"
-          "carrying the run's provenance (config hash, folds hash, data checksum, commit).\n\n"
-          "options:\n"
-          "      --ckpt FILE    checkpoint to evaluate (default RUN_DIR/ckpt/best.h5, else last.h5)\n"
-          "  -o, --out DIR      output directory (default RUN_DIR/eval)\n"
-          "      --batch N      slices per forward pass (default 8)\n"
-          "      --device D     cpu, cuda or auto (default: a GPU when there is one), whatever the run\n"
-          "                     was trained on\n"
-          "  -q, --quiet        no progress lines\n"
-          "      --store FILE   test on another cohort: every slice of this store (e.g. one written by\n"
-          "                     `cordseg import`; same slice size), thresholds still from the run's own\n"
-          "                     validation; output default RUN_DIR/eval-<store name>, with cohort.txt\n"
-          "      --subjects L   with --store: only these subject ids (3,5,8)\n"
-          "  -h, --help         this help\n");
+          "carrying the run's provenance (config hash, folds hash, data checksum, commit).\n\n");
 }
 
 int cmd_evaluate(int argc, char **argv) {
   EvaluateOptions o;
   evaluate_options_default(&o);
-  const CliOption opts[] = {CLI_STRING("ckpt", 0, &o.ckpt), CLI_STRING("out", 'o', &o.out),
-                            CLI_INT32("batch", 0, &o.batch, 1, 4096), CLI_FLAG_ON("quiet", 'q', &o.quiet),
-                            CLI_STRING("store", 0, &o.test_store), CLI_STRING("subjects", 0, &o.subjects),
-                            CLI_CHOICE("device", 0, &o.device, backend_parse, "unknown --device '%s': use cpu, cuda or auto"),
-                            CLI_END};
+  const CliOption opts[] = {
+      CLI_STRING("ckpt", 0, &o.ckpt, .arg = "FILE",
+                 .help = "checkpoint to evaluate (default RUN_DIR/ckpt/best.h5, else last.h5)"),
+      CLI_STRING("out", 'o', &o.out, .arg = "DIR", .help = "output directory (default RUN_DIR/eval)"),
+      CLI_INT32("batch", 0, &o.batch, 1, 4096, .help = "slices per forward pass (default 8)"),
+      CLI_CHOICE("device", 0, &o.device, backend_parse, "unknown --device '%s': use cpu, cuda or auto", .arg = "KIND",
+                 .help = "cpu, cuda or auto (default: a GPU if any), whatever the run was trained on"),
+      CLI_FLAG_ON("quiet", 'q', &o.quiet, .help = "no progress lines"),
+      CLI_STRING("store", 0, &o.test_store, .arg = "FILE",
+                 .help = "test on another cohort: every slice of this store (same slice size); thresholds still "
+                         "from the run's own validation; output default RUN_DIR/eval-<store name>, with cohort.txt"),
+      CLI_STRING("subjects", 0, &o.subjects, .arg = "LIST", .help = "with --store: only these subject ids (3,5,8)"),
+      CLI_END};
   int pos = cli_parse("evaluate", argc, argv, opts, usage);
   if (pos != argc - 1) cli_usage_error("evaluate", "expected exactly one RUN_DIR argument");
   o.run_dir = argv[pos];

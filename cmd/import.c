@@ -19,13 +19,12 @@ static void usage(FILE *f) {
           "  --spacing MM       first resample each slice to MM x MM pixels (maps bilinear, labels nearest,\n"
           "                     around the field-of-view centre: the rule `segment` applies); slices already at\n"
           "                     MM are only cropped/padded; the store records each slice's spacing. Default:\n"
-          "                     the native spacing\n\n"
+          "                     the native spacing\n"
           "  --label-map roi    label voxels are cordseg ROI ids 0..8 (default):\n"
           "                     0 background, 1-4 L dorsal/lateral/ventral column/gray matter, 5-8 R\n"
           "  --label-map pam50  label voxels are PAM50 tract ids + 1 (info_label.txt; 0 and 37 = background):\n"
           "                     tracts 0-3 dorsal, 4-13 lateral, 14-29 ventral, 30-35 gray matter, even = left\n"
-          "  --subject ID       subject id (integer)   --level L  vertebral level of all slices (0 unknown,\n"
-          "                     1-7 C1-C7, 8 T1)      --size S   default 128\n");
+          "\n");
 }
 
 static int label_map_parse(const char *v) {
@@ -38,26 +37,26 @@ int cmd_import(int argc, char **argv) {
   cli_command_line(argc, argv, cmdline, sizeof cmdline);
   sp.created_by = cmdline;
   int label_map = IMPORT_LABELS_ROI;
-  const CliOption opts[] = {CLI_STRING("out", 'o', &sp.store),
-                            CLI_INT32("subject", 0, &sp.subject, 0, 1000000),
-                            CLI_STRING("labels", 0, &sp.labels),
-                            CLI_STRING("b0", 0, &sp.b0),
-                            CLI_STRING("fa", 0, &sp.fa),
-                            CLI_STRING("dwi", 0, &sp.dwi),
-                            CLI_STRING("bvals", 0, &sp.bvals),
-                            CLI_STRING("bvecs", 0, &sp.bvecs),
-                            CLI_STRING("nifti-out", 0, &sp.nifti_out),
-                            CLI_CHOICE("label-map", 0, &label_map, label_map_parse, "--label-map '%s': use roi or pam50"),
-                            CLI_INT32("size", 0, &sp.size, 16, 4096),
-                            CLI_DOUBLE("spacing", 0, &sp.spacing, 0.05, 10),
-                            CLI_INT32("level", 0, &sp.level, 0, 24),
-                            CLI_END};
+  const CliOption opts[] = {
+      CLI_STRING("out", 'o', &sp.store, .arg = "STORE.h5", .help = "the store (created, else appended to)", .required = 1),
+      CLI_INT32("subject", 0, &sp.subject, 0, 1000000, .arg = "ID", .help = "subject id (integer)", .required = 1),
+      CLI_STRING("labels", 0, &sp.labels, .arg = "FILE", .help = "label volume", .required = 1),
+      CLI_STRING("b0", 0, &sp.b0, .arg = "FILE", .help = "B0 map (maps mode, with --fa)"),
+      CLI_STRING("fa", 0, &sp.fa, .arg = "FILE", .help = "FA map (maps mode, with --b0)"),
+      CLI_STRING("dwi", 0, &sp.dwi, .arg = "FILE", .help = "4-D DWI series (DWI mode, with --bvals, --bvecs)"),
+      CLI_STRING("bvals", 0, &sp.bvals, .arg = "FILE", .help = "FSL b-values of --dwi"),
+      CLI_STRING("bvecs", 0, &sp.bvecs, .arg = "FILE", .help = "FSL b-vectors of --dwi"),
+      CLI_STRING("nifti-out", 0, &sp.nifti_out, .arg = "DIR", .help = "DWI mode: also write the fitted maps as NIfTI"),
+      CLI_CHOICE("label-map", 0, &label_map, label_map_parse, "--label-map '%s': use roi or pam50", .arg = "MAP",
+                 .help = "roi or pam50: what the label voxels hold (above; default roi)"),
+      CLI_INT32("size", 0, &sp.size, 16, 4096, .arg = "S", .help = "slice size after the crop/pad (default 128)"),
+      CLI_DOUBLE("spacing", 0, &sp.spacing, 0.05, 10, .arg = "MM", .help = "resample to MM x MM pixels first (above)"),
+      CLI_INT32("level", 0, &sp.level, 0, 24, .arg = "L",
+                .help = "vertebral level of all slices (0 unknown, 1-7 C1-C7, 8 T1)"),
+      CLI_END};
   int pos = cli_parse("import", argc, argv, opts, usage);
   sp.label_kind = (ImportLabels)label_map;
   if (pos < argc) cli_usage_error("import", "unexpected argument '%s'", argv[pos]);
-  if (!sp.store) cli_usage_error("import", "-o STORE.h5 is required");
-  if (sp.subject < 0) cli_usage_error("import", "--subject ID is required");
-  if (!sp.labels) cli_usage_error("import", "--labels LABELS.nii.gz is required");
   if (sp.dwi && (sp.b0 || sp.fa)) cli_usage_error("import", "give either --b0/--fa or --dwi, not both");
   if (!sp.dwi && !(sp.b0 && sp.fa)) cli_usage_error("import", "give --b0 and --fa, or --dwi with --bvals and --bvecs");
   if (sp.dwi && !(sp.bvals && sp.bvecs)) cli_usage_error("import", "--dwi needs --bvals and --bvecs");

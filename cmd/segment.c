@@ -38,36 +38,40 @@ static void usage(FILE *f) {
           "                 over all slices: voxels, area_mm2, empty, mean/SD (n-1)/median of FA, MD, AD, RD\n"
           "                 (mm^2/s; nan where a map is absent or the ROI is empty). slice = 0 most\n"
           "                 superior; k = the voxel index along the file's slice axis\n"
-          "  qc.png         every slice: b0, FA, labels outlined on b0\n\n"
-          "options:\n"
-          "  -m, --model FILE     exported model          -o, --out DIR   output directory\n"
-          "      --batch N        slices per forward pass  -q, --quiet     no progress or summary\n"
-          "      --device D       cpu, cuda or auto (default: a GPU when there is one)\n"
-          "  -h, --help           this help\n");
+          "  qc.png         every slice: b0, FA, labels outlined on b0\n\n");
 }
 
 int cmd_segment(int argc, char **argv) {
   SegmentOptions o;
   segment_options_default(&o);
-  const CliOption opts[] = {CLI_STRING("model", 'm', &o.model),       CLI_STRING("out", 'o', &o.out),
-                            CLI_STRING("dwi", 0, &o.dwi),             CLI_STRING("bvals", 0, &o.bvals),
-                            CLI_STRING("bvecs", 0, &o.bvecs),         CLI_STRING("b0", 0, &o.b0),
-                            CLI_STRING("fa", 0, &o.fa),               CLI_STRING("md", 0, &o.md),
-                            CLI_STRING("ad", 0, &o.ad),               CLI_STRING("rd", 0, &o.rd),
-                            CLI_STRING("cord-mask", 0, &o.cord_mask), CLI_STRING("levels", 0, &o.levels),
-                            CLI_INT32("level", 0, &o.level, 0, 24),   CLI_INT32("batch", 0, &o.batch, 1, 256),
-                            CLI_FLAG_ON("tta", 0, &o.tta),            CLI_FLAG_ON("largest", 0, &o.largest),
-                            CLI_FLAG_ON("probs", 0, &o.write_probs),  CLI_FLAG_ON("quiet", 'q', &o.quiet),
-                            CLI_CHOICE("device", 0, &o.device, backend_parse, "unknown --device '%s': use cpu, cuda or auto"),
-                            CLI_END};
+  const CliOption opts[] = {
+      CLI_STRING("model", 'm', &o.model, .arg = "FILE", .help = "exported model (cordseg export)", .required = 1),
+      CLI_STRING("out", 'o', &o.out, .arg = "DIR", .help = "output directory", .required = 1),
+      CLI_STRING("dwi", 0, &o.dwi, .arg = "FILE", .help = "4-D DWI series (with --bvals, --bvecs)"),
+      CLI_STRING("bvals", 0, &o.bvals, .arg = "FILE", .help = "FSL b-values of --dwi"),
+      CLI_STRING("bvecs", 0, &o.bvecs, .arg = "FILE", .help = "FSL b-vectors of --dwi"),
+      CLI_STRING("b0", 0, &o.b0, .arg = "FILE", .help = "B0 map (maps input)"),
+      CLI_STRING("fa", 0, &o.fa, .arg = "FILE", .help = "FA map (maps input)"),
+      CLI_STRING("md", 0, &o.md, .arg = "FILE", .help = "MD map, for metrics.csv only"),
+      CLI_STRING("ad", 0, &o.ad, .arg = "FILE", .help = "AD map, for metrics.csv only"),
+      CLI_STRING("rd", 0, &o.rd, .arg = "FILE", .help = "RD map, for metrics.csv only"),
+      CLI_STRING("cord-mask", 0, &o.cord_mask, .arg = "FILE", .help = "centre each slice's crop on this mask's centroid"),
+      CLI_STRING("levels", 0, &o.levels, .arg = "FILE", .help = "vertebral levels (PAM50 coding), per slice the mode",
+                 .group = 1),
+      CLI_INT32("level", 0, &o.level, 0, 24, .arg = "L", .help = "one vertebral level for every slice", .group = 1),
+      CLI_INT32("batch", 0, &o.batch, 1, 256, .help = "slices per forward pass (default 8)"),
+      CLI_FLAG_ON("tta", 0, &o.tta, .help = "add the horizontally flipped slice (L/R swapped back)"),
+      CLI_FLAG_ON("largest", 0, &o.largest, .help = "keep the largest 4-connected component per ROI and slice"),
+      CLI_FLAG_ON("probs", 0, &o.write_probs, .help = "also write probs.nii.gz"),
+      CLI_FLAG_ON("quiet", 'q', &o.quiet, .help = "no progress or summary"),
+      CLI_CHOICE("device", 0, &o.device, backend_parse, "unknown --device '%s': use cpu, cuda or auto",
+                 .arg = "KIND", .help = "cpu, cuda or auto: where the network runs (default auto: a GPU if any)"),
+      CLI_END};
   const int pos = cli_parse("segment", argc, argv, opts, usage);
   if (pos < argc) cli_usage_error("segment", "unexpected argument '%s'", argv[pos]);
-  if (!o.model) cli_usage_error("segment", "-m MODEL.h5 is required");
-  if (!o.out) cli_usage_error("segment", "-o OUTDIR is required");
   if (!o.dwi && !o.b0 && !o.fa) cli_usage_error("segment", "give --dwi with --bvals/--bvecs, or --b0 and/or --fa");
   if (o.dwi && (o.b0 || o.fa || o.md || o.ad || o.rd)) cli_usage_error("segment", "give either --dwi or maps, not both");
   if (o.dwi && !(o.bvals && o.bvecs)) cli_usage_error("segment", "--dwi needs --bvals and --bvecs");
-  if (o.levels && o.level) cli_usage_error("segment", "give --levels or --level, not both");
   segment_run(&o);
   return 0;
 }

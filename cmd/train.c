@@ -70,7 +70,7 @@ static int setup_rank0(TrainJob *job, int argc, char **argv) {
                             CLI_BUFFER("run-dir", 0, job->run),
                             CLI_FLAG_ON("resume", 0, &want_resume),
                             CLI_FLAG_ON("help-keys", 0, &help_keys),
-                            CLI_INT64("stop-after-steps", 0, &job->stop_after_steps, 1, INT64_MAX),
+                            CLI_INT64("stop-after-steps", 0, &job->stop_after_steps, 1, INT64_MAX, .hidden = 1),
                             CLI_END};
   int pos = cli_parse("train", argc, argv, opts, usage);
   if (help_keys) {

@@ -20,3 +20,6 @@ set_tests_properties(test_cmd_phantom PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 300
 # the folders are floors: no #include from a higher floor (tests/test_include_layers.sh lists the rule)
 add_test(NAME test_include_layers COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/tests/test_include_layers.sh ${CMAKE_CURRENT_SOURCE_DIR})
 set_tests_properties(test_include_layers PROPERTIES TIMEOUT 60)
+# a command's --help lists every option of its table (cmd/cli.h), and `cordseg --help` every command
+add_test(NAME test_cmd_help COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/tests/test_cmd_help.sh $<TARGET_FILE:cordseg>)
+set_tests_properties(test_cmd_help PROPERTIES TIMEOUT 120)
