@@ -18,17 +18,14 @@ static void usage(FILE *f) {
           "its provenance (config hash, folds hash, data checksum, commit, fold, seed, epoch); and for\n"
           "the file: the input kind and normalisation, the label names and ids, the training slice size\n"
           "and pixel spacing (median of the training store's). Refuses runs of different arms, input\n"
-          "kinds, loss kinds or slice sizes. `cordseg info MODEL.h5` describes the file.\n\n"
-          "options:\n"
-          "  -o, --out FILE   the model file to write\n"
-          "  -h, --help       this help\n");
+          "kinds, loss kinds or slice sizes. `cordseg info MODEL.h5` describes the file.\n\n");
 }
 
 int cmd_export(int argc, char **argv) {
   const char *out = NULL;
-  const CliOption opts[] = {CLI_STRING("out", 'o', &out), CLI_END};
+  const CliOption opts[] = {
+      CLI_STRING("out", 'o', &out, .arg = "MODEL.h5", .help = "the model file to write", .required = 1), CLI_END};
   const int optind_ = cli_parse("export", argc, argv, opts, usage);
-  if (!out) cli_usage_error("export", "-o MODEL.h5 is required");
   if (optind_ >= argc) cli_usage_error("export", "give at least one RUN_DIR");
   if (argc - optind_ > MODEL_MAX_MEMBERS) cli_usage_error("export", "at most %d runs per model file", MODEL_MAX_MEMBERS);
   char cmdline[4096];

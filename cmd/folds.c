@@ -15,23 +15,19 @@ static void usage(FILE *f) {
           "Subject-grouped data sets for STORE: the paper's single 81/9/10 %% train/validation/test\n"
           "split and K cross-validation folds (fold F: test = subject group F, validation = 10%% of\n"
           "the rest). No subject is in two sets of a split or fold. The file ends with a content\n"
-          "hash; training and evaluation record it.\n\n"
-          "options:\n"
-          "  -o, --out FILE   output folds file (required)\n"
-          "  -k, --k K        cross-validation folds (default 5)\n"
-          "      --seed N     seed (default 42)\n"
-          "  -h, --help       this help\n");
+          "hash; training and evaluation record it.\n\n");
 }
 
 int cmd_folds(int argc, char **argv) {
   const char *out = NULL;
   int32_t k = 5;
   uint64_t seed = 42;
-  const CliOption opts[] = {CLI_STRING("out", 'o', &out), CLI_INT32("k", 'k', &k, 2, 1000),
-                            CLI_UINT64("seed", 0, &seed, 0, INT64_MAX), CLI_END};
+  const CliOption opts[] = {
+      CLI_STRING("out", 'o', &out, .arg = "FOLDS.txt", .help = "output folds file", .required = 1),
+      CLI_INT32("k", 'k', &k, 2, 1000, .arg = "K", .help = "cross-validation folds (default 5)"),
+      CLI_UINT64("seed", 0, &seed, 0, INT64_MAX, .help = "seed (default 42)"), CLI_END};
   int pos = cli_parse("folds", argc, argv, opts, usage);
   if (pos != argc - 1) cli_usage_error("folds", "expected exactly one STORE argument");
-  if (!out) cli_usage_error("folds", "missing -o FOLDS.txt");
   H5Store s;
   h5store_open(&s, argv[pos]);
   { /* every slice read and checked (labels, finite images) before a manifest is written for the store */
