@@ -20,12 +20,13 @@ static void usage(FILE *f) {
           "and the content checksum (recomputed and compared unless --no-verify).\n"
           "Given a model file (`cordseg export`), describes it instead: arm, input, grid, members and\n"
           "their provenance and thresholds.\n"
-          "Exit status: 0 ok, 1 checksum mismatch or unreadable file.\n");
+          "Exit status: 0 ok, 1 checksum mismatch or unreadable file.\n\n");
 }
 
 int cmd_info(int argc, char **argv) {
   int verify = 1;
-  const CliOption opts[] = {CLI_FLAG_OFF("no-verify", 0, &verify), CLI_END};
+  const CliOption opts[] = {
+      CLI_FLAG_OFF("no-verify", 0, &verify, .help = "skip recomputing the content checksum (a store)"), CLI_END};
   int pos = cli_parse("info", argc, argv, opts, usage);
   if (pos != argc - 1) cli_usage_error("info", "expected exactly one FILE argument");
   if (model_is_model_file(argv[pos])) { /* a `cordseg export` model file */

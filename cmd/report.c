@@ -21,25 +21,20 @@ static void usage(FILE *f) {
           "writes OUT/: index.html (self-contained: status, tables, statistics, figures, QC overlays of\n"
           "each arm's best/median/worst slice), tables.md/.tex, table1-3.csv, stats.csv, runs.csv,\n"
           "fig_dice_by_arm.png, fig_compare_*.png, fig_fa_corr_*.png, fig_bland_altman_*.png,\n"
-          "curves_*.png.\n\n"
-          "options:\n"
-          "  -o, --out DIR        output directory (required; created)\n"
-          "      --bootstrap N    bootstrap resamples (default 10000)\n"
-          "      --seed N         bootstrap seed (default 1)\n"
-          "      --strict         exit 3 when any run is listed as a problem or missing\n"
-          "  -q, --quiet          no progress lines\n"
-          "  -h, --help           this help\n");
+          "curves_*.png.\n\n");
 }
 
 int cmd_report(int argc, char **argv) {
   ReportOptions o;
   report_options_default(&o);
   int strict = 0;
-  const CliOption opts[] = {CLI_STRING("out", 'o', &o.out), CLI_INT32("bootstrap", 0, &o.bootstrap, 1, 10000000),
-                            CLI_UINT64("seed", 0, &o.seed, 0, INT64_MAX), CLI_FLAG_ON("strict", 0, &strict),
-                            CLI_FLAG_ON("quiet", 'q', &o.quiet), CLI_END};
+  const CliOption opts[] = {
+      CLI_STRING("out", 'o', &o.out, .arg = "DIR", .help = "output directory (created)", .required = 1),
+      CLI_INT32("bootstrap", 0, &o.bootstrap, 1, 10000000, .help = "bootstrap resamples (default 10000)"),
+      CLI_UINT64("seed", 0, &o.seed, 0, INT64_MAX, .help = "bootstrap seed (default 1)"),
+      CLI_FLAG_ON("strict", 0, &strict, .help = "exit 3 when any run is listed as a problem or missing"),
+      CLI_FLAG_ON("quiet", 'q', &o.quiet, .help = "no progress lines"), CLI_END};
   int pos = cli_parse("report", argc, argv, opts, usage);
-  if (!o.out) cli_usage_error("report", "missing -o OUT");
   if (pos >= argc) cli_usage_error("report", "expected at least one STUDY_DIR");
   o.studies = (const char *const *)(argv + pos);
   o.nstudies = argc - pos;
