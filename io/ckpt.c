@@ -276,3 +276,23 @@ void ckpt_read(const char *path, ModelState *ms, CkptState *st) {
     ckpt_check_values(path, "adam_v", ms->adam_v, P, 0, CKPT_MAX_BUFFER);
   }
 }
+
+static size_t dataset_len(hid_t f, const char *path, const char *name) {
+  hid_t ds = H5Dopen2(f, name, H5P_DEFAULT);
+  if (ds < 0) cs_fatal(HINT_R, "checkpoint '%s' has no dataset /%s", path, name);
+  hid_t sp = H5Dget_space(ds);
+  const hssize_t n = H5Sget_simple_extent_npoints(sp);
+  H5Sclose(sp), H5Dclose(ds);
+  if (n < 0) cs_fatal(HINT_R, "checkpoint '%s': cannot read the size of /%s", path, name);
+  return (size_t)n;
+}
+
+void ckpt_read_weights(const char *path, ModelState *ms, CkptState *st) {
+  hid_t f = open_ckpt(path);
+  const size_t np = dataset_len(f, path, "params"), nb = dataset_len(f, path, "buffers");
+  H5Fclose(f);
+  *ms = (ModelState){.np = np, .nb = nb};
+  ms->params = alignedAllocCheck((np ? np : 1) * sizeof(float));
+  ms->buffers = alignedAllocCheck((nb ? nb : 1) * sizeof(float));
+  ckpt_read(path, ms, st);
+}

@@ -12,7 +12,7 @@
  * The loader and every RNG are counter-based (seed, epoch, position), so
  * (epoch, step_in_epoch) is their whole state: resuming from it replays the
  * exact same batches.
- * defines: CkptState, ckpt_write, ckpt_read, ckpt_peek, ckpt_model_key */
+ * defines: CkptState, ckpt_write, ckpt_read, ckpt_read_weights, ckpt_peek, ckpt_model_key */
 #ifndef CORDSEG_IO_CKPT_H
 #define CORDSEG_IO_CKPT_H
 #include <stdint.h>
@@ -43,6 +43,9 @@ void ckpt_write(const char *path, const ModelState *ms, int with_adam, const Ckp
  * both keys otherwise); moments are read when ms has them (model_state_init
  * with_adam = 1), and the file must then have them */
 void ckpt_read(const char *path, ModelState *ms, CkptState *st);
+/* the weights (params, buffers) of a checkpoint, ms sized from the file (no
+ * network needed; model_state_free frees it); checked as ckpt_read does */
+void ckpt_read_weights(const char *path, ModelState *ms, CkptState *st);
 /* Integrity on read (ckpt_read and ckpt_peek): counters range-checked alone,
  * against each other and against the stored config (epoch <= epochs,
  * global_step = epoch * steps + step_in_epoch, config_hash = the config's);

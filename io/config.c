@@ -460,3 +460,23 @@ void config_keys_help(FILE *f) {
     fprintf(f, "  %-19s %-10s %s\n", KEYS[i].name, *v ? v : "(none)", KEYS[i].help);
   }
 }
+
+/* names the keys whose values differ between two canonical config texts */
+void config_diff(const char *a, const char *b, char *out, size_t n) {
+  out[0] = 0;
+  for (const char *p = a; p && *p;) {
+    const char *nl = strchr(p, '\n');
+    size_t len = nl ? (size_t)(nl - p) : strlen(p);
+    if (*p != '#') {
+      char line[1200];
+      snprintf(line, sizeof line, "%.*s", (int)len, p);
+      const char *q = strstr(b, line);
+      if (!q || (q != b && q[-1] != '\n') || (q[len] != '\n' && q[len])) {
+        size_t o = strlen(out);
+        const char *eq = strchr(line, ' ');
+        snprintf(out + o, n - o, "%s%.*s", o ? ", " : "", eq ? (int)(eq - line) : (int)len, line);
+      }
+    }
+    p = nl ? nl + 1 : NULL;
+  }
+}

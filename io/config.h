@@ -9,7 +9,7 @@
  * The canonical form (config_write) lists every key in table order with its
  * resolved value; config_hash is the FNV-1a hash of that text.
  * defines: TrainConfig, config_defaults, config_load, config_load_text, config_set,
- *          config_write, config_format, config_hash, config_unet, config_loss,
+ *          config_write, config_format, config_hash, config_diff, config_unet, config_loss,
  *          config_check_fit, config_arm_name,
  *          config_keys_help */
 #ifndef CORDSEG_IO_CONFIG_H
@@ -104,6 +104,8 @@ void config_write(const TrainConfig *c, FILE *f);
 char *config_format(const TrainConfig *c);
 /* "fnv1a64:<hex>" of the canonical text (without its comment line) */
 void config_hash(const TrainConfig *c, char out[32]);
+/* out: the keys whose lines differ between two canonical config texts a and b, ", "-separated */
+void config_diff(const char *a, const char *b, char *out, size_t n);
 void config_unet(const TrainConfig *c, UnetConfig *u);
 int config_signal_number(const TrainConfig *c); /* of requeue_signal */
 void config_loss(const TrainConfig *c, LossConfig *l);

@@ -1,5 +1,5 @@
-/* io/evalio.c: RUN/eval/ files, run.json and log.csv reading (see
- * io/evalio.h). */
+/* io/evalio.c: RUN/eval/ files and log.csv reading (see io/evalio.h; run.json
+ * is io/runinfo.c). */
 #define _POSIX_C_SOURCE 200809L
 #include "io/evalio.h"
 
@@ -11,6 +11,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <cjson/cJSON.h>
+
 #include "core/common.h"
 #include "io/atomic.h"
 #include "io/h5util.h"
@@ -19,96 +21,6 @@
 
 #define HINT_W "check that the run directory is writable and the disk has space"
 
-static int fail(char *err, size_t n, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static int fail(char *err, size_t n, const char *fmt, ...) {
-  va_list ap;
-  va_start(ap, fmt);
-  if (err && n) vsnprintf(err, n, fmt, ap);
-  va_end(ap);
-  return -1;
-}
-
-/* ---- flat JSON ---- */
-
-/* points past the string starting at s (s[0] == '"'), copying its unescaped
- * text into buf when buf != NULL */
-static const char *json_string(const char *s, char *buf, size_t n) {
-  size_t o = 0;
-  for (s++; *s && *s != '"'; s++) {
-    char c = *s;
-    if (c == '\\' && s[1]) {
-      s++;
-      c = *s == 'n' ? '\n' : *s == 't' ? '\t' : *s;
-      if (*s == 'u') c = '?', s += strlen(s) >= 5 ? 4 : 0;
-    }
-    if (buf && o + 1 < n) buf[o++] = c;
-  }
-  if (buf && n) buf[o] = 0;
-  return *s ? s + 1 : s;
-}
-
-/* the value of a top-level key, or NULL */
-static const char *json_find(const char *json, const char *key) {
-  int depth = 0;
-  for (const char *s = json; *s;) {
-    if (*s == '{' || *s == '[') depth++, s++;
-    else if (*s == '}' || *s == ']') depth--, s++;
-    else if (*s == '"') {
-      char k[256];
-      const char *e = json_string(s, k, sizeof k);
-      const char *c = e;
-      while (*c == ' ' || *c == '\t' || *c == '\n' || *c == '\r') c++;
-      if (depth == 1 && *c == ':' && !strcmp(k, key)) {
-        c++;
-        while (*c == ' ' || *c == '\t' || *c == '\n' || *c == '\r') c++;
-        return c;
-      }
-      s = e;
-    } else s++;
-  }
-  return NULL;
-}
-
-int evalio_json_str(const char *json, const char *key, char *buf, size_t n) {
-  const char *v = json_find(json, key);
-  if (!v || *v != '"') return 0;
-  json_string(v, buf, n);
-  return 1;
-}
-
-int evalio_json_num(const char *json, const char *key, double *out) {
-  const char *v = json_find(json, key);
-  if (!v) return 0;
-  char *end;
-  double x = strtod(v, &end);
-  if (end == v) return 0;
-  *out = x;
-  return 1;
-}
-
-int evalio_run_read(const char *dir, RunInfo *ri, char *err, size_t errn) {
-  memset(ri, 0, sizeof *ri);
-  snprintf(ri->dir, sizeof ri->dir, "%s", dir);
-  const char *slash = strrchr(dir, '/');
-  snprintf(ri->name, sizeof ri->name, "%s", slash && slash[1] ? slash + 1 : dir);
-  char p[4200];
-  rundir_path(p, sizeof p, dir, "run.json");
-  char *t = textio_read(p);
-  if (!t) return fail(err, errn, "'%s': cannot be read", p);
-  double fold = 0, seed = 0, world = 1;
-  int ok = evalio_json_str(t, "config_hash", ri->config_hash, sizeof ri->config_hash) &&
-           evalio_json_str(t, "folds_hash", ri->folds_hash, sizeof ri->folds_hash) &&
-           evalio_json_str(t, "data_checksum", ri->data_checksum, sizeof ri->data_checksum) &&
-           evalio_json_num(t, "fold", &fold) && evalio_json_num(t, "seed", &seed);
-  if (!evalio_json_str(t, "git", ri->git, sizeof ri->git)) snprintf(ri->git, sizeof ri->git, "unknown");
-  if (!evalio_json_str(t, "arm", ri->arm, sizeof ri->arm)) snprintf(ri->arm, sizeof ri->arm, "%s", ri->name);
-  evalio_json_num(t, "world_size", &world);
-  free(t);
-  if (!ok) return fail(err, errn, "'%s': lacks one of config_hash, folds_hash, data_checksum, fold, seed", p);
-  ri->fold = (int32_t)fold, ri->seed = (int64_t)seed, ri->world_size = (int32_t)world;
-  ri->done = rundir_exists(dir, "DONE");
-  return 0;
-}
 
 /* ---- slices.csv ---- */
 
@@ -172,11 +84,11 @@ static int csv_split(char *line, char **fields, int max) {
 int evalio_slices_read(const char *path, EvalSlice **out, int64_t *n_out, RunInfo *ri, char *err, size_t errn) {
   *out = NULL, *n_out = 0;
   FILE *f = fopen(path, "r");
-  if (!f) return fail(err, errn, "'%s': cannot be opened (run `cordseg evaluate` on the run)", path);
+  if (!f) return textio_fail(err, errn, "'%s': cannot be opened (run `cordseg evaluate` on the run)", path);
   char *line = NULL, *fl[64];
   size_t cap = 0;
   int col[NCOLS];
-  if (getline(&line, &cap, f) < 0) return free(line), fclose(f), fail(err, errn, "'%s': empty file", path);
+  if (getline(&line, &cap, f) < 0) return free(line), fclose(f), textio_fail(err, errn, "'%s': empty file", path);
   int nh = csv_split(line, fl, 64);
   for (int c = 0; c < NCOLS; c++) {
     col[c] = -1;
@@ -184,7 +96,7 @@ int evalio_slices_read(const char *path, EvalSlice **out, int64_t *n_out, RunInf
       if (!strcmp(fl[j], CSV_COLS[c])) col[c] = j;
     if (col[c] < 0) {
       fclose(f), free(line);
-      return fail(err, errn, "'%s': no column '%s' (written by another cordseg version?)", path, CSV_COLS[c]);
+      return textio_fail(err, errn, "'%s': no column '%s' (written by another cordseg version?)", path, CSV_COLS[c]);
     }
   }
   int64_t n = 0, scap = 64, lineno = 1;
@@ -196,7 +108,7 @@ int evalio_slices_read(const char *path, EvalSlice **out, int64_t *n_out, RunInf
     int nf = csv_split(line, fl, 64);
     if (nf != nh) {
       free(s), free(line), fclose(f);
-      return fail(err, errn, "'%s' line %lld: %d fields, the header has %d (truncated?)", path, (long long)lineno, nf,
+      return textio_fail(err, errn, "'%s' line %lld: %d fields, the header has %d (truncated?)", path, (long long)lineno, nf,
                   nh);
     }
 #define F(name) fl[col[name]]
@@ -204,7 +116,7 @@ int evalio_slices_read(const char *path, EvalSlice **out, int64_t *n_out, RunInf
     int32_t index = atoi(F(INDEX)), roi = atoi(F(ROI));
     if (roi < 1 || roi >= LABEL_COUNT) {
       free(s), free(line), fclose(f);
-      return fail(err, errn, "'%s' line %lld: roi %d is not in 1..%d", path, (long long)lineno, roi, LABEL_MAX);
+      return textio_fail(err, errn, "'%s' line %lld: roi %d is not in 1..%d", path, (long long)lineno, roi, LABEL_MAX);
     }
     if (n == 0 || index != last) {
       if (n == scap) s = realloc(s, sizeof(EvalSlice) * (size_t)(scap *= 2));
@@ -235,7 +147,7 @@ int evalio_slices_read(const char *path, EvalSlice **out, int64_t *n_out, RunInf
     m->lr_cross_px = (int64_t)v[c++], m->lr_swap = (int32_t)v[c++];
   }
   free(line), fclose(f);
-  if (n == 0) return free(s), fail(err, errn, "'%s': no rows", path);
+  if (n == 0) return free(s), textio_fail(err, errn, "'%s': no rows", path);
   *out = s, *n_out = n;
   return 0;
 }
@@ -258,7 +170,7 @@ void evalio_thresholds_write(const char *path, int sigmoid, const double *thr, c
 
 int evalio_thresholds_read(const char *path, int *sigmoid, double *thr, int32_t k, char *err, size_t errn) {
   FILE *f = fopen(path, "r");
-  if (!f) return fail(err, errn, "'%s': cannot be opened", path);
+  if (!f) return textio_fail(err, errn, "'%s': cannot be opened", path);
   char line[512], mode[32] = "";
   int seen = 0;
   for (int32_t c = 0; c < k; c++) thr[c] = 0.5;
@@ -270,8 +182,8 @@ int evalio_thresholds_read(const char *path, int *sigmoid, double *thr, int32_t 
   }
   fclose(f);
   *sigmoid = !strcmp(mode, "sigmoid");
-  if (!*sigmoid && strcmp(mode, "argmax")) return fail(err, errn, "'%s': no 'mode sigmoid|argmax' line", path);
-  if (*sigmoid && seen != k - 1) return fail(err, errn, "'%s': %d class lines, want %d", path, seen, k - 1);
+  if (!*sigmoid && strcmp(mode, "argmax")) return textio_fail(err, errn, "'%s': no 'mode sigmoid|argmax' line", path);
+  if (*sigmoid && seen != k - 1) return textio_fail(err, errn, "'%s': %d class lines, want %d", path, seen, k - 1);
   return 0;
 }
 
@@ -309,16 +221,16 @@ int evalio_pred_read(const char *path, int32_t *n, int32_t *h, int32_t *w, int32
                      size_t errn) {
   h5_quiet();
   *index = NULL, *labels = NULL;
-  if (access(path, R_OK) != 0) return fail(err, errn, "'%s': missing", path);
+  if (access(path, R_OK) != 0) return textio_fail(err, errn, "'%s': missing", path);
   hid_t f = h5_open_read(path);
-  if (f < 0) return fail(err, errn, "'%s': not an HDF5 file", path);
+  if (f < 0) return textio_fail(err, errn, "'%s': not an HDF5 file", path);
   hid_t dl = H5Dopen2(f, "labels", H5P_DEFAULT), di = H5Dopen2(f, "index", H5P_DEFAULT);
   int rc = 0;
-  if (dl < 0 || di < 0) rc = fail(err, errn, "'%s': no /labels or /index", path);
+  if (dl < 0 || di < 0) rc = textio_fail(err, errn, "'%s': no /labels or /index", path);
   else {
     hid_t sp = H5Dget_space(dl);
     hsize_t d[3] = {0, 0, 0};
-    if (H5Sget_simple_extent_ndims(sp) != 3) rc = fail(err, errn, "'%s': /labels is not [N,H,W]", path);
+    if (H5Sget_simple_extent_ndims(sp) != 3) rc = textio_fail(err, errn, "'%s': /labels is not [N,H,W]", path);
     H5Sget_simple_extent_dims(sp, d, NULL);
     H5Sclose(sp);
     *n = (int32_t)d[0], *h = (int32_t)d[1], *w = (int32_t)d[2];
@@ -327,7 +239,7 @@ int evalio_pred_read(const char *path, int32_t *n, int32_t *h, int32_t *w, int32
       *index = mallocCheck(sizeof(int32_t) * (d[0] + 1));
       if ((d[0] && H5Dread(dl, H5T_NATIVE_UINT8, H5S_ALL, H5S_ALL, H5P_DEFAULT, *labels) < 0) ||
           (d[0] && H5Dread(di, H5T_NATIVE_INT32, H5S_ALL, H5S_ALL, H5P_DEFAULT, *index) < 0)) {
-        rc = fail(err, errn, "'%s': read error", path);
+        rc = textio_fail(err, errn, "'%s': read error", path);
         free(*labels), free(*index), *labels = NULL, *index = NULL;
       }
     }
@@ -343,30 +255,34 @@ int evalio_pred_read(const char *path, int32_t *n, int32_t *h, int32_t *w, int32
 void evalio_summary_write(const char *path, const RunInfo *ri, const char *ckpt, const char *git, int sigmoid,
                           const double *thr, const double *val_dice, const RoiSummary *sum, const double *corr,
                           int64_t nslices, int64_t nval) {
-  TextBuf tb;
-  FILE *f = textbuf_open(&tb);
-  JsonWriter j;
-  fputs("{\n  \"schema\": \"cordseg-eval-summary 1\",\n  \"provenance\": {\n", f);
-  json_begin(&j, f, 2);
-  json_str(&j, "run", ri->name), json_str(&j, "arm", ri->arm);
-  json_int(&j, "fold", ri->fold), json_int(&j, "seed", ri->seed);
-  json_str(&j, "config_hash", ri->config_hash), json_str(&j, "folds_hash", ri->folds_hash);
-  json_str(&j, "data_checksum", ri->data_checksum), json_str(&j, "git", ri->git);
-  json_str(&j, "checkpoint", ckpt);
-  json_str(&j, "evaluated_by_git", git ? git : "unknown");
-  fprintf(f, "\n  },\n  \"test_slices\": %lld,\n  \"val_slices\": %lld,\n  \"label_mode\": \"%s\",\n",
-          (long long)nslices, (long long)nval, sigmoid ? "sigmoid thresholds" : "argmax");
-  fputs("  \"policy\": \"ratios with a zero denominator are NaN (null); means are nan-means; an outlier is a slice "
-        "whose reference holds the ROI and whose prediction does not; *_no = outliers removed; FA error = "
-        "|FA_pred - FA_ref| / FA_ref (%); ICC(2,1) absolute agreement; Bland-Altman of FA_pred - FA_ref\",\n",
-        f);
-  fputs("  \"rois\": {\n", f);
+  cJSON *root = cJSON_CreateObject(), *prov = cJSON_CreateObject(), *rois = cJSON_CreateObject();
+  CS_CHECK(root && prov && rois, "free memory", "summary.json: out of memory");
+  cJSON_AddStringToObject(root, "schema", "cordseg-eval-summary 1");
+  cJSON_AddItemToObject(root, "provenance", prov);
+  cJSON_AddStringToObject(prov, "run", ri->name), cJSON_AddStringToObject(prov, "arm", ri->arm);
+  runinfo_json_number(prov, "fold", ri->fold, 20), runinfo_json_number(prov, "seed", (double)ri->seed, 20);
+  cJSON_AddStringToObject(prov, "config_hash", ri->config_hash);
+  cJSON_AddStringToObject(prov, "folds_hash", ri->folds_hash);
+  cJSON_AddStringToObject(prov, "data_checksum", ri->data_checksum), cJSON_AddStringToObject(prov, "git", ri->git);
+  cJSON_AddStringToObject(prov, "checkpoint", ckpt);
+  cJSON_AddStringToObject(prov, "evaluated_by_git", git ? git : "unknown");
+  runinfo_json_number(root, "test_slices", (double)nslices, 20), runinfo_json_number(root, "val_slices", (double)nval, 20);
+  cJSON_AddStringToObject(root, "label_mode", sigmoid ? "sigmoid thresholds" : "argmax");
+  cJSON_AddStringToObject(root, "policy",
+                          "ratios with a zero denominator are NaN (null); means are nan-means; an outlier is a slice "
+                          "whose reference holds the ROI and whose prediction does not; *_no = outliers removed; FA "
+                          "error = |FA_pred - FA_ref| / FA_ref (%); ICC(2,1) absolute agreement; Bland-Altman of "
+                          "FA_pred - FA_ref");
+  cJSON_AddItemToObject(root, "rois", rois);
   for (int c = 1; c < LABEL_COUNT; c++) {
     const RoiSummary *s = &sum[c];
-    fprintf(f, "    \"%s\": {\"name\": \"%s\", \"threshold\": ", LABEL_KEYS[c], LABEL_NAMES[c]);
-    json_number(f, sigmoid ? thr[c] : NAN, 6);
-    fputs(", \"val_dice_at_threshold\": ", f), json_number(f, sigmoid ? val_dice[c] : NAN, 6);
-    fprintf(f, ", \"ref_slices\": %lld, \"pred_slices\": %lld", (long long)s->ref_slices, (long long)s->pred_slices);
+    cJSON *r = cJSON_CreateObject();
+    cJSON_AddItemToObject(rois, LABEL_KEYS[c], r);
+    cJSON_AddStringToObject(r, "name", LABEL_NAMES[c]);
+    runinfo_json_number(r, "threshold", sigmoid ? thr[c] : NAN, 6);
+    runinfo_json_number(r, "val_dice_at_threshold", sigmoid ? val_dice[c] : NAN, 6);
+    runinfo_json_number(r, "ref_slices", (double)s->ref_slices, 20);
+    runinfo_json_number(r, "pred_slices", (double)s->pred_slices, 20);
     const struct {
       const char *k;
       double v;
@@ -383,24 +299,26 @@ void evalio_summary_write(const char *path, const RunInfo *ri, const char *ckpt,
               {"fa_ba_bias", s->ba_bias},          {"fa_ba_loa_lo", s->ba_lo},
               {"fa_ba_loa_hi", s->ba_hi},          {"lr_swap_pct", s->swap_rate},
               {"lr_pair_swap_pct", s->pair_swap_rate}};
-    for (size_t i = 0; i < sizeof kv / sizeof kv[0]; i++) fprintf(f, ", \"%s\": ", kv[i].k), json_number(f, kv[i].v, 6);
-    fprintf(f, "}%s\n", c < LABEL_MAX ? "," : "");
+    for (size_t i = 0; i < sizeof kv / sizeof kv[0]; i++) runinfo_json_number(r, kv[i].k, kv[i].v, 6);
   }
-  fputs("  },\n  \"fa_correlation\": {\"rows_pred\": [", f);
-  for (int c = 1; c < LABEL_COUNT; c++) fprintf(f, "%s\"%s\"", c > 1 ? ", " : "", LABEL_KEYS[c]);
-  fputs("], \"cols_ref\": [", f);
-  for (int c = 1; c < LABEL_COUNT; c++) fprintf(f, "%s\"%s\"", c > 1 ? ", " : "", LABEL_KEYS[c]);
-  fputs("], \"pearson\": [", f);
+  cJSON *fc = cJSON_CreateObject(), *rows = cJSON_CreateArray(), *cols = cJSON_CreateArray(), *pr = cJSON_CreateArray();
+  cJSON_AddItemToObject(root, "fa_correlation", fc);
+  for (int c = 1; c < LABEL_COUNT; c++)
+    cJSON_AddItemToArray(rows, cJSON_CreateString(LABEL_KEYS[c])), cJSON_AddItemToArray(cols, cJSON_CreateString(LABEL_KEYS[c]));
+  cJSON_AddItemToObject(fc, "rows_pred", rows), cJSON_AddItemToObject(fc, "cols_ref", cols);
+  cJSON_AddItemToObject(fc, "pearson", pr);
   for (int i = 0; i < LABEL_MAX; i++) {
-    fputs(i ? ", [" : "[", f);
+    cJSON *row = cJSON_CreateArray();
     for (int k = 0; k < LABEL_MAX; k++) {
-      if (k) fputs(", ", f);
-      json_number(f, corr[i * LABEL_MAX + k], 6);
+      char num[64] = "null";
+      const double v = corr[i * LABEL_MAX + k];
+      if (isfinite(v)) snprintf(num, sizeof num, "%.6g", v);
+      cJSON_AddItemToArray(row, cJSON_CreateRaw(num));
     }
-    fputs("]", f);
+    cJSON_AddItemToArray(pr, row);
   }
-  fputs("]}\n}\n", f);
-  textbuf_commit(&tb, path);
+  runinfo_json_write(path, root);
+  cJSON_Delete(root);
 }
 
 /* ---- log.csv ---- */
@@ -408,10 +326,10 @@ void evalio_summary_write(const char *path, const RunInfo *ri, const char *ckpt,
 int evalio_log_read(const char *path, TrainLog *log, char *err, size_t errn) {
   memset(log, 0, sizeof *log);
   FILE *f = fopen(path, "r");
-  if (!f) return fail(err, errn, "'%s': cannot be opened", path);
+  if (!f) return textio_fail(err, errn, "'%s': cannot be opened", path);
   char *line = NULL, *fl[128];
   size_t cap = 0;
-  if (getline(&line, &cap, f) < 0) return free(line), fclose(f), fail(err, errn, "'%s': empty", path);
+  if (getline(&line, &cap, f) < 0) return free(line), fclose(f), textio_fail(err, errn, "'%s': empty", path);
   static const char *const want[5] = {"epoch", "train_loss", "val_loss", "lr", "val_dice_mean"};
   int col[5], nh = csv_split(line, fl, 128);
   for (int c = 0; c < 5; c++) {
@@ -419,7 +337,7 @@ int evalio_log_read(const char *path, TrainLog *log, char *err, size_t errn) {
     for (int j = 0; j < nh; j++)
       if (!strcmp(fl[j], want[c])) col[c] = j;
   }
-  if (col[0] < 0) return free(line), fclose(f), fail(err, errn, "'%s': no 'epoch' column", path);
+  if (col[0] < 0) return free(line), fclose(f), textio_fail(err, errn, "'%s': no 'epoch' column", path);
   int64_t lcap = 64;
   double *v[5];
   for (int c = 0; c < 5; c++) v[c] = mallocCheck(sizeof(double) * (size_t)lcap);

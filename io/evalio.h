@@ -19,8 +19,7 @@
  * Every file is written atomically (io/atomic.h). The readers never exit:
  * they return -1 with a message naming the file and the problem, so a report
  * can list a bad run and go on.
- * defines: RunInfo, evalio_run_read, evalio_json_str, evalio_json_num,
- *          EvalSlice, evalio_slices_write, evalio_slices_read,
+ * defines: EvalSlice, evalio_slices_write, evalio_slices_read,
  *          evalio_thresholds_write, evalio_thresholds_read,
  *          evalio_pred_write, evalio_pred_read, evalio_summary_write,
  *          TrainLog, evalio_log_read, evalio_log_free */
@@ -31,22 +30,7 @@
 
 #include "core/metrics.h"
 #include "io/labels.h"
-
-typedef struct {
-  char dir[4096];
-  char name[256];          /* the run directory's last path component */
-  char config_hash[64], folds_hash[64], data_checksum[64], git[64], arm[256];
-  int32_t fold;            /* -1 = the 81/9/10 split */
-  int64_t seed;
-  int32_t world_size;
-  int done;                /* RUN/DONE exists */
-} RunInfo;
-
-/* RUN/run.json -> ri; 0 ok, -1 with err filled */
-int evalio_run_read(const char *dir, RunInfo *ri, char *err, size_t errn);
-/* flat JSON lookups of a top-level key; 1 found, 0 not */
-int evalio_json_str(const char *json, const char *key, char *buf, size_t n);
-int evalio_json_num(const char *json, const char *key, double *v);
+#include "io/runinfo.h" /* RunInfo */
 
 typedef struct {
   int32_t index;           /* slice index in the store */

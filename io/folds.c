@@ -115,8 +115,8 @@ void folds_write(Folds *f, const char *path) {
   free(b);
 }
 
-void folds_read(Folds *f, const char *path) {
-  memset(f, 0, sizeof *f);
+/* the file's text, its hash line checked; *hl: where the hash line starts (the body ends) */
+static char *folds_read_text(Folds *f, const char *path, char **hl_out) {
   FILE *fp = fopenCheck(path, "r");
   fseek(fp, 0, SEEK_END);
   long sz = ftell(fp);
@@ -136,87 +136,122 @@ void folds_read(Folds *f, const char *path) {
   CS_CHECK(!strcmp(got, want), FOLDS_HINT, "'%s': content hash %s does not match the recorded %s (edited or damaged)",
            path, got, want);
   snprintf(f->hash, sizeof f->hash, "%s", got);
-  *hl = 0;
-  int version = 0, have_ids = 0, rows = 0, lineno = 0;
-  char *seen = NULL; /* [k + 1]: row s given */
-  enum { K_VER, K_STORE, K_SEED, K_SUBJ, K_FOLDS, K_NKEY };
-  int once[K_NKEY] = {0};
+  *hl_out = hl;
+  return b;
+}
+
+/* where the parse of a folds file stands */
+enum { K_VER, K_STORE, K_SEED, K_SUBJ, K_FOLDS, K_NKEY };
+typedef struct {
+  Folds *f;
+  const char *path;
+  int version, have_ids, rows, lineno;
+  char *seen; /* [k + 1]: row s given */
+  int once[K_NKEY];
+} FoldsParse;
+
+/* "ids A B C ...": n sorted, unique subject ids */
+static void folds_parse_ids(FoldsParse *ps, char *rest) {
+  Folds *f = ps->f;
+  const char *path = ps->path;
+  const int lineno = ps->lineno;
+  char *e = NULL;
+  CS_CHECK(f->n > 0 && f->k > 0, FOLDS_HINT, "'%s' line %d: 'ids' before 'subjects'/'folds'", path, lineno);
+  CS_CHECK(!ps->have_ids, FOLDS_HINT, "'%s' line %d: 'ids' is given twice", path, lineno);
+  CS_CHECK(f->k >= 2 && f->k <= f->n, FOLDS_HINT, "'%s': folds = %d for %d subjects (need 2 <= folds <= subjects)",
+           path, f->k, f->n);
+  f->ids = mallocCheck(sizeof(int32_t) * (size_t)f->n);
+  f->roles = mallocCheck((size_t)(f->k + 1) * (size_t)f->n);
+  ps->seen = callocCheck((size_t)f->k + 1, 1);
+  char *p = rest;
+  for (int32_t i = 0; i < f->n; i++, p = e) {
+    long v = strtol(p, &e, 10);
+    CS_CHECK(e != p, FOLDS_HINT, "'%s' line %d: 'ids' has fewer than %d entries", path, lineno, f->n);
+    CS_CHECK(v >= INT32_MIN && v <= INT32_MAX && (*e == ' ' || !*e), FOLDS_HINT,
+             "'%s' line %d: ids entry %d is not a subject id", path, lineno, i + 1);
+    f->ids[i] = (int32_t)v;
+    /* sorted and unique: a subject listed twice could take two roles (train and test) */
+    CS_CHECK(i == 0 || f->ids[i] > f->ids[i - 1], FOLDS_HINT,
+             "'%s' line %d: subject %d is listed %s (ids must be sorted and unique, so that no subject is in two "
+             "sets)",
+             path, lineno, f->ids[i], f->ids[i] == f->ids[i ? i - 1 : 0] ? "twice" : "out of order");
+  }
+  while (*p == ' ') p++;
+  CS_CHECK(!*p, FOLDS_HINT, "'%s' line %d: 'ids' has more than %d entries", path, lineno, f->n);
+  ps->have_ids = 1;
+}
+
+/* "split ROLES" or "foldK ROLES": one role character (T, V, X) per subject */
+static void folds_parse_row(FoldsParse *ps, const char *key, const char *rest) {
+  Folds *f = ps->f;
+  const char *path = ps->path;
+  const int lineno = ps->lineno;
+  int s = 0;
+  if (key[0] == 'f') {
+    char *e = NULL;
+    long v = strtol(key + 4, &e, 10);
+    s = e != key + 4 && !*e && v >= 0 && v < (1 << 24) ? (int)v + 1 : -1;
+  }
+  CS_CHECK(ps->have_ids && s >= 0 && s <= f->k && (int32_t)strlen(rest) == f->n, FOLDS_HINT,
+           "'%s' line %d: bad '%s' line (needs fold0..fold%d after 'ids', with %d role characters)", path, lineno, key,
+           f->k - 1, f->n);
+  CS_CHECK(!ps->seen[s], FOLDS_HINT, "'%s' line %d: row '%s' is given twice", path, lineno, key);
+  ps->seen[s] = 1;
+  for (int32_t i = 0; i < f->n; i++)
+    CS_CHECK(rest[i] == FOLD_TRAIN || rest[i] == FOLD_VAL || rest[i] == FOLD_TEST, FOLDS_HINT,
+             "'%s' line %d: '%s' has role '%c' for subject %d (want T, V or X)", path, lineno, key, rest[i], f->ids[i]);
+  memcpy(f->roles + (size_t)s * f->n, rest, (size_t)f->n);
+  ps->rows++;
+}
+
+/* one record: KEY REST */
+static void folds_parse_record(FoldsParse *ps, const char *key, char *rest) {
   static const char *const KN[K_NKEY] = {"cordseg-folds", "store", "seed", "subjects", "folds"};
+  Folds *f = ps->f;
+  const char *path = ps->path;
+  for (int q = 0; q < K_NKEY; q++)
+    if (!strcmp(key, KN[q])) {
+      CS_CHECK(!ps->once[q], FOLDS_HINT, "'%s' line %d: '%s' is given twice", path, ps->lineno, key);
+      ps->once[q] = 1;
+    }
+  if (!strcmp(key, "cordseg-folds")) ps->version = atoi(rest);
+  else if (!strcmp(key, "store"))
+    CS_CHECK(sscanf(rest, "%1023s %63s", f->store, f->store_checksum) == 2, FOLDS_HINT,
+             "'%s': bad 'store' line (want: store PATH CHECKSUM)", path);
+  else if (!strcmp(key, "seed")) f->seed = strtoull(rest, NULL, 10);
+  else if (!strcmp(key, "subjects") || !strcmp(key, "folds")) {
+    char *e = NULL;
+    long v = strtol(rest, &e, 10);
+    CS_CHECK(e != rest && !*e && v >= 1 && v <= (1 << 24), FOLDS_HINT, "'%s' line %d: '%s %s' is not a count in 1..%d",
+             path, ps->lineno, key, rest, 1 << 24);
+    if (key[0] == 's') f->n = (int32_t)v;
+    else f->k = (int32_t)v;
+  } else if (!strcmp(key, "ids")) folds_parse_ids(ps, rest);
+  else if (!strcmp(key, "split") || !strncmp(key, "fold", 4)) folds_parse_row(ps, key, rest);
+  else cs_fatal(FOLDS_HINT, "'%s' line %d: unknown record '%s'", path, ps->lineno, key);
+}
+
+void folds_read(Folds *f, const char *path) {
+  memset(f, 0, sizeof *f);
+  char *hl, *b = folds_read_text(f, path, &hl);
+  *hl = 0;
+  FoldsParse ps = {.f = f, .path = path};
   for (char *line = b, *next; *line; line = next) {
     next = strchr(line, '\n');
     if (next) *next++ = 0;
     else next = line + strlen(line);
-    lineno++;
+    ps.lineno++;
     if (line[0] == '#' || !line[0]) continue;
     char key[32] = "";
     int off = 0;
     if (sscanf(line, "%31s %n", key, &off) != 1) continue; /* blank line */
-    char *rest = line + off, *e = NULL;
-    for (int q = 0; q < K_NKEY; q++)
-      if (!strcmp(key, KN[q])) {
-        CS_CHECK(!once[q], FOLDS_HINT, "'%s' line %d: '%s' is given twice", path, lineno, key);
-        once[q] = 1;
-      }
-    if (!strcmp(key, "cordseg-folds")) version = atoi(rest);
-    else if (!strcmp(key, "store"))
-      CS_CHECK(sscanf(rest, "%1023s %63s", f->store, f->store_checksum) == 2, FOLDS_HINT,
-               "'%s': bad 'store' line (want: store PATH CHECKSUM)", path);
-    else if (!strcmp(key, "seed")) f->seed = strtoull(rest, NULL, 10);
-    else if (!strcmp(key, "subjects") || !strcmp(key, "folds")) {
-      long v = strtol(rest, &e, 10);
-      CS_CHECK(e != rest && !*e && v >= 1 && v <= (1 << 24), FOLDS_HINT, "'%s' line %d: '%s %s' is not a count in 1..%d",
-               path, lineno, key, rest, 1 << 24);
-      if (key[0] == 's') f->n = (int32_t)v;
-      else f->k = (int32_t)v;
-    } else if (!strcmp(key, "ids")) {
-      CS_CHECK(f->n > 0 && f->k > 0, FOLDS_HINT, "'%s' line %d: 'ids' before 'subjects'/'folds'", path, lineno);
-      CS_CHECK(!have_ids, FOLDS_HINT, "'%s' line %d: 'ids' is given twice", path, lineno);
-      CS_CHECK(f->k >= 2 && f->k <= f->n, FOLDS_HINT, "'%s': folds = %d for %d subjects (need 2 <= folds <= subjects)",
-               path, f->k, f->n);
-      f->ids = mallocCheck(sizeof(int32_t) * (size_t)f->n);
-      f->roles = mallocCheck((size_t)(f->k + 1) * (size_t)f->n);
-      seen = callocCheck((size_t)f->k + 1, 1);
-      char *p = rest;
-      for (int32_t i = 0; i < f->n; i++, p = e) {
-        long v = strtol(p, &e, 10);
-        CS_CHECK(e != p, FOLDS_HINT, "'%s' line %d: 'ids' has fewer than %d entries", path, lineno, f->n);
-        CS_CHECK(v >= INT32_MIN && v <= INT32_MAX && (*e == ' ' || !*e), FOLDS_HINT,
-                 "'%s' line %d: ids entry %d is not a subject id", path, lineno, i + 1);
-        f->ids[i] = (int32_t)v;
-        /* sorted and unique: a subject listed twice could take two roles (train and test) */
-        CS_CHECK(i == 0 || f->ids[i] > f->ids[i - 1], FOLDS_HINT,
-                 "'%s' line %d: subject %d is listed %s (ids must be sorted and unique, so that no subject is in two "
-                 "sets)",
-                 path, lineno, f->ids[i], f->ids[i] == f->ids[i ? i - 1 : 0] ? "twice" : "out of order");
-      }
-      while (*p == ' ') p++;
-      CS_CHECK(!*p, FOLDS_HINT, "'%s' line %d: 'ids' has more than %d entries", path, lineno, f->n);
-      have_ids = 1;
-    } else if (!strcmp(key, "split") || !strncmp(key, "fold", 4)) {
-      int s = 0;
-      if (key[0] == 'f') {
-        long v = strtol(key + 4, &e, 10);
-        s = e != key + 4 && !*e && v >= 0 && v < (1 << 24) ? (int)v + 1 : -1;
-      }
-      CS_CHECK(have_ids && s >= 0 && s <= f->k && (int32_t)strlen(rest) == f->n, FOLDS_HINT,
-               "'%s' line %d: bad '%s' line (needs fold0..fold%d after 'ids', with %d role characters)", path, lineno,
-               key, f->k - 1, f->n);
-      CS_CHECK(!seen[s], FOLDS_HINT, "'%s' line %d: row '%s' is given twice", path, lineno, key);
-      seen[s] = 1;
-      for (int32_t i = 0; i < f->n; i++)
-        CS_CHECK(rest[i] == FOLD_TRAIN || rest[i] == FOLD_VAL || rest[i] == FOLD_TEST, FOLDS_HINT,
-                 "'%s' line %d: '%s' has role '%c' for subject %d (want T, V or X)", path, lineno, key, rest[i],
-                 f->ids[i]);
-      memcpy(f->roles + (size_t)s * f->n, rest, (size_t)f->n);
-      rows++;
-    } else {
-      cs_fatal(FOLDS_HINT, "'%s' line %d: unknown record '%s'", path, lineno, key);
-    }
+    folds_parse_record(&ps, key, line + off);
   }
   free(b);
-  CS_CHECK(version == 1 && have_ids && rows == f->k + 1, FOLDS_HINT,
-           "'%s': not a complete cordseg-folds v1 file (version %d, %d of %d role rows)", path, version, rows, f->k + 1);
-  free(seen);
+  CS_CHECK(ps.version == 1 && ps.have_ids && ps.rows == f->k + 1, FOLDS_HINT,
+           "'%s': not a complete cordseg-folds v1 file (version %d, %d of %d role rows)", path, ps.version, ps.rows,
+           f->k + 1);
+  free(ps.seen);
   folds_check(f, path);
 }
 

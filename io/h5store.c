@@ -17,6 +17,7 @@
 #include "io/h5util.h"
 #include "io/hash.h"
 #include "io/labels.h"
+#include "io/prep.h"
 
 /* One open store is read by the loader's prefetch thread (io/loader.c) and by
  * the trainer's validation at the same time: HDF5 must serialise its calls. */
@@ -411,7 +412,7 @@ static void check_slice(const H5Store *s, int d, int32_t i, const void *out) {
   }
   const float *f = out;
   for (size_t k = 0; k < hw; k++)
-    if (!isfinite(f[k]) || (d == DS_FA && (f[k] < -1e-3f || f[k] > 1.001f)) ||
+    if (!isfinite(f[k]) || (d == DS_FA && (f[k] < PREP_FA_MIN || f[k] > PREP_FA_MAX)) ||
         (d >= DS_MD && d <= DS_RD && f[k] < 0))
       cs_fatal("the store is damaged or was not written by cordseg; regenerate it with `cordseg import` or `cordseg "
                "phantom`",

@@ -8,10 +8,11 @@
 #include <sys/stat.h>
 
 #include "core/common.h"
-#include "io/dti.h"
+#include "io/labels.h"
 #include "io/h5store.h"
 #include "io/niftigeom.h"
 #include "io/niftivol.h"
+#include "io/prep.h"
 #include "io/textio.h"
 
 int import_map_pam50(int value) {
@@ -20,16 +21,6 @@ int import_map_pam50(int value) {
   const int id = value - 1, right = id % 2;
   const int group = id <= 3 ? 0 : id <= 13 ? 1 : id <= 29 ? 2 : 3; /* dorsal, lateral, ventral, gray matter */
   return 1 + group + 4 * right;
-}
-
-/* centre crop/pad src [r][c] into dst [s][s] */
-static void fit_square(const float *src, int64_t r, int64_t c, float *dst, int32_t s) {
-  const int64_t r0 = (r - s) / 2, c0 = (c - s) / 2;
-  for (int32_t y = 0; y < s; y++)
-    for (int32_t x = 0; x < s; x++) {
-      const int64_t sy = y + r0, sx = x + c0;
-      dst[(size_t)y * s + x] = sy >= 0 && sy < r && sx >= 0 && sx < c ? src[sy * c + sx] : 0.0f;
-    }
 }
 
 /* one 3-D map held as a NiftiVol view on a buffer */
@@ -49,116 +40,133 @@ void import_check_not_constant(const NiftiVol *v, const char *what) {
              "%s '%s': every voxel is %g", what, v->path, (double)lo);
 }
 
-void import_check_dwi(const NiftiVol *v) {
-  const int64_t nvox = v->nx * v->ny * v->nz;
-  for (int64_t t = 0; t < v->nt; t++) {
-    const float *d = v->data + t * nvox;
-    float hi = 0;
-    for (int64_t i = 0; i < nvox; i++) {
-      if (d[i] < 0) {
-        const int64_t x = i % v->nx, y = (i / v->nx) % v->ny, z = i / (v->nx * v->ny);
-        cs_fatal("diffusion signals are magnitudes (>= 0): give the magnitude DWI series, not phase or a "
-                 "difference image (check scl_slope/scl_inter)",
-                 "--dwi '%s': voxel (%lld,%lld,%lld) of volume %lld has negative signal %g", v->path, (long long)x,
-                 (long long)y, (long long)z, (long long)t, (double)d[i]);
-      }
-      hi = fmaxf(hi, d[i]);
-    }
-    if (!(hi > 0))
-      cs_fatal("give the acquired DWI series (every volume must hold signal; drop empty volumes and their bvals/bvecs "
-               "entries)",
-               "--dwi '%s': volume %lld is all zero", v->path, (long long)t);
+/* the subject's maps on the label grid: fitted from the DWI series (all
+ * five, have_dti) or B0 and FA as given (in[] holds them) */
+typedef struct {
+  PrepDwi fit;
+  NiftiVol in[2];
+  float *maps[PREP_MAPS];
+  int have_dti;
+} ImportMaps;
+
+static void import_read_labels(const ImportSpec *sp, NiftiVol *lab) {
+  niftivol_read(lab, sp->labels);
+  niftivol_check_finite(lab);
+  CS_CHECK(lab->nt == 1, "give a 3-D label volume", "%s: label volume has %lld volumes", sp->labels, (long long)lab->nt);
+}
+
+/* dwi mode: the fitted maps, written as NIfTI to --nifti-out when asked */
+static void import_fit_dwi(const ImportSpec *sp, const NiftiVol *lab, ImportMaps *m) {
+  prep_dwi_fit(&m->fit, sp->dwi, sp->bvals, sp->bvecs, lab);
+  for (int i = 0; i < PREP_MAPS; i++) m->maps[i] = m->fit.maps[i];
+  m->have_dti = 1;
+  niftivol_free(&m->fit.dwi);
+  if (!sp->nifti_out) return;
+  textio_mkdir_p(sp->nifti_out, "choose a writable --nifti-out directory");
+  for (int i = 0; i < PREP_MAPS; i++) {
+    char p[4200];
+    snprintf(p, sizeof p, "%s/sub-%03d_%s.nii.gz", sp->nifti_out, sp->subject, PREP_MAP_NAMES[i]);
+    NiftiVol view = vol_view(lab, m->maps[i]);
+    niftivol_write(p, &view, 1, m->maps[i]);
   }
 }
 
-int32_t import_subject(const ImportSpec *sp) {
-  CS_CHECK(sp->labels, "pass --labels LABELS.nii.gz", "import: a label volume is required");
-  CS_CHECK((sp->b0 && sp->fa) != (sp->dwi != NULL), "give either --b0 and --fa, or --dwi with --bvals and --bvecs",
-           "import: choose one input mode");
-  CS_CHECK(sp->size >= 16 && sp->size <= 4096, "use --size between 16 and 4096", "import: size %d", sp->size);
-  NiftiVol lab;
-  niftivol_read(&lab, sp->labels);
-  niftivol_check_finite(&lab);
-  CS_CHECK(lab.nt == 1, "give a 3-D label volume", "%s: label volume has %lld volumes", sp->labels, (long long)lab.nt);
-  const int64_t nvox = lab.nx * lab.ny * lab.nz;
-  float *maps[5] = {0}; /* b0 fa md ad rd, each [nvox] in the label grid */
-  NiftiVol in[2];
-  int have_dti = 0;
-  if (sp->dwi) {
-    NiftiVol dwi;
-    niftivol_read(&dwi, sp->dwi);
-    niftivol_check_finite(&dwi);
-    import_check_dwi(&dwi);
-    niftivol_check_same_grid(&dwi, &lab);
-    double *bv = NULL, *bg = NULL;
-    dti_read_bvals_bvecs(sp->bvals, sp->bvecs, (int32_t)dwi.nt, &bv, &bg);
-    DtiModel m;
-    dti_model_init(&m, bv, bg, (int32_t)dwi.nt, sp->bvals);
-    for (int i = 0; i < 5; i++) maps[i] = mallocCheck((size_t)nvox * sizeof(float));
-    dti_fit_volume(&m, dwi.data, nvox, maps[0], maps[1], maps[2], maps[3], maps[4]); /* volume-major, as NIfTI */
-    have_dti = 1;
-    if (sp->nifti_out) {
-      static const char *nm[5] = {"b0", "fa", "md", "ad", "rd"};
-      textio_mkdir_p(sp->nifti_out, "choose a writable --nifti-out directory");
-      for (int i = 0; i < 5; i++) {
-        char p[4200];
-        snprintf(p, sizeof p, "%s/sub-%03d_%s.nii.gz", sp->nifti_out, sp->subject, nm[i]);
-        NiftiVol view = vol_view(&lab, maps[i]);
-        niftivol_write(p, &view, 1, maps[i]);
-      }
-    }
-    dti_model_free(&m);
-    free(bv), free(bg);
-    niftivol_free(&dwi);
-  } else {
-    const char *paths[2] = {sp->b0, sp->fa};
-    for (int i = 0; i < 2; i++) {
-      niftivol_read(&in[i], paths[i]);
-      niftivol_check_finite(&in[i]);
-      CS_CHECK(in[i].nt == 1, "give 3-D maps", "%s: has %lld volumes, expected a 3-D map", paths[i], (long long)in[i].nt);
-      niftivol_check_same_grid(&in[i], &lab);
-      import_check_not_constant(&in[i], i == 0 ? "--b0" : "--fa");
-      maps[i] = in[i].data;
-    }
-    for (int64_t v = 0; v < nvox; v++)
-      if (maps[1][v] < -1e-3f || maps[1][v] > 1.001f)
-        cs_fatal("pass the FA map as --fa (values in [0, 1]) and the B0 as --b0", "%s: FA value %g at voxel %lld is outside [0, 1]",
-                 sp->fa, (double)maps[1][v], (long long)v);
+/* maps mode: B0 and FA as given, on the label grid, FA within its bounds */
+static void import_read_maps(const ImportSpec *sp, const NiftiVol *lab, ImportMaps *m) {
+  const char *paths[2] = {sp->b0, sp->fa};
+  for (int i = 0; i < 2; i++) {
+    niftivol_read(&m->in[i], paths[i]);
+    niftivol_check_finite(&m->in[i]);
+    CS_CHECK(m->in[i].nt == 1, "give 3-D maps", "%s: has %lld volumes, expected a 3-D map", paths[i],
+             (long long)m->in[i].nt);
+    niftivol_check_same_grid(&m->in[i], lab);
+    import_check_not_constant(&m->in[i], i == 0 ? "--b0" : "--fa");
+    m->maps[i] = m->in[i].data;
   }
+  const int64_t v = prep_fa_invalid(m->maps[PREP_FA], lab->nx * lab->ny * lab->nz);
+  if (v >= 0)
+    cs_fatal("pass the FA map as --fa (values in [0, 1]) and the B0 as --b0", "%s: FA value %g at voxel %lld is outside [0, 1]",
+             sp->fa, (double)m->maps[PREP_FA][v], (long long)v);
+}
+
+static void import_maps_free(ImportMaps *m) {
+  if (m->have_dti) prep_dwi_free(&m->fit);
+  else niftivol_free(&m->in[0]), niftivol_free(&m->in[1]);
+}
+
+/* a label voxel's ROI id (io/labels.h), fatal on a value outside the label map */
+static uint8_t import_label(const ImportSpec *sp, float v, int64_t s) {
+  const int iv = (int)lrintf(v);
+  if (fabsf(v - (float)iv) > 1e-3f)
+    cs_fatal("give an integer label volume (ROI ids 0..8, or PAM50 tract values with --label-map pam50)",
+             "%s: non-integer label %g in axial slice %lld", sp->labels, (double)v, (long long)s);
+  const int roi = sp->label_kind == IMPORT_LABELS_PAM50 ? import_map_pam50(iv) : (iv >= 0 && iv <= LABEL_MAX ? iv : -1);
+  if (roi < 0)
+    cs_fatal(sp->label_kind == IMPORT_LABELS_PAM50 ? "PAM50 values are 1..36 (tract id + 1), 0 or 37 for background"
+                                                   : "cordseg ROI ids are 0..8; for a PAM50 tract atlas use --label-map pam50",
+             "%s: label value %d in axial slice %lld is outside the label map", sp->labels, iv, (long long)s);
+  return (uint8_t)roi;
+}
+
+/* the subject's slices on the store grid (io/prep.h: import's centre crop/pad) */
+typedef struct {
+  int64_t n;
+  float *maps[PREP_MAPS]; /* [n][S][S] */
+  uint8_t *labels;        /* [n][S][S] */
+  SliceMeta *meta;
+} ImportSlices;
+
+/* native axial slice s of vol (store orientation) onto the S x S grid, sy x sx native pixels per grid
+ * pixel (io/prep.h: a crop/pad at the native spacing; labels take the nearest pixel) */
+static void import_grid_slice(const NiftiVol *vol, const NiftiAxial *ax, int64_t s, int32_t S, double sy, double sx,
+                              int labels, float *tmp, float *dst) {
+  int64_t r, c;
+  double cr, cc;
+  niftigeom_axial_slice(vol, ax, 0, s, tmp, &r, &c);
+  prep_centre_fov(r, c, S, S, prep_same_spacing(sy, sx), &cr, &cc);
+  if (labels) prep_grid_labels(tmp, r, c, cr, cc, sy, sx, S, S, dst);
+  else prep_grid_slice(tmp, r, c, cr, cc, sy, sx, S, S, dst);
+}
+
+static void import_slices(const ImportSpec *sp, const NiftiVol *lab, const ImportMaps *m, ImportSlices *out) {
   NiftiAxial ax;
-  niftigeom_axial_axes(&lab, &ax);
-  const int64_t nsl = niftigeom_axial_count(&lab, &ax);
+  niftigeom_axial_axes(lab, &ax);
+  const int64_t nsl = niftigeom_axial_count(lab, &ax), nvox = lab->nx * lab->ny * lab->nz;
   const int32_t S = sp->size;
   const size_t plane = (size_t)S * S;
-  float *out[5] = {0}, *tmp = mallocCheck((size_t)nvox * sizeof(float)), *lf = mallocCheck(plane * sizeof(float));
-  for (int i = 0; i < (have_dti ? 5 : 2); i++) out[i] = mallocCheck((size_t)nsl * plane * sizeof(float));
-  uint8_t *labels = mallocCheck((size_t)nsl * plane);
-  SliceMeta *meta = callocCheck((size_t)nsl, sizeof(SliceMeta));
+  const int nmaps = m->have_dti ? PREP_MAPS : 2;
+  /* --spacing: native pixels per store pixel; at the native spacing (or without it) a crop/pad */
+  double sy = sp->spacing > 0 ? sp->spacing / ax.row_mm : 1, sx = sp->spacing > 0 ? sp->spacing / ax.col_mm : 1;
+  if (prep_same_spacing(sy, sx)) sy = sx = 1;
+  const float row_mm = sy == 1 && sx == 1 ? (float)ax.row_mm : (float)sp->spacing;
+  const float col_mm = sy == 1 && sx == 1 ? (float)ax.col_mm : (float)sp->spacing;
+  memset(out, 0, sizeof *out);
+  out->n = nsl;
+  float *tmp = mallocCheck((size_t)nvox * sizeof(float)), *lf = mallocCheck(plane * sizeof(float));
+  for (int i = 0; i < nmaps; i++) out->maps[i] = mallocCheck((size_t)nsl * plane * sizeof(float));
+  out->labels = mallocCheck((size_t)nsl * plane);
+  out->meta = callocCheck((size_t)nsl, sizeof(SliceMeta));
   for (int64_t s = 0; s < nsl; s++) {
-    int64_t r, c;
-    for (int i = 0; i < (have_dti ? 5 : 2); i++) {
-      NiftiVol view = vol_view(&lab, maps[i]);
-      niftigeom_axial_slice(&view, &ax, 0, s, tmp, &r, &c);
-      fit_square(tmp, r, c, out[i] + s * plane, S);
+    for (int i = 0; i < nmaps; i++) {
+      NiftiVol view = vol_view(lab, m->maps[i]);
+      import_grid_slice(&view, &ax, s, S, sy, sx, 0, tmp, out->maps[i] + s * plane);
     }
-    niftigeom_axial_slice(&lab, &ax, 0, s, tmp, &r, &c);
-    fit_square(tmp, r, c, lf, S);
-    for (size_t p = 0; p < plane; p++) {
-      const float v = lf[p];
-      const int iv = (int)lrintf(v);
-      if (fabsf(v - (float)iv) > 1e-3f)
-        cs_fatal("give an integer label volume (ROI ids 0..8, or PAM50 tract values with --label-map pam50)",
-                 "%s: non-integer label %g in axial slice %lld", sp->labels, (double)v, (long long)s);
-      const int roi = sp->label_kind == IMPORT_LABELS_PAM50 ? import_map_pam50(iv) : (iv >= 0 && iv <= 8 ? iv : -1);
-      if (roi < 0)
-        cs_fatal(sp->label_kind == IMPORT_LABELS_PAM50 ? "PAM50 values are 1..36 (tract id + 1), 0 or 37 for background"
-                                                       : "cordseg ROI ids are 0..8; for a PAM50 tract atlas use --label-map pam50",
-                 "%s: label value %d in axial slice %lld is outside the label map", sp->labels, iv, (long long)s);
-      labels[s * plane + p] = (uint8_t)roi;
-    }
-    meta[s] = (SliceMeta){.subject = sp->subject, .slice = (int32_t)s, .level = sp->level,
-                          .spacing = {(float)ax.row_mm, (float)ax.col_mm}};
+    import_grid_slice(lab, &ax, s, S, sy, sx, 1, tmp, lf);
+    for (size_t p = 0; p < plane; p++) out->labels[s * plane + p] = import_label(sp, lf[p], s);
+    out->meta[s] = (SliceMeta){.subject = sp->subject, .slice = (int32_t)s, .level = sp->level,
+                               .spacing = {row_mm, col_mm}};
   }
+  free(tmp), free(lf);
+}
+
+static void import_slices_free(ImportSlices *sl) {
+  for (int i = 0; i < PREP_MAPS; i++) free(sl->maps[i]);
+  free(sl->labels), free(sl->meta);
+}
+
+/* the slices appended to the store (created when missing), replaced atomically */
+static void import_store(const ImportSpec *sp, int have_dti, const ImportSlices *sl) {
+  const int32_t S = sp->size;
   H5Store st;
   struct stat sb;
   if (stat(sp->store, &sb) == 0) h5store_open_append(&st, sp->store, sp->created_by);
@@ -166,15 +174,29 @@ int32_t import_subject(const ImportSpec *sp) {
   CS_CHECK(st.h == S && st.w == S, "use the store's --size, or write to a new store",
            "%s: store slices are %dx%d, import size is %dx%d", sp->store, st.h, st.w, S, S);
   /* a store without MD/AD/RD takes B0/FA only; one with them needs them (h5store says so) */
-  h5store_append(&st, (int32_t)nsl, out[0], out[1], st.has_dti ? out[2] : NULL, st.has_dti ? out[3] : NULL,
-                 st.has_dti ? out[4] : NULL, labels, meta);
+  float *const *m = sl->maps;
+  h5store_append(&st, (int32_t)sl->n, m[PREP_B0], m[PREP_FA], st.has_dti ? m[PREP_MD] : NULL,
+                 st.has_dti ? m[PREP_AD] : NULL, st.has_dti ? m[PREP_RD] : NULL, sl->labels, sl->meta);
   h5store_commit(&st);
-  for (int i = 0; i < 5; i++) free(out[i]);
-  if (have_dti)
-    for (int i = 0; i < 5; i++) free(maps[i]);
-  else
-    niftivol_free(&in[0]), niftivol_free(&in[1]);
+}
+
+int32_t import_subject(const ImportSpec *sp) {
+  CS_CHECK(sp->labels, "pass --labels LABELS.nii.gz", "import: a label volume is required");
+  CS_CHECK((sp->b0 && sp->fa) != (sp->dwi != NULL), "give either --b0 and --fa, or --dwi with --bvals and --bvecs",
+           "import: choose one input mode");
+  CS_CHECK(sp->size >= 16 && sp->size <= 4096, "use --size between 16 and 4096", "import: size %d", sp->size);
+  CS_CHECK(sp->spacing == 0 || (sp->spacing >= 0.05 && sp->spacing <= 10), "use --spacing between 0.05 and 10 mm",
+           "import: spacing %g", sp->spacing);
+  NiftiVol lab;
+  import_read_labels(sp, &lab);
+  ImportMaps m = {0};
+  if (sp->dwi) import_fit_dwi(sp, &lab, &m);
+  else import_read_maps(sp, &lab, &m);
+  ImportSlices sl;
+  import_slices(sp, &lab, &m, &sl);
+  import_store(sp, m.have_dti, &sl);
+  import_slices_free(&sl);
+  import_maps_free(&m);
   niftivol_free(&lab);
-  free(tmp), free(lf), free(labels), free(meta);
-  return (int32_t)nsl;
+  return (int32_t)sl.n;
 }

@@ -1,15 +1,19 @@
 /* io/import.h: one subject from NIfTI into the HDF5 slice store
  * (`cordseg import`). Two modes:
  *  - maps:  B0 and FA volumes (+ optional MD/AD/RD) and a label volume;
- *  - dwi:   a 4-D DWI series + FSL bvals/bvecs, fitted with io/dti.c (same code
- *           as the phantom) into B0/FA/MD/AD/RD (optionally written as NIfTI),
- *           and a label volume.
+ *  - dwi:   a 4-D DWI series + FSL bvals/bvecs, fitted by io/prep.h (the
+ *           code segment uses; io/dti.c, as the phantom) into B0/FA/MD/AD/RD
+ *           (optionally written as NIfTI), and a label volume.
  * Label volumes are either cordseg ROI ids (0..8, io/labels.h) or a PAM50-style
  * tract atlas (IMPORT_LABELS_PAM50): voxel value v = PAM50 tract id v-1
  * (info_label.txt), 0 = background, 37 (CSF) = background. Tracts 0-3 ->
  * dorsal column, 4-13 -> lateral, 14-29 -> ventral, 30-35 -> gray matter;
  * even ids are the atlas's "left", odd ids "right".
- * Axial slices are centre-cropped / zero-padded to size x size.
+ * Axial slices are centre-cropped / zero-padded to size x size (io/prep.h);
+ * with spacing > 0 they are first resampled to spacing x spacing mm pixels
+ * (maps bilinear, labels nearest; around the field-of-view centre, as
+ * `segment` does), unless already at that spacing (then byte-identical to no
+ * --spacing). The slices' spacing in the store says what was done.
  * defines: ImportLabels, ImportSpec, import_subject, import_map_pam50 */
 #ifndef CORDSEG_IO_IMPORT_H
 #define CORDSEG_IO_IMPORT_H
@@ -29,6 +33,8 @@ typedef struct {
   int32_t subject;                /* subject id */
   int32_t level;                  /* vertebral level for every slice (0 unknown) */
   int32_t size;                   /* slice size after crop/pad */
+  double spacing;                 /* > 0: resample to this pixel size (mm, io/prep.h) unless the
+                                   * slices already have it; 0: native spacing, crop/pad only */
   const char *created_by;         /* the command line */
 } ImportSpec;
 
@@ -37,8 +43,6 @@ typedef struct {
 int32_t import_subject(const ImportSpec *spec);
 /* PAM50 tract value (1..36; 0/37 background) -> ROI id 0..8; -1 if invalid */
 int import_map_pam50(int value);
-/* fatal naming the file: a 4-D DWI series with a negative signal or an
- * all-zero volume; a map whose voxels are all equal (what names the option) */
-void import_check_dwi(const NiftiVol *v);
+/* fatal naming the file: a map whose voxels are all equal (what names the option) */
 void import_check_not_constant(const NiftiVol *v, const char *what);
 #endif

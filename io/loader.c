@@ -21,36 +21,6 @@ void augment_config_default(AugmentConfig *a) {
                        .translate_px = 8, .brightness = 0.1f};
 }
 
-/* quickselect the k-th smallest of v[0..n) (v is reordered) */
-static float select_kth(float *v, int32_t n, int32_t k) {
-  int32_t lo = 0, hi = n - 1;
-  while (lo < hi) {
-    float p = v[lo + (hi - lo) / 2];
-    int32_t i = lo, j = hi;
-    while (i <= j) {
-      while (v[i] < p) i++;
-      while (v[j] > p) j--;
-      if (i <= j) {
-        float t = v[i];
-        v[i] = v[j], v[j] = t, i++, j--;
-      }
-    }
-    if (k <= j) hi = j;
-    else if (k >= i) lo = i;
-    else return v[k];
-  }
-  return v[k];
-}
-
-void loader_normalize_b0(float *b0, int32_t hw) {
-  float *tmp = mallocCheck(sizeof(float) * (size_t)hw);
-  memcpy(tmp, b0, sizeof(float) * (size_t)hw);
-  float hi = select_kth(tmp, hw, (int32_t)(0.995 * (hw - 1)));
-  free(tmp);
-  float inv = hi > 0 ? 1.0f / hi : 1.0f;
-  for (int32_t i = 0; i < hw; i++) b0[i] *= inv;
-}
-
 void augment_apply(const AugmentConfig *a, Rng *rng, int32_t C, int32_t h, int32_t w, const float *x,
                    const uint8_t *y, float *xo, uint8_t *yo) {
   /* fixed draw order: flip, scale, aspect, tx, ty, brightness */
@@ -87,29 +57,17 @@ void augment_apply(const AugmentConfig *a, Rng *rng, int32_t C, int32_t h, int32
     }
 }
 
-const char *input_kind_name(InputKind k) {
-  static const char *const NAMES[] = {"?", "b0", "fa", "b0+fa"}; /* INPUT_KIND_NAMES, by value */
-  return k >= INPUT_B0 && k <= INPUT_B0_FA ? NAMES[k] : "?";
-}
-
-int input_kind_parse(const char *name) {
-  for (int v = INPUT_B0; v <= INPUT_B0_FA; v++)
-    if (!strcmp(name, input_kind_name((InputKind)v))) return v;
-  return -1;
-}
-
 void loader_load_slice(const H5Store *s, int32_t idx, InputKind kind, float *x, uint8_t *y, float *scratch) {
   const size_t hw = (size_t)s->h * s->w;
   float *b0 = scratch, *fa = scratch + hw;
   h5store_read_slices(s, &idx, 1, kind != INPUT_FA ? b0 : NULL, kind != INPUT_B0 ? fa : NULL, y);
   int ch = 0;
   if (kind != INPUT_FA) {
-    loader_normalize_b0(b0, (int32_t)hw);
+    prep_normalize_b0(b0, (int32_t)hw);
     memcpy(x + ch++ * hw, b0, sizeof(float) * hw);
   }
   if (kind != INPUT_B0) {
-    float *d = x + ch++ * hw;
-    for (size_t i = 0; i < hw; i++) d[i] = fa[i] < 0 ? 0 : fa[i] > 1 ? 1 : fa[i];
+    prep_clamp_fa(fa, x + ch++ * hw, hw);
   }
 }
 

@@ -9,32 +9,23 @@
  * position), so results do not depend on world size: horizontal flip with the
  * L<->R label swap (io/labels.h), isotropic scale, aspect, translation (images
  * bilinear, labels nearest), b0 brightness.
- * Normalisation: b0 divided by its slice's 99.5th percentile (values ~[0,1]),
- * FA clamped to [0,1].
+ * Normalisation: io/prep.h (b0 divided by its slice's 99.5th percentile,
+ * FA clamped to [0,1]), the rule segment applies too.
  * Prefetch: one I/O thread per loader fills the next batch while the trainer
  * uses the current one (double buffer); the fold is read and normalised once
  * into memory, augmentation may use several threads (loader_set_threads).
  * Output: x float [batch][Cin][H][W] (Cin 1 for b0 or fa, 2 for b0+fa in that
  * order), y uint8 [batch][H][W].
- * defines: InputKind, INPUT_KIND_NAMES, input_kind_name, input_kind_parse, AugmentConfig, augment_config_default, Loader,
+ * defines: AugmentConfig, augment_config_default, Loader,
  *          loader_init, loader_seek, loader_set_threads, loader_next, loader_free, loader_steps_per_epoch,
- *          loader_load_slice, loader_normalize_b0, augment_apply */
+ *          loader_load_slice, augment_apply */
 #ifndef CORDSEG_IO_LOADER_H
 #define CORDSEG_IO_LOADER_H
 #include <stdint.h>
 
 #include "core/common.h"
 #include "io/h5store.h"
-
-typedef enum { INPUT_B0 = 1, INPUT_FA = 2, INPUT_B0_FA = 3 } InputKind;
-static inline int input_channels(InputKind k) { return k == INPUT_B0_FA ? 2 : 1; }
-/* the names of the input kinds by value, '|'-separated (value 0 is none):
- * the one spelling the config key `input`, the options and the logs use */
-#define INPUT_KIND_NAMES "|b0|fa|b0+fa"
-/* "b0", "fa" or "b0+fa" ("?" for another value) */
-const char *input_kind_name(InputKind k);
-/* the inverse; -1 when name is none of them */
-int input_kind_parse(const char *name);
+#include "io/prep.h" /* InputKind, the normalisation */
 
 typedef struct {
   int enabled;
@@ -69,7 +60,6 @@ void loader_free(Loader *l);
  * normalised, fa clamped to [0,1], channel order b0 then fa), y [H][W] (may be
  * NULL); scratch holds 2*H*W floats */
 void loader_load_slice(const H5Store *s, int32_t idx, InputKind kind, float *x, uint8_t *y, float *scratch);
-void loader_normalize_b0(float *b0, int32_t hw);
 /* one sample: in x [C][H][W] / y [H][W] -> out; rng decides the parameters;
  * brightness scales channel 0 (the caller zeroes it when channel 0 is FA) */
 void augment_apply(const AugmentConfig *a, Rng *rng, int32_t C, int32_t h, int32_t w, const float *x,

@@ -19,10 +19,6 @@
 #define HINT_W "check free disk space and write permission of the output directory"
 #define HINT_R "the model file is truncated or not written by `cordseg export`; export it again"
 
-static const char *input_name(InputKind k) { return k == INPUT_B0 ? "b0" : k == INPUT_FA ? "fa" : "b0+fa"; }
-static int input_parse(const char *s) {
-  return !strcmp(s, "b0") ? INPUT_B0 : !strcmp(s, "fa") ? INPUT_FA : !strcmp(s, "b0+fa") ? INPUT_B0_FA : -1;
-}
 
 static void write_f32(hid_t g, const char *path, const char *name, const float *v, size_t n) {
   hsize_t d = n;
@@ -74,116 +70,138 @@ static void store_spacing(const char *store, double sp[2]) {
   h5store_close(&s);
 }
 
+/* one run to export: its provenance, config, validation thresholds and checkpoint */
+typedef struct {
+  RunInfo ri;
+  TrainConfig cfg;
+  int sigmoid;
+  double thr[LABEL_COUNT];
+  char ckpt[4400];
+  CkptState st;
+} ExportRun;
+
+static void export_read_run(const char *run, ExportRun *r) {
+  char p[4400], err[4600];
+  if (runinfo_read(run, &r->ri, err, sizeof err))
+    cs_fatal("give run directories written by `cordseg train` (each holds run.json)", "%s", err);
+  config_defaults(&r->cfg);
+  rundir_path(p, sizeof p, run, "config.ini");
+  config_load(&r->cfg, p);
+  CS_CHECK(r->cfg.classes == LABEL_COUNT, "export knows the 9 labels of io/labels.h", "'%s': classes = %d", p,
+           r->cfg.classes);
+  r->sigmoid = r->cfg.loss == LOSS_KIND_HDL;
+  for (int c = 0; c < LABEL_COUNT; c++) r->thr[c] = 0.5;
+  rundir_path(p, sizeof p, run, "eval/thresholds.txt");
+  int sg = 0;
+  if (r->sigmoid && evalio_thresholds_read(p, &sg, r->thr, LABEL_COUNT, err, sizeof err))
+    cs_fatal("run `cordseg evaluate RUN_DIR` first: a sigmoid (HDL) model needs its validation thresholds", "%s", err);
+  rundir_path(r->ckpt, sizeof r->ckpt, run, "ckpt/best.h5");
+  if (access(r->ckpt, R_OK) != 0) rundir_path(r->ckpt, sizeof r->ckpt, run, "ckpt/last.h5");
+  CS_CHECK(access(r->ckpt, R_OK) == 0, "train the run first", "run '%s' has no checkpoint (%s)", run, r->ckpt);
+  ckpt_peek(r->ckpt, &r->st, NULL);
+}
+
+/* the members of one file share arm, input kind, output kind and slice size */
+static void export_check_alike(const char *run0, const ExportRun *a, const char *run, const ExportRun *b) {
+  CS_CHECK(!strcmp(b->ri.arm, a->ri.arm), "export the runs of one arm (e.g. the 5 folds of vgg16-hdl-b0) per file",
+           "run '%s' is arm %s, run '%s' is arm %s", run0, a->ri.arm, run, b->ri.arm);
+  CS_CHECK(b->cfg.input == a->cfg.input, "export runs of one input kind per file", "run '%s' takes %s, run '%s' takes %s",
+           run0, input_kind_name(a->cfg.input), run, input_kind_name(b->cfg.input));
+  CS_CHECK(b->sigmoid == a->sigmoid, "export runs with one output kind (sigmoid or softmax) per file",
+           "runs '%s' and '%s' differ in their loss", run0, run);
+  CS_CHECK(b->st.height == a->st.height && b->st.width == a->st.width, "export runs trained on one slice size per file",
+           "run '%s' was trained on %dx%d slices, run '%s' on %dx%d", run0, a->st.height, a->st.width, run,
+           b->st.height, b->st.width);
+}
+
+/* the root attributes (io/model.h), from the first run */
+static void export_write_header(hid_t f, const char *tmp, int32_t n, const ExportRun *r, const char *created_by,
+                                const char *git) {
+  double spacing[2] = {NAN, NAN};
+  store_spacing(r->cfg.store, spacing);
+  h5_attr_write_string(f, tmp, "schema", MODEL_SCHEMA);
+  h5_attr_write_i64(f, tmp, "schema_version", MODEL_VERSION);
+  h5_attr_write_i64(f, tmp, "members", n);
+  h5_attr_write_string(f, tmp, "input", input_kind_name(r->cfg.input));
+  h5_attr_write_string(f, tmp, "normalisation",
+                       "per slice on the model grid: b0 / its 99.5th percentile; fa clamped to [0, 1]; channel "
+                       "order b0, fa");
+  h5_attr_write_string(f, tmp, "loss", r->cfg.loss == LOSS_KIND_HDL ? "hdl" : r->cfg.loss == LOSS_KIND_CE ? "ce" : "hybrid");
+  h5_attr_write_string(f, tmp, "mode", r->sigmoid ? "sigmoid" : "argmax");
+  h5_attr_write_i64(f, tmp, "height", r->st.height);
+  h5_attr_write_i64(f, tmp, "width", r->st.width);
+  h5_attr_write_f64(f, tmp, "spacing_row", spacing[0]);
+  h5_attr_write_f64(f, tmp, "spacing_col", spacing[1]);
+  char names[1024] = "", ids[64] = "";
+  for (int c = 0; c < LABEL_COUNT; c++) {
+    size_t l = strlen(names), li = strlen(ids);
+    snprintf(names + l, sizeof names - l, "%s%s", c ? ";" : "", LABEL_NAMES[c]);
+    snprintf(ids + li, sizeof ids - li, "%s%d", c ? " " : "", c);
+  }
+  h5_attr_write_string(f, tmp, "class_names", names);
+  h5_attr_write_string(f, tmp, "label_ids", ids);
+  h5_attr_write_string(f, tmp, "arm", r->ri.arm);
+  h5_attr_write_string(f, tmp, "created_by", created_by ? created_by : "");
+  h5_attr_write_string(f, tmp, "git", git ? git : "");
+}
+
+/* group member_NN: the checkpoint's weights (sized by the file, checked
+ * against the run's config), thresholds and provenance */
+static void export_write_member(hid_t f, const char *tmp, int32_t i, ExportRun *r) {
+  UnetConfig u;
+  config_unet(&r->cfg, &u);
+  size_t want = 0;
+  double macs = 0;
+  unet_count(&u, r->st.height, r->st.width, &want, &macs);
+  ModelState ms;
+  ckpt_read_weights(r->ckpt, &ms, &r->st);
+  CS_CHECK(ms.np == want, "export the checkpoint of this run's own config",
+           "checkpoint '%s' holds %zu parameters, its run's config makes %zu", r->ckpt, ms.np, want);
+  char gname[32];
+  snprintf(gname, sizeof gname, "member_%02d", i);
+  hid_t g = H5Gcreate2(f, gname, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+  H5_CHECK(g, tmp, gname, HINT_W);
+  write_f32(g, tmp, "params", ms.params, ms.np);
+  write_f32(g, tmp, "buffers", ms.buffers, ms.nb);
+  write_f64(g, tmp, "thresholds", r->thr, LABEL_COUNT);
+  char *text = config_format(&r->cfg);
+  h5_attr_write_string(g, tmp, "config", text);
+  free(text);
+  const RunInfo *ri = &r->ri;
+  h5_attr_write_string(g, tmp, "config_hash", ri->config_hash);
+  h5_attr_write_string(g, tmp, "folds_hash", ri->folds_hash);
+  h5_attr_write_string(g, tmp, "data_checksum", ri->data_checksum);
+  h5_attr_write_string(g, tmp, "git", ri->git);
+  h5_attr_write_string(g, tmp, "run", ri->name);
+  h5_attr_write_string(g, tmp, "arm", ri->arm);
+  h5_attr_write_string(g, tmp, "ckpt", r->ckpt);
+  h5_attr_write_i64(g, tmp, "fold", ri->fold);
+  h5_attr_write_i64(g, tmp, "seed", ri->seed);
+  h5_attr_write_i64(g, tmp, "epoch", r->st.epoch);
+  h5_attr_write_i64(g, tmp, "height", r->st.height);
+  h5_attr_write_i64(g, tmp, "width", r->st.width);
+  H5Gclose(g);
+  model_state_free(&ms);
+}
+
 void model_export(const char *out, const char *const *runs, int32_t n, const char *created_by, const char *git) {
   CS_CHECK(n >= 1 && n <= MODEL_MAX_MEMBERS, "give 1 to 64 run directories", "export: %d runs", n);
   h5_quiet();
-  char tmp[4200], p[4400], err[4600], ckpt[4400];
-  RunInfo first;
-  TrainConfig c0;
-  double spacing[2] = {NAN, NAN};
+  char tmp[4200];
   atomic_begin(out, tmp, sizeof tmp);
   hid_t f = -1;
-  int32_t h0 = 0, w0 = 0;
+  ExportRun *first = callocCheck(1, sizeof *first), *r = callocCheck(1, sizeof *r);
   for (int32_t i = 0; i < n; i++) {
-    RunInfo ri;
-    if (evalio_run_read(runs[i], &ri, err, sizeof err))
-      cs_fatal("give run directories written by `cordseg train` (each holds run.json)", "%s", err);
-    TrainConfig cfg;
-    config_defaults(&cfg);
-    rundir_path(p, sizeof p, runs[i], "config.ini");
-    config_load(&cfg, p);
-    CS_CHECK(cfg.classes == LABEL_COUNT, "export knows the 9 labels of io/labels.h", "'%s': classes = %d", p,
-             cfg.classes);
-    const int sigmoid = cfg.loss == LOSS_KIND_HDL;
-    if (i == 0) first = ri, c0 = cfg;
+    export_read_run(runs[i], i ? r : first);
+    if (i) export_check_alike(runs[0], first, runs[i], r);
     else {
-      CS_CHECK(!strcmp(ri.arm, first.arm), "export the runs of one arm (e.g. the 5 folds of vgg16-hdl-b0) per file",
-               "run '%s' is arm %s, run '%s' is arm %s", runs[0], first.arm, runs[i], ri.arm);
-      CS_CHECK(cfg.input == c0.input, "export runs of one input kind per file", "run '%s' takes %s, run '%s' takes %s",
-               runs[0], input_name(c0.input), runs[i], input_name(cfg.input));
-      CS_CHECK(sigmoid == (c0.loss == LOSS_KIND_HDL), "export runs with one output kind (sigmoid or softmax) per file",
-               "runs '%s' and '%s' differ in their loss", runs[0], runs[i]);
-    }
-    double thr[LABEL_COUNT];
-    for (int c = 0; c < LABEL_COUNT; c++) thr[c] = 0.5;
-    rundir_path(p, sizeof p, runs[i], "eval/thresholds.txt");
-    if (sigmoid) {
-      int sg = 0;
-      if (evalio_thresholds_read(p, &sg, thr, LABEL_COUNT, err, sizeof err))
-        cs_fatal("run `cordseg evaluate RUN_DIR` first: a sigmoid (HDL) model needs its validation thresholds", "%s",
-                 err);
-    }
-    rundir_path(ckpt, sizeof ckpt, runs[i], "ckpt/best.h5");
-    if (access(ckpt, R_OK) != 0) rundir_path(ckpt, sizeof ckpt, runs[i], "ckpt/last.h5");
-    CS_CHECK(access(ckpt, R_OK) == 0, "train the run first", "run '%s' has no checkpoint (%s)", runs[i], ckpt);
-    CkptState st;
-    ckpt_peek(ckpt, &st, NULL);
-    if (i == 0) {
-      h0 = st.height, w0 = st.width;
-      store_spacing(cfg.store, spacing);
       f = H5Fcreate(tmp, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
       H5_CHECK(f, tmp, "create", HINT_W);
-      h5_attr_write_string(f, tmp, "schema", MODEL_SCHEMA);
-      h5_attr_write_i64(f, tmp, "schema_version", MODEL_VERSION);
-      h5_attr_write_i64(f, tmp, "members", n);
-      h5_attr_write_string(f, tmp, "input", input_name(cfg.input));
-      h5_attr_write_string(f, tmp, "normalisation",
-                           "per slice on the model grid: b0 / its 99.5th percentile; fa clamped to [0, 1]; channel "
-                           "order b0, fa");
-      h5_attr_write_string(f, tmp, "loss", cfg.loss == LOSS_KIND_HDL ? "hdl" : cfg.loss == LOSS_KIND_CE ? "ce" : "hybrid");
-      h5_attr_write_string(f, tmp, "mode", sigmoid ? "sigmoid" : "argmax");
-      h5_attr_write_i64(f, tmp, "height", st.height);
-      h5_attr_write_i64(f, tmp, "width", st.width);
-      h5_attr_write_f64(f, tmp, "spacing_row", spacing[0]);
-      h5_attr_write_f64(f, tmp, "spacing_col", spacing[1]);
-      char names[1024] = "", ids[64] = "";
-      for (int c = 0; c < LABEL_COUNT; c++) {
-        size_t l = strlen(names), li = strlen(ids);
-        snprintf(names + l, sizeof names - l, "%s%s", c ? ";" : "", LABEL_NAMES[c]);
-        snprintf(ids + li, sizeof ids - li, "%s%d", c ? " " : "", c);
-      }
-      h5_attr_write_string(f, tmp, "class_names", names);
-      h5_attr_write_string(f, tmp, "label_ids", ids);
-      h5_attr_write_string(f, tmp, "arm", ri.arm);
-      h5_attr_write_string(f, tmp, "created_by", created_by ? created_by : "");
-      h5_attr_write_string(f, tmp, "git", git ? git : "");
+      export_write_header(f, tmp, n, first, created_by, git);
     }
-    CS_CHECK(st.height == h0 && st.width == w0, "export runs trained on one slice size per file",
-             "run '%s' was trained on %dx%d slices, run '%s' on %dx%d", runs[0], h0, w0, runs[i], st.height, st.width);
-    UnetConfig u;
-    config_unet(&cfg, &u);
-    Backend *be = backend_cpu_init(); /* the net only gives the buffer sizes */
-    Unet *net = unet_init(be, &u, 1, st.height, st.width);
-    ModelState ms;
-    model_state_init(&ms, net, 0);
-    ckpt_read(ckpt, &ms, &st);
-    char gname[32];
-    snprintf(gname, sizeof gname, "member_%02d", i);
-    hid_t g = H5Gcreate2(f, gname, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
-    H5_CHECK(g, tmp, gname, HINT_W);
-    write_f32(g, tmp, "params", ms.params, ms.np);
-    write_f32(g, tmp, "buffers", ms.buffers, ms.nb);
-    write_f64(g, tmp, "thresholds", thr, LABEL_COUNT);
-    char *text = config_format(&cfg);
-    h5_attr_write_string(g, tmp, "config", text);
-    free(text);
-    h5_attr_write_string(g, tmp, "config_hash", ri.config_hash);
-    h5_attr_write_string(g, tmp, "folds_hash", ri.folds_hash);
-    h5_attr_write_string(g, tmp, "data_checksum", ri.data_checksum);
-    h5_attr_write_string(g, tmp, "git", ri.git);
-    h5_attr_write_string(g, tmp, "run", ri.name);
-    h5_attr_write_string(g, tmp, "arm", ri.arm);
-    h5_attr_write_string(g, tmp, "ckpt", ckpt);
-    h5_attr_write_i64(g, tmp, "fold", ri.fold);
-    h5_attr_write_i64(g, tmp, "seed", ri.seed);
-    h5_attr_write_i64(g, tmp, "epoch", st.epoch);
-    h5_attr_write_i64(g, tmp, "height", st.height);
-    h5_attr_write_i64(g, tmp, "width", st.width);
-    H5Gclose(g);
-    model_state_free(&ms);
-    unet_free(net);
-    backend_free(be);
+    export_write_member(f, tmp, i, i ? r : first);
   }
+  free(first), free(r);
   H5_CHECK(H5Fclose(f), tmp, "close", HINT_W);
   atomic_commit(tmp, out);
 }
@@ -233,7 +251,7 @@ void model_open(ModelFile *mf, const char *path) {
   CS_CHECK(n >= 1 && n <= MODEL_MAX_MEMBERS, HINT_R, "model '%s': attribute members = %lld", path, (long long)n);
   mf->n = (int32_t)n;
   need_str(f, path, "", "input", buf, sizeof buf);
-  int in = input_parse(buf);
+  int in = input_kind_parse(buf);
   CS_CHECK(in > 0, HINT_R, "model '%s': attribute input = '%s' (b0, fa or b0+fa)", path, buf);
   mf->input = (InputKind)in;
   need_str(f, path, "", "mode", buf, sizeof buf);
@@ -278,7 +296,7 @@ void model_open(ModelFile *mf, const char *path) {
     CS_CHECK(m->epoch >= 0 && m->fold >= -1, HINT_R, "model '%s': /%s has epoch %lld, fold %lld", path, gname,
              (long long)m->epoch, (long long)m->fold);
     CS_CHECK(m->cfg.input == mf->input, HINT_R, "model '%s': /%s takes input %s, the file says %s", path, gname,
-             input_name(m->cfg.input), input_name(mf->input));
+             input_kind_name(m->cfg.input), input_kind_name(mf->input));
     CS_CHECK(m->cfg.classes == LABEL_COUNT, HINT_R, "model '%s': /%s has %d classes", path, gname, m->cfg.classes);
     H5Gclose(g);
   }
@@ -312,7 +330,7 @@ void model_describe(const ModelFile *mf, FILE *f) {
   fprintf(f, "file        %s\n", mf->path);
   fprintf(f, "schema      %s version %d\n", MODEL_SCHEMA, MODEL_VERSION);
   fprintf(f, "arm         %s\n", mf->arm);
-  fprintf(f, "input       %s (per slice: b0 / 99.5th percentile, fa clamped to [0, 1])\n", input_name(mf->input));
+  fprintf(f, "input       %s (per slice: b0 / 99.5th percentile, fa clamped to [0, 1])\n", input_kind_name(mf->input));
   fprintf(f, "output      %d classes (%s), %s\n", LABEL_COUNT, "io/labels.h ids 0..8",
           mf->sigmoid ? "sigmoid + per-class thresholds" : "softmax argmax");
   fprintf(f, "grid        %d x %d at %.4g x %.4g mm (row x column)\n", mf->height, mf->width, mf->spacing[0],

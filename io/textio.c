@@ -4,6 +4,8 @@
 #include "io/textio.h"
 
 #include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -87,51 +89,10 @@ void textbuf_commit(TextBuf *t, const char *path) {
   free(b);
 }
 
-void json_begin(JsonWriter *j, FILE *out, int indent) {
-  memset(j, 0, sizeof *j);
-  j->indent = indent;
-  if (out) {
-    j->f = out;
-    return;
-  }
-  j->f = textbuf_open(&j->own);
-  fputs("{\n", j->f);
-}
-
-static void json_key(JsonWriter *j, const char *key) {
-  fprintf(j->f, "%s%*s\"%s\": ", j->fields++ ? ",\n" : "", j->indent, "", key);
-}
-
-void json_str(JsonWriter *j, const char *key, const char *v) {
-  json_key(j, key);
-  fputc('"', j->f);
-  for (const unsigned char *p = (const unsigned char *)v; *p; p++) {
-    if (*p == '"' || *p == '\\') fprintf(j->f, "\\%c", *p);
-    else if (*p == '\n') fputs("\\n", j->f);
-    else if (*p < 0x20) fprintf(j->f, "\\u%04x", *p);
-    else fputc(*p, j->f);
-  }
-  fputc('"', j->f);
-}
-
-void json_int(JsonWriter *j, const char *key, int64_t v) {
-  json_key(j, key);
-  fprintf(j->f, "%lld", (long long)v);
-}
-
-void json_number(FILE *f, double v, int digits) {
-  if (isfinite(v)) fprintf(f, "%.*g", digits, v);
-  else fputs("null", f);
-}
-
-void json_num(JsonWriter *j, const char *key, double v) {
-  json_key(j, key);
-  json_number(j->f, v, 10);
-}
-
-void json_end(JsonWriter *j, const char *path) {
-  CS_CHECK(j->own.f, NULL, "internal: json_end on a borrowed stream");
-  fputs("\n}\n", j->f);
-  textbuf_commit(&j->own, path);
-  memset(j, 0, sizeof *j);
+int textio_fail(char *err, size_t n, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  if (err && n) vsnprintf(err, n, fmt, ap);
+  va_end(ap);
+  return -1;
 }

@@ -3,8 +3,7 @@
  * fsync, rename: io/atomic.h), text collected in memory first, and a tiny
  * JSON object writer. Every failure is fatal and names the path.
  * defines: textio_strdup, textio_mkdir_p, textio_read, textio_write, TextBuf, textbuf_open,
- *          textbuf_take, textbuf_commit, JsonWriter, json_begin, json_str,
- *          json_int, json_num, json_end, json_number */
+ *          textbuf_take, textbuf_commit, textio_fail (JSON: io/runinfo.h) */
 #ifndef CORDSEG_IO_TEXTIO_H
 #define CORDSEG_IO_TEXTIO_H
 #include <stddef.h>
@@ -32,21 +31,6 @@ char *textbuf_take(TextBuf *t);
 /* closes, writes the text atomically onto path, frees */
 void textbuf_commit(TextBuf *t, const char *path);
 
-/* a flat JSON object: json_begin, fields, json_end. With out == NULL it is
- * collected in memory and json_end writes it atomically to path; with a
- * stream, fields go there (inside an object the caller opened) and json_end
- * is not called. */
-typedef struct {
-  FILE *f;
-  TextBuf own;
-  int fields;
-  int indent;
-} JsonWriter;
-void json_begin(JsonWriter *j, FILE *out, int indent);
-void json_str(JsonWriter *j, const char *key, const char *value);
-void json_int(JsonWriter *j, const char *key, int64_t value);
-void json_num(JsonWriter *j, const char *key, double value); /* %.10g, null when not finite */
-void json_end(JsonWriter *j, const char *path);
-/* a bare number with `digits` significant digits, null when not finite */
-void json_number(FILE *f, double v, int digits);
+/* the readers' non-fatal mode: the message into err[n] (when err), returns -1 */
+int textio_fail(char *err, size_t n, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 #endif

@@ -21,10 +21,12 @@
 #include "io/loader.h"
 #include "io/rundir.h"
 #include "io/textio.h"
+#include "jobs/predict.h"
 
 void evaluate_options_default(EvaluateOptions *o) {
   memset(o, 0, sizeof *o);
   o->batch = 8;
+  o->device = BACKEND_KIND_AUTO;
 }
 
 void evaluate_fa_corr(const EvalSlice *s, int64_t n, double *corr) {
@@ -50,35 +52,48 @@ void evaluate_summarize(const EvalSlice *s, int64_t n, RoiSummary *sum) {
   free(m);
 }
 
+/* evaluate's slices: a store's slices idx[] through the predictor, a
+ * progress line per batch unless quiet */
 typedef struct {
   const H5Store *store;
-  Unet *net;
-  LossConfig loss;
+  const int32_t *idx;
   InputKind input;
-  int32_t batch, cin, k;
-  float *x, *probs, *scratch;
-} Predictor;
+  float *scratch; /* [2][H][W] */
+  const char *what;
+  int quiet;
+  double t0;
+  void (*take)(void *ctx, int32_t j, const float *probs);
+  void *ctx;
+} EvalFeed;
 
-/* probabilities [k][H][W] of slices idx[0..n) in batches; fn(ctx, j, probs)
- * for each; a progress line per batch unless quiet */
-static void predict_slices(Predictor *p, const int32_t *idx, int32_t n, const char *what, int quiet,
-                           void (*fn)(void *ctx, int32_t j, const float *probs), void *ctx) {
-  const int64_t hw = (int64_t)p->store->h * p->store->w;
-  double t0 = cs_now();
-  for (int32_t b0 = 0; b0 < n; b0 += p->batch) {
-    int32_t nb = n - b0 < p->batch ? n - b0 : p->batch;
-    memset(p->x, 0, sizeof(float) * (size_t)p->batch * p->cin * hw); /* padding rows of a last partial batch */
-    for (int32_t j = 0; j < nb; j++)
-      loader_load_slice(p->store, idx[b0 + j], p->input, p->x + (size_t)j * p->cin * hw, NULL, p->scratch);
-    unet_predict_probs(p->net, &p->loss, p->x, p->probs);
-    for (int32_t j = 0; j < nb; j++) fn(ctx, b0 + j, p->probs + (size_t)j * p->k * hw);
-    if (!quiet) {
-      double dt = cs_now() - t0;
-      fprintf(stderr, "\revaluate: %s %d/%d slices (%.1f slices/s)", what, b0 + nb, n,
-              (b0 + nb) / (dt > 0 ? dt : 1e-9));
-      if (b0 + nb == n) fprintf(stderr, "\n");
-    }
-  }
+static void feed_load(void *ctx, int32_t j, int32_t row, float *x) {
+  const EvalFeed *f = ctx;
+  (void)row;
+  loader_load_slice(f->store, f->idx[j], f->input, x, NULL, f->scratch);
+}
+
+static void feed_take(void *ctx, int32_t j, int32_t row, const float *probs, const float *logits) {
+  const EvalFeed *f = ctx;
+  (void)row, (void)logits;
+  f->take(f->ctx, j, probs);
+}
+
+static void feed_progress(void *ctx, int32_t done, int32_t n) {
+  const EvalFeed *f = ctx;
+  if (f->quiet) return;
+  const double dt = cs_now() - f->t0;
+  fprintf(stderr, "\revaluate: %s %d/%d slices (%.1f slices/s)", f->what, done, n, done / (dt > 0 ? dt : 1e-9));
+  if (done == n) fprintf(stderr, "\n");
+}
+
+/* probabilities [k][H][W] of store slices idx[0..n): fn(ctx, j, probs) for each */
+static void predict_slices(Predictor *p, const H5Store *store, InputKind input, float *scratch, const int32_t *idx,
+                           int32_t n, const char *what, int quiet, void (*fn)(void *ctx, int32_t j, const float *probs),
+                           void *ctx) {
+  EvalFeed f = {.store = store, .idx = idx, .input = input, .scratch = scratch, .what = what, .quiet = quiet,
+                .t0 = cs_now(), .take = fn, .ctx = ctx};
+  const PredictSink s = {.ctx = &f, .load = feed_load, .take = feed_take, .progress = feed_progress};
+  predict_run(p, n, 0, &s);
 }
 
 typedef struct {
@@ -110,8 +125,7 @@ static void test_slice(void *ctx, int32_t j, const float *probs) {
   TestCtx *t = ctx;
   const int64_t hw = (int64_t)t->store->h * t->store->w;
   uint8_t *pred = t->pred + (size_t)j * hw;
-  if (t->sigmoid) metrics_labels_threshold(probs, t->k, hw, t->thr, pred);
-  else metrics_labels_argmax(probs, t->k, hw, pred);
+  predict_labels(probs, t->k, hw, t->sigmoid, t->thr, pred);
   int32_t i = t->idx[j];
   h5store_read_slices(t->store, &i, 1, NULL, t->fa, t->ref);
   const SliceMeta *m = &t->store->meta[i];
@@ -120,179 +134,240 @@ static void test_slice(void *ctx, int32_t j, const float *probs) {
   metrics_slice(pred, t->ref, t->fa, t->store->h, t->store->w, m->spacing, LABEL_COUNT, LABEL_LR_SWAP, e->roi);
 }
 
-void evaluate_run(const EvaluateOptions *o) {
-  double t0 = cs_now();
-  char err[4600], p[4400], outdir[4200], ckpt[4200];
+/* one evaluation as it runs */
+typedef struct {
+  const EvaluateOptions *o;
   RunInfo ri;
-  if (evalio_run_read(o->run_dir, &ri, err, sizeof err))
+  TrainConfig cfg;
+  char ckpt[4200], outdir[4200];
+  H5Store store, other; /* the run's store; --test-store's */
+  const H5Store *ts;    /* the store tested */
+  Folds folds;
+  int32_t *vidx, *tidx, nval, ntest;
+  Backend *be;
+  Unet *net;
+  Predictor pr;
+  int64_t epoch; /* the checkpoint's */
+  int sigmoid;
+  double thr[LABEL_COUNT], vdice[LABEL_COUNT];
+  TestCtx t;
+  RoiSummary sum[LABEL_COUNT];
+  double corr[LABEL_MAX * LABEL_MAX];
+} Eval;
+
+/* run.json, config.ini and the checkpoint of the run directory */
+static void evaluate_open_run(Eval *e) {
+  const EvaluateOptions *o = e->o;
+  char err[4600], p[4400];
+  if (runinfo_read(o->run_dir, &e->ri, err, sizeof err))
     cs_fatal("point evaluate at a directory written by `cordseg train` (it holds run.json)", "%s", err);
-  if (!ri.done)
+  if (!e->ri.done)
     fprintf(stderr, "cordseg evaluate: warning: '%s' has no DONE file: training did not finish, evaluating anyway\n",
             o->run_dir);
-  TrainConfig cfg;
-  config_defaults(&cfg);
+  config_defaults(&e->cfg);
   rundir_path(p, sizeof p, o->run_dir, "config.ini");
-  config_load(&cfg, p);
-  CS_CHECK(cfg.classes == LABEL_COUNT, "evaluate knows the 9 labels of io/labels.h; train with classes = 9",
-           "'%s': classes = %d", p, cfg.classes);
-  if (o->ckpt) snprintf(ckpt, sizeof ckpt, "%s", o->ckpt);
+  config_load(&e->cfg, p);
+  CS_CHECK(e->cfg.classes == LABEL_COUNT, "evaluate knows the 9 labels of io/labels.h; train with classes = 9",
+           "'%s': classes = %d", p, e->cfg.classes);
+  if (o->ckpt) snprintf(e->ckpt, sizeof e->ckpt, "%s", o->ckpt);
   else {
-    rundir_path(ckpt, sizeof ckpt, o->run_dir, "ckpt/best.h5");
-    if (access(ckpt, R_OK) != 0) rundir_path(ckpt, sizeof ckpt, o->run_dir, "ckpt/last.h5");
+    rundir_path(e->ckpt, sizeof e->ckpt, o->run_dir, "ckpt/best.h5");
+    if (access(e->ckpt, R_OK) != 0) rundir_path(e->ckpt, sizeof e->ckpt, o->run_dir, "ckpt/last.h5");
   }
-  CS_CHECK(access(ckpt, R_OK) == 0, "train the run first, or name a checkpoint with --ckpt",
-           "no checkpoint: '%s' is missing", ckpt);
+  CS_CHECK(access(e->ckpt, R_OK) == 0, "train the run first, or name a checkpoint with --ckpt",
+           "no checkpoint: '%s' is missing", e->ckpt);
+}
 
-  H5Store store;
-  h5store_open(&store, cfg.store);
+/* the store and the folds the run recorded, and the fold's validation and test slices */
+static void evaluate_open_data(Eval *e) {
+  const TrainConfig *cfg = &e->cfg;
+  h5store_open(&e->store, cfg->store);
   char checksum[64];
-  h5store_attr_string(&store, "checksum", checksum, sizeof checksum);
-  CS_CHECK(!strcmp(checksum, ri.data_checksum),
+  h5store_attr_string(&e->store, "checksum", checksum, sizeof checksum);
+  CS_CHECK(!strcmp(checksum, e->ri.data_checksum),
            "the store changed since training; evaluate against the store the run was trained on",
-           "store '%s' has checksum %s, run '%s' recorded %s", cfg.store, checksum, o->run_dir, ri.data_checksum);
-  Folds folds;
-  folds_read(&folds, cfg.folds);
-  CS_CHECK(!strcmp(folds.hash, ri.folds_hash), "the folds file changed since training; restore it or retrain",
-           "folds '%s' has hash %s, run '%s' recorded %s", cfg.folds, folds.hash, o->run_dir, ri.folds_hash);
-  int32_t *vidx, *tidx;
-  int32_t nval = folds_indices(&folds, cfg.fold, FOLD_VAL, store.meta, store.n, &vidx);
-  int32_t ntest = folds_indices(&folds, cfg.fold, FOLD_TEST, store.meta, store.n, &tidx);
-  CS_CHECK(ntest > 0, "use a folds file whose fold has test subjects", "fold %d of '%s' has no test slices", cfg.fold,
-           cfg.folds);
+           "store '%s' has checksum %s, run '%s' recorded %s", cfg->store, checksum, e->o->run_dir, e->ri.data_checksum);
+  folds_read(&e->folds, cfg->folds);
+  CS_CHECK(!strcmp(e->folds.hash, e->ri.folds_hash), "the folds file changed since training; restore it or retrain",
+           "folds '%s' has hash %s, run '%s' recorded %s", cfg->folds, e->folds.hash, e->o->run_dir, e->ri.folds_hash);
+  e->nval = folds_indices(&e->folds, cfg->fold, FOLD_VAL, e->store.meta, e->store.n, &e->vidx);
+  e->ntest = folds_indices(&e->folds, cfg->fold, FOLD_TEST, e->store.meta, e->store.n, &e->tidx);
+  CS_CHECK(e->ntest > 0, "use a folds file whose fold has test subjects", "fold %d of '%s' has no test slices", cfg->fold,
+           cfg->folds);
+}
 
+/* the run's network with the checkpoint's weights, and its predictor */
+static void evaluate_open_net(Eval *e) {
+  const TrainConfig *cfg = &e->cfg;
   UnetConfig ucfg;
-  config_unet(&cfg, &ucfg);
-  const char *bad = unet_config_check(&ucfg, store.h, store.w);
+  config_unet(cfg, &ucfg);
+  const char *bad = unet_config_check(&ucfg, e->store.h, e->store.w);
   CS_CHECK(!bad, "the run's config does not fit this store", "%s", bad ? bad : "");
-  Predictor pr = {.store = &store, .input = cfg.input, .batch = o->batch, .cin = ucfg.in_channels, .k = ucfg.classes};
-  config_loss(&cfg, &pr.loss);
-  Backend *be = backend_init(cfg.device, cfg.precision, cfg.deterministic, -1);
-  pr.net = unet_init(be, &ucfg, o->batch, store.h, store.w);
+  LossConfig lc;
+  config_loss(cfg, &lc);
+  e->be = backend_init((BackendKind)e->o->device, cfg->precision, cfg->deterministic, -1);
+  e->net = unet_init(e->be, &ucfg, e->o->batch, e->store.h, e->store.w);
+  predict_init(&e->pr, e->net, &lc, e->o->batch, ucfg.in_channels, ucfg.classes, e->store.h, e->store.w, 0);
   CkptState st;
   ModelState ms;
-  model_state_init(&ms, pr.net, 0);
-  ckpt_read(ckpt, &ms, &st);
-  { /* a checkpoint of another run or config must not be reported under this run's provenance */
-    char want[32];
-    config_hash(&cfg, want);
-    CS_CHECK(!strcmp(st.config_hash, want), "evaluate a checkpoint from its own run directory (--ckpt names one of this run)",
-             "checkpoint '%s' was written by config %s, run '%s' has config %s", ckpt, st.config_hash, o->run_dir, want);
-  }
-  unet_state_upload(pr.net, &ms);
+  model_state_init(&ms, e->net, 0);
+  ckpt_read(e->ckpt, &ms, &st);
+  char want[32]; /* a checkpoint of another run or config must not be reported under this run's provenance */
+  config_hash(cfg, want);
+  CS_CHECK(!strcmp(st.config_hash, want), "evaluate a checkpoint from its own run directory (--ckpt names one of this run)",
+           "checkpoint '%s' was written by config %s, run '%s' has config %s", e->ckpt, st.config_hash, e->o->run_dir,
+           want);
+  unet_state_upload(e->net, &ms);
   model_state_free(&ms);
-  const int64_t hw = (int64_t)store.h * store.w;
-  pr.x = mallocCheck(sizeof(float) * (size_t)o->batch * pr.cin * hw);
-  pr.probs = mallocCheck(sizeof(float) * (size_t)o->batch * pr.k * hw);
-  pr.scratch = mallocCheck(sizeof(float) * 2 * (size_t)hw);
-  if (!o->quiet)
-    printf("evaluate: %s (arm %s, fold %d, seed %lld), checkpoint %s (epoch %lld), %d val + %d test slices\n", ri.name,
-           ri.arm, ri.fold, (long long)ri.seed, ckpt, (long long)st.epoch, nval, ntest);
+  e->epoch = st.epoch;
+}
 
-  /* thresholds: sigmoid (HDL) models search on validation, softmax models take argmax */
-  const int sigmoid = cfg.loss == LOSS_KIND_HDL;
-  double thr[LABEL_COUNT], vdice[LABEL_COUNT];
-  for (int c = 0; c < LABEL_COUNT; c++) thr[c] = 0.5, vdice[c] = NAN;
-  if (sigmoid) {
-    ValCtx v = {.store = &store, .idx = vidx, .ref = mallocCheck((size_t)hw)};
-    metrics_hist_init(&v.hist, LABEL_COUNT);
-    if (nval > 0) predict_slices(&pr, vidx, nval, "validation", o->quiet, val_slice, &v);
-    else
-      fprintf(stderr, "cordseg evaluate: warning: fold %d has no validation slices: thresholds stay 0.5\n", cfg.fold);
-    if (nval > 0) metrics_hist_best(&v.hist, thr, vdice);
-    metrics_hist_free(&v.hist);
-    free(v.ref);
-  }
+/* thresholds: sigmoid (HDL) models search on validation, softmax models take argmax */
+static void evaluate_thresholds(Eval *e, float *scratch) {
+  const int64_t hw = (int64_t)e->store.h * e->store.w;
+  e->sigmoid = e->cfg.loss == LOSS_KIND_HDL;
+  for (int c = 0; c < LABEL_COUNT; c++) e->thr[c] = 0.5, e->vdice[c] = NAN;
+  if (!e->sigmoid) return;
+  ValCtx v = {.store = &e->store, .idx = e->vidx, .ref = mallocCheck((size_t)hw)};
+  metrics_hist_init(&v.hist, LABEL_COUNT);
+  if (e->nval > 0)
+    predict_slices(&e->pr, &e->store, e->cfg.input, scratch, e->vidx, e->nval, "validation", e->o->quiet, val_slice, &v);
+  else
+    fprintf(stderr, "cordseg evaluate: warning: fold %d has no validation slices: thresholds stay 0.5\n", e->cfg.fold);
+  if (e->nval > 0) metrics_hist_best(&v.hist, e->thr, e->vdice);
+  metrics_hist_free(&v.hist);
+  free(v.ref);
+}
 
-  H5Store other;
-  const H5Store *ts = &store;
-  if (o->test_store) { /* another cohort: every slice (of the listed subjects) of that store */
-    h5store_open(&other, o->test_store);
-    CS_CHECK(other.h == store.h && other.w == store.w,
-             "import the cohort at the training slice size and spacing (cordseg import --size)",
-             "store '%s' holds %dx%d slices, the run was trained on %dx%d", o->test_store, other.h, other.w, store.h,
-             store.w);
-    char oc[64];
-    h5store_attr_string(&other, "checksum", oc, sizeof oc);
-    if (!strcmp(oc, ri.data_checksum))
-      fprintf(stderr, "cordseg evaluate: warning: '%s' is the training store: its train and validation subjects are "
-                      "tested too\n", o->test_store);
-    free(tidx);
-    tidx = mallocCheck(sizeof(int32_t) * (size_t)(other.n ? other.n : 1));
-    ntest = 0;
-    for (int32_t i = 0; i < other.n; i++) {
-      int keep = !o->subjects;
-      for (const char *q = o->subjects; q && *q && !keep;) {
-        char *e;
-        const long id = strtol(q, &e, 10);
-        CS_CHECK(e != q && (*e == ',' || *e == 0), "list subject ids as 3,5,8", "--subjects '%s': bad list",
-                 o->subjects);
-        keep = id == other.meta[i].subject;
-        q = *e ? e + 1 : e;
-      }
-      if (keep) tidx[ntest++] = i;
+/* --test-store: every slice (of the --subjects listed) of another cohort's store */
+static void evaluate_other_cohort(Eval *e) {
+  const EvaluateOptions *o = e->o;
+  H5Store *other = &e->other;
+  h5store_open(other, o->test_store);
+  CS_CHECK(other->h == e->store.h && other->w == e->store.w,
+           "import the cohort at the training slice size and spacing (cordseg import --size)",
+           "store '%s' holds %dx%d slices, the run was trained on %dx%d", o->test_store, other->h, other->w,
+           e->store.h, e->store.w);
+  char oc[64];
+  h5store_attr_string(other, "checksum", oc, sizeof oc);
+  if (!strcmp(oc, e->ri.data_checksum))
+    fprintf(stderr, "cordseg evaluate: warning: '%s' is the training store: its train and validation subjects are "
+                    "tested too\n", o->test_store);
+  free(e->tidx);
+  e->tidx = mallocCheck(sizeof(int32_t) * (size_t)(other->n ? other->n : 1));
+  e->ntest = 0;
+  for (int32_t i = 0; i < other->n; i++) {
+    int keep = !o->subjects;
+    for (const char *q = o->subjects; q && *q && !keep;) {
+      char *end;
+      const long id = strtol(q, &end, 10);
+      CS_CHECK(end != q && (*end == ',' || *end == 0), "list subject ids as 3,5,8", "--subjects '%s': bad list",
+               o->subjects);
+      keep = id == other->meta[i].subject;
+      q = *end ? end + 1 : end;
     }
-    CS_CHECK(ntest > 0, "check the ids with cordseg info STORE", "store '%s' has no slices of subjects '%s'",
-             o->test_store, o->subjects ? o->subjects : "(any)");
-    ts = &other;
-    pr.store = &other;
-    if (!o->quiet)
-      printf("evaluate: testing on another cohort: %s (checksum %s), %d slices%s%s\n", o->test_store, oc, ntest,
-             o->subjects ? " of subjects " : "", o->subjects ? o->subjects : "");
+    if (keep) e->tidx[e->ntest++] = i;
   }
-  TestCtx t = {.store = ts, .idx = tidx, .sigmoid = sigmoid, .thr = thr, .k = pr.k,
-               .pred = mallocCheck((size_t)ntest * (size_t)hw), .ref = mallocCheck((size_t)hw),
-               .fa = mallocCheck(sizeof(float) * (size_t)hw), .out = callocCheck((size_t)ntest, sizeof(EvalSlice))};
-  predict_slices(&pr, tidx, ntest, "test", o->quiet, test_slice, &t);
+  CS_CHECK(e->ntest > 0, "check the ids with cordseg info STORE", "store '%s' has no slices of subjects '%s'",
+           o->test_store, o->subjects ? o->subjects : "(any)");
+  e->ts = other;
+  if (!o->quiet)
+    printf("evaluate: testing on another cohort: %s (checksum %s), %d slices%s%s\n", o->test_store, oc, e->ntest,
+           o->subjects ? " of subjects " : "", o->subjects ? o->subjects : "");
+}
 
-  RoiSummary sum[LABEL_COUNT];
-  evaluate_summarize(t.out, ntest, sum);
-  double corr[LABEL_MAX * LABEL_MAX];
-  evaluate_fa_corr(t.out, ntest, corr);
+/* the test slices: labels, per-slice metrics, their summary and the FA correlations */
+static void evaluate_test(Eval *e, float *scratch) {
+  const int64_t hw = (int64_t)e->store.h * e->store.w;
+  e->t = (TestCtx){.store = e->ts, .idx = e->tidx, .sigmoid = e->sigmoid, .thr = e->thr, .k = e->pr.k,
+                   .pred = mallocCheck((size_t)e->ntest * (size_t)hw), .ref = mallocCheck((size_t)hw),
+                   .fa = mallocCheck(sizeof(float) * (size_t)hw),
+                   .out = callocCheck((size_t)e->ntest, sizeof(EvalSlice))};
+  predict_slices(&e->pr, e->ts, e->cfg.input, scratch, e->tidx, e->ntest, "test", e->o->quiet, test_slice, &e->t);
+  evaluate_summarize(e->t.out, e->ntest, e->sum);
+  evaluate_fa_corr(e->t.out, e->ntest, e->corr);
+}
 
-  if (o->out) snprintf(outdir, sizeof outdir, "%s", o->out);
-  else if (o->test_store) { /* RUN/eval-<store file name without .h5> */
+/* --out, else RUN/eval, or RUN/eval-<store file name without .h5> for another cohort */
+static void evaluate_outdir(Eval *e) {
+  const EvaluateOptions *o = e->o;
+  if (o->out) snprintf(e->outdir, sizeof e->outdir, "%s", o->out);
+  else if (o->test_store) {
     const char *b = strrchr(o->test_store, '/');
     char name[256];
     snprintf(name, sizeof name, "eval-%s", b ? b + 1 : o->test_store);
     char *dot = strstr(name, ".h5");
     if (dot) *dot = 0;
-    rundir_path(outdir, sizeof outdir, o->run_dir, name);
+    rundir_path(e->outdir, sizeof e->outdir, o->run_dir, name);
   } else
-    rundir_path(outdir, sizeof outdir, o->run_dir, "eval");
-  textio_mkdir_p(outdir, "choose a writable --out directory");
-  rundir_path(p, sizeof p, outdir, "thresholds.txt");
-  evalio_thresholds_write(p, sigmoid, thr, vdice, LABEL_COUNT);
-  rundir_path(p, sizeof p, outdir, "slices.csv");
-  evalio_slices_write(p, &ri, t.out, ntest);
-  rundir_path(p, sizeof p, outdir, "pred.h5");
-  evalio_pred_write(p, ri.name, ntest, store.h, store.w, tidx, t.pred);
+    rundir_path(e->outdir, sizeof e->outdir, o->run_dir, "eval");
+}
+
+/* thresholds.txt, slices.csv, pred.h5, cohort.txt (another cohort), summary.json */
+static void evaluate_write(Eval *e) {
+  const EvaluateOptions *o = e->o;
+  char p[4400];
+  evaluate_outdir(e);
+  textio_mkdir_p(e->outdir, "choose a writable --out directory");
+  rundir_path(p, sizeof p, e->outdir, "thresholds.txt");
+  evalio_thresholds_write(p, e->sigmoid, e->thr, e->vdice, LABEL_COUNT);
+  rundir_path(p, sizeof p, e->outdir, "slices.csv");
+  evalio_slices_write(p, &e->ri, e->t.out, e->ntest);
+  rundir_path(p, sizeof p, e->outdir, "pred.h5");
+  evalio_pred_write(p, e->ri.name, e->ntest, e->store.h, e->store.w, e->tidx, e->t.pred);
   if (o->test_store) { /* which cohort these files are about */
     char txt[4600], oc[64];
-    h5store_attr_string(ts, "checksum", oc, sizeof oc);
-    snprintf(txt, sizeof txt, "store %s\nchecksum %s\nslices %d\nsubjects %s\ntrained_on %s\n", o->test_store, oc, ntest,
-             o->subjects ? o->subjects : "all", cfg.store);
-    rundir_path(p, sizeof p, outdir, "cohort.txt");
+    h5store_attr_string(e->ts, "checksum", oc, sizeof oc);
+    snprintf(txt, sizeof txt, "store %s\nchecksum %s\nslices %d\nsubjects %s\ntrained_on %s\n", o->test_store, oc,
+             e->ntest, o->subjects ? o->subjects : "all", e->cfg.store);
+    rundir_path(p, sizeof p, e->outdir, "cohort.txt");
     textio_write(p, txt);
   }
-  rundir_path(p, sizeof p, outdir, "summary.json");
-  evalio_summary_write(p, &ri, ckpt, o->git, sigmoid, thr, vdice, sum, corr, ntest, nval);
+  rundir_path(p, sizeof p, e->outdir, "summary.json");
+  evalio_summary_write(p, &e->ri, e->ckpt, o->git, e->sigmoid, e->thr, e->vdice, e->sum, e->corr, e->ntest, e->nval);
+}
 
-  if (!o->quiet) {
-    printf("evaluate: %-18s %6s %6s %6s %8s %7s %9s %7s\n", "ROI", "thr", "Dice", "Dice*", "outlier%", "HD95mm",
-           "FAerr%", "swap%");
-    for (int c = 1; c < LABEL_COUNT; c++)
-      printf("evaluate: %-18s %6.3f %6.3f %6.3f %8.1f %7.2f %9.2f %7.1f\n", LABEL_NAMES[c], sigmoid ? thr[c] : NAN,
-             sum[c].dice_mean, sum[c].dice_mean_no, sum[c].outlier_pct, sum[c].hd95_mean, sum[c].fa_err_mean,
-             sum[c].swap_rate);
-    printf("evaluate: (Dice* = outliers removed) -> %s/{slices.csv,summary.json,thresholds.txt,pred.h5} in %.1f s\n",
-           outdir, cs_now() - t0);
-  }
-  free(t.pred), free(t.ref), free(t.fa), free(t.out);
-  free(pr.x), free(pr.probs), free(pr.scratch);
-  unet_free(pr.net);
-  backend_free(be);
-  free(vidx), free(tidx);
-  folds_free(&folds);
-  if (o->test_store) h5store_close(&other);
-  h5store_close(&store);
+static void evaluate_print(const Eval *e, double t0) {
+  const RoiSummary *sum = e->sum;
+  printf("evaluate: %-18s %6s %6s %6s %8s %7s %9s %7s\n", "ROI", "thr", "Dice", "Dice*", "outlier%", "HD95mm",
+         "FAerr%", "swap%");
+  for (int c = 1; c < LABEL_COUNT; c++)
+    printf("evaluate: %-18s %6.3f %6.3f %6.3f %8.1f %7.2f %9.2f %7.1f\n", LABEL_NAMES[c], e->sigmoid ? e->thr[c] : NAN,
+           sum[c].dice_mean, sum[c].dice_mean_no, sum[c].outlier_pct, sum[c].hd95_mean, sum[c].fa_err_mean,
+           sum[c].swap_rate);
+  printf("evaluate: (Dice* = outliers removed) -> %s/{slices.csv,summary.json,thresholds.txt,pred.h5} in %.1f s\n",
+         e->outdir, cs_now() - t0);
+}
+
+static void evaluate_free(Eval *e) {
+  free(e->t.pred), free(e->t.ref), free(e->t.fa), free(e->t.out);
+  predict_free(&e->pr);
+  unet_free(e->net);
+  backend_free(e->be);
+  free(e->vidx), free(e->tidx);
+  folds_free(&e->folds);
+  if (e->o->test_store) h5store_close(&e->other);
+  h5store_close(&e->store);
+}
+
+void evaluate_run(const EvaluateOptions *o) {
+  const double t0 = cs_now();
+  Eval *e = callocCheck(1, sizeof *e);
+  e->o = o;
+  evaluate_open_run(e);
+  evaluate_open_data(e);
+  e->ts = &e->store;
+  evaluate_open_net(e);
+  float *scratch = mallocCheck(sizeof(float) * 2 * (size_t)e->store.h * e->store.w);
+  if (!o->quiet)
+    printf("evaluate: %s (arm %s, fold %d, seed %lld), checkpoint %s (epoch %lld), %d val + %d test slices\n",
+           e->ri.name, e->ri.arm, e->ri.fold, (long long)e->ri.seed, e->ckpt, (long long)e->epoch, e->nval, e->ntest);
+  evaluate_thresholds(e, scratch);
+  if (o->test_store) evaluate_other_cohort(e);
+  evaluate_test(e, scratch);
+  evaluate_write(e);
+  if (!o->quiet) evaluate_print(e, t0);
+  free(scratch);
+  evaluate_free(e);
+  free(e);
 }

@@ -19,6 +19,8 @@ typedef struct {
   const char *ckpt;   /* NULL = RUN/ckpt/best.h5, else RUN/ckpt/last.h5 */
   const char *out;    /* NULL = RUN/eval */
   int32_t batch;      /* slices per forward pass (8) */
+  int device;         /* BackendKind where the network runs (default auto: a GPU when there is one), whatever
+                       * device the run was trained on */
   int quiet;          /* no progress lines */
   const char *git;    /* commit of the evaluating program (summary.json), NULL = unknown */
   /* another cohort: test on this store's slices instead of the fold's test

@@ -37,7 +37,9 @@
 #include "io/labels.h"
 #include "io/loader.h"
 #include "io/rundir.h"
+#include "io/runinfo.h"
 #include "io/textio.h"
+#include "jobs/predict.h"
 #include "cordseg_git.h" /* CORDSEG_GIT, generated at build time (cmake/git_version.cmake) */
 
 static volatile sig_atomic_t g_requeue = 0, g_term = 0;
@@ -75,7 +77,6 @@ typedef struct {
   int32_t b, C, K, h, w;
   float *x;        /* [b][C][H][W] */
   uint8_t *y;      /* [b][H][W] */
-  float *probs;    /* [b][K][H][W] */
   float *scratch;  /* [2][H][W] */
   uint8_t *labels; /* [H][W] predicted labels of one slice */
 } Bufs;
@@ -148,6 +149,83 @@ static void count_class(const uint8_t *pred, uint8_t pred_id, const uint8_t *ref
   *tp += (double)a, *fp += (double)b, *fn += (double)e;
 }
 
+/* validation's running sums over this rank's slices (see validate) */
+typedef struct {
+  const LossConfig *lc;
+  const H5Store *st;
+  const int32_t *idx;
+  const Dist *d;
+  InputKind kind;
+  Bufs *B;
+  int sigmoid;
+  double *acc, *tp, *fp, *fn; /* loss, images; per class tp, fp, fn */
+  float *lo, *hi;             /* per class: the least and the largest logit */
+  ThreshHist hist;
+} ValSums;
+
+/* this rank's j-th validation slice (positions rank, rank+world, ...): its
+ * input, and its labels in the batch row */
+static void val_load(void *ctx, int32_t j, int32_t row, float *x) {
+  ValSums *v = ctx;
+  const size_t hw = (size_t)v->B->h * v->B->w;
+  loader_load_slice(v->st, v->idx[v->d->rank + j * v->d->world], v->kind, x, v->B->y + (size_t)row * hw,
+                    v->B->scratch);
+}
+
+static void val_take(void *ctx, int32_t j, int32_t row, const float *probs, const float *logits) {
+  ValSums *v = ctx;
+  const int32_t K = v->B->K;
+  const size_t hw = (size_t)v->B->h * v->B->w;
+  const uint8_t *y = v->B->y + (size_t)row * hw;
+  (void)j;
+  v->acc[0] += loss_compute(v->lc, logits, y, 1, K, v->B->h, v->B->w, NULL);
+  v->acc[1] += 1;
+  for (int32_t c = 0; c < K; c++) {
+    const float *z = logits + (size_t)c * hw;
+    float lo = v->lo[c], hi = v->hi[c];
+    for (size_t p = 0; p < hw; p++) lo = z[p] < lo ? z[p] : lo, hi = z[p] > hi ? z[p] : hi;
+    v->lo[c] = lo, v->hi[c] = hi;
+  }
+  if (v->sigmoid) {
+    metrics_hist_add(&v->hist, probs, y, (int64_t)hw);
+    return;
+  }
+  metrics_labels_argmax(probs, K, (int64_t)hw, v->B->labels);
+  for (int32_t c = 1; c < K; c++)
+    count_class(v->B->labels, (uint8_t)c, y, (uint8_t)c, hw, &v->tp[c], &v->fp[c], &v->fn[c]);
+}
+
+/* the ranks' validation sums added; the sigmoid models' histograms summed, then the threshold search */
+static void val_reduce(ValSums *v, int32_t mine, double *loss_sum, double *images, double *dice, double *thr,
+                       int *constant) {
+  const int32_t K = v->B->K;
+  double *spread = v->fn + K;
+  for (int32_t c = 0; c < K; c++) spread[c] = mine > 0 ? (double)v->hi[c] - (double)v->lo[c] : 0;
+  dist_allreduce_sum_f64(v->acc, (size_t)(2 + 4 * K));
+  *loss_sum = v->acc[0], *images = v->acc[1];
+  /* one logit per class over every validation pixel on every rank: the net
+   * no longer sees its input (every feature into the head is 0) */
+  *constant = 1;
+  for (int32_t c = 0; c < K; c++) *constant &= spread[c] == 0;
+  if (v->sigmoid) {
+    ThreshHist *hist = &v->hist;
+    const size_t nb = (size_t)K * (METRICS_THRESH_STEPS + 2);
+    double *h = mallocCheck(sizeof(double) * 2 * nb);
+    for (size_t i = 0; i < nb; i++) h[i] = (double)hist->pos[i], h[nb + i] = (double)hist->neg[i];
+    dist_allreduce_sum_f64(h, 2 * nb);
+    for (size_t i = 0; i < nb; i++) hist->pos[i] = (int64_t)h[i], hist->neg[i] = (int64_t)h[nb + i];
+    free(h);
+    metrics_hist_best(hist, thr, dice);
+  } else {
+    for (int32_t c = 1; c < K; c++) {
+      const double den = 2 * v->tp[c] + v->fp[c] + v->fn[c];
+      dice[c] = den > 0 ? 2 * v->tp[c] / den : NAN;
+      thr[c] = NAN;
+    }
+  }
+  dice[0] = thr[0] = NAN;
+}
+
 /* validation over this rank's share (positions rank, rank+world, ...) of the
  * slices, summed over ranks: *loss_sum, *images, and per ROI c >= 1 the
  * model-selection Dice dice[c] (NaN when undefined) and thr[c]. Softmax
@@ -155,74 +233,28 @@ static void count_class(const uint8_t *pred, uint8_t pred_id, const uint8_t *ref
  * per-class threshold search as evaluate (core/metrics.h: one histogram pass
  * of the pooled validation pixels, thresholds 0.000..1.000), the histograms
  * summed over the ranks (exact: counts < 2^53 in doubles), so dice[c] is the
- * pooled validation Dice at the searched thr[c], whatever the rank split. */
+ * pooled validation Dice at the searched thr[c], whatever the rank split. The
+ * slices go through jobs/predict.h with their logits (loss, collapse check). */
 static void validate(Unet *net, const LossConfig *lc, const H5Store *st, const int32_t *idx, int32_t nval,
                      const Dist *d, InputKind kind, Bufs *B, double *loss_sum, double *images, double *dice,
                      double *thr, int *constant) {
-  const int32_t K = B->K, b = B->b;
-  const size_t hw = (size_t)B->h * B->w;
-  const int sigmoid = lc->kind == LOSS_KIND_HDL;
+  const int32_t K = B->K;
+  ValSums v = {.lc = lc, .st = st, .idx = idx, .d = d, .kind = kind, .B = B, .sigmoid = lc->kind == LOSS_KIND_HDL};
   /* loss, images, tp[K], fp[K], fn[K], the spread (max - min) of each class's logit over this rank's pixels */
-  double *acc = callocCheck((size_t)(2 + 4 * K), sizeof(double));
-  double *tp = acc + 2, *fp = tp + K, *fn = fp + K, *spread = fn + K;
-  float *lo = mallocCheck(sizeof(float) * (size_t)K), *hi = mallocCheck(sizeof(float) * (size_t)K);
-  for (int32_t c = 0; c < K; c++) lo[c] = INFINITY, hi[c] = -INFINITY;
-  ThreshHist hist;
-  if (sigmoid) metrics_hist_init(&hist, K);
-  int32_t mine = nval > d->rank ? (nval - d->rank + d->world - 1) / d->world : 0;
-  for (int32_t j0 = 0; j0 < mine; j0 += b) {
-    int32_t nv = mine - j0 < b ? mine - j0 : b;
-    for (int32_t i = 0; i < b; i++) { /* pad the last chunk with its last slice */
-      int32_t pos = d->rank + (j0 + (i < nv ? i : nv - 1)) * d->world;
-      loader_load_slice(st, idx[pos], kind, B->x + (size_t)i * B->C * hw, B->y + (size_t)i * hw, B->scratch);
-    }
-    const float *logits = unet_forward(net, B->x, 0);
-    for (int32_t i = 0; i < nv; i++)
-      acc[0] += loss_compute(lc, logits + (size_t)i * K * hw, B->y + (size_t)i * hw, 1, K, B->h, B->w, NULL);
-    acc[1] += nv;
-    for (int32_t i = 0; i < nv; i++)
-      for (int32_t c = 0; c < K; c++) {
-        const float *z = logits + ((size_t)i * K + c) * hw;
-        for (size_t p = 0; p < hw; p++) lo[c] = z[p] < lo[c] ? z[p] : lo[c], hi[c] = z[p] > hi[c] ? z[p] : hi[c];
-      }
-    loss_probs(lc, logits, b, K, B->h, B->w, B->probs);
-    for (int32_t i = 0; i < nv; i++) {
-      const float *pr = B->probs + (size_t)i * K * hw;
-      const uint8_t *y = B->y + (size_t)i * hw;
-      if (sigmoid) {
-        metrics_hist_add(&hist, pr, y, (int64_t)hw);
-        continue;
-      }
-      metrics_labels_argmax(pr, K, (int64_t)hw, B->labels);
-      for (int32_t c = 1; c < K; c++) count_class(B->labels, (uint8_t)c, y, (uint8_t)c, hw, &tp[c], &fp[c], &fn[c]);
-    }
-  }
-  for (int32_t c = 0; c < K; c++) spread[c] = mine > 0 ? (double)hi[c] - (double)lo[c] : 0;
-  free(lo), free(hi);
-  dist_allreduce_sum_f64(acc, (size_t)(2 + 4 * K));
-  *loss_sum = acc[0], *images = acc[1];
-  /* one logit per class over every validation pixel on every rank: the net
-   * no longer sees its input (every feature into the head is 0) */
-  *constant = 1;
-  for (int32_t c = 0; c < K; c++) *constant &= spread[c] == 0;
-  if (sigmoid) { /* the ranks' histograms summed, then the search */
-    const size_t nb = (size_t)K * (METRICS_THRESH_STEPS + 2);
-    double *h = mallocCheck(sizeof(double) * 2 * nb);
-    for (size_t i = 0; i < nb; i++) h[i] = (double)hist.pos[i], h[nb + i] = (double)hist.neg[i];
-    dist_allreduce_sum_f64(h, 2 * nb);
-    for (size_t i = 0; i < nb; i++) hist.pos[i] = (int64_t)h[i], hist.neg[i] = (int64_t)h[nb + i];
-    free(h);
-    metrics_hist_best(&hist, thr, dice);
-    metrics_hist_free(&hist);
-  } else {
-    for (int32_t c = 1; c < K; c++) {
-      const double den = 2 * tp[c] + fp[c] + fn[c];
-      dice[c] = den > 0 ? 2 * tp[c] / den : NAN;
-      thr[c] = NAN;
-    }
-  }
-  dice[0] = thr[0] = NAN;
-  free(acc);
+  v.acc = callocCheck((size_t)(2 + 4 * K), sizeof(double));
+  v.tp = v.acc + 2, v.fp = v.tp + K, v.fn = v.fp + K;
+  v.lo = mallocCheck(sizeof(float) * (size_t)K), v.hi = mallocCheck(sizeof(float) * (size_t)K);
+  for (int32_t c = 0; c < K; c++) v.lo[c] = INFINITY, v.hi[c] = -INFINITY;
+  if (v.sigmoid) metrics_hist_init(&v.hist, K);
+  const int32_t mine = nval > d->rank ? (nval - d->rank + d->world - 1) / d->world : 0;
+  Predictor p;
+  predict_init(&p, net, lc, B->b, B->C, K, B->h, B->w, PREDICT_LOGITS);
+  const PredictSink s = {.ctx = &v, .load = val_load, .take = val_take};
+  predict_run(&p, mine, 0, &s);
+  predict_free(&p);
+  val_reduce(&v, mine, loss_sum, images, dice, thr, constant);
+  if (v.sigmoid) metrics_hist_free(&v.hist);
+  free(v.lo), free(v.hi), free(v.acc);
 }
 
 /* head_init = prior: final.bias[c] <- the data prior over the training slices
@@ -295,7 +327,7 @@ static void head_prior_init(Trainer *t) {
 
 static void write_provenance(const Trainer *t, int64_t resumed_epoch) {
   const TrainJob *job = t->job;
-  char hosts[1024], mpi[256], path[4200], hdf5[32], arm[64], when[64];
+  char hosts[1024], mpi[256], hdf5[32], arm[64], when[64];
   dist_hosts(&job->dist, hosts, sizeof hosts);
   if (job->dist.rank != 0) return;
   dist_library_version(mpi, sizeof mpi);
@@ -307,32 +339,16 @@ static void write_provenance(const Trainer *t, int64_t resumed_epoch) {
   config_arm_name(c, arm, sizeof arm);
   time_t now = time(NULL);
   strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%S%z", localtime(&now));
-  JsonWriter j;
-  json_begin(&j, NULL, 2);
-  json_str(&j, "arm", arm);
-  json_int(&j, "fold", c->fold);
-  json_int(&j, "seed", (int64_t)c->seed);
-  json_str(&j, "config_hash", t->cfg_hash);
-  json_str(&j, "folds_hash", t->folds_hash);
-  json_str(&j, "data_checksum", t->data_checksum);
-  json_str(&j, "store", c->store);
-  json_str(&j, "folds", c->folds);
-  json_str(&j, "git", CORDSEG_GIT);
-  json_str(&j, "version", CORDSEG_VERSION);
-  json_int(&j, "world_size", job->dist.world);
-  json_str(&j, "hosts", hosts);
-  json_str(&j, "backend", be->name);
-  json_str(&j, "backend_version", be->version);
-  json_str(&j, "precision", be->precision == BACKEND_PRECISION_BF16 ? "bf16" : "fp32");
-  json_int(&j, "deterministic", be->deterministic);
-  json_str(&j, "mpi", mpi);
-  json_str(&j, "hdf5", hdf5);
-  json_int(&j, "omp_threads_per_rank", omp_get_max_threads());
-  json_str(&j, "started", when);
-  json_int(&j, "resumed_at_epoch", resumed_epoch);
-  json_str(&j, "command", job->command);
-  rundir_path(path, sizeof path, job->run, "run.json");
-  json_end(&j, path);
+  const RunProvenance p = {.arm = arm, .fold = c->fold, .seed = (int64_t)c->seed, .config_hash = t->cfg_hash,
+                           .folds_hash = t->folds_hash, .data_checksum = t->data_checksum, .store = c->store,
+                           .folds = c->folds, .git = CORDSEG_GIT, .version = CORDSEG_VERSION,
+                           .world_size = job->dist.world, .hosts = hosts, .backend = be->name,
+                           .backend_version = be->version,
+                           .precision = be->precision == BACKEND_PRECISION_BF16 ? "bf16" : "fp32",
+                           .deterministic = be->deterministic, .mpi = mpi, .hdf5 = hdf5,
+                           .omp_threads_per_rank = omp_get_max_threads(), .started = when,
+                           .resumed_at_epoch = resumed_epoch, .command = job->command};
+  runinfo_write(job->run, &p);
 }
 
 /* CSV cell: empty for NaN (no validation this epoch, or no reference pixels) */
@@ -457,7 +473,6 @@ static void trainer_start(Trainer *t) {
   const size_t hw = (size_t)t->H * t->W;
   B->x = alignedAllocCheck(sizeof(float) * (size_t)t->b * t->C * hw);
   B->y = alignedAllocCheck((size_t)t->b * hw);
-  B->probs = alignedAllocCheck(sizeof(float) * (size_t)t->b * t->K * hw);
   B->scratch = alignedAllocCheck(sizeof(float) * 2 * hw);
   B->labels = mallocCheck(hw);
   int hl = snprintf(t->header, sizeof t->header,
@@ -535,76 +550,90 @@ static EpochOutcome trainer_epoch(Trainer *t, int64_t epoch, Epoch *e) {
   return EPOCH_NEXT;
 }
 
+/* what an epoch measured */
+typedef struct {
+  double train_loss, val_loss, mean_dice, dice[256], thr[256];
+  int do_val, val_constant;
+  double ips, eta; /* images/s of this process's steps; seconds left */
+} EpochStats;
+
+/* validation (when due) and best.h5 on a new best mean Dice */
+static void trainer_validate_epoch(Trainer *t, EpochStats *r) {
+  const TrainConfig *c = t->c;
+  CkptState *st = &t->st;
+  double loss_sum, images;
+  validate(t->net, &t->lc_val, &t->store, t->va_idx, t->nva, t->d, c->input, &t->B, &loss_sum, &images, r->dice, r->thr,
+           &r->val_constant);
+  r->val_loss = loss_sum / images;
+  double msum = 0;
+  int mn = 0;
+  for (int32_t k = 1; k < t->K; k++)
+    if (!isnan(r->dice[k])) msum += r->dice[k], mn++;
+  r->mean_dice = mn ? msum / mn : NAN;
+  if (!isnan(r->mean_dice) && r->mean_dice > st->best_dice) {
+    st->best_dice = r->mean_dice, st->best_epoch = st->epoch, st->stale_validations = 0;
+    unet_state_download(t->net, &t->ms);
+    if (t->root) ckpt_write(t->path_best, &t->ms, 0, st, t->config_text);
+  } else {
+    st->stale_validations++;
+  }
+}
+
+/* rank 0: the log.csv row and the progress line */
+static void trainer_log_epoch(const Trainer *t, const Epoch *e, const EpochStats *r) {
+  const TrainConfig *c = t->c;
+  const CkptState *st = &t->st;
+  const int32_t K = t->K;
+  char row[2048], left[32], vl[32], md[32];
+  csv_num(vl, sizeof vl, r->val_loss), csv_num(md, sizeof md, r->mean_dice);
+  int rl = snprintf(row, sizeof row, "%lld,%lld,%.8g,%s,%.6g,%.4g,%.1f,%.1f,%s", (long long)st->epoch,
+                    (long long)st->global_step, r->train_loss, vl, e->lr, r->ips, t->elapsed0 + cs_now() - t->t_start,
+                    r->eta, md);
+  for (int pass = 0; pass < 2; pass++)
+    for (int32_t k = 1; k < K && rl < (int)sizeof row - 40; k++) {
+      char v[32];
+      csv_num(v, sizeof v, r->do_val ? (pass ? r->thr[k] : r->dice[k]) : NAN);
+      rl += snprintf(row + rl, sizeof row - rl, ",%s", v);
+    }
+  rundir_log_append(t->path_log, t->header, row);
+  fmt_duration(r->eta, left, sizeof left);
+  printf("epoch %4lld/%d  loss %.5f", (long long)st->epoch, c->epochs, r->train_loss);
+  if (r->do_val) {
+    printf("  val %.5f  dice", r->val_loss);
+    for (int32_t k = 1; k < K; k++) printf(" %.3f", r->dice[k]);
+    printf("  mean %.4f", r->mean_dice);
+    if (t->lc.kind == LOSS_KIND_HDL) printf(" (searched thr)");
+  }
+  if (t->gnorm_n) printf("  |g| mean %.3g max %.3g", t->gnorm_sum / (double)t->gnorm_n, t->gnorm_max);
+  if (t->gnorm_n && t->grad_clip > 0) printf(" clipped %lld/%lld", (long long)t->gnorm_clipped, (long long)t->gnorm_n);
+  printf("  lr %.2e  %.1f img/s  left %s\n", e->lr, r->ips, left);
+  fflush(stdout);
+}
+
 /* validation, best.h5, the log row and progress line, the epoch's
  * checkpoint; then whether to go on */
 static EpochOutcome trainer_end_epoch(Trainer *t, const Epoch *e) {
   const TrainConfig *c = t->c;
   CkptState *st = &t->st;
-  const int32_t K = t->K;
-  const double train_loss = st->epoch_loss_sum / (double)t->spe;
+  EpochStats r = {.train_loss = st->epoch_loss_sum / (double)t->spe, .val_loss = NAN, .mean_dice = NAN};
   st->epoch = e->index + 1;
   st->step_in_epoch = 0;
   const int last_epoch = st->epoch == c->epochs;
-  double val_loss = NAN, mean_dice = NAN, dice[256], thr[256];
-  int val_constant = 0;
-  const int do_val = t->nva > 0 && (st->epoch % c->val_every == 0 || last_epoch);
+  r.do_val = t->nva > 0 && (st->epoch % c->val_every == 0 || last_epoch);
   unet_buffers_average(t->net); /* BN running statistics */
-  if (do_val) {
-    double loss_sum, images;
-    validate(t->net, &t->lc_val, &t->store, t->va_idx, t->nva, t->d, c->input, &t->B, &loss_sum, &images, dice, thr,
-             &val_constant);
-    val_loss = loss_sum / images;
-    double msum = 0;
-    int mn = 0;
-    for (int32_t k = 1; k < K; k++)
-      if (!isnan(dice[k])) msum += dice[k], mn++;
-    mean_dice = mn ? msum / mn : NAN;
-    if (!isnan(mean_dice) && mean_dice > st->best_dice) {
-      st->best_dice = mean_dice, st->best_epoch = st->epoch, st->stale_validations = 0;
-      unet_state_download(t->net, &t->ms);
-      if (t->root) ckpt_write(t->path_best, &t->ms, 0, st, t->config_text);
-    } else {
-      st->stale_validations++;
-    }
-  }
+  if (r.do_val) trainer_validate_epoch(t, &r);
   const double dt = cs_now() - e->t0;
   t->epoch_time_sum += dt, t->epochs_timed++;
-  const double eta = t->epoch_time_sum / t->epochs_timed * (double)(c->epochs - st->epoch);
-  const double ips = (double)(t->spe - e->first_step) * c->batch / dt;
-  const int early = c->patience > 0 && do_val && st->stale_validations >= c->patience;
+  r.eta = t->epoch_time_sum / t->epochs_timed * (double)(c->epochs - st->epoch);
+  r.ips = (double)(t->spe - e->first_step) * c->batch / dt;
+  const int early = c->patience > 0 && r.do_val && st->stale_validations >= c->patience;
   /* a collapse nothing can undo (HDL's failure modes): every step of the
    * epoch (that this process ran) had a gradient of exactly 0 (saturated
    * sigmoids), or the validation logits are one constant per class (every
    * feature into the head is 0: only the head's bias still gets a gradient) */
   const int dead_grad = t->gnorm_n > 0 && t->gnorm_max == 0;
-  const int collapsed = c->collapse_stop && (dead_grad || val_constant);
-  if (t->root) {
-    char row[2048], left[32], vl[32], md[32];
-    csv_num(vl, sizeof vl, val_loss), csv_num(md, sizeof md, mean_dice);
-    int rl = snprintf(row, sizeof row, "%lld,%lld,%.8g,%s,%.6g,%.4g,%.1f,%.1f,%s", (long long)st->epoch,
-                      (long long)st->global_step, train_loss, vl, e->lr, ips, t->elapsed0 + cs_now() - t->t_start, eta,
-                      md);
-    for (int pass = 0; pass < 2; pass++)
-      for (int32_t k = 1; k < K && rl < (int)sizeof row - 40; k++) {
-        char v[32];
-        csv_num(v, sizeof v, do_val ? (pass ? thr[k] : dice[k]) : NAN);
-        rl += snprintf(row + rl, sizeof row - rl, ",%s", v);
-      }
-    rundir_log_append(t->path_log, t->header, row);
-    fmt_duration(eta, left, sizeof left);
-    printf("epoch %4lld/%d  loss %.5f", (long long)st->epoch, c->epochs, train_loss);
-    if (do_val) {
-      printf("  val %.5f  dice", val_loss);
-      for (int32_t k = 1; k < K; k++) printf(" %.3f", dice[k]);
-      printf("  mean %.4f", mean_dice);
-      if (t->lc.kind == LOSS_KIND_HDL) printf(" (searched thr)");
-    }
-    if (t->gnorm_n) printf("  |g| mean %.3g max %.3g", t->gnorm_sum / (double)t->gnorm_n, t->gnorm_max);
-    if (t->gnorm_n && t->grad_clip > 0)
-      printf(" clipped %lld/%lld", (long long)t->gnorm_clipped, (long long)t->gnorm_n);
-    printf("  lr %.2e  %.1f img/s  left %s\n", e->lr, ips, left);
-    fflush(stdout);
-  }
+  const int collapsed = c->collapse_stop && (dead_grad || r.val_constant);
+  if (t->root) trainer_log_epoch(t, e, &r);
   const int periodic = st->epoch % c->ckpt_every_epochs == 0 || last_epoch;
   if (periodic || e->ckpt_after || early || collapsed) {
     trainer_checkpoint(t);
@@ -655,7 +684,7 @@ static void trainer_free(Trainer *t) {
   unet_free(t->net);
   backend_free(t->be);
   model_state_free(&t->ms);
-  free(t->B.x), free(t->B.y), free(t->B.probs), free(t->B.scratch), free(t->B.labels);
+  free(t->B.x), free(t->B.y), free(t->B.scratch), free(t->B.labels);
   free(t->tr_idx), free(t->va_idx), free(t->config_text);
   folds_free(&t->folds);
   h5store_close(&t->store);

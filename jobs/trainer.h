@@ -1,5 +1,5 @@
 /* jobs/trainer.h: the data-parallel training loop of `cordseg train` (after
- * jobs/cmd_train.c resolved and checked the config on rank 0).
+ * cmd/train.c resolved and checked the config on rank 0).
  * defines: TrainJob, TRAIN_EXIT_*, trainer_run */
 #ifndef CORDSEG_JOBS_TRAINER_H
 #define CORDSEG_JOBS_TRAINER_H

@@ -3,7 +3,7 @@
  * checks made before anything is queued, the shared inputs made once per
  * sweep, and the sweep directory's bookkeeping (plan.tsv, jobs.tsv, each
  * task's run-dir state). Slurm itself is slurm/slurmctl.h; the command is
- * jobs/cmd_sweep.c.
+ * cmd/sweep.c.
  *
  * Sweep file (configs/sweep_*.ini; `;` starts an inline comment):
  *   [sweep]  name, dir (sweep directory), config (base train config),

@@ -2,7 +2,7 @@
  * slurm/sweep_submit.h): build the task list and render the sbatch scripts
  * (plan), write them and submit the job array with its report job, and read
  * back the state of every task (status, resubmit). The command, its options
- * and its printing are jobs/cmd_sweep.c. */
+ * and its printing are cmd/sweep.c. */
 #define _XOPEN_SOURCE 700 /* realpath */
 #include "slurm/sweep_submit.h"
 

@@ -1,5 +1,5 @@
 /* slurm/sweep_submit.h: planning, submitting and reading back a sweep (the
- * engine of `cordseg sweep`; jobs/cmd_sweep.c is the command).
+ * engine of `cordseg sweep`; cmd/sweep.c is the command).
  * defines: SweepBuild, sweep_build, sweep_build_free, sweep_build_write_scripts,
  *          sweep_submit_array, sweep_need_tools, SweepState, sweep_state_load,
  *          sweep_state_free, sweep_task_state, sweep_task_active */

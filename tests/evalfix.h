@@ -1,4 +1,4 @@
-/* tests/evalfix.h: fixtures shared by test_io_evaluate and test_io_report
+/* tests/evalfix.h: fixtures shared by test_jobs_evaluate and test_jobs_report
  * (header-only, static): a small synthetic slice store (io/synth cord-like
  * slices, anisotropic spacing), its folds file, and a run directory as
  * `cordseg train` writes it (config.ini, run.json, log.csv, DONE).
@@ -11,11 +11,12 @@
 #include <unistd.h>
 
 #include "core/common.h"
-#include "io/synth.h"
+#include "sim/synth.h"
 #include "io/config.h"
 #include "io/folds.h"
 #include "io/h5store.h"
 #include "io/rundir.h"
+#include "io/runinfo.h"
 #include "io/textio.h"
 
 /* nsub subjects x nsl slices of size x size at `path`, folds (k) at
@@ -83,18 +84,12 @@ static void fix_run_dir(const char *dir, const TrainConfig *cfg, const char *arm
   free(text);
   char ch[32];
   config_hash(cfg, ch);
-  JsonWriter j;
-  json_begin(&j, NULL, 2);
-  json_str(&j, "arm", arm);
-  json_int(&j, "fold", cfg->fold);
-  json_int(&j, "seed", (int64_t)cfg->seed);
-  json_str(&j, "config_hash", ch);
-  json_str(&j, "folds_hash", folds_hash);
-  json_str(&j, "data_checksum", checksum);
-  json_str(&j, "git", "test");
-  json_int(&j, "world_size", 1);
-  rundir_path(p, sizeof p, dir, "run.json");
-  json_end(&j, p);
+  const RunProvenance rp = {.arm = arm, .fold = cfg->fold, .seed = (int64_t)cfg->seed, .config_hash = ch,
+                            .folds_hash = folds_hash, .data_checksum = checksum, .store = "", .folds = "",
+                            .git = "test", .version = "", .world_size = 1, .hosts = "", .backend = "",
+                            .backend_version = "", .precision = "", .mpi = "", .hdf5 = "", .started = "",
+                            .resumed_at_epoch = -1, .command = ""};
+  runinfo_write(dir, &rp);
   rundir_path(p, sizeof p, dir, "log.csv");
   textio_write(p,
                     "epoch,global_step,train_loss,val_loss,lr,img_per_s,elapsed_s,eta_s,val_dice_mean,dice_LDC\n"

@@ -14,7 +14,7 @@
 #     the host's resolv.conf copied; then, in the root, from scratch:
 #     `bash jobs/quickstart.sh` (it installs what is missing, builds, runs);
 #  4. it passes when the quickstart exits 0 and wrote its report, and fails
-#     otherwise: a package missing from jobs/install-deps.sh fails the build.
+#     otherwise: a package missing from scripts/install-deps.sh fails the build.
 # --omit PKG (repeatable) leaves PKG out of install-deps (CORDSEG_DEPS_OMIT),
 # to see the check fail as it should; --keep keeps the root for a look.
 # The root lives under ${TMPDIR:-/var/tmp}. Measured 2026-12-01 on the 2-core

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """tests/nifti_tool.py: a NIfTI-1 reader/writer in the Python standard library
 only (gzip, struct, array), independent of cordseg's C code, for
-tests/test_segment.sh. World coordinates from the sform (else the qform, else
+tests/test_cmd_segment.sh. World coordinates from the sform (else the qform, else
 pixdim with x negated, as nibabel does).
 
   reorient IN OUT AXES    flip voxel axes (e.g. "i", "jk") keeping every voxel's world position

@@ -5,15 +5,15 @@
 # announced with its expected duration (its time in the previous run, else
 # the 2-core figures below); skipped tests are listed at the
 # end with their reasons (from Testing/Temporary/LastTest.log).
-# Arguments go to ctest (e.g. `bash tests/run.sh -R test_install`).
+# Arguments go to ctest (e.g. `bash tests/run.sh -R test_cmake_install`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 t0=$SECONDS
 say() { echo "tests [$((SECONDS - t0)) s]: $*"; }
-say "packages (jobs/install-deps.sh --tests; python3-torch alone is about 200 MB on a fresh system)"
-bash jobs/install-deps.sh --tests
+say "packages (scripts/install-deps.sh --tests; python3-torch alone is about 200 MB on a fresh system)"
+bash scripts/install-deps.sh --tests
 say "configure and build ./build-test with -Werror (about 1 min on 2 cores the first time)"
-bash jobs/build.sh build-test -DCMAKE_BUILD_TYPE=Release -DCORDSEG_FATAL_WARNINGS=ON
+bash scripts/build.sh build-test -DCMAKE_BUILD_TYPE=Release -DCORDSEG_FATAL_WARNINGS=ON
 # where nvcc, cuDNN and NCCL are (here: /usr/local/cuda), the CUDA backend must build, warnings as errors
 if command -v nvcc >/dev/null || [ -x /usr/local/cuda/bin/nvcc ]; then
   if ! grep -q '^CORDSEG_WITH_CUDA:BOOL=ON' build-test/CMakeCache.txt; then
@@ -38,8 +38,9 @@ fi
 # expected seconds per test: measured 2026-12-01 on the 2-core CI machine
 # (`bash .ci/run`; a loaded machine takes up to 2-3x); the times of this build
 # directory's previous run (build-test/ctest.out) win when there are some
-declare -A expect=([test_overfit]=65 [test_slurm_sweep]=45 [test_torch_ref]=36 [test_train]=35
-  [test_evaluate_cli]=15 [test_io_phantom]=7 [test_install]=6 [test_gpu_rehearse]=200 [test_backend_ops_emul]=20)
+declare -A expect=([test_core_overfit]=65 [test_cmd_sweep]=45 [test_torch_ref]=36 [test_cmd_train]=35
+  [test_cmd_evaluate]=15 [test_sim_phantom]=7 [test_cmake_install]=6 [test_gpu_rehearse]=200 [test_backend_ops_emul]=20
+  [test_cmd_segment]=300)
 if [ -f build-test/ctest.out ]; then
   while read -r name secs; do expect[$name]=$(printf '%.0f' "$secs"); done < <(
     sed -n 's/^ *[0-9]*\/[0-9]* Test *#[0-9]*: \([^ ]*\) [ .*]*\(Passed\|Failed\) *\([0-9.]*\) sec.*/\1 \3/p' build-test/ctest.out)

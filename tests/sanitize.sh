@@ -12,10 +12,10 @@ cd "$(dirname "$0")/.."
 t0=$SECONDS
 say() { echo "sanitize [$((SECONDS - t0)) s]: $*"; }
 say "build ./build-asan (-fsanitize=address,undefined; about 3 min on 2 cores)"
-bash jobs/build.sh build-asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCORDSEG_SANITIZE=address,undefined \
+bash scripts/build.sh build-asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCORDSEG_SANITIZE=address,undefined \
   -DCORDSEG_WITH_CUDA=OFF -DCORDSEG_NATIVE=ON
 export ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
 if [ -z "${CORDSEG_DATA:-}" ] && [ -d ../shared/data/PAM50 ]; then export CORDSEG_DATA=$(cd ../shared/data && pwd); fi
 say "ctest under the sanitizers"
-ctest --test-dir build-asan --output-on-failure --timeout 1200 -E "test_torch_ref|test_slurm_sweep|test_segment|test_overfit|test_install|test_gpu_rehearse|failop1$|failop150"
+ctest --test-dir build-asan --output-on-failure --timeout 1200 -E "test_torch_ref|test_cmd_sweep|test_cmd_segment|test_core_overfit|test_cmake_install|test_gpu_rehearse|failop1$|failop150"
 say "passed"

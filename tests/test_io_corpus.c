@@ -30,6 +30,7 @@
 #include "io/h5util.h"
 #include "io/hash.h"
 #include "io/import.h"
+#include "io/prep.h"
 #include "io/niftivol.h"
 #include "io/rundir.h"
 #include "io/textio.h"
@@ -116,7 +117,7 @@ static void read_dwi(void *p) {
   NiftiVol v;
   niftivol_read(&v, p);
   niftivol_check_finite(&v);
-  import_check_dwi(&v);
+  prep_check_dwi(&v);
   niftivol_free(&v);
 }
 static void read_planes(void *p) {

@@ -3,6 +3,9 @@
  *    B0 mass arrive (zero padding only), slice count and spacing right
  *  - the PAM50 tract table (left/right, dorsal/lateral/ventral/gray matter)
  *  - appending a second subject; bad labels and mismatched grids are fatal
+ *  - --spacing: at the native spacing the store is byte for byte the one
+ *    without it; at twice the pixel size every ROI keeps its area in mm^2
+ *    (labels nearest, maps bilinear) and the slices record the new spacing
  *  - DWI mode on the real sct_dmri series (skipped without the shared data):
  *    FA in [0,1], NIfTI maps written */
 #include <math.h>
@@ -102,6 +105,60 @@ static void maps_mode(void) {
   free(b0), free(fa), free(lab), free(sb0), free(sfa), free(sl), free(b2);
 }
 
+/* a disc of radius 5 mm at the FOV centre, its left half ROI 1, its right half ROI 5, on a 0.5 mm grid */
+static void spacing_mode(void) {
+  const int64_t nx = 40, ny = 40, nz = 2, nv = nx * ny * nz;
+  NiftiVol ref = make_ref(nx, ny, nz);
+  float *b0 = calloc(nv, 4), *fa = calloc(nv, 4), *lab = calloc(nv, 4);
+  long n1 = 0, n5 = 0;
+  double b0sum = 0;
+  for (int64_t i = 0; i < nv; i++) {
+    const double x = (double)(i % nx) - 19.5, y = (double)((i / nx) % ny) - 19.5;
+    b0[i] = 10, fa[i] = 0.1f;
+    if (x * x + y * y <= 100) b0[i] = 100, fa[i] = 0.6f, lab[i] = x < 0 ? 1 : 5, n1 += x < 0, n5 += x >= 0;
+    b0sum += b0[i];
+  }
+  char pb[300], pf[300], pl[300], s0[300], s1[300], s2[300];
+  snprintf(pb, sizeof pb, "%s/sb0.nii.gz", g_dir);
+  snprintf(pf, sizeof pf, "%s/sfa.nii.gz", g_dir);
+  snprintf(pl, sizeof pl, "%s/slab.nii.gz", g_dir);
+  snprintf(s0, sizeof s0, "%s/native.h5", g_dir);
+  snprintf(s1, sizeof s1, "%s/same.h5", g_dir);
+  snprintf(s2, sizeof s2, "%s/coarse.h5", g_dir);
+  niftivol_write(pb, &ref, 1, b0);
+  niftivol_write(pf, &ref, 1, fa);
+  niftivol_write(pl, &ref, 1, lab);
+  ImportSpec sp = {.b0 = pb, .fa = pf, .labels = pl, .store = s0, .subject = 1, .size = 48, .created_by = "test"};
+  import_subject(&sp);
+  sp.store = s1, sp.spacing = 0.5;
+  import_subject(&sp);
+  sp.store = s2, sp.spacing = 1.0, sp.size = 24;
+  import_subject(&sp);
+  H5Store a, b, c;
+  h5store_open(&a, s0), h5store_open(&b, s1), h5store_open(&c, s2);
+  char ca[64], cb[64];
+  h5store_attr_string(&a, "checksum", ca, sizeof ca), h5store_attr_string(&b, "checksum", cb, sizeof cb);
+  T_CHECK(!strcmp(ca, cb), "--spacing at the native spacing: the same store (%s vs %s)", ca, cb);
+  T_CHECK(c.n == nz && c.h == 24 && fabsf(c.meta[0].spacing[0] - 1.0f) < 1e-6f && fabsf(c.meta[0].spacing[1] - 1.0f) < 1e-6f,
+          "--spacing 1: %d slices of %dx%d at %g x %g mm", c.n, c.h, c.w, c.meta[0].spacing[0], c.meta[0].spacing[1]);
+  T_CHECK(fabsf(a.meta[0].spacing[0] - 0.5f) < 1e-6f, "native: %g mm", a.meta[0].spacing[0]);
+  int32_t idx[2] = {0, 1};
+  float *cb0 = malloc(2 * 24 * 24 * 4);
+  uint8_t *cl = malloc(2 * 24 * 24);
+  h5store_read_slices(&c, idx, 2, cb0, NULL, cl);
+  long m1 = 0, m5 = 0;
+  double csum = 0;
+  for (int i = 0; i < 2 * 24 * 24; i++) m1 += cl[i] == 1, m5 += cl[i] == 5, csum += cb0[i];
+  /* areas in mm^2: native pixels are 0.25 mm^2, resampled ones 1 mm^2 */
+  T_CHECK(fabs(m1 - 0.25 * n1) <= 0.1 * 0.25 * n1 && fabs(m5 - 0.25 * n5) <= 0.1 * 0.25 * n5,
+          "--spacing 1: ROI areas %ld, %ld mm^2 vs %.1f, %.1f native", m1, m5, 0.25 * n1, 0.25 * n5);
+  T_CHECK(fabs(csum - 0.25 * b0sum) <= 0.05 * 0.25 * b0sum, "--spacing 1: B0 integral %.0f vs %.0f", csum, 0.25 * b0sum);
+  h5store_close(&a), h5store_close(&b), h5store_close(&c);
+  sp.spacing = 20;
+  T_CHECK(run_child(&sp) == 1, "--spacing 20 mm is refused");
+  free(b0), free(fa), free(lab), free(cb0), free(cl);
+}
+
 static void pam50_table(void) {
   T_CHECK(import_map_pam50(0) == 0 && import_map_pam50(37) == 0, "background values");
   T_CHECK(import_map_pam50(1) == 1 && import_map_pam50(2) == 5, "tract 0/1 (gracilis L/R) -> dorsal L/R");
@@ -160,6 +217,7 @@ int main(void) {
   mkdir(g_dir, 0755);
   pam50_table();
   maps_mode();
+  spacing_mode();
   dwi_mode();
   char cmd[300];
   snprintf(cmd, sizeof cmd, "rm -rf '%s'", g_dir);

@@ -28,7 +28,7 @@
 #include "io/import.h"
 #include "io/labels.h"
 #include "io/niftigeom.h"
-#include "io/phantom.h"
+#include "sim/phantom.h"
 #include "tests/testutil.h"
 
 static char g_dir[256];

@@ -83,7 +83,7 @@ static void find_runs(Report *r, const char *dir, int depth) {
 static void load_run(ReportRun *u) {
   char err[4600], dir[4096], p[4400];
   snprintf(dir, sizeof dir, "%s", u->ri.dir);
-  if (evalio_run_read(dir, &u->ri, err, sizeof err)) {
+  if (runinfo_read(dir, &u->ri, err, sizeof err)) {
     u->status = RUN_UNREADABLE;
     snprintf(u->note, sizeof u->note, "%s", err);
     return;

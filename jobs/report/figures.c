@@ -1,4 +1,4 @@
-/* jobs/report/figures.c: the charts (cairo, io/plot.h), training curves and QC overlays (see jobs/report/report_impl.h). */
+/* jobs/report/figures.c: the charts (cairo, jobs/report/plot.h), training curves and QC overlays (see jobs/report/report_impl.h). */
 #define _POSIX_C_SOURCE 200809L
 #include "jobs/report/report_impl.h"
 

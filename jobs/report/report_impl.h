@@ -18,7 +18,7 @@
 #include "core/stats.h"
 #include "io/evalio.h"
 #include "io/labels.h"
-#include "io/plot.h"
+#include "jobs/report/plot.h"
 #include "io/textio.h"
 #include "jobs/report/report.h"
 

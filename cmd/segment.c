@@ -1,0 +1,77 @@
+/* cmd/segment.c: `cordseg segment`: a new subject's DTI -> ROI masks and
+ * ROI-wise FA/MD/AD/RD (the work is jobs/segment.c). */
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "core/backend.h"
+#include "jobs/segment.h"
+#include "cmd/cli.h"
+
+static void usage(FILE *f) {
+  fprintf(f,
+          "usage: cordseg segment -m MODEL.h5 -o OUTDIR\n"
+          "                       (--dwi DWI.nii.gz --bvals F --bvecs F | --b0 B0.nii.gz [--fa FA.nii.gz]\n"
+          "                        [--md F] [--ad F] [--rd F] | --fa FA.nii.gz)\n"
+          "                       [--tta] [--largest] [--probs] [--cord-mask MASK.nii.gz]\n"
+          "                       [--levels LEVELS.nii.gz | --level L] [--batch 8] [--device auto] [-q]\n\n"
+          "Segments one subject's cervical cord into the 8 ROIs of io/labels.h with an exported model\n"
+          "(`cordseg export`: one run or a fold ensemble) and measures FA/MD/AD/RD per ROI.\n"
+          "  input     a 4-D DWI series + FSL bvals/bvecs, fitted with the DTI code of `cordseg import`\n"
+          "            (B0, FA, MD, AD, RD), or maps as given (the model's input kind decides which are\n"
+          "            needed: b0, fa or both). Any near-axial orientation (qform/sform honoured: LAS, RAS,\n"
+          "            LPI, ...); strongly oblique, sagittal or coronal volumes are refused.\n"
+          "  grid      each axial slice is resampled (bilinear) from its pixel size to the model's training\n"
+          "            spacing and cropped/padded to the model's size around the field-of-view centre (as\n"
+          "            `import` does), or around the centroid of --cord-mask in that slice; then normalised\n"
+          "            as in training (b0 / 99.5th percentile, FA clamped to [0, 1]).\n"
+          "  ensemble  the probabilities of every model in MODEL.h5 are averaged; --tta adds the\n"
+          "            horizontally flipped slice (L/R channels swapped back). Sigmoid (HDL) models\n"
+          "            threshold at the mean of the members' validation thresholds; softmax models take\n"
+          "            the argmax. The averaged probabilities are resampled back onto the native slice.\n"
+          "  --largest keep the largest 4-connected component of each ROI per slice.\n\n"
+          "writes OUTDIR/ (each file atomically, after every input check passed):\n"
+          "  labels.nii.gz  uint8 ids 0..8 on the input's grid (same qform/sform)\n"
+          "  probs.nii.gz   with --probs: 9 float volumes, one per class\n"
+          "  b0|fa|md|ad|rd.nii.gz  the fitted maps (DWI input)\n"
+          "  metrics.csv    rows per (slice, ROI), per (vertebral level, ROI) with --levels/--level, and\n"
+          "                 over all slices: voxels, area_mm2, empty, mean/SD (n-1)/median of FA, MD, AD, RD\n"
+          "                 (mm^2/s; nan where a map is absent or the ROI is empty). slice = 0 most\n"
+          "                 superior; k = the voxel index along the file's slice axis\n"
+          "  qc.png         every slice: b0, FA, labels outlined on b0\n\n");
+}
+
+int cmd_segment(int argc, char **argv) {
+  SegmentOptions o;
+  segment_options_default(&o);
+  const CliOption opts[] = {
+      CLI_STRING("model", 'm', &o.model, .arg = "FILE", .help = "exported model (cordseg export)", .required = 1),
+      CLI_STRING("out", 'o', &o.out, .arg = "DIR", .help = "output directory", .required = 1),
+      CLI_STRING("dwi", 0, &o.dwi, .arg = "FILE", .help = "4-D DWI series (with --bvals, --bvecs)"),
+      CLI_STRING("bvals", 0, &o.bvals, .arg = "FILE", .help = "FSL b-values of --dwi"),
+      CLI_STRING("bvecs", 0, &o.bvecs, .arg = "FILE", .help = "FSL b-vectors of --dwi"),
+      CLI_STRING("b0", 0, &o.b0, .arg = "FILE", .help = "B0 map (maps input)"),
+      CLI_STRING("fa", 0, &o.fa, .arg = "FILE", .help = "FA map (maps input)"),
+      CLI_STRING("md", 0, &o.md, .arg = "FILE", .help = "MD map, for metrics.csv only"),
+      CLI_STRING("ad", 0, &o.ad, .arg = "FILE", .help = "AD map, for metrics.csv only"),
+      CLI_STRING("rd", 0, &o.rd, .arg = "FILE", .help = "RD map, for metrics.csv only"),
+      CLI_STRING("cord-mask", 0, &o.cord_mask, .arg = "FILE", .help = "centre each slice's crop on this mask's centroid"),
+      CLI_STRING("levels", 0, &o.levels, .arg = "FILE", .help = "vertebral levels (PAM50 coding), per slice the mode",
+                 .group = 1),
+      CLI_INT32("level", 0, &o.level, 0, 24, .arg = "L", .help = "one vertebral level for every slice", .group = 1),
+      CLI_INT32("batch", 0, &o.batch, 1, 256, .help = "slices per forward pass (default 8)"),
+      CLI_FLAG_ON("tta", 0, &o.tta, .help = "add the horizontally flipped slice (L/R swapped back)"),
+      CLI_FLAG_ON("largest", 0, &o.largest, .help = "keep the largest 4-connected component per ROI and slice"),
+      CLI_FLAG_ON("probs", 0, &o.write_probs, .help = "also write probs.nii.gz"),
+      CLI_FLAG_ON("quiet", 'q', &o.quiet, .help = "no progress or summary"),
+      CLI_CHOICE("device", 0, &o.device, backend_parse, "unknown --device '%s': use cpu, cuda or auto",
+                 .arg = "KIND", .help = "cpu, cuda or auto: where the network runs (default auto: a GPU if any)"),
+      CLI_END};
+  const int pos = cli_parse("segment", argc, argv, opts, usage);
+  if (pos < argc) cli_usage_error("segment", "unexpected argument '%s'", argv[pos]);
+  if (!o.dwi && !o.b0 && !o.fa) cli_usage_error("segment", "give --dwi with --bvals/--bvecs, or --b0 and/or --fa");
+  if (o.dwi && (o.b0 || o.fa || o.md || o.ad || o.rd)) cli_usage_error("segment", "give either --dwi or maps, not both");
+  if (o.dwi && !(o.bvals && o.bvecs)) cli_usage_error("segment", "--dwi needs --bvals and --bvecs");
+  segment_run(&o);
+  return 0;
+}

@@ -1,0 +1,47 @@
+/* jobs/segment.h: `cordseg segment`: apply an exported model (io/model.h, one
+ * run or a fold ensemble) to a new subject's DTI and write its ROI masks and
+ * ROI-wise FA/MD/AD/RD in the subject's own grid.
+ *
+ * Pipeline: DWI + bvals/bvecs fitted with io/dti.c (the code import uses), or
+ * B0/FA(/MD/AD/RD) maps as given -> axial slices in the store orientation
+ * (io/niftigeom.h; any near-axial qform/sform: LAS, RAS, LPI, transposed;
+ * oblique beyond ~45 degrees or a sagittal/coronal acquisition refused) ->
+ * per slice, bilinear resampling from the subject's pixel size to the model's
+ * training spacing and a crop/pad to the model's size around a centre: the
+ * field-of-view centre (import's centre crop), or the centroid of --cord-mask
+ * in that slice -> the normalisation of training (io/loader.h) -> every
+ * member's probabilities, averaged (optionally also on the horizontally
+ * flipped slice, L/R channels swapped back) -> probabilities resampled back
+ * bilinearly onto the native slice -> labels: sigmoid models threshold at
+ * the mean of the members' validation thresholds, softmax models take the
+ * argmax -> optionally the largest 4-connected component per ROI and slice.
+ *
+ * Outputs in OUT (each written atomically, all after every check passed):
+ * labels.nii.gz (uint8 ids 0..8, the input's grid, qform = sform = input's
+ * voxel->world), probs.nii.gz (optional, float [K] volumes), b0/fa/md/ad/rd
+ * .nii.gz (DWI input), metrics.csv, qc.png, and with DWI input cord_qc.csv:
+ * per slice the labelled voxels inside the cord of the mean DW signal
+ * (io/dti.h dti_cord_mask, +1 voxel in-plane), the cord voxels labelled and
+ * the labels' centroid offset from the cord's, with a warning on stdout when
+ * fewer than 90 % are inside (a bad crop or a model that does not fit).
+ * defines: SegmentOptions, segment_options_default, segment_run */
+#ifndef CORDSEG_JOBS_SEGMENT_H
+#define CORDSEG_JOBS_SEGMENT_H
+#include <stdint.h>
+
+typedef struct {
+  const char *model;                   /* MODEL.h5 (cordseg export) */
+  const char *dwi, *bvals, *bvecs;     /* DWI mode */
+  const char *b0, *fa, *md, *ad, *rd;  /* maps mode (md/ad/rd optional, for metrics only) */
+  const char *cord_mask;               /* optional NIfTI, nonzero = cord: per-slice centroid centres the crop */
+  const char *levels;                  /* optional NIfTI of vertebral levels (PAM50 coding), per slice the mode */
+  int32_t level;                       /* one level for every slice (0 = none) */
+  const char *out;                     /* output directory */
+  int tta, largest, write_probs, quiet;
+  int32_t batch;                       /* slices per forward pass (8) */
+  int device;                          /* BackendKind (default auto: a GPU when there is one) */
+} SegmentOptions;
+void segment_options_default(SegmentOptions *o);
+/* every error is fatal, names the file and field, and leaves OUT untouched */
+void segment_run(const SegmentOptions *o);
+#endif
