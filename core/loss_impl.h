@@ -48,27 +48,28 @@ static void LOSS_FN(loss_softmax_block)(const REAL *zn, REAL *pn, int64_t hw, in
   }
 }
 
-/* hybrid (focal + dice) and ce. Pass 1 (per block of pixels): softmax into
- * probs, per-pixel focal/ce loss, the per-pixel coefficient dL/dlogpt, and the
- * per-class dice sums. Pass 2 (only with dlogits; probs == dlogits there):
+/* hybrid (focal + dice) and ce, in three named steps. Pass 1 (per block of
+ * pixels): softmax into probs, per-pixel focal/ce loss, the per-pixel
+ * coefficient dL/dlogpt, and the per-class dice sums. Then the block
+ * partials combined in block order and the Dice terms. Pass 2 (only with
+ * dlogits; probs == dlogits there):
  *   dL/dz_j = coef (d_jy - p_j) + p_j (g_j - sum_c p_c g_c),
  *   g_c = dL_dice/dp_c = a_c [y == c] + b_c. */
-static double LOSS_FN(loss_softmax_compute)(const LossConfig *cfg, const REAL *logits, const uint8_t *labels, int32_t n,
-                                            int32_t k, int32_t h, int32_t w, REAL *dlogits) {
-  const int64_t hw = (int64_t)h * w;
-  const int64_t npix = (int64_t)n * hw;
-  const int64_t nbi = (hw + LOSS_BLOCK - 1) / LOSS_BLOCK; /* blocks per image */
-  const int64_t nblk = (int64_t)n * nbi;
-  const int64_t stride = 1 + 3 * (int64_t)k; /* per block: loss, sum p[k], sum t[k], tp[k] */
-  const int hybrid = cfg->kind == LOSS_KIND_HYBRID;
-  const REAL alpha = (REAL)cfg->focal_alpha, gamma = (REAL)cfg->focal_gamma;
-  const REAL inv_p = (REAL)(1.0 / (double)npix);
-  REAL *probs = dlogits ? dlogits : (REAL *)mallocCheck((size_t)(npix * k) * sizeof(REAL));
-  REAL *coef = dlogits ? (REAL *)mallocCheck((size_t)npix * sizeof(REAL)) : NULL;
-  double *part = (double *)mallocCheck((size_t)(nblk * stride) * sizeof(double));
+typedef struct {
+  int64_t hw, npix, nbi, nblk, stride; /* stride: per block loss, sum p[k], sum t[k], tp[k] */
+  int32_t k;
+  int hybrid;
+} LOSS_FN(SoftmaxShape);
 
+static void LOSS_FN(loss_softmax_pass1)(const LOSS_FN(SoftmaxShape) *sh, const LossConfig *cfg, const REAL *logits,
+                                        const uint8_t *labels, REAL *probs, REAL *coef, double *part) {
+  const int64_t hw = sh->hw, nbi = sh->nbi, stride = sh->stride;
+  const int32_t k = sh->k;
+  const int hybrid = sh->hybrid;
+  const REAL alpha = (REAL)cfg->focal_alpha, gamma = (REAL)cfg->focal_gamma;
+  const REAL inv_p = (REAL)(1.0 / (double)sh->npix);
 #pragma omp parallel for schedule(static)
-  for (int64_t blk = 0; blk < nblk; blk++) {
+  for (int64_t blk = 0; blk < sh->nblk; blk++) {
     const int32_t b = (int32_t)(blk / nbi);
     const int64_t i0 = (blk % nbi) * LOSS_BLOCK;
     const int32_t cnt = (int32_t)(hw - i0 < LOSS_BLOCK ? hw - i0 : LOSS_BLOCK);
@@ -118,19 +119,24 @@ static double LOSS_FN(loss_softmax_compute)(const LossConfig *cfg, const REAL *l
       }
     }
   }
+}
 
-  /* combine the block partials in block order: independent of thread count */
+/* the block partials combined in block order (independent of the thread
+ * count), the Dice term and its gradient pieces ga (a_c), gb (b_c): the loss */
+static double LOSS_FN(loss_softmax_dice)(const LOSS_FN(SoftmaxShape) *sh, const LossConfig *cfg, const double *part,
+                                         REAL *ga, REAL *gb) {
+  const int64_t stride = sh->stride;
+  const int32_t k = sh->k;
   double lsum = 0;
   double *tot = (double *)callocCheck((size_t)stride, sizeof(double));
-  for (int64_t blk = 0; blk < nblk; blk++) {
+  for (int64_t blk = 0; blk < sh->nblk; blk++) {
     const double *pp = part + blk * stride;
     lsum += pp[0];
     for (int64_t j = 1; j < stride; j++) tot[j] += pp[j];
   }
-  double loss = lsum / (double)npix;
-  REAL ga[256], gb[256]; /* dice gradient pieces a_c, b_c (0 for ce) */
+  double loss = lsum / (double)sh->npix;
   for (int32_t c = 0; c < k; c++) ga[c] = gb[c] = 0;
-  if (hybrid) {
+  if (sh->hybrid) {
     const double s = (double)cfg->dice_smooth;
     const double *sp = tot + 1, *st = sp + k, *tp = st + k;
     if (cfg->dice_allreduce) cfg->dice_allreduce(tot + 1, 3 * k); /* global-batch Dice */
@@ -145,35 +151,54 @@ static double LOSS_FN(loss_softmax_compute)(const LossConfig *cfg, const REAL *l
     }
     loss += 1.0 - mean / (double)k;
   }
+  free(tot);
+  return loss;
+}
 
-  if (dlogits) {
+/* pass 2: dlogits (holding the probabilities) <- dL/dz per pixel block */
+static void LOSS_FN(loss_softmax_grad)(const LOSS_FN(SoftmaxShape) *sh, const uint8_t *labels, const REAL *coef,
+                                       const REAL *ga, const REAL *gb, REAL *dlogits) {
+  const int64_t hw = sh->hw, nbi = sh->nbi;
+  const int32_t k = sh->k;
 #pragma omp parallel for schedule(static)
-    for (int64_t blk = 0; blk < nblk; blk++) {
-      const int32_t b = (int32_t)(blk / nbi);
-      const int64_t i0 = (blk % nbi) * LOSS_BLOCK;
-      const int32_t cnt = (int32_t)(hw - i0 < LOSS_BLOCK ? hw - i0 : LOSS_BLOCK);
-      REAL *pn = dlogits + (int64_t)b * k * hw;
-      const uint8_t *yl = labels + (int64_t)b * hw + i0;
-      const REAL *cf = coef + (int64_t)b * hw + i0;
-      REAL sg[LOSS_BLOCK]; /* sum_c p_c g_c per pixel */
-      for (int32_t i = 0; i < cnt; i++) sg[i] = ga[yl[i]] * pn[yl[i] * hw + i0 + i];
-      for (int32_t c = 0; c < k; c++) {
-        const REAL *pc = pn + c * hw + i0, bc = gb[c];
-        for (int32_t i = 0; i < cnt; i++) sg[i] += pc[i] * bc;
-      }
-      for (int32_t c = 0; c < k; c++) {
-        REAL *pc = pn + c * hw + i0;
-        const REAL ac = ga[c], bc = gb[c];
-        for (int32_t i = 0; i < cnt; i++) {
-          const REAL p = pc[i];
-          const int is_y = yl[i] == c;
-          const REAL g = is_y ? ac + bc : bc;
-          pc[i] = cf[i] * ((is_y ? (REAL)1 : (REAL)0) - p) + p * (g - sg[i]);
-        }
+  for (int64_t blk = 0; blk < sh->nblk; blk++) {
+    const int32_t b = (int32_t)(blk / nbi);
+    const int64_t i0 = (blk % nbi) * LOSS_BLOCK;
+    const int32_t cnt = (int32_t)(hw - i0 < LOSS_BLOCK ? hw - i0 : LOSS_BLOCK);
+    REAL *pn = dlogits + (int64_t)b * k * hw;
+    const uint8_t *yl = labels + (int64_t)b * hw + i0;
+    const REAL *cf = coef + (int64_t)b * hw + i0;
+    REAL sg[LOSS_BLOCK]; /* sum_c p_c g_c per pixel */
+    for (int32_t i = 0; i < cnt; i++) sg[i] = ga[yl[i]] * pn[yl[i] * hw + i0 + i];
+    for (int32_t c = 0; c < k; c++) {
+      const REAL *pc = pn + c * hw + i0, bc = gb[c];
+      for (int32_t i = 0; i < cnt; i++) sg[i] += pc[i] * bc;
+    }
+    for (int32_t c = 0; c < k; c++) {
+      REAL *pc = pn + c * hw + i0;
+      const REAL ac = ga[c], bc = gb[c];
+      for (int32_t i = 0; i < cnt; i++) {
+        const REAL p = pc[i];
+        const int is_y = yl[i] == c;
+        const REAL g = is_y ? ac + bc : bc;
+        pc[i] = cf[i] * ((is_y ? (REAL)1 : (REAL)0) - p) + p * (g - sg[i]);
       }
     }
   }
-  free(tot);
+}
+
+static double LOSS_FN(loss_softmax_compute)(const LossConfig *cfg, const REAL *logits, const uint8_t *labels, int32_t n,
+                                            int32_t k, int32_t h, int32_t w, REAL *dlogits) {
+  LOSS_FN(SoftmaxShape) sh;
+  sh.hw = (int64_t)h * w, sh.npix = (int64_t)n * sh.hw, sh.k = k, sh.hybrid = cfg->kind == LOSS_KIND_HYBRID;
+  sh.nbi = (sh.hw + LOSS_BLOCK - 1) / LOSS_BLOCK, sh.nblk = (int64_t)n * sh.nbi, sh.stride = 1 + 3 * (int64_t)k;
+  REAL *probs = dlogits ? dlogits : (REAL *)mallocCheck((size_t)(sh.npix * k) * sizeof(REAL));
+  REAL *coef = dlogits ? (REAL *)mallocCheck((size_t)sh.npix * sizeof(REAL)) : NULL;
+  double *part = (double *)mallocCheck((size_t)(sh.nblk * sh.stride) * sizeof(double));
+  REAL ga[256], gb[256]; /* dice gradient pieces a_c, b_c (0 for ce) */
+  LOSS_FN(loss_softmax_pass1)(&sh, cfg, logits, labels, probs, coef, part);
+  const double loss = LOSS_FN(loss_softmax_dice)(&sh, cfg, part, ga, gb);
+  if (dlogits) LOSS_FN(loss_softmax_grad)(&sh, labels, coef, ga, gb, dlogits);
   free(part);
   free(coef);
   if (!dlogits) free(probs);

@@ -7,7 +7,7 @@
  * Algorithms: direct (the reference; bit-reproducible) or, on request, oneDNN's
  * Winograd F(4x4,3x3): about 2x faster on 3x3 stride-1 layers of 16x16 and
  * larger on AVX-512, with fp32 rounding differences of <= 1.7e-6 relative to the
- * largest value (measured in test_layers; direct <= 6e-7). Both are
+ * largest value (measured in test_core_layers; direct <= 6e-7). Both are
  * deterministic for a fixed thread count.
  * defines: ConvCtx, conv_ctx_init/free, Conv, conv_init, conv_forward, conv_backward, conv_free,
  *          conv_set_threads, DNNL_CHECK */

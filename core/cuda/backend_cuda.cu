@@ -440,7 +440,7 @@ static void cu_destroy(Backend *be) {
   CudaImpl *im = cuda_impl(be);
   cudaStreamSynchronize(im->stream);
   CudaScratch *all[] = {&im->ws, &im->bf[0], &im->bf[1], &im->bf[2], &im->part, &im->stats, &im->sums,
-                        &im->pix, &im->coef, &im->probs, &im->ss};
+                        &im->pix, &im->coef, &im->probs, &im->ss, &im->find_ws};
   for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) cudaFree(all[i]->p);
   cudaFree(im->dloss), cudaFree(im->ga), cudaFree(im->gb);
   if (im->hstats) cudaFreeHost(im->hstats);

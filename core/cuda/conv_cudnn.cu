@@ -133,7 +133,8 @@ static AlgoChoice choose_algo(Backend *be, BackendConv *c, int pass) {
     if (!memcmp(e->shape, key, sizeof key) && e->bf16 == c->bf16 && e->det == det && e->pass == pass) return e->ch;
   }
   const size_t es = c->bf16 ? 2 : 4;
-  void *x = find_buf(nx(c) * es), *w = find_buf(nw(c) * es), *y = find_buf(ny(c) * es), *ws = find_buf(FIND_WS);
+  void *x = find_buf(nx(c) * es), *w = find_buf(nw(c) * es), *y = find_buf(ny(c) * es);
+  void *ws = cuda_scratch(be, &im->find_ws, FIND_WS); /* one search workspace for every search of this backend */
   AlgoChoice ch;
   if (pass == 0) {
     cudnnConvolutionFwdAlgoPerf_t r[MAXA];
@@ -151,8 +152,8 @@ static AlgoChoice choose_algo(Backend *be, BackendConv *c, int pass) {
                                                               r, ws, FIND_WS));
     ch = pick_algo(r, got, det, FIND_WS, s, names[2]);
   }
-  void *bufs[4] = {x, w, y, ws};
-  for (int i = 0; i < 4; i++) CUDA_CHECK(cudaFree(bufs[i])); /* cudaFree waits for the search */
+  void *bufs[3] = {x, w, y};
+  for (int i = 0; i < 3; i++) CUDA_CHECK(cudaFree(bufs[i])); /* cudaFree waits for the search */
   ch.timed = 1;
   if (im->nalgo == im->algo_cap) {
     im->algo_cap = im->algo_cap ? 2 * im->algo_cap : 64;
