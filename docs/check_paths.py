@@ -5,7 +5,8 @@ to the file, with #anchors against the target's headings) and every word, in
 backticks or code blocks, that starts with a top-level folder of the repository
 (core/, io/, jobs/, slurm/, sim/, cmd/, scripts/, tests/, configs/, cmake/, docs/,
 results/, .ci/)
-or names a root file. Brace lists {a,b} and globs (*, <NAME>, X) are expanded."""
+or names a root file. A results notebook records a command as it was run on its
+date: there `OLD` (now `NEW`) keeps a moved path, and only NEW must exist. Brace lists {a,b} and globs (*, <NAME>, X) are expanded."""
 import glob, os, re, sys
 
 root = os.path.abspath(sys.argv[1] if len(sys.argv) > 1 else ".")
@@ -52,6 +53,11 @@ bad = 0
 for f in files:
     text = open(os.path.join(root, f), encoding="utf-8").read()
     base = os.path.dirname(f)
+    # results notebooks: `OLD ...` (now `NEW`) -- the old words are history, NEW is checked below
+    moved = set()
+    if f.startswith("results/"):
+        for old, _new in re.findall(r"`([^`\n]+)`\s*\(now\s+`([^`\n]+)`", text):
+            moved.update(re.split(r"[\s=\"'(\[]+", old))
     # markdown links
     for m in re.finditer(r"\]\(([^)\s]+)\)", text):
         t = m.group(1)
@@ -73,7 +79,7 @@ for f in files:
             w = w.strip("`,;)]")
             if not w or "://" in w or w.startswith("../"):
                 continue
-            if w in IGNORE:
+            if w in IGNORE or w in moved:
                 continue
             if w.startswith(TOP) or w in ROOTFILES:
                 if not exists(w):
