@@ -381,32 +381,56 @@ static void make_batch(int s, int32_t N, int32_t S, float *x, uint8_t *y) {
   }
 }
 
-/* a few Adam steps of a whole UNet from the same weights, a new batch each step */
-static void test_training(UnetBackbone bb, LossKind kind, int32_t S, int steps, double tol_loss) {
+/* one UNet on both backends from the same weights, with a Stepper each and a
+ * batch buffer for make_batch */
+typedef struct {
+  int32_t n, s;
+  Unet *nd, *nc;
+  Stepper sd, sc;
+  float *x;
+  uint8_t *y;
+} Twin;
+static void twin_init(Twin *t, UnetBackbone bb, LossKind kind, int32_t S, uint64_t seed) {
   const int32_t N = 2, K = 9;
   UnetConfig cfg = {bb, 1, K, 4, UNET_CONV_DIRECT};
-  Unet *nd = unet_init(g_dev, &cfg, N, S, S), *nc = unet_init(g_cpu, &cfg, N, S, S);
-  unet_init_weights(nd, UNET_INIT_KAIMING, 7), unet_init_weights(nc, UNET_INIT_KAIMING, 7);
+  t->n = N, t->s = S;
+  t->nd = unet_init(g_dev, &cfg, N, S, S), t->nc = unet_init(g_cpu, &cfg, N, S, S);
+  unet_init_weights(t->nd, UNET_INIT_KAIMING, seed), unet_init_weights(t->nc, UNET_INIT_KAIMING, seed);
   LossConfig lc;
   loss_config_default(&lc, kind);
-  Stepper sd, sc;
-  stepper_init(&sd, nd, &lc, N, S, S), stepper_init(&sc, nc, &lc, N, S, S);
-  if (getenv("CORDSEG_NO_GRAPH")) sd.use_graph = 0;
-  float *x = mallocCheck((size_t)N * S * S * sizeof(float));
-  uint8_t *y = mallocCheck((size_t)N * S * S);
-  double worst = 0;
+  stepper_init(&t->sd, t->nd, &lc, N, S, S), stepper_init(&t->sc, t->nc, &lc, N, S, S);
+  if (getenv("CORDSEG_NO_GRAPH")) t->sd.use_graph = 0;
+  t->x = mallocCheck((size_t)N * S * S * sizeof(float));
+  t->y = mallocCheck((size_t)N * S * S);
+}
+/* training step s on both (batch s); the relative difference of the losses */
+static double twin_step(Twin *t, int s, double *ld, double *lc) {
+  make_batch(s, t->n, t->s, t->x, t->y);
+  *ld = stepper_train(&t->sd, t->x, t->y, 1e-3f);
+  *lc = stepper_train(&t->sc, t->x, t->y, 1e-3f);
+  return fabs(*ld - *lc) / fabs(*lc);
+}
+static void twin_free(Twin *t) {
+  free(t->x), free(t->y);
+  stepper_free(&t->sd), stepper_free(&t->sc);
+  unet_free(t->nd), unet_free(t->nc);
+}
+
+/* a few Adam steps of a whole UNet from the same weights, a new batch each step */
+static void test_training(UnetBackbone bb, LossKind kind, int32_t S, int steps, double tol_loss) {
+  Twin t;
+  twin_init(&t, bb, kind, S, 7);
+  double worst = 0, ld = 0, l = 0;
   long long kern = 0, dnn = 0;
   for (int s = 0; s < steps; s++) {
-    make_batch(s, N, S, x, y);
 #ifdef CORDSEG_TEST_EMUL
     const long long k0 = cordseg_emul_kernels(), d0 = cordseg_emul_cudnn_calls();
 #endif
-    const double ld = stepper_train(&sd, x, y, 1e-3f);
+    worst = fmax(worst, twin_step(&t, s, &ld, &l));
 #ifdef CORDSEG_TEST_EMUL
-    kern = cordseg_emul_kernels() - k0, dnn = cordseg_emul_cudnn_calls() - d0; /* the last step's */
+    /* the last step's (the CPU step launches none) */
+    kern = cordseg_emul_kernels() - k0, dnn = cordseg_emul_cudnn_calls() - d0;
 #endif
-    const double l = stepper_train(&sc, x, y, 1e-3f);
-    worst = fmax(worst, fabs(ld - l) / fabs(l));
     if (s == 0 || s == steps - 1) printf("    step %d: loss %.7f vs CPU %.7f\n", s + 1, ld, l);
   }
 #ifdef CORDSEG_TEST_EMUL
@@ -418,20 +442,19 @@ static void test_training(UnetBackbone bb, LossKind kind, int32_t S, int steps, 
   (void)kern, (void)dnn;
 #endif
   printf("  %-34s %s %s: %d steps, worst loss rel err %.2e (limit %.0e)%s\n", "training", unet_backbone_name(bb),
-         loss_kind_name(kind), steps, worst, tol_loss, sd.graph ? ", replayed from a graph" : "");
+         loss_kind_name(kind), steps, worst, tol_loss, t.sd.graph ? ", replayed from a graph" : "");
   T_CHECK(worst <= tol_loss, "%s %s training: loss differs from CPU by %.3g", unet_backbone_name(bb), loss_kind_name(kind),
           worst);
-  float *pd = t_params(nd), *pc = t_params(nc);
+  float *pd = t_params(t.nd), *pc = t_params(t.nc);
   char op[96];
   snprintf(op, sizeof op, "params after %d steps (%s)", steps, unet_backbone_name(bb));
-  compare(op, pd, pc, unet_num_params(nd), tol_loss * 10);
+  compare(op, pd, pc, unet_num_params(t.nd), tol_loss * 10);
   if (capture_fails()) /* emulated capture failure: eager fallback, same trajectory as checked above */
-    T_CHECK(sd.graph == NULL && !sd.use_graph, "a failed capture must leave the stepper eager");
+    T_CHECK(t.sd.graph == NULL && !t.sd.use_graph, "a failed capture must leave the stepper eager");
   else if (graphs_expected())
-    T_CHECK(sd.graph != NULL, "the CUDA step was not captured as a graph");
-  free(pd), free(pc), free(x), free(y);
-  stepper_free(&sd), stepper_free(&sc);
-  unet_free(nd), unet_free(nc);
+    T_CHECK(t.sd.graph != NULL, "the CUDA step was not captured as a graph");
+  free(pd), free(pc);
+  twin_free(&t);
 }
 
 /* A scratch buffer that grows after a capture (a second, larger net planned
@@ -440,24 +463,16 @@ static void test_training(UnetBackbone bb, LossKind kind, int32_t S, int steps, 
  * still match the CPU. */
 static void test_graph_regrow(void) {
   if (!graphs_expected()) return;
-  const int32_t N = 2, K = 9, S = 32;
-  UnetConfig cfg = {UNET_BACKBONE_VGG16, 1, K, 4, UNET_CONV_DIRECT};
-  Unet *nd = unet_init(g_dev, &cfg, N, S, S), *nc = unet_init(g_cpu, &cfg, N, S, S);
-  unet_init_weights(nd, UNET_INIT_KAIMING, 9), unet_init_weights(nc, UNET_INIT_KAIMING, 9);
+  Twin t;
+  twin_init(&t, UNET_BACKBONE_VGG16, LOSS_KIND_HYBRID, 32, 9);
+  double worst = 0, ld, l;
+  for (int s = 0; s < 3; s++) worst = fmax(worst, twin_step(&t, s, &ld, &l));
+  const int had_graph = t.sd.graph != NULL;
+  /* a net of 4x the pixels on the same backend, and its eval loss: the loss scratch grows */
+  const int32_t N = t.n, S2 = 2 * t.s;
+  UnetConfig cfg = {UNET_BACKBONE_VGG16, 1, 9, 4, UNET_CONV_DIRECT};
   LossConfig lc;
   loss_config_default(&lc, LOSS_KIND_HYBRID);
-  Stepper sd, sc;
-  stepper_init(&sd, nd, &lc, N, S, S), stepper_init(&sc, nc, &lc, N, S, S);
-  float *x = mallocCheck((size_t)N * S * S * sizeof(float));
-  uint8_t *y = mallocCheck((size_t)N * S * S);
-  double worst = 0;
-  for (int s = 0; s < 3; s++) {
-    make_batch(s, N, S, x, y);
-    worst = fmax(worst, fabs(stepper_train(&sd, x, y, 1e-3f) - stepper_train(&sc, x, y, 1e-3f)));
-  }
-  const int had_graph = sd.graph != NULL;
-  /* a net of 4x the pixels on the same backend, and its eval loss: the loss scratch grows */
-  const int32_t S2 = 2 * S;
   Unet *big = unet_init(g_dev, &cfg, N, S2, S2);
   Stepper sb;
   stepper_init(&sb, big, &lc, N, S2, S2);
@@ -468,22 +483,19 @@ static void test_graph_regrow(void) {
 #ifdef CORDSEG_TEST_EMUL
   const long long cap0 = cordseg_emul_captures();
 #endif
-  for (int s = 3; s < 5; s++) {
-    make_batch(s, N, S, x, y);
-    const double ld = stepper_train(&sd, x, y, 1e-3f), l = stepper_train(&sc, x, y, 1e-3f);
-    worst = fmax(worst, fabs(ld - l) / fabs(l));
-  }
+  for (int s = 3; s < 5; s++) worst = fmax(worst, twin_step(&t, s, &ld, &l));
   printf("  %-34s worst loss rel err %.2e over 5 steps, graph before %d after %d\n", "graph after scratch growth", worst,
-         had_graph, sd.graph != NULL);
-  T_CHECK(had_graph && sd.graph != NULL, "the step should run from a graph before and after the growth");
+         had_graph, t.sd.graph != NULL);
+  T_CHECK(had_graph && t.sd.graph != NULL, "the step should run from a graph before and after the growth");
   T_CHECK(worst <= tol(1e-4, 2e-2), "steps after a scratch growth differ from the CPU: %.3g", worst);
 #ifdef CORDSEG_TEST_EMUL
   T_CHECK(cordseg_emul_captures() == cap0 + 1, "a stale graph must be captured again once (%lld captures)",
           cordseg_emul_captures() - cap0);
 #endif
-  free(x), free(y), free(x2), free(y2);
-  stepper_free(&sb), stepper_free(&sd), stepper_free(&sc);
-  unet_free(big), unet_free(nd), unet_free(nc);
+  free(x2), free(y2);
+  stepper_free(&sb);
+  unet_free(big);
+  twin_free(&t);
 }
 
 static void noop_bcast(void *ctx, void *buf, size_t bytes, int root) { (void)ctx, (void)buf, (void)bytes, (void)root; }

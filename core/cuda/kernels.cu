@@ -184,6 +184,16 @@ struct NoEpi {
   CS_HD void operator()(int64_t, double, double) const {}
 };
 
+/* the index of element j (of the n*hw values) of channel ch in NCHW */
+CS_HD static inline int64_t chan_at(int64_t ch, int64_t j, int32_t c, int64_t hw) { return ((j / hw) * c + ch) * hw + j % hw; }
+/* dy[at], masked by y > 0 in place when relu (in a row reduction each element
+ * belongs to one thread, so it is written once) */
+CS_HD static inline float relu_grad(const float *y, float *dy, int relu, int64_t at) {
+  float g = dy[at];
+  if (relu) dy[at] = g = y[at] > 0 ? g : 0.0f;
+  return g;
+}
+
 /* channel c, element j of the n*hw values of that channel */
 struct ChanSum {
   int mode;
@@ -193,7 +203,7 @@ struct ChanSum {
   int32_t c;
   int64_t hw;
   CS_HD double operator()(int64_t ch, int64_t j) const {
-    const int64_t at = ((j / hw) * c + ch) * hw + j % hw;
+    const int64_t at = chan_at(ch, j, c, hw);
     switch (mode) {
       case 0: return (double)x[at];
       case 1: {
@@ -281,7 +291,7 @@ struct BnMoments {
   int32_t c;
   int64_t hw;
   CS_HD void operator()(int64_t ch, int64_t j, double *a, double *b) const {
-    const double v = x[((j / hw) * c + ch) * hw + j % hw];
+    const double v = x[chan_at(ch, j, c, hw)];
     *a += v, *b += v * v;
   }
 };
@@ -324,9 +334,8 @@ struct BnGradSums {
   int32_t c;
   int64_t hw;
   CS_HD void operator()(int64_t ch, int64_t j, double *a, double *b) const {
-    const int64_t at = ((j / hw) * c + ch) * hw + j % hw;
-    float g = dy[at];
-    if (relu) dy[at] = g = y[at] > 0 ? g : 0.0f; /* each element belongs to one thread: written once */
+    const int64_t at = chan_at(ch, j, c, hw);
+    const float g = relu_grad(y, dy, relu, at);
     *a += (double)g, *b += (double)g * (double)(x[at] - mean[ch]);
   }
 };
@@ -361,9 +370,8 @@ struct ChanDy {
   int32_t c;
   int64_t hw;
   CS_HD void operator()(int64_t ch, int64_t j, double *a, double *b) const {
-    const int64_t at = ((j / hw) * c + ch) * hw + j % hw;
-    float g = dy[at];
-    if (relu) dy[at] = g = y[at] > 0 ? g : 0.0f; /* each element belongs to one thread */
+    const int64_t at = chan_at(ch, j, c, hw);
+    const float g = relu_grad(y, dy, relu, at);
     if (d16) d16[at] = cm_f32_to_bf16(g);
     *a += (double)g;
     (void)b;
@@ -372,8 +380,7 @@ struct ChanDy {
 /* the same without a bias: element-wise */
 __global__ void k_relu_bf16(const float *y, float *dy, uint16_t *d16, int relu, int64_t n) {
   FOR_EACH(i, n) {
-    float g = dy[i];
-    if (relu) dy[i] = g = y[i] > 0 ? g : 0.0f;
+    const float g = relu_grad(y, dy, relu, i);
     if (d16) d16[i] = cm_f32_to_bf16(g);
   }
 }
