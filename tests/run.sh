@@ -40,7 +40,7 @@ fi
 # directory's previous run (build-test/ctest.out) win when there are some
 declare -A expect=([test_core_overfit]=65 [test_cmd_sweep]=45 [test_torch_ref]=36 [test_cmd_train]=35
   [test_cmd_evaluate]=15 [test_sim_phantom]=7 [test_cmake_install]=6 [test_gpu_rehearse]=200 [test_backend_ops_emul]=20
-  [test_cmd_segment]=300)
+  [test_cmd_segment]=60 [test_docs_paths]=1)
 if [ -f build-test/ctest.out ]; then
   while read -r name secs; do expect[$name]=$(printf '%.0f' "$secs"); done < <(
     sed -n 's/^ *[0-9]*\/[0-9]* Test *#[0-9]*: \([^ ]*\) [ .*]*\(Passed\|Failed\) *\([0-9.]*\) sec.*/\1 \3/p' build-test/ctest.out)
@@ -48,9 +48,10 @@ fi
 exp_list=""
 for k in "${!expect[@]}"; do exp_list+="$k=${expect[$k]} "; done
 n=$(ctest --test-dir build-test -N "$@" | sed -n 's/^Total Tests: //p')
-say "running $n tests (about 4 min on an idle 2-core machine, 8-10 min on a loaded one; long ones announced with their expected time)"
+say "running $n tests (about 15 min on an idle 2-core machine, more on a loaded one; long ones announced with their expected time)"
 set +e
-ctest --test-dir build-test --output-on-failure --timeout 900 "$@" 2>&1 | awk -v el="$exp_list" '
+# stdbuf: ctest writes each result as the test ends, not in blocks when piped
+stdbuf -oL ctest --test-dir build-test --output-on-failure --timeout 900 "$@" 2>&1 | awk -v el="$exp_list" '
   BEGIN { m = split(el, a, " "); for (i = 1; i <= m; i++) { split(a[i], kv, "="); e[kv[1]] = kv[2] } }
   /^ *Start +[0-9]+: / { name = $3; if (e[name] >= 5) $0 = $0 "  (expect ~" e[name] " s)"; print; fflush(); next }
   { print; fflush() }' | tee build-test/ctest.out
