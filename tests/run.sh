@@ -48,7 +48,7 @@ fi
 exp_list=""
 for k in "${!expect[@]}"; do exp_list+="$k=${expect[$k]} "; done
 n=$(ctest --test-dir build-test -N "$@" | sed -n 's/^Total Tests: //p')
-say "running $n tests (about 15 min on an idle 2-core machine, more on a loaded one; long ones announced with their expected time)"
+say "running $n tests (about 10 min on an idle 2-core machine, 2-3x that on a loaded one; long ones announced with their expected time)"
 set +e
 # stdbuf: ctest writes each result as the test ends, not in blocks when piped
 stdbuf -oL ctest --test-dir build-test --output-on-failure --timeout 900 "$@" 2>&1 | awk -v el="$exp_list" '
