@@ -120,7 +120,6 @@ struct Backend {
   void (*conv_free)(Backend *be, BackendConv *c);
 
   /* ---- layers (see core/cpu/layers.h for the exact semantics) ---- */
-  void (*relu_backward)(Backend *be, const float *y, float *dy, size_t count);
   void (*maxpool2_forward)(Backend *be, const float *x, float *y, int32_t n, int32_t c, int32_t h, int32_t w);
   void (*maxpool2_backward)(Backend *be, const float *x, const float *y, const float *dy, float *dx, int32_t n, int32_t c,
                             int32_t h, int32_t w);

@@ -76,9 +76,6 @@ static void cpu_conv_free(Backend *be, BackendConv *c) {
 }
 
 /* ---- layers: the OpenMP kernels of core/cpu/layers.c ---- */
-static void cpu_relu_backward(Backend *be, const float *y, float *dy, size_t count) {
-  (void)be, layer_relu_backward(y, dy, count);
-}
 static void cpu_maxpool2_forward(Backend *be, const float *x, float *y, int32_t n, int32_t c, int32_t h, int32_t w) {
   (void)be, layer_maxpool2_forward(x, y, n, c, h, w);
 }
@@ -186,7 +183,7 @@ Backend *backend_cpu_init(void) {
                   .memset0 = cpu_memset0, .host_alloc = cpu_alloc, .host_free = cpu_free, .copy = cpu_upload, .sync = cpu_sync, .mem_info = cpu_mem_info,
                   .conv_plan = cpu_conv_plan, .conv_forward = cpu_conv_forward, .conv_backward = cpu_conv_backward,
                   .conv_describe = cpu_conv_describe, .conv_winograd = cpu_conv_winograd, .conv_free = cpu_conv_free,
-                  .relu_backward = cpu_relu_backward, .maxpool2_forward = cpu_maxpool2_forward,
+                  .maxpool2_forward = cpu_maxpool2_forward,
                   .maxpool2_backward = cpu_maxpool2_backward, .maxpool3s2_forward = cpu_maxpool3s2_forward,
                   .maxpool3s2_backward = cpu_maxpool3s2_backward, .upsample2_forward = cpu_upsample2_forward,
                   .upsample2_backward = cpu_upsample2_backward, .copy_channels = cpu_copy_channels, .add = cpu_add,

@@ -185,7 +185,6 @@ static void sync_hook(Backend *be, double *dev, int32_t n, void (*fn)(void *, do
 
 /* ---------------------------------------------------------------- layers -- */
 static cudaStream_t st(Backend *be) { return cuda_impl(be)->stream; }
-static void cu_relu_backward(Backend *be, const float *y, float *dy, size_t count) { cuk_relu_backward(st(be), y, dy, count); }
 static void cu_maxpool2_forward(Backend *be, const float *x, float *y, int32_t n, int32_t c, int32_t h, int32_t w) {
   cuk_maxpool2_forward(st(be), x, y, n, c, h, w);
 }
@@ -235,7 +234,7 @@ static void cu_bn_forward(Backend *be, const float *x, float *y, const float *re
     sync_hook(be, sts, 2 * c, sync->sum_f64, sync->ctx);
     cuk_bn_finalize_moments(im->stream, sts, &fin, c);
   } else {
-    cuk_bn_finalize(im->stream, sts, m, save_mean, save_istd, run_mean, run_var, c, 0, momentum, eps);
+    cuk_bn_eval_stats(im->stream, save_mean, save_istd, run_mean, run_var, c, eps);
   }
   cuk_bn_apply(im->stream, x, y, res, gamma, beta, save_mean, save_istd, n, c, hw, relu);
 }
@@ -500,7 +499,7 @@ Backend *backend_cuda_init(BackendPrecision precision, int deterministic, int de
   be->host_alloc = cu_host_alloc, be->host_free = cu_host_free;
   be->conv_plan = cuda_conv_plan, be->conv_forward = cuda_conv_forward, be->conv_backward = cuda_conv_backward;
   be->conv_describe = cuda_conv_describe, be->conv_winograd = cuda_conv_winograd, be->conv_free = cuda_conv_free;
-  be->relu_backward = cu_relu_backward, be->maxpool2_forward = cu_maxpool2_forward;
+  be->maxpool2_forward = cu_maxpool2_forward;
   be->maxpool2_backward = cu_maxpool2_backward, be->maxpool3s2_forward = cu_maxpool3s2_forward;
   be->maxpool3s2_backward = cu_maxpool3s2_backward, be->upsample2_forward = cu_upsample2_forward;
   be->upsample2_backward = cu_upsample2_backward, be->copy_channels = cu_copy_channels, be->add = cu_add;

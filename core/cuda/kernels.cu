@@ -11,13 +11,6 @@
 #define FOR_EACH(i, n) for (int64_t i = GTID; i < (int64_t)(n); i += GSTRIDE)
 
 /* ---------------------------------------------------------- element-wise -- */
-__global__ void k_relu_backward(const float *y, float *dy, int64_t n) {
-  FOR_EACH(i, n) dy[i] = y[i] > 0 ? dy[i] : 0.0f;
-}
-void cuk_relu_backward(cudaStream_t s, const float *y, float *dy, size_t n) {
-  CS_LAUNCH(k_relu_backward, cs_grid(n), CS_BLOCK, s, y, dy, (int64_t)n);
-}
-
 __global__ void k_add(float *y, const float *x, int64_t n) {
   FOR_EACH(i, n) y[i] += x[i];
 }
@@ -194,53 +187,18 @@ CS_HD static inline float relu_grad(const float *y, float *dy, int relu, int64_t
   return g;
 }
 
-/* channel c, element j of the n*hw values of that channel */
-struct ChanSum {
-  int mode;
-  const float *x, *dy, *fmean;
-  const double *dsum;
-  double m;
-  int32_t c;
-  int64_t hw;
-  CS_HD double operator()(int64_t ch, int64_t j) const {
-    const int64_t at = chan_at(ch, j, c, hw);
-    switch (mode) {
-      case 0: return (double)x[at];
-      case 1: {
-        const double d = x[at] - dsum[ch] / m;
-        return d * d;
-      }
-      case 2: return (double)dy[at] * (double)(x[at] - fmean[ch]);
-      default: return (double)dy[at];
-    }
-  }
-};
-void cuk_channel_sums(cudaStream_t s, int mode, const float *x, const float *dy, const float *fmean, const double *dsum,
-                      double m, int32_t n, int32_t c, int64_t hw, double *part, double *out) {
-  ChanSum f = {mode, x, dy, fmean, dsum, m, c, hw};
-  rows_sum(s, f, c, (int64_t)n * hw, part, out);
-}
-
 /* ------------------------------------------------------------- BatchNorm -- */
-__global__ void k_bn_finalize(const double *st, double m, float *save_mean, float *save_istd, float *run_mean,
-                              float *run_var, int32_t c, int train, double momentum, double eps) {
+/* eval: mean and 1/std from the running statistics */
+__global__ void k_bn_eval_stats(float *save_mean, float *save_istd, const float *run_mean, const float *run_var, int32_t c,
+                                double eps) {
   FOR_EACH(ch, c) {
-    if (train) {
-      const double mean = st[ch] / m, var = st[c + ch] / m;
-      save_mean[ch] = (float)mean;
-      save_istd[ch] = (float)(1.0 / sqrt(var + eps));
-      run_mean[ch] = (float)((1 - momentum) * run_mean[ch] + momentum * mean);
-      run_var[ch] = (float)((1 - momentum) * run_var[ch] + momentum * (m > 1 ? var * m / (m - 1) : var));
-    } else {
-      save_mean[ch] = run_mean[ch];
-      save_istd[ch] = (float)(1.0 / sqrt((double)run_var[ch] + eps));
-    }
+    save_mean[ch] = run_mean[ch];
+    save_istd[ch] = (float)(1.0 / sqrt((double)run_var[ch] + eps));
   }
 }
-void cuk_bn_finalize(cudaStream_t s, const double *stats, double m, float *save_mean, float *save_istd, float *run_mean,
-                     float *run_var, int32_t c, int train, double momentum, double eps) {
-  CS_LAUNCH(k_bn_finalize, cs_grid(c), CS_BLOCK, s, stats, m, save_mean, save_istd, run_mean, run_var, c, train, momentum,
-            eps);
+void cuk_bn_eval_stats(cudaStream_t s, float *save_mean, float *save_istd, const float *run_mean, const float *run_var,
+                       int32_t c, double eps) {
+  CS_LAUNCH(k_bn_eval_stats, cs_grid(c), CS_BLOCK, s, save_mean, save_istd, run_mean, run_var, c, eps);
 }
 __global__ void k_bn_apply(const float *x, float *y, const float *res, const float *gamma, const float *beta,
                            const float *mean, const float *istd, int32_t c, int64_t hw, int64_t total, int relu) {
@@ -254,19 +212,6 @@ void cuk_bn_apply(cudaStream_t s, const float *x, float *y, const float *res, co
                   const float *save_mean, const float *save_istd, int32_t n, int32_t c, int64_t hw, int relu) {
   const int64_t total = (int64_t)n * c * hw;
   CS_LAUNCH(k_bn_apply, cs_grid(total), CS_BLOCK, s, x, y, res, gamma, beta, save_mean, save_istd, c, hw, total, relu);
-}
-/* stats [2][C] in: sum dy, sum dy (x - mu); out: [1] scaled by istd (the CPU's sgx *= istd) */
-__global__ void k_bn_pgrad(double *st, const float *istd, float *dgamma, float *dbeta, int32_t c) {
-  FOR_EACH(ch, c) {
-    const double sgx = st[c + ch] * istd[ch];
-    st[c + ch] = sgx;
-    dgamma[ch] = (float)sgx;
-    dbeta[ch] = (float)st[ch];
-  }
-}
-void cuk_bn_param_grads(cudaStream_t s, const double *stats, const float *save_istd, float *dgamma, float *dbeta,
-                        int32_t c) {
-  CS_LAUNCH(k_bn_pgrad, cs_grid(c), CS_BLOCK, s, (double *)stats, save_istd, dgamma, dbeta, c);
 }
 __global__ void k_bn_dx(const float *x, const float *dy, float *dx, const float *gamma, const float *mean,
                         const float *istd, const double *st, double m, int32_t c, int64_t hw, int64_t total) {
@@ -574,10 +519,6 @@ void cuk_sumsq(cudaStream_t s, const float *x, size_t n, double *part, double *o
   SqSum f = {x};
   rows_sum(s, f, 1, (int64_t)n, part, out);
 }
-__global__ void k_d2f(const double *x, float *y, int64_t n) {
-  FOR_EACH(i, n) y[i] = (float)x[i];
-}
-void cuk_d2f(cudaStream_t s, const double *x, float *y, size_t n) { CS_LAUNCH(k_d2f, cs_grid(n), CS_BLOCK, s, x, y, (int64_t)n); }
 __global__ void k_to_bf16(const float *x, uint16_t *y, int64_t n) {
   FOR_EACH(i, n) y[i] = cm_f32_to_bf16(x[i]);
 }

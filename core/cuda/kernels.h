@@ -16,7 +16,6 @@
 #define CUK_PARTS 1024
 static inline int64_t cuk_parts(int64_t len) { return len >= 262144 ? 1024 : len >= 16384 ? 256 : 64; }
 
-void cuk_relu_backward(cudaStream_t s, const float *y, float *dy, size_t n);
 void cuk_add(cudaStream_t s, float *y, const float *x, size_t n);
 void cuk_scale(cudaStream_t s, float *x, size_t n, float a);
 void cuk_bias_relu(cudaStream_t s, float *y, const float *b, int32_t n, int32_t c, int64_t hw, int relu);
@@ -33,19 +32,12 @@ void cuk_upsample2_backward(cudaStream_t s, const float *dy, int64_t ys, float *
 void cuk_copy_channels(cudaStream_t s, const float *src, int64_t ss, float *dst, int64_t ds, int32_t n, int32_t c,
                        int32_t h, int32_t w, int acc);
 
-/* per-channel sums over the n images into out[c]: mode 0 sum x, mode 1
- * sum (x - dsum[c]/m)^2, mode 2 sum dy*(x - fmean[c]), mode 3 sum dy;
- * part [c][CUK_PARTS] scratch */
-void cuk_channel_sums(cudaStream_t s, int mode, const float *x, const float *dy, const float *fmean, const double *dsum,
-                      double m, int32_t n, int32_t c, int64_t hw, double *part, double *out);
-/* BN forward finalize (train): stats [2][C] (sum, centred sum of squares) over m values -> save_mean, save_istd,
- * running stats (momentum, unbiased var); eval: from the running stats */
-void cuk_bn_finalize(cudaStream_t s, const double *stats, double m, float *save_mean, float *save_istd, float *run_mean,
-                     float *run_var, int32_t c, int train, double momentum, double eps);
+/* BN eval: save_mean, save_istd from the running statistics */
+void cuk_bn_eval_stats(cudaStream_t s, float *save_mean, float *save_istd, const float *run_mean, const float *run_var,
+                       int32_t c, double eps);
 void cuk_bn_apply(cudaStream_t s, const float *x, float *y, const float *res, const float *gamma, const float *beta,
                   const float *save_mean, const float *save_istd, int32_t n, int32_t c, int64_t hw, int relu);
-/* BN backward: stats [2][C] (sum dy, sum dy*xhat*istd...) -> dgamma, dbeta; then dx */
-/* fused BatchNorm (training): the statistics a BN layer finalizes with */
+/* BatchNorm (training): the statistics a BN layer finalizes with */
 typedef struct {
   double m, momentum, eps;
   float *save_mean, *save_istd, *run_mean, *run_var;
@@ -69,8 +61,7 @@ void cuk_bn_grad_sums(cudaStream_t s, const float *x, const float *y, float *dy,
  * [2][C][CUK_PARTS], stats [2][C] scratch) */
 void cuk_conv_dy(cudaStream_t s, const float *y, float *dy, uint16_t *d16, float *db, int relu, int32_t n, int32_t c,
                  int64_t hw, double *part, double *stats);
-void cuk_bn_param_grads(cudaStream_t s, const double *stats, const float *save_istd, float *dgamma, float *dbeta,
-                        int32_t c);
+/* BN backward dx from the stats of cuk_bn_grad_sums */
 void cuk_bn_dx(cudaStream_t s, const float *x, const float *dy, float *dx, const float *gamma, const float *save_mean,
                const float *save_istd, const double *stats, double m, int32_t n, int32_t c, int64_t hw);
 
@@ -95,7 +86,6 @@ void cuk_adam(cudaStream_t s, float *p, const float *g, float *m, float *v, size
 /* sum of squares of x[0..n) into *out (part [CUK_PARTS]) */
 void cuk_sumsq(cudaStream_t s, const float *x, size_t n, double *part, double *out);
 /* y[i] = (float)x[i] */
-void cuk_d2f(cudaStream_t s, const double *x, float *y, size_t n);
 void cuk_to_bf16(cudaStream_t s, const float *x, uint16_t *y, size_t n);
 void cuk_from_bf16(cudaStream_t s, const uint16_t *x, float *y, size_t n);
 /* y = widen(x) + b[c], then ReLU when relu (b may be NULL): one pass */
