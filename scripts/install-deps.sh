@@ -33,7 +33,7 @@ for a in "$@"; do
 done
 missing=()
 for p in "${pkgs[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+  grep -q 'install ok installed' <<<"$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null)" || missing+=("$p")
 done
 if [ ${#missing[@]} -eq 0 ]; then
   echo "install-deps: all ${#pkgs[@]} packages present"
@@ -64,7 +64,7 @@ step "apt-get update (the package lists, about 10-30 s) ..."
 apt_run update
 # apt-utils first (small): without it debconf prints "delaying package
 # configuration, since apt-utils is not installed" for every package below
-if ! dpkg-query -W -f='${Status}' apt-utils 2>/dev/null | grep -q 'install ok installed'; then
+if ! grep -q 'install ok installed' <<<"$(dpkg-query -W -f='${Status}' apt-utils 2>/dev/null)"; then
   step "installing apt-utils ..."
   apt_run install -y --no-install-recommends apt-utils
 fi

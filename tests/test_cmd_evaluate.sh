@@ -16,8 +16,8 @@ trap 'rm -rf "$T"' EXIT
 fails=0 checks=0
 check() { checks=$((checks + 1)); if eval "$2"; then echo "ok: $1"; else echo "FAIL: $1"; fails=$((fails + 1)); fi; }
 
-"$BIN" evaluate --help | grep -q "usage: cordseg evaluate" || { echo "FAIL: evaluate --help"; exit 1; }
-"$BIN" report --help | grep -q "usage: cordseg report" || { echo "FAIL: report --help"; exit 1; }
+out=$("$BIN" evaluate --help) && grep -q "usage: cordseg evaluate" <<<"$out" || { echo "FAIL: evaluate --help"; exit 1; }
+out=$("$BIN" report --help) && grep -q "usage: cordseg report" <<<"$out" || { echo "FAIL: report --help"; exit 1; }
 "$BIN" phantom --pam50 "$DATA/PAM50" --subjects 6 --slices 4 -o "$T/c.h5" >/dev/null || { echo "FAIL: phantom"; exit 1; }
 "$BIN" folds "$T/c.h5" -o "$T/f.txt" --k 3 >/dev/null || { echo "FAIL: folds"; exit 1; }
 cat > "$T/cfg.ini" <<EOC
@@ -42,7 +42,7 @@ if git -C "$SRC" rev-parse HEAD >/dev/null 2>&1; then
   git -C "$SRC" diff --quiet HEAD -- || dirty=-dirty
   check "run.json git '$got' is the source's HEAD ${want:0:12}$dirty (rebuild if the tree changed since)" \
     "[ '${got%-dirty}' != '' ] && [ '${want#"${got%-dirty}"}' != '$want' ] && [ '$got' = '${got%-dirty}$dirty' ]"
-  check "cordseg --version names the same commit" "'$BIN' --version | grep -q '($got)'"
+  check "cordseg --version names the same commit" "grep -qF '($got)' <<<\"\$('$BIN' --version)\""
 else
   check "run.json git is 'unknown' outside a git checkout" "[ '$got' = unknown ]"
 fi
@@ -66,7 +66,7 @@ for f in index.html tables.md tables.tex table1.csv table2.csv table3.csv stats.
   check "report wrote $f" "[ -s '$T/report/$f' ]"
 done
 check "report names the missing folds" "grep -q 'missing: arm vgg16-hdl-b0, fold 2, seed 11' '$T/report.out'"
-check "PNG files are PNG" "head -c 8 '$T/report/fig_dice_by_arm.png' | od -An -tx1 | grep -q '89 50 4e 47 0d 0a 1a 0a'"
+check "PNG files are PNG" "[ \"\$(head -c 8 '$T/report/fig_dice_by_arm.png' | od -An -tx1)\" = ' 89 50 4e 47 0d 0a 1a 0a' ]"
 "$BIN" report --strict -q -o "$T/report2" "$T/study" > /dev/null 2>&1
 check "report --strict exits 3 on missing folds" "[ $? = 3 ]"
 "$BIN" evaluate "$T" > "$T/bad.out" 2>&1

@@ -34,8 +34,8 @@ trap 'rm -rf "$T"' EXIT
 fails=0 checks=0
 check() { checks=$((checks + 1)); if eval "$2"; then echo "ok: $1"; else echo "FAIL: $1"; fails=$((fails + 1)); fi; }
 
-"$BIN" segment --help | grep -q "usage: cordseg segment" || { echo "FAIL: segment --help"; exit 1; }
-"$BIN" export --help | grep -q "usage: cordseg export" || { echo "FAIL: export --help"; exit 1; }
+out=$("$BIN" segment --help) && grep -q "usage: cordseg segment" <<<"$out" || { echo "FAIL: segment --help"; exit 1; }
+out=$("$BIN" export --help) && grep -q "usage: cordseg export" <<<"$out" || { echo "FAIL: export --help"; exit 1; }
 "$BIN" phantom --pam50 "$DATA/PAM50" --subjects 12 --slices 8 -o "$T/c.h5" --nifti "$T/nii" >/dev/null || { echo "FAIL: phantom"; exit 1; }
 "$BIN" folds "$T/c.h5" -o "$T/f.txt" --k 3 >/dev/null || { echo "FAIL: folds"; exit 1; }
 for fold in 0 1; do

@@ -46,8 +46,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
-if command -v scontrol >/dev/null && scontrol ping 2>/dev/null | grep -q 'is UP' &&
-   sinfo -h -o %T 2>/dev/null | grep -qE 'idle|mixed|alloc'; then
+if command -v scontrol >/dev/null && grep -q 'is UP' <<<"$(scontrol ping 2>/dev/null)" &&
+   grep -qE 'idle|mixed|alloc' <<<"$(sinfo -h -o %T 2>/dev/null)"; then
   echo "== using the Slurm cluster that is already up (left running)"
 else
   [ "$(id -u)" = 0 ] || skip "starting a local Slurm needs root"
@@ -64,7 +64,7 @@ fails=0
 fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
 ok() { echo "ok: $*"; }
 check() { local what=$1; shift; if "$@"; then ok "$what"; else fail "$what"; fi; }
-state() { squeue -h -t all -j "$1" -o %T 2>/dev/null | head -1; }
+state() { squeue -h -t all -j "$1" -o %T 2>/dev/null | awk 'NR == 1'; }
 wait_done() {  # wait_done JOB SECS: until the (report) job has ended
   local i s
   for i in $(seq $(($2 * 2))); do
@@ -78,12 +78,12 @@ wait_done() {  # wait_done JOB SECS: until the (report) job has ended
 rows() { [ -f "$1/log.csv" ] && echo $(($(wc -l <"$1/log.csv") - 1)) || echo 0; }
 # attempts.tsv: time job restart event rc action (slurm/task-run.sh)
 starts() { awk -F'\t' '$4 == "start"' "$1/attempts.tsv" 2>/dev/null | wc -l; }
-attempt() { awk -F"\t" -v r="$2" -v e="$3" -v rc="${4:-}" -v a="${5:-}" '$3 == r && $4 == e && (rc == "" || $5 == rc) && (a == "" || $6 == a)' "$1/attempts.tsv" 2>/dev/null | grep -q .; }
+attempt() { awk -F"\t" -v r="$2" -v e="$3" -v rc="${4:-}" -v a="${5:-}" '$3 == r && $4 == e && (rc == "" || $5 == rc) && (a == "" || $6 == a) { f = 1 } END { exit !f }' "$1/attempts.tsv" 2>/dev/null; }
 
 echo "== data"
 "$BIN" phantom --pam50 "$DATA/PAM50" --subjects 8 --slices 4 --size 64 -o "$T/tiny.h5" >/dev/null || { echo "FAIL: phantom"; exit 1; }
 launcher=srun
-srun --mpi=list 2>&1 | grep -qw pmix || launcher=direct
+grep -qw pmix <<<"$(srun --mpi=list 2>&1)" || launcher=direct
 sed -e "s|^store = .*|store = $T/tiny.h5|" -e "s|^dir = .*|dir = $T/sw|" -e "s|^launcher = .*|launcher = $launcher|" \
   "$SRC/configs/sweep_tiny.ini" >"$T/tiny.ini"
 
@@ -119,8 +119,8 @@ R1=$(sed -n 's/.*report job \([0-9]*\).*/\1/p' "$T/submit.out")
 [ -n "$A" ] && [ -n "$R1" ] || { echo "FAIL: submit printed no job ids"; exit 1; }
 check "submit returned at once ($((SECONDS - t0)) s)" test $((SECONDS - t0)) -lt 30
 check "report job $R1 depends on array $A (afterany)" \
-  bash -c "scontrol show job $R1 | grep -q 'Dependency=afterany:${A}'"
-check "array throttle %2 in effect" bash -c "scontrol show job $A | grep -q 'ArrayTaskThrottle=2'"
+  grep -q "Dependency=afterany:${A}" <<<"$(scontrol show job "$R1")"
+check "array throttle %2 in effect" grep -q 'ArrayTaskThrottle=2' <<<"$(scontrol show job "$A")"
 check "shared inputs made before the jobs ran: folds, data check, 4 configs, read-only" \
   bash -c "[ -f '$T/sw/shared/data-check.txt' ] && [ -f '$T/sw/shared/configs/task-003.ini' ] && [ \$(stat -c %a '$T/sw/shared') = 555 ] && [ \$(stat -c %a '$T/sw/shared/folds.txt') = 444 ]"
 shared_sum=$(cd "$T/sw/shared" && find . -type f | sort | xargs sha1sum | sha1sum)

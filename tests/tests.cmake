@@ -25,3 +25,6 @@ add_test(NAME test_cmd_help COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/tests/test_
 set_tests_properties(test_cmd_help PROPERTIES TIMEOUT 120)
 # every repository path that README.md, docs/*.md and results/**/README.md name exists (docs/check_paths.py)
 add_test(NAME test_docs_paths COMMAND python3 ${CMAKE_CURRENT_SOURCE_DIR}/docs/check_paths.py WORKING_DIRECTORY ${CMAKE_CURRENT_SOURCE_DIR})
+
+add_test(NAME test_shell_pipes COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/tests/test_shell_pipes.sh ${CMAKE_CURRENT_SOURCE_DIR})
+set_tests_properties(test_shell_pipes PROPERTIES TIMEOUT 60)

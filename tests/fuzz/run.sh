@@ -20,7 +20,7 @@ CC=clang cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCORDSEG_FU
   -DCORDSEG_WITH_CUDA=OFF -DCORDSEG_CUDA_EMUL=OFF -DCORDSEG_WITH_MPI=OFF -DCORDSEG_NATIVE=OFF >"$log" 2>&1 ||
   { tail -20 "$log"; exit 1; }
 cmake --build build-fuzz -j"$(nproc)" --target fuzz_config fuzz_folds fuzz_sweep fuzz_nifti fuzz_btable >>"$log" 2>&1 ||
-  { grep -E "error" "$log" | head -20; exit 1; }
+  { awk '/error/ && n++ < 20' "$log"; exit 1; }
 B=build-fuzz
 S=$B/seeds
 rm -rf "$S" $B/crashes && mkdir -p "$S"/{config,folds,sweep,nifti,btable} $B/crashes
