@@ -24,6 +24,9 @@ static const char *const LABEL_NAMES[LABEL_COUNT] = {
 static const char *const LABEL_KEYS[LABEL_COUNT] = {"bg", "L_dc", "L_lc", "L_vc", "L_gm",
                                                     "R_dc", "R_lc", "R_vc", "R_gm"};
 
+/* abbreviations (log.csv's per-ROI columns dice_LDC .. thr_RGM, progress lines, plots) */
+static const char *const LABEL_ABBREV[LABEL_COUNT] = {"BG", "LDC", "LLC", "LVC", "LGM", "RDC", "RLC", "RVC", "RGM"};
+
 /* label id after a left<->right mirror: 1<->5, 2<->6, 3<->7, 4<->8 */
 static const uint8_t LABEL_LR_SWAP[LABEL_COUNT] = {0, 5, 6, 7, 8, 1, 2, 3, 4};
 

@@ -126,7 +126,7 @@ static void export_write_header(hid_t f, const char *tmp, int32_t n, const Expor
   h5_attr_write_string(f, tmp, "normalisation",
                        "per slice on the model grid: b0 / its 99.5th percentile; fa clamped to [0, 1]; channel "
                        "order b0, fa");
-  h5_attr_write_string(f, tmp, "loss", r->cfg.loss == LOSS_KIND_HDL ? "hdl" : r->cfg.loss == LOSS_KIND_CE ? "ce" : "hybrid");
+  h5_attr_write_string(f, tmp, "loss", loss_kind_name(r->cfg.loss));
   h5_attr_write_string(f, tmp, "mode", r->sigmoid ? "sigmoid" : "argmax");
   h5_attr_write_i64(f, tmp, "height", r->st.height);
   h5_attr_write_i64(f, tmp, "width", r->st.width);

@@ -57,9 +57,6 @@ static void signals_install(int requeue_sig) {
   sigaction(requeue_sig, &sa, NULL);
 }
 
-/* short ROI names for the log header (K = 9); dice_c<k> otherwise */
-static const char *const ROI_SHORT[LABEL_COUNT] = {"BG", "LDC", "LLC", "LVC", "LGM", "RDC", "RLC", "RVC", "RGM"};
-
 /* what a signal asks for: stop with a checkpoint, requeued (75) or not (143);
  * SIGTERM wins over the requeue signal */
 typedef enum { STOP_NONE = 0, STOP_REQUEUE, STOP_TERM } StopKind;
@@ -480,7 +477,7 @@ static void trainer_start(Trainer *t) {
   for (int pass = 0; pass < 2; pass++) /* dice_<ROI> then thr_<ROI> (the searched thresholds; empty for softmax) */
     for (int32_t k = 1; k < t->K && hl < (int)sizeof t->header - 40; k++)
       hl += t->K == LABEL_COUNT
-                ? snprintf(t->header + hl, sizeof t->header - hl, ",%s_%s", pass ? "thr" : "dice", ROI_SHORT[k])
+                ? snprintf(t->header + hl, sizeof t->header - hl, ",%s_%s", pass ? "thr" : "dice", LABEL_ABBREV[k])
                 : snprintf(t->header + hl, sizeof t->header - hl, ",%s_c%d", pass ? "thr" : "dice", k);
   t->t_start = cs_now(), t->elapsed0 = t->st.elapsed_s;
   t->t_ckpt = t->t_start;

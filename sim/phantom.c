@@ -276,7 +276,19 @@ static void atlas_normalise(PhantomAtlas *a) {
   }
 }
 
+/* what follows the maps, for PAM50 and the synthetic atlas alike: discs, fractions, centroids, extents */
+void phantom_atlas_finish(PhantomAtlas *a, double slab_mm) {
+  atlas_discs(a, slab_mm);
+  atlas_normalise(a);
+  a->cord_ext = mallocCheck(sizeof(double) * 4 * (size_t)a->n);
+  for (int32_t m = 0; m < a->n; m++) atlas_cord_extent(a, m, a->cord_ext + 4 * (size_t)m);
+}
+
 void phantom_atlas_load(PhantomAtlas *a, const char *dir, double slab_mm) {
+  if (!strcmp(dir, PHANTOM_ATLAS_SYNTHETIC)) {
+    phantom_atlas_synth(a, slab_mm);
+    return;
+  }
   memset(a, 0, sizeof *a);
   int chan[36];
   char files[37][64];
@@ -286,12 +298,9 @@ void phantom_atlas_load(PhantomAtlas *a, const char *dir, double slab_mm) {
   atlas_levels(dir, &g, &lev);
   atlas_slabs(a, &g, lev, slab_mm);
   free(lev);
-  atlas_discs(a, slab_mm);
   atlas_read_maps(a, &g, dir, chan, files);
   atlas_check_sides(a, dir);
-  atlas_normalise(a);
-  a->cord_ext = mallocCheck(sizeof(double) * 4 * (size_t)a->n);
-  for (int32_t m = 0; m < a->n; m++) atlas_cord_extent(a, m, a->cord_ext + 4 * (size_t)m);
+  phantom_atlas_finish(a, slab_mm);
 }
 
 void phantom_atlas_free(PhantomAtlas *a) {

@@ -30,7 +30,7 @@
  *    PHANTOM_ANATOMY_NONE (default) keeps the original bytes.
  * defines: PhantomConfig, phantom_config_default, PHANTOM_ANATOMY_*,
  *          phantom_anatomy_parse, PT_*, PHANTOM_TISSUE_NAMES, PhantomAtlas,
- *          phantom_atlas_load/free, phantom_subject(_ex), phantom_measure,
+ *          PHANTOM_ATLAS_SYNTHETIC, phantom_atlas_load/synth/finish/free, phantom_subject(_ex), phantom_measure,
  *          phantom_build(_atlas) */
 #ifndef CORDSEG_SIM_PHANTOM_H
 #define CORDSEG_SIM_PHANTOM_H
@@ -77,7 +77,14 @@ typedef struct {
   int32_t *level;      /* [n] vertebral level at the centre */
   float *disc_w;       /* [n] fraction of the slab inside an intervertebral disc (5 mm at each level change) */
 } PhantomAtlas;
+/* pam50_dir: the PAM50 directory (atlas/, template/), or PHANTOM_ATLAS_SYNTHETIC for the built-in
+ * geometric stand-in (sim/atlas_synth.c) */
+#define PHANTOM_ATLAS_SYNTHETIC "synthetic"
 void phantom_atlas_load(PhantomAtlas *a, const char *pam50_dir, double slab_mm);
+/* sim/atlas_synth.c: the stand-in on PAM50's grid (a caricature: see its header) */
+void phantom_atlas_synth(PhantomAtlas *a, double slab_mm);
+/* after the maps and levels are in: disc weights, fractions normalised, centroids, cord extents */
+void phantom_atlas_finish(PhantomAtlas *a, double slab_mm);
 void phantom_atlas_free(PhantomAtlas *a);
 
 /* one subject: arrays [slices][size][size]; any float output may be NULL */

@@ -49,6 +49,29 @@ exp_list=""
 for k in "${!expect[@]}"; do exp_list+="$k=${expect[$k]} "; done
 n=$(ctest --test-dir build-test -N "$@" | sed -n 's/^Total Tests: //p')
 say "running $n tests (about 10 min on an idle 2-core machine, 2-3x that on a loaded one; long ones announced with their expected time)"
+# a test that runs long says so before ctest's limit (900 s) kills it: every
+# 15 s, the test that started last and has no result yet; a line at twice its
+# expected time (at least 60 s), then every 2 minutes
+watch_long() {
+  local cur="" t0=0 next=0 now name
+  while sleep 15; do
+    name=$(awk '/^ *Start +[0-9]+: / { n = $3; d = 0 } /Test +#[0-9]+: / { d = 1 } END { if (!d) print n }' \
+      build-test/ctest.out 2>/dev/null)
+    now=$SECONDS
+    if [ "$name" != "$cur" ]; then
+      cur=$name t0=$now e=${expect[$name]:-30}
+      next=$((2 * e > 60 ? 2 * e : 60))
+      continue
+    fi
+    if [ -n "$cur" ] && [ $((now - t0)) -ge "$next" ]; then
+      echo "tests: $cur still running after about $((now - t0)) s (expected ~${expect[$cur]:-?} s; ctest stops it at 900 s)" >&2
+      next=$((next + 120))
+    fi
+  done
+}
+: > build-test/ctest.out
+watch_long &
+watcher=$!
 set +e
 # stdbuf: ctest writes each result as the test ends, not in blocks when piped
 stdbuf -oL ctest --test-dir build-test --output-on-failure --timeout 900 "$@" 2>&1 | awk -v el="$exp_list" '
@@ -56,6 +79,8 @@ stdbuf -oL ctest --test-dir build-test --output-on-failure --timeout 900 "$@" 2>
   /^ *Start +[0-9]+: / { name = $3; if (e[name] >= 5) $0 = $0 "  (expect ~" e[name] " s)"; print; fflush(); next }
   { print; fflush() }' | tee build-test/ctest.out
 rc=${PIPESTATUS[0]}
+kill "$watcher" 2>/dev/null
+wait "$watcher" 2>/dev/null
 set -e
 # skipped tests and why: the test's own SKIP line in LastTest.log
 skipped=$(sed -n 's/^ *[0-9]*\/[0-9]* Test *#[0-9]*: \([^ ]*\) .*\*\*\*Skipped.*/\1/p' build-test/ctest.out)

@@ -18,14 +18,14 @@
 #     (a second resubmit while it runs queues nothing); it resumes from its
 #     checkpoint; the new report has all 4 runs; finished tasks never ran
 #     again; shared/ is unchanged and read-only.
-# Exit 77 (skip) without the PAM50 atlas, without the start script, or when
+# Exit 77 (skip) without the start script, or when
 # Slurm cannot be started (not root, no apt).
 set -uo pipefail
 BIN=$(readlink -f "$1")
 SRC=$(cd "$(dirname "$0")/.." && pwd)
 DATA=${CORDSEG_DATA:-$SRC/../shared/data}
 skip() { echo "SKIPPED: $*"; exit 77; }
-[ -f "$DATA/PAM50/atlas/info_label.txt" ] || skip "PAM50 atlas not found under $DATA (set CORDSEG_DATA)"
+. "$(dirname "$0")/atlas.sh"
 SLURM_SH=""
 for d in "$SRC/../shared/slurm" "$DATA/../slurm"; do
   [ -f "$d/start-local-slurm.sh" ] && SLURM_SH=$(cd "$d" && pwd) && break
@@ -81,7 +81,7 @@ starts() { awk -F'\t' '$4 == "start"' "$1/attempts.tsv" 2>/dev/null | wc -l; }
 attempt() { awk -F"\t" -v r="$2" -v e="$3" -v rc="${4:-}" -v a="${5:-}" '$3 == r && $4 == e && (rc == "" || $5 == rc) && (a == "" || $6 == a) { f = 1 } END { exit !f }' "$1/attempts.tsv" 2>/dev/null; }
 
 echo "== data"
-"$BIN" phantom --pam50 "$DATA/PAM50" --subjects 8 --slices 4 --size 64 -o "$T/tiny.h5" >/dev/null || { echo "FAIL: phantom"; exit 1; }
+"$BIN" phantom --pam50 "$PAM50" --subjects 8 --slices 4 --size 64 -o "$T/tiny.h5" >/dev/null || { echo "FAIL: phantom"; exit 1; }
 launcher=srun
 grep -qw pmix <<<"$(srun --mpi=list 2>&1)" || launcher=direct
 sed -e "s|^store = .*|store = $T/tiny.h5|" -e "s|^dir = .*|dir = $T/sw|" -e "s|^launcher = .*|launcher = $launcher|" \

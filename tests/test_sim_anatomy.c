@@ -18,7 +18,7 @@
  *  - seeded determinism (1 vs 2 threads, another seed differs) and
  *    `--anatomy none` reproducing the bytes of the phantom before the anatomy
  *    existed (4 x 3, seed 42: checksum 43587c361313528c, recorded at 8d02583).
- * Skipped when ../shared/data/PAM50 is missing. */
+ * Without ../shared/data/PAM50 it runs on the synthetic atlas (sim/atlas_synth.c). */
 #define _POSIX_C_SOURCE 200809L
 #include <math.h>
 #include <omp.h>
@@ -70,7 +70,10 @@ int main(void) {
   snprintf(pam, sizeof pam, "%s/PAM50", t_data_dir());
   snprintf(probe, sizeof probe, "%s/atlas/info_label.txt", pam);
   struct stat st;
-  if (stat(probe, &st) != 0) t_skip("PAM50 data not found at $CORDSEG_DATA/PAM50 or <source>/../shared/data/PAM50");
+  if (stat(probe, &st) != 0) { /* the built-in stand-in: the anatomy is drawn around whatever cord it has */
+    printf("PAM50 not found at %s: the anatomy is checked on the synthetic atlas\n", pam);
+    snprintf(pam, sizeof pam, "%s", PHANTOM_ATLAS_SYNTHETIC);
+  }
   PhantomAtlas a;
   phantom_atlas_load(&a, pam, 7.0);
   int ndisc = 0;
@@ -292,8 +295,10 @@ int main(void) {
          (unsigned long long)h2, (unsigned long long)h3, (unsigned long long)h4);
   T_CHECK(h1 == h2, "full: same seed -> same checksum with 1 and 2 threads");
   T_CHECK(h1 != h3, "full: another seed -> another checksum");
-  T_CHECK(h4 == 0x43587c361313528cULL,
-          "--anatomy none: the bytes of the phantom before the anatomy (43587c361313528c)");
+  /* pinned: PAM50's bytes since the phantom was written; the synthetic atlas's since it was (2026-12-07) */
+  const uint64_t want4 = strcmp(pam, PHANTOM_ATLAS_SYNTHETIC) ? 0x43587c361313528cULL : 0xfd6362f1b4c6b989ULL;
+  T_CHECK(h4 == want4, "--anatomy none: the bytes of the phantom before the anatomy (%016llx)",
+          (unsigned long long)want4);
   char cmd[400];
   snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
   if (system(cmd)) {

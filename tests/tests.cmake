@@ -28,3 +28,12 @@ add_test(NAME test_docs_paths COMMAND python3 ${CMAKE_CURRENT_SOURCE_DIR}/docs/c
 
 add_test(NAME test_shell_pipes COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/tests/test_shell_pipes.sh ${CMAKE_CURRENT_SOURCE_DIR})
 set_tests_properties(test_shell_pipes PROPERTIES TIMEOUT 60)
+
+# the end-to-end path with ../shared absent (CORDSEG_DATA at an empty folder): the phantoms are built on the
+# synthetic atlas (tests/atlas.sh), nothing skips but the real-series parts
+file(MAKE_DIRECTORY ${CMAKE_CURRENT_BINARY_DIR}/no-shared-data)
+foreach(t cmd_evaluate cmd_phantom)
+  add_test(NAME test_${t}_synthetic COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/tests/test_${t}.sh $<TARGET_FILE:cordseg>)
+  set_tests_properties(test_${t}_synthetic PROPERTIES TIMEOUT 600
+    ENVIRONMENT "OMP_NUM_THREADS=2;CORDSEG_DATA=${CMAKE_CURRENT_BINARY_DIR}/no-shared-data")
+endforeach()
