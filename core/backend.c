@@ -8,12 +8,10 @@
 
 #include "core/common.h"
 
-int backend_parse(const char *name) {
-  if (!strcasecmp(name, "cpu")) return BACKEND_KIND_CPU;
-  if (!strcasecmp(name, "cuda") || !strcasecmp(name, "gpu")) return BACKEND_KIND_CUDA;
-  if (!strcasecmp(name, "auto")) return BACKEND_KIND_AUTO;
-  return -1;
-}
+static const char *const KIND_NAMES[] = {"cpu", "cuda", "auto"}, *const PRECISION_NAMES[] = {"fp32", "bf16"};
+const CsEnum BACKEND_KIND_ENUM = {KIND_NAMES, 3}, BACKEND_PRECISION_ENUM = {PRECISION_NAMES, 2};
+
+int backend_parse(const char *name) { return cs_enum_parse(&BACKEND_KIND_ENUM, name); }
 
 int backend_compiled(BackendKind kind) {
 #ifdef CORDSEG_WITH_CUDA

@@ -26,6 +26,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/common.h"
+
 #include "core/loss.h"
 
 #ifdef __cplusplus
@@ -38,6 +40,7 @@ typedef enum { BACKEND_KIND_CPU = 0, BACKEND_KIND_CUDA = 1, BACKEND_KIND_AUTO = 
  * and weights into the convolutions, fp32 accumulation, master weights, loss
  * and BN statistics. */
 typedef enum { BACKEND_PRECISION_FP32 = 0, BACKEND_PRECISION_BF16 = 1 } BackendPrecision;
+extern const CsEnum BACKEND_KIND_ENUM, BACKEND_PRECISION_ENUM; /* cpu|cuda|auto, fp32|bf16 */
 /* what backend->supports() answers (ggml's supports_op) */
 typedef enum {
   BACKEND_CAP_WINOGRAD = 0, /* conv_algo = auto picks Winograd kernels */

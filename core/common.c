@@ -7,6 +7,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 static void (*g_exit_hook)(int) = NULL;
@@ -83,6 +84,21 @@ double cs_now(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+int cs_enum_parse(const CsEnum *e, const char *s) {
+  for (int32_t v = 0; s && v < e->n; v++)
+    if (e->names[v] && !strcasecmp(e->names[v], s)) return v;
+  return -1;
+}
+
+const char *cs_enum_name(const CsEnum *e, int v) { return v >= 0 && v < e->n && e->names[v] ? e->names[v] : "?"; }
+
+void cs_enum_list(const CsEnum *e, char *out, size_t cap) {
+  size_t k = 0;
+  if (cap) out[0] = 0;
+  for (int32_t v = 0; v < e->n; v++)
+    if (e->names[v] && k < cap) k += (size_t)snprintf(out + k, cap - k, "%s%s", k ? "|" : "", e->names[v]);
 }
 
 /* ---- xoshiro256** seeded through splitmix64 ------------------------------ */

@@ -3,6 +3,7 @@
  * the seeded random number generator (xoshiro256** + Box-Muller).
  * defines: cs_fatal, CS_CHECK, CS_CHECK_ALLOC, mallocCheck, callocCheck,
  *          fopenCheck, freadCheck, fwriteCheck, fcloseCheck, cs_now,
+ *          CsEnum, cs_enum_parse, cs_enum_name, cs_enum_list,
  *          Rng, rng_init, rng_next_u64, rng_uniform, rng_normal */
 #ifndef CORDSEG_COMMON_H
 #define CORDSEG_COMMON_H
@@ -47,6 +48,17 @@ void fclose_check(FILE *f, const char *what, const char *file, int line);
 #define fcloseCheck(f, what) fclose_check(f, what, __FILE__, __LINE__)
 
 double cs_now(void); /* monotonic seconds */
+
+/* An enum's spellings, written once in the module that owns the enum and
+ * read by every parser, printer and error message (CLI, config, files):
+ * names[v] is value v's spelling, NULL for a value without one. */
+typedef struct {
+  const char *const *names;
+  int32_t n;
+} CsEnum;
+int cs_enum_parse(const CsEnum *e, const char *s);         /* case-insensitive; -1 when unknown */
+const char *cs_enum_name(const CsEnum *e, int v);         /* "?" for a value without a spelling */
+void cs_enum_list(const CsEnum *e, char *out, size_t cap); /* "a|b|c" */
 
 /* Seeded PRNG. Same seed, same stream, on every platform. */
 typedef struct {

@@ -25,22 +25,11 @@ void loss_config_default(LossConfig *cfg, LossKind kind) {
   cfg->dice_grad_scale = 1.0f;
 }
 
-int loss_kind_parse(const char *name) {
-  if (!name) return -1;
-  if (strcmp(name, "hybrid") == 0) return LOSS_KIND_HYBRID;
-  if (strcmp(name, "hdl") == 0) return LOSS_KIND_HDL;
-  if (strcmp(name, "ce") == 0) return LOSS_KIND_CE;
-  return -1;
-}
+static const char *const LOSS_NAMES[] = {"hybrid", "hdl", "ce"}, *const REDUCE_NAMES[] = {"norm", "mse"};
+const CsEnum LOSS_KIND_ENUM = {LOSS_NAMES, 3}, HDL_REDUCE_ENUM = {REDUCE_NAMES, 2};
 
-const char *loss_kind_name(LossKind kind) {
-  switch (kind) {
-    case LOSS_KIND_HYBRID: return "hybrid";
-    case LOSS_KIND_HDL: return "hdl";
-    case LOSS_KIND_CE: return "ce";
-  }
-  return "unknown";
-}
+int loss_kind_parse(const char *name) { return cs_enum_parse(&LOSS_KIND_ENUM, name); }
+const char *loss_kind_name(LossKind kind) { return cs_enum_name(&LOSS_KIND_ENUM, (int)kind); }
 
 /* Largest image side: squared distances h^2 + w^2 must fit in int32. */
 #define LOSS_MAX_SIDE 32767

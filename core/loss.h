@@ -16,6 +16,8 @@
 #define CORDSEG_LOSS_H
 #include <stdint.h>
 
+#include "core/common.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -25,6 +27,7 @@ extern "C" {
 #define LOSS_HDL_SIGMA_DEFAULT 2.0
 typedef enum { LOSS_KIND_HYBRID = 0, LOSS_KIND_HDL = 1, LOSS_KIND_CE = 2 } LossKind;
 typedef enum { HDL_REDUCE_NORM = 0, HDL_REDUCE_MSE = 1 } HdlReduce;
+extern const CsEnum LOSS_KIND_ENUM, HDL_REDUCE_ENUM; /* hybrid|hdl|ce, norm|mse */
 
 typedef struct {
   LossKind kind;

@@ -85,13 +85,13 @@ struct Unet {
 };
 
 /* ---------------------------------------------------------------- config -- */
-int unet_backbone_parse(const char *name) {
-  if (!strcasecmp(name, "vgg16") || !strcasecmp(name, "vgg")) return UNET_BACKBONE_VGG16;
-  if (!strcasecmp(name, "resnet50") || !strcasecmp(name, "resnet")) return UNET_BACKBONE_RESNET50;
-  return -1;
-}
+static const char *const BACKBONE_NAMES[] = {"vgg16", "resnet50"}, *const INIT_NAMES[] = {"normal", "kaiming"},
+                         *const CONV_ALGO_NAMES[] = {"auto", "direct"};
+const CsEnum UNET_BACKBONE_ENUM = {BACKBONE_NAMES, 2}, UNET_INIT_ENUM = {INIT_NAMES, 2},
+             UNET_CONV_ALGO_ENUM = {CONV_ALGO_NAMES, 2};
 
-const char *unet_backbone_name(UnetBackbone b) { return b == UNET_BACKBONE_VGG16 ? "vgg16" : "resnet50"; }
+int unet_backbone_parse(const char *name) { return cs_enum_parse(&UNET_BACKBONE_ENUM, name); }
+const char *unet_backbone_name(UnetBackbone b) { return cs_enum_name(&UNET_BACKBONE_ENUM, (int)b); }
 
 const char *unet_config_check(const UnetConfig *cfg, int32_t height, int32_t width) {
   static char msg[256];
@@ -402,10 +402,8 @@ const ConvSpec *unet_conv_spec(const Unet *net, int i) { return &net->units[i].s
 const char *unet_conv_describe(const Unet *net, int i, int which) {
   return net->be->conv_describe(net->be, net->units[i].conv, which);
 }
-int unet_conv_algo_parse(const char *name) {
-  return !strcasecmp(name, "auto") ? UNET_CONV_AUTO : !strcasecmp(name, "direct") ? UNET_CONV_DIRECT : -1;
-}
-const char *unet_conv_algo_name(UnetConvAlgo a) { return a == UNET_CONV_DIRECT ? "direct" : "auto"; }
+int unet_conv_algo_parse(const char *name) { return cs_enum_parse(&UNET_CONV_ALGO_ENUM, name); }
+const char *unet_conv_algo_name(UnetConvAlgo a) { return cs_enum_name(&UNET_CONV_ALGO_ENUM, (int)a); }
 
 /* ------------------------------------------------------------------ init -- */
 static int ends_with(const char *s, const char *suffix) {

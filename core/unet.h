@@ -23,6 +23,7 @@ extern "C" {
 
 typedef enum { UNET_BACKBONE_VGG16 = 0, UNET_BACKBONE_RESNET50 = 1 } UnetBackbone;
 typedef enum { UNET_INIT_NORMAL = 0, UNET_INIT_KAIMING = 1 } UnetInit;
+extern const CsEnum UNET_BACKBONE_ENUM, UNET_INIT_ENUM, UNET_CONV_ALGO_ENUM; /* vgg16|resnet50, normal|kaiming, auto|direct */
 /* Convolution algorithm. AUTO: oneDNN's Winograd F(4x4,3x3) on the 3x3 stride-1
  * layers whose channel counts are multiples of 16 and whose maps are at least
  * 16x16 (where it measured ~2x faster than direct on AVX-512), direct elsewhere;
@@ -48,7 +49,7 @@ typedef struct {
 
 typedef struct Unet Unet;
 
-/* "vgg16"|"vgg" -> VGG16, "resnet50"|"resnet" -> ResNet50; -1 otherwise */
+/* "vgg16" -> VGG16, "resnet50" -> ResNet50 (UNET_BACKBONE_ENUM, any case); -1 otherwise */
 int unet_backbone_parse(const char *name);
 const char *unet_backbone_name(UnetBackbone b);
 /* NULL if valid, else a message naming the bad value and the fix. size = H = W. */

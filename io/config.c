@@ -22,23 +22,25 @@ typedef struct {
   KeyType type;
   size_t off;
   double lo, hi;          /* numeric range */
-  const char *choices;    /* KEY_ENUM: "a|b|c" (index = value); KEY_STR: size */
+  const CsEnum *choices;  /* KEY_ENUM: its spellings, owned by the enum's module (index = value) */
   const char *help;
 } Key;
 
 #define O(f) offsetof(TrainConfig, f)
+static const char *const HEAD_INIT_NAMES[] = {"auto", "prior", "default"};
+const CsEnum HEAD_INIT_ENUM = {HEAD_INIT_NAMES, 3};
 static const Key KEYS[] = {
     {"store", KEY_STR, O(store), 0, 0, NULL, "HDF5 slice store (cordseg phantom / import)"},
     {"folds", KEY_STR, O(folds), 0, 0, NULL, "folds manifest (cordseg folds); train records both paths made absolute"},
     {"fold", KEY_INT, O(fold), -1, 99, NULL, "cross-validation fold, -1 = the 81/9/10 split"},
-    {"input", KEY_ENUM, O(input), 0, 0, INPUT_KIND_NAMES, "network input: b0, fa or both channels"},
-    {"backbone", KEY_ENUM, O(backbone), 0, 0, "vgg16|resnet50", "UNet encoder"},
+    {"input", KEY_ENUM, O(input), 0, 0, &INPUT_KIND_ENUM, "network input: b0, fa or both channels"},
+    {"backbone", KEY_ENUM, O(backbone), 0, 0, &UNET_BACKBONE_ENUM, "UNet encoder"},
     {"width_div", KEY_INT, O(width_div), 1, 4, NULL, "divide every layer width: 1 (the paper), 2 or 4"},
-    {"conv_algo", KEY_ENUM, O(conv_algo), 0, 0, "auto|direct",
+    {"conv_algo", KEY_ENUM, O(conv_algo), 0, 0, &UNET_CONV_ALGO_ENUM,
      "auto = Winograd on 3x3 layers of >= 16x16 (~2x faster on AVX-512 CPUs), direct = the reference kernels"},
-    {"device", KEY_ENUM, O(device), 0, 0, "cpu|cuda|auto",
+    {"device", KEY_ENUM, O(device), 0, 0, &BACKEND_KIND_ENUM,
      "compute backend: cpu, cuda (one GPU per rank), auto = cuda when built with it and a GPU is visible; not hashed"},
-    {"precision", KEY_ENUM, O(precision), 0, 0, "fp32|bf16",
+    {"precision", KEY_ENUM, O(precision), 0, 0, &BACKEND_PRECISION_ENUM,
      "convolution precision: fp32 (CUDA may use TF32), bf16 (CUDA: bf16 operands, fp32 master weights/loss/BN)"},
     {"deterministic", KEY_BOOL, O(deterministic), 0, 1, NULL,
      "CUDA: deterministic cuDNN algorithms only (the CPU backend always is, for a fixed thread count)"},
@@ -47,12 +49,12 @@ static const Key KEYS[] = {
      "deterministic only deterministic ones); the pick may differ between runs, so set false for bit-identical "
      "reruns and resumes on CUDA; not hashed"},
     {"classes", KEY_INT, O(classes), 2, 255, NULL, "output classes incl. background (9 = 8 ROIs + bg)"},
-    {"init", KEY_ENUM, O(init), 0, 0, "normal|kaiming", "weight initialisation"},
-    {"loss", KEY_ENUM, O(loss), 0, 0, "hybrid|hdl|ce", "hybrid = focal + dice, hdl = heatmap distance loss"},
+    {"init", KEY_ENUM, O(init), 0, 0, &UNET_INIT_ENUM, "weight initialisation"},
+    {"loss", KEY_ENUM, O(loss), 0, 0, &LOSS_KIND_ENUM, "hybrid = focal + dice, hdl = heatmap distance loss"},
     {"hdl_sigma", KEY_FLOAT, O(hdl_sigma), 0.05, 100, NULL,
      "HDL Gaussian sigma in network-input pixels (2 = one native DTI voxel on the paper's 0.625 mm grid)"},
-    {"hdl_reduce", KEY_ENUM, O(hdl_reduce), 0, 0, "norm|mse", "HDL reduction"},
-    {"head_init", KEY_ENUM, O(head_init), 0, 0, "auto|prior|default",
+    {"hdl_reduce", KEY_ENUM, O(hdl_reduce), 0, 0, &HDL_REDUCE_ENUM, "HDL reduction"},
+    {"head_init", KEY_ENUM, O(head_init), 0, 0, &HEAD_INIT_ENUM,
      "head bias: prior = data prior (logit of mean HDL target / log class frequency), auto = prior for hdl"},
     {"head_weight_std", KEY_FLOAT, O(head_weight_std), 0, 10, NULL,
      "with the prior head: the head's seeded weights rescaled to this std (as RetinaNet), 0 = as initialised"},
@@ -126,35 +128,6 @@ static const Key *key_find(const char *name) {
   return NULL;
 }
 
-/* index of value in "a|b|c", -1 if absent */
-static int enum_index(const char *choices, const char *v) {
-  int idx = 0;
-  const char *p = choices;
-  size_t n = strlen(v);
-  for (;;) {
-    const char *bar = strchr(p, '|');
-    size_t len = bar ? (size_t)(bar - p) : strlen(p);
-    if (len == n && !strncmp(p, v, n) && n) return idx;
-    if (!bar) return -1;
-    p = bar + 1, idx++;
-  }
-}
-
-static const char *enum_name(const char *choices, int idx, char *buf, size_t n) {
-  const char *p = choices;
-  for (int i = 0; i < idx && p; i++) {
-    p = strchr(p, '|');
-    if (p) p++;
-  }
-  if (!p) return "?";
-  const char *bar = strchr(p, '|');
-  size_t len = bar ? (size_t)(bar - p) : strlen(p);
-  if (len >= n) len = n - 1;
-  memcpy(buf, p, len);
-  buf[len] = 0;
-  return buf;
-}
-
 static int parse_signal(const char *v) {
   static const struct { const char *n; int s; } SIGS[] = {
       {"SIGUSR1", SIGUSR1}, {"SIGUSR2", SIGUSR2}, {"SIGTERM", SIGTERM}, {"SIGINT", SIGINT}, {"SIGHUP", SIGHUP}};
@@ -207,10 +180,10 @@ static const char *key_assign(TrainConfig *c, const Key *k, const char *v) {
       return NULL;
     }
     case KEY_ENUM: {
-      int idx = enum_index(k->choices, v);
+      int idx = cs_enum_parse(k->choices, v);
       if (idx < 0) {
         char alts[128];
-        snprintf(alts, sizeof alts, "%s", k->choices[0] == '|' ? k->choices + 1 : k->choices);
+        cs_enum_list(k->choices, alts, sizeof alts);
         for (char *q = alts; *q; q++)
           if (*q == '|') *q = ',';
         return snprintf(err, sizeof err, "'%s' is not one of: %s", v, alts), err;
@@ -328,7 +301,7 @@ static void key_value(const TrainConfig *c, const Key *k, char *buf, size_t n) {
     case KEY_U64: snprintf(buf, n, "%llu", (unsigned long long)*(const uint64_t *)p); break;
     case KEY_FLOAT: snprintf(buf, n, "%.17g", *(const double *)p); break;
     case KEY_BOOL: snprintf(buf, n, "%s", *(const int32_t *)p ? "true" : "false"); break;
-    case KEY_ENUM: enum_name(k->choices, *(const int32_t *)p, buf, n); break;
+    case KEY_ENUM: snprintf(buf, n, "%s", cs_enum_name(k->choices, *(const int32_t *)p)); break;
   }
 }
 

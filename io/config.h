@@ -29,6 +29,7 @@
  * pixel frequency), default = the init scheme's bias, auto = prior for hdl,
  * default otherwise. README "Why HDL collapsed, and the defaults that learn". */
 typedef enum { HEAD_INIT_AUTO = 0, HEAD_INIT_PRIOR = 1, HEAD_INIT_DEFAULT = 2 } HeadInit;
+extern const CsEnum HEAD_INIT_ENUM; /* auto|prior|default */
 
 typedef struct {
   /* data */

@@ -11,16 +11,11 @@
 
 const char *const PREP_MAP_NAMES[PREP_MAPS] = {"b0", "fa", "md", "ad", "rd"};
 
-const char *input_kind_name(InputKind k) {
-  static const char *const NAMES[] = {"?", "b0", "fa", "b0+fa"}; /* INPUT_KIND_NAMES, by value */
-  return k >= INPUT_B0 && k <= INPUT_B0_FA ? NAMES[k] : "?";
-}
+static const char *const INPUT_NAMES[] = {NULL, "b0", "fa", "b0+fa"};
+const CsEnum INPUT_KIND_ENUM = {INPUT_NAMES, 4};
 
-int input_kind_parse(const char *name) {
-  for (int v = INPUT_B0; v <= INPUT_B0_FA; v++)
-    if (!strcmp(name, input_kind_name((InputKind)v))) return v;
-  return -1;
-}
+const char *input_kind_name(InputKind k) { return cs_enum_name(&INPUT_KIND_ENUM, (int)k); }
+int input_kind_parse(const char *name) { return cs_enum_parse(&INPUT_KIND_ENUM, name); }
 
 int64_t prep_fa_invalid(const float *fa, int64_t n) {
   for (int64_t v = 0; v < n; v++)

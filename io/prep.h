@@ -18,7 +18,7 @@
  *    to [0, 1]: prep_normalize_b0, prep_clamp_fa; FA maps outside
  *    [PREP_FA_MIN, PREP_FA_MAX] are refused (prep_fa_invalid);
  *  - the input kinds: which maps the network reads, in which channel order.
- * defines: InputKind, INPUT_KIND_NAMES, input_channels, input_kind_name, input_kind_parse, PREP_B0..PREP_RD,
+ * defines: InputKind, INPUT_KIND_ENUM, input_channels, input_kind_name, input_kind_parse, PREP_B0..PREP_RD,
  *          PREP_MAPS, PREP_MAP_NAMES, PREP_FA_MIN, PREP_FA_MAX, PrepDwi, prep_dwi_fit, prep_dwi_free, prep_check_dwi,
  *          prep_fa_invalid, prep_normalize_b0, prep_clamp_fa, prep_bilinear, prep_same_spacing,
  *          prep_centre_fov, prep_grid_slice, prep_grid_labels, prep_grid_to_native */
@@ -27,13 +27,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/common.h"
 #include "io/niftivol.h"
 
 typedef enum { INPUT_B0 = 1, INPUT_FA = 2, INPUT_B0_FA = 3 } InputKind;
 static inline int input_channels(InputKind k) { return k == INPUT_B0_FA ? 2 : 1; }
 /* the names of the input kinds by value, '|'-separated (value 0 is none):
  * the one spelling the config key `input`, the options, the logs and model files use */
-#define INPUT_KIND_NAMES "|b0|fa|b0+fa"
+extern const CsEnum INPUT_KIND_ENUM; /* value 0 has no spelling; b0, fa, b0+fa */
 /* "b0", "fa" or "b0+fa" ("?" for another value) */
 const char *input_kind_name(InputKind k);
 /* the inverse; -1 when name is none of them */

@@ -341,7 +341,7 @@ static void write_provenance(const Trainer *t, int64_t resumed_epoch) {
                            .folds = c->folds, .git = CORDSEG_GIT, .version = CORDSEG_VERSION,
                            .world_size = job->dist.world, .hosts = hosts, .backend = be->name,
                            .backend_version = be->version,
-                           .precision = be->precision == BACKEND_PRECISION_BF16 ? "bf16" : "fp32",
+                           .precision = cs_enum_name(&BACKEND_PRECISION_ENUM, (int)be->precision),
                            .deterministic = be->deterministic, .mpi = mpi, .hdf5 = hdf5,
                            .omp_threads_per_rank = omp_get_max_threads(), .started = when,
                            .resumed_at_epoch = resumed_epoch, .command = job->command};
