@@ -195,21 +195,20 @@ void cli_print_options(FILE *f, const CliOption *opts) {
   fprintf(f, "  %-24s %s\n", "-h, --help", "this help");
 }
 
-/* where form[0..len) may break to fit n columns: the last space at or before
- * n outside brackets, else the last space before n, else the first space
- * after it; 0 when none */
+/* where form[0..len) may break to fit n columns: of the spaces at or before
+ * n, the last of the least bracket depth (never inside a [...] that an
+ * outer one could break around), else the first space after n; 0 when none */
 static size_t synopsis_break(const char *form, size_t len, size_t n) {
-  size_t outside = 0, any = 0;
-  int depth = 0;
-  for (size_t i = 0; i < len && (i <= n || !(outside || any)); i++) {
+  size_t best = 0;
+  int depth = 0, best_depth = 0;
+  for (size_t i = 0; i < len; i++) {
     if (form[i] == '[' || form[i] == '(') depth++;
     if (form[i] == ']' || form[i] == ')') depth--;
     if (form[i] != ' ') continue;
-    if (i > n) return i;
-    any = i;
-    if (depth == 0) outside = i;
+    if (i > n) return best ? best : i;
+    if (!best || depth <= best_depth) best = i, best_depth = depth;
   }
-  return outside ? outside : any;
+  return best;
 }
 
 void cli_print_synopsis(FILE *f, const char *cmd) {
