@@ -29,8 +29,7 @@ static const CliCommand COMMANDS[] = {
      "cordseg phantom -o OUT.h5 [--pam50 DIR] [--subjects 89] [--slices 12] [--size 128] [--snr 20] [--seed 42]"
      " [--png FILE] [--nifti DIR] [--anatomy none|full]\n"
      "cordseg phantom --compare DWI --bvals F --bvecs F [--compare-subjects 8] [--compare-png FILE]",
-     "build a labelled CSM-like DTI cohort from PAM50 (HDF5, PNG, NIfTI), or measure a real series against it",
-     cmd_phantom},
+     "build a labelled CSM-like DTI cohort from PAM50, or measure a real series against it", cmd_phantom},
     {"import",
      "cordseg import -o STORE.h5 --subject ID --labels LABELS.nii.gz"
      " (--b0 B0.nii.gz --fa FA.nii.gz | --dwi DWI.nii.gz --bvals F --bvecs F [--nifti-out DIR])"
