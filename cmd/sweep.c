@@ -44,10 +44,10 @@ static void usage(FILE *f) {
           "           constraint, extra (more sbatch options), report_time (1:00:00),\n"
           "           report_cpus (2), report_mem (8G)\n\n"
           "Jobs run $CORDSEG_BIN if set, else this cordseg binary; the templates are read from\n"
-          "$CORDSEG_SLURM_DIR if set, else <prefix>/share/cordseg/slurm beside the binary. Template placeholders: JOB_NAME, NODES,\n"
-          "NTASKS_PER_NODE, CPUS_PER_TASK, GPUS_PER_NODE, TIME, SIGNAL, LOG_DIR, SBATCH_MORE,\n"
-          "SWEEP_DIR, CORDSEG, MAX_REQUEUES, REQUEUE_SIG, LAUNCH, REPORT_CPUS, REPORT_TIME,\n"
-          "SBATCH_MORE_REPORT (written @NAME@).\n\n");
+          "$CORDSEG_SLURM_DIR if set, else <prefix>/share/cordseg/slurm beside the binary. Template\n"
+          "placeholders: JOB_NAME, NODES, NTASKS_PER_NODE, CPUS_PER_TASK, GPUS_PER_NODE, TIME, SIGNAL,\n"
+          "LOG_DIR, SBATCH_MORE, SWEEP_DIR, CORDSEG, MAX_REQUEUES, REQUEUE_SIG, LAUNCH, REPORT_CPUS,\n"
+          "REPORT_TIME, SBATCH_MORE_REPORT (written @NAME@).\n\n");
 }
 
 static void print_resources(const SweepBuild *p) {
