@@ -18,28 +18,15 @@
 #include "jobs/fmapeak.h"
 
 static void usage(FILE *f) {
+  cli_print_synopsis(f, "bench");
   fprintf(f,
-          "usage: cordseg bench [--backbone vgg16|resnet50] [--size S] [--batch N] [--steps N]\n"
-          "                     [--conv-algo auto|direct] [--peak-gflops G] [--peer PATH] [--no-peer]\n"
-          "                     [--device cpu|cuda|auto] [--precision fp32|bf16]\n"
           "Measures training images/s (forward + loss + backward + Adam) and forward-only images/s\n"
           "at the given size and batch on all OpenMP threads (set OMP_NUM_THREADS to change), then\n"
-          "runs the PyTorch peer on the same settings and prints the ratio.\n"
-          "  --size 128  --batch 4  --steps 5 (timed, after 1 warm-up; the median is reported)\n"
-          "  --conv-algo    auto (default: Winograd on 3x3 layers of >= 16x16, direct elsewhere) or\n"
-          "                 direct (the reference kernels); the config key of the same name\n"
-          "  --peak-gflops  FP32 FMA peak for the %%peak column; default: measured at start on all\n"
-          "                 threads (0.3 s). GFLOP/s counts direct-convolution FLOPs (the peer's\n"
-          "                 convention), so Winograd runs can exceed 100%% of the FMA peak.\n"
-          "  Also prints the recorded PyTorch anchor of shared/design/cpu-performance.md (4.5 / 7.6\n"
-          "  img/s training at 128x128, batch 4, on a 565 GFLOP/s machine) scaled to this CPU's peak,\n"
-          "  as a host-independent check next to the peer run side by side.\n"
-          "  --peer PATH    torch_unet.py (default: ../shared/peers/ beside the checkout)\n"
-          "  --no-peer      skip the PyTorch peer\n"
-          "  --device       cpu (default), cuda or auto; on cuda the CPU anchor and peer are skipped\n"
-          "                 (tests/gpu/device-check.sh runs PyTorch on the same GPU side by side)\n"
-          "  --precision    fp32 (default) or bf16 (CUDA only)\n"
-          "  --io [...]     instead: the data loader's slices/s with augmentation (see cordseg bench-io --help)\n");
+          "runs the PyTorch peer on the same settings and prints the ratio. Also prints the recorded\n"
+          "PyTorch anchor of shared/design/cpu-performance.md (4.5 / 7.6 img/s training at 128x128,\n"
+          "batch 4, on a 565 GFLOP/s machine) scaled to this CPU's peak, as a host-independent check\n"
+          "next to the peer run side by side. `cordseg bench --io ...` instead measures the data\n"
+          "loader's slices/s with augmentation (cordseg bench-io --help).\n\n");
 }
 
 static int cmp_d(const void *a, const void *b) {
@@ -181,16 +168,26 @@ int cmd_bench(int argc, char **argv) {
   paths_beside_checkout("peers/torch_unet.py", peer_path, sizeof peer_path); /* ../shared/peers beside the checkout */
   const char *peer = peer_path;
   const CliOption opts[] = {
-      CLI_CHOICE("backbone", 0, &backbone, unet_backbone_parse, "unknown backbone '%s': use vgg16 or resnet50"),
-      CLI_INT32("size", 0, &size, 32, 4096),
-      CLI_INT32("batch", 0, &batch, 1, 1024),
-      CLI_INT32("steps", 0, &steps, 1, 1000),
-      CLI_DOUBLE("peak-gflops", 0, &peak, 1, 1e9),
-      CLI_STRING("peer", 0, &peer),
-      CLI_FLAG_OFF("no-peer", 0, &use_peer),
-      CLI_CHOICE("conv-algo", 0, &algo, unet_conv_algo_parse, "unknown --conv-algo '%s': use auto or direct"),
-      CLI_CHOICE("device", 0, &device, backend_parse, "unknown --device '%s': use cpu, cuda or auto"),
-      CLI_CHOICE("precision", 0, &precision, precision_parse, "unknown --precision '%s': use fp32 or bf16"),
+      CLI_CHOICE("backbone", 0, &backbone, unet_backbone_parse, "unknown backbone '%s': use vgg16 or resnet50",
+                 .arg = "B", .help = "vgg16 or resnet50 (default: both)"),
+      CLI_INT32("size", 0, &size, 32, 4096, .arg = "S", .help = "square image size (default 128)"),
+      CLI_INT32("batch", 0, &batch, 1, 1024, .help = "images per step (default 4)"),
+      CLI_INT32("steps", 0, &steps, 1, 1000, .help = "timed steps after 1 warm-up; the median is reported (default 5)"),
+      CLI_DOUBLE("peak-gflops", 0, &peak, 1, 1e9, .arg = "G",
+                 .help = "FP32 FMA peak for the %peak column; default: measured at start on all threads (0.3 s). "
+                         "GFLOP/s counts direct-convolution FLOPs (the peer's convention), so Winograd runs can "
+                         "exceed 100% of the FMA peak"),
+      CLI_STRING("peer", 0, &peer, .arg = "PATH", .help = "torch_unet.py (default: ../shared/peers/ beside the checkout)"),
+      CLI_FLAG_OFF("no-peer", 0, &use_peer, .help = "skip the PyTorch peer"),
+      CLI_CHOICE("conv-algo", 0, &algo, unet_conv_algo_parse, "unknown --conv-algo '%s': use auto or direct",
+                 .arg = "ALGO",
+                 .help = "auto (default: Winograd on 3x3 layers of >= 16x16, direct elsewhere) or direct (the "
+                         "reference kernels); the config key of the same name"),
+      CLI_CHOICE("device", 0, &device, backend_parse, "unknown --device '%s': use cpu, cuda or auto", .arg = "KIND",
+                 .help = "cpu (default), cuda or auto; on cuda the CPU anchor and peer are skipped "
+                         "(tests/gpu/device-check.sh runs PyTorch on the same GPU side by side)"),
+      CLI_CHOICE("precision", 0, &precision, precision_parse, "unknown --precision '%s': use fp32 or bf16",
+                 .arg = "P", .help = "fp32 (default) or bf16 (CUDA only)"),
       CLI_END};
   int pos = cli_parse("bench", argc, argv, opts, usage);
   if (pos < argc) cli_usage_error("bench", "unexpected argument '%s'", argv[pos]);

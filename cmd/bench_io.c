@@ -11,13 +11,12 @@
 #include "cmd/cli.h"
 
 static void usage(FILE *f) {
+  cli_print_synopsis(f, "bench-io");
   fprintf(f,
-          "usage: cordseg bench-io STORE.h5 [--batch 8] [--seconds 3] [--input b0|fa|b0+fa] [--no-augment]\n"
-          "                        [--threads 1]\n\n"
           "Measure the batch loader (the fold read and normalised once into memory, then\n"
           "augmentation on --threads threads in the prefetch thread) in slices/s over all slices\n"
           "of STORE, as the trainer would consume it (one rank). The trainer uses 1 thread on the\n"
-          "CPU backend and the rank's share of the host's cores on the CUDA backend.\n");
+          "CPU backend and the rank's share of the host's cores on the CUDA backend.\n\n");
 }
 
 int cmd_bench_io(int argc, char **argv) {
@@ -25,10 +24,14 @@ int cmd_bench_io(int argc, char **argv) {
   double secs = 3;
   int input = INPUT_B0_FA, augment = 1;
   int32_t threads = 1;
-  const CliOption opts[] = {CLI_INT32("batch", 0, &batch, 1, 4096), CLI_DOUBLE("seconds", 0, &secs, 0.1, 3600),
-                            CLI_CHOICE("input", 0, &input, input_kind_parse, "--input must be b0, fa or b0+fa, not '%s'"),
-                            CLI_FLAG_OFF("no-augment", 0, &augment), CLI_INT32("threads", 0, &threads, 1, 256),
-                            CLI_END};
+  const CliOption opts[] = {
+      CLI_INT32("batch", 0, &batch, 1, 4096, .help = "slices per batch (default 8)"),
+      CLI_DOUBLE("seconds", 0, &secs, 0.1, 3600, .arg = "S", .help = "how long to measure (default 3)"),
+      CLI_CHOICE("input", 0, &input, input_kind_parse, "--input must be b0, fa or b0+fa, not '%s'", .arg = "KIND",
+                 .help = "b0, fa or b0+fa (default b0+fa)"),
+      CLI_FLAG_OFF("no-augment", 0, &augment, .help = "augmentation off"),
+      CLI_INT32("threads", 0, &threads, 1, 256, .help = "augmentation threads (default 1)"),
+      CLI_END};
   int pos = cli_parse("bench-io", argc, argv, opts, usage);
   if (pos != argc - 1) cli_usage_error("bench-io", "expected exactly one STORE argument");
   const InputKind kind = (InputKind)input;

@@ -194,3 +194,44 @@ void cli_print_options(FILE *f, const CliOption *opts) {
   }
   fprintf(f, "  %-24s %s\n", "-h, --help", "this help");
 }
+
+/* where form[0..len) may break to fit n columns: of the spaces at or before
+ * n, the last of the least bracket depth (never inside a [...] that an
+ * outer one could break around), else the first space after n; 0 when none */
+static size_t synopsis_break(const char *form, size_t len, size_t n) {
+  size_t best = 0;
+  int depth = 0, best_depth = 0;
+  for (size_t i = 0; i < len; i++) {
+    if (form[i] == '[' || form[i] == '(') depth++;
+    if (form[i] == ']' || form[i] == ')') depth--;
+    if (form[i] != ' ') continue;
+    if (i > n) return best ? best : i;
+    if (!best || depth <= best_depth) best = i, best_depth = depth;
+  }
+  return best;
+}
+
+void cli_print_synopsis(FILE *f, const char *cmd) {
+  const CliCommand *c = cli_command_find(cmd);
+  if (!c) {
+    fprintf(stderr, "cordseg %s: internal: not in the command table (cmd/commands.c)\n", cmd);
+    exit(2);
+  }
+  const int width = 100, lead = 7; /* strlen("usage: ") */
+  for (const char *form = c->synopsis; *form;) {
+    size_t len = strcspn(form, "\n");
+    /* continuation lines start under the first argument, after "cordseg NAME " */
+    const char *name = strstr(form, "cordseg ");
+    int indent = lead + (name && (size_t)(name - form) < len ? (int)(name - form) + 9 + (int)strlen(c->name) : 8);
+    fprintf(f, "%s", form == c->synopsis ? "usage: " : "       ");
+    for (int col = lead; len > 0;) {
+      size_t cut = (int)len + col <= width ? len : synopsis_break(form, len, (size_t)(width - col));
+      if (cut == 0 || cut > len) cut = len;
+      fprintf(f, "%.*s\n", (int)cut, form);
+      form += cut, len -= cut;
+      while (len > 0 && *form == ' ') form++, len--;
+      if (len > 0) col = fprintf(f, "%*s", indent, "");
+    }
+    form += *form == '\n';
+  }
+}

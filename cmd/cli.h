@@ -10,7 +10,11 @@
  * without it), .group (options with the same nonzero group exclude each
  * other) and .hidden (a test hook left out of --help). tests/test_cmd_help.sh
  * fails when a command's --help misses an option of its table.
+ * The command table (cmd/commands.c) holds each command's synopsis and
+ * summary once: a usage() prints the synopsis with cli_print_synopsis, and
+ * `cordseg help --markdown` prints the README's command table from it.
  * defines: CliCommand, CliKind, CliOption, CLI_*, cli_parse, cli_print_options,
+ *          cli_print_synopsis, cli_commands, cli_command_find,
  *          cli_parse_int, cli_parse_float, cli_command_line, cli_usage_error */
 #ifndef CORDSEG_CLI_H
 #define CORDSEG_CLI_H
@@ -20,7 +24,8 @@
 
 typedef struct {
   const char *name;
-  const char *summary;
+  const char *synopsis; /* one form per line, each "cordseg NAME ..." */
+  const char *summary;  /* one line: `cordseg --help` and the README's command table */
   int (*run)(int argc, char **argv); /* argv[0] is the command name */
 } CliCommand;
 
@@ -69,6 +74,15 @@ typedef struct {
 int cli_parse(const char *cmd, int argc, char **argv, const CliOption *opts, void (*usage)(FILE *f));
 /* the options of a table that carry .help, one line each ("  -o, --out DIR   help"), and -h */
 void cli_print_options(FILE *f, const CliOption *opts);
+
+/* "usage: " and each form of the command's synopsis (cmd/commands.c), wrapped
+ * at spaces outside brackets before column 100, continuation lines indented
+ * under the first argument */
+void cli_print_synopsis(FILE *f, const char *cmd);
+/* the command table (cmd/commands.c), in `cordseg --help` order */
+const CliCommand *cli_commands(size_t *n);
+/* the command called name, NULL when none is */
+const CliCommand *cli_command_find(const char *name);
 
 /* Parse helpers: exit with "option --X: 'abc' is not an integer" style errors. */
 int64_t cli_parse_int(const char *opt, const char *s, int64_t lo, int64_t hi);

@@ -10,16 +10,11 @@
 #include "sim/synth.h"
 
 static void usage(FILE *f) {
+  cli_print_synopsis(f, "demo");
   fprintf(f,
-          "usage: cordseg demo [--backbone vgg16|resnet50] [--loss hybrid|hdl|ce] [--steps N] [--batch N]\n"
-          "                    [--size S] [--in-channels 1|2] [--lr LR] [--seed S]\n"
           "Trains UNet-VGG16 and UNet-ResNet50 (full paper widths) for a few Adam steps on one\n"
           "generated batch of cord-like slices and prints the loss per step: a check that the\n"
-          "build works end to end on this machine.\n"
-          "  --backbone  default: both        --loss    default: hybrid (focal + dice)\n"
-          "  --steps     default: 8           --batch   default: 2\n"
-          "  --size      default: 64          --lr      default: 1e-4 (the paper's peak)\n"
-          "  --in-channels default: 1         --seed    default: 11\n");
+          "build works end to end on this machine.\n\n");
 }
 
 int cmd_demo(int argc, char **argv) {
@@ -28,11 +23,17 @@ int cmd_demo(int argc, char **argv) {
   double lr = 1e-4;
   uint64_t seed = 11;
   const CliOption opts[] = {
-      CLI_CHOICE("backbone", 0, &backbone, unet_backbone_parse, "unknown backbone '%s': use vgg16 or resnet50"),
-      CLI_CHOICE("loss", 0, &loss, loss_kind_parse, "unknown loss '%s': use hybrid, hdl or ce"),
-      CLI_INT32("steps", 0, &steps, 1, 100000), CLI_INT32("batch", 0, &batch, 1, 1024),
-      CLI_INT32("size", 0, &size, 16, 4096), CLI_INT32("in-channels", 0, &in, 1, 2),
-      CLI_DOUBLE("lr", 0, &lr, 1e-12, 1.0), CLI_UINT64("seed", 0, &seed, 0, INT64_MAX), CLI_END};
+      CLI_CHOICE("backbone", 0, &backbone, unet_backbone_parse, "unknown backbone '%s': use vgg16 or resnet50",
+                 .arg = "B", .help = "vgg16 or resnet50 (default: both)"),
+      CLI_CHOICE("loss", 0, &loss, loss_kind_parse, "unknown loss '%s': use hybrid, hdl or ce",
+                 .help = "hybrid (default: focal + dice), hdl or ce"),
+      CLI_INT32("steps", 0, &steps, 1, 100000, .help = "Adam steps per backbone (default 8)"),
+      CLI_INT32("batch", 0, &batch, 1, 1024, .help = "images per batch (default 2)"),
+      CLI_INT32("size", 0, &size, 16, 4096, .arg = "S", .help = "square image size (default 64)"),
+      CLI_INT32("in-channels", 0, &in, 1, 2, .help = "input channels, 1 or 2 (default 1)"),
+      CLI_DOUBLE("lr", 0, &lr, 1e-12, 1.0, .arg = "LR", .help = "learning rate (default 1e-4, the paper's peak)"),
+      CLI_UINT64("seed", 0, &seed, 0, INT64_MAX, .arg = "S", .help = "seed of the batch and the weights (default 11)"),
+      CLI_END};
   int pos = cli_parse("demo", argc, argv, opts, usage);
   if (pos < argc) cli_usage_error("demo", "unexpected argument '%s'", argv[pos]);
   const int32_t k = 9;

@@ -12,9 +12,9 @@
 #include "cordseg_git.h" /* CORDSEG_GIT, generated at build time (cmake/git_version.cmake) */
 
 static void usage(FILE *f) {
+  cli_print_synopsis(f, "evaluate");
   fprintf(f,
-          "usage: cordseg evaluate [options] RUN_DIR\n\n"
-          "Evaluate one trained run (a directory written by `cordseg train`). Rebuilds the network from\n"
+          "\nEvaluate one trained run (a directory written by `cordseg train`). Rebuilds the network from\n"
           "RUN_DIR/config.ini, loads RUN_DIR/ckpt/best.h5 (else last.h5), predicts the validation and\n"
           "test slices of the run's fold in batches, and:\n"
           "  - sigmoid (HDL) models: per-class threshold 0..1 in 0.001 steps maximising the pooled\n"

@@ -1,5 +1,8 @@
 /* cmd/main.c: `cordseg <command> [options]`, git-style dispatch to the
- * subcommands in cmd/<name>.c. Each subcommand owns its --help. */
+ * subcommands of the command table (cmd/commands.c), each in cmd/<name>.c
+ * and owning its --help; `cordseg --help` lists them, and the hidden
+ * `cordseg help --markdown` prints the README's command table
+ * (scripts/gen-readme-commands.sh writes it into README.md). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -7,34 +10,44 @@
 #include "cmd/cli.h"
 #include "cordseg_git.h" /* CORDSEG_GIT, generated at build time (cmake/git_version.cmake) */
 
-static const CliCommand COMMANDS[] = {
-    {"demo", "train both backbones a few steps on a generated batch (the smoke job)", cmd_demo},
-    {"model-info", "print parameter count and forward MACs of a network", cmd_model_info},
-    {"bench", "measure training and forward images/s (and the PyTorch peer)", cmd_bench},
-    {"train", "train a UNet on one fold of a store (MPI data-parallel, checkpoints, resume)", cmd_train},
-    {"info", "summarise an HDF5 slice store (subjects, class fractions, checksum)", cmd_info},
-    {"import", "add one subject from NIfTI (B0/FA maps, or raw DWI + bvals/bvecs) to a store", cmd_import},
-    {"phantom", "build the PAM50-based CSM-like labelled DTI cohort (HDF5, PNG, NIfTI)", cmd_phantom},
-    {"folds", "write subject-grouped 81/9/10 split and k-fold manifests of a store", cmd_folds},
-    {"bench-io", "loader slices/s with augmentation (for `bench --io`)", cmd_bench_io},
-    {"evaluate", "per-slice/ROI metrics, thresholds and FA agreement of one trained run", cmd_evaluate},
-    {"report", "the paper's tables, figures, statistics and QC page from a study's runs", cmd_report},
-    {"export", "one self-describing model file from trained runs (e.g. the folds of an arm)", cmd_export},
-    {"segment", "segment a new subject's DTI (NIfTI) into the 8 ROIs; ROI-wise FA/MD/AD/RD", cmd_segment},
-    {"sweep", "folds and ablations as a Slurm job array: plan, submit, status, resubmit", cmd_sweep},
-};
-#define N_COMMANDS (sizeof(COMMANDS) / sizeof(COMMANDS[0]))
-
 static void print_usage(FILE *f) {
   fprintf(f,
           "cordseg %s (%s): train and evaluate UNets that segment the cervical spinal cord's\n"
           "internal structure on DTI (Fei et al., Diagnostics 2023).\n\n"
           "usage: cordseg <command> [options]     cordseg <command> --help\n\ncommands:\n",
           CORDSEG_VERSION, CORDSEG_GIT);
-  for (size_t i = 0; i < N_COMMANDS; i++) fprintf(f, "  %-12s %s\n", COMMANDS[i].name, COMMANDS[i].summary);
+  size_t n;
+  const CliCommand *c = cli_commands(&n);
+  for (size_t i = 0; i < n; i++) fprintf(f, "  %-12s %s\n", c[i].name, c[i].summary);
+}
+
+/* s[0..n) with '|' escaped and each newline as `sep` (a Markdown table cell) */
+static void print_cell(FILE *f, const char *s, size_t n, const char *sep) {
+  for (size_t i = 0; i < n; i++) {
+    if (s[i] == '\n') fputs(sep, f);
+    else fprintf(f, "%s%c", s[i] == '|' ? "\\" : "", s[i]);
+  }
+}
+
+/* one row per command: | `name` | `form`; `form` | summary | */
+static void print_markdown(FILE *f) {
+  size_t n;
+  const CliCommand *c = cli_commands(&n);
+  fprintf(f, "| command | synopsis | what it does |\n|---|---|---|\n");
+  for (size_t i = 0; i < n; i++) {
+    fprintf(f, "| `%s` | `", c[i].name);
+    print_cell(f, c[i].synopsis, strlen(c[i].synopsis), "`; `");
+    fprintf(f, "` | ");
+    print_cell(f, c[i].summary, strlen(c[i].summary), " ");
+    fprintf(f, " |\n");
+  }
 }
 
 int main(int argc, char **argv) {
+  if (argc == 3 && !strcmp(argv[1], "help") && !strcmp(argv[2], "--markdown")) {
+    print_markdown(stdout);
+    return 0;
+  }
   if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
     print_usage(stdout);
     return argc < 2 ? 2 : 0;
@@ -43,8 +56,8 @@ int main(int argc, char **argv) {
     printf("cordseg %s (%s)\n", CORDSEG_VERSION, CORDSEG_GIT);
     return 0;
   }
-  for (size_t i = 0; i < N_COMMANDS; i++)
-    if (!strcmp(argv[1], COMMANDS[i].name)) return COMMANDS[i].run(argc - 1, argv + 1);
+  const CliCommand *c = cli_command_find(argv[1]);
+  if (c) return c->run(argc - 1, argv + 1);
   fprintf(stderr, "cordseg: error: unknown command '%s'\n\n", argv[1]);
   print_usage(stderr);
   return 2;

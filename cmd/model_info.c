@@ -6,23 +6,22 @@
 #include "cmd/cli.h"
 
 static void usage(FILE *f) {
-  fprintf(f,
-          "usage: cordseg model-info [--backbone vgg16|resnet50] [--in-channels 1|2] [--classes K] [--size S] [--tensors]\n"
-          "Prints the parameter count and forward multiply-accumulates (convolutions) per image.\n"
-          "  --backbone    vgg16 or resnet50 (default: both)\n"
-          "  --in-channels 1 (b0 or fa) or 2 (b0+fa); default 1\n"
-          "  --classes     output classes incl. background; default 9\n"
-          "  --size        square input size; multiple of 16 (vgg16) or 32 (resnet50); default 128\n"
-          "  --tensors     also list every parameter tensor (PyTorch names, shapes)\n");
+  cli_print_synopsis(f, "model-info");
+  fprintf(f, "Prints the parameter count and forward multiply-accumulates (convolutions) per image.\n\n");
 }
 
 int cmd_model_info(int argc, char **argv) {
   int backbone = -1, tensors = 0;
   int32_t in = 1, k = 9, size = 128;
   const CliOption opts[] = {
-      CLI_CHOICE("backbone", 0, &backbone, unet_backbone_parse, "unknown backbone '%s': use vgg16 or resnet50"),
-      CLI_INT32("in-channels", 0, &in, 1, 2), CLI_INT32("classes", 0, &k, 2, 255), CLI_INT32("size", 0, &size, 16, 4096),
-      CLI_FLAG_ON("tensors", 0, &tensors), CLI_END};
+      CLI_CHOICE("backbone", 0, &backbone, unet_backbone_parse, "unknown backbone '%s': use vgg16 or resnet50",
+                 .arg = "B", .help = "vgg16 or resnet50 (default: both)"),
+      CLI_INT32("in-channels", 0, &in, 1, 2, .help = "1 (b0 or fa) or 2 (b0+fa); default 1"),
+      CLI_INT32("classes", 0, &k, 2, 255, .arg = "K", .help = "output classes incl. background; default 9"),
+      CLI_INT32("size", 0, &size, 16, 4096, .arg = "S",
+                .help = "square input size; multiple of 16 (vgg16) or 32 (resnet50); default 128"),
+      CLI_FLAG_ON("tensors", 0, &tensors, .help = "also list every parameter tensor (PyTorch names, shapes)"),
+      CLI_END};
   int pos = cli_parse("model-info", argc, argv, opts, usage);
   if (pos < argc) cli_usage_error("model-info", "unexpected argument '%s'", argv[pos]);
   printf("%-9s %3s %3s %5s %12s %10s\n", "backbone", "in", "K", "size", "params", "GMAC/img");

@@ -10,11 +10,9 @@
 #include "jobs/paths.h"
 
 static void usage(FILE *f) {
+  cli_print_synopsis(f, "phantom");
   fprintf(f,
-          "usage: cordseg phantom -o OUT.h5 [--pam50 DIR|synthetic] [--subjects 89] [--slices 12] [--snr 20]\n"
-          "                       [--seed 42] [--png F] [--nifti DIR] [--anatomy none|full]\n"
-          "       cordseg phantom --compare DWI --bvals F --bvecs F [--compare-subjects 8] [--compare-png F]\n\n"
-          "Build N subjects x S axial slices (C2 to C7/T1) of a CSM-like DTI phantom from the PAM50\n"
+          "\nBuild N subjects x S axial slices (C2 to C7/T1) of a CSM-like DTI phantom from the PAM50\n"
           "atlas: per-subject cord compression, flattening, asymmetry, rotation, translation, size;\n"
           "acquisition as in Fei et al. 2023 (FOV 80 mm, 128x128 at 0.625 mm, acquired 1.0 x 1.26 mm,\n"
           "7 mm slices, b=0 + 15 directions at b=600 s/mm^2, Rician noise); tensors fitted with the\n"

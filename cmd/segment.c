@@ -9,13 +9,9 @@
 #include "cmd/cli.h"
 
 static void usage(FILE *f) {
+  cli_print_synopsis(f, "segment");
   fprintf(f,
-          "usage: cordseg segment -m MODEL.h5 -o OUTDIR\n"
-          "                       (--dwi DWI.nii.gz --bvals F --bvecs F | --b0 B0.nii.gz [--fa FA.nii.gz]\n"
-          "                        [--md F] [--ad F] [--rd F] | --fa FA.nii.gz)\n"
-          "                       [--tta] [--largest] [--probs] [--cord-mask MASK.nii.gz]\n"
-          "                       [--levels LEVELS.nii.gz | --level L] [--batch 8] [--device auto] [-q]\n\n"
-          "Segments one subject's cervical cord into the 8 ROIs of io/labels.h with an exported model\n"
+          "\nSegments one subject's cervical cord into the 8 ROIs of io/labels.h with an exported model\n"
           "(`cordseg export`: one run or a fold ensemble) and measures FA/MD/AD/RD per ROI.\n"
           "  input     a 4-D DWI series + FSL bvals/bvecs, fitted with the DTI code of `cordseg import`\n"
           "            (B0, FA, MD, AD, RD), or maps as given (the model's input kind decides which are\n"

@@ -16,12 +16,9 @@
 #include "jobs/paths.h"
 
 static void usage(FILE *f) {
+  cli_print_synopsis(f, "sweep");
   fprintf(f,
-          "usage: cordseg sweep plan FILE [--dir DIR] [--no-check] [--configs]\n"
-          "       cordseg sweep submit FILE [--dir DIR] [--no-check]\n"
-          "       cordseg sweep status DIR [--no-queue]\n"
-          "       cordseg sweep resubmit DIR [--tasks LIST] [--throttle N] [--dry-run] [--force]\n\n"
-          "A study as a Slurm job array: every combination of the sweep file's axes is one array\n"
+          "\nA study as a Slurm job array: every combination of the sweep file's axes is one array\n"
           "task that trains (`cordseg train`) and then evaluates (`cordseg evaluate`) one run;\n"
           "a report job (`cordseg report`) is chained after the array with afterany.\n\n"
           "  plan      dry run: check the file, the data and the resources (sinfo), list every task\n"
@@ -33,16 +30,6 @@ static void usage(FILE *f) {
           "  status    each task's state from squeue/sacct and its run directory.\n"
           "  resubmit  submit again only the tasks that failed or never finished (never a\n"
           "            finished one, never one still queued), with a new chained report.\n\n"
-          "options:\n"
-          "      --dir DIR      sweep directory (default: [sweep] dir, else runs/sweep-NAME)\n"
-          "      --no-check     plan without asking Slurm (sinfo) whether the partition fits\n"
-          "      --configs      plan: print every task's full resolved config\n"
-          "      --no-queue     status: do not ask squeue/sacct (run directories only)\n"
-          "      --tasks LIST   resubmit: only these tasks (\"1,4-6\"), if unfinished\n"
-          "      --throttle N   resubmit: tasks running at once (default: the sweep's)\n"
-          "      --dry-run      resubmit: print what would be submitted\n"
-          "      --force        resubmit even when squeue cannot say what is still queued\n"
-          "  -h, --help         this help\n\n"
           "Sweep file (INI; examples: configs/sweep_paper.ini, configs/sweep_tiny.ini):\n"
           "  [sweep]  name, dir, config (base train config), folds_k (5), folds_seed (42)\n"
           "  [train]  train keys for every task (`cordseg train --help-keys`), e.g. store = FILE.h5\n"
@@ -57,10 +44,10 @@ static void usage(FILE *f) {
           "           constraint, extra (more sbatch options), report_time (1:00:00),\n"
           "           report_cpus (2), report_mem (8G)\n\n"
           "Jobs run $CORDSEG_BIN if set, else this cordseg binary; the templates are read from\n"
-          "$CORDSEG_SLURM_DIR if set, else <prefix>/share/cordseg/slurm beside the binary. Template placeholders: JOB_NAME, NODES,\n"
-          "NTASKS_PER_NODE, CPUS_PER_TASK, GPUS_PER_NODE, TIME, SIGNAL, LOG_DIR, SBATCH_MORE,\n"
-          "SWEEP_DIR, CORDSEG, MAX_REQUEUES, REQUEUE_SIG, LAUNCH, REPORT_CPUS, REPORT_TIME,\n"
-          "SBATCH_MORE_REPORT (written @NAME@).\n");
+          "$CORDSEG_SLURM_DIR if set, else <prefix>/share/cordseg/slurm beside the binary. Template\n"
+          "placeholders: JOB_NAME, NODES, NTASKS_PER_NODE, CPUS_PER_TASK, GPUS_PER_NODE, TIME, SIGNAL,\n"
+          "LOG_DIR, SBATCH_MORE, SWEEP_DIR, CORDSEG, MAX_REQUEUES, REQUEUE_SIG, LAUNCH, REPORT_CPUS,\n"
+          "REPORT_TIME, SBATCH_MORE_REPORT (written @NAME@).\n\n");
 }
 
 static void print_resources(const SweepBuild *p) {
@@ -266,11 +253,16 @@ int cmd_sweep(int argc, char **argv) {
   const char *dir = NULL, *tasks = NULL;
   int check = 1, configs = 0, queue = 1, dry = 0, force = 0;
   int32_t throttle = -1;
-  const CliOption opts[] = {CLI_STRING("dir", 0, &dir),         CLI_FLAG_OFF("no-check", 0, &check),
-                            CLI_FLAG_ON("configs", 0, &configs), CLI_FLAG_OFF("no-queue", 0, &queue),
-                            CLI_STRING("tasks", 0, &tasks),     CLI_INT32("throttle", 0, &throttle, 0, 100000),
-                            CLI_FLAG_ON("dry-run", 0, &dry),    CLI_FLAG_ON("force", 0, &force),
-                            CLI_END};
+  const CliOption opts[] = {
+      CLI_STRING("dir", 0, &dir, .arg = "DIR", .help = "sweep directory (default: [sweep] dir, else runs/sweep-NAME)"),
+      CLI_FLAG_OFF("no-check", 0, &check, .help = "plan without asking Slurm (sinfo) whether the partition fits"),
+      CLI_FLAG_ON("configs", 0, &configs, .help = "plan: print every task's full resolved config"),
+      CLI_FLAG_OFF("no-queue", 0, &queue, .help = "status: do not ask squeue/sacct (run directories only)"),
+      CLI_STRING("tasks", 0, &tasks, .arg = "LIST", .help = "resubmit: only these tasks (\"1,4-6\"), if unfinished"),
+      CLI_INT32("throttle", 0, &throttle, 0, 100000, .help = "resubmit: tasks running at once (default: the sweep's)"),
+      CLI_FLAG_ON("dry-run", 0, &dry, .help = "resubmit: print what would be submitted"),
+      CLI_FLAG_ON("force", 0, &force, .help = "resubmit even when squeue cannot say what is still queued"),
+      CLI_END};
   int pos = cli_parse("sweep", argc, argv, opts, usage);
   if (argc - pos != 2) cli_usage_error("sweep", "expected an action (plan, submit, status, resubmit) and a FILE or DIR");
   const char *action = argv[pos], *arg = argv[pos + 1];

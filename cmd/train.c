@@ -13,24 +13,17 @@
 #include "jobs/trainer.h"
 
 static void usage(FILE *f) {
+  cli_print_synopsis(f, "train");
   fprintf(f,
-          "usage: [mpirun -np N | srun] cordseg train --config FILE [--fold K] [--set key=value]...\n"
-          "                                          [--run-dir DIR] [--resume]\n"
           "Trains one UNet on one fold of an HDF5 slice store, data-parallel over the MPI ranks\n"
           "(global batch split evenly; gradients all-reduced). One progress line per epoch; the\n"
           "run directory gets config.ini, run.json (provenance), log.csv, ckpt/{last,best}.h5, DONE.\n"
           "A run directory holding ckpt/last.h5 is resumed automatically (bit-identical at the same\n"
           "rank count); one holding DONE is left alone (exit 0).\n"
-          "  --config FILE   flat `key = value` file (configs/*.ini); keys: --help-keys\n"
-          "  --set k=v       override one key (repeatable), e.g. --set loss=hdl --set epochs=20\n"
-          "  --fold K        same as --set fold=K (-1 = the 81/9/10 split)\n"
-          "  --run-dir DIR   default: runs/<config name>-fold<K>\n"
-          "  --resume        insist on resuming (error when DIR has no checkpoint)\n"
-          "  --help-keys     list every config key with its default\n"
           "Exit status: 0 finished (or already finished), 1 error, 2 usage error,\n"
           "  75 the requeue signal (config requeue_signal, default SIGUSR2) arrived: checkpoint\n"
           "     written, requeue the job;  143 SIGTERM/SIGINT: checkpoint written, do not requeue.\n"
-          "Threads: OMP_NUM_THREADS per rank, default = this host's cores / ranks on this host.\n");
+          "Threads: OMP_NUM_THREADS per rank, default = this host's cores / ranks on this host.\n\n");
 }
 
 /* "run\\nresume stop_after\\ncommand\\n" + config text: what rank 0 shares */
@@ -64,14 +57,16 @@ static int setup_rank0(TrainJob *job, int argc, char **argv) {
   TrainConfig *c = &job->cfg;
   config_defaults(c);
   cli_command_line(argc, argv, job->command, sizeof job->command);
-  const CliOption opts[] = {CLI_STRING("config", 'c', &config),
-                            CLI_INT32("fold", 0, &fold, -1, 99),
-                            CLI_REPEAT("set", 0, sets, &nsets),
-                            CLI_BUFFER("run-dir", 0, job->run),
-                            CLI_FLAG_ON("resume", 0, &want_resume),
-                            CLI_FLAG_ON("help-keys", 0, &help_keys),
-                            CLI_INT64("stop-after-steps", 0, &job->stop_after_steps, 1, INT64_MAX, .hidden = 1),
-                            CLI_END};
+  const CliOption opts[] = {
+      CLI_STRING("config", 'c', &config, .arg = "FILE", .help = "flat `key = value` file (configs/*.ini); keys: --help-keys"),
+      CLI_INT32("fold", 0, &fold, -1, 99, .arg = "K", .help = "same as --set fold=K (-1 = the 81/9/10 split)"),
+      CLI_REPEAT("set", 0, sets, &nsets, .arg = "key=value",
+                 .help = "override one key (repeatable), e.g. --set loss=hdl --set epochs=20"),
+      CLI_BUFFER("run-dir", 0, job->run, .arg = "DIR", .help = "default: runs/<config name>-fold<K>"),
+      CLI_FLAG_ON("resume", 0, &want_resume, .help = "insist on resuming (error when DIR has no checkpoint)"),
+      CLI_FLAG_ON("help-keys", 0, &help_keys, .help = "list every config key with its default"),
+      CLI_INT64("stop-after-steps", 0, &job->stop_after_steps, 1, INT64_MAX, .hidden = 1),
+      CLI_END};
   int pos = cli_parse("train", argc, argv, opts, usage);
   if (help_keys) {
     printf("config keys (flat `key = value`; --set key=value overrides):\n");

@@ -23,6 +23,9 @@ set_tests_properties(test_include_layers PROPERTIES TIMEOUT 60)
 # a command's --help lists every option of its table (cmd/cli.h), and `cordseg --help` every command
 add_test(NAME test_cmd_help COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/tests/test_cmd_help.sh $<TARGET_FILE:cordseg>)
 set_tests_properties(test_cmd_help PROPERTIES TIMEOUT 120)
+# README.md's command table is the one `cordseg help --markdown` prints (cmd/commands.c); regenerate: scripts/gen-readme-commands.sh
+add_test(NAME test_readme_commands COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/scripts/gen-readme-commands.sh --check $<TARGET_FILE:cordseg>)
+set_tests_properties(test_readme_commands PROPERTIES TIMEOUT 60)
 # every repository path that README.md, docs/*.md and results/**/README.md name exists (docs/check_paths.py)
 add_test(NAME test_docs_paths COMMAND python3 ${CMAKE_CURRENT_SOURCE_DIR}/docs/check_paths.py WORKING_DIRECTORY ${CMAKE_CURRENT_SOURCE_DIR})
 
