@@ -1,7 +1,12 @@
 /* io/atomic.h: "nothing half written": every output goes to
  * "<path>.tmp.<pid>" first, then fsync + rename onto <path>. Pending temp
  * files are removed at exit if the process dies through cs_fatal/exit.
- * defines: atomic_begin, atomic_commit, atomic_abort */
+ * An output SET (several files that belong together, as segment's) is
+ * staged in "<dir>/.set.tmp.<pid>/" and moved in at the end, so a failure
+ * leaves the previous set whole; temp files and stages of dead processes
+ * are removed by atomic_remove_stale.
+ * defines: atomic_begin, atomic_commit, atomic_abort, atomic_set_begin,
+ *          atomic_set_commit, atomic_remove_stale */
 #ifndef CORDSEG_IO_ATOMIC_H
 #define CORDSEG_IO_ATOMIC_H
 #include <stddef.h>
@@ -12,4 +17,13 @@ void atomic_begin(const char *path, char *tmp, size_t n);
 void atomic_commit(const char *tmp, const char *path);
 /* remove tmp and forget it */
 void atomic_abort(const char *tmp);
+/* creates the stage "<dir>/.set.tmp.<pid>" (dir is created if missing) into stage (size n); removed at exit
+ * unless committed */
+void atomic_set_begin(const char *dir, char *stage, size_t n);
+/* moves every file of stage into dir (fsync, rename), removes dir/<name> for each of the set's names[n] the
+ * stage does not hold (a file of the previous set this run did not write), removes the stage */
+void atomic_set_commit(const char *stage, const char *dir, const char *const *names, int n);
+/* removes "*.tmp.<pid>" files and stages in dir whose process is dead on this host (a live pid may be a
+ * concurrent writer and is left alone); says so on stderr */
+void atomic_remove_stale(const char *dir);
 #endif

@@ -30,6 +30,7 @@ static const char *const LABEL_ABBREV[LABEL_COUNT] = {"BG", "LDC", "LLC", "LVC",
 /* label id after a left<->right mirror: 1<->5, 2<->6, 3<->7, 4<->8 */
 static const uint8_t LABEL_LR_SWAP[LABEL_COUNT] = {0, 5, 6, 7, 8, 1, 2, 3, 4};
 
+#define LABEL_LEVEL_MAX 24
 /* vertebral level coding stored per slice: 0 unknown, 1..7 = C1..C7,
  * 8..19 = T1..T12, 20..24 = L1..L5 (the PAM50_levels.nii.gz values). */
 static inline const char *label_level_name(int32_t level, char buf[8]) {

@@ -1,6 +1,7 @@
 /* io/niftigeom.c: NIfTI <-> store geometry (see io/niftigeom.h). */
 #include "io/niftigeom.h"
 
+#include <ctype.h>
 #include <math.h>
 #include <string.h>
 
@@ -80,4 +81,25 @@ void niftigeom_axcodes(const double xyz[4][4], char out[4]) {
     out[a] = xyz[best][a] > 0 ? pos[best] : neg[best];
   }
   out[3] = 0;
+}
+
+int niftigeom_from_axcodes(const char *code, const double pix[3], const int64_t dim[3], double xyz[4][4]) {
+  static const char pos[3] = {'R', 'A', 'S'}, neg[3] = {'L', 'P', 'I'};
+  if (!code || strlen(code) != 3) return -1;
+  memset(xyz, 0, sizeof(double) * 16);
+  int used[3] = {0};
+  for (int a = 0; a < 3; a++) {
+    int w = -1;
+    double sign = 0;
+    for (int q = 0; q < 3; q++) {
+      const char ch = (char)toupper((unsigned char)code[a]);
+      if (ch == pos[q]) w = q, sign = 1;
+      if (ch == neg[q]) w = q, sign = -1;
+    }
+    if (w < 0 || used[w]++) return -1;
+    xyz[w][a] = sign * pix[a];
+    xyz[w][3] = -sign * pix[a] * 0.5 * (double)(dim[a] - 1);
+  }
+  xyz[3][3] = 1;
+  return 0;
 }

@@ -15,7 +15,7 @@
  *
  * defines: NiftiAxial, niftigeom_axial_axes, niftigeom_axial_count,
  *          niftigeom_axial_slice, niftigeom_axial_put, niftigeom_store_affine,
- *          niftigeom_axcodes */
+ *          niftigeom_axcodes, niftigeom_from_axcodes */
 #ifndef CORDSEG_IO_NIFTIGEOM_H
 #define CORDSEG_IO_NIFTIGEOM_H
 #include <stdint.h>
@@ -53,4 +53,8 @@ void niftigeom_store_affine(double row_mm, double col_mm, double slice_mm, int64
 /* nibabel's aff2axcodes: for each voxel axis the world direction it points
  * to, "R"/"L", "A"/"P", "S"/"I" (out holds 3 letters + NUL) */
 void niftigeom_axcodes(const double xyz[4][4], char out[4]);
+/* the affine of a volume without sform and qform, from three axis codes (as niftigeom_axcodes writes
+ * them: "LAS" = i toward Left, j Anterior, k Superior) and its pixel sizes, centred on the grid; -1 for a code
+ * that is not one of R/L, A/P, S/I each once */
+int niftigeom_from_axcodes(const char *code, const double pix[3], const int64_t dim[3], double xyz[4][4]);
 #endif

@@ -194,6 +194,7 @@ void niftivol_read(NiftiVol *v, const char *path) {
   memset(v->xyz, 0, sizeof v->xyz);
   if (M) memcpy(v->xyz, M->m, sizeof v->xyz);
   else v->xyz[0][0] = -v->pix[0], v->xyz[1][1] = v->pix[1], v->xyz[2][2] = v->pix[2], v->xyz[3][3] = 1;
+  v->oriented = M != NULL;
   int64_t n = v->nx * v->ny * v->nz * v->nt;
   CS_CHECK(n <= (int64_t)nim->nvox, NII_HINT, "'%s': header dimensions exceed the %lld voxels read", path,
            (long long)nim->nvox);
@@ -262,6 +263,7 @@ static nifti_image *read_header(NiftiVol *v, const char *path) {
   const nifti_dmat44 *M = nim->sform_code > 0 ? &nim->sto_xyz : nim->qform_code > 0 ? &nim->qto_xyz : NULL;
   if (M) memcpy(v->xyz, M->m, sizeof v->xyz);
   else v->xyz[0][0] = -v->pix[0], v->xyz[1][1] = v->pix[1], v->xyz[2][2] = v->pix[2], v->xyz[3][3] = 1;
+  v->oriented = M != NULL;
   return nim;
 }
 

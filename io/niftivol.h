@@ -13,6 +13,7 @@ typedef struct {
   double pix[3];          /* mm */
   double xyz[4][4];       /* voxel (i,j,k) -> world (RAS+ mm): sform, else qform, else pixdim scaling with x
                            * negated (nibabel's and the Analyze convention) */
+  int32_t oriented;       /* 1: xyz from the sform or qform; 0: neither is set, xyz is the pixdim guess (LAS) */
   float *data;            /* [nt][nz][ny][nx] */
 } NiftiVol;
 

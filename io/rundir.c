@@ -13,37 +13,18 @@
 #include <unistd.h>
 
 #include "core/common.h"
+#include "io/atomic.h"
 #include "io/textio.h"
 
 #define HINT_DIR "choose a writable --run-dir (check permissions, quota and free space)"
-
-/* removes NAME.tmp.PID files of dead processes (killed checkpoint writes);
- * a live PID on this host may be a concurrent writer and is left alone */
-static void remove_stale_tmp(const char *d) {
-  DIR *dp = opendir(d);
-  if (!dp) return;
-  struct dirent *e;
-  while ((e = readdir(dp))) {
-    const char *t = strstr(e->d_name, ".tmp.");
-    if (!t || !t[5]) continue;
-    char *end;
-    long pid = strtol(t + 5, &end, 10);
-    if (*end || pid <= 0 || pid == (long)getpid()) continue;
-    if (kill((pid_t)pid, 0) == 0 || errno != ESRCH) continue;
-    char p[4600];
-    snprintf(p, sizeof p, "%s/%s", d, e->d_name);
-    if (unlink(p) == 0) fprintf(stderr, "cordseg: removed '%s' (temp file of a killed write)\n", p);
-  }
-  closedir(dp);
-}
 
 void rundir_prepare(const char *dir) {
   textio_mkdir_p(dir, HINT_DIR);
   char c[4200], p[4200];
   rundir_path(c, sizeof c, dir, "ckpt");
   textio_mkdir_p(c, HINT_DIR);
-  remove_stale_tmp(dir);
-  remove_stale_tmp(c);
+  atomic_remove_stale(dir);
+  atomic_remove_stale(c);
   /* no checkpoint and not finished: the run starts from epoch 0, so rows a
    * run killed before its first checkpoint logged are not kept (the restart
    * writes them again) */

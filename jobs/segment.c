@@ -28,6 +28,12 @@ void segment_options_default(SegmentOptions *o) {
   o->device = BACKEND_KIND_AUTO;
 }
 
+/* every file segment may write into -o: the set is staged and moved in at the end (io/atomic.h), and a file
+ * of the previous set that this run does not write is removed, so the folder never mixes two runs */
+static const char *const SEGMENT_OUTPUTS[] = {"labels.nii.gz", "probs.nii.gz", "b0.nii.gz",   "fa.nii.gz",
+                                              "md.nii.gz",     "ad.nii.gz",    "rd.nii.gz",   "cord_qc.csv",
+                                              "metrics.csv",   "qc.png"};
+
 /* the QC check of DWI input: the inside fraction below which segment warns */
 #define SEGMENT_QC_WARN 0.9
 
@@ -37,8 +43,30 @@ static void segment_progress(void *ctx, int32_t member, int pass, int64_t done, 
           (long long)done, (long long)n);
 }
 
-static void read_map(NiftiVol *v, const char *path, const char *opt) {
+/* a volume with neither sform nor qform: left and right are a guess, so it is refused unless
+ * --assume-orientation says what its voxel axes are */
+static void segment_orient(const SegmentOptions *o, NiftiVol *v) {
+  if (v->oriented) return;
+  char guess[4];
+  niftigeom_axcodes(v->xyz, guess);
+  if (!o->assume_orientation)
+    cs_fatal("the file has no orientation (qform_code = sform_code = 0), so left and right are unknown: fix its "
+             "header (e.g. fslorient, nibabel), or give --assume-orientation CODE with the axes' directions, e.g. "
+             "LAS (the pixdim convention FSL and nibabel assume) or RAS, after checking a marker of the subject's left",
+             "'%s' has no qform or sform", v->path);
+  const int64_t dim[3] = {v->nx, v->ny, v->nz};
+  if (niftigeom_from_axcodes(o->assume_orientation, v->pix, dim, v->xyz) != 0)
+    cs_fatal("give three letters, one of R/L, A/P and S/I each, in voxel-axis order (i, j, k), e.g. LAS or RPI",
+             "--assume-orientation '%s' is not an orientation code", o->assume_orientation);
+  v->oriented = 1;
+  if (!o->quiet)
+    fprintf(stderr, "segment: '%s' has no orientation; taken as %s (--assume-orientation)\n", v->path,
+            o->assume_orientation);
+}
+
+static void read_map(const SegmentOptions *o, NiftiVol *v, const char *path, const char *opt) {
   niftivol_read(v, path);
+  segment_orient(o, v);
   niftivol_check_finite(v);
   CS_CHECK(v->nt == 1, "give a 3-D map (one volume)", "%s %s: has %lld volumes, expected a 3-D map", opt, path,
            (long long)v->nt);
@@ -271,6 +299,7 @@ static void segment_fit_dwi(const SegmentOptions *o, SegInputs *in) {
   in->cordvol = cord_mask_dwi(&in->fit.dwi, in->fit.bvals);
   in->ref = in->fit.dwi;
   in->ref.nt = 1, in->ref.data = NULL;
+  segment_orient(o, &in->ref);
   niftivol_free(&in->fit.dwi);
   in->fitted = 1;
 }
@@ -287,7 +316,7 @@ static void segment_read_maps(const SegmentOptions *o, SegInputs *in) {
   int first = -1;
   for (int i = 0; i < PREP_MAPS; i++) {
     if (!paths[i]) continue;
-    read_map(&in->vols[i], paths[i], opts[i]);
+    read_map(o, &in->vols[i], paths[i], opts[i]);
     if (first < 0) first = i;
     else niftivol_check_same_grid(&in->vols[i], &in->vols[first]);
     in->maps[i] = in->vols[i].data;
@@ -296,16 +325,40 @@ static void segment_read_maps(const SegmentOptions *o, SegInputs *in) {
   in->ref.data = NULL;
 }
 
-/* the maps the model reads hold signal; FA given as a map is FA */
+/* the maps the model reads hold signal: not all 0, not one constant, a B0 with positive signal; a map given
+ * for the metrics is a diffusivity (not negative in bulk); FA given as a map is FA */
 static void segment_check_inputs(const SegmentOptions *o, const SegInputs *in) {
   const int64_t nvox = in->ref.nx * in->ref.ny * in->ref.nz;
-  for (int i = PREP_B0; i <= PREP_FA; i++) {
-    if (!in->maps[i] || (i == PREP_B0 && !in->need_b0) || (i == PREP_FA && !in->need_fa)) continue;
-    float hi = 0;
-    for (int64_t v = 0; v < nvox; v++) hi = fmaxf(hi, fabsf(in->maps[i][v]));
-    CS_CHECK(hi > 0, "give a volume that holds the subject's image (check the file and its scl_slope)",
-             "%s '%s' is empty: every voxel is 0", i == PREP_B0 ? "B0" : "FA",
-             in->fitted ? o->dwi : i == PREP_B0 ? o->b0 : o->fa);
+  const char *paths[PREP_MAPS] = {o->b0, o->fa, o->md, o->ad, o->rd};
+  static const char *const opts[PREP_MAPS] = {"--b0", "--fa", "--md", "--ad", "--rd"},
+                           *const fitted[PREP_MAPS] = {"the B0 of --dwi", "the FA fitted from --dwi",
+                                                       "the MD fitted from --dwi", "the AD fitted from --dwi",
+                                                       "the RD fitted from --dwi"};
+  for (int i = 0; i < PREP_MAPS; i++) {
+    if (!in->maps[i]) continue;
+    const char *path = in->fitted ? o->dwi : paths[i];
+    const char *name = in->fitted ? fitted[i] : opts[i];
+    float lo = in->maps[i][0], hi = lo;
+    int64_t neg = 0, nonzero = 0;
+    for (int64_t v = 0; v < nvox; v++) {
+      const float x = in->maps[i][v];
+      lo = fminf(lo, x), hi = fmaxf(hi, x), neg += x < 0, nonzero += x != 0;
+    }
+    const int read = i == PREP_B0 ? in->need_b0 : i == PREP_FA ? in->need_fa : 0; /* the network reads it */
+    CS_CHECK(lo != 0 || hi != 0, "give a volume that holds the subject's image (check the file and its scl_slope)",
+             "%s '%s' is empty: every voxel is 0", name, path);
+    if (read)
+      CS_CHECK(lo != hi, "give the subject's map: a constant volume holds no image", "%s '%s': every voxel is %g",
+               name, path, (double)lo);
+    if (i == PREP_B0 && read)
+      CS_CHECK(hi > 0, "give the B0 (b = 0 s/mm^2) image: its signal is positive (check the file and its scl_slope)",
+               "%s '%s': no voxel is positive (largest %g)", name, path, (double)hi);
+    if (i >= PREP_MD && !in->fitted) /* a fitted series' noise may leave a few negative voxels; a map given is checked */
+      CS_CHECK(hi > 0 && neg * 20 <= nonzero,
+               "give the diffusivity map (mm^2/s, positive in tissue); a map of the wrong sign or another quantity "
+               "would reach metrics.csv as numbers",
+               "%s '%s': %lld of its %lld nonzero voxels are negative (range %g .. %g)", name, path, (long long)neg,
+               (long long)nonzero, (double)lo, (double)hi);
   }
   const int64_t v = in->maps[PREP_FA] && !in->fitted ? prep_fa_invalid(in->maps[PREP_FA], nvox) : -1;
   if (v >= 0)
@@ -363,8 +416,15 @@ static void segment_levels(const SegmentOptions *o, const SegInputs *in, SegStac
   for (int64_t s = 0; s < st->nsl; s++) st->level[s] = o->level;
   if (!o->levels) return;
   NiftiVol lv;
-  read_map(&lv, o->levels, "--levels");
+  read_map(o, &lv, o->levels, "--levels");
   niftivol_check_same_grid(&lv, &in->ref);
+  for (int64_t v = 0; v < lv.nx * lv.ny * lv.nz; v++) { /* io/labels.h's coding: integers, 0 = none */
+    const float x = lv.data[v];
+    if (x != 0 && (fabsf(x - rintf(x)) > 1e-3f || x < 1 || x > LABEL_LEVEL_MAX))
+      cs_fatal("give a level image in the PAM50 coding: integers 1-7 = C1-C7, 8-19 = T1-T12, 20-24 = L1-L5, "
+               "0 = none (SCT's *_labeled output)",
+               "--levels '%s': value %g at voxel %lld is not a level", o->levels, (double)x, (long long)v);
+  }
   float *sl = mallocCheck(sizeof(float) * (size_t)st->nhw);
   int64_t r_, c_;
   for (int64_t s = 0; s < st->nsl; s++) {
@@ -386,7 +446,7 @@ static void segment_levels(const SegmentOptions *o, const SegInputs *in, SegStac
  * mask's overall centroid on slices without mask voxels) */
 static void segment_centres_cord(const SegmentOptions *o, const SegInputs *in, SegStack *st) {
   NiftiVol cm;
-  read_map(&cm, o->cord_mask, "--cord-mask");
+  read_map(o, &cm, o->cord_mask, "--cord-mask");
   niftivol_check_same_grid(&cm, &in->ref);
   double gr = 0, gc = 0, gn = 0;
   int64_t r_, c_;
@@ -561,6 +621,12 @@ static void segment_write_png(const SegmentOptions *o, const SegStack *st, const
                     zoom < 1 ? 1 : zoom > 8 ? 8 : zoom);
 }
 
+/* a test hook: stop with an error just before writing NAME (tests/test_cmd_segment.sh checks the set) */
+static void segment_hook(const SegmentOptions *o, const char *name) {
+  if (o->fail_before && !strcmp(o->fail_before, name))
+    cs_fatal("a test hook (--test-fail-before)", "segment: stopping before %s, as asked", name);
+}
+
 static void segment_print(const SegmentOptions *o, const ModelFile *mf, const SegInputs *in, const SegStack *st,
                           const RoiRow *total, const char *qcline, double t0, double tnet) {
   const double px_area = st->ax.row_mm * st->ax.col_mm;
@@ -600,12 +666,21 @@ void segment_run(const SegmentOptions *o) {
   tnet = cs_now() - tnet;
   float *probvol;
   uint8_t *nlab = segment_labels(o, &mf, &in, &st, acc, thr, &probvol); /* back to native, labels */
-  segment_write_volumes(o, &in, &st, nlab, probvol);
+  textio_mkdir_p(o->out, "choose a writable -o directory");
+  atomic_remove_stale(o->out);                                        /* stages and temp files of killed runs */
+  char stage[4096];
+  atomic_set_begin(o->out, stage, sizeof stage);                      /* the output set, staged */
+  SegmentOptions so = *o;
+  so.out = stage;
+  segment_write_volumes(&so, &in, &st, nlab, probvol);
   RoiRow total[LABEL_COUNT];
-  segment_write_metrics(o, &st, nlab, total);
+  segment_hook(o, "metrics.csv");
+  segment_write_metrics(&so, &st, nlab, total);
   char qcline[1200] = "";
-  if (in.cordvol) cord_qc(o, &in.ref, &st.ax, in.cordvol, nlab, st.nsl, st.nr, st.nc, qcline, sizeof qcline);
-  segment_write_png(o, &st, nlab);
+  if (in.cordvol) cord_qc(&so, &in.ref, &st.ax, in.cordvol, nlab, st.nsl, st.nr, st.nc, qcline, sizeof qcline);
+  segment_hook(o, "qc.png");
+  segment_write_png(&so, &st, nlab);
+  atomic_set_commit(stage, o->out, SEGMENT_OUTPUTS, (int)(sizeof SEGMENT_OUTPUTS / sizeof *SEGMENT_OUTPUTS));
   if (!o->quiet) segment_print(o, &mf, &in, &st, total, qcline, t0, tnet);
   free(xin), free(acc), free(probvol), free(nlab);
   segment_stack_free(&st);

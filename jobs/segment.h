@@ -37,6 +37,8 @@ typedef struct {
   const char *levels;                  /* optional NIfTI of vertebral levels (PAM50 coding), per slice the mode */
   int32_t level;                       /* one level for every slice (0 = none) */
   const char *out;                     /* output directory */
+  const char *fail_before;             /* test hook: fail just before writing this file of the set */
+  const char *assume_orientation;      /* axis codes (e.g. LAS) for volumes without qform and sform; NULL: refuse them */
   int tta, largest, write_probs, quiet;
   int32_t batch;                       /* slices per forward pass (8) */
   int device;                          /* BackendKind (default auto: a GPU when there is one) */

@@ -16,6 +16,8 @@ pixdim with x negated, as nibabel does).
                           DW signal (median + 5 x 1.4826 MAD, largest 6-connected component, +1 voxel in-plane),
                           cord voxels labelled, the labels' centroid offset
   zero IN OUT / nan IN OUT / thick IN OUT   bad inputs: all zero, one NaN, 5 mm R-L pixels
+  set IN OUT V / scale IN OUT F / noorient IN OUT   every voxel V; every voxel times F; no qform or sform
+  axcodes IN              the voxel axes' directions from the affine, e.g. LAS
 """
 import array, gzip, math, struct, sys
 
@@ -49,7 +51,7 @@ def read(path):
     return dict(dim=(dim[1], dim[2], dim[3]), nt=nt, pix=list(pix[1:4]), aff=aff, data=data, dt=dt)
 
 
-def write(path, v, dt=16):
+def write(path, v, dt=16, oriented=True):
     nx, ny, nz = v["dim"]
     nt = v.get("nt", 1)
     h = bytearray(348)
@@ -61,7 +63,7 @@ def write(path, v, dt=16):
     struct.pack_into("<f", h, 108, 352.0)
     struct.pack_into("<f", h, 112, 1.0)
     h[123] = 2  # xyzt_units mm
-    struct.pack_into("<2h", h, 252, 0, 1)  # qform 0, sform scanner
+    struct.pack_into("<2h", h, 252, 0, 1 if oriented else 0)  # qform 0, sform scanner (or none)
     struct.pack_into("<12f", h, 280, *(v["aff"][0] + v["aff"][1] + v["aff"][2]))
     h[344:348] = b"n+1\0"
     a = array.array("B" if dt == 2 else "f", [int(round(x)) if dt == 2 else x for x in v["data"]])
@@ -356,6 +358,23 @@ def main():
         worst = max(abs(0.5 * (x + y) - z) for x, y, z in zip(a["data"], b["data"], c["data"]))
         print("probs-mean: max |(p1 + p2)/2 - p12| %.2e" % worst)
         sys.exit(0 if worst < 1e-5 else 1)
+    elif cmd == "set":
+        v = read(args[0])
+        v["data"] = [float(args[2])] * len(v["data"])
+        write(args[1], v)
+    elif cmd == "scale":
+        v = read(args[0])
+        v["data"] = [x * float(args[2]) for x in v["data"]]
+        write(args[1], v)
+    elif cmd == "axcodes":
+        a = read(args[0])["aff"]
+        out = ""
+        for c in range(3):
+            w = max(range(3), key=lambda q: abs(a[q][c]))
+            out += ("RAS" if a[w][c] > 0 else "LPI")[w]
+        print(out)
+    elif cmd == "noorient":
+        write(args[1], read(args[0]), oriented=False)
     elif cmd in ("zero", "nan", "thick"):
         v = read(args[0])
         if cmd == "zero":

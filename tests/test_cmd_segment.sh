@@ -135,6 +135,38 @@ bad "a B0 with a NaN voxel" "nan.nii.gz.: voxel" "$BIN" segment -m "$T/m0.h5" --
 head -c 3000 "$T/m0.h5" > "$T/corrupt.h5"
 bad "a truncated model file" "corrupt.h5" "$BIN" segment -m "$T/corrupt.h5" --b0 ${P}_b0.nii.gz -o "$T/bad"
 bad "a store given as the model" "schema" "$BIN" segment -m "$T/c.h5" --b0 ${P}_b0.nii.gz -o "$T/bad"
+$NT set ${P}_b0.nii.gz "$T/const.nii.gz" 7
+bad "a constant B0" "every voxel is 7" "$BIN" segment -m "$T/m0.h5" --b0 "$T/const.nii.gz" -o "$T/bad"
+$NT scale ${P}_b0.nii.gz "$T/negb0.nii.gz" -1
+bad "a B0 <= 0 everywhere" "no voxel is positive" "$BIN" segment -m "$T/m0.h5" --b0 "$T/negb0.nii.gz" -o "$T/bad"
+$NT set ${P}_b0.nii.gz "$T/negmd.nii.gz" -0.001
+bad "--md of -1e-3" "nonzero voxels are negative" "$BIN" segment -m "$T/m0.h5" --b0 ${P}_b0.nii.gz --md "$T/negmd.nii.gz" -o "$T/bad"
+for lv in 99 -3 2.5; do
+  $NT set ${P}_b0.nii.gz "$T/lv.nii.gz" $lv
+  bad "--levels of $lv" "value $lv at voxel" "$BIN" segment -m "$T/m0.h5" --b0 ${P}_b0.nii.gz --levels "$T/lv.nii.gz" -o "$T/bad"
+done
+$NT noorient ${P}_b0.nii.gz "$T/noor.nii.gz"
+bad "a B0 without qform and sform" "has no qform or sform" "$BIN" segment -m "$T/m0.h5" --b0 "$T/noor.nii.gz" -o "$T/bad"
+bad "--assume-orientation XYZ" "not an orientation code" \
+  "$BIN" segment -m "$T/m0.h5" --b0 "$T/noor.nii.gz" --assume-orientation XYZ -o "$T/bad"
+# the file's own axis codes, given back for its copy without orientation, reproduce the oriented run's labels
+code=$($NT axcodes ${P}_b0.nii.gz)
+"$BIN" segment -q -m "$T/m0.h5" --b0 "$T/noor.nii.gz" --assume-orientation "$code" -o "$T/seg_noor" > "$T/noor.out" 2>&1
+check "--assume-orientation $code (the file's own axes) gives the oriented run's labels" \
+  "[ $? = 0 ] && '$BIN' segment -q -m '$T/m0.h5' --b0 ${P}_b0.nii.gz -o '$T/seg_or' && cmp -s <(gzip -dc '$T/seg_noor/labels.nii.gz' | tail -c +353) <(gzip -dc '$T/seg_or/labels.nii.gz' | tail -c +353)"
+# the output set: a run that fails part-way leaves the previous set whole; a run that ends replaces it
+# (probs.nii.gz of the first run is gone after a run without --probs); stages and temp files of dead runs go
+O="$T/set"
+"$BIN" segment -q --probs -m "$T/m0.h5" --b0 ${P}_b0.nii.gz -o "$O" >/dev/null 2>&1
+sum1=$(cat "$O/labels.nii.gz" "$O/metrics.csv" "$O/qc.png" | md5sum)
+"$BIN" segment -q --tta -m "$T/m0.h5" --b0 ${P}_b0.nii.gz -o "$O" --test-fail-before qc.png > "$T/fail.out" 2>&1
+check "a run stopped before qc.png: exit 1, the previous set untouched, probs.nii.gz kept, no stage left" \
+  "[ $? = 1 ] && [ \"\$(cat '$O/labels.nii.gz' '$O/metrics.csv' '$O/qc.png' | md5sum)\" = '$sum1' ] && [ -s '$O/probs.nii.gz' ] && [ -z \"\$(ls -A '$O' | grep -F .tmp.)\" ]"
+sleep 0 & wait $!; dead=$!
+mkdir -p "$O/.set.tmp.$dead"; echo x > "$O/.set.tmp.$dead/labels.nii.gz"; echo x > "$O/metrics.csv.tmp.$dead"
+"$BIN" segment -q --tta -m "$T/m0.h5" --b0 ${P}_b0.nii.gz -o "$O" > "$T/set2.out" 2>&1
+check "the next run replaces the set (probs.nii.gz of the old one removed) and clears a dead run's stage and temp file" \
+  "[ $? = 0 ] && [ ! -e '$O/probs.nii.gz' ] && [ -s '$O/qc.png' ] && [ ! -e '$O/.set.tmp.$dead' ] && [ ! -e '$O/metrics.csv.tmp.$dead' ] && grep -q 'left by a killed write' '$T/set2.out'"
 "$BIN" export -o "$T/bad.h5" "$T" > "$T/bad.out" 2>&1
 check "export of a non-run directory fails naming run.json, no file" "[ $? = 1 ] && grep -q 'run.json' '$T/bad.out' && [ ! -e '$T/bad.h5' ]"
 echo "$((checks - fails)) passed, $fails failed"
