@@ -38,17 +38,26 @@ typedef struct {
   int32_t count[SWEEP_MAX_AXES][SWEEP_MAX_ZIP_KEYS]; /* values read so far, per axis and key */
   char seen[128][64];       /* [sweep], [train] and [slurm] keys already set */
   int nseen;
+  int indented; /* the line just read starts with a blank: libinih's continuation of the key above */
 } SweepCtx;
-
-static char *sweep_read_line(char *str, int num, void *stream) {
-  SweepCtx *ctx = stream;
-  char *r = fgets(str, num, ctx->f);
-  if (r) ctx->lineno++;
-  return r;
-}
 
 #define LOAD_FATAL(ctx, hint, fmt, ...) \
   cs_fatal(hint, "sweep '%s' line %d: " fmt, (ctx)->s->path, (ctx)->lineno, __VA_ARGS__)
+
+/* libinih's reader: counts lines, notes indentation, and refuses a line longer than libinih's buffer (it would
+ * read the rest as the next line and report that one) */
+static char *sweep_read_line(char *str, int num, void *stream) {
+  SweepCtx *ctx = stream;
+  char *r = fgets(str, num, ctx->f);
+  if (!r) return r;
+  ctx->lineno++;
+  ctx->indented = str[0] == ' ' || str[0] == '\t';
+  const size_t n = strlen(str);
+  if (n + 1 == (size_t)num && str[n - 1] != '\n' && !feof(ctx->f))
+    LOAD_FATAL(ctx, "split the values over indented continuation lines", "the line is longer than %d characters",
+               num - 2);
+  return r;
+}
 
 static int64_t parse_int_in(SweepCtx *ctx, const char *key, const char *v, int64_t lo, int64_t hi) {
   char *end;
@@ -219,8 +228,9 @@ static void mark_seen(SweepCtx *ctx, const char *section, const char *name, int 
 static int on_ini(void *user, const char *section, const char *name, const char *value) {
   SweepCtx *ctx = user;
   Sweep *s = ctx->s;
-  /* libinih calls again with the same key for an indented continuation line */
-  int continued = !strcmp(section, ctx->last_section) && !strcmp(name, ctx->last_key);
+  /* libinih calls again with the same key for an indented continuation line; the same key on a line of its
+   * own is the key given twice */
+  int continued = ctx->indented && !strcmp(section, ctx->last_section) && !strcmp(name, ctx->last_key);
   int new_section = strcmp(section, ctx->last_section) != 0;
   snprintf(ctx->last_section, sizeof ctx->last_section, "%s", section);
   snprintf(ctx->last_key, sizeof ctx->last_key, "%s", name);

@@ -70,7 +70,7 @@ static void load_and_expand(void *path) {
 
 /* a sweep file = a valid head + body; fatal with the listed strings */
 static void expect_bad(const char *what, const char *body, const char *w1, const char *w2) {
-  char text[4096];
+  char text[20000];
   snprintf(text, sizeof text, "[sweep]\nname = bad\n%s", body);
   char *path = sweep_file("bad.ini", text);
   const char *want[] = {"bad.ini", w1, w2, NULL};
@@ -150,6 +150,15 @@ static void test_bad_files(void) {
   expect_bad("bad launcher", "[slurm]\nlauncher = ssh\n", "line 4", "launcher 'ssh'");
   expect_bad("zip lengths", "[zip a]\nbackbone = vgg16 resnet50\nloss = hdl\n", "[zip a]", "'loss' has 1 values");
   expect_bad("axis twice", "[grid]\nloss = hdl\n[zip p]\nloss = ce\n", "line 6", "axis 'loss' already defined on line 4");
+  expect_bad("grid axis on two lines", "[grid]\nlr_max = 1e-4 1e-3\nlr_max = 1e-2\n", "line 5",
+             "axis 'lr_max' already defined on line 4");
+  expect_bad("zip key on two lines", "[zip z]\nseed = 1 2\nseed = 3 4\n", "line 5", "axis 'seed' already defined");
+  {
+    char longline[16000] = "[grid]\nseed =";
+    for (int i = 0; i < 2500; i++) snprintf(longline + strlen(longline), sizeof longline - strlen(longline), " %d", i);
+    strcat(longline, "\n[train]\nbatch = 2\n");
+    expect_bad("a line longer than the reader's buffer", longline, "line 4", "longer than");
+  }
   expect_bad("axis and [train]", "[train]\nloss = hdl\n[grid]\nloss = ce hybrid\n", "line 4", "is set in [train] and is an axis");
   expect_bad("store as axis", "[grid]\nstore = a.h5 b.h5\n", "line 4", "axis 'store' cannot vary");
   expect_bad("value twice", "[grid]\nseed = 1 2 1\n", "line 4", "lists '1' twice");
