@@ -162,8 +162,10 @@ static void read_state(hid_t f, const char *path, CkptState *st) {
   } while (0)
   CK_RANGE(st->epoch >= 0 && st->epoch <= 100000, "epoch", "%lld", (long long)st->epoch);
   CK_RANGE(st->step_in_epoch >= 0 && st->step_in_epoch <= 100000000, "step_in_epoch", "%lld", (long long)st->step_in_epoch);
-  CK_RANGE(st->global_step >= st->step_in_epoch && st->global_step >= st->epoch, "global_step", "%lld",
-           (long long)st->global_step);
+  if (st->global_step < st->step_in_epoch || st->global_step < st->epoch)
+    cs_fatal(HINT_R, "checkpoint '%s': global_step %lld is below step_in_epoch %lld or epoch %lld: one of the three "
+             "counters is corrupt", path, (long long)st->global_step, (long long)st->step_in_epoch,
+             (long long)st->epoch);
   CK_RANGE(st->best_epoch >= 0 && st->best_epoch <= st->epoch + 1, "best_epoch", "%lld", (long long)st->best_epoch);
   CK_RANGE(st->stale_validations >= 0 && st->stale_validations <= st->epoch + 1, "stale_validations", "%lld",
            (long long)st->stale_validations);

@@ -288,6 +288,24 @@ int32_t dti_read_bvals_bvecs(const char *bvals_path, const char *bvecs_path, int
       cs_fatal("each diffusion-weighted volume needs a unit gradient direction in bvecs",
                "bvecs '%s': direction %d has length %g (b=%g in '%s')", bvecs_path, i, nrm, b[i], bvals_path);
   }
+  /* a tensor needs 6 distinct directions (g and -g are one); fewer is a bvecs fault, named as one */
+  int32_t distinct = 0;
+  for (int32_t i = 0; i < nb && distinct < 6; i++) {
+    if (b[i] <= DTI_B0_THRESHOLD) continue;
+    const double *u = &out[3 * i];
+    int seen = 0;
+    for (int32_t j = 0; j < i && !seen; j++) {
+      if (b[j] <= DTI_B0_THRESHOLD) continue;
+      const double *w = &out[3 * j];
+      double d = fabs(u[0] * w[0] + u[1] * w[1] + u[2] * w[2]) /
+                 (sqrt(u[0] * u[0] + u[1] * u[1] + u[2] * u[2]) * sqrt(w[0] * w[0] + w[1] * w[1] + w[2] * w[2]));
+      seen = d > 0.9999;
+    }
+    distinct += !seen;
+  }
+  if (distinct < 6)
+    cs_fatal("a tensor fit needs at least 6 distinct gradient directions; check that bvecs belongs to this DWI",
+             "bvecs '%s': its diffusion-weighted volumes have only %d distinct directions", bvecs_path, distinct);
   *bvals = b, *bvecs = out;
   return nb;
 }

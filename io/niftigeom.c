@@ -16,13 +16,19 @@ void niftigeom_axial_axes(const NiftiVol *v, NiftiAxial *ax) {
     int best = 0;
     for (int w = 1; w < 3; w++)
       if (fabs(c[w]) > fabs(c[best])) best = w;
-    if (!(nrm > 0) || fabs(c[best]) < 0.7 * nrm)
-      cs_fatal("reorient the volume to near-axial slices (e.g. sct_image -setorient RPI or fslreorient2std)",
-               "'%s': voxel axis %d is oblique (direction %.2f %.2f %.2f): cannot take axial slices", v->path, a,
+    if (!(nrm > 0) || !isfinite(nrm))
+      cs_fatal("fix the header's sform/qform (e.g. fslorient, nibabel): a voxel axis must map to a direction in space",
+               "'%s': the voxel->world matrix maps voxel axis %d to (%g, %g, %g): the affine is broken", v->path, a,
                c[0], c[1], c[2]);
-    if (taken[best])
-      cs_fatal("the voxel->world matrix must be a (near) rotation; check the sform/qform",
-               "'%s': two voxel axes point along world axis %d", v->path, best);
+    const double deg = acos(fmin(1.0, fabs(c[best]) / nrm)) * 57.29577951308232; /* off its nearest world axis */
+    static const char *const WORLD[3] = {"R-L", "A-P", "S-I"};
+    if (fabs(c[best]) < 0.7 * nrm || taken[best])
+      cs_fatal("reslice the volume to near-axial slices first (e.g. sct_image -setorient RPI after resampling, or "
+               "flirt -applyxfm to a straight grid); up to about 45 degrees of tilt is accepted per axis",
+               "'%s': voxel axis %d is %.0f degrees off the %s axis (direction %.2f %.2f %.2f)%s: cannot take axial "
+               "slices",
+               v->path, a, deg, WORLD[best], c[0], c[1], c[2],
+               taken[best] ? ", as close to it as another voxel axis" : "");
     taken[best] = 1, world_of[a] = best;
   }
   const double *pix = v->pix;

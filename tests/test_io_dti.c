@@ -168,8 +168,36 @@ static void real_data(void) {
   niftivol_free(&v);
 }
 
+/* bvecs with 5 distinct directions for 7 DW volumes (one repeated, once as its negative): refused as a bvecs
+ * fault; with 7 distinct directions, read */
+static char g_tab[2][600];
+static void read_tab(void *arg) {
+  (void)arg;
+  double *b, *g;
+  dti_read_bvals_bvecs(g_tab[0], g_tab[1], -1, &b, &g);
+  free(b), free(g);
+}
+
+static void few_directions(void) {
+  snprintf(g_tab[0], sizeof g_tab[0], "/tmp/cordseg-test-dti-%d.bval", (int)getpid());
+  snprintf(g_tab[1], sizeof g_tab[1], "/tmp/cordseg-test-dti-%d.bvec", (int)getpid());
+  FILE *f = fopen(g_tab[0], "w");
+  fprintf(f, "0 1000 1000 1000 1000 1000 1000 1000\n");
+  fclose(f);
+  f = fopen(g_tab[1], "w");
+  fprintf(f, "0 1 0 0 0.7071 0.7071 1 -1\n0 0 1 0 0.7071 0 0 0\n0 0 0 1 0 0.7071 0 0\n");
+  fclose(f);
+  T_CHECK(t_child_exit(read_tab, NULL) == 1, "bvecs with 5 distinct directions for 7 volumes (x thrice, once as -x): fatal");
+  f = fopen(g_tab[1], "w");
+  fprintf(f, "0 1 0 0 0.7071 0.7071 0 0.5774\n0 0 1 0 0.7071 0 0.7071 0.5774\n0 0 0 1 0 0.7071 0.7071 0.5774\n");
+  fclose(f);
+  T_CHECK(t_child_exit(read_tab, NULL) == 0, "7 distinct directions: read");
+  remove(g_tab[0]), remove(g_tab[1]);
+}
+
 int main(void) {
   synthetic();
+  few_directions();
   real_data();
   return t_finish("test_io_dti");
 }
