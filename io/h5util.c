@@ -53,17 +53,29 @@ void h5_attr_write_i64(int64_t loc, const char *path, const char *name, int64_t 
   attr_write_scalar(loc, path, name, H5T_STD_I64LE, H5T_NATIVE_INT64, &v);
 }
 
-int h5_attr_read_string(int64_t loc, const char *name, char *buf, int n) {
-  buf[0] = 0;
-  if (H5Aexists(loc, name) <= 0) return 0;
+/* a string attribute as a malloc'd C string: fixed length (read with the file's own padding, NULLTERM,
+ * NULLPAD as h5py writes bytes, or SPACEPAD, and size: a NULLTERM memory type of the same size would drop the
+ * last character of a NULLPAD string) or variable length (h5py's default for str); NULL when absent or not a
+ * scalar string */
+static char *attr_string_dup(int64_t loc, const char *name) {
+  if (H5Aexists(loc, name) <= 0) return NULL;
   hid_t a = H5Aopen(loc, name, H5P_DEFAULT);
-  if (a < 0) return 0;
-  hid_t ft = H5Aget_type(a);
-  int ok = 0;
-  if (H5Tget_class(ft) == H5T_STRING && !H5Tis_variable_str(ft)) {
-    /* read with the file's own padding (NULLTERM, NULLPAD as h5py writes, or
-     * SPACEPAD) and size: a NULLTERM memory type of the same size would drop
-     * the last character of a NULLPAD string */
+  if (a < 0) return NULL;
+  hid_t ft = H5Aget_type(a), sp = H5Aget_space(a);
+  char *out = NULL;
+  const int scalar = H5Sget_simple_extent_npoints(sp) == 1;
+  if (scalar && H5Tget_class(ft) == H5T_STRING && H5Tis_variable_str(ft) > 0) {
+    hid_t mt = H5Tcopy(H5T_C_S1);
+    H5Tset_size(mt, H5T_VARIABLE);
+    H5Tset_cset(mt, H5Tget_cset(ft));
+    char *p = NULL;
+    if (H5Aread(a, mt, &p) >= 0 && p) {
+      out = mallocCheck(strlen(p) + 1);
+      memcpy(out, p, strlen(p) + 1);
+    }
+    if (p) H5free_memory(p);
+    H5Tclose(mt);
+  } else if (scalar && H5Tget_class(ft) == H5T_STRING) {
     size_t sz = H5Tget_size(ft);
     H5T_str_t pad = H5Tget_strpad(ft);
     char *tmp = mallocCheck(sz + 1);
@@ -73,16 +85,26 @@ int h5_attr_read_string(int64_t loc, const char *name, char *buf, int n) {
     if (H5Aread(a, mt, tmp) >= 0) {
       tmp[sz] = 0;
       if (pad == H5T_STR_SPACEPAD)
-        for (size_t k = sz; k > 0 && tmp[k - 1] == ' '; k--) tmp[k - 1] = 0;
-      snprintf(buf, (size_t)n, "%s", tmp);
-      ok = 1;
+        for (size_t q = sz; q > 0 && tmp[q - 1] == ' '; q--) tmp[q - 1] = 0;
+      out = tmp;
+    } else {
+      free(tmp);
     }
     H5Tclose(mt);
-    free(tmp);
   }
-  H5Tclose(ft), H5Aclose(a);
-  return ok;
+  H5Sclose(sp), H5Tclose(ft), H5Aclose(a);
+  return out;
 }
+
+int h5_attr_read_string(int64_t loc, const char *name, char *buf, int n) {
+  buf[0] = 0;
+  char *s = attr_string_dup(loc, name);
+  if (!s) return 0;
+  snprintf(buf, (size_t)n, "%s", s);
+  free(s);
+  return 1;
+}
+
 
 /* one scalar attribute into memory type mt; 1 when it exists and was read */
 static int attr_read_scalar(int64_t loc, const char *name, hid_t mt, void *v) {
@@ -94,17 +116,7 @@ static int attr_read_scalar(int64_t loc, const char *name, hid_t mt, void *v) {
   return ok;
 }
 
-char *h5_attr_read_string_alloc(int64_t loc, const char *name) {
-  if (H5Aexists(loc, name) <= 0) return NULL;
-  hid_t a = H5Aopen(loc, name, H5P_DEFAULT);
-  if (a < 0) return NULL;
-  hid_t t = H5Aget_type(a);
-  size_t n = H5Tget_size(t);
-  H5Tclose(t), H5Aclose(a);
-  char *s = mallocCheck(n + 1);
-  h5_attr_read_string(loc, name, s, (int)n + 1);
-  return s;
-}
+char *h5_attr_read_string_alloc(int64_t loc, const char *name) { return attr_string_dup(loc, name); }
 
 int h5_attr_read_i64(int64_t loc, const char *name, int64_t *v) { return attr_read_scalar(loc, name, H5T_NATIVE_INT64, v); }
 
