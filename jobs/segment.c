@@ -34,8 +34,11 @@ static const char *const SEGMENT_OUTPUTS[] = {"labels.nii.gz", "probs.nii.gz", "
                                               "md.nii.gz",     "ad.nii.gz",    "rd.nii.gz",   "cord_qc.csv",
                                               "metrics.csv",   "qc.png"};
 
-/* the QC check of DWI input: the inside fraction below which segment warns */
+/* the QC check of DWI input: the inside fraction and the cord coverage below which segment warns (the quickstart's
+ * B0 HDL model covers 45 % of the real series' cord, the recommended B0+FA models 82-89 %: results/2026-12-01-
+ * phantom-coverage) */
 #define SEGMENT_QC_WARN 0.9
+#define SEGMENT_QC_COVER_WARN 0.7
 
 static void segment_progress(void *ctx, int32_t member, int pass, int64_t done, int64_t n) {
   const ModelFile *mf = ctx;
@@ -263,10 +266,47 @@ static void cord_qc(const SegmentOptions *o, const NiftiVol *ref, const NiftiAxi
                    ol ? "; outside on slice (voxels): " : "", outside, where, (long long)tcov, (long long)tcord,
                    tcord ? 100.0 * (double)tcov / (double)tcord : 0.0);
   if (tot && frac < SEGMENT_QC_WARN && w > 0 && (size_t)w < nsum)
+    w += snprintf(summary + w, nsum - (size_t)w,
+                  "segment: QC warning: %.0f %% of the labels lie outside the cord; look at qc.png, and try "
+                  "--cord-mask (crop around the cord) or a model trained on data like this subject's\n",
+                  100 * (1 - frac));
+  const double cover = tcord ? (double)tcov / (double)tcord : 0;
+  if (tcord && cover < SEGMENT_QC_COVER_WARN && w > 0 && (size_t)w < nsum)
     snprintf(summary + w, nsum - (size_t)w,
-             "segment: QC warning: %.0f %% of the labels lie outside the cord; look at qc.png, and try "
-             "--cord-mask (crop around the cord) or a model trained on data like this subject's\n",
-             100 * (1 - frac));
+             "segment: QC warning: the labels cover only %.0f %% of the cord (below %.0f %%): parts of the cord are "
+             "left out; models given B0 and FA cover more of real cords than B0 alone (docs/segment.md)\n",
+             100 * cover, 100 * SEGMENT_QC_COVER_WARN);
+}
+
+/* flags on any input: slices with labels that miss an ROI, gray-matter FA above white-matter FA (backwards
+ * for a healthy or compressed cord); appended to the QC lines */
+static void segment_flags(int64_t nsl, int64_t nhw, const uint8_t *nlab, const RoiRow *total, char *qc, size_t nqc) {
+  int64_t missing = 0, labelled = 0;
+  for (int64_t s = 0; s < nsl; s++) {
+    int seen[LABEL_COUNT] = {0}, any = 0;
+    for (int64_t i = 0; i < nhw; i++) seen[nlab[s * nhw + i]] = 1, any |= nlab[s * nhw + i] != 0;
+    int all = 1;
+    for (int roi = 1; roi < LABEL_COUNT; roi++) all &= seen[roi];
+    labelled += any, missing += any && !all;
+  }
+  double wm = 0, gm = 0, nw = 0, ng = 0;
+  for (int roi = 1; roi < LABEL_COUNT; roi++) {
+    if (!total[roi].vox || !isfinite(total[roi].st[0][0])) continue;
+    const int gray = roi == 4 || roi == 8;
+    *(gray ? &gm : &wm) += total[roi].st[0][0] * (double)total[roi].vox;
+    *(gray ? &ng : &nw) += (double)total[roi].vox;
+  }
+  size_t w = strlen(qc);
+  if (missing && w < nqc)
+    w += (size_t)snprintf(qc + w, nqc - w,
+                          "segment: QC warning: %lld of %lld labelled slices miss at least one of the 8 ROIs "
+                          "(metrics.csv: empty = 1)\n",
+                          (long long)missing, (long long)labelled);
+  if (nw > 0 && ng > 0 && gm / ng > wm / nw && w < nqc)
+    snprintf(qc + w, nqc - w,
+             "segment: QC warning: gray-matter FA %.3f is above white-matter FA %.3f, the reverse of a cord's: the "
+             "ROIs are likely misplaced (look at qc.png)\n",
+             gm / ng, wm / nw);
 }
 
 /* the subject's maps on one grid (ref: its header, no data) */
@@ -287,7 +327,9 @@ typedef struct {
   int32_t *level;       /* per slice (0 unknown) */
   double *cr, *cc;      /* per slice: the grid's centre (native pixels) */
   double sy, sx;        /* native pixels per model pixel */
+  int centre;           /* SEG_CENTRE_*: what the crops are centred on */
 } SegStack;
+enum { SEG_CENTRE_FOV = 0, SEG_CENTRE_MASK = 1, SEG_CENTRE_DWI = 2 };
 
 static void segment_fit_dwi(const SegmentOptions *o, SegInputs *in) {
   CS_CHECK(!o->b0 && !o->fa && !o->md && !o->ad && !o->rd, "give either --dwi (with --bvals/--bvecs) or maps",
@@ -442,38 +484,50 @@ static void segment_levels(const SegmentOptions *o, const SegInputs *in, SegStac
   niftivol_free(&lv);
 }
 
-/* --cord-mask: each slice's grid centred on the mask's centroid there (the
- * mask's overall centroid on slices without mask voxels) */
-static void segment_centres_cord(const SegmentOptions *o, const SegInputs *in, SegStack *st) {
-  NiftiVol cm;
-  read_map(o, &cm, o->cord_mask, "--cord-mask");
-  niftivol_check_same_grid(&cm, &in->ref);
+/* each slice's grid centred on a cord mask's centroid there (the mask's overall centroid on slices without
+ * mask voxels); 0 when the mask is empty (the centres are left as they were) */
+static int segment_centres_mask(const NiftiVol *cm, SegStack *st) {
   double gr = 0, gc = 0, gn = 0;
   int64_t r_, c_;
   int8_t *has = callocCheck((size_t)st->nsl, 1);
+  double *cr = mallocCheck(sizeof(double) * (size_t)st->nsl), *cc = mallocCheck(sizeof(double) * (size_t)st->nsl);
   float *sl = mallocCheck(sizeof(float) * (size_t)st->nhw);
   for (int64_t s = 0; s < st->nsl; s++) {
-    niftigeom_axial_slice(&cm, &st->ax, 0, s, sl, &r_, &c_);
+    niftigeom_axial_slice(cm, &st->ax, 0, s, sl, &r_, &c_);
     double sr = 0, sc = 0, n = 0;
     for (int64_t i = 0; i < st->nhw; i++)
       if (sl[i] > 0.5f) sr += (double)(i / st->nc), sc += (double)(i % st->nc), n++;
-    if (n > 0) st->cr[s] = sr / n, st->cc[s] = sc / n, has[s] = 1;
+    if (n > 0) cr[s] = sr / n, cc[s] = sc / n, has[s] = 1;
     gr += sr, gc += sc, gn += n;
   }
-  CS_CHECK(gn > 0, "give a cord mask with voxels > 0.5 inside the cord", "--cord-mask %s is empty", o->cord_mask);
-  for (int64_t s = 0; s < st->nsl; s++)
-    if (!has[s]) st->cr[s] = gr / gn, st->cc[s] = gc / gn;
-  free(has), free(sl);
-  niftivol_free(&cm);
+  if (gn > 0)
+    for (int64_t s = 0; s < st->nsl; s++) st->cr[s] = has[s] ? cr[s] : gr / gn, st->cc[s] = has[s] ? cc[s] : gc / gn;
+  free(has), free(sl), free(cr), free(cc);
+  return gn > 0;
 }
 
-/* where the model grid sits on each slice (io/prep.h): the field-of-view centre or --cord-mask's centroid */
+/* where the model grid sits on each slice (io/prep.h): --cord-mask's centroid; with DWI input the centroid of
+ * the cord found in the mean DW signal (the QC's mask); else, or where that mask is empty, the field-of-view
+ * centre, which segment_print says */
 static void segment_centres(const SegmentOptions *o, const ModelFile *mf, const SegInputs *in, SegStack *st) {
   st->sy = mf->spacing[0] / st->ax.row_mm, st->sx = mf->spacing[1] / st->ax.col_mm;
   const int same = prep_same_spacing(st->sy, st->sx);
   st->cr = mallocCheck(sizeof(double) * (size_t)st->nsl), st->cc = mallocCheck(sizeof(double) * (size_t)st->nsl);
   for (int64_t s = 0; s < st->nsl; s++) prep_centre_fov(st->nr, st->nc, mf->height, mf->width, same, &st->cr[s], &st->cc[s]);
-  if (o->cord_mask) segment_centres_cord(o, in, st);
+  st->centre = SEG_CENTRE_FOV;
+  if (o->cord_mask) {
+    NiftiVol cm;
+    read_map(o, &cm, o->cord_mask, "--cord-mask");
+    niftivol_check_same_grid(&cm, &in->ref);
+    CS_CHECK(segment_centres_mask(&cm, st), "give a cord mask with voxels > 0.5 inside the cord",
+             "--cord-mask %s is empty", o->cord_mask);
+    niftivol_free(&cm);
+    st->centre = SEG_CENTRE_MASK;
+  } else if (in->cordvol) {
+    NiftiVol cm = in->ref;
+    cm.data = in->cordvol;
+    if (segment_centres_mask(&cm, st)) st->centre = SEG_CENTRE_DWI;
+  }
 }
 
 static void segment_stack_free(SegStack *st) {
@@ -635,7 +689,10 @@ static void segment_print(const SegmentOptions *o, const ModelFile *mf, const Se
          in->fitted ? "DTI fitted" : "maps as given", mf->height, mf->width, mf->spacing[0], mf->spacing[1]);
   printf("segment: %d member(s)%s, %s; crop centre: %s\n", mf->n, o->tta ? " x flip TTA" : "",
          mf->sigmoid ? "sigmoid, mean validation thresholds" : "softmax argmax",
-         o->cord_mask ? "--cord-mask centroid per slice" : "field-of-view centre");
+         st->centre == SEG_CENTRE_MASK ? "--cord-mask centroid per slice"
+         : st->centre == SEG_CENTRE_DWI ? "centroid of the cord of the mean DW signal, per slice"
+                                         : "the field-of-view centre (give --cord-mask, e.g. from sct_deepseg_sc, to "
+                                           "centre on the cord)");
   printf("segment: %-18s %8s %9s %8s %8s\n", "ROI", "voxels", "area_mm2", "FA_mean", "FA_sd");
   for (int roi = 1; roi < LABEL_COUNT; roi++)
     printf("segment: %-18s %8lld %9.2f %8.3f %8.3f\n", LABEL_NAMES[roi], (long long)total[roi].vox,
@@ -676,12 +733,16 @@ void segment_run(const SegmentOptions *o) {
   RoiRow total[LABEL_COUNT];
   segment_hook(o, "metrics.csv");
   segment_write_metrics(&so, &st, nlab, total);
-  char qcline[1200] = "";
+  char qcline[2400] = "";
   if (in.cordvol) cord_qc(&so, &in.ref, &st.ax, in.cordvol, nlab, st.nsl, st.nr, st.nc, qcline, sizeof qcline);
+  segment_flags(st.nsl, st.nhw, nlab, total, qcline, sizeof qcline);
   segment_hook(o, "qc.png");
   segment_write_png(&so, &st, nlab);
   atomic_set_commit(stage, o->out, SEGMENT_OUTPUTS, (int)(sizeof SEGMENT_OUTPUTS / sizeof *SEGMENT_OUTPUTS));
   if (!o->quiet) segment_print(o, &mf, &in, &st, total, qcline, t0, tnet);
+  else
+    for (const char *q = strstr(qcline, "QC warning"); q; q = strstr(q + 1, "QC warning")) /* -q: warnings still */
+      fprintf(stderr, "segment: %.*s\n", (int)(strchr(q, '\n') ? strchr(q, '\n') - q : (long)strlen(q)), q);
   free(xin), free(acc), free(probvol), free(nlab);
   segment_stack_free(&st);
   segment_inputs_free(&in);

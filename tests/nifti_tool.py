@@ -16,7 +16,7 @@ pixdim with x negated, as nibabel does).
                           DW signal (median + 5 x 1.4826 MAD, largest 6-connected component, +1 voxel in-plane),
                           cord voxels labelled, the labels' centroid offset
   zero IN OUT / nan IN OUT / thick IN OUT   bad inputs: all zero, one NaN, 5 mm R-L pixels
-  set IN OUT V / scale IN OUT F / noorient IN OUT   every voxel V; every voxel times F; no qform or sform
+  set IN OUT V / scale IN OUT F [B] / noorient IN OUT   every voxel V; F x + B; no qform or sform
   axcodes IN              the voxel axes' directions from the affine, e.g. LAS
 """
 import array, gzip, math, struct, sys
@@ -364,7 +364,8 @@ def main():
         write(args[1], v)
     elif cmd == "scale":
         v = read(args[0])
-        v["data"] = [x * float(args[2]) for x in v["data"]]
+        off = float(args[3]) if len(args) > 3 else 0.0
+        v["data"] = [x * float(args[2]) + off for x in v["data"]]
         write(args[1], v)
     elif cmd == "axcodes":
         a = read(args[0])["aff"]

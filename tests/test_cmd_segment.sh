@@ -108,6 +108,7 @@ if [ -f "$DATA/sct_dmri/dmri.nii.gz" ]; then
   "$BIN" segment -m "$T/m0.h5" --dwi "$DATA/sct_dmri/dmri.nii.gz" --bvals "$DATA/sct_dmri/bvals.txt" \
     --bvecs "$DATA/sct_dmri/bvecs.txt" -o "$T/seg_dwi" > "$T/seg_dwi.out" 2>&1
   check "segment --dwi (sct_dmri) exits 0 and writes the fitted maps" "[ $? = 0 ] && [ -s '$T/seg_dwi/fa.nii.gz' ] && [ -s '$T/seg_dwi/labels.nii.gz' ]"
+  check "segment --dwi centres the crops on the cord of the mean DW signal" "grep -q 'crop centre: centroid of the cord of the mean DW signal' '$T/seg_dwi.out'"
   check "segment --dwi: cord_qc.csv (labelled voxels inside the cord of the mean DW signal) == a direct count, and the QC line is printed" \
     "$NT cordqc '$DATA/sct_dmri/dmri.nii.gz' '$DATA/sct_dmri/bvals.txt' '$T/seg_dwi/labels.nii.gz' '$T/seg_dwi/cord_qc.csv' && grep -q '^segment: QC: ' '$T/seg_dwi.out'"
   awk '{ NF = NF - 1; print }' "$DATA/sct_dmri/bvals.txt" > "$T/short_bvals.txt"
@@ -154,6 +155,12 @@ code=$($NT axcodes ${P}_b0.nii.gz)
 "$BIN" segment -q -m "$T/m0.h5" --b0 "$T/noor.nii.gz" --assume-orientation "$code" -o "$T/seg_noor" > "$T/noor.out" 2>&1
 check "--assume-orientation $code (the file's own axes) gives the oriented run's labels" \
   "[ $? = 0 ] && '$BIN' segment -q -m '$T/m0.h5' --b0 ${P}_b0.nii.gz -o '$T/seg_or' && cmp -s <(gzip -dc '$T/seg_noor/labels.nii.gz' | tail -c +353) <(gzip -dc '$T/seg_or/labels.nii.gz' | tail -c +353)"
+# QC flags: the phantom's FA (WM above GM) gives no FA flag; 1 - FA (GM above WM) raises it, also with -q (stderr)
+"$BIN" segment -m "$T/m0.h5" --b0 ${P}_b0.nii.gz --fa ${P}_fa.nii.gz -o "$T/seg_fa" > "$T/fa.out" 2>&1
+check "the phantom's FA: exit 0, no gray-above-white FA flag" "[ $? = 0 ] && ! grep -q 'gray-matter FA .* is above' '$T/fa.out'"
+$NT scale ${P}_fa.nii.gz "$T/fainv.nii.gz" -1 1
+"$BIN" segment -q -m "$T/m0.h5" --b0 ${P}_b0.nii.gz --fa "$T/fainv.nii.gz" -o "$T/seg_fainv" > "$T/fainv.out" 2>&1
+check "1 - FA: the gray-above-white FA flag, printed with -q" "[ $? = 0 ] && grep -q 'QC warning: gray-matter FA .* is above white-matter' '$T/fainv.out'"
 # the output set: a run that fails part-way leaves the previous set whole; a run that ends replaces it
 # (probs.nii.gz of the first run is gone after a run without --probs); stages and temp files of dead runs go
 O="$T/set"
