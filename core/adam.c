@@ -40,10 +40,15 @@ void adam_step(Adam *a, float *params, const float *grads, float lr) {
   adam_update(params, grads, a->m, a->v, a->n, lr, a->t, a->beta1, a->beta2, a->eps, a->weight_decay);
 }
 
+void lr_schedule_phases(int32_t total, int32_t warmup, int32_t flat, double *W, double *Z) {
+  const double T = total;
+  *W = warmup >= 0 ? warmup : fmin(fmax(0.05 * T, 1), 3);
+  *Z = flat >= 0 ? flat : fmin(fmax(0.05 * T, 1), 15);
+}
+
 double lr_schedule(int32_t epoch, int32_t total, double lr_max, double lr_min, int32_t warmup, int32_t flat) {
-  double T = total;
-  double W = warmup >= 0 ? warmup : fmin(fmax(0.05 * T, 1), 3);
-  double Z = flat >= 0 ? flat : fmin(fmax(0.05 * T, 1), 15);
+  double T = total, W, Z;
+  lr_schedule_phases(total, warmup, flat, &W, &Z);
   const double start = fmax(0.1 * lr_max, 1e-6);
   const double e = epoch;
   if (W > 0 && e <= W) return (lr_max - start) * (e / W) * (e / W) + start;

@@ -3,7 +3,7 @@
  * moment buffers, and the per-epoch learning-rate schedule of model.md
  * section 4 (YOLOX-style cosine with quadratic warm-up, held at the minimum
  * for the last no-aug epochs).
- * defines: Adam, adam_init, adam_step, adam_update, adam_free, lr_cosine, lr_schedule */
+ * defines: Adam, adam_init, adam_step, adam_update, adam_free, lr_cosine, lr_schedule, lr_schedule_phases */
 #ifndef CORDSEG_ADAM_H
 #define CORDSEG_ADAM_H
 #include <stddef.h>
@@ -34,6 +34,8 @@ void adam_free(Adam *a);
 double lr_cosine(int32_t epoch, int32_t total, double lr_max, double lr_min);
 /* the same with explicit warm-up W and final flat Z epochs (-1 = the formulas above) */
 double lr_schedule(int32_t epoch, int32_t total, double lr_max, double lr_min, int32_t warmup, int32_t flat);
+/* the warm-up and final flat epochs lr_schedule uses: the values given, or (-1) the formulas above */
+void lr_schedule_phases(int32_t total, int32_t warmup, int32_t flat, double *W, double *Z);
 #ifdef __cplusplus
 }
 #endif

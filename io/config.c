@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/adam.h"
 #include "core/common.h"
 #include "io/hash.h"
 #include "io/textio.h"
@@ -86,6 +87,7 @@ static const Key KEYS[] = {
 };
 #undef O
 #define NKEYS (sizeof(KEYS) / sizeof(KEYS[0]))
+_Static_assert(NKEYS <= 128, "LoadCtx.line_of holds 128 keys");
 
 void config_defaults(TrainConfig *c) {
   memset(c, 0, sizeof(*c));
@@ -200,6 +202,7 @@ typedef struct {
   const char *path;
   FILE *f;
   int lineno; /* Debian's libinih is built without INI_HANDLER_LINENO: count lines in the reader */
+  int line_of[128]; /* the line each key was set on, by its index in KEYS (0 = not yet) */
 } LoadCtx;
 
 static char *ini_read_line(char *str, int num, void *stream) {
@@ -239,6 +242,13 @@ static int on_ini(void *user, const char *section, const char *name, const char 
     cs_fatal("`cordseg train --help-keys` lists every key", "config '%s' line %d: unknown key '%s'%s%s%s", ctx->path,
              lineno, name, near ? " (did you mean '" : "", near ? near : "", near ? "'?)" : "");
   }
+  const size_t ki = (size_t)(k - KEYS);
+  if (ki < sizeof ctx->line_of / sizeof ctx->line_of[0]) {
+    if (ctx->line_of[ki])
+      cs_fatal("give each key once (a later line would silently win); use `--set key=value` to override",
+               "config '%s' line %d: key '%s' is already set on line %d", ctx->path, lineno, name, ctx->line_of[ki]);
+    ctx->line_of[ki] = lineno;
+  }
   const char *bad = key_assign(ctx->c, k, value);
   if (bad)
     cs_fatal("`cordseg train --help-keys` lists every key with its range", "config '%s' line %d: key '%s' = '%s': %s",
@@ -251,7 +261,7 @@ void config_load(TrainConfig *c, const char *path) {
   if (!f)
     cs_fatal("check the path; the paper arms are in configs/ (ls configs)", "cannot open config '%s': %s", path,
              strerror(errno));
-  LoadCtx ctx = {c, path, f, 0};
+  LoadCtx ctx = {c, path, f, 0, {0}};
   int rc = ini_parse_stream(ini_read_line, &ctx, on_ini, &ctx);
   fclose(f);
   if (rc > 0)
@@ -261,7 +271,7 @@ void config_load(TrainConfig *c, const char *path) {
 }
 
 void config_load_text(TrainConfig *c, const char *text, const char *origin) {
-  LoadCtx ctx = {c, origin, NULL, 0};
+  LoadCtx ctx = {c, origin, NULL, 0, {0}};
   FILE *f = fmemopen((void *)text, strlen(text), "r");
   CS_CHECK(f, NULL, "out of memory parsing %s", origin);
   ctx.f = f;
@@ -376,10 +386,13 @@ const char *config_check_values(const TrainConfig *c, char *msg, size_t n, const
     snprintf(msg, n, "config: lr_min = %g is greater than lr_max = %g", c->lr_min, c->lr_max);
     return msg;
   }
-  if (c->warmup_epochs >= 0 && c->no_aug_epochs >= 0 && c->warmup_epochs + c->no_aug_epochs > c->epochs) {
+  /* a phase set by hand must fit: with the other at its formula (core/adam.h) when that one is -1 */
+  double W, Z;
+  lr_schedule_phases(c->epochs, c->warmup_epochs, c->no_aug_epochs, &W, &Z);
+  if ((c->warmup_epochs >= 0 || c->no_aug_epochs >= 0) && W + Z > c->epochs) {
     *hint = "lower warmup_epochs or no_aug_epochs (or -1 for the model.md formulas), or raise epochs";
-    snprintf(msg, n, "config: warmup_epochs %d + no_aug_epochs %d exceed epochs %d", c->warmup_epochs,
-             c->no_aug_epochs, c->epochs);
+    snprintf(msg, n, "config: warmup_epochs %g%s + no_aug_epochs %g%s exceed epochs %d", W,
+             c->warmup_epochs < 0 ? " (its formula)" : "", Z, c->no_aug_epochs < 0 ? " (its formula)" : "", c->epochs);
     return msg;
   }
   return NULL;

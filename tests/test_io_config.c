@@ -99,7 +99,8 @@ static void test_config(void) {
   T_CHECK(strcmp(h0, h1) != 0, "a changed key changes the hash");
   /* errors */
   const char *bad_files[] = {"lerning_rate = 1\n", "epochs = many\n", "epochs = 0\n", "[train]\nepochs = 3\n",
-                             "backbone = vgg19\n", "lr_max = nan\n", "augment = maybe\n", "requeue_signal = SIGFOO\n"};
+                             "backbone = vgg19\n", "lr_max = nan\n", "augment = maybe\n", "requeue_signal = SIGFOO\n",
+                             "epochs = 3\nbatch = 4\nepochs = 5\n" /* a key given twice (the last won before) */};
   for (size_t i = 0; i < sizeof bad_files / sizeof bad_files[0]; i++) {
     char p[512];
     snprintf(p, sizeof p, "%s/bad%zu.ini", g_dir, i);
@@ -112,6 +113,20 @@ static void test_config(void) {
   T_CHECK(t_child_exit(set_bad, "epochs") == 1, "--set without '=' is rejected");
   T_CHECK(t_child_exit(set_bad, "fold=100") == 1, "--set fold out of range is rejected");
   T_CHECK(t_child_exit(set_bad, "nokey=1") == 1, "--set unknown key is rejected");
+  /* the schedule's phases against epochs: a phase set by hand is checked with the other at its formula */
+  static const struct {
+    int32_t epochs, warmup, flat, ok;
+  } PH[] = {{1, 50, -1, 0}, {1, -1, 50, 0}, {3, 3, 1, 0}, {1, 0, -1, 1}, {30, 3, 1, 1}, {1, -1, -1, 1}, {2, 1, -1, 1}};
+  for (size_t i = 0; i < sizeof PH / sizeof PH[0]; i++) {
+    TrainConfig q;
+    config_defaults(&q);
+    q.epochs = PH[i].epochs, q.warmup_epochs = PH[i].warmup, q.no_aug_epochs = PH[i].flat;
+    char msg[256];
+    const char *hint = NULL;
+    const int ok = config_check_values(&q, msg, sizeof msg, &hint) == NULL;
+    T_CHECK(ok == PH[i].ok, "epochs %d, warmup_epochs %d, no_aug_epochs %d: %s", PH[i].epochs, PH[i].warmup,
+            PH[i].flat, PH[i].ok ? "accepted" : "refused");
+  }
 }
 
 typedef struct {
