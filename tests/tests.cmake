@@ -28,3 +28,6 @@ add_test(NAME test_docs_paths COMMAND python3 ${CMAKE_CURRENT_SOURCE_DIR}/docs/c
 
 add_test(NAME test_shell_pipes COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/tests/test_shell_pipes.sh ${CMAKE_CURRENT_SOURCE_DIR})
 set_tests_properties(test_shell_pipes PROPERTIES TIMEOUT 60)
+# report's arms never mix settings (lr_max in the arm name); export refuses runs of other data or config unless --force
+add_test(NAME test_cmd_arms COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/tests/test_cmd_arms.sh $<TARGET_FILE:cordseg>)
+set_tests_properties(test_cmd_arms PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 300 ENVIRONMENT "OMP_NUM_THREADS=2")
