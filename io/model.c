@@ -4,6 +4,7 @@
 
 #include <hdf5.h>
 #include <math.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -122,27 +123,34 @@ static void export_check_shape(const char *run0, const ExportRun *a, const char 
            b->st.height, b->st.width);
 }
 
+/* printf to the end of msg (capacity n), cut where it is full */
+static void msg_append(char *msg, size_t n, const char *fmt, ...) {
+  size_t o = strlen(msg);
+  if (o + 1 >= n) return;
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(msg + o, n - o, fmt, ap);
+  va_end(ap);
+}
+
 /* what an ensemble should not join unless forced: other data, another
  * config (fold, seed and paths aside: io/config.h config_key_arm), other
  * thresholds' origin; one line per difference appended to msg */
 static void export_check_alike(const char *run0, const ExportRun *a, const char *run, const ExportRun *b, char *msg,
                                size_t n) {
-  size_t o = strlen(msg);
   if (strcmp(a->ri.data_checksum, b->ri.data_checksum))
-    o += (size_t)snprintf(msg + o, n - o, "\n  data_checksum: run '%s' has %s, run '%s' has %s (other training data)",
-                          run0, a->ri.data_checksum, run, b->ri.data_checksum);
+    msg_append(msg, n, "\n  data_checksum: run '%s' has %s, run '%s' has %s (other training data)", run0,
+               a->ri.data_checksum, run, b->ri.data_checksum);
   char va[1100], vb[1100];
   const char *key;
-  for (size_t i = 0; o < n && (key = config_key_at(&a->cfg, i, va, sizeof va)); i++) {
+  for (size_t i = 0; (key = config_key_at(&a->cfg, i, va, sizeof va)); i++) {
     config_key_at(&b->cfg, i, vb, sizeof vb);
     if (config_key_arm(key) && strcmp(va, vb))
-      o += (size_t)snprintf(msg + o, n - o, "\n  config key '%s': run '%s' has %s, run '%s' has %s", key, run0, va, run,
-                            vb);
+      msg_append(msg, n, "\n  config key '%s': run '%s' has %s, run '%s' has %s", key, run0, va, run, vb);
   }
-  if (o < n && strcmp(a->thr_origin, b->thr_origin))
-    o += (size_t)snprintf(msg + o, n - o, "\n  thresholds origin: run '%s' has %s, run '%s' has %s", run0,
-                          a->thr_origin, run, b->thr_origin);
-  (void)o;
+  if (strcmp(a->thr_origin, b->thr_origin))
+    msg_append(msg, n, "\n  thresholds origin: run '%s' has %s, run '%s' has %s", run0, a->thr_origin, run,
+               b->thr_origin);
 }
 
 /* the root attributes (io/model.h), from the first run */

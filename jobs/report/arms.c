@@ -54,9 +54,10 @@ static void value_short(const char *v, char *out, size_t n) {
   }
 }
 
-/* u's display arm: ri.arm plus the keys that differ among the runs of its ri.arm */
-static void name_run(Report *r, ReportRun *u) {
-  snprintf(u->arm, sizeof u->arm, "%s", u->ri.arm);
+/* the arm keys whose values differ among the readable runs of u's
+ * backbone-loss-input, "key\n" each, into keys */
+static void differing_keys(const Report *r, const ReportRun *u, char *keys, size_t n) {
+  keys[0] = 0;
   for (const char *p = u->ri.config; *p;) {
     const char *nl = strchr(p, '\n'), *eq = strstr(p, " = ");
     size_t len = nl ? (size_t)(nl - p) : strlen(p);
@@ -71,8 +72,20 @@ static void name_run(Report *r, ReportRun *u) {
       if (v->status == RUN_UNREADABLE || strcmp(v->ri.arm, u->ri.arm)) continue;
       differs = !config_value(v->ri.config, key, other, sizeof other) || strcmp(mine, other);
     }
-    if (!differs) continue;
-    char shortv[1200];
+    size_t o = strlen(keys);
+    if (differs && o + strlen(key) + 2 < n) snprintf(keys + o, n - o, "%s\n", key);
+  }
+}
+
+/* u's arm name: its backbone-loss-input plus " key=value" for the keys listed in keys */
+static void name_run(ReportRun *u, const char *keys) {
+  snprintf(u->arm, sizeof u->arm, "%s", u->ri.arm);
+  for (const char *k = keys; *k;) {
+    const char *nl = strchr(k, '\n');
+    char key[128], mine[1200], shortv[1200];
+    snprintf(key, sizeof key, "%.*s", (int)(nl - k), k);
+    k = nl + 1;
+    config_value(u->ri.config, key, mine, sizeof mine);
     value_short(mine, shortv, sizeof shortv);
     size_t o = strlen(u->arm);
     snprintf(u->arm + o, sizeof u->arm - o, " %s=%s", key, shortv);
@@ -193,14 +206,22 @@ void report_name_arms(Report *r) {
             "backbone-loss-input arm alone, so runs of other settings may be pooled (retrain with this cordseg to "
             "keep them apart)\n",
             legacy, old->ri.dir);
+  enum { KEYS_CAP = 4096 };
+  char *keys = mallocCheck((size_t)(r->nruns + 1) * KEYS_CAP); /* per run; computed once per backbone-loss-input */
   for (int32_t i = 0; i < r->nruns; i++) {
     ReportRun *u = &r->runs[i];
     if (u->status == RUN_UNREADABLE) continue;
-    if (legacy) snprintf(u->arm, sizeof u->arm, "%s", u->ri.arm);
-    else name_run(r, u);
+    int32_t same = i;
+    for (int32_t j = 0; j < i && same == i; j++)
+      if (r->runs[j].status != RUN_UNREADABLE && !strcmp(r->runs[j].ri.arm, u->ri.arm)) same = j;
+    if (legacy) keys[(size_t)i * KEYS_CAP] = 0;
+    else if (same < i) memcpy(keys + (size_t)i * KEYS_CAP, keys + (size_t)same * KEYS_CAP, KEYS_CAP);
+    else differing_keys(r, u, keys + (size_t)i * KEYS_CAP, KEYS_CAP);
+    name_run(u, keys + (size_t)i * KEYS_CAP);
     snprintf(u->id, sizeof u->id, "%s_fold%d_seed%lld", u->arm, u->ri.fold, (long long)u->ri.seed);
     report_file_safe(u->id);
   }
+  free(keys);
   mark_duplicates(r);
   for (int32_t i = 0; i < r->nruns; i++)
     if (r->runs[i].status == RUN_OK) check_learned(&r->runs[i]);
