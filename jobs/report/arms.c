@@ -215,7 +215,7 @@ void report_name_arms(Report *r) {
     for (int32_t j = 0; j < i && same == i; j++)
       if (r->runs[j].status != RUN_UNREADABLE && !strcmp(r->runs[j].ri.arm, u->ri.arm)) same = j;
     if (legacy) keys[(size_t)i * KEYS_CAP] = 0;
-    else if (same < i) memcpy(keys + (size_t)i * KEYS_CAP, keys + (size_t)same * KEYS_CAP, KEYS_CAP);
+    else if (same < i) snprintf(keys + (size_t)i * KEYS_CAP, KEYS_CAP, "%s", keys + (size_t)same * KEYS_CAP);
     else differing_keys(r, u, keys + (size_t)i * KEYS_CAP, KEYS_CAP);
     name_run(u, keys + (size_t)i * KEYS_CAP);
     snprintf(u->id, sizeof u->id, "%s_fold%d_seed%lld", u->arm, u->ri.fold, (long long)u->ri.seed);
