@@ -49,7 +49,7 @@ static const CliCommand COMMANDS[] = {
      "per-slice/ROI metrics, thresholds and FA agreement of one trained run", cmd_evaluate},
     {"report", "cordseg report -o OUT STUDY_DIR... [--bootstrap 10000] [--seed 1] [--strict] [-q]",
      "the paper's tables, figures, statistics and QC page from a study's runs", cmd_report},
-    {"export", "cordseg export -o MODEL.h5 RUN_DIR...",
+    {"export", "cordseg export -o MODEL.h5 [--force] RUN_DIR...",
      "one self-describing model file from trained runs (e.g. the folds of an arm)", cmd_export},
     {"segment",
      "cordseg segment -m MODEL.h5 -o OUTDIR (--dwi DWI.nii.gz --bvals F --bvecs F"

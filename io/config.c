@@ -437,6 +437,28 @@ void config_arm_name(const TrainConfig *c, char *out, size_t n) {
   snprintf(out, n, "%s-%s-%s", unet_backbone_name(c->backbone), loss_kind_name(c->loss), input);
 }
 
+int config_key_arm(const char *name) {
+  return !key_unhashed(name) && strcmp(name, "fold") && strcmp(name, "seed") && strcmp(name, "store") &&
+         strcmp(name, "folds") && key_find(name);
+}
+
+void config_arm_hash(const TrainConfig *c, char out[32]) {
+  TextBuf t;
+  FILE *f = textbuf_open(&t);
+  char v[1100];
+  for (size_t i = 0; i < NKEYS; i++)
+    if (config_key_arm(KEYS[i].name)) key_value(c, &KEYS[i], v, sizeof v), fprintf(f, "%s = %s\n", KEYS[i].name, v);
+  char *buf = textbuf_take(&t);
+  snprintf(out, 32, "fnv1a64:%016llx", (unsigned long long)hash_fnv1a(HASH_FNV_INIT, buf, strlen(buf)));
+  free(buf);
+}
+
+const char *config_key_at(const TrainConfig *c, size_t i, char *value, size_t n) {
+  if (i >= NKEYS) return NULL;
+  key_value(c, &KEYS[i], value, n);
+  return KEYS[i].name;
+}
+
 void config_keys_help(FILE *f) {
   TrainConfig d;
   config_defaults(&d);

@@ -10,7 +10,7 @@
  * resolved value; config_hash is the FNV-1a hash of that text.
  * defines: TrainConfig, config_defaults, config_load, config_load_text, config_set,
  *          config_write, config_format, config_hash, config_diff, config_unet, config_loss,
- *          config_check_fit, config_arm_name,
+ *          config_check_fit, config_arm_name, config_arm_hash, config_key_arm, config_key_at,
  *          config_keys_help */
 #ifndef CORDSEG_IO_CONFIG_H
 #define CORDSEG_IO_CONFIG_H
@@ -123,6 +123,16 @@ const char *config_check_fit(const TrainConfig *c, const H5Store *h, const Folds
 /* the arm of a run: "backbone-loss-input" ("vgg16-hdl-b0"; b0+fa as "b0fa"),
  * run.json's "arm" and the start of a sweep task's arm */
 void config_arm_name(const TrainConfig *c, char *out, size_t n);
+/* Does key `name` set an arm apart? Every hashed key except fold and seed
+ * (the cells of an arm) and the store and folds paths (the data are checked
+ * by their checksum and manifest hash, so a moved store is the same arm). */
+int config_key_arm(const char *name);
+/* "fnv1a64:<hex>" of the canonical lines of the arm keys (config_key_arm):
+ * runs with equal arm hashes differ only in fold, seed and paths; run.json's
+ * "arm_hash", `report` groups runs by it */
+void config_arm_hash(const TrainConfig *c, char out[32]);
+/* the i-th key in table order with its canonical value in value; NULL past the last */
+const char *config_key_at(const TrainConfig *c, size_t i, char *value, size_t n);
 /* one line per key: name, default, meaning (for --help) */
 void config_keys_help(FILE *f);
 #endif

@@ -4,6 +4,7 @@
 
 #include <hdf5.h>
 #include <math.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -76,9 +77,15 @@ typedef struct {
   TrainConfig cfg;
   int sigmoid;
   double thr[LABEL_COUNT];
+  char thr_origin[64]; /* EXPORT_THR_* */
   char ckpt[4400];
   CkptState st;
 } ExportRun;
+
+#define EXPORT_THR_EVAL "eval/thresholds.txt"
+#define EXPORT_THR_DEFAULT "default 0.5 (no eval/thresholds.txt)"
+#define EXPORT_THR_ARGMAX "none (softmax, argmax)"
+#define HINT_FORCE "export runs trained alike (the folds or seeds of one arm), or pass --force to join them anyway"
 
 static void export_read_run(const char *run, ExportRun *r) {
   char p[4400], err[4600];
@@ -91,20 +98,22 @@ static void export_read_run(const char *run, ExportRun *r) {
            r->cfg.classes);
   r->sigmoid = r->cfg.loss == LOSS_KIND_HDL;
   for (int c = 0; c < LABEL_COUNT; c++) r->thr[c] = 0.5;
+  snprintf(r->thr_origin, sizeof r->thr_origin, "%s", r->sigmoid ? EXPORT_THR_EVAL : EXPORT_THR_ARGMAX);
   rundir_path(p, sizeof p, run, "eval/thresholds.txt");
   int sg = 0;
-  if (r->sigmoid && evalio_thresholds_read(p, &sg, r->thr, LABEL_COUNT, err, sizeof err))
-    cs_fatal("run `cordseg evaluate RUN_DIR` first: a sigmoid (HDL) model needs its validation thresholds", "%s", err);
+  if (r->sigmoid && access(p, F_OK) != 0) {
+    for (int c = 0; c < LABEL_COUNT; c++) r->thr[c] = 0.5;
+    snprintf(r->thr_origin, sizeof r->thr_origin, "%s", EXPORT_THR_DEFAULT);
+  } else if (r->sigmoid && evalio_thresholds_read(p, &sg, r->thr, LABEL_COUNT, err, sizeof err))
+    cs_fatal("run `cordseg evaluate RUN_DIR` again: a sigmoid (HDL) model needs its validation thresholds", "%s", err);
   rundir_path(r->ckpt, sizeof r->ckpt, run, "ckpt/best.h5");
   if (access(r->ckpt, R_OK) != 0) rundir_path(r->ckpt, sizeof r->ckpt, run, "ckpt/last.h5");
   CS_CHECK(access(r->ckpt, R_OK) == 0, "train the run first", "run '%s' has no checkpoint (%s)", run, r->ckpt);
   ckpt_peek(r->ckpt, &r->st, NULL);
 }
 
-/* the members of one file share arm, input kind, output kind and slice size */
-static void export_check_alike(const char *run0, const ExportRun *a, const char *run, const ExportRun *b) {
-  CS_CHECK(!strcmp(b->ri.arm, a->ri.arm), "export the runs of one arm (e.g. the 5 folds of vgg16-hdl-b0) per file",
-           "run '%s' is arm %s, run '%s' is arm %s", run0, a->ri.arm, run, b->ri.arm);
+/* what no ensemble can join: input kind, output kind and slice size (never forced) */
+static void export_check_shape(const char *run0, const ExportRun *a, const char *run, const ExportRun *b) {
   CS_CHECK(b->cfg.input == a->cfg.input, "export runs of one input kind per file", "run '%s' takes %s, run '%s' takes %s",
            run0, input_kind_name(a->cfg.input), run, input_kind_name(b->cfg.input));
   CS_CHECK(b->sigmoid == a->sigmoid, "export runs with one output kind (sigmoid or softmax) per file",
@@ -112,6 +121,36 @@ static void export_check_alike(const char *run0, const ExportRun *a, const char 
   CS_CHECK(b->st.height == a->st.height && b->st.width == a->st.width, "export runs trained on one slice size per file",
            "run '%s' was trained on %dx%d slices, run '%s' on %dx%d", run0, a->st.height, a->st.width, run,
            b->st.height, b->st.width);
+}
+
+/* printf to the end of msg (capacity n), cut where it is full */
+static void msg_append(char *msg, size_t n, const char *fmt, ...) {
+  size_t o = strlen(msg);
+  if (o + 1 >= n) return;
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(msg + o, n - o, fmt, ap);
+  va_end(ap);
+}
+
+/* what an ensemble should not join unless forced: other data, another
+ * config (fold, seed and paths aside: io/config.h config_key_arm), other
+ * thresholds' origin; one line per difference appended to msg */
+static void export_check_alike(const char *run0, const ExportRun *a, const char *run, const ExportRun *b, char *msg,
+                               size_t n) {
+  if (strcmp(a->ri.data_checksum, b->ri.data_checksum))
+    msg_append(msg, n, "\n  data_checksum: run '%s' has %s, run '%s' has %s (other training data)", run0,
+               a->ri.data_checksum, run, b->ri.data_checksum);
+  char va[1100], vb[1100];
+  const char *key;
+  for (size_t i = 0; (key = config_key_at(&a->cfg, i, va, sizeof va)); i++) {
+    config_key_at(&b->cfg, i, vb, sizeof vb);
+    if (config_key_arm(key) && strcmp(va, vb))
+      msg_append(msg, n, "\n  config key '%s': run '%s' has %s, run '%s' has %s", key, run0, va, run, vb);
+  }
+  if (strcmp(a->thr_origin, b->thr_origin))
+    msg_append(msg, n, "\n  thresholds origin: run '%s' has %s, run '%s' has %s", run0, a->thr_origin, run,
+               b->thr_origin);
 }
 
 /* the root attributes (io/model.h), from the first run */
@@ -175,6 +214,7 @@ static void export_write_member(hid_t f, const char *tmp, int32_t i, ExportRun *
   h5_attr_write_string(g, tmp, "run", ri->name);
   h5_attr_write_string(g, tmp, "arm", ri->arm);
   h5_attr_write_string(g, tmp, "ckpt", r->ckpt);
+  h5_attr_write_string(g, tmp, "thresholds_origin", r->thr_origin);
   h5_attr_write_i64(g, tmp, "fold", ri->fold);
   h5_attr_write_i64(g, tmp, "seed", ri->seed);
   h5_attr_write_i64(g, tmp, "epoch", r->st.epoch);
@@ -184,24 +224,35 @@ static void export_write_member(hid_t f, const char *tmp, int32_t i, ExportRun *
   model_state_free(&ms);
 }
 
-void model_export(const char *out, const char *const *runs, int32_t n, const char *created_by, const char *git) {
+void model_export(const char *out, const char *const *runs, int32_t n, const char *created_by, const char *git,
+                  int force) {
   CS_CHECK(n >= 1 && n <= MODEL_MAX_MEMBERS, "give 1 to 64 run directories", "export: %d runs", n);
   h5_quiet();
+  /* every run read and checked before anything is written */
+  ExportRun *r = callocCheck((size_t)n, sizeof *r);
+  size_t cap = 16384;
+  char *diff = callocCheck(cap, 1);
+  for (int32_t i = 0; i < n; i++) {
+    export_read_run(runs[i], &r[i]);
+    if (!i) continue;
+    export_check_shape(runs[0], &r[0], runs[i], &r[i]);
+    export_check_alike(runs[0], &r[0], runs[i], &r[i], diff, cap);
+  }
+  for (int32_t i = 0; i < n; i++)
+    if (!strcmp(r[i].thr_origin, EXPORT_THR_DEFAULT) && !force)
+      cs_fatal("run `cordseg evaluate RUN_DIR` first (a sigmoid (HDL) model needs its validation thresholds), or pass "
+               "--force to export it at 0.5",
+               "run '%s' has no eval/thresholds.txt", runs[i]);
+  if (diff[0] && !force) cs_fatal(HINT_FORCE, "export: nothing written: the runs differ in%s", diff);
+  if (diff[0]) fprintf(stderr, "export: --force: joining runs that differ in%s\n", diff);
+  free(diff);
   char tmp[4200];
   atomic_begin(out, tmp, sizeof tmp);
-  hid_t f = -1;
-  ExportRun *first = callocCheck(1, sizeof *first), *r = callocCheck(1, sizeof *r);
-  for (int32_t i = 0; i < n; i++) {
-    export_read_run(runs[i], i ? r : first);
-    if (i) export_check_alike(runs[0], first, runs[i], r);
-    else {
-      f = H5Fcreate(tmp, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
-      H5_CHECK(f, tmp, "create", HINT_W);
-      export_write_header(f, tmp, n, first, created_by, git);
-    }
-    export_write_member(f, tmp, i, i ? r : first);
-  }
-  free(first), free(r);
+  hid_t f = H5Fcreate(tmp, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+  H5_CHECK(f, tmp, "create", HINT_W);
+  export_write_header(f, tmp, n, &r[0], created_by, git);
+  for (int32_t i = 0; i < n; i++) export_write_member(f, tmp, i, &r[i]);
+  free(r);
   H5_CHECK(H5Fclose(f), tmp, "close", HINT_W);
   atomic_commit(tmp, out);
 }

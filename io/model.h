@@ -8,8 +8,9 @@
  *     created_by, git (the exporting program)
  *   /member_NN group per run: /params, /buffers float32; attributes config
  *     (canonical config text), config_hash, folds_hash, data_checksum, git,
- *     run, arm, fold, seed, ckpt, epoch; dataset /thresholds float64 [9]
- *     (the run's validation thresholds, 0.5 where none)
+ *     run, arm, fold, seed, ckpt, epoch, thresholds_origin
+ *     ("eval/thresholds.txt", "default 0.5 (...)" or "none (softmax, argmax)");
+ *     dataset /thresholds float64 [9] (the run's validation thresholds, 0.5 where none)
  * defines: ModelMember, ModelFile, model_export, model_open, model_load_member,
  *          model_close, model_describe */
 #ifndef CORDSEG_IO_MODEL_H
@@ -44,10 +45,16 @@ typedef struct {
   ModelMember m[MODEL_MAX_MEMBERS];
 } ModelFile;
 
-/* runs[n] run directories (each with run.json, config.ini, ckpt/); refuses
- * runs of different arms, input kinds or loss modes, and sigmoid runs
- * without eval/thresholds.txt (run `cordseg evaluate` first) */
-void model_export(const char *out, const char *const *runs, int32_t n, const char *created_by, const char *git);
+/* runs[n] run directories (each with run.json, config.ini, ckpt/); every
+ * run is read and checked before anything is written. Always refuses runs of
+ * different input kinds, output kinds (sigmoid/softmax) or slice sizes.
+ * Unless force (then it warns on stderr and goes on), also refuses runs that
+ * differ in data_checksum, in any config key but fold, seed and the paths
+ * (io/config.h config_key_arm), or in their thresholds' origin, naming each
+ * field, both values and both runs; and a sigmoid run without
+ * eval/thresholds.txt (run `cordseg evaluate` first; forced: 0.5) */
+void model_export(const char *out, const char *const *runs, int32_t n, const char *created_by, const char *git,
+                  int force);
 /* fatal naming the file and the field on anything missing or inconsistent */
 void model_open(ModelFile *mf, const char *path);
 /* loads member i's weights into net (built from its config); fatal on a size mismatch */

@@ -22,6 +22,31 @@
 #define K_DATA_CHECKSUM "data_checksum"
 #define K_GIT "git"
 #define K_WORLD_SIZE "world_size"
+#define K_ARM_HASH "arm_hash"
+#define K_CONFIG "config"
+
+/* the canonical config text's "key = value" lines as a JSON object of strings */
+static cJSON *config_object(const char *text) {
+  cJSON *c = cJSON_CreateObject();
+  CS_CHECK(c, "free memory", "run.json: out of memory");
+  for (const char *p = text; p && *p;) {
+    const char *nl = strchr(p, '\n');
+    size_t len = nl ? (size_t)(nl - p) : strlen(p);
+    const char *eq = memchr(p, '=', len);
+    if (*p != '#' && eq) {
+      char key[128], val[1200];
+      size_t kl = (size_t)(eq - p);
+      while (kl && p[kl - 1] == ' ') kl--;
+      const char *v = eq + 1;
+      while (v < p + len && *v == ' ') v++;
+      snprintf(key, sizeof key, "%.*s", (int)kl, p);
+      snprintf(val, sizeof val, "%.*s", (int)(p + len - v), v);
+      cJSON_AddStringToObject(c, key, val);
+    }
+    p = nl ? nl + 1 : NULL;
+  }
+  return c;
+}
 
 void runinfo_json_number(cJSON *obj, const char *key, double v, int digits) {
   char num[64] = "null";
@@ -53,6 +78,10 @@ void runinfo_write(const char *run_dir, const RunProvenance *p) {
   add_int(o, K_FOLD, p->fold);
   add_int(o, K_SEED, p->seed);
   cJSON_AddStringToObject(o, K_CONFIG_HASH, p->config_hash);
+  if (p->config_text && p->arm_hash) {
+    cJSON_AddStringToObject(o, K_ARM_HASH, p->arm_hash);
+    cJSON_AddItemToObject(o, K_CONFIG, config_object(p->config_text));
+  }
   cJSON_AddStringToObject(o, K_FOLDS_HASH, p->folds_hash);
   cJSON_AddStringToObject(o, K_DATA_CHECKSUM, p->data_checksum);
   cJSON_AddStringToObject(o, "store", p->store);
@@ -93,6 +122,21 @@ static int get_num(const cJSON *o, const char *key, double *out) {
   return 1;
 }
 
+/* run.json's "config" object as "key = value\n" lines into buf; 0 when absent, malformed or too long */
+static int read_config(const cJSON *o, char *buf, size_t n) {
+  const cJSON *c = cJSON_GetObjectItemCaseSensitive(o, K_CONFIG), *it;
+  size_t used = 0;
+  buf[0] = 0;
+  if (!cJSON_IsObject(c)) return 0;
+  cJSON_ArrayForEach(it, c) {
+    if (!cJSON_IsString(it) || !it->string) return buf[0] = 0, 0;
+    int w = snprintf(buf + used, n - used, "%s = %s\n", it->string, it->valuestring);
+    if (w < 0 || (size_t)w >= n - used) return buf[0] = 0, 0;
+    used += (size_t)w;
+  }
+  return 1;
+}
+
 int runinfo_read(const char *run_dir, RunInfo *ri, char *err, size_t errn) {
   memset(ri, 0, sizeof *ri);
   snprintf(ri->dir, sizeof ri->dir, "%s", run_dir);
@@ -116,6 +160,8 @@ int runinfo_read(const char *run_dir, RunInfo *ri, char *err, size_t errn) {
   if (!get_str(o, K_GIT, ri->git, sizeof ri->git)) snprintf(ri->git, sizeof ri->git, "unknown");
   if (!get_str(o, K_ARM, ri->arm, sizeof ri->arm)) snprintf(ri->arm, sizeof ri->arm, "%s", ri->name);
   get_num(o, K_WORLD_SIZE, &world);
+  if (get_str(o, K_ARM_HASH, ri->arm_hash, sizeof ri->arm_hash) && !read_config(o, ri->config, sizeof ri->config))
+    ri->arm_hash[0] = 0; /* a config that does not fit: read as an older run.json */
   cJSON_Delete(o);
   if (!ok) return textio_fail(err, errn, "'%s': lacks one of config_hash, folds_hash, data_checksum, fold, seed", p);
   ri->fold = (int32_t)fold, ri->seed = (int64_t)seed, ri->world_size = (int32_t)world;

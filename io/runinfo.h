@@ -2,11 +2,15 @@
  * `cordseg train` (jobs/trainer.c) and read by evaluate, export and report:
  * its writer and its reader in one module, each key named once, through
  * cJSON (Debian libcjson-dev; printed by cJSON_Print). Keys: arm, fold, seed, config_hash,
- * folds_hash, data_checksum, store, folds, git, version, world_size, hosts,
+ * arm_hash, config, folds_hash, data_checksum, store, folds, git, version, world_size, hosts,
  * backend, backend_version, precision, deterministic, mpi, hdf5,
- * omp_threads_per_rank, started, resumed_at_epoch, command. A reader needs
- * config_hash, folds_hash, data_checksum, fold and seed; git defaults to
- * "unknown", arm to the directory name, world_size to 1.
+ * omp_threads_per_rank, started, resumed_at_epoch, command. "config" is an
+ * object of every config key (io/config.h) with its canonical value as a
+ * string; "arm_hash" is config_arm_hash (fold, seed and paths left out).
+ * A reader needs config_hash, folds_hash, data_checksum, fold and seed; git
+ * defaults to "unknown", arm to the directory name, world_size to 1;
+ * run.json files written before arm_hash and config existed read with both
+ * empty (a report then groups by arm, and says so).
  * Also the one JSON helper the other writers share (runinfo_json_write).
  * defines: RunInfo, RunProvenance, runinfo_write, runinfo_read, runinfo_json_write, runinfo_json_number */
 #ifndef CORDSEG_IO_RUNINFO_H
@@ -19,14 +23,19 @@ typedef struct {
   char dir[4096];
   char name[256];          /* the run directory's last path component */
   char config_hash[64], folds_hash[64], data_checksum[64], git[64], arm[256];
+  char arm_hash[64];       /* "" in an older run.json */
+  char config[6144];       /* "key = value\n" per config key, table order; "" in an older run.json */
   int32_t fold;            /* -1 = the 81/9/10 split */
   int64_t seed;
   int32_t world_size;
   int done;                /* RUN/DONE exists */
 } RunInfo;
 
-/* what the trainer records (strings may not be NULL) */
+/* what the trainer records (strings may not be NULL, except config_text and
+ * arm_hash: NULL leaves both out, as an older run.json) */
 typedef struct {
+  const char *config_text; /* canonical config (config_format): "key = value" lines, '#' lines skipped */
+  const char *arm_hash;
   const char *arm, *config_hash, *folds_hash, *data_checksum, *store, *folds, *git, *version, *hosts, *backend,
       *backend_version, *precision, *mpi, *hdf5, *started, *command;
   int64_t fold, seed, world_size, deterministic, omp_threads_per_rank, resumed_at_epoch;

@@ -334,9 +334,12 @@ static void write_provenance(const Trainer *t, int64_t resumed_epoch) {
   const TrainConfig *c = t->c;
   const Backend *be = t->be;
   config_arm_name(c, arm, sizeof arm);
+  char arm_hash[32];
+  config_arm_hash(c, arm_hash);
+  char *config_text = config_format(c);
   time_t now = time(NULL);
   strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%S%z", localtime(&now));
-  const RunProvenance p = {.arm = arm, .fold = c->fold, .seed = (int64_t)c->seed, .config_hash = t->cfg_hash,
+  const RunProvenance p = {.config_text = config_text, .arm_hash = arm_hash, .arm = arm, .fold = c->fold, .seed = (int64_t)c->seed, .config_hash = t->cfg_hash,
                            .folds_hash = t->folds_hash, .data_checksum = t->data_checksum, .store = c->store,
                            .folds = c->folds, .git = CORDSEG_GIT, .version = CORDSEG_VERSION,
                            .world_size = job->dist.world, .hosts = hosts, .backend = be->name,
@@ -346,6 +349,7 @@ static void write_provenance(const Trainer *t, int64_t resumed_epoch) {
                            .omp_threads_per_rank = omp_get_max_threads(), .started = when,
                            .resumed_at_epoch = resumed_epoch, .command = job->command};
   runinfo_write(job->run, &p);
+  free(config_text);
 }
 
 /* CSV cell: empty for NaN (no validation this epoch, or no reference pixels) */

@@ -81,15 +81,16 @@ static void fix_run_dir(const char *dir, const TrainConfig *cfg, const char *arm
   rundir_path(p, sizeof p, dir, "config.ini");
   char *text = config_format(cfg);
   textio_write(p, text);
-  free(text);
-  char ch[32];
+  char ch[32], ah[32];
   config_hash(cfg, ch);
-  const RunProvenance rp = {.arm = arm, .fold = cfg->fold, .seed = (int64_t)cfg->seed, .config_hash = ch,
+  config_arm_hash(cfg, ah);
+  const RunProvenance rp = {.config_text = text, .arm_hash = ah, .arm = arm, .fold = cfg->fold, .seed = (int64_t)cfg->seed, .config_hash = ch,
                             .folds_hash = folds_hash, .data_checksum = checksum, .store = "", .folds = "",
                             .git = "test", .version = "", .world_size = 1, .hosts = "", .backend = "",
                             .backend_version = "", .precision = "", .mpi = "", .hdf5 = "", .started = "",
                             .resumed_at_epoch = -1, .command = ""};
   runinfo_write(dir, &rp);
+  free(text);
   rundir_path(p, sizeof p, dir, "log.csv");
   textio_write(p,
                     "epoch,global_step,train_loss,val_loss,lr,img_per_s,elapsed_s,eta_s,val_dice_mean,dice_LDC\n"

@@ -50,7 +50,8 @@ done
 "$BIN" export -o "$T/m0.h5" "$T/run0" > "$T/export0.out" 2>&1
 check "export one run exits 0" "[ $? = 0 ] && [ -s '$T/m0.h5' ]"
 "$BIN" export -o "$T/m1.h5" "$T/run1" > /dev/null 2>&1
-"$BIN" export -o "$T/m01.h5" "$T/run0" "$T/run1" > /dev/null 2>&1
+# the two runs differ in epochs and ckpt_every_epochs on purpose (fold 1 only joins the ensemble): --force
+"$BIN" export --force -o "$T/m01.h5" "$T/run0" "$T/run1" > /dev/null 2>&1
 check "export two runs exits 0" "[ $? = 0 ]"
 "$BIN" info "$T/m01.h5" > "$T/info.out" 2>&1
 check "info describes the model file (2 members, input, grid)" \

@@ -11,7 +11,15 @@
  *     the Wilcoxon p against a 2^n sign enumeration, Holm >= raw p;
  *   - every PNG decodes (cairo) and is not blank; index.html embeds them and
  *     the QC overlays;
- *   - a run with another folds hash, or another data checksum, is refused. */
+ *   - a run with another folds hash, or another data checksum, is refused;
+ *   - arms (a second study): runs of vgg16-hdl-b0 at two lr_max values are
+ *     two arms named with the key ("vgg16-hdl-b0 lr_max=0.001"), resnet50's
+ *     name keeps no key, a second run of one (arm, fold, seed) is listed as
+ *     a duplicate (not pooled, files _dup2), runs whose log.csv shows no
+ *     learning (best Dice 0.003; an ROI at 0 throughout) are listed as
+ *     "never learned", figure names are file-safe; run.json files without
+ *     arm_hash (older cordseg) fall back to one arm per backbone-loss-input,
+ *     which the page says. */
 #define _POSIX_C_SOURCE 200809L
 #include <cairo.h>
 #include <math.h>
@@ -93,6 +101,103 @@ static void make_run(const char *arm_name, int arm, int fold, uint64_t seed, int
   snprintf(run, sizeof run, "%s/%s/fold%d-seed%d", study, arm_name, fold, (int)seed);
   fix_run_dir(run, &cfg, arm_name, fh, sum, done);
   if (eval) write_eval(run, arm, keep, 1000 + 10 * (uint64_t)fold + seed);
+}
+
+/* a finished, evaluated run at `run` of backbone `arm` with lr_max; log (when
+ * not NULL) replaces the fixture's log.csv; legacy: run.json without
+ * arm_hash and config, as cordseg wrote it before */
+static void make_arm_run(const char *run, int arm, int fold, double lr_max, const char *log, int legacy) {
+  TrainConfig cfg;
+  config_defaults(&cfg);
+  snprintf(cfg.store, sizeof cfg.store, "%s", g_store);
+  snprintf(cfg.folds, sizeof cfg.folds, "%s", g_folds);
+  cfg.fold = fold, cfg.seed = 11, cfg.lr_max = lr_max;
+  cfg.backbone = arm ? UNET_BACKBONE_RESNET50 : UNET_BACKBONE_VGG16;
+  char an[64], p[1300];
+  config_arm_name(&cfg, an, sizeof an);
+  fix_run_dir(run, &cfg, an, g_fh, g_sum, 1);
+  if (log) snprintf(p, sizeof p, "%s/log.csv", run), textio_write(p, log);
+  if (legacy) {
+    char ch[32];
+    config_hash(&cfg, ch);
+    const RunProvenance rp = {.arm = an, .fold = fold, .seed = 11, .config_hash = ch, .folds_hash = g_fh,
+                              .data_checksum = g_sum, .store = "", .folds = "", .git = "test", .version = "",
+                              .world_size = 1, .hosts = "", .backend = "", .backend_version = "", .precision = "",
+                              .mpi = "", .hdf5 = "", .started = "", .resumed_at_epoch = -1, .command = ""};
+    runinfo_write(run, &rp);
+  }
+  write_eval(run, arm, 0, 2000 + 10 * (uint64_t)fold + (uint64_t)(lr_max * 1e4));
+}
+
+/* report of one study into dir/name; returns its problem count, *csv = runs.csv, *html = index.html */
+static int report_study(const char *study, const char *name, char **csv, char **html) {
+  char out[800], p[900];
+  snprintf(out, sizeof out, "%s/%s", g_dir, name);
+  ReportOptions o;
+  report_options_default(&o);
+  const char *studies[1] = {study};
+  o.studies = studies, o.nstudies = 1, o.out = out, o.quiet = 1, o.bootstrap = 50;
+  int problems = report_run(&o);
+  snprintf(p, sizeof p, "%s/runs.csv", out), *csv = textio_read(p);
+  snprintf(p, sizeof p, "%s/index.html", out), *html = textio_read(p);
+  return problems;
+}
+
+/* arms that keep settings apart, duplicates, never-learned runs, old run.json */
+static void check_arms(void) {
+  char study[800], run[1000];
+  snprintf(study, sizeof study, "%s/arms", g_dir);
+  const char *flat = "epoch,global_step,train_loss,val_loss,lr,img_per_s,elapsed_s,eta_s,val_dice_mean,dice_LDC\n"
+                     "1,3,0.9,0.95,1e-3,10,1,2,0.001,0\n2,6,0.9,0.95,1e-3,10,2,1,0.003,0.01\n";
+  const char *roi0 = "epoch,global_step,train_loss,val_loss,lr,img_per_s,elapsed_s,eta_s,val_dice_mean,dice_LDC,"
+                     "dice_RDC\n1,3,0.9,0.95,1e-4,10,1,2,0.3,0,0.4\n2,6,0.7,0.8,1e-4,10,2,1,0.5,0,0.6\n";
+  for (int fo = 0; fo < 2; fo++) {
+    snprintf(run, sizeof run, "%s/vgg-lr4/fold%d", study, fo), make_arm_run(run, 0, fo, 1e-4, NULL, 0);
+    snprintf(run, sizeof run, "%s/vgg-lr3/fold%d", study, fo), make_arm_run(run, 0, fo, 1e-3, fo ? flat : NULL, 0);
+    snprintf(run, sizeof run, "%s/resnet/fold%d", study, fo), make_arm_run(run, 1, fo, 1e-4, fo ? roi0 : NULL, 0);
+  }
+  snprintf(run, sizeof run, "%s/vgg-lr3/fold0-copy", study), make_arm_run(run, 0, 0, 1e-3, NULL, 0);
+  char *csv, *html;
+  int problems = report_study(study, "out-arms", &csv, &html);
+  printf("arms study: %d problems; runs.csv:\n%s", problems, csv ? csv : "(none)");
+  /* 1 duplicate + 2 never learned + fold 2 of 3 arms missing */
+  T_CHECK(problems == 1 + 2 + 3, "arms study: 3 problem runs + 3 missing cells (returned %d)", problems);
+  T_CHECK(csv && strstr(csv, "vgg-lr4/fold0,vgg16-hdl-b0_lr_max_0.0001_fold0_seed11,vgg16-hdl-b0 lr_max=0.0001,0,11,test,ok") &&
+              strstr(csv, "vgg-lr3/fold0,vgg16-hdl-b0_lr_max_0.001_fold0_seed11,vgg16-hdl-b0 lr_max=0.001,0,11,test,ok"),
+          "two lr_max values are two arms named with the key and its value");
+  T_CHECK(csv && strstr(csv, "resnet/fold0,resnet50-hdl-b0_fold0_seed11,resnet50-hdl-b0,0,11,test,ok"),
+          "an arm whose runs agree keeps its backbone-loss-input name");
+  T_CHECK(csv && strstr(csv, "vgg-lr3/fold0-copy,vgg16-hdl-b0_lr_max_0.001_fold0_seed11_dup2,vgg16-hdl-b0 lr_max=0.001,0,11,"
+                             "test,duplicate,") && strstr(csv, "is also run '"),
+          "a second run of one (arm, fold, seed) is listed as a duplicate naming the other");
+  T_CHECK(csv && strstr(csv, "vgg-lr3/fold1,vgg16-hdl-b0_lr_max_0.001_fold1_seed11,vgg16-hdl-b0 lr_max=0.001,1,11,test,"
+                             "never learned,9,best validation Dice 0.0030 is under 0.05"),
+          "a run whose best validation Dice is 0.003 is listed as never learned");
+  T_CHECK(csv && strstr(csv, "resnet/fold1,resnet50-hdl-b0_fold1_seed11,resnet50-hdl-b0,1,11,test,never learned,9,ROI LDC at "
+                             "Dice 0"),
+          "a run with an ROI at 0 at every validation is listed as never learned, naming the ROI");
+  T_CHECK(html && !strstr(html, "predate arm hashes"), "no fallback note when every run.json has arm_hash");
+  char p[1000];
+  snprintf(p, sizeof p, "%s/out-arms/fig_fa_corr_vgg16-hdl-b0_lr_max_0.001.png", g_dir);
+  T_CHECK(access(p, R_OK) == 0, "figure names of key=value arms are file-safe (%s)", p);
+  snprintf(p, sizeof p, "%s/out-arms/table1.csv", g_dir);
+  char *t1 = textio_read(p);
+  int rows[2] = {0, 0}; /* table rows of the lr 1e-3 arm; 8 ROIs, the duplicate not pooled */
+  for (const char *q = t1; q && (q = strstr(q, "\nvgg16-hdl-b0 lr_max=0.001,")); q++) rows[0]++;
+  for (const char *q = t1; q && (q = strstr(q, "\nvgg16-hdl-b0 lr_max=0.0001,")); q++) rows[1]++;
+  T_CHECK(rows[0] == 8 && rows[1] == 8, "table1.csv: 8 ROI rows for each lr_max arm (%d, %d)", rows[0], rows[1]);
+  free(t1), free(csv), free(html);
+
+  /* older run.json files: the old grouping, said on the page */
+  snprintf(study, sizeof study, "%s/legacy", g_dir);
+  snprintf(run, sizeof run, "%s/a/fold0", study), make_arm_run(run, 0, 0, 1e-4, NULL, 1);
+  snprintf(run, sizeof run, "%s/b/fold0", study), make_arm_run(run, 0, 0, 1e-3, NULL, 1);
+  report_study(study, "out-legacy", &csv, &html);
+  T_CHECK(csv && strstr(csv, "a/fold0,vgg16-hdl-b0_fold0_seed11,vgg16-hdl-b0,0,11,test,ok") &&
+              strstr(csv, "b/fold0,vgg16-hdl-b0_fold0_seed11_dup2,vgg16-hdl-b0,0,11,test,duplicate"),
+          "old run.json: grouped by backbone-loss-input; the same cell twice is a listed duplicate");
+  T_CHECK(html && strstr(html, "predate arm hashes"), "the page says the old run.json files were grouped by arm only");
+  free(csv), free(html);
 }
 
 /* column `name` of a CSV file's rows whose first columns match (arm, roi) */
@@ -296,6 +401,8 @@ int main(void) {
                         "fig_fa_corr_vgg16-hdl-b0.png", "fig_bland_altman_resnet50-hdl-b0.png",
                         "curves_vgg16-hdl-b0_fold0_seed11.png", "curves_vgg16-hdl-b0_fold2_seed11.png"};
   for (size_t i = 0; i < sizeof pngs / sizeof pngs[0]; i++) check_png(pngs[i]);
+
+  check_arms();
 
   /* refusals: another folds manifest, other data */
   char other[800];

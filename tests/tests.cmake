@@ -40,3 +40,6 @@ foreach(t cmd_evaluate cmd_phantom)
   set_tests_properties(test_${t}_synthetic PROPERTIES TIMEOUT 600
     ENVIRONMENT "OMP_NUM_THREADS=2;CORDSEG_DATA=${CMAKE_CURRENT_BINARY_DIR}/no-shared-data")
 endforeach()
+# report's arms never mix settings (lr_max in the arm name); export refuses runs of other data or config unless --force
+add_test(NAME test_cmd_arms COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/tests/test_cmd_arms.sh $<TARGET_FILE:cordseg>)
+set_tests_properties(test_cmd_arms PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 300 ENVIRONMENT "OMP_NUM_THREADS=2")

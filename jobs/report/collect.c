@@ -16,8 +16,8 @@
 #include "io/rundir.h"
 #include "jobs/evaluate.h"
 
-const char *const REPORT_STATUS_NAMES[] = {"ok", "unreadable run.json", "failed (no DONE)", "missing eval",
-                                           "unreadable eval"};
+const char *const REPORT_STATUS_NAMES[] = {"ok",           "unreadable run.json", "failed (no DONE)", "missing eval",
+                                           "unreadable eval", "duplicate",         "never learned"};
 
 /* ---------------------------------------------------------------- files -- */
 
@@ -88,8 +88,6 @@ static void load_run(ReportRun *u) {
     snprintf(u->note, sizeof u->note, "%s", err);
     return;
   }
-  snprintf(u->id, sizeof u->id, "%s_fold%d_seed%lld", u->ri.arm, u->ri.fold, (long long)u->ri.seed);
-  report_file_safe(u->id);
   if (rundir_exists(dir, "config.ini")) { /* written by train: fatal with file:line:key when broken */
     TrainConfig cfg;
     config_defaults(&cfg);
@@ -145,24 +143,13 @@ static void check_consistency(const Report *r) {
   }
 }
 
-static void unique_ids(Report *r) {
-  for (int32_t i = 0; i < r->nruns; i++)
-    for (int32_t j = 0, k = 2; j < i; j++)
-      if (r->runs[i].id[0] && !strcmp(r->runs[i].id, r->runs[j].id)) {
-        char t[300];
-        snprintf(t, sizeof t, "%.280s_%d", r->runs[i].id, k++);
-        snprintf(r->runs[i].id, sizeof r->runs[i].id, "%s", t);
-        j = -1;
-      }
-}
-
 static int cmp_str_ptr(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
 
 void report_build_arms(Report *r) {
   const char **names = mallocCheck(sizeof(char *) * (size_t)(r->nruns + 1));
   int32_t n = 0;
   for (int32_t i = 0; i < r->nruns; i++)
-    if (r->runs[i].status == RUN_OK) names[n++] = r->runs[i].ri.arm;
+    if (report_run_pooled(&r->runs[i])) names[n++] = r->runs[i].arm;
   qsort(names, (size_t)n, sizeof(char *), cmp_str_ptr);
   r->arms = callocCheck((size_t)n + 1, sizeof(Arm));
   for (int32_t i = 0; i < n; i++)
@@ -172,12 +159,12 @@ void report_build_arms(Report *r) {
   for (int32_t a = 0; a < r->narms; a++) {
     Arm *A = &r->arms[a];
     for (int32_t i = 0; i < r->nruns; i++)
-      if (r->runs[i].status == RUN_OK && !strcmp(r->runs[i].ri.arm, A->name)) A->n += r->runs[i].n, A->runs_ok++;
+      if (report_run_pooled(&r->runs[i]) && !strcmp(r->runs[i].arm, A->name)) A->n += r->runs[i].n, A->runs_ok++;
     A->s = mallocCheck(sizeof(EvalSlice) * (size_t)(A->n + 1));
     A->run_of = mallocCheck(sizeof(int32_t) * (size_t)(A->n + 1));
     int64_t o = 0;
     for (int32_t i = 0; i < r->nruns; i++)
-      if (r->runs[i].status == RUN_OK && !strcmp(r->runs[i].ri.arm, A->name))
+      if (report_run_pooled(&r->runs[i]) && !strcmp(r->runs[i].arm, A->name))
         for (int64_t q = 0; q < r->runs[i].n; q++) A->run_of[o] = i, A->s[o++] = r->runs[i].s[q];
     evaluate_summarize(A->s, A->n, A->sum);
     evaluate_fa_corr(A->s, A->n, A->corr);
@@ -198,7 +185,7 @@ void report_collect(Report *r) {
            "no run directory (one holding run.json) under the given study directories");
   for (int32_t i = 0; i < r->nruns; i++) load_run(&r->runs[i]);
   check_consistency(r);
-  unique_ids(r);
+  report_name_arms(r);
 }
 
 char *report_grid_missing(Report *r, int *count) {
@@ -226,7 +213,7 @@ char *report_grid_missing(Report *r, int *count) {
     if (ui->status == RUN_UNREADABLE) continue;
     int dup_arm = 0;
     for (int32_t j = 0; j < i; j++)
-      dup_arm |= r->runs[j].status != RUN_UNREADABLE && !strcmp(r->runs[j].ri.arm, ui->ri.arm);
+      dup_arm |= r->runs[j].status != RUN_UNREADABLE && !strcmp(r->runs[j].arm, ui->arm);
     if (dup_arm) continue;
     for (int32_t s = 0; s < r->nruns; s++) {
       const ReportRun *us = &r->runs[s];
@@ -239,14 +226,14 @@ char *report_grid_missing(Report *r, int *count) {
         int have = 0;
         for (int32_t j = 0; j < r->nruns && !have; j++) {
           const ReportRun *u = &r->runs[j];
-          have = u->status != RUN_UNREADABLE && !strcmp(u->ri.arm, ui->ri.arm) && u->ri.seed == us->ri.seed &&
+          have = u->status != RUN_UNREADABLE && !strcmp(u->arm, ui->arm) && u->ri.seed == us->ri.seed &&
                  u->ri.fold == fo;
         }
         if (!have) {
-          fprintf(f, "<li class=warn>arm %s, fold %d, seed %lld: no run directory found</li>\n", ui->ri.arm, fo,
+          fprintf(f, "<li class=warn>arm %s, fold %d, seed %lld: no run directory found</li>\n", ui->arm, fo,
                   (long long)us->ri.seed);
           if (!r->o->quiet)
-            fprintf(stderr, "report: missing: arm %s, fold %d, seed %lld\n", ui->ri.arm, fo, (long long)us->ri.seed);
+            fprintf(stderr, "report: missing: arm %s, fold %d, seed %lld\n", ui->arm, fo, (long long)us->ri.seed);
           (*count)++;
         }
       }

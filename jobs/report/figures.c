@@ -54,7 +54,7 @@ static void fig_fa_corr(Report *r, const Arm *A, const char *file) {
   plot_init(&p, 560, 520);
   const char *lab[LABEL_MAX];
   for (int i = 0; i < LABEL_MAX; i++) lab[i] = LABEL_KEYS[i + 1];
-  char title[400];
+  char title[700];
   snprintf(title, sizeof title, "%s: Pearson r of mean FA", A->name);
   plot_text(&p, 280, 24, 14, 0.5, 0, "%s", title);
   plot_text(&p, 300, 58, 11, 0.5, 0, "reference (manual) ROI");
@@ -68,7 +68,7 @@ static void fig_bland_altman(Report *r, const Arm *A, const char *file) {
   Plot p;
   const int32_t W = 1200, H = 560;
   plot_init(&p, W, H);
-  char title[400];
+  char title[700];
   snprintf(title, sizeof title, "%s: Bland-Altman of mean FA per slice (predicted - reference)", A->name);
   plot_text(&p, W / 2.0, 22, 14, 0.5, 0, "%s", title);
   double *x = mallocCheck(sizeof(double) * (size_t)(A->n + 1)), *y = mallocCheck(sizeof(double) * (size_t)(A->n + 1));
@@ -101,7 +101,7 @@ static void fig_bland_altman(Report *r, const Arm *A, const char *file) {
 }
 
 static void fig_curves(Report *r, const ReportRun *u) {
-  char p[4400], err[4600], file[400], title[4800];
+  char p[4400], err[4600], file[800], title[4800];
   rundir_path(p, sizeof p, u->ri.dir, "log.csv");
   TrainLog L;
   if (evalio_log_read(p, &L, err, sizeof err)) {
@@ -243,14 +243,14 @@ void report_figures(Report *r) {
   free(all);
   for (int32_t i = 0; i < r->ncmp; i++) {
     const Compare *C = &r->cmp[i];
-    char file[700];
+    char file[1200];
     snprintf(file, sizeof file, "fig_compare_%s_vs_%s.png", r->arms[C->a].name, r->arms[C->b].name);
     report_file_safe(file + 12); /* keeps '.', '-' */
     int32_t two[2] = {C->a, C->b};
     fig_dice_bars(r, two, 2, C, file, C->label);
   }
   for (int32_t a = 0; a < r->narms; a++) {
-    char safe[300], file[400];
+    char safe[600], file[700];
     snprintf(safe, sizeof safe, "%s", r->arms[a].name);
     report_file_safe(safe);
     snprintf(file, sizeof file, "fig_fa_corr_%s.png", safe);

@@ -59,13 +59,16 @@ void report_html_runs(Report *r, const char *missing) {
   if (first)
     fprintf(h, ". Folds manifest <code>%s</code>, data checksum <code>%s</code>.", first->ri.folds_hash,
             first->ri.data_checksum);
+  if (r->legacy)
+    fprintf(h, "</p>\n<p class=warn>%d run.json file(s) predate arm hashes: runs are grouped by backbone-loss-input "
+               "alone, so runs of other settings may be pooled into one arm.", r->legacy);
   fprintf(h, "</p>\n<h2>Runs</h2>\n<table><tr><th>run</th><th>arm</th><th>fold</th><th>seed</th><th>commit</th>"
              "<th>test slices</th><th>status</th></tr>\n");
   for (int32_t i = 0; i < r->nruns; i++) {
     const ReportRun *u = &r->runs[i];
     fprintf(h,
             "<tr><td>%s</td><td>%s</td><td>%d</td><td>%lld</td><td>%s</td><td>%lld</td><td class=%s>%s%s%s</td></tr>\n",
-            u->ri.dir, u->ri.arm, u->ri.fold, (long long)u->ri.seed, u->ri.git, (long long)u->n,
+            u->ri.dir, u->arm[0] ? u->arm : u->ri.arm, u->ri.fold, (long long)u->ri.seed, u->ri.git, (long long)u->n,
             u->status ? "warn" : "ok", REPORT_STATUS_NAMES[u->status], u->status ? ": " : "", u->note);
   }
   fprintf(h, "</table>\n%s", missing);

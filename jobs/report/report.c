@@ -21,7 +21,7 @@ int report_run(const ReportOptions *o) {
   report_collect(r);
   textio_mkdir_p(o->out, "choose a writable -o directory");
 
-  int problems = 0;
+  int problems = 0, pooled = 0;
   TextBuf runs;
   FILE *rc = textbuf_open(&runs);
   fprintf(rc, "run_dir,id,arm,fold,seed,git,status,test_slices,note\n");
@@ -30,8 +30,9 @@ int report_run(const ReportOptions *o) {
     char note[9000];
     snprintf(note, sizeof note, "%s", u->note);
     for (char *c = note; *c; c++) *c = *c == ',' ? ';' : *c;
-    fprintf(rc, "%s,%s,%s,%d,%lld,%s,%s,%lld,%s\n", u->ri.dir, u->id, u->ri.arm, u->ri.fold, (long long)u->ri.seed,
+    fprintf(rc, "%s,%s,%s,%d,%lld,%s,%s,%lld,%s\n", u->ri.dir, u->id, u->arm[0] ? u->arm : u->ri.arm, u->ri.fold, (long long)u->ri.seed,
             u->ri.git, REPORT_STATUS_NAMES[u->status], (long long)u->n, note);
+    pooled += report_run_pooled(u);
     if (u->status) {
       problems++;
       if (!o->quiet) fprintf(stderr, "report: %s: %s: %s\n", u->ri.dir, REPORT_STATUS_NAMES[u->status], u->note);
@@ -47,7 +48,7 @@ int report_run(const ReportOptions *o) {
   free(missing);
   if (!o->quiet)
     printf("report: %d runs found, %d aggregated into %d arms, %d listed as problems, %d grid cells missing\n",
-           r->nruns, r->nruns - problems, r->narms, problems, nmissing);
+           r->nruns, pooled, r->narms, problems, nmissing);
 
   fprintf(r->html, "<h2>Tables</h2>\n");
   report_tables(r);

@@ -2,8 +2,10 @@
  * -> the paper's tables and figures, regenerated from RUN/eval/ files.
  * Finds run directories (those holding run.json) under the study directories
  * recursively; refuses runs whose folds manifest hash or data checksum differ
- * (fatal, naming both runs); lists unreadable runs, unfinished runs (no
- * DONE), runs without or with unreadable/stale eval results, and missing
+ * (fatal, naming both runs); pools runs into arms by run.json's arm_hash
+ * (jobs/report/arms.c names them); lists unreadable runs, unfinished runs (no
+ * DONE), runs without or with unreadable/stale eval results, duplicates of
+ * one (arm, fold, seed), runs that never learned, and missing
  * (arm, fold, seed) cells of the grid, and aggregates everything else.
  * Writes into OUT:
  *   runs.csv                     every run found and its status
@@ -13,7 +15,7 @@
  *                                L/R swap %), mean +- SD over the test
  *                                slices of all runs of an arm
  *   stats.csv                    paired subject-level comparisons of arms
- *                                that differ in one '-'-separated name token
+ *                                that differ in one name token ('-' or ' ')
  *                                (e.g. vgg16-hdl-b0 vs resnet50-hdl-b0):
  *                                Wilcoxon signed-rank per ROI, Holm across the
  *                                8 ROIs, bootstrap 95 % CI of the mean

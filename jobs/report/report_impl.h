@@ -2,6 +2,7 @@
  * jobs/report/report.h): the runs found, the arms they pool into, the
  * comparisons, and one function per output.
  *   collect.c  run directories, their config/eval files, arms, missing cells
+ *   arms.c     each run's arm (by arm hash), duplicates, runs that never learned
  *   tables.c   Tables 1-3 as Markdown, LaTeX, CSV and HTML
  *   stats.c    paired subject-level comparisons of arms (stats.csv)
  *   figures.c  the charts, training curves and QC overlays
@@ -22,12 +23,16 @@
 #include "io/textio.h"
 #include "jobs/report/report.h"
 
-enum { RUN_OK = 0, RUN_UNREADABLE, RUN_NOT_DONE, RUN_NO_EVAL, RUN_BAD_EVAL };
+/* RUN_OK and RUN_NOT_LEARNED are pooled into their arm (report_run_pooled), the rest listed only */
+enum { RUN_OK = 0, RUN_UNREADABLE, RUN_NOT_DONE, RUN_NO_EVAL, RUN_BAD_EVAL, RUN_DUPLICATE, RUN_NOT_LEARNED };
+/* a run whose best validation Dice in log.csv is under this never learned */
+#define REPORT_LEARN_FLOOR 0.05
 extern const char *const REPORT_STATUS_NAMES[];
 
 typedef struct {
   RunInfo ri;
-  char id[300];     /* file-safe unique name: <arm>_fold<F>_seed<S> */
+  char arm[512];    /* its arm's name (arms.c): backbone-loss-input [key=value]... */
+  char id[700];     /* file-safe unique name: <arm>_fold<F>_seed<S>[_dupK] */
   int status;
   char note[9000];
   EvalSlice *s;
@@ -36,7 +41,7 @@ typedef struct {
 } ReportRun;
 
 typedef struct {
-  char name[256];
+  char name[512];   /* = the ReportRun arm of its runs */
   int64_t n;        /* pooled test slices */
   EvalSlice *s;     /* pooled over the arm's OK runs */
   int32_t *run_of;  /* [n] index into runs */
@@ -62,6 +67,7 @@ typedef struct {
   int32_t narms;
   Compare *cmp;
   int32_t ncmp;
+  int32_t legacy;   /* runs whose run.json has no arm_hash: arms by name only */
   FILE *html;       /* index.html, collected in html_text */
   TextBuf html_text;
 } Report;
@@ -73,6 +79,9 @@ void report_text_commit(TextBuf *t, const Report *r, const char *name);
 void report_file_safe(char *s); /* letters, digits, '-' and '.'; the rest '_' */
 void report_collect(Report *r);
 void report_build_arms(Report *r);
+/* arms.c */
+void report_name_arms(Report *r); /* after report_collect: arm names, ids, duplicates, never learned */
+int report_run_pooled(const ReportRun *u);
 /* the missing (arm, fold, seed) cells as HTML; *count of them */
 char *report_grid_missing(Report *r, int *count);
 /* tables.c */

@@ -11,14 +11,15 @@
 
 /* ---------------------------------------------------------- statistics -- */
 
-/* arms whose names have the same number of '-' tokens and differ in exactly
- * one; lab gets "tokA vs tokB (shared tokens)". 0 when not such a pair. */
+/* arms whose names have the same number of tokens (split at '-' and ' ':
+ * "vgg16-hdl-b0 lr_max=0.001" is 4) and differ in exactly one; lab gets
+ * "tokA vs tokB (shared tokens)". 0 when not such a pair. */
 static int arm_pair(const char *a, const char *b, char *lab, size_t n) {
-  char ta[256], tb[256], *sa[16], *sb[16], *save;
+  char ta[512], tb[512], *sa[16], *sb[16], *save;
   snprintf(ta, sizeof ta, "%s", a), snprintf(tb, sizeof tb, "%s", b);
   int na = 0, nb = 0;
-  for (char *t = strtok_r(ta, "-", &save); t && na < 16; t = strtok_r(NULL, "-", &save)) sa[na++] = t;
-  for (char *t = strtok_r(tb, "-", &save); t && nb < 16; t = strtok_r(NULL, "-", &save)) sb[nb++] = t;
+  for (char *t = strtok_r(ta, "- ", &save); t && na < 16; t = strtok_r(NULL, "- ", &save)) sa[na++] = t;
+  for (char *t = strtok_r(tb, "- ", &save); t && nb < 16; t = strtok_r(NULL, "- ", &save)) sb[nb++] = t;
   if (na != nb) return 0;
   int diff = -1;
   for (int i = 0; i < na; i++)

@@ -86,7 +86,14 @@ void report_tables(Report *r) {
     for (int32_t a = 0; a < r->narms; a++) {
       const Arm *A = &r->arms[a];
       fprintf(fm, "\n**%s** (%d runs, %lld test slices)\n\n| ROI |", A->name, A->runs_ok, (long long)A->n);
-      fprintf(ft, "\n\\begin{table}[ht]\\centering\\caption{%s: %s}\n\\begin{tabular}{l", T->file, A->name);
+      char arm_tex[1100]; /* the arm name with LaTeX's '_' escaped ("lr_max=0.001") */
+      size_t o = 0;
+      for (const char *q = A->name; *q && o + 3 < sizeof arm_tex; q++) {
+        if (*q == '_') arm_tex[o++] = '\\';
+        arm_tex[o++] = *q;
+      }
+      arm_tex[o] = 0;
+      fprintf(ft, "\n\\begin{table}[ht]\\centering\\caption{%s: %s}\n\\begin{tabular}{l", T->file, arm_tex);
       fprintf(h, "<table><caption>%s (%d runs, %lld test slices)</caption><tr><th>ROI</th>", A->name, A->runs_ok,
               (long long)A->n);
       for (int c = 0; c < T->ncols; c++) fprintf(fm, " %s |", T->cols[c].name), fputc('r', ft);
