@@ -26,13 +26,17 @@ static void usage(FILE *f) {
 int cmd_info(int argc, char **argv) {
   int verify = 1;
   const CliOption opts[] = {
-      CLI_FLAG_OFF("no-verify", 0, &verify, .help = "skip recomputing the content checksum (a store)"), CLI_END};
+      CLI_FLAG_OFF("no-verify", 0, &verify, .help = "skip recomputing the content checksum (a store, a model's members)"), CLI_END};
   int pos = cli_parse("info", argc, argv, opts, usage);
   if (pos != argc - 1) cli_usage_error("info", "expected exactly one FILE argument");
   if (model_is_model_file(argv[pos])) { /* a `cordseg export` model file */
     ModelFile mf;
     model_open(&mf, argv[pos]);
     model_describe(&mf, stdout);
+    if (verify) { /* weights: count, content checksum, finite and sane (io/model.h) */
+      model_verify(&mf);
+      printf("verified    every member's weights and thresholds match their checksum\n");
+    }
     model_close(&mf);
     return 0;
   }

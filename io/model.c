@@ -12,6 +12,7 @@
 #include "core/common.h"
 #include "io/atomic.h"
 #include "io/ckpt.h"
+#include "io/hash.h"
 #include "io/evalio.h"
 #include "io/h5store.h"
 #include "io/h5util.h"
@@ -51,6 +52,32 @@ static void read_exact(hid_t g, const char *path, const char *grp, const char *n
   if (n && H5Dread(ds, mt, H5S_ALL, H5S_ALL, H5P_DEFAULT, v) < 0)
     cs_fatal(HINT_R, "model '%s': cannot read %s/%s", path, grp, name);
   H5Sclose(sp), H5Dclose(ds);
+}
+
+/* a member's content checksum: its params and buffers (ckpt_tensor_hash, as checkpoints have) and its thresholds */
+static void member_checksum(const float *params, size_t np, const float *buffers, size_t nb, const double *thr,
+                            char out[40]) {
+  const ModelState ms = {.params = (float *)params, .np = np, .buffers = (float *)buffers, .nb = nb};
+  uint64_t h = ckpt_tensor_hash(&ms, 0);
+  h = hash_fnv1a(h, thr, sizeof(double) * LABEL_COUNT);
+  snprintf(out, 40, "fnv1a64x4:%016llx", (unsigned long long)h);
+}
+
+/* the stored checksum of group g against the content read; a file without one (exported before 2026-12-07) is
+ * accepted with a note */
+static void member_check_sum(hid_t g, const char *path, const char *gname, const float *params, size_t np,
+                             const float *buffers, size_t nb, const double *thr) {
+  char want[64], got[40];
+  if (!h5_attr_read_string(g, "tensor_checksum", want, sizeof want)) {
+    fprintf(stderr, "cordseg: note: model '%s' /%s has no content checksum (exported before 2026-12-07); export it "
+                    "again to protect it\n", path, gname);
+    return;
+  }
+  member_checksum(params, np, buffers, nb, thr, got);
+  if (strcmp(want, got))
+    cs_fatal("the model file was changed or damaged after export; export it again from the run directories",
+             "model '%s': /%s content checksum %s does not match the recorded %s (weights or thresholds altered)", path,
+             gname, got, want);
 }
 
 /* the training pixel spacing: median over the store's slices */
@@ -203,6 +230,9 @@ static void export_write_member(hid_t f, const char *tmp, int32_t i, ExportRun *
   write_f32(g, tmp, "params", ms.params, ms.np);
   write_f32(g, tmp, "buffers", ms.buffers, ms.nb);
   write_f64(g, tmp, "thresholds", r->thr, LABEL_COUNT);
+  char sum[40];
+  member_checksum(ms.params, ms.np, ms.buffers, ms.nb, r->thr, sum);
+  h5_attr_write_string(g, tmp, "tensor_checksum", sum);
   char *text = config_format(&r->cfg);
   h5_attr_write_string(g, tmp, "config", text);
   free(text);
@@ -254,6 +284,10 @@ void model_export(const char *out, const char *const *runs, int32_t n, const cha
   for (int32_t i = 0; i < n; i++) export_write_member(f, tmp, i, &r[i]);
   free(r);
   H5_CHECK(H5Fclose(f), tmp, "close", HINT_W);
+  ModelFile back; /* read back as segment and info will, before it takes the name (a failure removes the temp) */
+  model_open(&back, tmp);
+  model_verify(&back);
+  model_close(&back);
   atomic_commit(tmp, out);
 }
 
@@ -362,6 +396,7 @@ void model_load_member(const ModelFile *mf, int32_t i, Unet *net) {
   model_state_init(&ms, net, 0);
   read_exact(g, mf->path, gname, "params", H5T_NATIVE_FLOAT, ms.params, ms.np);
   read_exact(g, mf->path, gname, "buffers", H5T_NATIVE_FLOAT, ms.buffers, ms.nb);
+  member_check_sum(g, mf->path, gname, ms.params, ms.np, ms.buffers, ms.nb, mf->m[i].thr);
   H5Gclose(g);
   char where[64];
   snprintf(where, sizeof where, "%s/params", gname);
@@ -370,6 +405,47 @@ void model_load_member(const ModelFile *mf, int32_t i, Unet *net) {
   ckpt_check_values(mf->path, where, ms.buffers, ms.nb, -CKPT_MAX_BUFFER, CKPT_MAX_BUFFER);
   unet_state_upload(net, &ms);
   model_state_free(&ms);
+}
+
+/* one float dataset of a member, sized by the file (model_verify has no network to size it) */
+static float *read_all_f32(hid_t g, const char *path, const char *gname, const char *name, size_t *n) {
+  hid_t ds = H5Lexists(g, name, H5P_DEFAULT) > 0 ? H5Dopen2(g, name, H5P_DEFAULT) : -1;
+  if (ds < 0) cs_fatal(HINT_R, "model '%s': /%s/%s is missing", path, gname, name);
+  hid_t sp = H5Dget_space(ds);
+  const hssize_t k = H5Sget_simple_extent_npoints(sp);
+  CS_CHECK(k >= 0 && k <= ((hssize_t)1 << 31), HINT_R, "model '%s': /%s/%s has %lld values", path, gname, name,
+           (long long)k);
+  float *v = mallocCheck(sizeof(float) * (size_t)(k ? k : 1));
+  if (k && H5Dread(ds, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, v) < 0)
+    cs_fatal(HINT_R, "model '%s': cannot read /%s/%s", path, gname, name);
+  H5Sclose(sp), H5Dclose(ds);
+  *n = (size_t)k;
+  return v;
+}
+
+void model_verify(const ModelFile *mf) {
+  for (int32_t i = 0; i < mf->n; i++) {
+    char gname[32], where[64];
+    snprintf(gname, sizeof gname, "member_%02d", i);
+    hid_t g = H5Gopen2(mf->file, gname, H5P_DEFAULT);
+    if (g < 0) cs_fatal(HINT_R, "model '%s': group /%s is missing", mf->path, gname);
+    size_t np, nb;
+    float *p = read_all_f32(g, mf->path, gname, "params", &np), *b = read_all_f32(g, mf->path, gname, "buffers", &nb);
+    UnetConfig u;
+    config_unet(&mf->m[i].cfg, &u);
+    size_t want = 0;
+    double macs = 0;
+    unet_count(&u, mf->height, mf->width, &want, &macs);
+    CS_CHECK(np == want, HINT_R, "model '%s': /%s/params holds %zu values, its config (%s/%d) makes %zu", mf->path,
+             gname, np, unet_backbone_name(u.backbone), u.width_div, want);
+    member_check_sum(g, mf->path, gname, p, np, b, nb, mf->m[i].thr);
+    snprintf(where, sizeof where, "%s/params", gname);
+    ckpt_check_values(mf->path, where, p, np, -CKPT_MAX_WEIGHT, CKPT_MAX_WEIGHT);
+    snprintf(where, sizeof where, "%s/buffers", gname);
+    ckpt_check_values(mf->path, where, b, nb, -CKPT_MAX_BUFFER, CKPT_MAX_BUFFER);
+    free(p), free(b);
+    H5Gclose(g);
+  }
 }
 
 void model_close(ModelFile *mf) {

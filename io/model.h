@@ -9,9 +9,10 @@
  *   /member_NN group per run: /params, /buffers float32; attributes config
  *     (canonical config text), config_hash, folds_hash, data_checksum, git,
  *     run, arm, fold, seed, ckpt, epoch, thresholds_origin
- *     ("eval/thresholds.txt", "default 0.5 (...)" or "none (softmax, argmax)");
+ *     ("eval/thresholds.txt", "default 0.5 (...)" or "none (softmax, argmax)"), tensor_checksum
+ *     (fnv1a64x4 of params, buffers and thresholds; files exported before 2026-12-07 have none);
  *     dataset /thresholds float64 [9] (the run's validation thresholds, 0.5 where none)
- * defines: ModelMember, ModelFile, model_export, model_open, model_load_member,
+ * defines: ModelMember, ModelFile, model_export, model_open, model_verify, model_load_member,
  *          model_close, model_describe */
 #ifndef CORDSEG_IO_MODEL_H
 #define CORDSEG_IO_MODEL_H
@@ -57,7 +58,12 @@ void model_export(const char *out, const char *const *runs, int32_t n, const cha
                   int force);
 /* fatal naming the file and the field on anything missing or inconsistent */
 void model_open(ModelFile *mf, const char *path);
-/* loads member i's weights into net (built from its config); fatal on a size mismatch */
+/* every member's weights read (sized by the file) and checked: the count its config implies, the content
+ * checksum recorded at export (params, buffers, thresholds), finite values in the sane range; fatal naming the
+ * file and member. `info` runs it; model_load_member checks the same per member */
+void model_verify(const ModelFile *mf);
+/* loads member i's weights into net (built from its config); fatal on a size mismatch or a checksum that does
+ * not match */
 void model_load_member(const ModelFile *mf, int32_t i, Unet *net);
 void model_close(ModelFile *mf);
 void model_describe(const ModelFile *mf, FILE *f);

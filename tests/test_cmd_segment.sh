@@ -136,6 +136,18 @@ $NT nan ${P}_b0.nii.gz "$T/nan.nii.gz"
 bad "a B0 with a NaN voxel" "nan.nii.gz.: voxel" "$BIN" segment -m "$T/m0.h5" --b0 "$T/nan.nii.gz" -o "$T/bad"
 head -c 3000 "$T/m0.h5" > "$T/corrupt.h5"
 bad "a truncated model file" "corrupt.h5" "$BIN" segment -m "$T/corrupt.h5" --b0 ${P}_b0.nii.gz -o "$T/bad"
+# 4 KiB of the weights overwritten with 0x3F (found with h5ls, hdf5-tools): the content checksum catches it
+check "info verifies an intact model's members" "grep -q '^verified ' <<<\"\$('$BIN' info '$T/m0.h5' 2>&1)\""
+addr=$(h5ls -va "$T/m0.h5/member_00/params" 2>/dev/null | awk '/Address:/ { print $2 }')
+if [ -n "$addr" ]; then
+  cp "$T/m0.h5" "$T/damaged.h5"
+  python3 -c 'import sys; f = open(sys.argv[1], "r+b"); f.seek(int(sys.argv[2]) + 8192); f.write(b"\x3f" * 4096)' "$T/damaged.h5" "$addr"
+  bad "a model with 4 KiB of its weights overwritten" "content checksum" "$BIN" segment -m "$T/damaged.h5" --b0 ${P}_b0.nii.gz -o "$T/bad"
+  "$BIN" info "$T/damaged.h5" > "$T/info_dam.out" 2>&1
+  check "info refuses the damaged model (exit 1, checksum named)" "[ $? = 1 ] && grep -q 'content checksum' '$T/info_dam.out'"
+else
+  echo "note: h5ls (hdf5-tools) not found: the damaged-weights checks are skipped"
+fi
 bad "a store given as the model" "schema" "$BIN" segment -m "$T/c.h5" --b0 ${P}_b0.nii.gz -o "$T/bad"
 $NT set ${P}_b0.nii.gz "$T/const.nii.gz" 7
 bad "a constant B0" "every voxel is 7" "$BIN" segment -m "$T/m0.h5" --b0 "$T/const.nii.gz" -o "$T/bad"
