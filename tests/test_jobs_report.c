@@ -188,6 +188,20 @@ static void check_arms(void) {
   T_CHECK(rows[0] == 8 && rows[1] == 8, "table1.csv: 8 ROI rows for each lr_max arm (%d, %d)", rows[0], rows[1]);
   free(t1), free(csv), free(html);
 
+  /* a log.csv of random bytes (issue 31: reported 'ok' before) and one without validation rows are problems */
+  snprintf(study, sizeof study, "%s/badlog", g_dir);
+  char junk[600];
+  for (size_t i = 0; i + 1 < sizeof junk; i++) junk[i] = (char)(33 + (i * 7919) % 90);
+  junk[sizeof junk - 1] = 0;
+  snprintf(run, sizeof run, "%s/a/fold0", study), make_arm_run(run, 0, 0, 1e-4, junk, 0);
+  snprintf(run, sizeof run, "%s/a/fold1", study),
+      make_arm_run(run, 0, 1, 1e-4, "epoch,global_step,train_loss,val_loss,lr,img_per_s,elapsed_s,eta_s\n1,3,0.9,0.9,1e-4,1,1,1\n",
+                   0);
+  report_study(study, "out-badlog", &csv, &html);
+  T_CHECK(csv && strstr(csv, "not a cordseg training log"), "a log.csv of random bytes is a listed problem");
+  T_CHECK(csv && strstr(csv, "has no val_dice_mean column"), "a log.csv without validation is a listed problem");
+  free(csv), free(html);
+
   /* older run.json files: the old grouping, said on the page */
   snprintf(study, sizeof study, "%s/legacy", g_dir);
   snprintf(run, sizeof run, "%s/a/fold0", study), make_arm_run(run, 0, 0, 1e-4, NULL, 1);

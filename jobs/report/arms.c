@@ -140,7 +140,14 @@ static void check_learned(ReportRun *u) {
   char p[4400];
   rundir_path(p, sizeof p, u->ri.dir, "log.csv");
   char *t = textio_read(p);
-  if (!t) return; /* nothing to measure */
+  if (!t || strncmp(t, "epoch,", 6)) { /* missing, or not a training log (its header starts with epoch) */
+    u->status = RUN_NOT_LEARNED;
+    snprintf(u->note, sizeof u->note,
+             "'%s' is %s: whether the run learned cannot be read (pooled all the same: check the run directory)", p,
+             t ? "not a cordseg training log (its first line is not the header)" : "missing");
+    free(t);
+    return;
+  }
   enum { MAXC = 64 };
   int ncol = 0, mean_col = -1, roi_col[MAXC], nroi = 0;
   char roi_name[MAXC][32];
@@ -174,6 +181,13 @@ static void check_learned(ReportRun *u) {
     if (row) row++;
   }
   free(t);
+  if (mean_col < 0 || !isfinite(best)) {
+    u->status = RUN_NOT_LEARNED;
+    snprintf(u->note, sizeof u->note,
+             "'%s' has no %s: whether the run learned cannot be read (pooled all the same: check the run directory)", p,
+             mean_col < 0 ? "val_dice_mean column" : "validation row with a val_dice_mean");
+    return;
+  }
   char zero[1024] = "";
   for (int k = 0; k < nroi; k++)
     if (roi_seen[k] && roi_max[k] <= 0) {

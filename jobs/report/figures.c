@@ -108,6 +108,11 @@ static void fig_curves(Report *r, const ReportRun *u) {
     fprintf(r->html, "<p class=warn>training curves of %s: %s</p>\n", u->id, err);
     return;
   }
+  if (L.n == 0) { /* a header and nothing else, or not a training log: nothing to draw, said */
+    fprintf(r->html, "<p class=warn>training curves of %s: '%s' holds no epoch rows</p>\n", u->id, p);
+    evalio_log_free(&L);
+    return;
+  }
   snprintf(file, sizeof file, "curves_%s.png", u->id);
   snprintf(title, sizeof title, "%s (%s)", u->id, u->ri.dir);
   Plot pl;
