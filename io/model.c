@@ -343,12 +343,17 @@ void model_open(ModelFile *mf, const char *path) {
   CS_CHECK(!strcmp(buf, "sigmoid") || !strcmp(buf, "argmax"), HINT_R, "model '%s': attribute mode = '%s'", path, buf);
   mf->sigmoid = !strcmp(buf, "sigmoid");
   const int64_t mh = need_i64(f, path, "", "height"), mw = need_i64(f, path, "", "width");
-  CS_CHECK(mh >= 1 && mh <= 4096 && mw >= 1 && mw <= 4096, HINT_R, "model '%s': attributes height x width = %lld x %lld",
+  /* a model grid is a training slice size: import and phantom make at most 1024 (segment's buffers grow with it:
+   * probabilities alone are slices x 9 x height x width floats) */
+  CS_CHECK(mh >= 16 && mh <= 1024 && mw >= 16 && mw <= 1024, HINT_R,
+           "model '%s': attributes height x width = %lld x %lld (a training slice size is 16..1024; at 4096 x 4096 the "
+           "probabilities of one slice alone take 604 MB)",
            path, (long long)mh, (long long)mw);
   mf->height = (int32_t)mh, mf->width = (int32_t)mw;
   if (!h5_attr_read_f64(f, "spacing_row", &mf->spacing[0]) || !h5_attr_read_f64(f, "spacing_col", &mf->spacing[1]) ||
-      !(mf->spacing[0] > 0) || !(mf->spacing[1] > 0))
-    cs_fatal(HINT_R, "model '%s': attributes spacing_row/spacing_col are missing or not positive", path);
+      !(mf->spacing[0] >= 0.05 && mf->spacing[0] <= 10) || !(mf->spacing[1] >= 0.05 && mf->spacing[1] <= 10))
+    cs_fatal(HINT_R, "model '%s': attributes spacing_row/spacing_col (%g, %g mm) are missing or outside 0.05..10 mm", path,
+             mf->spacing[0], mf->spacing[1]);
   need_str(f, path, "", "arm", mf->arm, sizeof mf->arm);
   h5_attr_read_string(f, "git", mf->git, sizeof mf->git);
   h5_attr_read_string(f, "created_by", mf->created_by, sizeof mf->created_by);
@@ -383,6 +388,14 @@ void model_open(ModelFile *mf, const char *path) {
     CS_CHECK(m->cfg.input == mf->input, HINT_R, "model '%s': /%s takes input %s, the file says %s", path, gname,
              input_kind_name(m->cfg.input), input_kind_name(mf->input));
     CS_CHECK(m->cfg.classes == LABEL_COUNT, HINT_R, "model '%s': /%s has %d classes", path, gname, m->cfg.classes);
+    const int hdl = m->cfg.loss == LOSS_KIND_HDL; /* HDL heads are sigmoid maps; hybrid and CE heads a softmax */
+    CS_CHECK(hdl == mf->sigmoid, HINT_R, "model '%s': attribute mode = %s, but /%s was trained with loss %s (%s)", path,
+             mf->sigmoid ? "sigmoid" : "argmax", gname, loss_kind_name(m->cfg.loss), hdl ? "sigmoid" : "argmax");
+    int64_t gh = 0, gw = 0;
+    if (h5_attr_read_i64(g, "height", &gh) && h5_attr_read_i64(g, "width", &gw))
+      CS_CHECK(gh == mf->height && gw == mf->width, HINT_R,
+               "model '%s': the file's grid is %d x %d, but /%s was trained at %lld x %lld", path, mf->height, mf->width,
+               gname, (long long)gh, (long long)gw);
     H5Gclose(g);
   }
 }
