@@ -8,7 +8,7 @@
 
 static void usage(FILE *f) {
   fprintf(f,
-          "usage: cordseg import -o STORE.h5 --subject ID --labels LABELS.nii.gz\n"
+          "usage: cordseg import -o STORE.h5 --subject NAME --labels LABELS.nii.gz [--replace]\n"
           "                      (--b0 B0.nii.gz --fa FA.nii.gz | --dwi DWI.nii.gz --bvals F --bvecs F [--nifti-out DIR])\n"
           "                      [--label-map roi|pam50] [--size 128] [--spacing MM] [--level L]\n\n"
           "Adds one subject's axial slices to STORE (created if missing, else appended to; the file\n"
@@ -16,6 +16,10 @@ static void usage(FILE *f) {
           "tensor (weighted least squares, the same code as `cordseg phantom`) from a 4-D series and\n"
           "FSL bvals/bvecs, stores B0/FA/MD/AD/RD, and can write them as NIfTI. All volumes must share\n"
           "the label volume's grid. Slices are centre-cropped / zero-padded to SIZE x SIZE.\n"
+          "  --subject NAME     the subject's name (sub-01; letters, digits, '-', '_', '.'), shown by info,\n"
+          "                     folds and evaluate; a plain integer is kept as the subject id itself. A name\n"
+          "                     the store already holds is refused (exit 1, nothing written) unless --replace\n"
+          "  --replace          replace that subject's slices (the store rebuilt without them, one atomic write)\n"
           "  --spacing MM       first resample each slice to MM x MM pixels (maps bilinear, labels nearest,\n"
           "                     around the field-of-view centre: the rule `segment` applies); slices already at\n"
           "                     MM are only cropped/padded; the store records each slice's spacing. Default:\n"
@@ -33,13 +37,15 @@ static int label_map_parse(const char *v) {
 
 int cmd_import(int argc, char **argv) {
   ImportSpec sp = {.size = 128, .subject = -1, .label_kind = IMPORT_LABELS_ROI};
+  const char *subject = NULL;
   char cmdline[4096];
   cli_command_line(argc, argv, cmdline, sizeof cmdline);
   sp.created_by = cmdline;
   int label_map = IMPORT_LABELS_ROI;
   const CliOption opts[] = {
       CLI_STRING("out", 'o', &sp.store, .arg = "STORE.h5", .help = "the store (created, else appended to)", .required = 1),
-      CLI_INT32("subject", 0, &sp.subject, 0, 1000000, .arg = "ID", .help = "subject id (integer)", .required = 1),
+      CLI_STRING("subject", 0, &subject, .arg = "NAME", .help = "subject name, e.g. sub-01 (above)", .required = 1),
+      CLI_FLAG_ON("replace", 0, &sp.replace, .help = "replace the slices of a subject the store already holds"),
       CLI_STRING("labels", 0, &sp.labels, .arg = "FILE", .help = "label volume", .required = 1),
       CLI_STRING("b0", 0, &sp.b0, .arg = "FILE", .help = "B0 map (maps mode, with --fa)"),
       CLI_STRING("fa", 0, &sp.fa, .arg = "FILE", .help = "FA map (maps mode, with --b0)"),
@@ -60,9 +66,11 @@ int cmd_import(int argc, char **argv) {
   if (sp.dwi && (sp.b0 || sp.fa)) cli_usage_error("import", "give either --b0/--fa or --dwi, not both");
   if (!sp.dwi && !(sp.b0 && sp.fa)) cli_usage_error("import", "give --b0 and --fa, or --dwi with --bvals and --bvecs");
   if (sp.dwi && !(sp.bvals && sp.bvecs)) cli_usage_error("import", "--dwi needs --bvals and --bvecs");
+  sp.name = subject;
   int32_t n = import_subject(&sp);
   char how[96] = "";
   if (sp.spacing > 0) snprintf(how, sizeof how, " at %.4g mm (resampled unless already there)", sp.spacing);
-  printf("import: subject %d: %d axial slices (%dx%d%s) -> %s\n", sp.subject, n, sp.size, sp.size, how, sp.store);
+  printf("import: subject %s: %d axial slices (%dx%d%s)%s -> %s\n", subject, n, sp.size, sp.size, how,
+         sp.replace ? " (replacing any it had)" : "", sp.store);
   return 0;
 }

@@ -131,6 +131,8 @@ static void test_slice(void *ctx, int32_t j, const float *probs) {
   const SliceMeta *m = &t->store->meta[i];
   EvalSlice *e = &t->out[j];
   e->index = i, e->subject = m->subject, e->slice = m->slice, e->level = m->level;
+  char nb[H5STORE_NAME_MAX];
+  snprintf(e->subject_name, sizeof e->subject_name, "%s", h5store_subject_name(t->store, m->subject, nb));
   metrics_slice(pred, t->ref, t->fa, t->store->h, t->store->w, m->spacing, LABEL_COUNT, LABEL_LR_SWAP, e->roi);
 }
 
