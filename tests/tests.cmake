@@ -28,3 +28,7 @@ add_test(NAME test_docs_paths COMMAND python3 ${CMAKE_CURRENT_SOURCE_DIR}/docs/c
 
 add_test(NAME test_shell_pipes COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/tests/test_shell_pipes.sh ${CMAKE_CURRENT_SOURCE_DIR})
 set_tests_properties(test_shell_pipes PROPERTIES TIMEOUT 60)
+# issue 28: a BIDS folder of 6 named subjects in with one `import --bids`, a repeated subject refused by name,
+# `folds --k` refusing an impossible split, `folds --from` an edited split, and a 1-epoch train on it
+add_test(NAME test_cmd_import COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/tests/test_cmd_import.sh $<TARGET_FILE:cordseg>)
+set_tests_properties(test_cmd_import PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 300 ENVIRONMENT "OMP_NUM_THREADS=2")
