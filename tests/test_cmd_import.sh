@@ -9,7 +9,8 @@
 #    name, the store unchanged; --replace replaces it
 #  - `folds --k` refuses a split it cannot make, saying how many subjects it
 #    needs; `folds --from` accepts an edited nnU-Net-style split, rejects an
-#    unknown name, and a 1-epoch tiny `train` runs on its folds
+#    unknown name, and a 1-epoch tiny `train` runs on its folds; `evaluate`'s
+#    slices.csv names the test subjects
 # Exit 77 (skip) without the PAM50 atlas.
 set -uo pipefail
 BIN=$(readlink -f "$1")
@@ -105,6 +106,9 @@ no_aug_epochs = 0
 EOC
 "$BIN" train --config "$T/cfg.ini" --fold 1 --run-dir "$T/run" > "$T/train.out" 2>&1
 check "a 1-epoch train runs on the --from folds" "[ $? = 0 ] && [ -s '$T/run/log.csv' ]"
+"$BIN" evaluate -q "$T/run" > "$T/eval.out" 2>&1
+check "evaluate's slices.csv names the test subjects (fold 1: sub-tor02, sub-mtl02)" \
+  "[ $? = 0 ] && grep -q ',sub-tor02,' '$T/run/eval/slices.csv' && grep -q ',sub-mtl02,' '$T/run/eval/slices.csv'"
 [ $fails = 0 ] || tail -5 "$T/train.out"
 echo "$((checks - fails)) passed, $fails failed"
 [ $fails = 0 ]
