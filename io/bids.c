@@ -35,16 +35,15 @@ typedef struct {
 
 static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
 
-/* the one file matching pattern into out; else problem[] says how many did */
-static int bids_glob_one(const char *pattern, char *out, char *problem, size_t pn, const char *what) {
+/* how many files match pattern; the one into out when exactly one does, else problem[] says how many */
+static size_t bids_glob(const char *pattern, char *out, char *problem, size_t pn, const char *what) {
   glob_t g;
   memset(&g, 0, sizeof g);
-  int rc = glob(pattern, 0, NULL, &g), ok = rc == 0 && g.gl_pathc == 1;
-  if (ok) snprintf(out, BIDS_PATH, "%s", g.gl_pathv[0]);
-  else if (problem)
-    snprintf(problem, pn, "%.200s: %zu files match '%.4000s' (want exactly one)", what, rc == 0 ? g.gl_pathc : 0, pattern);
+  const size_t n = glob(pattern, 0, NULL, &g) == 0 ? g.gl_pathc : 0;
+  if (n == 1) snprintf(out, BIDS_PATH, "%s", g.gl_pathv[0]);
+  else snprintf(problem, pn, "%.200s: %zu files match '%.4000s' (want exactly one)", what, n, pattern);
   globfree(&g);
-  return ok;
+  return n;
 }
 
 /* pattern with every {sub} replaced by name */
@@ -72,7 +71,10 @@ static void bids_find(const BidsSpec *sp, const char *lab_pattern, BidsSubject *
     return;
   }
   snprintf(pat, sizeof pat, "%s/%s/dwi/%s*_dwi.nii*", sp->dir, s->name, s->name);
-  if (bids_glob_one(pat, s->dwi, NULL, 0, "DWI")) {
+  const size_t ndwi = bids_glob(pat, s->dwi, s->problem, pn, "DWI series");
+  if (ndwi > 1) return; /* two series: which one is meant is not for import to guess */
+  s->problem[0] = 0;
+  if (ndwi == 1) {
     char stem[BIDS_PATH];
     snprintf(stem, sizeof stem, "%s", s->dwi);
     char *e = strstr(stem, ".nii");
@@ -85,14 +87,14 @@ static void bids_find(const BidsSpec *sp, const char *lab_pattern, BidsSubject *
   } else {
     s->dwi[0] = 0;
     snprintf(pat, sizeof pat, "%s/%s/dwi/%s*_desc-b0.nii*", sp->dir, s->name, s->name);
-    if (!bids_glob_one(pat, s->b0, s->problem, pn, "no DWI series (sub-X_dwi.nii.gz) and B0 map")) return;
+    if (bids_glob(pat, s->b0, s->problem, pn, "no DWI series (sub-X_dwi.nii.gz) and B0 map") != 1) return;
     snprintf(pat, sizeof pat, "%s/%s/dwi/%s*_FA.nii*", sp->dir, s->name, s->name);
-    if (!bids_glob_one(pat, s->fa, s->problem, pn, "FA map")) return;
+    if (bids_glob(pat, s->fa, s->problem, pn, "FA map") != 1) return;
   }
   char rel[BIDS_PATH];
   bids_subst(lab_pattern, s->name, rel, sizeof rel);
   snprintf(pat, sizeof pat, "%s/%s", sp->dir, rel);
-  bids_glob_one(pat, s->labels, s->problem, pn, "labels");
+  if (bids_glob(pat, s->labels, s->problem, pn, "labels") == 1) s->problem[0] = 0;
 }
 
 /* the subject folders DIR/sub-* (sorted) */
