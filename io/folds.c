@@ -214,8 +214,10 @@ static void folds_parse_ids(FoldsParse *ps, char *rest) {
   char *e = NULL;
   CS_CHECK(f->n > 0 && f->k > 0, FOLDS_HINT, "'%s' line %d: 'ids' before 'subjects'/'folds'", path, lineno);
   CS_CHECK(!ps->have_ids, FOLDS_HINT, "'%s' line %d: 'ids' is given twice", path, lineno);
-  CS_CHECK(f->k >= (f->from[0] ? 1 : 2) && f->k <= f->n, FOLDS_HINT,
-           "'%s': folds = %d for %d subjects (need %d <= folds <= subjects)", path, f->k, f->n, f->from[0] ? 1 : 2);
+  /* made folds test each subject once (k <= subjects); an edited split may repeat test sets */
+  CS_CHECK(f->k >= (f->from[0] ? 1 : 2) && (f->from[0] || f->k <= f->n), FOLDS_HINT,
+           "'%s': folds = %d for %d subjects (need %d <= folds%s)", path, f->k, f->n, f->from[0] ? 1 : 2,
+           f->from[0] ? "" : " <= subjects");
   f->ids = mallocCheck(sizeof(int32_t) * (size_t)f->n);
   f->roles = mallocCheck((size_t)(f->k + 1) * (size_t)f->n);
   ps->seen = callocCheck((size_t)f->k + 1, 1);

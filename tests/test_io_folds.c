@@ -139,6 +139,17 @@ static void val_and_from(void) {
           "--from: 1 fold, sub-e test, sub-d validation, the split = entry 0");
   folds_check_store(&b, path, &s);
   folds_free(&a), folds_free(&b);
+  /* more entries than subjects (repeated splits of one test set): read back */
+  fp = fopen(g_json, "w");
+  fputs("[", fp);
+  for (int e = 0; e < 7; e++) fprintf(fp, "%s{\"train\": [\"sub-a\", \"sub-b\"], \"val\": [\"sub-c\"]}", e ? "," : "");
+  fputs("]", fp);
+  fclose(fp);
+  folds_from_splits(&a, g_json, &s);
+  folds_write(&a, path);
+  folds_read(&b, path);
+  T_CHECK(b.k == 7 && b.n == 6, "--from: 7 folds of 6 subjects read back (k = %d)", b.k);
+  folds_free(&a), folds_free(&b);
   h5store_close(&s);
   T_CHECK(from_json("[{\"train\": [\"sub-a\"], \"val\": [\"sub-z\"]}]") == 1, "--from: unknown name refused");
   T_CHECK(from_json("[{\"train\": [\"sub-a\"], \"val\": [\"sub-a\"]}]") == 1, "--from: a subject in two sets refused");
