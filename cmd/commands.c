@@ -31,14 +31,18 @@ static const CliCommand COMMANDS[] = {
      "cordseg phantom --compare DWI --bvals F --bvecs F [--compare-subjects 8] [--compare-png FILE]",
      "build a labelled CSM-like DTI cohort from PAM50, or measure a real series against it", cmd_phantom},
     {"import",
-     "cordseg import -o STORE.h5 --subject ID --labels LABELS.nii.gz"
+     "cordseg import -o STORE.h5 --subject NAME --labels LABELS.nii.gz"
      " (--b0 B0.nii.gz --fa FA.nii.gz | --dwi DWI.nii.gz --bvals F --bvecs F [--nifti-out DIR])"
-     " [--label-map roi|pam50] [--size 128] [--spacing MM] [--level L]",
-     "add one subject from NIfTI (B0/FA maps, or raw DWI + bvals/bvecs) to a store", cmd_import},
+     " [--replace] [--label-map roi|pam50] [--size 128] [--spacing MM] [--level L]\n"
+     "cordseg import -o STORE.h5 --bids DIR [--labels-pattern P] [--skip-bad] [--label-map roi|pam50] [--size 128]"
+     " [--spacing MM]",
+     "add a named subject (sub-01) from NIfTI to a store, or every subject of a BIDS folder", cmd_import},
     {"info", "cordseg info [--no-verify] STORE.h5|MODEL.h5",
      "summarise an HDF5 slice store (subjects, class fractions, checksum) or a model file", cmd_info},
-    {"folds", "cordseg folds STORE.h5 -o FOLDS.txt [--k 5] [--seed 42]",
-     "write subject-grouped 81/9/10 split and k-fold manifests of a store", cmd_folds},
+    {"folds",
+     "cordseg folds STORE.h5 -o FOLDS.txt [--k 5] [--val N] [--seed 42]\n"
+     "cordseg folds STORE.h5 -o FOLDS.txt --from SPLITS.json",
+     "subject-grouped split and k-fold manifests of a store, or of an edited nnU-Net split", cmd_folds},
     {"train",
      "[mpirun -np N | srun] cordseg train [--config FILE] [--fold K] [--set key=value]... [--run-dir DIR] [--resume]\n"
      "cordseg train --help-keys",

@@ -43,7 +43,7 @@ int cmd_evaluate(int argc, char **argv) {
       CLI_STRING("store", 0, &o.test_store, .arg = "FILE",
                  .help = "test on another cohort: every slice of this store (same slice size); thresholds still "
                          "from the run's own validation; output default RUN_DIR/eval-<store name>, with cohort.txt"),
-      CLI_STRING("subjects", 0, &o.subjects, .arg = "LIST", .help = "with --store: only these subject ids (3,5,8)"),
+      CLI_STRING("subjects", 0, &o.subjects, .arg = "LIST", .help = "with --store: only these subjects (names sub-01,sub-05 or ids 3,5,8)"),
       CLI_END};
   int pos = cli_parse("evaluate", argc, argv, opts, usage);
   if (pos != argc - 1) cli_usage_error("evaluate", "expected exactly one RUN_DIR argument");

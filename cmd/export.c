@@ -9,9 +9,9 @@
 #include "cordseg_git.h" /* CORDSEG_GIT, generated at build time (cmake/git_version.cmake) */
 
 static void usage(FILE *f) {
+  cli_print_synopsis(f, "export");
   fprintf(f,
-          "usage: cordseg export -o MODEL.h5 [--force] RUN_DIR...\n\n"
-          "Writes one self-describing HDF5 model file (atomically) from one or several runs of one arm\n"
+          "\nWrites one self-describing HDF5 model file (atomically) from one or several runs of one arm\n"
           "(e.g. the 5 folds of vgg16-hdl-b0), for `cordseg segment`. It holds, per run, the network\n"
           "config, the weights of ckpt/best.h5 (else last.h5), the per-class thresholds of the run's own\n"
           "validation (eval/thresholds.txt; sigmoid models need `cordseg evaluate RUN_DIR` first) and\n"

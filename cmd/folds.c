@@ -1,5 +1,7 @@
 /* cmd/folds.c: `cordseg folds STORE -o FILE`: write the subject-grouped
- * 81/9/10 split and k cross-validation folds of a store (io/folds.h). */
+ * 81/9/10 split and k cross-validation folds of a store, or the folds of an
+ * edited split (--from SPLITS.json), as the hashed manifest `train` reads
+ * (io/folds.h, io/splits.c). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,24 +12,60 @@
 #include "cmd/cli.h"
 
 static void usage(FILE *f) {
+  cli_print_synopsis(f, "folds");
   fprintf(f,
-          "usage: cordseg folds STORE.h5 -o FOLDS.txt [--k 5] [--seed 42]\n\n"
-          "Subject-grouped data sets for STORE: the paper's single 81/9/10 %% train/validation/test\n"
-          "split and K cross-validation folds (fold F: test = subject group F, validation = 10%% of\n"
-          "the rest). No subject is in two sets of a split or fold. The file ends with a content\n"
-          "hash; training and evaluation record it.\n\n");
+          "\nSubject-grouped data sets for STORE: the paper's single 81/9/10 %% train/validation/test\n"
+          "split and K cross-validation folds (fold F: test = subject group F, validation = N of the\n"
+          "rest). No subject is in two sets of a split or fold. A split it cannot make (a fold without\n"
+          "a training, validation or test subject) is refused, saying how many subjects it needs.\n"
+          "  --val N     validation subjects per fold and in the split. Default: 10%% of the rest (9%%\n"
+          "              of all in the split), at least 2 where a training subject is left, else 1\n"
+          "  --from F    the folds of an edited split instead: nnU-Net's splits_final.json shape, a list\n"
+          "              of {\"train\": [names], \"val\": [names]} per fold, optionally \"test\": [names]\n"
+          "              (without it a fold's test set is every other subject; with it every subject is\n"
+          "              in one of the three). Names are the store's (cordseg info lists them). Checked\n"
+          "              against the store: an unknown name, a subject in two sets, an empty set -> error.\n"
+          "              The split (--fold -1) is the first entry. --k, --val, --seed do not apply\n"
+          "The file lists the subjects' names and ends with a content hash; training and evaluation\n"
+          "record it and refuse an edited file (edit the JSON and run --from again instead).\n\n");
+}
+
+/* one row of the summary: subjects and slices per role, the validation and test names of small cohorts */
+static void folds_print_row(const Folds *f, const H5Store *s, int set) {
+  const char roles[3] = {FOLD_TRAIN, FOLD_VAL, FOLD_TEST};
+  printf(set == FOLDS_SPLIT ? "  split  " : "  fold %-2d", set);
+  for (int r = 0; r < 3; r++) {
+    int32_t *idx, nsub = 0;
+    int32_t m = folds_indices(f, set, roles[r], s->meta, s->n, &idx);
+    for (int32_t i = 0; i < f->n; i++) nsub += f->roles[(size_t)(set + 1) * f->n + i] == roles[r];
+    printf("  %s %3d subjects %5d slices", r == 0 ? "train" : r == 1 ? "val" : "test", nsub, m);
+    free(idx);
+  }
+  for (int r = 1; r < 3 && f->n <= 40; r++) {
+    printf(r == 1 ? "  val:" : "  test:");
+    char nb[64];
+    for (int32_t i = 0; i < f->n; i++)
+      if (f->roles[(size_t)(set + 1) * f->n + i] == roles[r]) printf(" %s", folds_name(f, i, nb));
+  }
+  printf("\n");
 }
 
 int cmd_folds(int argc, char **argv) {
-  const char *out = NULL;
-  int32_t k = 5;
+  const char *out = NULL, *from = NULL;
+  int32_t k = 0, nval = FOLDS_VAL_AUTO;
   uint64_t seed = 42;
   const CliOption opts[] = {
       CLI_STRING("out", 'o', &out, .arg = "FOLDS.txt", .help = "output folds file", .required = 1),
       CLI_INT32("k", 'k', &k, 2, 1000, .arg = "K", .help = "cross-validation folds (default 5)"),
-      CLI_UINT64("seed", 0, &seed, 0, INT64_MAX, .help = "seed (default 42)"), CLI_END};
+      CLI_INT32("val", 0, &nval, 1, 1000000, .arg = "N",
+                .help = "validation subjects per fold and in the split (default: at least 2 where possible)"),
+      CLI_UINT64("seed", 0, &seed, 0, INT64_MAX, .help = "seed (default 42)"),
+      CLI_STRING("from", 0, &from, .arg = "SPLITS.json", .help = "the folds of an edited split (nnU-Net splits_final.json shape)"),
+      CLI_END};
   int pos = cli_parse("folds", argc, argv, opts, usage);
   if (pos != argc - 1) cli_usage_error("folds", "expected exactly one STORE argument");
+  if (from && (k || nval != FOLDS_VAL_AUTO))
+    cli_usage_error("folds", "--from takes the folds from the file: drop --k and --val");
   H5Store s;
   h5store_open(&s, argv[pos]);
   { /* every slice read and checked (labels, finite images) before a manifest is written for the store */
@@ -38,23 +76,27 @@ int cmd_folds(int argc, char **argv) {
                (unsigned long long)got, (unsigned long long)want);
   }
   Folds f;
-  folds_make(&f, s.meta, s.n, k, seed);
+  if (from) folds_from_splits(&f, from, &s);
+  else {
+    char why[320];
+    k = k ? k : 5;
+    int32_t need = folds_make_val(&f, s.meta, s.n, k, seed, nval, why, sizeof why);
+    if (need)
+      cs_fatal("use fewer folds (--k), fewer validation subjects (--val), or import more subjects",
+               "store '%s': %s; %d folds with %d validation subject%s each need at least %d subjects: nothing written",
+               argv[pos], why, k, nval > 0 ? nval : 1, nval > 1 ? "s" : "", need);
+    folds_set_names(&f, &s);
+  }
   snprintf(f.store, sizeof f.store, "%.1000s", s.path);
   h5store_attr_string(&s, "checksum", f.store_checksum, sizeof f.store_checksum);
   folds_write(&f, out);
   printf("folds: %d subjects, %d slices -> %s (%s)\n", f.n, s.n, out, f.hash);
-  const char roles[3] = {FOLD_TRAIN, FOLD_VAL, FOLD_TEST};
-  for (int set = FOLDS_SPLIT; set < f.k; set++) {
-    printf(set == FOLDS_SPLIT ? "  split  " : "  fold %d", set);
-    for (int r = 0; r < 3; r++) {
-      int32_t *idx, nsub = 0;
-      int32_t m = folds_indices(&f, set, roles[r], s.meta, s.n, &idx);
-      for (int32_t i = 0; i < f.n; i++) nsub += f.roles[(size_t)(set + 1) * f.n + i] == roles[r];
-      printf("  %s %3d subjects %5d slices", r == 0 ? "train" : r == 1 ? "val" : "test", nsub, m);
-      free(idx);
-    }
-    printf("\n");
-  }
+  if (from) printf("  from %s: %d folds as edited; the split (--fold -1) is entry 0\n", from, f.k);
+  else if (nval > 0) printf("  validation: %d subjects per fold and in the split (--val %d)\n", nval, nval);
+  else
+    printf("  validation: 10%% of the rest per fold, 9%% in the split, at least 2 where a training subject is left, "
+           "else 1 (the default; --val N to choose)\n");
+  for (int set = FOLDS_SPLIT; set < f.k; set++) folds_print_row(&f, &s, set);
   folds_free(&f);
   h5store_close(&s);
   return 0;

@@ -1,21 +1,32 @@
-/* cmd/import.c: `cordseg import`: one subject from NIfTI into a store
- * (the work is io/import.c). */
+/* cmd/import.c: `cordseg import`: one subject from NIfTI into a store, or
+ * every subject of a BIDS-style folder (the work is io/import.c, io/bids.c). */
 #include <stdio.h>
 #include <string.h>
 
+#include "io/bids.h"
 #include "io/import.h"
 #include "cmd/cli.h"
 
 static void usage(FILE *f) {
+  cli_print_synopsis(f, "import");
   fprintf(f,
-          "usage: cordseg import -o STORE.h5 --subject ID --labels LABELS.nii.gz\n"
-          "                      (--b0 B0.nii.gz --fa FA.nii.gz | --dwi DWI.nii.gz --bvals F --bvecs F [--nifti-out DIR])\n"
-          "                      [--label-map roi|pam50] [--size 128] [--spacing MM] [--level L]\n\n"
-          "Adds one subject's axial slices to STORE (created if missing, else appended to; the file\n"
+          "\nAdds one subject's axial slices to STORE (created if missing, else appended to; the file\n"
           "is replaced atomically). Maps mode takes B0 and FA maps; DWI mode fits the diffusion\n"
           "tensor (weighted least squares, the same code as `cordseg phantom`) from a 4-D series and\n"
           "FSL bvals/bvecs, stores B0/FA/MD/AD/RD, and can write them as NIfTI. All volumes must share\n"
           "the label volume's grid. Slices are centre-cropped / zero-padded to SIZE x SIZE.\n"
+          "  --subject NAME     the subject's name (sub-01; letters, digits, '-', '_', '.'), shown by info,\n"
+          "                     folds and evaluate; a plain integer is kept as the subject id itself. A name\n"
+          "                     the store already holds is refused (exit 1, nothing written) unless --replace\n"
+          "  --replace          replace that subject's slices (the store rebuilt without them, one atomic write)\n"
+          "  --bids DIR         every DIR/sub-X/ folder, named sub-X: from DIR/sub-X/dwi/ either the DWI series\n"
+          "                     sub-X[_...]_dwi.nii[.gz] with its .bval/.bvec (preferred), or the maps\n"
+          "                     sub-X[_...]_desc-b0.nii[.gz] and sub-X[_...]_FA.nii[.gz]; labels: --labels-pattern.\n"
+          "                     Progress per subject and a summary table; stops at the first broken subject\n"
+          "                     naming the file (nothing written), a subject already in STORE is refused\n"
+          "  --labels-pattern P the label file of each subject, relative to DIR, {sub} = its folder name\n"
+          "                     (default " BIDS_LABELS_DEFAULT ")\n"
+          "  --skip-bad         --bids: import the good subjects and list the broken ones (exit 1 if none is good)\n"
           "  --spacing MM       first resample each slice to MM x MM pixels (maps bilinear, labels nearest,\n"
           "                     around the field-of-view centre: the rule `segment` applies); slices already at\n"
           "                     MM are only cropped/padded; the store records each slice's spacing. Default:\n"
@@ -33,14 +44,21 @@ static int label_map_parse(const char *v) {
 
 int cmd_import(int argc, char **argv) {
   ImportSpec sp = {.size = 128, .subject = -1, .label_kind = IMPORT_LABELS_ROI};
+  const char *subject = NULL;
+  BidsSpec bs = {0};
   char cmdline[4096];
   cli_command_line(argc, argv, cmdline, sizeof cmdline);
   sp.created_by = cmdline;
   int label_map = IMPORT_LABELS_ROI;
   const CliOption opts[] = {
       CLI_STRING("out", 'o', &sp.store, .arg = "STORE.h5", .help = "the store (created, else appended to)", .required = 1),
-      CLI_INT32("subject", 0, &sp.subject, 0, 1000000, .arg = "ID", .help = "subject id (integer)", .required = 1),
-      CLI_STRING("labels", 0, &sp.labels, .arg = "FILE", .help = "label volume", .required = 1),
+      CLI_STRING("subject", 0, &subject, .arg = "NAME", .help = "subject name, e.g. sub-01 (above; not with --bids)"),
+      CLI_FLAG_ON("replace", 0, &sp.replace, .help = "replace the slices of a subject the store already holds"),
+      CLI_STRING("labels", 0, &sp.labels, .arg = "FILE", .help = "label volume (not with --bids)"),
+      CLI_STRING("bids", 0, &bs.dir, .arg = "DIR", .help = "import every subject of a BIDS-style folder (above)"),
+      CLI_STRING("labels-pattern", 0, &bs.labels_pattern, .arg = "P",
+                 .help = "--bids: each subject's label file, relative to DIR ({sub} = the subject)"),
+      CLI_FLAG_ON("skip-bad", 0, &bs.skip_bad, .help = "--bids: import the good subjects, list the broken ones"),
       CLI_STRING("b0", 0, &sp.b0, .arg = "FILE", .help = "B0 map (maps mode, with --fa)"),
       CLI_STRING("fa", 0, &sp.fa, .arg = "FILE", .help = "FA map (maps mode, with --b0)"),
       CLI_STRING("dwi", 0, &sp.dwi, .arg = "FILE", .help = "4-D DWI series (DWI mode, with --bvals, --bvecs)"),
@@ -57,12 +75,23 @@ int cmd_import(int argc, char **argv) {
   int pos = cli_parse("import", argc, argv, opts, usage);
   sp.label_kind = (ImportLabels)label_map;
   if (pos < argc) cli_usage_error("import", "unexpected argument '%s'", argv[pos]);
+  if (bs.dir) {
+    if (subject || sp.labels || sp.b0 || sp.fa || sp.dwi || sp.bvals || sp.bvecs || sp.nifti_out || sp.replace)
+      cli_usage_error("import", "--bids finds each subject's files: drop --subject, --labels, --b0, --fa, --dwi, "
+                                "--bvals, --bvecs, --nifti-out and --replace");
+    bs.base = sp;
+    return bids_import(&bs, stdout) > 0 ? 0 : 1;
+  }
+  if (bs.labels_pattern || bs.skip_bad) cli_usage_error("import", "--labels-pattern and --skip-bad go with --bids");
+  if (!subject || !sp.labels) cli_usage_error("import", "give --subject NAME and --labels FILE (or --bids DIR)");
   if (sp.dwi && (sp.b0 || sp.fa)) cli_usage_error("import", "give either --b0/--fa or --dwi, not both");
   if (!sp.dwi && !(sp.b0 && sp.fa)) cli_usage_error("import", "give --b0 and --fa, or --dwi with --bvals and --bvecs");
   if (sp.dwi && !(sp.bvals && sp.bvecs)) cli_usage_error("import", "--dwi needs --bvals and --bvecs");
+  sp.name = subject;
   int32_t n = import_subject(&sp);
   char how[96] = "";
   if (sp.spacing > 0) snprintf(how, sizeof how, " at %.4g mm (resampled unless already there)", sp.spacing);
-  printf("import: subject %d: %d axial slices (%dx%d%s) -> %s\n", sp.subject, n, sp.size, sp.size, how, sp.store);
+  printf("import: subject %s: %d axial slices (%dx%d%s)%s -> %s\n", subject, n, sp.size, sp.size, how,
+         sp.replace ? " (replacing any it had)" : "", sp.store);
   return 0;
 }

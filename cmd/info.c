@@ -13,14 +13,29 @@
 #include "cmd/cli.h"
 
 static void usage(FILE *f) {
+  cli_print_synopsis(f, "info");
   fprintf(f,
-          "usage: cordseg info [--no-verify] FILE.h5\n\n"
-          "Summarise a cordseg HDF5 slice store: subjects, slices, vertebral levels, per-class\n"
+          "\nSummarise a cordseg HDF5 slice store: subjects (names and slices each), slices, vertebral levels, per-class\n"
           "pixel fractions (all pixels, and within the cord = labels 1..8), b0/FA value ranges,\n"
           "and the content checksum (recomputed and compared unless --no-verify).\n"
           "Given a model file (`cordseg export`), describes it instead: arm, input, grid, members and\n"
           "their provenance and thresholds.\n"
           "Exit status: 0 ok, 1 checksum mismatch or unreadable file.\n\n");
+}
+
+/* "names" line: each subject's name (the id when it has none) and slice count, in store order */
+static void info_subjects(const H5Store *s) {
+  printf("names      ");
+  for (int32_t i = 0; i < s->n; i++) {
+    if (i > 0 && s->meta[i].subject == s->meta[i - 1].subject) continue;
+    int seen = 0, c = 0;
+    for (int32_t j = 0; j < i && !seen; j++) seen = s->meta[j].subject == s->meta[i].subject;
+    if (seen) continue;
+    for (int32_t j = i; j < s->n; j++) c += s->meta[j].subject == s->meta[i].subject;
+    char nb[H5STORE_NAME_MAX];
+    printf(" %s:%d", h5store_subject_name(s, s->meta[i].subject, nb), c);
+  }
+  printf("  (name:slices)\n");
 }
 
 int cmd_info(int argc, char **argv) {
@@ -46,7 +61,8 @@ int cmd_info(int argc, char **argv) {
   printf("file        %s\n", s.path);
   printf("created_by  %s\n", s.created_by);
   printf("slices      %d of %d x %d pixels%s\n", s.n, s.h, s.w, s.has_dti ? " (with md/ad/rd)" : "");
-  printf("subjects    %d\n", h5store_subject_count(&s));
+  printf("subjects    %d%s\n", h5store_subject_count(&s), s.n_names ? " (named)" : " (named by their ids)");
+  info_subjects(&s);
   if (s.n > 0) {
     double smin = 1e30, smax = 0;
     int lev[32] = {0};

@@ -9,9 +9,9 @@
 #include "cmd/cli.h"
 
 static void usage(FILE *f) {
+  cli_print_synopsis(f, "report");
   fprintf(f,
-          "usage: cordseg report [options] -o OUT STUDY_DIR...\n\n"
-          "Collect every run directory (one holding run.json) under the STUDY_DIRs, recursively, and\n"
+          "\nCollect every run directory (one holding run.json) under the STUDY_DIRs, recursively, and\n"
           "regenerate the paper's tables and figures from their RUN/eval/ results (cordseg evaluate).\n"
           "Runs with a different folds manifest or data checksum are refused (one study per report).\n"
           "Runs that did not finish (no DONE), lack eval results, or whose files cannot be read are\n"

@@ -25,8 +25,8 @@
 /* ---- slices.csv ---- */
 
 static const char *const CSV_COLS[] = {
-    "run", "arm", "fold", "seed", "config_hash", "folds_hash", "data_checksum", "git", "index", "subject", "slice",
-    "level", "roi", "roi_key", "ref_px", "pred_px", "ref_mm2", "pred_mm2", "tp", "fp", "fn", "dice", "iou", "recall",
+    "run", "arm", "fold", "seed", "config_hash", "folds_hash", "data_checksum", "git", "index", "subject", "subject_name",
+    "slice", "level", "roi", "roi_key", "ref_px", "pred_px", "ref_mm2", "pred_mm2", "tp", "fp", "fn", "dice", "iou", "recall",
     "precision", "hd95_mm", "outlier", "fa_pred", "fa_ref", "fa_err_pct", "lr_cross_px", "lr_swap"};
 enum { NCOLS = sizeof(CSV_COLS) / sizeof(CSV_COLS[0]) };
 
@@ -55,8 +55,11 @@ void evalio_slices_write(const char *path, const RunInfo *ri, const EvalSlice *s
       put_str(f, ri->name, 1), put_str(f, ri->arm, 0), fprintf(f, ",%s", prov);
       put_str(f, ri->config_hash, 0), put_str(f, ri->folds_hash, 0), put_str(f, ri->data_checksum, 0);
       put_str(f, ri->git, 0);
-      fprintf(f, ",%d,%d,%d,%d,%d,%s,%lld,%lld", s[i].index, s[i].subject, s[i].slice, s[i].level, c, LABEL_KEYS[c],
-              (long long)m->ref_px, (long long)m->pred_px);
+      fprintf(f, ",%d,%d", s[i].index, s[i].subject);
+      if (s[i].subject_name[0]) put_str(f, s[i].subject_name, 0);
+      else fprintf(f, ",%d", s[i].subject);
+      fprintf(f, ",%d,%d,%d,%s,%lld,%lld", s[i].slice, s[i].level, c, LABEL_KEYS[c], (long long)m->ref_px,
+              (long long)m->pred_px);
       put_num(f, m->ref_mm2), put_num(f, m->pred_mm2);
       fprintf(f, ",%lld,%lld,%lld", (long long)m->tp, (long long)m->fp, (long long)m->fn);
       put_num(f, m->dice), put_num(f, m->iou), put_num(f, m->recall), put_num(f, m->precision), put_num(f, m->hd95_mm);
@@ -94,7 +97,7 @@ int evalio_slices_read(const char *path, EvalSlice **out, int64_t *n_out, RunInf
     col[c] = -1;
     for (int j = 0; j < nh; j++)
       if (!strcmp(fl[j], CSV_COLS[c])) col[c] = j;
-    if (col[c] < 0) {
+    if (col[c] < 0 && strcmp(CSV_COLS[c], "subject_name")) { /* subject_name: not in files of older cordseg */
       fclose(f), free(line);
       return textio_fail(err, errn, "'%s': no column '%s' (written by another cordseg version?)", path, CSV_COLS[c]);
     }
@@ -112,7 +115,7 @@ int evalio_slices_read(const char *path, EvalSlice **out, int64_t *n_out, RunInf
                   nh);
     }
 #define F(name) fl[col[name]]
-    enum { RUN, ARM, FOLD, SEED, CH, FH, DC, GIT, INDEX, SUBJ, SLICE, LEVEL, ROI };
+    enum { RUN, ARM, FOLD, SEED, CH, FH, DC, GIT, INDEX, SUBJ, SNAME, SLICE, LEVEL, ROI };
     int32_t index = atoi(F(INDEX)), roi = atoi(F(ROI));
     if (roi < 1 || roi >= LABEL_COUNT) {
       free(s), free(line), fclose(f);
@@ -123,6 +126,7 @@ int evalio_slices_read(const char *path, EvalSlice **out, int64_t *n_out, RunInf
       CS_CHECK(s, NULL, "out of memory reading '%s'", path);
       memset(&s[n], 0, sizeof s[n]);
       s[n].index = index, s[n].subject = atoi(F(SUBJ)), s[n].slice = atoi(F(SLICE)), s[n].level = atoi(F(LEVEL));
+      snprintf(s[n].subject_name, sizeof s[n].subject_name, "%.63s", col[SNAME] >= 0 ? F(SNAME) : F(SUBJ));
       n++, last = index;
       if (n == 1 && ri) {
         memset(ri, 0, sizeof *ri);

@@ -7,7 +7,8 @@
  *                            provenance columns (run, arm, fold, seed,
  *                            config_hash, folds_hash, data_checksum, git),
  *                            slice identity (index in the store, subject,
- *                            slice, level), then every RoiMetrics field
+ *                            subject_name, slice, level; subject_name is
+ *                            optional on reading, for files of older cordseg), then every RoiMetrics field
  *                            (core/metrics.h); NaN written as "nan"
  *   RUN/eval/summary.json    provenance, thresholds, per-ROI aggregates
  *                            (core/metrics.h RoiSummary), the 8x8 Pearson
@@ -35,6 +36,7 @@
 typedef struct {
   int32_t index;           /* slice index in the store */
   int32_t subject, slice, level;
+  char subject_name[64];   /* the store's name of the subject (H5STORE_NAME_MAX); "" = the id as text */
   RoiMetrics roi[LABEL_COUNT]; /* [0] unused */
 } EvalSlice;
 

@@ -6,6 +6,7 @@
  *   seed <n>
  *   subjects <n> / folds <k>
  *   ids <id> <id> ...           (sorted)
+ *   names <name> <name> ...     (optional, ids order: the store's subject names)
  *   split <one role char per subject, in ids order>
  *   fold<f> <role chars>        (f = 0..k-1)
  *   hash fnv1a64:<hex>          (of every byte before this line) */
@@ -36,15 +37,56 @@ static void shuffle(int32_t *v, int32_t n, Rng *r) {
   }
 }
 
-void folds_make(Folds *f, const SliceMeta *meta, int32_t nslices, int32_t k, uint64_t seed) {
+int32_t folds_val_count(int32_t rest, int32_t nval, int32_t split_n) {
+  if (rest < 2) return rest < 1 ? 0 : 1; /* nothing left to train on: the caller refuses it */
+  if (nval > 0) return nval;
+  int32_t v = (int32_t)lround(split_n > 0 ? 0.09 * split_n : 0.10 * rest);
+  v = v < 1 ? 1 : v;
+  if (nval == FOLDS_VAL_AUTO && v < 2 && rest >= 3) v = 2;
+  return v;
+}
+
+/* split sizes of n subjects (the split: 10 % test; fold of the largest group: ceil(n / k) test) */
+static int32_t split_test(int32_t n) {
+  int32_t t = (int32_t)lround(0.10 * n);
+  return t < 1 ? 1 : t;
+}
+
+/* 0 when n subjects make k folds and the split with nval validation subjects each, leaving >= 1
+ * training subject; else why[] says what fails */
+static int folds_feasible(int32_t n, int32_t k, int32_t nval, char *why, size_t whyn) {
+  const char *vs = nval == FOLDS_VAL_LEGACY ? "10 % of the rest" : nval == FOLDS_VAL_AUTO ? "the default" : "--val";
+  if (n < k) return snprintf(why, whyn, "%d subjects cannot be the test sets of %d folds", n, k), 1;
+  const int32_t big = (n + k - 1) / k, rest = n - big, v = folds_val_count(rest, nval, 0);
+  if (rest - v < 1)
+    return snprintf(why, whyn, "a fold testing %d subjects leaves %d for validation (%d, %s) and training (%d)", big,
+                    rest, v, vs, rest - v),
+           1;
+  const int32_t st = split_test(n), sv = folds_val_count(n - st, nval, n);
+  if (n - st - sv < 1)
+    return snprintf(why, whyn, "the split testing %d subjects leaves %d for validation (%d, %s) and training (%d)", st,
+                    n - st, sv, vs, n - st - sv),
+           1;
+  return 0;
+}
+
+int32_t folds_make_val(Folds *f, const SliceMeta *meta, int32_t nslices, int32_t k, uint64_t seed, int32_t nval,
+                       char *why, size_t whyn) {
   memset(f, 0, sizeof *f);
   int32_t *all = mallocCheck(sizeof(int32_t) * (size_t)(nslices + 1)), n = 0;
   for (int32_t i = 0; i < nslices; i++) all[i] = meta[i].subject;
   qsort(all, (size_t)nslices, sizeof(int32_t), cmp_i32);
   for (int32_t i = 0; i < nslices; i++)
     if (i == 0 || all[i] != all[i - 1]) all[n++] = all[i];
-  CS_CHECK(n >= 3 && k >= 2 && k <= n, "need at least 3 subjects and 2 <= k <= subjects",
-           "cannot make %d folds of %d subjects", k, n);
+  char tmp[256], scratch[8];
+  if (k < 2 || folds_feasible(n, k, nval, tmp, sizeof tmp)) {
+    int32_t need = n + 1;
+    while (need < (1 << 24) && folds_feasible(need, k < 2 ? 2 : k, nval == FOLDS_VAL_AUTO ? 1 : nval, scratch, sizeof scratch))
+      need++;
+    snprintf(why, whyn, "cannot make %d folds of %d subjects: %s", k, n, k < 2 ? "k must be at least 2" : tmp);
+    free(all);
+    return need;
+  }
   f->n = n, f->k = k, f->seed = seed, f->ids = all;
   f->roles = mallocCheck((size_t)(k + 1) * (size_t)n);
   Rng r;
@@ -53,8 +95,7 @@ void folds_make(Folds *f, const SliceMeta *meta, int32_t nslices, int32_t k, uin
   rng_init(&r, hash_mix3(seed, 0x5b117, 0));
   for (int32_t i = 0; i < n; i++) perm[i] = i;
   shuffle(perm, n, &r);
-  int32_t n_test = (int32_t)lround(0.10 * n), n_val = (int32_t)lround(0.09 * n);
-  n_test = n_test < 1 ? 1 : n_test, n_val = n_val < 1 ? 1 : n_val;
+  const int32_t n_test = split_test(n), n_val = folds_val_count(n - n_test, nval, n);
   for (int32_t i = 0; i < n; i++) f->roles[perm[i]] = i < n_test ? FOLD_TEST : i < n_test + n_val ? FOLD_VAL : FOLD_TRAIN;
   /* k folds: group = position in a seeded permutation mod k */
   rng_init(&r, hash_mix3(seed, 0xf01d5, 0));
@@ -70,24 +111,39 @@ void folds_make(Folds *f, const SliceMeta *meta, int32_t nslices, int32_t k, uin
     }
     rng_init(&r, hash_mix3(seed, 0xfa1, (uint64_t)fo));
     shuffle(perm, m, &r);
-    int32_t nv = (int32_t)lround(0.10 * m);
-    nv = nv < 1 ? 1 : nv;
+    const int32_t nv = folds_val_count(m, nval, 0);
     for (int32_t i = 0; i < nv; i++) row[perm[i]] = FOLD_VAL;
   }
   free(perm), free(pos);
+  return 0;
+}
+
+void folds_make(Folds *f, const SliceMeta *meta, int32_t nslices, int32_t k, uint64_t seed) {
+  char why[320];
+  int32_t need = folds_make_val(f, meta, nslices, k, seed, FOLDS_VAL_LEGACY, why, sizeof why);
+  if (need) cs_fatal("use fewer folds, or a cohort of more subjects", "%s; that needs at least %d subjects", why, need);
 }
 
 /* serialises everything before the hash line */
 static char *folds_body(const Folds *f, size_t *len) {
-  size_t cap = 4096 + (size_t)f->n * (12 + (size_t)f->k + 2) + (size_t)(f->k + 1) * 16;
+  size_t cap = 4096 + (size_t)f->n * (12 + 65 + (size_t)f->k + 2) + (size_t)(f->k + 1) * 16;
   char *b = mallocCheck(cap);
   size_t o = 0;
 #define PUT(...) o += (size_t)snprintf(b + o, cap - o, __VA_ARGS__)
   PUT("# cordseg folds: subject-grouped sets; roles per subject (ids order): T train, V validation, X test\n");
   PUT("# split = the single 81/9/10 %% train/validation/test split; foldF = cross-validation fold F\n");
-  PUT("cordseg-folds 1\nstore %s %s\nseed %" PRIu64 "\nsubjects %d\nfolds %d\nids", f->store[0] ? f->store : "-",
+  PUT("cordseg-folds 1\nstore %s %s\nseed %" PRIu64 "\nsubjects %d\nfolds %d\n", f->store[0] ? f->store : "-",
       f->store_checksum[0] ? f->store_checksum : "-", f->seed, f->n, f->k);
+  if (f->from[0]) PUT("from %s\n", f->from);
+  PUT("ids");
   for (int32_t i = 0; i < f->n; i++) PUT(" %d", f->ids[i]);
+  if (f->names) {
+    PUT("\nnames");
+    for (int32_t i = 0; i < f->n; i++) {
+      CS_CHECK(o + 80 < cap, NULL, "folds buffer");
+      PUT(" %s", f->names[i]);
+    }
+  }
   for (int32_t s = 0; s <= f->k; s++) {
     if (s == 0) PUT("\nsplit ");
     else PUT("\nfold%d ", s - 1);
@@ -141,7 +197,7 @@ static char *folds_read_text(Folds *f, const char *path, char **hl_out) {
 }
 
 /* where the parse of a folds file stands */
-enum { K_VER, K_STORE, K_SEED, K_SUBJ, K_FOLDS, K_NKEY };
+enum { K_VER, K_STORE, K_SEED, K_SUBJ, K_FOLDS, K_FROM, K_NKEY };
 typedef struct {
   Folds *f;
   const char *path;
@@ -158,8 +214,10 @@ static void folds_parse_ids(FoldsParse *ps, char *rest) {
   char *e = NULL;
   CS_CHECK(f->n > 0 && f->k > 0, FOLDS_HINT, "'%s' line %d: 'ids' before 'subjects'/'folds'", path, lineno);
   CS_CHECK(!ps->have_ids, FOLDS_HINT, "'%s' line %d: 'ids' is given twice", path, lineno);
-  CS_CHECK(f->k >= 2 && f->k <= f->n, FOLDS_HINT, "'%s': folds = %d for %d subjects (need 2 <= folds <= subjects)",
-           path, f->k, f->n);
+  /* made folds test each subject once (k <= subjects); an edited split may repeat test sets */
+  CS_CHECK(f->k >= (f->from[0] ? 1 : 2) && (f->from[0] || f->k <= f->n), FOLDS_HINT,
+           "'%s': folds = %d for %d subjects (need %d <= folds%s)", path, f->k, f->n, f->from[0] ? 1 : 2,
+           f->from[0] ? "" : " <= subjects");
   f->ids = mallocCheck(sizeof(int32_t) * (size_t)f->n);
   f->roles = mallocCheck((size_t)(f->k + 1) * (size_t)f->n);
   ps->seen = callocCheck((size_t)f->k + 1, 1);
@@ -179,6 +237,24 @@ static void folds_parse_ids(FoldsParse *ps, char *rest) {
   while (*p == ' ') p++;
   CS_CHECK(!*p, FOLDS_HINT, "'%s' line %d: 'ids' has more than %d entries", path, lineno, f->n);
   ps->have_ids = 1;
+}
+
+/* "names A B C ...": n subject names in ids order, unique */
+static void folds_parse_names(FoldsParse *ps, char *rest) {
+  Folds *f = ps->f;
+  CS_CHECK(ps->have_ids && !f->names, FOLDS_HINT, "'%s' line %d: 'names' before 'ids' or given twice", ps->path,
+           ps->lineno);
+  f->names = callocCheck((size_t)f->n, sizeof *f->names);
+  char *save = NULL, *tok = strtok_r(rest, " ", &save);
+  for (int32_t i = 0; i < f->n; i++, tok = strtok_r(NULL, " ", &save)) {
+    CS_CHECK(tok && strlen(tok) < sizeof f->names[i], FOLDS_HINT, "'%s' line %d: 'names' has fewer than %d names",
+             ps->path, ps->lineno, f->n);
+    snprintf(f->names[i], sizeof f->names[i], "%s", tok);
+    for (int32_t j = 0; j < i; j++)
+      CS_CHECK(strcmp(f->names[j], tok), FOLDS_HINT, "'%s' line %d: subject name '%s' is listed twice", ps->path,
+               ps->lineno, tok);
+  }
+  CS_CHECK(!tok, FOLDS_HINT, "'%s' line %d: 'names' has more than %d names", ps->path, ps->lineno, f->n);
 }
 
 /* "split ROLES" or "foldK ROLES": one role character (T, V, X) per subject */
@@ -206,7 +282,7 @@ static void folds_parse_row(FoldsParse *ps, const char *key, const char *rest) {
 
 /* one record: KEY REST */
 static void folds_parse_record(FoldsParse *ps, const char *key, char *rest) {
-  static const char *const KN[K_NKEY] = {"cordseg-folds", "store", "seed", "subjects", "folds"};
+  static const char *const KN[K_NKEY] = {"cordseg-folds", "store", "seed", "subjects", "folds", "from"};
   Folds *f = ps->f;
   const char *path = ps->path;
   for (int q = 0; q < K_NKEY; q++)
@@ -219,6 +295,11 @@ static void folds_parse_record(FoldsParse *ps, const char *key, char *rest) {
     CS_CHECK(sscanf(rest, "%1023s %63s", f->store, f->store_checksum) == 2, FOLDS_HINT,
              "'%s': bad 'store' line (want: store PATH CHECKSUM)", path);
   else if (!strcmp(key, "seed")) f->seed = strtoull(rest, NULL, 10);
+  else if (!strcmp(key, "from")) {
+    CS_CHECK(!ps->have_ids && rest[0], FOLDS_HINT, "'%s' line %d: 'from' must name the split file, before 'ids'", path,
+             ps->lineno);
+    snprintf(f->from, sizeof f->from, "%.1000s", rest);
+  }
   else if (!strcmp(key, "subjects") || !strcmp(key, "folds")) {
     char *e = NULL;
     long v = strtol(rest, &e, 10);
@@ -227,6 +308,7 @@ static void folds_parse_record(FoldsParse *ps, const char *key, char *rest) {
     if (key[0] == 's') f->n = (int32_t)v;
     else f->k = (int32_t)v;
   } else if (!strcmp(key, "ids")) folds_parse_ids(ps, rest);
+  else if (!strcmp(key, "names")) folds_parse_names(ps, rest);
   else if (!strcmp(key, "split") || !strncmp(key, "fold", 4)) folds_parse_row(ps, key, rest);
   else cs_fatal(FOLDS_HINT, "'%s' line %d: unknown record '%s'", path, ps->lineno, key);
 }
@@ -260,15 +342,16 @@ void folds_check(const Folds *f, const char *path) {
    * test subject of exactly one cross-validation fold */
   for (int32_t s = 0; s <= f->k; s++) {
     const char *row = f->roles + (size_t)s * f->n;
-    int32_t nt = 0, nx = 0;
-    for (int32_t i = 0; i < f->n; i++) nt += row[i] == FOLD_TRAIN, nx += row[i] == FOLD_TEST;
+    int32_t nt = 0, nv = 0, nx = 0;
+    for (int32_t i = 0; i < f->n; i++) nt += row[i] == FOLD_TRAIN, nv += row[i] == FOLD_VAL, nx += row[i] == FOLD_TEST;
     char name[32];
     if (s == 0) snprintf(name, sizeof name, "split");
     else snprintf(name, sizeof name, "fold%d", s - 1);
-    CS_CHECK(nt > 0 && nx > 0, FOLDS_HINT, "'%s': row '%s' has %d training and %d test subjects (both must be > 0)",
-             path, name, nt, nx);
+    CS_CHECK(nt > 0 && nv > 0 && nx > 0, FOLDS_HINT,
+             "'%s': row '%s' has %d training, %d validation and %d test subjects (each must be > 0)", path, name, nt,
+             nv, nx);
   }
-  for (int32_t i = 0; i < f->n; i++) {
+  for (int32_t i = 0; i < f->n && !f->from[0]; i++) {
     int32_t c = 0;
     for (int32_t s = 1; s <= f->k; s++) c += f->roles[(size_t)s * f->n + i] == FOLD_TEST;
     CS_CHECK(c == 1, FOLDS_HINT,
@@ -292,6 +375,13 @@ void folds_check_store(const Folds *f, const char *path, const H5Store *s) {
       cs_fatal("the folds file was made for another store; run `cordseg folds STORE -o FILE` on this store",
                "folds '%s' lists subject %d, which store '%s' does not hold", path, f->ids[i], s->path);
   free(hit);
+  char nb[H5STORE_NAME_MAX];
+  for (int32_t i = 0; f->names && i < f->n; i++) {
+    const char *sn = h5store_subject_name(s, f->ids[i], nb);
+    if (strcmp(f->names[i], sn))
+      cs_fatal("the folds file was made for another store; run `cordseg folds STORE -o FILE` on this store",
+               "folds '%s' name subject %d '%s', store '%s' names it '%s'", path, f->ids[i], f->names[i], s->path, sn);
+  }
   char sum[64];
   h5store_attr_string(s, "checksum", sum, sizeof sum);
   if (f->store_checksum[0] && strcmp(f->store_checksum, "-") && sum[0] && strcmp(f->store_checksum, sum))
@@ -320,7 +410,22 @@ int32_t folds_indices(const Folds *f, int set, char role, const SliceMeta *meta,
   return m;
 }
 
+void folds_set_names(Folds *f, const H5Store *s) {
+  free(f->names);
+  f->names = NULL;
+  if (s->n_names == 0) return;
+  f->names = callocCheck((size_t)f->n, sizeof *f->names);
+  char nb[H5STORE_NAME_MAX];
+  for (int32_t i = 0; i < f->n; i++) snprintf(f->names[i], sizeof f->names[i], "%s", h5store_subject_name(s, f->ids[i], nb));
+}
+
+const char *folds_name(const Folds *f, int32_t i, char *buf) {
+  if (f->names) return f->names[i];
+  snprintf(buf, 64, "%d", f->ids[i]);
+  return buf;
+}
+
 void folds_free(Folds *f) {
-  free(f->ids), free(f->roles);
+  free(f->ids), free(f->roles), free(f->names);
   memset(f, 0, sizeof *f);
 }

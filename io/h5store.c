@@ -244,12 +244,14 @@ void h5store_commit(H5Store *s) {
   h5_attr_write_string(s->file, s->tmp, "checksum", buf);
   h5_attr_write_string(s->file, s->tmp, "checksum_covers",
                     "per slice in order: b0, fa, [md, ad, rd], labels, subject, slice, level, spacing (LE bytes)");
+  h5store_names_write(s);
   H5_CHECK(H5Fflush(s->file, H5F_SCOPE_GLOBAL), s->tmp, "flush", H5_HINT_WRITE);
   H5_CHECK(H5Fclose(s->file), s->tmp, "close", H5_HINT_WRITE);
   s->file = -1;
   atomic_commit(s->tmp, s->path);
   free(s->meta);
   s->meta = NULL;
+  h5store_names_free(s);
   s->writable = 0;
 }
 
@@ -352,6 +354,7 @@ void h5store_open(H5Store *s, const char *path) {
     cs_fatal(H5_HINT_READ, "'%s': root attribute n_slices = %lld but the datasets hold %d slices", path,
              (long long)n_attr, s->n);
   free(iv), free(spc);
+  h5store_names_read(s);
   for (int q = 0; q < DS_IMG_COUNT; q++) {
     s->ds[q] = -1, s->fast[q] = 0;
     if (H5Lexists(s->file, IMG_NAMES[q], H5P_DEFAULT) <= 0) continue;
@@ -514,6 +517,7 @@ void h5store_close(H5Store *s) {
     H5Fclose(s->file);
   }
   free(s->meta);
+  h5store_names_free(s);
   memset(s, 0, sizeof *s);
   s->file = -1;
 }

@@ -17,6 +17,11 @@
  *   level_coding, created_by, n_slices, n_subjects, checksum
  *   ("fnv1a64:<hex>" over each slice in order: b0, fa, [md, ad, rd], labels,
  *   subject, slice, level, spacing; little-endian bytes).
+ * Optional (io/h5subjects.c; absent in stores of unnamed subjects, whose
+ * names are their ids as text): /subject_names string[K] (64 bytes, the name
+ * a user reads, e.g. "sub-01") and /subject_name_ids int32 [K] (the /subject
+ * id it names), root attribute subject_names_checksum ("fnv1a64:<hex>" over
+ * each (id, name) pair; checked on open, not part of `checksum`).
  */
 #ifndef CORDSEG_IO_H5STORE_H
 #define CORDSEG_IO_H5STORE_H
@@ -24,6 +29,12 @@
 
 #define H5STORE_SCHEMA "cordseg-slices"
 #define H5STORE_SCHEMA_VERSION 1
+#define H5STORE_NAME_MAX 64 /* a subject name's bytes, NUL included */
+
+typedef struct {
+  int32_t id;                   /* the /subject id */
+  char name[H5STORE_NAME_MAX];  /* [A-Za-z0-9._-], not a plain integer */
+} SubjectName;
 
 typedef struct {
   int32_t subject;    /* subject id */
@@ -45,6 +56,8 @@ typedef struct {
   char created_by[1024];
   int64_t ds[6];      /* reader: open ids of b0, fa, md, ad, rd, labels (-1 when absent) */
   int fast[6];        /* reader: chunk pipeline is exactly shuffle+deflate -> direct chunk read */
+  int32_t n_names;    /* subjects with a string name (io/h5subjects.c); the others are named by their id */
+  SubjectName *names; /* [n_names] */
 } H5Store;
 
 /* ---- writer ---- */
@@ -70,4 +83,26 @@ void h5store_close(H5Store *s);
 
 /* reads a string attribute of the root group into buf ("" when absent) */
 void h5store_attr_string(const H5Store *s, const char *name, char *buf, int n);
+
+/* ---- subject names (io/h5subjects.c) ---- */
+/* 1 when name is a valid subject name or id text; else 0 with why[] saying what is wrong */
+int h5store_name_valid(const char *name, char *why, int n);
+/* 1 (and *id) when name is a plain non-negative integer as "%d" prints it: the id itself */
+int h5store_name_is_id(const char *name, int32_t *id);
+/* the name users read for subject id: its string name, else the id as text (buf: H5STORE_NAME_MAX) */
+const char *h5store_subject_name(const H5Store *s, int32_t id, char *buf);
+/* 1 (and *id) when the store holds a subject of that name (or id text); slices it has in *nslices */
+int h5store_subject_find(const H5Store *s, const char *name, int32_t *id, int32_t *nslices);
+/* an id no slice or name of the store uses (max + 1; 0 for an empty store) */
+int32_t h5store_subject_next_id(const H5Store *s);
+/* writer: gives subject id the string name (a plain integer name is not stored: it is the id);
+ * fatal when another subject already has it */
+void h5store_subject_set_name(H5Store *s, int32_t id, const char *name);
+/* writer: appends src's slices (and names) to dst, those of subject `skip` left out (-1: none),
+ * every subject id set to `as_id` (-1: kept); src's md/ad/rd dropped when dst has none */
+void h5store_append_store(H5Store *dst, const H5Store *src, int32_t skip, int32_t as_id);
+/* internal to io/h5store.c: load on open, write on commit, free on close */
+void h5store_names_read(H5Store *s);
+void h5store_names_write(H5Store *s);
+void h5store_names_free(H5Store *s);
 #endif

@@ -65,7 +65,10 @@ static void import_fit_dwi(const ImportSpec *sp, const NiftiVol *lab, ImportMaps
   textio_mkdir_p(sp->nifti_out, "choose a writable --nifti-out directory");
   for (int i = 0; i < PREP_MAPS; i++) {
     char p[4200];
-    snprintf(p, sizeof p, "%s/sub-%03d_%s.nii.gz", sp->nifti_out, sp->subject, PREP_MAP_NAMES[i]);
+    int32_t id;
+    if (sp->name && !h5store_name_is_id(sp->name, &id))
+      snprintf(p, sizeof p, "%s/%s_%s.nii.gz", sp->nifti_out, sp->name, PREP_MAP_NAMES[i]);
+    else snprintf(p, sizeof p, "%s/sub-%03d_%s.nii.gz", sp->nifti_out, sp->subject, PREP_MAP_NAMES[i]);
     NiftiVol view = vol_view(lab, m->maps[i]);
     niftivol_write(p, &view, 1, m->maps[i]);
   }
@@ -164,29 +167,84 @@ static void import_slices_free(ImportSlices *sl) {
   free(sl->labels), free(sl->meta);
 }
 
-/* the slices appended to the store (created when missing), replaced atomically */
-static void import_store(const ImportSpec *sp, int have_dti, const ImportSlices *sl) {
+/* the subject's place in the store: its id, and whether the store already holds it */
+typedef struct {
+  char name[H5STORE_NAME_MAX];
+  int32_t id, old_slices;
+  int have_store, exists;
+} ImportTarget;
+
+/* before any input is read: the name checked, an existing subject refused unless --replace */
+static void import_target(const ImportSpec *sp, ImportTarget *t) {
+  memset(t, 0, sizeof *t);
+  char why[128];
+  if (sp->name) snprintf(t->name, sizeof t->name, "%.63s", sp->name);
+  else snprintf(t->name, sizeof t->name, "%d", sp->subject);
+  CS_CHECK(sp->name == NULL || strlen(sp->name) < H5STORE_NAME_MAX, "name subjects like sub-01",
+           "--subject '%s' is longer than %d characters", sp->name, H5STORE_NAME_MAX - 1);
+  CS_CHECK(h5store_name_valid(t->name, why, sizeof why), "name subjects like sub-01 (letters, digits, '-', '_', '.')",
+           "--subject '%s' %s", t->name, why);
+  struct stat sb;
+  int32_t next = 0;
+  t->have_store = stat(sp->store, &sb) == 0;
+  if (t->have_store) {
+    H5Store r;
+    h5store_open(&r, sp->store);
+    t->exists = h5store_subject_find(&r, t->name, &t->id, &t->old_slices);
+    char nb[H5STORE_NAME_MAX];
+    if (t->exists && !sp->replace)
+      cs_fatal("pass --replace to replace that subject's slices, or import it under another --subject name",
+               "subject '%s' is already in store '%s' (%d slices): nothing written", h5store_subject_name(&r, t->id, nb),
+               sp->store, t->old_slices);
+    next = h5store_subject_next_id(&r);
+    h5store_close(&r);
+  }
+  if (!t->exists && !h5store_name_is_id(t->name, &t->id)) t->id = next;
+}
+
+/* the slices appended to the store (created when missing), replaced atomically; with a subject
+ * being replaced, the store is rebuilt without its old slices in the same commit */
+static void import_store(const ImportSpec *sp, const ImportTarget *t, int have_dti, const ImportSlices *sl) {
   const int32_t S = sp->size;
   H5Store st;
-  struct stat sb;
-  if (stat(sp->store, &sb) == 0) h5store_open_append(&st, sp->store, sp->created_by);
-  else h5store_create(&st, sp->store, S, S, have_dti, sp->created_by);
+  if (!t->have_store) h5store_create(&st, sp->store, S, S, have_dti, sp->created_by);
+  else if (!t->exists) h5store_open_append(&st, sp->store, sp->created_by);
+  else {
+    H5Store r;
+    uint64_t got, want;
+    h5store_open(&r, sp->store);
+    if (!h5store_verify(&r, &got, &want))
+      cs_fatal("the store was modified or damaged after it was written; regenerate it",
+               "checksum of '%s' does not match (stored %016llx, content %016llx): refusing to replace a subject",
+               sp->store, (unsigned long long)want, (unsigned long long)got);
+    char by[1100];
+    snprintf(by, sizeof by, "%.500s; %.500s", r.created_by, sp->created_by ? sp->created_by : "");
+    h5store_create(&st, sp->store, r.h, r.w, r.has_dti, by);
+    h5store_append_store(&st, &r, t->id, -1);
+    h5store_close(&r);
+  }
   CS_CHECK(st.h == S && st.w == S, "use the store's --size, or write to a new store",
            "%s: store slices are %dx%d, import size is %dx%d", sp->store, st.h, st.w, S, S);
   /* a store without MD/AD/RD takes B0/FA only; one with them needs them (h5store says so) */
   float *const *m = sl->maps;
   h5store_append(&st, (int32_t)sl->n, m[PREP_B0], m[PREP_FA], st.has_dti ? m[PREP_MD] : NULL,
                  st.has_dti ? m[PREP_AD] : NULL, st.has_dti ? m[PREP_RD] : NULL, sl->labels, sl->meta);
+  h5store_subject_set_name(&st, t->id, t->name);
   h5store_commit(&st);
 }
 
-int32_t import_subject(const ImportSpec *sp) {
-  CS_CHECK(sp->labels, "pass --labels LABELS.nii.gz", "import: a label volume is required");
-  CS_CHECK((sp->b0 && sp->fa) != (sp->dwi != NULL), "give either --b0 and --fa, or --dwi with --bvals and --bvecs",
+int32_t import_subject(const ImportSpec *spec) {
+  CS_CHECK(spec->labels, "pass --labels LABELS.nii.gz", "import: a label volume is required");
+  CS_CHECK((spec->b0 && spec->fa) != (spec->dwi != NULL), "give either --b0 and --fa, or --dwi with --bvals and --bvecs",
            "import: choose one input mode");
-  CS_CHECK(sp->size >= 16 && sp->size <= 4096, "use --size between 16 and 4096", "import: size %d", sp->size);
-  CS_CHECK(sp->spacing == 0 || (sp->spacing >= 0.05 && sp->spacing <= 10), "use --spacing between 0.05 and 10 mm",
-           "import: spacing %g", sp->spacing);
+  CS_CHECK(spec->size >= 16 && spec->size <= 4096, "use --size between 16 and 4096", "import: size %d", spec->size);
+  CS_CHECK(spec->spacing == 0 || (spec->spacing >= 0.05 && spec->spacing <= 10), "use --spacing between 0.05 and 10 mm",
+           "import: spacing %g", spec->spacing);
+  ImportTarget t;
+  import_target(spec, &t);
+  ImportSpec s2 = *spec;
+  s2.subject = t.id;
+  const ImportSpec *sp = &s2;
   NiftiVol lab;
   import_read_labels(sp, &lab);
   ImportMaps m = {0};
@@ -194,7 +252,7 @@ int32_t import_subject(const ImportSpec *sp) {
   else import_read_maps(sp, &lab, &m);
   ImportSlices sl;
   import_slices(sp, &lab, &m, &sl);
-  import_store(sp, m.have_dti, &sl);
+  import_store(sp, &t, m.have_dti, &sl);
   import_slices_free(&sl);
   import_maps_free(&m);
   niftivol_free(&lab);

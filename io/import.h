@@ -14,6 +14,9 @@
  * (maps bilinear, labels nearest; around the field-of-view centre, as
  * `segment` does), unless already at that spacing (then byte-identical to no
  * --spacing). The slices' spacing in the store says what was done.
+ * Subjects are named (io/h5subjects.c): a name already in the store is
+ * refused before anything is read unless replace (then the store is rebuilt
+ * without that subject's slices, the new ones appended, in one atomic commit).
  * defines: ImportLabels, ImportSpec, import_subject, import_map_pam50 */
 #ifndef CORDSEG_IO_IMPORT_H
 #define CORDSEG_IO_IMPORT_H
@@ -30,7 +33,10 @@ typedef struct {
   ImportLabels label_kind;
   const char *nifti_out;          /* dwi mode: write b0/fa/md/ad/rd NIfTI here (or NULL) */
   const char *store;              /* output store; appended to when it exists */
-  int32_t subject;                /* subject id */
+  int32_t subject;                /* subject id (used when name is NULL) */
+  const char *name;               /* subject name ("sub-01"; a plain integer is the id itself); NULL: subject */
+  int replace;                    /* 1: a subject of that name in the store has its slices replaced;
+                                   * 0: it is refused (exit 1, nothing written) */
   int32_t level;                  /* vertebral level for every slice (0 unknown) */
   int32_t size;                   /* slice size after crop/pad */
   double spacing;                 /* > 0: resample to this pixel size (mm, io/prep.h) unless the

@@ -131,6 +131,8 @@ static void test_slice(void *ctx, int32_t j, const float *probs) {
   const SliceMeta *m = &t->store->meta[i];
   EvalSlice *e = &t->out[j];
   e->index = i, e->subject = m->subject, e->slice = m->slice, e->level = m->level;
+  char nb[H5STORE_NAME_MAX];
+  snprintf(e->subject_name, sizeof e->subject_name, "%s", h5store_subject_name(t->store, m->subject, nb));
   metrics_slice(pred, t->ref, t->fa, t->store->h, t->store->w, m->spacing, LABEL_COUNT, LABEL_LR_SWAP, e->roi);
 }
 
@@ -256,18 +258,26 @@ static void evaluate_other_cohort(Eval *e) {
   free(e->tidx);
   e->tidx = mallocCheck(sizeof(int32_t) * (size_t)(other->n ? other->n : 1));
   e->ntest = 0;
+  /* --subjects: names (or ids as text) of the other store's subjects, each one it holds */
+  int32_t *want = mallocCheck(sizeof(int32_t) * (o->subjects ? strlen(o->subjects) + 1 : 1)), nwant = 0;
+  for (const char *q = o->subjects; q && *q;) {
+    const size_t len = strcspn(q, ",");
+    char name[H5STORE_NAME_MAX];
+    int32_t ns;
+    CS_CHECK(len > 0 && len < sizeof name, "list subjects as sub-01,sub-05 (or ids 3,5,8)", "--subjects '%s': bad list",
+             o->subjects);
+    memcpy(name, q, len), name[len] = 0;
+    if (!h5store_subject_find(other, name, &want[nwant++], &ns))
+      cs_fatal("check the names with cordseg info STORE", "--subjects: store '%s' has no subject '%s'", o->test_store,
+               name);
+    q += len + (q[len] == ',');
+  }
   for (int32_t i = 0; i < other->n; i++) {
     int keep = !o->subjects;
-    for (const char *q = o->subjects; q && *q && !keep;) {
-      char *end;
-      const long id = strtol(q, &end, 10);
-      CS_CHECK(end != q && (*end == ',' || *end == 0), "list subject ids as 3,5,8", "--subjects '%s': bad list",
-               o->subjects);
-      keep = id == other->meta[i].subject;
-      q = *end ? end + 1 : end;
-    }
+    for (int32_t j = 0; j < nwant && !keep; j++) keep = want[j] == other->meta[i].subject;
     if (keep) e->tidx[e->ntest++] = i;
   }
+  free(want);
   CS_CHECK(e->ntest > 0, "check the ids with cordseg info STORE", "store '%s' has no slices of subjects '%s'",
            o->test_store, o->subjects ? o->subjects : "(any)");
   e->ts = other;

@@ -27,7 +27,7 @@ typedef struct {
    * subjects (thresholds still come from the run's own validation); output
    * default RUN/eval-<store name>; NULL = the run's own test set */
   const char *test_store;
-  const char *subjects; /* with test_store: "3,5,8" = only these subjects; NULL = all */
+  const char *subjects; /* with test_store: "sub-01,sub-05" (names, or ids "3,5,8") = only these; NULL = all */
 } EvaluateOptions;
 void evaluate_options_default(EvaluateOptions *o);
 void evaluate_run(const EvaluateOptions *o);

@@ -2,7 +2,12 @@
  * fold, checked through the slice indices the trainer gets), every slice is
  * in exactly one set, each subject is tested in exactly one CV fold, the
  * split has the 81/9/10 proportions, files round-trip, and an edited file is
- * rejected by its hash. */
+ * rejected by its hash. --val and the default (at least 2 validation subjects
+ * where a training subject is left), the legacy rule kept by folds_make, an
+ * impossible split refused with the subjects it needs, subject names written
+ * and read back, and `folds --from` (io/splits.c): an edited split accepted
+ * (k = 1, a fixed test set), an unknown name, a subject in two sets and a fold
+ * without test subjects refused. */
 #define _POSIX_C_SOURCE 200809L
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +17,7 @@
 
 #include "core/common.h"
 #include "io/folds.h"
+#include "io/h5store.h"
 #include "tests/testutil.h"
 
 enum { NSUB = 89, NSL = 12, N = NSUB * NSL };
@@ -50,7 +56,114 @@ static void read_it(void) {
 }
 static void read_it_cb(void *unused) { (void)unused; read_it(); }
 
+static char g_store[300], g_json[300];
+static void from_cb(void *unused) {
+  (void)unused;
+  H5Store s;
+  Folds f;
+  h5store_open(&s, g_store);
+  folds_from_splits(&f, g_json, &s);
+}
+static int from_json(const char *json) {
+  FILE *fp = fopen(g_json, "w");
+  fputs(json, fp);
+  fclose(fp);
+  return t_child_exit(from_cb, NULL);
+}
+
+/* a store of 6 named subjects (2 slices each, 8x8) */
+static void make_named_store(void) {
+  enum { S = 8, NS = 12 };
+  static float img[NS * S * S];
+  static uint8_t lab[NS * S * S];
+  SliceMeta m[NS];
+  for (int i = 0; i < NS * S * S; i++) img[i] = (float)(i % 7) / 7, lab[i] = (uint8_t)(i % 3);
+  for (int i = 0; i < NS; i++) m[i] = (SliceMeta){.subject = i / 2, .slice = i % 2, .spacing = {1, 1}};
+  H5Store s;
+  h5store_create(&s, g_store, S, S, 0, "test");
+  h5store_append(&s, NS, img, img, NULL, NULL, NULL, lab, m);
+  const char *names[6] = {"sub-a", "sub-b", "sub-c", "sub-d", "sub-e", "sub-f"};
+  for (int i = 0; i < 6; i++) h5store_subject_set_name(&s, i, names[i]);
+  h5store_commit(&s);
+}
+
+static void val_and_from(void) {
+  /* 12 subjects, 3 folds: the default takes 2 validation subjects, --val 1 = the legacy rule (the quickstart's) */
+  SliceMeta m12[12];
+  for (int i = 0; i < 12; i++) m12[i] = (SliceMeta){.subject = i};
+  Folds a, b;
+  char why[320];
+  T_CHECK(folds_make_val(&a, m12, 12, 3, 42, FOLDS_VAL_AUTO, why, sizeof why) == 0, "12 subjects, 3 folds");
+  int ok = 1;
+  for (int s = 0; s <= 3; s++) {
+    int nv = 0;
+    for (int i = 0; i < 12; i++) nv += a.roles[s * 12 + i] == FOLD_VAL;
+    ok &= nv == 2;
+  }
+  T_CHECK(ok, "default: 2 validation subjects in the split and each fold");
+  folds_free(&a);
+  folds_make(&a, m12, 12, 3, 42);
+  folds_make_val(&b, m12, 12, 3, 42, 1, why, sizeof why);
+  T_CHECK(!memcmp(a.roles, b.roles, 4 * 12), "--val 1 = the legacy rule for 12 subjects (the quickstart's folds)");
+  folds_free(&a), folds_free(&b);
+  /* 3 subjects, 2 folds: a fold would test 2 and leave 1 -> refused, needing 4 */
+  int32_t need = folds_make_val(&a, m12, 3, 2, 42, FOLDS_VAL_AUTO, why, sizeof why);
+  T_CHECK(need == 4, "3 subjects, k = 2: refused, needs 4 (got %d: %s)", need, why);
+  need = folds_make_val(&a, m12, 12, 3, 42, 8, why, sizeof why);
+  T_CHECK(need > 12, "--val 8 of 12 subjects in 3 folds: refused (needs %d)", need);
+
+  snprintf(g_store, sizeof g_store, "%s/test_io_folds.%d.h5", CORDSEG_BINARY_DIR, (int)getpid());
+  snprintf(g_json, sizeof g_json, "%s/test_io_folds.%d.json", CORDSEG_BINARY_DIR, (int)getpid());
+  make_named_store();
+  /* names written and read back; the store check accepts them */
+  H5Store s;
+  h5store_open(&s, g_store);
+  folds_make_val(&a, s.meta, s.n, 2, 1, FOLDS_VAL_AUTO, why, sizeof why);
+  folds_set_names(&a, &s);
+  char path[300], nb[64];
+  snprintf(path, sizeof path, "%s/test_io_folds.%d.names.txt", CORDSEG_BINARY_DIR, (int)getpid());
+  folds_write(&a, path);
+  folds_read(&b, path);
+  T_CHECK(b.names && !strcmp(folds_name(&b, 2, nb), "sub-c"), "names round-trip (%s)", folds_name(&b, 2, nb));
+  folds_check_store(&b, path, &s);
+  folds_free(&a), folds_free(&b);
+  /* --from: one fold, a fixed test set; read back (k = 1 allowed for an edited split) */
+  FILE *fp = fopen(g_json, "w");
+  fputs("[{\"train\": [\"sub-a\", \"sub-b\", \"sub-c\"], \"val\": [\"sub-d\"]}]", fp);
+  fclose(fp);
+  folds_from_splits(&a, g_json, &s);
+  folds_write(&a, path);
+  folds_read(&b, path);
+  T_CHECK(b.k == 1 && b.from[0] && b.roles[b.n + 4] == FOLD_TEST && b.roles[b.n + 3] == FOLD_VAL &&
+              b.roles[4] == FOLD_TEST,
+          "--from: 1 fold, sub-e test, sub-d validation, the split = entry 0");
+  folds_check_store(&b, path, &s);
+  folds_free(&a), folds_free(&b);
+  /* more entries than subjects (repeated splits of one test set): read back */
+  fp = fopen(g_json, "w");
+  fputs("[", fp);
+  for (int e = 0; e < 7; e++) fprintf(fp, "%s{\"train\": [\"sub-a\", \"sub-b\"], \"val\": [\"sub-c\"]}", e ? "," : "");
+  fputs("]", fp);
+  fclose(fp);
+  folds_from_splits(&a, g_json, &s);
+  folds_write(&a, path);
+  folds_read(&b, path);
+  T_CHECK(b.k == 7 && b.n == 6, "--from: 7 folds of 6 subjects read back (k = %d)", b.k);
+  folds_free(&a), folds_free(&b);
+  h5store_close(&s);
+  T_CHECK(from_json("[{\"train\": [\"sub-a\"], \"val\": [\"sub-z\"]}]") == 1, "--from: unknown name refused");
+  T_CHECK(from_json("[{\"train\": [\"sub-a\"], \"val\": [\"sub-a\"]}]") == 1, "--from: a subject in two sets refused");
+  T_CHECK(from_json("[{\"train\": [\"sub-a\", \"sub-b\", \"sub-c\", \"sub-d\"], \"val\": [\"sub-e\", "
+                    "\"sub-f\"]}]") == 1,
+          "--from: no test subject refused");
+  T_CHECK(from_json("[{\"train\": [\"sub-a\"], \"val\": [\"sub-b\"], \"test\": [\"sub-c\"]}]") == 1,
+          "--from: an explicit test list leaving subjects out refused");
+  T_CHECK(from_json("[{\"train\": [\"sub-a\"], \"val\": [\"sub-b\"]}]") == 0, "--from: a valid split accepted");
+  unlink(path), unlink(g_store), unlink(g_json);
+}
+
 int main(void) {
+  val_and_from();
   /* subjects with gaps and shuffled slice order, like an appended store */
   Rng r;
   rng_init(&r, 3);

@@ -3,6 +3,9 @@
  *    B0 mass arrive (zero padding only), slice count and spacing right
  *  - the PAM50 tract table (left/right, dorsal/lateral/ventral/gray matter)
  *  - appending a second subject; bad labels and mismatched grids are fatal
+ *  - subject names: sub-01/sub-02 kept as names (ids internal), a name already
+ *    in the store refused with nothing written, --replace rebuilding the store
+ *    with the new slices, an unnamed store naming subjects by their ids
  *  - --spacing: at the native spacing the store is byte for byte the one
  *    without it; at twice the pixel size every ROI keeps its area in mm^2
  *    (labels nearest, maps bilinear) and the slices record the new spacing
@@ -88,7 +91,8 @@ static void maps_mode(void) {
   T_CHECK(st.n == 2 * nz && h5store_subject_count(&st) == 2, "after append: %d slices, %d subjects", st.n,
           h5store_subject_count(&st));
   h5store_close(&st);
-  /* bad labels: 9 in ROI mode */
+  /* bad labels: 9 in ROI mode (a new subject, so that it is the label that is refused) */
+  sp.subject = 9;
   lab[5] = 9;
   niftivol_write(pl, &ref, 1, lab);
   T_CHECK(run_child(&sp) == 1, "label 9 is fatal");
@@ -103,6 +107,66 @@ static void maps_mode(void) {
   T_CHECK(st.n == 2 * nz, "failed imports left the store as it was (%d slices)", st.n);
   h5store_close(&st);
   free(b0), free(fa), free(lab), free(sb0), free(sfa), free(sl), free(b2);
+}
+
+static void named_subjects(void) {
+  const int64_t nx = 16, ny = 16, nz = 2, nv = nx * ny * nz;
+  NiftiVol ref = make_ref(nx, ny, nz);
+  float *b0 = malloc(nv * 4), *fa = malloc(nv * 4), *lab = calloc(nv, 4);
+  for (int64_t i = 0; i < nv; i++) b0[i] = (float)(100 + i % 7), fa[i] = (float)(i % 5) / 5, lab[i] = (float)(i % 3);
+  char pb[300], pf[300], pl[300], store[300];
+  snprintf(pb, sizeof pb, "%s/nb0.nii.gz", g_dir);
+  snprintf(pf, sizeof pf, "%s/nfa.nii.gz", g_dir);
+  snprintf(pl, sizeof pl, "%s/nlab.nii.gz", g_dir);
+  snprintf(store, sizeof store, "%s/named.h5", g_dir);
+  niftivol_write(pb, &ref, 1, b0), niftivol_write(pf, &ref, 1, fa), niftivol_write(pl, &ref, 1, lab);
+  ImportSpec sp = {.b0 = pb, .fa = pf, .labels = pl, .store = store, .name = "sub-01", .size = 16, .created_by = "t"};
+  import_subject(&sp);
+  sp.name = "sub-02";
+  import_subject(&sp);
+  sp.name = "5";
+  import_subject(&sp);
+  H5Store st;
+  h5store_open(&st, store);
+  char nb[H5STORE_NAME_MAX], sum0[64], sum1[64];
+  int32_t id = -1, ns = 0;
+  T_CHECK(st.n == 3 * nz && h5store_subject_count(&st) == 3 && st.n_names == 2, "3 subjects, 2 of them named (%d)",
+          st.n_names);
+  T_CHECK(!strcmp(h5store_subject_name(&st, st.meta[0].subject, nb), "sub-01") &&
+              !strcmp(h5store_subject_name(&st, st.meta[nz].subject, nb), "sub-02"),
+          "names kept: %s", h5store_subject_name(&st, st.meta[nz].subject, nb));
+  T_CHECK(h5store_subject_find(&st, "5", &id, &ns) && id == 5 && ns == nz, "a plain integer is the id (%d)", id);
+  T_CHECK(h5store_subject_find(&st, "sub-02", &id, &ns) && id == 1 && ns == nz, "sub-02 is id %d", id);
+  T_CHECK(!h5store_subject_find(&st, "sub-03", &id, &ns), "sub-03 not found");
+  h5store_attr_string(&st, "checksum", sum0, sizeof sum0);
+  h5store_close(&st);
+  /* the same name again: refused, the store unchanged */
+  sp.name = "sub-01";
+  T_CHECK(run_child(&sp) == 1, "re-importing sub-01 is refused");
+  sp.name = "bad name";
+  T_CHECK(run_child(&sp) == 1, "a name with a space is refused");
+  h5store_open(&st, store);
+  h5store_attr_string(&st, "checksum", sum1, sizeof sum1);
+  T_CHECK(st.n == 3 * nz && !strcmp(sum0, sum1), "refused imports wrote nothing (%s)", sum1);
+  h5store_close(&st);
+  /* --replace: sub-01's slices replaced (new B0), the others kept, one commit */
+  for (int64_t i = 0; i < nv; i++) b0[i] += 50;
+  niftivol_write(pb, &ref, 1, b0);
+  sp.name = "sub-01", sp.replace = 1;
+  T_CHECK(import_subject(&sp) == nz, "replace");
+  h5store_open(&st, store);
+  uint64_t comp, stored;
+  T_CHECK(st.n == 3 * nz && h5store_subject_count(&st) == 3 && h5store_verify(&st, &comp, &stored),
+          "after --replace: %d slices, 3 subjects, checksum verifies", st.n);
+  T_CHECK(h5store_subject_find(&st, "sub-01", &id, &ns) && id == 0 && ns == nz, "sub-01 keeps id 0 (%d)", id);
+  int32_t last = st.n - 1;
+  float *row = malloc(16 * 16 * 4);
+  h5store_read_slices(&st, &last, 1, row, NULL, NULL);
+  float mx = 0;
+  for (int i = 0; i < 16 * 16; i++) mx = fmaxf(mx, row[i]);
+  T_CHECK(st.meta[last].subject == 0 && mx >= 150, "the new slices of sub-01 are last (max B0 %g)", mx);
+  h5store_close(&st);
+  free(b0), free(fa), free(lab), free(row);
 }
 
 /* a disc of radius 5 mm at the FOV centre, its left half ROI 1, its right half ROI 5, on a 0.5 mm grid */
@@ -217,6 +281,7 @@ int main(void) {
   mkdir(g_dir, 0755);
   pam50_table();
   maps_mode();
+  named_subjects();
   spacing_mode();
   dwi_mode();
   char cmd[300];

@@ -43,3 +43,7 @@ endforeach()
 # report's arms never mix settings (lr_max in the arm name); export refuses runs of other data or config unless --force
 add_test(NAME test_cmd_arms COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/tests/test_cmd_arms.sh $<TARGET_FILE:cordseg>)
 set_tests_properties(test_cmd_arms PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 300 ENVIRONMENT "OMP_NUM_THREADS=2")
+# issue 28: a BIDS folder of 6 named subjects in with one `import --bids`, a repeated subject refused by name,
+# `folds --k` refusing an impossible split, `folds --from` an edited split, and a 1-epoch train on it
+add_test(NAME test_cmd_import COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/tests/test_cmd_import.sh $<TARGET_FILE:cordseg>)
+set_tests_properties(test_cmd_import PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 300 ENVIRONMENT "OMP_NUM_THREADS=2")

@@ -1,0 +1,36 @@
+/* io/bids.h: a BIDS-style folder into a slice store with one command
+ * (`cordseg import --bids DIR`). Every DIR/sub-<label>/ is a subject named
+ * "sub-<label>"; its dwi/ folder holds either
+ *   - a DWI series: sub-<label>[_<entities>]_dwi.nii[.gz] with the same stem's
+ *     .bval and .bvec (fitted as `import --dwi` does), or
+ *   - B0 and FA maps: sub-<label>[_<entities>]_desc-b0.nii[.gz] and
+ *     sub-<label>[_<entities>]_FA.nii[.gz] (as `import --b0 --fa`);
+ * the series wins where both are there. The label volume is the one file
+ * matching the labels pattern (relative to DIR, {sub} = the subject folder):
+ * BIDS_LABELS_DEFAULT. Sessions (sub-X/ses-Y/) are not read.
+ * Nothing half written: every subject is converted first, each in a child
+ * process, into a temporary store beside STORE; a subject whose conversion
+ * fails stops the import (naming the file, nothing written) unless skip_bad;
+ * then the good ones are appended to STORE in one atomic commit. A subject
+ * already in STORE is refused by name before anything is read.
+ * defines: BIDS_LABELS_DEFAULT, BidsSpec, bids_import */
+#ifndef CORDSEG_IO_BIDS_H
+#define CORDSEG_IO_BIDS_H
+#include <stdio.h>
+
+#include "io/import.h"
+
+#define BIDS_LABELS_DEFAULT "derivatives/labels/{sub}/dwi/{sub}*_dseg.nii*"
+
+typedef struct {
+  const char *dir;            /* the BIDS folder */
+  const char *labels_pattern; /* NULL: BIDS_LABELS_DEFAULT; must hold {sub} */
+  int skip_bad;               /* 1: import the good subjects and list the bad ones; 0: stop at the first */
+  ImportSpec base;            /* store, size, spacing, label_kind, level, created_by (the files are found) */
+} BidsSpec;
+
+/* progress per subject and the summary table to out; returns the number of subjects imported (the
+ * others were skipped as bad, skip_bad); fatal (nothing written) on a folder without sub-* folders, a
+ * subject already in the store, or a bad subject without skip_bad */
+int bids_import(const BidsSpec *spec, FILE *out);
+#endif

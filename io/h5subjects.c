@@ -1,0 +1,221 @@
+/* io/h5subjects.c: the subjects of a slice store (io/h5store.h): the string
+ * names users read ("sub-01"; the integer /subject id stays internal), their
+ * lookup, and copying one store's slices into another (re-import with
+ * --replace, the BIDS import's per-subject stores). Stores without
+ * /subject_names name every subject by its id as text. */
+#include <hdf5.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/common.h"
+#include "io/h5store.h"
+#include "io/h5util.h"
+#include "io/hash.h"
+
+#define HINT_READ "the store's /subject_names was changed after writing or is damaged; re-import the subjects"
+#define HINT_WRITE "check free disk space, quota and write permission of the output directory"
+
+int h5store_name_valid(const char *name, char *why, int n) {
+  size_t len = strlen(name);
+  if (len == 0 || len >= H5STORE_NAME_MAX)
+    return snprintf(why, (size_t)n, "has %zu characters (1..%d)", len, H5STORE_NAME_MAX - 1), 0;
+  for (size_t i = 0; i < len; i++) {
+    char c = name[i];
+    int ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_' ||
+             c == '.';
+    if (!ok) return snprintf(why, (size_t)n, "has '%c' at position %zu (use letters, digits, '-', '_', '.')", c, i + 1), 0;
+  }
+  return 1;
+}
+
+int h5store_name_is_id(const char *name, int32_t *id) {
+  char *e = NULL;
+  long v = strtol(name, &e, 10);
+  char txt[24];
+  if (e == name || *e || v < 0 || v > INT32_MAX) return 0;
+  snprintf(txt, sizeof txt, "%ld", v);
+  if (strcmp(txt, name)) return 0; /* "007", "+7": a name, not the id 7 */
+  *id = (int32_t)v;
+  return 1;
+}
+
+const char *h5store_subject_name(const H5Store *s, int32_t id, char *buf) {
+  for (int32_t i = 0; i < s->n_names; i++)
+    if (s->names[i].id == id) return s->names[i].name;
+  snprintf(buf, H5STORE_NAME_MAX, "%d", id);
+  return buf;
+}
+
+int h5store_subject_find(const H5Store *s, const char *name, int32_t *id, int32_t *nslices) {
+  int32_t want = -1, c = 0;
+  if (!h5store_name_is_id(name, &want))
+    for (int32_t i = 0; i < s->n_names && want < 0; i++)
+      if (!strcmp(s->names[i].name, name)) want = s->names[i].id;
+  if (want < 0) return 0;
+  for (int32_t i = 0; i < s->n; i++) c += s->meta[i].subject == want;
+  if (nslices) *nslices = c;
+  *id = want;
+  return c > 0;
+}
+
+int32_t h5store_subject_next_id(const H5Store *s) {
+  int32_t m = -1;
+  for (int32_t i = 0; i < s->n; i++) m = s->meta[i].subject > m ? s->meta[i].subject : m;
+  for (int32_t i = 0; i < s->n_names; i++) m = s->names[i].id > m ? s->names[i].id : m;
+  return m + 1;
+}
+
+void h5store_subject_set_name(H5Store *s, int32_t id, const char *name) {
+  char why[128];
+  CS_CHECK(h5store_name_valid(name, why, sizeof why), "name subjects like sub-01", "subject name '%s' %s", name, why);
+  int32_t as_id;
+  if (h5store_name_is_id(name, &as_id)) {
+    CS_CHECK(as_id == id, NULL, "h5store_subject_set_name: '%s' is the id %d, not %d", name, as_id, id);
+    return;
+  }
+  for (int32_t i = 0; i < s->n_names; i++) {
+    if (!strcmp(s->names[i].name, name) && s->names[i].id != id)
+      cs_fatal("give each subject its own name", "store '%s': subject name '%s' is already subject id %d", s->path, name,
+               s->names[i].id);
+    if (s->names[i].id == id) {
+      snprintf(s->names[i].name, H5STORE_NAME_MAX, "%s", name);
+      return;
+    }
+  }
+  SubjectName *nn = realloc(s->names, sizeof(SubjectName) * (size_t)(s->n_names + 1));
+  CS_CHECK(nn, NULL, "out of memory (subject names)");
+  s->names = nn;
+  s->names[s->n_names].id = id;
+  snprintf(s->names[s->n_names].name, H5STORE_NAME_MAX, "%s", name);
+  s->n_names++;
+}
+
+static uint64_t names_hash(const H5Store *s) {
+  uint64_t h = HASH_FNV_INIT;
+  for (int32_t i = 0; i < s->n_names; i++) {
+    h = hash_fnv1a(h, &s->names[i].id, 4);
+    h = hash_fnv1a(h, s->names[i].name, strlen(s->names[i].name) + 1);
+  }
+  return h;
+}
+
+static hid_t name_type(void) {
+  hid_t t = H5Tcopy(H5T_C_S1);
+  H5Tset_size(t, H5STORE_NAME_MAX);
+  H5Tset_strpad(t, H5T_STR_NULLPAD);
+  return t;
+}
+
+void h5store_names_read(H5Store *s) {
+  s->n_names = 0, s->names = NULL;
+  if (H5Lexists(s->file, "subject_names", H5P_DEFAULT) <= 0) return;
+  CS_CHECK(H5Lexists(s->file, "subject_name_ids", H5P_DEFAULT) > 0, HINT_READ,
+           "'%s': /subject_names without /subject_name_ids", s->path);
+  hid_t dn = H5Dopen2(s->file, "subject_names", H5P_DEFAULT), di = H5Dopen2(s->file, "subject_name_ids", H5P_DEFAULT);
+  H5_CHECK(dn, s->path, "subject_names", HINT_READ);
+  H5_CHECK(di, s->path, "subject_name_ids", HINT_READ);
+  hid_t sn = H5Dget_space(dn), si = H5Dget_space(di), ft = H5Dget_type(dn);
+  hssize_t k = H5Sget_simple_extent_npoints(sn);
+  CS_CHECK(k >= 0 && k == H5Sget_simple_extent_npoints(si) && k <= INT32_MAX / 2 && H5Tget_class(ft) == H5T_STRING &&
+               H5Tget_size(ft) == H5STORE_NAME_MAX,
+           HINT_READ, "'%s': /subject_names and /subject_name_ids differ in length or type", s->path);
+  char *buf = callocCheck((size_t)k + 1, H5STORE_NAME_MAX);
+  int32_t *ids = mallocCheck(sizeof(int32_t) * ((size_t)k + 1));
+  hid_t mt = name_type();
+  if (k) {
+    H5_CHECK(H5Dread(dn, mt, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf), s->path, "subject_names", HINT_READ);
+    H5_CHECK(H5Dread(di, H5T_NATIVE_INT32, H5S_ALL, H5S_ALL, H5P_DEFAULT, ids), s->path, "subject_name_ids", HINT_READ);
+  }
+  H5Tclose(mt), H5Tclose(ft), H5Sclose(sn), H5Sclose(si), H5Dclose(dn), H5Dclose(di);
+  s->names = callocCheck((size_t)k + 1, sizeof(SubjectName));
+  for (int32_t i = 0; i < (int32_t)k; i++) {
+    char name[H5STORE_NAME_MAX + 1], why[128], *p = buf + (size_t)i * H5STORE_NAME_MAX;
+    memcpy(name, p, H5STORE_NAME_MAX), name[H5STORE_NAME_MAX] = 0;
+    int32_t dummy;
+    CS_CHECK(h5store_name_valid(name, why, sizeof why) && !h5store_name_is_id(name, &dummy), HINT_READ,
+             "'%s': /subject_names entry %d '%s' is not a subject name", s->path, i, name);
+    for (int32_t j = 0; j < i; j++)
+      CS_CHECK(strcmp(s->names[j].name, name) && s->names[j].id != ids[i], HINT_READ,
+               "'%s': /subject_names lists '%s' (id %d) twice", s->path, name, ids[i]);
+    s->names[i].id = ids[i];
+    memcpy(s->names[i].name, name, H5STORE_NAME_MAX - 1); /* valid: shorter than H5STORE_NAME_MAX */
+    s->n_names = i + 1;
+  }
+  free(buf), free(ids);
+  char want[64] = "", got[64];
+  h5_attr_read_string(s->file, "subject_names_checksum", want, sizeof want);
+  snprintf(got, sizeof got, "fnv1a64:%016llx", (unsigned long long)names_hash(s));
+  CS_CHECK(!strcmp(want, got), HINT_READ, "'%s': subject names checksum is %s, the file records '%s'", s->path, got,
+           want);
+}
+
+void h5store_names_write(H5Store *s) {
+  const char *const dsn[2] = {"subject_names", "subject_name_ids"};
+  for (int q = 0; q < 2; q++)
+    if (H5Lexists(s->file, dsn[q], H5P_DEFAULT) > 0)
+      H5_CHECK(H5Ldelete(s->file, dsn[q], H5P_DEFAULT), s->tmp, dsn[q], HINT_WRITE);
+  if (s->n_names == 0) {
+    if (H5Aexists(s->file, "subject_names_checksum") > 0)
+      H5_CHECK(H5Adelete(s->file, "subject_names_checksum"), s->tmp, "subject_names_checksum", HINT_WRITE);
+    return;
+  }
+  char *buf = callocCheck((size_t)s->n_names, H5STORE_NAME_MAX);
+  int32_t *ids = mallocCheck(sizeof(int32_t) * (size_t)s->n_names);
+  for (int32_t i = 0; i < s->n_names; i++) {
+    memcpy(buf + (size_t)i * H5STORE_NAME_MAX, s->names[i].name, strlen(s->names[i].name));
+    ids[i] = s->names[i].id;
+  }
+  hsize_t d = (hsize_t)s->n_names;
+  hid_t sp = H5Screate_simple(1, &d, NULL), t = name_type();
+  hid_t dn = H5Dcreate2(s->file, dsn[0], t, sp, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+  H5_CHECK(dn, s->tmp, dsn[0], HINT_WRITE);
+  H5_CHECK(H5Dwrite(dn, t, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf), s->tmp, dsn[0], HINT_WRITE);
+  hid_t di = H5Dcreate2(s->file, dsn[1], H5T_STD_I32LE, sp, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+  H5_CHECK(di, s->tmp, dsn[1], HINT_WRITE);
+  H5_CHECK(H5Dwrite(di, H5T_NATIVE_INT32, H5S_ALL, H5S_ALL, H5P_DEFAULT, ids), s->tmp, dsn[1], HINT_WRITE);
+  h5_attr_write_string(dn, s->tmp, "description", "the name users read for each subject (cordseg import --subject)");
+  h5_attr_write_string(di, s->tmp, "description", "the /subject id each /subject_names entry names");
+  H5Dclose(dn), H5Dclose(di), H5Tclose(t), H5Sclose(sp);
+  char sum[64];
+  snprintf(sum, sizeof sum, "fnv1a64:%016llx", (unsigned long long)names_hash(s));
+  h5_attr_write_string(s->file, s->tmp, "subject_names_checksum", sum);
+  free(buf), free(ids);
+}
+
+void h5store_names_free(H5Store *s) {
+  free(s->names);
+  s->names = NULL, s->n_names = 0;
+}
+
+void h5store_append_store(H5Store *dst, const H5Store *src, int32_t skip, int32_t as_id) {
+  CS_CHECK(dst->h == src->h && dst->w == src->w, "use one --size for every subject of a store",
+           "'%s' has %dx%d slices, '%s' %dx%d", dst->path, dst->h, dst->w, src->path, src->h, src->w);
+  CS_CHECK(!dst->has_dti || src->has_dti, "import every subject of a store with MD/AD/RD from DWI (--dwi), or start a "
+           "new store", "'%s' has md/ad/rd, the slices of '%s' do not", dst->path, src->path);
+  enum { BATCH = 32 };
+  const size_t hw = (size_t)src->h * (size_t)src->w;
+  float *img = mallocCheck(hw * 5 * BATCH * sizeof(float));
+  uint8_t *lab = mallocCheck(hw * BATCH);
+  SliceMeta meta[BATCH];
+  int32_t idx[BATCH];
+  float *b0 = img, *fa = img + hw * BATCH, *md = img + 2 * hw * BATCH, *ad = img + 3 * hw * BATCH,
+        *rd = img + 4 * hw * BATCH;
+  for (int32_t i = 0; i < src->n;) {
+    int32_t m = 0;
+    for (; i < src->n && m < BATCH; i++) {
+      if (src->meta[i].subject == skip) continue;
+      idx[m] = i, meta[m] = src->meta[i];
+      if (as_id >= 0) meta[m].subject = as_id;
+      m++;
+    }
+    h5store_read_slices(src, idx, m, b0, fa, lab);
+    if (dst->has_dti)
+      for (int32_t j = 0; j < m; j++) h5store_read_dti(src, idx[j], md + j * hw, ad + j * hw, rd + j * hw);
+    h5store_append(dst, m, b0, fa, dst->has_dti ? md : NULL, dst->has_dti ? ad : NULL, dst->has_dti ? rd : NULL, lab,
+                   meta);
+  }
+  free(img), free(lab);
+  for (int32_t i = 0; i < src->n_names; i++)
+    if (src->names[i].id != skip) h5store_subject_set_name(dst, as_id >= 0 ? as_id : src->names[i].id, src->names[i].name);
+}

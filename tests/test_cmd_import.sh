@@ -1,0 +1,114 @@
+#!/usr/bin/env bash
+# tests/test_cmd_import.sh BIN: a user's own dataset in with one command, and
+# splits they can trust and edit (issue 28), through the program:
+#  - a BIDS-style folder of 6 subjects with string ids (sub-tor01 ...; B0/FA
+#    maps and labels from `cordseg phantom --nifti`) imports with one
+#    `import --bids`; `info` lists the names; a missing label file stops the
+#    import naming it with nothing written, --skip-bad imports the others
+#  - a subject given again (alone, or in a second folder) is refused with its
+#    name, the store unchanged; --replace replaces it
+#  - `folds --k` refuses a split it cannot make, saying how many subjects it
+#    needs; `folds --from` accepts an edited nnU-Net-style split, rejects an
+#    unknown name, and a 1-epoch tiny `train` runs on its folds; `evaluate`'s
+#    slices.csv names the test subjects
+# Without the PAM50 atlas the phantom is built on the synthetic stand-in (tests/atlas.sh).
+set -uo pipefail
+BIN=$(readlink -f "$1")
+DATA=${CORDSEG_DATA:-$(dirname "$0")/../../shared/data}
+. "$(dirname "$0")/atlas.sh"
+export OMP_NUM_THREADS=${OMP_NUM_THREADS:-2}
+T=$(mktemp -d "${TMPDIR:-/tmp}"/cordseg-test-import.XXXXXX)
+trap 'rm -rf "$T"' EXIT
+fails=0 checks=0
+check() { checks=$((checks + 1)); if eval "$2"; then echo "ok: $1"; else echo "FAIL: $1"; fails=$((fails + 1)); fi; }
+sum() { awk '/^checksum/ {print $2}' <<<"$("$BIN" info "$1")"; }
+
+"$BIN" phantom --pam50 "$PAM50" --subjects 6 --slices 2 --size 64 -o "$T/ph.h5" --nifti "$T/nii" >/dev/null \
+  || { echo "FAIL: phantom --nifti"; exit 1; }
+NAMES=(sub-tor01 sub-tor02 sub-mtl01 sub-mtl02 sub-zur01 sub-zur02)
+mkbids() { # DIR: the 6 phantom subjects laid out BIDS-style under their string ids
+  for i in 0 1 2 3 4 5; do
+    local s=${NAMES[$i]} n; n=$(printf '%03d' $((i + 1)))
+    mkdir -p "$1/$s/dwi" "$1/derivatives/labels/$s/dwi"
+    cp "$T/nii/sub-${n}_b0.nii.gz" "$1/$s/dwi/${s}_desc-b0.nii.gz"
+    cp "$T/nii/sub-${n}_fa.nii.gz" "$1/$s/dwi/${s}_FA.nii.gz"
+    cp "$T/nii/sub-${n}_labels.nii.gz" "$1/derivatives/labels/$s/dwi/${s}_dseg.nii.gz"
+  done
+}
+mkbids "$T/bids"
+"$BIN" import -o "$T/s.h5" --bids "$T/bids" --size 64 > "$T/imp.out" 2>&1
+check "import --bids of 6 subjects exits 0" "[ $? = 0 ]"
+check "import --bids: progress per subject and a summary" \
+  "grep -q 'import \[6/6\] sub-zur02: B0/FA maps, 2 slices' '$T/imp.out' && grep -q '6 of 6 subjects imported' '$T/imp.out'"
+info=$("$BIN" info "$T/s.h5")
+check "info lists the string ids" "grep -q 'names  *sub-mtl01:2 sub-mtl02:2 sub-tor01:2 sub-tor02:2 sub-zur01:2 sub-zur02:2' <<<\"\$info\""
+check "info: the store verifies" "grep -q 'verified' <<<\"\$info\""
+before=$(sum "$T/s.h5")
+
+# a subject given again: alone, or in a second folder beside a new one
+"$BIN" import -o "$T/s.h5" --subject sub-tor02 --b0 "$T/nii/sub-002_b0.nii.gz" --fa "$T/nii/sub-002_fa.nii.gz" \
+  --labels "$T/nii/sub-002_labels.nii.gz" --size 64 > "$T/dup.out" 2>&1
+check "import of a subject the store holds exits 1 naming it and the store" \
+  "[ $? = 1 ] && grep -q \"subject 'sub-tor02' is already in store '$T/s.h5'\" '$T/dup.out'"
+mkdir -p "$T/more"
+cp -r "$T/bids/sub-zur01" "$T/more/sub-zur01" && cp -r "$T/bids/sub-zur01" "$T/more/sub-new01"
+mv "$T/more/sub-new01/dwi/sub-zur01_desc-b0.nii.gz" "$T/more/sub-new01/dwi/sub-new01_desc-b0.nii.gz"
+mv "$T/more/sub-new01/dwi/sub-zur01_FA.nii.gz" "$T/more/sub-new01/dwi/sub-new01_FA.nii.gz"
+mkdir -p "$T/more/derivatives/labels/sub-new01/dwi" "$T/more/derivatives/labels/sub-zur01/dwi"
+cp "$T/nii/sub-005_labels.nii.gz" "$T/more/derivatives/labels/sub-new01/dwi/sub-new01_dseg.nii.gz"
+cp "$T/nii/sub-005_labels.nii.gz" "$T/more/derivatives/labels/sub-zur01/dwi/sub-zur01_dseg.nii.gz"
+"$BIN" import -o "$T/s.h5" --bids "$T/more" --size 64 > "$T/dup2.out" 2>&1
+check "import --bids of a folder repeating a subject exits 1 naming it" \
+  "[ $? = 1 ] && grep -q \"subject 'sub-zur01' .* is already in store\" '$T/dup2.out'"
+check "refused imports left the store as it was" "[ '$(sum "$T/s.h5")' = '$before' ]"
+"$BIN" import -o "$T/r.h5" --bids "$T/bids" --size 64 >/dev/null 2>&1
+"$BIN" import -o "$T/r.h5" --subject sub-tor02 --b0 "$T/nii/sub-003_b0.nii.gz" --fa "$T/nii/sub-003_fa.nii.gz" \
+  --labels "$T/nii/sub-003_labels.nii.gz" --size 64 --replace > "$T/rep.out" 2>&1
+check "import --replace replaces the subject's slices" \
+  "[ $? = 0 ] && grep -q 'names .*sub-tor02:2' <<<\"\$('$BIN' info '$T/r.h5')\" && [ '$(sum "$T/r.h5")' != '$before' ]"
+
+# a broken subject: stops naming the file, nothing written; --skip-bad imports the others
+rm "$T/more/derivatives/labels/sub-new01/dwi/sub-new01_dseg.nii.gz"
+"$BIN" import -o "$T/b.h5" --bids "$T/more" --size 64 > "$T/bad.out" 2>&1
+check "a subject without labels stops the import naming the pattern, nothing written" \
+  "[ $? = 1 ] && grep -q \"sub-new01.*labels/sub-new01/dwi/sub-new01\" '$T/bad.out' && [ ! -e '$T/b.h5' ]"
+"$BIN" import -o "$T/b.h5" --bids "$T/more" --size 64 --skip-bad > "$T/skip.out" 2>&1
+check "--skip-bad imports the good subject and lists the bad one" \
+  "[ $? = 0 ] && grep -q 'skipped as bad (--skip-bad): sub-new01' '$T/skip.out' && grep -q 'names  *sub-zur01:2' <<<\"\$('$BIN' info '$T/b.h5')\""
+
+# folds: an impossible split refused; an edited split taken, checked against the store
+"$BIN" folds "$T/s.h5" -o "$T/f.txt" --k 3 --val 4 > "$T/fk.out" 2>&1
+check "folds --k 3 --val 4 of 6 subjects is refused, saying how many it needs, nothing written" \
+  "[ $? = 1 ] && grep -q 'need at least [0-9]* subjects' '$T/fk.out' && [ ! -e '$T/f.txt' ]"
+"$BIN" folds "$T/s.h5" -o "$T/f.txt" --k 3 > "$T/fd.out" 2>&1
+check "folds --k 3: the default takes 2 validation subjects where it can, and says so" \
+  "[ $? = 0 ] && grep -q 'val   2 subjects' '$T/fd.out' && grep -q 'the default' '$T/fd.out' && grep -q '^names sub-mtl01' '$T/f.txt'"
+cat > "$T/splits.json" <<'EOF'
+[{"train": ["sub-tor01", "sub-tor02", "sub-mtl01"], "val": ["sub-mtl02"]},
+ {"train": ["sub-zur01", "sub-zur02", "sub-mtl01"], "val": ["sub-tor01"], "test": ["sub-tor02", "sub-mtl02"]}]
+EOF
+"$BIN" folds "$T/s.h5" -o "$T/edited.txt" --from "$T/splits.json" > "$T/fj.out" 2>&1
+check "folds --from an edited split exits 0, test = the rest" \
+  "[ $? = 0 ] && grep -q 'fold 0 .*test: sub-zur01 sub-zur02' '$T/fj.out' && grep -q '^hash fnv1a64:' '$T/edited.txt'"
+sed 's/sub-mtl02"]},/sub-mtl09"]},/' "$T/splits.json" > "$T/unknown.json"
+"$BIN" folds "$T/s.h5" -o "$T/u.txt" --from "$T/unknown.json" > "$T/fu.out" 2>&1
+check "folds --from with an unknown name exits 1 naming it" "[ $? = 1 ] && grep -q \"'sub-mtl09'\" '$T/fu.out' && [ ! -e '$T/u.txt' ]"
+cat > "$T/cfg.ini" <<EOC
+store = $T/s.h5
+folds = $T/edited.txt
+width_div = 4
+loss = hdl
+epochs = 1
+batch = 2
+steps_per_epoch = 1
+warmup_epochs = 0
+no_aug_epochs = 0
+EOC
+"$BIN" train --config "$T/cfg.ini" --fold 1 --run-dir "$T/run" > "$T/train.out" 2>&1
+check "a 1-epoch train runs on the --from folds" "[ $? = 0 ] && [ -s '$T/run/log.csv' ]"
+"$BIN" evaluate -q "$T/run" > "$T/eval.out" 2>&1
+check "evaluate's slices.csv names the test subjects (fold 1: sub-tor02, sub-mtl02)" \
+  "[ $? = 0 ] && grep -q ',sub-tor02,' '$T/run/eval/slices.csv' && grep -q ',sub-mtl02,' '$T/run/eval/slices.csv'"
+[ $fails = 0 ] || tail -5 "$T/train.out"
+echo "$((checks - fails)) passed, $fails failed"
+[ $fails = 0 ]
