@@ -45,8 +45,6 @@ if [ -f build-test/ctest.out ]; then
   while read -r name secs; do expect[$name]=$(printf '%.0f' "$secs"); done < <(
     sed -n 's/^ *[0-9]*\/[0-9]* Test *#[0-9]*: \([^ ]*\) [ .*]*\(Passed\|Failed\) *\([0-9.]*\) sec.*/\1 \3/p' build-test/ctest.out)
 fi
-exp_list=""
-for k in "${!expect[@]}"; do exp_list+="$k=${expect[$k]} "; done
 n=$(ctest --test-dir build-test -N "$@" | sed -n 's/^Total Tests: //p')
 say "running $n tests (about 10 min on an idle 2-core machine, 2-3x that on a loaded one; long ones announced with their expected time)"
 # a test that runs long says so before ctest's limit (900 s) kills it: every
@@ -73,11 +71,15 @@ watch_long() {
 watch_long &
 watcher=$!
 set +e
-# stdbuf: ctest writes each result as the test ends, not in blocks when piped
-stdbuf -oL ctest --test-dir build-test --output-on-failure --timeout 900 "$@" 2>&1 | awk -v el="$exp_list" '
-  BEGIN { m = split(el, a, " "); for (i = 1; i <= m; i++) { split(a[i], kv, "="); e[kv[1]] = kv[2] } }
-  /^ *Start +[0-9]+: / { name = $3; if (e[name] >= 5) $0 = $0 "  (expect ~" e[name] " s)"; print; fflush(); next }
-  { print; fflush() }' | tee build-test/ctest.out
+# stdbuf: ctest writes each result as the test ends, not in blocks when piped;
+# each line on as it comes: a bash loop, not awk (Debian's mawk reads its input in
+# blocks, which held every result back until 4 KB or the end had arrived)
+stdbuf -oL ctest --test-dir build-test --output-on-failure --timeout 900 "$@" 2>&1 | while IFS= read -r line; do
+  if [[ $line =~ ^\ *Start\ +[0-9]+:\ ([^ ]+) ]] && [ "${expect[${BASH_REMATCH[1]}]:-0}" -ge 5 ]; then
+    line+="  (expect ~${expect[${BASH_REMATCH[1]}]} s)"
+  fi
+  printf '%s\n' "$line"
+done | tee build-test/ctest.out
 rc=${PIPESTATUS[0]}
 kill "$watcher" 2>/dev/null
 wait "$watcher" 2>/dev/null
