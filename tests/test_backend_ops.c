@@ -495,6 +495,38 @@ static void test_graph_regrow(void) {
   twin_free(&t);
 }
 
+/* Weights written by anything but Adam while a graph exists (a checkpoint
+ * loaded into a running stepper): in bf16 the graph reads the weights' bf16
+ * copies that Adam keeps, so it is stale and must be captured again (once),
+ * else it would train on the old weights; in fp32 it reads the weights
+ * themselves and replays on. Both must match the CPU fed the same weights. */
+static void test_graph_new_weights(void) {
+  if (!graphs_expected()) return;
+  Twin t;
+  twin_init(&t, UNET_BACKBONE_VGG16, LOSS_KIND_HYBRID, 32, 11);
+  double worst = 0, ld, l;
+  for (int s = 0; s < 3; s++) worst = fmax(worst, twin_step(&t, s, &ld, &l));
+  const int had_graph = t.sd.graph != NULL;
+  float *p = t_params(t.nc);
+  for (size_t i = 0; i < unet_num_params(t.nc); i++) p[i] = 0.75f * p[i];
+  unet_params_upload(t.nd, p), unet_params_upload(t.nc, p);
+  free(p);
+#ifdef CORDSEG_TEST_EMUL
+  const long long cap0 = cordseg_emul_captures();
+#endif
+  for (int s = 3; s < 5; s++) worst = fmax(worst, twin_step(&t, s, &ld, &l));
+  printf("  %-34s worst loss rel err %.2e over 5 steps, graph before %d after %d\n", "graph after new weights", worst,
+         had_graph, t.sd.graph != NULL);
+  T_CHECK(had_graph && t.sd.graph != NULL, "the step should run from a graph before and after the new weights");
+  T_CHECK(worst <= tol(1e-4, 2e-2), "steps after new weights differ from the CPU: %.3g", worst);
+#ifdef CORDSEG_TEST_EMUL
+  const long long want = g_dev->precision == BACKEND_PRECISION_BF16 ? 1 : 0;
+  T_CHECK(cordseg_emul_captures() - cap0 == want, "new weights: %lld captures, expected %lld",
+          cordseg_emul_captures() - cap0, want);
+#endif
+  twin_free(&t);
+}
+
 static void noop_bcast(void *ctx, void *buf, size_t bytes, int root) { (void)ctx, (void)buf, (void)bytes, (void)root; }
 
 /* NCCL with one rank: a communicator, an all-reduce (the mean over one rank
@@ -584,6 +616,7 @@ int main(void) {
    * that the random inputs of the tests above stay as they were */
   test_conv("3x3/s1 relu 16->16 (no bias)", (ConvSpec){.n = 2, .cin = 16, .cout = 16, .k = 3, .stride = 1, .pad = 1,
                                                        .hin = 8, .win = 6, .relu = 1, .need_dsrc = 1});
+  test_graph_new_weights(); /* after the tests above, so that their random inputs stay as they were */
 #ifdef CORDSEG_TEST_EMUL
   printf("  emulation: %lld cuDNN calls checked, %lld graph launches%s\n", cordseg_emul_cudnn_calls(),
          cordseg_emul_graph_launches(), getenv("CUEMUL_DEFERRED") ? ", deferred execution" : "");

@@ -34,16 +34,19 @@ void cuk_bias_relu(cudaStream_t s, float *y, const float *b, int32_t n, int32_t 
 }
 
 /* ---------------------------------------------------------------- pools -- */
-__global__ void k_maxpool2_f(const float *x, float *y, int64_t planes, int32_t h, int32_t w) {
+__global__ void k_maxpool2_f(const float *x, float *y, uint16_t *y16, int64_t planes, int32_t h, int32_t w) {
   const int32_t ho = h / 2, wo = w / 2;
   FOR_EACH(i, planes * ho * wo) {
     const int64_t p = i / ((int64_t)ho * wo), o = i % ((int64_t)ho * wo);
-    y[i] = cm_maxpool2(x + p * h * w, w, (int32_t)(o / wo), (int32_t)(o % wo));
+    const float v = cm_maxpool2(x + p * h * w, w, (int32_t)(o / wo), (int32_t)(o % wo));
+    y[i] = v;
+    if (y16) y16[i] = cm_f32_to_bf16(v);
   }
 }
-void cuk_maxpool2_forward(cudaStream_t s, const float *x, float *y, int32_t n, int32_t c, int32_t h, int32_t w) {
+void cuk_maxpool2_forward(cudaStream_t s, const float *x, float *y, uint16_t *y16, int32_t n, int32_t c, int32_t h,
+                          int32_t w) {
   const int64_t planes = (int64_t)n * c;
-  CS_LAUNCH(k_maxpool2_f, cs_grid(planes * (h / 2) * (w / 2)), CS_BLOCK, s, x, y, planes, h, w);
+  CS_LAUNCH(k_maxpool2_f, cs_grid(planes * (h / 2) * (w / 2)), CS_BLOCK, s, x, y, y16, planes, h, w);
 }
 __global__ void k_maxpool2_b(const float *x, const float *y, const float *dy, float *dx, int64_t planes, int32_t h,
                              int32_t w) {
@@ -58,16 +61,20 @@ void cuk_maxpool2_backward(cudaStream_t s, const float *x, const float *y, const
   const int64_t planes = (int64_t)n * c;
   CS_LAUNCH(k_maxpool2_b, cs_grid(planes * h * w), CS_BLOCK, s, x, y, dy, dx, planes, h, w);
 }
-__global__ void k_maxpool3_f(const float *x, float *y, int64_t planes, int32_t h, int32_t w) {
+__global__ void k_maxpool3_f(const float *x, float *y, uint16_t *y16, int64_t planes, int32_t h, int32_t w) {
   const int32_t ho = cm_pool3s2_out(h), wo = cm_pool3s2_out(w);
   FOR_EACH(i, planes * ho * wo) {
     const int64_t p = i / ((int64_t)ho * wo), o = i % ((int64_t)ho * wo);
-    y[i] = cm_maxpool3s2(x + p * h * w, h, w, (int32_t)(o / wo), (int32_t)(o % wo));
+    const float v = cm_maxpool3s2(x + p * h * w, h, w, (int32_t)(o / wo), (int32_t)(o % wo));
+    y[i] = v;
+    if (y16) y16[i] = cm_f32_to_bf16(v);
   }
 }
-void cuk_maxpool3s2_forward(cudaStream_t s, const float *x, float *y, int32_t n, int32_t c, int32_t h, int32_t w) {
+void cuk_maxpool3s2_forward(cudaStream_t s, const float *x, float *y, uint16_t *y16, int32_t n, int32_t c, int32_t h,
+                            int32_t w) {
   const int64_t planes = (int64_t)n * c;
-  CS_LAUNCH(k_maxpool3_f, cs_grid(planes * cm_pool3s2_out(h) * cm_pool3s2_out(w)), CS_BLOCK, s, x, y, planes, h, w);
+  CS_LAUNCH(k_maxpool3_f, cs_grid(planes * cm_pool3s2_out(h) * cm_pool3s2_out(w)), CS_BLOCK, s, x, y, y16, planes, h,
+            w);
 }
 __global__ void k_maxpool3_b(const float *x, const float *y, const float *dy, float *dx, int64_t planes, int32_t h,
                              int32_t w) {
@@ -200,18 +207,23 @@ void cuk_bn_eval_stats(cudaStream_t s, float *save_mean, float *save_istd, const
                        int32_t c, double eps) {
   CS_LAUNCH(k_bn_eval_stats, cs_grid(c), CS_BLOCK, s, save_mean, save_istd, run_mean, run_var, c, eps);
 }
-__global__ void k_bn_apply(const float *x, float *y, const float *res, const float *gamma, const float *beta,
-                           const float *mean, const float *istd, int32_t c, int64_t hw, int64_t total, int relu) {
+__global__ void k_bn_apply(const float *x, float *y, uint16_t *y16, const float *res, const float *gamma,
+                           const float *beta, const float *mean, const float *istd, int32_t c, int64_t hw, int64_t total,
+                           int relu) {
   FOR_EACH(i, total) {
     const int32_t ch = (int32_t)(i / hw % c);
     const float sc = gamma[ch] * istd[ch], sh = beta[ch] - mean[ch] * sc;
-    y[i] = cm_bn_apply(x[i], sc, sh, res ? res[i] : 0.0f, relu);
+    const float v = cm_bn_apply(x[i], sc, sh, res ? res[i] : 0.0f, relu);
+    y[i] = v;
+    if (y16) y16[i] = cm_f32_to_bf16(v);
   }
 }
-void cuk_bn_apply(cudaStream_t s, const float *x, float *y, const float *res, const float *gamma, const float *beta,
-                  const float *save_mean, const float *save_istd, int32_t n, int32_t c, int64_t hw, int relu) {
+void cuk_bn_apply(cudaStream_t s, const float *x, float *y, uint16_t *y16, const float *res, const float *gamma,
+                  const float *beta, const float *save_mean, const float *save_istd, int32_t n, int32_t c, int64_t hw,
+                  int relu) {
   const int64_t total = (int64_t)n * c * hw;
-  CS_LAUNCH(k_bn_apply, cs_grid(total), CS_BLOCK, s, x, y, res, gamma, beta, save_mean, save_istd, c, hw, total, relu);
+  CS_LAUNCH(k_bn_apply, cs_grid(total), CS_BLOCK, s, x, y, y16, res, gamma, beta, save_mean, save_istd, c, hw, total,
+            relu);
 }
 __global__ void k_bn_dx(const float *x, const float *dy, float *dx, const float *gamma, const float *mean,
                         const float *istd, const double *st, double m, int32_t c, int64_t hw, int64_t total) {
@@ -500,13 +512,16 @@ void cuk_probs(cudaStream_t s, const float *logits, float *probs, int32_t n, int
 }
 
 /* ------------------------------------------------------ optimizer, misc -- */
-__global__ void k_adam(float *p, const float *g, float *m, float *v, int64_t n, float step, float rs, float b1, float b2,
-                       float eps, float wd) {
-  FOR_EACH(i, n) cm_adam(&p[i], g[i], &m[i], &v[i], step, rs, b1, b2, eps, wd);
+__global__ void k_adam(float *p, uint16_t *p16, const float *g, float *m, float *v, int64_t n, float step, float rs,
+                       float b1, float b2, float eps, float wd) {
+  FOR_EACH(i, n) {
+    cm_adam(&p[i], g[i], &m[i], &v[i], step, rs, b1, b2, eps, wd);
+    if (p16) p16[i] = cm_f32_to_bf16(p[i]);
+  }
 }
-void cuk_adam(cudaStream_t s, float *p, const float *g, float *m, float *v, size_t n, float step, float rs, float b1,
-              float b2, float eps, float wd) {
-  CS_LAUNCH(k_adam, cs_grid(n), CS_BLOCK, s, p, g, m, v, (int64_t)n, step, rs, b1, b2, eps, wd);
+void cuk_adam(cudaStream_t s, float *p, uint16_t *p16, const float *g, float *m, float *v, size_t n, float step, float rs,
+              float b1, float b2, float eps, float wd) {
+  CS_LAUNCH(k_adam, cs_grid(n), CS_BLOCK, s, p, p16, g, m, v, (int64_t)n, step, rs, b1, b2, eps, wd);
 }
 struct SqSum {
   const float *x;
@@ -532,16 +547,19 @@ void cuk_from_bf16(cudaStream_t s, const uint16_t *x, float *y, size_t n) {
   CS_LAUNCH(k_from_bf16, cs_grid(n), CS_BLOCK, s, x, y, (int64_t)n);
 }
 /* the bf16 convolution's epilogue in one pass: widen, add the bias, ReLU
- * (the arithmetic of k_from_bf16 then k_bias_relu, so the same bits) */
-__global__ void k_from_bf16_bias_relu(const uint16_t *x, float *y, const float *b, int32_t c, int64_t hw, int64_t total,
-                                      int relu) {
+ * (the arithmetic of k_from_bf16 then k_bias_relu, so the same bits), and
+ * with y16 the result's bf16 copy (what k_to_bf16 of y would write) */
+__global__ void k_from_bf16_bias_relu(const uint16_t *x, float *y, uint16_t *y16, const float *b, int32_t c, int64_t hw,
+                                      int64_t total, int relu) {
   FOR_EACH(i, total) {
     float v = cm_bf16_to_f32(x[i]) + (b ? b[(i / hw) % c] : 0.0f);
-    y[i] = relu && !(v > 0) ? 0.0f : v;
+    v = relu && !(v > 0) ? 0.0f : v;
+    y[i] = v;
+    if (y16) y16[i] = cm_f32_to_bf16(v);
   }
 }
-void cuk_from_bf16_bias_relu(cudaStream_t s, const uint16_t *x, float *y, const float *b, int32_t n, int32_t c,
-                             int64_t hw, int relu) {
+void cuk_from_bf16_bias_relu(cudaStream_t s, const uint16_t *x, float *y, uint16_t *y16, const float *b, int32_t n,
+                             int32_t c, int64_t hw, int relu) {
   const int64_t total = (int64_t)n * c * hw;
-  CS_LAUNCH(k_from_bf16_bias_relu, cs_grid(total), CS_BLOCK, s, x, y, b, c, hw, total, relu);
+  CS_LAUNCH(k_from_bf16_bias_relu, cs_grid(total), CS_BLOCK, s, x, y, y16, b, c, hw, total, relu);
 }
