@@ -40,6 +40,9 @@ long long cordseg_emul_graph_launches(void);
 long long cordseg_emul_cudnn_calls(void);
 long long cordseg_emul_captures(void);
 long long cordseg_emul_kernels(void);
+double cordseg_emul_bytes(void);
+void cordseg_emul_traffic_mark(void);
+void cordseg_emul_traffic_top(char *buf, size_t len, int top);
 long long cordseg_emul_finds(void);
 int cordseg_emul_bad_launch_reported(void);
 #endif
@@ -419,14 +422,17 @@ static void test_training(UnetBackbone bb, LossKind kind, int32_t S, int steps, 
   twin_init(&t, bb, kind, S, 7);
   double worst = 0, ld = 0, l = 0;
   long long kern = 0, dnn = 0;
+  double bytes = 0;
   for (int s = 0; s < steps; s++) {
 #ifdef CORDSEG_TEST_EMUL
     const long long k0 = cordseg_emul_kernels(), d0 = cordseg_emul_cudnn_calls();
+    const double b0 = cordseg_emul_bytes();
+    cordseg_emul_traffic_mark();
 #endif
     worst = fmax(worst, twin_step(&t, s, &ld, &l));
 #ifdef CORDSEG_TEST_EMUL
     /* the last step's (the CPU step launches none) */
-    kern = cordseg_emul_kernels() - k0, dnn = cordseg_emul_cudnn_calls() - d0;
+    kern = cordseg_emul_kernels() - k0, dnn = cordseg_emul_cudnn_calls() - d0, bytes = cordseg_emul_bytes() - b0;
 #endif
     if (s == 0 || s == steps - 1) printf("    step %d: loss %.7f vs CPU %.7f\n", s + 1, ld, l);
   }
@@ -435,8 +441,15 @@ static void test_training(UnetBackbone bb, LossKind kind, int32_t S, int steps, 
    * the same at any size and width, so these are the figures of 128^2 batch 16 too */
   printf("  %-34s %s %s %s: %lld kernels + %lld cuDNN calls per training step\n", "launches", unet_backbone_name(bb),
          loss_kind_name(kind), g_dev->precision == BACKEND_PRECISION_BF16 ? "bf16" : "fp32", kern, dnn);
+  /* the bytes those kernels, cuDNN calls, device copies and memsets declare (each operand element once at its size;
+   * cuDNN's own transforms and workspace not included): this test's size, batch and width, not 128^2 batch 16 */
+  char top[640];
+  cordseg_emul_traffic_top(top, sizeof top, 6);
+  printf("  %-34s %s %s %s: %.2f MB per training step at %dx%d, batch %d, width/4; most: %s\n", "traffic",
+         unet_backbone_name(bb), loss_kind_name(kind), g_dev->precision == BACKEND_PRECISION_BF16 ? "bf16" : "fp32",
+         bytes / 1e6, S, S, t.n, top);
 #else
-  (void)kern, (void)dnn;
+  (void)kern, (void)dnn, (void)bytes;
 #endif
   printf("  %-34s %s %s: %d steps, worst loss rel err %.2e (limit %.0e)%s\n", "training", unet_backbone_name(bb),
          loss_kind_name(kind), steps, worst, tol_loss, t.sd.graph ? ", replayed from a graph" : "");
