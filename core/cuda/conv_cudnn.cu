@@ -14,12 +14,13 @@
  * other one, with a warning and "non-deterministic" in conv_describe,
  * rather than stopping the run); each pass keeps its own descriptor with the math
  * type its algorithm asked for (TF32 tensor cores allowed for fp32).
- * precision = bf16: src, weights and dst are rounded to bf16 around each
- * call (fp32 accumulation in cuDNN, fp32 buffers and master weights outside).
- * Each convolution keeps its own bf16 weights, converted once in the forward
- * pass and read again by backward-data (the weights do not change between
- * the two); the forward's epilogue widens, adds the bias and applies ReLU in
- * one kernel. In fp32, bias and fused ReLU run as one kernel after the
+ * precision = bf16: cuDNN reads bf16 src and weights and writes bf16 (fp32
+ * accumulation in cuDNN, fp32 buffers and master weights outside). src and
+ * weights are read from their bf16 shadows (bf16_shadow.cu), converted here
+ * only where no earlier op wrote them; backward-filter reads the src copy
+ * the forward read, backward-data the weights' copy. The forward's epilogue
+ * widens, adds the bias, applies ReLU and writes dst's bf16 copy when a
+ * convolution reads dst, in one kernel. In fp32, bias and fused ReLU run as one kernel after the
  * forward call. Backward starts with one pass over the output gradient:
  * the fused ReLU's mask (core/backend.h: conv_backward owns it), its bf16
  * copy and the bias gradient (a per-channel sum). */
