@@ -540,6 +540,57 @@ static void test_graph_new_weights(void) {
   twin_free(&t);
 }
 
+/* A concatenation written in slices (CUDA bf16: core/cuda/bf16_shadow.cu
+ * keeps a bf16 copy of a convolution's input, and copy_channels writes the
+ * copy of the slice it writes). After one half is uploaded (the copy of
+ * that half goes stale) and the other half rewritten by copy_channels, the
+ * copy is still stale and the convolution must convert it; after both
+ * halves are rewritten by copy_channels it is current and need not. Either
+ * way the output must be the bits of a convolution of a fresh upload. */
+static void test_shadow_slices(void) {
+  const int32_t N = 2, C = 16, H = 6, W = 5, K = 8;
+  const int64_t hw = (int64_t)H * W, half = C * hw, img = 2 * half;
+  const size_t nx = (size_t)N * img, ny = (size_t)N * K * hw, nw = (size_t)K * 2 * C * 9;
+  ConvSpec s = {.n = N, .cin = 2 * C, .cout = K, .k = 3, .stride = 1, .pad = 1, .hin = H, .win = W};
+  float *xh = rnd(nx, -1, 1, 0), *wh = rnd(nw, -0.3, 0.3, 0), *part = rnd((size_t)N * half, -1, 1, 0);
+  float *other = rnd((size_t)N * half, -1, 1, 0); /* new contents for the uploaded half */
+  float *x = flat_up(g_dev, xh, nx), *w = flat_up(g_dev, wh, nw), *sl = flat_up(g_dev, part, (size_t)N * half);
+  float *y = g_dev->alloc(g_dev, ny * sizeof(float)), *g = g_dev->alloc(g_dev, ny * sizeof(float));
+  float *dw = g_dev->alloc(g_dev, nw * sizeof(float));
+  BackendConv *cv = g_dev->conv_plan(g_dev, &s, x, y, w, NULL, NULL, g, dw, NULL);
+  g_dev->conv_forward(g_dev, cv);
+  float *fresh = mallocCheck(nx * sizeof(float));
+  for (int round = 0; round < 2; round++) {
+    /* round 0: the second half of every image uploaded, the first rewritten; round 1: both rewritten */
+    if (round == 0)
+      for (int32_t i = 0; i < N; i++) g_dev->upload(g_dev, x + i * img + half, other + i * half, half * sizeof(float));
+    else g_dev->copy_channels(g_dev, sl, half, x + half, img, N, C, H, W, 0);
+    g_dev->copy_channels(g_dev, sl, half, x, img, N, C, H, W, 0);
+#ifdef CORDSEG_TEST_EMUL
+    const long long k0 = cordseg_emul_kernels();
+#endif
+    g_dev->conv_forward(g_dev, cv);
+    float *a = flat_down(g_dev, y, ny);
+#ifdef CORDSEG_TEST_EMUL
+    if (g_dev->precision == BACKEND_PRECISION_BF16) /* the epilogue, plus the conversion where the copy is stale */
+      T_CHECK(cordseg_emul_kernels() - k0 == (round == 0 ? 2 : 1), "slices round %d: %lld kernels", round,
+              cordseg_emul_kernels() - k0);
+#endif
+    g_dev->download(g_dev, fresh, x, nx * sizeof(float)); /* the same contents, uploaded afresh */
+    g_dev->upload(g_dev, x, fresh, nx * sizeof(float));
+    g_dev->conv_forward(g_dev, cv);
+    float *b = flat_down(g_dev, y, ny);
+    char op[64];
+    snprintf(op, sizeof op, "conv of a concatenation, %s", round == 0 ? "half uploaded" : "both halves copied");
+    compare(op, a, b, ny, 0);
+    free(a), free(b);
+  }
+  g_dev->conv_free(g_dev, cv);
+  float *bufs[] = {x, w, sl, y, g, dw};
+  for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) g_dev->free(g_dev, bufs[i]);
+  free(xh), free(wh), free(part), free(other), free(fresh);
+}
+
 static void noop_bcast(void *ctx, void *buf, size_t bytes, int root) { (void)ctx, (void)buf, (void)bytes, (void)root; }
 
 /* NCCL with one rank: a communicator, an all-reduce (the mean over one rank
@@ -630,6 +681,7 @@ int main(void) {
   test_conv("3x3/s1 relu 16->16 (no bias)", (ConvSpec){.n = 2, .cin = 16, .cout = 16, .k = 3, .stride = 1, .pad = 1,
                                                        .hin = 8, .win = 6, .relu = 1, .need_dsrc = 1});
   test_graph_new_weights(); /* after the tests above, so that their random inputs stay as they were */
+  test_shadow_slices();
 #ifdef CORDSEG_TEST_EMUL
   printf("  emulation: %lld cuDNN calls checked, %lld graph launches%s\n", cordseg_emul_cudnn_calls(),
          cordseg_emul_graph_launches(), getenv("CUEMUL_DEFERRED") ? ", deferred execution" : "");

@@ -188,7 +188,9 @@ static void sync_hook(Backend *be, double *dev, int32_t n, void (*fn)(void *, do
 /* ---------------------------------------------------------------- layers -- */
 /* Every op that writes device memory tells the bf16 shadows (bf16_shadow.cu)
  * what it writes; the max-pools and BatchNorm write a shadowed output's bf16
- * copy in the same pass. Strided writes name their whole span. */
+ * copy in the same pass, upsample and copy_channels the copy of the slice
+ * they write (a concatenation's two halves). Strided writes name their
+ * whole span. */
 static cudaStream_t st(Backend *be) { return cuda_impl(be)->stream; }
 static void dirty(Backend *be, const float *p, size_t count) { cuda_shadow_dirty(be, p, count * sizeof(float)); }
 static size_t span(int64_t stride, int32_t n, int64_t per) { return n > 0 ? (size_t)(stride * (n - 1) + per) : 0; }
@@ -212,8 +214,8 @@ static void cu_maxpool3s2_backward(Backend *be, const float *x, const float *y, 
 }
 static void cu_upsample2_forward(Backend *be, const float *x, int64_t xs, float *y, int64_t ys, int32_t n, int32_t c,
                                  int32_t h, int32_t w) {
-  dirty(be, y, span(ys, n, (int64_t)c * 4 * h * w));
-  cuk_upsample2_forward(st(be), x, xs, y, ys, n, c, h, w);
+  uint16_t *y16 = cuda_shadow_part(be, y, ys, n, (int64_t)c * 4 * h * w);
+  cuk_upsample2_forward(st(be), x, xs, y, y16, ys, n, c, h, w);
 }
 static void cu_upsample2_backward(Backend *be, const float *dy, int64_t ys, float *dx, int64_t xs, int32_t n, int32_t c,
                                   int32_t h, int32_t w) {
@@ -222,8 +224,8 @@ static void cu_upsample2_backward(Backend *be, const float *dy, int64_t ys, floa
 }
 static void cu_copy_channels(Backend *be, const float *src, int64_t ss, float *dst, int64_t ds, int32_t n, int32_t c,
                              int32_t h, int32_t w, int acc) {
-  dirty(be, dst, span(ds, n, (int64_t)c * h * w));
-  cuk_copy_channels(st(be), src, ss, dst, ds, n, c, h, w, acc);
+  uint16_t *d16 = cuda_shadow_part(be, dst, ds, n, (int64_t)c * h * w);
+  cuk_copy_channels(st(be), src, ss, dst, d16, ds, n, c, h, w, acc);
 }
 static void cu_add(Backend *be, float *y, const float *x, size_t count) {
   dirty(be, y, count);

@@ -12,6 +12,10 @@
  *  - an op that writes a whole buffer with a shadow (a convolution's
  *    epilogue, BatchNorm's apply, the max-pools) calls cuda_shadow_out and
  *    writes the bf16 copy in the same pass: the shadow stays valid;
+ *  - an op that writes a slice of such a buffer (upsample and
+ *    copy_channels into a concatenation) calls cuda_shadow_part and writes
+ *    the copy of its slice: a valid shadow stays valid, an invalid one
+ *    becomes valid once such slices have covered every image of it;
  *  - a convolution that finds its src or weight shadow invalid converts it
  *    (one kernel) and marks it valid; backward-filter reads the same src
  *    shadow the forward made (activations do not change in between);
@@ -26,7 +30,7 @@
  * A capture that fails ran nothing: every shadow becomes invalid.
  * fp32 precision registers no shadow; the calls then cost a loop over none.
  * defines: cuda_shadow_ref, cuda_shadow_unref, cuda_shadow_dirty,
- *          cuda_shadow_out, cuda_shadow_forget, cuda_shadow_adam, cuda_shadow_free_all */
+ *          cuda_shadow_out, cuda_shadow_part, cuda_shadow_forget, cuda_shadow_adam, cuda_shadow_free_all */
 #include <stdlib.h>
 #include <string.h>
 
@@ -73,7 +77,7 @@ void cuda_shadow_unref(Backend *be, CudaShadow *s) {
 
 static void invalidate(CudaImpl *im, CudaShadow *s) {
   if (s->valid && s->weight) im->wgen++; /* a graph that relied on it is stale */
-  s->valid = 0;
+  s->valid = 0, s->nruns = 0;
 }
 
 void cuda_shadow_dirty(Backend *be, const void *p, size_t bytes) {
@@ -94,6 +98,36 @@ uint16_t *cuda_shadow_out(Backend *be, const float *f, size_t n) {
     }
   }
   return NULL;
+}
+
+/* adds run [at, at + len) of the period; valid once the runs cover [0, period) */
+static void add_run(CudaShadow *s, int64_t period, int64_t at, int64_t len) {
+  if (s->period != period) s->period = period, s->nruns = 0;
+  if (s->nruns == (int)(sizeof s->run_at / sizeof s->run_at[0])) return; /* no room: stays invalid (safe) */
+  s->run_at[s->nruns] = at, s->run_len[s->nruns] = len, s->nruns++;
+  int64_t covered = 0; /* the covered prefix [0, covered): extend it while some run starts inside it */
+  for (int grew = 1; grew;) {
+    grew = 0;
+    for (int i = 0; i < s->nruns; i++)
+      if (s->run_at[i] <= covered && s->run_at[i] + s->run_len[i] > covered) covered = s->run_at[i] + s->run_len[i], grew = 1;
+  }
+  if (covered >= period) s->valid = 1, s->nruns = 0;
+}
+
+uint16_t *cuda_shadow_part(Backend *be, const float *f, int64_t ds, int32_t n, int64_t per) {
+  CudaImpl *im = cuda_impl(be);
+  if (n <= 0 || per <= 0) return NULL;
+  const size_t span = (size_t)(ds * (n - 1) + per);
+  CudaShadow *e = NULL; /* the activation shadow whose buffer holds the whole write, as n periods of ds */
+  for (int i = 0; i < im->nsh && !e; i++) {
+    CudaShadow *s = im->sh[i];
+    if (!s->weight && f >= s->f && f + span <= s->f + s->n && (size_t)ds * n == s->n && f - s->f + per <= ds) e = s;
+  }
+  for (int i = 0; i < im->nsh; i++) /* every other shadow the write touches */
+    if (im->sh[i] != e && overlaps(im->sh[i], (const char *)f, span * sizeof(float))) invalidate(im, im->sh[i]);
+  if (!e) return NULL;
+  if (!e->valid) add_run(e, ds, f - e->f, per); /* a valid copy stays valid: the op writes both */
+  return e->h + (f - e->f);
 }
 
 void cuda_shadow_forget(Backend *be, int weights) {

@@ -26,6 +26,12 @@ typedef struct {
   int valid;       /* h = bf16(f) as of the last op queued */
   int weight;      /* a convolution's weights (Adam writes the copy) */
   int refs;        /* convolution plans that read it */
+  /* while not valid: runs [at, at + len) of every period of `period`
+   * elements whose copy slice writers (cuda_shadow_part) made current;
+   * valid once they cover the period (a concatenation's two halves) */
+  int64_t period;
+  int64_t run_at[4], run_len[4];
+  int nruns;
 } CudaShadow;
 /* the bf16 copy of a whole parameter buffer that Adam writes with the update */
 typedef struct {
@@ -80,6 +86,11 @@ void cuda_shadow_dirty(Backend *be, const void *p, size_t bytes);
 /* an op queued that writes all of f[0..n) and can write its bf16 copy in the
  * same pass: the copy to write (the shadow stays valid), or NULL */
 uint16_t *cuda_shadow_out(Backend *be, const float *f, size_t n);
+/* an op queued that writes n runs of per elements, ds apart, from f (a
+ * slice of a buffer, e.g. one half of a concatenation), and can write the
+ * bf16 copy of what it writes at the same offsets: the copy's pointer at f,
+ * or NULL (then it is only a write) */
+uint16_t *cuda_shadow_part(Backend *be, const float *f, int64_t ds, int32_t n, int64_t per);
 /* every activation shadow (and with weights, every shadow) invalid */
 void cuda_shadow_forget(Backend *be, int weights);
 /* Adam on params[0..n): the bf16 mirror it writes too (its weight shadows stay valid), or NULL */

@@ -92,16 +92,20 @@ void cuk_maxpool3s2_backward(cudaStream_t s, const float *x, const float *y, con
 }
 
 /* ------------------------------------------------- upsample, copy, concat -- */
-__global__ void k_up_f(const float *x, int64_t xs, float *y, int64_t ys, int32_t n, int32_t c, int32_t h, int32_t w) {
+__global__ void k_up_f(const float *x, int64_t xs, float *y, uint16_t *y16, int64_t ys, int32_t n, int32_t c, int32_t h,
+                       int32_t w) {
   const int64_t ohw = (int64_t)4 * h * w, hw = (int64_t)h * w;
   FOR_EACH(i, (int64_t)n * c * ohw) {
-    const int64_t img = i / ((int64_t)c * ohw), ch = i / ohw % c, o = i % ohw;
-    y[img * ys + ch * ohw + o] = cm_upsample2(x + img * xs + ch * hw, h, w, (int32_t)(o / (2 * w)), (int32_t)(o % (2 * w)));
+    const int64_t img = i / ((int64_t)c * ohw), ch = i / ohw % c, o = i % ohw, at = img * ys + ch * ohw + o;
+    const float v = cm_upsample2(x + img * xs + ch * hw, h, w, (int32_t)(o / (2 * w)), (int32_t)(o % (2 * w)));
+    y[at] = v;
+    if (y16) y16[at] = cm_f32_to_bf16(v);
   }
 }
-void cuk_upsample2_forward(cudaStream_t s, const float *x, int64_t xs, float *y, int64_t ys, int32_t n, int32_t c,
-                           int32_t h, int32_t w) {
-  CS_LAUNCH(k_up_f, 20.0 * n * c * h * w, cs_grid((size_t)n * c * 4 * h * w), CS_BLOCK, s, x, xs, y, ys, n, c, h, w);
+void cuk_upsample2_forward(cudaStream_t s, const float *x, int64_t xs, float *y, uint16_t *y16, int64_t ys, int32_t n,
+                           int32_t c, int32_t h, int32_t w) {
+  CS_LAUNCH(k_up_f, (20.0 + (y16 ? 8 : 0)) * n * c * h * w, cs_grid((size_t)n * c * 4 * h * w), CS_BLOCK, s, x, xs, y, y16,
+            ys, n, c, h, w);
 }
 __global__ void k_up_b(const float *dy, int64_t ys, float *dx, int64_t xs, int32_t n, int32_t c, int32_t h, int32_t w) {
   const int64_t ohw = (int64_t)4 * h * w, hw = (int64_t)h * w;
@@ -114,17 +118,20 @@ void cuk_upsample2_backward(cudaStream_t s, const float *dy, int64_t ys, float *
                             int32_t h, int32_t w) {
   CS_LAUNCH(k_up_b, 20.0 * n * c * h * w, cs_grid((size_t)n * c * h * w), CS_BLOCK, s, dy, ys, dx, xs, n, c, h, w);
 }
-__global__ void k_copy_ch(const float *src, int64_t ss, float *dst, int64_t ds, int32_t n, int64_t per, int acc) {
+__global__ void k_copy_ch(const float *src, int64_t ss, float *dst, uint16_t *d16, int64_t ds, int32_t n, int64_t per,
+                          int acc) {
   FOR_EACH(i, (int64_t)n * per) {
-    const int64_t img = i / per, j = i % per;
-    if (acc) dst[img * ds + j] += src[img * ss + j];
-    else dst[img * ds + j] = src[img * ss + j];
+    const int64_t img = i / per, j = i % per, at = img * ds + j;
+    const float v = acc ? dst[at] + src[img * ss + j] : src[img * ss + j];
+    dst[at] = v;
+    if (d16) d16[at] = cm_f32_to_bf16(v);
   }
 }
-void cuk_copy_channels(cudaStream_t s, const float *src, int64_t ss, float *dst, int64_t ds, int32_t n, int32_t c,
-                       int32_t h, int32_t w, int acc) {
+void cuk_copy_channels(cudaStream_t s, const float *src, int64_t ss, float *dst, uint16_t *d16, int64_t ds, int32_t n,
+                       int32_t c, int32_t h, int32_t w, int acc) {
   const int64_t per = (int64_t)c * h * w;
-  CS_LAUNCH(k_copy_ch, (acc ? 12.0 : 8.0) * n * per, cs_grid((size_t)n * per), CS_BLOCK, s, src, ss, dst, ds, n, per, acc);
+  CS_LAUNCH(k_copy_ch, (acc ? 12.0 : 8.0) * n * per + (d16 ? 2.0 * n * per : 0), cs_grid((size_t)n * per), CS_BLOCK, s, src,
+            ss, dst, d16, ds, n, per, acc);
 }
 
 /* ------------------------------------------------------------ reductions --

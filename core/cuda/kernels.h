@@ -29,12 +29,14 @@ void cuk_maxpool3s2_forward(cudaStream_t s, const float *x, float *y, uint16_t *
                             int32_t w);
 void cuk_maxpool3s2_backward(cudaStream_t s, const float *x, const float *y, const float *dy, float *dx, int32_t n,
                              int32_t c, int32_t h, int32_t w);
-void cuk_upsample2_forward(cudaStream_t s, const float *x, int64_t xs, float *y, int64_t ys, int32_t n, int32_t c,
-                           int32_t h, int32_t w);
+/* upsample forward and copy_channels: with y16/d16 (else NULL), also the
+ * bf16 copy of what they write, at the same offsets */
+void cuk_upsample2_forward(cudaStream_t s, const float *x, int64_t xs, float *y, uint16_t *y16, int64_t ys, int32_t n,
+                           int32_t c, int32_t h, int32_t w);
 void cuk_upsample2_backward(cudaStream_t s, const float *dy, int64_t ys, float *dx, int64_t xs, int32_t n, int32_t c,
                             int32_t h, int32_t w);
-void cuk_copy_channels(cudaStream_t s, const float *src, int64_t ss, float *dst, int64_t ds, int32_t n, int32_t c,
-                       int32_t h, int32_t w, int acc);
+void cuk_copy_channels(cudaStream_t s, const float *src, int64_t ss, float *dst, uint16_t *d16, int64_t ds, int32_t n,
+                       int32_t c, int32_t h, int32_t w, int acc);
 
 /* BN eval: save_mean, save_istd from the running statistics */
 void cuk_bn_eval_stats(cudaStream_t s, float *save_mean, float *save_istd, const float *run_mean, const float *run_var,
