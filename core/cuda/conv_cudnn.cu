@@ -1,9 +1,9 @@
 /* core/cuda/conv_cudnn.cu: convolutions of the CUDA backend through cuDNN 9's
  * convolution API (forward, backward data, backward filter). Layout NCHW:
  * cordseg's concatenations are channel offsets into one buffer (see
- * core/backend.h), which NCHW keeps contiguous per image and NHWC would not
- * (a concatenation would become a strided copy per pixel); cuDNN transforms
- * internally where its tensor-core kernels want NHWC.
+ * core/backend.h), a contiguous block per image; cuDNN transforms
+ * internally where its tensor-core kernels want NHWC (NHWC bf16 storage
+ * is planned: docs/backends.md, "Not done yet").
  * Algorithms: picked once per shape at plan time, timed (be->conv_benchmark,
  * the cudnn_benchmark key, as PyTorch's cudnn.benchmark: cudnnFind*Ex on
  * scratch buffers, outside any capture, each (shape, data type, pass)
