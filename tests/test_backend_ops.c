@@ -40,6 +40,9 @@ long long cordseg_emul_graph_launches(void);
 long long cordseg_emul_cudnn_calls(void);
 long long cordseg_emul_captures(void);
 long long cordseg_emul_kernels(void);
+double cordseg_emul_bytes(void);
+void cordseg_emul_traffic_mark(void);
+void cordseg_emul_traffic_top(char *buf, size_t len, int top);
 long long cordseg_emul_finds(void);
 int cordseg_emul_bad_launch_reported(void);
 #endif
@@ -419,14 +422,17 @@ static void test_training(UnetBackbone bb, LossKind kind, int32_t S, int steps, 
   twin_init(&t, bb, kind, S, 7);
   double worst = 0, ld = 0, l = 0;
   long long kern = 0, dnn = 0;
+  double bytes = 0;
   for (int s = 0; s < steps; s++) {
 #ifdef CORDSEG_TEST_EMUL
     const long long k0 = cordseg_emul_kernels(), d0 = cordseg_emul_cudnn_calls();
+    const double b0 = cordseg_emul_bytes();
+    cordseg_emul_traffic_mark();
 #endif
     worst = fmax(worst, twin_step(&t, s, &ld, &l));
 #ifdef CORDSEG_TEST_EMUL
     /* the last step's (the CPU step launches none) */
-    kern = cordseg_emul_kernels() - k0, dnn = cordseg_emul_cudnn_calls() - d0;
+    kern = cordseg_emul_kernels() - k0, dnn = cordseg_emul_cudnn_calls() - d0, bytes = cordseg_emul_bytes() - b0;
 #endif
     if (s == 0 || s == steps - 1) printf("    step %d: loss %.7f vs CPU %.7f\n", s + 1, ld, l);
   }
@@ -435,8 +441,15 @@ static void test_training(UnetBackbone bb, LossKind kind, int32_t S, int steps, 
    * the same at any size and width, so these are the figures of 128^2 batch 16 too */
   printf("  %-34s %s %s %s: %lld kernels + %lld cuDNN calls per training step\n", "launches", unet_backbone_name(bb),
          loss_kind_name(kind), g_dev->precision == BACKEND_PRECISION_BF16 ? "bf16" : "fp32", kern, dnn);
+  /* the bytes those kernels, cuDNN calls, device copies and memsets declare (each operand element once at its size;
+   * cuDNN's own transforms and workspace not included): this test's size, batch and width, not 128^2 batch 16 */
+  char top[640];
+  cordseg_emul_traffic_top(top, sizeof top, 6);
+  printf("  %-34s %s %s %s: %.2f MB per training step at %dx%d, batch %d, width/4; most: %s\n", "traffic",
+         unet_backbone_name(bb), loss_kind_name(kind), g_dev->precision == BACKEND_PRECISION_BF16 ? "bf16" : "fp32",
+         bytes / 1e6, S, S, t.n, top);
 #else
-  (void)kern, (void)dnn;
+  (void)kern, (void)dnn, (void)bytes;
 #endif
   printf("  %-34s %s %s: %d steps, worst loss rel err %.2e (limit %.0e)%s\n", "training", unet_backbone_name(bb),
          loss_kind_name(kind), steps, worst, tol_loss, t.sd.graph ? ", replayed from a graph" : "");
@@ -493,6 +506,90 @@ static void test_graph_regrow(void) {
   stepper_free(&sb);
   unet_free(big);
   twin_free(&t);
+}
+
+/* Weights written by anything but Adam while a graph exists (a checkpoint
+ * loaded into a running stepper): in bf16 the graph reads the weights' bf16
+ * copies that Adam keeps, so it is stale and must be captured again (once),
+ * else it would train on the old weights; in fp32 it reads the weights
+ * themselves and replays on. Both must match the CPU fed the same weights. */
+static void test_graph_new_weights(void) {
+  if (!graphs_expected()) return;
+  Twin t;
+  twin_init(&t, UNET_BACKBONE_VGG16, LOSS_KIND_HYBRID, 32, 11);
+  double worst = 0, ld, l;
+  for (int s = 0; s < 3; s++) worst = fmax(worst, twin_step(&t, s, &ld, &l));
+  const int had_graph = t.sd.graph != NULL;
+  float *p = t_params(t.nc);
+  for (size_t i = 0; i < unet_num_params(t.nc); i++) p[i] = 0.75f * p[i];
+  unet_params_upload(t.nd, p), unet_params_upload(t.nc, p);
+  free(p);
+#ifdef CORDSEG_TEST_EMUL
+  const long long cap0 = cordseg_emul_captures();
+#endif
+  for (int s = 3; s < 5; s++) worst = fmax(worst, twin_step(&t, s, &ld, &l));
+  printf("  %-34s worst loss rel err %.2e over 5 steps, graph before %d after %d\n", "graph after new weights", worst,
+         had_graph, t.sd.graph != NULL);
+  T_CHECK(had_graph && t.sd.graph != NULL, "the step should run from a graph before and after the new weights");
+  T_CHECK(worst <= tol(1e-4, 2e-2), "steps after new weights differ from the CPU: %.3g", worst);
+#ifdef CORDSEG_TEST_EMUL
+  const long long want = g_dev->precision == BACKEND_PRECISION_BF16 ? 1 : 0;
+  T_CHECK(cordseg_emul_captures() - cap0 == want, "new weights: %lld captures, expected %lld",
+          cordseg_emul_captures() - cap0, want);
+#endif
+  twin_free(&t);
+}
+
+/* A concatenation written in slices (CUDA bf16: core/cuda/bf16_shadow.cu
+ * keeps a bf16 copy of a convolution's input, and copy_channels writes the
+ * copy of the slice it writes). After one half is uploaded (the copy of
+ * that half goes stale) and the other half rewritten by copy_channels, the
+ * copy is still stale and the convolution must convert it; after both
+ * halves are rewritten by copy_channels it is current and need not. Either
+ * way the output must be the bits of a convolution of a fresh upload. */
+static void test_shadow_slices(void) {
+  const int32_t N = 2, C = 16, H = 6, W = 5, K = 8;
+  const int64_t hw = (int64_t)H * W, half = C * hw, img = 2 * half;
+  const size_t nx = (size_t)N * img, ny = (size_t)N * K * hw, nw = (size_t)K * 2 * C * 9;
+  ConvSpec s = {.n = N, .cin = 2 * C, .cout = K, .k = 3, .stride = 1, .pad = 1, .hin = H, .win = W};
+  float *xh = rnd(nx, -1, 1, 0), *wh = rnd(nw, -0.3, 0.3, 0), *part = rnd((size_t)N * half, -1, 1, 0);
+  float *other = rnd((size_t)N * half, -1, 1, 0); /* new contents for the uploaded half */
+  float *x = flat_up(g_dev, xh, nx), *w = flat_up(g_dev, wh, nw), *sl = flat_up(g_dev, part, (size_t)N * half);
+  float *y = g_dev->alloc(g_dev, ny * sizeof(float)), *g = g_dev->alloc(g_dev, ny * sizeof(float));
+  float *dw = g_dev->alloc(g_dev, nw * sizeof(float));
+  BackendConv *cv = g_dev->conv_plan(g_dev, &s, x, y, w, NULL, NULL, g, dw, NULL);
+  g_dev->conv_forward(g_dev, cv);
+  float *fresh = mallocCheck(nx * sizeof(float));
+  for (int round = 0; round < 2; round++) {
+    /* round 0: the second half of every image uploaded, the first rewritten; round 1: both rewritten */
+    if (round == 0)
+      for (int32_t i = 0; i < N; i++) g_dev->upload(g_dev, x + i * img + half, other + i * half, half * sizeof(float));
+    else g_dev->copy_channels(g_dev, sl, half, x + half, img, N, C, H, W, 0);
+    g_dev->copy_channels(g_dev, sl, half, x, img, N, C, H, W, 0);
+#ifdef CORDSEG_TEST_EMUL
+    g_dev->sync(g_dev); /* CUEMUL_DEFERRED: kernels are counted when they run */
+    const long long k0 = cordseg_emul_kernels();
+#endif
+    g_dev->conv_forward(g_dev, cv);
+    float *a = flat_down(g_dev, y, ny);
+#ifdef CORDSEG_TEST_EMUL
+    if (g_dev->precision == BACKEND_PRECISION_BF16) /* the epilogue, plus the conversion where the copy is stale */
+      T_CHECK(cordseg_emul_kernels() - k0 == (round == 0 ? 2 : 1), "slices round %d: %lld kernels", round,
+              cordseg_emul_kernels() - k0);
+#endif
+    g_dev->download(g_dev, fresh, x, nx * sizeof(float)); /* the same contents, uploaded afresh */
+    g_dev->upload(g_dev, x, fresh, nx * sizeof(float));
+    g_dev->conv_forward(g_dev, cv);
+    float *b = flat_down(g_dev, y, ny);
+    char op[64];
+    snprintf(op, sizeof op, "conv of a concatenation, %s", round == 0 ? "half uploaded" : "both halves copied");
+    compare(op, a, b, ny, 0);
+    free(a), free(b);
+  }
+  g_dev->conv_free(g_dev, cv);
+  float *bufs[] = {x, w, sl, y, g, dw};
+  for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) g_dev->free(g_dev, bufs[i]);
+  free(xh), free(wh), free(part), free(other), free(fresh);
 }
 
 static void noop_bcast(void *ctx, void *buf, size_t bytes, int root) { (void)ctx, (void)buf, (void)bytes, (void)root; }
@@ -584,6 +681,8 @@ int main(void) {
    * that the random inputs of the tests above stay as they were */
   test_conv("3x3/s1 relu 16->16 (no bias)", (ConvSpec){.n = 2, .cin = 16, .cout = 16, .k = 3, .stride = 1, .pad = 1,
                                                        .hin = 8, .win = 6, .relu = 1, .need_dsrc = 1});
+  test_graph_new_weights(); /* after the tests above, so that their random inputs stay as they were */
+  test_shadow_slices();
 #ifdef CORDSEG_TEST_EMUL
   printf("  emulation: %lld cuDNN calls checked, %lld graph launches%s\n", cordseg_emul_cudnn_calls(),
          cordseg_emul_graph_launches(), getenv("CUEMUL_DEFERRED") ? ", deferred execution" : "");

@@ -133,6 +133,7 @@ void *cuda_scratch(Backend *be, CudaScratch *s, size_t bytes) {
   return s->p;
 }
 static void cu_upload(Backend *be, void *dev, const void *host, size_t bytes) {
+  cuda_shadow_dirty(be, dev, bytes);
   if (bytes) CUDA_CHECK(cudaMemcpyAsync(dev, host, bytes, cudaMemcpyHostToDevice, cuda_impl(be)->stream));
 }
 static void cu_download(Backend *be, void *host, const void *dev, size_t bytes) {
@@ -141,9 +142,11 @@ static void cu_download(Backend *be, void *host, const void *dev, size_t bytes) 
   cuda_wait(be);
 }
 static void cu_memset0(Backend *be, void *dev, size_t bytes) {
+  cuda_shadow_dirty(be, dev, bytes);
   if (bytes) CUDA_CHECK(cudaMemsetAsync(dev, 0, bytes, cuda_impl(be)->stream));
 }
 static void cu_copy(Backend *be, void *dst, const void *src, size_t bytes) {
+  cuda_shadow_dirty(be, dst, bytes);
   if (bytes && dst != src) CUDA_CHECK(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToDevice, cuda_impl(be)->stream));
 }
 static void cu_sync(Backend *be) { cuda_wait(be); }
@@ -183,34 +186,51 @@ static void sync_hook(Backend *be, double *dev, int32_t n, void (*fn)(void *, do
 }
 
 /* ---------------------------------------------------------------- layers -- */
+/* Every op that writes device memory tells the bf16 shadows (bf16_shadow.cu)
+ * what it writes; the max-pools and BatchNorm write a shadowed output's bf16
+ * copy in the same pass, upsample and copy_channels the copy of the slice
+ * they write (a concatenation's two halves). Strided writes name their
+ * whole span. */
 static cudaStream_t st(Backend *be) { return cuda_impl(be)->stream; }
+static void dirty(Backend *be, const float *p, size_t count) { cuda_shadow_dirty(be, p, count * sizeof(float)); }
+static size_t span(int64_t stride, int32_t n, int64_t per) { return n > 0 ? (size_t)(stride * (n - 1) + per) : 0; }
 static void cu_maxpool2_forward(Backend *be, const float *x, float *y, int32_t n, int32_t c, int32_t h, int32_t w) {
-  cuk_maxpool2_forward(st(be), x, y, n, c, h, w);
+  uint16_t *y16 = cuda_shadow_out(be, y, (size_t)n * c * (h / 2) * (w / 2));
+  cuk_maxpool2_forward(st(be), x, y, y16, n, c, h, w);
 }
 static void cu_maxpool2_backward(Backend *be, const float *x, const float *y, const float *dy, float *dx, int32_t n,
                                  int32_t c, int32_t h, int32_t w) {
+  dirty(be, dx, (size_t)n * c * h * w);
   cuk_maxpool2_backward(st(be), x, y, dy, dx, n, c, h, w);
 }
 static void cu_maxpool3s2_forward(Backend *be, const float *x, float *y, int32_t n, int32_t c, int32_t h, int32_t w) {
-  cuk_maxpool3s2_forward(st(be), x, y, n, c, h, w);
+  uint16_t *y16 = cuda_shadow_out(be, y, (size_t)n * c * layer_pool3s2_out(h) * layer_pool3s2_out(w));
+  cuk_maxpool3s2_forward(st(be), x, y, y16, n, c, h, w);
 }
 static void cu_maxpool3s2_backward(Backend *be, const float *x, const float *y, const float *dy, float *dx, int32_t n,
                                    int32_t c, int32_t h, int32_t w) {
+  dirty(be, dx, (size_t)n * c * h * w);
   cuk_maxpool3s2_backward(st(be), x, y, dy, dx, n, c, h, w);
 }
 static void cu_upsample2_forward(Backend *be, const float *x, int64_t xs, float *y, int64_t ys, int32_t n, int32_t c,
                                  int32_t h, int32_t w) {
-  cuk_upsample2_forward(st(be), x, xs, y, ys, n, c, h, w);
+  uint16_t *y16 = cuda_shadow_part(be, y, ys, n, (int64_t)c * 4 * h * w);
+  cuk_upsample2_forward(st(be), x, xs, y, y16, ys, n, c, h, w);
 }
 static void cu_upsample2_backward(Backend *be, const float *dy, int64_t ys, float *dx, int64_t xs, int32_t n, int32_t c,
                                   int32_t h, int32_t w) {
+  dirty(be, dx, span(xs, n, (int64_t)c * h * w));
   cuk_upsample2_backward(st(be), dy, ys, dx, xs, n, c, h, w);
 }
 static void cu_copy_channels(Backend *be, const float *src, int64_t ss, float *dst, int64_t ds, int32_t n, int32_t c,
                              int32_t h, int32_t w, int acc) {
-  cuk_copy_channels(st(be), src, ss, dst, ds, n, c, h, w, acc);
+  uint16_t *d16 = cuda_shadow_part(be, dst, ds, n, (int64_t)c * h * w);
+  cuk_copy_channels(st(be), src, ss, dst, d16, ds, n, c, h, w, acc);
 }
-static void cu_add(Backend *be, float *y, const float *x, size_t count) { cuk_add(st(be), y, x, count); }
+static void cu_add(Backend *be, float *y, const float *x, size_t count) {
+  dirty(be, y, count);
+  cuk_add(st(be), y, x, count);
+}
 
 /* BatchNorm: statistics in one pass (sum and sum of squares, double) and the
  * finalize in the same totals kernel; with sync BN the totals go through
@@ -226,6 +246,8 @@ static void cu_bn_forward(Backend *be, const float *x, float *y, const float *re
   double *part = (double *)cuda_scratch(be, &im->part, (size_t)2 * c * CUK_PARTS * sizeof(double));
   const double m = (double)n * (double)hw * (sync ? sync->world : 1);
   const CukBnFinalize fin = {m, momentum, eps, save_mean, save_istd, run_mean, run_var};
+  if (train) dirty(be, run_mean, c), dirty(be, run_var, c);
+  dirty(be, save_mean, c), dirty(be, save_istd, c);
   if (train && !sync) {
     cuk_bn_moments(im->stream, x, n, c, hw, part, sts, &fin);
   } else if (train) {
@@ -235,7 +257,8 @@ static void cu_bn_forward(Backend *be, const float *x, float *y, const float *re
   } else {
     cuk_bn_eval_stats(im->stream, save_mean, save_istd, run_mean, run_var, c, eps);
   }
-  cuk_bn_apply(im->stream, x, y, res, gamma, beta, save_mean, save_istd, n, c, hw, relu);
+  uint16_t *y16 = cuda_shadow_out(be, y, (size_t)n * c * hw);
+  cuk_bn_apply(im->stream, x, y, y16, res, gamma, beta, save_mean, save_istd, n, c, hw, relu);
 }
 
 static void cu_bn_backward(Backend *be, const float *x, const float *y, float *dy, float *dx, const float *gamma,
@@ -246,6 +269,7 @@ static void cu_bn_backward(Backend *be, const float *x, const float *y, float *d
   double *sts = (double *)cuda_scratch(be, &im->stats, (size_t)2 * c * sizeof(double));
   double *part = (double *)cuda_scratch(be, &im->part, (size_t)2 * c * CUK_PARTS * sizeof(double));
   const double m = (double)n * (double)hw * (sync ? sync->world : 1);
+  dirty(be, dy, (size_t)n * c * hw), dirty(be, dx, (size_t)n * c * hw), dirty(be, dgamma, c), dirty(be, dbeta, c);
   cuk_bn_grad_sums(im->stream, x, y, dy, save_mean, save_istd, dgamma, dbeta, relu, n, c, hw, part, sts);
   if (sync) sync_hook(be, sts, 2 * c, sync->sum_f64, sync->ctx);
   cuk_bn_dx(im->stream, x, dy, dx, gamma, save_mean, save_istd, sts, m, n, c, hw);
@@ -259,6 +283,7 @@ static void cu_loss(Backend *be, const LossConfig *cfg, const float *logits, con
   CudaImpl *im = cuda_impl(be);
   const int64_t hw = (int64_t)h * w, npix = (int64_t)n * hw;
   CS_CHECK(k >= 2 && k <= 256, NULL, "internal: %d classes", k);
+  if (dlogits) dirty(be, dlogits, (size_t)npix * k);
   if (cfg->kind == LOSS_KIND_HDL) {
     CS_CHECK(target != NULL, NULL, "internal: the CUDA HDL loss needs the host-made targets (core/step.c)");
     double *part = (double *)cuda_scratch(be, &im->part, (size_t)n * k * CUK_PARTS * sizeof(double));
@@ -290,6 +315,7 @@ static double cu_loss_value(Backend *be) {
 
 static void cu_probs(Backend *be, const LossConfig *cfg, const float *logits, int32_t n, int32_t k, int32_t h, int32_t w,
                      float *probs) {
+  dirty(be, probs, (size_t)n * k * h * w);
   cuk_probs(st(be), logits, probs, n, k, (int64_t)h * w, cfg->kind == LOSS_KIND_HDL);
 }
 
@@ -298,7 +324,10 @@ static void cu_adam_step(Backend *be, float *params, const float *grads, float *
                          float beta1, float beta2, float eps, float weight_decay) {
   /* the scalars exactly as core/adam.c computes them */
   const double bc1 = 1.0 - pow(beta1, (double)t), bc2 = 1.0 - pow(beta2, (double)t);
-  cuk_adam(st(be), params, grads, m, v, n, (float)(lr / bc1), (float)(1.0 / sqrt(bc2)), beta1, beta2, eps, weight_decay);
+  dirty(be, m, n), dirty(be, v, n);
+  uint16_t *p16 = cuda_shadow_adam(be, params, n); /* the weights' bf16 copies, written by the same pass */
+  cuk_adam(st(be), params, p16, grads, m, v, n, (float)(lr / bc1), (float)(1.0 / sqrt(bc2)), beta1, beta2, eps,
+           weight_decay);
 }
 static double cu_sumsq(Backend *be, const float *x, size_t n) {
   CudaImpl *im = cuda_impl(be);
@@ -309,7 +338,10 @@ static double cu_sumsq(Backend *be, const float *x, size_t n) {
   cu_download(be, &v, out, sizeof v);
   return v;
 }
-static void cu_scale(Backend *be, float *x, size_t n, float s) { cuk_scale(st(be), x, n, s); }
+static void cu_scale(Backend *be, float *x, size_t n, float s) {
+  dirty(be, x, n);
+  cuk_scale(st(be), x, n, s);
+}
 
 /* ----------------------------------------------------------------- NCCL -- */
 /* NCCL failures name this rank and host, so the failing one can be found among many logs */
@@ -357,6 +389,7 @@ static void cu_comm_init(Backend *be, const BackendComm *comm) {
 static void cu_allreduce_avg(Backend *be, float *buf, size_t n) {
   CudaImpl *im = cuda_impl(be);
   if (!im->nccl) return; /* one rank: the mean is the buffer itself */
+  dirty(be, buf, n);
   const size_t bucket = ((size_t)16 << 20) / sizeof(float);
   NCCL_RANK_CHECK(im, ncclGroupStart());
   for (size_t off = 0; off < n; off += bucket) {
@@ -371,13 +404,16 @@ static void cu_allreduce_avg(Backend *be, float *buf, size_t n) {
 /* a captured step and the scratch generation it was captured against */
 typedef struct {
   cudaGraphExec_t ex;
-  uint64_t gen;
+  uint64_t gen, wgen; /* scratch generation; weight-shadow generation at the capture's start */
 } CudaGraph;
 
 static void cu_graph_begin(Backend *be) {
   CudaImpl *im = cuda_impl(be);
   CS_CHECK(!cuda_capture_log, NULL, "internal: a graph capture is already under way on this thread");
   memset(&im->cap, 0, sizeof im->cap);
+  /* the captured kernels must not rely on bf16 activation copies made before it */
+  cuda_shadow_forget(be, 0);
+  im->cap_wgen = im->wgen;
   CUDA_CHECK(cudaStreamBeginCapture(im->stream, cudaStreamCaptureModeRelaxed));
   cuda_capture_log = &im->cap;
 }
@@ -395,6 +431,7 @@ static void *cu_graph_end(Backend *be) {
   im->nretired = 0;
   if (e != cudaSuccess || im->cap.failed) {
     if (ex) cudaGraphExecDestroy(ex);
+    cuda_shadow_forget(be, 1); /* nothing of the capture ran, the bf16 copies it would have made included */
     cudaGetLastError(); /* the capture's errors are not sticky: clear them */
     char where[512];
     if (im->cap.failed) snprintf(where, sizeof where, "%s:%d: %s", im->cap.file, im->cap.line, im->cap.what);
@@ -406,16 +443,17 @@ static void *cu_graph_end(Backend *be) {
     return NULL;
   }
   CudaGraph *cg = (CudaGraph *)callocCheck(1, sizeof *cg);
-  cg->ex = ex, cg->gen = im->scratch_gen;
+  cg->ex = ex, cg->gen = im->scratch_gen, cg->wgen = im->cap_wgen;
   im->graphs_alive++;
   return cg;
 }
 /* 0: a scratch buffer grew since the capture, so the graph may name freed
- * memory; the caller frees it and captures again */
+ * memory, or a bf16 weight copy it relies on was invalidated (weights
+ * written by anything but Adam); the caller frees it and captures again */
 static int cu_graph_launch(Backend *be, void *graph) {
   CudaImpl *im = cuda_impl(be);
   CudaGraph *cg = (CudaGraph *)graph;
-  if (cg->gen != im->scratch_gen) return 0;
+  if (cg->gen != im->scratch_gen || cg->wgen != im->wgen) return 0;
   CUDA_CHECK(cudaGraphLaunch(cg->ex, im->stream));
   return 1;
 }
@@ -440,6 +478,7 @@ static void cu_destroy(Backend *be) {
   CudaScratch *all[] = {&im->ws, &im->bf[0], &im->bf[1], &im->bf[2], &im->part, &im->stats, &im->sums,
                         &im->pix, &im->coef, &im->probs, &im->ss, &im->find_ws};
   for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) cudaFree(all[i]->p);
+  cuda_shadow_free_all(be);
   cudaFree(im->dloss), cudaFree(im->ga), cudaFree(im->gb);
   if (im->hstats) cudaFreeHost(im->hstats);
   if (im->nccl) { /* finalize (flushes outstanding work), then destroy; failures here only warn */

@@ -1,9 +1,9 @@
 /* core/cuda/conv_cudnn.cu: convolutions of the CUDA backend through cuDNN 9's
  * convolution API (forward, backward data, backward filter). Layout NCHW:
  * cordseg's concatenations are channel offsets into one buffer (see
- * core/backend.h), which NCHW keeps contiguous per image and NHWC would not
- * (a concatenation would become a strided copy per pixel); cuDNN transforms
- * internally where its tensor-core kernels want NHWC.
+ * core/backend.h), a contiguous block per image; cuDNN transforms
+ * internally where its tensor-core kernels want NHWC (NHWC bf16 storage
+ * is planned: docs/backends.md, "Not done yet").
  * Algorithms: picked once per shape at plan time, timed (be->conv_benchmark,
  * the cudnn_benchmark key, as PyTorch's cudnn.benchmark: cudnnFind*Ex on
  * scratch buffers, outside any capture, each (shape, data type, pass)
@@ -14,12 +14,13 @@
  * other one, with a warning and "non-deterministic" in conv_describe,
  * rather than stopping the run); each pass keeps its own descriptor with the math
  * type its algorithm asked for (TF32 tensor cores allowed for fp32).
- * precision = bf16: src, weights and dst are rounded to bf16 around each
- * call (fp32 accumulation in cuDNN, fp32 buffers and master weights outside).
- * Each convolution keeps its own bf16 weights, converted once in the forward
- * pass and read again by backward-data (the weights do not change between
- * the two); the forward's epilogue widens, adds the bias and applies ReLU in
- * one kernel. In fp32, bias and fused ReLU run as one kernel after the
+ * precision = bf16: cuDNN reads bf16 src and weights and writes bf16 (fp32
+ * accumulation in cuDNN, fp32 buffers and master weights outside). src and
+ * weights are read from their bf16 shadows (bf16_shadow.cu), converted here
+ * only where no earlier op wrote them; backward-filter reads the src copy
+ * the forward read, backward-data the weights' copy. The forward's epilogue
+ * widens, adds the bias, applies ReLU and writes dst's bf16 copy when a
+ * convolution reads dst, in one kernel. In fp32, bias and fused ReLU run as one kernel after the
  * forward call. Backward starts with one pass over the output gradient:
  * the fused ReLU's mask (core/backend.h: conv_backward owns it), its bf16
  * copy and the bias gradient (a per-channel sum). */
@@ -45,7 +46,7 @@ struct BackendConv {
   cudnnConvolutionBwdFilterAlgo_t fwa;
   size_t ws[3];
   int bf16;
-  uint16_t *w16;  /* bf16: this convolution's weights, converted by the forward, read by backward-data */
+  CudaShadow *x16, *w16; /* bf16: the bf16 copies of src and of the weights (bf16_shadow.cu) */
   char desc[3][96];
 };
 
@@ -211,8 +212,9 @@ BackendConv *cuda_conv_plan(Backend *be, const ConvSpec *spec, float *src, float
   if (c->bf16) {
     cuda_scratch(be, &im->bf[0], (size_t)s->n * s->cin * s->hin * s->win * 2);
     cuda_scratch(be, &im->bf[1], (size_t)s->cout * s->cin * s->k * s->k * 2); /* the weight gradient */
-    c->w16 = (uint16_t *)cuda_dev_alloc(be, (size_t)s->cout * s->cin * s->k * s->k * 2);
     cuda_scratch(be, &im->bf[2], (size_t)s->n * s->cout * c->ho * c->wo * 2);
+    c->x16 = cuda_shadow_ref(be, src, nx(c), 0);
+    c->w16 = cuda_shadow_ref(be, w, nw(c), 1);
   }
   cuda_scratch(be, &im->part, (size_t)2 * s->cout * CUK_PARTS * sizeof(double));
   cuda_scratch(be, &im->stats, (size_t)2 * s->cout * sizeof(double));
@@ -220,19 +222,28 @@ BackendConv *cuda_conv_plan(Backend *be, const ConvSpec *spec, float *src, float
 }
 
 
+/* a shadow made valid if it is not (one conversion kernel) */
+static uint16_t *shadow_fresh(CudaImpl *im, CudaShadow *sh) {
+  if (!sh->valid) cuk_to_bf16(im->stream, sh->f, sh->h, sh->n);
+  sh->valid = 1;
+  return sh->h;
+}
+
 void cuda_conv_forward(Backend *be, BackendConv *c) {
   CudaImpl *im = cuda_impl(be);
   const float one = 1, zero = 0;
   const int64_t hw = (int64_t)c->ho * c->wo;
   if (c->bf16) {
-    uint16_t *x16 = (uint16_t *)im->bf[0].p, *y16 = (uint16_t *)im->bf[2].p;
-    cuk_to_bf16(im->stream, c->src, x16, nx(c));
-    cuk_to_bf16(im->stream, c->w, c->w16, nw(c));
-    CUDNN_CHECK(cudnnConvolutionForward(im->dnn, &one, c->xd, x16, c->wd, c->w16, c->cd[0], c->fa, im->ws.p, c->ws[0],
-                                        &zero, c->yd, y16));
-    cuk_from_bf16_bias_relu(im->stream, y16, c->dst, c->s.bias ? c->b : NULL, c->s.n, c->s.cout, hw, c->s.relu);
+    uint16_t *y16 = (uint16_t *)im->bf[2].p;
+    uint16_t *x16 = shadow_fresh(im, c->x16), *w16 = shadow_fresh(im, c->w16);
+    CUDNN_CHECK(cudnnConvolutionForward(im->dnn, &one, c->xd, x16, c->wd, w16, c->cd[0], c->fa, im->ws.p, c->ws[0], &zero,
+                                        c->yd, y16));
+    /* dst and, when a convolution reads it, its bf16 copy: one pass */
+    uint16_t *out16 = cuda_shadow_out(be, c->dst, ny(c));
+    cuk_from_bf16_bias_relu(im->stream, y16, c->dst, out16, c->s.bias ? c->b : NULL, c->s.n, c->s.cout, hw, c->s.relu);
     return;
   }
+  cuda_shadow_dirty(be, c->dst, ny(c) * sizeof(float));
   CUDNN_CHECK(cudnnConvolutionForward(im->dnn, &one, c->xd, c->src, c->wd, c->w, c->cd[0], c->fa, im->ws.p, c->ws[0],
                                       &zero, c->yd, c->dst));
   if (c->s.bias || c->s.relu) cuk_bias_relu(im->stream, c->dst, c->s.bias ? c->b : NULL, c->s.n, c->s.cout, hw, c->s.relu);
@@ -241,25 +252,29 @@ void cuda_conv_forward(Backend *be, BackendConv *c) {
 void cuda_conv_backward(Backend *be, BackendConv *c) {
   CudaImpl *im = cuda_impl(be);
   const float one = 1, zero = 0;
-  uint16_t *x16 = (uint16_t *)im->bf[0].p, *w16 = (uint16_t *)im->bf[1].p, *y16 = (uint16_t *)im->bf[2].p;
+  uint16_t *dx16 = (uint16_t *)im->bf[0].p, *dw16 = (uint16_t *)im->bf[1].p, *dy16 = (uint16_t *)im->bf[2].p;
   /* ReLU backward, the bf16 copy of the output gradient and the bias gradient: one pass */
-  cuk_conv_dy(im->stream, c->dst, c->ddst, c->bf16 ? y16 : NULL, c->s.bias ? c->db : NULL, c->s.relu, c->s.n, c->s.cout,
+  if (c->s.relu) cuda_shadow_dirty(be, c->ddst, ny(c) * sizeof(float));
+  if (c->s.bias) cuda_shadow_dirty(be, c->db, (size_t)c->s.cout * sizeof(float));
+  cuk_conv_dy(im->stream, c->dst, c->ddst, c->bf16 ? dy16 : NULL, c->s.bias ? c->db : NULL, c->s.relu, c->s.n, c->s.cout,
               (int64_t)c->ho * c->wo, (double *)im->part.p, (double *)im->stats.p);
   if (c->s.need_dsrc) {
-    if (c->bf16) { /* the weights the forward converted (they have not changed since) */
-      CUDNN_CHECK(cudnnConvolutionBackwardData(im->dnn, &one, c->wd, c->w16, c->yd, y16, c->cd[1], c->da, im->ws.p,
-                                               c->ws[1], &zero, c->xd, x16));
-      cuk_from_bf16(im->stream, x16, c->dsrc, nx(c));
+    cuda_shadow_dirty(be, c->dsrc, nx(c) * sizeof(float));
+    if (c->bf16) { /* the weights' copy the forward read (they have not changed since) */
+      CUDNN_CHECK(cudnnConvolutionBackwardData(im->dnn, &one, c->wd, c->w16->h, c->yd, dy16, c->cd[1], c->da, im->ws.p,
+                                               c->ws[1], &zero, c->xd, dx16));
+      cuk_from_bf16(im->stream, dx16, c->dsrc, nx(c));
     } else {
       CUDNN_CHECK(cudnnConvolutionBackwardData(im->dnn, &one, c->wd, c->w, c->yd, c->ddst, c->cd[1], c->da, im->ws.p,
                                                c->ws[1], &zero, c->xd, c->dsrc));
     }
   }
-  if (c->bf16) {
-    cuk_to_bf16(im->stream, c->src, x16, nx(c));
-    CUDNN_CHECK(cudnnConvolutionBackwardFilter(im->dnn, &one, c->xd, x16, c->yd, y16, c->cd[2], c->fwa, im->ws.p, c->ws[2],
-                                               &zero, c->wd, w16));
-    cuk_from_bf16(im->stream, w16, c->dw, nw(c));
+  cuda_shadow_dirty(be, c->dw, nw(c) * sizeof(float));
+  if (c->bf16) { /* src's copy, as the forward made or read it (activations do not change before backward) */
+    uint16_t *x16 = shadow_fresh(im, c->x16);
+    CUDNN_CHECK(cudnnConvolutionBackwardFilter(im->dnn, &one, c->xd, x16, c->yd, dy16, c->cd[2], c->fwa, im->ws.p,
+                                               c->ws[2], &zero, c->wd, dw16));
+    cuk_from_bf16(im->stream, dw16, c->dw, nw(c));
   } else {
     CUDNN_CHECK(cudnnConvolutionBackwardFilter(im->dnn, &one, c->xd, c->src, c->yd, c->ddst, c->cd[2], c->fwa, im->ws.p,
                                                c->ws[2], &zero, c->wd, c->dw));
@@ -278,7 +293,8 @@ int cuda_conv_winograd(const BackendConv *c) {
 
 void cuda_conv_free(Backend *be, BackendConv *c) {
   if (!c) return;
-  if (c->w16) be->free(be, c->w16);
+  cuda_shadow_unref(be, c->x16);
+  cuda_shadow_unref(be, c->w16);
   cudnnDestroyTensorDescriptor(c->xd);
   cudnnDestroyTensorDescriptor(c->yd);
   cudnnDestroyFilterDescriptor(c->wd);

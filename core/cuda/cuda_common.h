@@ -44,15 +44,20 @@ extern thread_local CudaCaptureLog *cuda_capture_log;
  * first one kept, and the caller goes on), 0 when the caller must stop */
 int cuda_capture_note(const char *file, int line, const char *call, const char *msg);
 
+/* bytes: the launch's compulsory memory traffic, every element it reads or
+ * writes counted once at its size (re-reads a cache may absorb are not);
+ * the host emulation sums it per kernel name (cordseg_emul_bytes), a GPU
+ * build ignores it */
 #ifdef CORDSEG_CUDA_EMUL
-#define CS_LAUNCH(kernel, grid, block, stream, ...)                                    \
-  do {                                                                                 \
-    cuemul_launch((grid), (block), (stream), [=]() { kernel(__VA_ARGS__); });          \
-    CUDA_CHECK(cudaGetLastError()); /* a bad launch configuration, at its line */      \
+#define CS_LAUNCH(kernel, bytes, grid, block, stream, ...)                                         \
+  do {                                                                                             \
+    cuemul_launch((grid), (block), (stream), [=]() { kernel(__VA_ARGS__); }, #kernel, (double)(bytes)); \
+    CUDA_CHECK(cudaGetLastError()); /* a bad launch configuration, at its line */                  \
   } while (0)
 #else
-#define CS_LAUNCH(kernel, grid, block, stream, ...)            \
+#define CS_LAUNCH(kernel, bytes, grid, block, stream, ...)      \
   do {                                                          \
+    (void)(bytes);                                              \
     kernel<<<(grid), (block), 0, (stream)>>>(__VA_ARGS__);      \
     CUDA_CHECK(cudaGetLastError()); /* a bad launch, at its line */ \
   } while (0)

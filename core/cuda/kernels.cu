@@ -14,12 +14,12 @@
 __global__ void k_add(float *y, const float *x, int64_t n) {
   FOR_EACH(i, n) y[i] += x[i];
 }
-void cuk_add(cudaStream_t s, float *y, const float *x, size_t n) { CS_LAUNCH(k_add, cs_grid(n), CS_BLOCK, s, y, x, (int64_t)n); }
+void cuk_add(cudaStream_t s, float *y, const float *x, size_t n) { CS_LAUNCH(k_add, 12.0 * n, cs_grid(n), CS_BLOCK, s, y, x, (int64_t)n); }
 
 __global__ void k_scale(float *x, int64_t n, float a) {
   FOR_EACH(i, n) x[i] *= a;
 }
-void cuk_scale(cudaStream_t s, float *x, size_t n, float a) { CS_LAUNCH(k_scale, cs_grid(n), CS_BLOCK, s, x, (int64_t)n, a); }
+void cuk_scale(cudaStream_t s, float *x, size_t n, float a) { CS_LAUNCH(k_scale, 8.0 * n, cs_grid(n), CS_BLOCK, s, x, (int64_t)n, a); }
 
 
 __global__ void k_bias_relu(float *y, const float *b, int32_t c, int64_t hw, int64_t total, int relu) {
@@ -30,20 +30,23 @@ __global__ void k_bias_relu(float *y, const float *b, int32_t c, int64_t hw, int
 }
 void cuk_bias_relu(cudaStream_t s, float *y, const float *b, int32_t n, int32_t c, int64_t hw, int relu) {
   const int64_t total = (int64_t)n * c * hw;
-  CS_LAUNCH(k_bias_relu, cs_grid(total), CS_BLOCK, s, y, b, c, hw, total, relu);
+  CS_LAUNCH(k_bias_relu, 8.0 * total + (b ? 4.0 * c : 0), cs_grid(total), CS_BLOCK, s, y, b, c, hw, total, relu);
 }
 
 /* ---------------------------------------------------------------- pools -- */
-__global__ void k_maxpool2_f(const float *x, float *y, int64_t planes, int32_t h, int32_t w) {
+__global__ void k_maxpool2_f(const float *x, float *y, uint16_t *y16, int64_t planes, int32_t h, int32_t w) {
   const int32_t ho = h / 2, wo = w / 2;
   FOR_EACH(i, planes * ho * wo) {
     const int64_t p = i / ((int64_t)ho * wo), o = i % ((int64_t)ho * wo);
-    y[i] = cm_maxpool2(x + p * h * w, w, (int32_t)(o / wo), (int32_t)(o % wo));
+    const float v = cm_maxpool2(x + p * h * w, w, (int32_t)(o / wo), (int32_t)(o % wo));
+    y[i] = v;
+    if (y16) y16[i] = cm_f32_to_bf16(v);
   }
 }
-void cuk_maxpool2_forward(cudaStream_t s, const float *x, float *y, int32_t n, int32_t c, int32_t h, int32_t w) {
+void cuk_maxpool2_forward(cudaStream_t s, const float *x, float *y, uint16_t *y16, int32_t n, int32_t c, int32_t h,
+                          int32_t w) {
   const int64_t planes = (int64_t)n * c;
-  CS_LAUNCH(k_maxpool2_f, cs_grid(planes * (h / 2) * (w / 2)), CS_BLOCK, s, x, y, planes, h, w);
+  CS_LAUNCH(k_maxpool2_f, planes * (4.0 * h * w + (4.0 + (y16 ? 2 : 0)) * (h / 2) * (w / 2)), cs_grid(planes * (h / 2) * (w / 2)), CS_BLOCK, s, x, y, y16, planes, h, w);
 }
 __global__ void k_maxpool2_b(const float *x, const float *y, const float *dy, float *dx, int64_t planes, int32_t h,
                              int32_t w) {
@@ -56,18 +59,23 @@ __global__ void k_maxpool2_b(const float *x, const float *y, const float *dy, fl
 void cuk_maxpool2_backward(cudaStream_t s, const float *x, const float *y, const float *dy, float *dx, int32_t n,
                            int32_t c, int32_t h, int32_t w) {
   const int64_t planes = (int64_t)n * c;
-  CS_LAUNCH(k_maxpool2_b, cs_grid(planes * h * w), CS_BLOCK, s, x, y, dy, dx, planes, h, w);
+  CS_LAUNCH(k_maxpool2_b, planes * (8.0 * h * w + 8.0 * (h / 2) * (w / 2)), cs_grid(planes * h * w), CS_BLOCK, s, x, y, dy, dx, planes, h, w);
 }
-__global__ void k_maxpool3_f(const float *x, float *y, int64_t planes, int32_t h, int32_t w) {
+__global__ void k_maxpool3_f(const float *x, float *y, uint16_t *y16, int64_t planes, int32_t h, int32_t w) {
   const int32_t ho = cm_pool3s2_out(h), wo = cm_pool3s2_out(w);
   FOR_EACH(i, planes * ho * wo) {
     const int64_t p = i / ((int64_t)ho * wo), o = i % ((int64_t)ho * wo);
-    y[i] = cm_maxpool3s2(x + p * h * w, h, w, (int32_t)(o / wo), (int32_t)(o % wo));
+    const float v = cm_maxpool3s2(x + p * h * w, h, w, (int32_t)(o / wo), (int32_t)(o % wo));
+    y[i] = v;
+    if (y16) y16[i] = cm_f32_to_bf16(v);
   }
 }
-void cuk_maxpool3s2_forward(cudaStream_t s, const float *x, float *y, int32_t n, int32_t c, int32_t h, int32_t w) {
+void cuk_maxpool3s2_forward(cudaStream_t s, const float *x, float *y, uint16_t *y16, int32_t n, int32_t c, int32_t h,
+                            int32_t w) {
   const int64_t planes = (int64_t)n * c;
-  CS_LAUNCH(k_maxpool3_f, cs_grid(planes * cm_pool3s2_out(h) * cm_pool3s2_out(w)), CS_BLOCK, s, x, y, planes, h, w);
+  CS_LAUNCH(k_maxpool3_f,
+            planes * (4.0 * h * w + (4.0 + (y16 ? 2 : 0)) * cm_pool3s2_out(h) * cm_pool3s2_out(w)), cs_grid(planes * cm_pool3s2_out(h) * cm_pool3s2_out(w)), CS_BLOCK, s, x, y, y16, planes, h,
+            w);
 }
 __global__ void k_maxpool3_b(const float *x, const float *y, const float *dy, float *dx, int64_t planes, int32_t h,
                              int32_t w) {
@@ -80,20 +88,24 @@ __global__ void k_maxpool3_b(const float *x, const float *y, const float *dy, fl
 void cuk_maxpool3s2_backward(cudaStream_t s, const float *x, const float *y, const float *dy, float *dx, int32_t n,
                              int32_t c, int32_t h, int32_t w) {
   const int64_t planes = (int64_t)n * c;
-  CS_LAUNCH(k_maxpool3_b, cs_grid(planes * h * w), CS_BLOCK, s, x, y, dy, dx, planes, h, w);
+  CS_LAUNCH(k_maxpool3_b, planes * (8.0 * h * w + 8.0 * cm_pool3s2_out(h) * cm_pool3s2_out(w)), cs_grid(planes * h * w), CS_BLOCK, s, x, y, dy, dx, planes, h, w);
 }
 
 /* ------------------------------------------------- upsample, copy, concat -- */
-__global__ void k_up_f(const float *x, int64_t xs, float *y, int64_t ys, int32_t n, int32_t c, int32_t h, int32_t w) {
+__global__ void k_up_f(const float *x, int64_t xs, float *y, uint16_t *y16, int64_t ys, int32_t n, int32_t c, int32_t h,
+                       int32_t w) {
   const int64_t ohw = (int64_t)4 * h * w, hw = (int64_t)h * w;
   FOR_EACH(i, (int64_t)n * c * ohw) {
-    const int64_t img = i / ((int64_t)c * ohw), ch = i / ohw % c, o = i % ohw;
-    y[img * ys + ch * ohw + o] = cm_upsample2(x + img * xs + ch * hw, h, w, (int32_t)(o / (2 * w)), (int32_t)(o % (2 * w)));
+    const int64_t img = i / ((int64_t)c * ohw), ch = i / ohw % c, o = i % ohw, at = img * ys + ch * ohw + o;
+    const float v = cm_upsample2(x + img * xs + ch * hw, h, w, (int32_t)(o / (2 * w)), (int32_t)(o % (2 * w)));
+    y[at] = v;
+    if (y16) y16[at] = cm_f32_to_bf16(v);
   }
 }
-void cuk_upsample2_forward(cudaStream_t s, const float *x, int64_t xs, float *y, int64_t ys, int32_t n, int32_t c,
-                           int32_t h, int32_t w) {
-  CS_LAUNCH(k_up_f, cs_grid((size_t)n * c * 4 * h * w), CS_BLOCK, s, x, xs, y, ys, n, c, h, w);
+void cuk_upsample2_forward(cudaStream_t s, const float *x, int64_t xs, float *y, uint16_t *y16, int64_t ys, int32_t n,
+                           int32_t c, int32_t h, int32_t w) {
+  CS_LAUNCH(k_up_f, (20.0 + (y16 ? 8 : 0)) * n * c * h * w, cs_grid((size_t)n * c * 4 * h * w), CS_BLOCK, s, x, xs, y, y16,
+            ys, n, c, h, w);
 }
 __global__ void k_up_b(const float *dy, int64_t ys, float *dx, int64_t xs, int32_t n, int32_t c, int32_t h, int32_t w) {
   const int64_t ohw = (int64_t)4 * h * w, hw = (int64_t)h * w;
@@ -104,19 +116,22 @@ __global__ void k_up_b(const float *dy, int64_t ys, float *dx, int64_t xs, int32
 }
 void cuk_upsample2_backward(cudaStream_t s, const float *dy, int64_t ys, float *dx, int64_t xs, int32_t n, int32_t c,
                             int32_t h, int32_t w) {
-  CS_LAUNCH(k_up_b, cs_grid((size_t)n * c * h * w), CS_BLOCK, s, dy, ys, dx, xs, n, c, h, w);
+  CS_LAUNCH(k_up_b, 20.0 * n * c * h * w, cs_grid((size_t)n * c * h * w), CS_BLOCK, s, dy, ys, dx, xs, n, c, h, w);
 }
-__global__ void k_copy_ch(const float *src, int64_t ss, float *dst, int64_t ds, int32_t n, int64_t per, int acc) {
+__global__ void k_copy_ch(const float *src, int64_t ss, float *dst, uint16_t *d16, int64_t ds, int32_t n, int64_t per,
+                          int acc) {
   FOR_EACH(i, (int64_t)n * per) {
-    const int64_t img = i / per, j = i % per;
-    if (acc) dst[img * ds + j] += src[img * ss + j];
-    else dst[img * ds + j] = src[img * ss + j];
+    const int64_t img = i / per, j = i % per, at = img * ds + j;
+    const float v = acc ? dst[at] + src[img * ss + j] : src[img * ss + j];
+    dst[at] = v;
+    if (d16) d16[at] = cm_f32_to_bf16(v);
   }
 }
-void cuk_copy_channels(cudaStream_t s, const float *src, int64_t ss, float *dst, int64_t ds, int32_t n, int32_t c,
-                       int32_t h, int32_t w, int acc) {
+void cuk_copy_channels(cudaStream_t s, const float *src, int64_t ss, float *dst, uint16_t *d16, int64_t ds, int32_t n,
+                       int32_t c, int32_t h, int32_t w, int acc) {
   const int64_t per = (int64_t)c * h * w;
-  CS_LAUNCH(k_copy_ch, cs_grid((size_t)n * per), CS_BLOCK, s, src, ss, dst, ds, n, per, acc);
+  CS_LAUNCH(k_copy_ch, (acc ? 12.0 : 8.0) * n * per + (d16 ? 2.0 * n * per : 0), cs_grid((size_t)n * per), CS_BLOCK, s, src,
+            ss, dst, d16, ds, n, per, acc);
 }
 
 /* ------------------------------------------------------------ reductions --
@@ -140,10 +155,10 @@ __global__ void k_rows_total(const double *part, int64_t rows, int64_t parts, do
   }
 }
 template <typename F>
-static void rows_sum(cudaStream_t s, F f, int64_t rows, int64_t len, double *part, double *out) {
+static void rows_sum(cudaStream_t s, F f, double bytes, int64_t rows, int64_t len, double *part, double *out) {
   const int64_t parts = cuk_parts(len);
-  CS_LAUNCH(k_rows_part<F>, cs_grid((size_t)(rows * parts)), CS_BLOCK, s, f, rows, len, parts, part);
-  CS_LAUNCH(k_rows_total, cs_grid((size_t)rows), CS_BLOCK, s, part, rows, parts, out);
+  CS_LAUNCH(k_rows_part<F>, bytes + 8.0 * rows * parts, cs_grid((size_t)(rows * parts)), CS_BLOCK, s, f, rows, len, parts, part);
+  CS_LAUNCH(k_rows_total, 8.0 * rows * (parts + 1), cs_grid((size_t)rows), CS_BLOCK, s, part, rows, parts, out);
 }
 
 /* Two sums per row in one pass over the data (f(r, j, &a, &b) adds to both):
@@ -168,10 +183,10 @@ __global__ void k_rows_total2(const double *part, int64_t rows, int64_t parts, d
   }
 }
 template <typename F, typename E>
-static void rows_sum2(cudaStream_t s, F f, E epi, int64_t rows, int64_t len, double *part, double *out) {
+static void rows_sum2(cudaStream_t s, F f, E epi, double bytes, int64_t rows, int64_t len, double *part, double *out) {
   const int64_t parts = cuk_parts(len);
-  CS_LAUNCH(k_rows_part2<F>, cs_grid((size_t)(rows * parts)), CS_BLOCK, s, f, rows, len, parts, part);
-  CS_LAUNCH(k_rows_total2<E>, cs_grid((size_t)rows), CS_BLOCK, s, part, rows, parts, out, epi);
+  CS_LAUNCH(k_rows_part2<F>, bytes + 16.0 * rows * parts, cs_grid((size_t)(rows * parts)), CS_BLOCK, s, f, rows, len, parts, part);
+  CS_LAUNCH(k_rows_total2<E>, 16.0 * rows * (parts + 1), cs_grid((size_t)rows), CS_BLOCK, s, part, rows, parts, out, epi);
 }
 struct NoEpi {
   CS_HD void operator()(int64_t, double, double) const {}
@@ -198,20 +213,25 @@ __global__ void k_bn_eval_stats(float *save_mean, float *save_istd, const float 
 }
 void cuk_bn_eval_stats(cudaStream_t s, float *save_mean, float *save_istd, const float *run_mean, const float *run_var,
                        int32_t c, double eps) {
-  CS_LAUNCH(k_bn_eval_stats, cs_grid(c), CS_BLOCK, s, save_mean, save_istd, run_mean, run_var, c, eps);
+  CS_LAUNCH(k_bn_eval_stats, 16.0 * c, cs_grid(c), CS_BLOCK, s, save_mean, save_istd, run_mean, run_var, c, eps);
 }
-__global__ void k_bn_apply(const float *x, float *y, const float *res, const float *gamma, const float *beta,
-                           const float *mean, const float *istd, int32_t c, int64_t hw, int64_t total, int relu) {
+__global__ void k_bn_apply(const float *x, float *y, uint16_t *y16, const float *res, const float *gamma,
+                           const float *beta, const float *mean, const float *istd, int32_t c, int64_t hw, int64_t total,
+                           int relu) {
   FOR_EACH(i, total) {
     const int32_t ch = (int32_t)(i / hw % c);
     const float sc = gamma[ch] * istd[ch], sh = beta[ch] - mean[ch] * sc;
-    y[i] = cm_bn_apply(x[i], sc, sh, res ? res[i] : 0.0f, relu);
+    const float v = cm_bn_apply(x[i], sc, sh, res ? res[i] : 0.0f, relu);
+    y[i] = v;
+    if (y16) y16[i] = cm_f32_to_bf16(v);
   }
 }
-void cuk_bn_apply(cudaStream_t s, const float *x, float *y, const float *res, const float *gamma, const float *beta,
-                  const float *save_mean, const float *save_istd, int32_t n, int32_t c, int64_t hw, int relu) {
+void cuk_bn_apply(cudaStream_t s, const float *x, float *y, uint16_t *y16, const float *res, const float *gamma,
+                  const float *beta, const float *save_mean, const float *save_istd, int32_t n, int32_t c, int64_t hw,
+                  int relu) {
   const int64_t total = (int64_t)n * c * hw;
-  CS_LAUNCH(k_bn_apply, cs_grid(total), CS_BLOCK, s, x, y, res, gamma, beta, save_mean, save_istd, c, hw, total, relu);
+  CS_LAUNCH(k_bn_apply, (8.0 + (res ? 4 : 0) + (y16 ? 2 : 0)) * total + 16.0 * c, cs_grid(total), CS_BLOCK, s, x, y, y16, res, gamma, beta, save_mean, save_istd, c, hw, total,
+            relu);
 }
 __global__ void k_bn_dx(const float *x, const float *dy, float *dx, const float *gamma, const float *mean,
                         const float *istd, const double *st, double m, int32_t c, int64_t hw, int64_t total) {
@@ -224,7 +244,7 @@ __global__ void k_bn_dx(const float *x, const float *dy, float *dx, const float 
 void cuk_bn_dx(cudaStream_t s, const float *x, const float *dy, float *dx, const float *gamma, const float *save_mean,
                const float *save_istd, const double *stats, double m, int32_t n, int32_t c, int64_t hw) {
   const int64_t total = (int64_t)n * c * hw;
-  CS_LAUNCH(k_bn_dx, cs_grid(total), CS_BLOCK, s, x, dy, dx, gamma, save_mean, save_istd, stats, m, c, hw, total);
+  CS_LAUNCH(k_bn_dx, 12.0 * total + 28.0 * c, cs_grid(total), CS_BLOCK, s, x, dy, dx, gamma, save_mean, save_istd, stats, m, c, hw, total);
 }
 
 /* ---- fused BatchNorm: forward statistics in one pass (sum and sum of
@@ -260,9 +280,9 @@ void cuk_bn_moments(cudaStream_t s, const float *x, int32_t n, int32_t c, int64_
   BnMoments f = {x, c, hw};
   if (fin) {
     BnFinalizeEpi e = {fin->m, fin->momentum, fin->eps, fin->save_mean, fin->save_istd, fin->run_mean, fin->run_var};
-    rows_sum2(s, f, e, c, (int64_t)n * hw, part, stats);
+    rows_sum2(s, f, e, 4.0 * n * c * hw, c, (int64_t)n * hw, part, stats);
   } else {
-    rows_sum2(s, f, NoEpi{}, c, (int64_t)n * hw, part, stats);
+    rows_sum2(s, f, NoEpi{}, 4.0 * n * c * hw, c, (int64_t)n * hw, part, stats);
   }
 }
 __global__ void k_bn_finalize_moments(const double *st, CukBnFinalize fin, int32_t c) {
@@ -270,7 +290,7 @@ __global__ void k_bn_finalize_moments(const double *st, CukBnFinalize fin, int32
                                   fin.momentum, fin.eps);
 }
 void cuk_bn_finalize_moments(cudaStream_t s, const double *stats, const CukBnFinalize *fin, int32_t c) {
-  CS_LAUNCH(k_bn_finalize_moments, cs_grid(c), CS_BLOCK, s, stats, *fin, c);
+  CS_LAUNCH(k_bn_finalize_moments, 32.0 * c, cs_grid(c), CS_BLOCK, s, stats, *fin, c);
 }
 struct BnGradSums {
   const float *x, *y, *mean;
@@ -301,7 +321,7 @@ void cuk_bn_grad_sums(cudaStream_t s, const float *x, const float *y, float *dy,
                       double *part, double *stats) {
   BnGradSums f = {x, y, save_mean, dy, relu, c, hw};
   BnPgradEpi e = {stats, save_istd, dgamma, dbeta, c};
-  rows_sum2(s, f, e, c, (int64_t)n * hw, part, stats);
+  rows_sum2(s, f, e, (8.0 + (relu ? 8 : 0)) * n * c * hw, c, (int64_t)n * hw, part, stats); /* x, dy (+ y, dy written) */
 }
 
 /* ---- the convolution's output gradient: with relu, masked by y > 0 in place;
@@ -341,10 +361,10 @@ void cuk_conv_dy(cudaStream_t s, const float *y, float *dy, uint16_t *d16, float
   if (db) {
     ChanDy f = {y, dy, d16, relu, c, hw};
     ToFloatEpi e = {db};
-    rows_sum2(s, f, e, c, (int64_t)n * hw, part, stats);
+    rows_sum2(s, f, e, (4.0 + (relu ? 8 : 0) + (d16 ? 2 : 0)) * n * c * hw, c, (int64_t)n * hw, part, stats);
   } else if (relu || d16) {
     const int64_t total = (int64_t)n * c * hw;
-    CS_LAUNCH(k_relu_bf16, cs_grid(total), CS_BLOCK, s, y, dy, d16, relu, total);
+    CS_LAUNCH(k_relu_bf16, (4.0 + (relu ? 8 : 0) + (d16 ? 2 : 0)) * total, cs_grid(total), CS_BLOCK, s, y, dy, d16, relu, total);
   }
 }
 
@@ -393,10 +413,10 @@ void cuk_softmax_pass1(cudaStream_t s, const float *logits, const uint8_t *label
                        int hybrid, float alpha, float gamma, float *probs, float *pix_loss, float *coef, double *part,
                        double *sums) {
   const int64_t npix = (int64_t)n * hw;
-  CS_LAUNCH(k_softmax1, cs_grid(npix), CS_BLOCK, s, logits, labels, k, hw, npix, hybrid, alpha, gamma, probs, pix_loss,
+  CS_LAUNCH(k_softmax1, npix * (8.0 * k + 5 + (coef ? 4 : 0)), cs_grid(npix), CS_BLOCK, s, logits, labels, k, hw, npix, hybrid, alpha, gamma, probs, pix_loss,
             coef);
   SoftSum f = {probs, pix_loss, labels, k, hw};
-  rows_sum(s, f, hybrid ? 1 + 3 * k : 1, npix, part, sums);
+  rows_sum(s, f, (hybrid ? 4.0 * k + 1 : 0) * npix + 4.0 * npix, hybrid ? 1 + 3 * k : 1, npix, part, sums);
 }
 __global__ void k_softmax_fin(const double *tot, int32_t k, double npix, int hybrid, double smooth, double gs,
                               double *loss, float *ga, float *gb) {
@@ -418,7 +438,7 @@ __global__ void k_softmax_fin(const double *tot, int32_t k, double npix, int hyb
 }
 void cuk_softmax_finalize(cudaStream_t s, const double *sums, int32_t k, double npix, int hybrid, double smooth,
                           double grad_scale, double *loss, float *ga, float *gb) {
-  CS_LAUNCH(k_softmax_fin, 1, 1, s, sums, k, npix, hybrid, smooth, grad_scale, loss, ga, gb);
+  CS_LAUNCH(k_softmax_fin, 8.0 * (2 + 3 * k) + 8.0 * k, 1, 1, s, sums, k, npix, hybrid, smooth, grad_scale, loss, ga, gb);
 }
 __global__ void k_softmax_grad(float *p, const uint8_t *lab, const float *coef, const float *ga, const float *gb,
                                int32_t k, int64_t hw, int64_t npix) {
@@ -434,7 +454,7 @@ __global__ void k_softmax_grad(float *p, const uint8_t *lab, const float *coef, 
 void cuk_softmax_grad(cudaStream_t s, float *probs_to_dlogits, const uint8_t *labels, const float *coef,
                       const float *ga, const float *gb, int32_t n, int32_t k, int64_t hw) {
   const int64_t npix = (int64_t)n * hw;
-  CS_LAUNCH(k_softmax_grad, cs_grid(npix), CS_BLOCK, s, probs_to_dlogits, labels, coef, ga, gb, k, hw, npix);
+  CS_LAUNCH(k_softmax_grad, npix * (8.0 * k + 5) + 8.0 * k, cs_grid(npix), CS_BLOCK, s, probs_to_dlogits, labels, coef, ga, gb, k, hw, npix);
 }
 
 struct HdlSum {
@@ -466,9 +486,9 @@ void cuk_hdl_loss(cudaStream_t s, const float *logits, const float *target, int3
                   double eps, double *part, double *ss, double *loss, float *dlogits) {
   const int64_t npl = (int64_t)n * k;
   HdlSum f = {logits, target, hw};
-  rows_sum(s, f, npl, hw, part, ss);
-  CS_LAUNCH(k_hdl_fin, 1, 1, s, ss, npl, n, hw, norm, eps, loss);
-  if (dlogits) CS_LAUNCH(k_hdl_grad, cs_grid(npl * hw), CS_BLOCK, s, logits, target, ss, dlogits, n, npl, hw, norm, eps);
+  rows_sum(s, f, 8.0 * npl * hw, npl, hw, part, ss);
+  CS_LAUNCH(k_hdl_fin, 8.0 * (npl + 1), 1, 1, s, ss, npl, n, hw, norm, eps, loss);
+  if (dlogits) CS_LAUNCH(k_hdl_grad, 12.0 * npl * hw + 8.0 * npl, cs_grid(npl * hw), CS_BLOCK, s, logits, target, ss, dlogits, n, npl, hw, norm, eps);
 }
 
 __global__ void k_probs(const float *z, float *p, int32_t k, int64_t hw, int64_t npix, int sigmoid) {
@@ -496,17 +516,20 @@ __global__ void k_probs(const float *z, float *p, int32_t k, int64_t hw, int64_t
 }
 void cuk_probs(cudaStream_t s, const float *logits, float *probs, int32_t n, int32_t k, int64_t hw, int sigmoid) {
   const int64_t npix = (int64_t)n * hw;
-  CS_LAUNCH(k_probs, cs_grid(npix), CS_BLOCK, s, logits, probs, k, hw, npix, sigmoid);
+  CS_LAUNCH(k_probs, 8.0 * k * npix, cs_grid(npix), CS_BLOCK, s, logits, probs, k, hw, npix, sigmoid);
 }
 
 /* ------------------------------------------------------ optimizer, misc -- */
-__global__ void k_adam(float *p, const float *g, float *m, float *v, int64_t n, float step, float rs, float b1, float b2,
-                       float eps, float wd) {
-  FOR_EACH(i, n) cm_adam(&p[i], g[i], &m[i], &v[i], step, rs, b1, b2, eps, wd);
+__global__ void k_adam(float *p, uint16_t *p16, const float *g, float *m, float *v, int64_t n, float step, float rs,
+                       float b1, float b2, float eps, float wd) {
+  FOR_EACH(i, n) {
+    cm_adam(&p[i], g[i], &m[i], &v[i], step, rs, b1, b2, eps, wd);
+    if (p16) p16[i] = cm_f32_to_bf16(p[i]);
+  }
 }
-void cuk_adam(cudaStream_t s, float *p, const float *g, float *m, float *v, size_t n, float step, float rs, float b1,
-              float b2, float eps, float wd) {
-  CS_LAUNCH(k_adam, cs_grid(n), CS_BLOCK, s, p, g, m, v, (int64_t)n, step, rs, b1, b2, eps, wd);
+void cuk_adam(cudaStream_t s, float *p, uint16_t *p16, const float *g, float *m, float *v, size_t n, float step, float rs,
+              float b1, float b2, float eps, float wd) {
+  CS_LAUNCH(k_adam, (28.0 + (p16 ? 2 : 0)) * n, cs_grid(n), CS_BLOCK, s, p, p16, g, m, v, (int64_t)n, step, rs, b1, b2, eps, wd);
 }
 struct SqSum {
   const float *x;
@@ -517,7 +540,7 @@ struct SqSum {
 };
 void cuk_sumsq(cudaStream_t s, const float *x, size_t n, double *part, double *out) {
   SqSum f = {x};
-  rows_sum(s, f, 1, (int64_t)n, part, out);
+  rows_sum(s, f, 4.0 * n, 1, (int64_t)n, part, out);
 }
 __global__ void k_to_bf16(const float *x, uint16_t *y, int64_t n) {
   FOR_EACH(i, n) y[i] = cm_f32_to_bf16(x[i]);
@@ -526,22 +549,25 @@ __global__ void k_from_bf16(const uint16_t *x, float *y, int64_t n) {
   FOR_EACH(i, n) y[i] = cm_bf16_to_f32(x[i]);
 }
 void cuk_to_bf16(cudaStream_t s, const float *x, uint16_t *y, size_t n) {
-  CS_LAUNCH(k_to_bf16, cs_grid(n), CS_BLOCK, s, x, y, (int64_t)n);
+  CS_LAUNCH(k_to_bf16, 6.0 * n, cs_grid(n), CS_BLOCK, s, x, y, (int64_t)n);
 }
 void cuk_from_bf16(cudaStream_t s, const uint16_t *x, float *y, size_t n) {
-  CS_LAUNCH(k_from_bf16, cs_grid(n), CS_BLOCK, s, x, y, (int64_t)n);
+  CS_LAUNCH(k_from_bf16, 6.0 * n, cs_grid(n), CS_BLOCK, s, x, y, (int64_t)n);
 }
 /* the bf16 convolution's epilogue in one pass: widen, add the bias, ReLU
- * (the arithmetic of k_from_bf16 then k_bias_relu, so the same bits) */
-__global__ void k_from_bf16_bias_relu(const uint16_t *x, float *y, const float *b, int32_t c, int64_t hw, int64_t total,
-                                      int relu) {
+ * (the arithmetic of k_from_bf16 then k_bias_relu, so the same bits), and
+ * with y16 the result's bf16 copy (what k_to_bf16 of y would write) */
+__global__ void k_from_bf16_bias_relu(const uint16_t *x, float *y, uint16_t *y16, const float *b, int32_t c, int64_t hw,
+                                      int64_t total, int relu) {
   FOR_EACH(i, total) {
     float v = cm_bf16_to_f32(x[i]) + (b ? b[(i / hw) % c] : 0.0f);
-    y[i] = relu && !(v > 0) ? 0.0f : v;
+    v = relu && !(v > 0) ? 0.0f : v;
+    y[i] = v;
+    if (y16) y16[i] = cm_f32_to_bf16(v);
   }
 }
-void cuk_from_bf16_bias_relu(cudaStream_t s, const uint16_t *x, float *y, const float *b, int32_t n, int32_t c,
-                             int64_t hw, int relu) {
+void cuk_from_bf16_bias_relu(cudaStream_t s, const uint16_t *x, float *y, uint16_t *y16, const float *b, int32_t n,
+                             int32_t c, int64_t hw, int relu) {
   const int64_t total = (int64_t)n * c * hw;
-  CS_LAUNCH(k_from_bf16_bias_relu, cs_grid(total), CS_BLOCK, s, x, y, b, c, hw, total, relu);
+  CS_LAUNCH(k_from_bf16_bias_relu, (6.0 + (y16 ? 2 : 0)) * total + (b ? 4.0 * c : 0), cs_grid(total), CS_BLOCK, s, x, y, y16, b, c, hw, total, relu);
 }

@@ -19,24 +19,31 @@ static inline int64_t cuk_parts(int64_t len) { return len >= 262144 ? 1024 : len
 void cuk_add(cudaStream_t s, float *y, const float *x, size_t n);
 void cuk_scale(cudaStream_t s, float *x, size_t n, float a);
 void cuk_bias_relu(cudaStream_t s, float *y, const float *b, int32_t n, int32_t c, int64_t hw, int relu);
-void cuk_maxpool2_forward(cudaStream_t s, const float *x, float *y, int32_t n, int32_t c, int32_t h, int32_t w);
+/* the forward writes with y16 (else NULL) also y's bf16 copy, in the same pass
+ * (as cuk_bn_apply, cuk_from_bf16_bias_relu and cuk_adam do) */
+void cuk_maxpool2_forward(cudaStream_t s, const float *x, float *y, uint16_t *y16, int32_t n, int32_t c, int32_t h,
+                          int32_t w);
 void cuk_maxpool2_backward(cudaStream_t s, const float *x, const float *y, const float *dy, float *dx, int32_t n,
                            int32_t c, int32_t h, int32_t w);
-void cuk_maxpool3s2_forward(cudaStream_t s, const float *x, float *y, int32_t n, int32_t c, int32_t h, int32_t w);
+void cuk_maxpool3s2_forward(cudaStream_t s, const float *x, float *y, uint16_t *y16, int32_t n, int32_t c, int32_t h,
+                            int32_t w);
 void cuk_maxpool3s2_backward(cudaStream_t s, const float *x, const float *y, const float *dy, float *dx, int32_t n,
                              int32_t c, int32_t h, int32_t w);
-void cuk_upsample2_forward(cudaStream_t s, const float *x, int64_t xs, float *y, int64_t ys, int32_t n, int32_t c,
-                           int32_t h, int32_t w);
+/* upsample forward and copy_channels: with y16/d16 (else NULL), also the
+ * bf16 copy of what they write, at the same offsets */
+void cuk_upsample2_forward(cudaStream_t s, const float *x, int64_t xs, float *y, uint16_t *y16, int64_t ys, int32_t n,
+                           int32_t c, int32_t h, int32_t w);
 void cuk_upsample2_backward(cudaStream_t s, const float *dy, int64_t ys, float *dx, int64_t xs, int32_t n, int32_t c,
                             int32_t h, int32_t w);
-void cuk_copy_channels(cudaStream_t s, const float *src, int64_t ss, float *dst, int64_t ds, int32_t n, int32_t c,
-                       int32_t h, int32_t w, int acc);
+void cuk_copy_channels(cudaStream_t s, const float *src, int64_t ss, float *dst, uint16_t *d16, int64_t ds, int32_t n,
+                       int32_t c, int32_t h, int32_t w, int acc);
 
 /* BN eval: save_mean, save_istd from the running statistics */
 void cuk_bn_eval_stats(cudaStream_t s, float *save_mean, float *save_istd, const float *run_mean, const float *run_var,
                        int32_t c, double eps);
-void cuk_bn_apply(cudaStream_t s, const float *x, float *y, const float *res, const float *gamma, const float *beta,
-                  const float *save_mean, const float *save_istd, int32_t n, int32_t c, int64_t hw, int relu);
+void cuk_bn_apply(cudaStream_t s, const float *x, float *y, uint16_t *y16, const float *res, const float *gamma,
+                  const float *beta, const float *save_mean, const float *save_istd, int32_t n, int32_t c, int64_t hw,
+                  int relu);
 /* BatchNorm (training): the statistics a BN layer finalizes with */
 typedef struct {
   double m, momentum, eps;
@@ -81,14 +88,16 @@ void cuk_hdl_loss(cudaStream_t s, const float *logits, const float *target, int3
                   double eps, double *part, double *ss, double *loss, float *dlogits);
 void cuk_probs(cudaStream_t s, const float *logits, float *probs, int32_t n, int32_t k, int64_t hw, int sigmoid);
 
-void cuk_adam(cudaStream_t s, float *p, const float *g, float *m, float *v, size_t n, float step, float rs, float b1,
-              float b2, float eps, float wd);
+/* with p16 (else NULL), also the updated parameters' bf16 copy */
+void cuk_adam(cudaStream_t s, float *p, uint16_t *p16, const float *g, float *m, float *v, size_t n, float step, float rs,
+              float b1, float b2, float eps, float wd);
 /* sum of squares of x[0..n) into *out (part [CUK_PARTS]) */
 void cuk_sumsq(cudaStream_t s, const float *x, size_t n, double *part, double *out);
 /* y[i] = (float)x[i] */
 void cuk_to_bf16(cudaStream_t s, const float *x, uint16_t *y, size_t n);
 void cuk_from_bf16(cudaStream_t s, const uint16_t *x, float *y, size_t n);
-/* y = widen(x) + b[c], then ReLU when relu (b may be NULL): one pass */
-void cuk_from_bf16_bias_relu(cudaStream_t s, const uint16_t *x, float *y, const float *b, int32_t n, int32_t c,
-                             int64_t hw, int relu);
+/* y = widen(x) + b[c], then ReLU when relu (b may be NULL), and with y16
+ * (else NULL) y's bf16 copy: one pass */
+void cuk_from_bf16_bias_relu(cudaStream_t s, const uint16_t *x, float *y, uint16_t *y16, const float *b, int32_t n,
+                             int32_t c, int64_t hw, int relu);
 #endif

@@ -8,8 +8,10 @@
  * and run at each graph launch; a kernel launch is a loop over blocks and
  * threads, refused (cudaGetLastError) beyond sm_90's launch limits. What it
  * cannot show: real numerics of cuDNN, races inside a kernel, speed.
+ * Counts, per kernel name, launches and the bytes each launch declares
+ * (CS_LAUNCH), and the bytes of cuDNN calls and device copies.
  * defines: the CUDA runtime subset, cuemul_launch, cuemul_submit,
- *          cuemul_check_range */
+ *          cuemul_check_range, cuemul_count_traffic */
 #ifndef CUEMUL_CUDA_RUNTIME_H
 #define CUEMUL_CUDA_RUNTIME_H
 #include <stddef.h>
@@ -114,13 +116,19 @@ void cuemul_check_range(const void *p, size_t bytes, const char *what);
 long long cuemul_kernel_count(void);
 long long cuemul_graph_launches(void);
 
+/* counts a kernel (or, with kernel 0, a library call or copy) when it runs,
+ * graph replays included: name and its declared bytes (CS_LAUNCH) */
+void cuemul_count_traffic(const char *name, double bytes, int kernel);
+/* CUEMUL_COUNT_ONLY=1: kernels and cuDNN calls are counted, not run */
+bool cuemul_count_only(void);
 template <typename F>
-static inline void cuemul_launch(dim3 grid, dim3 block, cudaStream_t s, F f) {
-  extern void cuemul_count_kernel(void);
+static inline void cuemul_launch(dim3 grid, dim3 block, cudaStream_t s, F f, const char *name = "lambda",
+                                 double bytes = 0) {
   cudaError_t e = cuemul_launch_check(grid, block);
   if (e != cudaSuccess) return cuemul_set_last_error(e);
   e = cuemul_submit(s, [=]() {
-    cuemul_count_kernel();
+    cuemul_count_traffic(name, bytes, 1);
+    if (cuemul_count_only()) return;
     gridDim = grid, blockDim = block;
     for (unsigned b = 0; b < grid.x; b++)
       for (unsigned t = 0; t < block.x; t++) {

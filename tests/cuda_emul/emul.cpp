@@ -16,6 +16,9 @@
  *                         invalidates it (every later op of the capture fails
  *                         too), as an uncapturable op does on a GPU;
  *   CUEMUL_FAIL_CAPTURE=1 every capture fails at cudaStreamEndCapture;
+ *   CUEMUL_COUNT_ONLY=1   kernels and cuDNN calls are counted (launches and
+ *                         declared bytes) but not run: the traffic of a
+ *                         step at full size in seconds (results are garbage);
  *   CUEMUL_NCCL_HANG=1    a stream with an all-reduce never finishes (a lost
  *                         peer): cudaStreamQuery answers not-ready for ever,
  *                         and cudaStreamSynchronize on it is fatal (it would
@@ -29,6 +32,7 @@
 #include <deque>
 #include <map>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "core/common.h"
@@ -70,8 +74,24 @@ static bool env_on(const char *name) {
   return e && *e && strcmp(e, "0");
 }
 static bool deferred(void) { return env_on("CUEMUL_DEFERRED"); }
+bool cuemul_count_only(void) {
+  static const bool on = env_on("CUEMUL_COUNT_ONLY");
+  return on;
+}
 
-void cuemul_count_kernel(void) { g_kernels++; }
+/* per name: launches (or calls) and declared bytes, since the start */
+struct CuemulTraffic {
+  long long n = 0;
+  double bytes = 0;
+};
+static std::map<std::string, CuemulTraffic> g_traffic, g_traffic_mark;
+static double g_bytes;
+void cuemul_count_traffic(const char *name, double bytes, int kernel) {
+  if (kernel) g_kernels++;
+  CuemulTraffic &t = g_traffic[name];
+  t.n++, t.bytes += bytes;
+  g_bytes += bytes;
+}
 long long cuemul_kernel_count(void) { return g_kernels; }
 long long cuemul_graph_launches(void) { return g_graph_launches; }
 long long cuemul_cudnn_calls(void) { return g_dnn_calls; }
@@ -212,7 +232,10 @@ cudaError_t cudaMemGetInfo(size_t *f, size_t *t) {
 cudaError_t cudaMemsetAsync(void *p, int v, size_t bytes, cudaStream_t s) {
   if (capture_dead(s)) return cudaErrorStreamCaptureInvalidated;
   cuemul_check_range(p, bytes, "cudaMemsetAsync");
-  return cuemul_submit(s, [=]() { memset(p, v, bytes); });
+  return cuemul_submit(s, [=]() {
+    cuemul_count_traffic("cudaMemsetAsync", (double)bytes, 0);
+    memset(p, v, bytes);
+  });
 }
 /* an upload from pinned memory reads it when the copy runs: the host must not
  * rewrite it before then (the snapshot taken when it was queued must hold) */
@@ -258,7 +281,10 @@ cudaError_t cudaMemcpyAsync(void *dst, const void *src, size_t bytes, cudaMemcpy
   }
   if (kind == cudaMemcpyHostToDevice) return cuemul_submit_op(s, upload_pinned(dst, src, bytes));
   if (kind == cudaMemcpyDeviceToHost && is_pinned(dst)) return cuemul_submit_op(s, download_pinned(dst, src, bytes));
-  cudaError_t e = cuemul_submit(s, [=]() { memmove(dst, src, bytes); });
+  cudaError_t e = cuemul_submit(s, [=]() {
+    if (kind == cudaMemcpyDeviceToDevice) cuemul_count_traffic("cudaMemcpyAsync D2D", 2.0 * bytes, 0);
+    memmove(dst, src, bytes);
+  });
   if (kind == cudaMemcpyDeviceToHost) flush(s); /* into pageable memory: returns when the copy is done */
   return e;
 }
@@ -536,6 +562,8 @@ cudnnStatus_t cudnnConvolutionForward(cudnnHandle_t h, const void *alpha, cudnnT
   const int pad = cd->pad_h, stride = cd->u;
   const cudaError_t e = cuemul_submit(h->stream, [=]() {
     g_dnn_calls++; /* counted when it runs: every graph replay too */
+    cuemul_count_traffic("cudnnConvolutionForward", (double)X.bytes() + W.bytes() + Y.bytes(), 0);
+    if (cuemul_count_only()) return;
     std::vector<float> xv = load(&X, x), wv = load(&W, w), yv(Y.count());
     layer_conv_ref_forward(xv.data(), wv.data(), NULL, yv.data(), X.n, X.c, X.h, X.w, W.n, W.h, stride, pad);
     store(&Y, y, yv);
@@ -555,6 +583,8 @@ cudnnStatus_t cudnnConvolutionBackwardData(cudnnHandle_t h, const void *alpha, c
   const int pad = cd->pad_h, stride = cd->u;
   const cudaError_t e = cuemul_submit(h->stream, [=]() {
     g_dnn_calls++; /* counted when it runs: every graph replay too */
+    cuemul_count_traffic("cudnnConvolutionBackwardData", (double)X.bytes() + W.bytes() + Y.bytes(), 0);
+    if (cuemul_count_only()) return;
     std::vector<float> wv = load(&W, w), gv = load(&Y, dy), xv(X.count()), zero(X.count(), 0.0f);
     layer_conv_ref_backward(zero.data(), wv.data(), gv.data(), xv.data(), NULL, NULL, X.n, X.c, X.h, X.w, W.n, W.h, stride,
                             pad);
@@ -575,6 +605,8 @@ cudnnStatus_t cudnnConvolutionBackwardFilter(cudnnHandle_t h, const void *alpha,
   const int pad = cd->pad_h, stride = cd->u;
   const cudaError_t e = cuemul_submit(h->stream, [=]() {
     g_dnn_calls++; /* counted when it runs: every graph replay too */
+    cuemul_count_traffic("cudnnConvolutionBackwardFilter", (double)X.bytes() + W.bytes() + Y.bytes(), 0);
+    if (cuemul_count_only()) return;
     std::vector<float> xv = load(&X, x), gv = load(&Y, dy), wv(W.count()), zw(W.count(), 0.0f);
     layer_conv_ref_backward(xv.data(), zw.data(), gv.data(), NULL, wv.data(), NULL, X.n, X.c, X.h, X.w, W.n, W.h, stride,
                             pad);
@@ -620,6 +652,25 @@ extern "C" long long cordseg_emul_graph_launches(void) { return g_graph_launches
 extern "C" long long cordseg_emul_cudnn_calls(void) { return g_dnn_calls; }
 extern "C" long long cordseg_emul_captures(void) { return g_captures; }
 extern "C" long long cordseg_emul_kernels(void) { return g_kernels; }
+/* declared bytes of every kernel, cuDNN call, device copy and memset run so far */
+extern "C" double cordseg_emul_bytes(void) { return g_bytes; }
+/* the per-name table from here on (cordseg_emul_traffic_top reports what ran since) */
+extern "C" void cordseg_emul_traffic_mark(void) { g_traffic_mark = g_traffic; }
+/* the top names by bytes since the mark, "name calls x MB; ..." into buf */
+extern "C" void cordseg_emul_traffic_top(char *buf, size_t len, int top) {
+  std::vector<std::pair<std::string, CuemulTraffic>> d;
+  for (auto &kv : g_traffic) {
+    CuemulTraffic t = kv.second, m = g_traffic_mark.count(kv.first) ? g_traffic_mark[kv.first] : CuemulTraffic();
+    t.n -= m.n, t.bytes -= m.bytes;
+    if (t.n > 0) d.push_back({kv.first, t});
+  }
+  std::sort(d.begin(), d.end(), [](const auto &a, const auto &b) { return a.second.bytes > b.second.bytes; });
+  size_t at = 0;
+  buf[0] = 0;
+  for (int i = 0; i < top && i < (int)d.size() && at < len; i++)
+    at += (size_t)snprintf(buf + at, len - at, "%s%s %lldx %.2f MB", i ? "; " : "", d[i].first.c_str(), d[i].second.n,
+                           d[i].second.bytes / 1e6);
+}
 /* a launch beyond sm_90's limits (2048 threads per block) must be refused and
  * reported by the next cudaGetLastError, and only once: 1 when so */
 extern "C" int cordseg_emul_bad_launch_reported(void) {

@@ -24,6 +24,14 @@
 
 #define NBATCH 4
 
+#ifdef CORDSEG_TEST_EMUL
+long long cordseg_emul_kernels(void);
+long long cordseg_emul_cudnn_calls(void);
+double cordseg_emul_bytes(void);
+void cordseg_emul_traffic_mark(void);
+void cordseg_emul_traffic_top(char *buf, size_t len, int top);
+#endif
+
 static double median(double *v, int n) {
   for (int i = 1; i < n; i++)
     for (int j = i; j > 0 && v[j] < v[j - 1]; j--) {
@@ -101,9 +109,23 @@ int main(int argc, char **argv) {
     for (int i = -3; i < steps; i++) { /* 3 warm-up steps: eager, capture, first replay */
       const size_t k = (size_t)(i + 3) % NBATCH;
       double t = cs_now();
+#ifdef CORDSEG_TEST_EMUL
+      const long long k0 = cordseg_emul_kernels(), d0 = cordseg_emul_cudnn_calls();
+      const double b0 = cordseg_emul_bytes();
+      cordseg_emul_traffic_mark();
+#endif
       if (mode == 0) loss = stepper_train(&st, x + k * nx, y + k * nx, 1e-4f);
       else unet_forward(net, x + k * nx, 0);
       if (i >= 0) ts[i] = cs_now() - t;
+#ifdef CORDSEG_TEST_EMUL
+      if (mode == 0 && i == steps - 1) { /* the emulation's count of the last training step (CUEMUL_COUNT_ONLY=1: fast) */
+        char top[1024];
+        cordseg_emul_traffic_top(top, sizeof top, 8);
+        printf("gpu_bench: emulation, one training step: %lld kernels + %lld cuDNN calls, %.3f GB declared traffic; most: "
+               "%s\n",
+               cordseg_emul_kernels() - k0, cordseg_emul_cudnn_calls() - d0, (cordseg_emul_bytes() - b0) / 1e9, top);
+      }
+#endif
     }
     res[mode] = batch / median(ts, steps);
   }
