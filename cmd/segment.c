@@ -43,6 +43,9 @@ int cmd_segment(int argc, char **argv) {
   const CliOption opts[] = {
       CLI_STRING("model", 'm', &o.model, .arg = "FILE", .help = "exported model (cordseg export)", .required = 1),
       CLI_STRING("out", 'o', &o.out, .arg = "DIR", .help = "output directory", .required = 1),
+      CLI_STRING("bids", 0, &o.bids, .arg = "DIR",
+                 .help = "every sub-X of a BIDS-style folder (DWI or B0/FA maps) into OUTDIR/sub-X/dwi/, "
+                         "resumable, then OUTDIR/metrics.tsv"),
       CLI_STRING("dwi", 0, &o.dwi, .arg = "FILE", .help = "4-D DWI series (with --bvals, --bvecs)"),
       CLI_STRING("bvals", 0, &o.bvals, .arg = "FILE", .help = "FSL b-values of --dwi"),
       CLI_STRING("bvecs", 0, &o.bvecs, .arg = "FILE", .help = "FSL b-vectors of --dwi"),
@@ -68,6 +71,12 @@ int cmd_segment(int argc, char **argv) {
       CLI_END};
   const int pos = cli_parse("segment", argc, argv, opts, usage);
   if (pos < argc) cli_usage_error("segment", "unexpected argument '%s'", argv[pos]);
+  if (o.bids) {
+    if (o.dwi || o.b0 || o.fa || o.md || o.ad || o.rd || o.cord_mask || o.levels)
+      cli_usage_error("segment", "--bids finds every subject's files: give no --dwi/--b0/--fa/--md/--ad/--rd/"
+                                 "--cord-mask/--levels with it");
+    return segment_cohort_run(&o) ? 1 : 0;
+  }
   if (!o.dwi && !o.b0 && !o.fa) cli_usage_error("segment", "give --dwi with --bvals/--bvecs, or --b0 and/or --fa");
   if (o.dwi && (o.b0 || o.fa || o.md || o.ad || o.rd)) cli_usage_error("segment", "give either --dwi or maps, not both");
   if (o.dwi && !(o.bvals && o.bvecs)) cli_usage_error("segment", "--dwi needs --bvals and --bvecs");

@@ -21,18 +21,6 @@
   "lay out DIR/sub-X/dwi/ with sub-X_dwi.nii.gz + .bval + .bvec, or sub-X_desc-b0.nii.gz + sub-X_FA.nii.gz, and " \
   "the labels as --labels-pattern says (docs/data.md, 'Importing a BIDS folder')"
 
-enum { BIDS_PATH = 4096 };
-
-/* one subject folder and what was found and done */
-typedef struct {
-  char name[H5STORE_NAME_MAX];
-  char dwi[BIDS_PATH], bval[BIDS_PATH], bvec[BIDS_PATH], b0[BIDS_PATH], fa[BIDS_PATH], labels[BIDS_PATH];
-  char problem[2 * BIDS_PATH];   /* why the files could not be found ("" when they were) */
-  char tmp[BIDS_PATH + 64];      /* its temporary store */
-  int ok;                        /* converted */
-  int32_t slices;
-} BidsSubject;
-
 static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
 
 /* how many files match pattern; the one into out when exactly one does, else problem[] says how many */
@@ -57,20 +45,20 @@ static void bids_subst(const char *pattern, const char *name, char *out, size_t 
 }
 
 /* the subject's input files, or problem[] */
-static void bids_find(const BidsSpec *sp, const char *lab_pattern, BidsSubject *s) {
+static void bids_find(const char *dir, const char *lab_pattern, BidsSubject *s) {
   char pat[BIDS_PATH + 256], why[128];
   const size_t pn = sizeof s->problem;
   if (!h5store_name_valid(s->name, why, sizeof why)) {
     snprintf(s->problem, pn, "folder name '%s' %s", s->name, why);
     return;
   }
-  snprintf(pat, sizeof pat, "%s/%s/dwi", sp->dir, s->name);
+  snprintf(pat, sizeof pat, "%s/%s/dwi", dir, s->name);
   struct stat sb;
   if (stat(pat, &sb) != 0 || !S_ISDIR(sb.st_mode)) {
     snprintf(s->problem, pn, "no folder %.4000s (sessions, sub-X/ses-Y/, are not read)", pat);
     return;
   }
-  snprintf(pat, sizeof pat, "%s/%s/dwi/%s*_dwi.nii*", sp->dir, s->name, s->name);
+  snprintf(pat, sizeof pat, "%s/%s/dwi/%s*_dwi.nii*", dir, s->name, s->name);
   const size_t ndwi = bids_glob(pat, s->dwi, s->problem, pn, "DWI series");
   if (ndwi > 1) return; /* two series: which one is meant is not for import to guess */
   s->problem[0] = 0;
@@ -86,14 +74,15 @@ static void bids_find(const BidsSpec *sp, const char *lab_pattern, BidsSubject *
     }
   } else {
     s->dwi[0] = 0;
-    snprintf(pat, sizeof pat, "%s/%s/dwi/%s*_desc-b0.nii*", sp->dir, s->name, s->name);
+    snprintf(pat, sizeof pat, "%s/%s/dwi/%s*_desc-b0.nii*", dir, s->name, s->name);
     if (bids_glob(pat, s->b0, s->problem, pn, "no DWI series (sub-X_dwi.nii.gz) and B0 map") != 1) return;
-    snprintf(pat, sizeof pat, "%s/%s/dwi/%s*_FA.nii*", sp->dir, s->name, s->name);
+    snprintf(pat, sizeof pat, "%s/%s/dwi/%s*_FA.nii*", dir, s->name, s->name);
     if (bids_glob(pat, s->fa, s->problem, pn, "FA map") != 1) return;
   }
+  if (!lab_pattern) return; /* inputs only (segment --bids) */
   char rel[BIDS_PATH];
   bids_subst(lab_pattern, s->name, rel, sizeof rel);
-  snprintf(pat, sizeof pat, "%s/%s", sp->dir, rel);
+  snprintf(pat, sizeof pat, "%s/%s", dir, rel);
   if (bids_glob(pat, s->labels, s->problem, pn, "labels") == 1) s->problem[0] = 0;
 }
 
@@ -125,6 +114,12 @@ static int bids_list(const char *dir, BidsSubject **out) {
   }
   free(names);
   *out = s;
+  return n;
+}
+
+int bids_subjects(const char *dir, const char *labels_pattern, BidsSubject **out) {
+  const int n = bids_list(dir, out);
+  for (int i = 0; i < n; i++) bids_find(dir, labels_pattern, &(*out)[i]);
   return n;
 }
 
@@ -219,8 +214,7 @@ int bids_import(const BidsSpec *sp, FILE *out) {
   CS_CHECK(strstr(lab, "{sub}"), "write the pattern with {sub} where the subject folder's name goes",
            "--labels-pattern '%s' has no {sub}", lab);
   BidsSubject *s;
-  const int n = bids_list(sp->dir, &s);
-  for (int i = 0; i < n; i++) bids_find(sp, lab, &s[i]); /* every subject's files found before any is read */
+  const int n = bids_subjects(sp->dir, lab, &s); /* every subject's files found before any is read */
   for (int i = 0; i < n; i++)
     if (s[i].problem[0] && !sp->skip_bad) bids_bad(sp, s, i, n, NULL, out);
   bids_check_store(sp, s, n);

@@ -13,14 +13,32 @@
  * fails stops the import (naming the file, nothing written) unless skip_bad;
  * then the good ones are appended to STORE in one atomic commit. A subject
  * already in STORE is refused by name before anything is read.
- * defines: BIDS_LABELS_DEFAULT, BidsSpec, bids_import */
+ * defines: BIDS_LABELS_DEFAULT, BidsSubject, bids_subjects, BidsSpec, bids_import */
 #ifndef CORDSEG_IO_BIDS_H
 #define CORDSEG_IO_BIDS_H
 #include <stdio.h>
 
+#include "io/h5store.h"
 #include "io/import.h"
 
 #define BIDS_LABELS_DEFAULT "derivatives/labels/{sub}/dwi/{sub}*_dseg.nii*"
+
+enum { BIDS_PATH = 4096 };
+
+/* one subject folder and what was found (and, for import, done) */
+typedef struct {
+  char name[H5STORE_NAME_MAX];
+  char dwi[BIDS_PATH], bval[BIDS_PATH], bvec[BIDS_PATH], b0[BIDS_PATH], fa[BIDS_PATH], labels[BIDS_PATH];
+  char problem[2 * BIDS_PATH];   /* why the files could not be found ("" when they were) */
+  char tmp[BIDS_PATH + 64];      /* import: its temporary store */
+  int ok;                        /* import: converted */
+  int32_t slices;
+} BidsSubject;
+
+/* the sub-* folders of dir, sorted, with their inputs (a DWI series and its b-table, else B0 and FA maps) and,
+ * when labels_pattern is not NULL, their label volume; a subject whose files are not all found has problem[]
+ * set; fatal on a folder without sub-* folders. The caller frees *out */
+int bids_subjects(const char *dir, const char *labels_pattern, BidsSubject **out);
 
 typedef struct {
   const char *dir;            /* the BIDS folder */

@@ -24,7 +24,7 @@
  * (io/dti.h dti_cord_mask, +1 voxel in-plane), the cord voxels labelled and
  * the labels' centroid offset from the cord's, with a warning on stdout when
  * fewer than 90 % are inside (a bad crop or a model that does not fit).
- * defines: SegmentOptions, segment_options_default, segment_run */
+ * defines: SegmentOptions, segment_options_default, segment_run, segment_cohort_run */
 #ifndef CORDSEG_JOBS_SEGMENT_H
 #define CORDSEG_JOBS_SEGMENT_H
 #include <stdint.h>
@@ -37,6 +37,7 @@ typedef struct {
   const char *levels;                  /* optional NIfTI of vertebral levels (PAM50 coding), per slice the mode */
   int32_t level;                       /* one level for every slice (0 = none) */
   const char *out;                     /* output directory */
+  const char *bids;                    /* segment_cohort_run: a BIDS-style folder, every subject */
   const char *fail_before;             /* test hook: fail just before writing this file of the set */
   const char *assume_orientation;      /* axis codes (e.g. LAS) for volumes without qform and sform; NULL: refuse them */
   int tta, largest, write_probs, quiet;
@@ -46,4 +47,8 @@ typedef struct {
 void segment_options_default(SegmentOptions *o);
 /* every error is fatal, names the file and field, and leaves OUT untouched */
 void segment_run(const SegmentOptions *o);
+/* jobs/segment_cohort.c: every subject of o->bids into o->out/sub-X/dwi/ (each in a child process: a failure
+ * is listed, the rest go on; a subject already done is skipped), then o->out/metrics.tsv and
+ * dataset_description.json; returns the number of subjects that failed */
+int segment_cohort_run(const SegmentOptions *o);
 #endif

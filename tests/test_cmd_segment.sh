@@ -169,6 +169,22 @@ code=$($NT axcodes ${P}_b0.nii.gz)
 "$BIN" segment -q -m "$T/m0.h5" --b0 "$T/noor.nii.gz" --assume-orientation "$code" -o "$T/seg_noor" > "$T/noor.out" 2>&1
 check "--assume-orientation $code (the file's own axes) gives the oriented run's labels" \
   "[ $? = 0 ] && '$BIN' segment -q -m '$T/m0.h5' --b0 ${P}_b0.nii.gz -o '$T/seg_or' && cmp -s <(gzip -dc '$T/seg_noor/labels.nii.gz' | tail -c +353) <(gzip -dc '$T/seg_or/labels.nii.gz' | tail -c +353)"
+# a cohort: segment --bids over 3 subjects (B0/FA maps), one without its FA: the other two are segmented and the
+# failure named; run again after the fix, only that one is done; metrics.tsv holds every subject's rows
+for i in 1 2 3; do
+  d="$T/bids/sub-0$i/dwi"; mkdir -p "$d"
+  cp "$T/nii/sub-00${i}_b0.nii.gz" "$d/sub-0${i}_desc-b0.nii.gz"
+  [ $i = 2 ] || cp "$T/nii/sub-00${i}_fa.nii.gz" "$d/sub-0${i}_FA.nii.gz"
+done
+"$BIN" segment -m "$T/m0.h5" --bids "$T/bids" -o "$T/cohort" > "$T/cohort1.out" 2>&1
+check "segment --bids: exit 1 with sub-02 named as failed, sub-01 and sub-03 segmented" \
+  "[ $? = 1 ] && grep -q 'sub-02: FAILED: FA map' '$T/cohort1.out' && [ -s '$T/cohort/sub-01/dwi/labels.nii.gz' ] && [ -s '$T/cohort/sub-03/dwi/metrics.csv' ] && [ ! -e '$T/cohort/sub-02/dwi/metrics.csv' ]"
+cp "$T/nii/sub-002_fa.nii.gz" "$T/bids/sub-02/dwi/sub-02_FA.nii.gz"
+"$BIN" segment -m "$T/m0.h5" --bids "$T/bids" -o "$T/cohort" > "$T/cohort2.out" 2>&1
+check "segment --bids again: exit 0, only sub-02 done now, the others skipped" \
+  "[ $? = 0 ] && grep -q 'sub-02: done' '$T/cohort2.out' && [ \$(grep -c 'done before' '$T/cohort2.out') = 2 ]"
+check "metrics.tsv: a header and 8 whole-cord rows per subject; dataset_description.json" \
+  "[ \$(grep -c \$'^sub-0[123]\\tall' '$T/cohort/metrics.tsv') = 24 ] && grep -q '\"DatasetType\"' '$T/cohort/dataset_description.json'"
 # QC flags: the phantom's FA (WM above GM) gives no FA flag; 1 - FA (GM above WM) raises it, also with -q (stderr)
 "$BIN" segment -m "$T/m0.h5" --b0 ${P}_b0.nii.gz --fa ${P}_fa.nii.gz -o "$T/seg_fa" > "$T/fa.out" 2>&1
 check "the phantom's FA: exit 0, no gray-above-white FA flag" "[ $? = 0 ] && ! grep -q 'gray-matter FA .* is above' '$T/fa.out'"
