@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "core/common.h"
+#include "io/textio.h"
 #include "io/atomic.h"
 #include "io/hash.h"
 
@@ -173,15 +174,7 @@ void folds_write(Folds *f, const char *path) {
 
 /* the file's text, its hash line checked; *hl: where the hash line starts (the body ends) */
 static char *folds_read_text(Folds *f, const char *path, char **hl_out) {
-  FILE *fp = fopenCheck(path, "r");
-  fseek(fp, 0, SEEK_END);
-  long sz = ftell(fp);
-  fseek(fp, 0, SEEK_SET);
-  CS_CHECK(sz > 0 && sz < (64l << 20), FOLDS_HINT, "'%s': empty or too large for a folds file", path);
-  char *b = mallocCheck((size_t)sz + 1);
-  freadCheck(b, 1, (size_t)sz, fp, path);
-  fclose(fp);
-  b[sz] = 0;
+  char *b = textio_read_bounded(path, (size_t)64 << 20, FOLDS_HINT);
   char *hl = strstr(b, "\nhash ");
   CS_CHECK(hl, FOLDS_HINT, "'%s': no 'hash' line (truncated?)", path);
   hl++;

@@ -15,6 +15,7 @@
 #include <cjson/cJSON.h>
 
 #include "core/common.h"
+#include "io/textio.h"
 #include "io/folds.h"
 
 #define SPLITS_HINT                                                                                                  \
@@ -37,18 +38,6 @@ static int32_t store_ids(const H5Store *s, int32_t **out) {
   return n;
 }
 
-static char *read_text(const char *path) {
-  FILE *fp = fopenCheck(path, "r");
-  fseek(fp, 0, SEEK_END);
-  long sz = ftell(fp);
-  fseek(fp, 0, SEEK_SET);
-  CS_CHECK(sz > 0 && sz < (64l << 20), SPLITS_HINT, "'%s': empty or larger than 64 MiB", path);
-  char *b = mallocCheck((size_t)sz + 1);
-  freadCheck(b, 1, (size_t)sz, fp, path);
-  fclose(fp);
-  b[sz] = 0;
-  return b;
-}
 
 /* one list ("train", "val" or "test") of entry e into row (role per subject, '.' = not yet set) */
 static void splits_list(const cJSON *list, const char *key, char role, int e, const char *path, const H5Store *s,
@@ -79,7 +68,7 @@ static void splits_list(const cJSON *list, const char *key, char role, int e, co
 
 void folds_from_splits(Folds *f, const char *json_path, const H5Store *s) {
   memset(f, 0, sizeof *f);
-  char *text = read_text(json_path);
+  char *text = textio_read_bounded(json_path, (size_t)64 << 20, SPLITS_HINT);
   cJSON *root = cJSON_Parse(text);
   free(text);
   if (!root) {

@@ -60,6 +60,19 @@ char *textio_read(const char *path) {
   return b;
 }
 
+char *textio_read_bounded(const char *path, size_t max, const char *hint) {
+  FILE *fp = fopenCheck(path, "r");
+  fseek(fp, 0, SEEK_END);
+  const long sz = ftell(fp);
+  fseek(fp, 0, SEEK_SET);
+  CS_CHECK(sz > 0 && (size_t)sz < max, hint, "'%s': %s", path, sz > 0 ? "too large for this kind of file" : "empty");
+  char *b = mallocCheck((size_t)sz + 1);
+  freadCheck(b, 1, (size_t)sz, fp, path);
+  fclose(fp);
+  b[sz] = 0;
+  return b;
+}
+
 void textio_write(const char *path, const char *text) {
   char tmp[4300];
   atomic_begin(path, tmp, sizeof tmp);

@@ -16,6 +16,9 @@ char *textio_strdup(const char *s);
 void textio_mkdir_p(const char *dir, const char *hint);
 /* the whole file, malloc'ed and NUL-terminated; NULL when it cannot be opened */
 char *textio_read(const char *path);
+/* the whole file for a reader that must have it: fatal (with hint, naming the file) when it cannot be opened,
+ * is empty, or holds max bytes or more */
+char *textio_read_bounded(const char *path, size_t max, const char *hint);
 /* text onto path atomically */
 void textio_write(const char *path, const char *text);
 
