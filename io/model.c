@@ -276,7 +276,11 @@ void model_export(const char *out, const char *const *runs, int32_t n, const cha
   if (diff[0] && !force) cs_fatal(HINT_FORCE, "export: nothing written: the runs differ in%s", diff);
   if (diff[0]) fprintf(stderr, "export: --force: joining runs that differ in%s\n", diff);
   free(diff);
-  char tmp[4200];
+  char tmp[4200], dir[4200];
+  snprintf(dir, sizeof dir, "%s", out);
+  char *slash = strrchr(dir, '/');
+  if (slash) *slash = 0;
+  atomic_remove_stale(slash ? (dir[0] ? dir : "/") : "."); /* temp files of killed exports (issue 31) */
   atomic_begin(out, tmp, sizeof tmp);
   hid_t f = H5Fcreate(tmp, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
   H5_CHECK(f, tmp, "create", HINT_W);
