@@ -51,8 +51,8 @@ done
 sleep 0 & wait $!; dead=$! # a pid that has exited: its temp file is left by a killed export
 head -c 4096 /dev/zero > "$T/m0.h5.tmp.$dead"
 "$BIN" export -o "$T/m0.h5" "$T/run0" > "$T/export0.out" 2>&1
-check "export removes a killed export's temp file beside its output" "[ ! -e '$T/m0.h5.tmp.$dead' ] && grep -q 'left by a killed write' '$T/export0.out'"
 check "export one run exits 0" "[ $? = 0 ] && [ -s '$T/m0.h5' ]"
+check "export removes a killed export's temp file beside its output" "[ ! -e '$T/m0.h5.tmp.$dead' ] && grep -q 'left by a killed write' '$T/export0.out'"
 "$BIN" export -o "$T/m1.h5" "$T/run1" > /dev/null 2>&1
 # the two runs differ in epochs and ckpt_every_epochs on purpose (fold 1 only joins the ensemble): --force
 "$BIN" export --force -o "$T/m01.h5" "$T/run0" "$T/run1" > /dev/null 2>&1
