@@ -63,21 +63,25 @@ static void member_checksum(const float *params, size_t np, const float *buffers
   snprintf(out, 40, "fnv1a64x4:%016llx", (unsigned long long)h);
 }
 
-/* the stored checksum of group g against the content read; a file without one (exported before 2026-12-07) is
- * accepted with a note */
-static void member_check_sum(hid_t g, const char *path, const char *gname, const float *params, size_t np,
-                             const float *buffers, size_t nb, const double *thr) {
+/* a member's content as read, checked: the stored checksum of group g (a file without one, exported before
+ * 2026-12-07, is accepted with a note), then finite values in the sane ranges of a trained network */
+static void member_check_content(hid_t g, const char *path, const char *gname, const float *params, size_t np,
+                                 const float *buffers, size_t nb, const double *thr) {
   char want[64], got[40];
-  if (!h5_attr_read_string(g, "tensor_checksum", want, sizeof want)) {
+  const int has = h5_attr_read_string(g, "tensor_checksum", want, sizeof want);
+  if (!has)
     fprintf(stderr, "cordseg: note: model '%s' /%s has no content checksum (exported before 2026-12-07); export it "
                     "again to protect it\n", path, gname);
-    return;
-  }
   member_checksum(params, np, buffers, nb, thr, got);
-  if (strcmp(want, got))
+  if (has && strcmp(want, got))
     cs_fatal("the model file was changed or damaged after export; export it again from the run directories",
              "model '%s': /%s content checksum %s does not match the recorded %s (weights or thresholds altered)", path,
              gname, got, want);
+  char where[64];
+  snprintf(where, sizeof where, "%s/params", gname);
+  ckpt_check_values(path, where, params, np, -CKPT_MAX_WEIGHT, CKPT_MAX_WEIGHT);
+  snprintf(where, sizeof where, "%s/buffers", gname);
+  ckpt_check_values(path, where, buffers, nb, -CKPT_MAX_BUFFER, CKPT_MAX_BUFFER);
 }
 
 /* the training pixel spacing: median over the store's slices */
@@ -413,13 +417,8 @@ void model_load_member(const ModelFile *mf, int32_t i, Unet *net) {
   model_state_init(&ms, net, 0);
   read_exact(g, mf->path, gname, "params", H5T_NATIVE_FLOAT, ms.params, ms.np);
   read_exact(g, mf->path, gname, "buffers", H5T_NATIVE_FLOAT, ms.buffers, ms.nb);
-  member_check_sum(g, mf->path, gname, ms.params, ms.np, ms.buffers, ms.nb, mf->m[i].thr);
+  member_check_content(g, mf->path, gname, ms.params, ms.np, ms.buffers, ms.nb, mf->m[i].thr);
   H5Gclose(g);
-  char where[64];
-  snprintf(where, sizeof where, "%s/params", gname);
-  ckpt_check_values(mf->path, where, ms.params, ms.np, -CKPT_MAX_WEIGHT, CKPT_MAX_WEIGHT);
-  snprintf(where, sizeof where, "%s/buffers", gname);
-  ckpt_check_values(mf->path, where, ms.buffers, ms.nb, -CKPT_MAX_BUFFER, CKPT_MAX_BUFFER);
   unet_state_upload(net, &ms);
   model_state_free(&ms);
 }
@@ -442,7 +441,7 @@ static float *read_all_f32(hid_t g, const char *path, const char *gname, const c
 
 void model_verify(const ModelFile *mf) {
   for (int32_t i = 0; i < mf->n; i++) {
-    char gname[32], where[64];
+    char gname[32];
     snprintf(gname, sizeof gname, "member_%02d", i);
     hid_t g = H5Gopen2(mf->file, gname, H5P_DEFAULT);
     if (g < 0) cs_fatal(HINT_R, "model '%s': group /%s is missing", mf->path, gname);
@@ -455,11 +454,7 @@ void model_verify(const ModelFile *mf) {
     unet_count(&u, mf->height, mf->width, &want, &macs);
     CS_CHECK(np == want, HINT_R, "model '%s': /%s/params holds %zu values, its config (%s/%d) makes %zu", mf->path,
              gname, np, unet_backbone_name(u.backbone), u.width_div, want);
-    member_check_sum(g, mf->path, gname, p, np, b, nb, mf->m[i].thr);
-    snprintf(where, sizeof where, "%s/params", gname);
-    ckpt_check_values(mf->path, where, p, np, -CKPT_MAX_WEIGHT, CKPT_MAX_WEIGHT);
-    snprintf(where, sizeof where, "%s/buffers", gname);
-    ckpt_check_values(mf->path, where, b, nb, -CKPT_MAX_BUFFER, CKPT_MAX_BUFFER);
+    member_check_content(g, mf->path, gname, p, np, b, nb, mf->m[i].thr);
     free(p), free(b);
     H5Gclose(g);
   }

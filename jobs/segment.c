@@ -50,8 +50,6 @@ static void segment_progress(void *ctx, int32_t member, int pass, int64_t done, 
  * --assume-orientation says what its voxel axes are */
 static void segment_orient(const SegmentOptions *o, NiftiVol *v) {
   if (v->oriented) return;
-  char guess[4];
-  niftigeom_axcodes(v->xyz, guess);
   if (!o->assume_orientation)
     cs_fatal("the file has no orientation (qform_code = sform_code = 0), so left and right are unknown: fix its "
              "header (e.g. fslorient, nibabel), or give --assume-orientation CODE with the axes' directions, e.g. "
@@ -346,9 +344,16 @@ static void segment_fit_dwi(const SegmentOptions *o, SegInputs *in) {
   in->fitted = 1;
 }
 
+/* the options that give the maps, by PREP_* index, and the files they name */
+static const char *const MAP_OPTS[PREP_MAPS] = {"--b0", "--fa", "--md", "--ad", "--rd"};
+static void map_paths(const SegmentOptions *o, const char *paths[PREP_MAPS]) {
+  paths[PREP_B0] = o->b0, paths[PREP_FA] = o->fa, paths[PREP_MD] = o->md, paths[PREP_AD] = o->ad,
+  paths[PREP_RD] = o->rd;
+}
+
 static void segment_read_maps(const SegmentOptions *o, SegInputs *in) {
-  const char *paths[PREP_MAPS] = {o->b0, o->fa, o->md, o->ad, o->rd};
-  static const char *opts[PREP_MAPS] = {"--b0", "--fa", "--md", "--ad", "--rd"};
+  const char *paths[PREP_MAPS];
+  map_paths(o, paths);
   if (in->need_b0 && !o->b0)
     cs_fatal("give --b0 B0.nii.gz (or --dwi with --bvals/--bvecs)", "model '%s' takes input %s, and no B0 was given",
              o->model, in->need_fa ? "b0+fa" : "b0");
@@ -358,7 +363,7 @@ static void segment_read_maps(const SegmentOptions *o, SegInputs *in) {
   int first = -1;
   for (int i = 0; i < PREP_MAPS; i++) {
     if (!paths[i]) continue;
-    read_map(o, &in->vols[i], paths[i], opts[i]);
+    read_map(o, &in->vols[i], paths[i], MAP_OPTS[i]);
     if (first < 0) first = i;
     else niftivol_check_same_grid(&in->vols[i], &in->vols[first]);
     in->maps[i] = in->vols[i].data;
@@ -371,15 +376,15 @@ static void segment_read_maps(const SegmentOptions *o, SegInputs *in) {
  * for the metrics is a diffusivity (not negative in bulk); FA given as a map is FA */
 static void segment_check_inputs(const SegmentOptions *o, const SegInputs *in) {
   const int64_t nvox = in->ref.nx * in->ref.ny * in->ref.nz;
-  const char *paths[PREP_MAPS] = {o->b0, o->fa, o->md, o->ad, o->rd};
-  static const char *const opts[PREP_MAPS] = {"--b0", "--fa", "--md", "--ad", "--rd"},
-                           *const fitted[PREP_MAPS] = {"the B0 of --dwi", "the FA fitted from --dwi",
-                                                       "the MD fitted from --dwi", "the AD fitted from --dwi",
-                                                       "the RD fitted from --dwi"};
+  const char *paths[PREP_MAPS];
+  map_paths(o, paths);
+  static const char *const fitted[PREP_MAPS] = {"the B0 of --dwi", "the FA fitted from --dwi",
+                                                "the MD fitted from --dwi", "the AD fitted from --dwi",
+                                                "the RD fitted from --dwi"};
   for (int i = 0; i < PREP_MAPS; i++) {
     if (!in->maps[i]) continue;
     const char *path = in->fitted ? o->dwi : paths[i];
-    const char *name = in->fitted ? fitted[i] : opts[i];
+    const char *name = in->fitted ? fitted[i] : MAP_OPTS[i];
     float lo = in->maps[i][0], hi = lo;
     int64_t neg = 0, nonzero = 0;
     for (int64_t v = 0; v < nvox; v++) {

@@ -23,8 +23,6 @@
 #include "io/rundir.h"
 #include "io/textio.h"
 
-#define SWEEP_HINT "the sweep file format is in slurm/sweep.h and `cordseg sweep --help`; examples in configs/"
-
 /* ---------------------------------------------------------- data check -- */
 
 /* what train checks before it starts, for every task: the network fits the
