@@ -11,6 +11,8 @@
 #include "cmd/cli.h"
 #include "cordseg_git.h" /* CORDSEG_GIT, generated at build time (cmake/git_version.cmake) */
 
+static int eval_masks_parse(const char *s) { return cs_enum_parse(&EVAL_MASKS_ENUM, s); }
+
 static void usage(FILE *f) {
   cli_print_synopsis(f, "evaluate");
   fprintf(f,
@@ -43,6 +45,10 @@ int cmd_evaluate(int argc, char **argv) {
       CLI_STRING("store", 0, &o.test_store, .arg = "FILE",
                  .help = "test on another cohort: every slice of this store (same slice size); thresholds still "
                          "from the run's own validation; output default RUN_DIR/eval-<store name>, with cohort.txt"),
+      CLI_CHOICE("masks", 0, &o.masks, eval_masks_parse, "unknown --masks '%s': use label-map or per-class",
+                 .arg = "MODE",
+                 .help = "sigmoid (HDL) models: measure each ROI on the one label map (label-map, default: what segment "
+                         "writes) or on its own threshold mask, overlaps allowed (per-class, the paper's reading)"),
       CLI_STRING("subjects", 0, &o.subjects, .arg = "LIST", .help = "with --store: only these subjects (names sub-01,sub-05 or ids 3,5,8)"),
       CLI_END};
   int pos = cli_parse("evaluate", argc, argv, opts, usage);

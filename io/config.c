@@ -56,7 +56,7 @@ static const Key KEYS[] = {
      "HDL Gaussian sigma in network-input pixels (2 = one native DTI voxel on the paper's 0.625 mm grid)"},
     {"hdl_reduce", KEY_ENUM, O(hdl_reduce), 0, 0, &HDL_REDUCE_ENUM, "HDL reduction"},
     {"head_init", KEY_ENUM, O(head_init), 0, 0, &HEAD_INIT_ENUM,
-     "head bias: prior = data prior (logit of mean HDL target / log class frequency), auto = prior for hdl"},
+     "head bias: prior = data prior (logit of mean HDL target for hdl, log class frequency for softmax), auto = prior, default = as initialised"},
     {"head_weight_std", KEY_FLOAT, O(head_weight_std), 0, 10, NULL,
      "with the prior head: the head's seeded weights rescaled to this std (as RetinaNet), 0 = as initialised"},
     {"grad_clip", KEY_FLOAT, O(grad_clip), -1, 1e12, NULL,
@@ -366,7 +366,8 @@ void config_unet(const TrainConfig *c, UnetConfig *u) {
 }
 
 int config_head_prior(const TrainConfig *c) {
-  return c->head_init == HEAD_INIT_PRIOR || (c->head_init == HEAD_INIT_AUTO && c->loss == LOSS_KIND_HDL);
+  return c->head_init != HEAD_INIT_DEFAULT; /* auto = prior for every loss (issue 30: a softmax head left at
+                                              * Kaiming loses a rare ROI for a whole run) */
 }
 
 double config_grad_clip(const TrainConfig *c) {

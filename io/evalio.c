@@ -257,6 +257,7 @@ int evalio_pred_read(const char *path, int32_t *n, int32_t *h, int32_t *w, int32
 /* ---- summary.json ---- */
 
 void evalio_summary_write(const char *path, const RunInfo *ri, const char *ckpt, const char *git, int sigmoid,
+                          const char *label_mode,
                           const double *thr, const double *val_dice, const RoiSummary *sum, const double *corr,
                           int64_t nslices, int64_t nval) {
   cJSON *root = cJSON_CreateObject(), *prov = cJSON_CreateObject(), *rois = cJSON_CreateObject();
@@ -271,7 +272,7 @@ void evalio_summary_write(const char *path, const RunInfo *ri, const char *ckpt,
   cJSON_AddStringToObject(prov, "checkpoint", ckpt);
   cJSON_AddStringToObject(prov, "evaluated_by_git", git ? git : "unknown");
   runinfo_json_number(root, "test_slices", (double)nslices, 20), runinfo_json_number(root, "val_slices", (double)nval, 20);
-  cJSON_AddStringToObject(root, "label_mode", sigmoid ? "sigmoid thresholds" : "argmax");
+  cJSON_AddStringToObject(root, "label_mode", label_mode);
   cJSON_AddStringToObject(root, "policy",
                           "ratios with a zero denominator are NaN (null); means are nan-means; an outlier is a slice "
                           "whose reference holds the ROI and whose prediction does not; *_no = outliers removed; FA "

@@ -58,6 +58,7 @@ int evalio_pred_read(const char *path, int32_t *n, int32_t *h, int32_t *w, int32
  * corr [8][8] Pearson(pred FA of ROI i, reference FA of ROI j) */
 /* ckpt: the checkpoint evaluated; git: the evaluating program's commit */
 void evalio_summary_write(const char *path, const RunInfo *ri, const char *ckpt, const char *git, int sigmoid,
+                          const char *label_mode,
                           const double *thr, const double *val_dice, const RoiSummary *sum, const double *corr,
                           int64_t nslices, int64_t nval);
 

@@ -23,6 +23,9 @@
 #include "io/textio.h"
 #include "jobs/predict.h"
 
+static const char *const EVAL_MASKS_NAMES[] = {"label-map", "per-class"};
+const CsEnum EVAL_MASKS_ENUM = {EVAL_MASKS_NAMES, 2};
+
 void evaluate_options_default(EvaluateOptions *o) {
   memset(o, 0, sizeof *o);
   o->batch = 8;
@@ -113,9 +116,11 @@ typedef struct {
   const H5Store *store;
   const int32_t *idx;
   int sigmoid;
+  int per_class; /* sigmoid models: each ROI measured on its own mask (EVAL_MASKS_PER_CLASS) */
   const double *thr;
   int32_t k;
   uint8_t *pred; /* [n][H][W] */
+  uint8_t *mask; /* per_class: [H][W] one ROI's mask as label ids */
   uint8_t *ref;
   float *fa;
   EvalSlice *out;
@@ -134,6 +139,14 @@ static void test_slice(void *ctx, int32_t j, const float *probs) {
   char nb[H5STORE_NAME_MAX];
   snprintf(e->subject_name, sizeof e->subject_name, "%s", h5store_subject_name(t->store, m->subject, nb));
   metrics_slice(pred, t->ref, t->fa, t->store->h, t->store->w, m->spacing, LABEL_COUNT, LABEL_LR_SWAP, e->roi);
+  if (!(t->sigmoid && t->per_class)) return;
+  for (int32_t c = 1; c < LABEL_COUNT; c++) { /* ROI c on its own mask [p_c >= t_c], whatever its neighbours hold */
+    RoiMetrics one[LABEL_COUNT];
+    const float *pc = probs + (int64_t)c * hw;
+    for (int64_t q = 0; q < hw; q++) t->mask[q] = (double)pc[q] >= t->thr[c] ? (uint8_t)c : 0;
+    metrics_slice(t->mask, t->ref, t->fa, t->store->h, t->store->w, m->spacing, LABEL_COUNT, LABEL_LR_SWAP, one);
+    e->roi[c] = one[c];
+  }
 }
 
 /* one evaluation as it runs */
@@ -291,7 +304,8 @@ static void evaluate_test(Eval *e, float *scratch) {
   const int64_t hw = (int64_t)e->store.h * e->store.w;
   e->t = (TestCtx){.store = e->ts, .idx = e->tidx, .sigmoid = e->sigmoid, .thr = e->thr, .k = e->pr.k,
                    .pred = mallocCheck((size_t)e->ntest * (size_t)hw), .ref = mallocCheck((size_t)hw),
-                   .fa = mallocCheck(sizeof(float) * (size_t)hw),
+                   .fa = mallocCheck(sizeof(float) * (size_t)hw), .per_class = e->o->masks == EVAL_MASKS_PER_CLASS,
+                   .mask = mallocCheck((size_t)hw),
                    .out = callocCheck((size_t)e->ntest, sizeof(EvalSlice))};
   predict_slices(&e->pr, e->ts, e->cfg.input, scratch, e->tidx, e->ntest, "test", e->o->quiet, test_slice, &e->t);
   evaluate_summarize(e->t.out, e->ntest, e->sum);
@@ -334,11 +348,18 @@ static void evaluate_write(Eval *e) {
     textio_write(p, txt);
   }
   rundir_path(p, sizeof p, e->outdir, "summary.json");
-  evalio_summary_write(p, &e->ri, e->ckpt, o->git, e->sigmoid, e->thr, e->vdice, e->sum, e->corr, e->ntest, e->nval);
+  const char *mode = !e->sigmoid ? "argmax"
+                     : o->masks == EVAL_MASKS_PER_CLASS ? "sigmoid thresholds, per-class masks (overlaps allowed)"
+                                                        : "sigmoid thresholds, label map";
+  evalio_summary_write(p, &e->ri, e->ckpt, o->git, e->sigmoid, mode, e->thr, e->vdice, e->sum, e->corr, e->ntest, e->nval);
 }
 
 static void evaluate_print(const Eval *e, double t0) {
   const RoiSummary *sum = e->sum;
+  if (e->sigmoid)
+    printf("evaluate: masks: %s\n", e->o->masks == EVAL_MASKS_PER_CLASS
+                                        ? "per-class (each ROI on its own threshold mask, overlaps allowed)"
+                                        : "label map (the most probable class among those passing their threshold)");
   printf("evaluate: %-18s %6s %6s %6s %8s %7s %9s %7s\n", "ROI", "thr", "Dice", "Dice*", "outlier%", "HD95mm",
          "FAerr%", "swap%");
   for (int c = 1; c < LABEL_COUNT; c++)
@@ -350,7 +371,7 @@ static void evaluate_print(const Eval *e, double t0) {
 }
 
 static void evaluate_free(Eval *e) {
-  free(e->t.pred), free(e->t.ref), free(e->t.fa), free(e->t.out);
+  free(e->t.pred), free(e->t.ref), free(e->t.fa), free(e->t.out), free(e->t.mask);
   predict_free(&e->pr);
   unet_free(e->net);
   backend_free(e->be);

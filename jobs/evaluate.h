@@ -12,7 +12,16 @@
 #define CORDSEG_JOBS_EVALUATE_H
 #include <stdint.h>
 
+#include "core/common.h"
 #include "io/evalio.h"
+
+/* how a sigmoid (HDL) model's per-class threshold masks B_c = [p_c >= t_c] are measured:
+ * label-map = on the one label map (the class with the largest p_c among those passing,
+ * else background: what segment writes), per-class = each ROI on its own mask, overlaps
+ * allowed (Fei et al.'s per-class evaluation; ../shared/design/model.md "Prediction with
+ * HDL"). Softmax models have one label map (argmax) either way. */
+typedef enum { EVAL_MASKS_LABEL_MAP = 0, EVAL_MASKS_PER_CLASS = 1 } EvalMasks;
+extern const CsEnum EVAL_MASKS_ENUM;
 
 typedef struct {
   const char *run_dir;
@@ -28,6 +37,7 @@ typedef struct {
    * default RUN/eval-<store name>; NULL = the run's own test set */
   const char *test_store;
   const char *subjects; /* with test_store: "sub-01,sub-05" (names, or ids "3,5,8") = only these; NULL = all */
+  int masks;            /* EvalMasks (default label-map) */
 } EvaluateOptions;
 void evaluate_options_default(EvaluateOptions *o);
 void evaluate_run(const EvaluateOptions *o);

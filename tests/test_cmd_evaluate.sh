@@ -85,6 +85,21 @@ check "evaluate --store: 12 slices x 8 ROIs in eval-other/slices.csv" "[ \$(( \$
 check "evaluate --store: cohort.txt names the store and the training store" \
   "grep -q '^store $T/other.h5' '$E/cohort.txt' && grep -q '^trained_on ' '$E/cohort.txt'"
 check "evaluate --store keeps the run's own thresholds" "cmp -s '$E/thresholds.txt' '$T/study/vgg16-hdl-b0/fold0/eval/thresholds.txt'"
+# --masks per-class: each ROI on its own threshold mask, a superset of its label-map mask, same references
+"$BIN" evaluate "$T/study/vgg16-hdl-b0/fold0" --store "$T/other.h5" --masks per-class -o "$T/pc" -q > /dev/null 2>&1
+check "evaluate --masks per-class exits 0 and says so in summary.json" \
+  "grep -qE '\"label_mode\":[[:space:]]*\"sigmoid thresholds, per-class masks' '$T/pc/summary.json'"
+check "evaluate --masks per-class: every ROI's mask holds its label-map pixels (pred_px >=), references equal" \
+  "python3 - '$E/slices.csv' '$T/pc/slices.csv' <<'EOP'
+import csv, sys
+a = {(r['index'], r['roi']): r for r in csv.DictReader(open(sys.argv[1]))}
+b = {(r['index'], r['roi']): r for r in csv.DictReader(open(sys.argv[2]))}
+assert a.keys() == b.keys() and len(a) == 96, (len(a), len(b))
+assert all(int(b[k]['pred_px']) >= int(a[k]['pred_px']) and b[k]['ref_px'] == a[k]['ref_px'] for k in a)
+print('  per-class pixels', sum(int(r['pred_px']) for r in b.values()), '>= label map', sum(int(r['pred_px']) for r in a.values()))
+EOP"
+"$BIN" evaluate "$T/study/vgg16-hdl-b0/fold0" --masks bogus -q > "$T/bm.out" 2>&1
+check "evaluate --masks bogus is a usage error naming the choices" "[ $? = 2 ] && grep -q 'label-map or per-class' '$T/bm.out'"
 "$BIN" evaluate "$T/study/vgg16-hdl-b0/fold0" --store "$T/other.h5" --subjects 1,2 -o "$T/two" -q > /dev/null 2>&1
 check "evaluate --store --subjects 1,2: 8 slices" "[ \$(( \$(wc -l < '$T/two/slices.csv') - 1 )) = 64 ]"
 "$BIN" phantom --pam50 "$PAM50" --subjects 2 --slices 2 --size 64 -o "$T/small.h5" >/dev/null

@@ -47,3 +47,6 @@ set_tests_properties(test_cmd_arms PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 300 EN
 # `folds --k` refusing an impossible split, `folds --from` an edited split, and a 1-epoch train on it
 add_test(NAME test_cmd_import COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/tests/test_cmd_import.sh $<TARGET_FILE:cordseg>)
 set_tests_properties(test_cmd_import PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 300 ENVIRONMENT "OMP_NUM_THREADS=2")
+# hybrid keeps every ROI with the default (prior) head and loses one with the old head
+add_test(NAME test_cmd_train_hybrid COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/tests/test_cmd_train_hybrid.sh $<TARGET_FILE:cordseg>)
+set_tests_properties(test_cmd_train_hybrid PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 900)
