@@ -45,10 +45,12 @@ int cmd_evaluate(int argc, char **argv) {
       CLI_STRING("store", 0, &o.test_store, .arg = "FILE",
                  .help = "test on another cohort: every slice of this store (same slice size); thresholds still "
                          "from the run's own validation; output default RUN_DIR/eval-<store name>, with cohort.txt"),
-      CLI_CHOICE("masks", 0, &o.masks, eval_masks_parse, "unknown --masks '%s': use label-map or per-class",
+      CLI_CHOICE("masks", 0, &o.masks, eval_masks_parse, "unknown --masks '%s': use label-map, per-class or cord-argmax",
                  .arg = "MODE",
                  .help = "sigmoid (HDL) models: measure each ROI on the one label map (label-map, default: what segment "
-                         "writes) or on its own threshold mask, overlaps allowed (per-class, the paper's reading)"),
+                         "writes), on its own threshold mask, overlaps allowed (per-class, the paper's reading), or "
+                         "label the cord (one threshold on the largest ROI probability, searched on validation) "
+                         "by the argmax of the ROIs (cord-argmax)"),
       CLI_STRING("subjects", 0, &o.subjects, .arg = "LIST", .help = "with --store: only these subjects (names sub-01,sub-05 or ids 3,5,8)"),
       CLI_END};
   int pos = cli_parse("evaluate", argc, argv, opts, usage);

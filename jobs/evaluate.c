@@ -23,8 +23,8 @@
 #include "io/textio.h"
 #include "jobs/predict.h"
 
-static const char *const EVAL_MASKS_NAMES[] = {"label-map", "per-class"};
-const CsEnum EVAL_MASKS_ENUM = {EVAL_MASKS_NAMES, 2};
+static const char *const EVAL_MASKS_NAMES[] = {"label-map", "per-class", "cord-argmax"};
+const CsEnum EVAL_MASKS_ENUM = {EVAL_MASKS_NAMES, 3};
 
 void evaluate_options_default(EvaluateOptions *o) {
   memset(o, 0, sizeof *o);
@@ -101,15 +101,31 @@ static void predict_slices(Predictor *p, const H5Store *store, InputKind input, 
 
 typedef struct {
   ThreshHist hist;
+  ThreshHist cord; /* cord-argmax: the cord's probability max_c p_c (c >= 1) against ref != 0, as class 1 of 2 */
   const H5Store *store;
   const int32_t *idx;
   uint8_t *ref;
+  float *cprob; /* [2][H][W]: 0, then max_c p_c */
 } ValCtx;
+
+/* [2][hw] probs of the two-class problem cord vs background: plane 0 unused (0), plane 1 max_{c>=1} p_c */
+static void cord_probs(const float *probs, int32_t k, int64_t hw, float *out) {
+  for (int64_t q = 0; q < hw; q++) {
+    float m = 0;
+    for (int32_t c = 1; c < k; c++) m = probs[(int64_t)c * hw + q] > m ? probs[(int64_t)c * hw + q] : m;
+    out[q] = 0, out[hw + q] = m;
+  }
+}
 
 static void val_slice(void *ctx, int32_t j, const float *probs) {
   ValCtx *v = ctx;
+  const int64_t hw = (int64_t)v->store->h * v->store->w;
   h5store_read_slices(v->store, &v->idx[j], 1, NULL, NULL, v->ref);
-  metrics_hist_add(&v->hist, probs, v->ref, (int64_t)v->store->h * v->store->w);
+  metrics_hist_add(&v->hist, probs, v->ref, hw);
+  if (!v->cprob) return;
+  cord_probs(probs, v->hist.k, hw, v->cprob);
+  for (int64_t q = 0; q < hw; q++) v->ref[q] = v->ref[q] != 0;
+  metrics_hist_add(&v->cord, v->cprob, v->ref, hw);
 }
 
 typedef struct {
@@ -117,6 +133,7 @@ typedef struct {
   const int32_t *idx;
   int sigmoid;
   int per_class; /* sigmoid models: each ROI measured on its own mask (EVAL_MASKS_PER_CLASS) */
+  double cord_thr; /* sigmoid models, EVAL_MASKS_CORD_ARGMAX: the cord threshold; < 0 = not that mode */
   const double *thr;
   int32_t k;
   uint8_t *pred; /* [n][H][W] */
@@ -131,6 +148,12 @@ static void test_slice(void *ctx, int32_t j, const float *probs) {
   const int64_t hw = (int64_t)t->store->h * t->store->w;
   uint8_t *pred = t->pred + (size_t)j * hw;
   predict_labels(probs, t->k, hw, t->sigmoid, t->thr, pred);
+  if (t->sigmoid && t->cord_thr >= 0) /* cord-argmax: the ROI with the largest p_c wherever the cord's max passes */
+    for (int64_t q = 0; q < hw; q++) {
+      int32_t best = 1;
+      for (int32_t c = 2; c < t->k; c++) best = probs[(int64_t)c * hw + q] > probs[(int64_t)best * hw + q] ? c : best;
+      pred[q] = (double)probs[(int64_t)best * hw + q] >= t->cord_thr ? (uint8_t)best : 0;
+    }
   int32_t i = t->idx[j];
   h5store_read_slices(t->store, &i, 1, NULL, t->fa, t->ref);
   const SliceMeta *m = &t->store->meta[i];
@@ -165,6 +188,7 @@ typedef struct {
   int64_t epoch; /* the checkpoint's */
   int sigmoid;
   double thr[LABEL_COUNT], vdice[LABEL_COUNT];
+  double cord_thr, cord_vdice; /* --masks cord-argmax: the searched cord threshold and its validation Dice; -1 = off */
   TestCtx t;
   RoiSummary sum[LABEL_COUNT];
   double corr[LABEL_MAX * LABEL_MAX];
@@ -242,16 +266,26 @@ static void evaluate_thresholds(Eval *e, float *scratch) {
   const int64_t hw = (int64_t)e->store.h * e->store.w;
   e->sigmoid = e->cfg.loss == LOSS_KIND_HDL;
   for (int c = 0; c < LABEL_COUNT; c++) e->thr[c] = 0.5, e->vdice[c] = NAN;
+  e->cord_thr = -1, e->cord_vdice = NAN;
   if (!e->sigmoid) return;
-  ValCtx v = {.store = &e->store, .idx = e->vidx, .ref = mallocCheck((size_t)hw)};
+  const int cord = e->o->masks == EVAL_MASKS_CORD_ARGMAX;
+  ValCtx v = {.store = &e->store, .idx = e->vidx, .ref = mallocCheck((size_t)hw),
+              .cprob = cord ? mallocCheck(sizeof(float) * 2 * (size_t)hw) : NULL};
   metrics_hist_init(&v.hist, LABEL_COUNT);
+  if (cord) metrics_hist_init(&v.cord, 2);
   if (e->nval > 0)
     predict_slices(&e->pr, &e->store, e->cfg.input, scratch, e->vidx, e->nval, "validation", e->o->quiet, val_slice, &v);
   else
     fprintf(stderr, "cordseg evaluate: warning: fold %d has no validation slices: thresholds stay 0.5\n", e->cfg.fold);
   if (e->nval > 0) metrics_hist_best(&v.hist, e->thr, e->vdice);
   metrics_hist_free(&v.hist);
-  free(v.ref);
+  if (cord) {
+    double t2[2] = {0, 0.5}, d2[2] = {NAN, NAN};
+    if (e->nval > 0) metrics_hist_best(&v.cord, t2, d2);
+    e->cord_thr = t2[1], e->cord_vdice = d2[1];
+    metrics_hist_free(&v.cord);
+  }
+  free(v.ref), free(v.cprob);
 }
 
 /* --test-store: every slice (of the --subjects listed) of another cohort's store */
@@ -305,6 +339,7 @@ static void evaluate_test(Eval *e, float *scratch) {
   e->t = (TestCtx){.store = e->ts, .idx = e->tidx, .sigmoid = e->sigmoid, .thr = e->thr, .k = e->pr.k,
                    .pred = mallocCheck((size_t)e->ntest * (size_t)hw), .ref = mallocCheck((size_t)hw),
                    .fa = mallocCheck(sizeof(float) * (size_t)hw), .per_class = e->o->masks == EVAL_MASKS_PER_CLASS,
+                   .cord_thr = e->cord_thr,
                    .mask = mallocCheck((size_t)hw),
                    .out = callocCheck((size_t)e->ntest, sizeof(EvalSlice))};
   predict_slices(&e->pr, e->ts, e->cfg.input, scratch, e->tidx, e->ntest, "test", e->o->quiet, test_slice, &e->t);
@@ -348,15 +383,22 @@ static void evaluate_write(Eval *e) {
     textio_write(p, txt);
   }
   rundir_path(p, sizeof p, e->outdir, "summary.json");
+  char cordm[96];
+  snprintf(cordm, sizeof cordm, "sigmoid, cord threshold %.3f (validation Dice %.4f), then argmax", e->cord_thr,
+           e->cord_vdice);
   const char *mode = !e->sigmoid ? "argmax"
                      : o->masks == EVAL_MASKS_PER_CLASS ? "sigmoid thresholds, per-class masks (overlaps allowed)"
-                                                        : "sigmoid thresholds, label map";
+                     : o->masks == EVAL_MASKS_CORD_ARGMAX ? cordm
+                                                          : "sigmoid thresholds, label map";
   evalio_summary_write(p, &e->ri, e->ckpt, o->git, e->sigmoid, mode, e->thr, e->vdice, e->sum, e->corr, e->ntest, e->nval);
 }
 
 static void evaluate_print(const Eval *e, double t0) {
   const RoiSummary *sum = e->sum;
-  if (e->sigmoid)
+  if (e->sigmoid && e->o->masks == EVAL_MASKS_CORD_ARGMAX)
+    printf("evaluate: masks: cord-argmax (cord = max_c p_c >= %.3f, validation Dice %.4f; inside it the largest p_c; "
+           "the per-class thresholds below are not used)\n", e->cord_thr, e->cord_vdice);
+  else if (e->sigmoid)
     printf("evaluate: masks: %s\n", e->o->masks == EVAL_MASKS_PER_CLASS
                                         ? "per-class (each ROI on its own threshold mask, overlaps allowed)"
                                         : "label map (the most probable class among those passing their threshold)");

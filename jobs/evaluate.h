@@ -19,8 +19,10 @@
  * label-map = on the one label map (the class with the largest p_c among those passing,
  * else background: what segment writes), per-class = each ROI on its own mask, overlaps
  * allowed (Fei et al.'s per-class evaluation; ../shared/design/model.md "Prediction with
- * HDL"). Softmax models have one label map (argmax) either way. */
-typedef enum { EVAL_MASKS_LABEL_MAP = 0, EVAL_MASKS_PER_CLASS = 1 } EvalMasks;
+ * HDL"), cord-argmax = one threshold on the cord (max over the ROIs of p_c, searched on
+ * validation like the per-class ones) and the argmax of p_c inside it. Softmax models
+ * have one label map (argmax) either way. */
+typedef enum { EVAL_MASKS_LABEL_MAP = 0, EVAL_MASKS_PER_CLASS = 1, EVAL_MASKS_CORD_ARGMAX = 2 } EvalMasks;
 extern const CsEnum EVAL_MASKS_ENUM;
 
 typedef struct {

@@ -98,8 +98,11 @@ assert a.keys() == b.keys() and len(a) == 96, (len(a), len(b))
 assert all(int(b[k]['pred_px']) >= int(a[k]['pred_px']) and b[k]['ref_px'] == a[k]['ref_px'] for k in a)
 print('  per-class pixels', sum(int(r['pred_px']) for r in b.values()), '>= label map', sum(int(r['pred_px']) for r in a.values()))
 EOP"
+"$BIN" evaluate "$T/study/vgg16-hdl-b0/fold0" --store "$T/other.h5" --masks cord-argmax -o "$T/ca" -q > /dev/null 2>&1
+check "evaluate --masks cord-argmax: the searched cord threshold in summary.json, 96 rows" \
+  "grep -qE '\"label_mode\":[[:space:]]*\"sigmoid, cord threshold [01]\\.[0-9]{3} ' '$T/ca/summary.json' && [ \$(( \$(wc -l < '$T/ca/slices.csv') - 1 )) = 96 ]"
 "$BIN" evaluate "$T/study/vgg16-hdl-b0/fold0" --masks bogus -q > "$T/bm.out" 2>&1
-check "evaluate --masks bogus is a usage error naming the choices" "[ $? = 2 ] && grep -q 'label-map or per-class' '$T/bm.out'"
+check "evaluate --masks bogus is a usage error naming the choices" "[ $? = 2 ] && grep -q 'label-map, per-class or cord-argmax' '$T/bm.out'"
 "$BIN" evaluate "$T/study/vgg16-hdl-b0/fold0" --store "$T/other.h5" --subjects 1,2 -o "$T/two" -q > /dev/null 2>&1
 check "evaluate --store --subjects 1,2: 8 slices" "[ \$(( \$(wc -l < '$T/two/slices.csv') - 1 )) = 64 ]"
 "$BIN" phantom --pam50 "$PAM50" --subjects 2 --slices 2 --size 64 -o "$T/small.h5" >/dev/null

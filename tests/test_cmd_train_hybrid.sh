@@ -36,7 +36,7 @@ ok() { echo "ok: $*"; }
 "$BIN" folds "$T/c.h5" -o "$T/f.txt" --k 3 --val 1 >/dev/null || { echo "FAIL: folds"; exit 1; }
 train() { # run-dir [args...]
   local dir=$1; shift
-  timeout 600 mpirun -np 1 "$BIN" train --config "$SRC/configs/demo.ini" --set store="$T/c.h5" --set folds="$T/f.txt" \
+  timeout 840 mpirun -np 1 "$BIN" train --config "$SRC/configs/demo.ini" --set store="$T/c.h5" --set folds="$T/f.txt" \
     --set loss=hybrid --set seed=11 --set ckpt_every_epochs=100 --run-dir "$dir" "$@" > "$dir.out" 2>&1
 }
 train "$T/new" & p1=$!
