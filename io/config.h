@@ -26,8 +26,9 @@
 
 /* head_init: prior = final.bias[c] at the data prior (sigmoid: logit of the
  * mean HDL target G_c over the training slices; softmax: log of the class's
- * pixel frequency), default = the init scheme's bias, auto = prior for hdl,
- * default otherwise. README "Why HDL collapsed, and the defaults that learn". */
+ * pixel frequency), default = the init scheme's bias, auto = prior for every
+ * loss (HDL: docs/training.md "Why HDL collapsed"; softmax since 2026-12-07:
+ * issue 30, a rare ROI left at zero pixels for a whole run). */
 typedef enum { HEAD_INIT_AUTO = 0, HEAD_INIT_PRIOR = 1, HEAD_INIT_DEFAULT = 2 } HeadInit;
 extern const CsEnum HEAD_INIT_ENUM; /* auto|prior|default */
 
