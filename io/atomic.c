@@ -19,6 +19,7 @@
 
 #define ATOMIC_MAX_PENDING 32
 static char g_pending[ATOMIC_MAX_PENDING][4200];
+static pid_t g_owner[ATOMIC_MAX_PENDING]; /* the process that registered it: a forked child's exit leaves it alone */
 static int g_registered = 0;
 static pthread_mutex_t g_lock = PTHREAD_MUTEX_INITIALIZER;
 
@@ -34,7 +35,7 @@ static void remove_tree(const char *p) {
 
 static void atomic_cleanup(void) {
   for (int i = 0; i < ATOMIC_MAX_PENDING; i++)
-    if (g_pending[i][0]) remove_tree(g_pending[i]), g_pending[i][0] = 0;
+    if (g_pending[i][0] && g_owner[i] == getpid()) remove_tree(g_pending[i]), g_pending[i][0] = 0;
 }
 
 static void pending_set(const char *tmp, int add) {
@@ -43,6 +44,7 @@ static void pending_set(const char *tmp, int add) {
   for (int i = 0; i < ATOMIC_MAX_PENDING; i++) {
     if (add && !g_pending[i][0]) {
       snprintf(g_pending[i], sizeof g_pending[i], "%s", tmp);
+      g_owner[i] = getpid();
       break;
     }
     if (!add && !strcmp(g_pending[i], tmp)) {
@@ -87,6 +89,21 @@ void atomic_commit(const char *tmp, const char *path) {
 
 void atomic_abort(const char *tmp) {
   unlink(tmp);
+  pending_set(tmp, 0);
+}
+
+void atomic_dir_begin(const char *path, const char *what, char *tmp, size_t n) {
+  int w = snprintf(tmp, n, "%s.%s.tmp.%ld", path, what, (long)getpid());
+  CS_CHECK(w > 0 && (size_t)w < n && w < 4190, "use a shorter output path", "output path too long: '%s'", path);
+  remove_tree(tmp);
+  if (mkdir(tmp, 0700) != 0)
+    cs_fatal("check write permission and free space beside the output", "cannot create the temporary folder '%s': %s",
+             tmp, strerror(errno));
+  pending_set(tmp, 1);
+}
+
+void atomic_dir_end(const char *tmp) {
+  remove_tree(tmp);
   pending_set(tmp, 0);
 }
 

@@ -45,6 +45,7 @@ typedef struct {
   const char *labels_pattern; /* NULL: BIDS_LABELS_DEFAULT; must hold {sub} */
   int skip_bad;               /* 1: import the good subjects and list the bad ones; 0: stop at the first */
   ImportSpec base;            /* store, size, spacing, label_kind, level, created_by (the files are found) */
+  int fail_before_commit;     /* test hook: fail inside the commit, before the store is renamed into place */
 } BidsSpec;
 
 /* progress per subject and the summary table to out; returns the number of subjects imported (the

@@ -211,12 +211,8 @@ static void import_store(const ImportSpec *sp, const ImportTarget *t, int have_d
   else if (!t->exists) h5store_open_append(&st, sp->store, sp->created_by);
   else {
     H5Store r;
-    uint64_t got, want;
     h5store_open(&r, sp->store);
-    if (!h5store_verify(&r, &got, &want))
-      cs_fatal("the store was modified or damaged after it was written; regenerate it",
-               "checksum of '%s' does not match (stored %016llx, content %016llx): refusing to replace a subject",
-               sp->store, (unsigned long long)want, (unsigned long long)got);
+    h5store_require_verified(&r, "refusing to replace a subject in it");
     char by[1100];
     snprintf(by, sizeof by, "%.500s; %.500s", r.created_by, sp->created_by ? sp->created_by : "");
     h5store_create(&st, sp->store, r.h, r.w, r.has_dti, by);

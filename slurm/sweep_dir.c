@@ -135,11 +135,7 @@ void sweep_prepare_shared(const Sweep *s, SweepTask *tasks, int32_t n, const cha
              store_abs, dir);
   H5Store h;
   h5store_open(&h, store_abs);
-  uint64_t computed = 0, stored = 0;
-  if (!h5store_verify(&h, &computed, &stored))
-    cs_fatal("the store was modified or damaged after it was written; regenerate it",
-             "store '%s': checksum mismatch (stored %016llx, content %016llx): nothing was queued", store_abs,
-             (unsigned long long)stored, (unsigned long long)computed);
+  const uint64_t computed = h5store_require_verified(&h, "nothing was queued");
   Folds f;
   if (s->base.folds[0]) {
     folds_read(&f, s->base.folds); /* verified by its hash; copied byte for byte */
