@@ -410,14 +410,19 @@ static void check_slice(const H5Store *s, int d, int32_t i, const void *out) {
     return;
   }
   const float *f = out;
-  for (size_t k = 0; k < hw; k++)
-    if (!isfinite(f[k]) || (d == DS_FA && (f[k] < PREP_FA_MIN || f[k] > PREP_FA_MAX)) ||
-        (d >= DS_MD && d <= DS_RD && f[k] < 0))
-      cs_fatal("the store is damaged or was not written by cordseg; regenerate it with `cordseg import` or `cordseg "
-               "phantom`",
-               "store '%s': dataset /%s, slice %d (subject %d, slice %d) has value %g at pixel (%zu,%zu)%s", s->path,
-               IMG_NAMES[d], i, m->subject, m->slice, (double)f[k], k / (size_t)s->w, k % (size_t)s->w,
-               !isfinite(f[k]) ? " (not finite)" : d == DS_FA ? " (FA is in [0, 1])" : " (a diffusivity is >= 0)");
+  for (size_t k = 0; k < hw; k++) {
+    if (isfinite(f[k]) && !(d == DS_FA && prep_fa_out_of_range(f[k])) && !(d >= DS_MD && d <= DS_RD && f[k] < 0))
+      continue;
+    char why[64];
+    if (!isfinite(f[k])) snprintf(why, sizeof why, " (not finite)");
+    else if (d == DS_FA) snprintf(why, sizeof why, " (outside the FA range [%g, %g])", (double)PREP_FA_MIN,
+                 (double)PREP_FA_MAX);
+    else snprintf(why, sizeof why, " (a diffusivity is >= 0)");
+    cs_fatal("the store is damaged or was not written by cordseg; regenerate it with `cordseg import` or `cordseg "
+             "phantom`",
+             "store '%s': dataset /%s, slice %d (subject %d, slice %d) has value %g at pixel (%zu,%zu)%s", s->path,
+             IMG_NAMES[d], i, m->subject, m->slice, (double)f[k], k / (size_t)s->w, k % (size_t)s->w, why);
+  }
 }
 
 static void read_slice(const H5Store *s, const char *name, hid_t memtype, int32_t i, void *out) {

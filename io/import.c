@@ -88,8 +88,8 @@ static void import_read_maps(const ImportSpec *sp, const NiftiVol *lab, ImportMa
   }
   const int64_t v = prep_fa_invalid(m->maps[PREP_FA], lab->nx * lab->ny * lab->nz);
   if (v >= 0)
-    cs_fatal("pass the FA map as --fa (values in [0, 1]) and the B0 as --b0", "%s: FA value %g at voxel %lld is outside [0, 1]",
-             sp->fa, (double)m->maps[PREP_FA][v], (long long)v);
+    cs_fatal("pass the FA map as --fa (values in [0, 1]) and the B0 as --b0", "%s: FA value %g at voxel %lld is outside [%g, %g]",
+             sp->fa, (double)m->maps[PREP_FA][v], (long long)v, (double)PREP_FA_MIN, (double)PREP_FA_MAX);
 }
 
 static void import_maps_free(ImportMaps *m) {

@@ -409,8 +409,8 @@ static void segment_check_inputs(const SegmentOptions *o, const SegInputs *in) {
   }
   const int64_t v = in->maps[PREP_FA] && !in->fitted ? prep_fa_invalid(in->maps[PREP_FA], nvox) : -1;
   if (v >= 0)
-    cs_fatal("pass the FA map as --fa (values in [0, 1])", "--fa %s: value %g at voxel %lld is outside [0, 1]", o->fa,
-             (double)in->maps[PREP_FA][v], (long long)v);
+    cs_fatal("pass the FA map as --fa (values in [0, 1])", "--fa %s: value %g at voxel %lld is outside [%g, %g]", o->fa,
+             (double)in->maps[PREP_FA][v], (long long)v, (double)PREP_FA_MIN, (double)PREP_FA_MAX);
 }
 
 static void segment_read_inputs(const SegmentOptions *o, const ModelFile *mf, SegInputs *in) {
