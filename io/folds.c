@@ -23,6 +23,7 @@
 #include "io/textio.h"
 #include "io/atomic.h"
 #include "io/hash.h"
+#include "io/path.h"
 
 #define FOLDS_HINT "recreate it with `cordseg folds STORE -o FILE` (and do not edit it by hand)"
 
@@ -162,7 +163,7 @@ void folds_write(Folds *f, const char *path) {
   size_t len;
   char *b = folds_body(f, &len);
   snprintf(f->hash, sizeof f->hash, "fnv1a64:%016llx", (unsigned long long)hash_fnv1a(HASH_FNV_INIT, b, len));
-  char tmp[4200];
+  char tmp[PATH_CAP];
   atomic_begin(path, tmp, sizeof tmp);
   FILE *fp = fopenCheck(tmp, "w");
   fwriteCheck(b, 1, len, fp, tmp);

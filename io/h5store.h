@@ -28,6 +28,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "io/path.h"
+
 #define H5STORE_SCHEMA "cordseg-slices"
 #define H5STORE_SCHEMA_VERSION 1
 #define H5STORE_NAME_MAX 64 /* a subject name's bytes, NUL included */
@@ -46,7 +48,7 @@ typedef struct {
 
 typedef struct {
   char path[4096];    /* the file as the user named it */
-  char tmp[4200];     /* writer: the temp file actually written */
+  char tmp[PATH_CAP];     /* writer: the temp file actually written */
   int64_t file;       /* hid_t */
   int writable;
   int has_dti;        /* md/ad/rd present */

@@ -14,6 +14,7 @@
 #include "io/niftivol.h"
 #include "io/prep.h"
 #include "io/textio.h"
+#include "io/path.h"
 
 int import_map_pam50(int value) {
   if (value == 0 || value == 37) return 0;
@@ -64,11 +65,11 @@ static void import_fit_dwi(const ImportSpec *sp, const NiftiVol *lab, ImportMaps
   if (!sp->nifti_out) return;
   textio_mkdir_p(sp->nifti_out, "choose a writable --nifti-out directory");
   for (int i = 0; i < PREP_MAPS; i++) {
-    char p[4200];
+    char p[PATH_CAP];
     int32_t id;
     if (sp->name && !h5store_name_is_id(sp->name, &id))
-      snprintf(p, sizeof p, "%s/%s_%s.nii.gz", sp->nifti_out, sp->name, PREP_MAP_NAMES[i]);
-    else snprintf(p, sizeof p, "%s/sub-%03d_%s.nii.gz", sp->nifti_out, sp->subject, PREP_MAP_NAMES[i]);
+      path_fmt(p, sizeof p, "%s/%s_%s.nii.gz", sp->nifti_out, sp->name, PREP_MAP_NAMES[i]);
+    else path_fmt(p, sizeof p, "%s/sub-%03d_%s.nii.gz", sp->nifti_out, sp->subject, PREP_MAP_NAMES[i]);
     NiftiVol view = vol_view(lab, m->maps[i]);
     niftivol_write(p, &view, 1, m->maps[i]);
   }

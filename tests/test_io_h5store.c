@@ -16,6 +16,7 @@
 #include "io/h5store.h"
 #include "io/h5util.h"
 #include "tests/testutil.h"
+#include "io/path.h"
 
 enum { H = 12, W = 10, N = 5 };
 static float b0[N * H * W], fa[N * H * W], md[N * H * W];
@@ -82,8 +83,8 @@ int main(void) {
   /* write with DTI maps, read back */
   H5Store s;
   h5store_create(&s, path, H, W, 1, "cordseg test");
-  char tmp[4200];
-  snprintf(tmp, sizeof tmp, "%s", s.tmp);
+  char tmp[PATH_CAP];
+  path_fmt(tmp, sizeof tmp, "%s", s.tmp);
   h5store_append(&s, 2, b0, fa, md, md, md, lab, meta);
   h5store_append(&s, N - 2, b0 + 2 * H * W, fa + 2 * H * W, md + 2 * H * W, md + 2 * H * W, md + 2 * H * W,
                  lab + 2 * H * W, meta + 2);

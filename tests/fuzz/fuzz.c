@@ -40,10 +40,11 @@
 #if defined(FUZZ_MODEL) || defined(FUZZ_STORE)
 #include <hdf5.h>
 
-#include "core/backend.h"
-#include "io/ckpt.h"
-#include "io/model.h"
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wunused-function" /* the fixtures a harness does not use */
 #include "tests/evalfix.h"
+#include "io/path.h"
+#pragma GCC diagnostic pop
 #endif
 
 static jmp_buf g_back;
@@ -70,53 +71,27 @@ static void fds_close_new(const unsigned char *before) {
     if (now[fd] && !before[fd]) close(fd);
 }
 
+#if !defined(FUZZ_MODEL) && !defined(FUZZ_STORE)
 static void put(const char *path, const uint8_t *d, size_t n) {
   FILE *f = fopen(path, "wb");
   if (!f) abort();
   if (n && fwrite(d, 1, n, f) != n) abort();
   fclose(f);
 }
+#endif
 
 #if defined(FUZZ_MODEL) || defined(FUZZ_STORE)
 static char g_tmpl[300]; /* the valid file every input's edits start from */
 
-/* a store of 3 subjects x 2 slices of 32 x 32, and (model) a trained-looking run on it exported as a model */
+/* the valid file: fix_store's 3 subjects x 2 slices of 32 x 32, or fix_model's model (tests/evalfix.h) */
 static void template_make(const char *dir) {
-  char store[700], folds[700], sum[64], fh[32];
-  snprintf(store, sizeof store, "%s/store.h5", dir);
-  snprintf(folds, sizeof folds, "%s/folds.txt", dir);
-  fix_store(store, folds, 3, 2, 32, 3, sum, fh);
 #ifdef FUZZ_STORE
-  snprintf(g_tmpl, sizeof g_tmpl, "%s", store);
+  char folds[700], sum[64], fh[32];
+  snprintf(g_tmpl, sizeof g_tmpl, "%.200s/store.h5", dir);
+  snprintf(folds, sizeof folds, "%.600s/folds.txt", dir);
+  fix_store(g_tmpl, folds, 3, 2, 32, 3, sum, fh);
 #else
-  char run[700], p[4400];
-  snprintf(run, sizeof run, "%s/run", dir);
-  TrainConfig cfg;
-  config_defaults(&cfg);
-  snprintf(cfg.store, sizeof cfg.store, "%s", store);
-  snprintf(cfg.folds, sizeof cfg.folds, "%s", folds);
-  cfg.fold = 0, cfg.input = INPUT_B0_FA, cfg.width_div = 4, cfg.loss = LOSS_KIND_HDL;
-  fix_run_dir(run, &cfg, "vgg16-hdl-b0fa", fh, sum, 1);
-  UnetConfig u;
-  config_unet(&cfg, &u);
-  Backend *be = backend_cpu_init();
-  Unet *net = unet_init(be, &u, 1, 32, 32);
-  unet_init_weights(net, UNET_INIT_KAIMING, 5);
-  CkptState st;
-  memset(&st, 0, sizeof st);
-  st.height = st.width = 32, st.best_dice = -1;
-  config_hash(&cfg, st.config_hash);
-  ckpt_model_key(net, &u, st.model, sizeof st.model);
-  rundir_path(p, sizeof p, run, "ckpt/best.h5");
-  ModelState ms;
-  model_state_init(&ms, net, 0);
-  unet_state_download(net, &ms);
-  ckpt_write(p, &ms, 0, &st, "fuzz template");
-  model_state_free(&ms);
-  unet_free(net);
-  snprintf(g_tmpl, sizeof g_tmpl, "%s/model.h5", dir);
-  const char *runs[1] = {run};
-  model_export(g_tmpl, runs, 1, "fuzz template", "fuzz", 1);
+  fix_model(dir, g_tmpl, sizeof g_tmpl);
 #endif
 }
 

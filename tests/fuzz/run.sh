@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # tests/fuzz/run.sh [--long]: builds the libFuzzer harnesses of tests/fuzz/fuzz.c
 # with clang under AddressSanitizer + UBSan into ./build-fuzz and runs each:
-#   default (CI): FUZZ_RUNS inputs per reader (default 8000; 2000 for the two
-#     HDF5 readers, FUZZ_RUNS_H5, whose inputs cost ~4x more), libFuzzer seed 1
+#   default (CI): FUZZ_RUNS inputs per reader (default 8000; 1000 for the two
+#     HDF5 readers, FUZZ_RUNS_H5, whose inputs cost ~10x more), libFuzzer seed 1
 #     (the same inputs on every run), at most FUZZ_SECONDS each;
 #   --long: FUZZ_SECONDS (default 600) per reader, no input limit, a new seed.
 # Seeds are valid files of each kind: the shipped configs and sweeps, folds
@@ -24,7 +24,7 @@ if [ $long = 1 ]; then
 else
   secs=${FUZZ_SECONDS:-120}   # a cap per reader
   runs=${FUZZ_RUNS:-8000}     # inputs per reader; with -seed=1 the same inputs every run (CI is reproducible)
-  runs_h5=${FUZZ_RUNS_H5:-2000} seed=1
+  runs_h5=${FUZZ_RUNS_H5:-1000} seed=1
 fi
 targets="config folds sweep nifti btable model store"
 say() { echo "fuzz: $*"; }
@@ -91,12 +91,15 @@ hdr[344:348] = b"n+1\0"
 data = struct.pack("<24f", *[float(i) for i in range(24)])
 open(sys.argv[1], "wb").write(bytes(hdr) + b"\0\0\0\0" + data)
 PYEOF
+# the harnesses write each input to a file: in memory where there is /dev/shm (the HDF5 ones copy a model per input)
+fuzz_tmp=$(mktemp -d /dev/shm/cordseg-fuzz.XXXXXX 2>/dev/null || mktemp -d "$PWD/$B/tmp.XXXXXX")
+trap 'rm -rf "$fuzz_tmp"' EXIT
 fail=0 cov=""
 for t in $targets; do
   n=$runs
   case $t in model|store) n=$runs_h5 ;; esac
   say "fuzz_$t: $([ "$n" = -1 ] && echo "${secs} s" || echo "$n inputs (seed $seed, at most ${secs} s)")"
-  ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+  TMPDIR=$fuzz_tmp ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
     timeout $((secs + 60)) $B/fuzz_$t -seed=$seed -runs="$n" -max_total_time="$secs" -max_len=65536 -timeout=10 -rss_limit_mb=8192 -close_fd_mask=2 \
     -artifact_prefix=$B/crashes/$t- "$S/$t" > $B/fuzz_$t.log 2>&1
   rc=$?
