@@ -16,6 +16,7 @@
 #include "cmd/cli.h"
 #include "sim/synth.h"
 #include "jobs/fmapeak.h"
+#include "io/path.h"
 
 static void usage(FILE *f) {
   cli_print_synopsis(f, "bench");
@@ -41,8 +42,8 @@ static double median(double *v, int n) {
 
 /* Runs the peer and extracts img_s_median for (model, mode) from its JSON lines. */
 static int run_peer(const char *py, const char *peer, int threads, int32_t size, int32_t batch, double out[2][2]) {
-  char json[4400], cmd[13400];
-  snprintf(json, sizeof json, "%s/cordseg-bench-peer-%d.json", paths_tmpdir(), (int)getpid());
+  char json[PATH_CAP], cmd[13400];
+  path_fmt(json, sizeof json, "%s/cordseg-bench-peer-%d.json", paths_tmpdir(), (int)getpid());
   unlink(json);
   snprintf(cmd, sizeof cmd,
            "'%s' '%s' --model both --threads %d --batches %d --sizes %d --modes fwd,train "
@@ -164,7 +165,7 @@ int cmd_bench(int argc, char **argv) {
   int backbone = -1, use_peer = 1, algo = UNET_CONV_AUTO, device = BACKEND_KIND_CPU, precision = BACKEND_PRECISION_FP32;
   int32_t size = 128, batch = 4, steps = 5;
   double peak = 0;
-  char peer_path[4200];
+  char peer_path[PATH_CAP];
   paths_beside_checkout("peers/torch_unet.py", peer_path, sizeof peer_path); /* ../shared/peers beside the checkout */
   const char *peer = peer_path;
   const CliOption opts[] = {

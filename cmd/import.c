@@ -44,7 +44,7 @@ static int label_map_parse(const char *v) {
 
 int cmd_import(int argc, char **argv) {
   ImportSpec sp = {.size = 128, .subject = -1, .label_kind = IMPORT_LABELS_ROI};
-  const char *subject = NULL;
+  const char *subject = NULL, *fail_before = NULL;
   BidsSpec bs = {0};
   char cmdline[4096];
   cli_command_line(argc, argv, cmdline, sizeof cmdline);
@@ -71,10 +71,14 @@ int cmd_import(int argc, char **argv) {
       CLI_DOUBLE("spacing", 0, &sp.spacing, 0.05, 10, .arg = "MM", .help = "resample to MM x MM pixels first (above)"),
       CLI_INT32("level", 0, &sp.level, 0, 24, .arg = "L",
                 .help = "vertebral level of all slices (0 unknown, 1-7 C1-C7, 8 T1)"),
+      CLI_STRING("test-fail-before", 0, &fail_before, .hidden = 1),
       CLI_END};
   int pos = cli_parse("import", argc, argv, opts, usage);
   sp.label_kind = (ImportLabels)label_map;
   if (pos < argc) cli_usage_error("import", "unexpected argument '%s'", argv[pos]);
+  if (fail_before && (strcmp(fail_before, "commit") || !bs.dir))
+    cli_usage_error("import", "--test-fail-before (a test hook) takes 'commit', with --bids");
+  bs.fail_before_commit = fail_before != NULL;
   if (bs.dir) {
     if (subject || sp.labels || sp.b0 || sp.fa || sp.dwi || sp.bvals || sp.bvecs || sp.nifti_out || sp.replace)
       cli_usage_error("import", "--bids finds each subject's files: drop --subject, --labels, --b0, --fa, --dwi, "

@@ -103,13 +103,12 @@ int cmd_info(int argc, char **argv) {
   free(b0), free(fa), free(lab);
   int rc = 0;
   if (verify) {
-    uint64_t got, want;
-    int ok = h5store_verify(&s, &got, &want);
-    printf("checksum    fnv1a64:%016llx %s\n", (unsigned long long)want, ok ? "verified" : "MISMATCH");
+    char msg[4800], sum[64];
+    const int ok = h5store_verify_explain(&s, msg, sizeof msg);
+    h5store_attr_string(&s, "checksum", sum, sizeof sum);
+    printf("checksum    %.40s %s\n", sum[0] ? sum : "(none)", ok ? "verified" : "NOT VERIFIED");
     if (!ok) {
-      fprintf(stderr, "cordseg: error: '%s': content checksum is %016llx but the file records %016llx\n"
-                      "  hint: the file was modified or damaged after writing; regenerate it\n",
-              s.path, (unsigned long long)got, (unsigned long long)want);
+      fprintf(stderr, "cordseg: error: %s\n  hint: %s\n", msg, H5STORE_HINT_REBUILD);
       rc = 1;
     }
   }

@@ -8,6 +8,7 @@
 #include "sim/phantom.h"
 #include "cmd/cli.h"
 #include "jobs/paths.h"
+#include "io/path.h"
 
 static void usage(FILE *f) {
   cli_print_synopsis(f, "phantom");
@@ -36,7 +37,7 @@ int cmd_phantom(int argc, char **argv) {
   const char *out = NULL, *nifti = NULL, *png = NULL, *compare = NULL, *bvals = NULL, *bvecs = NULL, *cpng = NULL;
   int anatomy = PHANTOM_ANATOMY_NONE;
   int32_t csubj = 8;
-  char pam50[4200];
+  char pam50[PATH_CAP];
   const int pam50_found = paths_pam50(pam50, sizeof pam50) == 0; /* $PAM50, $CORDSEG_DATA/PAM50, ../shared/data */
   char pam50_default[sizeof pam50];
   snprintf(pam50_default, sizeof pam50_default, "%s", pam50);

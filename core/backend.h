@@ -66,13 +66,17 @@ typedef struct {
   int32_t world;
 } BackendSync;
 
+/* the gradient all-reduce goes in buckets of at most this many bytes, the same order on every rank: the MPI path
+ * (jobs/dist.c, and the trainer's sum_f32 hook below) and NCCL (core/cuda) alike */
+#define BACKEND_ALLREDUCE_BUCKET_BYTES ((size_t)16 << 20)
+
 typedef struct {
   int32_t rank, world, local_rank, local_size;
   const char *host;                                        /* this rank's host name, for messages */
   double nccl_timeout_s;   /* CUDA: a wait on NCCL work longer than this stops the rank (0: wait for ever) */
   int nccl_world1;         /* CUDA: build the NCCL communicator even for one rank (the device check's smoke test) */
   void *ctx;                                               /* passed to the hooks */
-  void (*sum_f32)(void *ctx, float *v, size_t n);          /* host, in place, fixed buckets */
+  void (*sum_f32)(void *ctx, float *v, size_t n);          /* host, in place, BACKEND_ALLREDUCE_BUCKET_BYTES buckets */
   void (*sum_f64)(void *ctx, double *v, size_t n);         /* host, in place */
   void (*bcast)(void *ctx, void *buf, size_t bytes, int root);
 } BackendComm;
@@ -163,7 +167,7 @@ struct Backend {
   double (*sumsq)(Backend *be, const float *x, size_t n); /* sum of squares, accumulated in double */
   void (*scale)(Backend *be, float *x, size_t n, float s); /* x *= s */
 
-  /* ---- data parallel ---- */
+  /* ---- data parallel (in buckets of BACKEND_ALLREDUCE_BUCKET_BYTES) ---- */
   void (*comm_init)(Backend *be, const BackendComm *comm);    /* before the first allreduce */
   void (*allreduce_avg)(Backend *be, float *buf, size_t n);  /* mean over the ranks, in place */
 

@@ -16,9 +16,11 @@
 #include <unistd.h>
 
 #include "core/common.h"
+#include "io/path.h"
 
 #define ATOMIC_MAX_PENDING 32
-static char g_pending[ATOMIC_MAX_PENDING][4200];
+static char g_pending[ATOMIC_MAX_PENDING][PATH_CAP];
+static pid_t g_owner[ATOMIC_MAX_PENDING]; /* the process that registered it: a forked child's exit leaves it alone */
 static int g_registered = 0;
 static pthread_mutex_t g_lock = PTHREAD_MUTEX_INITIALIZER;
 
@@ -34,7 +36,7 @@ static void remove_tree(const char *p) {
 
 static void atomic_cleanup(void) {
   for (int i = 0; i < ATOMIC_MAX_PENDING; i++)
-    if (g_pending[i][0]) remove_tree(g_pending[i]), g_pending[i][0] = 0;
+    if (g_pending[i][0] && g_owner[i] == getpid()) remove_tree(g_pending[i]), g_pending[i][0] = 0;
 }
 
 static void pending_set(const char *tmp, int add) {
@@ -43,6 +45,7 @@ static void pending_set(const char *tmp, int add) {
   for (int i = 0; i < ATOMIC_MAX_PENDING; i++) {
     if (add && !g_pending[i][0]) {
       snprintf(g_pending[i], sizeof g_pending[i], "%s", tmp);
+      g_owner[i] = getpid();
       break;
     }
     if (!add && !strcmp(g_pending[i], tmp)) {
@@ -55,7 +58,8 @@ static void pending_set(const char *tmp, int add) {
 
 void atomic_begin(const char *path, char *tmp, size_t n) {
   int w = snprintf(tmp, n, "%s.tmp.%ld", path, (long)getpid());
-  CS_CHECK(w > 0 && (size_t)w < n && w < 4190, "use a shorter output path", "output path too long: '%s'", path);
+  CS_CHECK(w > 0 && (size_t)w < n && (size_t)w < sizeof g_pending[0], "use a shorter output path",
+           "output path too long: '%s'", path);
   unlink(tmp);
   pending_set(tmp, 1);
 }
@@ -80,13 +84,29 @@ void atomic_commit(const char *tmp, const char *path) {
     cs_fatal("the output directory must be writable and on the same filesystem as the temp file",
              "cannot rename '%s' to '%s': %s", tmp, path, strerror(errno));
   pending_set(tmp, 0);
-  char d[4200];
-  snprintf(d, sizeof d, "%s", path);
+  char d[PATH_CAP];
+  path_fmt(d, sizeof d, "%s", path);
   fsync_path(dirname(d), 1);
 }
 
 void atomic_abort(const char *tmp) {
   unlink(tmp);
+  pending_set(tmp, 0);
+}
+
+void atomic_dir_begin(const char *path, const char *what, char *tmp, size_t n) {
+  int w = snprintf(tmp, n, "%s.%s.tmp.%ld", path, what, (long)getpid());
+  CS_CHECK(w > 0 && (size_t)w < n && (size_t)w < sizeof g_pending[0], "use a shorter output path",
+           "output path too long: '%s'", path);
+  remove_tree(tmp);
+  if (mkdir(tmp, 0700) != 0)
+    cs_fatal("check write permission and free space beside the output", "cannot create the temporary folder '%s': %s",
+             tmp, strerror(errno));
+  pending_set(tmp, 1);
+}
+
+void atomic_dir_end(const char *tmp) {
+  remove_tree(tmp);
   pending_set(tmp, 0);
 }
 
@@ -96,7 +116,8 @@ void atomic_set_begin(const char *dir, char *stage, size_t n) {
     cs_fatal("choose a writable output directory whose parent exists", "cannot create '%s': %s", dir,
              strerror(errno));
   int w = snprintf(stage, n, "%s/.set.tmp.%ld", dir, (long)getpid());
-  CS_CHECK(w > 0 && (size_t)w < n && w < 4150, "use a shorter output path", "output path too long: '%s'", dir);
+  CS_CHECK(w > 0 && (size_t)w < n && (size_t)w + 256 < sizeof g_pending[0], /* room for a file in it */
+           "use a shorter output path", "output path too long: '%s'", dir);
   remove_tree(stage);
   if (mkdir(stage, 0777) != 0)
     cs_fatal("choose a writable output directory (check permissions and free space)", "cannot create '%s': %s", stage,
@@ -105,10 +126,10 @@ void atomic_set_begin(const char *dir, char *stage, size_t n) {
 }
 
 void atomic_set_commit(const char *stage, const char *dir, const char *const *names, int n) {
-  char from[4400], to[4400];
+  char from[PATH_CAP], to[PATH_CAP];
   for (int i = 0; i < n; i++) { /* files of the previous set that this one does not have */
-    snprintf(from, sizeof from, "%s/%s", stage, names[i]);
-    snprintf(to, sizeof to, "%s/%s", dir, names[i]);
+    path_fmt(from, sizeof from, "%s/%s", stage, names[i]);
+    path_fmt(to, sizeof to, "%s/%s", dir, names[i]);
     struct stat st;
     if (stat(from, &st) != 0 && stat(to, &st) == 0 && !S_ISDIR(st.st_mode)) unlink(to);
   }
@@ -117,8 +138,8 @@ void atomic_set_commit(const char *stage, const char *dir, const char *const *na
   struct dirent *e;
   while ((e = readdir(dp))) {
     if (e->d_name[0] == '.') continue;
-    snprintf(from, sizeof from, "%s/%s", stage, e->d_name);
-    snprintf(to, sizeof to, "%s/%s", dir, e->d_name);
+    path_fmt(from, sizeof from, "%s/%s", stage, e->d_name);
+    path_fmt(to, sizeof to, "%s/%s", dir, e->d_name);
     fsync_path(from, 0);
     if (rename(from, to) != 0)
       cs_fatal("the output directory must be writable", "cannot rename '%s' to '%s': %s", from, to, strerror(errno));
@@ -140,8 +161,8 @@ void atomic_remove_stale(const char *d) {
     long pid = strtol(t + 5, &end, 10);
     if (*end || pid <= 0 || pid == (long)getpid()) continue;
     if (kill((pid_t)pid, 0) == 0 || errno != ESRCH) continue;
-    char p[4600];
-    snprintf(p, sizeof p, "%s/%s", d, e->d_name);
+    char p[PATH_CAP];
+    path_fmt(p, sizeof p, "%s/%s", d, e->d_name);
     remove_tree(p);
     fprintf(stderr, "cordseg: removed '%s' (left by a killed write)\n", p);
   }

@@ -8,6 +8,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <glob.h>
+#include <libgen.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -15,6 +16,7 @@
 #include <unistd.h>
 
 #include "core/common.h"
+#include "io/atomic.h"
 #include "io/h5store.h"
 
 #define BIDS_HINT_LAYOUT                                                                                            \
@@ -141,11 +143,6 @@ static int bids_convert(const BidsSpec *sp, BidsSubject *s) {
   return WIFEXITED(st) && WEXITSTATUS(st) == 0;
 }
 
-static void bids_cleanup(BidsSubject *s, int n, const char *tmpdir) {
-  for (int i = 0; i < n; i++) unlink(s[i].tmp);
-  rmdir(tmpdir);
-}
-
 /* one row per subject: name, input, slices, what happened */
 static void bids_summary(const BidsSubject *s, int n, FILE *out) {
   fprintf(out, "\n%-20s %-6s %7s  %s\n", "subject", "input", "slices", "status");
@@ -195,6 +192,7 @@ static void bids_commit(const BidsSpec *sp, BidsSubject *s, int n) {
     h5store_subject_set_name(&st, id++, s[i].name);
     h5store_close(&t);
   }
+  if (sp->fail_before_commit) cs_fatal("a test hook (--test-fail-before commit)", "import --bids: stopping before the commit, as asked");
   h5store_commit(&st);
 }
 
@@ -203,7 +201,7 @@ static void bids_bad(const BidsSpec *sp, BidsSubject *s, int i, int n, const cha
   fprintf(out, "import [%d/%d] %s: %s\n", i + 1, n, s[i].name, s[i].problem[0] ? s[i].problem : "failed (message above)");
   fflush(out);
   if (sp->skip_bad) return;
-  if (tmpdir) bids_cleanup(s, i + 1, tmpdir);
+  if (tmpdir) atomic_dir_end(tmpdir);
   cs_fatal("fix the subject's files, or pass --skip-bad to import the others and list the bad ones",
            "import --bids '%s': subject '%s' is broken (%s): nothing written to '%s'", sp->dir, s[i].name,
            s[i].problem[0] ? s[i].problem : "its conversion failed; the message above names the file", sp->base.store);
@@ -218,10 +216,10 @@ int bids_import(const BidsSpec *sp, FILE *out) {
   for (int i = 0; i < n; i++)
     if (s[i].problem[0] && !sp->skip_bad) bids_bad(sp, s, i, n, NULL, out);
   bids_check_store(sp, s, n);
-  char tmpdir[BIDS_PATH];
-  snprintf(tmpdir, sizeof tmpdir, "%.4000s.import.%d", sp->base.store, (int)getpid());
-  CS_CHECK(mkdir(tmpdir, 0700) == 0, "check write permission and space beside the store",
-           "cannot create the temporary folder '%s': %s", tmpdir, strerror(errno));
+  char tmpdir[BIDS_PATH], sdir[BIDS_PATH];
+  snprintf(sdir, sizeof sdir, "%s", sp->base.store);
+  atomic_remove_stale(dirname(sdir));                         /* scratch folders and temp stores of killed imports */
+  atomic_dir_begin(sp->base.store, "import", tmpdir, sizeof tmpdir); /* removed at exit, a failed commit included */
   int bad = 0;
   for (int i = 0; i < n; i++) {
     snprintf(s[i].tmp, sizeof s[i].tmp, "%s/%d.h5", tmpdir, i);
@@ -240,7 +238,7 @@ int bids_import(const BidsSpec *sp, FILE *out) {
     fflush(out);
   }
   bids_commit(sp, s, n);
-  bids_cleanup(s, n, tmpdir);
+  atomic_dir_end(tmpdir);
   bids_summary(s, n, out);
   fprintf(out, "\n%d of %d subjects imported into %s", n - bad, n, sp->base.store);
   if (bad) {

@@ -11,7 +11,10 @@
  * Nothing half written: every subject is converted first, each in a child
  * process, into a temporary store beside STORE; a subject whose conversion
  * fails stops the import (naming the file, nothing written) unless skip_bad;
- * then the good ones are appended to STORE in one atomic commit. A subject
+ * then the good ones are appended to STORE in one atomic commit. The
+ * temporary stores live in STORE.import.tmp.<pid>/ (io/atomic.h
+ * atomic_dir_begin), removed when the import ends, fails (its commit
+ * included) or, after a kill, by the next import beside STORE. A subject
  * already in STORE is refused by name before anything is read.
  * defines: BIDS_LABELS_DEFAULT, BidsSubject, bids_subjects, BidsSpec, bids_import */
 #ifndef CORDSEG_IO_BIDS_H
@@ -45,6 +48,7 @@ typedef struct {
   const char *labels_pattern; /* NULL: BIDS_LABELS_DEFAULT; must hold {sub} */
   int skip_bad;               /* 1: import the good subjects and list the bad ones; 0: stop at the first */
   ImportSpec base;            /* store, size, spacing, label_kind, level, created_by (the files are found) */
+  int fail_before_commit;     /* test hook: fail inside the commit, before the store is renamed into place */
 } BidsSpec;
 
 /* progress per subject and the summary table to out; returns the number of subjects imported (the

@@ -12,6 +12,7 @@
 #include "io/atomic.h"
 #include "io/config.h"
 #include "io/h5util.h"
+#include "io/path.h"
 
 #define CKPT_SCHEMA "cordseg-ckpt"
 #define CKPT_VERSION 1
@@ -92,7 +93,7 @@ static void read_vec(hid_t f, const char *path, const char *name, float *v, size
 
 void ckpt_write(const char *path, const ModelState *ms, int with_adam, const CkptState *st, const char *config_text) {
   h5_quiet();
-  char tmp[4200];
+  char tmp[PATH_CAP];
   atomic_begin(path, tmp, sizeof tmp);
   hid_t f = H5Fcreate(tmp, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
   H5_CHECK(f, tmp, "create", HINT_W);
@@ -181,7 +182,7 @@ static void read_state(hid_t f, const char *path, CkptState *st) {
   /* and against the config the checkpoint carries */
   char *text = h5_attr_read_string_alloc(f, "config");
   if (text && !strncmp(text, "# cordseg resolved config", 25)) { /* the canonical text train stores */
-    char origin[4200];
+    char origin[PATH_CAP];
     snprintf(origin, sizeof origin, "checkpoint '%s' attribute config", path);
     TrainConfig c;
     config_defaults(&c);

@@ -18,6 +18,7 @@
 #include "io/h5util.h"
 #include "io/rundir.h"
 #include "io/textio.h"
+#include "io/path.h"
 
 #define HINT_W "check that the run directory is writable and the disk has space"
 
@@ -42,7 +43,7 @@ static void put_str(FILE *f, const char *s, int first) {
 }
 
 void evalio_slices_write(const char *path, const RunInfo *ri, const EvalSlice *s, int64_t n) {
-  char tmp[4300];
+  char tmp[PATH_CAP];
   atomic_begin(path, tmp, sizeof tmp);
   FILE *f = fopenCheck(tmp, "w");
   for (int c = 0; c < NCOLS; c++) fprintf(f, "%s%s", c ? "," : "", CSV_COLS[c]);
@@ -159,7 +160,7 @@ int evalio_slices_read(const char *path, EvalSlice **out, int64_t *n_out, RunInf
 /* ---- thresholds.txt ---- */
 
 void evalio_thresholds_write(const char *path, int sigmoid, const double *thr, const double *val_dice, int32_t k) {
-  char tmp[4300];
+  char tmp[PATH_CAP];
   atomic_begin(path, tmp, sizeof tmp);
   FILE *f = fopenCheck(tmp, "w");
   fprintf(f, "# cordseg evaluate: how probabilities become labels. sigmoid: per-class threshold maximising the\n"
@@ -196,7 +197,7 @@ int evalio_thresholds_read(const char *path, int *sigmoid, double *thr, int32_t 
 void evalio_pred_write(const char *path, const char *run, int32_t n, int32_t h, int32_t w, const int32_t *index,
                        const uint8_t *labels) {
   h5_quiet();
-  char tmp[4300];
+  char tmp[PATH_CAP];
   atomic_begin(path, tmp, sizeof tmp);
   hid_t f = H5Fcreate(tmp, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
   H5_CHECK(f, tmp, "create", HINT_W);

@@ -101,11 +101,7 @@ void h5store_open_append(H5Store *s, const char *path, const char *created_by) {
   h5_quiet();
   H5Store r;
   h5store_open(&r, path); /* validates the schema and loads the metadata */
-  uint64_t stored = 0, computed = 0;
-  if (!h5store_verify(&r, &computed, &stored))
-    cs_fatal("the store was modified or damaged after it was written; regenerate it",
-             "checksum of '%s' does not match (stored %016llx, content %016llx): refusing to append", path,
-             (unsigned long long)stored, (unsigned long long)computed);
+  const uint64_t stored = h5store_require_verified(&r, "refusing to append to it");
   memset(s, 0, sizeof *s);
   *s = r;
   s->file = -1;
@@ -414,14 +410,19 @@ static void check_slice(const H5Store *s, int d, int32_t i, const void *out) {
     return;
   }
   const float *f = out;
-  for (size_t k = 0; k < hw; k++)
-    if (!isfinite(f[k]) || (d == DS_FA && (f[k] < PREP_FA_MIN || f[k] > PREP_FA_MAX)) ||
-        (d >= DS_MD && d <= DS_RD && f[k] < 0))
-      cs_fatal("the store is damaged or was not written by cordseg; regenerate it with `cordseg import` or `cordseg "
-               "phantom`",
-               "store '%s': dataset /%s, slice %d (subject %d, slice %d) has value %g at pixel (%zu,%zu)%s", s->path,
-               IMG_NAMES[d], i, m->subject, m->slice, (double)f[k], k / (size_t)s->w, k % (size_t)s->w,
-               !isfinite(f[k]) ? " (not finite)" : d == DS_FA ? " (FA is in [0, 1])" : " (a diffusivity is >= 0)");
+  for (size_t k = 0; k < hw; k++) {
+    if (isfinite(f[k]) && !(d == DS_FA && prep_fa_out_of_range(f[k])) && !(d >= DS_MD && d <= DS_RD && f[k] < 0))
+      continue;
+    char why[64];
+    if (!isfinite(f[k])) snprintf(why, sizeof why, " (not finite)");
+    else if (d == DS_FA) snprintf(why, sizeof why, " (outside the FA range [%g, %g])", (double)PREP_FA_MIN,
+                 (double)PREP_FA_MAX);
+    else snprintf(why, sizeof why, " (a diffusivity is >= 0)");
+    cs_fatal("the store is damaged or was not written by cordseg; regenerate it with `cordseg import` or `cordseg "
+             "phantom`",
+             "store '%s': dataset /%s, slice %d (subject %d, slice %d) has value %g at pixel (%zu,%zu)%s", s->path,
+             IMG_NAMES[d], i, m->subject, m->slice, (double)f[k], k / (size_t)s->w, k % (size_t)s->w, why);
+  }
 }
 
 static void read_slice(const H5Store *s, const char *name, hid_t memtype, int32_t i, void *out) {
@@ -466,12 +467,26 @@ void h5store_read_dti(const H5Store *s, int32_t i, float *md, float *ad, float *
   read_slice(s, "rd", H5T_NATIVE_FLOAT, i, rd);
 }
 
-int h5store_verify(const H5Store *s, uint64_t *computed, uint64_t *stored) {
-  h5_quiet();
+/* the recorded checksum attribute: 1 with *v when it is "fnv1a64:" and 16 hex digits; 0 with why[] saying what is
+ * wrong with it (missing, or what it holds instead) */
+static int stored_checksum(const H5Store *s, uint64_t *v, char *why, size_t n) {
   char buf[64];
-  *stored = 0;
-  if (h5_attr_read_string(s->file, "checksum", buf, sizeof buf) && !strncmp(buf, "fnv1a64:", 8))
-    *stored = strtoull(buf + 8, NULL, 16);
+  *v = 0;
+  if (!h5_attr_read_string(s->file, "checksum", buf, sizeof buf)) {
+    snprintf(why, n, "has no 'checksum' attribute (a store cordseg did not finish writing, or one written by another tool)");
+    return 0;
+  }
+  char *e = NULL;
+  const int hex = !strncmp(buf, "fnv1a64:", 8) && strlen(buf + 8) == 16 && strspn(buf + 8, "0123456789abcdefABCDEF") == 16;
+  if (hex) *v = strtoull(buf + 8, &e, 16);
+  if (!hex || !e || *e) {
+    snprintf(why, n, "has a damaged 'checksum' attribute '%.40s' (want fnv1a64: and 16 hex digits)", buf);
+    return 0;
+  }
+  return 1;
+}
+
+static uint64_t content_hash(const H5Store *s) {
   size_t hw = (size_t)s->h * (size_t)s->w;
   float *f = mallocCheck(hw * 4 * 5);
   uint8_t *l = mallocCheck(hw);
@@ -488,8 +503,42 @@ int h5store_verify(const H5Store *s, uint64_t *computed, uint64_t *stored) {
     h = hash_fnv1a(h, m->spacing, 8);
   }
   free(f), free(l);
-  *computed = h;
-  return h == *stored;
+  return h;
+}
+
+int h5store_verify(const H5Store *s, uint64_t *computed, uint64_t *stored) {
+  h5_quiet();
+  char why[160];
+  const int has = stored_checksum(s, stored, why, sizeof why);
+  *computed = content_hash(s);
+  return has && *computed == *stored;
+}
+
+/* the check with its message; *stored: the recorded checksum (0 when there is none) */
+static int verify_explain(const H5Store *s, uint64_t *stored, char *msg, size_t n) {
+  h5_quiet();
+  char why[160];
+  if (!stored_checksum(s, stored, why, sizeof why)) return snprintf(msg, n, "store '%s' %s", s->path, why), 0;
+  const uint64_t computed = content_hash(s);
+  if (computed == *stored)
+    return snprintf(msg, n, "store '%s': content checksum fnv1a64:%016llx verified", s->path,
+                    (unsigned long long)computed), 1;
+  snprintf(msg, n, "store '%s': its content hashes to fnv1a64:%016llx but its 'checksum' attribute records "
+           "fnv1a64:%016llx (slices changed after it was written, or the file is damaged)", s->path,
+           (unsigned long long)computed, (unsigned long long)*stored);
+  return 0;
+}
+
+int h5store_verify_explain(const H5Store *s, char *msg, size_t n) {
+  uint64_t stored;
+  return verify_explain(s, &stored, msg, n);
+}
+
+uint64_t h5store_require_verified(const H5Store *s, const char *refusing) {
+  char msg[sizeof s->path + 400];
+  uint64_t stored;
+  if (!verify_explain(s, &stored, msg, sizeof msg)) cs_fatal(H5STORE_HINT_REBUILD, "%s: %s", msg, refusing);
+  return stored;
 }
 
 int32_t h5store_subject_count(const H5Store *s) {

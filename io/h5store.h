@@ -25,7 +25,10 @@
  */
 #ifndef CORDSEG_IO_H5STORE_H
 #define CORDSEG_IO_H5STORE_H
+#include <stddef.h>
 #include <stdint.h>
+
+#include "io/path.h"
 
 #define H5STORE_SCHEMA "cordseg-slices"
 #define H5STORE_SCHEMA_VERSION 1
@@ -45,7 +48,7 @@ typedef struct {
 
 typedef struct {
   char path[4096];    /* the file as the user named it */
-  char tmp[4200];     /* writer: the temp file actually written */
+  char tmp[PATH_CAP];     /* writer: the temp file actually written */
   int64_t file;       /* hid_t */
   int writable;
   int has_dti;        /* md/ad/rd present */
@@ -76,8 +79,18 @@ void h5store_open(H5Store *s, const char *path);
 /* reads slice indices idx[0..n) (any order); any output may be NULL */
 void h5store_read_slices(const H5Store *s, const int32_t *idx, int32_t n, float *b0, float *fa, uint8_t *labels);
 void h5store_read_dti(const H5Store *s, int32_t i, float *md, float *ad, float *rd);
-/* recomputes the content checksum; returns 1 when it matches the stored one */
+/* recomputes the content checksum; returns 1 when it matches the stored one (0 also when the store has no
+ * checksum attribute or a malformed one: *stored is then 0) */
 int h5store_verify(const H5Store *s, uint64_t *computed, uint64_t *stored);
+/* the same check, with msg saying what was found: the checksum verified, no checksum attribute, a damaged one
+ * (its text quoted), or content that hashes to another value (both values) */
+int h5store_verify_explain(const H5Store *s, char *msg, size_t n);
+/* h5store_verify_explain, fatal on failure: "<what is wrong>: <refusing>" with H5STORE_HINT_REBUILD; returns the
+ * verified checksum */
+uint64_t h5store_require_verified(const H5Store *s, const char *refusing);
+#define H5STORE_HINT_REBUILD                                                                                          \
+  "the store was changed or damaged after cordseg wrote it; write it again (cordseg import / cordseg phantom), or "   \
+  "restore it from a copy"
 int32_t h5store_subject_count(const H5Store *s);
 void h5store_close(H5Store *s);
 

@@ -14,6 +14,7 @@
 #include "io/niftivol.h"
 #include "io/prep.h"
 #include "io/textio.h"
+#include "io/path.h"
 
 int import_map_pam50(int value) {
   if (value == 0 || value == 37) return 0;
@@ -64,11 +65,11 @@ static void import_fit_dwi(const ImportSpec *sp, const NiftiVol *lab, ImportMaps
   if (!sp->nifti_out) return;
   textio_mkdir_p(sp->nifti_out, "choose a writable --nifti-out directory");
   for (int i = 0; i < PREP_MAPS; i++) {
-    char p[4200];
+    char p[PATH_CAP];
     int32_t id;
     if (sp->name && !h5store_name_is_id(sp->name, &id))
-      snprintf(p, sizeof p, "%s/%s_%s.nii.gz", sp->nifti_out, sp->name, PREP_MAP_NAMES[i]);
-    else snprintf(p, sizeof p, "%s/sub-%03d_%s.nii.gz", sp->nifti_out, sp->subject, PREP_MAP_NAMES[i]);
+      path_fmt(p, sizeof p, "%s/%s_%s.nii.gz", sp->nifti_out, sp->name, PREP_MAP_NAMES[i]);
+    else path_fmt(p, sizeof p, "%s/sub-%03d_%s.nii.gz", sp->nifti_out, sp->subject, PREP_MAP_NAMES[i]);
     NiftiVol view = vol_view(lab, m->maps[i]);
     niftivol_write(p, &view, 1, m->maps[i]);
   }
@@ -88,8 +89,8 @@ static void import_read_maps(const ImportSpec *sp, const NiftiVol *lab, ImportMa
   }
   const int64_t v = prep_fa_invalid(m->maps[PREP_FA], lab->nx * lab->ny * lab->nz);
   if (v >= 0)
-    cs_fatal("pass the FA map as --fa (values in [0, 1]) and the B0 as --b0", "%s: FA value %g at voxel %lld is outside [0, 1]",
-             sp->fa, (double)m->maps[PREP_FA][v], (long long)v);
+    cs_fatal("pass the FA map as --fa (values in [0, 1]) and the B0 as --b0", "%s: FA value %g at voxel %lld is outside [%g, %g]",
+             sp->fa, (double)m->maps[PREP_FA][v], (long long)v, (double)PREP_FA_MIN, (double)PREP_FA_MAX);
 }
 
 static void import_maps_free(ImportMaps *m) {
@@ -211,12 +212,8 @@ static void import_store(const ImportSpec *sp, const ImportTarget *t, int have_d
   else if (!t->exists) h5store_open_append(&st, sp->store, sp->created_by);
   else {
     H5Store r;
-    uint64_t got, want;
     h5store_open(&r, sp->store);
-    if (!h5store_verify(&r, &got, &want))
-      cs_fatal("the store was modified or damaged after it was written; regenerate it",
-               "checksum of '%s' does not match (stored %016llx, content %016llx): refusing to replace a subject",
-               sp->store, (unsigned long long)want, (unsigned long long)got);
+    h5store_require_verified(&r, "refusing to replace a subject in it");
     char by[1100];
     snprintf(by, sizeof by, "%.500s; %.500s", r.created_by, sp->created_by ? sp->created_by : "");
     h5store_create(&st, sp->store, r.h, r.w, r.has_dti, by);

@@ -10,6 +10,7 @@
 
 #include "core/common.h"
 #include "io/atomic.h"
+#include "io/path.h"
 
 const uint8_t MONTAGE_COLORS[9][3] = {{0, 0, 0},     {230, 25, 75},  {60, 180, 75}, {0, 130, 200}, {255, 225, 25},
                                       {245, 130, 48}, {145, 30, 180}, {70, 240, 240}, {240, 50, 230}};
@@ -57,7 +58,7 @@ void montage_write_png(const char *path, int32_t n, int32_t h, int32_t w, const 
       }
   }
   free(tmp);
-  char tmpath[4200];
+  char tmpath[PATH_CAP];
   atomic_begin(path, tmpath, sizeof tmpath);
   FILE *f = fopenCheck(tmpath, "wb");
   png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, NULL, NULL, NULL);

@@ -14,6 +14,7 @@
 
 #include "core/common.h"
 #include "io/atomic.h"
+#include "io/path.h"
 
 #define NIFTIVOL_MAX_T 4096 /* volumes of a 4-D series this reader accepts (the DTI fit takes DTI_MAX_VOLUMES) */
 #define NII_HINT "check that the file is a NIfTI-1/2 volume (.nii or .nii.gz) and not truncated"
@@ -361,7 +362,7 @@ static nifti_1_header *make_header(const char *path, const NiftiVol *ref, int64_
 static void write_image(const char *path, const NiftiVol *ref, int64_t nt, int datatype, const void *data,
                         size_t nbytes) {
   nifti_1_header *h = make_header(path, ref, nt, datatype);
-  char tmp[4200];
+  char tmp[PATH_CAP];
   atomic_begin(path, tmp, sizeof tmp);
   size_t len = strlen(path);
   int gz = len > 3 && !strcmp(path + len - 3, ".gz");

@@ -19,7 +19,7 @@ int input_kind_parse(const char *name) { return cs_enum_parse(&INPUT_KIND_ENUM, 
 
 int64_t prep_fa_invalid(const float *fa, int64_t n) {
   for (int64_t v = 0; v < n; v++)
-    if (fa[v] < PREP_FA_MIN || fa[v] > PREP_FA_MAX) return v;
+    if (prep_fa_out_of_range(fa[v])) return v;
   return -1;
 }
 

@@ -19,7 +19,7 @@
  *    [PREP_FA_MIN, PREP_FA_MAX] are refused (prep_fa_invalid);
  *  - the input kinds: which maps the network reads, in which channel order.
  * defines: InputKind, INPUT_KIND_ENUM, input_channels, input_kind_name, input_kind_parse, PREP_B0..PREP_RD,
- *          PREP_MAPS, PREP_MAP_NAMES, PREP_FA_MIN, PREP_FA_MAX, PrepDwi, prep_dwi_fit, prep_dwi_free, prep_check_dwi,
+ *          PREP_MAPS, PREP_MAP_NAMES, PREP_FA_MIN, PREP_FA_MAX, prep_fa_out_of_range, PrepDwi, prep_dwi_fit, prep_dwi_free, prep_check_dwi,
  *          prep_fa_invalid, prep_normalize_b0, prep_clamp_fa, prep_bilinear, prep_same_spacing,
  *          prep_centre_fov, prep_grid_slice, prep_grid_labels, prep_grid_to_native */
 #ifndef CORDSEG_IO_PREP_H
@@ -44,9 +44,11 @@ int input_kind_parse(const char *name);
 enum { PREP_B0, PREP_FA, PREP_MD, PREP_AD, PREP_RD, PREP_MAPS };
 extern const char *const PREP_MAP_NAMES[PREP_MAPS]; /* "b0", "fa", "md", "ad", "rd" */
 
-/* the FA values a map may hold (a little slack for rounding in other tools) */
+/* the FA values a map may hold: [0, 1] with a little slack for rounding in other tools. The one FA tolerance:
+ * import, segment and the store reader test a value with prep_fa_out_of_range and name these bounds */
 #define PREP_FA_MIN (-1e-3f)
 #define PREP_FA_MAX 1.001f
+static inline int prep_fa_out_of_range(float v) { return v < PREP_FA_MIN || v > PREP_FA_MAX; }
 /* the first voxel of fa[n] outside [PREP_FA_MIN, PREP_FA_MAX], or -1 */
 int64_t prep_fa_invalid(const float *fa, int64_t n);
 

@@ -15,12 +15,13 @@
 #include "core/common.h"
 #include "io/atomic.h"
 #include "io/textio.h"
+#include "io/path.h"
 
 #define HINT_DIR "choose a writable --run-dir (check permissions, quota and free space)"
 
 void rundir_prepare(const char *dir) {
   textio_mkdir_p(dir, HINT_DIR);
-  char c[4200], p[4200];
+  char c[PATH_CAP], p[PATH_CAP];
   rundir_path(c, sizeof c, dir, "ckpt");
   textio_mkdir_p(c, HINT_DIR);
   atomic_remove_stale(dir);
@@ -40,7 +41,7 @@ void rundir_path(char *out, size_t n, const char *dir, const char *name) {
 }
 
 int rundir_exists(const char *dir, const char *name) {
-  char p[4200];
+  char p[PATH_CAP];
   rundir_path(p, sizeof p, dir, name);
   return access(p, F_OK) == 0;
 }
@@ -75,10 +76,10 @@ void rundir_log_truncate(const char *path, int64_t max_epoch) {
 static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
 
 void rundir_keep_epoch(const char *dir, int64_t epoch, int32_t keep) {
-  char ck[4200], last[4300], ep[4300];
+  char ck[PATH_CAP], last[PATH_CAP], ep[PATH_CAP];
   rundir_path(ck, sizeof ck, dir, "ckpt");
-  snprintf(last, sizeof last, "%s/last.h5", ck);
-  snprintf(ep, sizeof ep, "%s/epoch-%05lld.h5", ck, (long long)epoch);
+  path_fmt(last, sizeof last, "%s/last.h5", ck);
+  path_fmt(ep, sizeof ep, "%s/epoch-%05lld.h5", ck, (long long)epoch);
   unlink(ep);
   if (keep > 0 && link(last, ep) != 0) /* filesystems without hard links: copy is not worth it, warn */
     fprintf(stderr, "cordseg: warning: cannot link '%s' to '%s': %s (numbered checkpoint skipped)\n", last, ep,
@@ -95,8 +96,8 @@ void rundir_keep_epoch(const char *dir, int64_t epoch, int32_t keep) {
   qsort(names, (size_t)n, sizeof names[0], cmp_str);
   for (int i = 0; i < n; i++) {
     if (i < n - keep) {
-      char p[4600];
-      snprintf(p, sizeof p, "%s/%s", ck, names[i]);
+      char p[PATH_CAP];
+      path_fmt(p, sizeof p, "%s/%s", ck, names[i]);
       unlink(p);
     }
     free(names[i]);

@@ -12,6 +12,7 @@
 #include "core/common.h"
 #include "io/rundir.h"
 #include "io/textio.h"
+#include "io/path.h"
 
 /* the keys, once: the writer and the reader both use these */
 #define K_ARM "arm"
@@ -100,7 +101,7 @@ void runinfo_write(const char *run_dir, const RunProvenance *p) {
   cJSON_AddStringToObject(o, "started", p->started);
   add_int(o, "resumed_at_epoch", p->resumed_at_epoch);
   cJSON_AddStringToObject(o, "command", p->command);
-  char path[4200];
+  char path[PATH_CAP];
   rundir_path(path, sizeof path, run_dir, "run.json");
   runinfo_json_write(path, o);
   cJSON_Delete(o);
@@ -142,7 +143,7 @@ int runinfo_read(const char *run_dir, RunInfo *ri, char *err, size_t errn) {
   snprintf(ri->dir, sizeof ri->dir, "%s", run_dir);
   const char *slash = strrchr(run_dir, '/');
   snprintf(ri->name, sizeof ri->name, "%s", slash && slash[1] ? slash + 1 : run_dir);
-  char p[4200];
+  char p[PATH_CAP];
   rundir_path(p, sizeof p, run_dir, "run.json");
   char *t = textio_read(p);
   if (!t) return textio_fail(err, errn, "'%s': cannot be read", p);

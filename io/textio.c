@@ -13,6 +13,7 @@
 
 #include "core/common.h"
 #include "io/atomic.h"
+#include "io/path.h"
 
 char *textio_strdup(const char *s) {
   char *d = strdup(s);
@@ -29,7 +30,7 @@ static void mkdir_one(const char *p, const char *hint) {
 }
 
 void textio_mkdir_p(const char *dir, const char *hint) {
-  char p[4200];
+  char p[PATH_CAP];
   int w = snprintf(p, sizeof p, "%s", dir);
   CS_CHECK(w > 0 && (size_t)w < sizeof p, "use a shorter path", "directory path too long: '%s'", dir);
   for (char *s = p + 1; *s; s++) {
@@ -74,7 +75,7 @@ char *textio_read_bounded(const char *path, size_t max, const char *hint) {
 }
 
 void textio_write(const char *path, const char *text) {
-  char tmp[4300];
+  char tmp[PATH_CAP];
   atomic_begin(path, tmp, sizeof tmp);
   FILE *f = fopenCheck(tmp, "w");
   fwriteCheck(text, 1, strlen(text), f, path);

@@ -7,9 +7,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "core/backend.h" /* BACKEND_ALLREDUCE_BUCKET_BYTES */
 #include "core/common.h"
 
-#define BUCKET_BYTES (16u << 20)
 
 #ifdef CORDSEG_WITH_MPI
 #include <mpi.h>
@@ -80,7 +80,7 @@ void dist_setup_share(char **text) {
 }
 
 static void allreduce(void *buf, size_t n, size_t elem, MPI_Datatype t, MPI_Op op) {
-  size_t per = BUCKET_BYTES / elem;
+  size_t per = BACKEND_ALLREDUCE_BUCKET_BYTES / elem;
   for (size_t o = 0; o < n; o += per) {
     size_t c = n - o < per ? n - o : per;
     MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, (char *)buf + o * elem, (int)c, t, op, MPI_COMM_WORLD));
@@ -90,8 +90,8 @@ void dist_allreduce_sum_f32(float *b, size_t n) { allreduce(b, n, 4, MPI_FLOAT, 
 void dist_allreduce_sum_f64(double *b, size_t n) { allreduce(b, n, 8, MPI_DOUBLE, MPI_SUM); }
 void dist_allreduce_max_i32(int32_t *b, size_t n) { allreduce(b, n, 4, MPI_INT32_T, MPI_MAX); }
 void dist_bcast(void *buf, size_t bytes, int root) {
-  for (size_t o = 0; o < bytes; o += BUCKET_BYTES) {
-    size_t c = bytes - o < BUCKET_BYTES ? bytes - o : BUCKET_BYTES;
+  for (size_t o = 0; o < bytes; o += BACKEND_ALLREDUCE_BUCKET_BYTES) {
+    size_t c = bytes - o < BACKEND_ALLREDUCE_BUCKET_BYTES ? bytes - o : BACKEND_ALLREDUCE_BUCKET_BYTES;
     MPI_CHECK(MPI_Bcast((char *)buf + o, (int)c, MPI_BYTE, root, MPI_COMM_WORLD));
   }
 }

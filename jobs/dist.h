@@ -25,7 +25,7 @@ void dist_finalize(void);
 /* rank 0: *text (its NUL-terminated content) is sent; others: *text receives
  * a malloc'ed copy. Ends the setup phase. */
 void dist_setup_share(char **text);
-/* in-place sums, in buckets of at most 16 MiB, the same order on every rank */
+/* in-place sums, in buckets of at most BACKEND_ALLREDUCE_BUCKET_BYTES (core/backend.h), the same order on every rank */
 void dist_allreduce_sum_f32(float *buf, size_t n);
 void dist_allreduce_sum_f64(double *buf, size_t n);
 void dist_allreduce_max_i32(int32_t *buf, size_t n);

@@ -22,6 +22,7 @@
 #include "io/rundir.h"
 #include "io/textio.h"
 #include "jobs/predict.h"
+#include "io/path.h"
 
 static const char *const EVAL_MASKS_NAMES[] = {"label-map", "per-class", "cord-argmax"};
 const CsEnum EVAL_MASKS_ENUM = {EVAL_MASKS_NAMES, 3};
@@ -177,7 +178,7 @@ typedef struct {
   const EvaluateOptions *o;
   RunInfo ri;
   TrainConfig cfg;
-  char ckpt[4200], outdir[4200];
+  char ckpt[PATH_CAP], outdir[PATH_CAP];
   H5Store store, other; /* the run's store; --test-store's */
   const H5Store *ts;    /* the store tested */
   Folds folds;
@@ -197,7 +198,7 @@ typedef struct {
 /* run.json, config.ini and the checkpoint of the run directory */
 static void evaluate_open_run(Eval *e) {
   const EvaluateOptions *o = e->o;
-  char err[4600], p[4400];
+  char err[PATH_MSG_CAP], p[PATH_CAP];
   if (runinfo_read(o->run_dir, &e->ri, err, sizeof err))
     cs_fatal("point evaluate at a directory written by `cordseg train` (it holds run.json)", "%s", err);
   if (!e->ri.done)
@@ -365,7 +366,7 @@ static void evaluate_outdir(Eval *e) {
 /* thresholds.txt, slices.csv, pred.h5, cohort.txt (another cohort), summary.json */
 static void evaluate_write(Eval *e) {
   const EvaluateOptions *o = e->o;
-  char p[4400];
+  char p[PATH_CAP];
   evaluate_outdir(e);
   textio_mkdir_p(e->outdir, "choose a writable --out directory");
   rundir_path(p, sizeof p, e->outdir, "thresholds.txt");
@@ -375,7 +376,7 @@ static void evaluate_write(Eval *e) {
   rundir_path(p, sizeof p, e->outdir, "pred.h5");
   evalio_pred_write(p, e->ri.name, e->ntest, e->store.h, e->store.w, e->tidx, e->t.pred);
   if (o->test_store) { /* which cohort these files are about */
-    char txt[4600], oc[64];
+    char txt[PATH_MSG_CAP], oc[64];
     h5store_attr_string(e->ts, "checksum", oc, sizeof oc);
     snprintf(txt, sizeof txt, "store %s\nchecksum %s\nslices %d\nsubjects %s\ntrained_on %s\n", o->test_store, oc,
              e->ntest, o->subjects ? o->subjects : "all", e->cfg.store);

@@ -14,6 +14,7 @@
 #include "io/h5store.h"
 #include "io/rundir.h"
 #include "io/textio.h"
+#include "io/path.h"
 
 static void make_absolute(char *path, size_t n, const char *key) {
   char abs[PATH_MAX];
@@ -63,11 +64,7 @@ static void preflight_data(const TrainConfig *c) {
   free(idx);
   if (nva == 0)
     fprintf(stderr, "cordseg train: warning: fold %d has no validation slices: no validation, no best.h5\n", c->fold);
-  uint64_t computed = 0, stored = 0;
-  if (!h5store_verify(&store, &computed, &stored))
-    cs_fatal("the store is corrupt or was modified; regenerate it (cordseg phantom / import)",
-             "store '%s': content checksum %016llx does not match the recorded %016llx", c->store,
-             (unsigned long long)computed, (unsigned long long)stored);
+  h5store_require_verified(&store, "not training on it");
   folds_free(&folds);
   h5store_close(&store);
 }
@@ -88,7 +85,7 @@ static void preflight_run_name(TrainJob *job, const char *config_path) {
 
 /* a run directory belongs to one config: compare with its config.ini */
 static void preflight_run_owner(const TrainJob *job) {
-  char cpath[4200];
+  char cpath[PATH_CAP];
   rundir_path(cpath, sizeof cpath, job->run, "config.ini");
   char *old = textio_read(cpath);
   if (!old) return;
@@ -109,7 +106,7 @@ static void preflight_run_owner(const TrainJob *job) {
 
 /* ckpt/last.h5 of this config: resume; --resume without one: fatal */
 static void preflight_resume(TrainJob *job, int want_resume) {
-  char last[4200];
+  char last[PATH_CAP];
   rundir_path(last, sizeof last, job->run, "ckpt/last.h5");
   if (rundir_exists(job->run, "ckpt/last.h5")) {
     CkptState st;

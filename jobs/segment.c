@@ -21,6 +21,7 @@
 #include "io/niftigeom.h"
 #include "io/textio.h"
 #include "jobs/predict.h"
+#include "io/path.h"
 
 void segment_options_default(SegmentOptions *o) {
   memset(o, 0, sizeof *o);
@@ -194,8 +195,8 @@ static void cord_qc(const SegmentOptions *o, const NiftiVol *ref, const NiftiAxi
   float *sl = mallocCheck(sizeof(float) * (size_t)nhw);
   NiftiVol v = *ref;
   v.data = (float *)cordvol;
-  char p[4400], tmp[4600];
-  snprintf(p, sizeof p, "%s/cord_qc.csv", o->out);
+  char p[PATH_CAP], tmp[PATH_CAP];
+  path_fmt(p, sizeof p, "%s/cord_qc.csv", o->out);
   atomic_begin(p, tmp, sizeof tmp);
   FILE *f = fopen(tmp, "w");
   if (!f) cs_fatal("choose a writable -o directory", "cannot create '%s': %s", tmp, strerror(errno));
@@ -409,8 +410,8 @@ static void segment_check_inputs(const SegmentOptions *o, const SegInputs *in) {
   }
   const int64_t v = in->maps[PREP_FA] && !in->fitted ? prep_fa_invalid(in->maps[PREP_FA], nvox) : -1;
   if (v >= 0)
-    cs_fatal("pass the FA map as --fa (values in [0, 1])", "--fa %s: value %g at voxel %lld is outside [0, 1]", o->fa,
-             (double)in->maps[PREP_FA][v], (long long)v);
+    cs_fatal("pass the FA map as --fa (values in [0, 1])", "--fa %s: value %g at voxel %lld is outside [%g, %g]", o->fa,
+             (double)in->maps[PREP_FA][v], (long long)v, (double)PREP_FA_MIN, (double)PREP_FA_MAX);
 }
 
 static void segment_read_inputs(const SegmentOptions *o, const ModelFile *mf, SegInputs *in) {
@@ -597,16 +598,16 @@ static void segment_write_volumes(const SegmentOptions *o, const SegInputs *in, 
   }
   for (int64_t v = 0; v < nvox; v++) labvol[v] = (uint8_t)labvol_f[v];
   textio_mkdir_p(o->out, "choose a writable -o directory");
-  char p[4400];
-  snprintf(p, sizeof p, "%s/labels.nii.gz", o->out);
+  char p[PATH_CAP];
+  path_fmt(p, sizeof p, "%s/labels.nii.gz", o->out);
   niftivol_write_u8(p, &in->ref, labvol);
   if (probvol) {
-    snprintf(p, sizeof p, "%s/probs.nii.gz", o->out);
+    path_fmt(p, sizeof p, "%s/probs.nii.gz", o->out);
     niftivol_write(p, &in->ref, LABEL_COUNT, probvol);
   }
   if (in->fitted)
     for (int i = 0; i < PREP_MAPS; i++) {
-      snprintf(p, sizeof p, "%s/%s.nii.gz", o->out, PREP_MAP_NAMES[i]);
+      path_fmt(p, sizeof p, "%s/%s.nii.gz", o->out, PREP_MAP_NAMES[i]);
       niftivol_write(p, &in->ref, 1, in->maps[i]);
     }
   free(labvol_f), free(sl), free(labvol);
@@ -640,8 +641,8 @@ static void segment_metrics_levels(FILE *f, const SegStack *st, const uint8_t *n
 
 /* metrics.csv: rows per (slice, ROI), per (level, ROI) and over all slices */
 static void segment_write_metrics(const SegmentOptions *o, const SegStack *st, const uint8_t *nlab, RoiRow *total) {
-  char p[4400], tmp[4600];
-  snprintf(p, sizeof p, "%s/metrics.csv", o->out);
+  char p[PATH_CAP], tmp[PATH_CAP];
+  path_fmt(p, sizeof p, "%s/metrics.csv", o->out);
   atomic_begin(p, tmp, sizeof tmp);
   FILE *f = fopen(tmp, "w");
   if (!f) cs_fatal("choose a writable -o directory", "cannot create '%s': %s", tmp, strerror(errno));
@@ -672,8 +673,8 @@ static void segment_write_metrics(const SegmentOptions *o, const SegStack *st, c
 
 /* qc.png: every slice (b0, FA, labels), native grid, store orientation */
 static void segment_write_png(const SegmentOptions *o, const SegStack *st, const uint8_t *nlab) {
-  char p[4400];
-  snprintf(p, sizeof p, "%s/qc.png", o->out);
+  char p[PATH_CAP];
+  path_fmt(p, sizeof p, "%s/qc.png", o->out);
   int32_t zoom = (int32_t)(160 / (st->nr > st->nc ? st->nr : st->nc));
   const float *b0 = st->ns[PREP_B0], *fa = st->ns[PREP_FA];
   montage_write_png(p, (int32_t)st->nsl, (int32_t)st->nr, (int32_t)st->nc, b0 ? b0 : fa, fa ? fa : b0, nlab,

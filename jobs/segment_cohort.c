@@ -26,14 +26,15 @@
 #include "io/atomic.h"
 #include "io/bids.h"
 #include "io/textio.h"
+#include "io/path.h"
 
 #define COHORT_HINT "choose a writable -o directory"
 
 /* 0 done now, 1 done before, 2 failed (why[] has the log's last error line) */
 static int cohort_subject(const SegmentOptions *o, const BidsSubject *s, const char *dir, char *why, size_t nwhy) {
-  char done[4600], logp[4600];
-  snprintf(done, sizeof done, "%.4500s/metrics.csv", dir);
-  snprintf(logp, sizeof logp, "%.4500s/segment.log", dir);
+  char done[PATH_CAP], logp[PATH_CAP];
+  path_fmt(done, sizeof done, "%s/metrics.csv", dir);
+  path_fmt(logp, sizeof logp, "%s/segment.log", dir);
   struct stat sb;
   if (stat(done, &sb) == 0) return 1;
   textio_mkdir_p(dir, COHORT_HINT);
@@ -65,15 +66,15 @@ static int cohort_subject(const SegmentOptions *o, const BidsSubject *s, const c
 
 /* OUT/metrics.tsv: per subject, its metrics.csv rows of scope level and all, tab-separated, subject in front */
 static void cohort_table(const char *out, const BidsSubject *s, int n) {
-  char p[4400], tmp[4600];
-  snprintf(p, sizeof p, "%s/metrics.tsv", out);
+  char p[PATH_CAP], tmp[PATH_CAP];
+  path_fmt(p, sizeof p, "%s/metrics.tsv", out);
   atomic_begin(p, tmp, sizeof tmp);
   FILE *f = fopen(tmp, "w");
   if (!f) cs_fatal(COHORT_HINT, "cannot create '%s': %s", tmp, strerror(errno));
   int header = 0;
   for (int i = 0; i < n; i++) {
-    char m[4400];
-    snprintf(m, sizeof m, "%s/%s/dwi/metrics.csv", out, s[i].name);
+    char m[PATH_CAP];
+    path_fmt(m, sizeof m, "%s/%s/dwi/metrics.csv", out, s[i].name);
     char *t = textio_read(m);
     if (!t) continue;
     for (char *line = t, *next; line && *line; line = next) {
@@ -103,8 +104,8 @@ static void cohort_description(const char *out, const char *model) {
   cJSON_AddItemToArray(gen, g);
   cJSON_AddItemToObject(d, "GeneratedBy", gen);
   char *text = cJSON_Print(d);
-  char p[4400];
-  snprintf(p, sizeof p, "%s/dataset_description.json", out);
+  char p[PATH_CAP];
+  path_fmt(p, sizeof p, "%s/dataset_description.json", out);
   textio_write(p, text);
   free(text);
   cJSON_Delete(d);
@@ -118,8 +119,8 @@ int segment_cohort_run(const SegmentOptions *o) {
   double t0 = cs_now();
   char *why = mallocCheck((size_t)n * 600);
   for (int i = 0; i < n; i++) {
-    char dir[4400];
-    snprintf(dir, sizeof dir, "%s/%s/dwi", o->out, s[i].name);
+    char dir[PATH_CAP];
+    path_fmt(dir, sizeof dir, "%s/%s/dwi", o->out, s[i].name);
     why[(size_t)i * 600] = 0;
     int r = 2;
     if (s[i].problem[0]) snprintf(why + (size_t)i * 600, 600, "%.590s", s[i].problem);

@@ -40,6 +40,7 @@
 #include "io/runinfo.h"
 #include "io/textio.h"
 #include "jobs/predict.h"
+#include "io/path.h"
 #include "cordseg_git.h" /* CORDSEG_GIT, generated at build time (cmake/git_version.cmake) */
 
 static volatile sig_atomic_t g_requeue = 0, g_term = 0;
@@ -103,7 +104,7 @@ typedef struct {
   Loader *ld;
   int64_t spe, epoch0, step0; /* steps per epoch; where this process starts */
   /* files */
-  char path_last[4200], path_best[4200], path_log[4200], path_done[4200];
+  char path_last[PATH_CAP], path_best[PATH_CAP], path_log[PATH_CAP], path_done[PATH_CAP];
   char header[1024]; /* log.csv */
   /* buffers and clocks */
   Bufs B;
@@ -451,7 +452,7 @@ static void trainer_start(Trainer *t) {
            (long long)t->spe - 1);
   if (t->epoch0 < c->epochs) loader_seek(t->ld, t->epoch0, t->step0, t->spe);
   if (t->root) {
-    char p[4200];
+    char p[PATH_CAP];
     rundir_path(p, sizeof p, job->run, "config.ini");
     textio_write(p, t->config_text);
     if (job->resume) rundir_log_truncate(t->path_log, t->st.epoch);

@@ -18,6 +18,7 @@
 #include "io/niftigeom.h"
 #include "io/niftivol.h"
 #include "io/textio.h"
+#include "io/path.h"
 
 #define PAM50_HINT "point --pam50 at the PAM50 template directory (with atlas/ and template/), e.g. ../shared/data/PAM50"
 
@@ -38,8 +39,8 @@ const char *const PHANTOM_TISSUE_NAMES[PT_N] = {"air",    "wm",  "gm",  "csf",  
 /* ------------------------------------------------------------ atlas ---- */
 /* atlas id (0..35) -> channel 0..7 (label id - 1) from its name in info_label.txt */
 static void parse_info_label(const char *dir, int chan[36], char files[37][64]) {
-  char p[4200], line[512];
-  snprintf(p, sizeof p, "%s/atlas/info_label.txt", dir);
+  char p[PATH_CAP], line[512];
+  path_fmt(p, sizeof p, "%s/atlas/info_label.txt", dir);
   FILE *f = fopen(p, "r");
   if (!f) cs_fatal(PAM50_HINT, "cannot open the PAM50 atlas index '%s'", p);
   for (int i = 0; i < 36; i++) chan[i] = -1;
@@ -103,8 +104,8 @@ typedef struct {
 
 /* levels fix the cranio-caudal range and the grid; *lev: each axial slice's level (caller frees) */
 static void atlas_levels(const char *dir, AtlasGrid *g, int32_t **lev_out) {
-  char p[4200];
-  snprintf(p, sizeof p, "%s/template/PAM50_levels.nii.gz", dir);
+  char p[PATH_CAP];
+  path_fmt(p, sizeof p, "%s/template/PAM50_levels.nii.gz", dir);
   niftivol_read_header(&g->lv, p);
   niftigeom_axial_axes(&g->lv, &g->ax);
   CS_CHECK(g->ax.slice_axis == 2 && fabs(g->ax.row_mm - g->ax.col_mm) < 1e-6 && g->lv.nx == g->lv.ny, PAM50_HINT,
@@ -200,10 +201,10 @@ static int atlas_add_map(PhantomAtlas *a, const AtlasGrid *g, const char *fp, in
 /* 36 tract maps + CSF, streamed in parallel, slab-averaged into their channel */
 static void atlas_read_maps(PhantomAtlas *a, const AtlasGrid *g, const char *dir, const int chan[36],
                             char files[37][64]) {
-  char csf_path[4200];
-  snprintf(csf_path, sizeof csf_path, "%s/atlas/%s", dir, files[36]);
+  char csf_path[PATH_CAP];
+  path_fmt(csf_path, sizeof csf_path, "%s/atlas/%s", dir, files[36]);
   struct stat st;
-  if (!files[36][0] || stat(csf_path, &st) != 0) snprintf(csf_path, sizeof csf_path, "%s/template/PAM50_csf.nii.gz", dir);
+  if (!files[36][0] || stat(csf_path, &st) != 0) path_fmt(csf_path, sizeof csf_path, "%s/template/PAM50_csf.nii.gz", dir);
   int failed = 0;
 #pragma omp parallel
   {
@@ -213,9 +214,9 @@ static void atlas_read_maps(PhantomAtlas *a, const AtlasGrid *g, const char *dir
     float *pl = mallocCheck(sizeof(float) * g->hw2 * (size_t)(g->sb - g->sa)); /* axial planes sa..sb, our orientation */
 #pragma omp for schedule(dynamic, 1)
     for (int fi = 0; fi < 37; fi++) {
-      char fp[4200];
-      if (fi < 36) snprintf(fp, sizeof fp, "%s/atlas/%s", dir, files[fi]);
-      else snprintf(fp, sizeof fp, "%s", csf_path);
+      char fp[PATH_CAP];
+      if (fi < 36) path_fmt(fp, sizeof fp, "%s/atlas/%s", dir, files[fi]);
+      else path_fmt(fp, sizeof fp, "%s", csf_path);
       if (!atlas_add_map(a, g, fp, fi < 36 ? chan[fi] : 8, buf, slab, pl)) {
 #pragma omp atomic write
         failed = fi + 1;
@@ -868,12 +869,12 @@ static void write_subject_nifti(const char *dir, const PhantomConfig *c, int32_t
   size_t n = (size_t)c->slices * c->size * c->size;
   float *lf = mallocCheck(sizeof(float) * n);
   for (size_t i = 0; i < n; i++) lf[i] = lab[i];
-  char p[4200];
-  snprintf(p, sizeof p, "%s/sub-%03d_b0.nii.gz", dir, subject);
+  char p[PATH_CAP];
+  path_fmt(p, sizeof p, "%s/sub-%03d_b0.nii.gz", dir, subject);
   niftivol_write(p, &ref, 1, b0);
-  snprintf(p, sizeof p, "%s/sub-%03d_fa.nii.gz", dir, subject);
+  path_fmt(p, sizeof p, "%s/sub-%03d_fa.nii.gz", dir, subject);
   niftivol_write(p, &ref, 1, fa);
-  snprintf(p, sizeof p, "%s/sub-%03d_labels.nii.gz", dir, subject);
+  path_fmt(p, sizeof p, "%s/sub-%03d_labels.nii.gz", dir, subject);
   niftivol_write(p, &ref, 1, lf);
   free(lf);
 }

@@ -15,6 +15,7 @@
 
 #include "core/common.h"
 #include "io/textio.h"
+#include "io/path.h"
 
 void slurm_resources_default(SlurmResources *r) {
   memset(r, 0, sizeof *r);
@@ -303,8 +304,8 @@ int slurm_have(const char *tool) {
   char *dup = textio_strdup(path), *save = NULL;
   int found = 0;
   for (char *d = strtok_r(dup, ":", &save); d && !found; d = strtok_r(NULL, ":", &save)) {
-    char f[4200];
-    snprintf(f, sizeof f, "%s/%s", *d ? d : ".", tool);
+    char f[PATH_CAP];
+    path_fmt(f, sizeof f, "%s/%s", *d ? d : ".", tool);
     found = access(f, X_OK) == 0;
   }
   free(dup);

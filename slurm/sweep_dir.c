@@ -22,6 +22,7 @@
 #include "io/h5store.h"
 #include "io/rundir.h"
 #include "io/textio.h"
+#include "io/path.h"
 
 /* ---------------------------------------------------------- data check -- */
 
@@ -84,7 +85,7 @@ static void set_mode(const char *p, mode_t mode) {
 }
 
 static void copy_file(const char *src, const char *dst) {
-  char tmp[4200], buf[8192];
+  char tmp[PATH_CAP], buf[8192];
   FILE *in = fopenCheck(src, "rb");
   atomic_begin(dst, tmp, sizeof tmp);
   FILE *out = fopenCheck(tmp, "wb");
@@ -107,11 +108,11 @@ void sweep_create_dir(const Sweep *s, const char *dir) {
       cs_fatal("`cordseg sweep status DIR` / `resubmit DIR` continue a sweep; for a new one give another --dir or [sweep] dir",
                "sweep directory '%s' already exists and is not empty", dir);
   }
-  char p[4200];
+  char p[PATH_CAP];
   make_dir(dir); /* parents too */
   const char *sub[] = {"runs", "slurm", "slurm/logs"};
-  for (size_t i = 0; i < sizeof sub / sizeof sub[0]; i++) snprintf(p, sizeof p, "%s/%s", dir, sub[i]), make_dir(p);
-  snprintf(p, sizeof p, "%s/sweep.ini", dir);
+  for (size_t i = 0; i < sizeof sub / sizeof sub[0]; i++) path_fmt(p, sizeof p, "%s/%s", dir, sub[i]), make_dir(p);
+  path_fmt(p, sizeof p, "%s/sweep.ini", dir);
   copy_file(s->path, p);
 }
 
@@ -122,24 +123,20 @@ static void config_rel(int32_t id, int32_t n, char *out, size_t cap) {
 }
 
 void sweep_prepare_shared(const Sweep *s, SweepTask *tasks, int32_t n, const char *dir) {
-  char p[4200], store_abs[PATH_MAX], folds_path[4200];
-  snprintf(p, sizeof p, "%s/shared", dir);
+  char p[PATH_CAP], store_abs[PATH_MAX], folds_path[PATH_CAP];
+  path_fmt(p, sizeof p, "%s/shared", dir);
   make_dir(p);
-  snprintf(p, sizeof p, "%s/shared/configs", dir);
+  path_fmt(p, sizeof p, "%s/shared/configs", dir);
   make_dir(p);
   if (!realpath(s->base.store, store_abs))
     cs_fatal("the store must stay where `plan` found it", "store '%s': %s", s->base.store, strerror(errno));
-  snprintf(folds_path, sizeof folds_path, "%s/shared/folds.txt", dir);
+  path_fmt(folds_path, sizeof folds_path, "%s/shared/folds.txt", dir);
   if (strlen(store_abs) >= sizeof tasks[0].cfg.store || strlen(folds_path) >= sizeof tasks[0].cfg.folds)
     cs_fatal("use shorter paths for the store and the sweep directory", "store '%s' or sweep dir '%s': path too long",
              store_abs, dir);
   H5Store h;
   h5store_open(&h, store_abs);
-  uint64_t computed = 0, stored = 0;
-  if (!h5store_verify(&h, &computed, &stored))
-    cs_fatal("the store was modified or damaged after it was written; regenerate it",
-             "store '%s': checksum mismatch (stored %016llx, content %016llx): nothing was queued", store_abs,
-             (unsigned long long)stored, (unsigned long long)computed);
+  const uint64_t computed = h5store_require_verified(&h, "nothing was queued");
   Folds f;
   if (s->base.folds[0]) {
     folds_read(&f, s->base.folds); /* verified by its hash; copied byte for byte */
@@ -159,7 +156,7 @@ void sweep_prepare_shared(const Sweep *s, SweepTask *tasks, int32_t n, const cha
            "store = %s\nstore_checksum = fnv1a64:%016llx\nchecksum_verified = %s\nslices = %d\nsubjects = %d\n"
            "folds = %s\nfolds_k = %d\nfolds_hash = %s\n",
            store_abs, (unsigned long long)computed, stamp, h.n, h5store_subject_count(&h), folds_path, f.k, f.hash);
-  snprintf(p, sizeof p, "%s/shared/data-check.txt", dir);
+  path_fmt(p, sizeof p, "%s/shared/data-check.txt", dir);
   textio_write(p, text);
   folds_free(&f);
   h5store_close(&h);
@@ -169,24 +166,24 @@ void sweep_prepare_shared(const Sweep *s, SweepTask *tasks, int32_t n, const cha
     memcpy(c->folds, folds_path, strlen(folds_path) + 1);
     char rel[64];
     config_rel(i, n, rel, sizeof rel);
-    snprintf(p, sizeof p, "%s/%s", dir, rel);
+    path_fmt(p, sizeof p, "%s/%s", dir, rel);
     char *cfg = config_format(c);
     textio_write(p, cfg);
     free(cfg);
     set_mode(p, 0444);
   }
   /* read-only from here on: tasks read shared/, never write it */
-  snprintf(p, sizeof p, "%s/shared/folds.txt", dir), set_mode(p, 0444);
-  snprintf(p, sizeof p, "%s/shared/data-check.txt", dir), set_mode(p, 0444);
-  snprintf(p, sizeof p, "%s/shared/configs", dir), set_mode(p, 0555);
-  snprintf(p, sizeof p, "%s/shared", dir), set_mode(p, 0555);
+  path_fmt(p, sizeof p, "%s/shared/folds.txt", dir), set_mode(p, 0444);
+  path_fmt(p, sizeof p, "%s/shared/data-check.txt", dir), set_mode(p, 0444);
+  path_fmt(p, sizeof p, "%s/shared/configs", dir), set_mode(p, 0555);
+  path_fmt(p, sizeof p, "%s/shared", dir), set_mode(p, 0555);
 }
 
 /* ------------------------------------------------------- bookkeeping -- */
 
 void sweep_write_plan(const Sweep *s, const SweepTask *tasks, int32_t n, const char *dir) {
-  char path[4200], tmp[4200];
-  snprintf(path, sizeof path, "%s/plan.tsv", dir);
+  char path[PATH_CAP], tmp[PATH_CAP];
+  path_fmt(path, sizeof path, "%s/plan.tsv", dir);
   atomic_begin(path, tmp, sizeof tmp);
   FILE *f = fopenCheck(tmp, "w");
   fprintf(f, "# cordseg sweep plan: name=%s tasks=%d throttle=%d max_requeues=%d\n", s->name, n, s->slurm.throttle,
@@ -204,8 +201,8 @@ void sweep_write_plan(const Sweep *s, const SweepTask *tasks, int32_t n, const c
 
 void sweep_read_plan(SweepPlan *p, const char *dir) {
   memset(p, 0, sizeof *p);
-  char path[4200], line[4096];
-  snprintf(path, sizeof path, "%s/plan.tsv", dir);
+  char path[PATH_CAP], line[4096];
+  path_fmt(path, sizeof path, "%s/plan.tsv", dir);
   FILE *f = fopen(path, "r");
   if (!f)
     cs_fatal("give the directory `cordseg sweep submit` made (it holds plan.tsv)", "'%s' is not a sweep directory: %s",
@@ -247,8 +244,8 @@ void sweep_plan_free(SweepPlan *p) {
 }
 
 void sweep_record_job(const char *dir, const char *kind, int64_t job, const char *tasks) {
-  char path[4200], stamp[64];
-  snprintf(path, sizeof path, "%s/jobs.tsv", dir);
+  char path[PATH_CAP], stamp[64];
+  path_fmt(path, sizeof path, "%s/jobs.tsv", dir);
   char *old = textio_read(path);
   time_t now = time(NULL);
   strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%S", localtime(&now));
@@ -262,8 +259,8 @@ void sweep_record_job(const char *dir, const char *kind, int64_t job, const char
 void sweep_latest_jobs(const char *dir, int32_t n, int64_t *job_of_task, int64_t *report) {
   for (int32_t i = 0; i < n; i++) job_of_task[i] = 0;
   *report = 0;
-  char path[4200], line[8192];
-  snprintf(path, sizeof path, "%s/jobs.tsv", dir);
+  char path[PATH_CAP], line[8192];
+  path_fmt(path, sizeof path, "%s/jobs.tsv", dir);
   FILE *f = fopen(path, "r");
   if (!f) return;
   uint8_t *mask = mallocCheck((size_t)n);
@@ -284,14 +281,14 @@ void sweep_latest_jobs(const char *dir, int32_t n, int64_t *job_of_task, int64_t
 void sweep_run_state(const char *run_dir, SweepRunState *st) {
   memset(st, 0, sizeof *st);
   st->last_rc = -1;
-  char p[4200], line[1024];
-  snprintf(p, sizeof p, "%s/DONE", run_dir);
+  char p[PATH_CAP], line[1024];
+  path_fmt(p, sizeof p, "%s/DONE", run_dir);
   st->trained = access(p, F_OK) == 0;
-  snprintf(p, sizeof p, "%s/eval/summary.json", run_dir);
+  path_fmt(p, sizeof p, "%s/eval/summary.json", run_dir);
   st->evaluated = access(p, F_OK) == 0;
-  snprintf(p, sizeof p, "%s/ckpt/last.h5", run_dir);
+  path_fmt(p, sizeof p, "%s/ckpt/last.h5", run_dir);
   st->checkpoint = access(p, F_OK) == 0;
-  snprintf(p, sizeof p, "%s/attempts.tsv", run_dir);
+  path_fmt(p, sizeof p, "%s/attempts.tsv", run_dir);
   FILE *f = fopen(p, "r");
   if (!f) return;
   /* time job restart event rc action (slurm/task-run.sh) */

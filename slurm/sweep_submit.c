@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "core/common.h"
+#include "io/path.h"
 
 /* ------------------------------------------------------------ planning -- */
 
@@ -118,11 +119,11 @@ static void render_scripts(SweepBuild *p) {
                         "SWEEP_DIR", qdir, "CORDSEG", qbin, "MAX_REQUEUES", maxrq, "REQUEUE_SIG", sig,
                         "LAUNCH", launch, "REPORT_CPUS", rcpus, "REPORT_TIME", rt, "SBATCH_MORE_REPORT", more_r,
                         NULL};
-  char in[4200];
+  char in[PATH_CAP];
   p->script_task = slurm_render(p->template_path, vars);
-  snprintf(in, sizeof in, "%.4000s/report.sbatch", p->slurm_dir);
+  path_fmt(in, sizeof in, "%s/report.sbatch", p->slurm_dir);
   p->script_report = slurm_render(in, vars);
-  snprintf(in, sizeof in, "%.4000s/task-run.sh", p->slurm_dir);
+  path_fmt(in, sizeof in, "%s/task-run.sh", p->slurm_dir);
   p->script_run = slurm_render(in, vars);
 }
 

@@ -10,16 +10,17 @@
 
 #include "slurm/slurmctl.h"
 #include "slurm/sweep.h"
+#include "io/path.h"
 
 typedef struct {
   Sweep s;
   SweepTask *tasks;
   int32_t n;
   char dir[PATH_MAX];       /* sweep directory, absolute */
-  char template_path[4200]; /* the task template */
+  char template_path[PATH_CAP]; /* the task template */
   char data[2048], part[1024];
   char *script_task, *script_report, *script_run; /* rendered templates (slurm/) */
-  char slurm_dir[4200];     /* where the templates are */
+  char slurm_dir[PATH_CAP];     /* where the templates are */
 } SweepBuild;
 /* loads, expands and checks the sweep, picks and renders the templates of
  * slurm_dir (a template error shows here, before anything is written) */

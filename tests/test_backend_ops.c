@@ -600,7 +600,7 @@ static void test_nccl_world1(void) {
   const BackendComm comm = {.rank = 0, .world = 1, .local_rank = 0, .local_size = 1, .host = "this host",
                             .nccl_timeout_s = 2, .nccl_world1 = 1, .bcast = noop_bcast};
   g_dev->comm_init(g_dev, &comm);
-  const size_t n = 5000000; /* past one 16 MiB bucket */
+  const size_t n = BACKEND_ALLREDUCE_BUCKET_BYTES / sizeof(float) + 805696; /* past one bucket: 5000000 values */
   float *h = rnd(n, -1, 1, 0), *d = flat_up(g_dev, h, n);
   g_dev->allreduce_avg(g_dev, d, n);
   float *back = flat_down(g_dev, d, n);

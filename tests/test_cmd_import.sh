@@ -67,6 +67,16 @@ check "refused imports left the store as it was" "[ '$(sum "$T/s.h5")' = '$befor
 check "import --replace replaces the subject's slices" \
   "[ $? = 0 ] && grep -q 'names .*sub-tor02:2' <<<\"\$('$BIN' info '$T/r.h5')\" && [ '$(sum "$T/r.h5")' != '$before' ]"
 
+# the final write fails (a test hook inside the commit): no store, no scratch folder, no temp store left
+"$BIN" import -o "$T/hook.h5" --bids "$T/bids" --size 64 --test-fail-before commit > "$T/hook.out" 2>&1
+check "import --bids failing in its commit exits 1 and leaves neither the store nor its temporaries" \
+  "[ $? = 1 ] && grep -q 'stopping before the commit' '$T/hook.out' && [ ! -e '$T/hook.h5' ] && ! compgen -G '$T/hook.h5.*' >/dev/null"
+# a killed import's scratch folder is removed by the next import beside it
+mkdir -p "$T/hook.h5.import.tmp.999999999" && touch "$T/hook.h5.import.tmp.999999999/0.h5"
+"$BIN" import -o "$T/hook.h5" --bids "$T/bids" --size 64 > "$T/hook2.out" 2>&1
+check "the next import --bids removes a dead import's scratch folder and says so" \
+  "[ $? = 0 ] && grep -q \"removed '.*hook.h5.import.tmp.999999999'\" '$T/hook2.out' && ! compgen -G '$T/hook.h5.*' >/dev/null"
+
 # a broken subject: stops naming the file, nothing written; --skip-bad imports the others
 rm "$T/more/derivatives/labels/sub-new01/dwi/sub-new01_dseg.nii.gz"
 "$BIN" import -o "$T/b.h5" --bids "$T/more" --size 64 > "$T/bad.out" 2>&1

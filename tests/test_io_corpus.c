@@ -1,6 +1,6 @@
 /* tests/test_io_corpus.c: a corpus of broken inputs for every hardened reader
  * (NIfTI, DWI, bvals/bvecs, config, folds, HDF5 store, checkpoint, run
- * directory). Each case writes a broken variant of a valid file and runs the
+ * directory, model file). Each case writes a broken variant of a valid file and runs the
  * reader in a child process, which must exit non-zero (no signal, no
  * sanitizer report) with one "cordseg: error:" message that names the file
  * and says what is wrong. Valid inputs (NULLPAD string attributes as h5py
@@ -34,6 +34,7 @@
 #include "io/niftivol.h"
 #include "io/rundir.h"
 #include "io/textio.h"
+#include "tests/evalfix.h"
 #include "tests/testutil.h"
 
 static char g_dir[256];
@@ -345,6 +346,13 @@ static void attr_nullpad(const char *path, const char *name, const char *value) 
   H5Aclose(a), H5Sclose(sp), H5Tclose(t), H5Fclose(f);
 }
 
+static void verify_store(void *p) {
+  H5Store s;
+  h5store_open(&s, p);
+  h5store_require_verified(&s, "test");
+  h5store_close(&s);
+}
+
 static void test_store(void) {
   char p[512];
   pathf(g_store, "store.h5");
@@ -380,6 +388,24 @@ static void test_store(void) {
     H5Dclose(ds), H5Fclose(f);
   }
   refused("negative spacing", read_store, p, p, "/spacing");
+  /* the checksum attribute missing or damaged: said as such (was "the file records 0000000000000000") */
+  pathf(p, "nosum.h5");
+  copy(g_store, p);
+  {
+    hid_t f = H5Fopen(p, H5F_ACC_RDWR, H5P_DEFAULT);
+    H5Adelete(f, "checksum");
+    H5Fclose(f);
+  }
+  refused("a store without its checksum attribute", verify_store, p, p, "has no 'checksum' attribute");
+  pathf(p, "badsum.h5");
+  copy(g_store, p);
+  attr_nullpad(p, "checksum", "fnv1a64:not-hex");
+  refused("a damaged checksum attribute", verify_store, p, p, "damaged 'checksum' attribute 'fnv1a64:not-hex'");
+  float b0v = 12345;
+  pathf(p, "b0edit.h5");
+  copy(g_store, p);
+  store_poke(p, "b0", 2, 5, H5T_NATIVE_FLOAT, &b0v);
+  refused("a b0 value changed after writing", verify_store, p, p, "hashes to fnv1a64:");
   pathf(p, "notstore.h5");
   write_text(p, "not hdf5\n");
   refused("not HDF5", read_store, p, p, "not an HDF5 file");
@@ -573,6 +599,89 @@ static void test_ckpt(void) {
 }
 
 /* ----------------------------------------------------------- run dir -- */
+/* -------------------------------------------------------------- model -- */
+static void read_model(void *p) {
+  ModelFile mf;
+  model_open(&mf, p);
+  model_verify(&mf);
+  model_close(&mf);
+}
+
+/* a copy of the model with one edit: attribute name of group g set (type 's', 'i' or 'f'), or a dataset changed */
+static void model_attr(const char *from, const char *to, const char *g, const char *name, char type, const char *v) {
+  if (strcmp(from, to)) copy(from, to);
+  hid_t f = H5Fopen(to, H5F_ACC_RDWR, H5P_DEFAULT), loc = H5Gopen2(f, g, H5P_DEFAULT);
+  if (type == 's') h5_attr_write_string(loc, to, name, v);
+  else if (type == 'i') h5_attr_write_i64(loc, to, name, strtoll(v, NULL, 10));
+  else h5_attr_write_f64(loc, to, name, strtod(v, NULL));
+  H5Gclose(loc), H5Fclose(f);
+}
+
+/* member_00/params: n values from offset off set to v (n = 0: every value), the checksum attribute kept or dropped */
+static void model_params(const char *from, const char *to, size_t off, size_t n, float v, int scale, int drop_sum) {
+  copy(from, to);
+  hid_t f = H5Fopen(to, H5F_ACC_RDWR, H5P_DEFAULT), ds = H5Dopen2(f, "member_00/params", H5P_DEFAULT);
+  hid_t sp = H5Dget_space(ds);
+  const size_t k = (size_t)H5Sget_simple_extent_npoints(sp);
+  float *x = malloc(sizeof(float) * k);
+  H5Dread(ds, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, x);
+  for (size_t i = n ? off : 0; i < (n ? off + n : k) && i < k; i++) x[i] = scale ? x[i] * v : v;
+  H5Dwrite(ds, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, x);
+  free(x);
+  H5Sclose(sp), H5Dclose(ds);
+  if (drop_sum) {
+    hid_t g = H5Gopen2(f, "member_00", H5P_DEFAULT);
+    H5Adelete(g, "tensor_checksum");
+    H5Gclose(g);
+  }
+  H5Fclose(f);
+}
+
+static void test_model(void) {
+  char m[512], p[512], dir[512];
+  pathf(dir, "modelfix");
+  mkdir(dir, 0755);
+  fix_model(dir, m, sizeof m);
+  T_CHECK(accepted(read_model, m), "a valid model is accepted");
+  pathf(p, "m_4k.h5");
+  model_params(m, p, 5000, 1024, 0.74f, 0, 0); /* 4 KiB of float 0x3F3D70A4 */
+  refused("4 KiB of the weights overwritten", read_model, p, p, "content checksum");
+  pathf(p, "m_zero.h5");
+  model_params(m, p, 0, 0, 0, 0, 0);
+  refused("all weights zero", read_model, p, p, "content checksum");
+  pathf(p, "m_1e5.h5");
+  model_params(m, p, 0, 0, 1e5f, 1, 0);
+  refused("weights times 1e5", read_model, p, p, "content checksum");
+  pathf(p, "m_nan.h5");
+  model_params(m, p, 0, 0, NAN, 0, 1);
+  refused("all-NaN weights in a file without a checksum", read_model, p, p, "params");
+  pathf(p, "m_argmax.h5");
+  model_attr(m, p, "/", "mode", 's', "argmax");
+  refused("mode = argmax on an HDL member", read_model, p, p, "mode");
+  pathf(p, "m_grid.h5");
+  model_attr(m, p, "/", "height", 'i', "64");
+  model_attr(p, p, "/", "width", 'i', "64");
+  refused("a file grid of 64 on a member trained at 32", read_model, p, p, "trained at 32 x 32");
+  pathf(p, "m_sp.h5");
+  model_attr(m, p, "/", "spacing_row", 'f', "1e-30");
+  refused("spacing 1e-30 mm", read_model, p, p, "spacing_row");
+  pathf(p, "m_big.h5");
+  model_attr(m, p, "/", "height", 'i', "4096");
+  model_attr(p, p, "/", "width", 'i', "4096");
+  refused("height = width = 4096", read_model, p, p, "16..1024");
+  pathf(p, "m_thr.h5");
+  copy(m, p);
+  {
+    hid_t f = H5Fopen(p, H5F_ACC_RDWR, H5P_DEFAULT), ds = H5Dopen2(f, "member_00/thresholds", H5P_DEFAULT);
+    double t[LABEL_COUNT];
+    H5Dread(ds, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, t);
+    t[3] = 7.0;
+    H5Dwrite(ds, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, t);
+    H5Dclose(ds), H5Fclose(f);
+  }
+  refused("a threshold of 7", read_model, p, p, "thresholds[3] = 7");
+}
+
 static void test_rundir(void) {
   char run[512], p[600];
   pathf(run, "run");
@@ -600,6 +709,7 @@ int main(void) {
   test_folds();
   test_ckpt();
   test_rundir();
+  test_model();
   printf("%d broken inputs tried\n", g_cases);
   int rc = t_finish("test_io_corpus");
   if (!rc) {

@@ -14,7 +14,9 @@
 
 #include "core/common.h"
 #include "io/h5store.h"
+#include "io/h5util.h"
 #include "tests/testutil.h"
+#include "io/path.h"
 
 enum { H = 12, W = 10, N = 5 };
 static float b0[N * H * W], fa[N * H * W], md[N * H * W];
@@ -81,8 +83,8 @@ int main(void) {
   /* write with DTI maps, read back */
   H5Store s;
   h5store_create(&s, path, H, W, 1, "cordseg test");
-  char tmp[4200];
-  snprintf(tmp, sizeof tmp, "%s", s.tmp);
+  char tmp[PATH_CAP];
+  path_fmt(tmp, sizeof tmp, "%s", s.tmp);
   h5store_append(&s, 2, b0, fa, md, md, md, lab, meta);
   h5store_append(&s, N - 2, b0 + 2 * H * W, fa + 2 * H * W, md + 2 * H * W, md + 2 * H * W, md + 2 * H * W,
                  lab + 2 * H * W, meta + 2);
@@ -137,6 +139,28 @@ int main(void) {
   H5Dclose(ds), H5Fclose(f);
   h5store_open(&r, path);
   T_CHECK(!h5store_verify(&r, &got, &want), "a changed label is detected by the checksum");
+  char why[4800];
+  T_CHECK(!h5store_verify_explain(&r, why, sizeof why) && strstr(why, "hashes to fnv1a64:") &&
+              strstr(why, "'checksum' attribute records fnv1a64:") && strstr(why, path),
+          "the changed content is named with both values and the file: %s", why);
+  h5store_close(&r);
+  /* the checksum attribute damaged, then missing: said as such, never "records 0000000000000000" */
+  f = H5Fopen(path, H5F_ACC_RDWR, H5P_DEFAULT);
+  H5Adelete(f, "checksum");
+  h5_attr_write_string(f, path, "checksum", "fnv1a64:12zz");
+  H5Fclose(f);
+  h5store_open(&r, path);
+  T_CHECK(!h5store_verify_explain(&r, why, sizeof why) && strstr(why, "damaged 'checksum' attribute 'fnv1a64:12zz'") &&
+              !strstr(why, "0000000000000000"),
+          "a damaged checksum attribute is quoted: %s", why);
+  h5store_close(&r);
+  f = H5Fopen(path, H5F_ACC_RDWR, H5P_DEFAULT);
+  H5Adelete(f, "checksum");
+  H5Fclose(f);
+  h5store_open(&r, path);
+  T_CHECK(!h5store_verify(&r, &got, &want) && !h5store_verify_explain(&r, why, sizeof why) &&
+              strstr(why, "has no 'checksum' attribute") && !strstr(why, "0000000000000000"),
+          "a missing checksum attribute is named: %s", why);
   h5store_close(&r);
 
   /* truncated file */

@@ -31,6 +31,7 @@
 #include "io/textio.h"
 #include "tests/evalfix.h"
 #include "tests/testutil.h"
+#include "io/path.h"
 
 enum { SZ = 32, HW = SZ * SZ, K = 9, BATCH = 4 };
 static char g_dir[512], g_store[700], g_folds[700], g_sum[64], g_fh[32];
@@ -51,7 +52,7 @@ static void make_run(const char *dir, LossKind loss, const char *checksum, Train
   st.height = st.width = SZ, st.best_dice = -1;
   config_hash(cfg, st.config_hash);
   ckpt_model_key(net, &u, st.model, sizeof st.model);
-  char p[4400];
+  char p[PATH_CAP];
   rundir_path(p, sizeof p, dir, "ckpt/best.h5");
   ModelState ms;
   model_state_init(&ms, net, 0);
@@ -107,7 +108,7 @@ static void check_run(const char *run, LossKind loss) {
   config_loss(&cfg, &lc);
   Unet *net = unet_init(t_cpu(), &u, BATCH, SZ, SZ);
   CkptState st;
-  char p[4400], err[4600];
+  char p[PATH_CAP], err[PATH_MSG_CAP];
   rundir_path(p, sizeof p, run, "ckpt/best.h5");
   ModelState ms;
   model_state_init(&ms, net, 0);
@@ -232,7 +233,7 @@ int main(void) {
   RunArg a = {run};
   T_CHECK(t_child_exit(evaluate_child, &a) == 1, "evaluate refuses a store whose checksum differs from run.json");
   char p[900];
-  snprintf(p, sizeof p, "%s/eval/slices.csv", run);
+  path_fmt(p, sizeof p, "%s/eval/slices.csv", run);
   T_CHECK(access(p, F_OK) != 0, "nothing written for the refused run");
   fix_cleanup(g_dir, t_failures);
   return t_finish("test_jobs_evaluate");

@@ -36,6 +36,7 @@
 #include "jobs/report/report.h"
 #include "tests/evalfix.h"
 #include "tests/testutil.h"
+#include "io/path.h"
 
 enum { SZ = 32, HW = SZ * SZ, K = 9, NSUB = 9, NSL = 3 };
 static char g_dir[512], g_store[700], g_folds[700], g_sum[64], g_fh[32], g_study[700], g_out[700];
@@ -57,7 +58,7 @@ static void damage(const uint8_t *ref, uint8_t *pred, int arm, int32_t slice, Rn
 }
 
 static void write_eval(const char *run, int arm, int keep, uint64_t seed) {
-  char err[4600], p[4400];
+  char err[PATH_MSG_CAP], p[PATH_CAP];
   RunInfo ri;
   T_CHECK(runinfo_read(run, &ri, err, sizeof err) == 0, "fixture run.json readable (%s)", err);
   H5Store s;
@@ -78,7 +79,7 @@ static void write_eval(const char *run, int arm, int keep, uint64_t seed) {
     metrics_slice(pred + (size_t)j * HW, ref, fa, SZ, SZ, m->spacing, K, LABEL_LR_SWAP, es[j].roi);
     if (keep) g_kept[arm][g_nkept[arm]++] = es[j];
   }
-  char d[4400];
+  char d[PATH_CAP];
   rundir_path(d, sizeof d, run, "eval");
   rundir_prepare(d);
   rundir_path(p, sizeof p, d, "slices.csv");
@@ -116,7 +117,7 @@ static void make_arm_run(const char *run, int arm, int fold, double lr_max, cons
   char an[64], p[1300];
   config_arm_name(&cfg, an, sizeof an);
   fix_run_dir(run, &cfg, an, g_fh, g_sum, 1);
-  if (log) snprintf(p, sizeof p, "%s/log.csv", run), textio_write(p, log);
+  if (log) path_fmt(p, sizeof p, "%s/log.csv", run), textio_write(p, log);
   if (legacy) {
     char ch[32];
     config_hash(&cfg, ch);
@@ -138,8 +139,8 @@ static int report_study(const char *study, const char *name, char **csv, char **
   const char *studies[1] = {study};
   o.studies = studies, o.nstudies = 1, o.out = out, o.quiet = 1, o.bootstrap = 50;
   int problems = report_run(&o);
-  snprintf(p, sizeof p, "%s/runs.csv", out), *csv = textio_read(p);
-  snprintf(p, sizeof p, "%s/index.html", out), *html = textio_read(p);
+  path_fmt(p, sizeof p, "%s/runs.csv", out), *csv = textio_read(p);
+  path_fmt(p, sizeof p, "%s/index.html", out), *html = textio_read(p);
   return problems;
 }
 
@@ -178,9 +179,9 @@ static void check_arms(void) {
           "a run with an ROI at 0 at every validation is listed as never learned, naming the ROI");
   T_CHECK(html && !strstr(html, "predate arm hashes"), "no fallback note when every run.json has arm_hash");
   char p[1000];
-  snprintf(p, sizeof p, "%s/out-arms/fig_fa_corr_vgg16-hdl-b0_lr_max_0.001.png", g_dir);
+  path_fmt(p, sizeof p, "%s/out-arms/fig_fa_corr_vgg16-hdl-b0_lr_max_0.001.png", g_dir);
   T_CHECK(access(p, R_OK) == 0, "figure names of key=value arms are file-safe (%s)", p);
-  snprintf(p, sizeof p, "%s/out-arms/table1.csv", g_dir);
+  path_fmt(p, sizeof p, "%s/out-arms/table1.csv", g_dir);
   char *t1 = textio_read(p);
   int rows[2] = {0, 0}; /* table rows of the lr 1e-3 arm; 8 ROIs, the duplicate not pooled */
   for (const char *q = t1; q && (q = strstr(q, "\nvgg16-hdl-b0 lr_max=0.001,")); q++) rows[0]++;
@@ -217,7 +218,7 @@ static void check_arms(void) {
 /* column `name` of a CSV file's rows whose first columns match (arm, roi) */
 static double csv_get(const char *file, const char *arm, int roi, int roi_col, const char *name) {
   char p[900], line[4096];
-  snprintf(p, sizeof p, "%s/%s", g_out, file);
+  path_fmt(p, sizeof p, "%s/%s", g_out, file);
   FILE *f = fopen(p, "r");
   if (!f) return NAN;
   int col = -1, armcol = 0, i = 0;
@@ -246,7 +247,7 @@ static double csv_get(const char *file, const char *arm, int roi, int roi_col, c
 
 static void check_png(const char *name) {
   char p[900];
-  snprintf(p, sizeof p, "%s/%s", g_out, name);
+  path_fmt(p, sizeof p, "%s/%s", g_out, name);
   cairo_surface_t *s = cairo_image_surface_create_from_png(p);
   int ok = cairo_surface_status(s) == CAIRO_STATUS_SUCCESS && cairo_image_surface_get_width(s) > 100;
   long dark = 0;
@@ -301,7 +302,7 @@ int main(void) {
   /* seed 12: one run whose slices.csv is cut in the middle of a row */
   make_run(arms[0], 0, 0, 12, 1, 1, 0, g_fh, g_sum, g_study);
   char p[1200];
-  snprintf(p, sizeof p, "%s/%s/fold0-seed12/eval/slices.csv", g_study, arms[0]);
+  path_fmt(p, sizeof p, "%s/%s/fold0-seed12/eval/slices.csv", g_study, arms[0]);
   char *t = textio_read(p);
   t[strlen(t) / 2] = 0;
   textio_write(p, t);
@@ -315,14 +316,14 @@ int main(void) {
   /* 3 problem runs; missing cells: seed 12 x (vgg fold 1, 2; resnet fold 0, 1, 2) */
   T_CHECK(problems == 3 + 5, "report lists 3 problem runs + 5 missing cells (returned %d)", problems);
 
-  snprintf(p, sizeof p, "%s/runs.csv", g_out);
+  path_fmt(p, sizeof p, "%s/runs.csv", g_out);
   t = textio_read(p);
   T_CHECK(t && strstr(t, "fold2-seed11,vgg16-hdl-b0_fold2_seed11,vgg16-hdl-b0,2,11,test,failed (no DONE)") &&
               strstr(t, "resnet50-hdl-b0_fold2_seed11,resnet50-hdl-b0,2,11,test,missing eval") &&
               strstr(t, "vgg16-hdl-b0_fold0_seed12,vgg16-hdl-b0,0,12,test,unreadable eval"),
           "runs.csv lists the failed, missing-eval and unreadable runs");
   free(t);
-  snprintf(p, sizeof p, "%s/index.html", g_out);
+  path_fmt(p, sizeof p, "%s/index.html", g_out);
   t = textio_read(p);
   int nimg = 0;
   for (const char *q = t; q && (q = strstr(q, "data:image/png;base64,")); q++) nimg++;
@@ -332,11 +333,11 @@ int main(void) {
   /* dice_by_arm + compare + 2 x (fa_corr + bland_altman) + 7 curves + 2 x 3 overlays */
   T_CHECK(nimg == 1 + 1 + 4 + 7 + 6, "index.html embeds 19 PNGs (got %d)", nimg);
   free(t);
-  snprintf(p, sizeof p, "%s/tables.tex", g_out);
+  path_fmt(p, sizeof p, "%s/tables.tex", g_out);
   t = textio_read(p);
   T_CHECK(t && strstr(t, "\\begin{tabular}") && strstr(t, "$\\pm$"), "tables.tex is LaTeX tables");
   free(t);
-  snprintf(p, sizeof p, "%s/tables.md", g_out);
+  path_fmt(p, sizeof p, "%s/tables.md", g_out);
   t = textio_read(p);
   T_CHECK(t && strstr(t, "## Table 3") && strstr(t, "| L dorsal column |"), "tables.md has the tables");
   free(t);

@@ -3,6 +3,7 @@
 
 #include "core/backend.h"
 #include "core/unet.h"
+#include "io/path.h"
 
 #include <math.h>
 #include <stdarg.h>
@@ -64,7 +65,7 @@ const char *t_data_dir(void) {
 }
 
 static int t_imports_torch(const char *py) {
-  char cmd[4200];
+  char cmd[PATH_CAP];
   if (snprintf(cmd, sizeof cmd, "'%s' -c 'import torch' > /dev/null 2>&1", py) >= (int)sizeof cmd) return 0;
   return system(cmd) == 0;
 }

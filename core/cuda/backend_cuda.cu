@@ -385,12 +385,12 @@ static void cu_comm_init(Backend *be, const BackendComm *comm) {
   comm->bcast(comm->ctx, &id, sizeof id, 0);
   NCCL_RANK_CHECK(im, ncclCommInitRank(&im->nccl, comm->world, id, comm->rank));
 }
-/* mean over the ranks in the MPI path's buckets (16 MiB), on the op stream */
+/* mean over the ranks in the MPI path's buckets (BACKEND_ALLREDUCE_BUCKET_BYTES), on the op stream */
 static void cu_allreduce_avg(Backend *be, float *buf, size_t n) {
   CudaImpl *im = cuda_impl(be);
   if (!im->nccl) return; /* one rank: the mean is the buffer itself */
   dirty(be, buf, n);
-  const size_t bucket = ((size_t)16 << 20) / sizeof(float);
+  const size_t bucket = BACKEND_ALLREDUCE_BUCKET_BYTES / sizeof(float);
   NCCL_RANK_CHECK(im, ncclGroupStart());
   for (size_t off = 0; off < n; off += bucket) {
     const size_t cnt = n - off < bucket ? n - off : bucket;

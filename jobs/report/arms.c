@@ -23,6 +23,7 @@
 #include "core/common.h"
 #include "io/config.h"
 #include "io/rundir.h"
+#include "io/path.h"
 
 int report_run_pooled(const ReportRun *u) { return u->status == RUN_OK || u->status == RUN_NOT_LEARNED; }
 
@@ -137,7 +138,7 @@ static const char *csv_field(const char *line, int col, size_t *len) {
 /* log.csv's best val_dice_mean and the ROIs whose dice_<ROI> never left 0:
  * a note and status RUN_NOT_LEARNED when the run never learned */
 static void check_learned(ReportRun *u) {
-  char p[4400];
+  char p[PATH_CAP];
   rundir_path(p, sizeof p, u->ri.dir, "log.csv");
   char *t = textio_read(p);
   if (!t || strncmp(t, "epoch,", 6)) { /* missing, or not a training log (its header starts with epoch) */

@@ -15,6 +15,7 @@
 #include "io/folds.h"
 #include "io/rundir.h"
 #include "jobs/evaluate.h"
+#include "io/path.h"
 
 const char *const REPORT_STATUS_NAMES[] = {"ok",           "unreadable run.json", "failed (no DONE)", "missing eval",
                                            "unreadable eval", "duplicate",         "never learned"};
@@ -25,7 +26,7 @@ void report_out_path(const Report *r, char *p, size_t n, const char *name) { run
 
 /* OUT/name from text collected in memory, written atomically */
 void report_text_commit(TextBuf *t, const Report *r, const char *name) {
-  char p[4400];
+  char p[PATH_CAP];
   report_out_path(r, p, sizeof p, name);
   textbuf_commit(t, p);
 }
@@ -71,7 +72,7 @@ static void find_runs(Report *r, const char *dir, int depth) {
       names[j] = names[j - 1], names[j - 1] = t;
     }
   for (int i = 0; i < n; i++) {
-    char p[4200];
+    char p[PATH_CAP];
     struct stat st;
     int w = snprintf(p, sizeof p, "%s/%s", dir, names[i]);
     if (w > 0 && (size_t)w < sizeof p && stat(p, &st) == 0 && S_ISDIR(st.st_mode)) find_runs(r, p, depth + 1);
@@ -81,7 +82,7 @@ static void find_runs(Report *r, const char *dir, int depth) {
 }
 
 static void load_run(ReportRun *u) {
-  char err[4600], dir[4096], p[4400];
+  char err[PATH_MSG_CAP], dir[4096], p[PATH_CAP];
   snprintf(dir, sizeof dir, "%s", u->ri.dir);
   if (runinfo_read(dir, &u->ri, err, sizeof err)) {
     u->status = RUN_UNREADABLE;

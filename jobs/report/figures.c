@@ -11,6 +11,7 @@
 #include "core/common.h"
 #include "io/h5store.h"
 #include "io/rundir.h"
+#include "io/path.h"
 
 /* ------------------------------------------------------------- figures -- */
 
@@ -101,7 +102,7 @@ static void fig_bland_altman(Report *r, const Arm *A, const char *file) {
 }
 
 static void fig_curves(Report *r, const ReportRun *u) {
-  char p[4400], err[4600], file[800], title[4800];
+  char p[PATH_CAP], err[PATH_MSG_CAP], file[800], title[4800];
   rundir_path(p, sizeof p, u->ri.dir, "log.csv");
   TrainLog L;
   if (evalio_log_read(p, &L, err, sizeof err)) {
@@ -181,7 +182,7 @@ static void qc_arm(Report *r, const Arm *A) {
   for (int k = 0; k < 3; k++) {
     const EvalSlice *e = &A->s[rk[pick[k]].q];
     const ReportRun *u = &r->runs[A->run_of[rk[pick[k]].q]];
-    char p[4400], err[4600], cap[1200];
+    char p[PATH_CAP], err[PATH_MSG_CAP], cap[1200];
     snprintf(cap, sizeof cap, "%s: mean Dice %.3f &mdash; %s, subject %d, slice %d (store index %d)", what[k],
              rk[pick[k]].v, u->id, e->subject, e->slice, e->index);
     rundir_path(p, sizeof p, u->ri.dir, "eval/pred.h5");

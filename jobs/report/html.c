@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "core/common.h"
+#include "io/path.h"
 
 /* --------------------------------------------------------------- html -- */
 
@@ -23,7 +24,7 @@ static void base64(FILE *f, const unsigned char *b, size_t n) {
 /* writes OUT/file (when file != NULL) and embeds the PNG in the page */
 void report_html_png(Report *r, Plot *p, const char *file, const char *caption) {
   if (file) {
-    char path[4400];
+    char path[PATH_CAP];
     report_out_path(r, path, sizeof path, file);
     plot_write_png(p, path);
   }

@@ -12,6 +12,7 @@
 #include "core/common.h"
 #include "core/stats.h"
 #include "io/atomic.h"
+#include "io/path.h"
 
 #define CR(p) ((cairo_t *)(p)->cr)
 #define PLOT_PI 3.14159265358979323846
@@ -39,7 +40,7 @@ void plot_free(Plot *p) {
 }
 
 void plot_write_png(Plot *p, const char *path) {
-  char tmp[4300];
+  char tmp[PATH_CAP];
   atomic_begin(path, tmp, sizeof tmp);
   cairo_surface_flush(p->surface);
   cairo_status_t st = cairo_surface_write_to_png(p->surface, tmp);

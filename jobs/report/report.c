@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "core/common.h"
+#include "io/path.h"
 
 void report_options_default(ReportOptions *o) {
   memset(o, 0, sizeof *o);
@@ -57,7 +58,7 @@ int report_run(const ReportOptions *o) {
 
   report_figures(r);
   fprintf(r->html, "<hr><p>written by cordseg report in %.1f s</p>\n</body></html>\n", cs_now() - t0);
-  char p[4400];
+  char p[PATH_CAP];
   report_out_path(r, p, sizeof p, "index.html");
   textbuf_commit(&r->html_text, p);
   if (!o->quiet)
