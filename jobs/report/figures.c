@@ -182,8 +182,10 @@ static void qc_arm(Report *r, const Arm *A) {
     const EvalSlice *e = &A->s[rk[pick[k]].q];
     const ReportRun *u = &r->runs[A->run_of[rk[pick[k]].q]];
     char p[4400], err[4600], cap[1200];
-    snprintf(cap, sizeof cap, "%s: mean Dice %.3f &mdash; %s, subject %d, slice %d (store index %d)", what[k],
-             rk[pick[k]].v, u->id, e->subject, e->slice, e->index);
+    char sid[24];
+    snprintf(sid, sizeof sid, "%d", e->subject);
+    snprintf(cap, sizeof cap, "%s: mean Dice %.3f &mdash; %s, subject %s, slice %d (store index %d)", what[k],
+             rk[pick[k]].v, u->id, e->subject_name[0] ? e->subject_name : sid, e->slice, e->index);
     rundir_path(p, sizeof p, u->ri.dir, "eval/pred.h5");
     int32_t n, h, w, *idx = NULL;
     uint8_t *lab = NULL;
