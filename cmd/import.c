@@ -1,5 +1,6 @@
 /* cmd/import.c: `cordseg import`: one subject from NIfTI into a store, or
- * every subject of a BIDS-style folder (the work is io/import.c, io/bids.c). */
+ * every subject of a BIDS-style folder or of a list (the work is io/import.c,
+ * io/bids.c, io/subjlist.c). */
 #include <stdio.h>
 #include <string.h>
 
@@ -24,6 +25,14 @@ static void usage(FILE *f) {
           "                     sub-X[_...]_desc-b0.nii[.gz] and sub-X[_...]_FA.nii[.gz]; labels: --labels-pattern.\n"
           "                     Progress per subject and a summary table; stops at the first broken subject\n"
           "                     naming the file (nothing written), a subject already in STORE is refused\n"
+          "  --list FILE        every subject of a tab-separated table instead (any layout): a header row\n"
+          "                     naming the columns subject, labels, and dwi + bval + bvec (a DWI series) or b0 + fa\n"
+          "                     (maps), optionally site; one row per subject; relative paths are relative to\n"
+          "                     FILE's folder. Imported as --bids is (children, one commit, --skip-bad); a\n"
+          "                     row's missing file is named by its line and column\n"
+          "  --site NAME        the subject's site (centre, scanner), stored for `folds --group-by site`;\n"
+          "                     --bids reads it from DIR/participants.tsv, --list from its site column\n"
+          "  --site-column C    --bids/--list: the column holding the site (default: 'site' when present)\n"
           "  --labels-pattern P the label file of each subject, relative to DIR, {sub} = its folder name\n"
           "                     (default " BIDS_LABELS_DEFAULT ")\n"
           "  --skip-bad         --bids: import the good subjects and list the broken ones (exit 1 if none is good)\n"
@@ -56,6 +65,10 @@ int cmd_import(int argc, char **argv) {
       CLI_FLAG_ON("replace", 0, &sp.replace, .help = "replace the slices of a subject the store already holds"),
       CLI_STRING("labels", 0, &sp.labels, .arg = "FILE", .help = "label volume (not with --bids)"),
       CLI_STRING("bids", 0, &bs.dir, .arg = "DIR", .help = "import every subject of a BIDS-style folder (above)"),
+      CLI_STRING("list", 0, &bs.list, .arg = "FILE", .help = "import every subject of a table of files (above)"),
+      CLI_STRING("site", 0, &sp.site, .arg = "NAME", .help = "the subject's site (folds --group-by site)"),
+      CLI_STRING("site-column", 0, &bs.site_column, .arg = "C",
+                 .help = "--bids/--list: the column holding each subject's site (default site)"),
       CLI_STRING("labels-pattern", 0, &bs.labels_pattern, .arg = "P",
                  .help = "--bids: each subject's label file, relative to DIR ({sub} = the subject)"),
       CLI_FLAG_ON("skip-bad", 0, &bs.skip_bad, .help = "--bids: import the good subjects, list the broken ones"),
@@ -75,14 +88,18 @@ int cmd_import(int argc, char **argv) {
   int pos = cli_parse("import", argc, argv, opts, usage);
   sp.label_kind = (ImportLabels)label_map;
   if (pos < argc) cli_usage_error("import", "unexpected argument '%s'", argv[pos]);
-  if (bs.dir) {
-    if (subject || sp.labels || sp.b0 || sp.fa || sp.dwi || sp.bvals || sp.bvecs || sp.nifti_out || sp.replace)
-      cli_usage_error("import", "--bids finds each subject's files: drop --subject, --labels, --b0, --fa, --dwi, "
-                                "--bvals, --bvecs, --nifti-out and --replace");
+  if (bs.dir && bs.list) cli_usage_error("import", "give --bids DIR or --list FILE, not both");
+  if (bs.list && bs.labels_pattern) cli_usage_error("import", "--list names each subject's labels: drop --labels-pattern");
+  if (bs.dir || bs.list) {
+    if (subject || sp.labels || sp.b0 || sp.fa || sp.dwi || sp.bvals || sp.bvecs || sp.nifti_out || sp.replace ||
+        sp.site)
+      cli_usage_error("import", "--bids and --list find each subject's files: drop --subject, --labels, --b0, --fa, "
+                                "--dwi, --bvals, --bvecs, --nifti-out, --replace and --site");
     bs.base = sp;
     return bids_import(&bs, stdout) > 0 ? 0 : 1;
   }
-  if (bs.labels_pattern || bs.skip_bad) cli_usage_error("import", "--labels-pattern and --skip-bad go with --bids");
+  if (bs.labels_pattern || bs.skip_bad || bs.site_column)
+    cli_usage_error("import", "--labels-pattern, --skip-bad and --site-column go with --bids or --list");
   if (!subject || !sp.labels) cli_usage_error("import", "give --subject NAME and --labels FILE (or --bids DIR)");
   if (sp.dwi && (sp.b0 || sp.fa)) cli_usage_error("import", "give either --b0/--fa or --dwi, not both");
   if (!sp.dwi && !(sp.b0 && sp.fa)) cli_usage_error("import", "give --b0 and --fa, or --dwi with --bvals and --bvecs");

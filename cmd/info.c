@@ -38,6 +38,21 @@ static void info_subjects(const H5Store *s) {
   printf("  (name:slices)\n");
 }
 
+/* "sites" line, when the store records sites: each site and its subjects' count (folds --group-by site) */
+static void info_sites(const H5Store *s) {
+  if (!s->n_sites) return;
+  printf("sites      ");
+  for (int32_t i = 0; i < s->n_sites; i++) {
+    int seen = 0, c = 0;
+    for (int32_t j = 0; j < i && !seen; j++) seen = !strcmp(s->sites[j].name, s->sites[i].name);
+    if (seen) continue;
+    for (int32_t j = i; j < s->n_sites; j++) c += !strcmp(s->sites[j].name, s->sites[i].name);
+    printf(" %s:%d", s->sites[i].name, c);
+  }
+  const int32_t none = h5store_subject_count(s) - s->n_sites;
+  printf("  (site:subjects)%s\n", none > 0 ? "; some subjects have no site" : "");
+}
+
 int cmd_info(int argc, char **argv) {
   int verify = 1;
   const CliOption opts[] = {
@@ -63,6 +78,7 @@ int cmd_info(int argc, char **argv) {
   printf("slices      %d of %d x %d pixels%s\n", s.n, s.h, s.w, s.has_dti ? " (with md/ad/rd)" : "");
   printf("subjects    %d%s\n", h5store_subject_count(&s), s.n_names ? " (named)" : " (named by their ids)");
   info_subjects(&s);
+  info_sites(&s);
   if (s.n > 0) {
     double smin = 1e30, smax = 0;
     int lev[32] = {0};

@@ -16,6 +16,7 @@
 
 #include "core/common.h"
 #include "io/h5store.h"
+#include "io/subjlist.h"
 
 #define BIDS_HINT_LAYOUT                                                                                            \
   "lay out DIR/sub-X/dwi/ with sub-X_dwi.nii.gz + .bval + .bvec, or sub-X_desc-b0.nii.gz + sub-X_FA.nii.gz, and " \
@@ -126,7 +127,7 @@ int bids_subjects(const char *dir, const char *labels_pattern, BidsSubject **out
 /* converts one subject into its temporary store in a child process; 1 when it succeeded */
 static int bids_convert(const BidsSpec *sp, BidsSubject *s) {
   ImportSpec is = sp->base;
-  is.name = s->name, is.replace = 0, is.store = s->tmp, is.nifti_out = NULL, is.labels = s->labels;
+  is.name = s->name, is.site = NULL, is.replace = 0, is.store = s->tmp, is.nifti_out = NULL, is.labels = s->labels;
   is.b0 = s->dwi[0] ? NULL : s->b0, is.fa = s->dwi[0] ? NULL : s->fa;
   is.dwi = s->dwi[0] ? s->dwi : NULL, is.bvals = s->dwi[0] ? s->bval : NULL, is.bvecs = s->dwi[0] ? s->bvec : NULL;
   fflush(stdout), fflush(stderr);
@@ -148,9 +149,10 @@ static void bids_cleanup(BidsSubject *s, int n, const char *tmpdir) {
 
 /* one row per subject: name, input, slices, what happened */
 static void bids_summary(const BidsSubject *s, int n, FILE *out) {
-  fprintf(out, "\n%-20s %-6s %7s  %s\n", "subject", "input", "slices", "status");
+  fprintf(out, "\n%-20s %-12s %-6s %7s  %s\n", "subject", "site", "input", "slices", "status");
   for (int i = 0; i < n; i++)
-    fprintf(out, "%-20s %-6s %7d  %s\n", s[i].name, s[i].dwi[0] ? "dwi" : s[i].b0[0] ? "maps" : "-", s[i].slices,
+    fprintf(out, "%-20s %-12s %-6s %7d  %s\n", s[i].name, s[i].site[0] ? s[i].site : "-",
+            s[i].dwi[0] ? "dwi" : s[i].b0[0] ? "maps" : "-", s[i].slices,
             s[i].ok ? "imported" : s[i].problem[0] ? s[i].problem : "skipped: conversion failed (message above)");
 }
 
@@ -164,8 +166,8 @@ static void bids_check_store(const BidsSpec *sp, const BidsSubject *s, int n) {
     int32_t id, ns;
     if (h5store_subject_find(&r, s[i].name, &id, &ns))
       cs_fatal("leave the subject out of the folder, or replace it alone with `cordseg import --subject NAME --replace`",
-               "subject '%s' (%s/%s) is already in store '%s' (%d slices): nothing written", s[i].name, sp->dir,
-               s[i].name, sp->base.store, ns);
+               "subject '%s' (of %s) is already in store '%s' (%d slices): nothing written", s[i].name,
+               sp->list ? sp->list : sp->dir, sp->base.store, ns);
     if (r.has_dti && !s[i].problem[0] && !s[i].dwi[0])
       cs_fatal("import B0/FA maps into a store without MD/AD/RD (a new store), or give the subject's DWI series",
                "store '%s' has md/ad/rd; subject '%s' has B0/FA maps only: nothing written", sp->base.store, s[i].name);
@@ -192,6 +194,7 @@ static void bids_commit(const BidsSpec *sp, BidsSubject *s, int n) {
     H5Store t;
     h5store_open(&t, s[i].tmp);
     h5store_append_store(&st, &t, -1, id);
+    h5store_subject_set_site(&st, id, s[i].site);
     h5store_subject_set_name(&st, id++, s[i].name);
     h5store_close(&t);
   }
@@ -205,7 +208,8 @@ static void bids_bad(const BidsSpec *sp, BidsSubject *s, int i, int n, const cha
   if (sp->skip_bad) return;
   if (tmpdir) bids_cleanup(s, i + 1, tmpdir);
   cs_fatal("fix the subject's files, or pass --skip-bad to import the others and list the bad ones",
-           "import --bids '%s': subject '%s' is broken (%s): nothing written to '%s'", sp->dir, s[i].name,
+           "import %s '%s': subject '%s' is broken (%s): nothing written to '%s'", sp->list ? "--list" : "--bids",
+           sp->list ? sp->list : sp->dir, s[i].name,
            s[i].problem[0] ? s[i].problem : "its conversion failed; the message above names the file", sp->base.store);
 }
 
@@ -214,7 +218,9 @@ int bids_import(const BidsSpec *sp, FILE *out) {
   CS_CHECK(strstr(lab, "{sub}"), "write the pattern with {sub} where the subject folder's name goes",
            "--labels-pattern '%s' has no {sub}", lab);
   BidsSubject *s;
-  const int n = bids_subjects(sp->dir, lab, &s); /* every subject's files found before any is read */
+  int n; /* every subject's files found before any is read */
+  if (sp->list) n = subjlist_read(sp->list, sp->site_column, &s);
+  else n = bids_subjects(sp->dir, lab, &s), subjlist_sites(sp->dir, sp->site_column, s, n);
   for (int i = 0; i < n; i++)
     if (s[i].problem[0] && !sp->skip_bad) bids_bad(sp, s, i, n, NULL, out);
   bids_check_store(sp, s, n);

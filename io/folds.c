@@ -133,6 +133,7 @@ static char *folds_body(const Folds *f, size_t *len) {
 #define PUT(...) o += (size_t)snprintf(b + o, cap - o, __VA_ARGS__)
   PUT("# cordseg folds: subject-grouped sets; roles per subject (ids order): T train, V validation, X test\n");
   PUT("# split = the single 81/9/10 %% train/validation/test split; foldF = cross-validation fold F\n");
+  if (f->group_by[0]) PUT("# grouped by %s: every %s's subjects are in one test set (folds --group-by)\n", f->group_by, f->group_by);
   PUT("cordseg-folds 1\nstore %s %s\nseed %" PRIu64 "\nsubjects %d\nfolds %d\n", f->store[0] ? f->store : "-",
       f->store_checksum[0] ? f->store_checksum : "-", f->seed, f->n, f->k);
   if (f->from[0]) PUT("from %s\n", f->from);

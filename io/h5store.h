@@ -22,6 +22,9 @@
  * a user reads, e.g. "sub-01") and /subject_name_ids int32 [K] (the /subject
  * id it names), root attribute subject_names_checksum ("fnv1a64:<hex>" over
  * each (id, name) pair; checked on open, not part of `checksum`).
+ * Optional, the same shape: /subject_sites string[K] (64 bytes, the site,
+ * centre or scanner of a subject; several subjects share one) and
+ * /subject_site_ids int32 [K], attribute subject_sites_checksum.
  */
 #ifndef CORDSEG_IO_H5STORE_H
 #define CORDSEG_IO_H5STORE_H
@@ -58,6 +61,8 @@ typedef struct {
   int fast[6];        /* reader: chunk pipeline is exactly shuffle+deflate -> direct chunk read */
   int32_t n_names;    /* subjects with a string name (io/h5subjects.c); the others are named by their id */
   SubjectName *names; /* [n_names] */
+  int32_t n_sites;    /* subjects with a site (io/h5subjects.c; folds --group-by site) */
+  SubjectName *sites; /* [n_sites]: id and site */
 } H5Store;
 
 /* ---- writer ---- */
@@ -98,7 +103,11 @@ int32_t h5store_subject_next_id(const H5Store *s);
 /* writer: gives subject id the string name (a plain integer name is not stored: it is the id);
  * fatal when another subject already has it */
 void h5store_subject_set_name(H5Store *s, int32_t id, const char *name);
-/* writer: appends src's slices (and names) to dst, those of subject `skip` left out (-1: none),
+/* the site of subject id ("" when the store records none) */
+const char *h5store_subject_site(const H5Store *s, int32_t id);
+/* writer: subject id's site (NULL or "": none); fatal on a site that is not letters, digits, '-', '_', '.' */
+void h5store_subject_set_site(H5Store *s, int32_t id, const char *site);
+/* writer: appends src's slices (and names, sites) to dst, those of subject `skip` left out (-1: none),
  * every subject id set to `as_id` (-1: kept); src's md/ad/rd dropped when dst has none */
 void h5store_append_store(H5Store *dst, const H5Store *src, int32_t skip, int32_t as_id);
 /* internal to io/h5store.c: load on open, write on commit, free on close */

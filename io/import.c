@@ -221,6 +221,7 @@ static void import_store(const ImportSpec *sp, const ImportTarget *t, int have_d
     snprintf(by, sizeof by, "%.500s; %.500s", r.created_by, sp->created_by ? sp->created_by : "");
     h5store_create(&st, sp->store, r.h, r.w, r.has_dti, by);
     h5store_append_store(&st, &r, t->id, -1);
+    h5store_subject_set_site(&st, t->id, h5store_subject_site(&r, t->id)); /* kept unless a new one is given */
     h5store_close(&r);
   }
   CS_CHECK(st.h == S && st.w == S, "use the store's --size, or write to a new store",
@@ -230,6 +231,7 @@ static void import_store(const ImportSpec *sp, const ImportTarget *t, int have_d
   h5store_append(&st, (int32_t)sl->n, m[PREP_B0], m[PREP_FA], st.has_dti ? m[PREP_MD] : NULL,
                  st.has_dti ? m[PREP_AD] : NULL, st.has_dti ? m[PREP_RD] : NULL, sl->labels, sl->meta);
   h5store_subject_set_name(&st, t->id, t->name);
+  if (sp->site) h5store_subject_set_site(&st, t->id, sp->site);
   h5store_commit(&st);
 }
 

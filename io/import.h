@@ -37,6 +37,7 @@ typedef struct {
   const char *name;               /* subject name ("sub-01"; a plain integer is the id itself); NULL: subject */
   int replace;                    /* 1: a subject of that name in the store has its slices replaced;
                                    * 0: it is refused (exit 1, nothing written) */
+  const char *site;               /* the subject's site (NULL: none; with replace: the old one kept) */
   int32_t level;                  /* vertebral level for every slice (0 unknown) */
   int32_t size;                   /* slice size after crop/pad */
   double spacing;                 /* > 0: resample to this pixel size (mm, io/prep.h) unless the

@@ -11,6 +11,10 @@
 #    needs; `folds --from` accepts an edited nnU-Net-style split, rejects an
 #    unknown name, and a 1-epoch tiny `train` runs on its folds; `evaluate`'s
 #    slices.csv names the test subjects
+#  - sites from participants.tsv; `folds --group-by site` tests whole sites,
+#    refuses fewer sites than folds and subjects without a site
+#  - `import --list subjects.tsv`: rows of files in any layout, a missing file
+#    named by line and column (nothing written; --skip-bad), a repeated row
 # Without the PAM50 atlas the phantom is built on the synthetic stand-in (tests/atlas.sh).
 set -uo pipefail
 BIN=$(readlink -f "$1")
@@ -109,6 +113,50 @@ check "a 1-epoch train runs on the --from folds" "[ $? = 0 ] && [ -s '$T/run/log
 "$BIN" evaluate -q "$T/run" > "$T/eval.out" 2>&1
 check "evaluate's slices.csv names the test subjects (fold 1: sub-tor02, sub-mtl02)" \
   "[ $? = 0 ] && grep -q ',sub-tor02,' '$T/run/eval/slices.csv' && grep -q ',sub-mtl02,' '$T/run/eval/slices.csv'"
+# sites: participants.tsv of the BIDS folder; folds --group-by site tests whole sites
+printf 'participant_id\tage\tsite\n' > "$T/bids/participants.tsv"
+for s in "${NAMES[@]}"; do printf '%s\t50\t%s\n' "$s" "${s:4:3}" >> "$T/bids/participants.tsv"; done
+"$BIN" import -o "$T/site.h5" --bids "$T/bids" --size 64 > "$T/site.out" 2>&1
+check "import --bids stores each subject's site from participants.tsv (info lists them)" \
+  "[ $? = 0 ] && grep -q 'sites  *mtl:2 tor:2 zur:2' <<<\"\$('$BIN' info '$T/site.h5')\""
+"$BIN" folds "$T/site.h5" -o "$T/fs.txt" --k 3 --group-by site > "$T/fs.out" 2>&1
+check "folds --group-by site --k 3 exits 0 and records the grouping" "[ $? = 0 ] && grep -q '^# grouped by site' '$T/fs.txt'"
+tests=$(grep -o 'test: .*' "$T/fs.out")
+check "each fold and the split test whole sites: both subjects of one site (no site in training and test)" \
+  "[ \$(grep -cE '^test: sub-(...)0[12] sub-\\10[12]\$' <<<\"\$tests\") = 4 ]"
+"$BIN" folds "$T/site.h5" -o "$T/fs4.txt" --k 4 --group-by site > "$T/fs4.out" 2>&1
+check "folds --group-by site --k 4 with 3 sites is refused, nothing written" \
+  "[ $? = 1 ] && grep -q '3 sites cannot be the test sets of 4 folds' '$T/fs4.out' && [ ! -e '$T/fs4.txt' ]"
+"$BIN" folds "$T/s.h5" -o "$T/fs0.txt" --k 3 --group-by site > "$T/fs0.out" 2>&1
+check "folds --group-by site on a store without sites is refused naming the subjects" \
+  "[ $? = 1 ] && grep -q '6 subjects of store .* have no site (sub-mtl01' '$T/fs0.out'"
+"$BIN" import -o "$T/site.h5" --subject sub-tor02 --b0 "$T/nii/sub-002_b0.nii.gz" --fa "$T/nii/sub-002_fa.nii.gz" \
+  --labels "$T/nii/sub-002_labels.nii.gz" --size 64 --replace >/dev/null 2>&1
+check "import --replace without --site keeps the subject's site" "grep -q 'sites  *mtl:2 tor:2 zur:2' <<<\"\$('$BIN' info '$T/site.h5')\""
+
+# --list: any layout, one row per subject, paths relative to the list, errors by line and column
+mkdir -p "$T/lst/maps" && cp "$T"/nii/sub-00[1-4]_*.nii.gz "$T/lst/maps/"
+{ printf 'subject\tsite\tb0\tfa\tlabels\tage\n'
+  for i in 1 2 3 4; do
+    printf 'pt-%d\t%s\tmaps/sub-00%d_b0.nii.gz\tmaps/sub-00%d_fa.nii.gz\tmaps/sub-00%d_labels.nii.gz\t4%d\n' \
+      "$i" "$([ $i -le 2 ] && echo bern || echo oslo)" "$i" "$i" "$i" "$i"
+  done; } > "$T/lst/subjects.tsv"
+"$BIN" import -o "$T/l.h5" --list "$T/lst/subjects.tsv" --size 64 > "$T/l.out" 2>&1
+check "import --list of 4 rows exits 0: names, sites, the unread column listed" \
+  "[ $? = 0 ] && grep -q 'columns not read: age' '$T/l.out' && grep -q 'names  *pt-1:2 pt-2:2 pt-3:2 pt-4:2' <<<\"\$('$BIN' info '$T/l.h5')\" && grep -q 'sites  *bern:2 oslo:2' <<<\"\$('$BIN' info '$T/l.h5')\""
+sed 's/sub-003_fa/sub-009_fa/' "$T/lst/subjects.tsv" > "$T/lst/bad.tsv"
+"$BIN" import -o "$T/lb.h5" --list "$T/lst/bad.tsv" --size 64 > "$T/lb.out" 2>&1
+check "a row's missing file stops --list naming the line and column, nothing written" \
+  "[ $? = 1 ] && grep -q \"bad.tsv line 4, column 'fa': no file '.*sub-009_fa.nii.gz'\" '$T/lb.out' && [ ! -e '$T/lb.h5' ]"
+"$BIN" import -o "$T/lb.h5" --list "$T/lst/bad.tsv" --size 64 --skip-bad > "$T/lbs.out" 2>&1
+check "--list --skip-bad imports the other rows and lists the bad one" \
+  "[ $? = 0 ] && grep -q 'skipped as bad (--skip-bad): pt-3' '$T/lbs.out'"
+{ cat "$T/lst/subjects.tsv"; tail -1 "$T/lst/subjects.tsv"; } > "$T/lst/dup.tsv"
+"$BIN" import -o "$T/ld.h5" --list "$T/lst/dup.tsv" --size 64 > "$T/ld.out" 2>&1
+check "a subject on two rows of --list is refused naming both lines" \
+  "[ $? = 1 ] && grep -q \"line 6, column 'subject': 'pt-4' is also on line 5\" '$T/ld.out' && [ ! -e '$T/ld.h5' ]"
+"$BIN" import -o "$T/l.h5" --list "$T/lst/subjects.tsv" --size 64 > "$T/lr.out" 2>&1
+check "a --list naming subjects the store holds is refused by name" "[ $? = 1 ] && grep -q \"subject 'pt-1' (of .*subjects.tsv) is already in store\" '$T/lr.out'"
 [ $fails = 0 ] || tail -5 "$T/train.out"
 echo "$((checks - fails)) passed, $fails failed"
 [ $fails = 0 ]
