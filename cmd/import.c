@@ -12,9 +12,10 @@ static void usage(FILE *f) {
   cli_print_synopsis(f, "import");
   fprintf(f,
           "\nAdds one subject's axial slices to STORE (created if missing, else appended to; the file\n"
-          "is replaced atomically). Maps mode takes B0 and FA maps; DWI mode fits the diffusion\n"
-          "tensor (weighted least squares, the same code as `cordseg phantom`) from a 4-D series and\n"
-          "FSL bvals/bvecs, stores B0/FA/MD/AD/RD, and can write them as NIfTI. All volumes must share\n"
+          "is replaced atomically). Maps mode takes B0 and FA maps, or one of them (a B0-only or FA-only\n"
+          "store: training refuses an input it lacks; every subject of a store has its maps); DWI mode\n"
+          "fits the diffusion tensor (weighted least squares, the same code as `cordseg phantom`) from a\n"
+          "4-D series and FSL bvals/bvecs, stores B0/FA/MD/AD/RD, and can write them as NIfTI. All volumes must share\n"
           "the label volume's grid. Slices are centre-cropped / zero-padded to SIZE x SIZE.\n"
           "  --subject NAME     the subject's name (sub-01; letters, digits, '-', '_', '.'), shown by info,\n"
           "                     folds and evaluate; a plain integer is kept as the subject id itself. A name\n"
@@ -72,8 +73,8 @@ int cmd_import(int argc, char **argv) {
       CLI_STRING("labels-pattern", 0, &bs.labels_pattern, .arg = "P",
                  .help = "--bids: each subject's label file, relative to DIR ({sub} = the subject)"),
       CLI_FLAG_ON("skip-bad", 0, &bs.skip_bad, .help = "--bids: import the good subjects, list the broken ones"),
-      CLI_STRING("b0", 0, &sp.b0, .arg = "FILE", .help = "B0 map (maps mode, with --fa)"),
-      CLI_STRING("fa", 0, &sp.fa, .arg = "FILE", .help = "FA map (maps mode, with --b0)"),
+      CLI_STRING("b0", 0, &sp.b0, .arg = "FILE", .help = "B0 map (maps mode; alone: a B0-only store)"),
+      CLI_STRING("fa", 0, &sp.fa, .arg = "FILE", .help = "FA map (maps mode; alone: an FA-only store)"),
       CLI_STRING("dwi", 0, &sp.dwi, .arg = "FILE", .help = "4-D DWI series (DWI mode, with --bvals, --bvecs)"),
       CLI_STRING("bvals", 0, &sp.bvals, .arg = "FILE", .help = "FSL b-values of --dwi"),
       CLI_STRING("bvecs", 0, &sp.bvecs, .arg = "FILE", .help = "FSL b-vectors of --dwi"),
@@ -102,7 +103,7 @@ int cmd_import(int argc, char **argv) {
     cli_usage_error("import", "--labels-pattern, --skip-bad and --site-column go with --bids or --list");
   if (!subject || !sp.labels) cli_usage_error("import", "give --subject NAME and --labels FILE (or --bids DIR)");
   if (sp.dwi && (sp.b0 || sp.fa)) cli_usage_error("import", "give either --b0/--fa or --dwi, not both");
-  if (!sp.dwi && !(sp.b0 && sp.fa)) cli_usage_error("import", "give --b0 and --fa, or --dwi with --bvals and --bvecs");
+  if (!sp.dwi && !(sp.b0 || sp.fa)) cli_usage_error("import", "give --b0 and/or --fa, or --dwi with --bvals and --bvecs");
   if (sp.dwi && !(sp.bvals && sp.bvecs)) cli_usage_error("import", "--dwi needs --bvals and --bvecs");
   sp.name = subject;
   int32_t n = import_subject(&sp);

@@ -74,11 +74,23 @@ static void bids_find(const char *dir, const char *lab_pattern, BidsSubject *s) 
       return;
     }
   } else {
-    s->dwi[0] = 0;
+    s->dwi[0] = 0; /* the maps: B0 and FA, or one of them (a B0-only or FA-only subject) */
+    char fa_why[sizeof s->problem];
     snprintf(pat, sizeof pat, "%s/%s/dwi/%s*_desc-b0.nii*", dir, s->name, s->name);
-    if (bids_glob(pat, s->b0, s->problem, pn, "no DWI series (sub-X_dwi.nii.gz) and B0 map") != 1) return;
+    const size_t nb = bids_glob(pat, s->b0, s->problem, pn, "B0 map");
+    if (nb > 1) return;
     snprintf(pat, sizeof pat, "%s/%s/dwi/%s*_FA.nii*", dir, s->name, s->name);
-    if (bids_glob(pat, s->fa, s->problem, pn, "FA map") != 1) return;
+    const size_t nf = bids_glob(pat, s->fa, fa_why, sizeof fa_why, "FA map");
+    if (nf > 1) {
+      snprintf(s->problem, pn, "%s", fa_why);
+      return;
+    }
+    if (nb == 0 && nf == 0) {
+      snprintf(s->problem, pn, "no DWI series (%s_dwi.nii.gz), B0 map (%s_desc-b0.nii.gz) or FA map (%s_FA.nii.gz) in "
+               "%.3000s/%s/dwi", s->name, s->name, s->name, dir, s->name);
+      return;
+    }
+    s->problem[0] = 0;
   }
   if (!lab_pattern) return; /* inputs only (segment --bids) */
   char rel[BIDS_PATH];
@@ -128,7 +140,7 @@ int bids_subjects(const char *dir, const char *labels_pattern, BidsSubject **out
 static int bids_convert(const BidsSpec *sp, BidsSubject *s) {
   ImportSpec is = sp->base;
   is.name = s->name, is.site = NULL, is.replace = 0, is.store = s->tmp, is.nifti_out = NULL, is.labels = s->labels;
-  is.b0 = s->dwi[0] ? NULL : s->b0, is.fa = s->dwi[0] ? NULL : s->fa;
+  is.b0 = s->dwi[0] || !s->b0[0] ? NULL : s->b0, is.fa = s->dwi[0] || !s->fa[0] ? NULL : s->fa;
   is.dwi = s->dwi[0] ? s->dwi : NULL, is.bvals = s->dwi[0] ? s->bval : NULL, is.bvecs = s->dwi[0] ? s->bvec : NULL;
   fflush(stdout), fflush(stderr);
   pid_t pid = fork();
@@ -152,7 +164,8 @@ static void bids_summary(const BidsSubject *s, int n, FILE *out) {
   fprintf(out, "\n%-20s %-12s %-6s %7s  %s\n", "subject", "site", "input", "slices", "status");
   for (int i = 0; i < n; i++)
     fprintf(out, "%-20s %-12s %-6s %7d  %s\n", s[i].name, s[i].site[0] ? s[i].site : "-",
-            s[i].dwi[0] ? "dwi" : s[i].b0[0] ? "maps" : "-", s[i].slices,
+            s[i].dwi[0] ? "dwi" : s[i].b0[0] && s[i].fa[0] ? "maps" : s[i].b0[0] ? "b0" : s[i].fa[0] ? "fa" : "-",
+            s[i].slices,
             s[i].ok ? "imported" : s[i].problem[0] ? s[i].problem : "skipped: conversion failed (message above)");
 }
 
@@ -168,6 +181,10 @@ static void bids_check_store(const BidsSpec *sp, const BidsSubject *s, int n) {
       cs_fatal("leave the subject out of the folder, or replace it alone with `cordseg import --subject NAME --replace`",
                "subject '%s' (of %s) is already in store '%s' (%d slices): nothing written", s[i].name,
                sp->list ? sp->list : sp->dir, sp->base.store, ns);
+    if (!s[i].problem[0] && !s[i].dwi[0] && ((r.has_b0 && !s[i].b0[0]) || (r.has_fa && !s[i].fa[0])))
+      cs_fatal("import the subject's other map too, or import it into a store of the maps it has",
+               "store '%s' holds %s maps; subject '%s' has %s only: nothing written", sp->base.store,
+               h5store_maps_name(r.has_b0, r.has_fa), s[i].name, h5store_maps_name(s[i].b0[0] != 0, s[i].fa[0] != 0));
     if (r.has_dti && !s[i].problem[0] && !s[i].dwi[0])
       cs_fatal("import B0/FA maps into a store without MD/AD/RD (a new store), or give the subject's DWI series",
                "store '%s' has md/ad/rd; subject '%s' has B0/FA maps only: nothing written", sp->base.store, s[i].name);
@@ -178,16 +195,25 @@ static void bids_check_store(const BidsSpec *sp, const BidsSubject *s, int n) {
 }
 
 /* the converted subjects appended to the store, one commit (checked to fit by bids_check_store) */
-static void bids_commit(const BidsSpec *sp, BidsSubject *s, int n) {
+static void bids_commit(const BidsSpec *sp, BidsSubject *s, int n, const char *tmpdir) {
   const char *store = sp->base.store;
   struct stat sb;
-  int all_dti = 1, any = 0;
+  int all_dti = 1, all_b0 = 1, all_fa = 1, any = 0;
   for (int i = 0; i < n; i++)
-    if (s[i].ok) all_dti &= s[i].dwi[0] != 0, any = 1;
+    if (s[i].ok) {
+      all_dti &= s[i].dwi[0] != 0, any = 1;
+      all_b0 &= s[i].dwi[0] || s[i].b0[0], all_fa &= s[i].dwi[0] || s[i].fa[0];
+    }
   if (!any) return;
+  if (!all_b0 && !all_fa) { /* a new store keeps the maps every subject has: here none */
+    bids_cleanup(s, n, tmpdir);
+    cs_fatal("import the B0-only and the FA-only subjects into two stores",
+             "import %s: some subjects have a B0 map only and others an FA map only: no map is common to all, nothing "
+             "written to '%s'", sp->list ? sp->list : sp->dir, store);
+  }
   H5Store st;
   if (stat(store, &sb) == 0) h5store_open_append(&st, store, sp->base.created_by);
-  else h5store_create(&st, store, sp->base.size, sp->base.size, all_dti, sp->base.created_by);
+  else h5store_create_maps(&st, store, sp->base.size, sp->base.size, all_b0, all_fa, all_dti, sp->base.created_by);
   int32_t id = h5store_subject_next_id(&st);
   for (int i = 0; i < n; i++) {
     if (!s[i].ok) continue;
@@ -245,7 +271,7 @@ int bids_import(const BidsSpec *sp, FILE *out) {
             s[i].slices);
     fflush(out);
   }
-  bids_commit(sp, s, n);
+  bids_commit(sp, s, n, tmpdir);
   bids_cleanup(s, n, tmpdir);
   bids_summary(s, n, out);
   fprintf(out, "\n%d of %d subjects imported into %s", n - bad, n, sp->base.store);

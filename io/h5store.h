@@ -8,6 +8,8 @@
  * shuffle + deflate):
  *   /b0      float32 [N,H,W]  mean b=0 signal (scanner units, not normalised)
  *   /fa      float32 [N,H,W]  fractional anisotropy in [0,1]
+ *            (a B0-only or FA-only store has one of the two: has_b0, has_fa;
+ *            the checksum then covers the one it has)
  *   /md,/ad,/rd float32 [N,H,W] optional, mean/axial/radial diffusivity, mm^2/s
  *   /labels  uint8   [N,H,W]  0..8, see io/labels.h
  *   /subject int32 [N], /slice int32 [N] (index along the cord within the
@@ -52,6 +54,7 @@ typedef struct {
   int64_t file;       /* hid_t */
   int writable;
   int has_dti;        /* md/ad/rd present */
+  int has_b0, has_fa; /* /b0, /fa present (at least one; both in stores from DWI, the phantom, older imports) */
   int32_t n, h, w;    /* slices, rows, columns */
   uint64_t hash;      /* running content hash (writer) */
   SliceMeta *meta;    /* [n] (reader and writer) */
@@ -67,9 +70,15 @@ typedef struct {
 
 /* ---- writer ---- */
 void h5store_create(H5Store *s, const char *path, int32_t h, int32_t w, int with_dti, const char *created_by);
+/* a store with the maps asked for (with_b0, with_fa: at least one; h5store_create = both) */
+void h5store_create_maps(H5Store *s, const char *path, int32_t h, int32_t w, int with_b0, int with_fa, int with_dti,
+                         const char *created_by);
+/* "B0 and FA", "B0", "FA": the maps a store (or a subject) has, for messages */
+const char *h5store_maps_name(int b0, int fa);
 /* copies an existing store to a temp file and reopens it for appending */
 void h5store_open_append(H5Store *s, const char *path, const char *created_by);
-/* appends n slices; md/ad/rd must be non-NULL iff the store has_dti.
+/* appends n slices; md/ad/rd must be non-NULL iff the store has_dti, b0 iff has_b0, fa iff has_fa (else fatal
+ * naming the maps).
  * labels are checked to lie in 0..8 and images to be finite. */
 void h5store_append(H5Store *s, int32_t n, const float *b0, const float *fa, const float *md, const float *ad,
                     const float *rd, const uint8_t *labels, const SliceMeta *meta);
@@ -78,7 +87,8 @@ void h5store_commit(H5Store *s);
 
 /* ---- reader ---- */
 void h5store_open(H5Store *s, const char *path);
-/* reads slice indices idx[0..n) (any order); any output may be NULL */
+/* reads slice indices idx[0..n) (any order); any output may be NULL; asking for a map the store lacks is fatal
+ * naming the store and the map */
 void h5store_read_slices(const H5Store *s, const int32_t *idx, int32_t n, float *b0, float *fa, uint8_t *labels);
 void h5store_read_dti(const H5Store *s, int32_t i, float *md, float *ad, float *rd);
 /* recomputes the content checksum; returns 1 when it matches the stored one */

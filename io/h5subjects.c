@@ -241,6 +241,10 @@ void h5store_append_store(H5Store *dst, const H5Store *src, int32_t skip, int32_
            "'%s' has %dx%d slices, '%s' %dx%d", dst->path, dst->h, dst->w, src->path, src->h, src->w);
   CS_CHECK(!dst->has_dti || src->has_dti, "import every subject of a store with MD/AD/RD from DWI (--dwi), or start a "
            "new store", "'%s' has md/ad/rd, the slices of '%s' do not", dst->path, src->path);
+  if ((dst->has_b0 && !src->has_b0) || (dst->has_fa && !src->has_fa))
+    cs_fatal("import every subject of a store with the maps it holds, or start a new store",
+             "'%s' holds %s maps, the slices of '%s' have %s", dst->path, h5store_maps_name(dst->has_b0, dst->has_fa),
+             src->path, h5store_maps_name(src->has_b0, src->has_fa));
   enum { BATCH = 32 };
   const size_t hw = (size_t)src->h * (size_t)src->w;
   float *img = mallocCheck(hw * 5 * BATCH * sizeof(float));
@@ -257,10 +261,11 @@ void h5store_append_store(H5Store *dst, const H5Store *src, int32_t skip, int32_
       if (as_id >= 0) meta[m].subject = as_id;
       m++;
     }
-    h5store_read_slices(src, idx, m, b0, fa, lab);
+    float *b = dst->has_b0 ? b0 : NULL, *f = dst->has_fa ? fa : NULL; /* src's other map dropped, as md/ad/rd */
+    h5store_read_slices(src, idx, m, b, f, lab);
     if (dst->has_dti)
       for (int32_t j = 0; j < m; j++) h5store_read_dti(src, idx[j], md + j * hw, ad + j * hw, rd + j * hw);
-    h5store_append(dst, m, b0, fa, dst->has_dti ? md : NULL, dst->has_dti ? ad : NULL, dst->has_dti ? rd : NULL, lab,
+    h5store_append(dst, m, b, f, dst->has_dti ? md : NULL, dst->has_dti ? ad : NULL, dst->has_dti ? rd : NULL, lab,
                    meta);
   }
   free(img), free(lab);

@@ -1,6 +1,7 @@
 /* io/import.h: one subject from NIfTI into the HDF5 slice store
  * (`cordseg import`). Two modes:
- *  - maps:  B0 and FA volumes (+ optional MD/AD/RD) and a label volume;
+ *  - maps:  B0 and FA volumes, or only one of them (a B0-only or FA-only
+ *           store: io/h5store.h has_b0/has_fa), and a label volume;
  *  - dwi:   a 4-D DWI series + FSL bvals/bvecs, fitted by io/prep.h (the
  *           code segment uses; io/dti.c, as the phantom) into B0/FA/MD/AD/RD
  *           (optionally written as NIfTI), and a label volume.
@@ -27,7 +28,7 @@
 typedef enum { IMPORT_LABELS_ROI = 0, IMPORT_LABELS_PAM50 = 1 } ImportLabels;
 
 typedef struct {
-  const char *b0, *fa;            /* maps mode */
+  const char *b0, *fa;            /* maps mode (one may be NULL: a B0-only or FA-only subject) */
   const char *dwi, *bvals, *bvecs; /* dwi mode (b0/fa NULL) */
   const char *labels;             /* label volume (required) */
   ImportLabels label_kind;

@@ -133,9 +133,10 @@ static void list_row(const Tsv *t, const int32_t *col, int32_t r, const char *pa
     else if (got[L_B0] || got[L_FA])
       snprintf(s->problem, sizeof s->problem, "%.3000s line %d, column '%s': give a dwi series or b0/fa maps, not both",
                path, line, got[L_B0] ? "b0" : "fa");
-  } else if (!got[L_B0] || !got[L_FA]) {
-    snprintf(s->problem, sizeof s->problem, "%.3000s line %d, column '%s': empty (give dwi + bval + bvec, or b0 + fa)",
-             path, line, got[L_B0] ? "fa" : "b0");
+  } else if (!got[L_B0] && !got[L_FA]) {
+    snprintf(s->problem, sizeof s->problem,
+             "%.3000s line %d, columns 'dwi', 'b0' and 'fa': all empty (give dwi + bval + bvec, or b0 and/or fa)", path,
+             line);
   }
 }
 

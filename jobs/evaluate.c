@@ -127,13 +127,13 @@ static void test_slice(void *ctx, int32_t j, const float *probs) {
   uint8_t *pred = t->pred + (size_t)j * hw;
   predict_labels(probs, t->k, hw, t->sigmoid, t->thr, pred);
   int32_t i = t->idx[j];
-  h5store_read_slices(t->store, &i, 1, NULL, t->fa, t->ref);
+  h5store_read_slices(t->store, &i, 1, NULL, t->store->has_fa ? t->fa : NULL, t->ref); /* FA metrics need FA */
   const SliceMeta *m = &t->store->meta[i];
   EvalSlice *e = &t->out[j];
   e->index = i, e->subject = m->subject, e->slice = m->slice, e->level = m->level;
   char nb[H5STORE_NAME_MAX];
   snprintf(e->subject_name, sizeof e->subject_name, "%s", h5store_subject_name(t->store, m->subject, nb));
-  metrics_slice(pred, t->ref, t->fa, t->store->h, t->store->w, m->spacing, LABEL_COUNT, LABEL_LR_SWAP, e->roi);
+  metrics_slice(pred, t->ref, t->store->has_fa ? t->fa : NULL, t->store->h, t->store->w, m->spacing, LABEL_COUNT, LABEL_LR_SWAP, e->roi);
 }
 
 /* one evaluation as it runs */

@@ -15,6 +15,8 @@
 #    refuses fewer sites than folds and subjects without a site
 #  - `import --list subjects.tsv`: rows of files in any layout, a missing file
 #    named by line and column (nothing written; --skip-bad), a repeated row
+#  - B0-only and FA-only stores: `info` names the maps, a subject of the other
+#    map refused, train input = fa refused on a B0-only store, input = b0 runs
 # Without the PAM50 atlas the phantom is built on the synthetic stand-in (tests/atlas.sh).
 set -uo pipefail
 BIN=$(readlink -f "$1")
@@ -157,6 +159,29 @@ check "a subject on two rows of --list is refused naming both lines" \
   "[ $? = 1 ] && grep -q \"line 6, column 'subject': 'pt-4' is also on line 5\" '$T/ld.out' && [ ! -e '$T/ld.h5' ]"
 "$BIN" import -o "$T/l.h5" --list "$T/lst/subjects.tsv" --size 64 > "$T/lr.out" 2>&1
 check "a --list naming subjects the store holds is refused by name" "[ $? = 1 ] && grep -q \"subject 'pt-1' (of .*subjects.tsv) is already in store\" '$T/lr.out'"
+# B0-only and FA-only stores: the store records its maps; training refuses an input it lacks
+{ printf 'subject\tb0\tlabels\n'
+  for i in 1 2 3 4; do printf 'pt-%d\tmaps/sub-00%d_b0.nii.gz\tmaps/sub-00%d_labels.nii.gz\n' "$i" "$i" "$i"; done; } \
+  > "$T/lst/b0only.tsv"
+"$BIN" import -o "$T/b0.h5" --list "$T/lst/b0only.tsv" --size 64 > "$T/b0.out" 2>&1
+check "import --list of B0 maps only makes a B0-only store (info says so, the store verifies)" \
+  "[ $? = 0 ] && grep -q 'maps  *B0 only' <<<\"\$('$BIN' info '$T/b0.h5')\" && grep -q verified <<<\"\$('$BIN' info '$T/b0.h5')\""
+"$BIN" import -o "$T/fa.h5" --subject sub-fa1 --fa "$T/nii/sub-001_fa.nii.gz" --labels "$T/nii/sub-001_labels.nii.gz" \
+  --size 64 > "$T/fa.out" 2>&1
+check "import --fa alone makes an FA-only store" "[ $? = 0 ] && grep -q 'maps  *FA only' <<<\"\$('$BIN' info '$T/fa.h5')\""
+b0sum=$(sum "$T/b0.h5")
+"$BIN" import -o "$T/b0.h5" --subject sub-fa1 --fa "$T/nii/sub-001_fa.nii.gz" --labels "$T/nii/sub-001_labels.nii.gz" \
+  --size 64 > "$T/mix.out" 2>&1
+check "an FA-only subject into the B0-only store is refused naming both, the store unchanged" \
+  "[ $? = 1 ] && grep -q \"store '$T/b0.h5' holds B0 maps; subject 'sub-fa1' has FA only\" '$T/mix.out' && [ '$(sum "$T/b0.h5")' = '$b0sum' ]"
+"$BIN" folds "$T/b0.h5" -o "$T/fb0.txt" --k 2 --val 1 >/dev/null 2>&1
+sed -e "s|^store = .*|store = $T/b0.h5|" -e "s|^folds = .*|folds = $T/fb0.txt|" "$T/cfg.ini" > "$T/cfg-b0.ini"
+"$BIN" train --config "$T/cfg-b0.ini" --fold 0 --set input=fa --run-dir "$T/run-fa" > "$T/tfa.out" 2>&1
+check "train input = fa on the B0-only store is refused naming the store and the missing FA map" \
+  "[ $? = 1 ] && grep -q \"input = fa needs the FA map, and store '$T/b0.h5' holds B0 maps only\" '$T/tfa.out'"
+"$BIN" train --config "$T/cfg-b0.ini" --fold 0 --set input=b0 --run-dir "$T/run-b0" > "$T/tb0.out" 2>&1
+check "train input = b0 on the B0-only store runs, and evaluate scores it" \
+  "[ $? = 0 ] && '$BIN' evaluate -q '$T/run-b0' >/dev/null 2>&1 && [ -s '$T/run-b0/eval/slices.csv' ]"
 [ $fails = 0 ] || tail -5 "$T/train.out"
 echo "$((checks - fails)) passed, $fails failed"
 [ $fails = 0 ]

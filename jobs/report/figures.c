@@ -204,7 +204,7 @@ static void qc_arm(Report *r, const Arm *A) {
     } else {
       float *b0 = mallocCheck(sizeof(float) * (size_t)h * w);
       uint8_t *ref = mallocCheck((size_t)h * w);
-      h5store_read_slices(&s, &e->index, 1, b0, NULL, ref);
+      h5store_read_slices(&s, &e->index, 1, s.has_b0 ? b0 : NULL, s.has_b0 ? NULL : b0, ref); /* FA-only: FA */
       /* crop to the reference cord (else the prediction) + 8 px, as in Figure 5 */
       const uint8_t *pred = lab + (size_t)j * h * w;
       int32_t y0 = h, y1 = -1, x0 = w, x1 = -1;
