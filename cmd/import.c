@@ -37,6 +37,11 @@ static void usage(FILE *f) {
           "  --labels-pattern P the label file of each subject, relative to DIR, {sub} = its folder name\n"
           "                     (default " BIDS_LABELS_DEFAULT ")\n"
           "  --skip-bad         --bids: import the good subjects and list the broken ones (exit 1 if none is good)\n"
+          "  --levels FILE      each slice's vertebral level from a level image on the labels' grid: the most\n"
+          "                     frequent level in the slice (SCT's sct_label_vertebrae *_labeled output; PAM50\n"
+          "                     coding 1-7 C1-C7, 8-19 T1-T12, 20-24 L1-L5, 0 none), as `segment --levels`\n"
+          "  --levels-pattern P --bids: each subject's level image, relative to DIR, {sub} = its folder; optional\n"
+          "                     (default " BIDS_LEVELS_DEFAULT "); --list: a levels column\n"
           "  --spacing MM       first resample each slice to MM x MM pixels (maps bilinear, labels nearest,\n"
           "                     around the field-of-view centre: the rule `segment` applies); slices already at\n"
           "                     MM are only cropped/padded; the store records each slice's spacing. Default:\n"
@@ -85,17 +90,23 @@ int cmd_import(int argc, char **argv) {
       CLI_DOUBLE("spacing", 0, &sp.spacing, 0.05, 10, .arg = "MM", .help = "resample to MM x MM pixels first (above)"),
       CLI_INT32("level", 0, &sp.level, 0, 24, .arg = "L",
                 .help = "vertebral level of all slices (0 unknown, 1-7 C1-C7, 8 T1)"),
+      CLI_STRING("levels", 0, &sp.levels, .arg = "FILE",
+                 .help = "a level image (SCT's *_labeled): each slice's level (above; not with --level)"),
+      CLI_STRING("levels-pattern", 0, &bs.levels_pattern, .arg = "P",
+                 .help = "--bids: each subject's optional level image, relative to DIR ({sub} = the subject)"),
       CLI_END};
   int pos = cli_parse("import", argc, argv, opts, usage);
   sp.label_kind = (ImportLabels)label_map;
   if (pos < argc) cli_usage_error("import", "unexpected argument '%s'", argv[pos]);
   if (bs.dir && bs.list) cli_usage_error("import", "give --bids DIR or --list FILE, not both");
   if (bs.list && bs.labels_pattern) cli_usage_error("import", "--list names each subject's labels: drop --labels-pattern");
+  if (sp.levels && sp.level) cli_usage_error("import", "give --level L (every slice) or --levels FILE, not both");
+  if (bs.levels_pattern && !bs.dir) cli_usage_error("import", "--levels-pattern goes with --bids");
   if (bs.dir || bs.list) {
     if (subject || sp.labels || sp.b0 || sp.fa || sp.dwi || sp.bvals || sp.bvecs || sp.nifti_out || sp.replace ||
-        sp.site)
+        sp.site || sp.levels)
       cli_usage_error("import", "--bids and --list find each subject's files: drop --subject, --labels, --b0, --fa, "
-                                "--dwi, --bvals, --bvecs, --nifti-out, --replace and --site");
+                                "--dwi, --bvals, --bvecs, --nifti-out, --replace, --site and --levels");
     bs.base = sp;
     return bids_import(&bs, stdout) > 0 ? 0 : 1;
   }

@@ -141,6 +141,7 @@ static int bids_convert(const BidsSpec *sp, BidsSubject *s) {
   ImportSpec is = sp->base;
   is.name = s->name, is.site = NULL, is.replace = 0, is.store = s->tmp, is.nifti_out = NULL, is.labels = s->labels;
   is.b0 = s->dwi[0] || !s->b0[0] ? NULL : s->b0, is.fa = s->dwi[0] || !s->fa[0] ? NULL : s->fa;
+  is.levels = s->levels[0] ? s->levels : NULL;
   is.dwi = s->dwi[0] ? s->dwi : NULL, is.bvals = s->dwi[0] ? s->bval : NULL, is.bvecs = s->dwi[0] ? s->bvec : NULL;
   fflush(stdout), fflush(stderr);
   pid_t pid = fork();
@@ -239,6 +240,20 @@ static void bids_bad(const BidsSpec *sp, BidsSubject *s, int i, int n, const cha
            s[i].problem[0] ? s[i].problem : "its conversion failed; the message above names the file", sp->base.store);
 }
 
+/* each subject's optional level image: none when no file matches the pattern, a problem when several do */
+static void bids_levels(const BidsSpec *sp, BidsSubject *s, int n) {
+  const char *pat = sp->levels_pattern ? sp->levels_pattern : BIDS_LEVELS_DEFAULT;
+  CS_CHECK(strstr(pat, "{sub}"), "write the pattern with {sub} where the subject folder's name goes",
+           "--levels-pattern '%s' has no {sub}", pat);
+  for (int i = 0; i < n; i++) {
+    if (s[i].problem[0]) continue;
+    char rel[BIDS_PATH], full[BIDS_PATH + 256], why[sizeof s[i].problem];
+    bids_subst(pat, s[i].name, rel, sizeof rel);
+    snprintf(full, sizeof full, "%s/%s", sp->dir, rel);
+    if (bids_glob(full, s[i].levels, why, sizeof why, "level image") > 1) snprintf(s[i].problem, sizeof why, "%s", why);
+  }
+}
+
 int bids_import(const BidsSpec *sp, FILE *out) {
   const char *lab = sp->labels_pattern ? sp->labels_pattern : BIDS_LABELS_DEFAULT;
   CS_CHECK(strstr(lab, "{sub}"), "write the pattern with {sub} where the subject folder's name goes",
@@ -246,7 +261,10 @@ int bids_import(const BidsSpec *sp, FILE *out) {
   BidsSubject *s;
   int n; /* every subject's files found before any is read */
   if (sp->list) n = subjlist_read(sp->list, sp->site_column, &s);
-  else n = bids_subjects(sp->dir, lab, &s), subjlist_sites(sp->dir, sp->site_column, s, n);
+  else {
+    n = bids_subjects(sp->dir, lab, &s), subjlist_sites(sp->dir, sp->site_column, s, n);
+    bids_levels(sp, s, n);
+  }
   for (int i = 0; i < n; i++)
     if (s[i].problem[0] && !sp->skip_bad) bids_bad(sp, s, i, n, NULL, out);
   bids_check_store(sp, s, n);
@@ -267,8 +285,8 @@ int bids_import(const BidsSpec *sp, FILE *out) {
     h5store_open(&t, s[i].tmp);
     s[i].slices = t.n;
     h5store_close(&t);
-    fprintf(out, "import [%d/%d] %s: %s, %d slices\n", i + 1, n, s[i].name, s[i].dwi[0] ? "DWI fitted" : "B0/FA maps",
-            s[i].slices);
+    fprintf(out, "import [%d/%d] %s: %s, %d slices%s\n", i + 1, n, s[i].name, s[i].dwi[0] ? "DWI fitted" : "B0/FA maps",
+            s[i].slices, s[i].levels[0] ? ", levels from its level image" : "");
     fflush(out);
   }
   bids_commit(sp, s, n, tmpdir);

@@ -24,6 +24,8 @@
 #include "io/import.h"
 
 #define BIDS_LABELS_DEFAULT "derivatives/labels/{sub}/dwi/{sub}*_dseg.nii*"
+/* each subject's optional level image (SCT's sct_label_vertebrae output): none when no file matches */
+#define BIDS_LEVELS_DEFAULT "derivatives/labels/{sub}/dwi/{sub}*_labeled.nii*"
 
 enum { BIDS_PATH = 4096 };
 
@@ -31,6 +33,7 @@ enum { BIDS_PATH = 4096 };
 typedef struct {
   char name[H5STORE_NAME_MAX];
   char dwi[BIDS_PATH], bval[BIDS_PATH], bvec[BIDS_PATH], b0[BIDS_PATH], fa[BIDS_PATH], labels[BIDS_PATH];
+  char levels[BIDS_PATH];        /* its level image ("" = none: every slice gets base.level) */
   char site[H5STORE_NAME_MAX];   /* its site ("" = none): participants.tsv or the --list column */
   char problem[2 * BIDS_PATH];   /* why the files could not be found ("" when they were) */
   char tmp[BIDS_PATH + 64];      /* import: its temporary store */
@@ -48,6 +51,7 @@ typedef struct {
   const char *list;           /* `import --list`: the subjects table (io/subjlist.h) instead of dir */
   const char *site_column;    /* the site column of participants.tsv or the list (NULL: "site" when present) */
   const char *labels_pattern; /* NULL: BIDS_LABELS_DEFAULT; must hold {sub} */
+  const char *levels_pattern; /* NULL: BIDS_LEVELS_DEFAULT (optional per subject); must hold {sub} */
   int skip_bad;               /* 1: import the good subjects and list the bad ones; 0: stop at the first */
   ImportSpec base;            /* store, size, spacing, label_kind, level, created_by (the files are found) */
 } BidsSpec;

@@ -134,6 +134,20 @@ static void import_grid_slice(const NiftiVol *vol, const NiftiAxial *ax, int64_t
   else prep_grid_slice(tmp, r, c, cr, cc, sy, sx, S, S, dst);
 }
 
+/* --levels: each axial slice's level from the level image (on the label grid) */
+static int32_t *import_levels(const ImportSpec *sp, const NiftiVol *lab, const NiftiAxial *ax, int64_t nsl) {
+  NiftiVol lv;
+  niftivol_read(&lv, sp->levels);
+  niftivol_check_finite(&lv);
+  CS_CHECK(lv.nt == 1, "give a 3-D level image (SCT's *_labeled output)", "--levels %s: has %lld volumes", sp->levels,
+           (long long)lv.nt);
+  niftivol_check_same_grid(&lv, lab);
+  int32_t *lev = mallocCheck(sizeof(int32_t) * (size_t)(nsl + 1));
+  niftigeom_axial_levels(&lv, ax, lev, "--levels");
+  niftivol_free(&lv);
+  return lev;
+}
+
 static void import_slices(const ImportSpec *sp, const NiftiVol *lab, const ImportMaps *m, ImportSlices *out) {
   NiftiAxial ax;
   niftigeom_axial_axes(lab, &ax);
@@ -153,6 +167,7 @@ static void import_slices(const ImportSpec *sp, const NiftiVol *lab, const Impor
     if (m->maps[i]) out->maps[i] = mallocCheck((size_t)nsl * plane * sizeof(float));
   out->labels = mallocCheck((size_t)nsl * plane);
   out->meta = callocCheck((size_t)nsl, sizeof(SliceMeta));
+  int32_t *lev = sp->levels ? import_levels(sp, lab, &ax, nsl) : NULL;
   for (int64_t s = 0; s < nsl; s++) {
     for (int i = 0; i < nmaps; i++) {
       if (!m->maps[i]) continue; /* a B0-only or FA-only subject */
@@ -161,10 +176,10 @@ static void import_slices(const ImportSpec *sp, const NiftiVol *lab, const Impor
     }
     import_grid_slice(lab, &ax, s, S, sy, sx, 1, tmp, lf);
     for (size_t p = 0; p < plane; p++) out->labels[s * plane + p] = import_label(sp, lf[p], s);
-    out->meta[s] = (SliceMeta){.subject = sp->subject, .slice = (int32_t)s, .level = sp->level,
+    out->meta[s] = (SliceMeta){.subject = sp->subject, .slice = (int32_t)s, .level = lev ? lev[s] : sp->level,
                                .spacing = {row_mm, col_mm}};
   }
-  free(tmp), free(lf);
+  free(tmp), free(lf), free(lev);
 }
 
 static void import_slices_free(ImportSlices *sl) {

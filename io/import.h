@@ -40,6 +40,8 @@ typedef struct {
                                    * 0: it is refused (exit 1, nothing written) */
   const char *site;               /* the subject's site (NULL: none; with replace: the old one kept) */
   int32_t level;                  /* vertebral level for every slice (0 unknown) */
+  const char *levels;             /* a level image on the label grid (SCT's *_labeled; NULL: level for every
+                                   * slice): each slice's level is the most frequent one in it (niftigeom_axial_levels) */
   int32_t size;                   /* slice size after crop/pad */
   double spacing;                 /* > 0: resample to this pixel size (mm, io/prep.h) unless the
                                    * slices already have it; 0: native spacing, crop/pad only */

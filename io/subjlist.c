@@ -94,8 +94,8 @@ void tsv_free(Tsv *t) {
   memset(t, 0, sizeof *t);
 }
 
-enum { L_SUBJECT, L_LABELS, L_DWI, L_BVAL, L_BVEC, L_B0, L_FA, L_NCOL };
-static const char *const LIST_COLS[L_NCOL] = {"subject", "labels", "dwi", "bval", "bvec", "b0", "fa"};
+enum { L_SUBJECT, L_LABELS, L_DWI, L_BVAL, L_BVEC, L_B0, L_FA, L_LEVELS, L_NCOL };
+static const char *const LIST_COLS[L_NCOL] = {"subject", "labels", "dwi", "bval", "bvec", "b0", "fa", "levels"};
 
 /* cell of column c of row r as a path (relative to the list's folder) into out; 0 when the cell is empty or the
  * column absent; -1 (problem[] set) when the file is not there */
@@ -119,7 +119,7 @@ static int list_path(const Tsv *t, const int32_t *col, int c, int32_t r, const c
 /* one row's files into s (problem[] says what is wrong with them) */
 static void list_row(const Tsv *t, const int32_t *col, int32_t r, const char *path, const char *base, BidsSubject *s) {
   int got[L_NCOL] = {0};
-  char *dst[L_NCOL] = {NULL, s->labels, s->dwi, s->bval, s->bvec, s->b0, s->fa};
+  char *dst[L_NCOL] = {NULL, s->labels, s->dwi, s->bval, s->bvec, s->b0, s->fa, s->levels};
   for (int c = L_LABELS; c < L_NCOL; c++) got[c] = list_path(t, col, c, r, path, base, dst[c], s);
   if (s->problem[0]) return;
   const int line = t->line[r];

@@ -3,8 +3,9 @@
  *  - `--list subjects.tsv`: one row per subject with its files, for any
  *    layout. Columns (header row, tab-separated; '#' lines and blank lines
  *    skipped; other columns ignored and listed): subject (required), labels
- *    (required), dwi + bval + bvec (a DWI series) or b0 + fa (maps), site
- *    (optional; --site-column names another). Relative paths are relative
+ *    (required), dwi + bval + bvec (a DWI series) or b0 and/or fa (maps),
+ *    levels (a level image; optional), site (optional; --site-column names
+ *    another). Relative paths are relative
  *    to the list's folder. A row whose files are missing or contradictory
  *    is a broken subject (problem[] names the line and the column: --skip-bad
  *    lists it); a list without the subject or labels column, or naming a

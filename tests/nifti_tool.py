@@ -18,6 +18,8 @@ pixdim with x negated, as nibabel does).
   zero IN OUT / nan IN OUT / thick IN OUT   bad inputs: all zero, one NaN, 5 mm R-L pixels
   set IN OUT V / scale IN OUT F [B] / noorient IN OUT   every voxel V; F x + B; no qform or sform
   axcodes IN              the voxel axes' directions from the affine, e.g. LAS
+  levels LABELS OUT       a level image: each axial slice's labelled voxels at 2 + its rank from the top (C2, C3,
+                          ...), one voxel per slice at 20 (L1, a minority)
 """
 import array, gzip, math, struct, sys
 
@@ -374,6 +376,27 @@ def main():
             w = max(range(3), key=lambda q: abs(a[q][c]))
             out += ("RAS" if a[w][c] > 0 else "LPI")[w]
         print(out)
+    elif cmd == "levels":
+        # a level image like SCT's *_labeled: the labelled voxels of each axial slice get level 2 + its rank from
+        # the most superior slice (C2, C3, ...), except one voxel per slice at 20 (L1): the slice's mode is its level
+        v = read(args[0])
+        nx, ny, nz = v["dim"]
+        c = max(range(3), key=lambda q: abs(v["aff"][2][q]))  # the voxel axis along S/I
+        n = v["dim"][c]
+        out = [0.0] * len(v["data"])
+        odd = set()
+        for k in range(nz):
+            for j in range(ny):
+                for i in range(nx):
+                    q = idx(v, i, j, k)
+                    if v["data"][q] <= 0:
+                        continue
+                    s = (i, j, k)[c]
+                    rank = n - 1 - s if v["aff"][2][c] > 0 else s
+                    out[q] = 20.0 if s not in odd else 2.0 + rank
+                    odd.add(s)
+        v["data"] = out
+        write(args[1], v)
     elif cmd == "noorient":
         write(args[1], read(args[0]), oriented=False)
     elif cmd in ("zero", "nan", "thick"):

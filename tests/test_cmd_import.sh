@@ -17,6 +17,7 @@
 #    named by line and column (nothing written; --skip-bad), a repeated row
 #  - B0-only and FA-only stores: `info` names the maps, a subject of the other
 #    map refused, train input = fa refused on a B0-only store, input = b0 runs
+#  - per-slice levels from a level image (--levels, BIDS *_labeled), a bad one refused
 # Without the PAM50 atlas the phantom is built on the synthetic stand-in (tests/atlas.sh).
 set -uo pipefail
 BIN=$(readlink -f "$1")
@@ -182,6 +183,24 @@ check "train input = fa on the B0-only store is refused naming the store and the
 "$BIN" train --config "$T/cfg-b0.ini" --fold 0 --set input=b0 --run-dir "$T/run-b0" > "$T/tb0.out" 2>&1
 check "train input = b0 on the B0-only store runs, and evaluate scores it" \
   "[ $? = 0 ] && '$BIN' evaluate -q '$T/run-b0' >/dev/null 2>&1 && [ -s '$T/run-b0/eval/slices.csv' ]"
+# per-slice levels from a level image (SCT's *_labeled): --levels, and the BIDS derivatives by default
+NT="python3 $(dirname "$0")/nifti_tool.py"
+$NT levels "$T/nii/sub-001_labels.nii.gz" "$T/lv1.nii.gz"
+"$BIN" import -o "$T/lv.h5" --subject sub-lv --b0 "$T/nii/sub-001_b0.nii.gz" --labels "$T/nii/sub-001_labels.nii.gz" \
+  --levels "$T/lv1.nii.gz" --size 64 > "$T/lv.out" 2>&1
+check "import --levels: each slice's level is the mode of the level image in it (C2 the top slice, C3 the next)" \
+  "[ $? = 0 ] && grep -q 'levels  *C2:1 C3:1\$' <<<\"\$('$BIN' info '$T/lv.h5')\" && grep -qE '^ *2, 3\$' <<<\"\$(h5dump -y -d /level '$T/lv.h5')\""
+$NT set "$T/lv1.nii.gz" "$T/lv99.nii.gz" 99
+"$BIN" import -o "$T/lv99.h5" --subject sub-lv --b0 "$T/nii/sub-001_b0.nii.gz" --labels "$T/nii/sub-001_labels.nii.gz" \
+  --levels "$T/lv99.nii.gz" --size 64 > "$T/lv99.out" 2>&1
+check "import --levels with a value that is not a level is refused naming the file" \
+  "[ $? = 1 ] && grep -q \"levels '$T/lv99.nii.gz': value 99 at voxel\" '$T/lv99.out' && [ ! -e '$T/lv99.h5' ]"
+for s in "${NAMES[@]}"; do
+  $NT levels "$T/bids/derivatives/labels/$s/dwi/${s}_dseg.nii.gz" "$T/bids/derivatives/labels/$s/dwi/${s}_dwi_seg_labeled.nii.gz"
+done
+"$BIN" import -o "$T/lvb.h5" --bids "$T/bids" --size 64 > "$T/lvb.out" 2>&1
+check "import --bids reads each subject's *_labeled level image from the derivatives" \
+  "[ $? = 0 ] && grep -q 'sub-zur02: B0/FA maps, 2 slices, levels from its level image' '$T/lvb.out' && grep -q 'levels  *C2:6 C3:6\$' <<<\"\$('$BIN' info '$T/lvb.h5')\""
 [ $fails = 0 ] || tail -5 "$T/train.out"
 echo "$((checks - fails)) passed, $fails failed"
 [ $fails = 0 ]
