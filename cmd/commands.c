@@ -33,7 +33,8 @@ static const CliCommand COMMANDS[] = {
     {"import",
      "cordseg import -o STORE.h5 --subject NAME --labels LABELS.nii.gz"
      " (--b0 B0.nii.gz [--fa FA.nii.gz] | --fa FA.nii.gz | --dwi DWI.nii.gz --bvals F --bvecs F [--nifti-out DIR])"
-     " [--replace] [--site NAME] [--label-map roi|pam50] [--size 128] [--spacing MM] [--level L | --levels FILE]\n"
+     " [--replace] [--site NAME] [--label-map roi|pam50 [--atlas-min P]] [--size 128] [--spacing MM]"
+     " [--level L | --levels FILE]\n"
      "cordseg import -o STORE.h5 (--bids DIR [--labels-pattern P] [--levels-pattern P] | --list SUBJECTS.tsv)"
      " [--site-column C] [--skip-bad] [--label-map roi|pam50] [--size 128] [--spacing MM] [--level L]",
      "add a named subject (sub-01) from NIfTI to a store, or every subject of a BIDS folder or a list", cmd_import},

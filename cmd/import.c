@@ -49,7 +49,10 @@ static void usage(FILE *f) {
           "  --label-map roi    label voxels are cordseg ROI ids 0..8 (default):\n"
           "                     0 background, 1-4 L dorsal/lateral/ventral column/gray matter, 5-8 R\n"
           "  --label-map pam50  label voxels are PAM50 tract ids + 1 (info_label.txt; 0 and 37 = background):\n"
-          "                     tracts 0-3 dorsal, 4-13 lateral, 14-29 ventral, 30-35 gray matter, even = left\n"
+          "                     tracts 0-3 dorsal, 4-13 lateral, 14-29 ventral, 30-35 gray matter, even = left.\n"
+          "                     --labels may be SCT's warped atlas folder instead (sct_warp_template's\n"
+          "                     label/atlas/, PAM50_atlas_00..35): each voxel takes the ROI whose tracts' maps\n"
+          "                     sum highest, where the 36 maps sum to at least --atlas-min P (default 0.5)\n"
           "\n");
 }
 
@@ -86,6 +89,8 @@ int cmd_import(int argc, char **argv) {
       CLI_STRING("nifti-out", 0, &sp.nifti_out, .arg = "DIR", .help = "DWI mode: also write the fitted maps as NIfTI"),
       CLI_CHOICE("label-map", 0, &label_map, label_map_parse, "--label-map '%s': use roi or pam50", .arg = "MAP",
                  .help = "roi or pam50: what the label voxels hold (above; default roi)"),
+      CLI_DOUBLE("atlas-min", 0, &sp.atlas_min, 0.01, 1, .arg = "P",
+                 .help = "pam50 with an atlas folder: the cord fraction a voxel needs to be labelled (default 0.5)"),
       CLI_INT32("size", 0, &sp.size, 16, 4096, .arg = "S", .help = "slice size after the crop/pad (default 128)"),
       CLI_DOUBLE("spacing", 0, &sp.spacing, 0.05, 10, .arg = "MM", .help = "resample to MM x MM pixels first (above)"),
       CLI_INT32("level", 0, &sp.level, 0, 24, .arg = "L",
@@ -100,6 +105,8 @@ int cmd_import(int argc, char **argv) {
   if (pos < argc) cli_usage_error("import", "unexpected argument '%s'", argv[pos]);
   if (bs.dir && bs.list) cli_usage_error("import", "give --bids DIR or --list FILE, not both");
   if (bs.list && bs.labels_pattern) cli_usage_error("import", "--list names each subject's labels: drop --labels-pattern");
+  if (sp.atlas_min > 0 && sp.label_kind != IMPORT_LABELS_PAM50)
+    cli_usage_error("import", "--atlas-min goes with --label-map pam50 and an atlas folder as --labels");
   if (sp.levels && sp.level) cli_usage_error("import", "give --level L (every slice) or --levels FILE, not both");
   if (bs.levels_pattern && !bs.dir) cli_usage_error("import", "--levels-pattern goes with --bids");
   if (bs.dir || bs.list) {

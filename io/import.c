@@ -49,7 +49,14 @@ typedef struct {
   int have_dti;
 } ImportMaps;
 
-static void import_read_labels(const ImportSpec *sp, NiftiVol *lab) {
+/* the label volume; SCT's warped atlas folder (with PAM50) as ROI ids, sp->label_kind then set to ROI */
+static void import_read_labels(ImportSpec *sp, NiftiVol *lab) {
+  struct stat sb;
+  if (sp->label_kind == IMPORT_LABELS_PAM50 && stat(sp->labels, &sb) == 0 && S_ISDIR(sb.st_mode)) {
+    import_atlas_labels(sp->labels, sp->atlas_min > 0 ? sp->atlas_min : IMPORT_ATLAS_MIN, lab);
+    sp->label_kind = IMPORT_LABELS_ROI;
+    return;
+  }
   niftivol_read(lab, sp->labels);
   niftivol_check_finite(lab);
   CS_CHECK(lab->nt == 1, "give a 3-D label volume", "%s: label volume has %lld volumes", sp->labels, (long long)lab->nt);
@@ -274,9 +281,9 @@ int32_t import_subject(const ImportSpec *spec) {
   import_target(spec, &t);
   ImportSpec s2 = *spec;
   s2.subject = t.id;
-  const ImportSpec *sp = &s2;
   NiftiVol lab;
-  import_read_labels(sp, &lab);
+  import_read_labels(&s2, &lab);
+  const ImportSpec *sp = &s2;
   ImportMaps m = {0};
   if (sp->dwi) import_fit_dwi(sp, &lab, &m);
   else import_read_maps(sp, &lab, &m);

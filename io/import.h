@@ -9,7 +9,8 @@
  * tract atlas (IMPORT_LABELS_PAM50): voxel value v = PAM50 tract id v-1
  * (info_label.txt), 0 = background, 37 (CSF) = background. Tracts 0-3 ->
  * dorsal column, 4-13 -> lateral, 14-29 -> ventral, 30-35 -> gray matter;
- * even ids are the atlas's "left", odd ids "right".
+ * even ids are the atlas's "left", odd ids "right". With PAM50, --labels may
+ * be SCT's warped atlas folder instead (36 probability maps: import_atlas_labels).
  * Axial slices are centre-cropped / zero-padded to size x size (io/prep.h);
  * with spacing > 0 they are first resampled to spacing x spacing mm pixels
  * (maps bilinear, labels nearest; around the field-of-view centre, as
@@ -31,7 +32,8 @@ typedef struct {
   const char *b0, *fa;            /* maps mode (one may be NULL: a B0-only or FA-only subject) */
   const char *dwi, *bvals, *bvecs; /* dwi mode (b0/fa NULL) */
   const char *labels;             /* label volume (required) */
-  ImportLabels label_kind;
+  ImportLabels label_kind;        /* PAM50 with labels a folder: SCT's warped atlas (import_atlas_labels) */
+  double atlas_min;               /* that folder: the cord fraction a voxel needs to be labelled (0: IMPORT_ATLAS_MIN) */
   const char *nifti_out;          /* dwi mode: write b0/fa/md/ad/rd NIfTI here (or NULL) */
   const char *store;              /* output store; appended to when it exists */
   int32_t subject;                /* subject id (used when name is NULL) */
@@ -51,6 +53,13 @@ typedef struct {
 /* returns the number of slices written; every error is fatal and names the
  * file, the field and the fix; the store is replaced atomically */
 int32_t import_subject(const ImportSpec *spec);
+#define IMPORT_ATLAS_MIN 0.5
+/* SCT's warped atlas folder (`sct_warp_template` -> label/atlas/PAM50_atlas_00..35.nii[.gz], one partial-volume
+ * map per tract, info_label.txt's ids) as a label volume of ROI ids into *lab (its path = dir): each voxel's
+ * ROI is the one whose tracts' maps sum highest (tracts grouped as import_map_pam50 groups them), labelled
+ * where the 36 maps sum to at least min_prob (the voxel at least that much cord), else background. Fatal
+ * naming the file: a missing map, maps on different grids, a value outside [0, 1] */
+void import_atlas_labels(const char *dir, double min_prob, NiftiVol *lab);
 /* PAM50 tract value (1..36; 0/37 background) -> ROI id 0..8; -1 if invalid */
 int import_map_pam50(int value);
 /* fatal naming the file: a map whose voxels are all equal (what names the option) */

@@ -107,7 +107,8 @@ static int list_path(const Tsv *t, const int32_t *col, int c, int32_t r, const c
   if (v[0] == '/' || !base[0]) snprintf(out, BIDS_PATH, "%.4000s", v);
   else snprintf(out, BIDS_PATH, "%.2000s/%.2000s", base, v);
   struct stat sb;
-  if (stat(out, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+  if (stat(out, &sb) != 0 || !(S_ISREG(sb.st_mode) || (c == L_LABELS && S_ISDIR(sb.st_mode)))) { /* labels: an
+                                                                           * atlas folder (--label-map pam50) */
     if (!s->problem[0])
       snprintf(s->problem, sizeof s->problem, "%.2000s line %d, column '%s': no file '%.3000s'", path, t->line[r],
                LIST_COLS[c], out);

@@ -18,6 +18,8 @@
 #  - B0-only and FA-only stores: `info` names the maps, a subject of the other
 #    map refused, train input = fa refused on a B0-only store, input = b0 runs
 #  - per-slice levels from a level image (--levels, BIDS *_labeled), a bad one refused
+#  - SCT's warped atlas folder as --labels (--label-map pam50): the ROI of the
+#    largest tract sum (the single largest map is another ROI's), --atlas-min
 # Without the PAM50 atlas the phantom is built on the synthetic stand-in (tests/atlas.sh).
 set -uo pipefail
 BIN=$(readlink -f "$1")
@@ -201,6 +203,23 @@ done
 "$BIN" import -o "$T/lvb.h5" --bids "$T/bids" --size 64 > "$T/lvb.out" 2>&1
 check "import --bids reads each subject's *_labeled level image from the derivatives" \
   "[ $? = 0 ] && grep -q 'sub-zur02: B0/FA maps, 2 slices, levels from its level image' '$T/lvb.out' && grep -q 'levels  *C2:6 C3:6\$' <<<\"\$('$BIN' info '$T/lvb.h5')\""
+# SCT's warped atlas folder as --labels with --label-map pam50: ROI sums, a stated minimum cord fraction
+$NT atlas "$T/nii/sub-001_labels.nii.gz" "$T/atlas"
+"$BIN" import -o "$T/roi.h5" --subject sub-a --b0 "$T/nii/sub-001_b0.nii.gz" --labels "$T/nii/sub-001_labels.nii.gz" \
+  --size 64 >/dev/null 2>&1
+"$BIN" import -o "$T/atl.h5" --subject sub-a --b0 "$T/nii/sub-001_b0.nii.gz" --labels "$T/atlas" --label-map pam50 \
+  --size 64 > "$T/atl.out" 2>&1
+check "an atlas folder gives each voxel the ROI of the largest tract sum (the store of the ROI labels, same checksum)" \
+  "[ $? = 0 ] && [ '$(sum "$T/atl.h5")' = '$(sum "$T/roi.h5")' ]"
+"$BIN" import -o "$T/atl96.h5" --subject sub-a --b0 "$T/nii/sub-001_b0.nii.gz" --labels "$T/atlas" --label-map pam50 \
+  --atlas-min 0.96 --size 64 >/dev/null 2>&1
+check "--atlas-min 0.96 leaves the voxels whose maps sum to 0.95 unlabelled" \
+  "grep -q 'L dorsal column *0.0000%' <<<\"\$('$BIN' info '$T/atl96.h5')\""
+rm "$T/atlas/PAM50_atlas_17.nii.gz"
+"$BIN" import -o "$T/atlx.h5" --subject sub-a --b0 "$T/nii/sub-001_b0.nii.gz" --labels "$T/atlas" --label-map pam50 \
+  --size 64 > "$T/atlx.out" 2>&1
+check "an atlas folder without one of the 36 maps is refused naming it, nothing written" \
+  "[ $? = 1 ] && grep -q 'no PAM50_atlas_17.nii.gz' '$T/atlx.out' && [ ! -e '$T/atlx.h5' ]"
 [ $fails = 0 ] || tail -5 "$T/train.out"
 echo "$((checks - fails)) passed, $fails failed"
 [ $fails = 0 ]
