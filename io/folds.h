@@ -44,7 +44,7 @@ void folds_make(Folds *f, const SliceMeta *meta, int32_t nslices, int32_t k, uin
 int32_t folds_make_val(Folds *f, const SliceMeta *meta, int32_t nslices, int32_t k, uint64_t seed, int32_t nval,
                        char *why, size_t whyn);
 /* k folds and the split whose test sets hold whole sites (the store's sites, io/h5subjects.c), validation
- * subjects (nval as folds_make_val) drawn from the other sites' subjects (io/folds_sites.c). Returns 0, or 1
+ * subjects (nval as folds_make_val) drawn from the other sites' subjects. Returns 0, or 1
  * (nothing made) with why[] saying what fails: a subject without a site, fewer sites than folds, a fold or
  * the split left without a training subject */
 int folds_make_sites(Folds *f, const H5Store *s, int32_t k, uint64_t seed, int32_t nval, char *why, size_t whyn);

@@ -7,7 +7,7 @@
  * impossible split refused with the subjects it needs, subject names written
  * and read back, and `folds --from` (io/splits.c): an edited split accepted
  * (k = 1, a fixed test set), an unknown name, a subject in two sets and a fold
- * without test subjects refused; `folds --group-by site` (io/folds_sites.c):
+ * without test subjects refused; `folds --group-by site`:
  * whole sites in test sets, balanced, refusals. */
 #define _POSIX_C_SOURCE 200809L
 #include <stdio.h>
@@ -164,7 +164,7 @@ static void val_and_from(void) {
   unlink(path), unlink(g_store), unlink(g_json);
 }
 
-/* folds --group-by site (io/folds_sites.c) on an in-memory store of 20 subjects at 5 sites of 6, 5, 4, 3, 2
+/* folds --group-by site (folds_make_sites) on an in-memory store of 20 subjects at 5 sites of 6, 5, 4, 3, 2
  * subjects (slices shuffled): no site in a row's test set and elsewhere in that row, each subject tested once,
  * the folds balanced (test sizes differ by at most the largest site), validation from the other sites, the
  * grouping recorded in the file (hash intact); fewer sites than folds and a subject without a site refused */
