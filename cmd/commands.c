@@ -32,15 +32,16 @@ static const CliCommand COMMANDS[] = {
      "build a labelled CSM-like DTI cohort from PAM50, or measure a real series against it", cmd_phantom},
     {"import",
      "cordseg import -o STORE.h5 --subject NAME --labels LABELS.nii.gz"
-     " (--b0 B0.nii.gz --fa FA.nii.gz | --dwi DWI.nii.gz --bvals F --bvecs F [--nifti-out DIR])"
-     " [--replace] [--label-map roi|pam50] [--size 128] [--spacing MM] [--level L]\n"
-     "cordseg import -o STORE.h5 --bids DIR [--labels-pattern P] [--skip-bad] [--label-map roi|pam50] [--size 128]"
-     " [--spacing MM]",
-     "add a named subject (sub-01) from NIfTI to a store, or every subject of a BIDS folder", cmd_import},
+     " (--b0 B0.nii.gz [--fa FA.nii.gz] | --fa FA.nii.gz | --dwi DWI.nii.gz --bvals F --bvecs F [--nifti-out DIR])"
+     " [--replace] [--site NAME] [--label-map roi|pam50 [--atlas-min P]] [--size 128] [--spacing MM]"
+     " [--level L | --levels FILE]\n"
+     "cordseg import -o STORE.h5 (--bids DIR [--labels-pattern P] [--levels-pattern P] | --list SUBJECTS.tsv)"
+     " [--site-column C] [--skip-bad] [--label-map roi|pam50] [--size 128] [--spacing MM] [--level L]",
+     "add a named subject (sub-01) from NIfTI to a store, or every subject of a BIDS folder or a list", cmd_import},
     {"info", "cordseg info [--no-verify] STORE.h5|MODEL.h5",
      "summarise an HDF5 slice store (subjects, class fractions, checksum) or a model file", cmd_info},
     {"folds",
-     "cordseg folds STORE.h5 -o FOLDS.txt [--k 5] [--val N] [--seed 42]\n"
+     "cordseg folds STORE.h5 -o FOLDS.txt [--k 5] [--val N] [--seed 42] [--group-by site]\n"
      "cordseg folds STORE.h5 -o FOLDS.txt --from SPLITS.json",
      "subject-grouped split and k-fold manifests of a store, or of an edited nnU-Net split", cmd_folds},
     {"train",

@@ -20,6 +20,11 @@ static void usage(FILE *f) {
           "a training, validation or test subject) is refused, saying how many subjects it needs.\n"
           "  --val N     validation subjects per fold and in the split. Default: 10%% of the rest (9%%\n"
           "              of all in the split), at least 2 where a training subject is left, else 1\n"
+          "  --group-by site  test sets hold whole sites: no site straddles training and test (fold F tests\n"
+          "              the sites given to it, balanced by subjects; the split tests the sites that fit in 10%%\n"
+          "              of the subjects, else the smallest). Validation subjects come from the other sites. Sites:\n"
+          "              the store's (import --site, --list's site column, participants.tsv; info lists them);\n"
+          "              a subject without one, or fewer sites than --k, is refused\n"
           "  --from F    the folds of an edited split instead: nnU-Net's splits_final.json shape, a list\n"
           "              of {\"train\": [names], \"val\": [names]} per fold, optionally \"test\": [names]\n"
           "              (without it a fold's test set is every other subject; with it every subject is\n"
@@ -50,8 +55,31 @@ static void folds_print_row(const Folds *f, const H5Store *s, int set) {
   printf("\n");
 }
 
+/* --group-by site: the folds, or the reason they cannot be made (fatal) */
+static void folds_by_site(Folds *f, const H5Store *s, int32_t k, uint64_t seed, int32_t nval) {
+  char why[512];
+  if (folds_make_sites(f, s, k, seed, nval, why, sizeof why))
+    cs_fatal("give every subject a site (import --site, the site column of --list or participants.tsv), use fewer "
+             "folds (--k) or validation subjects (--val), or drop --group-by",
+             "folds --group-by site: %s: nothing written", why);
+}
+
+/* the sites a grouped row tests */
+static void folds_print_sites(const Folds *f, const H5Store *s, int set) {
+  printf("  test sites:");
+  for (int32_t i = 0; i < f->n; i++) {
+    if (f->roles[(size_t)(set + 1) * f->n + i] != FOLD_TEST) continue;
+    const char *site = h5store_subject_site(s, f->ids[i]);
+    int seen = 0;
+    for (int32_t j = 0; j < i && !seen; j++)
+      seen = f->roles[(size_t)(set + 1) * f->n + j] == FOLD_TEST && !strcmp(h5store_subject_site(s, f->ids[j]), site);
+    if (!seen) printf(" %s", site);
+  }
+  printf("\n");
+}
+
 int cmd_folds(int argc, char **argv) {
-  const char *out = NULL, *from = NULL;
+  const char *out = NULL, *from = NULL, *group_by = NULL;
   int32_t k = 0, nval = FOLDS_VAL_AUTO;
   uint64_t seed = 42;
   const CliOption opts[] = {
@@ -60,18 +88,21 @@ int cmd_folds(int argc, char **argv) {
       CLI_INT32("val", 0, &nval, 1, 1000000, .arg = "N",
                 .help = "validation subjects per fold and in the split (default: at least 2 where possible)"),
       CLI_UINT64("seed", 0, &seed, 0, INT64_MAX, .help = "seed (default 42)"),
+      CLI_STRING("group-by", 0, &group_by, .arg = "site", .help = "test sets hold whole sites (above)"),
       CLI_STRING("from", 0, &from, .arg = "SPLITS.json", .help = "the folds of an edited split (nnU-Net splits_final.json shape)"),
       CLI_END};
   int pos = cli_parse("folds", argc, argv, opts, usage);
   if (pos != argc - 1) cli_usage_error("folds", "expected exactly one STORE argument");
-  if (from && (k || nval != FOLDS_VAL_AUTO))
-    cli_usage_error("folds", "--from takes the folds from the file: drop --k and --val");
+  if (from && (k || nval != FOLDS_VAL_AUTO || group_by))
+    cli_usage_error("folds", "--from takes the folds from the file: drop --k, --val and --group-by");
+  if (group_by && strcmp(group_by, "site")) cli_usage_error("folds", "--group-by '%s': the store groups by site only", group_by);
   H5Store s;
   h5store_open(&s, argv[pos]);
   /* every slice read and checked (labels, finite images) before a manifest is written for the store */
   h5store_require_verified(&s, "no folds written");
   Folds f;
   if (from) folds_from_splits(&f, from, &s);
+  else if (group_by) folds_by_site(&f, &s, k ? k : 5, seed, nval);
   else {
     char why[320];
     k = k ? k : 5;
@@ -91,7 +122,10 @@ int cmd_folds(int argc, char **argv) {
   else
     printf("  validation: 10%% of the rest per fold, 9%% in the split, at least 2 where a training subject is left, "
            "else 1 (the default; --val N to choose)\n");
-  for (int set = FOLDS_SPLIT; set < f.k; set++) folds_print_row(&f, &s, set);
+  for (int set = FOLDS_SPLIT; set < f.k; set++) {
+    folds_print_row(&f, &s, set);
+    if (f.group_by[0]) folds_print_sites(&f, &s, set);
+  }
   folds_free(&f);
   h5store_close(&s);
   return 0;

@@ -38,6 +38,21 @@ static void info_subjects(const H5Store *s) {
   printf("  (name:slices)\n");
 }
 
+/* "sites" line, when the store records sites: each site and its subjects' count (folds --group-by site) */
+static void info_sites(const H5Store *s) {
+  if (!s->n_sites) return;
+  printf("sites      ");
+  for (int32_t i = 0; i < s->n_sites; i++) {
+    int seen = 0, c = 0;
+    for (int32_t j = 0; j < i && !seen; j++) seen = !strcmp(s->sites[j].name, s->sites[i].name);
+    if (seen) continue;
+    for (int32_t j = i; j < s->n_sites; j++) c += !strcmp(s->sites[j].name, s->sites[i].name);
+    printf(" %s:%d", s->sites[i].name, c);
+  }
+  const int32_t none = h5store_subject_count(s) - s->n_sites;
+  printf("  (site:subjects)%s\n", none > 0 ? "; some subjects have no site" : "");
+}
+
 int cmd_info(int argc, char **argv) {
   int verify = 1;
   const CliOption opts[] = {
@@ -61,8 +76,11 @@ int cmd_info(int argc, char **argv) {
   printf("file        %s\n", s.path);
   printf("created_by  %s\n", s.created_by);
   printf("slices      %d of %d x %d pixels%s\n", s.n, s.h, s.w, s.has_dti ? " (with md/ad/rd)" : "");
+  printf("maps        %s%s\n", h5store_maps_name(s.has_b0, s.has_fa),
+         s.has_b0 && s.has_fa ? "" : s.has_b0 ? " only (train with input = b0)" : " only (train with input = fa)");
   printf("subjects    %d%s\n", h5store_subject_count(&s), s.n_names ? " (named)" : " (named by their ids)");
   info_subjects(&s);
+  info_sites(&s);
   if (s.n > 0) {
     double smin = 1e30, smax = 0;
     int lev[32] = {0};
@@ -84,7 +102,9 @@ int cmd_info(int argc, char **argv) {
   double cnt[LABEL_COUNT] = {0};
   double b0min = 1e30, b0max = -1e30, famin = 1e30, famax = -1e30, fa_wm = 0, fa_gm = 0, n_wm = 0, n_gm = 0;
   for (int32_t i = 0; i < s.n; i++) {
-    h5store_read_slices(&s, &i, 1, b0, fa, lab);
+    h5store_read_slices(&s, &i, 1, s.has_b0 ? b0 : NULL, s.has_fa ? fa : NULL, lab);
+    if (!s.has_b0) memset(b0, 0, hw * 4);
+    if (!s.has_fa) memset(fa, 0, hw * 4);
     for (size_t k = 0; k < hw; k++) {
       cnt[lab[k] <= LABEL_MAX ? lab[k] : 0]++;
       b0min = fmin(b0min, b0[k]), b0max = fmax(b0max, b0[k]);
@@ -94,8 +114,9 @@ int cmd_info(int argc, char **argv) {
     }
   }
   double total = (double)s.n * (double)hw, cord = total - cnt[0];
-  printf("b0 range    %.4g .. %.4g\nfa range    %.4g .. %.4g\n", b0min, b0max, famin, famax);
-  if (n_wm > 0) printf("mean FA     white-matter ROIs %.3f, gray matter %.3f\n", fa_wm / n_wm, n_gm ? fa_gm / n_gm : 0);
+  if (s.has_b0) printf("b0 range    %.4g .. %.4g\n", b0min, b0max);
+  if (s.has_fa) printf("fa range    %.4g .. %.4g\n", famin, famax);
+  if (n_wm > 0 && s.has_fa) printf("mean FA     white-matter ROIs %.3f, gray matter %.3f\n", fa_wm / n_wm, n_gm ? fa_gm / n_gm : 0);
   printf("class pixel fractions (%% of all pixels, %% of cord pixels):\n");
   for (int l = 0; l < LABEL_COUNT; l++)
     printf("  %d %-18s %8.4f%%  %7.2f%%\n", l, LABEL_NAMES[l], total ? 100 * cnt[l] / total : 0,

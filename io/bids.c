@@ -18,6 +18,7 @@
 #include "core/common.h"
 #include "io/atomic.h"
 #include "io/h5store.h"
+#include "io/subjlist.h"
 
 #define BIDS_HINT_LAYOUT                                                                                            \
   "lay out DIR/sub-X/dwi/ with sub-X_dwi.nii.gz + .bval + .bvec, or sub-X_desc-b0.nii.gz + sub-X_FA.nii.gz, and " \
@@ -75,11 +76,23 @@ static void bids_find(const char *dir, const char *lab_pattern, BidsSubject *s) 
       return;
     }
   } else {
-    s->dwi[0] = 0;
+    s->dwi[0] = 0; /* the maps: B0 and FA, or one of them (a B0-only or FA-only subject) */
+    char fa_why[sizeof s->problem];
     snprintf(pat, sizeof pat, "%s/%s/dwi/%s*_desc-b0.nii*", dir, s->name, s->name);
-    if (bids_glob(pat, s->b0, s->problem, pn, "no DWI series (sub-X_dwi.nii.gz) and B0 map") != 1) return;
+    const size_t nb = bids_glob(pat, s->b0, s->problem, pn, "B0 map");
+    if (nb > 1) return;
     snprintf(pat, sizeof pat, "%s/%s/dwi/%s*_FA.nii*", dir, s->name, s->name);
-    if (bids_glob(pat, s->fa, s->problem, pn, "FA map") != 1) return;
+    const size_t nf = bids_glob(pat, s->fa, fa_why, sizeof fa_why, "FA map");
+    if (nf > 1) {
+      snprintf(s->problem, pn, "%s", fa_why);
+      return;
+    }
+    if (nb == 0 && nf == 0) {
+      snprintf(s->problem, pn, "no DWI series (%s_dwi.nii.gz), B0 map (%s_desc-b0.nii.gz) or FA map (%s_FA.nii.gz) in "
+               "%.3000s/%s/dwi", s->name, s->name, s->name, dir, s->name);
+      return;
+    }
+    s->problem[0] = 0;
   }
   if (!lab_pattern) return; /* inputs only (segment --bids) */
   char rel[BIDS_PATH];
@@ -128,8 +141,9 @@ int bids_subjects(const char *dir, const char *labels_pattern, BidsSubject **out
 /* converts one subject into its temporary store in a child process; 1 when it succeeded */
 static int bids_convert(const BidsSpec *sp, BidsSubject *s) {
   ImportSpec is = sp->base;
-  is.name = s->name, is.replace = 0, is.store = s->tmp, is.nifti_out = NULL, is.labels = s->labels;
-  is.b0 = s->dwi[0] ? NULL : s->b0, is.fa = s->dwi[0] ? NULL : s->fa;
+  is.name = s->name, is.site = NULL, is.replace = 0, is.store = s->tmp, is.nifti_out = NULL, is.labels = s->labels;
+  is.b0 = s->dwi[0] || !s->b0[0] ? NULL : s->b0, is.fa = s->dwi[0] || !s->fa[0] ? NULL : s->fa;
+  is.levels = s->levels[0] ? s->levels : NULL;
   is.dwi = s->dwi[0] ? s->dwi : NULL, is.bvals = s->dwi[0] ? s->bval : NULL, is.bvecs = s->dwi[0] ? s->bvec : NULL;
   fflush(stdout), fflush(stderr);
   pid_t pid = fork();
@@ -145,9 +159,11 @@ static int bids_convert(const BidsSpec *sp, BidsSubject *s) {
 
 /* one row per subject: name, input, slices, what happened */
 static void bids_summary(const BidsSubject *s, int n, FILE *out) {
-  fprintf(out, "\n%-20s %-6s %7s  %s\n", "subject", "input", "slices", "status");
+  fprintf(out, "\n%-20s %-12s %-6s %7s  %s\n", "subject", "site", "input", "slices", "status");
   for (int i = 0; i < n; i++)
-    fprintf(out, "%-20s %-6s %7d  %s\n", s[i].name, s[i].dwi[0] ? "dwi" : s[i].b0[0] ? "maps" : "-", s[i].slices,
+    fprintf(out, "%-20s %-12s %-6s %7d  %s\n", s[i].name, s[i].site[0] ? s[i].site : "-",
+            s[i].dwi[0] ? "dwi" : s[i].b0[0] && s[i].fa[0] ? "maps" : s[i].b0[0] ? "b0" : s[i].fa[0] ? "fa" : "-",
+            s[i].slices,
             s[i].ok ? "imported" : s[i].problem[0] ? s[i].problem : "skipped: conversion failed (message above)");
 }
 
@@ -161,8 +177,12 @@ static void bids_check_store(const BidsSpec *sp, const BidsSubject *s, int n) {
     int32_t id, ns;
     if (h5store_subject_find(&r, s[i].name, &id, &ns))
       cs_fatal("leave the subject out of the folder, or replace it alone with `cordseg import --subject NAME --replace`",
-               "subject '%s' (%s/%s) is already in store '%s' (%d slices): nothing written", s[i].name, sp->dir,
-               s[i].name, sp->base.store, ns);
+               "subject '%s' (of %s) is already in store '%s' (%d slices): nothing written", s[i].name,
+               sp->list ? sp->list : sp->dir, sp->base.store, ns);
+    if (!s[i].problem[0] && !s[i].dwi[0] && ((r.has_b0 && !s[i].b0[0]) || (r.has_fa && !s[i].fa[0])))
+      cs_fatal("import the subject's other map too, or import it into a store of the maps it has",
+               "store '%s' holds %s maps; subject '%s' has %s only: nothing written", sp->base.store,
+               h5store_maps_name(r.has_b0, r.has_fa), s[i].name, h5store_maps_name(s[i].b0[0] != 0, s[i].fa[0] != 0));
     if (r.has_dti && !s[i].problem[0] && !s[i].dwi[0])
       cs_fatal("import B0/FA maps into a store without MD/AD/RD (a new store), or give the subject's DWI series",
                "store '%s' has md/ad/rd; subject '%s' has B0/FA maps only: nothing written", sp->base.store, s[i].name);
@@ -173,22 +193,32 @@ static void bids_check_store(const BidsSpec *sp, const BidsSubject *s, int n) {
 }
 
 /* the converted subjects appended to the store, one commit (checked to fit by bids_check_store) */
-static void bids_commit(const BidsSpec *sp, BidsSubject *s, int n) {
+static void bids_commit(const BidsSpec *sp, BidsSubject *s, int n, const char *tmpdir) {
   const char *store = sp->base.store;
   struct stat sb;
-  int all_dti = 1, any = 0;
+  int all_dti = 1, all_b0 = 1, all_fa = 1, any = 0;
   for (int i = 0; i < n; i++)
-    if (s[i].ok) all_dti &= s[i].dwi[0] != 0, any = 1;
+    if (s[i].ok) {
+      all_dti &= s[i].dwi[0] != 0, any = 1;
+      all_b0 &= s[i].dwi[0] || s[i].b0[0], all_fa &= s[i].dwi[0] || s[i].fa[0];
+    }
   if (!any) return;
+  if (!all_b0 && !all_fa) { /* a new store keeps the maps every subject has: here none */
+    atomic_dir_end(tmpdir);
+    cs_fatal("import the B0-only and the FA-only subjects into two stores",
+             "import %s: some subjects have a B0 map only and others an FA map only: no map is common to all, nothing "
+             "written to '%s'", sp->list ? sp->list : sp->dir, store);
+  }
   H5Store st;
   if (stat(store, &sb) == 0) h5store_open_append(&st, store, sp->base.created_by);
-  else h5store_create(&st, store, sp->base.size, sp->base.size, all_dti, sp->base.created_by);
+  else h5store_create_maps(&st, store, sp->base.size, sp->base.size, all_b0, all_fa, all_dti, sp->base.created_by);
   int32_t id = h5store_subject_next_id(&st);
   for (int i = 0; i < n; i++) {
     if (!s[i].ok) continue;
     H5Store t;
     h5store_open(&t, s[i].tmp);
     h5store_append_store(&st, &t, -1, id);
+    h5store_subject_set_site(&st, id, s[i].site);
     h5store_subject_set_name(&st, id++, s[i].name);
     h5store_close(&t);
   }
@@ -203,8 +233,23 @@ static void bids_bad(const BidsSpec *sp, BidsSubject *s, int i, int n, const cha
   if (sp->skip_bad) return;
   if (tmpdir) atomic_dir_end(tmpdir);
   cs_fatal("fix the subject's files, or pass --skip-bad to import the others and list the bad ones",
-           "import --bids '%s': subject '%s' is broken (%s): nothing written to '%s'", sp->dir, s[i].name,
+           "import %s '%s': subject '%s' is broken (%s): nothing written to '%s'", sp->list ? "--list" : "--bids",
+           sp->list ? sp->list : sp->dir, s[i].name,
            s[i].problem[0] ? s[i].problem : "its conversion failed; the message above names the file", sp->base.store);
+}
+
+/* each subject's optional level image: none when no file matches the pattern, a problem when several do */
+static void bids_levels(const BidsSpec *sp, BidsSubject *s, int n) {
+  const char *pat = sp->levels_pattern ? sp->levels_pattern : BIDS_LEVELS_DEFAULT;
+  CS_CHECK(strstr(pat, "{sub}"), "write the pattern with {sub} where the subject folder's name goes",
+           "--levels-pattern '%s' has no {sub}", pat);
+  for (int i = 0; i < n; i++) {
+    if (s[i].problem[0]) continue;
+    char rel[BIDS_PATH], full[BIDS_PATH + 256], why[sizeof s[i].problem];
+    bids_subst(pat, s[i].name, rel, sizeof rel);
+    snprintf(full, sizeof full, "%s/%s", sp->dir, rel);
+    if (bids_glob(full, s[i].levels, why, sizeof why, "level image") > 1) snprintf(s[i].problem, sizeof why, "%s", why);
+  }
 }
 
 int bids_import(const BidsSpec *sp, FILE *out) {
@@ -212,7 +257,12 @@ int bids_import(const BidsSpec *sp, FILE *out) {
   CS_CHECK(strstr(lab, "{sub}"), "write the pattern with {sub} where the subject folder's name goes",
            "--labels-pattern '%s' has no {sub}", lab);
   BidsSubject *s;
-  const int n = bids_subjects(sp->dir, lab, &s); /* every subject's files found before any is read */
+  int n; /* every subject's files found before any is read */
+  if (sp->list) n = subjlist_read(sp->list, sp->site_column, &s);
+  else {
+    n = bids_subjects(sp->dir, lab, &s), subjlist_sites(sp->dir, sp->site_column, s, n);
+    bids_levels(sp, s, n);
+  }
   for (int i = 0; i < n; i++)
     if (s[i].problem[0] && !sp->skip_bad) bids_bad(sp, s, i, n, NULL, out);
   bids_check_store(sp, s, n);
@@ -233,11 +283,11 @@ int bids_import(const BidsSpec *sp, FILE *out) {
     h5store_open(&t, s[i].tmp);
     s[i].slices = t.n;
     h5store_close(&t);
-    fprintf(out, "import [%d/%d] %s: %s, %d slices\n", i + 1, n, s[i].name, s[i].dwi[0] ? "DWI fitted" : "B0/FA maps",
-            s[i].slices);
+    fprintf(out, "import [%d/%d] %s: %s, %d slices%s\n", i + 1, n, s[i].name, s[i].dwi[0] ? "DWI fitted" : "B0/FA maps",
+            s[i].slices, s[i].levels[0] ? ", levels from its level image" : "");
     fflush(out);
   }
-  bids_commit(sp, s, n);
+  bids_commit(sp, s, n, tmpdir);
   atomic_dir_end(tmpdir);
   bids_summary(s, n, out);
   fprintf(out, "\n%d of %d subjects imported into %s", n - bad, n, sp->base.store);

@@ -16,6 +16,8 @@
  * atomic_dir_begin), removed when the import ends, fails (its commit
  * included) or, after a kill, by the next import beside STORE. A subject
  * already in STORE is refused by name before anything is read.
+ * The same import takes `--list subjects.tsv` (io/subjlist.h) instead of a
+ * folder; sites come from participants.tsv or the list's site column.
  * defines: BIDS_LABELS_DEFAULT, BidsSubject, bids_subjects, BidsSpec, bids_import */
 #ifndef CORDSEG_IO_BIDS_H
 #define CORDSEG_IO_BIDS_H
@@ -25,6 +27,8 @@
 #include "io/import.h"
 
 #define BIDS_LABELS_DEFAULT "derivatives/labels/{sub}/dwi/{sub}*_dseg.nii*"
+/* each subject's optional level image (SCT's sct_label_vertebrae output): none when no file matches */
+#define BIDS_LEVELS_DEFAULT "derivatives/labels/{sub}/dwi/{sub}*_labeled.nii*"
 
 enum { BIDS_PATH = 4096 };
 
@@ -32,6 +36,8 @@ enum { BIDS_PATH = 4096 };
 typedef struct {
   char name[H5STORE_NAME_MAX];
   char dwi[BIDS_PATH], bval[BIDS_PATH], bvec[BIDS_PATH], b0[BIDS_PATH], fa[BIDS_PATH], labels[BIDS_PATH];
+  char levels[BIDS_PATH];        /* its level image ("" = none: every slice gets base.level) */
+  char site[H5STORE_NAME_MAX];   /* its site ("" = none): participants.tsv or the --list column */
   char problem[2 * BIDS_PATH];   /* why the files could not be found ("" when they were) */
   char tmp[BIDS_PATH + 64];      /* import: its temporary store */
   int ok;                        /* import: converted */
@@ -44,8 +50,11 @@ typedef struct {
 int bids_subjects(const char *dir, const char *labels_pattern, BidsSubject **out);
 
 typedef struct {
-  const char *dir;            /* the BIDS folder */
+  const char *dir;            /* the BIDS folder (or NULL with list) */
+  const char *list;           /* `import --list`: the subjects table (io/subjlist.h) instead of dir */
+  const char *site_column;    /* the site column of participants.tsv or the list (NULL: "site" when present) */
   const char *labels_pattern; /* NULL: BIDS_LABELS_DEFAULT; must hold {sub} */
+  const char *levels_pattern; /* NULL: BIDS_LEVELS_DEFAULT (optional per subject); must hold {sub} */
   int skip_bad;               /* 1: import the good subjects and list the bad ones; 0: stop at the first */
   ImportSpec base;            /* store, size, spacing, label_kind, level, created_by (the files are found) */
   int fail_before_commit;     /* test hook: fail inside the commit, before the store is renamed into place */

@@ -403,6 +403,14 @@ const char *config_check_fit(const TrainConfig *c, const H5Store *h, const Folds
                              const char **hint) {
   if (config_check_values(c, msg, n, hint)) return msg;
   folds_check_store(f, c->folds, h);
+  const int want_b0 = c->input != INPUT_FA, want_fa = c->input != INPUT_B0;
+  if ((want_b0 && !h->has_b0) || (want_fa && !h->has_fa)) {
+    *hint = h->has_b0 ? "train with input = b0 (the map this store has), or import the subjects' FA maps into a new store"
+                      : "train with input = fa (the map this store has), or import the subjects' B0 maps into a new store";
+    snprintf(msg, n, "input = %s needs the %s map, and store '%s' holds %s maps only", input_kind_name(c->input),
+             want_b0 && !h->has_b0 ? "B0" : "FA", h->path, h5store_maps_name(h->has_b0, h->has_fa));
+    return msg;
+  }
   UnetConfig u;
   config_unet(c, &u);
   const char *bad = unet_config_check(&u, h->h, h->w);

@@ -111,8 +111,8 @@ void config_diff(const char *a, const char *b, char *out, size_t n);
 void config_unet(const TrainConfig *c, UnetConfig *u);
 int config_signal_number(const TrainConfig *c); /* of requeue_signal */
 void config_loss(const TrainConfig *c, LossConfig *l);
-/* Does the config fit the data? NULL when the model suits the store's slice
- * size and its fold holds one global batch and steps_per_epoch of them;
+/* Does the config fit the data? NULL when the store has the maps `input`
+ * reads, the model suits the store's slice size and its fold holds one global batch and steps_per_epoch of them;
  * else the problem (written into msg) with *hint the fix. Shared by train's
  * rank-0 checks and sweep plan. */
 /* Are the values consistent among themselves (lr_min <= lr_max, warm-up plus

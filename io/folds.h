@@ -5,7 +5,7 @@
  * subject is ever in two sets, plus a content hash later stages record.
  * `folds --from` files instead hold the folds of an edited split (io/splits.c).
  * defines: Folds, FOLD_* roles, FOLDS_VAL_*, folds_make, folds_make_val,
- *          folds_from_splits, folds_write, folds_read, folds_indices, folds_free */
+ *          folds_make_sites, folds_from_splits, folds_write, folds_read, folds_indices, folds_free */
 #ifndef CORDSEG_IO_FOLDS_H
 #define CORDSEG_IO_FOLDS_H
 #include <stddef.h>
@@ -30,6 +30,7 @@ typedef struct {
   char store[1024];   /* the store the folds were made for (informational) */
   char from[1024];    /* `folds --from`: the edited split it came from ("" = made by folds_make*); such a file
                        * may have k = 1 and need not test each subject exactly once */
+  char group_by[16];  /* "site": made by folds_make_sites (a comment line of the file says so); "" otherwise */
   char store_checksum[64];
   char hash[32];      /* "fnv1a64:<hex>" of the file content before the hash line */
 } Folds;
@@ -42,6 +43,11 @@ void folds_make(Folds *f, const SliceMeta *meta, int32_t nslices, int32_t k, uin
  * such a split needs */
 int32_t folds_make_val(Folds *f, const SliceMeta *meta, int32_t nslices, int32_t k, uint64_t seed, int32_t nval,
                        char *why, size_t whyn);
+/* k folds and the split whose test sets hold whole sites (the store's sites, io/h5subjects.c), validation
+ * subjects (nval as folds_make_val) drawn from the other sites' subjects. Returns 0, or 1
+ * (nothing made) with why[] saying what fails: a subject without a site, fewer sites than folds, a fold or
+ * the split left without a training subject */
+int folds_make_sites(Folds *f, const H5Store *s, int32_t k, uint64_t seed, int32_t nval, char *why, size_t whyn);
 /* validation subjects of a row whose non-test subjects number rest: a fold (split_n = 0: 10 % of rest)
  * or the split of split_n subjects (9 % of them); 1 when rest < 2 (0 when rest is 0) */
 int32_t folds_val_count(int32_t rest, int32_t nval, int32_t split_n);

@@ -73,8 +73,14 @@ static void create_dataset(H5Store *s, const char *name, hid_t type, int rank, c
 }
 
 void h5store_create(H5Store *s, const char *path, int32_t h, int32_t w, int with_dti, const char *created_by) {
+  h5store_create_maps(s, path, h, w, 1, 1, with_dti, created_by);
+}
+
+void h5store_create_maps(H5Store *s, const char *path, int32_t h, int32_t w, int with_b0, int with_fa, int with_dti,
+                         const char *created_by) {
   h5_quiet();
   memset(s, 0, sizeof *s);
+  CS_CHECK(with_b0 || with_fa, "a store holds a B0 map, an FA map or both", "h5store_create('%s'): no map", path);
   CS_CHECK(h > 0 && w > 0 && h <= 4096 && w <= 4096, "slices must be 1..4096 pixels per side",
            "h5store_create('%s'): bad slice size %dx%d", path, h, w);
   snprintf(s->path, sizeof s->path, "%s", path);
@@ -83,9 +89,11 @@ void h5store_create(H5Store *s, const char *path, int32_t h, int32_t w, int with
   s->file = H5Fcreate(s->tmp, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
   H5_CHECK(s->file, s->tmp, "create file", H5_HINT_WRITE);
   s->writable = 1, s->has_dti = with_dti ? 1 : 0, s->h = h, s->w = w, s->hash = HASH_FNV_INIT;
+  s->has_b0 = with_b0 ? 1 : 0, s->has_fa = with_fa ? 1 : 0;
   hsize_t chunk[3] = {1, (hsize_t)h, (hsize_t)w};
   for (int d = 0; d < DS_IMG_COUNT; d++) {
     if (!s->has_dti && (d == DS_MD || d == DS_AD || d == DS_RD)) continue;
+    if ((d == DS_B0 && !s->has_b0) || (d == DS_FA && !s->has_fa)) continue;
     create_dataset(s, IMG_NAMES[d], d == DS_LABELS ? H5T_STD_U8LE : H5T_IEEE_F32LE, 3, chunk, IMG_DESC[d],
                    IMG_UNITS[d]);
   }
@@ -157,12 +165,16 @@ void h5store_append(H5Store *s, int32_t n, const float *b0, const float *fa, con
            s->path);
   CS_CHECK(!s->has_dti == !(md && ad && rd), "pass md, ad and rd exactly when the store was created with DTI maps",
            "'%s': md/ad/rd presence does not match the store", s->path);
+  if (!s->has_b0 != !b0 || !s->has_fa != !fa)
+    cs_fatal("import every subject of a store with the same maps, or start a new store",
+             "store '%s' holds %s maps; the slices appended bring %s", s->path, h5store_maps_name(s->has_b0, s->has_fa),
+             h5store_maps_name(b0 != NULL, fa != NULL));
   if (n <= 0) return;
   size_t hw = (size_t)s->h * (size_t)s->w;
   for (int32_t i = 0; i < n; i++) {
     const SliceMeta *m = &meta[i];
-    check_finite(s, "b0", b0 + i * hw, hw, m);
-    check_finite(s, "fa", fa + i * hw, hw, m);
+    if (b0) check_finite(s, "b0", b0 + i * hw, hw, m);
+    if (fa) check_finite(s, "fa", fa + i * hw, hw, m);
     if (s->has_dti) {
       check_finite(s, "md", md + i * hw, hw, m);
       check_finite(s, "ad", ad + i * hw, hw, m);
@@ -175,8 +187,8 @@ void h5store_append(H5Store *s, int32_t n, const float *b0, const float *fa, con
                  m->subject, m->slice, labels[i * hw + k], k);
   }
   int64_t n0 = s->n;
-  append_rows(s, "b0", H5T_NATIVE_FLOAT, 3, n0, n, b0);
-  append_rows(s, "fa", H5T_NATIVE_FLOAT, 3, n0, n, fa);
+  if (b0) append_rows(s, "b0", H5T_NATIVE_FLOAT, 3, n0, n, b0);
+  if (fa) append_rows(s, "fa", H5T_NATIVE_FLOAT, 3, n0, n, fa);
   if (s->has_dti) {
     append_rows(s, "md", H5T_NATIVE_FLOAT, 3, n0, n, md);
     append_rows(s, "ad", H5T_NATIVE_FLOAT, 3, n0, n, ad);
@@ -204,8 +216,8 @@ void h5store_append(H5Store *s, int32_t n, const float *b0, const float *fa, con
   for (int32_t i = 0; i < n; i++) {
     const SliceMeta *m = &meta[i];
     uint64_t h = s->hash;
-    h = hash_fnv1a(h, b0 + i * hw, hw * 4);
-    h = hash_fnv1a(h, fa + i * hw, hw * 4);
+    if (b0) h = hash_fnv1a(h, b0 + i * hw, hw * 4);
+    if (fa) h = hash_fnv1a(h, fa + i * hw, hw * 4);
     if (s->has_dti) {
       h = hash_fnv1a(h, md + i * hw, hw * 4);
       h = hash_fnv1a(h, ad + i * hw, hw * 4);
@@ -239,7 +251,8 @@ void h5store_commit(H5Store *s) {
   snprintf(buf, sizeof buf, "fnv1a64:%016llx", (unsigned long long)s->hash);
   h5_attr_write_string(s->file, s->tmp, "checksum", buf);
   h5_attr_write_string(s->file, s->tmp, "checksum_covers",
-                    "per slice in order: b0, fa, [md, ad, rd], labels, subject, slice, level, spacing (LE bytes)");
+                    "per slice in order: [b0], [fa], [md, ad, rd], labels, subject, slice, level, spacing (LE bytes; each "
+                    "[map] when the store has it)");
   h5store_names_write(s);
   H5_CHECK(H5Fflush(s->file, H5F_SCOPE_GLOBAL), s->tmp, "flush", H5_HINT_WRITE);
   H5_CHECK(H5Fclose(s->file), s->tmp, "close", H5_HINT_WRITE);
@@ -296,21 +309,23 @@ void h5store_open(H5Store *s, const char *path) {
     cs_fatal(H5_HINT_READ, "'%s': schema_version is %lld, this cordseg reads version %d", path, (long long)ver,
              H5STORE_SCHEMA_VERSION);
   h5_attr_read_string(s->file, "created_by", s->created_by, sizeof s->created_by);
-  /* shape from /b0, then every dataset must agree */
-  if (H5Lexists(s->file, "b0", H5P_DEFAULT) <= 0) cs_fatal(H5_HINT_READ, "'%s': dataset '/b0' is missing", path);
-  hid_t ds = H5Dopen2(s->file, "b0", H5P_DEFAULT);
-  H5_CHECK(ds, path, "b0", H5_HINT_READ);
+  /* which maps it has (B0, FA or both); the shape from /labels, then every dataset must agree */
+  s->has_b0 = H5Lexists(s->file, "b0", H5P_DEFAULT) > 0, s->has_fa = H5Lexists(s->file, "fa", H5P_DEFAULT) > 0;
+  if (!s->has_b0 && !s->has_fa) cs_fatal(H5_HINT_READ, "'%s': neither '/b0' nor '/fa' is there", path);
+  if (H5Lexists(s->file, "labels", H5P_DEFAULT) <= 0) cs_fatal(H5_HINT_READ, "'%s': dataset '/labels' is missing", path);
+  hid_t ds = H5Dopen2(s->file, "labels", H5P_DEFAULT);
+  H5_CHECK(ds, path, "labels", H5_HINT_READ);
   hid_t sp = H5Dget_space(ds);
   hsize_t d[3] = {0, 0, 0};
-  if (H5Sget_simple_extent_ndims(sp) != 3) cs_fatal(H5_HINT_READ, "'%s': '/b0' is not [N,H,W]", path);
+  if (H5Sget_simple_extent_ndims(sp) != 3) cs_fatal(H5_HINT_READ, "'%s': '/labels' is not [N,H,W]", path);
   H5Sget_simple_extent_dims(sp, d, NULL);
   H5Sclose(sp), H5Dclose(ds);
   if (d[0] > (hsize_t)INT32_MAX / 2 || d[1] < 1 || d[2] < 1 || d[1] > 4096 || d[2] > 4096)
-    cs_fatal(H5_HINT_READ, "'%s': dataset '/b0' has shape %llu x %llu x %llu (slices of 1..4096 pixels per side)", path,
-             (unsigned long long)d[0], (unsigned long long)d[1], (unsigned long long)d[2]);
+    cs_fatal(H5_HINT_READ, "'%s': dataset '/labels' has shape %llu x %llu x %llu (slices of 1..4096 pixels per side)",
+             path, (unsigned long long)d[0], (unsigned long long)d[1], (unsigned long long)d[2]);
   s->n = (int32_t)d[0], s->h = (int32_t)d[1], s->w = (int32_t)d[2];
-  check_dataset(s, "b0", H5T_FLOAT, 4, 3, d);
-  check_dataset(s, "fa", H5T_FLOAT, 4, 3, d);
+  if (s->has_b0) check_dataset(s, "b0", H5T_FLOAT, 4, 3, d);
+  if (s->has_fa) check_dataset(s, "fa", H5T_FLOAT, 4, 3, d);
   check_dataset(s, "labels", H5T_INTEGER, 1, 3, d);
   s->has_dti = H5Lexists(s->file, "md", H5P_DEFAULT) > 0;
   if (s->has_dti) {
@@ -451,6 +466,10 @@ static void read_slice(const H5Store *s, const char *name, hid_t memtype, int32_
 void h5store_read_slices(const H5Store *s, const int32_t *idx, int32_t n, float *b0, float *fa, uint8_t *labels) {
   h5_quiet();
   size_t hw = (size_t)s->h * (size_t)s->w;
+  if ((b0 && !s->has_b0) || (fa && !s->has_fa))
+    cs_fatal("use the map the store has (cordseg info lists them), or import the subjects with both maps",
+             "store '%s' holds %s maps only: it has no %s map", s->path, h5store_maps_name(s->has_b0, s->has_fa),
+             b0 && !s->has_b0 ? "B0" : "FA");
   for (int32_t k = 0; k < n; k++) {
     if (b0) read_slice(s, "b0", H5T_NATIVE_FLOAT, idx[k], b0 + k * hw);
     if (fa) read_slice(s, "fa", H5T_NATIVE_FLOAT, idx[k], fa + k * hw);
@@ -492,9 +511,11 @@ static uint64_t content_hash(const H5Store *s) {
   uint8_t *l = mallocCheck(hw);
   uint64_t h = HASH_FNV_INIT;
   for (int32_t i = 0; i < s->n; i++) {
-    h5store_read_slices(s, &i, 1, f, f + hw, l);
+    h5store_read_slices(s, &i, 1, s->has_b0 ? f : NULL, s->has_fa ? f + hw : NULL, l);
     if (s->has_dti) h5store_read_dti(s, i, f + 2 * hw, f + 3 * hw, f + 4 * hw);
-    h = hash_fnv1a(h, f, hw * 4 * (s->has_dti ? 5 : 2));
+    if (s->has_b0) h = hash_fnv1a(h, f, hw * 4);
+    if (s->has_fa) h = hash_fnv1a(h, f + hw, hw * 4);
+    if (s->has_dti) h = hash_fnv1a(h, f + 2 * hw, hw * 4 * 3);
     h = hash_fnv1a(h, l, hw);
     const SliceMeta *m = &s->meta[i];
     h = hash_fnv1a(h, &m->subject, 4);
@@ -540,6 +561,8 @@ uint64_t h5store_require_verified(const H5Store *s, const char *refusing) {
   if (!verify_explain(s, &stored, msg, sizeof msg)) cs_fatal(H5STORE_HINT_REBUILD, "%s: %s", msg, refusing);
   return stored;
 }
+
+const char *h5store_maps_name(int b0, int fa) { return b0 && fa ? "B0 and FA" : b0 ? "B0" : fa ? "FA" : "no"; }
 
 int32_t h5store_subject_count(const H5Store *s) {
   int32_t c = 0;

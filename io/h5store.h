@@ -8,6 +8,8 @@
  * shuffle + deflate):
  *   /b0      float32 [N,H,W]  mean b=0 signal (scanner units, not normalised)
  *   /fa      float32 [N,H,W]  fractional anisotropy in [0,1]
+ *            (a B0-only or FA-only store has one of the two: has_b0, has_fa;
+ *            the checksum then covers the one it has)
  *   /md,/ad,/rd float32 [N,H,W] optional, mean/axial/radial diffusivity, mm^2/s
  *   /labels  uint8   [N,H,W]  0..8, see io/labels.h
  *   /subject int32 [N], /slice int32 [N] (index along the cord within the
@@ -22,6 +24,9 @@
  * a user reads, e.g. "sub-01") and /subject_name_ids int32 [K] (the /subject
  * id it names), root attribute subject_names_checksum ("fnv1a64:<hex>" over
  * each (id, name) pair; checked on open, not part of `checksum`).
+ * Optional, the same shape: /subject_sites string[K] (64 bytes, the site,
+ * centre or scanner of a subject; several subjects share one) and
+ * /subject_site_ids int32 [K], attribute subject_sites_checksum.
  */
 #ifndef CORDSEG_IO_H5STORE_H
 #define CORDSEG_IO_H5STORE_H
@@ -52,6 +57,7 @@ typedef struct {
   int64_t file;       /* hid_t */
   int writable;
   int has_dti;        /* md/ad/rd present */
+  int has_b0, has_fa; /* /b0, /fa present (at least one; both in stores from DWI, the phantom, older imports) */
   int32_t n, h, w;    /* slices, rows, columns */
   uint64_t hash;      /* running content hash (writer) */
   SliceMeta *meta;    /* [n] (reader and writer) */
@@ -61,13 +67,21 @@ typedef struct {
   int fast[6];        /* reader: chunk pipeline is exactly shuffle+deflate -> direct chunk read */
   int32_t n_names;    /* subjects with a string name (io/h5subjects.c); the others are named by their id */
   SubjectName *names; /* [n_names] */
+  int32_t n_sites;    /* subjects with a site (io/h5subjects.c; folds --group-by site) */
+  SubjectName *sites; /* [n_sites]: id and site */
 } H5Store;
 
 /* ---- writer ---- */
 void h5store_create(H5Store *s, const char *path, int32_t h, int32_t w, int with_dti, const char *created_by);
+/* a store with the maps asked for (with_b0, with_fa: at least one; h5store_create = both) */
+void h5store_create_maps(H5Store *s, const char *path, int32_t h, int32_t w, int with_b0, int with_fa, int with_dti,
+                         const char *created_by);
+/* "B0 and FA", "B0", "FA": the maps a store (or a subject) has, for messages */
+const char *h5store_maps_name(int b0, int fa);
 /* copies an existing store to a temp file and reopens it for appending */
 void h5store_open_append(H5Store *s, const char *path, const char *created_by);
-/* appends n slices; md/ad/rd must be non-NULL iff the store has_dti.
+/* appends n slices; md/ad/rd must be non-NULL iff the store has_dti, b0 iff has_b0, fa iff has_fa (else fatal
+ * naming the maps).
  * labels are checked to lie in 0..8 and images to be finite. */
 void h5store_append(H5Store *s, int32_t n, const float *b0, const float *fa, const float *md, const float *ad,
                     const float *rd, const uint8_t *labels, const SliceMeta *meta);
@@ -76,7 +90,8 @@ void h5store_commit(H5Store *s);
 
 /* ---- reader ---- */
 void h5store_open(H5Store *s, const char *path);
-/* reads slice indices idx[0..n) (any order); any output may be NULL */
+/* reads slice indices idx[0..n) (any order); any output may be NULL; asking for a map the store lacks is fatal
+ * naming the store and the map */
 void h5store_read_slices(const H5Store *s, const int32_t *idx, int32_t n, float *b0, float *fa, uint8_t *labels);
 void h5store_read_dti(const H5Store *s, int32_t i, float *md, float *ad, float *rd);
 /* recomputes the content checksum; returns 1 when it matches the stored one (0 also when the store has no
@@ -111,7 +126,11 @@ int32_t h5store_subject_next_id(const H5Store *s);
 /* writer: gives subject id the string name (a plain integer name is not stored: it is the id);
  * fatal when another subject already has it */
 void h5store_subject_set_name(H5Store *s, int32_t id, const char *name);
-/* writer: appends src's slices (and names) to dst, those of subject `skip` left out (-1: none),
+/* the site of subject id ("" when the store records none) */
+const char *h5store_subject_site(const H5Store *s, int32_t id);
+/* writer: subject id's site (NULL or "": none); fatal on a site that is not letters, digits, '-', '_', '.' */
+void h5store_subject_set_site(H5Store *s, int32_t id, const char *site);
+/* writer: appends src's slices (and names, sites) to dst, those of subject `skip` left out (-1: none),
  * every subject id set to `as_id` (-1: kept); src's md/ad/rd dropped when dst has none */
 void h5store_append_store(H5Store *dst, const H5Store *src, int32_t skip, int32_t as_id);
 /* internal to io/h5store.c: load on open, write on commit, free on close */

@@ -2,7 +2,8 @@
  * names users read ("sub-01"; the integer /subject id stays internal), their
  * lookup, and copying one store's slices into another (re-import with
  * --replace, the BIDS import's per-subject stores). Stores without
- * /subject_names name every subject by its id as text. */
+ * /subject_names name every subject by its id as text. Also each subject's
+ * site (/subject_sites, same shape; folds --group-by site). */
 #include <hdf5.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -91,11 +92,25 @@ void h5store_subject_set_name(H5Store *s, int32_t id, const char *name) {
   s->n_names++;
 }
 
-static uint64_t names_hash(const H5Store *s) {
+/* a table of (id, string) pairs: the names, or the sites, of the store's subjects */
+typedef struct {
+  const char *ds, *ds_ids, *checksum; /* its datasets and the root attribute of its checksum */
+  int unique;                         /* 1: names (unique, not plain integers); 0: sites (shared, any text) */
+  const char *what, *desc, *desc_ids;
+} StrTab;
+static const StrTab TAB_NAMES = {"subject_names", "subject_name_ids", "subject_names_checksum", 1, "subject name",
+                                 "the name users read for each subject (cordseg import --subject)",
+                                 "the /subject id each /subject_names entry names"};
+static const StrTab TAB_SITES = {"subject_sites", "subject_site_ids", "subject_sites_checksum", 0, "site",
+                                 "the site (centre, scanner) of each subject (cordseg import --site, --list, "
+                                 "participants.tsv); folds --group-by site keeps a site's subjects together",
+                                 "the /subject id each /subject_sites entry is the site of"};
+
+static uint64_t strtab_hash(const SubjectName *v, int32_t n) {
   uint64_t h = HASH_FNV_INIT;
-  for (int32_t i = 0; i < s->n_names; i++) {
-    h = hash_fnv1a(h, &s->names[i].id, 4);
-    h = hash_fnv1a(h, s->names[i].name, strlen(s->names[i].name) + 1);
+  for (int32_t i = 0; i < n; i++) {
+    h = hash_fnv1a(h, &v[i].id, 4);
+    h = hash_fnv1a(h, v[i].name, strlen(v[i].name) + 1);
   }
   return h;
 }
@@ -107,66 +122,64 @@ static hid_t name_type(void) {
   return t;
 }
 
-void h5store_names_read(H5Store *s) {
-  s->n_names = 0, s->names = NULL;
-  if (H5Lexists(s->file, "subject_names", H5P_DEFAULT) <= 0) return;
-  CS_CHECK(H5Lexists(s->file, "subject_name_ids", H5P_DEFAULT) > 0, HINT_READ,
-           "'%s': /subject_names without /subject_name_ids", s->path);
-  hid_t dn = H5Dopen2(s->file, "subject_names", H5P_DEFAULT), di = H5Dopen2(s->file, "subject_name_ids", H5P_DEFAULT);
-  H5_CHECK(dn, s->path, "subject_names", HINT_READ);
-  H5_CHECK(di, s->path, "subject_name_ids", HINT_READ);
+static void strtab_read(H5Store *s, const StrTab *T, SubjectName **out, int32_t *nout) {
+  *nout = 0, *out = NULL;
+  if (H5Lexists(s->file, T->ds, H5P_DEFAULT) <= 0) return;
+  CS_CHECK(H5Lexists(s->file, T->ds_ids, H5P_DEFAULT) > 0, HINT_READ, "'%s': /%s without /%s", s->path, T->ds, T->ds_ids);
+  hid_t dn = H5Dopen2(s->file, T->ds, H5P_DEFAULT), di = H5Dopen2(s->file, T->ds_ids, H5P_DEFAULT);
+  H5_CHECK(dn, s->path, T->ds, HINT_READ);
+  H5_CHECK(di, s->path, T->ds_ids, HINT_READ);
   hid_t sn = H5Dget_space(dn), si = H5Dget_space(di), ft = H5Dget_type(dn);
   hssize_t k = H5Sget_simple_extent_npoints(sn);
   CS_CHECK(k >= 0 && k == H5Sget_simple_extent_npoints(si) && k <= INT32_MAX / 2 && H5Tget_class(ft) == H5T_STRING &&
                H5Tget_size(ft) == H5STORE_NAME_MAX,
-           HINT_READ, "'%s': /subject_names and /subject_name_ids differ in length or type", s->path);
+           HINT_READ, "'%s': /%s and /%s differ in length or type", s->path, T->ds, T->ds_ids);
   char *buf = callocCheck((size_t)k + 1, H5STORE_NAME_MAX);
   int32_t *ids = mallocCheck(sizeof(int32_t) * ((size_t)k + 1));
   hid_t mt = name_type();
   if (k) {
-    H5_CHECK(H5Dread(dn, mt, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf), s->path, "subject_names", HINT_READ);
-    H5_CHECK(H5Dread(di, H5T_NATIVE_INT32, H5S_ALL, H5S_ALL, H5P_DEFAULT, ids), s->path, "subject_name_ids", HINT_READ);
+    H5_CHECK(H5Dread(dn, mt, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf), s->path, T->ds, HINT_READ);
+    H5_CHECK(H5Dread(di, H5T_NATIVE_INT32, H5S_ALL, H5S_ALL, H5P_DEFAULT, ids), s->path, T->ds_ids, HINT_READ);
   }
   H5Tclose(mt), H5Tclose(ft), H5Sclose(sn), H5Sclose(si), H5Dclose(dn), H5Dclose(di);
-  s->names = callocCheck((size_t)k + 1, sizeof(SubjectName));
+  SubjectName *v = callocCheck((size_t)k + 1, sizeof(SubjectName));
+  *out = v;
   for (int32_t i = 0; i < (int32_t)k; i++) {
     char name[H5STORE_NAME_MAX + 1], why[128], *p = buf + (size_t)i * H5STORE_NAME_MAX;
     memcpy(name, p, H5STORE_NAME_MAX), name[H5STORE_NAME_MAX] = 0;
     int32_t dummy;
-    CS_CHECK(h5store_name_valid(name, why, sizeof why) && !h5store_name_is_id(name, &dummy), HINT_READ,
-             "'%s': /subject_names entry %d '%s' is not a subject name", s->path, i, name);
+    CS_CHECK(h5store_name_valid(name, why, sizeof why) && !(T->unique && h5store_name_is_id(name, &dummy)), HINT_READ,
+             "'%s': /%s entry %d '%s' is not a %s", s->path, T->ds, i, name, T->what);
     for (int32_t j = 0; j < i; j++)
-      CS_CHECK(strcmp(s->names[j].name, name) && s->names[j].id != ids[i], HINT_READ,
-               "'%s': /subject_names lists '%s' (id %d) twice", s->path, name, ids[i]);
-    s->names[i].id = ids[i];
-    memcpy(s->names[i].name, name, H5STORE_NAME_MAX - 1); /* valid: shorter than H5STORE_NAME_MAX */
-    s->n_names = i + 1;
+      CS_CHECK((!T->unique || strcmp(v[j].name, name)) && v[j].id != ids[i], HINT_READ,
+               "'%s': /%s lists '%s' (id %d) twice", s->path, T->ds, name, ids[i]);
+    v[i].id = ids[i];
+    memcpy(v[i].name, name, H5STORE_NAME_MAX - 1); /* valid: shorter than H5STORE_NAME_MAX */
+    *nout = i + 1;
   }
   free(buf), free(ids);
   char want[64] = "", got[64];
-  h5_attr_read_string(s->file, "subject_names_checksum", want, sizeof want);
-  snprintf(got, sizeof got, "fnv1a64:%016llx", (unsigned long long)names_hash(s));
-  CS_CHECK(!strcmp(want, got), HINT_READ, "'%s': subject names checksum is %s, the file records '%s'", s->path, got,
-           want);
+  h5_attr_read_string(s->file, T->checksum, want, sizeof want);
+  snprintf(got, sizeof got, "fnv1a64:%016llx", (unsigned long long)strtab_hash(v, *nout));
+  CS_CHECK(!strcmp(want, got), HINT_READ, "'%s': %s checksum is %s, the file records '%s'", s->path, T->ds, got, want);
 }
 
-void h5store_names_write(H5Store *s) {
-  const char *const dsn[2] = {"subject_names", "subject_name_ids"};
+static void strtab_write(H5Store *s, const StrTab *T, const SubjectName *v, int32_t n) {
+  const char *const dsn[2] = {T->ds, T->ds_ids};
   for (int q = 0; q < 2; q++)
     if (H5Lexists(s->file, dsn[q], H5P_DEFAULT) > 0)
       H5_CHECK(H5Ldelete(s->file, dsn[q], H5P_DEFAULT), s->tmp, dsn[q], HINT_WRITE);
-  if (s->n_names == 0) {
-    if (H5Aexists(s->file, "subject_names_checksum") > 0)
-      H5_CHECK(H5Adelete(s->file, "subject_names_checksum"), s->tmp, "subject_names_checksum", HINT_WRITE);
+  if (n == 0) {
+    if (H5Aexists(s->file, T->checksum) > 0) H5_CHECK(H5Adelete(s->file, T->checksum), s->tmp, T->checksum, HINT_WRITE);
     return;
   }
-  char *buf = callocCheck((size_t)s->n_names, H5STORE_NAME_MAX);
-  int32_t *ids = mallocCheck(sizeof(int32_t) * (size_t)s->n_names);
-  for (int32_t i = 0; i < s->n_names; i++) {
-    memcpy(buf + (size_t)i * H5STORE_NAME_MAX, s->names[i].name, strlen(s->names[i].name));
-    ids[i] = s->names[i].id;
+  char *buf = callocCheck((size_t)n, H5STORE_NAME_MAX);
+  int32_t *ids = mallocCheck(sizeof(int32_t) * (size_t)n);
+  for (int32_t i = 0; i < n; i++) {
+    memcpy(buf + (size_t)i * H5STORE_NAME_MAX, v[i].name, strlen(v[i].name));
+    ids[i] = v[i].id;
   }
-  hsize_t d = (hsize_t)s->n_names;
+  hsize_t d = (hsize_t)n;
   hid_t sp = H5Screate_simple(1, &d, NULL), t = name_type();
   hid_t dn = H5Dcreate2(s->file, dsn[0], t, sp, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
   H5_CHECK(dn, s->tmp, dsn[0], HINT_WRITE);
@@ -174,18 +187,53 @@ void h5store_names_write(H5Store *s) {
   hid_t di = H5Dcreate2(s->file, dsn[1], H5T_STD_I32LE, sp, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
   H5_CHECK(di, s->tmp, dsn[1], HINT_WRITE);
   H5_CHECK(H5Dwrite(di, H5T_NATIVE_INT32, H5S_ALL, H5S_ALL, H5P_DEFAULT, ids), s->tmp, dsn[1], HINT_WRITE);
-  h5_attr_write_string(dn, s->tmp, "description", "the name users read for each subject (cordseg import --subject)");
-  h5_attr_write_string(di, s->tmp, "description", "the /subject id each /subject_names entry names");
+  h5_attr_write_string(dn, s->tmp, "description", T->desc);
+  h5_attr_write_string(di, s->tmp, "description", T->desc_ids);
   H5Dclose(dn), H5Dclose(di), H5Tclose(t), H5Sclose(sp);
   char sum[64];
-  snprintf(sum, sizeof sum, "fnv1a64:%016llx", (unsigned long long)names_hash(s));
-  h5_attr_write_string(s->file, s->tmp, "subject_names_checksum", sum);
+  snprintf(sum, sizeof sum, "fnv1a64:%016llx", (unsigned long long)strtab_hash(v, n));
+  h5_attr_write_string(s->file, s->tmp, T->checksum, sum);
   free(buf), free(ids);
 }
 
+void h5store_names_read(H5Store *s) {
+  strtab_read(s, &TAB_NAMES, &s->names, &s->n_names);
+  strtab_read(s, &TAB_SITES, &s->sites, &s->n_sites);
+}
+
+void h5store_names_write(H5Store *s) {
+  strtab_write(s, &TAB_NAMES, s->names, s->n_names);
+  strtab_write(s, &TAB_SITES, s->sites, s->n_sites);
+}
+
 void h5store_names_free(H5Store *s) {
-  free(s->names);
-  s->names = NULL, s->n_names = 0;
+  free(s->names), free(s->sites);
+  s->names = NULL, s->n_names = 0, s->sites = NULL, s->n_sites = 0;
+}
+
+const char *h5store_subject_site(const H5Store *s, int32_t id) {
+  for (int32_t i = 0; i < s->n_sites; i++)
+    if (s->sites[i].id == id) return s->sites[i].name;
+  return "";
+}
+
+void h5store_subject_set_site(H5Store *s, int32_t id, const char *site) {
+  char why[128];
+  int32_t i = 0;
+  while (i < s->n_sites && s->sites[i].id != id) i++;
+  if (!site || !site[0]) { /* no site: any old one removed */
+    if (i < s->n_sites) s->sites[i] = s->sites[--s->n_sites];
+    return;
+  }
+  CS_CHECK(h5store_name_valid(site, why, sizeof why), "name sites like site-a or 01 (letters, digits, '-', '_', '.')",
+           "site '%s' %s", site, why);
+  if (i == s->n_sites) {
+    SubjectName *nn = realloc(s->sites, sizeof(SubjectName) * (size_t)(s->n_sites + 1));
+    CS_CHECK(nn, NULL, "out of memory (subject sites)");
+    s->sites = nn, s->n_sites++;
+  }
+  s->sites[i].id = id;
+  snprintf(s->sites[i].name, H5STORE_NAME_MAX, "%s", site);
 }
 
 void h5store_append_store(H5Store *dst, const H5Store *src, int32_t skip, int32_t as_id) {
@@ -193,6 +241,10 @@ void h5store_append_store(H5Store *dst, const H5Store *src, int32_t skip, int32_
            "'%s' has %dx%d slices, '%s' %dx%d", dst->path, dst->h, dst->w, src->path, src->h, src->w);
   CS_CHECK(!dst->has_dti || src->has_dti, "import every subject of a store with MD/AD/RD from DWI (--dwi), or start a "
            "new store", "'%s' has md/ad/rd, the slices of '%s' do not", dst->path, src->path);
+  if ((dst->has_b0 && !src->has_b0) || (dst->has_fa && !src->has_fa))
+    cs_fatal("import every subject of a store with the maps it holds, or start a new store",
+             "'%s' holds %s maps, the slices of '%s' have %s", dst->path, h5store_maps_name(dst->has_b0, dst->has_fa),
+             src->path, h5store_maps_name(src->has_b0, src->has_fa));
   enum { BATCH = 32 };
   const size_t hw = (size_t)src->h * (size_t)src->w;
   float *img = mallocCheck(hw * 5 * BATCH * sizeof(float));
@@ -209,13 +261,16 @@ void h5store_append_store(H5Store *dst, const H5Store *src, int32_t skip, int32_
       if (as_id >= 0) meta[m].subject = as_id;
       m++;
     }
-    h5store_read_slices(src, idx, m, b0, fa, lab);
+    float *b = dst->has_b0 ? b0 : NULL, *f = dst->has_fa ? fa : NULL; /* src's other map dropped, as md/ad/rd */
+    h5store_read_slices(src, idx, m, b, f, lab);
     if (dst->has_dti)
       for (int32_t j = 0; j < m; j++) h5store_read_dti(src, idx[j], md + j * hw, ad + j * hw, rd + j * hw);
-    h5store_append(dst, m, b0, fa, dst->has_dti ? md : NULL, dst->has_dti ? ad : NULL, dst->has_dti ? rd : NULL, lab,
+    h5store_append(dst, m, b, f, dst->has_dti ? md : NULL, dst->has_dti ? ad : NULL, dst->has_dti ? rd : NULL, lab,
                    meta);
   }
   free(img), free(lab);
   for (int32_t i = 0; i < src->n_names; i++)
     if (src->names[i].id != skip) h5store_subject_set_name(dst, as_id >= 0 ? as_id : src->names[i].id, src->names[i].name);
+  for (int32_t i = 0; i < src->n_sites; i++)
+    if (src->sites[i].id != skip) h5store_subject_set_site(dst, as_id >= 0 ? as_id : src->sites[i].id, src->sites[i].name);
 }

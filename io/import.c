@@ -50,7 +50,14 @@ typedef struct {
   int have_dti;
 } ImportMaps;
 
-static void import_read_labels(const ImportSpec *sp, NiftiVol *lab) {
+/* the label volume; SCT's warped atlas folder (with PAM50) as ROI ids, sp->label_kind then set to ROI */
+static void import_read_labels(ImportSpec *sp, NiftiVol *lab) {
+  struct stat sb;
+  if (sp->label_kind == IMPORT_LABELS_PAM50 && stat(sp->labels, &sb) == 0 && S_ISDIR(sb.st_mode)) {
+    import_atlas_labels(sp->labels, sp->atlas_min > 0 ? sp->atlas_min : IMPORT_ATLAS_MIN, lab);
+    sp->label_kind = IMPORT_LABELS_ROI;
+    return;
+  }
   niftivol_read(lab, sp->labels);
   niftivol_check_finite(lab);
   CS_CHECK(lab->nt == 1, "give a 3-D label volume", "%s: label volume has %lld volumes", sp->labels, (long long)lab->nt);
@@ -75,10 +82,12 @@ static void import_fit_dwi(const ImportSpec *sp, const NiftiVol *lab, ImportMaps
   }
 }
 
-/* maps mode: B0 and FA as given, on the label grid, FA within its bounds */
+/* maps mode: B0 and FA as given (or one of them: maps[] NULL for the other), on the label grid, FA within its
+ * bounds */
 static void import_read_maps(const ImportSpec *sp, const NiftiVol *lab, ImportMaps *m) {
   const char *paths[2] = {sp->b0, sp->fa};
   for (int i = 0; i < 2; i++) {
+    if (!paths[i]) continue;
     niftivol_read(&m->in[i], paths[i]);
     niftivol_check_finite(&m->in[i]);
     CS_CHECK(m->in[i].nt == 1, "give 3-D maps", "%s: has %lld volumes, expected a 3-D map", paths[i],
@@ -87,6 +96,7 @@ static void import_read_maps(const ImportSpec *sp, const NiftiVol *lab, ImportMa
     import_check_not_constant(&m->in[i], i == 0 ? "--b0" : "--fa");
     m->maps[i] = m->in[i].data;
   }
+  if (!sp->fa) return;
   const int64_t v = prep_fa_invalid(m->maps[PREP_FA], lab->nx * lab->ny * lab->nz);
   if (v >= 0)
     cs_fatal("pass the FA map as --fa (values in [0, 1]) and the B0 as --b0", "%s: FA value %g at voxel %lld is outside [%g, %g]",
@@ -132,6 +142,20 @@ static void import_grid_slice(const NiftiVol *vol, const NiftiAxial *ax, int64_t
   else prep_grid_slice(tmp, r, c, cr, cc, sy, sx, S, S, dst);
 }
 
+/* --levels: each axial slice's level from the level image (on the label grid) */
+static int32_t *import_levels(const ImportSpec *sp, const NiftiVol *lab, const NiftiAxial *ax, int64_t nsl) {
+  NiftiVol lv;
+  niftivol_read(&lv, sp->levels);
+  niftivol_check_finite(&lv);
+  CS_CHECK(lv.nt == 1, "give a 3-D level image (SCT's *_labeled output)", "--levels %s: has %lld volumes", sp->levels,
+           (long long)lv.nt);
+  niftivol_check_same_grid(&lv, lab);
+  int32_t *lev = mallocCheck(sizeof(int32_t) * (size_t)(nsl + 1));
+  niftigeom_axial_levels(&lv, ax, lev, "--levels");
+  niftivol_free(&lv);
+  return lev;
+}
+
 static void import_slices(const ImportSpec *sp, const NiftiVol *lab, const ImportMaps *m, ImportSlices *out) {
   NiftiAxial ax;
   niftigeom_axial_axes(lab, &ax);
@@ -147,20 +171,23 @@ static void import_slices(const ImportSpec *sp, const NiftiVol *lab, const Impor
   memset(out, 0, sizeof *out);
   out->n = nsl;
   float *tmp = mallocCheck((size_t)nvox * sizeof(float)), *lf = mallocCheck(plane * sizeof(float));
-  for (int i = 0; i < nmaps; i++) out->maps[i] = mallocCheck((size_t)nsl * plane * sizeof(float));
+  for (int i = 0; i < nmaps; i++)
+    if (m->maps[i]) out->maps[i] = mallocCheck((size_t)nsl * plane * sizeof(float));
   out->labels = mallocCheck((size_t)nsl * plane);
   out->meta = callocCheck((size_t)nsl, sizeof(SliceMeta));
+  int32_t *lev = sp->levels ? import_levels(sp, lab, &ax, nsl) : NULL;
   for (int64_t s = 0; s < nsl; s++) {
     for (int i = 0; i < nmaps; i++) {
+      if (!m->maps[i]) continue; /* a B0-only or FA-only subject */
       NiftiVol view = vol_view(lab, m->maps[i]);
       import_grid_slice(&view, &ax, s, S, sy, sx, 0, tmp, out->maps[i] + s * plane);
     }
     import_grid_slice(lab, &ax, s, S, sy, sx, 1, tmp, lf);
     for (size_t p = 0; p < plane; p++) out->labels[s * plane + p] = import_label(sp, lf[p], s);
-    out->meta[s] = (SliceMeta){.subject = sp->subject, .slice = (int32_t)s, .level = sp->level,
+    out->meta[s] = (SliceMeta){.subject = sp->subject, .slice = (int32_t)s, .level = lev ? lev[s] : sp->level,
                                .spacing = {row_mm, col_mm}};
   }
-  free(tmp), free(lf);
+  free(tmp), free(lf), free(lev);
 }
 
 static void import_slices_free(ImportSlices *sl) {
@@ -208,7 +235,9 @@ static void import_target(const ImportSpec *sp, ImportTarget *t) {
 static void import_store(const ImportSpec *sp, const ImportTarget *t, int have_dti, const ImportSlices *sl) {
   const int32_t S = sp->size;
   H5Store st;
-  if (!t->have_store) h5store_create(&st, sp->store, S, S, have_dti, sp->created_by);
+  if (!t->have_store)
+    h5store_create_maps(&st, sp->store, S, S, sl->maps[PREP_B0] != NULL, sl->maps[PREP_FA] != NULL, have_dti,
+                        sp->created_by);
   else if (!t->exists) h5store_open_append(&st, sp->store, sp->created_by);
   else {
     H5Store r;
@@ -216,23 +245,31 @@ static void import_store(const ImportSpec *sp, const ImportTarget *t, int have_d
     h5store_require_verified(&r, "refusing to replace a subject in it");
     char by[1100];
     snprintf(by, sizeof by, "%.500s; %.500s", r.created_by, sp->created_by ? sp->created_by : "");
-    h5store_create(&st, sp->store, r.h, r.w, r.has_dti, by);
+    h5store_create_maps(&st, sp->store, r.h, r.w, r.has_b0, r.has_fa, r.has_dti, by);
     h5store_append_store(&st, &r, t->id, -1);
+    h5store_subject_set_site(&st, t->id, h5store_subject_site(&r, t->id)); /* kept unless a new one is given */
     h5store_close(&r);
   }
   CS_CHECK(st.h == S && st.w == S, "use the store's --size, or write to a new store",
            "%s: store slices are %dx%d, import size is %dx%d", sp->store, st.h, st.w, S, S);
   /* a store without MD/AD/RD takes B0/FA only; one with them needs them (h5store says so) */
   float *const *m = sl->maps;
-  h5store_append(&st, (int32_t)sl->n, m[PREP_B0], m[PREP_FA], st.has_dti ? m[PREP_MD] : NULL,
+  /* a map the store does not hold is dropped (DWI into a B0-only store); one it holds and the subject lacks is
+   * refused, naming both */
+  if ((st.has_b0 && !m[PREP_B0]) || (st.has_fa && !m[PREP_FA]))
+    cs_fatal("give the subject's other map too (--b0, --fa), or import it into a store of the maps it has",
+             "store '%s' holds %s maps; subject '%s' has %s only: nothing written", sp->store,
+             h5store_maps_name(st.has_b0, st.has_fa), t->name, h5store_maps_name(m[PREP_B0] != NULL, m[PREP_FA] != NULL));
+  h5store_append(&st, (int32_t)sl->n, st.has_b0 ? m[PREP_B0] : NULL, st.has_fa ? m[PREP_FA] : NULL, st.has_dti ? m[PREP_MD] : NULL,
                  st.has_dti ? m[PREP_AD] : NULL, st.has_dti ? m[PREP_RD] : NULL, sl->labels, sl->meta);
   h5store_subject_set_name(&st, t->id, t->name);
+  if (sp->site) h5store_subject_set_site(&st, t->id, sp->site);
   h5store_commit(&st);
 }
 
 int32_t import_subject(const ImportSpec *spec) {
   CS_CHECK(spec->labels, "pass --labels LABELS.nii.gz", "import: a label volume is required");
-  CS_CHECK((spec->b0 && spec->fa) != (spec->dwi != NULL), "give either --b0 and --fa, or --dwi with --bvals and --bvecs",
+  CS_CHECK((spec->b0 || spec->fa) != (spec->dwi != NULL), "give --b0 and/or --fa, or --dwi with --bvals and --bvecs",
            "import: choose one input mode");
   CS_CHECK(spec->size >= 16 && spec->size <= 4096, "use --size between 16 and 4096", "import: size %d", spec->size);
   CS_CHECK(spec->spacing == 0 || (spec->spacing >= 0.05 && spec->spacing <= 10), "use --spacing between 0.05 and 10 mm",
@@ -241,9 +278,9 @@ int32_t import_subject(const ImportSpec *spec) {
   import_target(spec, &t);
   ImportSpec s2 = *spec;
   s2.subject = t.id;
-  const ImportSpec *sp = &s2;
   NiftiVol lab;
-  import_read_labels(sp, &lab);
+  import_read_labels(&s2, &lab);
+  const ImportSpec *sp = &s2;
   ImportMaps m = {0};
   if (sp->dwi) import_fit_dwi(sp, &lab, &m);
   else import_read_maps(sp, &lab, &m);

@@ -3,9 +3,11 @@
 
 #include <ctype.h>
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "core/common.h"
+#include "io/labels.h"
 
 void niftigeom_axial_axes(const NiftiVol *v, NiftiAxial *ax) {
   int world_of[3], taken[3] = {0, 0, 0};
@@ -108,4 +110,32 @@ int niftigeom_from_axcodes(const char *code, const double pix[3], const int64_t 
   }
   xyz[3][3] = 1;
   return 0;
+}
+
+void niftigeom_axial_levels(const NiftiVol *v, const NiftiAxial *ax, int32_t *level, const char *what) {
+  const int64_t nvox = v->nx * v->ny * v->nz, nsl = niftigeom_axial_count(v, ax);
+  for (int64_t q = 0; q < nvox; q++) { /* io/labels.h's coding: integers, 0 = none */
+    const float x = v->data[q];
+    if (x != 0 && (fabsf(x - rintf(x)) > 1e-3f || x < 1 || x > LABEL_LEVEL_MAX))
+      cs_fatal("give a level image in the PAM50 coding: integers 1-7 = C1-C7, 8-19 = T1-T12, 20-24 = L1-L5, "
+               "0 = none (SCT's *_labeled output)",
+               "%s '%s': value %g at voxel %lld is not a level", what, v->path, (double)x, (long long)q);
+  }
+  int64_t plane = v->nx * v->ny;
+  plane = v->nx * v->nz > plane ? v->nx * v->nz : plane;
+  plane = v->ny * v->nz > plane ? v->ny * v->nz : plane;
+  float *sl = mallocCheck(sizeof(float) * (size_t)plane);
+  for (int64_t s = 0; s < nsl; s++) {
+    int64_t r, c;
+    niftigeom_axial_slice(v, ax, 0, s, sl, &r, &c);
+    int cnt[LABEL_LEVEL_MAX + 1] = {0}, best = 0;
+    for (int64_t i = 0; i < r * c; i++) {
+      const int l = (int)lrintf(sl[i]);
+      if (l > 0 && l <= LABEL_LEVEL_MAX) cnt[l]++;
+    }
+    for (int l = 1; l <= LABEL_LEVEL_MAX; l++)
+      if (cnt[l] > cnt[best]) best = l;
+    level[s] = best;
+  }
+  free(sl);
 }

@@ -14,7 +14,7 @@
  * backwards; an LPI volume is read as it lies.
  *
  * defines: NiftiAxial, niftigeom_axial_axes, niftigeom_axial_count,
- *          niftigeom_axial_slice, niftigeom_axial_put, niftigeom_store_affine,
+ *          niftigeom_axial_slice, niftigeom_axial_levels, niftigeom_axial_put, niftigeom_store_affine,
  *          niftigeom_axcodes, niftigeom_from_axcodes */
 #ifndef CORDSEG_IO_NIFTIGEOM_H
 #define CORDSEG_IO_NIFTIGEOM_H
@@ -41,6 +41,11 @@ int64_t niftigeom_axial_count(const NiftiVol *v, const NiftiAxial *ax);
  * anterior, column 0 patient right */
 void niftigeom_axial_slice(const NiftiVol *v, const NiftiAxial *ax, int64_t t, int64_t s, float *out, int64_t *rows,
                            int64_t *cols);
+/* each axial slice's vertebral level from a level image (SCT's *_labeled output, PAM50 coding: integers 1-7 =
+ * C1-C7, 8-19 = T1-T12, 20-24 = L1-L5, 0 = none): the most frequent level among the slice's voxels, 0 where it has
+ * none. level[] holds niftigeom_axial_count(v, ax) entries. Fatal naming `what` and the file on a voxel that is not
+ * a level. Shared by `import --levels` and `segment --levels` */
+void niftigeom_axial_levels(const NiftiVol *v, const NiftiAxial *ax, int32_t *level, const char *what);
 /* the inverse: a slice in store orientation, in[rows][cols], written into the
  * 3-D voxel array vol [nz][ny][nx] of v's grid at axial slice s */
 void niftigeom_axial_put(const NiftiVol *v, const NiftiAxial *ax, int64_t s, const float *in, float *vol);

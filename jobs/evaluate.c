@@ -156,19 +156,19 @@ static void test_slice(void *ctx, int32_t j, const float *probs) {
       pred[q] = (double)probs[(int64_t)best * hw + q] >= t->cord_thr ? (uint8_t)best : 0;
     }
   int32_t i = t->idx[j];
-  h5store_read_slices(t->store, &i, 1, NULL, t->fa, t->ref);
+  h5store_read_slices(t->store, &i, 1, NULL, t->store->has_fa ? t->fa : NULL, t->ref); /* FA metrics need FA */
   const SliceMeta *m = &t->store->meta[i];
   EvalSlice *e = &t->out[j];
   e->index = i, e->subject = m->subject, e->slice = m->slice, e->level = m->level;
   char nb[H5STORE_NAME_MAX];
   snprintf(e->subject_name, sizeof e->subject_name, "%s", h5store_subject_name(t->store, m->subject, nb));
-  metrics_slice(pred, t->ref, t->fa, t->store->h, t->store->w, m->spacing, LABEL_COUNT, LABEL_LR_SWAP, e->roi);
+  metrics_slice(pred, t->ref, t->store->has_fa ? t->fa : NULL, t->store->h, t->store->w, m->spacing, LABEL_COUNT, LABEL_LR_SWAP, e->roi);
   if (!(t->sigmoid && t->per_class)) return;
   for (int32_t c = 1; c < LABEL_COUNT; c++) { /* ROI c on its own mask [p_c >= t_c], whatever its neighbours hold */
     RoiMetrics one[LABEL_COUNT];
     const float *pc = probs + (int64_t)c * hw;
     for (int64_t q = 0; q < hw; q++) t->mask[q] = (double)pc[q] >= t->thr[c] ? (uint8_t)c : 0;
-    metrics_slice(t->mask, t->ref, t->fa, t->store->h, t->store->w, m->spacing, LABEL_COUNT, LABEL_LR_SWAP, one);
+    metrics_slice(t->mask, t->ref, t->store->has_fa ? t->fa : NULL, t->store->h, t->store->w, m->spacing, LABEL_COUNT, LABEL_LR_SWAP, one);
     e->roi[c] = one[c];
   }
 }

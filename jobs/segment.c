@@ -466,27 +466,7 @@ static void segment_levels(const SegmentOptions *o, const SegInputs *in, SegStac
   NiftiVol lv;
   read_map(o, &lv, o->levels, "--levels");
   niftivol_check_same_grid(&lv, &in->ref);
-  for (int64_t v = 0; v < lv.nx * lv.ny * lv.nz; v++) { /* io/labels.h's coding: integers, 0 = none */
-    const float x = lv.data[v];
-    if (x != 0 && (fabsf(x - rintf(x)) > 1e-3f || x < 1 || x > LABEL_LEVEL_MAX))
-      cs_fatal("give a level image in the PAM50 coding: integers 1-7 = C1-C7, 8-19 = T1-T12, 20-24 = L1-L5, "
-               "0 = none (SCT's *_labeled output)",
-               "--levels '%s': value %g at voxel %lld is not a level", o->levels, (double)x, (long long)v);
-  }
-  float *sl = mallocCheck(sizeof(float) * (size_t)st->nhw);
-  int64_t r_, c_;
-  for (int64_t s = 0; s < st->nsl; s++) {
-    niftigeom_axial_slice(&lv, &st->ax, 0, s, sl, &r_, &c_);
-    int cnt[32] = {0}, best = 0;
-    for (int64_t i = 0; i < st->nhw; i++) {
-      int l = (int)lrintf(sl[i]);
-      if (l > 0 && l < 32) cnt[l]++;
-    }
-    for (int l = 1; l < 32; l++)
-      if (cnt[l] > cnt[best]) best = l;
-    st->level[s] = best;
-  }
-  free(sl);
+  niftigeom_axial_levels(&lv, &st->ax, st->level, "--levels");
   niftivol_free(&lv);
 }
 

@@ -47,7 +47,7 @@ static int cohort_subject(const SegmentOptions *o, const BidsSubject *s, const c
     SegmentOptions so = *o;
     so.bids = NULL, so.out = dir, so.quiet = 0;
     so.dwi = s->dwi[0] ? s->dwi : NULL, so.bvals = s->dwi[0] ? s->bval : NULL, so.bvecs = s->dwi[0] ? s->bvec : NULL;
-    so.b0 = s->dwi[0] ? NULL : s->b0, so.fa = s->dwi[0] ? NULL : s->fa;
+    so.b0 = s->dwi[0] || !s->b0[0] ? NULL : s->b0, so.fa = s->dwi[0] || !s->fa[0] ? NULL : s->fa; /* one may lack */
     segment_run(&so);
     fflush(stdout), fflush(stderr);
     _exit(0);

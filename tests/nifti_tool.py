@@ -18,6 +18,10 @@ pixdim with x negated, as nibabel does).
   zero IN OUT / nan IN OUT / thick IN OUT   bad inputs: all zero, one NaN, 5 mm R-L pixels
   set IN OUT V / scale IN OUT F [B] / noorient IN OUT   every voxel V; F x + B; no qform or sform
   axcodes IN              the voxel axes' directions from the affine, e.g. LAS
+  atlas LABELS DIR        SCT's warped atlas folder (36 PAM50_atlas_XX maps) whose ROI sums give LABELS back,
+                          while the largest single map is another ROI's
+  levels LABELS OUT       a level image: each axial slice's labelled voxels at 2 + its rank from the top (C2, C3,
+                          ...), one voxel per slice at 20 (L1, a minority)
 """
 import array, gzip, math, struct, sys
 
@@ -374,6 +378,50 @@ def main():
             w = max(range(3), key=lambda q: abs(a[q][c]))
             out += ("RAS" if a[w][c] > 0 else "LPI")[w]
         print(out)
+    elif cmd == "levels":
+        # a level image like SCT's *_labeled: the labelled voxels of each axial slice get level 2 + its rank from
+        # the most superior slice (C2, C3, ...), except one voxel per slice at 20 (L1): the slice's mode is its level
+        v = read(args[0])
+        nx, ny, nz = v["dim"]
+        c = max(range(3), key=lambda q: abs(v["aff"][2][q]))  # the voxel axis along S/I
+        n = v["dim"][c]
+        out = [0.0] * len(v["data"])
+        odd = set()
+        for k in range(nz):
+            for j in range(ny):
+                for i in range(nx):
+                    q = idx(v, i, j, k)
+                    if v["data"][q] <= 0:
+                        continue
+                    s = (i, j, k)[c]
+                    rank = n - 1 - s if v["aff"][2][c] > 0 else s
+                    out[q] = 20.0 if s not in odd else 2.0 + rank
+                    odd.add(s)
+        v["data"] = out
+        write(args[1], v)
+    elif cmd == "atlas":
+        # SCT's warped atlas folder from an ROI label volume: PAM50_atlas_00..35.nii.gz, partial-volume maps. A voxel of
+        # ROI r holds 0.3 in each of two tracts of r and 0.35 in one tract of ROI r % 8 + 1 (sum 0.95): the largest
+        # single map is the other ROI's, the largest ROI sum is r's
+        v = read(args[0])
+        groups = [(0, 3), (4, 13), (14, 29), (30, 35)]
+        def tracts(r):  # ROI 1..8 -> its tract ids (even = left)
+            lo, hi = groups[(r - 1) % 4]
+            return [t for t in range(lo, hi + 1) if t % 2 == (0 if r <= 4 else 1)]
+        maps = [[0.0] * len(v["data"]) for _ in range(36)]
+        for q, x in enumerate(v["data"]):
+            r = int(round(x))
+            if r < 1:
+                continue
+            a, b = tracts(r)[:2]
+            maps[a][q] += 0.3
+            maps[b][q] += 0.3
+            maps[tracts(r % 8 + 1)[0]][q] += 0.35
+        import os
+        os.makedirs(args[1], exist_ok=True)
+        for t in range(36):
+            v["data"] = maps[t]
+            write("%s/PAM50_atlas_%02d.nii.gz" % (args[1], t), v)
     elif cmd == "noorient":
         write(args[1], read(args[0]), oriented=False)
     elif cmd in ("zero", "nan", "thick"):

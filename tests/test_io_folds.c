@@ -7,7 +7,8 @@
  * impossible split refused with the subjects it needs, subject names written
  * and read back, and `folds --from` (io/splits.c): an edited split accepted
  * (k = 1, a fixed test set), an unknown name, a subject in two sets and a fold
- * without test subjects refused. */
+ * without test subjects refused; `folds --group-by site`:
+ * whole sites in test sets, balanced, refusals. */
 #define _POSIX_C_SOURCE 200809L
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +19,7 @@
 #include "core/common.h"
 #include "io/folds.h"
 #include "io/h5store.h"
+#include "io/textio.h"
 #include "tests/testutil.h"
 
 enum { NSUB = 89, NSL = 12, N = NSUB * NSL };
@@ -162,7 +164,72 @@ static void val_and_from(void) {
   unlink(path), unlink(g_store), unlink(g_json);
 }
 
+/* folds --group-by site (folds_make_sites) on an in-memory store of 20 subjects at 5 sites of 6, 5, 4, 3, 2
+ * subjects (slices shuffled): no site in a row's test set and elsewhere in that row, each subject tested once,
+ * the folds balanced (test sizes differ by at most the largest site), validation from the other sites, the
+ * grouping recorded in the file (hash intact); fewer sites than folds and a subject without a site refused */
+static void by_site(void) {
+  enum { SN = 20, SS = 3 };
+  static const int sizes[5] = {6, 5, 4, 3, 2};
+  static const char *const names[5] = {"bern", "oslo", "lyon", "graz", "kiel"};
+  SliceMeta m[SN * SS];
+  SubjectName sites[SN];
+  int site_of[SN], q = 0;
+  for (int g = 0; g < 5; g++)
+    for (int i = 0; i < sizes[g]; i++, q++) {
+      site_of[q] = g, sites[q].id = 7 + 2 * q;
+      snprintf(sites[q].name, sizeof sites[q].name, "%s", names[g]);
+    }
+  for (int i = 0; i < SN * SS; i++) m[i] = (SliceMeta){.subject = 7 + 2 * ((i * 7) % SN), .slice = i / SN};
+  H5Store st;
+  memset(&st, 0, sizeof st);
+  snprintf(st.path, sizeof st.path, "mem.h5");
+  st.n = SN * SS, st.meta = m, st.n_sites = SN, st.sites = sites;
+  Folds f;
+  char why[512] = "";
+  T_CHECK(folds_make_sites(&f, &st, 3, 42, FOLDS_VAL_AUTO, why, sizeof why) == 0, "3 folds of 5 sites (%s)", why);
+  int whole = 1, once = 1, val_elsewhere = 1, tmin = SN, tmax = 0;
+  for (int set = FOLDS_SPLIT; set < f.k; set++) {
+    const char *row = f.roles + (size_t)(set + 1) * f.n;
+    int tested[5] = {0}, other[5] = {0}, nt = 0;
+    for (int i = 0; i < f.n; i++) {
+      const int g = site_of[(f.ids[i] - 7) / 2];
+      if (row[i] == FOLD_TEST) tested[g] = 1, nt++;
+      else other[g] = 1;
+    }
+    for (int g = 0; g < 5; g++) whole &= !(tested[g] && other[g]);
+    for (int i = 0; i < f.n; i++) val_elsewhere &= row[i] != FOLD_VAL || !tested[site_of[(f.ids[i] - 7) / 2]];
+    if (set >= 0) tmin = nt < tmin ? nt : tmin, tmax = nt > tmax ? nt : tmax;
+    printf("group-by site: set %d tests %d subjects\n", set, nt);
+  }
+  for (int i = 0; i < f.n; i++) {
+    int c = 0;
+    for (int fo = 0; fo < f.k; fo++) c += f.roles[(size_t)(fo + 1) * f.n + i] == FOLD_TEST;
+    once &= c == 1;
+  }
+  T_CHECK(f.n == SN && whole, "group-by site: no site is in a test set and in training or validation of one row");
+  T_CHECK(once && val_elsewhere, "group-by site: each subject tested once; validation subjects from other sites");
+  T_CHECK(tmax - tmin <= 6, "group-by site: fold test sizes %d..%d differ by at most the largest site", tmin, tmax);
+  char path[300];
+  snprintf(path, sizeof path, "%s/test_io_folds_sites.%d.txt", CORDSEG_BINARY_DIR, (int)getpid());
+  folds_write(&f, path);
+  Folds g;
+  folds_read(&g, path);
+  char *txt = textio_read(path);
+  T_CHECK(txt && strstr(txt, "\n# grouped by site") && !memcmp(g.roles, f.roles, (size_t)(f.k + 1) * f.n),
+          "group-by site: the file records the grouping and reads back");
+  free(txt), unlink(path), folds_free(&g), folds_free(&f);
+  T_CHECK(folds_make_sites(&f, &st, 6, 42, FOLDS_VAL_AUTO, why, sizeof why) == 1 &&
+              strstr(why, "5 sites cannot be the test sets of 6 folds"),
+          "group-by site: 6 folds of 5 sites refused (%s)", why);
+  st.n_sites = SN - 1; /* the last subject has no site */
+  T_CHECK(folds_make_sites(&f, &st, 3, 42, FOLDS_VAL_AUTO, why, sizeof why) == 1 && strstr(why, "1 subject of") &&
+              strstr(why, "has no site (45)"),
+          "group-by site: a subject without a site refused, named (%s)", why);
+}
+
 int main(void) {
+  by_site();
   val_and_from();
   /* subjects with gaps and shuffled slice order, like an appended store */
   Rng r;

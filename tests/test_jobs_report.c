@@ -76,6 +76,7 @@ static void write_eval(const char *run, int arm, int keep, uint64_t seed) {
     damage(ref, pred + (size_t)j * HW, arm, idx[j], &r);
     const SliceMeta *m = &s.meta[idx[j]];
     es[j].index = idx[j], es[j].subject = m->subject, es[j].slice = m->slice, es[j].level = m->level;
+    snprintf(es[j].subject_name, sizeof es[j].subject_name, "sub-%02d", m->subject - 100); /* as evaluate names them */
     metrics_slice(pred + (size_t)j * HW, ref, fa, SZ, SZ, m->spacing, K, LABEL_LR_SWAP, es[j].roi);
     if (keep) g_kept[arm][g_nkept[arm]++] = es[j];
   }
@@ -410,6 +411,40 @@ int main(void) {
             c);
     T_CHECK(fabs(got_p - p_exact) < 1e-5 && got_h >= got_p - 1e-12 && lo <= got_d && got_d <= hi,
             "ROI %d: Wilcoxon p = enumeration, Holm >= p, CI holds the mean", c);
+  }
+
+  /* subjects.csv: each arm's subjects by name, mean Dice per ROI over their slices recomputed here */
+  {
+    snprintf(p, sizeof p, "%s/subjects.csv", g_out);
+    char *st = textio_read(p), *html = NULL;
+    snprintf(p, sizeof p, "%s/index.html", g_out);
+    html = textio_read(p);
+    int rows_ok = 1, nsub_seen = 0;
+    for (int a = 0; a < 2; a++)
+      for (int sj = 0; sj < NSUB; sj++) {
+        double sum = 0, sl = 0;
+        int cnt = 0;
+        for (int64_t q = 0; q < g_nkept[a]; q++)
+          if (g_kept[a][q].subject == 100 + sj) {
+            sl++;
+            if (!isnan(g_kept[a][q].roi[1].dice)) sum += g_kept[a][q].roi[1].dice, cnt++;
+          }
+        if (!sl) continue;
+        nsub_seen += a == 0;
+        char row[128];
+        snprintf(row, sizeof row, "\n%s,sub-%02d,%d,%d,", arms[a], sj, 100 + sj, (int)sl);
+        const double got = csv_get("subjects.csv", arms[a], 100 + sj, 2, "dice_L_dc"), want = cnt ? sum / cnt : NAN;
+        if (!st || !strstr(st, row) || !(fabs(got - want) < 1e-5 || (isnan(got) && isnan(want)))) {
+          rows_ok = 0;
+          fprintf(stderr, "subjects.csv: %s sub-%02d: row '%s' %s, L_dc Dice %g, recomputed %g\n", arms[a], sj, row + 1,
+                  st && strstr(st, row) ? "found" : "missing", got, want);
+        }
+      }
+    T_CHECK(nsub_seen == 6 && rows_ok, "subjects.csv: every test subject of each arm by name, slices and mean Dice");
+    T_CHECK(html && strstr(html, "<h3>Per-subject Dice</h3>") && strstr(html, "<tr><td>sub-0"),
+            "index.html: the per-subject table names the subjects");
+    T_CHECK(html && strstr(html, ", subject sub-0"), "index.html: QC overlay captions name the subject");
+    free(st), free(html);
   }
 
   const char *pngs[] = {"fig_dice_by_arm.png", "fig_compare_resnet50-hdl-b0_vs_vgg16-hdl-b0.png",

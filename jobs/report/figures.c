@@ -183,8 +183,10 @@ static void qc_arm(Report *r, const Arm *A) {
     const EvalSlice *e = &A->s[rk[pick[k]].q];
     const ReportRun *u = &r->runs[A->run_of[rk[pick[k]].q]];
     char p[PATH_CAP], err[PATH_MSG_CAP], cap[1200];
-    snprintf(cap, sizeof cap, "%s: mean Dice %.3f &mdash; %s, subject %d, slice %d (store index %d)", what[k],
-             rk[pick[k]].v, u->id, e->subject, e->slice, e->index);
+    char sid[24];
+    snprintf(sid, sizeof sid, "%d", e->subject);
+    snprintf(cap, sizeof cap, "%s: mean Dice %.3f &mdash; %s, subject %s, slice %d (store index %d)", what[k],
+             rk[pick[k]].v, u->id, e->subject_name[0] ? e->subject_name : sid, e->slice, e->index);
     rundir_path(p, sizeof p, u->ri.dir, "eval/pred.h5");
     int32_t n, h, w, *idx = NULL;
     uint8_t *lab = NULL;
@@ -203,7 +205,7 @@ static void qc_arm(Report *r, const Arm *A) {
     } else {
       float *b0 = mallocCheck(sizeof(float) * (size_t)h * w);
       uint8_t *ref = mallocCheck((size_t)h * w);
-      h5store_read_slices(&s, &e->index, 1, b0, NULL, ref);
+      h5store_read_slices(&s, &e->index, 1, s.has_b0 ? b0 : NULL, s.has_b0 ? NULL : b0, ref); /* FA-only: FA */
       /* crop to the reference cord (else the prediction) + 8 px, as in Figure 5 */
       const uint8_t *pred = lab + (size_t)j * h * w;
       int32_t y0 = h, y1 = -1, x0 = w, x1 = -1;

@@ -55,6 +55,7 @@ int report_run(const ReportOptions *o) {
   report_tables(r);
   fprintf(r->html, "<h2>Statistics</h2>\n");
   report_stats(r);
+  report_subjects(r);
 
   report_figures(r);
   fprintf(r->html, "<hr><p>written by cordseg report in %.1f s</p>\n</body></html>\n", cs_now() - t0);

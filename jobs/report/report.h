@@ -20,6 +20,8 @@
  *                                Wilcoxon signed-rank per ROI, Holm across the
  *                                8 ROIs, bootstrap 95 % CI of the mean
  *                                difference (subject = mean over its slices)
+ *   subjects.csv                 every arm's test subjects by name: slices,
+ *                                runs, mean Dice per ROI over their slices
  *   fig_dice_by_arm.png          per-ROI Dice of every arm
  *   fig_compare_<A>_vs_<B>.png   two arms (Fei et al. Figures 4, 6, 7)
  *   fig_fa_corr_<arm>.png        predicted vs reference mean-FA Pearson
