@@ -5,6 +5,7 @@
  *   arms.c     each run's arm (by arm hash), duplicates, runs that never learned
  *   tables.c   Tables 1-3 as Markdown, LaTeX, CSV and HTML
  *   stats.c    paired subject-level comparisons of arms (stats.csv)
+ *   tertiles.c results by compression tertile per arm (tertiles.md/.csv)
  *   figures.c  the charts, training curves and QC overlays
  *   html.c     index.html: page, run table, embedded PNGs
  *   report.c   report_run: the order of the outputs
@@ -88,6 +89,8 @@ char *report_grid_missing(Report *r, int *count);
 void report_tables(Report *r);
 /* stats.c */
 void report_stats(Report *r);
+/* tertiles.c: Dice and FA error per ROI by compression tertile, per arm (tertiles.md/.csv, the page) */
+void report_tertiles(Report *r);
 /* figures.c */
 void report_figures(Report *r);
 /* html.c */
