@@ -155,7 +155,6 @@ typedef struct {
   const int32_t *idx; /* the validation slices; this rank's j-th is idx[rank + j * world] */
   const Dist *d;
   int32_t K, h, w;
-  int sigmoid;
   const double *thr;  /* sigmoid models: the epoch's searched thresholds */
   double *sum, *n, *ref; /* [K] each, one allocation of 3K */
   float *fa;          /* [H][W] */
@@ -163,9 +162,9 @@ typedef struct {
   RoiMetrics *roi;    /* [K] */
 } ValFa;
 
-static void val_fa_init(ValFa *f, const H5Store *st, const int32_t *idx, const Dist *d, int32_t K, int sigmoid) {
+static void val_fa_init(ValFa *f, const H5Store *st, const int32_t *idx, const Dist *d, int32_t K) {
   const size_t hw = (size_t)st->h * st->w;
-  *f = (ValFa){.st = st, .idx = idx, .d = d, .K = K, .h = st->h, .w = st->w, .sigmoid = sigmoid};
+  *f = (ValFa){.st = st, .idx = idx, .d = d, .K = K, .h = st->h, .w = st->w};
   f->sum = callocCheck(3 * (size_t)K, sizeof(double)), f->n = f->sum + K, f->ref = f->n + K;
   f->fa = mallocCheck(sizeof(float) * hw), f->pred = mallocCheck(hw);
   f->roi = callocCheck((size_t)K, sizeof(RoiMetrics));
@@ -306,7 +305,7 @@ static void validate(Unet *net, const LossConfig *lc, const H5Store *st, const i
                      double *thr, int *constant, double *fa_err) {
   const int32_t K = B->K;
   ValSums v = {.lc = lc, .st = st, .idx = idx, .d = d, .kind = kind, .B = B, .sigmoid = lc->kind == LOSS_KIND_HDL};
-  val_fa_init(&v.fa, st, idx, d, K, v.sigmoid);
+  val_fa_init(&v.fa, st, idx, d, K);
   /* loss, images, tp[K], fp[K], fn[K], the spread (max - min) of each class's logit over this rank's pixels */
   v.acc = callocCheck((size_t)(2 + 4 * K), sizeof(double));
   v.tp = v.acc + 2, v.fp = v.tp + K, v.fn = v.fp + K;
@@ -697,7 +696,8 @@ static void trainer_log_epoch(const Trainer *t, const Epoch *e, const EpochStats
     for (int32_t k = 1; k < K; k++) printf(" %.3f", r->dice[k]);
     printf("  mean %.4f", r->mean_dice);
     if (t->lc.kind == LOSS_KIND_HDL) printf(" (searched thr)");
-    printf("  FAerr %.2f%%", r->fa_err);
+    if (isnan(r->fa_err)) printf("  FAerr n/a");
+    else printf("  FAerr %.2f%%", r->fa_err);
     if (r->best) printf("  best (%s)", c->select_by == SELECT_BY_FA_ERROR ? "lowest FA error" : "highest Dice");
   }
   if (t->gnorm_n) printf("  |g| mean %.3g max %.3g", t->gnorm_sum / (double)t->gnorm_n, t->gnorm_max);
@@ -776,11 +776,18 @@ static void trainer_finish(const Trainer *t, const char *reason) {
            reason, (long long)st->epoch, t->c->epochs, (long long)st->global_step, st->best_dice,
            (long long)st->best_epoch, by, st->best_fa_err);
   textio_write(t->path_done, txt);
-  printf("cordseg train: done (%s): %lld epochs, best.h5 = epoch %lld by %s (%s): mean validation Dice %.4f, FA "
-         "error %.2f %%; run %s\n",
-         reason, (long long)st->epoch, (long long)st->best_epoch, by,
-         t->c->select_by == SELECT_BY_FA_ERROR ? "lowest FA error" : "highest Dice", st->best_dice, st->best_fa_err,
-         t->job->run);
+  char fe[32] = "n/a";
+  if (st->best_fa_err >= 0) snprintf(fe, sizeof fe, "%.2f %%", st->best_fa_err);
+  if (st->best_epoch > 0)
+    printf("cordseg train: done (%s): %lld epochs, best.h5 = epoch %lld by %s (%s): mean validation Dice %.4f, FA "
+           "error %s; run %s\n",
+           reason, (long long)st->epoch, (long long)st->best_epoch, by,
+           t->c->select_by == SELECT_BY_FA_ERROR ? "lowest FA error" : "highest Dice", st->best_dice, fe, t->job->run);
+  else
+    printf("cordseg train: done (%s): %lld epochs, no best.h5: no validation epoch had a defined %s (select_by = "
+           "%s); run %s\n",
+           reason, (long long)st->epoch, t->c->select_by == SELECT_BY_FA_ERROR ? "mean FA error" : "mean Dice", by,
+           t->job->run);
 }
 
 static void trainer_free(Trainer *t) {
