@@ -24,8 +24,9 @@ static void usage(FILE *f) {
           "subject means, Holm over the 8 ROIs, bootstrap CI).\n\n"
           "writes OUT/: index.html (self-contained: status, tables, statistics, figures, QC overlays of\n"
           "each arm's best/median/worst slice), tables.md/.tex, table1-3.csv, stats.csv, runs.csv,\n"
-          "fig_dice_by_arm.png, fig_compare_*.png, fig_fa_corr_*.png, fig_bland_altman_*.png,\n"
-          "curves_*.png.\n\n");
+          "tertiles.md/.csv (Dice and FA error per ROI by compression tertile of the cord's AP/LR\n"
+          "ratio, with the rule that chose each arm's models), fig_dice_by_arm.png, fig_compare_*.png,\n"
+          "fig_fa_corr_*.png, fig_bland_altman_*.png, curves_*.png.\n\n");
 }
 
 int cmd_report(int argc, char **argv) {

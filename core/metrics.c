@@ -20,12 +20,10 @@ void metrics_slice(const uint8_t *pred, const uint8_t *ref, const float *fa, int
   const int64_t hw = (int64_t)h * w;
   /* confusion[p][r] pixel counts, FA sums per predicted and reference class */
   int64_t *conf = callocCheck((size_t)k * k, sizeof(int64_t));
-  double *fa_p = callocCheck((size_t)k, sizeof(double)), *fa_r = callocCheck((size_t)k, sizeof(double));
   for (int64_t i = 0; i < hw; i++) {
     CS_CHECK(pred[i] < k && ref[i] < k, "labels must lie in 0..K-1",
              "metrics_slice: pixel %lld has pred %d / ref %d with K=%d", (long long)i, pred[i], ref[i], (int)k);
     conf[(size_t)pred[i] * k + ref[i]]++;
-    if (fa) fa_p[pred[i]] += fa[i], fa_r[ref[i]] += fa[i];
   }
   const double px_mm2 = (double)spacing[0] * spacing[1];
   for (int32_t c = 1; c < k; c++) {
@@ -43,15 +41,52 @@ void metrics_slice(const uint8_t *pred, const uint8_t *ref, const float *fa, int
     m->outlier = m->ref_px > 0 && m->pred_px == 0;
     m->hd95_mm =
         (m->ref_px && m->pred_px) ? metrics_hd95(pred, (uint8_t)c, ref, (uint8_t)c, h, w, spacing[0], spacing[1]) : NAN;
-    m->fa_pred = fa ? ratio(fa_p[c], (double)m->pred_px) : NAN;
-    m->fa_ref = fa ? ratio(fa_r[c], (double)m->ref_px) : NAN;
-    m->fa_err_pct = (m->fa_ref > 0 && !isnan(m->fa_pred)) ? 100.0 * fabs(m->fa_pred - m->fa_ref) / m->fa_ref : NAN;
     if (mirror && mirror[c] < k && mirror[c] != c) {
       m->lr_cross_px = conf[(size_t)c * k + mirror[c]];
       m->lr_swap = m->lr_cross_px > m->tp;
     }
   }
-  free(conf), free(fa_p), free(fa_r);
+  free(conf);
+  metrics_slice_fa(pred, ref, fa, hw, k, out);
+}
+
+void metrics_slice_fa(const uint8_t *pred, const uint8_t *ref, const float *fa, int64_t hw, int32_t k,
+                      RoiMetrics *out) {
+  double *sum = callocCheck(2 * (size_t)k, sizeof(double)), *fa_p = sum, *fa_r = sum + k; /* FA sums */
+  int64_t *cnt = callocCheck(2 * (size_t)k, sizeof(int64_t)), *n_p = cnt, *n_r = cnt + k; /* pixels */
+  for (int64_t i = 0; i < hw; i++) {
+    CS_CHECK(pred[i] < k && ref[i] < k, "labels must lie in 0..K-1",
+             "metrics_slice_fa: pixel %lld has pred %d / ref %d with K=%d", (long long)i, pred[i], ref[i], (int)k);
+    n_p[pred[i]]++, n_r[ref[i]]++;
+    if (fa) fa_p[pred[i]] += fa[i], fa_r[ref[i]] += fa[i];
+  }
+  for (int32_t c = 1; c < k; c++) {
+    RoiMetrics *m = &out[c];
+    m->fa_pred = fa ? ratio(fa_p[c], (double)n_p[c]) : NAN;
+    m->fa_ref = fa ? ratio(fa_r[c], (double)n_r[c]) : NAN;
+    m->fa_err_pct = (m->fa_ref > 0 && !isnan(m->fa_pred)) ? 100.0 * fabs(m->fa_pred - m->fa_ref) / m->fa_ref : NAN;
+  }
+  free(sum), free(cnt);
+}
+
+double metrics_roi_mean(const double *v, int32_t k) {
+  double s = 0;
+  int32_t n = 0;
+  for (int32_t c = 1; c < k; c++)
+    if (!isnan(v[c])) s += v[c], n++;
+  return n ? s / n : NAN;
+}
+
+double metrics_cord_ratio(const uint8_t *labels, int32_t h, int32_t w, const float spacing[2], int32_t k) {
+  int32_t r0 = h, r1 = -1, c0 = w, c1 = -1;
+  for (int32_t r = 0; r < h; r++)
+    for (int32_t x = 0; x < w; x++) {
+      const uint8_t l = labels[(int64_t)r * w + x];
+      if (l == 0 || l >= k) continue;
+      r0 = r < r0 ? r : r0, r1 = r > r1 ? r : r1, c0 = x < c0 ? x : c0, c1 = x > c1 ? x : c1;
+    }
+  if (r1 < 0) return NAN;
+  return (double)(r1 - r0 + 1) * spacing[0] / ((double)(c1 - c0 + 1) * spacing[1]);
 }
 
 /* one separable pass of the lower envelope of parabolas f(q) + (s (p - q))^2

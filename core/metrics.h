@@ -31,7 +31,18 @@
  * Labels from thresholds: the class c >= 1 with the largest p_c among those
  * with p_c >= t_c; background when none passes. Softmax models: argmax over
  * all K classes (first maximum on ties).
- * defines: RoiMetrics, metrics_slice, metrics_hd95, metrics_edt_sq,
+ * Mean over ROIs (metrics_roi_mean): the mean of a per-ROI value over ROIs
+ * 1..K-1 whose value is defined (NaN when none): the mean validation Dice
+ * and FA error train logs and selects by.
+ * Cord shape (metrics_cord_ratio): the AP/LR diameter ratio of the cord, the
+ * union of labels 1..K-1 of one slice: AP = the extent of its rows (first to
+ * last row holding a cord pixel, both included) x the row spacing, LR = the
+ * extent of its columns x the column spacing (the stores' orientation: rows
+ * anterior->posterior, columns right->left); NaN without cord pixels. A
+ * round cord is near 1 (taller than wide above 1), a flattened (compressed)
+ * one lower. Bounding extents: a stray pixel far from the cord widens them.
+ * defines: RoiMetrics, metrics_slice, metrics_slice_fa, metrics_roi_mean, metrics_cord_ratio,
+ *          metrics_hd95, metrics_edt_sq,
  *          RoiSummary, metrics_summarize, ThreshHist, metrics_hist_init,
  *          metrics_hist_add, metrics_hist_best, metrics_hist_free,
  *          metrics_labels_threshold, metrics_labels_argmax */
@@ -56,6 +67,19 @@ typedef struct {
  * out[1..k-1]; out[0] (background) is zeroed. */
 void metrics_slice(const uint8_t *pred, const uint8_t *ref, const float *fa, int32_t h, int32_t w,
                    const float spacing[2], int32_t k, const uint8_t *mirror, RoiMetrics *out);
+
+/* only the FA fields of out[1..k-1] (fa_pred, fa_ref, fa_err_pct: eq. 10),
+ * the rest untouched; metrics_slice computes them with this, and train's
+ * validation (the FA error it logs and may select by) calls it alone */
+void metrics_slice_fa(const uint8_t *pred, const uint8_t *ref, const float *fa, int64_t hw, int32_t k,
+                      RoiMetrics *out);
+
+/* nan-mean of v[1..k-1] (NaN when every one is NaN) */
+double metrics_roi_mean(const double *v, int32_t k);
+
+/* the AP/LR diameter ratio of the cord (labels 1..k-1) of one slice, see the
+ * header comment; spacing (row, column) mm; NaN when the slice holds no cord */
+double metrics_cord_ratio(const uint8_t *labels, int32_t h, int32_t w, const float spacing[2], int32_t k);
 
 /* HD95 in mm between the masks (a == ca) and (b == cb); NaN if either is empty */
 double metrics_hd95(const uint8_t *a, uint8_t ca, const uint8_t *b, uint8_t cb, int32_t h, int32_t w, double sy,

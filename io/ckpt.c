@@ -122,6 +122,7 @@ void ckpt_write(const char *path, const ModelState *ms, int with_adam, const Ckp
   h5_attr_write_f64(f, tmp, "best_dice", st->best_dice);
   h5_attr_write_i64(f, tmp, "best_epoch", st->best_epoch);
   h5_attr_write_i64(f, tmp, "stale_validations", st->stale_validations);
+  h5_attr_write_f64(f, tmp, "best_fa_err", st->best_fa_err);
   h5_attr_write_f64(f, tmp, "elapsed_s", st->elapsed_s);
   h5_attr_write_i64(f, tmp, "height", st->height);
   h5_attr_write_i64(f, tmp, "width", st->width);
@@ -155,6 +156,7 @@ static void read_state(hid_t f, const char *path, CkptState *st) {
            h5_attr_read_f64(f, "elapsed_s", &st->elapsed_s) && h5_attr_read_i64(f, "height", &h) &&
            h5_attr_read_i64(f, "width", &w);
   if (!ok) cs_fatal(HINT_R, "checkpoint '%s' lacks one of its state attributes", path);
+  if (!h5_attr_read_f64(f, "best_fa_err", &st->best_fa_err)) st->best_fa_err = -1; /* written since issue 30 */
   st->height = (int32_t)h, st->width = (int32_t)w;
   /* counters: each one alone, then against each other */
 #define CK_RANGE(cond, field, fmt, val)                                                                     \
@@ -173,6 +175,8 @@ static void read_state(hid_t f, const char *path, CkptState *st) {
   CK_RANGE(isfinite(st->elapsed_s) && st->elapsed_s >= 0, "elapsed_s", "%g", st->elapsed_s);
   CK_RANGE(isfinite(st->epoch_loss_sum) && st->epoch_loss_sum >= 0, "epoch_loss_sum", "%g", st->epoch_loss_sum);
   CK_RANGE(st->best_dice == -1 || (st->best_dice >= 0 && st->best_dice <= 1), "best_dice", "%g", st->best_dice);
+  CK_RANGE(st->best_fa_err == -1 || (isfinite(st->best_fa_err) && st->best_fa_err >= 0), "best_fa_err", "%g",
+           st->best_fa_err);
   CK_RANGE(h >= 1 && h <= 4096, "height", "%lld", (long long)h);
   CK_RANGE(w >= 1 && w <= 4096, "width", "%lld", (long long)w);
   /* every epoch has the same number of steps: global_step = epoch * spe + step_in_epoch */

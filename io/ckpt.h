@@ -8,6 +8,7 @@
  *     config (canonical config text), config_hash, epoch, step_in_epoch,
  *     epoch_loss_sum,
  *     global_step, adam_t, best_dice, best_epoch, stale_validations,
+ *     best_fa_err (optional on reading),
  *     elapsed_s, size (H W).
  * The loader and every RNG are counter-based (seed, epoch, position), so
  * (epoch, step_in_epoch) is their whole state: resuming from it replays the
@@ -25,9 +26,12 @@ typedef struct {
   int64_t step_in_epoch;     /* steps done of epoch `epoch` (0 at an epoch boundary) */
   double epoch_loss_sum;     /* sum of the train losses of those steps (for the log) */
   int64_t global_step;       /* optimizer steps in total */
-  double best_dice;          /* best mean validation Dice over ROIs so far (-1 none) */
-  int64_t best_epoch;        /* epoch (1-based count) that reached it */
+  double best_dice;          /* mean validation Dice over ROIs of the selected epoch (best.h5): with select_by =
+                                dice the best so far (-1 none) */
+  int64_t best_epoch;        /* the selected epoch (1-based count) */
   int64_t stale_validations; /* validations since the best (early stopping) */
+  double best_fa_err;        /* mean ROI FA error (%) of the selected epoch: with select_by = fa_error the lowest
+                                so far (-1 none; absent in checkpoints of older cordseg: -1) */
   double elapsed_s;          /* training wall time before this checkpoint */
   int32_t height, width;     /* network input size */
   char config_hash[32];

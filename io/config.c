@@ -30,6 +30,8 @@ typedef struct {
 #define O(f) offsetof(TrainConfig, f)
 static const char *const HEAD_INIT_NAMES[] = {"auto", "prior", "default"};
 const CsEnum HEAD_INIT_ENUM = {HEAD_INIT_NAMES, 3};
+static const char *const SELECT_BY_NAMES[] = {"dice", "fa_error"};
+const CsEnum SELECT_BY_ENUM = {SELECT_BY_NAMES, 2};
 static const Key KEYS[] = {
     {"store", KEY_STR, O(store), 0, 0, NULL, "HDF5 slice store (cordseg phantom / import)"},
     {"folds", KEY_STR, O(folds), 0, 0, NULL, "folds manifest (cordseg folds); train records both paths made absolute"},
@@ -74,7 +76,11 @@ static const Key KEYS[] = {
     {"augment", KEY_BOOL, O(augment), 0, 1, NULL, "training augmentation (flip with L/R swap, scale, shift, brightness)"},
     {"seed", KEY_U64, O(seed), 0, 0, NULL, "seed of weights, shuffling and augmentation"},
     {"val_every", KEY_INT, O(val_every), 1, 100000, NULL, "epochs between validations"},
-    {"patience", KEY_INT, O(patience), 0, 100000, NULL, "early stop after N validations without better Dice, 0 = off"},
+    {"patience", KEY_INT, O(patience), 0, 100000, NULL,
+     "early stop after N validations without a better selection measure (select_by), 0 = off"},
+    {"select_by", KEY_ENUM, O(select_by), 0, 0, &SELECT_BY_ENUM,
+     "best.h5 = the epoch of the highest mean validation Dice (dice) or the lowest mean ROI FA error (fa_error, eq. "
+     "10); hashed only when not dice"},
     {"sync_bn", KEY_BOOL, O(sync_bn), 0, 1, NULL, "synchronized BatchNorm: global-batch statistics across ranks (ResNet)"},
     {"nccl_timeout_s", KEY_FLOAT, O(nccl_timeout_s), 0, 1e6, NULL,
      "CUDA, several ranks: a rank that waits longer than this for an NCCL all-reduce (a lost or stuck peer) stops "
@@ -325,11 +331,20 @@ static int key_unhashed(const char *name) {
          !strcmp(name, "cudnn_benchmark");
 }
 
+/* keys added after runs existed, whose default reproduces what those runs
+ * did: hashed only when set away from that default, so the config and arm
+ * hashes of earlier runs (their checkpoints, run.json and report's arms) stay
+ * valid. value: the key's canonical value */
+static int key_hashed_value(const char *name, const char *value) {
+  return strcmp(name, "select_by") || strcmp(value, "dice");
+}
+
 static void write_keys(const TrainConfig *c, FILE *f, int for_hash) {
   char v[1100];
   for (size_t i = 0; i < NKEYS; i++) {
     if (for_hash && key_unhashed(KEYS[i].name)) continue;
     key_value(c, &KEYS[i], v, sizeof v);
+    if (for_hash && !key_hashed_value(KEYS[i].name, v)) continue;
     fprintf(f, "%s = %s\n", KEYS[i].name, v);
   }
 }
@@ -456,7 +471,10 @@ void config_arm_hash(const TrainConfig *c, char out[32]) {
   FILE *f = textbuf_open(&t);
   char v[1100];
   for (size_t i = 0; i < NKEYS; i++)
-    if (config_key_arm(KEYS[i].name)) key_value(c, &KEYS[i], v, sizeof v), fprintf(f, "%s = %s\n", KEYS[i].name, v);
+    if (config_key_arm(KEYS[i].name)) {
+      key_value(c, &KEYS[i], v, sizeof v);
+      if (key_hashed_value(KEYS[i].name, v)) fprintf(f, "%s = %s\n", KEYS[i].name, v);
+    }
   char *buf = textbuf_take(&t);
   snprintf(out, 32, "fnv1a64:%016llx", (unsigned long long)hash_fnv1a(HASH_FNV_INIT, buf, strlen(buf)));
   free(buf);

@@ -32,6 +32,14 @@
 typedef enum { HEAD_INIT_AUTO = 0, HEAD_INIT_PRIOR = 1, HEAD_INIT_DEFAULT = 2 } HeadInit;
 extern const CsEnum HEAD_INIT_ENUM; /* auto|prior|default */
 
+/* select_by: which validation measure picks ckpt/best.h5 (and counts for
+ * patience): dice = the highest mean validation Dice over the ROIs, fa_error =
+ * the lowest mean ROI FA error (Fei et al. eq. 10, as evaluate computes it) at
+ * the epoch's labels (searched thresholds for sigmoid models); log.csv
+ * val_dice_mean / val_fa_err_mean. docs/training.md "Model selection". */
+typedef enum { SELECT_BY_DICE = 0, SELECT_BY_FA_ERROR = 1 } SelectBy;
+extern const CsEnum SELECT_BY_ENUM; /* dice|fa_error */
+
 typedef struct {
   /* data */
   char store[1024];        /* HDF5 slice store */
@@ -66,7 +74,8 @@ typedef struct {
   int32_t augment;         /* 0/1 */
   uint64_t seed;
   int32_t val_every;       /* epochs between validations */
-  int32_t patience;        /* early stop after this many validations without a better Dice; 0 = off */
+  int32_t patience;        /* early stop after this many validations without a better selection measure; 0 = off */
+  SelectBy select_by;      /* dice | fa_error: the measure best.h5 is chosen by */
   int32_t sync_bn;         /* 0/1: synchronized BatchNorm across ranks */
   double nccl_timeout_s;   /* CUDA: an NCCL wait longer than this stops the rank; 0 = for ever (not hashed) */
   /* checkpoints and signals */

@@ -28,7 +28,7 @@
 static const char *const CSV_COLS[] = {
     "run", "arm", "fold", "seed", "config_hash", "folds_hash", "data_checksum", "git", "index", "subject", "subject_name",
     "slice", "level", "roi", "roi_key", "ref_px", "pred_px", "ref_mm2", "pred_mm2", "tp", "fp", "fn", "dice", "iou", "recall",
-    "precision", "hd95_mm", "outlier", "fa_pred", "fa_ref", "fa_err_pct", "lr_cross_px", "lr_swap"};
+    "precision", "hd95_mm", "outlier", "fa_pred", "fa_ref", "fa_err_pct", "lr_cross_px", "lr_swap", "cord_ratio"};
 enum { NCOLS = sizeof(CSV_COLS) / sizeof(CSV_COLS[0]) };
 
 static void put_num(FILE *f, double v) {
@@ -66,7 +66,9 @@ void evalio_slices_write(const char *path, const RunInfo *ri, const EvalSlice *s
       put_num(f, m->dice), put_num(f, m->iou), put_num(f, m->recall), put_num(f, m->precision), put_num(f, m->hd95_mm);
       fprintf(f, ",%d", m->outlier);
       put_num(f, m->fa_pred), put_num(f, m->fa_ref), put_num(f, m->fa_err_pct);
-      fprintf(f, ",%lld,%d\n", (long long)m->lr_cross_px, m->lr_swap);
+      fprintf(f, ",%lld,%d", (long long)m->lr_cross_px, m->lr_swap);
+      put_num(f, s[i].cord_ratio);
+      fputc('\n', f);
     }
   fcloseCheck(f, tmp);
   atomic_commit(tmp, path);
@@ -98,7 +100,8 @@ int evalio_slices_read(const char *path, EvalSlice **out, int64_t *n_out, RunInf
     col[c] = -1;
     for (int j = 0; j < nh; j++)
       if (!strcmp(fl[j], CSV_COLS[c])) col[c] = j;
-    if (col[c] < 0 && strcmp(CSV_COLS[c], "subject_name")) { /* subject_name: not in files of older cordseg */
+    if (col[c] < 0 && strcmp(CSV_COLS[c], "subject_name") && strcmp(CSV_COLS[c], "cord_ratio")) {
+      /* subject_name, cord_ratio: not in files of older cordseg */
       fclose(f), free(line);
       return textio_fail(err, errn, "'%s': no column '%s' (written by another cordseg version?)", path, CSV_COLS[c]);
     }
@@ -128,6 +131,7 @@ int evalio_slices_read(const char *path, EvalSlice **out, int64_t *n_out, RunInf
       memset(&s[n], 0, sizeof s[n]);
       s[n].index = index, s[n].subject = atoi(F(SUBJ)), s[n].slice = atoi(F(SLICE)), s[n].level = atoi(F(LEVEL));
       snprintf(s[n].subject_name, sizeof s[n].subject_name, "%.63s", col[SNAME] >= 0 ? F(SNAME) : F(SUBJ));
+      s[n].cord_ratio = col[NCOLS - 1] >= 0 ? strtod(F(NCOLS - 1), NULL) : NAN;
       n++, last = index;
       if (n == 1 && ri) {
         memset(ri, 0, sizeof *ri);
@@ -142,7 +146,7 @@ int evalio_slices_read(const char *path, EvalSlice **out, int64_t *n_out, RunInf
     }
     RoiMetrics *m = &s[n - 1].roi[roi];
     double v[NCOLS];
-    for (int c = ROI + 2; c < NCOLS; c++) v[c] = strtod(F(c), NULL);
+    for (int c = ROI + 2; c < NCOLS - 1; c++) v[c] = strtod(F(c), NULL); /* the last, cord_ratio: per slice, above */
 #undef F
     int c = ROI + 2;
     m->ref_px = (int64_t)v[c++], m->pred_px = (int64_t)v[c++], m->ref_mm2 = v[c++], m->pred_mm2 = v[c++];
@@ -257,10 +261,56 @@ int evalio_pred_read(const char *path, int32_t *n, int32_t *h, int32_t *w, int32
 
 /* ---- summary.json ---- */
 
+const char *const EVAL_GROUP_NAMES[EVAL_GROUPS] = {"T1 (most compressed)", "T2", "T3 (least compressed)", "no cord"};
+
+/* "model_selection": which checkpoint and the rule that chose it */
+static void summary_add_selection(cJSON *root, const EvalSelection *sel) {
+  cJSON *m = cJSON_CreateObject();
+  cJSON_AddItemToObject(root, "model_selection", m);
+  cJSON_AddStringToObject(m, "checkpoint", sel->checkpoint);
+  cJSON_AddStringToObject(m, "select_by", sel->select_by);
+  cJSON_AddStringToObject(m, "rule", sel->rule);
+  runinfo_json_number(m, "epoch", (double)sel->epoch, 20);
+}
+
+/* "compression_tertiles": the cut points, and per group its slices and per ROI Dice and FA error */
+static void summary_add_tertiles(cJSON *root, const EvalTertiles *t) {
+  cJSON *c = cJSON_CreateObject(), *cuts = cJSON_CreateArray(), *groups = cJSON_CreateArray();
+  cJSON_AddItemToObject(root, "compression_tertiles", c);
+  cJSON_AddStringToObject(c, "measure",
+                          "AP/LR diameter ratio of the reference cord (labels 1..8) per test slice; lower = flatter = "
+                          "more compressed; cut points = the 1/3 and 2/3 quantiles of the test slices' ratios; "
+                          "overall mean = sum over groups of n * mean / sum of n (dice_n, fa_err_n)");
+  for (int k = 0; k < 2; k++) {
+    char num[64] = "null";
+    if (isfinite(t->cut[k])) snprintf(num, sizeof num, "%.6g", t->cut[k]);
+    cJSON_AddItemToArray(cuts, cJSON_CreateRaw(num));
+  }
+  cJSON_AddItemToObject(c, "cut_points", cuts);
+  cJSON_AddItemToObject(c, "groups", groups);
+  for (int g = 0; g < EVAL_GROUPS; g++) {
+    cJSON *G = cJSON_CreateObject(), *rois = cJSON_CreateObject();
+    cJSON_AddItemToArray(groups, G);
+    cJSON_AddStringToObject(G, "group", EVAL_GROUP_NAMES[g]);
+    runinfo_json_number(G, "slices", (double)t->count[g], 20);
+    runinfo_json_number(G, "ratio_min", t->lo[g], 6), runinfo_json_number(G, "ratio_max", t->hi[g], 6);
+    cJSON_AddItemToObject(G, "rois", rois);
+    for (int r = 1; r < LABEL_COUNT; r++) {
+      cJSON *R = cJSON_CreateObject();
+      cJSON_AddItemToObject(rois, LABEL_KEYS[r], R);
+      const RoiSummary *s = &t->sum[g][r];
+      runinfo_json_number(R, "dice_mean", s->dice_mean, 6), runinfo_json_number(R, "dice_n", (double)t->dice_n[g][r], 20);
+      runinfo_json_number(R, "fa_err_pct_mean", s->fa_err_mean, 6);
+      runinfo_json_number(R, "fa_err_n", (double)t->fa_n[g][r], 20);
+      runinfo_json_number(R, "outlier_pct", s->outlier_pct, 6);
+    }
+  }
+}
+
 void evalio_summary_write(const char *path, const RunInfo *ri, const char *ckpt, const char *git, int sigmoid,
                           const char *label_mode,
                           const double *thr, const double *val_dice, const RoiSummary *sum, const double *corr,
-                          int64_t nslices, int64_t nval) {
+                          int64_t nslices, int64_t nval, const EvalSelection *sel, const EvalTertiles *ter) {
   cJSON *root = cJSON_CreateObject(), *prov = cJSON_CreateObject(), *rois = cJSON_CreateObject();
   CS_CHECK(root && prov && rois, "free memory", "summary.json: out of memory");
   cJSON_AddStringToObject(root, "schema", "cordseg-eval-summary 1");
@@ -323,6 +373,8 @@ void evalio_summary_write(const char *path, const RunInfo *ri, const char *ckpt,
     }
     cJSON_AddItemToArray(pr, row);
   }
+  summary_add_selection(root, sel);
+  summary_add_tertiles(root, ter);
   runinfo_json_write(path, root);
   cJSON_Delete(root);
 }

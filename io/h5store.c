@@ -103,6 +103,7 @@ void h5store_create_maps(H5Store *s, const char *path, int32_t h, int32_t w, int
   create_dataset(s, "level", H5T_STD_I32LE, 1, c1,
                  "vertebral level at the slice centre: 0 unknown, 1..7 C1..C7, 8..19 T1..T12, 20..24 L1..L5", "code");
   create_dataset(s, "spacing", H5T_IEEE_F32LE, 2, c2, "pixel size (row, column)", "mm");
+  h5store_cord_create(s);
 }
 
 void h5store_open_append(H5Store *s, const char *path, const char *created_by) {
@@ -130,6 +131,8 @@ void h5store_open_append(H5Store *s, const char *path, const char *created_by) {
   H5_CHECK(s->file, s->tmp, "reopen copy for append", H5_HINT_WRITE);
   s->writable = 1;
   s->hash = stored;
+  h5store_cord_free(s); /* the reader's copy; the writer fills /cord_ratio of an older store */
+  h5store_cord_open(s);
   char prev[1024];
   h5_attr_read_string(s->file, "created_by", prev, sizeof prev);
   snprintf(s->created_by, sizeof s->created_by, "%.500s; %.500s", prev, created_by ? created_by : "");
@@ -195,6 +198,7 @@ void h5store_append(H5Store *s, int32_t n, const float *b0, const float *fa, con
     append_rows(s, "rd", H5T_NATIVE_FLOAT, 3, n0, n, rd);
   }
   append_rows(s, "labels", H5T_NATIVE_UINT8, 3, n0, n, labels);
+  h5store_cord_append(s, (int32_t)n0, n, labels, meta);
   int32_t *iv = mallocCheck(sizeof(int32_t) * 3 * (size_t)n);
   float *sp = mallocCheck(sizeof(float) * 2 * (size_t)n);
   for (int32_t i = 0; i < n; i++) {
@@ -383,6 +387,7 @@ void h5store_open(H5Store *s, const char *path) {
     s->fast[q] = ok;
     H5Pclose(pl);
   }
+  h5store_cord_open(s);
 }
 
 /* Direct chunk read + our own inflate and unshuffle: the HDF5 deflate filter
@@ -590,6 +595,7 @@ void h5store_close(H5Store *s) {
   }
   free(s->meta);
   h5store_names_free(s);
+  h5store_cord_free(s);
   memset(s, 0, sizeof *s);
   s->file = -1;
 }

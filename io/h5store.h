@@ -27,6 +27,10 @@
  * Optional, the same shape: /subject_sites string[K] (64 bytes, the site,
  * centre or scanner of a subject; several subjects share one) and
  * /subject_site_ids int32 [K], attribute subject_sites_checksum.
+ * Derived (io/h5cord.c; absent in stores of cordseg before issue 30, then
+ * computed from /labels on reading): /cord_ratio float32 [N], the AP/LR
+ * diameter ratio of the labelled cord (core/metrics.h metrics_cord_ratio),
+ * written by h5store_append, not part of `checksum`.
  */
 #ifndef CORDSEG_IO_H5STORE_H
 #define CORDSEG_IO_H5STORE_H
@@ -69,6 +73,7 @@ typedef struct {
   SubjectName *names; /* [n_names] */
   int32_t n_sites;    /* subjects with a site (io/h5subjects.c; folds --group-by site) */
   SubjectName *sites; /* [n_sites]: id and site */
+  float *cord_ratio;  /* reader: /cord_ratio [n] (io/h5cord.c), NULL when the store has none */
 } H5Store;
 
 /* ---- writer ---- */
@@ -133,6 +138,16 @@ void h5store_subject_set_site(H5Store *s, int32_t id, const char *site);
 /* writer: appends src's slices (and names, sites) to dst, those of subject `skip` left out (-1: none),
  * every subject id set to `as_id` (-1: kept); src's md/ad/rd dropped when dst has none */
 void h5store_append_store(H5Store *dst, const H5Store *src, int32_t skip, int32_t as_id);
+/* ---- cord shape (io/h5cord.c) ---- */
+/* slice i's AP/LR cord diameter ratio: /cord_ratio, or (a store without it)
+ * computed from the slice's labels; NaN when the slice holds no cord */
+double h5store_cord_ratio(const H5Store *s, int32_t i);
+/* internal to io/h5store.c: create with the store, append with its slices,
+ * read on open (append: fill a store of older cordseg), free on close */
+void h5store_cord_create(H5Store *s);
+void h5store_cord_append(H5Store *s, int32_t n0, int32_t n, const uint8_t *labels, const SliceMeta *meta);
+void h5store_cord_open(H5Store *s);
+void h5store_cord_free(H5Store *s);
 /* internal to io/h5store.c: load on open, write on commit, free on close */
 void h5store_names_read(H5Store *s);
 void h5store_names_write(H5Store *s);

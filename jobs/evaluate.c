@@ -56,6 +56,53 @@ void evaluate_summarize(const EvalSlice *s, int64_t n, RoiSummary *sum) {
   free(m);
 }
 
+void evaluate_tertiles(const EvalSlice *s, int64_t n, EvalTertiles *t) {
+  memset(t, 0, sizeof *t);
+  t->n = n;
+  double *r = mallocCheck(sizeof(double) * (size_t)(n + 1));
+  int64_t m = 0;
+  for (int64_t q = 0; q < n; q++)
+    if (!isnan(s[q].cord_ratio)) r[m++] = s[q].cord_ratio;
+  t->cut[0] = m ? stats_percentile(r, m, 100.0 / 3) : NAN;
+  t->cut[1] = m ? stats_percentile(r, m, 200.0 / 3) : NAN;
+  free(r);
+  EvalSlice *g = mallocCheck(sizeof(EvalSlice) * (size_t)(n + 1));
+  for (int k = 0; k < EVAL_GROUPS; k++) {
+    int64_t gn = 0;
+    t->lo[k] = t->hi[k] = NAN;
+    for (int64_t q = 0; q < n; q++) {
+      const double v = s[q].cord_ratio;
+      const int grp = isnan(v) ? 3 : v <= t->cut[0] ? 0 : v <= t->cut[1] ? 1 : 2;
+      if (grp != k) continue;
+      g[gn++] = s[q];
+      if (!isnan(v)) t->lo[k] = isnan(t->lo[k]) || v < t->lo[k] ? v : t->lo[k], t->hi[k] = isnan(t->hi[k]) || v > t->hi[k] ? v : t->hi[k];
+      for (int c = 1; c < LABEL_COUNT; c++)
+        t->dice_n[k][c] += !isnan(s[q].roi[c].dice), t->fa_n[k][c] += !isnan(s[q].roi[c].fa_err_pct);
+    }
+    t->count[k] = gn;
+    evaluate_summarize(g, gn, t->sum[k]);
+  }
+  free(g);
+}
+
+void evaluate_print_tertiles(FILE *f, const char *prefix, const EvalTertiles *t) {
+  fprintf(f, "%scompression tertiles of the AP/LR cord ratio (reference labels): cut points %.3f, %.3f\n", prefix,
+          t->cut[0], t->cut[1]);
+  fprintf(f, "%s%-22s %6s %13s  %-6s", prefix, "group", "slices", "ratio", "");
+  for (int c = 1; c < LABEL_COUNT; c++) fprintf(f, " %6s", LABEL_ABBREV[c]);
+  fputc('\n', f);
+  for (int k = 0; k < EVAL_GROUPS; k++) {
+    if (k == 3 && !t->count[k]) continue;
+    for (int what = 0; what < 2; what++) {
+      if (what == 0) fprintf(f, "%s%-22s %6lld %6.3f-%-6.3f  %-6s", prefix, EVAL_GROUP_NAMES[k], (long long)t->count[k], t->lo[k], t->hi[k], "Dice");
+      else fprintf(f, "%s%-22s %6s %13s  %-6s", prefix, "", "", "", "FAerr%");
+      for (int c = 1; c < LABEL_COUNT; c++)
+        fprintf(f, what ? " %6.2f" : " %6.3f", what ? t->sum[k][c].fa_err_mean : t->sum[k][c].dice_mean);
+      fputc('\n', f);
+    }
+  }
+}
+
 /* evaluate's slices: a store's slices idx[] through the predictor, a
  * progress line per batch unless quiet */
 typedef struct {
@@ -163,6 +210,7 @@ static void test_slice(void *ctx, int32_t j, const float *probs) {
   char nb[H5STORE_NAME_MAX];
   snprintf(e->subject_name, sizeof e->subject_name, "%s", h5store_subject_name(t->store, m->subject, nb));
   metrics_slice(pred, t->ref, t->store->has_fa ? t->fa : NULL, t->store->h, t->store->w, m->spacing, LABEL_COUNT, LABEL_LR_SWAP, e->roi);
+  e->cord_ratio = h5store_cord_ratio(t->store, i);
   if (!(t->sigmoid && t->per_class)) return;
   for (int32_t c = 1; c < LABEL_COUNT; c++) { /* ROI c on its own mask [p_c >= t_c], whatever its neighbours hold */
     RoiMetrics one[LABEL_COUNT];
@@ -193,7 +241,32 @@ typedef struct {
   TestCtx t;
   RoiSummary sum[LABEL_COUNT];
   double corr[LABEL_MAX * LABEL_MAX];
+  EvalTertiles ter;
+  EvalSelection sel;
+  char rule[256];
 } Eval;
+
+/* which rule chose the checkpoint evaluated (summary.json "model_selection", the first line) */
+static void evaluate_selection(Eval *e) {
+  const int fa = e->cfg.select_by == SELECT_BY_FA_ERROR;
+  const char *base = strrchr(e->ckpt, '/');
+  base = base ? base + 1 : e->ckpt;
+  e->sel.select_by = cs_enum_name(&SELECT_BY_ENUM, (int)e->cfg.select_by);
+  if (e->o->ckpt) {
+    e->sel.checkpoint = "named";
+    snprintf(e->rule, sizeof e->rule, "the checkpoint named with --ckpt (%.80s); the run's best.h5 rule is select_by = %s",
+             base, e->sel.select_by);
+  } else if (!strcmp(base, "best.h5")) {
+    e->sel.checkpoint = "best.h5";
+    snprintf(e->rule, sizeof e->rule, "best.h5: the epoch of the %s on validation (select_by = %s)",
+             fa ? "lowest mean ROI FA error" : "highest mean Dice", e->sel.select_by);
+  } else {
+    e->sel.checkpoint = "last.h5";
+    snprintf(e->rule, sizeof e->rule, "last.h5: the run has no best.h5 (no validation epoch had a %s)",
+             fa ? "defined mean FA error" : "defined mean Dice");
+  }
+  e->sel.rule = e->rule;
+}
 
 /* run.json, config.ini and the checkpoint of the run directory */
 static void evaluate_open_run(Eval *e) {
@@ -214,6 +287,7 @@ static void evaluate_open_run(Eval *e) {
     rundir_path(e->ckpt, sizeof e->ckpt, o->run_dir, "ckpt/best.h5");
     if (access(e->ckpt, R_OK) != 0) rundir_path(e->ckpt, sizeof e->ckpt, o->run_dir, "ckpt/last.h5");
   }
+  evaluate_selection(e);
   CS_CHECK(access(e->ckpt, R_OK) == 0, "train the run first, or name a checkpoint with --ckpt",
            "no checkpoint: '%s' is missing", e->ckpt);
 }
@@ -260,6 +334,7 @@ static void evaluate_open_net(Eval *e) {
   unet_state_upload(e->net, &ms);
   model_state_free(&ms);
   e->epoch = st.epoch;
+  e->sel.epoch = st.epoch;
 }
 
 /* thresholds: sigmoid (HDL) models search on validation, softmax models take argmax */
@@ -346,6 +421,7 @@ static void evaluate_test(Eval *e, float *scratch) {
   predict_slices(&e->pr, e->ts, e->cfg.input, scratch, e->tidx, e->ntest, "test", e->o->quiet, test_slice, &e->t);
   evaluate_summarize(e->t.out, e->ntest, e->sum);
   evaluate_fa_corr(e->t.out, e->ntest, e->corr);
+  evaluate_tertiles(e->t.out, e->ntest, &e->ter);
 }
 
 /* --out, else RUN/eval, or RUN/eval-<store file name without .h5> for another cohort */
@@ -391,7 +467,8 @@ static void evaluate_write(Eval *e) {
                      : o->masks == EVAL_MASKS_PER_CLASS ? "sigmoid thresholds, per-class masks (overlaps allowed)"
                      : o->masks == EVAL_MASKS_CORD_ARGMAX ? cordm
                                                           : "sigmoid thresholds, label map";
-  evalio_summary_write(p, &e->ri, e->ckpt, o->git, e->sigmoid, mode, e->thr, e->vdice, e->sum, e->corr, e->ntest, e->nval);
+  evalio_summary_write(p, &e->ri, e->ckpt, o->git, e->sigmoid, mode, e->thr, e->vdice, e->sum, e->corr, e->ntest, e->nval,
+                       &e->sel, &e->ter);
 }
 
 static void evaluate_print(const Eval *e, double t0) {
@@ -409,6 +486,8 @@ static void evaluate_print(const Eval *e, double t0) {
     printf("evaluate: %-18s %6.3f %6.3f %6.3f %8.1f %7.2f %9.2f %7.1f\n", LABEL_NAMES[c], e->sigmoid ? e->thr[c] : NAN,
            sum[c].dice_mean, sum[c].dice_mean_no, sum[c].outlier_pct, sum[c].hd95_mean, sum[c].fa_err_mean,
            sum[c].swap_rate);
+  evaluate_print_tertiles(stdout, "evaluate: ", &e->ter);
+  printf("evaluate: model: %s\n", e->rule);
   printf("evaluate: (Dice* = outliers removed) -> %s/{slices.csv,summary.json,thresholds.txt,pred.h5} in %.1f s\n",
          e->outdir, cs_now() - t0);
 }
@@ -434,8 +513,9 @@ void evaluate_run(const EvaluateOptions *o) {
   evaluate_open_net(e);
   float *scratch = mallocCheck(sizeof(float) * 2 * (size_t)e->store.h * e->store.w);
   if (!o->quiet)
-    printf("evaluate: %s (arm %s, fold %d, seed %lld), checkpoint %s (epoch %lld), %d val + %d test slices\n",
-           e->ri.name, e->ri.arm, e->ri.fold, (long long)e->ri.seed, e->ckpt, (long long)e->epoch, e->nval, e->ntest);
+    printf("evaluate: %s (arm %s, fold %d, seed %lld), checkpoint %s (epoch %lld; %s), %d val + %d test slices\n",
+           e->ri.name, e->ri.arm, e->ri.fold, (long long)e->ri.seed, e->ckpt, (long long)e->epoch, e->rule, e->nval,
+           e->ntest);
   evaluate_thresholds(e, scratch);
   if (o->test_store) evaluate_other_cohort(e);
   evaluate_test(e, scratch);

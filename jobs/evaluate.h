@@ -7,10 +7,11 @@
  * (io/evalio.h). Refuses a store whose checksum or a folds file whose hash
  * differs from the run's run.json.
  * defines: EvaluateOptions, evaluate_options_default, evaluate_run,
- *          evaluate_summarize, evaluate_fa_corr */
+ *          evaluate_summarize, evaluate_fa_corr, evaluate_tertiles, evaluate_print_tertiles */
 #ifndef CORDSEG_JOBS_EVALUATE_H
 #define CORDSEG_JOBS_EVALUATE_H
 #include <stdint.h>
+#include <stdio.h>
 
 #include "core/common.h"
 #include "io/evalio.h"
@@ -50,4 +51,10 @@ void evaluate_summarize(const EvalSlice *s, int64_t n, RoiSummary *sum);
 /* corr [8][8]: Pearson over slices of (fa_pred of ROI i+1, fa_ref of ROI j+1)
  * (Fei et al. Figure 8); slices [n] */
 void evaluate_fa_corr(const EvalSlice *s, int64_t n, double *corr);
+/* t: the slices [n] by compression tertile of their cord_ratio (io/evalio.h
+ * EvalTertiles: the cut points from these slices' ratios) */
+void evaluate_tertiles(const EvalSlice *s, int64_t n, EvalTertiles *t);
+/* the tertile table (per group: slices, ratio range, per ROI Dice and FA
+ * error), each line starting with prefix */
+void evaluate_print_tertiles(FILE *f, const char *prefix, const EvalTertiles *t);
 #endif

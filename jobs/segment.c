@@ -148,8 +148,9 @@ static void roi_row(const uint8_t *lab, float *const *maps, int64_t n, const int
   }
 }
 
+/* cord_ratio: the slice's (slice rows; "nan" without a predicted cord), empty on level/all rows (ratio_given 0) */
 static void csv_row(FILE *f, const char *scope, const char *slice, const char *k, int level, int roi, const RoiRow *r,
-                    double px_area) {
+                    double px_area, int ratio_given, double cord_ratio) {
   char lv[8];
   fprintf(f, "%s,%s,%s,%s,%d,%s,%lld,%.6g,%d", scope, slice, k, level > 0 ? label_level_name(level, lv) : "", roi,
           LABEL_KEYS[roi], (long long)r->vox, (double)r->vox * px_area, r->vox == 0);
@@ -158,7 +159,9 @@ static void csv_row(FILE *f, const char *scope, const char *slice, const char *k
       if (isnan(r->st[m][s])) fprintf(f, ",nan");
       else fprintf(f, ",%.8g", r->st[m][s]);
     }
-  fprintf(f, "\n");
+  if (!ratio_given) fprintf(f, ",\n");
+  else if (isnan(cord_ratio)) fprintf(f, ",nan\n");
+  else fprintf(f, ",%.6g\n", cord_ratio);
 }
 
 /* the QC check's cord: voxels of the mean diffusion-weighted signal (b > DTI_B0_THRESHOLD)
@@ -613,7 +616,7 @@ static void segment_metrics_levels(FILE *f, const SegStack *st, const uint8_t *n
       RoiRow r;
       roi_row(nlab, st->ns, n, idx, roi, buf, &r);
       if (q == nlev) total[roi] = r;
-      csv_row(f, q == nlev ? "all" : "level", "", "", q == nlev ? 0 : levels_seen[q], roi, &r, px_area);
+      csv_row(f, q == nlev ? "all" : "level", "", "", q == nlev ? 0 : levels_seen[q], roi, &r, px_area, 0, NAN);
     }
   }
   free(idx);
@@ -629,7 +632,7 @@ static void segment_write_metrics(const SegmentOptions *o, const SegStack *st, c
   fprintf(f, "scope,slice,k,level,roi_id,roi,voxels,area_mm2,empty");
   for (int m = 0; m < 4; m++)
     fprintf(f, ",%s_mean,%s_sd,%s_median", PREP_MAP_NAMES[1 + m], PREP_MAP_NAMES[1 + m], PREP_MAP_NAMES[1 + m]);
-  fprintf(f, "\n");
+  fprintf(f, ",cord_ratio\n"); /* last: the predicted cord's AP/LR diameter ratio (core/metrics.h), slice rows */
   const double px_area = st->ax.row_mm * st->ax.col_mm;
   const int64_t nsl = st->nsl, nhw = st->nhw;
   float *buf = mallocCheck(sizeof(float) * (size_t)(nsl * nhw));
@@ -639,10 +642,12 @@ static void segment_write_metrics(const SegmentOptions *o, const SegStack *st, c
     char sl[24], kk[24];
     snprintf(sl, sizeof sl, "%lld", (long long)s);
     snprintf(kk, sizeof kk, "%lld", (long long)(st->ax.slice_reverse ? nsl - 1 - s : s));
+    const float spacing[2] = {(float)st->ax.row_mm, (float)st->ax.col_mm};
+    const double ratio = metrics_cord_ratio(nlab + s * nhw, (int32_t)st->nr, (int32_t)st->nc, spacing, LABEL_COUNT);
     for (int roi = 1; roi < LABEL_COUNT; roi++) {
       RoiRow r;
       roi_row(nlab + s * nhw, sm, nhw, NULL, roi, buf, &r);
-      csv_row(f, "slice", sl, kk, st->level[s], roi, &r, px_area);
+      csv_row(f, "slice", sl, kk, st->level[s], roi, &r, px_area, 1, ratio);
     }
   }
   segment_metrics_levels(f, st, nlab, buf, px_area, total);

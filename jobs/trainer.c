@@ -147,6 +147,59 @@ static void count_class(const uint8_t *pred, uint8_t pred_id, const uint8_t *ref
   *tp += (double)a, *fp += (double)b, *fn += (double)e;
 }
 
+/* validation's FA error (Fei et al. eq. 10, core/metrics.h metrics_slice_fa,
+ * as evaluate measures it) over this rank's slices, per ROI c: sum[c] of the
+ * slices' FA errors (%), n[c] slices where it is defined, ref[c] slices whose
+ * reference holds the ROI; [3][K] summed over the ranks (val_fa_mean) */
+typedef struct {
+  const H5Store *st;
+  const int32_t *idx; /* the validation slices; this rank's j-th is idx[rank + j * world] */
+  const Dist *d;
+  int32_t K, h, w;
+  const double *thr;  /* sigmoid models: the epoch's searched thresholds */
+  double *sum, *n, *ref; /* [K] each, one allocation of 3K */
+  float *fa;          /* [H][W] */
+  uint8_t *pred;
+  RoiMetrics *roi;    /* [K] */
+} ValFa;
+
+static void val_fa_init(ValFa *f, const H5Store *st, const int32_t *idx, const Dist *d, int32_t K) {
+  const size_t hw = (size_t)st->h * st->w;
+  *f = (ValFa){.st = st, .idx = idx, .d = d, .K = K, .h = st->h, .w = st->w};
+  f->sum = callocCheck(3 * (size_t)K, sizeof(double)), f->n = f->sum + K, f->ref = f->n + K;
+  f->fa = mallocCheck(sizeof(float) * hw), f->pred = mallocCheck(hw);
+  f->roi = callocCheck((size_t)K, sizeof(RoiMetrics));
+}
+
+static void val_fa_free(ValFa *f) { free(f->sum), free(f->fa), free(f->pred), free(f->roi); }
+
+/* this rank's j-th validation slice, labelled pred, with its reference labels ref */
+static void val_fa_add(ValFa *f, int32_t j, const uint8_t *pred, const uint8_t *ref) {
+  const int32_t i = f->idx[f->d->rank + j * f->d->world];
+  h5store_read_slices(f->st, &i, 1, NULL, f->fa, NULL);
+  metrics_slice_fa(pred, ref, f->fa, (int64_t)f->h * f->w, f->K, f->roi);
+  for (int32_t c = 1; c < f->K; c++) {
+    const RoiMetrics *m = &f->roi[c];
+    if (!isnan(m->fa_err_pct)) f->sum[c] += m->fa_err_pct, f->n[c] += 1;
+    f->ref[c] += !isnan(m->fa_ref);
+  }
+}
+
+/* the sums over the ranks; the mean over ROIs of each ROI's mean FA error
+ * (evaluate's fa_err_pct_mean, then metrics_roi_mean); NaN when an ROI of
+ * the validation reference has no FA error on any slice (never predicted:
+ * the mean would otherwise reward dropping an ROI) */
+static double val_fa_mean(ValFa *f) {
+  dist_allreduce_sum_f64(f->sum, 3 * (size_t)f->K);
+  double m[256];
+  m[0] = NAN;
+  for (int32_t c = 1; c < f->K; c++) {
+    if (f->ref[c] > 0 && f->n[c] == 0) return NAN;
+    m[c] = f->n[c] > 0 ? f->sum[c] / f->n[c] : NAN;
+  }
+  return metrics_roi_mean(m, f->K);
+}
+
 /* validation's running sums over this rank's slices (see validate) */
 typedef struct {
   const LossConfig *lc;
@@ -159,6 +212,7 @@ typedef struct {
   double *acc, *tp, *fp, *fn; /* loss, images; per class tp, fp, fn */
   float *lo, *hi;             /* per class: the least and the largest logit */
   ThreshHist hist;
+  ValFa fa;                   /* the FA error's sums (softmax models: in the same pass) */
 } ValSums;
 
 /* this rank's j-th validation slice (positions rank, rank+world, ...): its
@@ -170,12 +224,22 @@ static void val_load(void *ctx, int32_t j, int32_t row, float *x) {
                     v->B->scratch);
 }
 
+/* sigmoid models' second pass: the labels at the searched thresholds, against
+ * the reference labels val_load put in the batch row */
+static void val_fa_take(void *ctx, int32_t j, int32_t row, const float *probs, const float *logits) {
+  ValSums *v = ctx;
+  ValFa *f = &v->fa;
+  const size_t hw = (size_t)f->h * f->w;
+  (void)logits;
+  predict_labels(probs, f->K, (int64_t)hw, 1, f->thr, f->pred);
+  val_fa_add(f, j, f->pred, v->B->y + (size_t)row * hw);
+}
+
 static void val_take(void *ctx, int32_t j, int32_t row, const float *probs, const float *logits) {
   ValSums *v = ctx;
   const int32_t K = v->B->K;
   const size_t hw = (size_t)v->B->h * v->B->w;
   const uint8_t *y = v->B->y + (size_t)row * hw;
-  (void)j;
   v->acc[0] += loss_compute(v->lc, logits, y, 1, K, v->B->h, v->B->w, NULL);
   v->acc[1] += 1;
   for (int32_t c = 0; c < K; c++) {
@@ -191,6 +255,7 @@ static void val_take(void *ctx, int32_t j, int32_t row, const float *probs, cons
   metrics_labels_argmax(probs, K, (int64_t)hw, v->B->labels);
   for (int32_t c = 1; c < K; c++)
     count_class(v->B->labels, (uint8_t)c, y, (uint8_t)c, hw, &v->tp[c], &v->fp[c], &v->fn[c]);
+  val_fa_add(&v->fa, j, v->B->labels, y);
 }
 
 /* the ranks' validation sums added; the sigmoid models' histograms summed, then the threshold search */
@@ -232,12 +297,16 @@ static void val_reduce(ValSums *v, int32_t mine, double *loss_sum, double *image
  * of the pooled validation pixels, thresholds 0.000..1.000), the histograms
  * summed over the ranks (exact: counts < 2^53 in doubles), so dice[c] is the
  * pooled validation Dice at the searched thr[c], whatever the rank split. The
- * slices go through jobs/predict.h with their logits (loss, collapse check). */
+ * slices go through jobs/predict.h with their logits (loss, collapse check).
+ * *fa_err: the mean ROI FA error at the same labels (ValFa): softmax models
+ * in the same pass, sigmoid models in a second pass at the searched thr
+ * (the thresholds are known only after every slice). */
 static void validate(Unet *net, const LossConfig *lc, const H5Store *st, const int32_t *idx, int32_t nval,
                      const Dist *d, InputKind kind, Bufs *B, double *loss_sum, double *images, double *dice,
-                     double *thr, int *constant) {
+                     double *thr, int *constant, double *fa_err) {
   const int32_t K = B->K;
   ValSums v = {.lc = lc, .st = st, .idx = idx, .d = d, .kind = kind, .B = B, .sigmoid = lc->kind == LOSS_KIND_HDL};
+  val_fa_init(&v.fa, st, idx, d, K);
   /* loss, images, tp[K], fp[K], fn[K], the spread (max - min) of each class's logit over this rank's pixels */
   v.acc = callocCheck((size_t)(2 + 4 * K), sizeof(double));
   v.tp = v.acc + 2, v.fp = v.tp + K, v.fn = v.fp + K;
@@ -251,6 +320,15 @@ static void validate(Unet *net, const LossConfig *lc, const H5Store *st, const i
   predict_run(&p, mine, 0, &s);
   predict_free(&p);
   val_reduce(&v, mine, loss_sum, images, dice, thr, constant);
+  if (v.sigmoid) {
+    v.fa.thr = thr;
+    predict_init(&p, net, lc, B->b, B->C, K, B->h, B->w, 0);
+    const PredictSink s2 = {.ctx = &v, .load = val_load, .take = val_fa_take};
+    predict_run(&p, mine, 0, &s2);
+    predict_free(&p);
+  }
+  *fa_err = val_fa_mean(&v.fa);
+  val_fa_free(&v.fa);
   if (v.sigmoid) metrics_hist_free(&v.hist);
   free(v.lo), free(v.hi), free(v.acc);
 }
@@ -407,7 +485,7 @@ static void trainer_setup(Trainer *t, const TrainJob *job) {
   stepper_init(&t->sp, t->net, &t->lc, t->b, t->H, t->W);
   if (getenv("CORDSEG_NO_GRAPH")) t->sp.use_graph = 0; /* every step eager (locating a failing CUDA kernel) */
   model_state_init(&t->ms, t->net, 1);
-  t->st.best_dice = -1, t->st.height = t->H, t->st.width = t->W;
+  t->st.best_dice = -1, t->st.best_fa_err = -1, t->st.height = t->H, t->st.width = t->W;
   snprintf(t->st.config_hash, sizeof t->st.config_hash, "%s", t->cfg_hash);
   ckpt_model_key(t->net, &t->ucfg, t->st.model, sizeof t->st.model);
   rundir_path(t->path_last, sizeof t->path_last, job->run, "ckpt/last.h5");
@@ -466,8 +544,10 @@ static void trainer_start(Trainer *t) {
            t->H, t->W, c->batch, d->world, t->b, (long long)t->spe, c->epochs, t->be->version, omp_get_max_threads(),
            job->run);
     if (job->resume)
-      printf("cordseg train: resuming from %s at epoch %lld step %lld (best Dice %.4f at epoch %lld)\n", t->path_last,
-             (long long)t->st.epoch, (long long)t->st.step_in_epoch, t->st.best_dice, (long long)t->st.best_epoch);
+      printf("cordseg train: resuming from %s at epoch %lld step %lld (best by %s: epoch %lld, Dice %.4f, FA error "
+             "%.2f %%)\n", t->path_last, (long long)t->st.epoch, (long long)t->st.step_in_epoch,
+             cs_enum_name(&SELECT_BY_ENUM, (int)c->select_by), (long long)t->st.best_epoch, t->st.best_dice,
+             t->st.best_fa_err);
     fflush(stdout);
   }
   Bufs *B = &t->B;
@@ -484,6 +564,8 @@ static void trainer_start(Trainer *t) {
       hl += t->K == LABEL_COUNT
                 ? snprintf(t->header + hl, sizeof t->header - hl, ",%s_%s", pass ? "thr" : "dice", LABEL_ABBREV[k])
                 : snprintf(t->header + hl, sizeof t->header - hl, ",%s_c%d", pass ? "thr" : "dice", k);
+  /* columns added later go last, so `cut -d, -f` readers of the earlier ones keep working */
+  snprintf(t->header + hl, sizeof t->header - hl, ",val_fa_err_mean");
   t->t_start = cs_now(), t->elapsed0 = t->st.elapsed_s;
   t->t_ckpt = t->t_start;
 }
@@ -555,25 +637,32 @@ static EpochOutcome trainer_epoch(Trainer *t, int64_t epoch, Epoch *e) {
 /* what an epoch measured */
 typedef struct {
   double train_loss, val_loss, mean_dice, dice[256], thr[256];
+  double fa_err;     /* mean ROI FA error (%) of validation (val_fa_mean) */
   int do_val, val_constant;
+  int best;          /* this epoch became best.h5 */
   double ips, eta; /* images/s of this process's steps; seconds left */
 } EpochStats;
 
-/* validation (when due) and best.h5 on a new best mean Dice */
+/* does the epoch measured in r beat the selected one (select_by)? The first
+ * of equal epochs stays */
+static int trainer_better(const Trainer *t, const EpochStats *r) {
+  const CkptState *st = &t->st;
+  if (t->c->select_by == SELECT_BY_FA_ERROR) return !isnan(r->fa_err) && (st->best_fa_err < 0 || r->fa_err < st->best_fa_err);
+  return !isnan(r->mean_dice) && r->mean_dice > st->best_dice;
+}
+
+/* validation (when due) and best.h5 on a new best selection measure (select_by) */
 static void trainer_validate_epoch(Trainer *t, EpochStats *r) {
   const TrainConfig *c = t->c;
   CkptState *st = &t->st;
   double loss_sum, images;
   validate(t->net, &t->lc_val, &t->store, t->va_idx, t->nva, t->d, c->input, &t->B, &loss_sum, &images, r->dice, r->thr,
-           &r->val_constant);
+           &r->val_constant, &r->fa_err);
   r->val_loss = loss_sum / images;
-  double msum = 0;
-  int mn = 0;
-  for (int32_t k = 1; k < t->K; k++)
-    if (!isnan(r->dice[k])) msum += r->dice[k], mn++;
-  r->mean_dice = mn ? msum / mn : NAN;
-  if (!isnan(r->mean_dice) && r->mean_dice > st->best_dice) {
-    st->best_dice = r->mean_dice, st->best_epoch = st->epoch, st->stale_validations = 0;
+  r->mean_dice = metrics_roi_mean(r->dice, t->K);
+  if ((r->best = trainer_better(t, r))) {
+    st->best_dice = isnan(r->mean_dice) ? -1 : r->mean_dice, st->best_fa_err = isnan(r->fa_err) ? -1 : r->fa_err;
+    st->best_epoch = st->epoch, st->stale_validations = 0;
     unet_state_download(t->net, &t->ms);
     if (t->root) ckpt_write(t->path_best, &t->ms, 0, st, t->config_text);
   } else {
@@ -597,6 +686,9 @@ static void trainer_log_epoch(const Trainer *t, const Epoch *e, const EpochStats
       csv_num(v, sizeof v, r->do_val ? (pass ? r->thr[k] : r->dice[k]) : NAN);
       rl += snprintf(row + rl, sizeof row - rl, ",%s", v);
     }
+  char fe[32];
+  csv_num(fe, sizeof fe, r->do_val ? r->fa_err : NAN);
+  snprintf(row + rl, sizeof row - rl, ",%s", fe);
   rundir_log_append(t->path_log, t->header, row);
   fmt_duration(r->eta, left, sizeof left);
   printf("epoch %4lld/%d  loss %.5f", (long long)st->epoch, c->epochs, r->train_loss);
@@ -605,6 +697,9 @@ static void trainer_log_epoch(const Trainer *t, const Epoch *e, const EpochStats
     for (int32_t k = 1; k < K; k++) printf(" %.3f", r->dice[k]);
     printf("  mean %.4f", r->mean_dice);
     if (t->lc.kind == LOSS_KIND_HDL) printf(" (searched thr)");
+    if (isnan(r->fa_err)) printf("  FAerr n/a");
+    else printf("  FAerr %.2f%%", r->fa_err);
+    if (r->best) printf("  best (%s)", c->select_by == SELECT_BY_FA_ERROR ? "lowest FA error" : "highest Dice");
   }
   if (t->gnorm_n) printf("  |g| mean %.3g max %.3g", t->gnorm_sum / (double)t->gnorm_n, t->gnorm_max);
   if (t->gnorm_n && t->grad_clip > 0) printf(" clipped %lld/%lld", (long long)t->gnorm_clipped, (long long)t->gnorm_n);
@@ -649,7 +744,9 @@ static EpochOutcome trainer_end_epoch(Trainer *t, const Epoch *e) {
     return EPOCH_STOP;
   }
   if (early) {
-    if (t->root) printf("cordseg train: early stop: no better validation Dice in %d validations\n", c->patience);
+    if (t->root)
+      printf("cordseg train: early stop: no better validation %s in %d validations\n",
+             c->select_by == SELECT_BY_FA_ERROR ? "FA error" : "Dice", c->patience);
     return EPOCH_EARLY_STOP;
   }
   if (collapsed) {
@@ -673,11 +770,25 @@ static void trainer_finish(const Trainer *t, const char *reason) {
   if (!t->root) return;
   const CkptState *st = &t->st;
   char txt[512];
-  snprintf(txt, sizeof txt, "reason %s\nepochs %lld of %d\nglobal_step %lld\nbest_dice %.6g\nbest_epoch %lld\n", reason,
-           (long long)st->epoch, t->c->epochs, (long long)st->global_step, st->best_dice, (long long)st->best_epoch);
+  const char *by = cs_enum_name(&SELECT_BY_ENUM, (int)t->c->select_by);
+  snprintf(txt, sizeof txt,
+           "reason %s\nepochs %lld of %d\nglobal_step %lld\nbest_dice %.6g\nbest_epoch %lld\nselect_by %s\n"
+           "best_fa_err %.6g\n",
+           reason, (long long)st->epoch, t->c->epochs, (long long)st->global_step, st->best_dice,
+           (long long)st->best_epoch, by, st->best_fa_err);
   textio_write(t->path_done, txt);
-  printf("cordseg train: done (%s): %lld epochs, best mean validation Dice %.4f at epoch %lld; run %s\n", reason,
-         (long long)st->epoch, st->best_dice, (long long)st->best_epoch, t->job->run);
+  char fe[32] = "n/a";
+  if (st->best_fa_err >= 0) snprintf(fe, sizeof fe, "%.2f %%", st->best_fa_err);
+  if (st->best_epoch > 0)
+    printf("cordseg train: done (%s): %lld epochs, best.h5 = epoch %lld by %s (%s): mean validation Dice %.4f, FA "
+           "error %s; run %s\n",
+           reason, (long long)st->epoch, (long long)st->best_epoch, by,
+           t->c->select_by == SELECT_BY_FA_ERROR ? "lowest FA error" : "highest Dice", st->best_dice, fe, t->job->run);
+  else
+    printf("cordseg train: done (%s): %lld epochs, no best.h5: no validation epoch had a defined %s (select_by = "
+           "%s); run %s\n",
+           reason, (long long)st->epoch, t->c->select_by == SELECT_BY_FA_ERROR ? "mean FA error" : "mean Dice", by,
+           t->job->run);
 }
 
 static void trainer_free(Trainer *t) {

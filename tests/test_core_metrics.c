@@ -272,6 +272,39 @@ static void check_summary(void) {
           "summary: recall/precision/HD95/FA error/swap rate/Bland-Altman by hand");
 }
 
+/* metrics_cord_ratio on drawn ellipses of known axes: semi-axes a (rows,
+ * anterior-posterior) and b (columns, left-right) in pixels, anisotropic
+ * spacing; the extents of a rasterised ellipse are its diameters within one
+ * pixel, so the ratio lies between (2a-1)sy/((2b+1)sx) and (2a+1)sy/((2b-1)sx).
+ * The cord is the union of labels 1..K-1 (here split into two ROIs); labels
+ * >= K and background do not count; no cord: NaN. */
+static void check_cord_ratio(void) {
+  enum { CH = 40, CW = 40 };
+  static uint8_t m[CH * CW];
+  const struct { double a, b, cy, cx; float sy, sx; } E[] = {
+      {5, 9, 15.3, 15.7, 0.5f, 0.5f}, {9, 5, 16, 16, 0.5f, 0.5f}, {4, 12, 14.5, 16.2, 1.0f, 0.625f},
+      {7.5, 7.5, 16, 15, 0.8f, 0.8f}, {6.3, 14.8, 20.4, 19.6, 0.9f, 0.7f}};
+  for (size_t e = 0; e < sizeof E / sizeof E[0]; e++) {
+    memset(m, 0, sizeof m);
+    for (int y = 0; y < CH; y++)
+      for (int x = 0; x < CW; x++) {
+        const double dy = (y - E[e].cy) / E[e].a, dx = (x - E[e].cx) / E[e].b;
+        if (dy * dy + dx * dx <= 1) m[y * CW + x] = x < E[e].cx ? 1 : 5; /* two ROIs: the union is the cord */
+      }
+    m[0] = 9; /* not a label of K = 9 classes: ignored */
+    const float sp[2] = {E[e].sy, E[e].sx};
+    const double r = metrics_cord_ratio(m, CH, CW, sp, 9);
+    const double lo = (2 * E[e].a - 1) * E[e].sy / ((2 * E[e].b + 1) * E[e].sx),
+                 hi = (2 * E[e].a + 1) * E[e].sy / ((2 * E[e].b - 1) * E[e].sx),
+                 want = E[e].a * E[e].sy / (E[e].b * E[e].sx);
+    T_CHECK(r >= lo && r <= hi, "ellipse %zu (a %g b %g px, %g x %g mm): ratio %.4f, true %.4f, within a pixel [%.4f, %.4f]",
+            e, E[e].a, E[e].b, E[e].sy, E[e].sx, r, want, lo, hi);
+  }
+  memset(m, 0, sizeof m);
+  const float sp[2] = {1, 1};
+  T_CHECK(isnan(metrics_cord_ratio(m, CH, CW, sp, 9)), "no cord: ratio NaN");
+}
+
 int main(void) {
   Rng r;
   rng_init(&r, 2023);
@@ -280,5 +313,6 @@ int main(void) {
   check_edt(&r);
   check_thresholds(&r);
   check_summary();
+  check_cord_ratio();
   return t_finish("test_core_metrics");
 }

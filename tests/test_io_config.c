@@ -97,9 +97,28 @@ static void test_config(void) {
   config_hash(&c, h1);
   T_CHECK(c.loss == LOSS_KIND_HYBRID && c.input == INPUT_B0_FA && c.lr_max == 3e-4 && !c.augment, "--set applies");
   T_CHECK(strcmp(h0, h1) != 0, "a changed key changes the hash");
+  { /* select_by (issue 30): hashed only when not dice, so the config and arm
+     * hashes of runs written before the key existed (no select_by line) stay */
+    TrainConfig e, old;
+    config_defaults(&e);
+    char *text = config_format(&e), *line = strstr(text, "select_by = dice\n");
+    T_CHECK(line != NULL, "the canonical text lists select_by = dice");
+    if (line) memmove(line, line + strlen("select_by = dice\n"), strlen(line + strlen("select_by = dice\n")) + 1);
+    config_defaults(&old);
+    config_load_text(&old, text, "a config of older cordseg");
+    char a0[32], a1[32], x0[32], x1[32];
+    config_hash(&e, h0), config_hash(&old, h1), config_arm_hash(&e, a0), config_arm_hash(&old, a1);
+    T_CHECK(!strcmp(h0, h1) && !strcmp(a0, a1) && old.select_by == SELECT_BY_DICE,
+            "a config without select_by = dice: same config and arm hash");
+    config_set(&e, "select_by=fa_error", "--set");
+    config_hash(&e, x0), config_arm_hash(&e, x1);
+    T_CHECK(e.select_by == SELECT_BY_FA_ERROR && strcmp(x0, h0) && strcmp(x1, a0) && config_key_arm("select_by"),
+            "select_by = fa_error changes the config hash and the arm");
+    free(text);
+  }
   /* errors */
   const char *bad_files[] = {"lerning_rate = 1\n", "epochs = many\n", "epochs = 0\n", "[train]\nepochs = 3\n",
-                             "backbone = vgg19\n", "lr_max = nan\n", "augment = maybe\n", "requeue_signal = SIGFOO\n",
+                             "backbone = vgg19\n", "lr_max = nan\n", "augment = maybe\n", "requeue_signal = SIGFOO\n", "select_by = hd95\n",
                              "epochs = 3\nbatch = 4\nepochs = 5\n" /* a key given twice (the last won before) */};
   for (size_t i = 0; i < sizeof bad_files / sizeof bad_files[0]; i++) {
     char p[512];

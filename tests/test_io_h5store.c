@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "core/common.h"
+#include "core/metrics.h"
 #include "io/h5store.h"
 #include "io/h5util.h"
 #include "tests/testutil.h"
@@ -116,6 +117,40 @@ int main(void) {
   char attr[256];
   h5store_attr_string(&r, "created_by", attr, sizeof attr);
   T_CHECK(!strcmp(attr, "cordseg test"), "created_by attribute '%s'", attr);
+  h5store_close(&r);
+
+  /* /cord_ratio (io/h5cord.c): written with the slices, = metrics_cord_ratio of
+   * each slice's labels; a store without it (cordseg before issue 30) still
+   * loads, computes it from the labels, verifies, and an append fills it */
+  h5store_open(&r, path);
+  int cr = r.cord_ratio != NULL;
+  for (int i = 0; cr && i < N; i++)
+    cr = r.cord_ratio[i] == (float)metrics_cord_ratio(lab + (size_t)i * H * W, H, W, meta[i].spacing, 9) &&
+         h5store_cord_ratio(&r, i) == r.cord_ratio[i];
+  T_CHECK(cr, "/cord_ratio holds each slice's AP/LR cord ratio");
+  h5store_close(&r);
+  char old[300];
+  snprintf(old, sizeof old, "%s/old.h5", dir);
+  h5store_create(&s, old, H, W, 0, "old store");
+  h5store_append(&s, N, b0, fa, NULL, NULL, NULL, lab, meta);
+  h5store_commit(&s);
+  hid_t fo = H5Fopen(old, H5F_ACC_RDWR, H5P_DEFAULT);
+  T_CHECK(H5Ldelete(fo, "cord_ratio", H5P_DEFAULT) >= 0, "made a store without /cord_ratio");
+  H5Fclose(fo);
+  h5store_open(&r, old);
+  cr = r.cord_ratio == NULL && h5store_verify(&r, &(uint64_t){0}, &(uint64_t){0});
+  for (int i = 0; cr && i < N; i++)
+    cr = h5store_cord_ratio(&r, i) == (float)metrics_cord_ratio(lab + (size_t)i * H * W, H, W, meta[i].spacing, 9);
+  T_CHECK(cr, "a store without /cord_ratio loads, verifies, and computes the ratio from its labels");
+  h5store_close(&r);
+  h5store_open_append(&s, old, "append to old");
+  h5store_append(&s, 1, b0 + 3 * H * W, fa + 3 * H * W, NULL, NULL, NULL, lab + 3 * H * W, meta + 3);
+  h5store_commit(&s);
+  h5store_open(&r, old);
+  cr = r.n == N + 1 && r.cord_ratio != NULL;
+  for (int i = 0; cr && i <= N; i++)
+    cr = r.cord_ratio[i] == (float)metrics_cord_ratio(lab + (size_t)(i < N ? i : 3) * H * W, H, W, meta[i < N ? i : 3].spacing, 9);
+  T_CHECK(cr, "an append to a store without /cord_ratio fills it for the old and the new slices");
   h5store_close(&r);
 
   /* append one more subject through a temp copy */

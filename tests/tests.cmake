@@ -5,6 +5,8 @@ set_tests_properties(test_cmd_train PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 900)
 # HDL learns with its defaults and not with the old ones; best.h5 = the highest threshold-searched Dice
 add_test(NAME test_cmd_train_hdl COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/tests/test_cmd_train_hdl.sh $<TARGET_FILE:cordseg>)
 set_tests_properties(test_cmd_train_hdl PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 900)
+add_test(NAME test_cmd_train_select COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/tests/test_cmd_train_select.sh $<TARGET_FILE:cordseg>)
+set_tests_properties(test_cmd_train_select PROPERTIES TIMEOUT 900)
 # a real single-node Slurm (../shared/slurm/start-local-slurm.sh): sweep submit, requeue, kill, resubmit, report
 add_test(NAME test_cmd_sweep COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/tests/test_cmd_sweep.sh $<TARGET_FILE:cordseg>)
 set_tests_properties(test_cmd_sweep PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 900)

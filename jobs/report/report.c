@@ -56,6 +56,7 @@ int report_run(const ReportOptions *o) {
   fprintf(r->html, "<h2>Statistics</h2>\n");
   report_stats(r);
   report_subjects(r);
+  report_tertiles(r);
 
   report_figures(r);
   fprintf(r->html, "<hr><p>written by cordseg report in %.1f s</p>\n</body></html>\n", cs_now() - t0);
@@ -63,7 +64,7 @@ int report_run(const ReportOptions *o) {
   report_out_path(r, p, sizeof p, "index.html");
   textbuf_commit(&r->html_text, p);
   if (!o->quiet)
-    printf("report: %s (tables.md/.csv/.tex, stats.csv, runs.csv, PNG figures) in %.1f s\n", p, cs_now() - t0);
+    printf("report: %s (tables.md/.csv/.tex, stats.csv, tertiles.md/.csv, runs.csv, PNG figures) in %.1f s\n", p, cs_now() - t0);
 
   for (int32_t i = 0; i < r->nruns; i++) free(r->runs[i].s);
   for (int32_t a = 0; a < r->narms; a++) free(r->arms[a].s), free(r->arms[a].run_of);

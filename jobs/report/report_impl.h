@@ -6,6 +6,7 @@
  *   tables.c   Tables 1-3 as Markdown, LaTeX, CSV and HTML
  *   stats.c    paired subject-level comparisons of arms (stats.csv)
  *   subjects.c the per-subject table by subject name (subjects.csv)
+ *   tertiles.c results by compression tertile per arm (tertiles.md/.csv)
  *   figures.c  the charts, training curves and QC overlays
  *   html.c     index.html: page, run table, embedded PNGs
  *   report.c   report_run: the order of the outputs
@@ -91,6 +92,8 @@ void report_tables(Report *r);
 void report_stats(Report *r);
 /* subjects.c: subjects.csv and the page's per-subject tables */
 void report_subjects(Report *r);
+/* tertiles.c: Dice and FA error per ROI by compression tertile, per arm (tertiles.md/.csv, the page) */
+void report_tertiles(Report *r);
 /* figures.c */
 void report_figures(Report *r);
 /* html.c */
