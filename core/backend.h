@@ -145,13 +145,16 @@ struct Backend {
 
   /* ---- loss on device logits [N][K][H][W] and device labels [N][H][W] ----
    * Queued, not waited for: the value is read with loss_value (which waits),
-   * so a step can be captured in a graph. target: the HDL Gaussian targets
-   * [N][K][H][W] on the device, made on the host by loss_hdl_target when the
-   * backend sets wants_hdl_target (else NULL and the backend makes them). */
-  void (*loss)(Backend *be, const LossConfig *cfg, const float *logits, const uint8_t *labels, const float *target,
-               int32_t n, int32_t k, int32_t h, int32_t w, float *dlogits);
+   * so a step can be captured in a graph. The backend makes HDL's targets
+   * from the labels itself (hdl_target). */
+  void (*loss)(Backend *be, const LossConfig *cfg, const float *logits, const uint8_t *labels, int32_t n, int32_t k,
+               int32_t h, int32_t w, float *dlogits);
   double (*loss_value)(Backend *be);
-  int wants_hdl_target;
+  /* HDL targets [N][K][H][W] from labels [N][H][W] in 0..K-1, queued: the
+   * values of core/loss.h loss_hdl_target (CUDA: the same bits, made on the
+   * device) */
+  void (*hdl_target)(Backend *be, const uint8_t *labels, int32_t n, int32_t k, int32_t h, int32_t w, float sigma,
+                     float *target);
   void (*probs)(Backend *be, const LossConfig *cfg, const float *logits, int32_t n, int32_t k, int32_t h, int32_t w,
                 float *probs);
 

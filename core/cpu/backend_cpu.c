@@ -119,12 +119,15 @@ static void cpu_bn_backward(Backend *be, const float *x, const float *y, float *
 }
 
 /* ---- loss, optimizer ---- */
-static void cpu_loss(Backend *be, const LossConfig *cfg, const float *logits, const uint8_t *labels, const float *target,
-                     int32_t n, int32_t k, int32_t h, int32_t w, float *dlogits) {
-  (void)target; /* the CPU makes the HDL targets inside loss_compute */
+static void cpu_loss(Backend *be, const LossConfig *cfg, const float *logits, const uint8_t *labels, int32_t n, int32_t k,
+                     int32_t h, int32_t w, float *dlogits) {
   impl(be)->loss = loss_compute(cfg, logits, labels, n, k, h, w, dlogits);
 }
 static double cpu_loss_value(Backend *be) { return impl(be)->loss; }
+static void cpu_hdl_target(Backend *be, const uint8_t *labels, int32_t n, int32_t k, int32_t h, int32_t w, float sigma,
+                           float *target) {
+  (void)be, loss_hdl_target(labels, n, k, h, w, sigma, target);
+}
 static void cpu_probs(Backend *be, const LossConfig *cfg, const float *logits, int32_t n, int32_t k, int32_t h, int32_t w,
                       float *probs) {
   (void)be, loss_probs(cfg, logits, n, k, h, w, probs);
