@@ -166,19 +166,18 @@ static void test_upsample_copy(void) {
   /* the upsampled map is the second half of a [2c] concatenation buffer */
   float *x = rnd((size_t)n * c * h * w, -1, 1, 0), *cat = rnd((size_t)n * 2 * c * ho * wo, -1, 1, 0);
   Pair X = pair_act(x, n, c, h, w), CAT = pair_act(cat, n, 2 * c, ho, wo);
-  const int64_t xs = (int64_t)c * h * w, cs = (int64_t)2 * c * ho * wo, off = (int64_t)c * ho * wo;
-  g_dev->upsample2_forward(g_dev, X.d, xs, CAT.d + off, cs, n, c, h, w);
-  g_cpu->upsample2_forward(g_cpu, X.c, xs, CAT.c + off, cs, n, c, h, w);
+  g_dev->upsample2_forward(g_dev, backend_view(X.d, 0, c), backend_view(CAT.d, c, 2 * c), n, c, h, w);
+  g_cpu->upsample2_forward(g_cpu, backend_view(X.c, 0, c), backend_view(CAT.c, c, 2 * c), n, c, h, w);
   compare_act("upsample2 forward (into concat)", CAT.d, CAT.c, n, 2 * c, ho, wo, 1e-6);
   Pair DX = pair_act(x, n, c, h, w);
-  g_dev->upsample2_backward(g_dev, CAT.d + off, cs, DX.d, xs, n, c, h, w);
-  g_cpu->upsample2_backward(g_cpu, CAT.c + off, cs, DX.c, xs, n, c, h, w);
+  g_dev->upsample2_backward(g_dev, backend_view(CAT.d, c, 2 * c), backend_view(DX.d, 0, c), n, c, h, w);
+  g_cpu->upsample2_backward(g_cpu, backend_view(CAT.c, c, 2 * c), backend_view(DX.c, 0, c), n, c, h, w);
   compare_act("upsample2 backward (from concat)", DX.d, DX.c, n, c, h, w, 1e-6);
   float *s = rnd((size_t)n * c * ho * wo, -1, 1, 0);
   Pair S = pair_act(s, n, c, ho, wo);
   for (int acc = 0; acc < 2; acc++) {
-    g_dev->copy_channels(g_dev, S.d, off, CAT.d, cs, n, c, ho, wo, acc);
-    g_cpu->copy_channels(g_cpu, S.c, off, CAT.c, cs, n, c, ho, wo, acc);
+    g_dev->copy_channels(g_dev, backend_view(S.d, 0, c), backend_view(CAT.d, 0, 2 * c), n, c, ho, wo, acc);
+    g_cpu->copy_channels(g_cpu, backend_view(S.c, 0, c), backend_view(CAT.c, 0, 2 * c), n, c, ho, wo, acc);
     compare_act(acc ? "copy_channels (accumulate)" : "copy_channels", CAT.d, CAT.c, n, 2 * c, ho, wo, 1e-7);
   }
   g_dev->add(g_dev, S.d, CAT.d, (size_t)n * c * ho * wo), g_cpu->add(g_cpu, S.c, CAT.c, (size_t)n * c * ho * wo);
@@ -621,8 +620,8 @@ static void test_shadow_slices(void) {
     /* round 0: the second half of every image uploaded, the first rewritten; round 1: both rewritten */
     if (round == 0)
       for (int32_t i = 0; i < N; i++) g_dev->upload(g_dev, x + i * img + half, other + i * half, half * sizeof(float));
-    else g_dev->copy_channels(g_dev, sl, half, x + half, img, N, C, H, W, 0);
-    g_dev->copy_channels(g_dev, sl, half, x, img, N, C, H, W, 0);
+    else g_dev->copy_channels(g_dev, backend_view(sl, 0, C), backend_view(x, C, 2 * C), N, C, H, W, 0);
+    g_dev->copy_channels(g_dev, backend_view(sl, 0, C), backend_view(x, 0, 2 * C), N, C, H, W, 0);
 #ifdef CORDSEG_TEST_EMUL
     g_dev->sync(g_dev); /* CUEMUL_DEFERRED: kernels are counted when they run */
     const long long k0 = cordseg_emul_kernels();

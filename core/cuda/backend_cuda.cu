@@ -212,18 +212,27 @@ static void cu_maxpool3s2_backward(Backend *be, const float *x, const float *y, 
   dirty(be, dx, (size_t)n * c * h * w);
   cuk_maxpool3s2_backward(st(be), x, y, dy, dx, n, c, h, w);
 }
-static void cu_upsample2_forward(Backend *be, const float *x, int64_t xs, float *y, int64_t ys, int32_t n, int32_t c,
-                                 int32_t h, int32_t w) {
+/* views: NCHW is planar */
+static void cu_upsample2_forward(Backend *be, BackendView xv, BackendView yv, int32_t n, int32_t c, int32_t h, int32_t w) {
+  int64_t xs, ys;
+  const float *x = backend_view_planar(xv, (int64_t)h * w, &xs);
+  float *y = backend_view_planar(yv, (int64_t)4 * h * w, &ys);
   uint16_t *y16 = cuda_shadow_part(be, y, ys, n, (int64_t)c * 4 * h * w);
   cuk_upsample2_forward(st(be), x, xs, y, y16, ys, n, c, h, w);
 }
-static void cu_upsample2_backward(Backend *be, const float *dy, int64_t ys, float *dx, int64_t xs, int32_t n, int32_t c,
-                                  int32_t h, int32_t w) {
+static void cu_upsample2_backward(Backend *be, BackendView dyv, BackendView dxv, int32_t n, int32_t c, int32_t h,
+                                  int32_t w) {
+  int64_t ys, xs;
+  const float *dy = backend_view_planar(dyv, (int64_t)4 * h * w, &ys);
+  float *dx = backend_view_planar(dxv, (int64_t)h * w, &xs);
   dirty(be, dx, span(xs, n, (int64_t)c * h * w));
   cuk_upsample2_backward(st(be), dy, ys, dx, xs, n, c, h, w);
 }
-static void cu_copy_channels(Backend *be, const float *src, int64_t ss, float *dst, int64_t ds, int32_t n, int32_t c,
-                             int32_t h, int32_t w, int acc) {
+static void cu_copy_channels(Backend *be, BackendView sv, BackendView dv, int32_t n, int32_t c, int32_t h, int32_t w,
+                             int acc) {
+  int64_t ss, ds;
+  const float *src = backend_view_planar(sv, (int64_t)h * w, &ss);
+  float *dst = backend_view_planar(dv, (int64_t)h * w, &ds);
   uint16_t *d16 = cuda_shadow_part(be, dst, ds, n, (int64_t)c * h * w);
   cuk_copy_channels(st(be), src, ss, dst, d16, ds, n, c, h, w, acc);
 }
@@ -555,6 +564,7 @@ Backend *backend_cuda_init(BackendPrecision precision, int deterministic, int de
   be->upsample2_backward = cu_upsample2_backward, be->copy_channels = cu_copy_channels, be->add = cu_add;
   be->bn_forward = cu_bn_forward, be->bn_backward = cu_bn_backward;
   be->loss = cu_loss, be->loss_value = cu_loss_value, be->probs = cu_probs;
+  be->hdl_target = cu_hdl_target;
   be->adam_step = cu_adam_step, be->sumsq = cu_sumsq, be->scale = cu_scale;
   be->comm_init = cu_comm_init, be->allreduce_avg = cu_allreduce_avg;
   be->graph_begin = cu_graph_begin, be->graph_end = cu_graph_end, be->graph_launch = cu_graph_launch;
