@@ -198,7 +198,8 @@ Backend *backend_cpu_init(void) {
                   .maxpool2_backward = cpu_maxpool2_backward, .maxpool3s2_forward = cpu_maxpool3s2_forward,
                   .maxpool3s2_backward = cpu_maxpool3s2_backward, .upsample2_forward = cpu_upsample2_forward,
                   .upsample2_backward = cpu_upsample2_backward, .copy_channels = cpu_copy_channels, .add = cpu_add,
-                  .bn_forward = cpu_bn_forward, .bn_backward = cpu_bn_backward, .loss = cpu_loss, .loss_value = cpu_loss_value, .hdl_target = cpu_hdl_target, .probs = cpu_probs,
+                  .bn_forward = cpu_bn_forward, .bn_backward = cpu_bn_backward, .loss = cpu_loss, .loss_value = cpu_loss_value, .probs = cpu_probs,
+                  .hdl_target = cpu_hdl_target,
                   .adam_step = cpu_adam_step, .sumsq = cpu_sumsq, .scale = cpu_scale, .comm_init = cpu_comm_init, .allreduce_avg = cpu_allreduce_avg,
                   .supports = cpu_supports, .destroy = cpu_destroy};
   snprintf(be->version, sizeof be->version, "cpu: oneDNN %d.%d.%d (%s), fp32", dv->major, dv->minor, dv->patch, dv->hash);

@@ -79,7 +79,8 @@ int main(int argc, char **argv) {
     else return usage(stderr), 2;
   }
   const int kind = backend_parse(dev), b = unet_backbone_parse(bb), lk = loss_kind_parse(lossname);
-  if (kind < 0 || b < 0 || (lk != LOSS_KIND_HYBRID && lk != LOSS_KIND_HDL) || size < 32 || batch < 1 || steps < 1 || (strcmp(prec, "fp32") && strcmp(prec, "bf16")) ||
+  if (kind < 0 || b < 0 || (lk != LOSS_KIND_HYBRID && lk != LOSS_KIND_HDL) || size < 32 || batch < 1 || steps < 1 ||
+      (strcmp(prec, "fp32") && strcmp(prec, "bf16")) ||
       (wdiv != 1 && wdiv != 2 && wdiv != 4)) {
     fprintf(stderr, "gpu_bench: bad argument\n");
     return usage(stderr), 2;
