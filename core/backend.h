@@ -9,8 +9,11 @@
  * [N] images of C planes of H*W elements, channel blocks contiguous, so that
  * channel c0 of an image starts at element c0*H*W (CPU: nChw16c with C a
  * multiple of 16; CUDA: plain NCHW). That is what lets a concatenation be two
- * writes into one buffer at a channel offset, and the image stride ns be
- * passed separately. The network input and the logits are plain NCHW on every
+ * writes into one buffer at a channel offset. The ops that read or write a
+ * concatenation's slice take a BackendView (buffer, first channel, channels
+ * per image of the buffer), never a pointer into it, so that a backend may
+ * place channels otherwise (NHWC: a slice is a run of channels in every
+ * pixel). The network input and the logits are plain NCHW on every
  * backend (the convolution plan reads/writes them with plain_src/plain_dst).
  *
  * Collectives. core/ has no MPI: the trainer passes host all-reduce and
@@ -20,7 +23,7 @@
  * BackendSync carries the small host all-reduce of per-channel statistics
  * (synchronized BatchNorm) as an argument, never a global.
  * defines: Backend, BackendConv, BackendComm, BackendSync, BackendCap, ConvSpec,
- *          backend_init, backend_free, backend_parse, backend_compiled */
+ *          BackendView, backend_view, backend_view_planar, backend_init, backend_free, backend_parse, backend_compiled */
 #ifndef CORDSEG_BACKEND_H
 #define CORDSEG_BACKEND_H
 #include <stddef.h>
@@ -87,6 +90,24 @@ static inline int32_t layer_conv_out(int32_t in, int32_t k, int32_t stride, int3
 }
 static inline int32_t layer_pool3s2_out(int32_t in) { return (in - 3 + 1) / 2 + 1; } /* ceil((in-3)/2)+1 */
 
+/* channels [c0, c0 + c) of an activation buffer p of ct channels per image
+ * (c given by the op): a concatenation's slice, or c0 = 0, ct = c for a
+ * whole buffer. Sources are only read. */
+typedef struct {
+  float *p;
+  int32_t c0, ct;
+} BackendView;
+static inline BackendView backend_view(float *p, int32_t c0, int32_t ct) {
+  BackendView v = {p, c0, ct};
+  return v;
+}
+/* where a view starts in a planar layout (NCHW, nChw16c: channel c0 at
+ * element c0 * hw of an image) and its image stride, *stride */
+static inline float *backend_view_planar(BackendView v, int64_t hw, int64_t *stride) {
+  *stride = (int64_t)v.ct * hw;
+  return v.p + (int64_t)v.c0 * hw;
+}
+
 typedef struct BackendConv BackendConv; /* a backend's convolution plan */
 typedef struct Backend Backend;
 
@@ -133,12 +154,11 @@ struct Backend {
   void (*maxpool3s2_forward)(Backend *be, const float *x, float *y, int32_t n, int32_t c, int32_t h, int32_t w);
   void (*maxpool3s2_backward)(Backend *be, const float *x, const float *y, const float *dy, float *dx, int32_t n,
                               int32_t c, int32_t h, int32_t w);
-  void (*upsample2_forward)(Backend *be, const float *x, int64_t xs, float *y, int64_t ys, int32_t n, int32_t c, int32_t h,
-                            int32_t w);
-  void (*upsample2_backward)(Backend *be, const float *dy, int64_t ys, float *dx, int64_t xs, int32_t n, int32_t c,
-                             int32_t h, int32_t w);
-  void (*copy_channels)(Backend *be, const float *src, int64_t ss, float *dst, int64_t ds, int32_t n, int32_t c, int32_t h,
-                        int32_t w, int acc);
+  /* x: c channels of h x w, y: of 2h x 2w */
+  void (*upsample2_forward)(Backend *be, BackendView x, BackendView y, int32_t n, int32_t c, int32_t h, int32_t w);
+  void (*upsample2_backward)(Backend *be, BackendView dy, BackendView dx, int32_t n, int32_t c, int32_t h, int32_t w);
+  /* dst = src (acc: dst += src), c channels of h x w */
+  void (*copy_channels)(Backend *be, BackendView src, BackendView dst, int32_t n, int32_t c, int32_t h, int32_t w, int acc);
   void (*add)(Backend *be, float *y, const float *x, size_t count);
   void (*bn_forward)(Backend *be, const float *x, float *y, const float *res, const float *gamma, const float *beta,
                      float *run_mean, float *run_var, float *save_mean, float *save_istd, int32_t n, int32_t c, int32_t h,
@@ -149,13 +169,16 @@ struct Backend {
 
   /* ---- loss on device logits [N][K][H][W] and device labels [N][H][W] ----
    * Queued, not waited for: the value is read with loss_value (which waits),
-   * so a step can be captured in a graph. target: the HDL Gaussian targets
-   * [N][K][H][W] on the device, made on the host by loss_hdl_target when the
-   * backend sets wants_hdl_target (else NULL and the backend makes them). */
-  void (*loss)(Backend *be, const LossConfig *cfg, const float *logits, const uint8_t *labels, const float *target,
-               int32_t n, int32_t k, int32_t h, int32_t w, float *dlogits);
+   * so a step can be captured in a graph. The backend makes HDL's targets
+   * from the labels itself (hdl_target). */
+  void (*loss)(Backend *be, const LossConfig *cfg, const float *logits, const uint8_t *labels, int32_t n, int32_t k,
+               int32_t h, int32_t w, float *dlogits);
   double (*loss_value)(Backend *be);
-  int wants_hdl_target;
+  /* HDL targets [N][K][H][W] from labels [N][H][W] in 0..K-1, queued: the
+   * values of core/loss.h loss_hdl_target (CUDA: the same bits, made on the
+   * device) */
+  void (*hdl_target)(Backend *be, const uint8_t *labels, int32_t n, int32_t k, int32_t h, int32_t w, float sigma,
+                     float *target);
   void (*probs)(Backend *be, const LossConfig *cfg, const float *logits, int32_t n, int32_t k, int32_t h, int32_t w,
                 float *probs);
 

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "core/common.h"
+#include "core/loss_exp.h"
 
 void loss_config_default(LossConfig *cfg, LossKind kind) {
   memset(cfg, 0, sizeof *cfg);
@@ -45,7 +46,7 @@ static void loss_check_shape(int32_t n, int32_t k, int32_t h, int32_t w) {
 
 /* Every label must be a class id in 0..K-1. Checked serially before any
  * parallel region so that the fatal path never runs inside OpenMP. */
-static void loss_check_labels(const uint8_t *labels, int32_t n, int32_t k, int32_t h, int32_t w) {
+void loss_check_labels(const uint8_t *labels, int32_t n, int32_t k, int32_t h, int32_t w) {
   const int64_t hw = (int64_t)h * w;
   for (int32_t b = 0; b < n; b++) {
     const uint8_t *lb = labels + (int64_t)b * hw;
@@ -64,6 +65,12 @@ static void loss_check_labels(const uint8_t *labels, int32_t n, int32_t k, int32
 #define LOSS_EDT_INF INT32_MAX
 /* The exact-everywhere cutoff of loss_edt_core. */
 #define LOSS_EDT_EXACT (INT32_MAX - 1)
+
+int32_t loss_hdl_cutoff(double sigma, double *inv) {
+  *inv = 1.0 / (2.0 * sigma * sigma);
+  const double reach = 80.0 / *inv; /* exp(-80) ~ 2e-35: the target is 0 beyond */
+  return reach >= (double)LOSS_EDT_EXACT ? LOSS_EDT_EXACT : (int32_t)reach;
+}
 
 /* Scratch of loss_edt_core for one h x w image. */
 typedef struct {
@@ -160,32 +167,6 @@ static int64_t loss_edt_core(const uint8_t *mask, int32_t h, int32_t w, int32_t 
     }
   }
   return count;
-}
-
-/* exp for the float path: range reduction x = n ln2 + r (Cody-Waite split of
- * ln2) and a degree-6 polynomial in r, relative error ~1e-7. Unlike libm's
- * expf it inlines, so the per-pixel loops that call it vectorise. Results
- * below FLT_MIN are flushed to 0; the loss only calls it with x <= 0. */
-static inline float loss_expf(float x) {
-  const float lo = -87.3f, hi = 88.0f, shifter = 12582912.0f; /* 1.5 * 2^23: adding it rounds to an integer */
-  /* NaN compares false both ways: map it to lo (no shift of a negative or huge
-   * value below), and give NaN back at the end so the step's finite check fires */
-  const float xc = x < lo || x != x ? lo : (x > hi ? hi : x);
-  const float fn = (xc * 1.44269504088896341f + shifter) - shifter;
-  float r = xc - fn * 0.693359375f;
-  r = r - fn * -2.12194440e-4f;
-  float y = 1.9875691500e-4f;
-  y = y * r + 1.3981999507e-3f;
-  y = y * r + 8.3334519073e-3f;
-  y = y * r + 4.1665795894e-2f;
-  y = y * r + 1.6666665459e-1f;
-  y = y * r + 5.0000001201e-1f;
-  y = y * (r * r) + r + 1.0f;
-  const int32_t bits = ((int32_t)fn + 127) << 23;
-  float scale;
-  memcpy(&scale, &bits, sizeof scale);
-  y *= scale;
-  return x != x ? x : x < lo ? 0.0f : y;
 }
 
 /* Pixels per work block of the softmax losses: blocks never straddle two

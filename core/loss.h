@@ -71,6 +71,14 @@ void loss_edt_sq_f64(const uint8_t *mask, int32_t h, int32_t w, double *out);
 
 /* HDL target G_i = exp(-D_i^2 / (2 sigma^2)) for every image and class,
  * 0 everywhere for a class absent from the image. target [N][K][H][W]. */
+/* Labels must be class ids 0..K-1: fatal otherwise, naming the value and its
+ * position (loss_compute and loss_hdl_target check; core/step.c checks every
+ * batch before a backend that does not, the CUDA one, sees it). */
+void loss_check_labels(const uint8_t *labels, int32_t n, int32_t k, int32_t h, int32_t w);
+/* The HDL target's reach for Gaussian width sigma (pixels): *inv =
+ * 1 / (2 sigma^2), and the squared distance (returned) beyond which the
+ * target is 0 (exp(-80)); every maker of HDL targets uses both. */
+int32_t loss_hdl_cutoff(double sigma, double *inv);
 void loss_hdl_target(const uint8_t *labels, int32_t n, int32_t k, int32_t h, int32_t w, float sigma, float *target);
 void loss_hdl_target_f64(const uint8_t *labels, int32_t n, int32_t k, int32_t h, int32_t w, double sigma, double *target);
 #ifdef __cplusplus

@@ -239,9 +239,8 @@ static void LOSS_FN(loss_hdl_scratch_free)(LOSS_FN(LossHdlScratch) *s, int nt) {
 static void LOSS_FN(loss_hdl_plane)(const uint8_t *lab, int32_t cls, int32_t h, int32_t w, double sigma,
                                     LOSS_FN(LossHdlScratch) *s, REAL *g) {
   const int64_t hw = (int64_t)h * w;
-  const double inv = 1.0 / (2.0 * sigma * sigma);
-  const double reach = 80.0 / inv;
-  const int32_t cutoff = reach >= (double)LOSS_EDT_EXACT ? LOSS_EDT_EXACT : (int32_t)reach;
+  double inv;
+  const int32_t cutoff = loss_hdl_cutoff(sigma, &inv);
   uint8_t *restrict mask = s->mask;
   for (int64_t i = 0; i < hw; i++) mask[i] = lab[i] == cls;
   if (loss_edt_core(s->mask, h, w, cutoff, &s->edt) == 0) {

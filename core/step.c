@@ -19,13 +19,9 @@ void stepper_init(Stepper *s, Unet *net, const LossConfig *loss, int32_t n, int3
   s->adam.m = s->be->alloc(s->be, P * sizeof(float));
   s->adam.v = s->be->alloc(s->be, P * sizeof(float));
   s->labels = s->be->alloc(s->be, (size_t)n * h * w);
-  const size_t nx = (size_t)n * unet_in_channels(net) * h * w, nt = (size_t)n * s->k * h * w;
+  const size_t nx = (size_t)n * unet_in_channels(net) * h * w;
   s->x_stage = s->be->host_alloc(s->be, nx * sizeof(float));
   s->y_stage = s->be->host_alloc(s->be, (size_t)n * h * w);
-  if (s->be->wants_hdl_target && loss->kind == LOSS_KIND_HDL) {
-    s->target = s->be->alloc(s->be, nt * sizeof(float));
-    s->t_stage = s->be->host_alloc(s->be, nt * sizeof(float));
-  }
   s->use_graph = s->be->supports(s->be, BACKEND_CAP_GRAPH) && !loss->dice_allreduce && !unet_has_bn_sync(net);
 }
 
@@ -35,15 +31,14 @@ static void stage_upload(Stepper *s) {
   const size_t hw = (size_t)s->h * s->w;
   be->upload(be, unet_dev_input(s->net), s->x_stage, (size_t)s->n * unet_in_channels(s->net) * hw * sizeof(float));
   be->upload(be, s->labels, s->y_stage, (size_t)s->n * hw);
-  if (s->target) be->upload(be, s->target, s->t_stage, (size_t)s->n * s->k * hw * sizeof(float));
 }
 
 static void stage_host(Stepper *s, const float *x, const uint8_t *y) {
   const size_t hw = (size_t)s->h * s->w;
   unet_check_input(s->net, x);
   memcpy(s->x_stage, x, (size_t)s->n * unet_in_channels(s->net) * hw * sizeof(float));
+  loss_check_labels(y, s->n, s->k, s->h, s->w); /* the device losses index by label unchecked */
   memcpy(s->y_stage, y, (size_t)s->n * hw);
-  if (s->target) loss_hdl_target(y, s->n, s->k, s->h, s->w, s->loss.hdl_sigma, s->t_stage);
 }
 
 /* every op of a training forward + loss + backward, queued on the backend */
@@ -51,7 +46,7 @@ static void grad_ops(Stepper *s) {
   Backend *be = s->be;
   stage_upload(s);
   unet_run_forward(s->net, 1);
-  be->loss(be, &s->loss, unet_dev_logits(s->net), s->labels, s->target, s->n, s->k, s->h, s->w,
+  be->loss(be, &s->loss, unet_dev_logits(s->net), s->labels, s->n, s->k, s->h, s->w,
            unet_dev_dlogits(s->net));
   unet_run_backward(s->net);
 }
@@ -118,7 +113,7 @@ double stepper_eval(Stepper *s, const float *x, const uint8_t *y) {
   stage_host(s, x, y);
   stage_upload(s);
   unet_run_forward(s->net, 0);
-  be->loss(be, &s->loss, unet_dev_logits(s->net), s->labels, s->target, s->n, s->k, s->h, s->w, NULL);
+  be->loss(be, &s->loss, unet_dev_logits(s->net), s->labels, s->n, s->k, s->h, s->w, NULL);
   return be->loss_value(be);
 }
 
@@ -127,10 +122,9 @@ void stepper_free(Stepper *s) {
   s->be->free(s->be, s->adam.m);
   s->be->free(s->be, s->adam.v);
   s->be->free(s->be, s->labels);
-  if (s->target) s->be->free(s->be, s->target), s->be->host_free(s->be, s->t_stage);
   s->be->host_free(s->be, s->x_stage), s->be->host_free(s->be, s->y_stage);
   if (s->graph) s->be->graph_free(s->be, s->graph);
-  s->adam.m = s->adam.v = NULL, s->labels = NULL, s->target = NULL, s->graph = NULL;
+  s->adam.m = s->adam.v = NULL, s->labels = NULL, s->graph = NULL;
 }
 
 /* ---------------------------------------------------------- model state -- */

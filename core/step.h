@@ -23,10 +23,8 @@ typedef struct {
   LossConfig loss;
   int32_t n, k, h, w;
   uint8_t *labels;    /* [N][H][W] on the backend */
-  float *target;      /* [N][K][H][W] HDL targets on the backend (wants_hdl_target), else NULL */
-  float *x_stage;     /* host staging (pinned on CUDA) of the batch: input, labels, targets */
+  float *x_stage;     /* host staging (pinned on CUDA) of the batch: input and labels */
   uint8_t *y_stage;
-  float *t_stage;
   int use_graph;      /* replay stepper_grad's ops from a graph (BACKEND_CAP_GRAPH, no host hooks) */
   void *graph;
   int64_t eager_steps;

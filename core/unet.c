@@ -458,11 +458,11 @@ static void unit_forward(Unet *net, Unit *u, int train) {
 
 static void upblock_forward(Unet *net, UpBlock *b, int train) {
   Backend *be = net->be;
-  const int64_t cs = (int64_t)b->cat->c * b->cat->h * b->cat->w;
-  const int64_t off = (int64_t)b->skip->c * b->skip->h * b->skip->w;
-  be->copy_channels(be, b->skip->x, off, b->cat->x, cs, net->n, b->skip->c, b->skip->h, b->skip->w, 0);
-  be->upsample2_forward(be, b->deep->x, (int64_t)b->deep->c * b->deep->h * b->deep->w, b->cat->x + off, cs, net->n,
-                          b->deep->c, b->deep->h, b->deep->w);
+  const int32_t cc = b->cat->c, sc = b->skip->c; /* the concatenation: skip channels, then the upsampled deep ones */
+  be->copy_channels(be, backend_view(b->skip->x, 0, sc), backend_view(b->cat->x, 0, cc), net->n, sc, b->skip->h,
+                    b->skip->w, 0);
+  be->upsample2_forward(be, backend_view(b->deep->x, 0, b->deep->c), backend_view(b->cat->x, sc, cc), net->n, b->deep->c,
+                        b->deep->h, b->deep->w);
   unit_forward(net, b->c1, train);
   unit_forward(net, b->c2, train);
 }
@@ -510,8 +510,7 @@ void unet_run_forward(Unet *net, int train) {
   for (int i = 0; i < 4; i++) upblock_forward(net, &net->up[i], train);
   if (net->cfg.backbone == UNET_BACKBONE_RESNET50) {
     const Act *u = net->up[3].c2->out;
-    be->upsample2_forward(be, u->x, (int64_t)u->c * u->h * u->w, net->upc->x, (int64_t)u->c * u->h * u->w * 4, net->n, u->c,
-                            u->h, u->w);
+    be->upsample2_forward(be, backend_view(u->x, 0, u->c), backend_view(net->upc->x, 0, u->c), net->n, u->c, u->h, u->w);
     unit_forward(net, net->uc1, train);
     unit_forward(net, net->uc2, train);
   }
@@ -566,13 +565,13 @@ static void upblock_backward(Unet *net, UpBlock *b) {
   Backend *be = net->be;
   unit_backward(net, b->c2);
   unit_backward(net, b->c1);
-  const int64_t cs = (int64_t)b->cat->c * b->cat->h * b->cat->w;
-  const int64_t off = (int64_t)b->skip->c * b->skip->h * b->skip->w;
-  be->copy_channels(be, b->cat->g, cs, b->skip->g, off, net->n, b->skip->c, b->skip->h, b->skip->w, b->skip->gvalid);
+  const int32_t cc = b->cat->c, sc = b->skip->c;
+  be->copy_channels(be, backend_view(b->cat->g, 0, cc), backend_view(b->skip->g, 0, sc), net->n, sc, b->skip->h,
+                    b->skip->w, b->skip->gvalid);
   b->skip->gvalid = 1;
   const int parked = grad_park(net, b->deep);
-  be->upsample2_backward(be, b->cat->g + off, cs, b->deep->g, (int64_t)b->deep->c * b->deep->h * b->deep->w, net->n,
-                           b->deep->c, b->deep->h, b->deep->w);
+  be->upsample2_backward(be, backend_view(b->cat->g, sc, cc), backend_view(b->deep->g, 0, b->deep->c), net->n, b->deep->c,
+                         b->deep->h, b->deep->w);
   grad_unpark(net, b->deep, parked);
 }
 
@@ -601,8 +600,7 @@ void unet_run_backward(Unet *net) {
     unit_backward(net, net->uc2);
     unit_backward(net, net->uc1);
     Act *u = net->up[3].c2->out;
-    be->upsample2_backward(be, net->upc->g, (int64_t)u->c * u->h * u->w * 4, u->g, (int64_t)u->c * u->h * u->w, net->n, u->c,
-                             u->h, u->w);
+    be->upsample2_backward(be, backend_view(net->upc->g, 0, u->c), backend_view(u->g, 0, u->c), net->n, u->c, u->h, u->w);
     u->gvalid = 1;
   }
   for (int i = 3; i >= 0; i--) upblock_backward(net, &net->up[i]);

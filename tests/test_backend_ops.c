@@ -166,19 +166,18 @@ static void test_upsample_copy(void) {
   /* the upsampled map is the second half of a [2c] concatenation buffer */
   float *x = rnd((size_t)n * c * h * w, -1, 1, 0), *cat = rnd((size_t)n * 2 * c * ho * wo, -1, 1, 0);
   Pair X = pair_act(x, n, c, h, w), CAT = pair_act(cat, n, 2 * c, ho, wo);
-  const int64_t xs = (int64_t)c * h * w, cs = (int64_t)2 * c * ho * wo, off = (int64_t)c * ho * wo;
-  g_dev->upsample2_forward(g_dev, X.d, xs, CAT.d + off, cs, n, c, h, w);
-  g_cpu->upsample2_forward(g_cpu, X.c, xs, CAT.c + off, cs, n, c, h, w);
+  g_dev->upsample2_forward(g_dev, backend_view(X.d, 0, c), backend_view(CAT.d, c, 2 * c), n, c, h, w);
+  g_cpu->upsample2_forward(g_cpu, backend_view(X.c, 0, c), backend_view(CAT.c, c, 2 * c), n, c, h, w);
   compare_act("upsample2 forward (into concat)", CAT.d, CAT.c, n, 2 * c, ho, wo, 1e-6);
   Pair DX = pair_act(x, n, c, h, w);
-  g_dev->upsample2_backward(g_dev, CAT.d + off, cs, DX.d, xs, n, c, h, w);
-  g_cpu->upsample2_backward(g_cpu, CAT.c + off, cs, DX.c, xs, n, c, h, w);
+  g_dev->upsample2_backward(g_dev, backend_view(CAT.d, c, 2 * c), backend_view(DX.d, 0, c), n, c, h, w);
+  g_cpu->upsample2_backward(g_cpu, backend_view(CAT.c, c, 2 * c), backend_view(DX.c, 0, c), n, c, h, w);
   compare_act("upsample2 backward (from concat)", DX.d, DX.c, n, c, h, w, 1e-6);
   float *s = rnd((size_t)n * c * ho * wo, -1, 1, 0);
   Pair S = pair_act(s, n, c, ho, wo);
   for (int acc = 0; acc < 2; acc++) {
-    g_dev->copy_channels(g_dev, S.d, off, CAT.d, cs, n, c, ho, wo, acc);
-    g_cpu->copy_channels(g_cpu, S.c, off, CAT.c, cs, n, c, ho, wo, acc);
+    g_dev->copy_channels(g_dev, backend_view(S.d, 0, c), backend_view(CAT.d, 0, 2 * c), n, c, ho, wo, acc);
+    g_cpu->copy_channels(g_cpu, backend_view(S.c, 0, c), backend_view(CAT.c, 0, 2 * c), n, c, ho, wo, acc);
     compare_act(acc ? "copy_channels (accumulate)" : "copy_channels", CAT.d, CAT.c, n, 2 * c, ho, wo, 1e-7);
   }
   g_dev->add(g_dev, S.d, CAT.d, (size_t)n * c * ho * wo), g_cpu->add(g_cpu, S.c, CAT.c, (size_t)n * c * ho * wo);
@@ -284,17 +283,15 @@ static void test_losses(void) {
   float *z = rnd(nl, -3, 3, 0);
   uint8_t *y = mallocCheck((size_t)n * hw);
   for (size_t i = 0; i < (size_t)n * hw; i++) y[i] = (uint8_t)(i % 37 < 20 ? 0 : 1 + (i / 3) % (k - 1));
-  float *tgt = mallocCheck(nl * sizeof(float));
   uint8_t *yd = g_dev->alloc(g_dev, (size_t)n * hw);
   g_dev->upload(g_dev, yd, y, (size_t)n * hw);
   for (int kind = 0; kind < 3; kind++) {
     LossConfig lc;
     loss_config_default(&lc, (LossKind)kind);
     lc.hdl_sigma = 1.5f;
-    loss_hdl_target(y, n, k, h, w, lc.hdl_sigma, tgt);
-    Pair Z = pair_flat(z, nl), DZ = pair_flat(z, nl), T = pair_flat(tgt, nl);
-    g_dev->loss(g_dev, &lc, Z.d, yd, g_dev->wants_hdl_target ? T.d : NULL, n, k, h, w, DZ.d);
-    g_cpu->loss(g_cpu, &lc, Z.c, y, NULL, n, k, h, w, DZ.c);
+    Pair Z = pair_flat(z, nl), DZ = pair_flat(z, nl);
+    g_dev->loss(g_dev, &lc, Z.d, yd, n, k, h, w, DZ.d);
+    g_cpu->loss(g_cpu, &lc, Z.c, y, n, k, h, w, DZ.c);
     const double ld = g_dev->loss_value(g_dev), lcpu = g_cpu->loss_value(g_cpu);
     const double el = fabs(ld - lcpu) / fabs(lcpu);
     printf("  %-34s loss %.8g vs %.8g, rel err %.2e (limit 1e-5)\n", loss_kind_name((LossKind)kind), ld, lcpu, el);
@@ -309,10 +306,69 @@ static void test_losses(void) {
     snprintf(op, sizeof op, "%s probabilities", loss_kind_name((LossKind)kind));
     compare(op, a, b, nl, 1e-6);
     free(a), free(b);
-    pair_free(Z), pair_free(DZ), pair_free(T);
+    pair_free(Z), pair_free(DZ);
   }
   g_dev->free(g_dev, yd);
-  free(z), free(y), free(tgt);
+  free(z), free(y);
+}
+
+/* HDL targets made by the backend from its labels (CUDA: on the device)
+ * against core/loss.c's loss_hdl_target on the host: the same bits,
+ * limit 0 on a GPU too. Shapes: square and not, one-pixel rows and columns;
+ * labels: random, blobs, one pixel of a class, classes absent; sigma 0.7 to
+ * the default 2 and a sigma whose reach covers the image (the exact
+ * transform everywhere). Its own random numbers, so the tests after it see
+ * the inputs they always saw. */
+static void test_hdl_targets(void) {
+  typedef struct {
+    int32_t n, k, h, w;
+    float sigma;
+    int kind; /* 0 random labels, 1 blobs, 2 one pixel of class 1, the rest absent */
+  } Case;
+  const Case cases[] = {{2, 9, 12, 10, 1.5f, 0}, {2, 9, 33, 47, (float)LOSS_HDL_SIGMA_DEFAULT, 1},
+                        {3, 4, 40, 40, 0.7f, 1},  {1, 3, 17, 29, 1000.0f, 2},
+                        {2, 5, 1, 23, 2.0f, 1},   {2, 5, 23, 1, 2.0f, 0},
+                        {1, 9, 64, 64, 6.0f, 1}};
+  Rng r;
+  rng_init(&r, 27);
+  for (size_t ci = 0; ci < sizeof cases / sizeof cases[0]; ci++) {
+    const Case c = cases[ci];
+    const size_t hw = (size_t)c.h * c.w, nl = (size_t)c.n * c.k * hw;
+    uint8_t *y = mallocCheck((size_t)c.n * hw);
+    for (int32_t b = 0; b < c.n; b++) {
+      /* blobs: a few discs of classes 1..k-1 on background 0, one class left out per image */
+      const int32_t cx = (int32_t)(rng_uniform(&r) * c.w), cy = (int32_t)(rng_uniform(&r) * c.h);
+      for (size_t i = 0; i < hw; i++) {
+        const int32_t py = (int32_t)(i / c.w), px = (int32_t)(i % c.w);
+        const int32_t d2 = (py - cy) * (py - cy) + (px - cx) * (px - cx);
+        uint8_t v = 0;
+        if (c.kind == 0) v = (uint8_t)(rng_uniform(&r) * c.k);
+        else if (c.kind == 1) v = d2 < 9 ? 1 : d2 < 40 ? (uint8_t)(2 + (px + b) % (c.k - 2 > 0 ? c.k - 2 : 1)) : 0;
+        else v = (py == cy && px == cx) ? 1 : 0;
+        y[(size_t)b * hw + i] = v < c.k ? v : (uint8_t)(c.k - 1);
+      }
+    }
+    float *ref = mallocCheck(nl * sizeof(float));
+    loss_hdl_target(y, c.n, c.k, c.h, c.w, c.sigma, ref);
+    uint8_t *yd = g_dev->alloc(g_dev, (size_t)c.n * hw);
+    g_dev->upload(g_dev, yd, y, (size_t)c.n * hw);
+    float *td = g_dev->alloc(g_dev, nl * sizeof(float));
+    g_dev->hdl_target(g_dev, yd, c.n, c.k, c.h, c.w, c.sigma, td);
+    float *got = flat_down(g_dev, td, nl);
+    size_t diff = 0, nonzero = 0, first = nl; /* nonzero: within reach (80 sigma^2 squared pixels) of a class pixel */
+    for (size_t i = 0; i < nl; i++) {
+      nonzero += ref[i] != 0;
+      if (memcmp(&got[i], &ref[i], sizeof(float))) diff++, first = first < nl ? first : i;
+    }
+    char op[64];
+    snprintf(op, sizeof op, "hdl targets %dx%dx%dx%d s%g", (int)c.n, (int)c.k, (int)c.h, (int)c.w, (double)c.sigma);
+    printf("  %-34s %zu of %zu values differ in any bit (limit 0), %zu nonzero\n", op, diff, nl, nonzero);
+    T_CHECK(diff == 0, "%s: %zu values differ from loss_hdl_target, first at %zu: %.9g vs %.9g", op, diff, first,
+            first < nl ? (double)got[first] : 0.0, first < nl ? (double)ref[first] : 0.0);
+    T_CHECK(nonzero > 0, "%s: the case has no nonzero target", op);
+    g_dev->free(g_dev, yd), g_dev->free(g_dev, td);
+    free(y), free(ref), free(got);
+  }
 }
 
 /* cudnn_benchmark: a timed pick once per (shape, pass), cached; heuristics when off */
@@ -564,8 +620,8 @@ static void test_shadow_slices(void) {
     /* round 0: the second half of every image uploaded, the first rewritten; round 1: both rewritten */
     if (round == 0)
       for (int32_t i = 0; i < N; i++) g_dev->upload(g_dev, x + i * img + half, other + i * half, half * sizeof(float));
-    else g_dev->copy_channels(g_dev, sl, half, x + half, img, N, C, H, W, 0);
-    g_dev->copy_channels(g_dev, sl, half, x, img, N, C, H, W, 0);
+    else g_dev->copy_channels(g_dev, backend_view(sl, 0, C), backend_view(x, C, 2 * C), N, C, H, W, 0);
+    g_dev->copy_channels(g_dev, backend_view(sl, 0, C), backend_view(x, 0, 2 * C), N, C, H, W, 0);
 #ifdef CORDSEG_TEST_EMUL
     g_dev->sync(g_dev); /* CUEMUL_DEFERRED: kernels are counted when they run */
     const long long k0 = cordseg_emul_kernels();
@@ -669,6 +725,7 @@ int main(void) {
                                                       .hin = 8, .win = 8, .bias = 1, .plain_dst = 1, .need_dsrc = 1});
   test_algo_choice();
   test_losses();
+  test_hdl_targets();
   test_adam_norms();
   test_training(UNET_BACKBONE_VGG16, LOSS_KIND_HYBRID, 32, 3, tol(1e-4, 2e-2));
   /* ResNet: BN over 8 values per channel in layer4 (N=2 at 64x64), Adam turning sign noise into +-lr moves:

@@ -90,17 +90,25 @@ static void cpu_maxpool3s2_backward(Backend *be, const float *x, const float *y,
                                     int32_t c, int32_t h, int32_t w) {
   (void)be, layer_maxpool3s2_backward(x, y, dy, dx, n, c, h, w);
 }
-static void cpu_upsample2_forward(Backend *be, const float *x, int64_t xs, float *y, int64_t ys, int32_t n, int32_t c,
-                                  int32_t h, int32_t w) {
-  (void)be, layer_upsample2_forward(x, xs, y, ys, n, c, h, w);
+/* views: nChw16c is planar by blocks of 16 channels (slices start at a multiple of 16) */
+static void cpu_upsample2_forward(Backend *be, BackendView x, BackendView y, int32_t n, int32_t c, int32_t h, int32_t w) {
+  int64_t xs, ys;
+  const float *xp = backend_view_planar(x, (int64_t)h * w, &xs);
+  float *yp = backend_view_planar(y, (int64_t)4 * h * w, &ys);
+  (void)be, layer_upsample2_forward(xp, xs, yp, ys, n, c, h, w);
 }
-static void cpu_upsample2_backward(Backend *be, const float *dy, int64_t ys, float *dx, int64_t xs, int32_t n, int32_t c,
-                                   int32_t h, int32_t w) {
-  (void)be, layer_upsample2_backward(dy, ys, dx, xs, n, c, h, w);
+static void cpu_upsample2_backward(Backend *be, BackendView dy, BackendView dx, int32_t n, int32_t c, int32_t h, int32_t w) {
+  int64_t ys, xs;
+  const float *yp = backend_view_planar(dy, (int64_t)4 * h * w, &ys);
+  float *xp = backend_view_planar(dx, (int64_t)h * w, &xs);
+  (void)be, layer_upsample2_backward(yp, ys, xp, xs, n, c, h, w);
 }
-static void cpu_copy_channels(Backend *be, const float *src, int64_t ss, float *dst, int64_t ds, int32_t n, int32_t c,
-                              int32_t h, int32_t w, int acc) {
-  (void)be, layer_copy_blocks(src, ss, dst, ds, n, c, h, w, acc);
+static void cpu_copy_channels(Backend *be, BackendView src, BackendView dst, int32_t n, int32_t c, int32_t h, int32_t w,
+                              int acc) {
+  int64_t ss, ds;
+  const float *sp = backend_view_planar(src, (int64_t)h * w, &ss);
+  float *dp = backend_view_planar(dst, (int64_t)h * w, &ds);
+  (void)be, layer_copy_blocks(sp, ss, dp, ds, n, c, h, w, acc);
 }
 static void cpu_add(Backend *be, float *y, const float *x, size_t count) { (void)be, layer_add(y, x, count); }
 static void cpu_bn_forward(Backend *be, const float *x, float *y, const float *res, const float *gamma, const float *beta,
@@ -119,12 +127,15 @@ static void cpu_bn_backward(Backend *be, const float *x, const float *y, float *
 }
 
 /* ---- loss, optimizer ---- */
-static void cpu_loss(Backend *be, const LossConfig *cfg, const float *logits, const uint8_t *labels, const float *target,
-                     int32_t n, int32_t k, int32_t h, int32_t w, float *dlogits) {
-  (void)target; /* the CPU makes the HDL targets inside loss_compute */
+static void cpu_loss(Backend *be, const LossConfig *cfg, const float *logits, const uint8_t *labels, int32_t n, int32_t k,
+                     int32_t h, int32_t w, float *dlogits) {
   impl(be)->loss = loss_compute(cfg, logits, labels, n, k, h, w, dlogits);
 }
 static double cpu_loss_value(Backend *be) { return impl(be)->loss; }
+static void cpu_hdl_target(Backend *be, const uint8_t *labels, int32_t n, int32_t k, int32_t h, int32_t w, float sigma,
+                           float *target) {
+  (void)be, loss_hdl_target(labels, n, k, h, w, sigma, target);
+}
 static void cpu_probs(Backend *be, const LossConfig *cfg, const float *logits, int32_t n, int32_t k, int32_t h, int32_t w,
                       float *probs) {
   (void)be, loss_probs(cfg, logits, n, k, h, w, probs);
@@ -188,6 +199,7 @@ Backend *backend_cpu_init(void) {
                   .maxpool3s2_backward = cpu_maxpool3s2_backward, .upsample2_forward = cpu_upsample2_forward,
                   .upsample2_backward = cpu_upsample2_backward, .copy_channels = cpu_copy_channels, .add = cpu_add,
                   .bn_forward = cpu_bn_forward, .bn_backward = cpu_bn_backward, .loss = cpu_loss, .loss_value = cpu_loss_value, .probs = cpu_probs,
+                  .hdl_target = cpu_hdl_target,
                   .adam_step = cpu_adam_step, .sumsq = cpu_sumsq, .scale = cpu_scale, .comm_init = cpu_comm_init, .allreduce_avg = cpu_allreduce_avg,
                   .supports = cpu_supports, .destroy = cpu_destroy};
   snprintf(be->version, sizeof be->version, "cpu: oneDNN %d.%d.%d (%s), fp32", dv->major, dv->minor, dv->patch, dv->hash);

@@ -2,9 +2,9 @@
  * rank: device memory, one stream for every op (so queued work runs in
  * order and a step can be captured as a CUDA graph), the kernels of
  * core/cuda/kernels.cu, cuDNN convolutions (core/cuda/conv_cudnn.cu) and
- * NCCL all-reduce of device buffers. HDL targets are made on the host
- * (loss_hdl_target, from the host labels in core/step.c) and uploaded with
- * the batch: wants_hdl_target = 1. Host all-reduce hooks (sync BN, hybrid's
+ * NCCL all-reduce of device buffers. HDL targets are made on the device
+ * from the labels (cuk_hdl_target: loss_hdl_target's bits), inside the
+ * step's graph. Host all-reduce hooks (sync BN, hybrid's
  * Dice sums over ranks) download a few doubles, call the hook and upload
  * them; core/step.c then runs the step without a graph.
  * Graphs: a failing call inside a capture is recorded (cuda_capture_note),
@@ -212,18 +212,27 @@ static void cu_maxpool3s2_backward(Backend *be, const float *x, const float *y, 
   dirty(be, dx, (size_t)n * c * h * w);
   cuk_maxpool3s2_backward(st(be), x, y, dy, dx, n, c, h, w);
 }
-static void cu_upsample2_forward(Backend *be, const float *x, int64_t xs, float *y, int64_t ys, int32_t n, int32_t c,
-                                 int32_t h, int32_t w) {
+/* views: NCHW is planar */
+static void cu_upsample2_forward(Backend *be, BackendView xv, BackendView yv, int32_t n, int32_t c, int32_t h, int32_t w) {
+  int64_t xs, ys;
+  const float *x = backend_view_planar(xv, (int64_t)h * w, &xs);
+  float *y = backend_view_planar(yv, (int64_t)4 * h * w, &ys);
   uint16_t *y16 = cuda_shadow_part(be, y, ys, n, (int64_t)c * 4 * h * w);
   cuk_upsample2_forward(st(be), x, xs, y, y16, ys, n, c, h, w);
 }
-static void cu_upsample2_backward(Backend *be, const float *dy, int64_t ys, float *dx, int64_t xs, int32_t n, int32_t c,
-                                  int32_t h, int32_t w) {
+static void cu_upsample2_backward(Backend *be, BackendView dyv, BackendView dxv, int32_t n, int32_t c, int32_t h,
+                                  int32_t w) {
+  int64_t ys, xs;
+  const float *dy = backend_view_planar(dyv, (int64_t)4 * h * w, &ys);
+  float *dx = backend_view_planar(dxv, (int64_t)h * w, &xs);
   dirty(be, dx, span(xs, n, (int64_t)c * h * w));
   cuk_upsample2_backward(st(be), dy, ys, dx, xs, n, c, h, w);
 }
-static void cu_copy_channels(Backend *be, const float *src, int64_t ss, float *dst, int64_t ds, int32_t n, int32_t c,
-                             int32_t h, int32_t w, int acc) {
+static void cu_copy_channels(Backend *be, BackendView sv, BackendView dv, int32_t n, int32_t c, int32_t h, int32_t w,
+                             int acc) {
+  int64_t ss, ds;
+  const float *src = backend_view_planar(sv, (int64_t)h * w, &ss);
+  float *dst = backend_view_planar(dv, (int64_t)h * w, &ds);
   uint16_t *d16 = cuda_shadow_part(be, dst, ds, n, (int64_t)c * h * w);
   cuk_copy_channels(st(be), src, ss, dst, d16, ds, n, c, h, w, acc);
 }
@@ -278,14 +287,27 @@ static void cu_bn_backward(Backend *be, const float *x, const float *y, float *d
 /* ------------------------------------------------------------------ loss -- */
 static void dice_hook(void *ctx, double *v, int32_t n) { ((const LossConfig *)ctx)->dice_allreduce(v, n); }
 
-static void cu_loss(Backend *be, const LossConfig *cfg, const float *logits, const uint8_t *labels, const float *target,
-                    int32_t n, int32_t k, int32_t h, int32_t w, float *dlogits) {
+static void cu_hdl_target(Backend *be, const uint8_t *labels, int32_t n, int32_t k, int32_t h, int32_t w, float sigma,
+                          float *target) {
+  CudaImpl *im = cuda_impl(be);
+  CS_CHECK(sigma > 0, "set hdl_sigma to a positive width in pixels", "hdl sigma is %g", (double)sigma);
+  const size_t total = (size_t)n * k * h * w;
+  double inv;
+  const int32_t cutoff = loss_hdl_cutoff((double)sigma, &inv);
+  int32_t *d2 = (int32_t *)cuda_scratch(be, &im->edt, total * sizeof(int32_t));
+  dirty(be, target, total);
+  cuk_hdl_target(im->stream, labels, d2, target, n, k, h, w, cutoff, (float)inv);
+}
+
+static void cu_loss(Backend *be, const LossConfig *cfg, const float *logits, const uint8_t *labels, int32_t n, int32_t k,
+                    int32_t h, int32_t w, float *dlogits) {
   CudaImpl *im = cuda_impl(be);
   const int64_t hw = (int64_t)h * w, npix = (int64_t)n * hw;
   CS_CHECK(k >= 2 && k <= 256, NULL, "internal: %d classes", k);
   if (dlogits) dirty(be, dlogits, (size_t)npix * k);
   if (cfg->kind == LOSS_KIND_HDL) {
-    CS_CHECK(target != NULL, NULL, "internal: the CUDA HDL loss needs the host-made targets (core/step.c)");
+    float *target = (float *)cuda_scratch(be, &im->target, (size_t)npix * k * sizeof(float));
+    cu_hdl_target(be, labels, n, k, h, w, cfg->hdl_sigma, target);
     double *part = (double *)cuda_scratch(be, &im->part, (size_t)n * k * CUK_PARTS * sizeof(double));
     double *ss = (double *)cuda_scratch(be, &im->ss, (size_t)n * k * sizeof(double));
     cuk_hdl_loss(im->stream, logits, target, n, k, hw, cfg->hdl_reduce == HDL_REDUCE_NORM, (double)cfg->hdl_eps, part, ss,
@@ -476,7 +498,7 @@ static void cu_destroy(Backend *be) {
   CudaImpl *im = cuda_impl(be);
   cudaStreamSynchronize(im->stream);
   CudaScratch *all[] = {&im->ws, &im->bf[0], &im->bf[1], &im->bf[2], &im->part, &im->stats, &im->sums,
-                        &im->pix, &im->coef, &im->probs, &im->ss, &im->find_ws};
+                        &im->pix, &im->coef, &im->probs, &im->ss, &im->find_ws, &im->edt, &im->target};
   for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) cudaFree(all[i]->p);
   cuda_shadow_free_all(be);
   cudaFree(im->dloss), cudaFree(im->ga), cudaFree(im->gb);
@@ -531,7 +553,6 @@ Backend *backend_cuda_init(BackendPrecision precision, int deterministic, int de
   be->deterministic = deterministic;
   be->conv_benchmark = 1; /* time the cuDNN algorithms (the caller may clear it: cudnn_benchmark = false) */
   be->impl = im;
-  be->wants_hdl_target = 1;
   be->alloc = cu_alloc, be->free = cu_free, be->upload = cu_upload, be->download = cu_download;
   be->memset0 = cu_memset0, be->copy = cu_copy, be->sync = cu_sync, be->mem_info = cu_mem_info;
   be->host_alloc = cu_host_alloc, be->host_free = cu_host_free;
@@ -543,6 +564,7 @@ Backend *backend_cuda_init(BackendPrecision precision, int deterministic, int de
   be->upsample2_backward = cu_upsample2_backward, be->copy_channels = cu_copy_channels, be->add = cu_add;
   be->bn_forward = cu_bn_forward, be->bn_backward = cu_bn_backward;
   be->loss = cu_loss, be->loss_value = cu_loss_value, be->probs = cu_probs;
+  be->hdl_target = cu_hdl_target;
   be->adam_step = cu_adam_step, be->sumsq = cu_sumsq, be->scale = cu_scale;
   be->comm_init = cu_comm_init, be->allreduce_avg = cu_allreduce_avg;
   be->graph_begin = cu_graph_begin, be->graph_end = cu_graph_end, be->graph_launch = cu_graph_launch;

@@ -48,6 +48,7 @@ typedef struct {
   CudaScratch ws;          /* the one cuDNN workspace, sized for the largest need */
   CudaScratch bf[3];       /* bf16 operands of a convolution: src, weights, dst */
   CudaScratch part, stats, sums, pix, coef, probs, ss;
+  CudaScratch edt, target; /* HDL: column distances (int32) and targets [N][K][H][W] */
   CudaScratch find_ws;     /* the timed algorithm search's workspace (cudnn_benchmark), kept for later plans */
   double *dloss;           /* device loss scalar */
   float *ga, *gb;          /* Dice gradient pieces [256] */

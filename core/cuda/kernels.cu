@@ -5,6 +5,7 @@
 #include "core/cuda/kernels.h"
 
 #include "core/cuda/cuda_math.h"
+#include "core/loss_exp.h"
 
 #define GTID ((int64_t)blockIdx.x * blockDim.x + threadIdx.x)
 #define GSTRIDE ((int64_t)gridDim.x * blockDim.x)
@@ -489,6 +490,56 @@ void cuk_hdl_loss(cudaStream_t s, const float *logits, const float *target, int3
   rows_sum(s, f, 8.0 * npl * hw, npl, hw, part, ss);
   CS_LAUNCH(k_hdl_fin, 8.0 * (npl + 1), 1, 1, s, ss, npl, n, hw, norm, eps, loss);
   if (dlogits) CS_LAUNCH(k_hdl_grad, 12.0 * npl * hw + 8.0 * npl, cs_grid(npl * hw), CS_BLOCK, s, logits, target, ss, dlogits, n, npl, hw, norm, eps);
+}
+
+/* HDL targets (core/loss.h loss_hdl_target) from the device labels, in the
+ * two separable passes of core/loss.c's loss_edt_core. Column pass: one
+ * thread per (image, class, column) sweeps the rows down and up, as the CPU's
+ * row loops do for all columns at once; d2 = the squared distance along the
+ * column to the nearest pixel of the class, INT32_MAX where the column has
+ * none. */
+__global__ void k_hdl_col(const uint8_t *lab, int32_t *d2, int32_t k, int32_t h, int32_t w, int64_t ncols) {
+  FOR_EACH(i, ncols) {
+    const int64_t pl = i / w, hw = (int64_t)h * w;
+    const int32_t x = (int32_t)(i % w), c = (int32_t)(pl % k);
+    const uint8_t *m = lab + (pl / k) * hw + x;
+    int32_t *o = d2 + pl * hw + x, last = -1;
+    for (int32_t y = 0; y < h; y++) {
+      last = m[(int64_t)y * w] == c ? y : last;
+      o[(int64_t)y * w] = last >= 0 ? (y - last) * (y - last) : INT32_MAX;
+    }
+    last = -1;
+    for (int32_t y = h - 1; y >= 0; y--) {
+      last = m[(int64_t)y * w] == c ? y : last;
+      const int32_t d = last - y;
+      if (last >= 0 && d * d < o[(int64_t)y * w]) o[(int64_t)y * w] = d * d;
+    }
+  }
+}
+/* Row pass: one thread per pixel takes the minimum of d2[x'] + (x - x')^2
+ * over the columns x' of its row, nearest first, stopping once (x - x')^2
+ * reaches the best so far or passes the cutoff. That is exact wherever the
+ * result is <= cutoff; beyond it the target is 0 on both sides, as in
+ * loss_hdl_plane (which skips parabolas above the cutoff in its envelope),
+ * so the targets are the CPU's bits: the same integers into loss_expf. */
+__global__ void k_hdl_row(const int32_t *d2, float *g, int32_t w, int64_t total, int32_t cutoff, float rinv) {
+  FOR_EACH(i, total) {
+    const int32_t x = (int32_t)(i % w);
+    const int32_t *f = d2 + (i - x);
+    int64_t best = (int64_t)cutoff + 1;
+    for (int32_t dx = 0; (int64_t)dx * dx < best && (x - dx >= 0 || x + dx < w); dx++) {
+      const int64_t dd = (int64_t)dx * dx;
+      if (x - dx >= 0 && f[x - dx] <= cutoff && f[x - dx] + dd < best) best = f[x - dx] + dd;
+      if (x + dx < w && f[x + dx] <= cutoff && f[x + dx] + dd < best) best = f[x + dx] + dd;
+    }
+    g[i] = best <= cutoff ? loss_expf(-(float)(int32_t)best * rinv) : 0.0f;
+  }
+}
+void cuk_hdl_target(cudaStream_t s, const uint8_t *labels, int32_t *d2, float *target, int32_t n, int32_t k, int32_t h,
+                    int32_t w, int32_t cutoff, float rinv) {
+  const int64_t npl = (int64_t)n * k, total = npl * h * w, ncols = npl * w;
+  CS_LAUNCH(k_hdl_col, 5.0 * total, cs_grid(ncols), CS_BLOCK, s, labels, d2, k, h, w, ncols);
+  CS_LAUNCH(k_hdl_row, 8.0 * total, cs_grid(total), CS_BLOCK, s, d2, target, w, total, cutoff, rinv);
 }
 
 __global__ void k_probs(const float *z, float *p, int32_t k, int64_t hw, int64_t npix, int sigmoid) {

@@ -86,6 +86,11 @@ void cuk_softmax_grad(cudaStream_t s, float *probs_to_dlogits, const uint8_t *la
  * loss (norm: sum sqrt(ss + eps) / n; mse: sum ss / (n k hw)), gradient */
 void cuk_hdl_loss(cudaStream_t s, const float *logits, const float *target, int32_t n, int32_t k, int64_t hw, int norm,
                   double eps, double *part, double *ss, double *loss, float *dlogits);
+/* HDL targets [N][K][H][W] from labels [N][H][W] (core/loss.h
+ * loss_hdl_target, the same bits): d2 [N][K][H][W] scratch; cutoff and rinv
+ * = 1 / (2 sigma^2) as loss_hdl_plane computes them */
+void cuk_hdl_target(cudaStream_t s, const uint8_t *labels, int32_t *d2, float *target, int32_t n, int32_t k, int32_t h,
+                    int32_t w, int32_t cutoff, float rinv);
 void cuk_probs(cudaStream_t s, const float *logits, float *probs, int32_t n, int32_t k, int64_t hw, int sigmoid);
 
 /* with p16 (else NULL), also the updated parameters' bf16 copy */

@@ -23,6 +23,17 @@
 #define __global__
 #define __device__
 #define __host__
+/* the device's rounded, never-contracted float product and sum: a volatile
+ * result keeps the host compiler (C++, which may contract into FMAs) from
+ * fusing them either */
+static inline float __fmul_rn(float a, float b) {
+  volatile float r = a * b;
+  return r;
+}
+static inline float __fadd_rn(float a, float b) {
+  volatile float r = a + b;
+  return r;
+}
 
 struct uint3 {
   unsigned x, y, z;

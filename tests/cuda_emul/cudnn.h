@@ -1,7 +1,8 @@
 /* tests/cuda_emul/cudnn.h: test double of the cuDNN 9 convolution API subset
  * core/cuda/conv_cudnn.cu uses. Descriptors are recorded and every
- * convolution call checks them (layout NCHW, one data type across x, w and
- * y, channel and output sizes against the convolution's padding and
+ * convolution call checks them (packed NCHW or NHWC, or non-overlapping
+ * strides (cudnnSetTensor4dDescriptorEx), read and written through them;
+ * one data type across x, w and y, channel and output sizes against the convolution's padding and
  * stride, the algorithm against those the heuristics returned, workspace
  * pointer and size against the algorithm's need, every buffer inside a
  * device allocation), then computes with the CPU reference convolution
@@ -69,6 +70,9 @@ cudnnStatus_t cudnnCreateTensorDescriptor(cudnnTensorDescriptor_t *d);
 cudnnStatus_t cudnnDestroyTensorDescriptor(cudnnTensorDescriptor_t d);
 cudnnStatus_t cudnnSetTensor4dDescriptor(cudnnTensorDescriptor_t d, cudnnTensorFormat_t f, cudnnDataType_t t, int n, int c,
                                          int h, int w);
+/* any non-overlapping element strides (a channel slice of an NHWC buffer) */
+cudnnStatus_t cudnnSetTensor4dDescriptorEx(cudnnTensorDescriptor_t d, cudnnDataType_t t, int n, int c, int h, int w,
+                                           int ns, int cs, int hs, int ws);
 cudnnStatus_t cudnnCreateFilterDescriptor(cudnnFilterDescriptor_t *d);
 cudnnStatus_t cudnnDestroyFilterDescriptor(cudnnFilterDescriptor_t d);
 cudnnStatus_t cudnnSetFilter4dDescriptor(cudnnFilterDescriptor_t d, cudnnDataType_t t, cudnnTensorFormat_t f, int k, int c,

@@ -360,12 +360,23 @@ cudaError_t cudaGraphLaunch(cudaGraphExec_t ex, cudaStream_t s) {
 struct CuemulDnn {
   cudaStream_t stream = nullptr;
 };
+/* a tensor or filter: dims and element strides (packed NCHW, packed NHWC
+ * (filters: KRSC), or any non-overlapping strides from
+ * cudnnSetTensor4dDescriptorEx, e.g. a channel slice of an NHWC
+ * concatenation: channel stride 1, pixel stride the buffer's channels) */
 struct CuemulTensor {
   bool set = false, filter = false;
   cudnnDataType_t type = CUDNN_DATA_FLOAT;
   int n = 0, c = 0, h = 0, w = 0;
+  int64_t sn = 0, sc = 0, sh = 0, sw = 0;
   size_t count() const { return (size_t)n * c * h * w; }
-  size_t bytes() const { return count() * (type == CUDNN_DATA_BFLOAT16 ? 2 : 4); }
+  size_t esize() const { return type == CUDNN_DATA_BFLOAT16 ? 2 : 4; }
+  /* the elements' own bytes (traffic) */
+  size_t data_bytes() const { return count() * esize(); }
+  /* from the first element to one past the last (range checks) */
+  size_t bytes() const { return (size_t)(1 + (n - 1) * sn + (c - 1) * sc + (h - 1) * sh + (w - 1) * sw) * esize(); }
+  /* element (in, ic, iy, ix) */
+  int64_t at(int in, int ic, int iy, int ix) const { return in * sn + ic * sc + iy * sh + ix * sw; }
 };
 struct CuemulConv {
   bool set = false;
@@ -395,12 +406,38 @@ cudnnStatus_t cudnnCreateTensorDescriptor(cudnnTensorDescriptor_t *d) { return *
 cudnnStatus_t cudnnDestroyTensorDescriptor(cudnnTensorDescriptor_t d) { return delete d, CUDNN_STATUS_SUCCESS; }
 cudnnStatus_t cudnnCreateFilterDescriptor(cudnnFilterDescriptor_t *d) { return *d = new CuemulTensor(), CUDNN_STATUS_SUCCESS; }
 cudnnStatus_t cudnnDestroyFilterDescriptor(cudnnFilterDescriptor_t d) { return delete d, CUDNN_STATUS_SUCCESS; }
+/* strides must map the n*c*h*w elements to distinct addresses: ordered by
+ * stride, each dimension's stride at least the extent of those below it
+ * (what packed layouts and channel-slice views of them satisfy) */
+static void check_strides(const CuemulTensor *d) {
+  struct Dim {
+    int64_t len, stride;
+  } v[4] = {{d->n, d->sn}, {d->c, d->sc}, {d->h, d->sh}, {d->w, d->sw}};
+  std::sort(v, v + 4, [](const Dim &a, const Dim &b) { return a.stride < b.stride || (a.stride == b.stride && a.len < b.len); });
+  int64_t extent = 1;
+  for (auto &x : v) {
+    if (x.stride < 1) EMUL_FAIL("descriptor stride %lld: strides must be positive", (long long)x.stride);
+    if (x.len > 1 && x.stride < extent)
+      EMUL_FAIL("descriptor strides n %lld c %lld h %lld w %lld (dims %d %d %d %d) overlap: two elements share an address",
+                (long long)d->sn, (long long)d->sc, (long long)d->sh, (long long)d->sw, d->n, d->c, d->h, d->w);
+    if (x.len > 1) extent = x.stride * x.len;
+  }
+}
 static cudnnStatus_t set4d(CuemulTensor *d, bool filter, cudnnTensorFormat_t f, cudnnDataType_t t, int n, int c, int h,
                            int w) {
-  if (f != CUDNN_TENSOR_NCHW) EMUL_FAIL("descriptor format %d: the backend's layout is NCHW", (int)f);
+  if (f != CUDNN_TENSOR_NCHW && f != CUDNN_TENSOR_NHWC) EMUL_FAIL("descriptor format %d: NCHW or NHWC", (int)f);
   if (t != CUDNN_DATA_FLOAT && t != CUDNN_DATA_BFLOAT16) EMUL_FAIL("descriptor data type %d", (int)t);
   if (n <= 0 || c <= 0 || h <= 0 || w <= 0) EMUL_FAIL("descriptor dims %d %d %d %d", n, c, h, w);
   d->set = true, d->filter = filter, d->type = t, d->n = n, d->c = c, d->h = h, d->w = w;
+  if (f == CUDNN_TENSOR_NCHW) d->sw = 1, d->sh = w, d->sc = (int64_t)h * w, d->sn = (int64_t)c * h * w;
+  else d->sc = 1, d->sw = c, d->sh = (int64_t)w * c, d->sn = (int64_t)h * w * c;
+  return CUDNN_STATUS_SUCCESS;
+}
+cudnnStatus_t cudnnSetTensor4dDescriptorEx(cudnnTensorDescriptor_t d, cudnnDataType_t t, int n, int c, int h, int w,
+                                           int ns, int cs, int hs, int ws) {
+  set4d(d, false, CUDNN_TENSOR_NCHW, t, n, c, h, w);
+  d->sn = ns, d->sc = cs, d->sh = hs, d->sw = ws;
+  check_strides(d);
   return CUDNN_STATUS_SUCCESS;
 }
 cudnnStatus_t cudnnSetTensor4dDescriptor(cudnnTensorDescriptor_t d, cudnnTensorFormat_t f, cudnnDataType_t t, int n, int c,
@@ -531,17 +568,31 @@ cudnnStatus_t cudnnFindConvolutionBackwardFilterAlgorithmEx(cudnnHandle_t h, cud
 extern "C" long long cordseg_emul_finds(void) { return g_finds; }
 
 /* tensor contents as fp32 (bf16 widened), and back (bf16 rounded) */
+/* gathered into packed NCHW (the reference's layout) through the
+ * descriptor's strides, and scattered back: a view writes only its own
+ * elements (a channel slice leaves the buffer's other channels alone) */
 static std::vector<float> load(const CuemulTensor *d, const void *p) {
   std::vector<float> v(d->count());
-  if (d->type == CUDNN_DATA_BFLOAT16)
-    for (size_t i = 0; i < v.size(); i++) v[i] = cm_bf16_to_f32(((const uint16_t *)p)[i]);
-  else memcpy(v.data(), p, v.size() * 4);
+  size_t i = 0;
+  for (int in = 0; in < d->n; in++)
+    for (int ic = 0; ic < d->c; ic++)
+      for (int iy = 0; iy < d->h; iy++)
+        for (int ix = 0; ix < d->w; ix++, i++) {
+          const int64_t o = d->at(in, ic, iy, ix);
+          v[i] = d->type == CUDNN_DATA_BFLOAT16 ? cm_bf16_to_f32(((const uint16_t *)p)[o]) : ((const float *)p)[o];
+        }
   return v;
 }
 static void store(const CuemulTensor *d, void *p, const std::vector<float> &v) {
-  if (d->type == CUDNN_DATA_BFLOAT16)
-    for (size_t i = 0; i < v.size(); i++) ((uint16_t *)p)[i] = cm_f32_to_bf16(v[i]);
-  else memcpy(p, v.data(), v.size() * 4);
+  size_t i = 0;
+  for (int in = 0; in < d->n; in++)
+    for (int ic = 0; ic < d->c; ic++)
+      for (int iy = 0; iy < d->h; iy++)
+        for (int ix = 0; ix < d->w; ix++, i++) {
+          const int64_t o = d->at(in, ic, iy, ix);
+          if (d->type == CUDNN_DATA_BFLOAT16) ((uint16_t *)p)[o] = cm_f32_to_bf16(v[i]);
+          else ((float *)p)[o] = v[i];
+        }
 }
 static void check_call(const void *alpha, const void *beta, int algo, void *ws, size_t ws_bytes, const char *what) {
   if (*(const float *)alpha != 1.0f || *(const float *)beta != 0.0f) EMUL_FAIL("%s: alpha/beta other than 1/0", what);
@@ -562,7 +613,7 @@ cudnnStatus_t cudnnConvolutionForward(cudnnHandle_t h, const void *alpha, cudnnT
   const int pad = cd->pad_h, stride = cd->u;
   const cudaError_t e = cuemul_submit(h->stream, [=]() {
     g_dnn_calls++; /* counted when it runs: every graph replay too */
-    cuemul_count_traffic("cudnnConvolutionForward", (double)X.bytes() + W.bytes() + Y.bytes(), 0);
+    cuemul_count_traffic("cudnnConvolutionForward", (double)X.data_bytes() + W.data_bytes() + Y.data_bytes(), 0);
     if (cuemul_count_only()) return;
     std::vector<float> xv = load(&X, x), wv = load(&W, w), yv(Y.count());
     layer_conv_ref_forward(xv.data(), wv.data(), NULL, yv.data(), X.n, X.c, X.h, X.w, W.n, W.h, stride, pad);
@@ -583,7 +634,7 @@ cudnnStatus_t cudnnConvolutionBackwardData(cudnnHandle_t h, const void *alpha, c
   const int pad = cd->pad_h, stride = cd->u;
   const cudaError_t e = cuemul_submit(h->stream, [=]() {
     g_dnn_calls++; /* counted when it runs: every graph replay too */
-    cuemul_count_traffic("cudnnConvolutionBackwardData", (double)X.bytes() + W.bytes() + Y.bytes(), 0);
+    cuemul_count_traffic("cudnnConvolutionBackwardData", (double)X.data_bytes() + W.data_bytes() + Y.data_bytes(), 0);
     if (cuemul_count_only()) return;
     std::vector<float> wv = load(&W, w), gv = load(&Y, dy), xv(X.count()), zero(X.count(), 0.0f);
     layer_conv_ref_backward(zero.data(), wv.data(), gv.data(), xv.data(), NULL, NULL, X.n, X.c, X.h, X.w, W.n, W.h, stride,
@@ -605,7 +656,7 @@ cudnnStatus_t cudnnConvolutionBackwardFilter(cudnnHandle_t h, const void *alpha,
   const int pad = cd->pad_h, stride = cd->u;
   const cudaError_t e = cuemul_submit(h->stream, [=]() {
     g_dnn_calls++; /* counted when it runs: every graph replay too */
-    cuemul_count_traffic("cudnnConvolutionBackwardFilter", (double)X.bytes() + W.bytes() + Y.bytes(), 0);
+    cuemul_count_traffic("cudnnConvolutionBackwardFilter", (double)X.data_bytes() + W.data_bytes() + Y.data_bytes(), 0);
     if (cuemul_count_only()) return;
     std::vector<float> xv = load(&X, x), gv = load(&Y, dy), wv(W.count()), zw(W.count(), 0.0f);
     layer_conv_ref_backward(xv.data(), zw.data(), gv.data(), NULL, wv.data(), NULL, X.n, X.c, X.h, X.w, W.n, W.h, stride,

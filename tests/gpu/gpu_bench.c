@@ -10,9 +10,11 @@
  * convolution's shape and the algorithm and math type chosen per pass.
  * Without a GPU it exits 77 with the reason (prepare.sh runs it once here);
  * gpu_bench_emul is the same code against the host emulation.
+ * --loss hdl trains with HDL (its targets made by the backend from the
+ * labels, on the GPU with CUDA) instead of hybrid.
  * usage: gpu_bench [--device cuda|cpu] [--backbone vgg16|resnet50] [--size S]
  *                  [--batch N] [--steps N] [--precision fp32|bf16]
- *                  [--no-graph] [--describe] [--width-div 1|2|4] */
+ *                  [--loss hybrid|hdl] [--no-graph] [--describe] [--width-div 1|2|4] */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,8 +45,9 @@ static double median(double *v, int n) {
 
 static void usage(FILE *f) {
   fprintf(f, "usage: gpu_bench [--device cuda|cpu] [--backbone vgg16|resnet50] [--size S] [--batch N] [--steps N]\n"
-             "                 [--precision fp32|bf16] [--no-graph] [--describe] [--width-div 1|2|4]\n"
-             "Training and forward images/s of one UNet (hybrid loss, 9 classes), one JSON line for the GPU check.\n");
+             "                 [--precision fp32|bf16] [--loss hybrid|hdl] [--no-graph] [--describe] [--width-div 1|2|4]\n"
+             "Training and forward images/s of one UNet (hybrid loss unless --loss hdl, 9 classes), one JSON line for the "
+             "GPU check.\n");
 }
 
 static void describe(const Unet *net) {
@@ -56,7 +59,7 @@ static void describe(const Unet *net) {
 }
 
 int main(int argc, char **argv) {
-  const char *dev = "cuda", *bb = "vgg16", *prec = "fp32";
+  const char *dev = "cuda", *bb = "vgg16", *prec = "fp32", *lossname = "hybrid";
   int32_t size = 128, batch = 16, steps = 20, wdiv = 1;
   int no_graph = 0, desc = 0;
   for (int i = 1; i < argc; i++) {
@@ -71,11 +74,13 @@ int main(int argc, char **argv) {
     else if (!strcmp(a, "--batch")) batch = atoi(v), i++;
     else if (!strcmp(a, "--steps")) steps = atoi(v), i++;
     else if (!strcmp(a, "--precision")) prec = v, i++;
+    else if (!strcmp(a, "--loss")) lossname = v, i++;
     else if (!strcmp(a, "--width-div")) wdiv = atoi(v), i++;
     else return usage(stderr), 2;
   }
-  const int kind = backend_parse(dev), b = unet_backbone_parse(bb);
-  if (kind < 0 || b < 0 || size < 32 || batch < 1 || steps < 1 || (strcmp(prec, "fp32") && strcmp(prec, "bf16")) ||
+  const int kind = backend_parse(dev), b = unet_backbone_parse(bb), lk = loss_kind_parse(lossname);
+  if (kind < 0 || b < 0 || (lk != LOSS_KIND_HYBRID && lk != LOSS_KIND_HDL) || size < 32 || batch < 1 || steps < 1 ||
+      (strcmp(prec, "fp32") && strcmp(prec, "bf16")) ||
       (wdiv != 1 && wdiv != 2 && wdiv != 4)) {
     fprintf(stderr, "gpu_bench: bad argument\n");
     return usage(stderr), 2;
@@ -93,7 +98,7 @@ int main(int argc, char **argv) {
   if (bad) cs_fatal(NULL, "%s", bad);
   Unet *net = unet_init(be, &cfg, batch, size, size);
   LossConfig lc;
-  loss_config_default(&lc, LOSS_KIND_HYBRID);
+  loss_config_default(&lc, (LossKind)lk);
   Stepper st;
   stepper_init(&st, net, &lc, batch, size, size);
   if (no_graph) st.use_graph = 0;
@@ -131,13 +136,13 @@ int main(int argc, char **argv) {
   }
   if (desc) describe(net);
   const double tf_train = res[0] * 6 * mac / 1e12, tf_fwd = res[1] * 2 * mac / 1e12;
-  printf("gpu_bench: %s %s %dx%d batch %d %s: train %.1f img/s (%.1f TFLOP/s), fwd %.1f img/s (%.1f TFLOP/s)%s, "
+  printf("gpu_bench: %s %s %dx%d batch %d %s %s: train %.1f img/s (%.1f TFLOP/s), fwd %.1f img/s (%.1f TFLOP/s)%s, "
          "last loss %.4f | %s\n",
-         be->name, bb, size, size, batch, prec, res[0], tf_train, res[1], tf_fwd, st.graph ? ", graph" : ", eager", loss,
+         be->name, bb, size, size, batch, prec, lossname, res[0], tf_train, res[1], tf_fwd, st.graph ? ", graph" : ", eager", loss,
          be->version);
-  printf("{\"impl\":\"cordseg\",\"device\":\"%s\",\"model\":\"%s\",\"size\":%d,\"batch\":%d,\"precision\":\"%s\","
+  printf("{\"impl\":\"cordseg%s\",\"device\":\"%s\",\"model\":\"%s\",\"size\":%d,\"batch\":%d,\"precision\":\"%s\","
          "\"train_img_s\":%.3f,\"fwd_img_s\":%.3f,\"train_tflops\":%.3f,\"graph\":%d}\n",
-         be->name, bb, size, batch, prec, res[0], res[1], tf_train, st.graph != NULL);
+         lk == LOSS_KIND_HDL ? "-hdl" : "", be->name, bb, size, batch, prec, res[0], res[1], tf_train, st.graph != NULL);
   stepper_free(&st);
   unet_free(net);
   backend_free(be);
