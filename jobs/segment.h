@@ -39,6 +39,8 @@ typedef struct {
   const char *out;                     /* output directory */
   const char *bids;                    /* segment_cohort_run: a BIDS-style folder, every subject */
   const char *fail_before;             /* test hook: fail just before writing this file of the set */
+  const char *subject, *session;       /* extract_metric.tsv's Subject/Session (NULL: n/a); set by --bids */
+  const char *command;                 /* the command line, for the BIDS sidecars of --bids */
   const char *assume_orientation;      /* axis codes (e.g. LAS) for volumes without qform and sform; NULL: refuse them */
   int tta, largest, write_probs, quiet;
   int32_t batch;                       /* slices per forward pass (8) */
