@@ -27,6 +27,7 @@ void segment_options_default(SegmentOptions *o) {
   memset(o, 0, sizeof *o);
   o->batch = 8;
   o->device = BACKEND_KIND_AUTO;
+  o->subject_index = -1;
 }
 
 /* every file segment may write into -o: the set is staged and moved in at the end (io/atomic.h), and a file
