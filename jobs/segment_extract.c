@@ -13,9 +13,6 @@
 #include "io/atomic.h"
 #include "io/labels.h"
 
-#ifndef CORDSEG_VERSION
-#define CORDSEG_VERSION "unknown"
-#endif
 #include "cordseg_git.h" /* CORDSEG_GIT, generated at build time (cmake/git_version.cmake) */
 
 /* the 8 ROIs, then the unions SCT users read most (bit c = label id c) */

@@ -17,6 +17,9 @@
 #  - DWI input (the real sct_dmri series): the fitted maps, and cord_qc.csv (inside, covered, offsets)
 #    equal to a direct count of the labelled voxels inside the cord of the
 #    mean DW signal (nifti_tool.py cordqc recomputes the mask);
+#  - a cohort (--bids): failures listed, resumable; BIDS derivative names, sidecars (the model's checksum,
+#    what it was trained on), metrics.tsv in sct_extract_metric's shape equal to a direct computation
+#    (nifti_tool.py extract: bin and the probability-weighted wa), per-level rows with --level;
 #  - bad input: a model given the wrong map, bvals/bvecs that do not match the
 #    DWI, a sagittal-thick volume, an empty and a NaN volume, a corrupt model
 #    file: exit 1, one message naming the file, nothing written.
