@@ -212,7 +212,7 @@ if [ -f "$DATA/sct_dmri/dmri.nii.gz" ]; then
 fi
 "$BIN" segment -m "$T/m0.h5" --bids "$B6" -o "$T/coh6" --probs > "$T/coh6.out" 2>&1
 check "segment --bids --probs: exit 0; every subject has its dseg (= labels.nii.gz), probseg, dseg.tsv and sidecar" \
-  "[ $? = 0 ] && for s in \$(ls '$B6'); do D='$T/coh6/'\$s/dwi/\${s}_desc-cordseg; cmp -s \${D}_dseg.nii.gz '$T/coh6/'\$s/dwi/labels.nii.gz && [ -s \${D}_probseg.nii.gz ] && [ \$(wc -l < \${D}_dseg.tsv) = 10 ] && [ -s \${D}_dseg.json ] || exit 1; done"
+  "[ $? = 0 ] && (for s in \$(ls '$B6'); do D='$T/coh6/'\$s/dwi/\${s}_desc-cordseg; cmp -s \${D}_dseg.nii.gz '$T/coh6/'\$s/dwi/labels.nii.gz && [ -s \${D}_probseg.nii.gz ] && [ \$(wc -l < \${D}_dseg.tsv) = 10 ] && [ -s \${D}_dseg.json ] || exit 1; done)"
 check "the sidecar: BIDS sources, the model file's checksum (recomputed), trained on a phantom of 12 subjects, version, command" \
   "python3 - '$T/coh6/sub-01/dwi/sub-01_desc-cordseg_dseg.json' '$T/m0.h5' <<'PY'
 import json, sys

@@ -95,9 +95,9 @@ check "--slurm: exit 0, an array over 0-3 (throttle 2) and a collect job recorde
   "[ $rc = 0 ] && [ -n '$A' ] && [ -n '$C' ] && grep -q 'array job $A (subjects 0-3%2' '$T/sub1.out'"
 wait_done "$C" 300
 check "every subject segmented by its own task; the collect job completed" \
-  "for i in 0 1 2 3; do grep -q \"subject \$i of\" '$T/out/slurm/logs/segment-${A}_'\$i.out || exit 1; done; [ \"\$(state $C)\" = COMPLETED ]"
+  "(for i in 0 1 2 3; do grep -q \"subject \$i of\" '$T/out/slurm/logs/segment-${A}_'\$i.out || exit 1; done) && [ \"\$(state $C)\" = COMPLETED ]"
 check "the collect job wrote the sidecars, metrics.tsv (4 subjects) and qc.html" \
-  "for s in sub-01 sub-02 sub-03 sub-04; do [ -s '$T/out/'\$s/dwi/\${s}_desc-cordseg_dseg.json ] || exit 1; done; [ \$(cut -f1 '$T/out/metrics.tsv' | sort -u | grep -c '^sub-') = 4 ] && grep -q 'sub-04/dwi/qc.png' '$T/out/qc.html'"
+  "(for s in sub-01 sub-02 sub-03 sub-04; do [ -s '$T/out/'\$s/dwi/\${s}_desc-cordseg_dseg.json ] || exit 1; done) && [ \$(cut -f1 '$T/out/metrics.tsv' | sort -u | grep -c '^sub-') = 4 ] && grep -q 'sub-04/dwi/qc.png' '$T/out/qc.html'"
 
 echo "== 3. resubmit only what is missing"
 rm -r "$T/out/sub-03"
