@@ -61,7 +61,9 @@ static const CliCommand COMMANDS[] = {
      " | --b0 B0.nii.gz [--fa FA.nii.gz] [--md F] [--ad F] [--rd F] | --fa FA.nii.gz)"
      " [--tta] [--largest] [--probs] [--cord-mask MASK.nii.gz] [--levels LEVELS.nii.gz | --level L] [--batch 8]"
      " [--assume-orientation CODE] [--device cpu|cuda|auto] [-q]\n"
-     "cordseg segment -m MODEL.h5 -o OUTDIR --bids DIR [--tta] [--largest] [--probs] [--device cpu|cuda|auto]",
+     "cordseg segment -m MODEL.h5 -o OUTDIR --bids DIR [--tta] [--largest] [--probs] [--device cpu|cuda|auto]\n"
+     "cordseg segment -m MODEL.h5 -o OUTDIR --bids DIR --slurm [--time T] [--cpus N] [--throttle N] [--partition P]"
+     " [--dry-run] [--tta] [--largest] [--probs] [--device cpu|cuda|auto]",
      "segment a new subject's DTI (NIfTI) into the 8 ROIs; ROI-wise FA/MD/AD/RD", cmd_segment},
     {"sweep",
      "cordseg sweep plan FILE [--dir DIR] [--no-check] [--configs]\n"

@@ -216,6 +216,28 @@ static void export_write_header(hid_t f, const char *tmp, int32_t n, const Expor
   h5_attr_write_string(f, tmp, "git", git ? git : "");
 }
 
+/* what the training store is made of, from its created_by (the commands that wrote it) */
+static const char *training_source(const char *created_by) {
+  const int ph = strstr(created_by, "cordseg phantom") != NULL, im = strstr(created_by, "cordseg import") != NULL;
+  return ph && im ? "phantom+imported" : ph ? "phantom" : im ? "imported" : "unknown";
+}
+
+/* root attributes training_*: what the first member was trained on (members share the store's checksum unless
+ * forced), so `info` and segment's sidecar can say it without the store */
+static void export_write_training(hid_t f, const char *tmp, const ExportRun *r) {
+  H5Store s;
+  h5store_open(&s, r->cfg.store);
+  char sum[64];
+  h5store_attr_string(&s, "checksum", sum, sizeof sum);
+  h5_attr_write_string(f, tmp, "training_store", r->cfg.store);
+  h5_attr_write_string(f, tmp, "training_store_checksum", sum);
+  h5_attr_write_string(f, tmp, "training_source", training_source(s.created_by));
+  h5_attr_write_string(f, tmp, "training_store_created_by", s.created_by);
+  h5_attr_write_i64(f, tmp, "training_subjects", h5store_subject_count(&s));
+  h5_attr_write_i64(f, tmp, "training_slices", s.n);
+  h5store_close(&s);
+}
+
 /* group member_NN: the checkpoint's weights (sized by the file, checked
  * against the run's config), thresholds and provenance */
 static void export_write_member(hid_t f, const char *tmp, int32_t i, ExportRun *r) {
@@ -290,6 +312,7 @@ void model_export(const char *out, const char *const *runs, int32_t n, const cha
   hid_t f = H5Fcreate(tmp, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
   H5_CHECK(f, tmp, "create", HINT_W);
   export_write_header(f, tmp, n, &r[0], created_by, git);
+  export_write_training(f, tmp, &r[0]);
   for (int32_t i = 0; i < n; i++) export_write_member(f, tmp, i, &r[i]);
   free(r);
   H5_CHECK(H5Fclose(f), tmp, "close", HINT_W);
@@ -321,6 +344,18 @@ int model_is_model_file(const char *path) {
   int ok = h5_attr_read_string(f, "schema", schema, sizeof schema) && !strcmp(schema, MODEL_SCHEMA);
   H5Fclose(f);
   return ok;
+}
+
+/* the optional training_* attributes (files of an older export have none: source "") */
+static void model_read_training(hid_t f, ModelTraining *t) {
+  memset(t, 0, sizeof *t);
+  h5_attr_read_string(f, "training_store", t->store, sizeof t->store);
+  h5_attr_read_string(f, "training_store_checksum", t->checksum, sizeof t->checksum);
+  h5_attr_read_string(f, "training_source", t->source, sizeof t->source);
+  h5_attr_read_string(f, "training_store_created_by", t->created_by, sizeof t->created_by);
+  t->subjects = t->slices = -1;
+  h5_attr_read_i64(f, "training_subjects", &t->subjects);
+  h5_attr_read_i64(f, "training_slices", &t->slices);
 }
 
 void model_open(ModelFile *mf, const char *path) {
@@ -366,6 +401,7 @@ void model_open(ModelFile *mf, const char *path) {
   need_str(f, path, "", "arm", mf->arm, sizeof mf->arm);
   h5_attr_read_string(f, "git", mf->git, sizeof mf->git);
   h5_attr_read_string(f, "created_by", mf->created_by, sizeof mf->created_by);
+  model_read_training(f, &mf->train);
   for (int32_t i = 0; i < mf->n; i++) {
     char gname[32];
     snprintf(gname, sizeof gname, "member_%02d", i);
@@ -475,6 +511,9 @@ void model_describe(const ModelFile *mf, FILE *f) {
           mf->sigmoid ? "sigmoid + per-class thresholds" : "softmax argmax");
   fprintf(f, "grid        %d x %d at %.4g x %.4g mm (row x column)\n", mf->height, mf->width, mf->spacing[0],
           mf->spacing[1]);
+  char trained[2048];
+  model_describe_training(mf, trained, sizeof trained);
+  fprintf(f, "trained on  %s\n", trained);
   fprintf(f, "created_by  %s\n", mf->created_by);
   fprintf(f, "git         %s\n", mf->git);
   fprintf(f, "members     %d\n", mf->n);
@@ -491,4 +530,19 @@ void model_describe(const ModelFile *mf, FILE *f) {
       fprintf(f, "\n");
     }
   }
+}
+
+void model_describe_training(const ModelFile *mf, char *buf, size_t n) {
+  const ModelTraining *t = &mf->train;
+  if (!t->source[0]) {
+    snprintf(buf, n, "not recorded (exported by a cordseg that wrote no training_* attributes; the members' data checksum is %s)", mf->m[0].data_checksum);
+    return;
+  }
+  snprintf(buf, n, "%s store of %lld subjects (%lld slices), input %s at %.4g x %.4g mm; store %.900s, checksum %s",
+           !strcmp(t->source, "phantom")    ? "a phantom"
+           : !strcmp(t->source, "imported") ? "an imported"
+           : !strcmp(t->source, "unknown")  ? "an unknown"
+                                            : "a phantom+imported",
+           (long long)t->subjects, (long long)t->slices, input_kind_name(mf->input), mf->spacing[0], mf->spacing[1],
+           t->store, t->checksum);
 }

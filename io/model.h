@@ -5,7 +5,10 @@
  *   root attributes: schema, schema_version, members, input (b0|fa|b0+fa),
  *     normalisation, loss, mode (sigmoid|argmax), height, width, spacing_row,
  *     spacing_col (training pixel size, mm), class_names, label_ids, arm,
- *     created_by, git (the exporting program)
+ *     created_by, git (the exporting program); what it was trained on (model_describe_training; absent in
+ *     files exported before 2026-12-07): training_store (path), training_store_checksum, training_source
+ *     (phantom | imported | phantom+imported | unknown, from the store's created_by), training_store_created_by,
+ *     training_subjects, training_slices
  *   /member_NN group per run: /params, /buffers float32; attributes config
  *     (canonical config text), config_hash, folds_hash, data_checksum, git,
  *     run, arm, fold, seed, ckpt, epoch, thresholds_origin
@@ -34,6 +37,12 @@ typedef struct {
   TrainConfig cfg; /* parsed from the member's config text */
 } ModelMember;
 
+/* what the model was trained on (the first member's store, read at export); source "" = not recorded */
+typedef struct {
+  char store[1024], checksum[64], source[32], created_by[1024];
+  int64_t subjects, slices;
+} ModelTraining;
+
 typedef struct {
   char path[4096];
   int64_t file; /* hid_t, open read-only */
@@ -43,6 +52,7 @@ typedef struct {
   int32_t height, width;
   double spacing[2]; /* row, column mm */
   char arm[256], git[64], created_by[1024];
+  ModelTraining train;
   ModelMember m[MODEL_MAX_MEMBERS];
 } ModelFile;
 
@@ -67,6 +77,8 @@ void model_verify(const ModelFile *mf);
 void model_load_member(const ModelFile *mf, int32_t i, Unet *net);
 void model_close(ModelFile *mf);
 void model_describe(const ModelFile *mf, FILE *f);
+/* one line: "phantom cohort of 12 subjects (96 slices), store X, checksum C" or "not recorded (...)" */
+void model_describe_training(const ModelFile *mf, char *buf, size_t n);
 /* 1 when path is an HDF5 file with the model schema */
 int model_is_model_file(const char *path);
 #endif

@@ -22,18 +22,20 @@
 #include "io/textio.h"
 #include "jobs/predict.h"
 #include "io/path.h"
+#include "jobs/segment_extract.h"
 
 void segment_options_default(SegmentOptions *o) {
   memset(o, 0, sizeof *o);
   o->batch = 8;
   o->device = BACKEND_KIND_AUTO;
+  o->subject_index = -1;
 }
 
 /* every file segment may write into -o: the set is staged and moved in at the end (io/atomic.h), and a file
  * of the previous set that this run does not write is removed, so the folder never mixes two runs */
 static const char *const SEGMENT_OUTPUTS[] = {"labels.nii.gz", "probs.nii.gz", "b0.nii.gz",   "fa.nii.gz",
                                               "md.nii.gz",     "ad.nii.gz",    "rd.nii.gz",   "cord_qc.csv",
-                                              "metrics.csv",   "qc.png"};
+                                              "metrics.csv",   "qc.png",       "extract_metric.tsv"};
 
 /* the QC check of DWI input: the inside fraction and the cord coverage below which segment warns (the quickstart's
  * B0 HDL model covers 45 % of the real series' cord, the recommended B0+FA models 82-89 %: results/2026-12-01-
@@ -551,7 +553,7 @@ static uint8_t *segment_labels(const SegmentOptions *o, const ModelFile *mf, con
   const int64_t nvox = in->ref.nx * in->ref.ny * in->ref.nz, nhw = st->nhw;
   uint8_t *nlab = mallocCheck((size_t)(st->nsl * nhw));
   float *nprob = mallocCheck(sizeof(float) * (size_t)K * nhw);
-  *probvol = o->write_probs ? callocCheck((size_t)K * nvox, sizeof(float)) : NULL;
+  *probvol = callocCheck((size_t)K * nvox, sizeof(float)); /* extract_metric.tsv's weights; probs.nii.gz with --probs */
   for (int64_t s = 0; s < st->nsl; s++) {
     const float *a = acc + (size_t)s * K * hw;
     for (int32_t c = 0; c < K; c++) {
@@ -656,6 +658,34 @@ static void segment_write_metrics(const SegmentOptions *o, const SegStack *st, c
   atomic_commit(tmp, p);
 }
 
+/* extract_metric.tsv (jobs/segment_extract.h): the ROI table in sct_extract_metric's shape, with the
+ * partial-volume weighted average from the native probabilities probvol [9][nvox] */
+static void segment_write_extract(const SegmentOptions *so, const SegmentOptions *o, const SegInputs *in,
+                                  const SegStack *st, const uint8_t *nlab, const float *probvol) {
+  const int64_t nhw = st->nhw, nsl = st->nsl;
+  float *probs = mallocCheck(sizeof(float) * (size_t)(nsl * LABEL_COUNT * nhw));
+  NiftiVol pv = in->ref;
+  pv.nt = LABEL_COUNT, pv.data = (float *)probvol;
+  int64_t r_, c_;
+  for (int64_t s = 0; s < nsl; s++)
+    for (int c = 0; c < LABEL_COUNT; c++)
+      niftigeom_axial_slice(&pv, &st->ax, c, s, probs + ((size_t)s * LABEL_COUNT + (size_t)c) * (size_t)nhw, &r_, &c_);
+  const char *given[4] = {o->fa, o->md, o->ad, o->rd};
+  char fitted[4][32];
+  SegExtract e = {.nsl = nsl, .nhw = nhw, .labels = nlab, .probs = probs, .level = st->level,
+                  .voxel_mm3 = st->ax.row_mm * st->ax.col_mm * st->ax.slice_mm, .subject = o->subject,
+                  .session = o->session};
+  for (int m = 0; m < 4; m++) {
+    e.maps[m] = st->ns[PREP_FA + m];
+    snprintf(fitted[m], sizeof fitted[m], "%s.nii.gz", PREP_MAP_NAMES[PREP_FA + m]); /* written beside it */
+    e.files[m] = in->fitted ? fitted[m] : given[m];
+  }
+  char p[4400];
+  snprintf(p, sizeof p, "%s/extract_metric.tsv", so->out);
+  segment_extract_write(p, &e);
+  free(probs);
+}
+
 /* qc.png: every slice (b0, FA, labels), native grid, store orientation */
 static void segment_write_png(const SegmentOptions *o, const SegStack *st, const uint8_t *nlab) {
   char p[PATH_CAP];
@@ -720,10 +750,11 @@ void segment_run(const SegmentOptions *o) {
   atomic_set_begin(o->out, stage, sizeof stage);                      /* the output set, staged */
   SegmentOptions so = *o;
   so.out = stage;
-  segment_write_volumes(&so, &in, &st, nlab, probvol);
+  segment_write_volumes(&so, &in, &st, nlab, o->write_probs ? probvol : NULL);
   RoiRow total[LABEL_COUNT];
   segment_hook(o, "metrics.csv");
   segment_write_metrics(&so, &st, nlab, total);
+  segment_write_extract(&so, o, &in, &st, nlab, probvol);
   char qcline[2400] = "";
   if (in.cordvol) cord_qc(&so, &in.ref, &st.ax, in.cordvol, nlab, st.nsl, st.nr, st.nc, qcline, sizeof qcline);
   segment_flags(st.nsl, st.nhw, nlab, total, qcline, sizeof qcline);

@@ -27,6 +27,7 @@
  * defines: SegmentOptions, segment_options_default, segment_run, segment_cohort_run */
 #ifndef CORDSEG_JOBS_SEGMENT_H
 #define CORDSEG_JOBS_SEGMENT_H
+#include <stddef.h>
 #include <stdint.h>
 
 typedef struct {
@@ -39,8 +40,12 @@ typedef struct {
   const char *out;                     /* output directory */
   const char *bids;                    /* segment_cohort_run: a BIDS-style folder, every subject */
   const char *fail_before;             /* test hook: fail just before writing this file of the set */
+  const char *subject, *session;       /* extract_metric.tsv's Subject/Session (NULL: n/a); set by --bids */
+  const char *command;                 /* the command line, for the BIDS sidecars of --bids */
   const char *assume_orientation;      /* axis codes (e.g. LAS) for volumes without qform and sform; NULL: refuse them */
   int tta, largest, write_probs, quiet;
+  int32_t subject_index;               /* --bids: only this subject (0-based, sorted; a Slurm array task), -1: all */
+  int collect;                         /* --bids: segment nothing; derivatives, metrics.tsv, the subjects not done */
   int32_t batch;                       /* slices per forward pass (8) */
   int device;                          /* BackendKind (default auto: a GPU when there is one) */
 } SegmentOptions;
@@ -51,4 +56,10 @@ void segment_run(const SegmentOptions *o);
  * is listed, the rest go on; a subject already done is skipped), then o->out/metrics.tsv and
  * dataset_description.json; returns the number of subjects that failed */
 int segment_cohort_run(const SegmentOptions *o);
+/* --slurm: OUT/slurm/subjects.tsv (index, subject, done|pending|bad: why), the pending subjects' indices in
+ * pending[] as an --array list ("0-3,5"; "" when none); returns the number of subjects */
+int segment_cohort_plan(const SegmentOptions *o, char *pending, size_t n);
+/* jobs/segment_qcpage.c: OUT/qc.html and OUT/qc.tsv over names[n] (why[i]: "" segmented, else why it failed),
+ * worst first */
+void segment_qc_page(const char *out, const char *const *names, const char *const *why, int n);
 #endif

@@ -11,6 +11,9 @@ pixdim with x negated, as nibabel does).
   side SEG                median world x of every L id below its R id, ventral ids anterior (sform)
   mirrored A B            B == L/R-swapped A flipped along i
   metrics LABELS FA CSV   metrics.csv slice rows == a direct computation from LABELS and FA
+  extract LABELS PROBS FA TSV   every FA row of extract_metric.tsv (or metrics.tsv) == a direct computation:
+                          bin = mean over the labelled voxels, wa = weighted by the ROI's probability (at most 1),
+                          STD() = the SD with those weights over their sum; slices counted from the most inferior
   probs-mean P1 P2 P12    P12 == (P1 + P2) / 2 within 1e-5
   cordqc DWI BVALS LABELS CSV   cord_qc.csv == a direct count: labelled voxels inside the cord of the mean
                           DW signal (median + 5 x 1.4826 MAD, largest 6-connected component, +1 voxel in-plane),
@@ -301,6 +304,53 @@ def main():
                 n += 1
         print("metrics: %d slice rows, max |FA stat - direct| %.2e (kz %g)" % (n, worst, kz))
         sys.exit(0 if n > 0 and worst < 1e-5 else 1)
+    elif cmd == "extract":
+        lab, pr, fa = read(args[0]), read(args[1]), read(args[2])
+        nx, ny, nz = lab["dim"]
+        sets = {"L dorsal column": [1], "L lateral column": [2], "L ventral column": [3], "L gray matter": [4],
+                "R dorsal column": [5], "R lateral column": [6], "R ventral column": [7], "R gray matter": [8],
+                "white matter": [1, 2, 3, 5, 6, 7], "gray matter": [4, 8], "spinal cord": list(range(1, 9))}
+        up = lab["aff"][2][2] > 0  # k toward superior: the I->S index is k
+
+        def ks(group):
+            out = []
+            for part in group.split(";"):
+                a, _, b = part.partition(":")
+                out += list(range(int(a), int(b or a) + 1))
+            return [k if up else nz - 1 - k for k in out]
+
+        worst, n = 0.0, 0
+        with open(args[3]) as f:
+            hdr = f.readline().rstrip("\n").split("\t")
+            for line in f:
+                r = dict(zip(hdr, line.rstrip("\n").split("\t")))
+                if r["Metric"] != "FA":
+                    continue
+                ids, sw, swx, ws = sets[r["Label"]], 0.0, 0.0, []
+                for k in ks(r["Slice (I->S)"]):
+                    for j in range(ny):
+                        for i in range(nx):
+                            if r["Method"] == "bin":
+                                w = 1.0 if int(round(lab["data"][idx(lab, i, j, k)])) in ids else 0.0
+                            else:
+                                w = min(1.0, max(0.0, sum(pr["data"][idx(pr, i, j, k, c)] for c in ids)))
+                            if w > 0:
+                                x = fa["data"][idx(fa, i, j, k)]
+                                sw, swx = sw + w, swx + w * x
+                                ws.append((w, x))
+                if abs(sw - float(r["Size [vox]"])) > 1e-3 * (1 + sw):
+                    print("extract: %s %s %s: size %g vs table %s" % (r["Slice (I->S)"], r["Label"], r["Method"], sw,
+                                                                      r["Size [vox]"]))
+                    sys.exit(1)
+                if sw > 0:
+                    m = swx / sw
+                    sd = math.sqrt(sum(w * (x - m) ** 2 for w, x in ws) / sw)
+                    worst = max(worst, abs(float(r["Value"]) - m), abs(float(r["STD()"]) - sd))
+                elif r["Value"] != "n/a":
+                    sys.exit(1)
+                n += 1
+        print("extract: %d FA rows, max |value or SD - direct| %.2e" % (n, worst))
+        sys.exit(0 if n > 0 and worst < 1e-4 else 1)
     elif cmd == "cordqc":
         dwi, lab = read(args[0]), read(args[2])
         bv = [float(x) for x in open(args[1]).read().split()]

@@ -17,6 +17,9 @@
 #  - DWI input (the real sct_dmri series): the fitted maps, and cord_qc.csv (inside, covered, offsets)
 #    equal to a direct count of the labelled voxels inside the cord of the
 #    mean DW signal (nifti_tool.py cordqc recomputes the mask);
+#  - a cohort (--bids): failures listed, resumable; BIDS derivative names, sidecars (the model's checksum,
+#    what it was trained on), metrics.tsv in sct_extract_metric's shape equal to a direct computation
+#    (nifti_tool.py extract: bin and the probability-weighted wa), per-level rows with --level;
 #  - bad input: a model given the wrong map, bvals/bvecs that do not match the
 #    DWI, a sagittal-thick volume, an empty and a NaN volume, a corrupt model
 #    file: exit 1, one message naming the file, nothing written.
@@ -186,8 +189,61 @@ cp "$T/nii/sub-002_fa.nii.gz" "$T/bids/sub-02/dwi/sub-02_FA.nii.gz"
 "$BIN" segment -m "$T/m0.h5" --bids "$T/bids" -o "$T/cohort" > "$T/cohort2.out" 2>&1
 check "segment --bids again: exit 0, only sub-02 done now, the others skipped" \
   "[ $? = 0 ] && grep -q 'sub-02: done' '$T/cohort2.out' && [ \$(grep -c 'done before' '$T/cohort2.out') = 2 ]"
-check "metrics.tsv: a header and 8 whole-cord rows per subject; dataset_description.json" \
-  "[ \$(grep -c \$'^sub-0[123]\\tall' '$T/cohort/metrics.tsv') = 24 ] && grep -q '\"DatasetType\"' '$T/cohort/dataset_description.json'"
+check "metrics.tsv: a header and 22 all-slice FA rows per subject (11 labels x bin/wa); dataset_description.json" \
+  "[ \$(grep -cP '^sub-0[123]\\t([^\\t]*\\t){4}0:7\\t' '$T/cohort/metrics.tsv') = 66 ] && grep -q '\"DatasetType\"' '$T/cohort/dataset_description.json'"
+# BIDS derivatives and the table in sct_extract_metric's shape (issue 29): 6 phantom subjects (maps) and the real
+# series (DWI, when present) with --probs: per subject sub-X_desc-cordseg_dseg.nii.gz (= labels.nii.gz), its .tsv and
+# its .json sidecar (the model file's checksum, what it was trained on, version, command); metrics.tsv's FA rows
+# equal a direct computation from the labels, probabilities and FA (bin and wa); a sidecar or a subject removed
+# is done again, nothing else
+"$BIN" info "$T/m0.h5" > "$T/info0.out" 2>&1
+check "info says what the model was trained on (a phantom store of 12 subjects, its checksum)" \
+  "grep -q '^trained on  a phantom store of 12 subjects (96 slices), input b0 at 0.625 x 0.625 mm; store .*c.h5, checksum fnv1a64:' '$T/info0.out'"
+B6="$T/bids6"
+for i in 1 2 3 4 5 6; do
+  d="$B6/sub-0$i/dwi"; mkdir -p "$d"
+  cp "$T/nii/sub-00${i}_b0.nii.gz" "$d/sub-0${i}_desc-b0.nii.gz"; cp "$T/nii/sub-00${i}_fa.nii.gz" "$d/sub-0${i}_FA.nii.gz"
+done
+nsub=6
+if [ -f "$DATA/sct_dmri/dmri.nii.gz" ]; then
+  d="$B6/sub-07/dwi"; mkdir -p "$d"; nsub=7
+  cp "$DATA/sct_dmri/dmri.nii.gz" "$d/sub-07_dwi.nii.gz"; cp "$DATA/sct_dmri/bvals.txt" "$d/sub-07_dwi.bval"
+  cp "$DATA/sct_dmri/bvecs.txt" "$d/sub-07_dwi.bvec"
+fi
+"$BIN" segment -m "$T/m0.h5" --bids "$B6" -o "$T/coh6" --probs > "$T/coh6.out" 2>&1
+check "segment --bids --probs: exit 0; every subject has its dseg (= labels.nii.gz), probseg, dseg.tsv and sidecar" \
+  "[ $? = 0 ] && (for s in \$(ls '$B6'); do D='$T/coh6/'\$s/dwi/\${s}_desc-cordseg; cmp -s \${D}_dseg.nii.gz '$T/coh6/'\$s/dwi/labels.nii.gz && [ -s \${D}_probseg.nii.gz ] && [ \$(wc -l < \${D}_dseg.tsv) = 10 ] && [ -s \${D}_dseg.json ] || exit 1; done)"
+check "the sidecar: BIDS sources, the model file's checksum (recomputed), trained on a phantom of 12 subjects, version, command" \
+  "python3 - '$T/coh6/sub-01/dwi/sub-01_desc-cordseg_dseg.json' '$T/m0.h5' <<'PY'
+import json, sys
+j = json.load(open(sys.argv[1])); m = j['Model']; t = m['TrainedOn']
+h = 0xcbf29ce484222325
+for b in open(sys.argv[2], 'rb').read(): h = ((h ^ b) * 0x100000001b3) & 0xffffffffffffffff
+ok = (j['Sources'] == ['bids:raw:sub-01/dwi/sub-01_desc-b0.nii.gz', 'bids:raw:sub-01/dwi/sub-01_FA.nii.gz']
+      and m['Checksum'] == 'fnv1a64:%016x' % h and t['Source'] == 'phantom' and t['Subjects'] == 12
+      and t['StoreChecksum'].startswith('fnv1a64:') and m['Input'] == 'b0' and m['Folds'] == [0]
+      and j['Version'] and '--bids' in j['Command'] and j['Options']['TTA'] is False)
+sys.exit(0 if ok else 1)
+PY"
+grep -P '^(Subject|sub-01)\t' "$T/coh6/metrics.tsv" > "$T/sub01.tsv"
+check "metrics.tsv: sub-01's FA rows (per slice and all slices, bin and wa) equal a direct computation" \
+  "$NT extract '$T/coh6/sub-01/dwi/labels.nii.gz' '$T/coh6/sub-01/dwi/probs.nii.gz' '$T/nii/sub-001_fa.nii.gz' '$T/sub01.tsv'"
+check "metrics.tsv: one all-slice 'spinal cord' FA bin row per subject" \
+  "[ \$(grep -cP '^sub-0[1-7]\\t([^\\t]*\\t){4}0:[0-9]+\\tNone\\tspinal cord\\tFA\\tbin\\t' '$T/coh6/metrics.tsv') = $nsub ]"
+if [ $nsub = 7 ]; then
+  grep -P '^(Subject|sub-07)\t' "$T/coh6/metrics.tsv" > "$T/sub07.tsv"
+  check "metrics.tsv: the real series' FA rows (its fitted fa.nii.gz) equal a direct computation" \
+    "$NT extract '$T/coh6/sub-07/dwi/labels.nii.gz' '$T/coh6/sub-07/dwi/probs.nii.gz' '$T/coh6/sub-07/dwi/fa.nii.gz' '$T/sub07.tsv'"
+fi
+rows=$(wc -l < "$T/coh6/metrics.tsv")
+rm "$T/coh6/sub-03/dwi/sub-03_desc-cordseg_dseg.json"; rm -r "$T/coh6/sub-05"
+"$BIN" segment -m "$T/m0.h5" --bids "$B6" -o "$T/coh6" --probs > "$T/coh6b.out" 2>&1
+check "run again: only sub-05 segmented, sub-03's sidecar written again, metrics.tsv as many rows" \
+  "[ $? = 0 ] && grep -q 'sub-05: done  ' '$T/coh6b.out' && [ \$(grep -c 'done before' '$T/coh6b.out') = $((nsub - 1)) ] && [ -s '$T/coh6/sub-03/dwi/sub-03_desc-cordseg_dseg.json' ] && [ \$(wc -l < '$T/coh6/metrics.tsv') = $rows ]"
+# per-level rows: one subject with --level 3 (a level for every slice)
+"$BIN" segment -q --probs --level 3 -m "$T/m0.h5" --b0 "$T/nii/sub-001_b0.nii.gz" --fa "$T/nii/sub-001_fa.nii.gz" -o "$T/lev" > /dev/null 2>&1
+check "extract_metric.tsv with --level 3: level-3 rows, and every FA row equals a direct computation" \
+  "grep -qP '\\t0:7\\t3\\tgray matter\\tFA\\twa\\t' '$T/lev/extract_metric.tsv' && $NT extract '$T/lev/labels.nii.gz' '$T/lev/probs.nii.gz' '$T/nii/sub-001_fa.nii.gz' '$T/lev/extract_metric.tsv'"
 # QC flags: the phantom's FA (WM above GM) gives no FA flag; 1 - FA (GM above WM) raises it, also with -q (stderr)
 "$BIN" segment -m "$T/m0.h5" --b0 ${P}_b0.nii.gz --fa ${P}_fa.nii.gz -o "$T/seg_fa" > "$T/fa.out" 2>&1
 check "the phantom's FA: exit 0, no gray-above-white FA flag" "[ $? = 0 ] && ! grep -q 'gray-matter FA .* is above' '$T/fa.out'"

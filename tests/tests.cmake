@@ -10,6 +10,8 @@ set_tests_properties(test_cmd_train_select PROPERTIES TIMEOUT 900)
 # a real single-node Slurm (../shared/slurm/start-local-slurm.sh): sweep submit, requeue, kill, resubmit, report
 add_test(NAME test_cmd_sweep COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/tests/test_cmd_sweep.sh $<TARGET_FILE:cordseg>)
 set_tests_properties(test_cmd_sweep PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 900)
+add_test(NAME test_cmd_segment_slurm COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/tests/test_cmd_segment_slurm.sh $<TARGET_FILE:cordseg>)
+set_tests_properties(test_cmd_segment_slurm PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 900)
 add_test(NAME test_cmd_evaluate COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/tests/test_cmd_evaluate.sh $<TARGET_FILE:cordseg>)
 set_tests_properties(test_cmd_evaluate PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 600 ENVIRONMENT "OMP_NUM_THREADS=2")
 # `cmake --install` into a temporary prefix; `sweep plan` from the installed tree (no source paths)
