@@ -28,8 +28,8 @@ typedef struct {
 } Key;
 
 #define O(f) offsetof(TrainConfig, f)
-static const char *const HEAD_INIT_NAMES[] = {"auto", "prior", "default"};
-const CsEnum HEAD_INIT_ENUM = {HEAD_INIT_NAMES, 3};
+static const char *const HEAD_INIT_NAMES[] = {"auto", "prior", "default", "uniform"};
+const CsEnum HEAD_INIT_ENUM = {HEAD_INIT_NAMES, 4};
 static const char *const SELECT_BY_NAMES[] = {"dice", "fa_error"};
 const CsEnum SELECT_BY_ENUM = {SELECT_BY_NAMES, 2};
 static const Key KEYS[] = {
@@ -58,11 +58,11 @@ static const Key KEYS[] = {
      "HDL Gaussian sigma in network-input pixels (2 = one native DTI voxel on the paper's 0.625 mm grid)"},
     {"hdl_reduce", KEY_ENUM, O(hdl_reduce), 0, 0, &HDL_REDUCE_ENUM, "HDL reduction"},
     {"head_init", KEY_ENUM, O(head_init), 0, 0, &HEAD_INIT_ENUM,
-     "head bias: prior = data prior (logit of mean HDL target for hdl, log class frequency for softmax), auto = prior, default = as initialised"},
+     "head bias: prior = data prior (logit of mean HDL target for hdl, log class frequency for softmax), auto = prior, default = as initialised, uniform = every bias 0"},
     {"head_weight_std", KEY_FLOAT, O(head_weight_std), 0, 10, NULL,
      "with the prior head: the head's seeded weights rescaled to this std (as RetinaNet), 0 = as initialised"},
     {"grad_clip", KEY_FLOAT, O(grad_clip), -1, 1e12, NULL,
-     "clip the rank-averaged gradient to this global L2 norm; 0 = off, -1 = auto (1 for hdl, else off)"},
+     "clip the rank-averaged gradient to this global L2 norm; 0 = off, -1 = auto (1)"},
     {"collapse_stop", KEY_BOOL, O(collapse_stop), 0, 1, NULL,
      "stop (DONE: collapsed) after an epoch whose every step had a gradient of exactly 0, or whose validation "
      "logits are one constant per class: collapses that cannot learn again; not hashed"},
@@ -387,7 +387,7 @@ int config_head_prior(const TrainConfig *c) {
 
 double config_grad_clip(const TrainConfig *c) {
   if (c->grad_clip >= 0) return c->grad_clip;
-  return c->loss == LOSS_KIND_HDL ? CONFIG_GRAD_CLIP_HDL : 0;
+  return CONFIG_GRAD_CLIP_AUTO; /* every loss (the softmax ones since 2026-12-07: issue 30, hybrid on FA) */
 }
 
 void config_loss(const TrainConfig *c, LossConfig *l) {

@@ -29,8 +29,8 @@
  * pixel frequency), default = the init scheme's bias, auto = prior for every
  * loss (HDL: docs/training.md "Why HDL collapsed"; softmax since 2026-12-07:
  * issue 30, a rare ROI left at zero pixels for a whole run). */
-typedef enum { HEAD_INIT_AUTO = 0, HEAD_INIT_PRIOR = 1, HEAD_INIT_DEFAULT = 2 } HeadInit;
-extern const CsEnum HEAD_INIT_ENUM; /* auto|prior|default */
+typedef enum { HEAD_INIT_AUTO = 0, HEAD_INIT_PRIOR = 1, HEAD_INIT_DEFAULT = 2, HEAD_INIT_UNIFORM = 3 } HeadInit;
+extern const CsEnum HEAD_INIT_ENUM; /* auto|prior|default|uniform */
 
 /* select_by: which validation measure picks ckpt/best.h5 (and counts for
  * patience): dice = the highest mean validation Dice over the ROIs, fa_error =
@@ -62,7 +62,7 @@ typedef struct {
   HdlReduce hdl_reduce;    /* norm | mse */
   HeadInit head_init;      /* auto | prior | default: the 1x1 head's per-class bias */
   double head_weight_std;  /* with the prior head: the 1x1 head's weights rescaled to this std (0.01); 0 = as initialised */
-  double grad_clip;        /* global gradient L2-norm clip; 0 = off, -1 = auto (CONFIG_GRAD_CLIP_HDL for hdl, else off) */
+  double grad_clip;        /* global gradient L2-norm clip; 0 = off, -1 = auto (CONFIG_GRAD_CLIP_AUTO, every loss) */
   int32_t collapse_stop;  /* 1: stop after an epoch with a zero gradient or constant logits (not hashed) */
   /* schedule */
   int32_t epochs;
@@ -90,7 +90,7 @@ typedef struct {
  * norm of 1 clips nearly every step to a unit-norm direction and Adam's
  * second moment never meets a spike it has not seen (README, "Why HDL
  * collapsed"; clip 100 collapsed 1 run in 8 at lr 5e-4, clip 1 none) */
-#define CONFIG_GRAD_CLIP_HDL 1.0
+#define CONFIG_GRAD_CLIP_AUTO 1.0
 /* the resolved values of the auto settings */
 int config_head_prior(const TrainConfig *c);    /* 1: the head's bias at the data prior */
 double config_grad_clip(const TrainConfig *c);  /* 0 = off */

@@ -680,8 +680,8 @@ static void segment_write_extract(const SegmentOptions *so, const SegmentOptions
     snprintf(fitted[m], sizeof fitted[m], "%s.nii.gz", PREP_MAP_NAMES[PREP_FA + m]); /* written beside it */
     e.files[m] = in->fitted ? fitted[m] : given[m];
   }
-  char p[4400];
-  snprintf(p, sizeof p, "%s/extract_metric.tsv", so->out);
+  char p[PATH_CAP];
+  path_fmt(p, sizeof p, "%s/extract_metric.tsv", so->out);
   segment_extract_write(p, &e);
   free(probs);
 }

@@ -43,8 +43,8 @@
 
 /* a subject's set is complete: metrics.csv is written last (segment_run's staged set moves in whole) */
 static int cohort_done(const char *dir) {
-  char done[4600];
-  snprintf(done, sizeof done, "%.4500s/metrics.csv", dir);
+  char done[PATH_CAP];
+  path_fmt(done, sizeof done, "%s/metrics.csv", dir);
   return access(done, F_OK) == 0;
 }
 
@@ -119,7 +119,7 @@ static void cohort_file_checksum(const char *path, char *out, size_t n) {
 
 /* dst: a hard link to src (the same bytes), else a copy; atomic either way */
 static void cohort_link(const char *src, const char *dst) {
-  char tmp[4600];
+  char tmp[PATH_CAP];
   atomic_begin(dst, tmp, sizeof tmp);
   if (link(src, tmp) != 0) {
     FILE *in = fopen(src, "rb"), *out = fopen(tmp, "wb");
@@ -186,20 +186,20 @@ static void cohort_write_json(const char *path, cJSON *j) {
  * written last, so its presence says the rest is there */
 static void cohort_derivatives(const SegmentOptions *o, const ModelFile *mf, const char *checksum,
                                const BidsSubject *s, const char *dir) {
-  char stem[4600], src[4600], dst[4700];
-  snprintf(stem, sizeof stem, "%.4400s/%s_desc-cordseg", dir, s->name);
-  snprintf(src, sizeof src, "%.4500s/labels.nii.gz", dir);
-  snprintf(dst, sizeof dst, "%s_dseg.nii.gz", stem);
+  char stem[PATH_CAP], src[PATH_CAP], dst[PATH_CAP];
+  path_fmt(stem, sizeof stem, "%s/%s_desc-cordseg", dir, s->name);
+  path_fmt(src, sizeof src, "%s/labels.nii.gz", dir);
+  path_fmt(dst, sizeof dst, "%s_dseg.nii.gz", stem);
   cohort_link(src, dst);
-  snprintf(src, sizeof src, "%.4500s/probs.nii.gz", dir);
-  snprintf(dst, sizeof dst, "%s_probseg.nii.gz", stem);
+  path_fmt(src, sizeof src, "%s/probs.nii.gz", dir);
+  path_fmt(dst, sizeof dst, "%s_probseg.nii.gz", stem);
   if (access(src, R_OK) == 0) cohort_link(src, dst);
   char tsv[1024] = "index\tname\tabbreviation\n";
   for (int c = 0; c < LABEL_COUNT; c++) {
     size_t l = strlen(tsv);
     snprintf(tsv + l, sizeof tsv - l, "%d\t%s\t%s\n", c, LABEL_NAMES[c], LABEL_ABBREV[c]);
   }
-  snprintf(dst, sizeof dst, "%s_dseg.tsv", stem);
+  path_fmt(dst, sizeof dst, "%s_dseg.tsv", stem);
   textio_write(dst, tsv);
   cJSON *j = cJSON_CreateObject(), *src_list = cJSON_CreateArray(), *opt = cJSON_CreateObject();
   cJSON_AddStringToObject(j, "Description", "the 8 ROIs of the cervical cord (ids in the _dseg.tsv), segmented by "
@@ -207,9 +207,9 @@ static void cohort_derivatives(const SegmentOptions *o, const ModelFile *mf, con
   const char *const files[] = {s->dwi, s->bval, s->bvec, s->b0, s->fa};
   const size_t nb = strlen(o->bids);
   for (int i = s->dwi[0] ? 0 : 3; i < (s->dwi[0] ? 3 : 5); i++) { /* BIDS URIs relative to the raw dataset */
-    char uri[4200];
+    char uri[PATH_CAP];
     const char *rel = !strncmp(files[i], o->bids, nb) && files[i][nb] == '/' ? files[i] + nb + 1 : files[i];
-    snprintf(uri, sizeof uri, "bids:raw:%s", rel);
+    path_fmt(uri, sizeof uri, "bids:raw:%s", rel);
     cJSON_AddItemToArray(src_list, cJSON_CreateString(uri));
   }
   cJSON_AddItemToObject(j, "Sources", src_list);
@@ -222,7 +222,7 @@ static void cohort_derivatives(const SegmentOptions *o, const ModelFile *mf, con
   cJSON_AddStringToObject(j, "Command", o->command ? o->command : "");
   char cwd[4096];
   cJSON_AddStringToObject(j, "WorkingDirectory", getcwd(cwd, sizeof cwd) ? cwd : "");
-  snprintf(dst, sizeof dst, "%s_dseg.json", stem);
+  path_fmt(dst, sizeof dst, "%s_dseg.json", stem);
   cohort_write_json(dst, j);
 }
 
@@ -267,8 +267,8 @@ int segment_cohort_run(const SegmentOptions *o) {
     else if (o->collect) r = cohort_done(dir) ? 1 : (snprintf(why + (size_t)i * 600, 600, "not segmented (its log: "
                                                               "%.250s/slurm/logs/; %.250s/segment.log)", o->out, dir), 2);
     else r = cohort_subject(o, &s[i], dir, why + (size_t)i * 600, 600);
-    char side[4700];
-    snprintf(side, sizeof side, "%s/%s_desc-cordseg_dseg.json", dir, s[i].name);
+    char side[PATH_CAP];
+    path_fmt(side, sizeof side, "%s/%s_desc-cordseg_dseg.json", dir, s[i].name);
     if (r != 2 && access(side, F_OK) != 0) cohort_derivatives(o, &mf, checksum, &s[i], dir);
     s[i].ok = r != 2, failed += r == 2, fresh += r == 0;
     const double el = cs_now() - t0;
@@ -308,8 +308,8 @@ int segment_cohort_run(const SegmentOptions *o) {
 int segment_cohort_plan(const SegmentOptions *o, char *pending, size_t np) {
   BidsSubject *s;
   const int n = bids_subjects(o->bids, NULL, &s);
-  char dir[4400], p[4400];
-  snprintf(dir, sizeof dir, "%s/slurm", o->out);
+  char dir[PATH_CAP], p[PATH_CAP];
+  path_fmt(dir, sizeof dir, "%s/slurm", o->out);
   textio_mkdir_p(dir, COHORT_HINT);
   size_t cap = (size_t)n * 700 + 64, w = 0;
   char *tsv = mallocCheck(cap);
@@ -320,7 +320,7 @@ int segment_cohort_plan(const SegmentOptions *o, char *pending, size_t np) {
   for (int i = 0; i <= n; i++) {
     int todo = 0;
     if (i < n) {
-      snprintf(p, sizeof p, "%s/%s/dwi", o->out, s[i].name);
+      path_fmt(p, sizeof p, "%s/%s/dwi", o->out, s[i].name);
       const int done = cohort_done(p);
       todo = !done && !s[i].problem[0];
       w += (size_t)snprintf(tsv + w, cap - w, "%d\t%s\t%s%.600s\n", i, s[i].name,
@@ -334,7 +334,7 @@ int segment_cohort_plan(const SegmentOptions *o, char *pending, size_t np) {
     }
   }
   CS_CHECK(pw < np, "segment fewer subjects per submission (--list)", "--slurm: the list of pending subjects is too long");
-  snprintf(p, sizeof p, "%.4300s/subjects.tsv", dir);
+  path_fmt(p, sizeof p, "%s/subjects.tsv", dir);
   textio_write(p, tsv);
   free(tsv), free(s);
   return n;

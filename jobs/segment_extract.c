@@ -11,6 +11,7 @@
 
 #include "core/common.h"
 #include "io/atomic.h"
+#include "io/path.h"
 #include "io/labels.h"
 
 #include "cordseg_git.h" /* CORDSEG_GIT, generated at build time (cmake/git_version.cmake) */
@@ -83,7 +84,7 @@ static void extract_group(FILE *f, const SegExtract *e, const char *prefix, cons
 }
 
 void segment_extract_write(const char *path, const SegExtract *e) {
-  char tmp[4600], prefix[1024], stamp[32], slices[4096];
+  char tmp[PATH_CAP], prefix[1024], stamp[32], slices[4096];
   atomic_begin(path, tmp, sizeof tmp);
   FILE *f = fopen(tmp, "w");
   if (!f) cs_fatal("choose a writable -o directory", "cannot create '%s': %s", tmp, strerror(errno));

@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "core/common.h"
+#include "io/path.h"
 #include "io/labels.h"
 #include "io/montage.h"
 #include "io/textio.h"
@@ -29,8 +30,8 @@ typedef struct {
 
 /* the warnings of the subject's segment.log and the sums of its cord_qc.csv */
 static void qc_read(const char *out, QcRow *r) {
-  char p[4400];
-  snprintf(p, sizeof p, "%s/%s/dwi/segment.log", out, r->name);
+  char p[PATH_CAP];
+  path_fmt(p, sizeof p, "%s/%s/dwi/segment.log", out, r->name);
   char *log = textio_read(p);
   size_t w = 0;
   for (const char *q = log ? strstr(log, "QC warning: ") : NULL; q; q = strstr(q + 1, "QC warning: ")) {
@@ -42,7 +43,7 @@ static void qc_read(const char *out, QcRow *r) {
   }
   free(log);
   r->inside = r->covered = NAN;
-  snprintf(p, sizeof p, "%s/%s/dwi/cord_qc.csv", out, r->name);
+  path_fmt(p, sizeof p, "%s/%s/dwi/cord_qc.csv", out, r->name);
   char *csv = textio_read(p);
   if (!csv) return;
   double cm = 0, lab = 0, in = 0, cov = 0;
@@ -89,8 +90,8 @@ void segment_qc_page(const char *out, const char *const *names, const char *cons
     else r[i].inside = r[i].covered = NAN;
   }
   qsort(r, (size_t)n, sizeof *r, qc_cmp);
-  char p[4400];
-  snprintf(p, sizeof p, "%s/qc.tsv", out);
+  char p[PATH_CAP];
+  path_fmt(p, sizeof p, "%s/qc.tsv", out);
   TextBuf tb;
   textbuf_open(&tb);
   fprintf(tb.f, "subject\tstatus\twarnings\tinside_frac\tcovered_frac\tflags\n");
@@ -103,7 +104,7 @@ void segment_qc_page(const char *out, const char *const *names, const char *cons
     fprintf(tb.f, "%s\n", r[i].why[0] ? r[i].why : r[i].flags[0] ? r[i].flags : "none");
   }
   textbuf_commit(&tb, p);
-  snprintf(p, sizeof p, "%s/qc.html", out);
+  path_fmt(p, sizeof p, "%s/qc.html", out);
   textbuf_open(&tb);
   FILE *f = tb.f;
   fprintf(f, "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>cordseg QC: %d subjects</title>\n"

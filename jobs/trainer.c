@@ -346,9 +346,9 @@ static void validate(Unet *net, const LossConfig *lc, const H5Store *st, const i
 static void head_prior_init(Trainer *t) {
   const int32_t K = t->K, H = t->H, W = t->W;
   const size_t hw = (size_t)H * W;
-  const int sigmoid = t->lc.kind == LOSS_KIND_HDL;
-  double *p = callocCheck((size_t)K, sizeof(double));
-  if (t->root) {
+  const int sigmoid = t->lc.kind == LOSS_KIND_HDL, uniform = t->c->head_init == HEAD_INIT_UNIFORM;
+  double *p = callocCheck((size_t)K, sizeof(double)); /* uniform: every bias 0 */
+  if (t->root && !uniform) {
     float *x = alignedAllocCheck(sizeof(float) * (size_t)t->C * hw), *scratch = alignedAllocCheck(sizeof(float) * 2 * hw);
     float *g = alignedAllocCheck(sizeof(float) * (size_t)K * hw);
     uint8_t *y = mallocCheck(hw);
@@ -393,10 +393,12 @@ static void head_prior_init(Trainer *t) {
   }
   unet_params_upload(t->net, params);
   if (t->root) {
-    printf("cordseg train: head_init prior: final.bias =");
+    printf("cordseg train: head_init %s: final.bias =", uniform ? "uniform" : "prior");
     for (int32_t c = 0; c < K; c++) printf(" %.3f", p[c]);
-    printf(" (%s of the training slices' %s)\n", sigmoid ? "logit" : "log",
-           sigmoid ? "mean HDL target per class" : "class pixel frequencies");
+    if (uniform) printf(" (every class alike), final.weight at std %g\n", t->c->head_weight_std);
+    else
+      printf(" (%s of the training slices' %s)\n", sigmoid ? "logit" : "log",
+             sigmoid ? "mean HDL target per class" : "class pixel frequencies");
   }
   free(params), free(p);
 }

@@ -1,18 +1,18 @@
 #!/usr/bin/env bash
 # tests/test_cmd_train_hybrid.sh BIN: the softmax losses keep every ROI (issue 30).
-# Hybrid (Dice + Focal) with the old head (head_init = default: the head's
-# bias 0 and its weights as Kaiming draws them) can leave a rare ROI at zero
+# Hybrid (Dice + Focal) with the old defaults (head_init = default: the head's
+# bias and weights as the init draws them; grad_clip = 0) can leave a rare ROI at zero
 # pixels for a whole run: on the quickstart's cohort (phantom 12 subjects x 8
 # slices, seed 42; folds --k 3 --val 1, fold 0) with configs/demo.ini and
 # loss = hybrid, seed 11, the left ventral column's validation Dice stays 0
 # for all 30 epochs (measured 2026-12-07, 2 ranks: best mean 0.732 with L VC
-# 0.000). The default head (head_init auto = prior for every loss: bias at
-# the log class frequency, weights at std 0.01) learns all 8 (measured: mean
-# 0.823, every ROI >= 0.78).
+# 0.000). The defaults (head_init auto = prior for every loss: bias at the
+# log class frequency, weights at std 0.01; grad_clip auto = 1 for every loss)
+# learn all 8 (measured with the prior head: mean 0.823, every ROI >= 0.78).
 # Checks, both runs side by side (one rank, one thread each):
 #  1. the default run: at its best epoch every ROI's validation Dice > ROI_FLOOR
 #     (0.30) and the mean > FLOOR (0.60);
-#  2. the floor can fail: the head_init = default run has an ROI below ROI_FLOOR
+#  2. the floor can fail: the old defaults' run (head_init = default, grad_clip = 0) has an ROI below ROI_FLOOR
 #     (on the PAM50 phantom; on the synthetic stand-in the same is checked, and
 #     test_cmd_segment shows it loses two ROIs there);
 #  3. the trainer says what it did: the prior line names the class log-frequencies.
@@ -40,7 +40,7 @@ train() { # run-dir [args...]
     --set loss=hybrid --set seed=11 --set ckpt_every_epochs=100 --run-dir "$dir" "$@" > "$dir.out" 2>&1
 }
 train "$T/new" & p1=$!
-train "$T/old" --set head_init=default & p2=$!
+train "$T/old" --set head_init=default --set grad_clip=0 & p2=$!
 wait $p1 || fail "default hybrid run exited with an error: $(tail -3 "$T/new.out")"
 wait $p2 || fail "old-head hybrid run exited with an error: $(tail -3 "$T/old.out")"
 

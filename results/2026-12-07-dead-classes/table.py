@@ -10,7 +10,7 @@ for co in sorted(os.listdir(out)):
     cd = os.path.join(out, co)
     if not os.path.isdir(cd): continue
     for r in sorted(os.listdir(cd)):
-        m = re.match(r"(\w+)-(hybrid|hdl|ce)-(auto|default|prior)(-\w+?)?-s(\d+)$", r)
+        m = re.match(r"(\w+)-(hybrid|hdl|ce)-(auto|default|prior|uniform)(-\w+?)?-s(\d+)$", r)
         lp = os.path.join(cd, r, "log.csv")
         if not m or not os.path.exists(os.path.join(cd, r, "DONE")): continue
         log = [x for x in csv.DictReader(open(lp)) if x["val_dice_mean"]]
