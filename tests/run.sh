@@ -40,7 +40,7 @@ fi
 # directory's previous run (build-test/ctest.out) win when there are some
 declare -A expect=([test_core_overfit]=65 [test_cmd_sweep]=45 [test_torch_ref]=36 [test_cmd_train]=35
   [test_cmd_evaluate]=15 [test_sim_phantom]=7 [test_cmake_install]=6 [test_gpu_rehearse]=200 [test_backend_ops_emul]=20
-  [test_cmd_segment]=60 [test_docs_paths]=1 [test_cmd_import]=20 [test_cmd_train_hybrid]=100)
+  [test_cmd_segment]=60 [test_docs_paths]=1 [test_cmd_import]=20 [test_cmd_train_hybrid]=140)
 if [ -f build-test/ctest.out ]; then
   while read -r name secs; do expect[$name]=$(printf '%.0f' "$secs"); done < <(
     sed -n 's/^ *[0-9]*\/[0-9]* Test *#[0-9]*: \([^ ]*\) [ .*]*\(Passed\|Failed\) *\([0-9.]*\) sec.*/\1 \3/p' build-test/ctest.out)
