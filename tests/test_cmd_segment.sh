@@ -175,16 +175,17 @@ code=$($NT axcodes ${P}_b0.nii.gz)
 "$BIN" segment -q -m "$T/m0.h5" --b0 "$T/noor.nii.gz" --assume-orientation "$code" -o "$T/seg_noor" > "$T/noor.out" 2>&1
 check "--assume-orientation $code (the file's own axes) gives the oriented run's labels" \
   "[ $? = 0 ] && '$BIN' segment -q -m '$T/m0.h5' --b0 ${P}_b0.nii.gz -o '$T/seg_or' && cmp -s <(gzip -dc '$T/seg_noor/labels.nii.gz' | tail -c +353) <(gzip -dc '$T/seg_or/labels.nii.gz' | tail -c +353)"
-# a cohort: segment --bids over 3 subjects (B0/FA maps), one without its FA: the other two are segmented and the
-# failure named; run again after the fix, only that one is done; metrics.tsv holds every subject's rows
+# a cohort: segment --bids over 3 subjects (B0/FA maps), one with a broken FA file (a subject with no FA at all
+# is segmented from its B0 since issue 28): the other two are segmented and the failure named; run again after
+# the fix, only that one is done; metrics.tsv holds every subject's rows
 for i in 1 2 3; do
   d="$T/bids/sub-0$i/dwi"; mkdir -p "$d"
   cp "$T/nii/sub-00${i}_b0.nii.gz" "$d/sub-0${i}_desc-b0.nii.gz"
-  [ $i = 2 ] || cp "$T/nii/sub-00${i}_fa.nii.gz" "$d/sub-0${i}_FA.nii.gz"
+  if [ $i = 2 ]; then printf 'not a NIfTI file' > "$d/sub-02_FA.nii.gz"; else cp "$T/nii/sub-00${i}_fa.nii.gz" "$d/sub-0${i}_FA.nii.gz"; fi
 done
 "$BIN" segment -m "$T/m0.h5" --bids "$T/bids" -o "$T/cohort" > "$T/cohort1.out" 2>&1
 check "segment --bids: exit 1 with sub-02 named as failed, sub-01 and sub-03 segmented" \
-  "[ $? = 1 ] && grep -q 'sub-02: FAILED: FA map' '$T/cohort1.out' && [ -s '$T/cohort/sub-01/dwi/labels.nii.gz' ] && [ -s '$T/cohort/sub-03/dwi/metrics.csv' ] && [ ! -e '$T/cohort/sub-02/dwi/metrics.csv' ]"
+  "[ $? = 1 ] && grep -q 'sub-02: FAILED' '$T/cohort1.out' && [ -s '$T/cohort/sub-01/dwi/labels.nii.gz' ] && [ -s '$T/cohort/sub-03/dwi/metrics.csv' ] && [ ! -e '$T/cohort/sub-02/dwi/metrics.csv' ]"
 cp "$T/nii/sub-002_fa.nii.gz" "$T/bids/sub-02/dwi/sub-02_FA.nii.gz"
 "$BIN" segment -m "$T/m0.h5" --bids "$T/bids" -o "$T/cohort" > "$T/cohort2.out" 2>&1
 check "segment --bids again: exit 0, only sub-02 done now, the others skipped" \
