@@ -13,8 +13,8 @@
 #  1. the default run: at its best epoch every ROI's validation Dice > ROI_FLOOR
 #     (0.30) and the mean > FLOOR (0.60);
 #  2. the floor can fail: the old defaults' run (head_init = default, grad_clip = 0) has an ROI below ROI_FLOOR
-#     (on the PAM50 phantom; on the synthetic stand-in the same is checked, and
-#     test_cmd_segment shows it loses two ROIs there);
+#     (PAM50 phantom: the L ventral column, 0 in every epoch; synthetic stand-in: the L ventral and R lateral
+#     columns, measured 2026-12-07, while the defaults keep all 8);
 #  3. the trainer says what it did: the prior line names the class log-frequencies.
 # Exit 77 (skip) without mpirun; without PAM50 the phantom is the synthetic stand-in (tests/atlas.sh).
 set -uo pipefail
