@@ -426,6 +426,12 @@ const char *config_check_fit(const TrainConfig *c, const H5Store *h, const Folds
              want_b0 && !h->has_b0 ? "B0" : "FA", h->path, h5store_maps_name(h->has_b0, h->has_fa));
     return msg;
   }
+  if (c->select_by == SELECT_BY_FA_ERROR && !h->has_fa) {
+    *hint = "select by dice (select_by = dice), or import the subjects' FA maps into a new store";
+    snprintf(msg, n, "select_by = fa_error needs the FA map, and store '%s' holds %s maps only", h->path,
+             h5store_maps_name(h->has_b0, h->has_fa));
+    return msg;
+  }
   UnetConfig u;
   config_unet(c, &u);
   const char *bad = unet_config_check(&u, h->h, h->w);

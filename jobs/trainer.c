@@ -161,11 +161,12 @@ typedef struct {
   float *fa;          /* [H][W] */
   uint8_t *pred;
   RoiMetrics *roi;    /* [K] */
+  int on;             /* the store has FA maps (a B0-only store: no FA error, NaN) */
 } ValFa;
 
 static void val_fa_init(ValFa *f, const H5Store *st, const int32_t *idx, const Dist *d, int32_t K) {
   const size_t hw = (size_t)st->h * st->w;
-  *f = (ValFa){.st = st, .idx = idx, .d = d, .K = K, .h = st->h, .w = st->w};
+  *f = (ValFa){.st = st, .idx = idx, .d = d, .K = K, .h = st->h, .w = st->w, .on = st->has_fa};
   f->sum = callocCheck(3 * (size_t)K, sizeof(double)), f->n = f->sum + K, f->ref = f->n + K;
   f->fa = mallocCheck(sizeof(float) * hw), f->pred = mallocCheck(hw);
   f->roi = callocCheck((size_t)K, sizeof(RoiMetrics));
@@ -175,6 +176,7 @@ static void val_fa_free(ValFa *f) { free(f->sum), free(f->fa), free(f->pred), fr
 
 /* this rank's j-th validation slice, labelled pred, with its reference labels ref */
 static void val_fa_add(ValFa *f, int32_t j, const uint8_t *pred, const uint8_t *ref) {
+  if (!f->on) return;
   const int32_t i = f->idx[f->d->rank + j * f->d->world];
   h5store_read_slices(f->st, &i, 1, NULL, f->fa, NULL);
   metrics_slice_fa(pred, ref, f->fa, (int64_t)f->h * f->w, f->K, f->roi);
@@ -190,6 +192,7 @@ static void val_fa_add(ValFa *f, int32_t j, const uint8_t *pred, const uint8_t *
  * the validation reference has no FA error on any slice (never predicted:
  * the mean would otherwise reward dropping an ROI) */
 static double val_fa_mean(ValFa *f) {
+  if (!f->on) return NAN; /* the same store on every rank: all skip the reduction alike */
   dist_allreduce_sum_f64(f->sum, 3 * (size_t)f->K);
   double m[256];
   m[0] = NAN;
@@ -320,7 +323,7 @@ static void validate(Unet *net, const LossConfig *lc, const H5Store *st, const i
   predict_run(&p, mine, 0, &s);
   predict_free(&p);
   val_reduce(&v, mine, loss_sum, images, dice, thr, constant);
-  if (v.sigmoid) {
+  if (v.sigmoid && v.fa.on) {
     v.fa.thr = thr;
     predict_init(&p, net, lc, B->b, B->C, K, B->h, B->w, 0);
     const PredictSink s2 = {.ctx = &v, .load = val_load, .take = val_fa_take};

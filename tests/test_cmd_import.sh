@@ -192,6 +192,9 @@ sed -e "s|^store = .*|store = $T/b0.h5|" -e "s|^folds = .*|folds = $T/fb0.txt|" 
 "$BIN" train --config "$T/cfg-b0.ini" --fold 0 --set input=fa --run-dir "$T/run-fa" > "$T/tfa.out" 2>&1
 check "train input = fa on the B0-only store is refused naming the store and the missing FA map" \
   "[ $? = 1 ] && grep -q \"input = fa needs the FA map, and store '$T/b0.h5' holds B0 maps only\" '$T/tfa.out'"
+"$BIN" train --config "$T/cfg-b0.ini" --fold 0 --set input=b0 --set select_by=fa_error --run-dir "$T/run-sel" > "$T/tsel.out" 2>&1
+check "select_by = fa_error on the B0-only store is refused naming the store" \
+  "[ $? = 1 ] && grep -q \"select_by = fa_error needs the FA map, and store '$T/b0.h5' holds B0 maps only\" '$T/tsel.out'"
 "$BIN" train --config "$T/cfg-b0.ini" --fold 0 --set input=b0 --run-dir "$T/run-b0" > "$T/tb0.out" 2>&1
 check "train input = b0 on the B0-only store runs, and evaluate scores it" \
   "[ $? = 0 ] && '$BIN' evaluate -q '$T/run-b0' >/dev/null 2>&1 && [ -s '$T/run-b0/eval/slices.csv' ]"
