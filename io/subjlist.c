@@ -163,7 +163,10 @@ int subjlist_read(const char *path, const char *site_column, BidsSubject **out) 
   if (ignored[0]) printf("import: --list '%s': columns not read:%s\n", path, ignored);
   char base[BIDS_PATH] = "";
   const char *slash = strrchr(path, '/');
-  if (slash) snprintf(base, sizeof base, "%.*s", (int)(slash - path), path);
+  if (slash) { /* the list's folder (memcpy: GCC's sanitizer build misreads a %.*s of it as a null argument) */
+    size_t len = (size_t)(slash - path) < sizeof base - 1 ? (size_t)(slash - path) : sizeof base - 1;
+    memcpy(base, path, len), base[len] = 0;
+  }
   if (slash == path) snprintf(base, sizeof base, "/");
   BidsSubject *s = callocCheck((size_t)t.nrows, sizeof(BidsSubject));
   for (int32_t r = 0; r < t.nrows; r++) {
