@@ -195,8 +195,8 @@ static void test_slice(void *ctx, int32_t j, const float *probs) {
   TestCtx *t = ctx;
   const int64_t hw = (int64_t)t->store->h * t->store->w;
   uint8_t *pred = t->pred + (size_t)j * hw;
-  predict_labels(probs, t->k, hw, t->sigmoid, t->thr, pred);
-  if (t->sigmoid && t->cord_thr >= 0) /* cord-argmax: the ROI with the largest p_c wherever the cord's max passes */
+  if (!(t->sigmoid && t->cord_thr >= 0)) predict_labels(probs, t->k, hw, t->sigmoid, t->thr, pred);
+  else /* cord-argmax: the ROI with the largest p_c wherever the cord's max passes */
     for (int64_t q = 0; q < hw; q++) {
       int32_t best = 1;
       for (int32_t c = 2; c < t->k; c++) best = probs[(int64_t)c * hw + q] > probs[(int64_t)best * hw + q] ? c : best;
