@@ -11,7 +11,7 @@
 #
 #   bash scripts/make-model.sh [-o MODEL.h5] [--work DIR] [--seeds "11 12 13"]
 #                              [--jobs N] [--subjects 89] [--slices 12]
-#                              [--epochs 30] [--no-check]
+#                              [--epochs 30] [--pam50 DIR|synthetic] [--no-check]
 #
 # Each seed trains on one thread, --jobs of them at a time (default: the
 # cores). The expected time is printed once every seed has run an epoch
@@ -25,7 +25,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 usage() { sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'; }
-OUT= WORK=runs/model SEEDS="11 12 13" JOBS=$(nproc) SUBJ=89 SLICES=12 EPOCHS=30 CHECK=1
+OUT= WORK=runs/model SEEDS="11 12 13" JOBS=$(nproc) SUBJ=89 SLICES=12 EPOCHS=30 CHECK=1 ATLAS=
 while [ $# -gt 0 ]; do
   case "$1" in
     -o | --out) OUT=${2:?-o needs a file}; shift 2 ;;
@@ -35,6 +35,7 @@ while [ $# -gt 0 ]; do
     --subjects) SUBJ=${2:?}; shift 2 ;;
     --slices) SLICES=${2:?}; shift 2 ;;
     --epochs) EPOCHS=${2:?}; shift 2 ;;
+    --pam50) ATLAS=${2:?--pam50 needs the PAM50 folder or synthetic}; shift 2 ;;
     --no-check) CHECK=0; shift ;;
     -h | --help) usage; exit 0 ;;
     *) echo "make-model: unknown argument '$1' (bash scripts/make-model.sh --help)" >&2; exit 2 ;;
@@ -57,7 +58,7 @@ if [ -z "${CORDSEG:-}" ]; then
 fi
 [ -x "$C" ] || { echo "make-model: no cordseg binary at '$C'" >&2; exit 1; }
 mkdir -p "$WORK"
-params="anatomy=full subjects=$SUBJ slices=$SLICES seed=42"
+params="anatomy=full subjects=$SUBJ slices=$SLICES seed=42${ATLAS:+ pam50=$ATLAS}"
 if [ -f "$WORK/cohort.h5" ] && [ "$(cat "$WORK/cohort.txt" 2>/dev/null)" != "$params" ]; then
   echo "make-model: $WORK/cohort.h5 was made with '$(cat "$WORK/cohort.txt" 2>/dev/null || echo unknown settings)'," \
     "this run asks for '$params': use another --work folder or remove $WORK" >&2
@@ -65,7 +66,7 @@ if [ -f "$WORK/cohort.h5" ] && [ "$(cat "$WORK/cohort.txt" 2>/dev/null)" != "$pa
 fi
 if [ ! -f "$WORK/cohort.h5" ]; then
   say "phantom cohort: $SUBJ subjects x $SLICES slices with the anatomy around the cord (about 1 min)"
-  "$C" phantom --anatomy full --subjects "$SUBJ" --slices "$SLICES" --seed 42 -o "$WORK/cohort.h5" >"$WORK/phantom.log" 2>&1 ||
+  "$C" phantom ${ATLAS:+--pam50 "$ATLAS"} --anatomy full --subjects "$SUBJ" --slices "$SLICES" --seed 42 -o "$WORK/cohort.h5" >"$WORK/phantom.log" 2>&1 ||
     { cat "$WORK/phantom.log" >&2; exit 1; }
   echo "$params" >"$WORK/cohort.txt"
 fi

@@ -54,3 +54,7 @@ set_tests_properties(test_cmd_import PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 300 
 # hybrid keeps every ROI with the default (prior) head and loses one with the old head
 add_test(NAME test_cmd_train_hybrid COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/tests/test_cmd_train_hybrid.sh $<TARGET_FILE:cordseg>)
 set_tests_properties(test_cmd_train_hybrid PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 900)
+# issue 29: scripts/make-model.sh (the real-data model in one command) at a tiny scale: usage errors, a kill and
+# resume, nothing retrained, other cohort settings refused, info's provenance, the real-series check
+add_test(NAME test_make_model COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/tests/test_make_model.sh $<TARGET_FILE:cordseg>)
+set_tests_properties(test_make_model PROPERTIES TIMEOUT 300)
