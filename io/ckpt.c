@@ -189,7 +189,7 @@ static void read_state(hid_t f, const char *path, CkptState *st) {
     char origin[PATH_CAP];
     snprintf(origin, sizeof origin, "checkpoint '%s' attribute config", path);
     TrainConfig c;
-    config_defaults(&c);
+    config_defaults_stored(&c);
     config_load_text(&c, text, origin);
     char hash[32];
     config_hash(&c, hash);

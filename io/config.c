@@ -66,6 +66,10 @@ static const Key KEYS[] = {
     {"collapse_stop", KEY_BOOL, O(collapse_stop), 0, 1, NULL,
      "stop (DONE: collapsed) after an epoch whose every step had a gradient of exactly 0, or whose validation "
      "logits are one constant per class: collapses that cannot learn again; not hashed"},
+    {"revive_dead", KEY_BOOL, O(revive_dead), 0, 1, NULL,
+     "HDL: re-initialise the head row of a class whose validation Dice is below 0.02 at epochs W+1, W+4, ... up to "
+     "half the run (W = warm-up; a saturated sigmoid never rises); 0 = off, as runs before 2026-12-07; softmax "
+     "losses: no effect"},
     {"epochs", KEY_INT, O(epochs), 1, 100000, NULL, "training epochs"},
     {"batch", KEY_INT, O(batch), 1, 65536, NULL, "global batch size (split evenly over the ranks)"},
     {"lr_max", KEY_FLOAT, O(lr_max), 1e-12, 10, NULL, "peak learning rate (cosine schedule)"},
@@ -114,6 +118,7 @@ void config_defaults(TrainConfig *c) {
   c->head_weight_std = 0.01;
   c->grad_clip = -1;
   c->collapse_stop = 1;
+  c->revive_dead = 1;
   c->epochs = 500;
   c->batch = 16;
   c->lr_max = 1e-4;
@@ -128,6 +133,11 @@ void config_defaults(TrainConfig *c) {
   c->ckpt_every_minutes = 30;
   c->ckpt_keep = 2;
   snprintf(c->requeue_signal, sizeof c->requeue_signal, "SIGUSR2");
+}
+
+void config_defaults_stored(TrainConfig *c) {
+  config_defaults(c);
+  c->revive_dead = 0;
 }
 
 static const Key *key_find(const char *name) {
@@ -335,8 +345,11 @@ static int key_unhashed(const char *name) {
  * did: hashed only when set away from that default, so the config and arm
  * hashes of earlier runs (their checkpoints, run.json and report's arms) stay
  * valid. value: the key's canonical value */
-static int key_hashed_value(const char *name, const char *value) {
-  return strcmp(name, "select_by") || strcmp(value, "dice");
+static int key_hashed_value(const TrainConfig *c, const char *name, const char *value) {
+  if (!strcmp(name, "select_by")) return strcmp(value, "dice") != 0;
+  /* revive_dead acts on sigmoid (HDL) heads only: a softmax run computes the same with it on or off */
+  if (!strcmp(name, "revive_dead")) return c->revive_dead && c->loss == LOSS_KIND_HDL;
+  return 1;
 }
 
 static void write_keys(const TrainConfig *c, FILE *f, int for_hash) {
@@ -344,7 +357,7 @@ static void write_keys(const TrainConfig *c, FILE *f, int for_hash) {
   for (size_t i = 0; i < NKEYS; i++) {
     if (for_hash && key_unhashed(KEYS[i].name)) continue;
     key_value(c, &KEYS[i], v, sizeof v);
-    if (for_hash && !key_hashed_value(KEYS[i].name, v)) continue;
+    if (for_hash && !key_hashed_value(c, KEYS[i].name, v)) continue;
     fprintf(f, "%s = %s\n", KEYS[i].name, v);
   }
 }
@@ -378,6 +391,14 @@ int config_signal_number(const TrainConfig *c) { return parse_signal(c->requeue_
 
 void config_unet(const TrainConfig *c, UnetConfig *u) {
   *u = (UnetConfig){c->backbone, input_channels(c->input), c->classes, c->width_div, c->conv_algo};
+}
+
+int config_revive_epoch(const TrainConfig *c, int64_t epoch) {
+  if (!c->revive_dead || c->loss != LOSS_KIND_HDL || epoch < 1 || epoch > c->epochs / 2 || epoch % c->val_every) return 0;
+  double W, Z;
+  lr_schedule_phases(c->epochs, c->warmup_epochs, c->no_aug_epochs, &W, &Z);
+  const int64_t v = c->val_every, first = ((int64_t)ceil(W) + 1 + v - 1) / v; /* the first validation after W */
+  return epoch / v >= first && (epoch / v - first) % CONFIG_REVIVE_EVERY == 0;
 }
 
 int config_head_prior(const TrainConfig *c) {
@@ -479,7 +500,7 @@ void config_arm_hash(const TrainConfig *c, char out[32]) {
   for (size_t i = 0; i < NKEYS; i++)
     if (config_key_arm(KEYS[i].name)) {
       key_value(c, &KEYS[i], v, sizeof v);
-      if (key_hashed_value(KEYS[i].name, v)) fprintf(f, "%s = %s\n", KEYS[i].name, v);
+      if (key_hashed_value(c, KEYS[i].name, v)) fprintf(f, "%s = %s\n", KEYS[i].name, v);
     }
   char *buf = textbuf_take(&t);
   snprintf(out, 32, "fnv1a64:%016llx", (unsigned long long)hash_fnv1a(HASH_FNV_INIT, buf, strlen(buf)));

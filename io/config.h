@@ -64,6 +64,7 @@ typedef struct {
   double head_weight_std;  /* with the prior head: the 1x1 head's weights rescaled to this std (0.01); 0 = as initialised */
   double grad_clip;        /* global gradient L2-norm clip; 0 = off, -1 = auto (CONFIG_GRAD_CLIP_AUTO, every loss) */
   int32_t collapse_stop;  /* 1: stop after an epoch with a zero gradient or constant logits (not hashed) */
+  int32_t revive_dead;    /* 1: a class still unlearned at a check epoch gets a fresh head row (CONFIG_REVIVE_*) */
   /* schedule */
   int32_t epochs;
   int32_t batch;           /* global batch (split over ranks) */
@@ -91,6 +92,19 @@ typedef struct {
  * second moment never meets a spike it has not seen (README, "Why HDL
  * collapsed"; clip 100 collapsed 1 run in 8 at lr 5e-4, clip 1 none) */
 #define CONFIG_GRAD_CLIP_AUTO 1.0
+/* revive_dead (loss = hdl; softmax losses do not lose classes this way with the
+ * prior head and clip, and are left alone: not hashed for them): at the
+ * validation epochs W+1, W+1+3v, W+1+6v, ... up to half
+ * the run (W the warm-up epochs, v = val_every), a class whose validation Dice
+ * is below CONFIG_REVIVE_DICE has its head row re-initialised: bias at the
+ * data prior, weights at head_weight_std, their Adam moments 0. A sigmoid
+ * (HDL) class whose logits went far below 0 over its own region early on has
+ * a gradient factor H(1-H) of ~1e-3 there and rises by Adam's lr per step at
+ * most: it stays at 0 for the whole run (issue 30: 3 of 18 B0 runs lost a
+ * ventral column). */
+#define CONFIG_REVIVE_DICE 0.02
+#define CONFIG_REVIVE_EVERY 3
+int config_revive_epoch(const TrainConfig *c, int64_t epoch); /* 1: epoch (1-based) is a check epoch */
 /* the resolved values of the auto settings */
 int config_head_prior(const TrainConfig *c);    /* 1: the head's bias at the data prior */
 double config_grad_clip(const TrainConfig *c);  /* 0 = off */
@@ -103,6 +117,12 @@ double config_grad_clip(const TrainConfig *c);  /* 0 = off */
  * quickstart set it. The value lives in core/loss.h (LossConfig's default too). */
 #define CONFIG_HDL_SIGMA_DEFAULT LOSS_HDL_SIGMA_DEFAULT /* core/loss.h owns it */
 void config_defaults(TrainConfig *c);
+/* the defaults for reading a config that cordseg stored (RUN/config.ini, a
+ * checkpoint's or a model file's config attribute): the same, except that a
+ * key added after runs existed takes the value that reproduces those runs
+ * (revive_dead = 0), since the stored text of such a run lacks its line; a
+ * stored text of today lists every key, so nothing else changes */
+void config_defaults_stored(TrainConfig *c);
 /* reads path over the current values; fatal with file:line:key on any error */
 void config_load(TrainConfig *c, const char *path);
 /* the same from text (e.g. the config rank 0 resolved); origin names it */

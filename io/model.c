@@ -123,7 +123,7 @@ static void export_read_run(const char *run, ExportRun *r) {
   char p[PATH_CAP], err[PATH_MSG_CAP];
   if (runinfo_read(run, &r->ri, err, sizeof err))
     cs_fatal("give run directories written by `cordseg train` (each holds run.json)", "%s", err);
-  config_defaults(&r->cfg);
+  config_defaults_stored(&r->cfg);
   rundir_path(p, sizeof p, run, "config.ini");
   config_load(&r->cfg, p);
   CS_CHECK(r->cfg.classes == LABEL_COUNT, "export knows the 9 labels of io/labels.h", "'%s': classes = %d", p,
@@ -412,7 +412,7 @@ void model_open(ModelFile *mf, const char *path) {
     if (!text) cs_fatal(HINT_R, "model '%s': attribute /%s/config is missing", path, gname);
     char origin[PATH_CAP];
     snprintf(origin, sizeof origin, "%s:/%s/config", path, gname);
-    config_defaults(&m->cfg);
+    config_defaults_stored(&m->cfg);
     config_load_text(&m->cfg, text, origin);
     free(text);
     need_str(g, path, gname, "run", m->run, sizeof m->run);

@@ -277,7 +277,7 @@ static void evaluate_open_run(Eval *e) {
   if (!e->ri.done)
     fprintf(stderr, "cordseg evaluate: warning: '%s' has no DONE file: training did not finish, evaluating anyway\n",
             o->run_dir);
-  config_defaults(&e->cfg);
+  config_defaults_stored(&e->cfg);
   rundir_path(p, sizeof p, o->run_dir, "config.ini");
   config_load(&e->cfg, p);
   CS_CHECK(e->cfg.classes == LABEL_COUNT, "evaluate knows the 9 labels of io/labels.h; train with classes = 9",

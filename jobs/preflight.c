@@ -90,7 +90,7 @@ static void preflight_run_owner(const TrainJob *job) {
   char *old = textio_read(cpath);
   if (!old) return;
   TrainConfig prev;
-  config_defaults(&prev);
+  config_defaults_stored(&prev);
   config_load_text(&prev, old, cpath);
   char h0[32], h1[32];
   config_hash(&prev, h0);

@@ -113,6 +113,7 @@ typedef struct {
   int64_t gnorm_n, gnorm_clipped;  /* (printed and checked for a collapse, not logged: not in the checkpoint) */
   double t_start, elapsed0, t_ckpt, epoch_time_sum;
   int64_t epochs_timed, steps_run;
+  double prior[256]; /* the head's data prior per class (head_prior_compute): head_init and revive_dead */
 } Trainer;
 
 /* one epoch as it runs: its steps, and what the last step's vote left for
@@ -346,11 +347,12 @@ static void validate(Unet *net, const LossConfig *lc, const H5Store *st, const i
  * RetinaNet's head): with Kaiming's std the initial logits of a class spread
  * several units around its prior, and a class that starts far below it over
  * its own region (sigmoid factor H(1-H) ~ 1e-4) often never rises. */
-static void head_prior_init(Trainer *t) {
+static void head_prior_compute(Trainer *t) {
   const int32_t K = t->K, H = t->H, W = t->W;
   const size_t hw = (size_t)H * W;
   const int sigmoid = t->lc.kind == LOSS_KIND_HDL, uniform = t->c->head_init == HEAD_INIT_UNIFORM;
-  double *p = callocCheck((size_t)K, sizeof(double)); /* uniform: every bias 0 */
+  double *p = t->prior; /* uniform: every bias 0 */
+  for (int32_t c = 0; c < K; c++) p[c] = 0;
   if (t->root && !uniform) {
     float *x = alignedAllocCheck(sizeof(float) * (size_t)t->C * hw), *scratch = alignedAllocCheck(sizeof(float) * 2 * hw);
     float *g = alignedAllocCheck(sizeof(float) * (size_t)K * hw);
@@ -377,12 +379,25 @@ static void head_prior_init(Trainer *t) {
     free(x), free(scratch), free(g), free(y);
   }
   dist_bcast(p, sizeof(double) * (size_t)K, 0);
-  const UnetTensorInfo *bias = NULL, *weight = NULL;
+}
+
+/* the head's tensors (final.weight [K][Cin][1][1], final.bias [K]) */
+static void head_tensors(const Trainer *t, const UnetTensorInfo **weight, const UnetTensorInfo **bias) {
+  *bias = *weight = NULL;
   for (size_t i = 0; i < unet_num_tensors(t->net); i++) {
-    if (!strcmp(unet_tensor(t->net, i)->name, "final.bias")) bias = unet_tensor(t->net, i);
-    if (!strcmp(unet_tensor(t->net, i)->name, "final.weight")) weight = unet_tensor(t->net, i);
+    if (!strcmp(unet_tensor(t->net, i)->name, "final.bias")) *bias = unet_tensor(t->net, i);
+    if (!strcmp(unet_tensor(t->net, i)->name, "final.weight")) *weight = unet_tensor(t->net, i);
   }
-  CS_CHECK(bias && bias->numel == (size_t)K && weight, NULL, "internal: the net has no final.weight/bias of %d classes", K);
+  CS_CHECK(*bias && (*bias)->numel == (size_t)t->K && *weight && (*weight)->numel % (size_t)t->K == 0, NULL,
+           "internal: the net has no final.weight/bias of %d classes", t->K);
+}
+
+static void head_prior_init(Trainer *t) {
+  const int32_t K = t->K;
+  const int sigmoid = t->lc.kind == LOSS_KIND_HDL, uniform = t->c->head_init == HEAD_INIT_UNIFORM;
+  const double *p = t->prior;
+  const UnetTensorInfo *bias, *weight;
+  head_tensors(t, &weight, &bias);
   const size_t P = unet_num_params(t->net);
   float *params = mallocCheck(sizeof(float) * P);
   unet_params_download(t->net, params);
@@ -403,7 +418,49 @@ static void head_prior_init(Trainer *t) {
       printf(" (%s of the training slices' %s)\n", sigmoid ? "logit" : "log",
              sigmoid ? "mean HDL target per class" : "class pixel frequencies");
   }
-  free(params), free(p);
+  free(params);
+}
+
+/* revive_dead (io/config.h, CONFIG_REVIVE_*): at a check epoch, every class
+ * whose validation Dice is below CONFIG_REVIVE_DICE gets a fresh head row: its
+ * bias at the data prior, its weights drawn N(0, head_weight_std) from a
+ * stream of (seed, epoch, class), the Adam moments of both 0. Rank 0 decides
+ * (from the pooled validation) and broadcasts; every rank changes its copy
+ * the same way, so the ranks stay identical and a resumed run, which replays
+ * from a checkpoint written after this, is exact. */
+static void trainer_revive(Trainer *t, const double *dice) {
+  const int32_t K = t->K;
+  uint8_t dead[256] = {0};
+  int any = 0;
+  if (t->root)
+    for (int32_t k = 1; k < K; k++) dead[k] = isfinite(dice[k]) && dice[k] < CONFIG_REVIVE_DICE, any |= dead[k];
+  dist_bcast(dead, sizeof dead, 0);
+  for (int32_t k = 1; k < K; k++) any |= dead[k];
+  if (!any) return;
+  const UnetTensorInfo *bias, *weight;
+  head_tensors(t, &weight, &bias);
+  const size_t cin = weight->numel / (size_t)K;
+  const double sd = t->c->head_weight_std > 0 ? t->c->head_weight_std : 0.01;
+  ModelState *ms = &t->ms;
+  stepper_state_download(&t->sp, ms);
+  for (int32_t k = 1; k < K; k++) {
+    if (!dead[k]) continue;
+    Rng r;
+    rng_init(&r, t->c->seed ^ (0x9e3779b97f4a7c15ull * (uint64_t)(t->st.epoch * 256 + k + 1)));
+    const size_t b = bias->offset + (size_t)k, w0 = weight->offset + (size_t)k * cin;
+    ms->params[b] = (float)t->prior[k];
+    ms->adam_m[b] = ms->adam_v[b] = 0;
+    for (size_t i = 0; i < cin; i++) {
+      ms->params[w0 + i] = (float)(sd * rng_normal(&r));
+      ms->adam_m[w0 + i] = ms->adam_v[w0 + i] = 0;
+    }
+    if (t->root)
+      printf("cordseg train: epoch %lld: %s's validation Dice %.4f is below %.2f: its head row re-initialised "
+             "(bias %.3f at the data prior, weights at std %g, Adam moments 0; revive_dead = 0 turns this off)\n",
+             (long long)t->st.epoch, K == LABEL_COUNT ? LABEL_NAMES[k] : "a class", dice[k], CONFIG_REVIVE_DICE,
+             t->prior[k], sd);
+  }
+  stepper_state_upload(&t->sp, ms);
 }
 
 static void write_provenance(const Trainer *t, int64_t resumed_epoch) {
@@ -485,6 +542,7 @@ static void trainer_setup(Trainer *t, const TrainJob *job) {
   t->net = unet_init(t->be, &t->ucfg, t->b, t->H, t->W);
   if (d->world > 1 && c->sync_bn) unet_set_bn_sync(t->net, &t->bn_sync);
   unet_init_weights(t->net, c->init, c->seed);
+  if (config_head_prior(c) || c->revive_dead) head_prior_compute(t);
   if (config_head_prior(c) && !job->resume) head_prior_init(t); /* a resumed run reads its weights */
   t->grad_clip = config_grad_clip(c);
   stepper_init(&t->sp, t->net, &t->lc, t->b, t->H, t->W);
@@ -724,6 +782,7 @@ static EpochOutcome trainer_end_epoch(Trainer *t, const Epoch *e) {
   r.do_val = t->nva > 0 && (st->epoch % c->val_every == 0 || last_epoch);
   unet_buffers_average(t->net); /* BN running statistics */
   if (r.do_val) trainer_validate_epoch(t, &r);
+  if (r.do_val && config_revive_epoch(c, st->epoch)) trainer_revive(t, r.dice);
   const double dt = cs_now() - e->t0;
   t->epoch_time_sum += dt, t->epochs_timed++;
   r.eta = t->epoch_time_sum / t->epochs_timed * (double)(c->epochs - st->epoch);

@@ -116,6 +116,49 @@ static void test_config(void) {
             "select_by = fa_error changes the config hash and the arm");
     free(text);
   }
+  { /* revive_dead (issue 30): on by default, checked at W+1, W+4, ... up to half the run; a stored config of a
+     * run from before the key (no revive_dead line) reads as 0 and keeps its config and arm hash */
+    TrainConfig e, old;
+    config_defaults(&e);
+    T_CHECK(e.revive_dead == 1, "revive_dead is on by default");
+    config_set(&e, "loss=hybrid", "--set"), config_set(&e, "epochs=30", "--set"), config_set(&e, "warmup_epochs=3", "--set");
+    T_CHECK(!config_revive_epoch(&e, 4), "a softmax loss: no check epoch");
+    {
+      char s0[32], s1[32];
+      config_hash(&e, s0);
+      config_set(&e, "revive_dead=false", "--set");
+      config_hash(&e, s1);
+      T_CHECK(!strcmp(s0, s1), "a softmax loss: revive_dead is not in the hash");
+      config_set(&e, "revive_dead=true", "--set");
+    }
+    config_set(&e, "loss=hdl", "--set");
+    config_set(&e, "epochs=30", "--set"), config_set(&e, "warmup_epochs=3", "--set");
+    char got[128] = "";
+    for (int64_t ep = 1; ep <= 30; ep++)
+      if (config_revive_epoch(&e, ep)) snprintf(got + strlen(got), sizeof got - strlen(got), " %lld", (long long)ep);
+    T_CHECK(!strcmp(got, " 4 7 10 13"), "30 epochs, warm-up 3: revive checks at 4 7 10 13 (got%s)", got);
+    config_set(&e, "val_every=2", "--set");
+    got[0] = 0;
+    for (int64_t ep = 1; ep <= 30; ep++)
+      if (config_revive_epoch(&e, ep)) snprintf(got + strlen(got), sizeof got - strlen(got), " %lld", (long long)ep);
+    T_CHECK(!strcmp(got, " 4 10"), "val_every 2: checks at validation epochs 4 10 (got%s)", got);
+    config_set(&e, "revive_dead=false", "--set");
+    T_CHECK(!config_revive_epoch(&e, 4), "revive_dead = false: no check epoch");
+    /* a stored text without the line */
+    char *text = config_format(&e), *line = strstr(text, "revive_dead = false\n");
+    T_CHECK(line != NULL, "the canonical text lists revive_dead = false");
+    if (line) memmove(line, line + strlen("revive_dead = false\n"), strlen(line + strlen("revive_dead = false\n")) + 1);
+    config_defaults_stored(&old);
+    config_load_text(&old, text, "a stored config of older cordseg");
+    char r0[32], r1[32], a0[32], a1[32];
+    config_hash(&e, r0), config_hash(&old, r1), config_arm_hash(&e, a0), config_arm_hash(&old, a1);
+    T_CHECK(old.revive_dead == 0 && !strcmp(r0, r1) && !strcmp(a0, a1),
+            "a stored config without revive_dead reads as 0 with the same config and arm hash");
+    config_set(&e, "revive_dead=true", "--set");
+    config_hash(&e, r1);
+    T_CHECK(strcmp(r0, r1) != 0, "revive_dead = true changes the config hash");
+    free(text);
+  }
   /* errors */
   const char *bad_files[] = {"lerning_rate = 1\n", "epochs = many\n", "epochs = 0\n", "[train]\nepochs = 3\n",
                              "backbone = vgg19\n", "lr_max = nan\n", "augment = maybe\n", "requeue_signal = SIGFOO\n", "select_by = hd95\n",

@@ -58,3 +58,6 @@ set_tests_properties(test_cmd_train_hybrid PROPERTIES SKIP_RETURN_CODE 77 TIMEOU
 # resume, nothing retrained, other cohort settings refused, info's provenance, the real-series check
 add_test(NAME test_make_model COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/tests/test_make_model.sh $<TARGET_FILE:cordseg>)
 set_tests_properties(test_make_model PROPERTIES TIMEOUT 300)
+# HDL keeps every ROI with revive_dead (a saturated class's head row re-initialised) and loses one without
+add_test(NAME test_cmd_train_revive COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/tests/test_cmd_train_revive.sh $<TARGET_FILE:cordseg>)
+set_tests_properties(test_cmd_train_revive PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 900)

@@ -91,7 +91,7 @@ static void load_run(ReportRun *u) {
   }
   if (rundir_exists(dir, "config.ini")) { /* written by train: fatal with file:line:key when broken */
     TrainConfig cfg;
-    config_defaults(&cfg);
+    config_defaults_stored(&cfg);
     rundir_path(p, sizeof p, dir, "config.ini");
     config_load(&cfg, p);
     snprintf(u->store, sizeof u->store, "%s", cfg.store);
