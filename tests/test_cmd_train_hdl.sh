@@ -31,20 +31,10 @@
 set -uo pipefail
 BIN=$(readlink -f "$1")
 DATA=${CORDSEG_DATA:-$(dirname "$0")/../../shared/data}
-. "$(dirname "$0")/atlas.sh"
-command -v mpirun >/dev/null || { echo "SKIP: mpirun not found (apt-get install openmpi-bin)"; exit 77; }
-export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_base_oversubscribe=1
-export OMP_NUM_THREADS=1
+. "$(dirname "$0")/train_common.sh"
+MPI=1 train_common_init hdl
 FLOOR=0.50 ROI_FLOOR=0.20
-T=$(mktemp -d "${TMPDIR:-/tmp}"/cordseg-test-hdl.XXXXXX)
-trap 'rm -rf "$T"' EXIT
-fails=0
-fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
-ok() { echo "ok: $*"; }
-
-"$BIN" phantom --pam50 "$PAM50" --subjects 12 --slices 4 -o "$T/c.h5" >/dev/null || { echo "FAIL: phantom"; exit 1; }
-# --val 1: the folds these checks were measured on (the default takes 2 validation subjects since 2026-12-07)
-"$BIN" folds "$T/c.h5" -o "$T/f.txt" --k 3 --val 1 >/dev/null || { echo "FAIL: folds"; exit 1; }
+cohort_make 4
 cat > "$T/cfg.ini" <<EOC
 store = $T/c.h5
 folds = $T/f.txt

@@ -21,19 +21,10 @@ set -uo pipefail
 BIN=$(readlink -f "$1")
 SRC=$(cd "$(dirname "$0")/.." && pwd)
 DATA=${CORDSEG_DATA:-$(dirname "$0")/../../shared/data}
-. "$(dirname "$0")/atlas.sh"
-command -v mpirun >/dev/null || { echo "SKIP: mpirun not found (apt-get install openmpi-bin)"; exit 77; }
-export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_base_oversubscribe=1
-export OMP_NUM_THREADS=1
+. "$(dirname "$0")/train_common.sh"
+MPI=1 train_common_init hybrid
 FLOOR=0.60 ROI_FLOOR=0.30
-T=$(mktemp -d "${TMPDIR:-/tmp}"/cordseg-test-hybrid.XXXXXX)
-trap 'rm -rf "$T"' EXIT
-fails=0
-fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
-ok() { echo "ok: $*"; }
-
-"$BIN" phantom --pam50 "$PAM50" --subjects 12 --slices 8 --seed 42 -o "$T/c.h5" >/dev/null || { echo "FAIL: phantom"; exit 1; }
-"$BIN" folds "$T/c.h5" -o "$T/f.txt" --k 3 --val 1 >/dev/null || { echo "FAIL: folds"; exit 1; }
+cohort_make 8
 train() { # run-dir [args...]
   local dir=$1; shift
   timeout 840 mpirun -np 1 "$BIN" train --config "$SRC/configs/demo.ini" --set store="$T/c.h5" --set folds="$T/f.txt" \
@@ -44,23 +35,11 @@ train "$T/old" --set head_init=default --set grad_clip=0 & p2=$!
 wait $p1 || fail "default hybrid run exited with an error: $(tail -3 "$T/new.out")"
 wait $p2 || fail "old-head hybrid run exited with an error: $(tail -3 "$T/old.out")"
 
-floor() { # log.csv: prints the best epoch's per-ROI Dice; exit 0 when every ROI > ROI_FLOOR and the mean > FLOOR
-  python3 - "$1" "$FLOOR" "$ROI_FLOOR" <<'EOP'
-import csv, sys
-rows = [r for r in csv.DictReader(open(sys.argv[1])) if r["val_dice_mean"]]
-b = max(rows, key=lambda r: float(r["val_dice_mean"]))
-rois = {k[5:]: float(v) for k, v in b.items() if k.startswith("dice_")}
-dead = [k for k in rois if all(float(r["dice_" + k]) == 0 for r in rows)]
-print(f"  best epoch {b['epoch']}: mean {float(b['val_dice_mean']):.3f};", " ".join(f"{k} {v:.3f}" for k, v in rois.items()),
-      f"; Dice 0 in every epoch: {' '.join(dead) or 'none'}")
-sys.exit(not (float(b["val_dice_mean"]) > float(sys.argv[2]) and min(rois.values()) > float(sys.argv[3])))
-EOP
-}
 echo "default head (prior):"
-floor "$T/new/log.csv" && ok "hybrid with the default head keeps every ROI (> $ROI_FLOOR) and the mean > $FLOOR" \
+val_floor "$T/new/log.csv" $FLOOR $ROI_FLOOR && ok "hybrid with the default head keeps every ROI (> $ROI_FLOOR) and the mean > $FLOOR" \
   || fail "hybrid with the default head lost an ROI or stayed below the floor"
 echo "old head (head_init = default):"
-floor "$T/old/log.csv" && fail "the old head passed the floor too: this test cannot tell the heads apart" \
+val_floor "$T/old/log.csv" $FLOOR $ROI_FLOOR && fail "the old head passed the floor too: this test cannot tell the heads apart" \
   || ok "the floor can fail: the old head lost an ROI or the mean"
 grep -q 'head_init prior: final.bias =.*log of the training slices. class pixel frequencies' "$T/new.out" \
   && ok "the trainer prints the softmax prior" || fail "no 'head_init prior' line for the softmax head in the train output"

@@ -20,19 +20,10 @@ set -uo pipefail
 BIN=$(readlink -f "$1")
 SRC=$(cd "$(dirname "$0")/.." && pwd)
 DATA=${CORDSEG_DATA:-$(dirname "$0")/../../shared/data}
-. "$(dirname "$0")/atlas.sh"
-command -v mpirun >/dev/null || { echo "SKIP: mpirun not found (apt-get install openmpi-bin)"; exit 77; }
-export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_base_oversubscribe=1
-export OMP_NUM_THREADS=1
+. "$(dirname "$0")/train_common.sh"
+MPI=1 train_common_init revive
 FLOOR=0.55 ROI_FLOOR=0.30
-T=$(mktemp -d "${TMPDIR:-/tmp}"/cordseg-test-revive.XXXXXX)
-trap 'rm -rf "$T"' EXIT
-fails=0
-fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
-ok() { echo "ok: $*"; }
-
-"$BIN" phantom --pam50 "$PAM50" --subjects 12 --slices 8 --seed 42 -o "$T/c.h5" >/dev/null || { echo "FAIL: phantom"; exit 1; }
-"$BIN" folds "$T/c.h5" -o "$T/f.txt" --k 3 --val 1 >/dev/null || { echo "FAIL: folds"; exit 1; }
+cohort_make 8
 train() { # run-dir [args...]
   local dir=$1; shift
   timeout 840 mpirun -np 2 "$BIN" train --config "$SRC/configs/demo.ini" --set store="$T/c.h5" --set folds="$T/f.txt" \
@@ -43,24 +34,12 @@ train "$T/new" & p1=$!
 wait $p1 || fail "default HDL run exited with an error: $(tail -3 "$T/new.out")"
 [ "$PAM50_REAL" = 1 ] && { wait $p2 || fail "revive_dead = 0 run exited with an error: $(tail -3 "$T/old.out")"; }
 
-floor() { # log.csv: prints the best epoch's per-ROI Dice; exit 0 when every ROI > ROI_FLOOR and the mean > FLOOR
-  python3 - "$1" "$FLOOR" "$ROI_FLOOR" <<'EOP'
-import csv, sys
-rows = [r for r in csv.DictReader(open(sys.argv[1])) if r["val_dice_mean"]]
-b = max(rows, key=lambda r: float(r["val_dice_mean"]))
-rois = {k[5:]: float(v) for k, v in b.items() if k.startswith("dice_")}
-dead = [k for k in rois if all(float(r["dice_" + k]) < 0.02 for r in rows[1:])]
-print(f"  best epoch {b['epoch']}: mean {float(b['val_dice_mean']):.3f};", " ".join(f"{k} {v:.3f}" for k, v in rois.items()),
-      f"; Dice < 0.02 from epoch 2 on: {' '.join(dead) or 'none'}")
-sys.exit(not (float(b["val_dice_mean"]) > float(sys.argv[2]) and min(rois.values()) > float(sys.argv[3])))
-EOP
-}
 echo "default (revive_dead = 1):"
-floor "$T/new/log.csv" && ok "HDL with revive_dead keeps every ROI (> $ROI_FLOOR) and the mean > $FLOOR" \
+val_floor "$T/new/log.csv" $FLOOR $ROI_FLOOR && ok "HDL with revive_dead keeps every ROI (> $ROI_FLOOR) and the mean > $FLOOR" \
   || fail "HDL with revive_dead lost an ROI or stayed below the floor"
 if [ "$PAM50_REAL" = 1 ]; then
   echo "revive_dead = 0:"
-  floor "$T/old/log.csv" && fail "revive_dead = 0 passed the floor too: this test cannot tell them apart" \
+  val_floor "$T/old/log.csv" $FLOOR $ROI_FLOOR && fail "revive_dead = 0 passed the floor too: this test cannot tell them apart" \
     || ok "the floor can fail: without revival an ROI stays below $ROI_FLOOR"
   grep -q "epoch 4: L ventral column's validation Dice .* head row re-initialised" "$T/new.out" \
     && ok "the trainer names the revived L ventral column at epoch 4" || fail "no revival line for the L ventral column: $(grep -i 're-initialised' "$T/new.out")"

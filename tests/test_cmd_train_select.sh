@@ -21,16 +21,9 @@
 set -uo pipefail
 BIN=$(readlink -f "$1")
 DATA=${CORDSEG_DATA:-$(dirname "$0")/../../shared/data}
-. "$(dirname "$0")/atlas.sh"
-export OMP_NUM_THREADS=1
-T=$(mktemp -d "${TMPDIR:-/tmp}"/cordseg-test-select.XXXXXX)
-trap 'rm -rf "$T"' EXIT
-fails=0
-fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
-ok() { echo "ok: $*"; }
-
-"$BIN" phantom --pam50 "$PAM50" --subjects 12 --slices 4 -o "$T/c.h5" >/dev/null || { echo "FAIL: phantom"; exit 1; }
-"$BIN" folds "$T/c.h5" -o "$T/f.txt" --k 3 --val 1 >/dev/null || { echo "FAIL: folds"; exit 1; }
+. "$(dirname "$0")/train_common.sh"
+train_common_init select
+cohort_make 4
 cat > "$T/cfg.ini" <<EOC
 store = $T/c.h5
 folds = $T/f.txt
