@@ -102,10 +102,32 @@ static inline void fix_run_dir(const char *dir, const TrainConfig *cfg, const ch
                     "1,3,0.9,0.95,1e-4,10,1,2,0.2,0.1\n2,6,0.7,0.8,8e-5,10,2,1,,\n3,9,0.6,0.7,5e-5,10,3,0,0.4,0.3\n");
   if (done) rundir_path(p, sizeof p, dir, "DONE"), textio_write(p, "done\n");
 }
+/* run/ckpt/best.h5: the checkpoint of a seeded (5) untrained network of cfg on backend be, size x size slices,
+ * config hash and model key as train writes them */
+static inline void fix_run_ckpt(const char *run, const TrainConfig *cfg, Backend *be, int32_t size) {
+  UnetConfig u;
+  config_unet(cfg, &u);
+  Unet *net = unet_init(be, &u, 1, size, size);
+  unet_init_weights(net, UNET_INIT_KAIMING, 5);
+  CkptState st;
+  memset(&st, 0, sizeof st);
+  st.height = st.width = size, st.best_dice = -1;
+  config_hash(cfg, st.config_hash);
+  ckpt_model_key(net, &u, st.model, sizeof st.model);
+  char p[PATH_CAP];
+  path_fmt(p, sizeof p, "%s/ckpt/best.h5", run);
+  ModelState ms;
+  model_state_init(&ms, net, 0);
+  unet_state_download(net, &ms);
+  ckpt_write(p, &ms, 0, &st, "test fixture");
+  model_state_free(&ms);
+  unet_free(net);
+}
+
 /* dir/model.h5: a model exported (model_export, as `cordseg export --force`) from a run of a seeded untrained
  * VGG16 HDL B0+FA network (width_div 4) on a 3-subject 32 x 32 store made in dir; the path into model (size n) */
 static inline void fix_model(const char *dir, char *model, size_t n) {
-  char store[700], folds[700], sum[64], fh[32], run[700], p[PATH_CAP];
+  char store[700], folds[700], sum[64], fh[32], run[700];
   snprintf(store, sizeof store, "%.600s/store.h5", dir);
   snprintf(folds, sizeof folds, "%.600s/folds.txt", dir);
   fix_store(store, folds, 3, 2, 32, 3, sum, fh);
@@ -116,22 +138,7 @@ static inline void fix_model(const char *dir, char *model, size_t n) {
   snprintf(cfg.folds, sizeof cfg.folds, "%s", folds);
   cfg.fold = 0, cfg.input = INPUT_B0_FA, cfg.width_div = 4, cfg.loss = LOSS_KIND_HDL, cfg.init = UNET_INIT_KAIMING;
   fix_run_dir(run, &cfg, "vgg16-hdl-b0fa", fh, sum, 1);
-  UnetConfig u;
-  config_unet(&cfg, &u);
-  Unet *net = unet_init(backend_cpu_init(), &u, 1, 32, 32);
-  unet_init_weights(net, UNET_INIT_KAIMING, 5);
-  CkptState st;
-  memset(&st, 0, sizeof st);
-  st.height = st.width = 32, st.best_dice = -1;
-  config_hash(&cfg, st.config_hash);
-  ckpt_model_key(net, &u, st.model, sizeof st.model);
-  path_fmt(p, sizeof p, "%s/ckpt/best.h5", run);
-  ModelState ms;
-  model_state_init(&ms, net, 0);
-  unet_state_download(net, &ms);
-  ckpt_write(p, &ms, 0, &st, "test fixture");
-  model_state_free(&ms);
-  unet_free(net);
+  fix_run_ckpt(run, &cfg, backend_cpu_init(), 32);
   path_fmt(model, n, "%s/model.h5", dir);
   const char *runs[1] = {run};
   model_export(model, runs, 1, "test fixture", "test", 1);

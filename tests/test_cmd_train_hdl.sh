@@ -11,7 +11,7 @@
 #     0.20 at that epoch (measured 2026-12-01 on the 2-core dev VM, one
 #     thread: mean 0.750 at epoch 33, ROIs 0.67-0.85; the floors leave room
 #     for other CPUs, whose oneDNN kernels give other trajectories). The same
-#     run with the old defaults (head_init = default, grad_clip = 0) must stay
+#     run with the old defaults (head_init = default, grad_clip = 0, revive_dead = 0) must stay
 #     below the floor (measured: 0.018 at epoch 2, then the saturated
 #     constant prediction), so the check can fail; and its collapse must be
 #     caught: it stops with DONE "collapsed" before its 40 epochs (measured:
@@ -58,7 +58,7 @@ train() { # ranks run-dir [args...]
 }
 # the new defaults and the old ones side by side (one core each), then 2 ranks
 train 1 "$T/new" & p1=$!
-train 1 "$T/old" --set head_init=default --set grad_clip=0 & p2=$!
+train 1 "$T/old" --set head_init=default --set grad_clip=0 --set revive_dead=0 & p2=$!
 wait $p1 || fail "default HDL run exited with an error: $(tail -3 "$T/new.out")"
 wait $p2 || fail "old-default HDL run exited with an error: $(tail -3 "$T/old.out")"
 E2="--set epochs=2 --set warmup_epochs=1 --set no_aug_epochs=0"

@@ -43,23 +43,7 @@ static void make_run(const char *dir, LossKind loss, const char *checksum, Train
   snprintf(cfg->folds, sizeof cfg->folds, "%s", g_folds);
   cfg->fold = 1, cfg->input = INPUT_B0_FA, cfg->width_div = 4, cfg->loss = loss, cfg->init = UNET_INIT_KAIMING;
   fix_run_dir(dir, cfg, loss == LOSS_KIND_HDL ? "vgg16-hdl-b0fa" : "vgg16-hybrid-b0fa", g_fh, checksum, 1);
-  UnetConfig u;
-  config_unet(cfg, &u);
-  Unet *net = unet_init(t_cpu(), &u, 1, SZ, SZ);
-  unet_init_weights(net, UNET_INIT_KAIMING, 5);
-  CkptState st;
-  memset(&st, 0, sizeof st);
-  st.height = st.width = SZ, st.best_dice = -1;
-  config_hash(cfg, st.config_hash);
-  ckpt_model_key(net, &u, st.model, sizeof st.model);
-  char p[PATH_CAP];
-  rundir_path(p, sizeof p, dir, "ckpt/best.h5");
-  ModelState ms;
-  model_state_init(&ms, net, 0);
-  unet_state_download(net, &ms);
-  ckpt_write(p, &ms, 0, &st, "test");
-  model_state_free(&ms);
-  unet_free(net);
+  fix_run_ckpt(dir, cfg, t_cpu(), SZ);
 }
 
 /* probabilities [K][HW] of slice i, the slice alone at batch position 0 */
