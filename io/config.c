@@ -493,6 +493,13 @@ int config_key_arm(const char *name) {
          strcmp(name, "folds") && key_find(name);
 }
 
+int config_arm_key_differs(const TrainConfig *a, const TrainConfig *b, size_t i) {
+  if (i >= NKEYS || !config_key_arm(KEYS[i].name)) return 0;
+  char va[1100], vb[1100];
+  key_value(a, &KEYS[i], va, sizeof va), key_value(b, &KEYS[i], vb, sizeof vb);
+  return strcmp(va, vb) && (key_hashed_value(a, KEYS[i].name, va) || key_hashed_value(b, KEYS[i].name, vb));
+}
+
 void config_arm_hash(const TrainConfig *c, char out[32]) {
   TextBuf t;
   FILE *f = textbuf_open(&t);

@@ -157,6 +157,9 @@ void config_arm_name(const TrainConfig *c, char *out, size_t n);
  * (the cells of an arm) and the store and folds paths (the data are checked
  * by their checksum and manifest hash, so a moved store is the same arm). */
 int config_key_arm(const char *name);
+/* 1: key i (config_key_at order) is an arm key whose value enters the arm hash of a or of b and differs
+ * between them (a key that acts on neither, e.g. revive_dead on softmax runs, does not count) */
+int config_arm_key_differs(const TrainConfig *a, const TrainConfig *b, size_t i);
 /* "fnv1a64:<hex>" of the canonical lines of the arm keys (config_key_arm):
  * runs with equal arm hashes differ only in fold, seed and paths; run.json's
  * "arm_hash", `report` groups runs by it */

@@ -177,7 +177,7 @@ static void export_check_alike(const char *run0, const ExportRun *a, const char 
   const char *key;
   for (size_t i = 0; (key = config_key_at(&a->cfg, i, va, sizeof va)); i++) {
     config_key_at(&b->cfg, i, vb, sizeof vb);
-    if (config_key_arm(key) && strcmp(va, vb))
+    if (config_arm_key_differs(&a->cfg, &b->cfg, i))
       msg_append(msg, n, "\n  config key '%s': run '%s' has %s, run '%s' has %s", key, run0, va, run, vb);
   }
   if (strcmp(a->thr_origin, b->thr_origin))

@@ -146,6 +146,13 @@ if [ $CHECK = 1 ]; then
     "$C" segment -m "$OUT" --dwi "$R/dmri.nii.gz" --bvals "$R/bvals.txt" --bvecs "$R/bvecs.txt" --tta \
       -o "$WORK/check-real" >"$WORK/check-real.log" 2>&1 || { cat "$WORK/check-real.log" >&2; exit 1; }
     grep -E '^segment: (QC|warning)' "$WORK/check-real.log" || true
+    # white- and gray-matter FA over all slices (metrics.csv's "all" rows, voxel-weighted): WM above GM in a cord
+    awk -F, 'NR == 1 { for (i = 1; i <= NF; i++) c[$i] = i; next }
+      $c["scope"] == "all" && $c["fa_mean"] != "nan" { g = ($c["roi_id"] == 4 || $c["roi_id"] == 8)
+        s[g] += $c["voxels"] * $c["fa_mean"]; n[g] += $c["voxels"] }
+      END { if (n[0] && n[1]) printf "make-model: check: white-matter FA %.3f, gray-matter FA %.3f (%s)\n", s[0] / n[0],
+            s[1] / n[1], s[0] / n[0] > s[1] / n[1] ? "WM above GM, as in a cord" : "GM above WM: not a cord'"'"'s order" }' \
+      "$WORK/check-real/metrics.csv"
     say "check: $WORK/check-real (qc.png, cord_qc.csv, metrics.csv)"
   else
     say "check skipped: no real series at $R"

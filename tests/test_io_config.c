@@ -131,6 +131,18 @@ static void test_config(void) {
       T_CHECK(!strcmp(s0, s1), "a softmax loss: revive_dead is not in the hash");
       config_set(&e, "revive_dead=true", "--set");
     }
+    { /* export's "trained alike" check: revive_dead differs only where it acts */
+      TrainConfig off = e;
+      config_set(&off, "revive_dead=false", "--set");
+      size_t ki = 0;
+      char v[1100];
+      for (const char *name; (name = config_key_at(&e, ki, v, sizeof v)) && strcmp(name, "revive_dead"); ki++) {}
+      T_CHECK(!config_arm_key_differs(&e, &off, ki), "hybrid: revive_dead on and off are alike for export");
+      config_set(&off, "loss=hdl", "--set");
+      TrainConfig on = off;
+      config_set(&on, "revive_dead=true", "--set");
+      T_CHECK(config_arm_key_differs(&on, &off, ki), "hdl: revive_dead on and off differ for export");
+    }
     config_set(&e, "loss=hdl", "--set");
     config_set(&e, "epochs=30", "--set"), config_set(&e, "warmup_epochs=3", "--set");
     char got[128] = "";

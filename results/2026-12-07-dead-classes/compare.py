@@ -1,14 +1,22 @@
-"""compare.py OUT: HDL vs hybrid (both head_init auto), paired by (cohort, seed, input tag) on
+"""compare.py OUT [HDL_TAG [HYBRID_TAG]]: HDL vs hybrid (both head_init auto), paired by (cohort, seed, input tag) on
 OUT/runs.csv (table.py): per ROI and for the mean over the 8 ROIs, the test Dice and FA
 error of hybrid minus HDL: mean and SD of the paired differences, hybrid's wins, and the
 exact two-sided Wilcoxon signed-rank p (no ties correction needed for continuous values;
-zero differences dropped). Prints a markdown table."""
+zero differences dropped). Prints a markdown table. HDL_TAG / HYBRID_TAG: the run-name tags
+(e.g. rev: HDL with revive_dead, vgg16-hdl-auto-rev-sN) paired as if untagged; other tags
+pair with the same tag."""
 import csv, sys, statistics as st
 ROIS = ["L_dc", "L_lc", "L_vc", "L_gm", "R_dc", "R_lc", "R_vc", "R_gm"]
 rows = [r for r in csv.DictReader(open(sys.argv[1] + "/runs.csv")) if r["head_init"] == "auto" and r.get("test_dice_L_dc")]
+tag = {"hdl": "-" + sys.argv[2] if len(sys.argv) > 2 else "", "hybrid": "-" + sys.argv[3] if len(sys.argv) > 3 else ""}
 by = {}
 for r in rows:
-    by.setdefault((r["cohort"], r["backbone"], r["extra"], r["seed"]), {})[r["loss"]] = r
+    ex = r["extra"]
+    if tag[r["loss"]]:
+        if not ex.startswith(tag[r["loss"]]): continue
+        ex = ex[len(tag[r["loss"]]):]
+    elif any(ex.startswith(t) for t in tag.values() if t): continue
+    by.setdefault((r["cohort"], r["backbone"], ex, r["seed"]), {})[r["loss"]] = r
 
 def wilcoxon_p(d):
     d = [x for x in d if x != 0]
