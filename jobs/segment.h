@@ -52,11 +52,11 @@ typedef struct {
 void segment_options_default(SegmentOptions *o);
 /* every error is fatal, names the file and field, and leaves OUT untouched */
 void segment_run(const SegmentOptions *o);
-/* jobs/segment_cohort.c: every subject of o->bids into o->out/sub-X/dwi/ (each in a child process: a failure
+/* jobs/segment_cohort.c: every subject (or session: o->out/sub-X/ses-Y/dwi/) of o->bids into o->out/sub-X/dwi/ (each in a child process: a failure
  * is listed, the rest go on; a subject already done is skipped), then o->out/metrics.tsv and
  * dataset_description.json; returns the number of subjects that failed */
 int segment_cohort_run(const SegmentOptions *o);
-/* --slurm: OUT/slurm/subjects.tsv (index, subject, done|pending|bad: why), the pending subjects' indices in
+/* --slurm: OUT/slurm/subjects.tsv (index, subject, session|n/a, done|pending|bad: why), the pending subjects' indices in
  * pending[] as an --array list ("0-3,5"; "" when none); returns the number of subjects */
 int segment_cohort_plan(const SegmentOptions *o, char *pending, size_t n);
 /* jobs/segment_qcpage.c: OUT/qc.html and OUT/qc.tsv over names[n] (why[i]: "" segmented, else why it failed),
