@@ -175,6 +175,10 @@ static cJSON *cohort_model_json(const SegmentOptions *o, const ModelFile *mf, co
     cJSON_AddItemToObject(m, "Thresholds", th);
   }
   cJSON_AddStringToObject(m, "CreatedBy", mf->created_by);
+  char mw[SEGMENT_MODEL_WARN_MAX][SEGMENT_MODEL_WARN_LEN];
+  cJSON *warn = cJSON_CreateArray();
+  for (int i = 0, n = segment_model_warnings(mf, mw); i < n; i++) cJSON_AddItemToArray(warn, cJSON_CreateString(mw[i]));
+  cJSON_AddItemToObject(m, "Warnings", warn); /* what segment printed as "model warning" */
   return m;
 }
 
@@ -252,6 +256,9 @@ int segment_cohort_run(const SegmentOptions *o) {
   textio_mkdir_p(o->out, COHORT_HINT);
   ModelFile mf; /* read once for the sidecars (each child reads and checks it again) */
   model_open(&mf, o->model);
+  char mw[SEGMENT_MODEL_WARN_MAX][SEGMENT_MODEL_WARN_LEN];
+  for (int i = 0, nw = segment_model_warnings(&mf, mw); i < nw; i++) /* once here; every subject's log has them */
+    fprintf(stderr, "segment: model warning: %s\n", mw[i]);
   char checksum[64];
   cohort_file_checksum(o->model, checksum, sizeof checksum);
   int failed = 0, fresh = 0;
