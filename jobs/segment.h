@@ -60,9 +60,9 @@ enum { SEGMENT_MODEL_WARN_MAX = 2, SEGMENT_MODEL_WARN_LEN = 512 };
 int segment_model_warnings(const ModelFile *mf, char (*w)[SEGMENT_MODEL_WARN_LEN]);
 /* every error is fatal, names the file and field, and leaves OUT untouched */
 void segment_run(const SegmentOptions *o);
-/* jobs/segment_cohort.c: every subject (or session: o->out/sub-X/ses-Y/dwi/) of o->bids into o->out/sub-X/dwi/ (each in a child process: a failure
- * is listed, the rest go on; a subject already done is skipped), then o->out/metrics.tsv and
- * dataset_description.json; returns the number of subjects that failed */
+/* jobs/segment_cohort.c: every subject of o->bids into o->out/sub-X/dwi/, or each of its sessions into
+ * o->out/sub-X/ses-Y/dwi/ (each in a child process: a failure is listed, the rest go on; one already done is
+ * skipped), then o->out/metrics.tsv and dataset_description.json; returns the number that failed */
 int segment_cohort_run(const SegmentOptions *o);
 /* --slurm: OUT/slurm/subjects.tsv (index, subject, session|n/a, done|pending|bad: why), the pending subjects' indices in
  * pending[] as an --array list ("0-3,5"; "" when none); returns the number of subjects */
