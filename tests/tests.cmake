@@ -21,7 +21,7 @@ add_test(NAME test_cmd_segment COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/tests/te
 set_tests_properties(test_cmd_segment PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 600 ENVIRONMENT "OMP_NUM_THREADS=2")
 # the quickstart's weak model (demo.ini: HDL on B0) trips the low-coverage flag on the real series (issue 29)
 add_test(NAME test_cmd_segment_weak COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/tests/test_cmd_segment_weak.sh $<TARGET_FILE:cordseg>)
-set_tests_properties(test_cmd_segment_weak PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 600 ENVIRONMENT "OMP_NUM_THREADS=2")
+set_tests_properties(test_cmd_segment_weak PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 900 ENVIRONMENT "OMP_NUM_THREADS=2")
 add_test(NAME test_cmd_phantom COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/tests/test_cmd_phantom.sh $<TARGET_FILE:cordseg>)
 set_tests_properties(test_cmd_phantom PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 300 ENVIRONMENT "OMP_NUM_THREADS=2")
 # the folders are floors: no #include from a higher floor (tests/test_include_layers.sh lists the rule)
