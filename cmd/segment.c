@@ -84,8 +84,8 @@ int cmd_segment(int argc, char **argv) {
       CLI_STRING("model", 'm', &o.model, .arg = "FILE", .help = "exported model (cordseg export)", .required = 1),
       CLI_STRING("out", 'o', &o.out, .arg = "DIR", .help = "output directory", .required = 1),
       CLI_STRING("bids", 0, &o.bids, .arg = "DIR",
-                 .help = "every sub-X of a BIDS-style folder (DWI or B0/FA maps) into OUTDIR/sub-X/dwi/, "
-                         "resumable, then OUTDIR/metrics.tsv"),
+                 .help = "every sub-X of a BIDS-style folder (DWI or B0/FA maps) into OUTDIR/sub-X/dwi/ (each "
+                         "session sub-X/ses-Y into OUTDIR/sub-X/ses-Y/dwi/), resumable, then OUTDIR/metrics.tsv"),
       CLI_FLAG_ON("slurm", 0, &slurm,
                   .help = "with --bids: submit the subjects not done as a Slurm job array, and a job after it that "
                           "writes the sidecars and OUTDIR/metrics.tsv (scripts, logs in OUTDIR/slurm/)"),
@@ -95,7 +95,8 @@ int cmd_segment(int argc, char **argv) {
       CLI_STRING("partition", 0, &partition, .arg = "P", .help = "--slurm: the partition (default: the cluster's)"),
       CLI_FLAG_ON("dry-run", 0, &dry, .help = "--slurm: write the job scripts, submit nothing"),
       CLI_INT32("subject-index", 0, &o.subject_index, 0, 1000000, .arg = "I",
-                .help = "with --bids: only subject I (a row of OUTDIR/slurm/subjects.tsv; what each array task runs)"),
+                .help = "with --bids: only subject (or session) I (a row of OUTDIR/slurm/subjects.tsv; what each "
+                        "array task runs)"),
       CLI_FLAG_ON("collect", 0, &o.collect,
                   .help = "with --bids: segment nothing; the done subjects' sidecars, OUTDIR/metrics.tsv, the "
                           "subjects not done (what the job after the array runs)"),

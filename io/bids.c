@@ -47,21 +47,31 @@ static void bids_subst(const char *pattern, const char *name, char *out, size_t 
   out[o < n ? o : n - 1] = 0;
 }
 
-/* the subject's input files, or problem[] */
+void bids_unit_rel(const BidsSubject *s, char *out, size_t n) {
+  snprintf(out, n, "%s%s%s", s->name, s->session[0] ? "/" : "", s->session);
+}
+
+void bids_unit_prefix(const BidsSubject *s, char *out, size_t n) {
+  snprintf(out, n, "%s%s%s", s->name, s->session[0] ? "_" : "", s->session);
+}
+
+/* the subject's (or session's) input files, or problem[] */
 static void bids_find(const char *dir, const char *lab_pattern, BidsSubject *s) {
-  char pat[BIDS_PATH + 256], why[128];
+  char pat[BIDS_PATH + 256], why[128], rel[2 * H5STORE_NAME_MAX + 2], pre[2 * H5STORE_NAME_MAX + 2];
   const size_t pn = sizeof s->problem;
   if (!h5store_name_valid(s->name, why, sizeof why)) {
     snprintf(s->problem, pn, "folder name '%s' %s", s->name, why);
     return;
   }
-  snprintf(pat, sizeof pat, "%s/%s/dwi", dir, s->name);
+  bids_unit_rel(s, rel, sizeof rel), bids_unit_prefix(s, pre, sizeof pre);
+  snprintf(pat, sizeof pat, "%s/%s/dwi", dir, rel);
   struct stat sb;
   if (stat(pat, &sb) != 0 || !S_ISDIR(sb.st_mode)) {
-    snprintf(s->problem, pn, "no folder %.4000s (sessions, sub-X/ses-Y/, are not read)", pat);
+    snprintf(s->problem, pn, "no folder %.4000s%s", pat,
+             lab_pattern ? " (import reads no sessions, sub-X/ses-Y/)" : "");
     return;
   }
-  snprintf(pat, sizeof pat, "%s/%s/dwi/%s*_dwi.nii*", dir, s->name, s->name);
+  snprintf(pat, sizeof pat, "%s/%s/dwi/%s*_dwi.nii*", dir, rel, pre);
   const size_t ndwi = bids_glob(pat, s->dwi, s->problem, pn, "DWI series");
   if (ndwi > 1) return; /* two series: which one is meant is not for import to guess */
   s->problem[0] = 0;
@@ -78,10 +88,10 @@ static void bids_find(const char *dir, const char *lab_pattern, BidsSubject *s) 
   } else {
     s->dwi[0] = 0; /* the maps: B0 and FA, or one of them (a B0-only or FA-only subject) */
     char fa_why[sizeof s->problem];
-    snprintf(pat, sizeof pat, "%s/%s/dwi/%s*_desc-b0.nii*", dir, s->name, s->name);
+    snprintf(pat, sizeof pat, "%s/%s/dwi/%s*_desc-b0.nii*", dir, rel, pre);
     const size_t nb = bids_glob(pat, s->b0, s->problem, pn, "B0 map");
     if (nb > 1) return;
-    snprintf(pat, sizeof pat, "%s/%s/dwi/%s*_FA.nii*", dir, s->name, s->name);
+    snprintf(pat, sizeof pat, "%s/%s/dwi/%s*_FA.nii*", dir, rel, pre);
     const size_t nf = bids_glob(pat, s->fa, fa_why, sizeof fa_why, "FA map");
     if (nf > 1) {
       snprintf(s->problem, pn, "%s", fa_why);
@@ -89,15 +99,15 @@ static void bids_find(const char *dir, const char *lab_pattern, BidsSubject *s) 
     }
     if (nb == 0 && nf == 0) {
       snprintf(s->problem, pn, "no DWI series (%s_dwi.nii.gz), B0 map (%s_desc-b0.nii.gz) or FA map (%s_FA.nii.gz) in "
-               "%.3000s/%s/dwi", s->name, s->name, s->name, dir, s->name);
+               "%.3000s/%s/dwi", pre, pre, pre, dir, rel);
       return;
     }
     s->problem[0] = 0;
   }
   if (!lab_pattern) return; /* inputs only (segment --bids) */
-  char rel[BIDS_PATH];
-  bids_subst(lab_pattern, s->name, rel, sizeof rel);
-  snprintf(pat, sizeof pat, "%s/%s", dir, rel);
+  char lrel[BIDS_PATH];
+  bids_subst(lab_pattern, s->name, lrel, sizeof lrel);
+  snprintf(pat, sizeof pat, "%s/%s", dir, lrel);
   if (bids_glob(pat, s->labels, s->problem, pn, "labels") == 1) s->problem[0] = 0;
 }
 
@@ -136,6 +146,54 @@ int bids_subjects(const char *dir, const char *labels_pattern, BidsSubject **out
   const int n = bids_list(dir, out);
   for (int i = 0; i < n; i++) bids_find(dir, labels_pattern, &(*out)[i]);
   return n;
+}
+
+static int cmp_name(const void *a, const void *b) { return strcmp((const char *)a, (const char *)b); }
+
+/* the ses-* folders of dir/sub (sorted) into names[] (at most cap); their number */
+static int bids_sessions(const char *dir, const char *sub, char (*names)[H5STORE_NAME_MAX], int cap) {
+  char p[BIDS_PATH + 256];
+  snprintf(p, sizeof p, "%s/%s", dir, sub);
+  DIR *d = opendir(p);
+  int n = 0;
+  for (struct dirent *e; d && (e = readdir(d)) && n < cap;) {
+    struct stat sb;
+    char q[2 * BIDS_PATH];
+    snprintf(q, sizeof q, "%s/%s", p, e->d_name);
+    if (strncmp(e->d_name, "ses-", 4) || strlen(e->d_name) >= H5STORE_NAME_MAX || stat(q, &sb) != 0 ||
+        !S_ISDIR(sb.st_mode))
+      continue;
+    snprintf(names[n++], H5STORE_NAME_MAX, "%s", e->d_name);
+  }
+  if (d) closedir(d);
+  qsort(names, (size_t)n, sizeof *names, cmp_name);
+  return n;
+}
+
+int bids_units(const char *dir, BidsSubject **out) {
+  BidsSubject *s;
+  const int n = bids_list(dir, &s);
+  enum { SES_MAX = 256 };
+  char (*ses)[H5STORE_NAME_MAX] = callocCheck(SES_MAX, H5STORE_NAME_MAX);
+  int nu = 0, cap = n;
+  BidsSubject *u = callocCheck((size_t)cap, sizeof *u);
+  for (int i = 0; i < n; i++) {
+    const int k = bids_sessions(dir, s[i].name, ses, SES_MAX);
+    for (int j = 0; j < (k ? k : 1); j++) {
+      if (nu == cap) {
+        BidsSubject *g = realloc(u, sizeof *u * (size_t)(cap *= 2));
+        CS_CHECK(g, NULL, "out of memory listing '%s'", dir);
+        u = g;
+      }
+      memset(&u[nu], 0, sizeof *u);
+      snprintf(u[nu].name, sizeof u[nu].name, "%s", s[i].name);
+      if (k) snprintf(u[nu].session, sizeof u[nu].session, "%s", ses[j]);
+      bids_find(dir, NULL, &u[nu++]);
+    }
+  }
+  free(ses), free(s);
+  *out = u;
+  return nu;
 }
 
 /* converts one subject into its temporary store in a child process; 1 when it succeeded */

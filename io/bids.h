@@ -7,7 +7,8 @@
  *     sub-<label>[_<entities>]_FA.nii[.gz] (as `import --b0 --fa`);
  * the series wins where both are there. The label volume is the one file
  * matching the labels pattern (relative to DIR, {sub} = the subject folder):
- * BIDS_LABELS_DEFAULT. Sessions (sub-X/ses-Y/) are not read.
+ * BIDS_LABELS_DEFAULT. Import reads no sessions (sub-X/ses-Y/); `segment --bids`
+ * (bids_units) reads each session of a subject that has them as one unit.
  * Nothing half written: every subject is converted first, each in a child
  * process, into a temporary store beside STORE; a subject whose conversion
  * fails stops the import (naming the file, nothing written) unless skip_bad;
@@ -18,7 +19,7 @@
  * already in STORE is refused by name before anything is read.
  * The same import takes `--list subjects.tsv` (io/subjlist.h) instead of a
  * folder; sites come from participants.tsv or the list's site column.
- * defines: BIDS_LABELS_DEFAULT, BidsSubject, bids_subjects, BidsSpec, bids_import */
+ * defines: BIDS_LABELS_DEFAULT, BidsSubject, bids_subjects, bids_units, BidsSpec, bids_import */
 #ifndef CORDSEG_IO_BIDS_H
 #define CORDSEG_IO_BIDS_H
 #include <stdio.h>
@@ -37,6 +38,7 @@ typedef struct {
   char name[H5STORE_NAME_MAX];
   char dwi[BIDS_PATH], bval[BIDS_PATH], bvec[BIDS_PATH], b0[BIDS_PATH], fa[BIDS_PATH], labels[BIDS_PATH];
   char levels[BIDS_PATH];        /* its level image ("" = none: every slice gets base.level) */
+  char session[H5STORE_NAME_MAX]; /* bids_units: "ses-Y" when the files are in sub-X/ses-Y/dwi/; "" = none */
   char site[H5STORE_NAME_MAX];   /* its site ("" = none): participants.tsv or the --list column */
   char problem[2 * BIDS_PATH];   /* why the files could not be found ("" when they were) */
   char tmp[BIDS_PATH + 64];      /* import: its temporary store */
@@ -48,7 +50,14 @@ typedef struct {
  * when labels_pattern is not NULL, their label volume; a subject whose files are not all found has problem[]
  * set; fatal on a folder without sub-* folders. The caller frees *out */
 int bids_subjects(const char *dir, const char *labels_pattern, BidsSubject **out);
-
+/* segment's units: every sub-X of dir, sorted, and for a subject with sub-X/ses-Y/ folders one unit per session
+ * (sorted; session[] set, the files in sub-X/ses-Y/dwi/ named sub-X_ses-Y*); inputs found as bids_subjects does,
+ * no labels. The caller frees *out */
+int bids_units(const char *dir, BidsSubject **out);
+/* a unit's folder relative to the BIDS root ("sub-X" or "sub-X/ses-Y") and its file prefix ("sub-X" or
+ * "sub-X_ses-Y") */
+void bids_unit_rel(const BidsSubject *s, char *out, size_t n);
+void bids_unit_prefix(const BidsSubject *s, char *out, size_t n);
 typedef struct {
   const char *dir;            /* the BIDS folder (or NULL with list) */
   const char *list;           /* `import --list`: the subjects table (io/subjlist.h) instead of dir */

@@ -43,6 +43,21 @@ static const char *const SEGMENT_OUTPUTS[] = {"labels.nii.gz", "probs.nii.gz", "
 #define SEGMENT_QC_WARN 0.9
 #define SEGMENT_QC_COVER_WARN 0.7
 
+int segment_model_warnings(const ModelFile *mf, char (*w)[SEGMENT_MODEL_WARN_LEN]) {
+  int n = 0;
+  if (strstr(mf->train.source, "phantom"))
+    snprintf(w[n++], SEGMENT_MODEL_WARN_LEN,
+             "the model was trained on a %s store (info MODEL.h5: 'trained on'): how much of a real cord such "
+             "models cover was measured in results/2026-12-01-phantom-coverage; read cord_qc.csv (DWI input: "
+             "inside, covered, offset) before the ROI values",
+             strcmp(mf->train.source, "phantom") ? "partly phantom" : "phantom");
+  if (mf->input == INPUT_B0)
+    snprintf(w[n++], SEGMENT_MODEL_WARN_LEN,
+             "the model's input is B0 alone: B0 models covered 43-78 %% of the real cord where B0+FA models "
+             "covered a median 85 %% (results/2026-12-01-phantom-coverage); use a model trained with input = b0+fa");
+  return n;
+}
+
 static void segment_progress(void *ctx, int32_t member, int pass, int64_t done, int64_t n) {
   const ModelFile *mf = ctx;
   fprintf(stderr, "\rsegment: member %d/%d%s: %lld/%lld slices", member + 1, mf->n, pass ? " (flipped)" : "",
@@ -729,6 +744,9 @@ void segment_run(const SegmentOptions *o) {
   CS_CHECK(o->model && o->out, "give -m MODEL.h5 and -o OUTDIR", "segment: model and output are required");
   ModelFile mf;
   model_open(&mf, o->model);
+  char mw[SEGMENT_MODEL_WARN_MAX][SEGMENT_MODEL_WARN_LEN];
+  for (int i = 0, n = segment_model_warnings(&mf, mw); i < n; i++) /* with -q too; not QC flags */
+    fprintf(stderr, "segment: model warning: %s\n", mw[i]);
   SegInputs in;
   segment_read_inputs(o, &mf, &in);                                   /* DWI fit or maps, checks */
   SegStack st = {0};

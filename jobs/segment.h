@@ -24,11 +24,13 @@
  * (io/dti.h dti_cord_mask, +1 voxel in-plane), the cord voxels labelled and
  * the labels' centroid offset from the cord's, with a warning on stdout when
  * fewer than 90 % are inside (a bad crop or a model that does not fit).
- * defines: SegmentOptions, segment_options_default, segment_run, segment_cohort_run */
+ * defines: SegmentOptions, segment_options_default, segment_model_warnings, segment_run, segment_cohort_run */
 #ifndef CORDSEG_JOBS_SEGMENT_H
 #define CORDSEG_JOBS_SEGMENT_H
 #include <stddef.h>
 #include <stdint.h>
+
+#include "io/model.h"
 
 typedef struct {
   const char *model;                   /* MODEL.h5 (cordseg export) */
@@ -50,13 +52,19 @@ typedef struct {
   int device;                          /* BackendKind (default auto: a GPU when there is one) */
 } SegmentOptions;
 void segment_options_default(SegmentOptions *o);
+/* what the model's provenance says about real data, one line each (no prefix, no newline) into w[cap]: trained on
+ * a phantom store (training_source, io/model.h), input B0 alone (measured to under-cover real cords). Warnings,
+ * not QC flags: segment prints them on stderr as "segment: model warning: ..." and qc.tsv keeps them in a column
+ * of their own. Returns their number */
+enum { SEGMENT_MODEL_WARN_MAX = 2, SEGMENT_MODEL_WARN_LEN = 512 };
+int segment_model_warnings(const ModelFile *mf, char (*w)[SEGMENT_MODEL_WARN_LEN]);
 /* every error is fatal, names the file and field, and leaves OUT untouched */
 void segment_run(const SegmentOptions *o);
-/* jobs/segment_cohort.c: every subject of o->bids into o->out/sub-X/dwi/ (each in a child process: a failure
- * is listed, the rest go on; a subject already done is skipped), then o->out/metrics.tsv and
- * dataset_description.json; returns the number of subjects that failed */
+/* jobs/segment_cohort.c: every subject of o->bids into o->out/sub-X/dwi/, or each of its sessions into
+ * o->out/sub-X/ses-Y/dwi/ (each in a child process: a failure is listed, the rest go on; one already done is
+ * skipped), then o->out/metrics.tsv and dataset_description.json; returns the number that failed */
 int segment_cohort_run(const SegmentOptions *o);
-/* --slurm: OUT/slurm/subjects.tsv (index, subject, done|pending|bad: why), the pending subjects' indices in
+/* --slurm: OUT/slurm/subjects.tsv (index, subject, session|n/a, done|pending|bad: why), the pending subjects' indices in
  * pending[] as an --array list ("0-3,5"; "" when none); returns the number of subjects */
 int segment_cohort_plan(const SegmentOptions *o, char *pending, size_t n);
 /* jobs/segment_qcpage.c: OUT/qc.html and OUT/qc.tsv over names[n] (why[i]: "" segmented, else why it failed),

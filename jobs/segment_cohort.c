@@ -1,6 +1,8 @@
 /* jobs/segment_cohort.c: `cordseg segment --bids DIR`: every subject of a
  * BIDS-style folder (io/bids.h: a DWI series with its b-table, else B0 and FA
- * maps) segmented with one model. Each subject runs segment_run in a child
+ * maps) segmented with one model; a subject with sessions (sub-X/ses-Y/dwi/, io/bids.h bids_units) is one
+ * unit per session, into OUT/sub-X/ses-Y/dwi/ with names sub-X_ses-Y_desc-cordseg_* and metrics.tsv's Session
+ * set (below, "subject" is such a unit). Each subject runs segment_run in a child
  * process into OUT/sub-X/dwi/ (its output set, atomic as always), with its
  * output in OUT/sub-X/dwi/segment.log; a subject that fails is listed and the
  * rest go on; a subject whose set is there (metrics.csv written last, so the
@@ -61,7 +63,7 @@ static int cohort_subject(const SegmentOptions *o, const BidsSubject *s, const c
     const int fd = open(logp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
     if (fd >= 0) dup2(fd, 1), dup2(fd, 2), close(fd);
     SegmentOptions so = *o;
-    so.bids = NULL, so.out = dir, so.quiet = 0, so.subject = s->name;
+    so.bids = NULL, so.out = dir, so.quiet = 0, so.subject = s->name, so.session = s->session[0] ? s->session : NULL;
     so.dwi = s->dwi[0] ? s->dwi : NULL, so.bvals = s->dwi[0] ? s->bval : NULL, so.bvecs = s->dwi[0] ? s->bvec : NULL;
     so.b0 = s->dwi[0] || !s->b0[0] ? NULL : s->b0, so.fa = s->dwi[0] || !s->fa[0] ? NULL : s->fa; /* one may lack */
     segment_run(&so);
@@ -89,12 +91,13 @@ static void cohort_table(const char *out, const BidsSubject *s, int n) {
   if (!f) cs_fatal(COHORT_HINT, "cannot create '%s': %s", tmp, strerror(errno));
   fprintf(f, "%s\n", SEGMENT_EXTRACT_HEADER);
   for (int i = 0; i < n; i++) {
-    char m[PATH_CAP];
-    path_fmt(m, sizeof m, "%s/%s/dwi/extract_metric.tsv", out, s[i].name);
+    char m[PATH_CAP], rel[PATH_CAP];
+    bids_unit_rel(&s[i], rel, sizeof rel);
+    path_fmt(m, sizeof m, "%s/%s/dwi/extract_metric.tsv", out, rel);
     char *t = s[i].ok ? textio_read(m) : NULL;
     if (!t && s[i].ok)
       printf("segment: %s has no extract_metric.tsv (segmented by an older cordseg): not in metrics.tsv; remove "
-             "its folder and run again to redo it\n", s[i].name);
+             "its folder and run again to redo it\n", rel);
     const char *body = t ? strchr(t, '\n') : NULL;
     if (body && strncmp(t, SEGMENT_EXTRACT_HEADER "\n", strlen(SEGMENT_EXTRACT_HEADER) + 1))
       cs_fatal("remove the subject's folder and run again (its table is of another shape)",
@@ -172,6 +175,10 @@ static cJSON *cohort_model_json(const SegmentOptions *o, const ModelFile *mf, co
     cJSON_AddItemToObject(m, "Thresholds", th);
   }
   cJSON_AddStringToObject(m, "CreatedBy", mf->created_by);
+  char mw[SEGMENT_MODEL_WARN_MAX][SEGMENT_MODEL_WARN_LEN];
+  cJSON *warn = cJSON_CreateArray();
+  for (int i = 0, n = segment_model_warnings(mf, mw); i < n; i++) cJSON_AddItemToArray(warn, cJSON_CreateString(mw[i]));
+  cJSON_AddItemToObject(m, "Warnings", warn); /* what segment printed as "model warning" */
   return m;
 }
 
@@ -186,8 +193,9 @@ static void cohort_write_json(const char *path, cJSON *j) {
  * written last, so its presence says the rest is there */
 static void cohort_derivatives(const SegmentOptions *o, const ModelFile *mf, const char *checksum,
                                const BidsSubject *s, const char *dir) {
-  char stem[PATH_CAP], src[PATH_CAP], dst[PATH_CAP];
-  path_fmt(stem, sizeof stem, "%s/%s_desc-cordseg", dir, s->name);
+  char stem[PATH_CAP], src[PATH_CAP], dst[PATH_CAP], pre[PATH_CAP];
+  bids_unit_prefix(s, pre, sizeof pre);
+  path_fmt(stem, sizeof stem, "%s/%s_desc-cordseg", dir, pre);
   path_fmt(src, sizeof src, "%s/labels.nii.gz", dir);
   path_fmt(dst, sizeof dst, "%s_dseg.nii.gz", stem);
   cohort_link(src, dst);
@@ -208,6 +216,7 @@ static void cohort_derivatives(const SegmentOptions *o, const ModelFile *mf, con
   const size_t nb = strlen(o->bids);
   for (int i = s->dwi[0] ? 0 : 3; i < (s->dwi[0] ? 3 : 5); i++) { /* BIDS URIs relative to the raw dataset */
     char uri[PATH_CAP];
+    if (!files[i][0]) continue; /* a B0-only or FA-only subject */
     const char *rel = !strncmp(files[i], o->bids, nb) && files[i][nb] == '/' ? files[i] + nb + 1 : files[i];
     path_fmt(uri, sizeof uri, "bids:raw:%s", rel);
     cJSON_AddItemToArray(src_list, cJSON_CreateString(uri));
@@ -243,10 +252,13 @@ static void cohort_description(const char *out, const char *model) {
 
 int segment_cohort_run(const SegmentOptions *o) {
   BidsSubject *s;
-  const int n = bids_subjects(o->bids, NULL, &s);
+  const int n = bids_units(o->bids, &s);
   textio_mkdir_p(o->out, COHORT_HINT);
   ModelFile mf; /* read once for the sidecars (each child reads and checks it again) */
   model_open(&mf, o->model);
+  char mw[SEGMENT_MODEL_WARN_MAX][SEGMENT_MODEL_WARN_LEN];
+  for (int i = 0, nw = segment_model_warnings(&mf, mw); i < nw; i++) /* once here; every subject's log has them */
+    fprintf(stderr, "segment: model warning: %s\n", mw[i]);
   char checksum[64];
   cohort_file_checksum(o->model, checksum, sizeof checksum);
   int failed = 0, fresh = 0;
@@ -254,9 +266,11 @@ int segment_cohort_run(const SegmentOptions *o) {
   char *why = mallocCheck((size_t)n * 600);
   CS_CHECK(o->subject_index < n, "give an index of OUT/slurm/subjects.tsv",
            "--subject-index %d: %s has %d subjects (0..%d)", o->subject_index, o->bids, n, n - 1);
+  char (*rel)[PATH_CAP] = mallocCheck(sizeof *rel * (size_t)n);
   for (int i = 0; i < n; i++) {
-    char dir[PATH_CAP];
-    path_fmt(dir, sizeof dir, "%s/%s/dwi", o->out, s[i].name);
+    char dir[PATH_CAP], pre[PATH_CAP];
+    bids_unit_rel(&s[i], rel[i], sizeof rel[i]), bids_unit_prefix(&s[i], pre, sizeof pre);
+    path_fmt(dir, sizeof dir, "%s/%s/dwi", o->out, rel[i]);
     why[(size_t)i * 600] = 0;
     int r = 2;
     if (o->subject_index >= 0 && i != o->subject_index) {
@@ -268,11 +282,11 @@ int segment_cohort_run(const SegmentOptions *o) {
                                                               "%.250s/slurm/logs/; %.250s/segment.log)", o->out, dir), 2);
     else r = cohort_subject(o, &s[i], dir, why + (size_t)i * 600, 600);
     char side[PATH_CAP];
-    path_fmt(side, sizeof side, "%s/%s_desc-cordseg_dseg.json", dir, s[i].name);
+    path_fmt(side, sizeof side, "%s/%s_desc-cordseg_dseg.json", dir, pre);
     if (r != 2 && access(side, F_OK) != 0) cohort_derivatives(o, &mf, checksum, &s[i], dir);
     s[i].ok = r != 2, failed += r == 2, fresh += r == 0;
     const double el = cs_now() - t0;
-    printf("segment [%d/%d] %s: %s", i + 1, n, s[i].name,
+    printf("segment [%d/%d] %s: %s", i + 1, n, rel[i],
            r == 0 ? "done" : r == 1 ? "done before (remove its folder to redo)" : "FAILED: ");
     if (r == 2) printf("%s", why + (size_t)i * 600);
     if (fresh) printf("  (%.1f s, ETA %.0f s)", el, el / (double)(i + 1) * (double)(n - i - 1));
@@ -280,50 +294,52 @@ int segment_cohort_run(const SegmentOptions *o) {
     fflush(stdout);
   }
   if (o->subject_index >= 0) { /* one array task: the collect job writes the table */
-    free(why), free(s);
+    free(why), free(s), free(rel);
     model_close(&mf);
     return failed;
   }
   cohort_table(o->out, s, n);
   cohort_description(o->out, o->model);
   const char **names = mallocCheck(sizeof(char *) * (size_t)(n + 1)), **whys = mallocCheck(sizeof(char *) * (size_t)(n + 1));
-  for (int i = 0; i < n; i++) names[i] = s[i].name, whys[i] = s[i].ok ? "" : why + (size_t)i * 600;
+  for (int i = 0; i < n; i++) names[i] = rel[i], whys[i] = s[i].ok ? "" : why + (size_t)i * 600;
   segment_qc_page(o->out, names, whys, n);
   free(names), free(whys);
-  printf("segment: %d of %d subjects segmented into %s/sub-*/dwi/ (BIDS: sub-*_desc-cordseg_dseg.nii.gz with its "
+  printf("segment: %d of %d subjects/sessions segmented into %s/sub-*/[ses-*/]dwi/ (BIDS: sub-*_desc-cordseg_dseg.nii.gz with its "
          ".json and .tsv); every subject's rows (per slice, level and all slices; bin and wa) in %s/metrics.tsv; QC worst first in "
          "%s/qc.html\n",
          n - failed, n, o->out, o->out, o->out);
   if (failed) {
     printf("segment: %d failed:", failed);
     for (int i = 0; i < n; i++)
-      if (!s[i].ok) printf(" %s", s[i].name);
+      if (!s[i].ok) printf(" %s", rel[i]);
     printf(" (each has its reason above; run the same command again to retry only those)\n");
   }
-  free(why), free(s);
+  free(why), free(s), free(rel);
   model_close(&mf);
   return failed;
 }
 
 int segment_cohort_plan(const SegmentOptions *o, char *pending, size_t np) {
   BidsSubject *s;
-  const int n = bids_subjects(o->bids, NULL, &s);
+  const int n = bids_units(o->bids, &s);
   char dir[PATH_CAP], p[PATH_CAP];
   path_fmt(dir, sizeof dir, "%s/slurm", o->out);
   textio_mkdir_p(dir, COHORT_HINT);
-  size_t cap = (size_t)n * 700 + 64, w = 0;
+  size_t cap = (size_t)n * 800 + 64, w = 0;
   char *tsv = mallocCheck(cap);
-  w += (size_t)snprintf(tsv, cap, "index\tsubject\tstate\n");
+  w += (size_t)snprintf(tsv, cap, "index\tsubject\tsession\tstate\n");
   pending[0] = 0;
   size_t pw = 0;
   int run_start = -1;
   for (int i = 0; i <= n; i++) {
     int todo = 0;
     if (i < n) {
-      path_fmt(p, sizeof p, "%s/%s/dwi", o->out, s[i].name);
+      char rel[PATH_CAP];
+      bids_unit_rel(&s[i], rel, sizeof rel);
+      path_fmt(p, sizeof p, "%s/%s/dwi", o->out, rel);
       const int done = cohort_done(p);
       todo = !done && !s[i].problem[0];
-      w += (size_t)snprintf(tsv + w, cap - w, "%d\t%s\t%s%.600s\n", i, s[i].name,
+      w += (size_t)snprintf(tsv + w, cap - w, "%d\t%s\t%s\t%s%.600s\n", i, s[i].name, s[i].session[0] ? s[i].session : "n/a",
                             done ? "done" : s[i].problem[0] ? "bad: " : "pending", done ? "" : s[i].problem);
     }
     if (todo && run_start < 0) run_start = i;

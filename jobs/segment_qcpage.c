@@ -6,7 +6,9 @@
  * (cord_qc.csv, DWI input). Per subject the warnings, inside and covered
  * shares, and its qc.png (every slice: b0, FA, labels on b0) shown 4x larger
  * (nearest neighbour), with the ROI colours' legend at the top.
- * qc.tsv: subject, status, warnings, inside_frac, covered_frac, flags.
+ * A subject's session (names[i] "sub-X/ses-Y") is one row of its own.
+ * qc.tsv: subject, session (n/a: none), status, warnings, inside_frac, covered_frac, flags, model_warnings
+ * (segment's "model warning" lines: the model's provenance, not counted as QC warnings; also once on the page).
  * defines: segment_qc_page */
 #define _POSIX_C_SOURCE 200809L
 #include <math.h>
@@ -26,6 +28,7 @@ typedef struct {
   int warnings;
   double inside, covered; /* NaN without cord_qc.csv */
   char flags[1024];       /* the warnings, "; "-joined */
+  char model[1200];       /* the model's provenance warnings ("model warning: " lines), "; "-joined: not flags */
 } QcRow;
 
 /* the warnings of the subject's segment.log and the sums of its cord_qc.csv */
@@ -40,6 +43,13 @@ static void qc_read(const char *out, QcRow *r) {
     r->warnings++;
     if (w < sizeof r->flags - 8)
       w += (size_t)snprintf(r->flags + w, sizeof r->flags - w, "%s%.*s", w ? "; " : "", len < 300 ? len : 300, t);
+  }
+  w = 0;
+  for (const char *q = log ? strstr(log, "model warning: ") : NULL; q; q = strstr(q + 1, "model warning: ")) {
+    const char *t = q + 15;
+    const int len = (int)strcspn(t, "\n");
+    if (w < sizeof r->model - 8)
+      w += (size_t)snprintf(r->model + w, sizeof r->model - w, "%s%.*s", w ? "; " : "", len < 560 ? len : 560, t);
   }
   free(log);
   r->inside = r->covered = NAN;
@@ -94,14 +104,17 @@ void segment_qc_page(const char *out, const char *const *names, const char *cons
   path_fmt(p, sizeof p, "%s/qc.tsv", out);
   TextBuf tb;
   textbuf_open(&tb);
-  fprintf(tb.f, "subject\tstatus\twarnings\tinside_frac\tcovered_frac\tflags\n");
+  fprintf(tb.f, "subject\tsession\tstatus\twarnings\tinside_frac\tcovered_frac\tflags\tmodel_warnings\n");
   for (int i = 0; i < n; i++) {
-    fprintf(tb.f, "%s\t%s\t%d\t", r[i].name, r[i].why[0] ? "failed" : "segmented", r[i].warnings);
+    const char *ses = strchr(r[i].name, '/'); /* "sub-X/ses-Y" of a session */
+    fprintf(tb.f, "%.*s\t%s\t%s\t%d\t", ses ? (int)(ses - r[i].name) : (int)strlen(r[i].name), r[i].name,
+            ses ? ses + 1 : "n/a", r[i].why[0] ? "failed" : "segmented", r[i].warnings);
     if (isnan(r[i].inside)) fprintf(tb.f, "n/a\t");
     else fprintf(tb.f, "%.4f\t", r[i].inside);
     if (isnan(r[i].covered)) fprintf(tb.f, "n/a\t");
     else fprintf(tb.f, "%.4f\t", r[i].covered);
-    fprintf(tb.f, "%s\n", r[i].why[0] ? r[i].why : r[i].flags[0] ? r[i].flags : "none");
+    fprintf(tb.f, "%s\t%s\n", r[i].why[0] ? r[i].why : r[i].flags[0] ? r[i].flags : "none",
+            r[i].model[0] ? r[i].model : "none");
   }
   textbuf_commit(&tb, p);
   path_fmt(p, sizeof p, "%s/qc.html", out);
@@ -117,15 +130,23 @@ void segment_qc_page(const char *out, const char *const *names, const char *cons
   for (int c = 1; c < LABEL_COUNT; c++)
     fprintf(f, "<span class=\"sw\" style=\"background:rgb(%d,%d,%d)\"></span>%s", MONTAGE_COLORS[c][0],
             MONTAGE_COLORS[c][1], MONTAGE_COLORS[c][2], LABEL_NAMES[c]);
-  fprintf(f, "</p>\n<p>Each strip: per slice (0 = most superior; rows anterior at the top, the patient's right on "
+  fprintf(f, "</p>\n");
+  for (int i = 0; i < n; i++) /* the model is the same for every subject: its warnings once, from the first log */
+    if (r[i].model[0]) {
+      fprintf(f, "<p class=\"bad\">Model: ");
+      qc_html_escape(f, r[i].model);
+      fprintf(f, " (model warnings, in qc.tsv's model_warnings; not QC flags)</p>\n");
+      break;
+    }
+  fprintf(f, "<p>Each strip: per slice (0 = most superior; rows anterior at the top, the patient's right on "
              "the left of each tile) B0, FA and the labels on B0. Sorted: failed subjects, then by QC warnings, "
              "then by the share of labels inside the cord of the mean DW signal (DWI input; cord_qc.csv). The "
-             "same in qc.tsv.</p>\n<table><tr><th>subject</th><th>warnings</th><th>inside</th><th>covered</th>"
+             "same in qc.tsv.</p>\n<table><tr><th>subject / session</th><th>warnings</th><th>inside</th><th>covered</th>"
              "<th>slices</th></tr>\n");
   for (int i = 0; i < n; i++) {
     char in[32], cov[32];
     qc_pct(in, sizeof in, r[i].inside), qc_pct(cov, sizeof cov, r[i].covered);
-    fprintf(f, "<tr><td>%s</td><td%s>", r[i].name, r[i].why[0] || r[i].warnings ? " class=\"bad\"" : "");
+    fprintf(f, "<tr><td>%s</td><td%s>", r[i].name, /* "sub-X" or "sub-X/ses-Y" */ r[i].why[0] || r[i].warnings ? " class=\"bad\"" : "");
     if (r[i].why[0]) fprintf(f, "FAILED: "), qc_html_escape(f, r[i].why);
     else if (r[i].warnings) qc_html_escape(f, r[i].flags);
     else fprintf(f, "none");

@@ -241,6 +241,58 @@ rm "$T/coh6/sub-03/dwi/sub-03_desc-cordseg_dseg.json"; rm -r "$T/coh6/sub-05"
 "$BIN" segment -m "$T/m0.h5" --bids "$B6" -o "$T/coh6" --probs > "$T/coh6b.out" 2>&1
 check "run again: only sub-05 segmented, sub-03's sidecar written again, metrics.tsv as many rows" \
   "[ $? = 0 ] && grep -q 'sub-05: done  ' '$T/coh6b.out' && [ \$(grep -c 'done before' '$T/coh6b.out') = $((nsub - 1)) ] && [ -s '$T/coh6/sub-03/dwi/sub-03_desc-cordseg_dseg.json' ] && [ \$(wc -l < '$T/coh6/metrics.tsv') = $rows ]"
+# provenance (issue 29): a model trained on a phantom store, and one given B0 alone, each get one "model warning"
+# line on stderr (with -q too), in qc.tsv's model_warnings column and the sidecar; they are not QC warnings (not
+# counted in qc.tsv's warnings). A model trained on an imported store with input b0+fa gets neither
+"$BIN" segment -q -m "$T/m0.h5" --b0 ${P}_b0.nii.gz --fa ${P}_fa.nii.gz -o "$T/seg_mw" > "$T/mw.out" 2> "$T/mw.err"
+check "a phantom-trained B0 model, -q: two model warnings on stderr (phantom: results/2026-12-01-phantom-coverage, cord_qc.csv; B0 alone: b0+fa)" \
+  "[ $? = 0 ] && [ \$(grep -c '^segment: model warning: ' '$T/mw.err') = 2 ] && grep -q 'model warning: .*phantom store.*results/2026-12-01-phantom-coverage.*cord_qc.csv' '$T/mw.err' && grep -q 'model warning: .*input is B0 alone.*b0+fa' '$T/mw.err' && ! grep -q 'model warning' '$T/mw.out'"
+check "qc.tsv: both model warnings in model_warnings for every subject; the warnings column counts only the QC warnings of its log" \
+  "awk -F'\\t' 'NR == 1 { ok = \$8 == \"model_warnings\" } NR > 1 { n++; ok = ok && \$8 ~ /phantom store/ && \$8 ~ /B0 alone/; print \$1, \$4 } END { exit !(ok && n == $nsub) }' '$T/coh6/qc.tsv' > '$T/mwq.txt' && (while read -r s w; do [ \"\$(grep -c 'QC warning: ' '$T/coh6/'\$s/dwi/segment.log)\" = \$w ] && grep -q 'model warning' '$T/coh6/'\$s/dwi/segment.log || exit 1; done < '$T/mwq.txt')"
+check "the sidecar's Model.Warnings has the two model warnings" \
+  "python3 -c 'import json, sys; w = json.load(open(sys.argv[1]))[\"Model\"][\"Warnings\"]; sys.exit(not (len(w) == 2 and \"phantom\" in w[0] and \"B0 alone\" in w[1]))' '$T/coh6/sub-01/dwi/sub-01_desc-cordseg_dseg.json'"
+for i in 1 2 3 4; do
+  "$BIN" import -o "$T/imp.h5" --subject "sub-0$i" --labels "$T/nii/sub-00${i}_labels.nii.gz" --b0 "$T/nii/sub-00${i}_b0.nii.gz" \
+    --fa "$T/nii/sub-00${i}_fa.nii.gz" > "$T/imp.out" 2>&1 || { echo "FAIL: import sub-0$i: $(tail -2 "$T/imp.out")"; exit 1; }
+done
+"$BIN" folds "$T/imp.h5" -o "$T/impf.txt" --k 2 --val 1 >/dev/null || { echo "FAIL: folds of the imported store"; exit 1; }
+"$BIN" train --config "$SRC/configs/demo.ini" --set loss=hybrid --set input=b0+fa --set store="$T/imp.h5" --set folds="$T/impf.txt" \
+  --set epochs=1 --set ckpt_every_epochs=1 --set warmup_epochs=0 --set no_aug_epochs=0 --run-dir "$T/runimp" > "$T/trainimp.out" 2>&1 \
+  || { echo "FAIL: train b0+fa on the imported store: $(tail -3 "$T/trainimp.out")"; exit 1; }
+"$BIN" export -o "$T/mimp.h5" "$T/runimp" > /dev/null 2>&1 || { echo "FAIL: export of the imported-store model"; exit 1; }
+"$BIN" segment -q -m "$T/mimp.h5" --b0 ${P}_b0.nii.gz --fa ${P}_fa.nii.gz -o "$T/seg_mimp" > "$T/mimp.out" 2>&1
+check "a b0+fa model trained on an imported store: no model warning (info: trained on an imported store)" \
+  "[ $? = 0 ] && ! grep -q 'model warning' '$T/mimp.out' && grep -q '^trained on  an imported store' <<<\"\$('$BIN' info '$T/mimp.h5' 2>&1)\""
+# sessions (sub-X/ses-Y/dwi/): sub-01 with two sessions, sub-02 without; each session is one unit with its own
+# derivatives under OUT/sub-01/ses-Y/dwi/, metrics.tsv's Session filled; resumable; the Slurm array task
+# (--subject-index) and the collect job (--collect) take (subject, session) units; qc.tsv/qc.html name the session
+BS="$T/bids_ses"
+for u in sub-01/ses-01:1 sub-01/ses-02:2 sub-02:3; do
+  r=${u%:*} i=${u#*:}; d="$BS/$r/dwi"; p=$(tr / _ <<<"$r"); mkdir -p "$d"
+  cp "$T/nii/sub-00${i}_b0.nii.gz" "$d/${p}_desc-b0.nii.gz"; cp "$T/nii/sub-00${i}_fa.nii.gz" "$d/${p}_FA.nii.gz"
+done
+"$BIN" segment -m "$T/m0.h5" --bids "$BS" -o "$T/cohs" --probs > "$T/cohs.out" 2>&1
+check "sessions: exit 0; sub-01/ses-01, sub-01/ses-02 and sub-02 each segmented into its own BIDS folder with its dseg and sidecar" \
+  "[ $? = 0 ] && (for r in sub-01/ses-01 sub-01/ses-02 sub-02; do p=\$(tr / _ <<<\$r); D='$T/cohs/'\$r/dwi; cmp -s \$D/\${p}_desc-cordseg_dseg.nii.gz \$D/labels.nii.gz && [ -s \$D/\${p}_desc-cordseg_dseg.json ] && [ -s \$D/\${p}_desc-cordseg_dseg.tsv ] || exit 1; done) && [ ! -e '$T/cohs/sub-01/dwi' ] && grep -q 'sub-01/ses-02: done' '$T/cohs.out'"
+check "sessions: the sidecar's sources are the session's files" \
+  "grep -q 'bids:raw:sub-01/ses-02/dwi/sub-01_ses-02_desc-b0.nii.gz' '$T/cohs/sub-01/ses-02/dwi/sub-01_ses-02_desc-cordseg_dseg.json'"
+check "sessions: metrics.tsv has sub-01's rows under ses-01 and ses-02 and sub-02's under n/a, each session's FA rows its own labels'" \
+  "[ \"\$(cut -f1,2 '$T/cohs/metrics.tsv' | sort -u | tr '\\t\\n' ':,')\" = 'Subject:Session,sub-01:ses-01,sub-01:ses-02,sub-02:n/a,' ] && grep -P '^(Subject|sub-01\\tses-02)\\t' '$T/cohs/metrics.tsv' > '$T/s0102.tsv' && $NT extract '$T/cohs/sub-01/ses-02/dwi/labels.nii.gz' '$T/cohs/sub-01/ses-02/dwi/probs.nii.gz' '$T/nii/sub-002_fa.nii.gz' '$T/s0102.tsv'"
+check "sessions: qc.tsv has a row per session (subject, session) and qc.html shows sub-01/ses-02's strip" \
+  "grep -qP '^sub-01\\tses-02\\tsegmented\\t' '$T/cohs/qc.tsv' && grep -qP '^sub-02\\tn/a\\tsegmented\\t' '$T/cohs/qc.tsv' && grep -q 'sub-01/ses-02/dwi/qc.png' '$T/cohs/qc.html'"
+rm -r "$T/cohs/sub-01/ses-01"
+"$BIN" segment -m "$T/m0.h5" --bids "$BS" -o "$T/cohs" --probs > "$T/cohs2.out" 2>&1
+check "sessions: run again with ses-01 removed: only sub-01/ses-01 segmented, the other two skipped" \
+  "[ $? = 0 ] && grep -q 'sub-01/ses-01: done  ' '$T/cohs2.out' && [ \$(grep -c 'done before' '$T/cohs2.out') = 2 ] && [ -s '$T/cohs/sub-01/ses-01/dwi/sub-01_ses-01_desc-cordseg_dseg.json' ]"
+"$BIN" segment -m "$T/m0.h5" --bids "$BS" -o "$T/cohsl" --slurm --dry-run > "$T/cohsl.out" 2>&1
+check "sessions --slurm --dry-run: subjects.tsv has one pending row per (subject, session) unit" \
+  "[ $? = 0 ] && [ \"\$(cut -f1-4 '$T/cohsl/slurm/subjects.tsv' | tr '\\t\\n' ':,')\" = 'index:subject:session:state,0:sub-01:ses-01:pending,1:sub-01:ses-02:pending,2:sub-02:n/a:pending,' ]"
+"$BIN" segment -q -m "$T/m0.h5" --bids "$BS" -o "$T/cohsl" --subject-index 1 > "$T/cohsl1.out" 2>&1
+check "sessions: array task 1 segments sub-01/ses-02 alone" \
+  "[ $? = 0 ] && [ -s '$T/cohsl/sub-01/ses-02/dwi/metrics.csv' ] && [ ! -e '$T/cohsl/sub-01/ses-01' ] && [ ! -e '$T/cohsl/sub-02' ]"
+"$BIN" segment -q -m "$T/m0.h5" --bids "$BS" -o "$T/cohsl" --collect > "$T/cohslc.out" 2>&1
+check "sessions: the collect job: exit 1 naming the two units not done, ses-02's sidecar and metrics.tsv rows written" \
+  "[ $? = 1 ] && grep -q 'failed: sub-01/ses-01 sub-02 ' '$T/cohslc.out' && [ -s '$T/cohsl/sub-01/ses-02/dwi/sub-01_ses-02_desc-cordseg_dseg.json' ] && [ \"\$(cut -f1,2 '$T/cohsl/metrics.tsv' | sort -u | tr '\\t\\n' ':,')\" = 'Subject:Session,sub-01:ses-02,' ]"
 # per-level rows: one subject with --level 3 (a level for every slice)
 "$BIN" segment -q --probs --level 3 -m "$T/m0.h5" --b0 "$T/nii/sub-001_b0.nii.gz" --fa "$T/nii/sub-001_fa.nii.gz" -o "$T/lev" > /dev/null 2>&1
 check "extract_metric.tsv with --level 3: level-3 rows, and every FA row equals a direct computation" \

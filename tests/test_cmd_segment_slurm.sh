@@ -3,7 +3,8 @@
 # on a real Slurm cluster: the single-node one of
 # ../shared/slurm/start-local-slurm.sh, started here and stopped at the end (a
 # cluster that was already up is used and left up). A tiny model (2 epochs,
-# softmax) on a 4-subject phantom written as a BIDS-style folder:
+# softmax) on a 4-subject phantom written as a BIDS-style folder, sub-04 with
+# two sessions (5 units: the array's indices are (subject, session) units):
 #  1. --dry-run writes OUT/slurm/subjects.tsv and the two job scripts, queues
 #     nothing; --slurm without --bids is refused;
 #  2. --slurm submits one array over the 4 subjects and a collect job after it;
@@ -74,16 +75,17 @@ echo "== data and a tiny model"
   --set epochs=2 --set ckpt_every_epochs=2 --set warmup_epochs=1 --run-dir "$T/run" > "$T/train.out" 2>&1 \
   || { echo "FAIL: train: $(tail -3 "$T/train.out")"; exit 1; }
 "$BIN" export -o "$T/m.h5" "$T/run" > /dev/null 2>&1 || { echo "FAIL: export"; exit 1; }
-for i in 1 2 3 4; do
-  d="$T/bids/sub-0$i/dwi"; mkdir -p "$d"
-  cp "$T/nii/sub-00${i}_b0.nii.gz" "$d/sub-0${i}_desc-b0.nii.gz"; cp "$T/nii/sub-00${i}_fa.nii.gz" "$d/sub-0${i}_FA.nii.gz"
+# 5 units: sub-01..03, and sub-04 with two sessions (sub-04/ses-01/dwi/, sub-04/ses-02/dwi/)
+for u in sub-01:1 sub-02:2 sub-03:3 sub-04/ses-01:4 sub-04/ses-02:3; do
+  r=${u%:*} i=${u#*:}; d="$T/bids/$r/dwi"; p=$(tr / _ <<<"$r"); mkdir -p "$d"
+  cp "$T/nii/sub-00${i}_b0.nii.gz" "$d/${p}_desc-b0.nii.gz"; cp "$T/nii/sub-00${i}_fa.nii.gz" "$d/${p}_FA.nii.gz"
 done
 
 echo "== 1. --dry-run, refusals"
 queued=$(squeue -h | wc -l)
 "$BIN" segment -m "$T/m.h5" --bids "$T/bids" -o "$T/out" --slurm --dry-run --cpus 1 > "$T/dry.out" 2>&1
-check "--dry-run: subjects.tsv with 4 pending subjects, both scripts, nothing queued" \
-  "[ $? = 0 ] && [ \$(grep -c \$'\\tpending' '$T/out/slurm/subjects.tsv') = 4 ] && grep -q -- '--subject-index \"\$task\"' '$T/out/slurm/segment-task.sbatch' && grep -q -- '--collect' '$T/out/slurm/segment-collect.sbatch' && [ \$(squeue -h | wc -l) = $queued ] && [ ! -e '$T/out/slurm/jobs.tsv' ]"
+check "--dry-run: subjects.tsv with 5 pending units (sub-04's two sessions apart), both scripts, nothing queued" \
+  "[ $? = 0 ] && [ \$(grep -c \$'\\tpending' '$T/out/slurm/subjects.tsv') = 5 ] && grep -qP '^4\\tsub-04\\tses-02\\tpending' '$T/out/slurm/subjects.tsv' && grep -q -- '--subject-index \"\$task\"' '$T/out/slurm/segment-task.sbatch' && grep -q -- '--collect' '$T/out/slurm/segment-collect.sbatch' && [ \$(squeue -h | wc -l) = $queued ] && [ ! -e '$T/out/slurm/jobs.tsv' ]"
 "$BIN" segment -m "$T/m.h5" --b0 "$T/nii/sub-001_b0.nii.gz" -o "$T/x" --slurm > "$T/nobids.out" 2>&1
 check "--slurm without --bids: refused" "[ $? != 0 ] && grep -q 'go with --bids' '$T/nobids.out'"
 
@@ -91,13 +93,13 @@ echo "== 2. the array and the collect job"
 "$BIN" segment -m "$T/m.h5" --bids "$T/bids" -o "$T/out" --slurm --cpus 1 --throttle 2 > "$T/sub1.out" 2>&1
 rc=$?
 A=$(last_job array) C=$(last_job collect)
-check "--slurm: exit 0, an array over 0-3 (throttle 2) and a collect job recorded" \
-  "[ $rc = 0 ] && [ -n '$A' ] && [ -n '$C' ] && grep -q 'array job $A (subjects 0-3%2' '$T/sub1.out'"
+check "--slurm: exit 0, an array over 0-4 (throttle 2) and a collect job recorded" \
+  "[ $rc = 0 ] && [ -n '$A' ] && [ -n '$C' ] && grep -q 'array job $A (subjects 0-4%2' '$T/sub1.out'"
 [ -n "$C" ] && wait_done "$C" 300
-check "every subject segmented by its own task; the collect job completed" \
-  "(for i in 0 1 2 3; do grep -q \"subject \$i of\" '$T/out/slurm/logs/segment-${A}_'\$i.out || exit 1; done) && [ \"\$(state $C)\" = COMPLETED ]"
-check "the collect job wrote the sidecars, metrics.tsv (4 subjects) and qc.html" \
-  "(for s in sub-01 sub-02 sub-03 sub-04; do [ -s '$T/out/'\$s/dwi/\${s}_desc-cordseg_dseg.json ] || exit 1; done) && [ \$(cut -f1 '$T/out/metrics.tsv' | sort -u | grep -c '^sub-') = 4 ] && grep -q 'sub-04/dwi/qc.png' '$T/out/qc.html'"
+check "every unit segmented by its own task; the collect job completed" \
+  "(for i in 0 1 2 3 4; do grep -q \"subject \$i of\" '$T/out/slurm/logs/segment-${A}_'\$i.out || exit 1; done) && [ \"\$(state $C)\" = COMPLETED ]"
+check "the collect job wrote the sidecars (sub-04's per session), metrics.tsv (4 subjects, 5 subject/session pairs) and qc.html" \
+  "(for r in sub-01 sub-02 sub-03 sub-04/ses-01 sub-04/ses-02; do p=\$(tr / _ <<<\$r); [ -s '$T/out/'\$r/dwi/\${p}_desc-cordseg_dseg.json ] || exit 1; done) && [ \$(cut -f1 '$T/out/metrics.tsv' | sort -u | grep -c '^sub-') = 4 ] && [ \"\$(cut -f1,2 '$T/out/metrics.tsv' | sort -u | grep '^sub-04' | tr '\\t\\n' ':,')\" = 'sub-04:ses-01,sub-04:ses-02,' ] && grep -q 'sub-04/ses-02/dwi/qc.png' '$T/out/qc.html'"
 
 echo "== 3. resubmit only what is missing"
 rm -r "$T/out/sub-03"
@@ -108,7 +110,7 @@ check "sub-03 removed: the same command submits only index 2" "[ '$A2' != '$A' ]
 check "only sub-03 ran again; the new collect job completed" \
   "[ -s '$T/out/slurm/logs/segment-${A2}_2.out' ] && [ \$(ls '$T/out/slurm/logs/' | grep -c 'segment-${A2}_') = 1 ] && [ \"\$(state $C2)\" = COMPLETED ] && [ -s '$T/out/sub-03/dwi/sub-03_desc-cordseg_dseg.json' ]"
 "$BIN" segment -m "$T/m.h5" --bids "$T/bids" -o "$T/out" --slurm > "$T/sub3.out" 2>&1
-check "all done: nothing submitted" "[ $? = 0 ] && grep -q 'all 4 subjects .* are done' '$T/sub3.out' && [ '$(last_job array)' = '$A2' ]"
+check "all done: nothing submitted" "[ $? = 0 ] && grep -q 'all 5 subjects .* are done' '$T/sub3.out' && [ '$(last_job array)' = '$A2' ]"
 
 if [ $fails -gt 0 ]; then
   echo "--- logs"; tail -n 20 "$T"/out/slurm/logs/*.out
