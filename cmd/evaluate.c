@@ -45,17 +45,22 @@ int cmd_evaluate(int argc, char **argv) {
       CLI_STRING("store", 0, &o.test_store, .arg = "FILE",
                  .help = "test on another cohort: every slice of this store (same slice size); thresholds still "
                          "from the run's own validation; output default RUN_DIR/eval-<store name>, with cohort.txt"),
-      CLI_CHOICE("masks", 0, &o.masks, eval_masks_parse, "unknown --masks '%s': use label-map, per-class or cord-argmax",
+      CLI_CHOICE("masks", 0, &o.masks, eval_masks_parse, "unknown --masks '%s': use label-map, per-class, cord-argmax or peak",
                  .arg = "MODE",
                  .help = "sigmoid (HDL) models: measure each ROI on the one label map (label-map, default: what segment "
                          "writes), on its own threshold mask, overlaps allowed (per-class, the paper's reading), or "
                          "label the cord (one threshold on the largest ROI probability, searched on validation) "
-                         "by the argmax of the ROIs (cord-argmax)"),
+                         "by the argmax of the ROIs (cord-argmax), or the label map of each heatmap divided by its "
+                         "per-slice maximum, thresholds searched on those (peak; needs -o: its thresholds are "
+                         "relative, not the ones export reads from RUN_DIR/eval)"),
       CLI_STRING("subjects", 0, &o.subjects, .arg = "LIST", .help = "with --store: only these subjects (names sub-01,sub-05 or ids 3,5,8)"),
       CLI_END};
   int pos = cli_parse("evaluate", argc, argv, opts, usage);
   if (pos != argc - 1) cli_usage_error("evaluate", "expected exactly one RUN_DIR argument");
   o.run_dir = argv[pos];
+  if (o.masks == EVAL_MASKS_PEAK && !o.out)
+    cli_usage_error("evaluate", "--masks peak needs -o DIR: its thresholds are relative to each slice's peak, and "
+                                "RUN_DIR/eval/thresholds.txt is what export reads");
   o.git = CORDSEG_GIT;
   evaluate_run(&o);
   return 0;

@@ -24,8 +24,8 @@
 #include "jobs/predict.h"
 #include "io/path.h"
 
-static const char *const EVAL_MASKS_NAMES[] = {"label-map", "per-class", "cord-argmax"};
-const CsEnum EVAL_MASKS_ENUM = {EVAL_MASKS_NAMES, 3};
+static const char *const EVAL_MASKS_NAMES[] = {"label-map", "per-class", "cord-argmax", "peak"};
+const CsEnum EVAL_MASKS_ENUM = {EVAL_MASKS_NAMES, 4};
 
 void evaluate_options_default(EvaluateOptions *o) {
   memset(o, 0, sizeof *o);
@@ -154,6 +154,7 @@ typedef struct {
   const int32_t *idx;
   uint8_t *ref;
   float *cprob; /* [2][H][W]: 0, then max_c p_c */
+  float *peak;  /* --masks peak: [K][H][W] the slice's heatmaps relative to their peaks; NULL = not that mode */
 } ValCtx;
 
 /* [2][hw] probs of the two-class problem cord vs background: plane 0 unused (0), plane 1 max_{c>=1} p_c */
@@ -169,6 +170,7 @@ static void val_slice(void *ctx, int32_t j, const float *probs) {
   ValCtx *v = ctx;
   const int64_t hw = (int64_t)v->store->h * v->store->w;
   h5store_read_slices(v->store, &v->idx[j], 1, NULL, NULL, v->ref);
+  if (v->peak) predict_heatmap_peak(probs, v->hist.k, hw, v->peak), probs = v->peak;
   metrics_hist_add(&v->hist, probs, v->ref, hw);
   if (!v->cprob) return;
   cord_probs(probs, v->hist.k, hw, v->cprob);
@@ -188,6 +190,7 @@ typedef struct {
   uint8_t *mask; /* per_class: [H][W] one ROI's mask as label ids */
   uint8_t *ref;
   float *fa;
+  float *peak; /* --masks peak: as ValCtx's */
   EvalSlice *out;
 } TestCtx;
 
@@ -195,6 +198,7 @@ static void test_slice(void *ctx, int32_t j, const float *probs) {
   TestCtx *t = ctx;
   const int64_t hw = (int64_t)t->store->h * t->store->w;
   uint8_t *pred = t->pred + (size_t)j * hw;
+  if (t->sigmoid && t->peak) predict_heatmap_peak(probs, t->k, hw, t->peak), probs = t->peak;
   if (!(t->sigmoid && t->cord_thr >= 0)) predict_labels(probs, t->k, hw, t->sigmoid, t->thr, pred);
   else /* cord-argmax: the ROI with the largest p_c wherever the cord's max passes */
     for (int64_t q = 0; q < hw; q++) {
@@ -346,7 +350,8 @@ static void evaluate_thresholds(Eval *e, float *scratch) {
   if (!e->sigmoid) return;
   const int cord = e->o->masks == EVAL_MASKS_CORD_ARGMAX;
   ValCtx v = {.store = &e->store, .idx = e->vidx, .ref = mallocCheck((size_t)hw),
-              .cprob = cord ? mallocCheck(sizeof(float) * 2 * (size_t)hw) : NULL};
+              .cprob = cord ? mallocCheck(sizeof(float) * 2 * (size_t)hw) : NULL,
+              .peak = e->o->masks == EVAL_MASKS_PEAK ? mallocCheck(sizeof(float) * LABEL_COUNT * (size_t)hw) : NULL};
   metrics_hist_init(&v.hist, LABEL_COUNT);
   if (cord) metrics_hist_init(&v.cord, 2);
   if (e->nval > 0)
@@ -361,7 +366,7 @@ static void evaluate_thresholds(Eval *e, float *scratch) {
     e->cord_thr = t2[1], e->cord_vdice = d2[1];
     metrics_hist_free(&v.cord);
   }
-  free(v.ref), free(v.cprob);
+  free(v.ref), free(v.cprob), free(v.peak);
 }
 
 /* --test-store: every slice (of the --subjects listed) of another cohort's store */
@@ -416,6 +421,7 @@ static void evaluate_test(Eval *e, float *scratch) {
                    .pred = mallocCheck((size_t)e->ntest * (size_t)hw), .ref = mallocCheck((size_t)hw),
                    .fa = mallocCheck(sizeof(float) * (size_t)hw), .per_class = e->o->masks == EVAL_MASKS_PER_CLASS,
                    .cord_thr = e->cord_thr,
+                   .peak = e->o->masks == EVAL_MASKS_PEAK ? mallocCheck(sizeof(float) * LABEL_COUNT * (size_t)hw) : NULL,
                    .mask = mallocCheck((size_t)hw),
                    .out = callocCheck((size_t)e->ntest, sizeof(EvalSlice))};
   predict_slices(&e->pr, e->ts, e->cfg.input, scratch, e->tidx, e->ntest, "test", e->o->quiet, test_slice, &e->t);
@@ -466,6 +472,7 @@ static void evaluate_write(Eval *e) {
   const char *mode = !e->sigmoid ? "argmax"
                      : o->masks == EVAL_MASKS_PER_CLASS ? "sigmoid thresholds, per-class masks (overlaps allowed)"
                      : o->masks == EVAL_MASKS_CORD_ARGMAX ? cordm
+                     : o->masks == EVAL_MASKS_PEAK ? "sigmoid thresholds on the heatmaps relative to their per-slice peak, label map"
                                                           : "sigmoid thresholds, label map";
   evalio_summary_write(p, &e->ri, e->ckpt, o->git, e->sigmoid, mode, e->thr, e->vdice, e->sum, e->corr, e->ntest, e->nval,
                        &e->sel, &e->ter);
@@ -479,6 +486,9 @@ static void evaluate_print(const Eval *e, double t0) {
   else if (e->sigmoid)
     printf("evaluate: masks: %s\n", e->o->masks == EVAL_MASKS_PER_CLASS
                                         ? "per-class (each ROI on its own threshold mask, overlaps allowed)"
+                                    : e->o->masks == EVAL_MASKS_PEAK
+                                        ? "peak (each heatmap divided by its maximum on the slice, then the label map; the "
+                                          "thresholds below are relative)"
                                         : "label map (the most probable class among those passing their threshold)");
   printf("evaluate: %-18s %6s %6s %6s %8s %7s %9s %7s\n", "ROI", "thr", "Dice", "Dice*", "outlier%", "HD95mm",
          "FAerr%", "swap%");
@@ -493,7 +503,7 @@ static void evaluate_print(const Eval *e, double t0) {
 }
 
 static void evaluate_free(Eval *e) {
-  free(e->t.pred), free(e->t.ref), free(e->t.fa), free(e->t.out), free(e->t.mask);
+  free(e->t.pred), free(e->t.ref), free(e->t.fa), free(e->t.out), free(e->t.mask), free(e->t.peak);
   predict_free(&e->pr);
   unet_free(e->net);
   backend_free(e->be);

@@ -21,9 +21,17 @@
  * else background: what segment writes), per-class = each ROI on its own mask, overlaps
  * allowed (Fei et al.'s per-class evaluation; ../shared/design/model.md "Prediction with
  * HDL"), cord-argmax = one threshold on the cord (max over the ROIs of p_c, searched on
- * validation like the per-class ones) and the argmax of p_c inside it. Softmax models
- * have one label map (argmax) either way. */
-typedef enum { EVAL_MASKS_LABEL_MAP = 0, EVAL_MASKS_PER_CLASS = 1, EVAL_MASKS_CORD_ARGMAX = 2 } EvalMasks;
+ * validation like the per-class ones) and the argmax of p_c inside it, peak = the label map
+ * of the heatmaps divided by their per-slice maximum (predict_heatmap_peak; thresholds
+ * searched on validation on the same relative heatmaps, so they are not the absolute
+ * thresholds export reads: written only with -o). Softmax models have one label map
+ * (argmax) either way. */
+typedef enum {
+  EVAL_MASKS_LABEL_MAP = 0,
+  EVAL_MASKS_PER_CLASS = 1,
+  EVAL_MASKS_CORD_ARGMAX = 2,
+  EVAL_MASKS_PEAK = 3
+} EvalMasks;
 extern const CsEnum EVAL_MASKS_ENUM;
 
 typedef struct {

@@ -87,6 +87,17 @@ void predict_labels(const float *probs, int32_t k, int64_t hw, int sigmoid, cons
   else metrics_labels_argmax(probs, k, hw, lab);
 }
 
+void predict_heatmap_peak(const float *probs, int32_t k, int64_t hw, float *out) {
+  memcpy(out, probs, sizeof(float) * (size_t)hw);
+  for (int32_t c = 1; c < k; c++) {
+    const float *p = probs + (int64_t)c * hw;
+    float *o = out + (int64_t)c * hw, m = 0;
+    for (int64_t q = 0; q < hw; q++) m = p[q] > m ? p[q] : m;
+    const float s = m >= PREDICT_PEAK_FLOOR ? 1.0f / m : 0.0f;
+    for (int64_t q = 0; q < hw; q++) o[q] = p[q] * s;
+  }
+}
+
 /* ---- an exported model's ensemble ---- */
 typedef struct {
   const float *x; /* [n][cin][h][w] */

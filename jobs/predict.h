@@ -15,7 +15,7 @@
  * left-right and take() receives the probabilities mapped back: columns
  * mirrored and each L class read from its R twin (LABEL_LR_SWAP).
  * defines: PredictSink, Predictor, predict_init, predict_free, predict_run,
- *          predict_labels, predict_model_file, PREDICT_LOGITS */
+ *          predict_labels, predict_heatmap_peak, predict_model_file, PREDICT_LOGITS */
 #ifndef CORDSEG_JOBS_PREDICT_H
 #define CORDSEG_JOBS_PREDICT_H
 #include <stdint.h>
@@ -56,6 +56,12 @@ void predict_run(Predictor *p, int32_t n, int flip, const PredictSink *s);
 /* one slice's labels [hw] from its probabilities [k][hw]: sigmoid models at
  * the per-class thresholds thr[k], softmax models the argmax */
 void predict_labels(const float *probs, int32_t k, int64_t hw, int sigmoid, const double *thr, uint8_t *lab);
+/* one slice's sigmoid heatmaps [k][hw] relative to their peak: class c >= 1 divided by its maximum
+ * on the slice, 0 where that maximum is below PREDICT_PEAK_FLOOR (no ROI there); class 0 copied.
+ * A compressed cord's heatmaps peak lower (0.66-0.90 against thresholds of 0.84-0.94 on an
+ * FA model, results/2026-12-07-dead-classes): relative to the peak they pass. */
+#define PREDICT_PEAK_FLOOR 0.2f
+void predict_heatmap_peak(const float *probs, int32_t k, int64_t hw, float *out);
 /* every member of an exported model (io/model.h) on inputs x [n][cin][H][W]
  * (the model's grid), with the flipped pass when tta: the mean probabilities
  * [n][K][H][W] into mean, and the mean of the members' validation thresholds

@@ -101,8 +101,15 @@ EOP"
 "$BIN" evaluate "$T/study/vgg16-hdl-b0/fold0" --store "$T/other.h5" --masks cord-argmax -o "$T/ca" -q > /dev/null 2>&1
 check "evaluate --masks cord-argmax: the searched cord threshold in summary.json, 96 rows" \
   "grep -qE '\"label_mode\":[[:space:]]*\"sigmoid, cord threshold [01]\\.[0-9]{3} ' '$T/ca/summary.json' && [ \$(( \$(wc -l < '$T/ca/slices.csv') - 1 )) = 96 ]"
+# --masks peak: thresholds on the heatmaps relative to their per-slice peak; only into -o (RUN/eval keeps export's)
+cp "$T/study/vgg16-hdl-b0/fold0/eval/thresholds.txt" "$T/thr-before.txt"
+"$BIN" evaluate "$T/study/vgg16-hdl-b0/fold0" --masks peak -q > "$T/pk0.out" 2>&1
+check "evaluate --masks peak without -o is a usage error naming -o" "[ $? = 2 ] && grep -q 'needs -o DIR' '$T/pk0.out'"
+"$BIN" evaluate "$T/study/vgg16-hdl-b0/fold0" --store "$T/other.h5" --masks peak -o "$T/pk" -q > /dev/null 2>&1
+check "evaluate --masks peak: summary.json says relative thresholds, 96 rows, RUN/eval/thresholds.txt untouched" \
+  "grep -qE '\"label_mode\":[[:space:]]*\"sigmoid thresholds on the heatmaps relative to their per-slice peak' '$T/pk/summary.json' && [ \$(( \$(wc -l < '$T/pk/slices.csv') - 1 )) = 96 ] && cmp -s '$T/thr-before.txt' '$T/study/vgg16-hdl-b0/fold0/eval/thresholds.txt'"
 "$BIN" evaluate "$T/study/vgg16-hdl-b0/fold0" --masks bogus -q > "$T/bm.out" 2>&1
-check "evaluate --masks bogus is a usage error naming the choices" "[ $? = 2 ] && grep -q 'label-map, per-class or cord-argmax' '$T/bm.out'"
+check "evaluate --masks bogus is a usage error naming the choices" "[ $? = 2 ] && grep -q 'label-map, per-class, cord-argmax or peak' '$T/bm.out'"
 "$BIN" evaluate "$T/study/vgg16-hdl-b0/fold0" --store "$T/other.h5" --subjects 1,2 -o "$T/two" -q > /dev/null 2>&1
 check "evaluate --store --subjects 1,2: 8 slices" "[ \$(( \$(wc -l < '$T/two/slices.csv') - 1 )) = 64 ]"
 "$BIN" phantom --pam50 "$PAM50" --subjects 2 --slices 2 --size 64 -o "$T/small.h5" >/dev/null
