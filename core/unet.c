@@ -539,7 +539,7 @@ void unet_predict_probs(Unet *net, const LossConfig *lc, const float *x, float *
  * scratch; after: add it back. */
 static int grad_park(Unet *net, Act *a) {
   if (!a || !a->gvalid) return 0;
-  net->be->copy(net->be, net->scratch, a->g, act_len(net, a) * sizeof(float));
+  net->be->copy(net->be, net->scratch, a->g, backend_act_bytes(net->be, act_len(net, a)));
   return 1;
 }
 static void grad_unpark(Unet *net, Act *a, int parked) {

@@ -47,8 +47,8 @@ if(CORDSEG_CUDA_EMUL)
   add_test(NAME test_backend_ops_emul_deferred COMMAND test_backend_ops_emul)
   set_tests_properties(test_backend_ops_emul_deferred PROPERTIES SKIP_RETURN_CODE 77
     ENVIRONMENT "OMP_NUM_THREADS=2;CUEMUL_DEFERRED=1")
-  # bf16 with deferred execution: the bf16 copies of core/cuda/bf16_shadow.cu, whose validity the host tracks op by
-  # op, under graphs and work that runs only at synchronisation points
+  # bf16 with deferred execution: bf16 NHWC activations and the convolutions' KRSC weight copies under graphs and
+  # work that runs only at synchronisation points
   add_test(NAME test_backend_ops_emul_bf16_deferred COMMAND test_backend_ops_emul)
   set_tests_properties(test_backend_ops_emul_bf16_deferred PROPERTIES SKIP_RETURN_CODE 77
     ENVIRONMENT "OMP_NUM_THREADS=2;CUEMUL_DEFERRED=1;CORDSEG_TEST_PRECISION=bf16")
