@@ -13,8 +13,8 @@
  * every pixel. Either way a concatenation is two writes into one buffer at
  * a channel offset. The ops that read or write a concatenation's slice take
  * a BackendView (buffer, first channel, channels per image of the buffer),
- * never a pointer into it. Activation buffers are sized in floats
- * (backend_act_bytes gives what the layout uses). The network input and
+ * never a pointer into it. backend_act_bytes gives an activation's bytes
+ * in the layout (core/unet.c allocates them so). The network input and
  * the logits are plain NCHW fp32 on every backend (the convolution plan
  * reads/writes them with plain_src/plain_dst); so are parameters, their
  * gradients and every other flat buffer.
