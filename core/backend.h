@@ -5,16 +5,19 @@
  * pointers over "device" buffers that only core/unet.c and core/step.c touch.
  *
  * Layout contract. Activations live in the backend's own layout between
- * layers, with one property every backend keeps: a tensor of C channels is
- * [N] images of C planes of H*W elements, channel blocks contiguous, so that
- * channel c0 of an image starts at element c0*H*W (CPU: nChw16c with C a
- * multiple of 16; CUDA: plain NCHW). That is what lets a concatenation be two
- * writes into one buffer at a channel offset. The ops that read or write a
- * concatenation's slice take a BackendView (buffer, first channel, channels
- * per image of the buffer), never a pointer into it, so that a backend may
- * place channels otherwise (NHWC: a slice is a run of channels in every
- * pixel). The network input and the logits are plain NCHW on every
- * backend (the convolution plan reads/writes them with plain_src/plain_dst).
+ * layers (Backend.act_layout): fp32 planar, [N] images of C planes of H*W
+ * elements, channel c0 of an image at element c0*H*W (CPU: nChw16c with C a
+ * multiple of 16; CUDA fp32: plain NCHW), or bf16 NHWC (CUDA with precision
+ * = bf16): element (n, c, y, x) of a buffer of ct channels is the uint16
+ * at ((n*H + y)*W + x)*ct + c, so a channel slice is a run of channels in
+ * every pixel. Either way a concatenation is two writes into one buffer at
+ * a channel offset. The ops that read or write a concatenation's slice take
+ * a BackendView (buffer, first channel, channels per image of the buffer),
+ * never a pointer into it. backend_act_bytes gives an activation's bytes
+ * in the layout (core/unet.c allocates them so). The network input and
+ * the logits are plain NCHW fp32 on every backend (the convolution plan
+ * reads/writes them with plain_src/plain_dst); so are parameters, their
+ * gradients and every other flat buffer.
  *
  * Collectives. core/ has no MPI: the trainer passes host all-reduce and
  * broadcast hooks in a BackendComm (jobs/dist.c), the CPU backend sums host
@@ -23,7 +26,7 @@
  * BackendSync carries the small host all-reduce of per-channel statistics
  * (synchronized BatchNorm) as an argument, never a global.
  * defines: Backend, BackendConv, BackendComm, BackendSync, BackendCap, ConvSpec,
- *          BackendView, backend_view, backend_view_planar, backend_init, backend_free, backend_parse, backend_compiled */
+ *          BackendView, BackendActLayout, backend_view, backend_view_planar, backend_act_bytes, backend_init, backend_free, backend_parse, backend_compiled */
 #ifndef CORDSEG_BACKEND_H
 #define CORDSEG_BACKEND_H
 #include <stddef.h>
@@ -41,8 +44,11 @@ typedef enum { BACKEND_KIND_CPU = 0, BACKEND_KIND_CUDA = 1, BACKEND_KIND_AUTO = 
 /* Numeric precision of the convolutions. FP32: fp32 everywhere (CUDA may use
  * TF32 tensor cores, stated in its version string). BF16: bf16 activations
  * and weights into the convolutions, fp32 accumulation, master weights, loss
- * and BN statistics. */
+ * and BN statistics (CUDA also stores activations and their gradients in
+ * bf16: act_layout). */
 typedef enum { BACKEND_PRECISION_FP32 = 0, BACKEND_PRECISION_BF16 = 1 } BackendPrecision;
+/* how activations and their gradients are stored (the layout contract above) */
+typedef enum { BACKEND_ACT_F32_PLANAR = 0, BACKEND_ACT_BF16_NHWC = 1 } BackendActLayout;
 extern const CsEnum BACKEND_KIND_ENUM, BACKEND_PRECISION_ENUM; /* cpu|cuda|auto, fp32|bf16 */
 /* what backend->supports() answers (ggml's supports_op) */
 typedef enum {
@@ -116,6 +122,7 @@ struct Backend {
   const char *name;        /* "cpu" | "cuda" */
   char version[256];       /* libraries and device, for run.json and bench */
   BackendPrecision precision;
+  BackendActLayout act_layout; /* activations: fp32 planar (CPU; CUDA fp32) or bf16 NHWC (CUDA bf16) */
   int deterministic;       /* restrict to deterministic algorithms */
   int conv_benchmark;      /* CUDA: time the candidate algorithms at plan time (default 1), else heuristics */
   void *impl;              /* the backend's own state */
@@ -205,6 +212,11 @@ struct Backend {
   int (*supports)(Backend *be, BackendCap cap);
   void (*destroy)(Backend *be);
 };
+
+/* bytes that count activation elements take in be's layout (the buffers are allocated as floats) */
+static inline size_t backend_act_bytes(const Backend *be, size_t count) {
+  return count * (be->act_layout == BACKEND_ACT_BF16_NHWC ? 2 : 4);
+}
 
 /* "cpu" | "cuda" | "auto" -> kind; -1 otherwise */
 int backend_parse(const char *name);

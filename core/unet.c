@@ -141,12 +141,14 @@ static Act *act_new(Unet *net, int32_t c, int32_t h, int32_t w) {
   Act *a = &net->acts[net->nacts++];
   memset(a, 0, sizeof *a);
   a->c = c, a->h = h, a->w = w;
+  /* in the backend's layout (bf16 NHWC: 2 bytes an element); unet_count has no backend */
+  const size_t bytes = net->be ? backend_act_bytes(net->be, act_len(net, a)) : act_len(net, a) * sizeof(float);
   if (net->building) {
-    a->x = net->be->alloc(net->be, act_len(net, a) * sizeof(float));
-    a->g = net->be->alloc(net->be, act_len(net, a) * sizeof(float));
+    a->x = net->be->alloc(net->be, bytes);
+    a->g = net->be->alloc(net->be, bytes);
   }
   if (act_len(net, a) > net->scratch_len) net->scratch_len = act_len(net, a);
-  net->act_bytes += 2 * act_len(net, a) * sizeof(float);
+  net->act_bytes += 2 * bytes;
   return a;
 }
 
@@ -338,7 +340,7 @@ Unet *unet_init(Backend *be, const UnetConfig *cfg, int32_t batch, int32_t heigh
   net->building = 1;
   build(net); /* allocate */
   CS_CHECK(net->np == np && net->nb == nb, NULL, "internal: builder passes disagree");
-  net->scratch = be->alloc(be, net->scratch_len * sizeof(float));
+  net->scratch = be->alloc(be, backend_act_bytes(be, net->scratch_len)); /* a parked activation gradient */
   for (int i = 0; i < net->nunits; i++) unit_bind(net, &net->units[i]);
   /* down units' output gradient is the block output's (masked) gradient */
   for (int i = 0; i < net->nblocks; i++)
@@ -539,7 +541,7 @@ void unet_predict_probs(Unet *net, const LossConfig *lc, const float *x, float *
  * scratch; after: add it back. */
 static int grad_park(Unet *net, Act *a) {
   if (!a || !a->gvalid) return 0;
-  net->be->copy(net->be, net->scratch, a->g, act_len(net, a) * sizeof(float));
+  net->be->copy(net->be, net->scratch, a->g, backend_act_bytes(net->be, act_len(net, a)));
   return 1;
 }
 static void grad_unpark(Unet *net, Act *a, int parked) {

@@ -6,7 +6,9 @@
  *   test_backend_ops_emul  the CUDA backend's own code compiled for the host
  *                          against tests/cuda_emul (no GPU needed; CI).
  * Inputs are random NCHW tensors (values quantised to create max-pool ties),
- * moved into each backend's layout (CPU: nChw16c; CUDA: NCHW). Errors are
+ * moved into each backend's layout (CPU: nChw16c; CUDA: NCHW fp32, or bf16
+ * NHWC with precision = bf16, where both backends get the bf16-rounded
+ * inputs, so an op's error is its own rounding). Errors are
  * max |a - b| / max |b| per output; limits per op and per precision below.
  * Under emulation the convolutions compute with the fp64-accumulating
  * reference, so every limit there is fp32 rounding; on a GPU fp32 may use
@@ -78,19 +80,59 @@ static float *rnd(size_t n, double lo, double hi, int levels) {
   return v;
 }
 
-/* activation [n][c][h][w] plain <-> a backend's layout (c % 16 == 0 for the CPU) */
+/* bf16 round to nearest even (core/cuda/cuda_math.h cm_f32_to_bf16) and back */
+static uint16_t bf16_of(float f) {
+  uint32_t u;
+  memcpy(&u, &f, 4);
+  if ((u & 0x7fffffffu) > 0x7f800000u) return (uint16_t)((u >> 16) | 0x40u);
+  u += 0x7fffu + ((u >> 16) & 1u);
+  return (uint16_t)(u >> 16);
+}
+static float f32_of(uint16_t b) {
+  const uint32_t u = (uint32_t)b << 16;
+  float f;
+  memcpy(&f, &u, 4);
+  return f;
+}
+/* the device stores activations as bf16 NHWC */
+static int dev_bf16(void) { return g_dev->act_layout == BACKEND_ACT_BF16_NHWC; }
+/* an element-wise op's limit: fp32, or with bf16 storage (one rounding of
+ * the output to 8 mantissa bits, 2^-9 relative, plus what an earlier bf16
+ * op's rounding carries in), measured under emulation: docs/backends.md */
+static double lim16(double fp32, double bf16) { return dev_bf16() ? bf16 : fp32; }
+
+/* activation [n][c][h][w] plain <-> a backend's layout (c % 16 == 0 for the CPU; bf16 NHWC for CUDA bf16) */
+static void act_set(Backend *be, float *d, const float *plain, int32_t n, int32_t c, int32_t h, int32_t w) {
+  const size_t cnt = (size_t)n * c * h * w, hw = (size_t)h * w;
+  if (be->kind == BACKEND_KIND_CPU) {
+    layer_to_blocked(plain, d, n, c, h, w);
+  } else if (be->act_layout == BACKEND_ACT_BF16_NHWC) {
+    uint16_t *t = mallocCheck(cnt * sizeof(uint16_t));
+    for (size_t i = 0; i < cnt; i++) t[((i / (c * hw)) * hw + i % hw) * c + i / hw % c] = bf16_of(plain[i]);
+    be->upload(be, d, t, cnt * sizeof(uint16_t));
+    free(t);
+  } else {
+    be->upload(be, d, plain, cnt * sizeof(float));
+  }
+}
 static float *act_up(Backend *be, const float *plain, int32_t n, int32_t c, int32_t h, int32_t w) {
-  const size_t cnt = (size_t)n * c * h * w;
-  float *d = be->alloc(be, cnt * sizeof(float));
-  if (be->kind == BACKEND_KIND_CPU) layer_to_blocked(plain, d, n, c, h, w);
-  else be->upload(be, d, plain, cnt * sizeof(float));
+  float *d = be->alloc(be, (size_t)n * c * h * w * sizeof(float));
+  act_set(be, d, plain, n, c, h, w);
   return d;
 }
 static float *act_down(Backend *be, const float *dev, int32_t n, int32_t c, int32_t h, int32_t w) {
-  const size_t cnt = (size_t)n * c * h * w;
+  const size_t cnt = (size_t)n * c * h * w, hw = (size_t)h * w;
   float *p = mallocCheck(cnt * sizeof(float));
-  if (be->kind == BACKEND_KIND_CPU) layer_from_blocked(dev, p, n, c, h, w);
-  else be->download(be, p, dev, cnt * sizeof(float));
+  if (be->kind == BACKEND_KIND_CPU) {
+    layer_from_blocked(dev, p, n, c, h, w);
+  } else if (be->act_layout == BACKEND_ACT_BF16_NHWC) {
+    uint16_t *t = mallocCheck(cnt * sizeof(uint16_t));
+    be->download(be, t, dev, cnt * sizeof(uint16_t));
+    for (size_t i = 0; i < cnt; i++) p[i] = f32_of(t[((i / (c * hw)) * hw + i % hw) * c + i / hw % c]);
+    free(t);
+  } else {
+    be->download(be, p, dev, cnt * sizeof(float));
+  }
   return p;
 }
 static float *flat_up(Backend *be, const float *h, size_t n) {
@@ -128,7 +170,13 @@ typedef struct {
   float *d, *c;
 } Pair;
 static Pair pair_act(const float *plain, int32_t n, int32_t c, int32_t h, int32_t w) {
-  return (Pair){act_up(g_dev, plain, n, c, h, w), act_up(g_cpu, plain, n, c, h, w)};
+  if (!dev_bf16()) return (Pair){act_up(g_dev, plain, n, c, h, w), act_up(g_cpu, plain, n, c, h, w)};
+  const size_t cnt = (size_t)n * c * h * w; /* both backends get the values the bf16 device holds */
+  float *r = mallocCheck(cnt * sizeof(float));
+  for (size_t i = 0; i < cnt; i++) r[i] = f32_of(bf16_of(plain[i]));
+  Pair p = {act_up(g_dev, r, n, c, h, w), act_up(g_cpu, r, n, c, h, w)};
+  free(r);
+  return p;
 }
 static Pair pair_flat(const float *h, size_t n) { return (Pair){flat_up(g_dev, h, n), flat_up(g_cpu, h, n)}; }
 static void pair_free(Pair p) { g_dev->free(g_dev, p.d), g_cpu->free(g_cpu, p.c); }
@@ -156,7 +204,7 @@ static void test_pools(void) {
     compare_act("maxpool3s2 forward (ceil, ties)", Y.d, Y.c, n, c, ho, wo, 0);
     g_dev->maxpool3s2_backward(g_dev, X.d, Y.d, G.d, DX.d, n, c, h, w);
     g_cpu->maxpool3s2_backward(g_cpu, X.c, Y.c, G.c, DX.c, n, c, h, w);
-    compare_act("maxpool3s2 backward (overlaps)", DX.d, DX.c, n, c, h, w, 1e-6);
+    compare_act("maxpool3s2 backward (overlaps)", DX.d, DX.c, n, c, h, w, lim16(1e-6, 4e-3));
     pair_free(X), pair_free(Y), pair_free(G), pair_free(DX), free(x), free(g);
   }
 }
@@ -168,21 +216,24 @@ static void test_upsample_copy(void) {
   Pair X = pair_act(x, n, c, h, w), CAT = pair_act(cat, n, 2 * c, ho, wo);
   g_dev->upsample2_forward(g_dev, backend_view(X.d, 0, c), backend_view(CAT.d, c, 2 * c), n, c, h, w);
   g_cpu->upsample2_forward(g_cpu, backend_view(X.c, 0, c), backend_view(CAT.c, c, 2 * c), n, c, h, w);
-  compare_act("upsample2 forward (into concat)", CAT.d, CAT.c, n, 2 * c, ho, wo, 1e-6);
+  compare_act("upsample2 forward (into concat)", CAT.d, CAT.c, n, 2 * c, ho, wo, lim16(1e-6, 4e-3));
   Pair DX = pair_act(x, n, c, h, w);
   g_dev->upsample2_backward(g_dev, backend_view(CAT.d, c, 2 * c), backend_view(DX.d, 0, c), n, c, h, w);
   g_cpu->upsample2_backward(g_cpu, backend_view(CAT.c, c, 2 * c), backend_view(DX.c, 0, c), n, c, h, w);
-  compare_act("upsample2 backward (from concat)", DX.d, DX.c, n, c, h, w, 1e-6);
+  compare_act("upsample2 backward (from concat)", DX.d, DX.c, n, c, h, w, lim16(1e-6, 4e-3));
   float *s = rnd((size_t)n * c * ho * wo, -1, 1, 0);
   Pair S = pair_act(s, n, c, ho, wo);
   for (int acc = 0; acc < 2; acc++) {
     g_dev->copy_channels(g_dev, backend_view(S.d, 0, c), backend_view(CAT.d, 0, 2 * c), n, c, ho, wo, acc);
     g_cpu->copy_channels(g_cpu, backend_view(S.c, 0, c), backend_view(CAT.c, 0, 2 * c), n, c, ho, wo, acc);
-    compare_act(acc ? "copy_channels (accumulate)" : "copy_channels", CAT.d, CAT.c, n, 2 * c, ho, wo, 1e-7);
+    compare_act(acc ? "copy_channels (accumulate)" : "copy_channels", CAT.d, CAT.c, n, 2 * c, ho, wo, lim16(1e-7, 4e-3));
   }
-  g_dev->add(g_dev, S.d, CAT.d, (size_t)n * c * ho * wo), g_cpu->add(g_cpu, S.c, CAT.c, (size_t)n * c * ho * wo);
-  compare_act("add", S.d, S.c, n, c, ho, wo, 1e-7);
-  pair_free(X), pair_free(CAT), pair_free(DX), pair_free(S), free(x), free(cat), free(s);
+  /* add: two buffers of one shape (element-wise in any layout); the second holds cat's first values (no new draws,
+   * so the later tests' random inputs stay as they were) */
+  Pair S2 = pair_act(cat, n, c, ho, wo);
+  g_dev->add(g_dev, S.d, S2.d, (size_t)n * c * ho * wo), g_cpu->add(g_cpu, S.c, S2.c, (size_t)n * c * ho * wo);
+  compare_act("add", S.d, S.c, n, c, ho, wo, lim16(1e-7, 4e-3));
+  pair_free(X), pair_free(CAT), pair_free(DX), pair_free(S), pair_free(S2), free(x), free(cat), free(s);
 }
 
 static void test_bn(void) {
@@ -196,7 +247,7 @@ static void test_bn(void) {
   for (int train = 1; train >= 0; train--) {
     g_dev->bn_forward(g_dev, X.d, Y.d, R.d, GA.d, BE.d, RM.d, RV.d, SM.d, SI.d, n, c, h, w, train, 1, 0.1, 1e-5, NULL);
     g_cpu->bn_forward(g_cpu, X.c, Y.c, R.c, GA.c, BE.c, RM.c, RV.c, SM.c, SI.c, n, c, h, w, train, 1, 0.1, 1e-5, NULL);
-    compare_act(train ? "bn forward train (+res, relu)" : "bn forward eval", Y.d, Y.c, n, c, h, w, 1e-5);
+    compare_act(train ? "bn forward train (+res, relu)" : "bn forward eval", Y.d, Y.c, n, c, h, w, lim16(1e-5, 8e-3));
     float *a = flat_down(g_dev, RV.d, c), *b = flat_down(g_cpu, RV.c, c);
     compare("bn running var", a, b, c, 1e-6);
     free(a), free(b);
@@ -205,7 +256,7 @@ static void test_bn(void) {
   g_cpu->bn_forward(g_cpu, X.c, Y.c, NULL, GA.c, BE.c, RM.c, RV.c, SM.c, SI.c, n, c, h, w, 1, 1, 0.1, 1e-5, NULL);
   g_dev->bn_backward(g_dev, X.d, Y.d, G.d, DX.d, GA.d, DG.d, DB.d, SM.d, SI.d, n, c, h, w, 1, NULL);
   g_cpu->bn_backward(g_cpu, X.c, Y.c, G.c, DX.c, GA.c, DG.c, DB.c, SM.c, SI.c, n, c, h, w, 1, NULL);
-  compare_act("bn backward dx (relu)", DX.d, DX.c, n, c, h, w, 1e-5);
+  compare_act("bn backward dx (relu)", DX.d, DX.c, n, c, h, w, lim16(1e-5, 8e-3));
   compare_act("bn backward masked dy", G.d, G.c, n, c, h, w, 0);
   float *a = flat_down(g_dev, DG.d, c), *b = flat_down(g_cpu, DG.c, c);
   compare("bn backward dgamma", a, b, c, 1e-5);
@@ -247,7 +298,11 @@ static void test_conv(const char *name, ConvSpec s) {
   if (s.relu) { /* the ReLU mask of conv_backward then reads the same output on both (bf16 or TF32 outputs near 0 may
                  * differ in sign) */
     float *yc = act_down(g_cpu, Y.c, s.n, s.cout, ho, wo);
-    g_dev->upload(g_dev, Y.d, yc, ny * sizeof(float));
+    if (dev_bf16()) { /* the CPU's output as the device holds it, on both */
+      for (size_t i = 0; i < ny; i++) yc[i] = f32_of(bf16_of(yc[i]));
+      act_set(g_cpu, Y.c, yc, s.n, s.cout, ho, wo);
+    }
+    act_set(g_dev, Y.d, yc, s.n, s.cout, ho, wo);
     free(yc);
   }
   g_dev->conv_backward(g_dev, cd), g_cpu->conv_backward(g_cpu, cc);
@@ -565,10 +620,10 @@ static void test_graph_regrow(void) {
 }
 
 /* Weights written by anything but Adam while a graph exists (a checkpoint
- * loaded into a running stepper): in bf16 the graph reads the weights' bf16
- * copies that Adam keeps, so it is stale and must be captured again (once),
- * else it would train on the old weights; in fp32 it reads the weights
- * themselves and replays on. Both must match the CPU fed the same weights. */
+ * loaded into a running stepper): the graph reads the fp32 weights (bf16:
+ * each forward converts them to its KRSC copy inside the graph), so it
+ * replays on without a new capture and must match the CPU fed the same
+ * weights. */
 static void test_graph_new_weights(void) {
   if (!graphs_expected()) return;
   Twin t;
@@ -589,63 +644,10 @@ static void test_graph_new_weights(void) {
   T_CHECK(had_graph && t.sd.graph != NULL, "the step should run from a graph before and after the new weights");
   T_CHECK(worst <= tol(1e-4, 2e-2), "steps after new weights differ from the CPU: %.3g", worst);
 #ifdef CORDSEG_TEST_EMUL
-  const long long want = g_dev->precision == BACKEND_PRECISION_BF16 ? 1 : 0;
-  T_CHECK(cordseg_emul_captures() - cap0 == want, "new weights: %lld captures, expected %lld",
-          cordseg_emul_captures() - cap0, want);
+  T_CHECK(cordseg_emul_captures() - cap0 == 0, "new weights: %lld captures, expected none",
+          cordseg_emul_captures() - cap0);
 #endif
   twin_free(&t);
-}
-
-/* A concatenation written in slices (CUDA bf16: core/cuda/bf16_shadow.cu
- * keeps a bf16 copy of a convolution's input, and copy_channels writes the
- * copy of the slice it writes). After one half is uploaded (the copy of
- * that half goes stale) and the other half rewritten by copy_channels, the
- * copy is still stale and the convolution must convert it; after both
- * halves are rewritten by copy_channels it is current and need not. Either
- * way the output must be the bits of a convolution of a fresh upload. */
-static void test_shadow_slices(void) {
-  const int32_t N = 2, C = 16, H = 6, W = 5, K = 8;
-  const int64_t hw = (int64_t)H * W, half = C * hw, img = 2 * half;
-  const size_t nx = (size_t)N * img, ny = (size_t)N * K * hw, nw = (size_t)K * 2 * C * 9;
-  ConvSpec s = {.n = N, .cin = 2 * C, .cout = K, .k = 3, .stride = 1, .pad = 1, .hin = H, .win = W};
-  float *xh = rnd(nx, -1, 1, 0), *wh = rnd(nw, -0.3, 0.3, 0), *part = rnd((size_t)N * half, -1, 1, 0);
-  float *other = rnd((size_t)N * half, -1, 1, 0); /* new contents for the uploaded half */
-  float *x = flat_up(g_dev, xh, nx), *w = flat_up(g_dev, wh, nw), *sl = flat_up(g_dev, part, (size_t)N * half);
-  float *y = g_dev->alloc(g_dev, ny * sizeof(float)), *g = g_dev->alloc(g_dev, ny * sizeof(float));
-  float *dw = g_dev->alloc(g_dev, nw * sizeof(float));
-  BackendConv *cv = g_dev->conv_plan(g_dev, &s, x, y, w, NULL, NULL, g, dw, NULL);
-  g_dev->conv_forward(g_dev, cv);
-  float *fresh = mallocCheck(nx * sizeof(float));
-  for (int round = 0; round < 2; round++) {
-    /* round 0: the second half of every image uploaded, the first rewritten; round 1: both rewritten */
-    if (round == 0)
-      for (int32_t i = 0; i < N; i++) g_dev->upload(g_dev, x + i * img + half, other + i * half, half * sizeof(float));
-    else g_dev->copy_channels(g_dev, backend_view(sl, 0, C), backend_view(x, C, 2 * C), N, C, H, W, 0);
-    g_dev->copy_channels(g_dev, backend_view(sl, 0, C), backend_view(x, 0, 2 * C), N, C, H, W, 0);
-#ifdef CORDSEG_TEST_EMUL
-    g_dev->sync(g_dev); /* CUEMUL_DEFERRED: kernels are counted when they run */
-    const long long k0 = cordseg_emul_kernels();
-#endif
-    g_dev->conv_forward(g_dev, cv);
-    float *a = flat_down(g_dev, y, ny);
-#ifdef CORDSEG_TEST_EMUL
-    if (g_dev->precision == BACKEND_PRECISION_BF16) /* the epilogue, plus the conversion where the copy is stale */
-      T_CHECK(cordseg_emul_kernels() - k0 == (round == 0 ? 2 : 1), "slices round %d: %lld kernels", round,
-              cordseg_emul_kernels() - k0);
-#endif
-    g_dev->download(g_dev, fresh, x, nx * sizeof(float)); /* the same contents, uploaded afresh */
-    g_dev->upload(g_dev, x, fresh, nx * sizeof(float));
-    g_dev->conv_forward(g_dev, cv);
-    float *b = flat_down(g_dev, y, ny);
-    char op[64];
-    snprintf(op, sizeof op, "conv of a concatenation, %s", round == 0 ? "half uploaded" : "both halves copied");
-    compare(op, a, b, ny, 0);
-    free(a), free(b);
-  }
-  g_dev->conv_free(g_dev, cv);
-  float *bufs[] = {x, w, sl, y, g, dw};
-  for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) g_dev->free(g_dev, bufs[i]);
-  free(xh), free(wh), free(part), free(other), free(fresh);
 }
 
 static void noop_bcast(void *ctx, void *buf, size_t bytes, int root) { (void)ctx, (void)buf, (void)bytes, (void)root; }
@@ -739,7 +741,6 @@ int main(void) {
   test_conv("3x3/s1 relu 16->16 (no bias)", (ConvSpec){.n = 2, .cin = 16, .cout = 16, .k = 3, .stride = 1, .pad = 1,
                                                        .hin = 8, .win = 6, .relu = 1, .need_dsrc = 1});
   test_graph_new_weights(); /* after the tests above, so that their random inputs stay as they were */
-  test_shadow_slices();
 #ifdef CORDSEG_TEST_EMUL
   printf("  emulation: %lld cuDNN calls checked, %lld graph launches%s\n", cordseg_emul_cudnn_calls(),
          cordseg_emul_graph_launches(), getenv("CUEMUL_DEFERRED") ? ", deferred execution" : "");

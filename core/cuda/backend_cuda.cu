@@ -133,7 +133,6 @@ void *cuda_scratch(Backend *be, CudaScratch *s, size_t bytes) {
   return s->p;
 }
 static void cu_upload(Backend *be, void *dev, const void *host, size_t bytes) {
-  cuda_shadow_dirty(be, dev, bytes);
   if (bytes) CUDA_CHECK(cudaMemcpyAsync(dev, host, bytes, cudaMemcpyHostToDevice, cuda_impl(be)->stream));
 }
 static void cu_download(Backend *be, void *host, const void *dev, size_t bytes) {
@@ -142,11 +141,9 @@ static void cu_download(Backend *be, void *host, const void *dev, size_t bytes) 
   cuda_wait(be);
 }
 static void cu_memset0(Backend *be, void *dev, size_t bytes) {
-  cuda_shadow_dirty(be, dev, bytes);
   if (bytes) CUDA_CHECK(cudaMemsetAsync(dev, 0, bytes, cuda_impl(be)->stream));
 }
 static void cu_copy(Backend *be, void *dst, const void *src, size_t bytes) {
-  cuda_shadow_dirty(be, dst, bytes);
   if (bytes && dst != src) CUDA_CHECK(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToDevice, cuda_impl(be)->stream));
 }
 static void cu_sync(Backend *be) { cuda_wait(be); }
@@ -186,59 +183,68 @@ static void sync_hook(Backend *be, double *dev, int32_t n, void (*fn)(void *, do
 }
 
 /* ---------------------------------------------------------------- layers -- */
-/* Every op that writes device memory tells the bf16 shadows (bf16_shadow.cu)
- * what it writes; the max-pools and BatchNorm write a shadowed output's bf16
- * copy in the same pass, upsample and copy_channels the copy of the slice
- * they write (a concatenation's two halves). Strided writes name their
- * whole span. */
+/* Activations are fp32 NCHW (precision = fp32) or bf16 NHWC (bf16:
+ * BACKEND_ACT_BF16_NHWC, the cuk_h_* kernels); views are planar offsets in
+ * the first, a pointer at the first channel and the buffer's channels in
+ * the second. */
 static cudaStream_t st(Backend *be) { return cuda_impl(be)->stream; }
-static void dirty(Backend *be, const float *p, size_t count) { cuda_shadow_dirty(be, p, count * sizeof(float)); }
-static size_t span(int64_t stride, int32_t n, int64_t per) { return n > 0 ? (size_t)(stride * (n - 1) + per) : 0; }
+static int h16(const Backend *be) { return be->act_layout == BACKEND_ACT_BF16_NHWC; }
+static uint16_t *u16(const float *p) { return (uint16_t *)(uintptr_t)p; }
+static uint16_t *view16(BackendView v) { return u16(v.p) + v.c0; }
 static void cu_maxpool2_forward(Backend *be, const float *x, float *y, int32_t n, int32_t c, int32_t h, int32_t w) {
-  uint16_t *y16 = cuda_shadow_out(be, y, (size_t)n * c * (h / 2) * (w / 2));
-  cuk_maxpool2_forward(st(be), x, y, y16, n, c, h, w);
+  if (h16(be)) cuk_h_maxpool2_forward(st(be), u16(x), u16(y), n, c, h, w);
+  else cuk_maxpool2_forward(st(be), x, y, n, c, h, w);
 }
 static void cu_maxpool2_backward(Backend *be, const float *x, const float *y, const float *dy, float *dx, int32_t n,
                                  int32_t c, int32_t h, int32_t w) {
-  dirty(be, dx, (size_t)n * c * h * w);
-  cuk_maxpool2_backward(st(be), x, y, dy, dx, n, c, h, w);
+  if (h16(be)) cuk_h_maxpool2_backward(st(be), u16(x), u16(y), u16(dy), u16(dx), n, c, h, w);
+  else cuk_maxpool2_backward(st(be), x, y, dy, dx, n, c, h, w);
 }
 static void cu_maxpool3s2_forward(Backend *be, const float *x, float *y, int32_t n, int32_t c, int32_t h, int32_t w) {
-  uint16_t *y16 = cuda_shadow_out(be, y, (size_t)n * c * layer_pool3s2_out(h) * layer_pool3s2_out(w));
-  cuk_maxpool3s2_forward(st(be), x, y, y16, n, c, h, w);
+  if (h16(be)) cuk_h_maxpool3s2_forward(st(be), u16(x), u16(y), n, c, h, w);
+  else cuk_maxpool3s2_forward(st(be), x, y, n, c, h, w);
 }
 static void cu_maxpool3s2_backward(Backend *be, const float *x, const float *y, const float *dy, float *dx, int32_t n,
                                    int32_t c, int32_t h, int32_t w) {
-  dirty(be, dx, (size_t)n * c * h * w);
-  cuk_maxpool3s2_backward(st(be), x, y, dy, dx, n, c, h, w);
+  if (h16(be)) cuk_h_maxpool3s2_backward(st(be), u16(x), u16(y), u16(dy), u16(dx), n, c, h, w);
+  else cuk_maxpool3s2_backward(st(be), x, y, dy, dx, n, c, h, w);
 }
-/* views: NCHW is planar */
 static void cu_upsample2_forward(Backend *be, BackendView xv, BackendView yv, int32_t n, int32_t c, int32_t h, int32_t w) {
+  if (h16(be)) {
+    cuk_h_upsample2_forward(st(be), view16(xv), xv.ct, view16(yv), yv.ct, n, c, h, w);
+    return;
+  }
   int64_t xs, ys;
   const float *x = backend_view_planar(xv, (int64_t)h * w, &xs);
   float *y = backend_view_planar(yv, (int64_t)4 * h * w, &ys);
-  uint16_t *y16 = cuda_shadow_part(be, y, ys, n, (int64_t)c * 4 * h * w);
-  cuk_upsample2_forward(st(be), x, xs, y, y16, ys, n, c, h, w);
+  cuk_upsample2_forward(st(be), x, xs, y, ys, n, c, h, w);
 }
 static void cu_upsample2_backward(Backend *be, BackendView dyv, BackendView dxv, int32_t n, int32_t c, int32_t h,
                                   int32_t w) {
+  if (h16(be)) {
+    cuk_h_upsample2_backward(st(be), view16(dyv), dyv.ct, view16(dxv), dxv.ct, n, c, h, w);
+    return;
+  }
   int64_t ys, xs;
   const float *dy = backend_view_planar(dyv, (int64_t)4 * h * w, &ys);
   float *dx = backend_view_planar(dxv, (int64_t)h * w, &xs);
-  dirty(be, dx, span(xs, n, (int64_t)c * h * w));
   cuk_upsample2_backward(st(be), dy, ys, dx, xs, n, c, h, w);
 }
 static void cu_copy_channels(Backend *be, BackendView sv, BackendView dv, int32_t n, int32_t c, int32_t h, int32_t w,
                              int acc) {
+  if (h16(be)) {
+    cuk_h_copy_channels(st(be), view16(sv), sv.ct, view16(dv), dv.ct, n, c, (int64_t)h * w, acc);
+    return;
+  }
   int64_t ss, ds;
   const float *src = backend_view_planar(sv, (int64_t)h * w, &ss);
   float *dst = backend_view_planar(dv, (int64_t)h * w, &ds);
-  uint16_t *d16 = cuda_shadow_part(be, dst, ds, n, (int64_t)c * h * w);
-  cuk_copy_channels(st(be), src, ss, dst, d16, ds, n, c, h, w, acc);
+  cuk_copy_channels(st(be), src, ss, dst, ds, n, c, h, w, acc);
 }
+/* activation gradients only (core/unet.c): bf16 in bf16 NHWC */
 static void cu_add(Backend *be, float *y, const float *x, size_t count) {
-  dirty(be, y, count);
-  cuk_add(st(be), y, x, count);
+  if (h16(be)) cuk_h_add(st(be), u16(y), u16(x), count);
+  else cuk_add(st(be), y, x, count);
 }
 
 /* BatchNorm: statistics in one pass (sum and sum of squares, double) and the
@@ -255,19 +261,20 @@ static void cu_bn_forward(Backend *be, const float *x, float *y, const float *re
   double *part = (double *)cuda_scratch(be, &im->part, (size_t)2 * c * CUK_PARTS * sizeof(double));
   const double m = (double)n * (double)hw * (sync ? sync->world : 1);
   const CukBnFinalize fin = {m, momentum, eps, save_mean, save_istd, run_mean, run_var};
-  if (train) dirty(be, run_mean, c), dirty(be, run_var, c);
-  dirty(be, save_mean, c), dirty(be, save_istd, c);
+  const int b16 = h16(be);
   if (train && !sync) {
-    cuk_bn_moments(im->stream, x, n, c, hw, part, sts, &fin);
+    if (b16) cuk_h_bn_moments(im->stream, u16(x), n, c, hw, part, sts, &fin);
+    else cuk_bn_moments(im->stream, x, n, c, hw, part, sts, &fin);
   } else if (train) {
-    cuk_bn_moments(im->stream, x, n, c, hw, part, sts, NULL);
+    if (b16) cuk_h_bn_moments(im->stream, u16(x), n, c, hw, part, sts, NULL);
+    else cuk_bn_moments(im->stream, x, n, c, hw, part, sts, NULL);
     sync_hook(be, sts, 2 * c, sync->sum_f64, sync->ctx);
     cuk_bn_finalize_moments(im->stream, sts, &fin, c);
   } else {
     cuk_bn_eval_stats(im->stream, save_mean, save_istd, run_mean, run_var, c, eps);
   }
-  uint16_t *y16 = cuda_shadow_out(be, y, (size_t)n * c * hw);
-  cuk_bn_apply(im->stream, x, y, y16, res, gamma, beta, save_mean, save_istd, n, c, hw, relu);
+  if (b16) cuk_h_bn_apply(im->stream, u16(x), u16(y), res ? u16(res) : NULL, gamma, beta, save_mean, save_istd, n, c, hw, relu);
+  else cuk_bn_apply(im->stream, x, y, res, gamma, beta, save_mean, save_istd, n, c, hw, relu);
 }
 
 static void cu_bn_backward(Backend *be, const float *x, const float *y, float *dy, float *dx, const float *gamma,
@@ -278,7 +285,12 @@ static void cu_bn_backward(Backend *be, const float *x, const float *y, float *d
   double *sts = (double *)cuda_scratch(be, &im->stats, (size_t)2 * c * sizeof(double));
   double *part = (double *)cuda_scratch(be, &im->part, (size_t)2 * c * CUK_PARTS * sizeof(double));
   const double m = (double)n * (double)hw * (sync ? sync->world : 1);
-  dirty(be, dy, (size_t)n * c * hw), dirty(be, dx, (size_t)n * c * hw), dirty(be, dgamma, c), dirty(be, dbeta, c);
+  if (h16(be)) {
+    cuk_h_bn_grad_sums(im->stream, u16(x), u16(y), u16(dy), save_mean, save_istd, dgamma, dbeta, relu, n, c, hw, part, sts);
+    if (sync) sync_hook(be, sts, 2 * c, sync->sum_f64, sync->ctx);
+    cuk_h_bn_dx(im->stream, u16(x), u16(dy), u16(dx), gamma, save_mean, save_istd, sts, m, n, c, hw);
+    return;
+  }
   cuk_bn_grad_sums(im->stream, x, y, dy, save_mean, save_istd, dgamma, dbeta, relu, n, c, hw, part, sts);
   if (sync) sync_hook(be, sts, 2 * c, sync->sum_f64, sync->ctx);
   cuk_bn_dx(im->stream, x, dy, dx, gamma, save_mean, save_istd, sts, m, n, c, hw);
@@ -295,7 +307,6 @@ static void cu_hdl_target(Backend *be, const uint8_t *labels, int32_t n, int32_t
   double inv;
   const int32_t cutoff = loss_hdl_cutoff((double)sigma, &inv);
   int32_t *d2 = (int32_t *)cuda_scratch(be, &im->edt, total * sizeof(int32_t));
-  dirty(be, target, total);
   cuk_hdl_target(im->stream, labels, d2, target, n, k, h, w, cutoff, (float)inv);
 }
 
@@ -304,7 +315,6 @@ static void cu_loss(Backend *be, const LossConfig *cfg, const float *logits, con
   CudaImpl *im = cuda_impl(be);
   const int64_t hw = (int64_t)h * w, npix = (int64_t)n * hw;
   CS_CHECK(k >= 2 && k <= 256, NULL, "internal: %d classes", k);
-  if (dlogits) dirty(be, dlogits, (size_t)npix * k);
   if (cfg->kind == LOSS_KIND_HDL) {
     float *target = (float *)cuda_scratch(be, &im->target, (size_t)npix * k * sizeof(float));
     cu_hdl_target(be, labels, n, k, h, w, cfg->hdl_sigma, target);
@@ -337,7 +347,6 @@ static double cu_loss_value(Backend *be) {
 
 static void cu_probs(Backend *be, const LossConfig *cfg, const float *logits, int32_t n, int32_t k, int32_t h, int32_t w,
                      float *probs) {
-  dirty(be, probs, (size_t)n * k * h * w);
   cuk_probs(st(be), logits, probs, n, k, (int64_t)h * w, cfg->kind == LOSS_KIND_HDL);
 }
 
@@ -346,9 +355,7 @@ static void cu_adam_step(Backend *be, float *params, const float *grads, float *
                          float beta1, float beta2, float eps, float weight_decay) {
   /* the scalars exactly as core/adam.c computes them */
   const double bc1 = 1.0 - pow(beta1, (double)t), bc2 = 1.0 - pow(beta2, (double)t);
-  dirty(be, m, n), dirty(be, v, n);
-  uint16_t *p16 = cuda_shadow_adam(be, params, n); /* the weights' bf16 copies, written by the same pass */
-  cuk_adam(st(be), params, p16, grads, m, v, n, (float)(lr / bc1), (float)(1.0 / sqrt(bc2)), beta1, beta2, eps,
+  cuk_adam(st(be), params, grads, m, v, n, (float)(lr / bc1), (float)(1.0 / sqrt(bc2)), beta1, beta2, eps,
            weight_decay);
 }
 static double cu_sumsq(Backend *be, const float *x, size_t n) {
@@ -361,7 +368,6 @@ static double cu_sumsq(Backend *be, const float *x, size_t n) {
   return v;
 }
 static void cu_scale(Backend *be, float *x, size_t n, float s) {
-  dirty(be, x, n);
   cuk_scale(st(be), x, n, s);
 }
 
@@ -411,7 +417,6 @@ static void cu_comm_init(Backend *be, const BackendComm *comm) {
 static void cu_allreduce_avg(Backend *be, float *buf, size_t n) {
   CudaImpl *im = cuda_impl(be);
   if (!im->nccl) return; /* one rank: the mean is the buffer itself */
-  dirty(be, buf, n);
   const size_t bucket = BACKEND_ALLREDUCE_BUCKET_BYTES / sizeof(float);
   NCCL_RANK_CHECK(im, ncclGroupStart());
   for (size_t off = 0; off < n; off += bucket) {
@@ -426,16 +431,13 @@ static void cu_allreduce_avg(Backend *be, float *buf, size_t n) {
 /* a captured step and the scratch generation it was captured against */
 typedef struct {
   cudaGraphExec_t ex;
-  uint64_t gen, wgen; /* scratch generation; weight-shadow generation at the capture's start */
+  uint64_t gen; /* scratch generation */
 } CudaGraph;
 
 static void cu_graph_begin(Backend *be) {
   CudaImpl *im = cuda_impl(be);
   CS_CHECK(!cuda_capture_log, NULL, "internal: a graph capture is already under way on this thread");
   memset(&im->cap, 0, sizeof im->cap);
-  /* the captured kernels must not rely on bf16 activation copies made before it */
-  cuda_shadow_forget(be, 0);
-  im->cap_wgen = im->wgen;
   CUDA_CHECK(cudaStreamBeginCapture(im->stream, cudaStreamCaptureModeRelaxed));
   cuda_capture_log = &im->cap;
 }
@@ -453,7 +455,6 @@ static void *cu_graph_end(Backend *be) {
   im->nretired = 0;
   if (e != cudaSuccess || im->cap.failed) {
     if (ex) cudaGraphExecDestroy(ex);
-    cuda_shadow_forget(be, 1); /* nothing of the capture ran, the bf16 copies it would have made included */
     cudaGetLastError(); /* the capture's errors are not sticky: clear them */
     char where[512];
     if (im->cap.failed) snprintf(where, sizeof where, "%s:%d: %s", im->cap.file, im->cap.line, im->cap.what);
@@ -465,17 +466,16 @@ static void *cu_graph_end(Backend *be) {
     return NULL;
   }
   CudaGraph *cg = (CudaGraph *)callocCheck(1, sizeof *cg);
-  cg->ex = ex, cg->gen = im->scratch_gen, cg->wgen = im->cap_wgen;
+  cg->ex = ex, cg->gen = im->scratch_gen;
   im->graphs_alive++;
   return cg;
 }
 /* 0: a scratch buffer grew since the capture, so the graph may name freed
- * memory, or a bf16 weight copy it relies on was invalidated (weights
- * written by anything but Adam); the caller frees it and captures again */
+ * memory; the caller frees it and captures again */
 static int cu_graph_launch(Backend *be, void *graph) {
   CudaImpl *im = cuda_impl(be);
   CudaGraph *cg = (CudaGraph *)graph;
-  if (cg->gen != im->scratch_gen || cg->wgen != im->wgen) return 0;
+  if (cg->gen != im->scratch_gen) return 0;
   CUDA_CHECK(cudaGraphLaunch(cg->ex, im->stream));
   return 1;
 }
@@ -500,7 +500,6 @@ static void cu_destroy(Backend *be) {
   CudaScratch *all[] = {&im->ws, &im->bf[0], &im->bf[1], &im->bf[2], &im->part, &im->stats, &im->sums,
                         &im->pix, &im->coef, &im->probs, &im->ss, &im->find_ws, &im->edt, &im->target};
   for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) cudaFree(all[i]->p);
-  cuda_shadow_free_all(be);
   cudaFree(im->dloss), cudaFree(im->ga), cudaFree(im->gb);
   if (im->hstats) cudaFreeHost(im->hstats);
   if (im->nccl) { /* finalize (flushes outstanding work), then destroy; failures here only warn */
@@ -550,6 +549,7 @@ Backend *backend_cuda_init(BackendPrecision precision, int deterministic, int de
   be->kind = BACKEND_KIND_CUDA;
   be->name = "cuda";
   be->precision = precision;
+  be->act_layout = precision == BACKEND_PRECISION_BF16 ? BACKEND_ACT_BF16_NHWC : BACKEND_ACT_F32_PLANAR;
   be->deterministic = deterministic;
   be->conv_benchmark = 1; /* time the cuDNN algorithms (the caller may clear it: cudnn_benchmark = false) */
   be->impl = im;
@@ -580,7 +580,7 @@ Backend *backend_cuda_init(BackendPrecision precision, int deterministic, int de
   snprintf(be->version, sizeof be->version,
            "cuda: %.120s, sm_%d%d, driver %d.%d, runtime %d.%d, cuDNN %zu, NCCL %d, %s%s", im->gpu, prop.major, prop.minor,
            drv / 1000, drv % 1000 / 10, rt / 1000, rt % 1000 / 10, (size_t)cudnnGetVersion(), nccl,
-           precision == BACKEND_PRECISION_BF16 ? "bf16 convolutions" : "fp32 (TF32 tensor cores allowed)",
+           precision == BACKEND_PRECISION_BF16 ? "bf16 NHWC storage" : "fp32 (TF32 tensor cores allowed)",
            deterministic ? ", deterministic algorithms" : "");
   return be;
 }

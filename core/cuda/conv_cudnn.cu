@@ -1,9 +1,9 @@
 /* core/cuda/conv_cudnn.cu: convolutions of the CUDA backend through cuDNN 9's
- * convolution API (forward, backward data, backward filter). Layout NCHW:
- * cordseg's concatenations are channel offsets into one buffer (see
- * core/backend.h), a contiguous block per image; cuDNN transforms
- * internally where its tensor-core kernels want NHWC (NHWC bf16 storage
- * is planned: docs/backends.md, "Not done yet").
+ * convolution API (forward, backward data, backward filter). Layout: fp32
+ * NCHW with KCRS filters (cuDNN transforms internally where its tensor-core
+ * kernels want NHWC), or with precision = bf16 the backend's bf16 NHWC
+ * activations (core/backend.h) with KRSC filters, the layout sm_80/sm_90
+ * tensor-core kernels read directly.
  * Algorithms: picked once per shape at plan time, timed (be->conv_benchmark,
  * the cudnn_benchmark key, as PyTorch's cudnn.benchmark: cudnnFind*Ex on
  * scratch buffers, outside any capture, each (shape, data type, pass)
@@ -14,16 +14,19 @@
  * other one, with a warning and "non-deterministic" in conv_describe,
  * rather than stopping the run); each pass keeps its own descriptor with the math
  * type its algorithm asked for (TF32 tensor cores allowed for fp32).
- * precision = bf16: cuDNN reads bf16 src and weights and writes bf16 (fp32
- * accumulation in cuDNN, fp32 buffers and master weights outside). src and
- * weights are read from their bf16 shadows (bf16_shadow.cu), converted here
- * only where no earlier op wrote them; backward-filter reads the src copy
- * the forward read, backward-data the weights' copy. The forward's epilogue
- * widens, adds the bias, applies ReLU and writes dst's bf16 copy when a
- * convolution reads dst, in one kernel. In fp32, bias and fused ReLU run as one kernel after the
- * forward call. Backward starts with one pass over the output gradient:
- * the fused ReLU's mask (core/backend.h: conv_backward owns it), its bf16
- * copy and the bias gradient (a per-channel sum). */
+ * precision = bf16: src, dst and their gradients are the bf16 NHWC
+ * activations themselves (fp32 accumulation in cuDNN). The two plain fp32
+ * NCHW ends convert once: the network input into the plan's own bf16 NHWC
+ * copy (which backward-filter reads again), the logits out of a bf16 NHWC
+ * scratch in the bias/ReLU epilogue, and the logits' gradient into that
+ * scratch after its bias-gradient pass. Weights keep their fp32 KCRS
+ * masters; each forward writes the plan's bf16 KRSC copy (one kernel),
+ * which backward-data reads; backward-filter writes a bf16 KRSC gradient
+ * that one kernel widens into the fp32 KCRS gradient. Bias and fused ReLU
+ * run as one kernel after the forward call (in place on bf16). Backward
+ * starts with one pass over the output gradient: the fused ReLU's mask
+ * (core/backend.h: conv_backward owns it) and the bias gradient (a
+ * per-channel sum). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,7 +49,7 @@ struct BackendConv {
   cudnnConvolutionBwdFilterAlgo_t fwa;
   size_t ws[3];
   int bf16;
-  CudaShadow *x16, *w16; /* bf16: the bf16 copies of src and of the weights (bf16_shadow.cu) */
+  uint16_t *x16, *w16; /* bf16: the plain input's NHWC copy (plain_src only), the weights' KRSC copy */
   char desc[3][96];
 };
 
@@ -181,9 +184,10 @@ BackendConv *cuda_conv_plan(Backend *be, const ConvSpec *spec, float *src, float
   CUDNN_CHECK(cudnnCreateTensorDescriptor(&c->xd));
   CUDNN_CHECK(cudnnCreateTensorDescriptor(&c->yd));
   CUDNN_CHECK(cudnnCreateFilterDescriptor(&c->wd));
-  CUDNN_CHECK(cudnnSetTensor4dDescriptor(c->xd, CUDNN_TENSOR_NCHW, dt, s->n, s->cin, s->hin, s->win));
-  CUDNN_CHECK(cudnnSetTensor4dDescriptor(c->yd, CUDNN_TENSOR_NCHW, dt, s->n, s->cout, c->ho, c->wo));
-  CUDNN_CHECK(cudnnSetFilter4dDescriptor(c->wd, dt, CUDNN_TENSOR_NCHW, s->cout, s->cin, s->k, s->k));
+  const cudnnTensorFormat_t fmt = c->bf16 ? CUDNN_TENSOR_NHWC : CUDNN_TENSOR_NCHW; /* filters: KRSC with NHWC */
+  CUDNN_CHECK(cudnnSetTensor4dDescriptor(c->xd, fmt, dt, s->n, s->cin, s->hin, s->win));
+  CUDNN_CHECK(cudnnSetTensor4dDescriptor(c->yd, fmt, dt, s->n, s->cout, c->ho, c->wo));
+  CUDNN_CHECK(cudnnSetFilter4dDescriptor(c->wd, dt, fmt, s->cout, s->cin, s->k, s->k));
   for (int i = 0; i < 3; i++) {
     CUDNN_CHECK(cudnnCreateConvolutionDescriptor(&c->cd[i]));
     CUDNN_CHECK(cudnnSetConvolution2dDescriptor(c->cd[i], s->pad, s->pad, s->stride, s->stride, 1, 1,
@@ -210,11 +214,10 @@ BackendConv *cuda_conv_plan(Backend *be, const ConvSpec *spec, float *src, float
   need = need > c->ws[2] ? need : c->ws[2];
   cuda_scratch(be, &im->ws, need);
   if (c->bf16) {
-    cuda_scratch(be, &im->bf[0], (size_t)s->n * s->cin * s->hin * s->win * 2);
-    cuda_scratch(be, &im->bf[1], (size_t)s->cout * s->cin * s->k * s->k * 2); /* the weight gradient */
-    cuda_scratch(be, &im->bf[2], (size_t)s->n * s->cout * c->ho * c->wo * 2);
-    c->x16 = cuda_shadow_ref(be, src, nx(c), 0);
-    c->w16 = cuda_shadow_ref(be, w, nw(c), 1);
+    cuda_scratch(be, &im->bf[1], nw(c) * 2); /* the weight gradient */
+    if (s->plain_dst) cuda_scratch(be, &im->bf[2], ny(c) * 2);
+    if (s->plain_src) c->x16 = (uint16_t *)cuda_dev_alloc(be, nx(c) * 2);
+    c->w16 = (uint16_t *)cuda_dev_alloc(be, nw(c) * 2);
   }
   cuda_scratch(be, &im->part, (size_t)2 * s->cout * CUK_PARTS * sizeof(double));
   cuda_scratch(be, &im->stats, (size_t)2 * s->cout * sizeof(double));
@@ -222,63 +225,62 @@ BackendConv *cuda_conv_plan(Backend *be, const ConvSpec *spec, float *src, float
 }
 
 
-/* a shadow made valid if it is not (one conversion kernel) */
-static uint16_t *shadow_fresh(CudaImpl *im, CudaShadow *sh) {
-  if (!sh->valid) cuk_to_bf16(im->stream, sh->f, sh->h, sh->n);
-  sh->valid = 1;
-  return sh->h;
-}
+static uint16_t *u16(const float *p) { return (uint16_t *)(uintptr_t)p; }
 
 void cuda_conv_forward(Backend *be, BackendConv *c) {
   CudaImpl *im = cuda_impl(be);
+  const ConvSpec *s = &c->s;
   const float one = 1, zero = 0;
   const int64_t hw = (int64_t)c->ho * c->wo;
+  const float *b = s->bias ? c->b : NULL;
   if (c->bf16) {
-    uint16_t *y16 = (uint16_t *)im->bf[2].p;
-    uint16_t *x16 = shadow_fresh(im, c->x16), *w16 = shadow_fresh(im, c->w16);
-    CUDNN_CHECK(cudnnConvolutionForward(im->dnn, &one, c->xd, x16, c->wd, w16, c->cd[0], c->fa, im->ws.p, c->ws[0], &zero,
+    const uint16_t *x16 = u16(c->src);
+    if (s->plain_src) cuk_nchw_to_h(im->stream, c->src, c->x16, s->n, s->cin, (int64_t)s->hin * s->win), x16 = c->x16;
+    cuk_w_to_krsc(im->stream, c->w, c->w16, s->cout, s->cin, s->k * s->k);
+    uint16_t *y16 = s->plain_dst ? (uint16_t *)im->bf[2].p : u16(c->dst);
+    CUDNN_CHECK(cudnnConvolutionForward(im->dnn, &one, c->xd, x16, c->wd, c->w16, c->cd[0], c->fa, im->ws.p, c->ws[0], &zero,
                                         c->yd, y16));
-    /* dst and, when a convolution reads it, its bf16 copy: one pass */
-    uint16_t *out16 = cuda_shadow_out(be, c->dst, ny(c));
-    cuk_from_bf16_bias_relu(im->stream, y16, c->dst, out16, c->s.bias ? c->b : NULL, c->s.n, c->s.cout, hw, c->s.relu);
+    if (s->plain_dst) cuk_h_to_nchw_bias_relu(im->stream, y16, c->dst, b, s->n, s->cout, hw, s->relu);
+    else if (b || s->relu) cuk_h_bias_relu(im->stream, y16, b, s->n, s->cout, hw, s->relu);
     return;
   }
-  cuda_shadow_dirty(be, c->dst, ny(c) * sizeof(float));
   CUDNN_CHECK(cudnnConvolutionForward(im->dnn, &one, c->xd, c->src, c->wd, c->w, c->cd[0], c->fa, im->ws.p, c->ws[0],
                                       &zero, c->yd, c->dst));
-  if (c->s.bias || c->s.relu) cuk_bias_relu(im->stream, c->dst, c->s.bias ? c->b : NULL, c->s.n, c->s.cout, hw, c->s.relu);
+  if (b || s->relu) cuk_bias_relu(im->stream, c->dst, b, s->n, s->cout, hw, s->relu);
 }
 
 void cuda_conv_backward(Backend *be, BackendConv *c) {
   CudaImpl *im = cuda_impl(be);
+  const ConvSpec *s = &c->s;
   const float one = 1, zero = 0;
-  uint16_t *dx16 = (uint16_t *)im->bf[0].p, *dw16 = (uint16_t *)im->bf[1].p, *dy16 = (uint16_t *)im->bf[2].p;
-  /* ReLU backward, the bf16 copy of the output gradient and the bias gradient: one pass */
-  if (c->s.relu) cuda_shadow_dirty(be, c->ddst, ny(c) * sizeof(float));
-  if (c->s.bias) cuda_shadow_dirty(be, c->db, (size_t)c->s.cout * sizeof(float));
-  cuk_conv_dy(im->stream, c->dst, c->ddst, c->bf16 ? dy16 : NULL, c->s.bias ? c->db : NULL, c->s.relu, c->s.n, c->s.cout,
-              (int64_t)c->ho * c->wo, (double *)im->part.p, (double *)im->stats.p);
-  if (c->s.need_dsrc) {
-    cuda_shadow_dirty(be, c->dsrc, nx(c) * sizeof(float));
-    if (c->bf16) { /* the weights' copy the forward read (they have not changed since) */
-      CUDNN_CHECK(cudnnConvolutionBackwardData(im->dnn, &one, c->wd, c->w16->h, c->yd, dy16, c->cd[1], c->da, im->ws.p,
-                                               c->ws[1], &zero, c->xd, dx16));
-      cuk_from_bf16(im->stream, dx16, c->dsrc, nx(c));
+  const int64_t hw = (int64_t)c->ho * c->wo;
+  float *db = s->bias ? c->db : NULL;
+  double *part = (double *)im->part.p, *stats = (double *)im->stats.p;
+  if (c->bf16) {
+    /* the output gradient: ReLU mask and bias gradient in one pass; the logits' (fp32 NCHW) then converted once */
+    uint16_t *dy16 = u16(c->ddst);
+    if (s->plain_dst) {
+      cuk_conv_dy(im->stream, c->dst, c->ddst, db, s->relu, s->n, s->cout, hw, part, stats);
+      dy16 = (uint16_t *)im->bf[2].p;
+      cuk_nchw_to_h(im->stream, c->ddst, dy16, s->n, s->cout, hw);
     } else {
-      CUDNN_CHECK(cudnnConvolutionBackwardData(im->dnn, &one, c->wd, c->w, c->yd, c->ddst, c->cd[1], c->da, im->ws.p,
-                                               c->ws[1], &zero, c->xd, c->dsrc));
+      cuk_h_conv_dy(im->stream, u16(c->dst), dy16, db, s->relu, s->n, s->cout, hw, part, stats);
     }
+    if (s->need_dsrc) /* the weights' copy the forward wrote (they have not changed since) */
+      CUDNN_CHECK(cudnnConvolutionBackwardData(im->dnn, &one, c->wd, c->w16, c->yd, dy16, c->cd[1], c->da, im->ws.p,
+                                               c->ws[1], &zero, c->xd, u16(c->dsrc)));
+    uint16_t *dw16 = (uint16_t *)im->bf[1].p;
+    CUDNN_CHECK(cudnnConvolutionBackwardFilter(im->dnn, &one, c->xd, s->plain_src ? c->x16 : u16(c->src), c->yd, dy16,
+                                               c->cd[2], c->fwa, im->ws.p, c->ws[2], &zero, c->wd, dw16));
+    cuk_w_from_krsc(im->stream, dw16, c->dw, s->cout, s->cin, s->k * s->k);
+    return;
   }
-  cuda_shadow_dirty(be, c->dw, nw(c) * sizeof(float));
-  if (c->bf16) { /* src's copy, as the forward made or read it (activations do not change before backward) */
-    uint16_t *x16 = shadow_fresh(im, c->x16);
-    CUDNN_CHECK(cudnnConvolutionBackwardFilter(im->dnn, &one, c->xd, x16, c->yd, dy16, c->cd[2], c->fwa, im->ws.p,
-                                               c->ws[2], &zero, c->wd, dw16));
-    cuk_from_bf16(im->stream, dw16, c->dw, nw(c));
-  } else {
-    CUDNN_CHECK(cudnnConvolutionBackwardFilter(im->dnn, &one, c->xd, c->src, c->yd, c->ddst, c->cd[2], c->fwa, im->ws.p,
-                                               c->ws[2], &zero, c->wd, c->dw));
-  }
+  cuk_conv_dy(im->stream, c->dst, c->ddst, db, s->relu, s->n, s->cout, hw, part, stats);
+  if (s->need_dsrc)
+    CUDNN_CHECK(cudnnConvolutionBackwardData(im->dnn, &one, c->wd, c->w, c->yd, c->ddst, c->cd[1], c->da, im->ws.p, c->ws[1],
+                                             &zero, c->xd, c->dsrc));
+  CUDNN_CHECK(cudnnConvolutionBackwardFilter(im->dnn, &one, c->xd, c->src, c->yd, c->ddst, c->cd[2], c->fwa, im->ws.p,
+                                             c->ws[2], &zero, c->wd, c->dw));
 }
 
 const char *cuda_conv_describe(Backend *be, const BackendConv *c, int which) {
@@ -293,8 +295,8 @@ int cuda_conv_winograd(const BackendConv *c) {
 
 void cuda_conv_free(Backend *be, BackendConv *c) {
   if (!c) return;
-  cuda_shadow_unref(be, c->x16);
-  cuda_shadow_unref(be, c->w16);
+  if (c->x16) be->free(be, c->x16);
+  if (c->w16) be->free(be, c->w16);
   cudnnDestroyTensorDescriptor(c->xd);
   cudnnDestroyTensorDescriptor(c->yd);
   cudnnDestroyFilterDescriptor(c->wd);

@@ -18,7 +18,7 @@ foreach(v CORDSEG_CUDNN_LIB CORDSEG_NCCL_LIB CORDSEG_NCCL_INCLUDE CORDSEG_CUDNN_
     message(FATAL_ERROR "cordseg: CORDSEG_WITH_CUDA=ON but ${v} was not found: load the cudnn/nccl modules, set CUDNN_HOME / NCCL_HOME, or configure with -DCORDSEG_WITH_CUDA=OFF")
   endif()
 endforeach()
-set(CUDA_SRC core/cuda/backend_cuda.cu core/cuda/conv_cudnn.cu core/cuda/kernels.cu core/cuda/bf16_shadow.cu)
+set(CUDA_SRC core/cuda/backend_cuda.cu core/cuda/conv_cudnn.cu core/cuda/kernels.cu)
 target_sources(cordseg_core PRIVATE ${CUDA_SRC})
 set_target_properties(cordseg_core PROPERTIES CUDA_ARCHITECTURES "${CMAKE_CUDA_ARCHITECTURES}")
 target_include_directories(cordseg_core PUBLIC ${CORDSEG_CUDNN_INCLUDE} ${CORDSEG_NCCL_INCLUDE})

@@ -1,5 +1,6 @@
 /* core/cuda/cuda_math.h: the per-element and per-window arithmetic of every
- * CUDA kernel, as __host__ __device__ functions over plain NCHW. The kernels
+ * CUDA kernel, as __host__ __device__ functions over plain NCHW planes (the
+ * window functions also over bf16 NHWC planes, CmNhwc16). The kernels
  * (core/cuda/kernels.cu) are thin loops around these; tests/test_backend_ops.c
  * runs those kernels (under host emulation in CI, on a GPU in the device
  * check) and compares them with the CPU backend (core/cpu/layers_impl.h,
@@ -22,10 +23,42 @@
 #endif
 #endif
 
+/* ---- bf16: round to nearest even, as __float2bfloat16_rn ---- */
+static CS_HD inline uint16_t cm_f32_to_bf16(float f) {
+  union {
+    float f;
+    uint32_t u;
+  } v;
+  v.f = f;
+  if ((v.u & 0x7fffffffu) > 0x7f800000u) return (uint16_t)((v.u >> 16) | 0x40u); /* NaN stays NaN */
+  const uint32_t lsb = (v.u >> 16) & 1u;
+  v.u += 0x7fffu + lsb;
+  return (uint16_t)(v.u >> 16);
+}
+static CS_HD inline float cm_bf16_to_f32(uint16_t b) {
+  union {
+    float f;
+    uint32_t u;
+  } v;
+  v.u = (uint32_t)b << 16;
+  return v.f;
+}
+/* a plane of a bf16 NHWC buffer read as floats: element i of the plane is
+ * pixel i, ct (the buffer's channels) apart; p points at the plane's
+ * (image, channel). The window functions below take either this or a plain
+ * const float * plane. */
+struct CmNhwc16 {
+  const uint16_t *p;
+  int64_t ct;
+  CS_HD float operator[](int64_t i) const { return cm_bf16_to_f32(p[i * ct]); }
+  CS_HD CmNhwc16 operator+(int64_t i) const { return CmNhwc16{p + i * ct, ct}; }
+};
+
 /* ---- pools ---- */
 /* 2x2/s2 (floor): output (oy, ox) of an h x w plane */
-static CS_HD inline float cm_maxpool2(const float *x, int32_t w, int32_t oy, int32_t ox) {
-  const float *a = x + (int64_t)(2 * oy) * w + 2 * ox;
+template <typename PX>
+static CS_HD inline float cm_maxpool2(PX x, int32_t w, int32_t oy, int32_t ox) {
+  const auto a = x + (int64_t)(2 * oy) * w + 2 * ox;
   float m = a[0];
   if (a[1] > m) m = a[1];
   if (a[w] > m) m = a[w];
@@ -34,20 +67,22 @@ static CS_HD inline float cm_maxpool2(const float *x, int32_t w, int32_t oy, int
 }
 /* gradient reaching input (iy, ix) from its 2x2 window: all of it when it is
  * the window's first maximum, else 0 (inputs past an odd edge get 0) */
-static CS_HD inline float cm_maxpool2_grad(const float *x, const float *y, const float *dy, int32_t h, int32_t w,
+template <typename PX, typename PY>
+static CS_HD inline float cm_maxpool2_grad(PX x, PY y, PY dy, int32_t h, int32_t w,
                                            int32_t iy, int32_t ix) {
   const int32_t ho = h / 2, wo = w / 2, oy = iy / 2, ox = ix / 2;
   if (oy >= ho || ox >= wo) return 0;
   const int64_t o = (int64_t)oy * wo + ox;
   const float m = y[o];
-  const float *a = x + (int64_t)(2 * oy) * w + 2 * ox;
+  const auto a = x + (int64_t)(2 * oy) * w + 2 * ox;
   const int which = a[0] == m ? 0 : a[1] == m ? 1 : a[w] == m ? 2 : 3;
   const int me = (iy - 2 * oy) * 2 + (ix - 2 * ox);
   return which == me ? dy[o] : 0.0f;
 }
 static CS_HD inline int32_t cm_pool3s2_out(int32_t in) { return (in - 3 + 1) / 2 + 1; }
 /* 3x3/s2/p0 ceil mode: window rows 2oy .. min(2oy+2, h-1) */
-static CS_HD inline float cm_maxpool3s2(const float *x, int32_t h, int32_t w, int32_t oy, int32_t ox) {
+template <typename PX>
+static CS_HD inline float cm_maxpool3s2(PX x, int32_t h, int32_t w, int32_t oy, int32_t ox) {
   float m = x[(int64_t)(2 * oy) * w + 2 * ox];
   for (int32_t iy = 2 * oy; iy < 2 * oy + 3 && iy < h; iy++)
     for (int32_t ix = 2 * ox; ix < 2 * ox + 3 && ix < w; ix++) {
@@ -57,7 +92,8 @@ static CS_HD inline float cm_maxpool3s2(const float *x, int32_t h, int32_t w, in
   return m;
 }
 /* 1 when input (iy, ix) is the first maximum (row-major) of output (oy, ox)'s window */
-static CS_HD inline int cm_pool3s2_is_first_max(const float *x, int32_t h, int32_t w, int32_t oy, int32_t ox, float m,
+template <typename PX>
+static CS_HD inline int cm_pool3s2_is_first_max(PX x, int32_t h, int32_t w, int32_t oy, int32_t ox, float m,
                                                 int32_t iy, int32_t ix) {
   for (int32_t y = 2 * oy; y < 2 * oy + 3 && y < h; y++)
     for (int32_t xx = 2 * ox; xx < 2 * ox + 3 && xx < w; xx++)
@@ -65,7 +101,8 @@ static CS_HD inline int cm_pool3s2_is_first_max(const float *x, int32_t h, int32
   return 0;
 }
 /* gradient at input (iy, ix): the outputs whose windows hold it, in output row-major order */
-static CS_HD inline float cm_maxpool3s2_grad(const float *x, const float *y, const float *dy, int32_t h, int32_t w,
+template <typename PX, typename PY>
+static CS_HD inline float cm_maxpool3s2_grad(PX x, PY y, PY dy, int32_t h, int32_t w,
                                              int32_t iy, int32_t ix) {
   const int32_t ho = cm_pool3s2_out(h), wo = cm_pool3s2_out(w);
   float g = 0;
@@ -103,7 +140,8 @@ static CS_HD inline void cm_up_taps(int32_t oy, int32_t ox, int32_t h, int32_t w
   off[2] = (int64_t)y1 * w + x0, off[3] = (int64_t)y1 * w + x1;
   wt[0] = (1 - ty) * (1 - tx), wt[1] = (1 - ty) * tx, wt[2] = ty * (1 - tx), wt[3] = ty * tx;
 }
-static CS_HD inline float cm_upsample2(const float *x, int32_t h, int32_t w, int32_t oy, int32_t ox) {
+template <typename PX>
+static CS_HD inline float cm_upsample2(PX x, int32_t h, int32_t w, int32_t oy, int32_t ox) {
   int64_t off[4];
   float wt[4];
   cm_up_taps(oy, ox, h, w, off, wt);
@@ -111,7 +149,8 @@ static CS_HD inline float cm_upsample2(const float *x, int32_t h, int32_t w, int
 }
 /* gradient at input (iy, ix) of an h x w plane: a gather over the outputs
  * that tap it, in the CPU's scatter order (output row-major, then tap) */
-static CS_HD inline float cm_upsample2_grad(const float *dy, int32_t h, int32_t w, int32_t iy, int32_t ix) {
+template <typename PY>
+static CS_HD inline float cm_upsample2_grad(PY dy, int32_t h, int32_t w, int32_t iy, int32_t ix) {
   const int32_t wo = 2 * w, ho = 2 * h;
   /* outputs within -3..+3 rows/cols of 2*i can reach input i (scale (in-1)/(2in-1) < 1/2); the
    * row and column taps are computed once each, then combined in output row-major, tap order */
@@ -189,24 +228,4 @@ static CS_HD inline void cm_adam(float *p, float g, float *m, float *v, float st
   *p -= step * mi / (sqrtf(vi) * rs + eps);
 }
 
-/* ---- bf16: round to nearest even, as __float2bfloat16_rn ---- */
-static CS_HD inline uint16_t cm_f32_to_bf16(float f) {
-  union {
-    float f;
-    uint32_t u;
-  } v;
-  v.f = f;
-  if ((v.u & 0x7fffffffu) > 0x7f800000u) return (uint16_t)((v.u >> 16) | 0x40u); /* NaN stays NaN */
-  const uint32_t lsb = (v.u >> 16) & 1u;
-  v.u += 0x7fffu + lsb;
-  return (uint16_t)(v.u >> 16);
-}
-static CS_HD inline float cm_bf16_to_f32(uint16_t b) {
-  union {
-    float f;
-    uint32_t u;
-  } v;
-  v.u = (uint32_t)b << 16;
-  return v.f;
-}
 #endif

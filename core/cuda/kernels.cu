@@ -35,19 +35,16 @@ void cuk_bias_relu(cudaStream_t s, float *y, const float *b, int32_t n, int32_t 
 }
 
 /* ---------------------------------------------------------------- pools -- */
-__global__ void k_maxpool2_f(const float *x, float *y, uint16_t *y16, int64_t planes, int32_t h, int32_t w) {
+__global__ void k_maxpool2_f(const float *x, float *y, int64_t planes, int32_t h, int32_t w) {
   const int32_t ho = h / 2, wo = w / 2;
   FOR_EACH(i, planes * ho * wo) {
     const int64_t p = i / ((int64_t)ho * wo), o = i % ((int64_t)ho * wo);
-    const float v = cm_maxpool2(x + p * h * w, w, (int32_t)(o / wo), (int32_t)(o % wo));
-    y[i] = v;
-    if (y16) y16[i] = cm_f32_to_bf16(v);
+    y[i] = cm_maxpool2(x + p * h * w, w, (int32_t)(o / wo), (int32_t)(o % wo));
   }
 }
-void cuk_maxpool2_forward(cudaStream_t s, const float *x, float *y, uint16_t *y16, int32_t n, int32_t c, int32_t h,
-                          int32_t w) {
+void cuk_maxpool2_forward(cudaStream_t s, const float *x, float *y, int32_t n, int32_t c, int32_t h, int32_t w) {
   const int64_t planes = (int64_t)n * c;
-  CS_LAUNCH(k_maxpool2_f, planes * (4.0 * h * w + (4.0 + (y16 ? 2 : 0)) * (h / 2) * (w / 2)), cs_grid(planes * (h / 2) * (w / 2)), CS_BLOCK, s, x, y, y16, planes, h, w);
+  CS_LAUNCH(k_maxpool2_f, planes * (4.0 * h * w + 4.0 * (h / 2) * (w / 2)), cs_grid(planes * (h / 2) * (w / 2)), CS_BLOCK, s, x, y, planes, h, w);
 }
 __global__ void k_maxpool2_b(const float *x, const float *y, const float *dy, float *dx, int64_t planes, int32_t h,
                              int32_t w) {
@@ -62,20 +59,17 @@ void cuk_maxpool2_backward(cudaStream_t s, const float *x, const float *y, const
   const int64_t planes = (int64_t)n * c;
   CS_LAUNCH(k_maxpool2_b, planes * (8.0 * h * w + 8.0 * (h / 2) * (w / 2)), cs_grid(planes * h * w), CS_BLOCK, s, x, y, dy, dx, planes, h, w);
 }
-__global__ void k_maxpool3_f(const float *x, float *y, uint16_t *y16, int64_t planes, int32_t h, int32_t w) {
+__global__ void k_maxpool3_f(const float *x, float *y, int64_t planes, int32_t h, int32_t w) {
   const int32_t ho = cm_pool3s2_out(h), wo = cm_pool3s2_out(w);
   FOR_EACH(i, planes * ho * wo) {
     const int64_t p = i / ((int64_t)ho * wo), o = i % ((int64_t)ho * wo);
-    const float v = cm_maxpool3s2(x + p * h * w, h, w, (int32_t)(o / wo), (int32_t)(o % wo));
-    y[i] = v;
-    if (y16) y16[i] = cm_f32_to_bf16(v);
+    y[i] = cm_maxpool3s2(x + p * h * w, h, w, (int32_t)(o / wo), (int32_t)(o % wo));
   }
 }
-void cuk_maxpool3s2_forward(cudaStream_t s, const float *x, float *y, uint16_t *y16, int32_t n, int32_t c, int32_t h,
-                            int32_t w) {
+void cuk_maxpool3s2_forward(cudaStream_t s, const float *x, float *y, int32_t n, int32_t c, int32_t h, int32_t w) {
   const int64_t planes = (int64_t)n * c;
   CS_LAUNCH(k_maxpool3_f,
-            planes * (4.0 * h * w + (4.0 + (y16 ? 2 : 0)) * cm_pool3s2_out(h) * cm_pool3s2_out(w)), cs_grid(planes * cm_pool3s2_out(h) * cm_pool3s2_out(w)), CS_BLOCK, s, x, y, y16, planes, h,
+            planes * (4.0 * h * w + 4.0 * cm_pool3s2_out(h) * cm_pool3s2_out(w)), cs_grid(planes * cm_pool3s2_out(h) * cm_pool3s2_out(w)), CS_BLOCK, s, x, y, planes, h,
             w);
 }
 __global__ void k_maxpool3_b(const float *x, const float *y, const float *dy, float *dx, int64_t planes, int32_t h,
@@ -93,20 +87,17 @@ void cuk_maxpool3s2_backward(cudaStream_t s, const float *x, const float *y, con
 }
 
 /* ------------------------------------------------- upsample, copy, concat -- */
-__global__ void k_up_f(const float *x, int64_t xs, float *y, uint16_t *y16, int64_t ys, int32_t n, int32_t c, int32_t h,
+__global__ void k_up_f(const float *x, int64_t xs, float *y, int64_t ys, int32_t n, int32_t c, int32_t h,
                        int32_t w) {
   const int64_t ohw = (int64_t)4 * h * w, hw = (int64_t)h * w;
   FOR_EACH(i, (int64_t)n * c * ohw) {
     const int64_t img = i / ((int64_t)c * ohw), ch = i / ohw % c, o = i % ohw, at = img * ys + ch * ohw + o;
-    const float v = cm_upsample2(x + img * xs + ch * hw, h, w, (int32_t)(o / (2 * w)), (int32_t)(o % (2 * w)));
-    y[at] = v;
-    if (y16) y16[at] = cm_f32_to_bf16(v);
+    y[at] = cm_upsample2(x + img * xs + ch * hw, h, w, (int32_t)(o / (2 * w)), (int32_t)(o % (2 * w)));
   }
 }
-void cuk_upsample2_forward(cudaStream_t s, const float *x, int64_t xs, float *y, uint16_t *y16, int64_t ys, int32_t n,
+void cuk_upsample2_forward(cudaStream_t s, const float *x, int64_t xs, float *y, int64_t ys, int32_t n,
                            int32_t c, int32_t h, int32_t w) {
-  CS_LAUNCH(k_up_f, (20.0 + (y16 ? 8 : 0)) * n * c * h * w, cs_grid((size_t)n * c * 4 * h * w), CS_BLOCK, s, x, xs, y, y16,
-            ys, n, c, h, w);
+  CS_LAUNCH(k_up_f, 20.0 * n * c * h * w, cs_grid((size_t)n * c * 4 * h * w), CS_BLOCK, s, x, xs, y, ys, n, c, h, w);
 }
 __global__ void k_up_b(const float *dy, int64_t ys, float *dx, int64_t xs, int32_t n, int32_t c, int32_t h, int32_t w) {
   const int64_t ohw = (int64_t)4 * h * w, hw = (int64_t)h * w;
@@ -119,20 +110,17 @@ void cuk_upsample2_backward(cudaStream_t s, const float *dy, int64_t ys, float *
                             int32_t h, int32_t w) {
   CS_LAUNCH(k_up_b, 20.0 * n * c * h * w, cs_grid((size_t)n * c * h * w), CS_BLOCK, s, dy, ys, dx, xs, n, c, h, w);
 }
-__global__ void k_copy_ch(const float *src, int64_t ss, float *dst, uint16_t *d16, int64_t ds, int32_t n, int64_t per,
+__global__ void k_copy_ch(const float *src, int64_t ss, float *dst, int64_t ds, int32_t n, int64_t per,
                           int acc) {
   FOR_EACH(i, (int64_t)n * per) {
     const int64_t img = i / per, j = i % per, at = img * ds + j;
-    const float v = acc ? dst[at] + src[img * ss + j] : src[img * ss + j];
-    dst[at] = v;
-    if (d16) d16[at] = cm_f32_to_bf16(v);
+    dst[at] = acc ? dst[at] + src[img * ss + j] : src[img * ss + j];
   }
 }
-void cuk_copy_channels(cudaStream_t s, const float *src, int64_t ss, float *dst, uint16_t *d16, int64_t ds, int32_t n,
+void cuk_copy_channels(cudaStream_t s, const float *src, int64_t ss, float *dst, int64_t ds, int32_t n,
                        int32_t c, int32_t h, int32_t w, int acc) {
   const int64_t per = (int64_t)c * h * w;
-  CS_LAUNCH(k_copy_ch, (acc ? 12.0 : 8.0) * n * per + (d16 ? 2.0 * n * per : 0), cs_grid((size_t)n * per), CS_BLOCK, s, src,
-            ss, dst, d16, ds, n, per, acc);
+  CS_LAUNCH(k_copy_ch, (acc ? 12.0 : 8.0) * n * per, cs_grid((size_t)n * per), CS_BLOCK, s, src, ss, dst, ds, n, per, acc);
 }
 
 /* ------------------------------------------------------------ reductions --
@@ -216,22 +204,20 @@ void cuk_bn_eval_stats(cudaStream_t s, float *save_mean, float *save_istd, const
                        int32_t c, double eps) {
   CS_LAUNCH(k_bn_eval_stats, 16.0 * c, cs_grid(c), CS_BLOCK, s, save_mean, save_istd, run_mean, run_var, c, eps);
 }
-__global__ void k_bn_apply(const float *x, float *y, uint16_t *y16, const float *res, const float *gamma,
+__global__ void k_bn_apply(const float *x, float *y, const float *res, const float *gamma,
                            const float *beta, const float *mean, const float *istd, int32_t c, int64_t hw, int64_t total,
                            int relu) {
   FOR_EACH(i, total) {
     const int32_t ch = (int32_t)(i / hw % c);
     const float sc = gamma[ch] * istd[ch], sh = beta[ch] - mean[ch] * sc;
-    const float v = cm_bn_apply(x[i], sc, sh, res ? res[i] : 0.0f, relu);
-    y[i] = v;
-    if (y16) y16[i] = cm_f32_to_bf16(v);
+    y[i] = cm_bn_apply(x[i], sc, sh, res ? res[i] : 0.0f, relu);
   }
 }
-void cuk_bn_apply(cudaStream_t s, const float *x, float *y, uint16_t *y16, const float *res, const float *gamma,
+void cuk_bn_apply(cudaStream_t s, const float *x, float *y, const float *res, const float *gamma,
                   const float *beta, const float *save_mean, const float *save_istd, int32_t n, int32_t c, int64_t hw,
                   int relu) {
   const int64_t total = (int64_t)n * c * hw;
-  CS_LAUNCH(k_bn_apply, (8.0 + (res ? 4 : 0) + (y16 ? 2 : 0)) * total + 16.0 * c, cs_grid(total), CS_BLOCK, s, x, y, y16, res, gamma, beta, save_mean, save_istd, c, hw, total,
+  CS_LAUNCH(k_bn_apply, (8.0 + (res ? 4 : 0)) * total + 16.0 * c, cs_grid(total), CS_BLOCK, s, x, y, res, gamma, beta, save_mean, save_istd, c, hw, total,
             relu);
 }
 __global__ void k_bn_dx(const float *x, const float *dy, float *dx, const float *gamma, const float *mean,
@@ -326,29 +312,23 @@ void cuk_bn_grad_sums(cudaStream_t s, const float *x, const float *y, float *dy,
 }
 
 /* ---- the convolution's output gradient: with relu, masked by y > 0 in place;
- * with d16, its bf16 copy; with db, the bias gradient (per-channel sums
+ * with db, the bias gradient (per-channel sums
  * straight into the fp32 gradient): one pass and one totals kernel ---- */
 struct ChanDy {
   const float *y;
   float *dy;
-  uint16_t *d16;
   int relu;
   int32_t c;
   int64_t hw;
   CS_HD void operator()(int64_t ch, int64_t j, double *a, double *b) const {
     const int64_t at = chan_at(ch, j, c, hw);
-    const float g = relu_grad(y, dy, relu, at);
-    if (d16) d16[at] = cm_f32_to_bf16(g);
-    *a += (double)g;
+    *a += (double)relu_grad(y, dy, relu, at);
     (void)b;
   }
 };
 /* the same without a bias: element-wise */
-__global__ void k_relu_bf16(const float *y, float *dy, uint16_t *d16, int relu, int64_t n) {
-  FOR_EACH(i, n) {
-    const float g = relu_grad(y, dy, relu, i);
-    if (d16) d16[i] = cm_f32_to_bf16(g);
-  }
+__global__ void k_relu_mask(const float *y, float *dy, int64_t n) {
+  FOR_EACH(i, n) relu_grad(y, dy, 1, i);
 }
 struct ToFloatEpi {
   float *out;
@@ -357,15 +337,15 @@ struct ToFloatEpi {
     (void)b;
   }
 };
-void cuk_conv_dy(cudaStream_t s, const float *y, float *dy, uint16_t *d16, float *db, int relu, int32_t n, int32_t c,
+void cuk_conv_dy(cudaStream_t s, const float *y, float *dy, float *db, int relu, int32_t n, int32_t c,
                  int64_t hw, double *part, double *stats) {
   if (db) {
-    ChanDy f = {y, dy, d16, relu, c, hw};
+    ChanDy f = {y, dy, relu, c, hw};
     ToFloatEpi e = {db};
-    rows_sum2(s, f, e, (4.0 + (relu ? 8 : 0) + (d16 ? 2 : 0)) * n * c * hw, c, (int64_t)n * hw, part, stats);
-  } else if (relu || d16) {
+    rows_sum2(s, f, e, (4.0 + (relu ? 8 : 0)) * n * c * hw, c, (int64_t)n * hw, part, stats);
+  } else if (relu) {
     const int64_t total = (int64_t)n * c * hw;
-    CS_LAUNCH(k_relu_bf16, (4.0 + (relu ? 8 : 0) + (d16 ? 2 : 0)) * total, cs_grid(total), CS_BLOCK, s, y, dy, d16, relu, total);
+    CS_LAUNCH(k_relu_mask, 12.0 * total, cs_grid(total), CS_BLOCK, s, y, dy, total);
   }
 }
 
@@ -571,16 +551,15 @@ void cuk_probs(cudaStream_t s, const float *logits, float *probs, int32_t n, int
 }
 
 /* ------------------------------------------------------ optimizer, misc -- */
-__global__ void k_adam(float *p, uint16_t *p16, const float *g, float *m, float *v, int64_t n, float step, float rs,
+__global__ void k_adam(float *p, const float *g, float *m, float *v, int64_t n, float step, float rs,
                        float b1, float b2, float eps, float wd) {
   FOR_EACH(i, n) {
     cm_adam(&p[i], g[i], &m[i], &v[i], step, rs, b1, b2, eps, wd);
-    if (p16) p16[i] = cm_f32_to_bf16(p[i]);
   }
 }
-void cuk_adam(cudaStream_t s, float *p, uint16_t *p16, const float *g, float *m, float *v, size_t n, float step, float rs,
+void cuk_adam(cudaStream_t s, float *p, const float *g, float *m, float *v, size_t n, float step, float rs,
               float b1, float b2, float eps, float wd) {
-  CS_LAUNCH(k_adam, (28.0 + (p16 ? 2 : 0)) * n, cs_grid(n), CS_BLOCK, s, p, p16, g, m, v, (int64_t)n, step, rs, b1, b2, eps, wd);
+  CS_LAUNCH(k_adam, 28.0 * n, cs_grid(n), CS_BLOCK, s, p, g, m, v, (int64_t)n, step, rs, b1, b2, eps, wd);
 }
 struct SqSum {
   const float *x;
@@ -593,32 +572,302 @@ void cuk_sumsq(cudaStream_t s, const float *x, size_t n, double *part, double *o
   SqSum f = {x};
   rows_sum(s, f, 4.0 * n, 1, (int64_t)n, part, out);
 }
-__global__ void k_to_bf16(const float *x, uint16_t *y, int64_t n) {
-  FOR_EACH(i, n) y[i] = cm_f32_to_bf16(x[i]);
-}
-__global__ void k_from_bf16(const uint16_t *x, float *y, int64_t n) {
-  FOR_EACH(i, n) y[i] = cm_bf16_to_f32(x[i]);
-}
-void cuk_to_bf16(cudaStream_t s, const float *x, uint16_t *y, size_t n) {
-  CS_LAUNCH(k_to_bf16, 6.0 * n, cs_grid(n), CS_BLOCK, s, x, y, (int64_t)n);
-}
-void cuk_from_bf16(cudaStream_t s, const uint16_t *x, float *y, size_t n) {
-  CS_LAUNCH(k_from_bf16, 6.0 * n, cs_grid(n), CS_BLOCK, s, x, y, (int64_t)n);
-}
-/* the bf16 convolution's epilogue in one pass: widen, add the bias, ReLU
- * (the arithmetic of k_from_bf16 then k_bias_relu, so the same bits), and
- * with y16 the result's bf16 copy (what k_to_bf16 of y would write) */
-__global__ void k_from_bf16_bias_relu(const uint16_t *x, float *y, uint16_t *y16, const float *b, int32_t c, int64_t hw,
-                                      int64_t total, int relu) {
-  FOR_EACH(i, total) {
-    float v = cm_bf16_to_f32(x[i]) + (b ? b[(i / hw) % c] : 0.0f);
-    v = relu && !(v > 0) ? 0.0f : v;
-    y[i] = v;
-    if (y16) y16[i] = cm_f32_to_bf16(v);
+/* ================================================= bf16 NHWC activations ==
+ * precision = bf16 (core/backend.h, BACKEND_ACT_BF16_NHWC): element
+ * (n, c, y, x) of a buffer of ct channels at ((n*H + y)*W + x)*ct + c. One
+ * thread per element with the channel fastest, so neighbouring threads touch
+ * neighbouring channels of one pixel. Arithmetic in fp32 from the widened
+ * values, one rounding to bf16 on each write. Per-channel sums are column
+ * reductions (cols_sum2): no atomics, a fixed order, so deterministic. */
+typedef uint16_t bf16_t;
+CS_HD static inline float ld16(const bf16_t *p, int64_t i) { return cm_bf16_to_f32(p[i]); }
+
+/* Two sums per channel of an NHWC tensor of c channels and npix pixels
+ * (f(ch, j, &a, &b) adds pixel j's contribution): pass 1, thread (chunk q,
+ * channel ch), channel fastest so that neighbouring threads read
+ * neighbouring channels of one pixel, sums the pixels of chunk q (a
+ * contiguous run, cuk_parts(npix) chunks) in order into part [2][parts][c];
+ * pass 2, one thread per channel adds its chunks in order (neighbouring
+ * threads read neighbouring partials), writes out [2][c] and runs epi. */
+template <typename F>
+__global__ void k_cols_part2(F f, int64_t c, int64_t npix, int64_t parts, double *part) {
+  FOR_EACH(t, c * parts) {
+    const int64_t ch = t % c, q = t / c, j1 = (q + 1) * npix / parts;
+    double a = 0, b = 0;
+    for (int64_t j = q * npix / parts; j < j1; j++) f(ch, j, &a, &b);
+    part[t] = a, part[c * parts + t] = b;
   }
 }
-void cuk_from_bf16_bias_relu(cudaStream_t s, const uint16_t *x, float *y, uint16_t *y16, const float *b, int32_t n,
-                             int32_t c, int64_t hw, int relu) {
+template <typename E>
+__global__ void k_cols_total2(const double *part, int64_t c, int64_t parts, double *out, E epi) {
+  FOR_EACH(ch, c) {
+    double a = 0, b = 0;
+    for (int64_t q = 0; q < parts; q++) a += part[q * c + ch], b += part[(parts + q) * c + ch];
+    out[ch] = a, out[c + ch] = b;
+    epi(ch, a, b);
+  }
+}
+template <typename F, typename E>
+static void cols_sum2(cudaStream_t s, F f, E epi, double bytes, int64_t c, int64_t npix, double *part, double *out) {
+  const int64_t parts = cuk_parts(npix);
+  CS_LAUNCH(k_cols_part2<F>, bytes + 16.0 * c * parts, cs_grid((size_t)(c * parts)), CS_BLOCK, s, f, c, npix, parts, part);
+  CS_LAUNCH(k_cols_total2<E>, 16.0 * c * (parts + 1), cs_grid((size_t)c), CS_BLOCK, s, part, c, parts, out, epi);
+}
+
+__global__ void k_h_add(bf16_t *y, const bf16_t *x, int64_t n) {
+  FOR_EACH(i, n) y[i] = cm_f32_to_bf16(ld16(y, i) + ld16(x, i));
+}
+void cuk_h_add(cudaStream_t s, uint16_t *y, const uint16_t *x, size_t n) {
+  CS_LAUNCH(k_h_add, 6.0 * n, cs_grid(n), CS_BLOCK, s, y, x, (int64_t)n);
+}
+
+__global__ void k_h_bias_relu(bf16_t *y, const float *b, int32_t c, int64_t total, int relu) {
+  FOR_EACH(i, total) {
+    const float v = ld16(y, i) + (b ? b[i % c] : 0.0f);
+    y[i] = cm_f32_to_bf16(relu && !(v > 0) ? 0.0f : v);
+  }
+}
+void cuk_h_bias_relu(cudaStream_t s, uint16_t *y, const float *b, int32_t n, int32_t c, int64_t hw, int relu) {
   const int64_t total = (int64_t)n * c * hw;
-  CS_LAUNCH(k_from_bf16_bias_relu, (6.0 + (y16 ? 2 : 0)) * total + (b ? 4.0 * c : 0), cs_grid(total), CS_BLOCK, s, x, y, y16, b, c, hw, total, relu);
+  CS_LAUNCH(k_h_bias_relu, 4.0 * total + (b ? 4.0 * c : 0), cs_grid(total), CS_BLOCK, s, y, b, c, total, relu);
+}
+
+/* the plane reader of channel ch of image img of a buffer of ct channels and hw pixels */
+CS_HD static inline CmNhwc16 plane16(const bf16_t *p, int64_t img, int64_t hw, int64_t ct, int64_t ch) {
+  return CmNhwc16{p + img * hw * ct + ch, ct};
+}
+
+__global__ void k_h_maxpool2_f(const bf16_t *x, bf16_t *y, int32_t n, int32_t c, int32_t h, int32_t w) {
+  const int32_t ho = h / 2, wo = w / 2;
+  FOR_EACH(i, (int64_t)n * ho * wo * c) {
+    const int64_t ch = i % c, o = i / c % ((int64_t)ho * wo), img = i / c / ((int64_t)ho * wo);
+    y[i] = cm_f32_to_bf16(cm_maxpool2(plane16(x, img, (int64_t)h * w, c, ch), w, (int32_t)(o / wo), (int32_t)(o % wo)));
+  }
+}
+void cuk_h_maxpool2_forward(cudaStream_t s, const uint16_t *x, uint16_t *y, int32_t n, int32_t c, int32_t h, int32_t w) {
+  const int64_t out = (int64_t)n * c * (h / 2) * (w / 2);
+  CS_LAUNCH(k_h_maxpool2_f, 2.0 * n * c * h * w + 2.0 * out, cs_grid(out), CS_BLOCK, s, x, y, n, c, h, w);
+}
+__global__ void k_h_maxpool2_b(const bf16_t *x, const bf16_t *y, const bf16_t *dy, bf16_t *dx, int32_t n, int32_t c,
+                               int32_t h, int32_t w) {
+  const int64_t hw = (int64_t)h * w, ohw = (int64_t)(h / 2) * (w / 2);
+  FOR_EACH(i, (int64_t)n * hw * c) {
+    const int64_t ch = i % c, q = i / c % hw, img = i / c / hw;
+    dx[i] = cm_f32_to_bf16(cm_maxpool2_grad(plane16(x, img, hw, c, ch), plane16(y, img, ohw, c, ch),
+                                            plane16(dy, img, ohw, c, ch), h, w, (int32_t)(q / w), (int32_t)(q % w)));
+  }
+}
+void cuk_h_maxpool2_backward(cudaStream_t s, const uint16_t *x, const uint16_t *y, const uint16_t *dy, uint16_t *dx,
+                             int32_t n, int32_t c, int32_t h, int32_t w) {
+  const int64_t in = (int64_t)n * c * h * w;
+  CS_LAUNCH(k_h_maxpool2_b, 4.0 * in + 4.0 * n * c * (h / 2) * (w / 2), cs_grid(in), CS_BLOCK, s, x, y, dy, dx, n, c, h, w);
+}
+__global__ void k_h_maxpool3_f(const bf16_t *x, bf16_t *y, int32_t n, int32_t c, int32_t h, int32_t w) {
+  const int32_t ho = cm_pool3s2_out(h), wo = cm_pool3s2_out(w);
+  FOR_EACH(i, (int64_t)n * ho * wo * c) {
+    const int64_t ch = i % c, o = i / c % ((int64_t)ho * wo), img = i / c / ((int64_t)ho * wo);
+    y[i] = cm_f32_to_bf16(cm_maxpool3s2(plane16(x, img, (int64_t)h * w, c, ch), h, w, (int32_t)(o / wo), (int32_t)(o % wo)));
+  }
+}
+void cuk_h_maxpool3s2_forward(cudaStream_t s, const uint16_t *x, uint16_t *y, int32_t n, int32_t c, int32_t h, int32_t w) {
+  const int64_t out = (int64_t)n * c * cm_pool3s2_out(h) * cm_pool3s2_out(w);
+  CS_LAUNCH(k_h_maxpool3_f, 2.0 * n * c * h * w + 2.0 * out, cs_grid(out), CS_BLOCK, s, x, y, n, c, h, w);
+}
+__global__ void k_h_maxpool3_b(const bf16_t *x, const bf16_t *y, const bf16_t *dy, bf16_t *dx, int32_t n, int32_t c,
+                               int32_t h, int32_t w) {
+  const int64_t hw = (int64_t)h * w, ohw = (int64_t)cm_pool3s2_out(h) * cm_pool3s2_out(w);
+  FOR_EACH(i, (int64_t)n * hw * c) {
+    const int64_t ch = i % c, q = i / c % hw, img = i / c / hw;
+    dx[i] = cm_f32_to_bf16(cm_maxpool3s2_grad(plane16(x, img, hw, c, ch), plane16(y, img, ohw, c, ch),
+                                              plane16(dy, img, ohw, c, ch), h, w, (int32_t)(q / w), (int32_t)(q % w)));
+  }
+}
+void cuk_h_maxpool3s2_backward(cudaStream_t s, const uint16_t *x, const uint16_t *y, const uint16_t *dy, uint16_t *dx,
+                               int32_t n, int32_t c, int32_t h, int32_t w) {
+  const int64_t in = (int64_t)n * c * h * w;
+  CS_LAUNCH(k_h_maxpool3_b, 4.0 * in + 4.0 * n * c * cm_pool3s2_out(h) * cm_pool3s2_out(w), cs_grid(in), CS_BLOCK, s, x, y,
+            dy, dx, n, c, h, w);
+}
+
+/* views: x channels [xc0, xc0 + c) of xct, y channels [yc0, yc0 + c) of yct */
+__global__ void k_h_up_f(const bf16_t *x, int32_t xct, bf16_t *y, int32_t yct, int32_t n, int32_t c, int32_t h, int32_t w) {
+  const int64_t ohw = (int64_t)4 * h * w, hw = (int64_t)h * w;
+  FOR_EACH(i, (int64_t)n * ohw * c) {
+    const int64_t ch = i % c, o = i / c % ohw, img = i / c / ohw;
+    y[(img * ohw + o) * yct + ch] =
+        cm_f32_to_bf16(cm_upsample2(plane16(x, img, hw, xct, ch), h, w, (int32_t)(o / (2 * w)), (int32_t)(o % (2 * w))));
+  }
+}
+void cuk_h_upsample2_forward(cudaStream_t s, const uint16_t *x, int32_t xct, uint16_t *y, int32_t yct, int32_t n,
+                             int32_t c, int32_t h, int32_t w) {
+  CS_LAUNCH(k_h_up_f, 10.0 * n * c * h * w, cs_grid((size_t)n * c * 4 * h * w), CS_BLOCK, s, x, xct, y, yct, n, c, h, w);
+}
+__global__ void k_h_up_b(const bf16_t *dy, int32_t yct, bf16_t *dx, int32_t xct, int32_t n, int32_t c, int32_t h, int32_t w) {
+  const int64_t ohw = (int64_t)4 * h * w, hw = (int64_t)h * w;
+  FOR_EACH(i, (int64_t)n * hw * c) {
+    const int64_t ch = i % c, q = i / c % hw, img = i / c / hw;
+    dx[(img * hw + q) * xct + ch] =
+        cm_f32_to_bf16(cm_upsample2_grad(plane16(dy, img, ohw, yct, ch), h, w, (int32_t)(q / w), (int32_t)(q % w)));
+  }
+}
+void cuk_h_upsample2_backward(cudaStream_t s, const uint16_t *dy, int32_t yct, uint16_t *dx, int32_t xct, int32_t n,
+                              int32_t c, int32_t h, int32_t w) {
+  CS_LAUNCH(k_h_up_b, 10.0 * n * c * h * w, cs_grid((size_t)n * c * h * w), CS_BLOCK, s, dy, yct, dx, xct, n, c, h, w);
+}
+__global__ void k_h_copy_ch(const bf16_t *src, int32_t sct, bf16_t *dst, int32_t dct, int32_t c, int64_t npix, int acc) {
+  FOR_EACH(i, npix * c) {
+    const int64_t ch = i % c, px = i / c, at = px * dct + ch;
+    const float v = ld16(src, px * sct + ch);
+    dst[at] = acc ? cm_f32_to_bf16(ld16(dst, at) + v) : src[px * sct + ch];
+  }
+}
+void cuk_h_copy_channels(cudaStream_t s, const uint16_t *src, int32_t sct, uint16_t *dst, int32_t dct, int32_t n,
+                         int32_t c, int64_t hw, int acc) {
+  const int64_t total = (int64_t)n * c * hw;
+  CS_LAUNCH(k_h_copy_ch, (acc ? 6.0 : 4.0) * total, cs_grid(total), CS_BLOCK, s, src, sct, dst, dct, c, (int64_t)n * hw, acc);
+}
+
+/* network input / output gradient in (NCHW fp32 -> NHWC bf16), logits out (NHWC bf16 -> NCHW fp32, bias, ReLU) */
+__global__ void k_nchw_to_h(const float *x, bf16_t *y, int32_t c, int64_t hw, int64_t total) {
+  FOR_EACH(i, total) {
+    const int64_t ch = i % c, q = i / c % hw, img = i / c / hw;
+    y[i] = cm_f32_to_bf16(x[(img * c + ch) * hw + q]);
+  }
+}
+void cuk_nchw_to_h(cudaStream_t s, const float *x, uint16_t *y, int32_t n, int32_t c, int64_t hw) {
+  const int64_t total = (int64_t)n * c * hw;
+  CS_LAUNCH(k_nchw_to_h, 6.0 * total, cs_grid(total), CS_BLOCK, s, x, y, c, hw, total);
+}
+__global__ void k_h_to_nchw(const bf16_t *x, float *y, const float *b, int32_t c, int64_t hw, int64_t total, int relu) {
+  FOR_EACH(i, total) {
+    const int64_t q = i % hw, ch = i / hw % c, img = i / hw / c;
+    const float v = ld16(x, (img * hw + q) * c + ch) + (b ? b[ch] : 0.0f);
+    y[i] = relu && !(v > 0) ? 0.0f : v;
+  }
+}
+void cuk_h_to_nchw_bias_relu(cudaStream_t s, const uint16_t *x, float *y, const float *b, int32_t n, int32_t c, int64_t hw,
+                             int relu) {
+  const int64_t total = (int64_t)n * c * hw;
+  CS_LAUNCH(k_h_to_nchw, 6.0 * total + (b ? 4.0 * c : 0), cs_grid(total), CS_BLOCK, s, x, y, b, c, hw, total, relu);
+}
+/* weights: fp32 KCRS (PyTorch's order, the master) <-> bf16 KRSC (NHWC convolutions' filters) */
+__global__ void k_w_to_krsc(const float *w, bf16_t *w16, int32_t c, int32_t rs, int64_t total) {
+  FOR_EACH(i, total) { /* i in KRSC */
+    const int64_t ci = i % c, r = i / c % rs, k = i / c / rs;
+    w16[i] = cm_f32_to_bf16(w[(k * c + ci) * rs + r]);
+  }
+}
+void cuk_w_to_krsc(cudaStream_t s, const float *w, uint16_t *w16, int32_t k, int32_t c, int32_t rs) {
+  const int64_t total = (int64_t)k * c * rs;
+  CS_LAUNCH(k_w_to_krsc, 6.0 * total, cs_grid(total), CS_BLOCK, s, w, w16, c, rs, total);
+}
+__global__ void k_w_from_krsc(const bf16_t *w16, float *w, int32_t c, int32_t rs, int64_t total) {
+  FOR_EACH(i, total) { /* i in KCRS */
+    const int64_t r = i % rs, ci = i / rs % c, k = i / rs / c;
+    w[i] = ld16(w16, (k * rs + r) * c + ci);
+  }
+}
+void cuk_w_from_krsc(cudaStream_t s, const uint16_t *w16, float *w, int32_t k, int32_t c, int32_t rs) {
+  const int64_t total = (int64_t)k * c * rs;
+  CS_LAUNCH(k_w_from_krsc, 6.0 * total, cs_grid(total), CS_BLOCK, s, w16, w, c, rs, total);
+}
+
+/* the output gradient of a convolution: masked by y > 0 in place (relu), the bias gradient (db) */
+CS_HD static inline float relu_grad16(const bf16_t *y, bf16_t *dy, int relu, int64_t at) {
+  float g = ld16(dy, at);
+  if (relu && !(ld16(y, at) > 0)) g = 0.0f, dy[at] = cm_f32_to_bf16(0.0f);
+  return g;
+}
+struct ChanDy16 {
+  const bf16_t *y;
+  bf16_t *dy;
+  int relu;
+  int32_t c;
+  CS_HD void operator()(int64_t ch, int64_t j, double *a, double *b) const {
+    *a += (double)relu_grad16(y, dy, relu, j * c + ch);
+    (void)b;
+  }
+};
+__global__ void k_h_relu_mask(const bf16_t *y, bf16_t *dy, int64_t n) {
+  FOR_EACH(i, n) relu_grad16(y, dy, 1, i);
+}
+void cuk_h_conv_dy(cudaStream_t s, const uint16_t *y, uint16_t *dy, float *db, int relu, int32_t n, int32_t c, int64_t hw,
+                   double *part, double *stats) {
+  const int64_t total = (int64_t)n * c * hw;
+  if (db) {
+    ChanDy16 f = {y, dy, relu, c};
+    ToFloatEpi e = {db};
+    cols_sum2(s, f, e, (2.0 + (relu ? 4 : 0)) * total, c, (int64_t)n * hw, part, stats);
+  } else if (relu) {
+    CS_LAUNCH(k_h_relu_mask, 6.0 * total, cs_grid(total), CS_BLOCK, s, y, dy, total);
+  }
+}
+
+/* BatchNorm on bf16 NHWC (statistics and parameters fp32, sums in double) */
+struct BnMoments16 {
+  const bf16_t *x;
+  int32_t c;
+  CS_HD void operator()(int64_t ch, int64_t j, double *a, double *b) const {
+    const double v = ld16(x, j * c + ch);
+    *a += v, *b += v * v;
+  }
+};
+void cuk_h_bn_moments(cudaStream_t s, const uint16_t *x, int32_t n, int32_t c, int64_t hw, double *part, double *stats,
+                      const CukBnFinalize *fin) {
+  BnMoments16 f = {x, c};
+  if (fin) {
+    BnFinalizeEpi e = {fin->m, fin->momentum, fin->eps, fin->save_mean, fin->save_istd, fin->run_mean, fin->run_var};
+    cols_sum2(s, f, e, 2.0 * n * c * hw, c, (int64_t)n * hw, part, stats);
+  } else {
+    cols_sum2(s, f, NoEpi{}, 2.0 * n * c * hw, c, (int64_t)n * hw, part, stats);
+  }
+}
+__global__ void k_h_bn_apply(const bf16_t *x, bf16_t *y, const bf16_t *res, const float *gamma, const float *beta,
+                             const float *mean, const float *istd, int32_t c, int64_t total, int relu) {
+  FOR_EACH(i, total) {
+    const int32_t ch = (int32_t)(i % c);
+    const float sc = gamma[ch] * istd[ch], sh = beta[ch] - mean[ch] * sc;
+    y[i] = cm_f32_to_bf16(cm_bn_apply(ld16(x, i), sc, sh, res ? ld16(res, i) : 0.0f, relu));
+  }
+}
+void cuk_h_bn_apply(cudaStream_t s, const uint16_t *x, uint16_t *y, const uint16_t *res, const float *gamma,
+                    const float *beta, const float *save_mean, const float *save_istd, int32_t n, int32_t c, int64_t hw,
+                    int relu) {
+  const int64_t total = (int64_t)n * c * hw;
+  CS_LAUNCH(k_h_bn_apply, (4.0 + (res ? 2 : 0)) * total + 16.0 * c, cs_grid(total), CS_BLOCK, s, x, y, res, gamma, beta,
+            save_mean, save_istd, c, total, relu);
+}
+struct BnGradSums16 {
+  const bf16_t *x, *y;
+  const float *mean;
+  bf16_t *dy;
+  int relu;
+  int32_t c;
+  CS_HD void operator()(int64_t ch, int64_t j, double *a, double *b) const {
+    const int64_t at = j * c + ch;
+    const float g = relu_grad16(y, dy, relu, at);
+    *a += (double)g, *b += (double)g * (double)(ld16(x, at) - mean[ch]);
+  }
+};
+void cuk_h_bn_grad_sums(cudaStream_t s, const uint16_t *x, const uint16_t *y, uint16_t *dy, const float *save_mean,
+                        const float *save_istd, float *dgamma, float *dbeta, int relu, int32_t n, int32_t c, int64_t hw,
+                        double *part, double *stats) {
+  BnGradSums16 f = {x, y, save_mean, dy, relu, c};
+  BnPgradEpi e = {stats, save_istd, dgamma, dbeta, c};
+  cols_sum2(s, f, e, (4.0 + (relu ? 4 : 0)) * n * c * hw, c, (int64_t)n * hw, part, stats);
+}
+__global__ void k_h_bn_dx(const bf16_t *x, const bf16_t *dy, bf16_t *dx, const float *gamma, const float *mean,
+                          const float *istd, const double *st, double m, int32_t c, int64_t total) {
+  FOR_EACH(i, total) {
+    const int32_t ch = (int32_t)(i % c);
+    const float k1 = gamma[ch] * istd[ch], k2 = (float)(st[ch] / m), k3 = (float)(st[c + ch] / m);
+    dx[i] = cm_f32_to_bf16(cm_bn_dx(ld16(x, i), ld16(dy, i), mean[ch], istd[ch], k1, k2, k3));
+  }
+}
+void cuk_h_bn_dx(cudaStream_t s, const uint16_t *x, const uint16_t *dy, uint16_t *dx, const float *gamma,
+                 const float *save_mean, const float *save_istd, const double *stats, double m, int32_t n, int32_t c,
+                 int64_t hw) {
+  const int64_t total = (int64_t)n * c * hw;
+  CS_LAUNCH(k_h_bn_dx, 6.0 * total + 28.0 * c, cs_grid(total), CS_BLOCK, s, x, dy, dx, gamma, save_mean, save_istd, stats, m,
+            c, total);
 }

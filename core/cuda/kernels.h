@@ -1,5 +1,6 @@
 /* core/cuda/kernels.h: the CUDA kernels of the backend, as host functions
- * that queue them on a stream (core/cuda/kernels.cu). Layout: plain NCHW;
+ * that queue them on a stream (core/cuda/kernels.cu). Layout: plain NCHW fp32
+ * (cuk_h_*: bf16 NHWC, at the end);
  * an image is C planes of H*W, images `xs`/`ys` elements apart where a
  * function takes strides (views into a concatenation buffer).
  * Reductions never use atomics: each is two passes (fixed interleaved
@@ -19,29 +20,23 @@ static inline int64_t cuk_parts(int64_t len) { return len >= 262144 ? 1024 : len
 void cuk_add(cudaStream_t s, float *y, const float *x, size_t n);
 void cuk_scale(cudaStream_t s, float *x, size_t n, float a);
 void cuk_bias_relu(cudaStream_t s, float *y, const float *b, int32_t n, int32_t c, int64_t hw, int relu);
-/* the forward writes with y16 (else NULL) also y's bf16 copy, in the same pass
- * (as cuk_bn_apply, cuk_from_bf16_bias_relu and cuk_adam do) */
-void cuk_maxpool2_forward(cudaStream_t s, const float *x, float *y, uint16_t *y16, int32_t n, int32_t c, int32_t h,
-                          int32_t w);
+void cuk_maxpool2_forward(cudaStream_t s, const float *x, float *y, int32_t n, int32_t c, int32_t h, int32_t w);
 void cuk_maxpool2_backward(cudaStream_t s, const float *x, const float *y, const float *dy, float *dx, int32_t n,
                            int32_t c, int32_t h, int32_t w);
-void cuk_maxpool3s2_forward(cudaStream_t s, const float *x, float *y, uint16_t *y16, int32_t n, int32_t c, int32_t h,
-                            int32_t w);
+void cuk_maxpool3s2_forward(cudaStream_t s, const float *x, float *y, int32_t n, int32_t c, int32_t h, int32_t w);
 void cuk_maxpool3s2_backward(cudaStream_t s, const float *x, const float *y, const float *dy, float *dx, int32_t n,
                              int32_t c, int32_t h, int32_t w);
-/* upsample forward and copy_channels: with y16/d16 (else NULL), also the
- * bf16 copy of what they write, at the same offsets */
-void cuk_upsample2_forward(cudaStream_t s, const float *x, int64_t xs, float *y, uint16_t *y16, int64_t ys, int32_t n,
+void cuk_upsample2_forward(cudaStream_t s, const float *x, int64_t xs, float *y, int64_t ys, int32_t n,
                            int32_t c, int32_t h, int32_t w);
 void cuk_upsample2_backward(cudaStream_t s, const float *dy, int64_t ys, float *dx, int64_t xs, int32_t n, int32_t c,
                             int32_t h, int32_t w);
-void cuk_copy_channels(cudaStream_t s, const float *src, int64_t ss, float *dst, uint16_t *d16, int64_t ds, int32_t n,
+void cuk_copy_channels(cudaStream_t s, const float *src, int64_t ss, float *dst, int64_t ds, int32_t n,
                        int32_t c, int32_t h, int32_t w, int acc);
 
 /* BN eval: save_mean, save_istd from the running statistics */
 void cuk_bn_eval_stats(cudaStream_t s, float *save_mean, float *save_istd, const float *run_mean, const float *run_var,
                        int32_t c, double eps);
-void cuk_bn_apply(cudaStream_t s, const float *x, float *y, uint16_t *y16, const float *res, const float *gamma,
+void cuk_bn_apply(cudaStream_t s, const float *x, float *y, const float *res, const float *gamma,
                   const float *beta, const float *save_mean, const float *save_istd, int32_t n, int32_t c, int64_t hw,
                   int relu);
 /* BatchNorm (training): the statistics a BN layer finalizes with */
@@ -63,10 +58,9 @@ void cuk_bn_grad_sums(cudaStream_t s, const float *x, const float *y, float *dy,
                       const float *save_istd, float *dgamma, float *dbeta, int relu, int32_t n, int32_t c, int64_t hw,
                       double *part, double *stats);
 /* a convolution's output gradient before its backward calls, in one pass:
- * with relu, dy masked by y > 0 in place; with d16 (else NULL), its bf16
- * copy; with db (else NULL), db[c] = sum of dy over channel c (part
+ * with relu, dy masked by y > 0 in place; with db (else NULL), db[c] = sum of dy over channel c (part
  * [2][C][CUK_PARTS], stats [2][C] scratch) */
-void cuk_conv_dy(cudaStream_t s, const float *y, float *dy, uint16_t *d16, float *db, int relu, int32_t n, int32_t c,
+void cuk_conv_dy(cudaStream_t s, const float *y, float *dy, float *db, int relu, int32_t n, int32_t c,
                  int64_t hw, double *part, double *stats);
 /* BN backward dx from the stats of cuk_bn_grad_sums */
 void cuk_bn_dx(cudaStream_t s, const float *x, const float *dy, float *dx, const float *gamma, const float *save_mean,
@@ -93,16 +87,49 @@ void cuk_hdl_target(cudaStream_t s, const uint8_t *labels, int32_t *d2, float *t
                     int32_t w, int32_t cutoff, float rinv);
 void cuk_probs(cudaStream_t s, const float *logits, float *probs, int32_t n, int32_t k, int64_t hw, int sigmoid);
 
-/* with p16 (else NULL), also the updated parameters' bf16 copy */
-void cuk_adam(cudaStream_t s, float *p, uint16_t *p16, const float *g, float *m, float *v, size_t n, float step, float rs,
+void cuk_adam(cudaStream_t s, float *p, const float *g, float *m, float *v, size_t n, float step, float rs,
               float b1, float b2, float eps, float wd);
 /* sum of squares of x[0..n) into *out (part [CUK_PARTS]) */
 void cuk_sumsq(cudaStream_t s, const float *x, size_t n, double *part, double *out);
-/* y[i] = (float)x[i] */
-void cuk_to_bf16(cudaStream_t s, const float *x, uint16_t *y, size_t n);
-void cuk_from_bf16(cudaStream_t s, const uint16_t *x, float *y, size_t n);
-/* y = widen(x) + b[c], then ReLU when relu (b may be NULL), and with y16
- * (else NULL) y's bf16 copy: one pass */
-void cuk_from_bf16_bias_relu(cudaStream_t s, const uint16_t *x, float *y, uint16_t *y16, const float *b, int32_t n,
-                             int32_t c, int64_t hw, int relu);
+/* ---- bf16 NHWC activations (precision = bf16; core/backend.h
+ * BACKEND_ACT_BF16_NHWC): the ops above on uint16 buffers where element
+ * (n, c, y, x) of a buffer of ct channels is at ((n*H + y)*W + x)*ct + c.
+ * Views pass the pointer at their first channel and the buffer's channels
+ * (xct, yct, sct, dct). Same arithmetic in fp32, one bf16 rounding per write. */
+void cuk_h_add(cudaStream_t s, uint16_t *y, const uint16_t *x, size_t n);
+void cuk_h_bias_relu(cudaStream_t s, uint16_t *y, const float *b, int32_t n, int32_t c, int64_t hw, int relu);
+void cuk_h_maxpool2_forward(cudaStream_t s, const uint16_t *x, uint16_t *y, int32_t n, int32_t c, int32_t h, int32_t w);
+void cuk_h_maxpool2_backward(cudaStream_t s, const uint16_t *x, const uint16_t *y, const uint16_t *dy, uint16_t *dx,
+                             int32_t n, int32_t c, int32_t h, int32_t w);
+void cuk_h_maxpool3s2_forward(cudaStream_t s, const uint16_t *x, uint16_t *y, int32_t n, int32_t c, int32_t h, int32_t w);
+void cuk_h_maxpool3s2_backward(cudaStream_t s, const uint16_t *x, const uint16_t *y, const uint16_t *dy, uint16_t *dx,
+                               int32_t n, int32_t c, int32_t h, int32_t w);
+void cuk_h_upsample2_forward(cudaStream_t s, const uint16_t *x, int32_t xct, uint16_t *y, int32_t yct, int32_t n,
+                             int32_t c, int32_t h, int32_t w);
+void cuk_h_upsample2_backward(cudaStream_t s, const uint16_t *dy, int32_t yct, uint16_t *dx, int32_t xct, int32_t n,
+                              int32_t c, int32_t h, int32_t w);
+void cuk_h_copy_channels(cudaStream_t s, const uint16_t *src, int32_t sct, uint16_t *dst, int32_t dct, int32_t n,
+                         int32_t c, int64_t hw, int acc);
+/* plain NCHW fp32 -> NHWC bf16 (the network input, the logits' gradient) */
+void cuk_nchw_to_h(cudaStream_t s, const float *x, uint16_t *y, int32_t n, int32_t c, int64_t hw);
+/* NHWC bf16 -> plain NCHW fp32, + b[c], then ReLU when relu (the logits) */
+void cuk_h_to_nchw_bias_relu(cudaStream_t s, const uint16_t *x, float *y, const float *b, int32_t n, int32_t c, int64_t hw,
+                             int relu);
+/* weights: fp32 KCRS masters -> bf16 KRSC (the NHWC convolutions' filters), and a KRSC gradient back to fp32 KCRS */
+void cuk_w_to_krsc(cudaStream_t s, const float *w, uint16_t *w16, int32_t k, int32_t c, int32_t rs);
+void cuk_w_from_krsc(cudaStream_t s, const uint16_t *w16, float *w, int32_t k, int32_t c, int32_t rs);
+/* cuk_conv_dy on bf16 NHWC (db fp32) */
+void cuk_h_conv_dy(cudaStream_t s, const uint16_t *y, uint16_t *dy, float *db, int relu, int32_t n, int32_t c, int64_t hw,
+                   double *part, double *stats);
+void cuk_h_bn_moments(cudaStream_t s, const uint16_t *x, int32_t n, int32_t c, int64_t hw, double *part, double *stats,
+                      const CukBnFinalize *fin);
+void cuk_h_bn_apply(cudaStream_t s, const uint16_t *x, uint16_t *y, const uint16_t *res, const float *gamma,
+                    const float *beta, const float *save_mean, const float *save_istd, int32_t n, int32_t c, int64_t hw,
+                    int relu);
+void cuk_h_bn_grad_sums(cudaStream_t s, const uint16_t *x, const uint16_t *y, uint16_t *dy, const float *save_mean,
+                        const float *save_istd, float *dgamma, float *dbeta, int relu, int32_t n, int32_t c, int64_t hw,
+                        double *part, double *stats);
+void cuk_h_bn_dx(cudaStream_t s, const uint16_t *x, const uint16_t *dy, uint16_t *dx, const float *gamma,
+                 const float *save_mean, const float *save_istd, const double *stats, double m, int32_t n, int32_t c,
+                 int64_t hw);
 #endif

@@ -27,7 +27,7 @@ if(CORDSEG_CUDA_EMUL)
   target_compile_definitions(test_cuda_emul_dnn PRIVATE CORDSEG_SOURCE_DIR="${CMAKE_CURRENT_SOURCE_DIR}")
   target_link_libraries(test_cuda_emul_dnn PRIVATE cordseg_core_emul stdc++)
   add_test(NAME test_cuda_emul_dnn COMMAND test_cuda_emul_dnn)
-  # precision = bf16: the conversions around every convolution (limits for 8-bit mantissas)
+  # precision = bf16: bf16 NHWC activations (limits for 8-bit mantissas, lim16 in the test)
   add_test(NAME test_backend_ops_emul_bf16 COMMAND test_backend_ops_emul)
   set_tests_properties(test_backend_ops_emul_bf16 PROPERTIES SKIP_RETURN_CODE 77
     ENVIRONMENT "OMP_NUM_THREADS=2;CORDSEG_TEST_PRECISION=bf16")
@@ -47,8 +47,8 @@ if(CORDSEG_CUDA_EMUL)
   add_test(NAME test_backend_ops_emul_deferred COMMAND test_backend_ops_emul)
   set_tests_properties(test_backend_ops_emul_deferred PROPERTIES SKIP_RETURN_CODE 77
     ENVIRONMENT "OMP_NUM_THREADS=2;CUEMUL_DEFERRED=1")
-  # bf16 with deferred execution: the bf16 copies of core/cuda/bf16_shadow.cu, whose validity the host tracks op by
-  # op, under graphs and work that runs only at synchronisation points
+  # bf16 with deferred execution: bf16 NHWC activations and the convolutions' KRSC weight copies under graphs and
+  # work that runs only at synchronisation points
   add_test(NAME test_backend_ops_emul_bf16_deferred COMMAND test_backend_ops_emul)
   set_tests_properties(test_backend_ops_emul_bf16_deferred PROPERTIES SKIP_RETURN_CODE 77
     ENVIRONMENT "OMP_NUM_THREADS=2;CUEMUL_DEFERRED=1;CORDSEG_TEST_PRECISION=bf16")
