@@ -55,6 +55,21 @@ static void test_input_names(void) {
   T_CHECK(input_kind_parse("b0fa") == -1, "'b0fa' is an arm token, not an input name");
 }
 
+/* config c's canonical text with one line removed (a stored config of a cordseg before that key), read back
+ * into *old (defaults as for a stored config when stored); 1 when the line was there and the config and arm
+ * hashes of c and *old agree */
+static int config_without_line(const TrainConfig *c, const char *line, int stored, TrainConfig *old) {
+  char *text = config_format(c), *at = strstr(text, line);
+  if (at) memmove(at, at + strlen(line), strlen(at + strlen(line)) + 1);
+  if (stored) config_defaults_stored(old);
+  else config_defaults(old);
+  config_load_text(old, text, "a config of older cordseg");
+  free(text);
+  char h0[32], h1[32], a0[32], a1[32];
+  config_hash(c, h0), config_hash(old, h1), config_arm_hash(c, a0), config_arm_hash(old, a1);
+  return at && !strcmp(h0, h1) && !strcmp(a0, a1);
+}
+
 static void test_config(void) {
   /* every shipped config loads and names its arm in its values */
   const char *arms[] = {"paper-vgg16-hdl-b0", "paper-vgg16-hybrid-fa", "paper-resnet50-hdl-fa",
@@ -101,20 +116,14 @@ static void test_config(void) {
      * hashes of runs written before the key existed (no select_by line) stay */
     TrainConfig e, old;
     config_defaults(&e);
-    char *text = config_format(&e), *line = strstr(text, "select_by = dice\n");
-    T_CHECK(line != NULL, "the canonical text lists select_by = dice");
-    if (line) memmove(line, line + strlen("select_by = dice\n"), strlen(line + strlen("select_by = dice\n")) + 1);
-    config_defaults(&old);
-    config_load_text(&old, text, "a config of older cordseg");
-    char a0[32], a1[32], x0[32], x1[32];
-    config_hash(&e, h0), config_hash(&old, h1), config_arm_hash(&e, a0), config_arm_hash(&old, a1);
-    T_CHECK(!strcmp(h0, h1) && !strcmp(a0, a1) && old.select_by == SELECT_BY_DICE,
+    T_CHECK(config_without_line(&e, "select_by = dice\n", 0, &old) && old.select_by == SELECT_BY_DICE,
             "a config without select_by = dice: same config and arm hash");
+    char a0[32], x0[32], x1[32];
+    config_hash(&e, h0), config_arm_hash(&e, a0);
     config_set(&e, "select_by=fa_error", "--set");
     config_hash(&e, x0), config_arm_hash(&e, x1);
     T_CHECK(e.select_by == SELECT_BY_FA_ERROR && strcmp(x0, h0) && strcmp(x1, a0) && config_key_arm("select_by"),
             "select_by = fa_error changes the config hash and the arm");
-    free(text);
   }
   { /* revive_dead (issue 30): on by default, checked at W+1, W+4, ... up to half the run; a stored config of a
      * run from before the key (no revive_dead line) reads as 0 and keeps its config and arm hash */
@@ -157,19 +166,13 @@ static void test_config(void) {
     config_set(&e, "revive_dead=false", "--set");
     T_CHECK(!config_revive_epoch(&e, 4), "revive_dead = false: no check epoch");
     /* a stored text without the line */
-    char *text = config_format(&e), *line = strstr(text, "revive_dead = false\n");
-    T_CHECK(line != NULL, "the canonical text lists revive_dead = false");
-    if (line) memmove(line, line + strlen("revive_dead = false\n"), strlen(line + strlen("revive_dead = false\n")) + 1);
-    config_defaults_stored(&old);
-    config_load_text(&old, text, "a stored config of older cordseg");
-    char r0[32], r1[32], a0[32], a1[32];
-    config_hash(&e, r0), config_hash(&old, r1), config_arm_hash(&e, a0), config_arm_hash(&old, a1);
-    T_CHECK(old.revive_dead == 0 && !strcmp(r0, r1) && !strcmp(a0, a1),
+    T_CHECK(config_without_line(&e, "revive_dead = false\n", 1, &old) && old.revive_dead == 0,
             "a stored config without revive_dead reads as 0 with the same config and arm hash");
+    char r0[32], r1[32];
+    config_hash(&e, r0);
     config_set(&e, "revive_dead=true", "--set");
     config_hash(&e, r1);
     T_CHECK(strcmp(r0, r1) != 0, "revive_dead = true changes the config hash");
-    free(text);
   }
   /* errors */
   const char *bad_files[] = {"lerning_rate = 1\n", "epochs = many\n", "epochs = 0\n", "[train]\nepochs = 3\n",
