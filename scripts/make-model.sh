@@ -151,7 +151,7 @@ if [ $CHECK = 1 ]; then
       $c["scope"] == "all" && $c["fa_mean"] != "nan" { g = ($c["roi_id"] == 4 || $c["roi_id"] == 8)
         s[g] += $c["voxels"] * $c["fa_mean"]; n[g] += $c["voxels"] }
       END { if (n[0] && n[1]) printf "make-model: check: white-matter FA %.3f, gray-matter FA %.3f (%s)\n", s[0] / n[0],
-            s[1] / n[1], s[0] / n[0] > s[1] / n[1] ? "WM above GM, as in a cord" : "GM above WM: not a cord'"'"'s order" }' \
+            s[1] / n[1], (s[0] / n[0] > s[1] / n[1]) ? "WM above GM, as in a cord" : "GM above WM: not a cord'"'"'s order" }' \
       "$WORK/check-real/metrics.csv"
     say "check: $WORK/check-real (qc.png, cord_qc.csv, metrics.csv)"
   else
