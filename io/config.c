@@ -348,7 +348,7 @@ static int key_unhashed(const char *name) {
 static int key_hashed_value(const TrainConfig *c, const char *name, const char *value) {
   if (!strcmp(name, "select_by")) return strcmp(value, "dice") != 0;
   /* revive_dead acts on sigmoid (HDL) heads only: a softmax run computes the same with it on or off */
-  if (!strcmp(name, "revive_dead")) return c->revive_dead && c->loss == LOSS_KIND_HDL;
+  if (!strcmp(name, "revive_dead")) return config_revive_dead(c);
   return 1;
 }
 
@@ -393,8 +393,10 @@ void config_unet(const TrainConfig *c, UnetConfig *u) {
   *u = (UnetConfig){c->backbone, input_channels(c->input), c->classes, c->width_div, c->conv_algo};
 }
 
+int config_revive_dead(const TrainConfig *c) { return c->revive_dead && c->loss == LOSS_KIND_HDL; }
+
 int config_revive_epoch(const TrainConfig *c, int64_t epoch) {
-  if (!c->revive_dead || c->loss != LOSS_KIND_HDL || epoch < 1 || epoch > c->epochs / 2 || epoch % c->val_every) return 0;
+  if (!config_revive_dead(c) || epoch < 1 || epoch > c->epochs / 2 || epoch % c->val_every) return 0;
   double W, Z;
   lr_schedule_phases(c->epochs, c->warmup_epochs, c->no_aug_epochs, &W, &Z);
   const int64_t v = c->val_every, first = ((int64_t)ceil(W) + 1 + v - 1) / v; /* the first validation after W */

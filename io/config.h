@@ -104,6 +104,7 @@ typedef struct {
  * ventral column). */
 #define CONFIG_REVIVE_DICE 0.02
 #define CONFIG_REVIVE_EVERY 3
+int config_revive_dead(const TrainConfig *c);                  /* 1: revive_dead acts (on and loss = hdl) */
 int config_revive_epoch(const TrainConfig *c, int64_t epoch); /* 1: epoch (1-based) is a check epoch */
 /* the resolved values of the auto settings */
 int config_head_prior(const TrainConfig *c);    /* 1: the head's bias at the data prior */

@@ -58,6 +58,11 @@ int segment_model_warnings(const ModelFile *mf, char (*w)[SEGMENT_MODEL_WARN_LEN
   return n;
 }
 
+void segment_print_model_warnings(const ModelFile *mf) {
+  char mw[SEGMENT_MODEL_WARN_MAX][SEGMENT_MODEL_WARN_LEN];
+  for (int i = 0, n = segment_model_warnings(mf, mw); i < n; i++) fprintf(stderr, "segment: model warning: %s\n", mw[i]);
+}
+
 static void segment_progress(void *ctx, int32_t member, int pass, int64_t done, int64_t n) {
   const ModelFile *mf = ctx;
   fprintf(stderr, "\rsegment: member %d/%d%s: %lld/%lld slices", member + 1, mf->n, pass ? " (flipped)" : "",
@@ -744,9 +749,7 @@ void segment_run(const SegmentOptions *o) {
   CS_CHECK(o->model && o->out, "give -m MODEL.h5 and -o OUTDIR", "segment: model and output are required");
   ModelFile mf;
   model_open(&mf, o->model);
-  char mw[SEGMENT_MODEL_WARN_MAX][SEGMENT_MODEL_WARN_LEN];
-  for (int i = 0, n = segment_model_warnings(&mf, mw); i < n; i++) /* with -q too; not QC flags */
-    fprintf(stderr, "segment: model warning: %s\n", mw[i]);
+  segment_print_model_warnings(&mf);
   SegInputs in;
   segment_read_inputs(o, &mf, &in);                                   /* DWI fit or maps, checks */
   SegStack st = {0};

@@ -58,6 +58,8 @@ void segment_options_default(SegmentOptions *o);
  * of their own. Returns their number */
 enum { SEGMENT_MODEL_WARN_MAX = 2, SEGMENT_MODEL_WARN_LEN = 512 };
 int segment_model_warnings(const ModelFile *mf, char (*w)[SEGMENT_MODEL_WARN_LEN]);
+/* the same on stderr, one "segment: model warning: ..." line each (with -q too: they are not QC flags) */
+void segment_print_model_warnings(const ModelFile *mf);
 /* every error is fatal, names the file and field, and leaves OUT untouched */
 void segment_run(const SegmentOptions *o);
 /* jobs/segment_cohort.c: every subject of o->bids into o->out/sub-X/dwi/, or each of its sessions into

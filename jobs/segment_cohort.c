@@ -256,9 +256,7 @@ int segment_cohort_run(const SegmentOptions *o) {
   textio_mkdir_p(o->out, COHORT_HINT);
   ModelFile mf; /* read once for the sidecars (each child reads and checks it again) */
   model_open(&mf, o->model);
-  char mw[SEGMENT_MODEL_WARN_MAX][SEGMENT_MODEL_WARN_LEN];
-  for (int i = 0, nw = segment_model_warnings(&mf, mw); i < nw; i++) /* once here; every subject's log has them */
-    fprintf(stderr, "segment: model warning: %s\n", mw[i]);
+  segment_print_model_warnings(&mf); /* once here; every subject's log has them */
   char checksum[64];
   cohort_file_checksum(o->model, checksum, sizeof checksum);
   int failed = 0, fresh = 0;

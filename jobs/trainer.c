@@ -431,10 +431,10 @@ static void head_prior_init(Trainer *t) {
 static void trainer_revive(Trainer *t, const double *dice) {
   const int32_t K = t->K;
   uint8_t dead[256] = {0};
-  int any = 0;
   if (t->root)
-    for (int32_t k = 1; k < K; k++) dead[k] = isfinite(dice[k]) && dice[k] < CONFIG_REVIVE_DICE, any |= dead[k];
+    for (int32_t k = 1; k < K; k++) dead[k] = isfinite(dice[k]) && dice[k] < CONFIG_REVIVE_DICE;
   dist_bcast(dead, sizeof dead, 0);
+  int any = 0;
   for (int32_t k = 1; k < K; k++) any |= dead[k];
   if (!any) return;
   const UnetTensorInfo *bias, *weight;
@@ -542,7 +542,7 @@ static void trainer_setup(Trainer *t, const TrainJob *job) {
   t->net = unet_init(t->be, &t->ucfg, t->b, t->H, t->W);
   if (d->world > 1 && c->sync_bn) unet_set_bn_sync(t->net, &t->bn_sync);
   unet_init_weights(t->net, c->init, c->seed);
-  if (config_head_prior(c) || c->revive_dead) head_prior_compute(t);
+  if (config_head_prior(c) || config_revive_dead(c)) head_prior_compute(t);
   if (config_head_prior(c) && !job->resume) head_prior_init(t); /* a resumed run reads its weights */
   t->grad_clip = config_grad_clip(c);
   stepper_init(&t->sp, t->net, &t->lc, t->b, t->H, t->W);
