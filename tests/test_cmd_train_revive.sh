@@ -18,17 +18,12 @@
 # Exit 77 (skip) without mpirun; without PAM50 the phantom is the synthetic stand-in (tests/atlas.sh).
 set -uo pipefail
 BIN=$(readlink -f "$1")
-SRC=$(cd "$(dirname "$0")/.." && pwd)
 DATA=${CORDSEG_DATA:-$(dirname "$0")/../../shared/data}
 . "$(dirname "$0")/train_common.sh"
 MPI=1 train_common_init revive
 FLOOR=0.55 ROI_FLOOR=0.30
 cohort_make 8
-train() { # run-dir [args...]
-  local dir=$1; shift
-  timeout 840 mpirun -np 2 "$BIN" train --config "$SRC/configs/demo.ini" --set store="$T/c.h5" --set folds="$T/f.txt" \
-    --set seed=16 --set ckpt_every_epochs=100 --run-dir "$dir" "$@" > "$dir.out" 2>&1
-}
+train() { demo_train 2 "$1" --set seed=16 "${@:2}"; } # run-dir [args...]
 train "$T/new" & p1=$!
 [ "$PAM50_REAL" = 1 ] && { train "$T/old" --set revive_dead=0 & p2=$!; }
 wait $p1 || fail "default HDL run exited with an error: $(tail -3 "$T/new.out")"

@@ -7,6 +7,10 @@
 #                            subjects x SLICES, seed 42; folds --k 3 --val 1):
 #                            $T/c.h5, $T/f.txt; without PAM50 the synthetic
 #                            stand-in (tests/atlas.sh)
+#   demo_train NP DIR [--set k=v ...]
+#                            configs/demo.ini on that cohort on NP ranks into
+#                            run directory DIR (no periodic checkpoints; its
+#                            output in DIR.out; 840 s at most)
 #   val_floor LOG FLOOR ROI_FLOOR
 #                            prints the best epoch's per-ROI validation Dice
 #                            of a log.csv; status 0 when the mean > FLOOR and
@@ -28,6 +32,13 @@ cohort_make() {
   "$BIN" phantom --pam50 "$PAM50" --subjects 12 --slices "$1" --seed 42 -o "$T/c.h5" >/dev/null || { echo "FAIL: phantom"; exit 1; }
   # --val 1: the folds these checks were measured on (the default takes 2 validation subjects since 2026-12-07)
   "$BIN" folds "$T/c.h5" -o "$T/f.txt" --k 3 --val 1 >/dev/null || { echo "FAIL: folds"; exit 1; }
+}
+demo_train() {
+  local np=$1 dir=$2 src
+  shift 2
+  src=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+  timeout 840 mpirun -np "$np" "$BIN" train --config "$src/configs/demo.ini" --set store="$T/c.h5" --set folds="$T/f.txt" \
+    --set ckpt_every_epochs=100 --run-dir "$dir" "$@" > "$dir.out" 2>&1
 }
 val_floor() {
   python3 - "$1" "$2" "$3" <<'EOP'
